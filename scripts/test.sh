@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every check and test of gdpr-ledger. Tests, benchmarks and the server share the release
+# profile, so RocksDB is compiled once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/bootstrap.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "the pure core depends on no server crate"
+deps=$(cargo tree --locked -e normal --no-default-features --prefix none --format '{p}')
+if echo "$deps" | grep -E '^(tokio|tonic|rocksdb|librocksdb-sys)( |$)'; then
+  echo "the core build pulls in a server dependency (above)" >&2
+  exit 1
+fi
+echo "ok: no tokio, tonic or rocksdb without the server feature"
+
+step "clippy, both feature modes"
+cargo clippy --locked --release --no-default-features --all-targets -- -D warnings
+cargo clippy --locked --release --all-targets -- -D warnings
+
+step "tests: the pure core and the offline verifier (no server feature)"
+cargo test --locked --release --no-default-features
+
+step "tests: everything (server, storage, gRPC, crash)"
+cargo test --locked --release

@@ -1,0 +1,7 @@
+//! The command line of `gdpr-ledger`: one module per subcommand. Only the binary uses `anyhow`.
+
+#[cfg(feature = "server")]
+pub mod bench;
+#[cfg(feature = "server")]
+pub mod serve;
+pub mod verify;

@@ -1,0 +1,128 @@
+//! `gdpr-ledger serve` and `gdpr-ledger keygen`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use gdpr_ledger::config::{Config, LogFormat};
+use gdpr_ledger::core::signature::LogSigner;
+use gdpr_ledger::secrets;
+use tracing_subscriber::EnvFilter;
+
+/// Arguments of `gdpr-ledger serve`. Flags override the environment, which overrides the file.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (see deploy/config.example.toml). Optional: defaults work.
+    #[arg(long, short = 'c', env = "GDPR_LEDGER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where RocksDB keeps the log.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Where the keys and secrets live (never inside the data dir).
+    #[arg(long)]
+    pub secrets_dir: Option<PathBuf>,
+    /// gRPC listen address.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// The log's origin (its name in checkpoints).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Log as JSON lines.
+    #[arg(long)]
+    pub log_json: bool,
+}
+
+/// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
+pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let Some(dir) = &args.secrets_dir {
+        config.secrets_dir = dir.clone();
+    }
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(origin) = &args.origin {
+        config.origin = origin.clone();
+    }
+    if args.log_json {
+        config.log.format = LogFormat::Json;
+    }
+    config.check()?;
+    init_logging(&config);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("gdpr-ledger")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let mut server = gdpr_ledger::server::start(config.clone()).await?;
+        // Printed (not only logged) so that a newcomer sees them at once.
+        println!("gdpr-ledger listening on {}", server.local_addr);
+        println!("verifier key: {}", server.verifier_key);
+        if server.first_run.created_log_key {
+            println!(
+                "created a new log signing key in {}",
+                config.secrets_dir.join(secrets::LOG_KEY_FILE).display()
+            );
+        }
+        if let Some(token) = &server.first_run.dev_token {
+            println!(
+                "no tokens configured: development admin token (also in {}): {token}",
+                config.secrets_dir.join(secrets::DEV_TOKEN_FILE).display()
+            );
+        }
+        let shutdown = server.take_shutdown();
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("cannot watch SIGTERM")?;
+        tokio::select! {
+            outcome = server.wait() => outcome?,
+            _ = tokio::signal::ctrl_c() => {
+                if let Some(shutdown) = shutdown { let _ = shutdown.send(()); }
+                server.wait().await?;
+            }
+            _ = terminate.recv() => {
+                if let Some(shutdown) = shutdown { let _ = shutdown.send(()); }
+                server.wait().await?;
+            }
+        }
+        anyhow::Ok(())
+    })
+}
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log.filter))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+/// Arguments of `gdpr-ledger keygen`.
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// The log's origin: the key's name.
+    #[arg(long)]
+    pub origin: String,
+    /// Where to write the new key (mode 0600; must not exist).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Writes a new log signing key and prints its verifier key.
+pub fn keygen(args: &KeygenArgs) -> anyhow::Result<()> {
+    let seed = secrets::random_bytes()?;
+    let signer = LogSigner::from_seed(&args.origin, &seed).context("origin")?;
+    secrets::write_private_file(&args.out, &format!("{}\n", hex::encode(seed)))?;
+    println!("{}", signer.verifier_key());
+    Ok(())
+}

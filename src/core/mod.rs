@@ -1,0 +1,14 @@
+//! The pure core: everything an auditor relies on, and nothing that does I/O.
+//!
+//! Formats are those of `docs/SPEC.md`, byte for byte. The core never touches a disk, a socket or
+//! a clock: time and randomness are passed in, storage is reached through small traits.
+
+pub mod audit;
+pub mod bundle;
+pub mod checkpoint;
+pub mod directory;
+pub mod entry;
+pub mod hash;
+pub mod merkle;
+pub mod note;
+pub mod signature;

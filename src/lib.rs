@@ -1,0 +1,32 @@
+//! gdpr-ledger: a tamper-evident audit ledger for personal data.
+//!
+//! [`core`] is the pure part (formats, Merkle tree and proofs, signatures, checkpoints,
+//! verification): it never touches a disk, a socket or a clock, and builds without the `server`
+//! feature so that auditors and clients need no server. Everything else depends on it, never the
+//! other way round:
+//!
+//! - `storage`: RocksDB column families, one atomic synced write per commit group;
+//! - `sequencer`: the single owner of the log's tail, group commit;
+//! - `proofs`: assembles proofs and bundles from the store;
+//! - `service`: the gRPC service, authentication, validation, status codes;
+//! - `server`: wiring and lifecycle; `config` and `secrets`: configuration and key files.
+#![forbid(unsafe_code)]
+
+pub mod core;
+pub mod proto;
+pub mod validation;
+
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod proofs;
+#[cfg(feature = "server")]
+pub mod secrets;
+#[cfg(feature = "server")]
+pub mod sequencer;
+#[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "server")]
+pub mod service;
+#[cfg(feature = "server")]
+pub mod storage;

@@ -1,0 +1,51 @@
+//! The `gdpr-ledger` binary: the server (with the `server` feature) and the offline tools.
+#![forbid(unsafe_code)]
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// gdpr-ledger: a tamper-evident audit ledger for personal data.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify a proof bundle or a signed checkpoint offline, against the log's verifier key.
+    Verify(cli::verify::VerifyArgs),
+    /// Run the ledger server.
+    #[cfg(feature = "server")]
+    Serve(cli::serve::ServeArgs),
+    /// Generate a log signing key and print its verifier key.
+    #[cfg(feature = "server")]
+    Keygen(cli::serve::KeygenArgs),
+    /// Load generator: durable appends per second and acknowledgement latency of a running server.
+    #[cfg(feature = "server")]
+    Bench(cli::bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match &cli.command {
+        Command::Verify(args) => cli::verify::run(args),
+        #[cfg(feature = "server")]
+        Command::Serve(args) => cli::serve::run(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "server")]
+        Command::Keygen(args) => cli::serve::keygen(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "server")]
+        Command::Bench(args) => cli::bench::run(args).map(|()| ExitCode::SUCCESS),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

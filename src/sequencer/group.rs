@@ -1,0 +1,491 @@
+//! The sequencer thread: gathers jobs into commit groups, plans them into entries, signs, commits.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::mpsc;
+
+use super::{
+    AppendError, AppendJob, PreparedEvent, Receipt, SequencerParts, SequencerShared,
+    SignedCheckpoint, Tail, now, sign_checkpoint,
+};
+use crate::core::directory::deterministic_pseudonym;
+use crate::core::entry::{decode_entry, encode_entry};
+use crate::core::hash::{LeafHash, leaf_hash};
+use crate::proto::v1::{Entry, EventKind};
+use crate::storage::{
+    CommitGroup, EventIdRecord, NewEntry, StorageError, StoredSignature, SubjectHead,
+};
+
+/// The most entries one group takes, given the configured limit (at least one job always fits).
+pub fn plan_limits(max_group_entries: usize) -> usize {
+    max_group_entries.max(1)
+}
+
+/// Where a job's receipt comes from once the group is committed.
+enum ReceiptSource {
+    /// An entry of this group, by position in the group's entries.
+    New(usize),
+    /// An entry committed before (an idempotent retry).
+    Existing(u64),
+}
+
+/// The group being built, on top of the durable state.
+struct GroupPlan {
+    tail: Tail,
+    entries: Vec<PlannedEntry>,
+    commit: CommitGroup,
+    event_ids: HashMap<(String, String), (EventIdRecord, usize)>,
+    directory: HashMap<[u8; 32], [u8; 32]>,
+    heads: HashMap<[u8; 32], SubjectHead>,
+    /// Previous values of `heads`, so that a refused job can be undone.
+    head_journal: Vec<([u8; 32], Option<SubjectHead>)>,
+}
+
+struct PlannedEntry {
+    index: u64,
+    bytes: Vec<u8>,
+    leaf: LeafHash,
+}
+
+/// What to restore if a job is refused half-way.
+struct Savepoint {
+    tail: Tail,
+    entries: usize,
+    tree_nodes: usize,
+    commit_event_ids: usize,
+    subject_entries: usize,
+    directory_rows: usize,
+    head_journal: usize,
+}
+
+pub(super) fn run(
+    parts: SequencerParts,
+    mut tail: Tail,
+    mut queue: mpsc::Receiver<AppendJob>,
+    shared: Arc<SequencerShared>,
+) {
+    let limit = super::plan_limits(parts.config.max_group_entries);
+    while let Some(first) = queue.blocking_recv() {
+        let mut jobs = vec![first];
+        let mut planned_events = jobs[0].events.len();
+        while planned_events < limit {
+            match queue.try_recv() {
+                Ok(job) => {
+                    planned_events += job.events.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        if shared.has_failed() {
+            let why = shared.failure().unwrap_or_default();
+            for job in jobs {
+                let _ = job.reply.send(Err(AppendError::Unavailable(why.clone())));
+            }
+            continue;
+        }
+        match commit_group(&parts, &tail, jobs, &shared) {
+            Ok(new_tail) => tail = new_tail,
+            Err(failure) => shared.fail(failure),
+        }
+    }
+    tracing::info!("sequencer queue closed; sequencer thread stops");
+}
+
+/// Plans, signs and commits one group, and answers its jobs. Returns the new tail, or the failure
+/// that must stop the sequencer (every job of the group has then been answered `Unavailable`).
+fn commit_group(
+    parts: &SequencerParts,
+    tail: &Tail,
+    jobs: Vec<AppendJob>,
+    shared: &SequencerShared,
+) -> Result<Tail, String> {
+    let mut plan = GroupPlan {
+        tail: tail.clone(),
+        entries: Vec::new(),
+        commit: CommitGroup::default(),
+        event_ids: HashMap::new(),
+        directory: HashMap::new(),
+        heads: HashMap::new(),
+        head_journal: Vec::new(),
+    };
+    let mut accepted: Vec<(AppendJob, Vec<ReceiptSource>)> = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let savepoint = plan.savepoint();
+        match plan_job(parts, &mut plan, &job) {
+            Ok(sources) => accepted.push((job, sources)),
+            Err(refusal) => {
+                plan.restore(savepoint);
+                let _ = job.reply.send(Err(refusal));
+            }
+        }
+    }
+
+    let checkpoint = if plan.entries.is_empty() {
+        shared.latest_checkpoint()
+    } else {
+        let signatures = sign_entries(parts, &plan.entries);
+        let key_id = *parts.signer.key_id().as_bytes();
+        plan.commit.entries = plan
+            .entries
+            .iter()
+            .zip(&signatures)
+            .map(|(entry, signature)| NewEntry {
+                index: entry.index,
+                bytes: entry.bytes.clone(),
+                signature: StoredSignature {
+                    key_id,
+                    signature: *signature,
+                },
+            })
+            .collect();
+        if let Err(error) = parts.store.commit(&plan.commit) {
+            let why = format!(
+                "commit of entries {}..{} failed: {error}",
+                tail.size, plan.tail.size
+            );
+            refuse_all(accepted, &why);
+            return Err(why);
+        }
+        let root = plan.tail.frontier.root();
+        let note = match sign_checkpoint(parts, plan.tail.size, root) {
+            Ok(note) => note,
+            Err(why) => {
+                refuse_all(accepted, &why);
+                return Err(why);
+            }
+        };
+        if let Err(error) = parts.store.put_checkpoint(plan.tail.size, &note) {
+            let why = format!("storing checkpoint {} failed: {error}", plan.tail.size);
+            refuse_all(accepted, &why);
+            return Err(why);
+        }
+        let checkpoint = Arc::new(SignedCheckpoint {
+            size: plan.tail.size,
+            root,
+            note,
+        });
+        shared.set_latest(checkpoint.clone());
+        shared
+            .stats
+            .groups_committed
+            .fetch_add(1, Ordering::Relaxed);
+        shared
+            .stats
+            .entries_appended
+            .fetch_add(plan.entries.len() as u64, Ordering::Relaxed);
+        checkpoint
+    };
+
+    for (job, sources) in accepted {
+        let receipts: Result<Vec<Receipt>, AppendError> = sources
+            .iter()
+            .map(|source| match source {
+                ReceiptSource::New(position) => {
+                    let entry = &plan.commit.entries[*position];
+                    Ok(Receipt {
+                        index: entry.index,
+                        leaf_hash: plan.entries[*position].leaf,
+                        signature: entry.signature,
+                        checkpoint: checkpoint.clone(),
+                        duplicate: false,
+                    })
+                }
+                ReceiptSource::Existing(index) => existing_receipt(parts, *index, &checkpoint),
+            })
+            .collect();
+        if receipts.is_ok() {
+            shared
+                .stats
+                .jobs_acknowledged
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = job.reply.send(receipts);
+    }
+    Ok(plan.tail)
+}
+
+fn refuse_all(accepted: Vec<(AppendJob, Vec<ReceiptSource>)>, why: &str) {
+    for (job, _) in accepted {
+        let _ = job
+            .reply
+            .send(Err(AppendError::Unavailable(why.to_owned())));
+    }
+}
+
+/// The receipt of an entry committed earlier; the checkpoint given is the latest, which includes it.
+fn existing_receipt(
+    parts: &SequencerParts,
+    index: u64,
+    checkpoint: &Arc<SignedCheckpoint>,
+) -> Result<Receipt, AppendError> {
+    let bytes = parts
+        .store
+        .entry(index)?
+        .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
+    let signature = parts
+        .store
+        .signature(index)?
+        .ok_or_else(|| StorageError::Damaged(format!("signature {index} is missing")))?;
+    Ok(Receipt {
+        index,
+        leaf_hash: leaf_hash(&bytes),
+        signature,
+        checkpoint: checkpoint.clone(),
+        duplicate: true,
+    })
+}
+
+/// Turns one job into planned entries, or refuses it (the caller restores the savepoint).
+fn plan_job(
+    parts: &SequencerParts,
+    plan: &mut GroupPlan,
+    job: &AppendJob,
+) -> Result<Vec<ReceiptSource>, AppendError> {
+    let mut sources = Vec::with_capacity(job.events.len());
+    for (position, prepared) in job.events.iter().enumerate() {
+        let event_id = prepared.event.event_id.clone();
+        let id_key = (job.producer.clone(), event_id.clone());
+        let known = match plan.event_ids.get(&id_key) {
+            Some((record, _)) => Some(*record),
+            None => parts.store.event_id(&job.producer, &event_id)?,
+        };
+        if let Some(record) = known {
+            if record.content_digest != prepared.content_digest {
+                return Err(AppendError::EventIdConflict { position, event_id });
+            }
+            sources.push(match plan.event_ids.get(&id_key) {
+                Some((_, group_position)) => ReceiptSource::New(*group_position),
+                None => ReceiptSource::Existing(record.index),
+            });
+            continue;
+        }
+        let index = plan.tail.size;
+        check_correction(parts, plan, prepared, position)?;
+        let token = resolve_subject(parts, plan, prepared, position, index)?;
+        let subject = match token {
+            None => None,
+            Some(token) => {
+                let head = match plan.heads.get(&token) {
+                    Some(head) => Some(*head),
+                    None => parts.store.subject_head(&token)?,
+                };
+                Some((token, head))
+            }
+        };
+        let group_position = plan.entries.len();
+        plan_entry(plan, &job.producer, prepared, subject, index)?;
+        let record = EventIdRecord {
+            index,
+            content_digest: prepared.content_digest,
+        };
+        plan.commit
+            .event_ids
+            .push((job.producer.clone(), event_id, record));
+        plan.event_ids.insert(id_key, (record, group_position));
+        sources.push(ReceiptSource::New(group_position));
+    }
+    Ok(sources)
+}
+
+fn check_correction(
+    parts: &SequencerParts,
+    plan: &GroupPlan,
+    prepared: &PreparedEvent,
+    position: usize,
+) -> Result<(), AppendError> {
+    if prepared.event.kind() != EventKind::Correction {
+        return Ok(());
+    }
+    let target = prepared
+        .event
+        .correction
+        .as_ref()
+        .map(|c| c.target_index)
+        .unwrap_or_default();
+    let refuse = |reason| AppendError::BadCorrectionTarget {
+        position,
+        target,
+        reason,
+    };
+    if target >= plan.tail.size {
+        return Err(refuse("no such entry"));
+    }
+    let bytes = match plan
+        .entries
+        .iter()
+        .find(|entry| entry.index == target)
+        .map(|entry| entry.bytes.clone())
+    {
+        Some(bytes) => bytes,
+        None => parts
+            .store
+            .entry(target)?
+            .ok_or_else(|| StorageError::Damaged(format!("entry {target} is missing")))?,
+    };
+    let entry = decode_entry(&bytes)
+        .map_err(|e| StorageError::Damaged(format!("entry {target} does not decode: {e}")))?;
+    if entry.event.map(|event| event.kind()) == Some(EventKind::Correction) {
+        return Err(refuse(
+            "a correction cannot itself be corrected; correct the original entry",
+        ));
+    }
+    Ok(())
+}
+
+/// The subject's token: from the directory, or allocated (deterministically from the index of its
+/// first entry). Records the directory rows a new subject or an identity link adds.
+fn resolve_subject(
+    parts: &SequencerParts,
+    plan: &mut GroupPlan,
+    prepared: &PreparedEvent,
+    position: usize,
+    index: u64,
+) -> Result<Option<[u8; 32]>, AppendError> {
+    let Some(row) = prepared.subject_row else {
+        return Ok(None);
+    };
+    let known = lookup_directory(parts, plan, &row)?;
+    let is_link = prepared.event.kind() == EventKind::IdentityLink;
+    let token = match known {
+        Some(token) => token,
+        None if is_link => return Err(AppendError::UnknownSubject { position }),
+        None => {
+            let token = *deterministic_pseudonym(&parts.pseudonym_secret, index).as_bytes();
+            plan.directory.insert(row, token);
+            plan.commit.directory_rows.push((row, token));
+            token
+        }
+    };
+    if let Some(linked) = prepared.linked_row {
+        match lookup_directory(parts, plan, &linked)? {
+            Some(existing) if existing == token => {}
+            Some(_) => return Err(AppendError::IdentityConflict { position }),
+            None => {
+                plan.directory.insert(linked, token);
+                plan.commit.directory_rows.push((linked, token));
+            }
+        }
+    }
+    Ok(Some(token))
+}
+
+fn lookup_directory(
+    parts: &SequencerParts,
+    plan: &GroupPlan,
+    row: &[u8; 32],
+) -> Result<Option<[u8; 32]>, AppendError> {
+    match plan.directory.get(row) {
+        Some(token) => Ok(Some(*token)),
+        None => Ok(parts.store.directory_token(row)?),
+    }
+}
+
+/// Builds the entry at `index` and advances the plan's tail, tree and subject chain. `subject` is
+/// the token with its current head (none for a new subject).
+fn plan_entry(
+    plan: &mut GroupPlan,
+    producer: &str,
+    prepared: &PreparedEvent,
+    subject: Option<([u8; 32], Option<SubjectHead>)>,
+    index: u64,
+) -> Result<(), AppendError> {
+    let (token, subject_seq, subject_prev_index) = match subject {
+        None => (None, 0, 0),
+        Some((token, head)) => {
+            let (seq, prev) = head.map_or((0, 0), |head| (head.count, head.last_index));
+            let new_head = SubjectHead {
+                count: seq + 1,
+                last_index: index,
+            };
+            let previous = plan.heads.insert(token, new_head);
+            plan.head_journal.push((token, previous));
+            plan.commit.subject_entries.push((token, seq, index));
+            (Some(token), seq, prev)
+        }
+    };
+    let received_at = prost_types::Timestamp::from(now());
+    let entry = Entry {
+        index,
+        prev_hash: plan.tail.last_leaf.as_bytes().to_vec(),
+        received_at: Some(received_at),
+        producer: producer.to_owned(),
+        subject_token: token.map(|t| t.to_vec()).unwrap_or_default(),
+        subject_seq,
+        subject_prev_index,
+        event: Some(prepared.event.clone()),
+    };
+    let bytes = encode_entry(&entry)
+        .map_err(|e| AppendError::Unavailable(format!("entry {index} cannot be encoded: {e}")))?;
+    let leaf = leaf_hash(&bytes);
+    plan.tail
+        .frontier
+        .append(leaf, &mut plan.commit.tree_nodes)
+        .map_err(|e| AppendError::Unavailable(e.to_string()))?;
+    plan.tail.size = index + 1;
+    plan.tail.last_leaf = leaf;
+    plan.entries.push(PlannedEntry { index, bytes, leaf });
+    Ok(())
+}
+
+impl GroupPlan {
+    fn savepoint(&self) -> Savepoint {
+        Savepoint {
+            tail: self.tail.clone(),
+            entries: self.entries.len(),
+            tree_nodes: self.commit.tree_nodes.len(),
+            commit_event_ids: self.commit.event_ids.len(),
+            subject_entries: self.commit.subject_entries.len(),
+            directory_rows: self.commit.directory_rows.len(),
+            head_journal: self.head_journal.len(),
+        }
+    }
+
+    fn restore(&mut self, savepoint: Savepoint) {
+        self.tail = savepoint.tail;
+        self.entries.truncate(savepoint.entries);
+        self.commit.tree_nodes.truncate(savepoint.tree_nodes);
+        for (producer, event_id, _) in self.commit.event_ids.drain(savepoint.commit_event_ids..) {
+            self.event_ids.remove(&(producer, event_id));
+        }
+        self.commit
+            .subject_entries
+            .truncate(savepoint.subject_entries);
+        for (row, _) in self.commit.directory_rows.drain(savepoint.directory_rows..) {
+            self.directory.remove(&row);
+        }
+        for (token, previous) in self.head_journal.drain(savepoint.head_journal..).rev() {
+            match previous {
+                Some(head) => self.heads.insert(token, head),
+                None => self.heads.remove(&token),
+            };
+        }
+    }
+}
+
+/// Signs the group's entries, split over the configured threads (signing dominates the CPU cost of
+/// an append; the hash chain before it is sequential but cheap).
+fn sign_entries(parts: &SequencerParts, entries: &[PlannedEntry]) -> Vec<[u8; 64]> {
+    let threads = parts.config.signing_threads.max(1);
+    let sign = |entry: &PlannedEntry| parts.signer.sign_entry(&entry.leaf).to_bytes();
+    if threads == 1 || entries.len() < 64 {
+        return entries.iter().map(sign).collect();
+    }
+    let chunk = entries.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = entries
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(sign).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}

@@ -1,0 +1,343 @@
+//! The sequencer: the one owner of the log's tail.
+//!
+//! Appends arrive as [`AppendJob`]s on a bounded queue (back-pressure: a full queue makes callers
+//! wait). One thread takes every job waiting, up to a group limit, turns them into entries (index,
+//! hash chain, subject chain, pseudonyms), signs the entries in parallel, and commits the whole
+//! group as one RocksDB write batch whose WAL is synced: many appends share one fsync. Only then
+//! does it sign a checkpoint for the new tree size and answer the jobs. A job is all or nothing: if
+//! one of its events is refused, none of them is appended.
+//!
+//! Fail-stop: if a write fails, the sequencer refuses every later append and reports itself
+//! unhealthy, rather than carry on from a tail the disk does not hold.
+
+mod group;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::core::checkpoint::Checkpoint;
+use crate::core::directory::PseudonymSecret;
+use crate::core::hash::{LeafHash, RootHash};
+use crate::core::merkle::{CompactRange, NodeId};
+use crate::core::signature::LogSigner;
+use crate::proto::v1::Event;
+use crate::storage::{LedgerStore, StorageError, StoredSignature};
+
+pub use group::plan_limits;
+
+/// Tuning of the sequencer.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SequencerConfig {
+    /// Most entries committed in one group (one write batch, one fsync).
+    pub max_group_entries: usize,
+    /// Most jobs waiting in the queue before callers are made to wait.
+    pub queue_depth: usize,
+    /// Threads that sign a group's entries.
+    pub signing_threads: usize,
+}
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        Self {
+            max_group_entries: 4096,
+            queue_depth: 1024,
+            signing_threads: 2,
+        }
+    }
+}
+
+/// One event, validated and resolved as far as can be done outside the sequencer.
+#[derive(Debug, Clone)]
+pub struct PreparedEvent {
+    /// The validated event (no raw identifier in it).
+    pub event: Event,
+    /// Directory row key of the subject identifier, if the event concerns a subject.
+    pub subject_row: Option<[u8; 32]>,
+    /// Directory row key of the identifier an identity link adds.
+    pub linked_row: Option<[u8; 32]>,
+    /// Keyed digest of the whole submission: tells a retry from a conflicting reuse of its id.
+    pub content_digest: [u8; 32],
+}
+
+/// A request to append events, all or nothing.
+#[derive(Debug)]
+pub struct AppendJob {
+    /// Authenticated producer identity, written into each entry.
+    pub producer: String,
+    /// The events, in order.
+    pub events: Vec<PreparedEvent>,
+    /// Where the outcome goes.
+    pub reply: oneshot::Sender<Result<Vec<Receipt>, AppendError>>,
+}
+
+/// What a producer gets for an appended (or already appended) event.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    /// The entry's index.
+    pub index: u64,
+    /// Its leaf hash.
+    pub leaf_hash: LeafHash,
+    /// Its signature and the key that made it.
+    pub signature: StoredSignature,
+    /// A signed checkpoint whose tree includes the entry, and its size.
+    pub checkpoint: Arc<SignedCheckpoint>,
+    /// The event id had been appended before with the same content; nothing new was appended.
+    pub duplicate: bool,
+}
+
+/// A checkpoint the log signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash at that size.
+    pub root: RootHash,
+    /// The signed note text (SPEC.md section 5).
+    pub note: String,
+}
+
+/// Why a job was refused. Nothing of a refused job is appended.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// The producer used this event id before for different content.
+    #[error("event {position}: event id {event_id:?} was already used for different content")]
+    EventIdConflict {
+        /// Position of the event in its request.
+        position: usize,
+        /// The event id.
+        event_id: String,
+    },
+    /// An identity link names an identifier that already belongs to another subject.
+    #[error("event {position}: linked_subject already belongs to another data subject")]
+    IdentityConflict {
+        /// Position of the event in its request.
+        position: usize,
+    },
+    /// An identity link names a subject the ledger does not know.
+    #[error(
+        "event {position}: subject is not known to the ledger; an identity link needs a known subject"
+    )]
+    UnknownSubject {
+        /// Position of the event in its request.
+        position: usize,
+    },
+    /// A correction names an entry that does not exist or cannot be corrected.
+    #[error("event {position}: event.correction.target_index {target}: {reason}")]
+    BadCorrectionTarget {
+        /// Position of the event in its request.
+        position: usize,
+        /// The target index.
+        target: u64,
+        /// Why it cannot be corrected.
+        reason: &'static str,
+    },
+    /// The sequencer has stopped after a storage failure, or is shutting down.
+    #[error("the ledger is not accepting appends: {0}")]
+    Unavailable(String),
+    /// Reading the store failed while planning the job.
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+}
+
+/// Counters the sequencer keeps, for metrics and for the durability check.
+#[derive(Debug, Default)]
+pub struct SequencerStats {
+    /// Commit groups written (each one synced write batch).
+    pub groups_committed: AtomicU64,
+    /// Entries appended.
+    pub entries_appended: AtomicU64,
+    /// Jobs answered with receipts.
+    pub jobs_acknowledged: AtomicU64,
+}
+
+/// State shared between the sequencer thread and its handles.
+#[derive(Debug)]
+pub struct SequencerShared {
+    failed: AtomicBool,
+    failure: RwLock<Option<String>>,
+    latest: RwLock<Arc<SignedCheckpoint>>,
+    /// Counters.
+    pub stats: SequencerStats,
+}
+
+impl SequencerShared {
+    /// Whether the sequencer has stopped after a storage failure.
+    pub fn has_failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
+    /// The failure that stopped the sequencer, if any.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.read().ok().and_then(|f| f.clone())
+    }
+
+    /// The latest signed checkpoint (always of a durable state).
+    pub fn latest_checkpoint(&self) -> Arc<SignedCheckpoint> {
+        match self.latest.read() {
+            Ok(latest) => latest.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_latest(&self, checkpoint: Arc<SignedCheckpoint>) {
+        match self.latest.write() {
+            Ok(mut latest) => *latest = checkpoint,
+            Err(poisoned) => *poisoned.into_inner() = checkpoint,
+        }
+    }
+
+    fn fail(&self, why: String) {
+        tracing::error!(error = %why, "sequencer stopped: refusing appends (fail-stop)");
+        if let Ok(mut failure) = self.failure.write() {
+            *failure = Some(why);
+        }
+        self.failed.store(true, Ordering::Release);
+    }
+}
+
+/// The sending side of the sequencer's queue. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SequencerHandle {
+    queue: mpsc::Sender<AppendJob>,
+    shared: Arc<SequencerShared>,
+}
+
+impl SequencerHandle {
+    /// Queues a job and waits for its outcome. Waits for room when the queue is full.
+    pub async fn append(
+        &self,
+        producer: String,
+        events: Vec<PreparedEvent>,
+    ) -> Result<Vec<Receipt>, AppendError> {
+        if let Some(why) = self.shared.failure() {
+            return Err(AppendError::Unavailable(why));
+        }
+        let (reply, outcome) = oneshot::channel();
+        self.queue
+            .send(AppendJob {
+                producer,
+                events,
+                reply,
+            })
+            .await
+            .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?;
+        outcome
+            .await
+            .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?
+    }
+
+    /// Shared state: health, latest checkpoint, counters.
+    pub fn shared(&self) -> &Arc<SequencerShared> {
+        &self.shared
+    }
+}
+
+/// What the sequencer needs to run.
+pub struct SequencerParts {
+    /// The store.
+    pub store: Arc<LedgerStore>,
+    /// The log key.
+    pub signer: Arc<LogSigner>,
+    /// Secret of the deterministic pseudonyms (SPEC.md section 6).
+    pub pseudonym_secret: PseudonymSecret,
+    /// The log's origin.
+    pub origin: String,
+    /// Tuning.
+    pub config: SequencerConfig,
+}
+
+/// The log's tail, as the sequencer advances it.
+#[derive(Debug, Clone)]
+pub(crate) struct Tail {
+    /// Number of entries.
+    pub size: u64,
+    /// Leaf hash of the last entry (the next entry's `prev_hash`).
+    pub last_leaf: LeafHash,
+    /// The tree's right edge.
+    pub frontier: CompactRange,
+}
+
+/// Starts the sequencer thread over an opened store: recovers the tail from disk, makes sure the
+/// latest durable state has a checkpoint, and returns the handle and the thread.
+pub fn start(
+    parts: SequencerParts,
+) -> Result<(SequencerHandle, std::thread::JoinHandle<()>), StorageError> {
+    let size = parts.store.tree_size()?;
+    let frontier = CompactRange::load(&*parts.store, size)
+        .map_err(|e| StorageError::Damaged(format!("cannot rebuild the tree's right edge: {e}")))?;
+    let last_leaf = if size == 0 {
+        LeafHash::from_bytes([0u8; 32])
+    } else {
+        let last = NodeId::leaf(size - 1)
+            .map_err(|e| StorageError::Damaged(format!("tree size {size}: {e}")))?;
+        let leaf = parts.store.read_hashes(&[last])?;
+        leaf.first()
+            .map(|node| LeafHash::from_bytes(*node.as_bytes()))
+            .ok_or_else(|| StorageError::Damaged("last leaf missing".into()))?
+    };
+    let tail = Tail {
+        size,
+        last_leaf,
+        frontier,
+    };
+    let latest = Arc::new(ensure_checkpoint(&parts, &tail)?);
+    tracing::info!(tree_size = size, root = %latest.root, "sequencer recovered the log's tail");
+    let shared = Arc::new(SequencerShared {
+        failed: AtomicBool::new(false),
+        failure: RwLock::new(None),
+        latest: RwLock::new(latest),
+        stats: SequencerStats::default(),
+    });
+    let (queue, jobs) = mpsc::channel(parts.config.queue_depth.max(1));
+    let handle = SequencerHandle {
+        queue,
+        shared: shared.clone(),
+    };
+    let thread = std::thread::Builder::new()
+        .name("sequencer".into())
+        .spawn(move || group::run(parts, tail, jobs, shared))
+        .map_err(|e| StorageError::Damaged(format!("cannot start the sequencer thread: {e}")))?;
+    Ok((handle, thread))
+}
+
+/// Signs (or finds) the checkpoint of the tail's durable state.
+fn ensure_checkpoint(
+    parts: &SequencerParts,
+    tail: &Tail,
+) -> Result<SignedCheckpoint, StorageError> {
+    let root = tail.frontier.root();
+    let note = sign_checkpoint(parts, tail.size, root).map_err(StorageError::Damaged)?;
+    if parts.store.checkpoint_at(tail.size)?.as_deref() != Some(note.as_str()) {
+        parts.store.put_checkpoint(tail.size, &note)?;
+    }
+    Ok(SignedCheckpoint {
+        size: tail.size,
+        root,
+        note,
+    })
+}
+
+/// Signs the checkpoint of `size` and `root`. Fails only if the log key does not belong to the
+/// origin, which the first checkpoint at start-up already reveals.
+pub(crate) fn sign_checkpoint(
+    parts: &SequencerParts,
+    size: u64,
+    root: RootHash,
+) -> Result<String, String> {
+    Checkpoint {
+        origin: parts.origin.clone(),
+        size,
+        root,
+        extensions: Vec::new(),
+    }
+    .sign(&parts.signer)
+    .map_err(|e| format!("cannot sign checkpoint {size}: {e}"))
+}
+
+pub(crate) fn now() -> SystemTime {
+    SystemTime::now()
+}

@@ -1,0 +1,245 @@
+//! Wires the parts into a running server: secrets, store, sequencer, gRPC service (with the
+//! standard health and reflection services), and a graceful shutdown that finishes in-flight
+//! appends before the store closes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::config::Config;
+use crate::core::directory::{DirectorySecret, PseudonymSecret};
+use crate::core::signature::LogSigner;
+use crate::proto::v1::ledger_server::LedgerServer;
+use crate::secrets::{self, SecretError};
+use crate::sequencer::{self, SequencerParts};
+use crate::service::LedgerService;
+use crate::service::auth::{Caller, Role, TokenConfigError, TokenTable};
+use crate::storage::{LedgerStore, StorageError};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A key or secret file.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The token configuration.
+    #[error(transparent)]
+    Tokens(#[from] TokenConfigError),
+    /// The store.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The log key does not fit the origin.
+    #[error("log key: {0}")]
+    Key(String),
+    /// Binding or serving the socket.
+    #[error("gRPC transport: {0}")]
+    Transport(String),
+    /// Creating the data dir.
+    #[error("data dir {path}: {source}")]
+    DataDir {
+        /// The dir.
+        path: std::path::PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
+}
+
+/// What a first start created, for the operator to see once.
+#[derive(Debug, Clone, Default)]
+pub struct FirstRun {
+    /// A log key was generated now.
+    pub created_log_key: bool,
+    /// A development admin token was created (or reused) because no token is configured.
+    pub dev_token: Option<String>,
+}
+
+/// A server that is listening.
+pub struct RunningServer {
+    /// The address it listens on (useful with port 0).
+    pub local_addr: SocketAddr,
+    /// The log's verifier key (`<origin>+<key id>+<key>`).
+    pub verifier_key: String,
+    /// What the first start created.
+    pub first_run: FirstRun,
+    shutdown: Option<oneshot::Sender<()>>,
+    serving: tokio::task::JoinHandle<Result<(), ServerError>>,
+}
+
+impl RunningServer {
+    /// Stops accepting requests, finishes those in flight (appends included), stops the sequencer
+    /// and closes the store.
+    pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.wait().await
+    }
+
+    /// Waits until the server stops (after [`RunningServer::shutdown`] or a transport failure).
+    pub async fn wait(&mut self) -> Result<(), ServerError> {
+        (&mut self.serving)
+            .await
+            .map_err(|e| ServerError::Transport(format!("server task failed: {e}")))?
+    }
+
+    /// A sender that triggers the graceful shutdown (for signal handlers).
+    pub fn take_shutdown(&mut self) -> Option<oneshot::Sender<()>> {
+        self.shutdown.take()
+    }
+}
+
+/// Writes the (public) verifier key beside the secrets, as `verifier-key`, for local tools.
+fn publish_verifier_key(dir: &std::path::Path, key: &str) -> Result<(), ServerError> {
+    let path = dir.join(secrets::VERIFIER_KEY_FILE);
+    let current = std::fs::read_to_string(&path).ok();
+    if current.as_deref().map(str::trim) != Some(key) {
+        std::fs::write(&path, format!("{key}\n")).map_err(|source| {
+            ServerError::Secret(SecretError::Io {
+                path: path.clone(),
+                source,
+            })
+        })?;
+    }
+    Ok(())
+}
+
+/// Loads the secrets (creating them on a first start), opens the store, starts the sequencer and
+/// starts serving on `config.listen`.
+pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    secrets::ensure_dir(&config.secrets_dir)?;
+    let (seed, created_log_key) =
+        secrets::load_or_create_secret(&config.secrets_dir.join(secrets::LOG_KEY_FILE))?;
+    let signer = Arc::new(
+        LogSigner::from_seed(&config.origin, &seed).map_err(|e| ServerError::Key(e.to_string()))?,
+    );
+    let (directory_secret, _) =
+        secrets::load_or_create_secret(&config.secrets_dir.join(secrets::DIRECTORY_SECRET_FILE))?;
+    let (pseudonym_secret, _) =
+        secrets::load_or_create_secret(&config.secrets_dir.join(secrets::PSEUDONYM_SECRET_FILE))?;
+    let verifier_key = signer.verifier_key().to_string();
+    publish_verifier_key(&config.secrets_dir, &verifier_key)?;
+
+    let mut tokens = TokenTable::from_config(&config.tokens, |path| {
+        secrets::read_private_file(path).map_err(|e| e.to_string())
+    })?;
+    let mut first_run = FirstRun {
+        created_log_key,
+        dev_token: None,
+    };
+    if tokens.is_empty() {
+        let path = config.secrets_dir.join(secrets::DEV_TOKEN_FILE);
+        let token = if path.exists() {
+            secrets::read_private_file(&path)?.trim().to_owned()
+        } else {
+            let token = format!("dev-{}", hex::encode(secrets::random_bytes()?));
+            secrets::write_private_file(&path, &format!("{token}\n"))?;
+            token
+        };
+        tokens.insert(
+            &token,
+            Caller {
+                identity: "dev-admin".into(),
+                role: Role::Admin,
+            },
+        );
+        first_run.dev_token = Some(token);
+    }
+
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let store = Arc::new(LedgerStore::open(
+        &config.data_dir,
+        &config.origin,
+        &config.storage,
+    )?);
+    let (sequencer, sequencer_thread) = sequencer::start(SequencerParts {
+        store: store.clone(),
+        signer: signer.clone(),
+        pseudonym_secret: PseudonymSecret::from_bytes(pseudonym_secret),
+        origin: config.origin.clone(),
+        config: config.sequencer.clone(),
+    })?;
+
+    let service = LedgerService::new(
+        store.clone(),
+        sequencer.clone(),
+        Arc::new(tokens),
+        Arc::new(DirectorySecret::from_bytes(directory_secret)),
+        config.limits.clone(),
+        verifier_key.clone(),
+    );
+    // tonic refuses larger messages with OUT_OF_RANGE; below that cap the service itself answers
+    // RESOURCE_EXHAUSTED for requests over `max_request_bytes`, naming the limit.
+    let decode_cap = config.limits.max_request_bytes.saturating_mul(4);
+    let ledger = LedgerServer::new(service)
+        .max_decoding_message_size(decode_cap)
+        .max_encoding_message_size(usize::MAX);
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<LedgerServer<LedgerService>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| ServerError::Transport(e.to_string()))?;
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ServerError::Transport(format!("cannot listen on {}: {e}", config.listen)))?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|e| ServerError::Transport(e.to_string()))?;
+    tracing::info!(%local_addr, origin = %config.origin, %verifier_key, "gdpr-ledger is serving");
+
+    // Health follows the sequencer: once it has failed (fail-stop), the ledger reports NOT_SERVING.
+    let watched = sequencer.shared().clone();
+    let health_watch = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if watched.has_failed() {
+                health
+                    .set_not_serving::<LedgerServer<LedgerService>>()
+                    .await;
+                break;
+            }
+        }
+    });
+
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        let outcome = tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(ledger)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                let _ = shutdown_rx.await;
+                tracing::info!("shutting down: finishing in-flight requests");
+            })
+            .await;
+        health_watch.abort();
+        // The service (and its queue sender) is gone with the server: the sequencer drains its
+        // queue and stops. Joining it before the store closes means nothing in flight is cut off.
+        drop(sequencer);
+        let joined = tokio::task::spawn_blocking(move || sequencer_thread.join()).await;
+        if !matches!(joined, Ok(Ok(()))) {
+            tracing::error!("the sequencer thread did not stop cleanly");
+        }
+        drop(store);
+        tracing::info!("stopped");
+        outcome.map_err(|e| ServerError::Transport(e.to_string()))
+    });
+
+    Ok(RunningServer {
+        local_addr,
+        verifier_key,
+        first_run,
+        shutdown: Some(shutdown_tx),
+        serving,
+    })
+}

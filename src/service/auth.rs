@@ -1,0 +1,190 @@
+//! Who is calling: bearer tokens mapped to an identity and a role.
+//!
+//! Tokens are never kept in clear: the configuration holds their SHA-256 (or a file holding the
+//! token), and a request's token is hashed and looked up. The identity becomes the entry's
+//! `producer`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+use tonic::{Request, Status};
+
+/// What a caller may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Appends events; reads nothing.
+    Producer,
+    /// Reads entries, checkpoints and proofs; appends nothing.
+    Auditor,
+    /// Everything.
+    Admin,
+}
+
+impl Role {
+    /// Whether this role may append events.
+    pub fn may_append(self) -> bool {
+        matches!(self, Role::Producer | Role::Admin)
+    }
+
+    /// Whether this role may read entries and proofs.
+    pub fn may_read(self) -> bool {
+        matches!(self, Role::Auditor | Role::Admin)
+    }
+}
+
+/// One configured token.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// The caller's identity: the `producer` of the entries it appends. `[A-Za-z0-9._-]{1,64}`.
+    pub identity: String,
+    /// The caller's role.
+    pub role: Role,
+    /// Lowercase hex SHA-256 of the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_sha256: Option<String>,
+    /// A file holding the token (mode 0600 or stricter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
+}
+
+/// The authenticated caller, put into each request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Identity, written into entries as `producer`.
+    pub identity: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// Token hash -> caller.
+#[derive(Debug, Clone, Default)]
+pub struct TokenTable {
+    by_hash: HashMap<[u8; 32], Caller>,
+}
+
+/// A token configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenConfigError {
+    /// Neither or both of `token_sha256` and `token_file`.
+    #[error("token of {0:?}: give exactly one of token_sha256 and token_file")]
+    Source(String),
+    /// Malformed hash.
+    #[error("token of {0:?}: token_sha256 must be 64 lowercase hex digits")]
+    Hash(String),
+    /// Malformed identity.
+    #[error("token identity {0:?}: use 1 to 64 characters from [A-Za-z0-9._-]")]
+    Identity(String),
+    /// The token file could not be read or is too open.
+    #[error("token file of {identity:?}: {reason}")]
+    File {
+        /// Whose token.
+        identity: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Two entries share a token.
+    #[error("the same token is configured twice (for {0:?})")]
+    Duplicate(String),
+}
+
+/// SHA-256 of a token, as configured in `token_sha256`.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Whether an identity is acceptable as an entry's `producer`.
+pub fn valid_identity(identity: &str) -> bool {
+    (1..=64).contains(&identity.len())
+        && identity
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+impl TokenTable {
+    /// Builds the table; `read_secret` reads a token file (checking its permissions).
+    pub fn from_config(
+        tokens: &[TokenConfig],
+        read_secret: impl Fn(&std::path::Path) -> Result<String, String>,
+    ) -> Result<Self, TokenConfigError> {
+        let mut by_hash = HashMap::new();
+        for token in tokens {
+            if !valid_identity(&token.identity) {
+                return Err(TokenConfigError::Identity(token.identity.clone()));
+            }
+            let digest = match (&token.token_sha256, &token.token_file) {
+                (Some(hash), None) => {
+                    let bytes = hex::decode(hash)
+                        .ok()
+                        .filter(|b| b.len() == 32 && hash.bytes().all(|c| !c.is_ascii_uppercase()))
+                        .ok_or_else(|| TokenConfigError::Hash(token.identity.clone()))?;
+                    let mut digest = [0u8; 32];
+                    digest.copy_from_slice(&bytes);
+                    digest
+                }
+                (None, Some(path)) => {
+                    let secret = read_secret(path).map_err(|reason| TokenConfigError::File {
+                        identity: token.identity.clone(),
+                        reason,
+                    })?;
+                    token_digest(secret.trim())
+                }
+                _ => return Err(TokenConfigError::Source(token.identity.clone())),
+            };
+            let caller = Caller {
+                identity: token.identity.clone(),
+                role: token.role,
+            };
+            if by_hash.insert(digest, caller).is_some() {
+                return Err(TokenConfigError::Duplicate(token.identity.clone()));
+            }
+        }
+        Ok(Self { by_hash })
+    }
+
+    /// Adds a caller for a token given in clear (the first-run development token).
+    pub fn insert(&mut self, token: &str, caller: Caller) {
+        self.by_hash.insert(token_digest(token), caller);
+    }
+
+    /// How many tokens are configured.
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    /// Whether no token is configured.
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+
+    /// The caller a request's `authorization: Bearer <token>` names.
+    pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
+        let header = request
+            .metadata()
+            .get("authorization")
+            .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or_else(|| Status::unauthenticated("authorization must be: Bearer <token>"))?;
+        self.by_hash
+            .get(&token_digest(token.trim()))
+            .cloned()
+            .ok_or_else(|| Status::unauthenticated("unknown token"))
+    }
+}
+
+/// Refuses a caller without the right.
+pub fn require(caller: &Caller, allowed: bool, what: &str) -> Result<(), Status> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(Status::permission_denied(format!(
+            "{} ({:?}) may not {what}",
+            caller.identity, caller.role
+        )))
+    }
+}

@@ -1,0 +1,425 @@
+//! The gRPC service `gdpr_ledger.v1.Ledger`: authenticates, validates, hands appends to the
+//! sequencer and answers reads from the store. It holds no state of the log itself.
+
+pub mod auth;
+pub mod status;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use prost::Message as _;
+use tonic::{Request, Response, Status};
+
+use crate::core::directory::{DirectorySecret, directory_row_key};
+use crate::proofs;
+use crate::proto::v1 as pb;
+use crate::proto::v1::ledger_server::Ledger;
+use crate::sequencer::{PreparedEvent, Receipt, SequencerHandle, SignedCheckpoint};
+use crate::storage::LedgerStore;
+use crate::validation::{FieldError, ValidationLimits, validate_submission};
+use auth::{Caller, Role, TokenTable, require};
+
+/// Size and count limits of requests.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RequestLimits {
+    /// Largest encoded submission (event, identifiers, details), in bytes.
+    pub max_event_bytes: usize,
+    /// Largest request, in bytes.
+    pub max_request_bytes: usize,
+    /// Most events in one AppendBatch.
+    pub max_batch_events: usize,
+    /// How far in the future an event's `occurred_at` may lie, in seconds (clock skew).
+    pub max_clock_skew_secs: u64,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            max_event_bytes: 64 * 1024,
+            max_request_bytes: 4 * 1024 * 1024,
+            max_batch_events: 10_000,
+            max_clock_skew_secs: 300,
+        }
+    }
+}
+
+/// The service's dependencies.
+pub struct LedgerService {
+    store: Arc<LedgerStore>,
+    sequencer: SequencerHandle,
+    tokens: Arc<TokenTable>,
+    directory_secret: Arc<DirectorySecret>,
+    digest_key: [u8; 32],
+    limits: RequestLimits,
+    verifier_key: String,
+}
+
+impl LedgerService {
+    /// Builds the service.
+    pub fn new(
+        store: Arc<LedgerStore>,
+        sequencer: SequencerHandle,
+        tokens: Arc<TokenTable>,
+        directory_secret: Arc<DirectorySecret>,
+        limits: RequestLimits,
+        verifier_key: String,
+    ) -> Self {
+        // Submission digests are keyed, so that the event-id index holds nothing an attacker
+        // could test guessed identifiers against.
+        let digest_key = blake3::derive_key(
+            "gdpr-ledger 2026 submission content digest v1",
+            directory_secret.as_bytes(),
+        );
+        Self {
+            store,
+            sequencer,
+            tokens,
+            directory_secret,
+            digest_key,
+            limits,
+            verifier_key,
+        }
+    }
+
+    fn caller<T>(
+        &self,
+        request: &Request<T>,
+        role_ok: fn(Role) -> bool,
+        what: &str,
+    ) -> Result<Caller, Status> {
+        let caller = self.tokens.authenticate(request)?;
+        require(&caller, role_ok(caller.role), what)?;
+        Ok(caller)
+    }
+
+    fn check_request_size(&self, size: usize) -> Result<(), Status> {
+        if size > self.limits.max_request_bytes {
+            return Err(Status::resource_exhausted(format!(
+                "request: {size} bytes; the limit is {} bytes per request",
+                self.limits.max_request_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    fn validation_limits(&self) -> ValidationLimits {
+        ValidationLimits {
+            max_clock_skew: std::time::Duration::from_secs(self.limits.max_clock_skew_secs),
+            ..ValidationLimits::default()
+        }
+    }
+
+    /// Validates one submission and resolves what can be resolved outside the sequencer.
+    fn prepare(
+        &self,
+        submission: pb::EventSubmission,
+        limits: &ValidationLimits,
+        now: SystemTime,
+    ) -> Result<PreparedEvent, FieldError> {
+        let encoded_len = submission.encoded_len();
+        if encoded_len > self.limits.max_event_bytes {
+            return Err(FieldError::new(
+                "event",
+                format!(
+                    "the submission is {encoded_len} bytes; the limit is {} bytes",
+                    self.limits.max_event_bytes
+                ),
+            ));
+        }
+        validate_submission(&submission, limits, now)?;
+        let row = |identifier: &Option<pb::SubjectIdentifier>, field: &str| {
+            identifier
+                .as_ref()
+                .map(|id| {
+                    directory_row_key(&self.directory_secret, &id.kind, &id.value)
+                        .map_err(|e| FieldError::new(field, e.to_string()))
+                })
+                .transpose()
+        };
+        let subject_row = row(&submission.subject, "subject.value")?;
+        let linked_row = row(&submission.linked_subject, "linked_subject.value")?;
+        let content_digest =
+            *blake3::keyed_hash(&self.digest_key, &submission.encode_to_vec()).as_bytes();
+        Ok(PreparedEvent {
+            event: submission.event.unwrap_or_default(),
+            subject_row,
+            linked_row,
+            content_digest,
+        })
+    }
+
+    async fn receipts(
+        &self,
+        receipts: Vec<Receipt>,
+        include_bundle: bool,
+    ) -> Result<Vec<pb::Receipt>, Status> {
+        let mut out = Vec::with_capacity(receipts.len());
+        for receipt in receipts {
+            let bundle_json = if include_bundle {
+                let store = self.store.clone();
+                let checkpoint = receipt.checkpoint.clone();
+                let index = receipt.index;
+                blocking(move || proofs::inclusion_bundle(&store, index, &checkpoint, None)).await?
+            } else {
+                String::new()
+            };
+            out.push(pb::Receipt {
+                index: receipt.index,
+                leaf_hash: receipt.leaf_hash.as_bytes().to_vec(),
+                signature: receipt.signature.signature.to_vec(),
+                key_id: hex::encode(receipt.signature.key_id),
+                checkpoint: receipt.checkpoint.note.clone(),
+                duplicate: receipt.duplicate,
+                bundle_json,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The checkpoint at `size` (0: the latest), which the log must have signed.
+    fn checkpoint(&self, size: u64) -> Result<Arc<SignedCheckpoint>, Status> {
+        let latest = self.sequencer.shared().latest_checkpoint();
+        if size == 0 || size == latest.size {
+            return Ok(latest);
+        }
+        if size > latest.size {
+            return Err(Status::out_of_range(format!(
+                "tree_size: {size} is beyond the log's size {}",
+                latest.size
+            )));
+        }
+        proofs::checkpoint_at(&self.store, size)
+            .map_err(status::storage)?
+            .map(Arc::new)
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "tree_size: the log signed no checkpoint at size {size}; ask for a size a checkpoint or receipt names"
+                ))
+            })
+    }
+}
+
+/// Runs blocking store work off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, proofs::ProofError> + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Status::internal(format!("worker failed: {e}")))?
+        .map_err(proofs::ProofError::into_status)
+}
+
+#[tonic::async_trait]
+impl Ledger for LedgerService {
+    async fn append(
+        &self,
+        request: Request<pb::AppendRequest>,
+    ) -> Result<Response<pb::AppendResponse>, Status> {
+        let caller = self.caller(&request, Role::may_append, "append events")?;
+        let request = request.into_inner();
+        self.check_request_size(request.encoded_len())?;
+        let submission = request
+            .submission
+            .ok_or_else(|| status::invalid_field(&FieldError::new("submission", "is required")))?;
+        let prepared = self
+            .prepare(submission, &self.validation_limits(), SystemTime::now())
+            .map_err(|e| status::invalid_field(&e.prefixed("submission")))?;
+        let receipts = self
+            .sequencer
+            .append(caller.identity, vec![prepared])
+            .await
+            .map_err(|e| status::append_refused(e, |_| "submission".to_owned()))?;
+        let receipt = self
+            .receipts(receipts, request.include_bundle)
+            .await?
+            .pop()
+            .ok_or_else(|| Status::internal("no receipt for the appended event"))?;
+        Ok(Response::new(pb::AppendResponse {
+            receipt: Some(receipt),
+        }))
+    }
+
+    async fn append_batch(
+        &self,
+        request: Request<pb::AppendBatchRequest>,
+    ) -> Result<Response<pb::AppendBatchResponse>, Status> {
+        let caller = self.caller(&request, Role::may_append, "append events")?;
+        let request = request.into_inner();
+        self.check_request_size(request.encoded_len())?;
+        let count = request.submissions.len();
+        if count == 0 {
+            return Err(status::invalid_field(&FieldError::new(
+                "submissions",
+                "at least one submission is required",
+            )));
+        }
+        if count > self.limits.max_batch_events {
+            return Err(Status::resource_exhausted(format!(
+                "submissions: {count} events; the limit is {} per batch",
+                self.limits.max_batch_events
+            )));
+        }
+        let limits = self.validation_limits();
+        let now = SystemTime::now();
+        let mut seen = HashSet::with_capacity(count);
+        let mut prepared = Vec::with_capacity(count);
+        for (position, submission) in request.submissions.into_iter().enumerate() {
+            let prefix = format!("submissions[{position}]");
+            let event = self
+                .prepare(submission, &limits, now)
+                .map_err(|e| status::invalid_field(&e.prefixed(&prefix)))?;
+            if !seen.insert(event.event.event_id.clone()) {
+                return Err(status::invalid_field(&FieldError::new(
+                    format!("{prefix}.event.event_id"),
+                    format!("{:?} appears twice in this batch", event.event.event_id),
+                )));
+            }
+            prepared.push(event);
+        }
+        let receipts = self
+            .sequencer
+            .append(caller.identity, prepared)
+            .await
+            .map_err(|e| status::append_refused(e, |p| format!("submissions[{p}]")))?;
+        let receipts = self.receipts(receipts, request.include_bundle).await?;
+        Ok(Response::new(pb::AppendBatchResponse { receipts }))
+    }
+
+    async fn get_entry(
+        &self,
+        request: Request<pb::GetEntryRequest>,
+    ) -> Result<Response<pb::GetEntryResponse>, Status> {
+        let caller = self.caller(&request, Role::may_read, "read entries")?;
+        let request = request.into_inner();
+        let store = self.store.clone();
+        let index = match request.selector {
+            Some(pb::get_entry_request::Selector::Index(index)) => index,
+            Some(pb::get_entry_request::Selector::EventId(event_id)) => {
+                let producer = if request.producer.is_empty() {
+                    caller.identity
+                } else {
+                    request.producer
+                };
+                let record = store
+                    .event_id(&producer, &event_id)
+                    .map_err(status::storage)?
+                    .ok_or_else(|| {
+                        Status::not_found(format!(
+                            "event_id: {producer} appended no event with id {event_id:?}"
+                        ))
+                    })?;
+                record.index
+            }
+            None => {
+                return Err(status::invalid_field(&FieldError::new(
+                    "selector",
+                    "give index or event_id",
+                )));
+            }
+        };
+        let entry = blocking(move || proofs::stored_entry(&store, index)).await?;
+        Ok(Response::new(pb::GetEntryResponse {
+            index,
+            leaf_hash: entry.leaf.as_bytes().to_vec(),
+            entry: entry.bytes,
+            signature: entry.signature.signature.to_vec(),
+            key_id: hex::encode(entry.signature.key_id),
+        }))
+    }
+
+    async fn get_checkpoint(
+        &self,
+        request: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::GetCheckpointResponse>, Status> {
+        self.caller(&request, Role::may_read, "read checkpoints")?;
+        let checkpoint = self.checkpoint(request.into_inner().tree_size)?;
+        Ok(Response::new(pb::GetCheckpointResponse {
+            checkpoint: checkpoint.note.clone(),
+            tree_size: checkpoint.size,
+            root_hash: checkpoint.root.as_bytes().to_vec(),
+            verifier_key: self.verifier_key.clone(),
+        }))
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<pb::GetInclusionProofRequest>,
+    ) -> Result<Response<pb::ProofBundle>, Status> {
+        self.caller(&request, Role::may_read, "read proofs")?;
+        let request = request.into_inner();
+        let checkpoint = self.checkpoint(request.tree_size)?;
+        if request.index >= checkpoint.size {
+            return Err(Status::out_of_range(format!(
+                "index: {} is not in the tree of size {}",
+                request.index, checkpoint.size
+            )));
+        }
+        let from = if request.consistency_from == 0 {
+            None
+        } else if request.consistency_from > checkpoint.size {
+            return Err(Status::invalid_argument(format!(
+                "consistency_from: {} is beyond tree_size {}",
+                request.consistency_from, checkpoint.size
+            )));
+        } else {
+            Some(self.checkpoint(request.consistency_from)?)
+        };
+        let store = self.store.clone();
+        let index = request.index;
+        let bundle_json =
+            blocking(move || proofs::inclusion_bundle(&store, index, &checkpoint, from.as_deref()))
+                .await?;
+        Ok(Response::new(pb::ProofBundle { bundle_json }))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        request: Request<pb::GetConsistencyProofRequest>,
+    ) -> Result<Response<pb::GetConsistencyProofResponse>, Status> {
+        self.caller(&request, Role::may_read, "read proofs")?;
+        let request = request.into_inner();
+        let second = self.checkpoint(request.second_size)?;
+        if request.first_size > second.size {
+            return Err(Status::invalid_argument(format!(
+                "first_size: {} is larger than second_size {}",
+                request.first_size, second.size
+            )));
+        }
+        let first = if request.first_size == 0 {
+            None
+        } else {
+            Some(self.checkpoint(request.first_size)?)
+        };
+        let store = self.store.clone();
+        let (first_size, second_size) = (request.first_size, second.size);
+        let proof = blocking(move || proofs::consistency(&store, first_size, second_size)).await?;
+        Ok(Response::new(pb::GetConsistencyProofResponse {
+            first_size,
+            second_size,
+            proof: proof.iter().map(|h| h.as_bytes().to_vec()).collect(),
+            first_checkpoint: first.map(|c| c.note.clone()).unwrap_or_default(),
+            second_checkpoint: second.note.clone(),
+        }))
+    }
+
+    async fn get_stats(
+        &self,
+        request: Request<pb::GetStatsRequest>,
+    ) -> Result<Response<pb::GetStatsResponse>, Status> {
+        self.caller(&request, Role::may_read, "read statistics")?;
+        let shared = self.sequencer.shared();
+        let stats = &shared.stats;
+        use std::sync::atomic::Ordering::Relaxed;
+        Ok(Response::new(pb::GetStatsResponse {
+            tree_size: shared.latest_checkpoint().size,
+            groups_committed: stats.groups_committed.load(Relaxed),
+            entries_appended: stats.entries_appended.load(Relaxed),
+            jobs_acknowledged: stats.jobs_acknowledged.load(Relaxed),
+            wal_syncs: self.store.wal_syncs(),
+            failed: shared.has_failed(),
+            rocksdb_statistics: self.store.statistics_summary(),
+        }))
+    }
+}

@@ -1,0 +1,519 @@
+//! The ledger's RocksDB store: entries, signatures, tree nodes, checkpoints and the indexes, one
+//! column family each (see [`columns`]).
+//!
+//! The store knows bytes and keys, not policy: the sequencer decides what a commit group writes
+//! ([`CommitGroup`]) and the store writes it as one atomic, WAL-synced batch. Memory is bounded by
+//! one shared block cache and one write-buffer manager across all column families.
+
+pub mod columns;
+
+use std::path::Path;
+
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, Direction,
+    IteratorMode, Options, ReadOptions, WriteBatch, WriteBufferManager, WriteOptions,
+    statistics::Ticker,
+};
+
+use crate::core::hash::NodeHash;
+use crate::core::merkle::{HashStore, NodeId};
+
+/// The schema this code reads and writes; a data dir of another version is refused.
+pub const SCHEMA_VERSION: &str = "1";
+
+/// Memory and tuning of the store.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// The block cache shared by every column family, in MiB.
+    pub block_cache_mib: usize,
+    /// The budget of all memtables together (a write-buffer manager charged to the block cache),
+    /// in MiB.
+    pub write_buffer_mib: usize,
+    /// Background threads for flushes and compactions.
+    pub background_jobs: i32,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            block_cache_mib: 128,
+            write_buffer_mib: 128,
+            background_jobs: 2,
+        }
+    }
+}
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// RocksDB failed (I/O, corruption, ...).
+    #[error("rocksdb: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    /// The data dir was written by another schema version.
+    #[error("the data dir has schema version {found:?}; this build reads version {SCHEMA_VERSION}")]
+    UnknownSchema {
+        /// The version found.
+        found: String,
+    },
+    /// The data dir belongs to a log with another origin.
+    #[error("the data dir holds the log {stored:?}, not {configured:?}")]
+    OriginMismatch {
+        /// Origin recorded in the data dir.
+        stored: String,
+        /// Origin in the configuration.
+        configured: String,
+    },
+    /// A row that must exist does not, or cannot be decoded: the data dir is damaged.
+    #[error("damaged store: {0}")]
+    Damaged(String),
+}
+
+/// An entry's signature as stored: which key made it and the signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredSignature {
+    /// SPEC.md section 5 key id of the signing key.
+    pub key_id: [u8; 4],
+    /// Ed25519 signature (SPEC.md section 4).
+    pub signature: [u8; 64],
+}
+
+/// The event-id index row: where an event id was appended, and a digest of what was submitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventIdRecord {
+    /// Index of the entry.
+    pub index: u64,
+    /// Keyed digest of the submission, to tell a retry from a conflicting reuse of the id.
+    pub content_digest: [u8; 32],
+}
+
+/// The head of a subject's chain of entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubjectHead {
+    /// How many entries carry the token.
+    pub count: u64,
+    /// Index of the latest of them.
+    pub last_index: u64,
+}
+
+/// One entry a commit group writes.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    /// The entry's index.
+    pub index: u64,
+    /// The entry bytes.
+    pub bytes: Vec<u8>,
+    /// Its signature.
+    pub signature: StoredSignature,
+}
+
+/// Everything one commit group writes, atomically.
+#[derive(Debug, Default, Clone)]
+pub struct CommitGroup {
+    /// New entries, in index order.
+    pub entries: Vec<NewEntry>,
+    /// Newly completed perfect subtrees.
+    pub tree_nodes: Vec<(NodeId, NodeHash)>,
+    /// New event-id rows: `(producer, event id, record)`.
+    pub event_ids: Vec<(String, String, EventIdRecord)>,
+    /// Updated subject heads.
+    pub subject_heads: Vec<([u8; 32], SubjectHead)>,
+    /// New subject entry rows: `(token, seq, index)`.
+    pub subject_entries: Vec<([u8; 32], u64, u64)>,
+    /// New directory rows: `(row key, token)`.
+    pub directory_rows: Vec<([u8; 32], [u8; 32])>,
+}
+
+/// The ledger's RocksDB database.
+pub struct LedgerStore {
+    db: DB,
+    options: Options,
+    // Kept alive for the database's lifetime: the column families share them.
+    _cache: Cache,
+    _write_buffers: WriteBufferManager,
+}
+
+impl std::fmt::Debug for LedgerStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerStore")
+            .field("path", &self.db.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LedgerStore {
+    /// Opens (or creates) the store in `path` for the log `origin`. Refuses a data dir of another
+    /// schema version or another origin.
+    pub fn open(path: &Path, origin: &str, config: &StorageConfig) -> Result<Self, StorageError> {
+        let cache = Cache::new_lru_cache(config.block_cache_mib.max(8) << 20);
+        let write_buffers = WriteBufferManager::new_write_buffer_manager_with_cache(
+            config.write_buffer_mib.max(8) << 20,
+            true,
+            cache.clone(),
+        );
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_max_background_jobs(config.background_jobs.max(1));
+        options.set_write_buffer_manager(&write_buffers);
+        options.enable_statistics();
+        options.set_bytes_per_sync(1 << 20);
+        let descriptors = columns::ALL.iter().map(|name| {
+            ColumnFamilyDescriptor::new(*name, column_options(name, &cache, &write_buffers))
+        });
+        let db = DB::open_cf_descriptors(&options, path, descriptors)?;
+        let store = Self {
+            db,
+            options,
+            _cache: cache,
+            _write_buffers: write_buffers,
+        };
+        store.check_identity(origin)?;
+        Ok(store)
+    }
+
+    fn check_identity(&self, origin: &str) -> Result<(), StorageError> {
+        let meta = self.cf(columns::META)?;
+        match self.db.get_cf(meta, columns::META_SCHEMA_VERSION)? {
+            Some(found) if found != SCHEMA_VERSION.as_bytes() => {
+                return Err(StorageError::UnknownSchema {
+                    found: String::from_utf8_lossy(&found).into_owned(),
+                });
+            }
+            Some(_) => {}
+            None => {
+                let mut batch = WriteBatch::default();
+                batch.put_cf(meta, columns::META_SCHEMA_VERSION, SCHEMA_VERSION);
+                batch.put_cf(meta, columns::META_ORIGIN, origin);
+                self.db.write_opt(batch, &synced())?;
+            }
+        }
+        match self.db.get_cf(meta, columns::META_ORIGIN)? {
+            Some(stored) if stored == origin.as_bytes() => Ok(()),
+            Some(stored) => Err(StorageError::OriginMismatch {
+                stored: String::from_utf8_lossy(&stored).into_owned(),
+                configured: origin.to_owned(),
+            }),
+            None => Err(StorageError::Damaged("no origin recorded".into())),
+        }
+    }
+
+    fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StorageError> {
+        self.db
+            .cf_handle(name)
+            .ok_or_else(|| StorageError::Damaged(format!("column family {name} is missing")))
+    }
+
+    /// Writes a commit group as one atomic batch and returns only once its WAL is synced: after
+    /// this returns `Ok`, every row of the group survives a crash.
+    pub fn commit(&self, group: &CommitGroup) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::default();
+        let entries = self.cf(columns::ENTRIES)?;
+        let signatures = self.cf(columns::SIGNATURES)?;
+        for entry in &group.entries {
+            let key = columns::index_key(entry.index);
+            batch.put_cf(entries, key, &entry.bytes);
+            let mut value = [0u8; 68];
+            value[..4].copy_from_slice(&entry.signature.key_id);
+            value[4..].copy_from_slice(&entry.signature.signature);
+            batch.put_cf(signatures, key, value);
+        }
+        let tree = self.cf(columns::TREE)?;
+        for (id, hash) in &group.tree_nodes {
+            batch.put_cf(tree, id.to_key_bytes(), hash.as_bytes());
+        }
+        let event_ids = self.cf(columns::EVENT_IDS)?;
+        for (producer, event_id, record) in &group.event_ids {
+            let mut value = [0u8; 40];
+            value[..8].copy_from_slice(&record.index.to_be_bytes());
+            value[8..].copy_from_slice(&record.content_digest);
+            batch.put_cf(event_ids, columns::event_id_key(producer, event_id), value);
+        }
+        let subjects = self.cf(columns::SUBJECTS)?;
+        for (token, head) in &group.subject_heads {
+            let mut value = [0u8; 16];
+            value[..8].copy_from_slice(&head.count.to_be_bytes());
+            value[8..].copy_from_slice(&head.last_index.to_be_bytes());
+            batch.put_cf(subjects, token, value);
+        }
+        for (token, seq, index) in &group.subject_entries {
+            batch.put_cf(
+                subjects,
+                columns::subject_entry_key(token, *seq),
+                index.to_be_bytes(),
+            );
+        }
+        let directory = self.cf(columns::DIRECTORY)?;
+        for (row_key, token) in &group.directory_rows {
+            batch.put_cf(directory, row_key, token);
+        }
+        self.db.write_opt(batch, &synced())?;
+        Ok(())
+    }
+
+    /// Stores a signed checkpoint. Not synced: a checkpoint is derived from durable rows and is
+    /// signed again, byte for byte (Ed25519 is deterministic), if a crash loses it.
+    pub fn put_checkpoint(&self, size: u64, note: &str) -> Result<(), StorageError> {
+        let cf = self.cf(columns::CHECKPOINTS)?;
+        self.db.put_cf(cf, columns::index_key(size), note)?;
+        Ok(())
+    }
+
+    /// The number of entries in the log (the durable tree size).
+    pub fn tree_size(&self) -> Result<u64, StorageError> {
+        let cf = self.cf(columns::ENTRIES)?;
+        let mut iter = self.db.iterator_cf(cf, IteratorMode::End);
+        match iter.next() {
+            None => Ok(0),
+            Some(row) => {
+                let (key, _) = row?;
+                let last = columns::decode_u64(&key)
+                    .ok_or_else(|| StorageError::Damaged("entry key is not 8 bytes".into()))?;
+                Ok(last + 1)
+            }
+        }
+    }
+
+    /// The entry bytes at `index`.
+    pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        let cf = self.cf(columns::ENTRIES)?;
+        Ok(self.db.get_cf(cf, columns::index_key(index))?)
+    }
+
+    /// The signature of the entry at `index`.
+    pub fn signature(&self, index: u64) -> Result<Option<StoredSignature>, StorageError> {
+        let cf = self.cf(columns::SIGNATURES)?;
+        let Some(value) = self.db.get_pinned_cf(cf, columns::index_key(index))? else {
+            return Ok(None);
+        };
+        if value.len() != 68 {
+            return Err(StorageError::Damaged(format!(
+                "signature row {index} has {} bytes",
+                value.len()
+            )));
+        }
+        let mut key_id = [0u8; 4];
+        key_id.copy_from_slice(&value[..4]);
+        let mut signature = [0u8; 64];
+        signature.copy_from_slice(&value[4..]);
+        Ok(Some(StoredSignature { key_id, signature }))
+    }
+
+    /// The checkpoint signed at exactly `size`.
+    pub fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StorageError> {
+        let cf = self.cf(columns::CHECKPOINTS)?;
+        self.db
+            .get_cf(cf, columns::index_key(size))?
+            .map(|bytes| {
+                String::from_utf8(bytes)
+                    .map_err(|_| StorageError::Damaged(format!("checkpoint {size} is not UTF-8")))
+            })
+            .transpose()
+    }
+
+    /// The latest stored checkpoint: `(size, note)`.
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StorageError> {
+        let cf = self.cf(columns::CHECKPOINTS)?;
+        let mut iter = self.db.iterator_cf(cf, IteratorMode::End);
+        match iter.next() {
+            None => Ok(None),
+            Some(row) => {
+                let (key, value) = row?;
+                let size = columns::decode_u64(&key)
+                    .ok_or_else(|| StorageError::Damaged("checkpoint key is not 8 bytes".into()))?;
+                let note = String::from_utf8(value.into_vec()).map_err(|_| {
+                    StorageError::Damaged(format!("checkpoint {size} is not UTF-8"))
+                })?;
+                Ok(Some((size, note)))
+            }
+        }
+    }
+
+    /// The smallest checkpoint size at or above `size`, with its note.
+    pub fn checkpoint_covering(&self, size: u64) -> Result<Option<(u64, String)>, StorageError> {
+        let cf = self.cf(columns::CHECKPOINTS)?;
+        let start = columns::index_key(size);
+        let mut iter = self
+            .db
+            .iterator_cf(cf, IteratorMode::From(&start, Direction::Forward));
+        match iter.next() {
+            None => Ok(None),
+            Some(row) => {
+                let (key, value) = row?;
+                let found = columns::decode_u64(&key)
+                    .ok_or_else(|| StorageError::Damaged("checkpoint key is not 8 bytes".into()))?;
+                let note = String::from_utf8(value.into_vec()).map_err(|_| {
+                    StorageError::Damaged(format!("checkpoint {found} is not UTF-8"))
+                })?;
+                Ok(Some((found, note)))
+            }
+        }
+    }
+
+    /// The event-id row of `(producer, event_id)`.
+    pub fn event_id(
+        &self,
+        producer: &str,
+        event_id: &str,
+    ) -> Result<Option<EventIdRecord>, StorageError> {
+        let cf = self.cf(columns::EVENT_IDS)?;
+        let Some(value) = self
+            .db
+            .get_pinned_cf(cf, columns::event_id_key(producer, event_id))?
+        else {
+            return Ok(None);
+        };
+        let index = columns::decode_u64(&value)
+            .ok_or_else(|| StorageError::Damaged("event id row too short".into()))?;
+        let content_digest: [u8; 32] = value
+            .get(8..40)
+            .and_then(|d| d.try_into().ok())
+            .ok_or_else(|| StorageError::Damaged("event id row too short".into()))?;
+        Ok(Some(EventIdRecord {
+            index,
+            content_digest,
+        }))
+    }
+
+    /// The head of a subject's chain.
+    pub fn subject_head(&self, token: &[u8; 32]) -> Result<Option<SubjectHead>, StorageError> {
+        let cf = self.cf(columns::SUBJECTS)?;
+        let Some(value) = self.db.get_pinned_cf(cf, token)? else {
+            return Ok(None);
+        };
+        let count = columns::decode_u64(&value);
+        let last_index = value.get(8..).and_then(columns::decode_u64);
+        match (count, last_index) {
+            (Some(count), Some(last_index)) => Ok(Some(SubjectHead { count, last_index })),
+            _ => Err(StorageError::Damaged("subject head row too short".into())),
+        }
+    }
+
+    /// The indexes of a subject's entries, in order.
+    pub fn subject_entries(&self, token: &[u8; 32]) -> Result<Vec<u64>, StorageError> {
+        let cf = self.cf(columns::SUBJECTS)?;
+        let start = columns::subject_entry_key(token, 0);
+        let mut read = ReadOptions::default();
+        let mut upper = token.to_vec();
+        upper.extend_from_slice(&[0xff; 9]);
+        read.set_iterate_upper_bound(upper);
+        let mut indexes = Vec::new();
+        for row in self
+            .db
+            .iterator_cf_opt(cf, read, IteratorMode::From(&start, Direction::Forward))
+        {
+            let (key, value) = row?;
+            if key.len() != 40 {
+                continue;
+            }
+            indexes.push(
+                columns::decode_u64(&value)
+                    .ok_or_else(|| StorageError::Damaged("subject entry row too short".into()))?,
+            );
+        }
+        Ok(indexes)
+    }
+
+    /// The token a directory row points to.
+    pub fn directory_token(&self, row_key: &[u8; 32]) -> Result<Option<[u8; 32]>, StorageError> {
+        let cf = self.cf(columns::DIRECTORY)?;
+        let Some(value) = self.db.get_pinned_cf(cf, row_key)? else {
+            return Ok(None);
+        };
+        value
+            .as_ref()
+            .try_into()
+            .map(Some)
+            .map_err(|_| StorageError::Damaged("directory row is not 32 bytes".into()))
+    }
+
+    /// How many times RocksDB has synced a WAL file since the store was opened.
+    pub fn wal_syncs(&self) -> u64 {
+        self.options.get_ticker_count(Ticker::WalFileSynced)
+    }
+
+    /// A selection of RocksDB's statistics, one `name value...` line each: what matters when
+    /// judging durable append throughput (WAL syncs and bytes, write latency, stalls, flushes).
+    pub fn statistics_summary(&self) -> String {
+        const WANTED: [&str; 9] = [
+            "rocksdb.wal.synced ",
+            "rocksdb.wal.bytes ",
+            "rocksdb.write.wal ",
+            "rocksdb.write.self ",
+            "rocksdb.bytes.written ",
+            "rocksdb.stall.micros ",
+            "rocksdb.db.write.micros ",
+            "rocksdb.wal.file.sync.micros ",
+            "rocksdb.compact.write.bytes ",
+        ];
+        self.options
+            .get_statistics()
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| WANTED.iter().any(|wanted| line.starts_with(wanted)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A RocksDB integer property summed over every column family (e.g.
+    /// `rocksdb.estimate-pending-compaction-bytes`, `rocksdb.total-sst-files-size`).
+    pub fn property_total(&self, property: &str) -> Result<u64, StorageError> {
+        let mut total = 0u64;
+        for name in columns::ALL {
+            let cf = self.cf(name)?;
+            total += self.db.property_int_value_cf(cf, property)?.unwrap_or(0);
+        }
+        Ok(total)
+    }
+}
+
+impl HashStore for LedgerStore {
+    type Error = StorageError;
+
+    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<NodeHash>, StorageError> {
+        let cf = self.cf(columns::TREE)?;
+        let keys: Vec<[u8; 9]> = ids.iter().map(NodeId::to_key_bytes).collect();
+        let values = self.db.batched_multi_get_cf(cf, &keys, false);
+        ids.iter()
+            .zip(values)
+            .map(|(id, value)| match value? {
+                Some(bytes) => NodeHash::from_slice(&bytes).map_err(|_| {
+                    StorageError::Damaged(format!("tree node {id:?} is not 32 bytes"))
+                }),
+                None => Err(StorageError::Damaged(format!(
+                    "tree node {id:?} is missing"
+                ))),
+            })
+            .collect()
+    }
+}
+
+fn synced() -> WriteOptions {
+    let mut write = WriteOptions::default();
+    write.set_sync(true);
+    write
+}
+
+fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    table.set_cache_index_and_filter_blocks(true);
+    let mut options = Options::default();
+    options.set_write_buffer_manager(write_buffers);
+    match name {
+        // Point lookups on the append path: bloom filters make "not there" cheap.
+        columns::EVENT_IDS | columns::DIRECTORY | columns::SUBJECTS => {
+            table.set_bloom_filter(10.0, false);
+        }
+        _ => {}
+    }
+    // Rows that may be shredded later are kept uncompressed so that a scan of the files can prove
+    // they are gone.
+    if name == columns::DIRECTORY {
+        options.set_compression_type(DBCompressionType::None);
+    } else {
+        options.set_compression_type(DBCompressionType::Lz4);
+    }
+    options.set_block_based_table_factory(&table);
+    options
+}

@@ -1,0 +1,150 @@
+//! One valid, realistic submission per event kind: for the server's integration tests, the
+//! validation tests (which break them field by field) and docs/events.md (which shows them as
+//! JSON; a test checks that the two agree).
+
+use crate::proto::v1::{
+    Correction, CorrectionAction, DeletionMethod, Event, EventKind, EventSubmission, Recipient,
+    RecipientRole, SubjectIdentifier, TransferBasis,
+};
+
+/// `occurred_at` of every example: 2025-03-14T09:26:53Z.
+pub const EXAMPLE_OCCURRED_AT_SECONDS: i64 = 1_741_944_413;
+
+/// A valid submission of `kind`, as a producer would send it. UNSPECIFIED gets an event of that
+/// kind with the common fields only, which does not validate.
+///
+/// The correction retracts entry 1: appended in `EventKind` order to an empty log, the examples
+/// give it an existing, non-correction target (the share).
+pub fn example_submission(kind: EventKind) -> EventSubmission {
+    let mut event = Event {
+        event_id: format!("{}:{}", example_system(kind), example_serial(kind)),
+        kind: kind as i32,
+        occurred_at: Some(prost_types::Timestamp {
+            seconds: EXAMPLE_OCCURRED_AT_SECONDS,
+            nanos: 0,
+        }),
+        system: example_system(kind).to_owned(),
+        ..Event::default()
+    };
+    let mut sub = EventSubmission {
+        subject: Some(email("jane.doe@example.com")),
+        ..EventSubmission::default()
+    };
+    match kind {
+        EventKind::Unspecified => sub.subject = None,
+        EventKind::Collection => {
+            event.data_categories = terms(&["pd:Name", "pd:EmailAddress"]);
+            event.purposes = terms(&["dpv:ServiceProvision"]);
+            event.legal_bases = terms(&["eu-gdpr:A6-1-b"]);
+            event.collection_channel = "web-form".to_owned();
+        }
+        EventKind::Share => {
+            event.data_categories = terms(&["pd:Name", "pd:EmailAddress"]);
+            event.purposes = terms(&["dpv:DirectMarketing"]);
+            event.legal_bases = terms(&["eu-gdpr:A6-1-a"]);
+            event.consent_ref = "cmp:rec-8842".to_owned();
+            event.recipient = Some(Recipient {
+                name: "mailer-us".to_owned(),
+                role: RecipientRole::Processor as i32,
+                country: "US".to_owned(),
+                transfer_basis: TransferBasis::StandardContractualClauses as i32,
+            });
+            event.actor = "job:newsletter-sync".to_owned();
+        }
+        EventKind::Access => {
+            sub.subject = Some(customer("C-000123"));
+            event.data_categories = terms(&["pd:Purchase", "pd:PhysicalAddress"]);
+            event.purposes = terms(&["dpv:CustomerCare"]);
+            event.legal_bases = terms(&["eu-gdpr:A6-1-b"]);
+            event.actor = "agent:417".to_owned();
+        }
+        EventKind::Rectification => {
+            event.data_categories = terms(&["pd:PhysicalAddress"]);
+            event.actor = "agent:417".to_owned();
+        }
+        EventKind::Restriction => {
+            event.purposes = terms(&["dpv:Personalisation"]);
+        }
+        EventKind::Objection => {
+            event.purposes = terms(&["dpv:DirectMarketing"]);
+            event.legal_bases = terms(&["eu-gdpr:A6-1-f"]);
+        }
+        EventKind::Export => {
+            sub.subject = Some(customer("C-000123"));
+            event.data_categories = terms(&["pd:Purchase", "pd:PaymentCard"]);
+            event.actor = "job:portability-export".to_owned();
+        }
+        EventKind::ConsentGiven | EventKind::ConsentWithdrawn => {
+            event.purposes = terms(&["dpv:DirectMarketing"]);
+            event.legal_bases = terms(&["eu-gdpr:A6-1-a"]);
+            event.consent_ref = "cmp:rec-8842".to_owned();
+        }
+        EventKind::ErasureRequested => {
+            event.actor = "agent:417".to_owned();
+        }
+        EventKind::DeletionDone => {
+            event.deletion_method = DeletionMethod::Erase as i32;
+            event.actor = "job:erasure-worker".to_owned();
+        }
+        EventKind::RetentionExpired => {
+            sub.subject = Some(customer("C-000123"));
+            event.data_categories = terms(&["pd:Transaction"]);
+            event.actor = "job:retention-sweep".to_owned();
+        }
+        EventKind::Breach => {
+            event.data_categories = terms(&["pd:EmailAddress", "pd:HealthRecord"]);
+            event.breach_ref = "BR-2025-007".to_owned();
+            sub.subject = None;
+        }
+        EventKind::IdentityLink => {
+            sub.linked_subject = Some(customer("C-000123"));
+            event.linked_identifier_kind = "customer_id".to_owned();
+        }
+        EventKind::Correction => {
+            event.correction = Some(Correction {
+                target_index: 1,
+                action: CorrectionAction::Retract as i32,
+                reason: "duplicate import".to_owned(),
+            });
+            event.actor = "agent:417".to_owned();
+            sub.subject = None;
+        }
+    }
+    sub.event = Some(event);
+    sub
+}
+
+/// The producing system of each example.
+fn example_system(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Access => "support-desk",
+        EventKind::Export | EventKind::RetentionExpired | EventKind::IdentityLink => "billing",
+        EventKind::ConsentGiven | EventKind::ConsentWithdrawn => "cmp",
+        EventKind::ErasureRequested => "privacy-portal",
+        EventKind::Restriction => "recommender",
+        _ => "crm",
+    }
+}
+
+/// A distinct serial number per kind, so that example event ids never collide.
+fn example_serial(kind: EventKind) -> String {
+    format!("evt-{:06}", 1000 + kind as i32)
+}
+
+fn terms(list: &[&str]) -> Vec<String> {
+    list.iter().map(|term| (*term).to_owned()).collect()
+}
+
+fn email(value: &str) -> SubjectIdentifier {
+    SubjectIdentifier {
+        kind: "email".to_owned(),
+        value: value.to_owned(),
+    }
+}
+
+fn customer(value: &str) -> SubjectIdentifier {
+    SubjectIdentifier {
+        kind: "customer_id".to_owned(),
+        value: value.to_owned(),
+    }
+}

@@ -1,0 +1,179 @@
+//! The format rule of each field, applied when the field is present, whatever the kind.
+
+use std::time::SystemTime;
+
+use super::countries::{is_country_code, is_eea_country};
+use super::fields::Field;
+use super::formats::{
+    EVENT_ID_CHARS, REFERENCE_CHARS, SYSTEM_CHARS, check_identifier_kind, check_occurred_at,
+    check_reference, check_terms, check_text,
+};
+use super::legal_bases::{is_article_6_basis, is_legal_basis};
+use super::subjects::check_identifier;
+use super::{FieldError, ValidationLimits};
+use crate::proto::v1::{
+    Correction, CorrectionAction, DeletionMethod, EventKind, EventSubmission, Recipient,
+    RecipientRole, TransferBasis,
+};
+
+/// What a present field is checked against.
+pub struct Context<'a> {
+    /// The bounds in force.
+    pub limits: &'a ValidationLimits,
+    /// The ledger's clock.
+    pub now: SystemTime,
+}
+
+/// Checks the format of `field`, known to be present in `sub`.
+pub fn check_present_field(
+    field: Field,
+    sub: &EventSubmission,
+    context: &Context<'_>,
+) -> Result<(), FieldError> {
+    let path = field.path();
+    let limits = context.limits;
+    match field {
+        Field::Subject | Field::LinkedSubject => {
+            let identifier = if field == Field::Subject {
+                sub.subject.as_ref()
+            } else {
+                sub.linked_subject.as_ref()
+            };
+            match identifier {
+                Some(identifier) => check_identifier(path, identifier, limits).map(drop),
+                None => Ok(()),
+            }
+        }
+        // Refused by the table for every kind; nothing to check if a table ever allowed them.
+        Field::Details => Ok(()),
+        _ => {
+            let Some(event) = sub.event.as_ref() else {
+                return Ok(());
+            };
+            match field {
+                Field::EventId => check_reference(path, &event.event_id, EVENT_ID_CHARS),
+                Field::Kind => check_enum::<EventKind>(path, event.kind),
+                Field::OccurredAt => match &event.occurred_at {
+                    Some(at) => check_occurred_at(path, at, limits, context.now),
+                    None => Ok(()),
+                },
+                Field::System => check_reference(path, &event.system, SYSTEM_CHARS),
+                Field::DataCategories => check_terms(path, &event.data_categories, limits),
+                Field::Purposes => check_terms(path, &event.purposes, limits),
+                Field::LegalBases => check_legal_bases(path, &event.legal_bases, limits),
+                Field::Recipient => match &event.recipient {
+                    Some(recipient) => check_recipient(recipient, limits),
+                    None => Ok(()),
+                },
+                Field::ConsentRef => check_reference(path, &event.consent_ref, REFERENCE_CHARS),
+                Field::Actor => check_reference(path, &event.actor, REFERENCE_CHARS),
+                Field::DeletionMethod => check_enum::<DeletionMethod>(path, event.deletion_method),
+                Field::Correction => match &event.correction {
+                    Some(correction) => check_correction(correction, limits),
+                    None => Ok(()),
+                },
+                Field::LinkedIdentifierKind => {
+                    check_identifier_kind(path, &event.linked_identifier_kind)
+                }
+                Field::BreachRef => check_reference(path, &event.breach_ref, REFERENCE_CHARS),
+                Field::CollectionChannel => {
+                    check_reference(path, &event.collection_channel, REFERENCE_CHARS)
+                }
+                // Refused by the table for every kind (the server sets it).
+                Field::DetailsDigest => Ok(()),
+                Field::Subject | Field::LinkedSubject | Field::Details => Ok(()),
+            }
+        }
+    }
+}
+
+/// Checks that an enum field holds a value its proto defines, other than UNSPECIFIED.
+pub fn check_enum<E: TryFrom<i32>>(path: &str, value: i32) -> Result<(), FieldError> {
+    if value == 0 {
+        return Err(FieldError::new(path, "required"));
+    }
+    match E::try_from(value) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(FieldError::new(path, format!("unknown value {value}"))),
+    }
+}
+
+/// Legal bases: terms from the fixed list, at least one of them an article 6(1) basis (article
+/// 9(2) conditions come in addition, never instead).
+fn check_legal_bases(
+    path: &str,
+    bases: &[String],
+    limits: &ValidationLimits,
+) -> Result<(), FieldError> {
+    check_terms(path, bases, limits)?;
+    if let Some(index) = bases.iter().position(|basis| !is_legal_basis(basis)) {
+        return Err(FieldError::new(
+            format!("{path}[{index}]"),
+            "must be a GDPR legal basis: eu-gdpr:A6-1-a .. A6-1-f or eu-gdpr:A9-2-a .. \
+             A9-2-j",
+        ));
+    }
+    if !bases.iter().any(|basis| is_article_6_basis(basis)) {
+        return Err(FieldError::new(
+            path,
+            "must include an article 6(1) basis (eu-gdpr:A6-1-a .. A6-1-f); article 9(2) \
+             conditions come in addition",
+        ));
+    }
+    Ok(())
+}
+
+/// A recipient: name, role and country always; a transfer basis exactly when the country is
+/// outside the EEA (GDPR chapter V).
+fn check_recipient(recipient: &Recipient, limits: &ValidationLimits) -> Result<(), FieldError> {
+    if recipient.name.is_empty() {
+        return Err(FieldError::new("event.recipient.name", "required"));
+    }
+    check_text("event.recipient.name", &recipient.name, limits)?;
+    check_enum::<RecipientRole>("event.recipient.role", recipient.role)?;
+    let country = &recipient.country;
+    if country.is_empty() {
+        return Err(FieldError::new("event.recipient.country", "required"));
+    }
+    if !is_country_code(country) {
+        return Err(FieldError::new(
+            "event.recipient.country",
+            "must be an ISO 3166-1 alpha-2 code: two capital letters, e.g. DE, US",
+        ));
+    }
+    let basis_path = "event.recipient.transfer_basis";
+    if is_eea_country(country) {
+        if recipient.transfer_basis != 0 {
+            return Err(FieldError::new(
+                basis_path,
+                format!(
+                    "must be absent: {country} is in the EEA, so this is no transfer to a third country"
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    check_enum::<TransferBasis>(basis_path, recipient.transfer_basis).map_err(|error| {
+        if recipient.transfer_basis == 0 {
+            FieldError::new(
+                basis_path,
+                format!(
+                    "required: {country} is outside the EEA, so the transfer needs an instrument \
+                     of GDPR chapter V"
+                ),
+            )
+        } else {
+            error
+        }
+    })
+}
+
+/// A correction: a known action; the reason, if any, is short text. `target_index` is any
+/// index; whether it names an existing, non-correction entry is for the server to check.
+fn check_correction(correction: &Correction, limits: &ValidationLimits) -> Result<(), FieldError> {
+    check_enum::<CorrectionAction>("event.correction.action", correction.action)?;
+    if !correction.reason.is_empty() {
+        check_text("event.correction.reason", &correction.reason, limits)?;
+    }
+    Ok(())
+}

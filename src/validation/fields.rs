@@ -1,0 +1,252 @@
+//! The fields of an `EventSubmission` that `event_requirements.toml` classifies, named by their
+//! proto path, with what "present" means for each (proto3's: non-empty, non-zero enum, message set).
+
+use crate::proto::v1::{Event, EventSubmission};
+
+/// One field the requirement table classifies as required, optional or forbidden per kind.
+///
+/// `subject`, `linked_subject`, `event.recipient` and `event.correction` are messages: the table
+/// classifies them whole, and their parts follow fixed rules ([`Field::required_parts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    /// `event.event_id`.
+    EventId,
+    /// `event.kind`.
+    Kind,
+    /// `event.occurred_at`.
+    OccurredAt,
+    /// `event.system`.
+    System,
+    /// `event.data_categories`.
+    DataCategories,
+    /// `event.purposes`.
+    Purposes,
+    /// `event.legal_bases`.
+    LegalBases,
+    /// `event.recipient` (a message).
+    Recipient,
+    /// `event.consent_ref`.
+    ConsentRef,
+    /// `event.actor`.
+    Actor,
+    /// `event.deletion_method`.
+    DeletionMethod,
+    /// `event.correction` (a message).
+    Correction,
+    /// `event.linked_identifier_kind`.
+    LinkedIdentifierKind,
+    /// `event.breach_ref`.
+    BreachRef,
+    /// `event.collection_channel`.
+    CollectionChannel,
+    /// `event.details_digest`.
+    DetailsDigest,
+    /// `subject` (a message).
+    Subject,
+    /// `linked_subject` (a message).
+    LinkedSubject,
+    /// `details`.
+    Details,
+}
+
+impl Field {
+    /// Every field, in the order validation checks them (the proto's order): the first failing
+    /// field of a submission is the one its `FieldError` names.
+    pub const ALL: [Field; 19] = [
+        Field::EventId,
+        Field::Kind,
+        Field::OccurredAt,
+        Field::System,
+        Field::DataCategories,
+        Field::Purposes,
+        Field::LegalBases,
+        Field::Recipient,
+        Field::ConsentRef,
+        Field::Actor,
+        Field::DeletionMethod,
+        Field::Correction,
+        Field::LinkedIdentifierKind,
+        Field::BreachRef,
+        Field::CollectionChannel,
+        Field::DetailsDigest,
+        Field::Subject,
+        Field::LinkedSubject,
+        Field::Details,
+    ];
+
+    /// The field's proto path from `EventSubmission`, as the table and `FieldError` name it.
+    pub const fn path(self) -> &'static str {
+        match self {
+            Field::EventId => "event.event_id",
+            Field::Kind => "event.kind",
+            Field::OccurredAt => "event.occurred_at",
+            Field::System => "event.system",
+            Field::DataCategories => "event.data_categories",
+            Field::Purposes => "event.purposes",
+            Field::LegalBases => "event.legal_bases",
+            Field::Recipient => "event.recipient",
+            Field::ConsentRef => "event.consent_ref",
+            Field::Actor => "event.actor",
+            Field::DeletionMethod => "event.deletion_method",
+            Field::Correction => "event.correction",
+            Field::LinkedIdentifierKind => "event.linked_identifier_kind",
+            Field::BreachRef => "event.breach_ref",
+            Field::CollectionChannel => "event.collection_channel",
+            Field::DetailsDigest => "event.details_digest",
+            Field::Subject => "subject",
+            Field::LinkedSubject => "linked_subject",
+            Field::Details => "details",
+        }
+    }
+
+    /// The field a proto path names, if the table knows it.
+    pub fn from_path(path: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|field| field.path() == path)
+    }
+
+    /// The parts of a message field that are required whenever it is present, whatever the kind.
+    /// (`event.recipient.transfer_basis` is required only for a country outside the EEA.)
+    pub const fn required_parts(self) -> &'static [&'static str] {
+        match self {
+            Field::Subject => &["subject.kind", "subject.value"],
+            Field::LinkedSubject => &["linked_subject.kind", "linked_subject.value"],
+            Field::Recipient => &[
+                "event.recipient.name",
+                "event.recipient.role",
+                "event.recipient.country",
+            ],
+            Field::Correction => &["event.correction.action"],
+            _ => &[],
+        }
+    }
+
+    /// Whether the field is present in `sub` (absent when `sub.event` is).
+    pub fn is_present(self, sub: &EventSubmission) -> bool {
+        match self {
+            Field::Subject => sub.subject.is_some(),
+            Field::LinkedSubject => sub.linked_subject.is_some(),
+            Field::Details => !sub.details.is_empty(),
+            _ => sub
+                .event
+                .as_ref()
+                .is_some_and(|event| self.is_present_in_event(event)),
+        }
+    }
+
+    fn is_present_in_event(self, event: &Event) -> bool {
+        match self {
+            Field::EventId => !event.event_id.is_empty(),
+            Field::Kind => event.kind != 0,
+            Field::OccurredAt => event.occurred_at.is_some(),
+            Field::System => !event.system.is_empty(),
+            Field::DataCategories => !event.data_categories.is_empty(),
+            Field::Purposes => !event.purposes.is_empty(),
+            Field::LegalBases => !event.legal_bases.is_empty(),
+            Field::Recipient => event.recipient.is_some(),
+            Field::ConsentRef => !event.consent_ref.is_empty(),
+            Field::Actor => !event.actor.is_empty(),
+            Field::DeletionMethod => event.deletion_method != 0,
+            Field::Correction => event.correction.is_some(),
+            Field::LinkedIdentifierKind => !event.linked_identifier_kind.is_empty(),
+            Field::BreachRef => !event.breach_ref.is_empty(),
+            Field::CollectionChannel => !event.collection_channel.is_empty(),
+            Field::DetailsDigest => !event.details_digest.is_empty(),
+            Field::Subject | Field::LinkedSubject | Field::Details => false,
+        }
+    }
+
+    /// Makes the field absent in `sub` (its proto3 default). Returns false when it lives in an
+    /// `event` that is itself absent.
+    pub fn clear(self, sub: &mut EventSubmission) -> bool {
+        match self {
+            Field::Subject => sub.subject = None,
+            Field::LinkedSubject => sub.linked_subject = None,
+            Field::Details => sub.details.clear(),
+            _ => match sub.event.as_mut() {
+                Some(event) => self.clear_in_event(event),
+                None => return false,
+            },
+        }
+        true
+    }
+
+    fn clear_in_event(self, event: &mut Event) {
+        match self {
+            Field::EventId => event.event_id.clear(),
+            Field::Kind => event.kind = 0,
+            Field::OccurredAt => event.occurred_at = None,
+            Field::System => event.system.clear(),
+            Field::DataCategories => event.data_categories.clear(),
+            Field::Purposes => event.purposes.clear(),
+            Field::LegalBases => event.legal_bases.clear(),
+            Field::Recipient => event.recipient = None,
+            Field::ConsentRef => event.consent_ref.clear(),
+            Field::Actor => event.actor.clear(),
+            Field::DeletionMethod => event.deletion_method = 0,
+            Field::Correction => event.correction = None,
+            Field::LinkedIdentifierKind => event.linked_identifier_kind.clear(),
+            Field::BreachRef => event.breach_ref.clear(),
+            Field::CollectionChannel => event.collection_channel.clear(),
+            Field::DetailsDigest => event.details_digest.clear(),
+            Field::Subject | Field::LinkedSubject | Field::Details => {}
+        }
+    }
+}
+
+/// Clears the field at proto path `path` (a [`Field`] path, a part such as `subject.value` or
+/// `event.recipient.country`, or `event` itself), so that tests can remove each required field in
+/// turn. Returns false when the path is unknown or its enclosing message is absent.
+pub fn clear_field(sub: &mut EventSubmission, path: &str) -> bool {
+    if path == "event" {
+        sub.event = None;
+        return true;
+    }
+    if let Some(field) = Field::from_path(path) {
+        return field.clear(sub);
+    }
+    let Some((parent, part)) = path.rsplit_once('.') else {
+        return false;
+    };
+    match parent {
+        "subject" | "linked_subject" => {
+            let identifier = if parent == "subject" {
+                sub.subject.as_mut()
+            } else {
+                sub.linked_subject.as_mut()
+            };
+            let Some(identifier) = identifier else {
+                return false;
+            };
+            match part {
+                "kind" => identifier.kind.clear(),
+                "value" => identifier.value.clear(),
+                _ => return false,
+            }
+        }
+        "event.recipient" => {
+            let Some(recipient) = sub.event.as_mut().and_then(|e| e.recipient.as_mut()) else {
+                return false;
+            };
+            match part {
+                "name" => recipient.name.clear(),
+                "role" => recipient.role = 0,
+                "country" => recipient.country.clear(),
+                "transfer_basis" => recipient.transfer_basis = 0,
+                _ => return false,
+            }
+        }
+        "event.correction" => {
+            let Some(correction) = sub.event.as_mut().and_then(|e| e.correction.as_mut()) else {
+                return false;
+            };
+            match part {
+                "target_index" => correction.target_index = 0,
+                "action" => correction.action = 0,
+                "reason" => correction.reason.clear(),
+                _ => return false,
+            }
+        }
+        _ => return false,
+    }
+    true
+}

@@ -1,0 +1,93 @@
+//! Validation of the audit events producers submit (`EventSubmission`), before anything is
+//! written: which fields each kind requires, allows or forbids comes from
+//! `proto/gdpr_ledger/v1/event_requirements.toml` ([`requirements`]); the format of each field and
+//! the rules across fields are here. Pure: no I/O, the clock is passed in, so a client library can
+//! validate before sending exactly as the server does. docs/events.md describes the rules.
+
+mod countries;
+mod cross_rules;
+mod examples;
+mod field_checks;
+mod field_error;
+mod fields;
+mod formats;
+mod legal_bases;
+mod limits;
+pub mod requirements;
+mod special_categories;
+mod subjects;
+
+use std::time::SystemTime;
+
+pub use countries::{EEA_COUNTRIES, is_country_code, is_eea_country};
+pub use cross_rules::REPLACEMENT_FIELDS;
+pub use examples::{EXAMPLE_OCCURRED_AT_SECONDS, example_submission};
+pub use field_error::FieldError;
+pub use fields::{Field, clear_field};
+pub use formats::is_curie;
+pub use legal_bases::{
+    ARTICLE_6_BASES, ARTICLE_9_CONDITIONS, CONSENT_BASES, is_article_6_basis,
+    is_article_9_condition, is_legal_basis,
+};
+pub use limits::ValidationLimits;
+pub use requirements::{Presence, required_field_paths, requirement_table};
+pub use special_categories::{SPECIAL_CATEGORY_TERMS, is_special_category};
+
+use crate::proto::v1::{EventKind, EventSubmission};
+use field_checks::{Context, check_enum, check_present_field};
+
+/// Validates a submission against the requirement table, the format rules and the cross-field
+/// rules, in that order and field by field in proto order; the first failure is returned.
+/// `now` is the ledger's clock, against which `occurred_at` may be ahead by at most
+/// `limits.max_clock_skew`.
+///
+/// For a correction, only the correction itself is checked: whether its target exists, is not a
+/// correction, and (for an amendment) whether the amended event still satisfies the target kind's
+/// rules needs the log, and is the server's to check.
+pub fn validate_submission(
+    sub: &EventSubmission,
+    limits: &ValidationLimits,
+    now: SystemTime,
+) -> Result<(), FieldError> {
+    let event = sub
+        .event
+        .as_ref()
+        .ok_or_else(|| FieldError::new("event", "required"))?;
+    check_enum::<EventKind>(Field::Kind.path(), event.kind)?;
+    let kind = EventKind::try_from(event.kind)
+        .map_err(|_| FieldError::new(Field::Kind.path(), "unknown value"))?;
+    let rules = requirement_table().for_kind(kind).ok_or_else(|| {
+        FieldError::new(
+            Field::Kind.path(),
+            "no requirements are defined for this kind",
+        )
+    })?;
+    let context = Context { limits, now };
+    for field in Field::ALL {
+        let present = field.is_present(sub);
+        match (rules.presence(field), present) {
+            (Presence::Required, false) => {
+                return Err(FieldError::new(
+                    field.path(),
+                    format!("required in `{}` events", rules.name()),
+                ));
+            }
+            (Presence::Forbidden, true) => return Err(forbidden(field, rules.name())),
+            (_, true) => check_present_field(field, sub, &context)?,
+            (_, false) => {}
+        }
+    }
+    cross_rules::check_cross_field_rules(sub, event, kind, limits)
+}
+
+/// The error for a forbidden field that is present.
+fn forbidden(field: Field, kind_name: &str) -> FieldError {
+    let reason = match field {
+        Field::Details => {
+            "free-form details are not accepted until per-subject encryption is enabled".to_owned()
+        }
+        Field::DetailsDigest => "is set by the server; producers leave it empty".to_owned(),
+        _ => format!("not allowed in `{kind_name}` events"),
+    };
+    FieldError::new(field.path(), reason)
+}

@@ -1,0 +1,174 @@
+//! A real ledger for integration tests: RocksDB in a temp dir, gRPC on 127.0.0.1 with an ephemeral
+//! port, driven by the generated tonic client.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use gdpr_ledger::config::Config;
+use gdpr_ledger::core::signature::VerifierKey;
+use gdpr_ledger::proto::v1::ledger_client::LedgerClient;
+use gdpr_ledger::server::RunningServer;
+use gdpr_ledger::service::auth::{Role, TokenConfig, token_digest};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// Tokens of the test deployment.
+pub const PRODUCER_TOKEN: &str = "producer-token-crm";
+pub const BILLING_TOKEN: &str = "producer-token-billing";
+pub const AUDITOR_TOKEN: &str = "auditor-token";
+pub const ADMIN_TOKEN: &str = "admin-token";
+
+pub type Client = LedgerClient<
+    InterceptedService<
+        Channel,
+        Box<dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send>,
+    >,
+>;
+
+/// A running test ledger and the directories it owns.
+pub struct TestLedger {
+    pub server: Option<RunningServer>,
+    pub config: Config,
+    pub dirs: tempfile::TempDir,
+}
+
+/// The configuration of a test ledger in `root` (data and secrets side by side, as in production).
+pub fn test_config(root: &std::path::Path) -> Config {
+    let token = |identity: &str, role, token: &str| TokenConfig {
+        identity: identity.into(),
+        role,
+        token_sha256: Some(hex::encode(token_digest(token))),
+        token_file: None,
+    };
+    Config {
+        origin: "ledger.test/gdpr".into(),
+        data_dir: root.join("data"),
+        secrets_dir: root.join("secrets"),
+        listen: "127.0.0.1:0".parse().expect("loopback address"),
+        tokens: vec![
+            token("crm", Role::Producer, PRODUCER_TOKEN),
+            token("billing", Role::Producer, BILLING_TOKEN),
+            token("dpo-office", Role::Auditor, AUDITOR_TOKEN),
+            token("ops", Role::Admin, ADMIN_TOKEN),
+        ],
+        ..Config::default()
+    }
+}
+
+impl TestLedger {
+    /// Starts a ledger in fresh temp dirs.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a ledger in fresh temp dirs after `adjust` changes its configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dirs = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(dirs.path());
+        adjust(&mut config);
+        let server = gdpr_ledger::server::start(config.clone())
+            .await
+            .expect("server starts");
+        Self {
+            server: Some(server),
+            config,
+            dirs,
+        }
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.expect("clean shutdown");
+        }
+    }
+
+    /// Starts the server again on the same directories (a new port).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let server = gdpr_ledger::server::start(self.config.clone())
+            .await
+            .expect("server restarts");
+        self.server = Some(server);
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.server.as_ref().expect("server running").local_addr
+    }
+
+    pub fn verifier_key(&self) -> VerifierKey {
+        VerifierKey::parse(&self.server.as_ref().expect("server running").verifier_key)
+            .expect("the server's verifier key parses")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.config.data_dir.clone()
+    }
+
+    /// A client presenting `token`.
+    pub async fn client(&self, token: &str) -> Client {
+        client_for(self.addr(), token).await
+    }
+}
+
+/// A client for the ledger at `addr` presenting `token` as a bearer token.
+pub async fn client_for(addr: std::net::SocketAddr, token: &str) -> Client {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects to the test server");
+    let value: tonic::metadata::MetadataValue<_> =
+        format!("Bearer {token}").parse().expect("header value");
+    let interceptor: Box<
+        dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send,
+    > = Box::new(move |mut request: tonic::Request<()>| {
+        request
+            .metadata_mut()
+            .insert("authorization", value.clone());
+        Ok(request)
+    });
+    LedgerClient::with_interceptor(channel, interceptor)
+        .max_decoding_message_size(64 << 20)
+        .max_encoding_message_size(64 << 20)
+}
+
+/// Replays the whole log through the API from index 0 (hash chain, every signature, the tree) and
+/// checks that the latest checkpoint commits to exactly that tree. Returns the entries.
+pub async fn audit_whole_log(
+    addr: std::net::SocketAddr,
+    key: &VerifierKey,
+) -> Vec<gdpr_ledger::core::entry::SequencedEntry> {
+    use gdpr_ledger::core::audit::LogAuditor;
+    use gdpr_ledger::core::signature::{EntrySignature, KeyId};
+    use gdpr_ledger::proto::v1 as pb;
+
+    let mut client = client_for(addr, AUDITOR_TOKEN).await;
+    let latest = client
+        .get_checkpoint(pb::GetCheckpointRequest { tree_size: 0 })
+        .await
+        .expect("latest checkpoint")
+        .into_inner();
+    let mut auditor = LogAuditor::new(vec![key.clone()]);
+    let mut entries = Vec::with_capacity(latest.tree_size as usize);
+    for index in 0..latest.tree_size {
+        let entry = client
+            .get_entry(pb::GetEntryRequest {
+                selector: Some(pb::get_entry_request::Selector::Index(index)),
+                producer: String::new(),
+            })
+            .await
+            .unwrap_or_else(|status| panic!("entry {index}: {status}"))
+            .into_inner();
+        let signature = EntrySignature::from_slice(&entry.signature).expect("64 bytes");
+        let key_id: KeyId = entry.key_id.parse().expect("key id");
+        let sequenced = auditor
+            .push(&entry.entry, &signature, Some(key_id))
+            .unwrap_or_else(|error| panic!("audit failed: {error}"));
+        entries.push(sequenced);
+    }
+    auditor
+        .check_checkpoint(&latest.checkpoint)
+        .unwrap_or_else(|error| panic!("latest checkpoint: {error}"));
+    entries
+}
