@@ -137,4 +137,98 @@ fn signing(c: &mut Criterion) {
 
 criterion_group!(signing_group, signing);
 
-criterion_main!(benches, signing_group);
+// ---------------------------------------------------------------------------------------------
+// Group "subject_index": the authenticated subject index, docs/subject-index.md.
+
+/// Tokens in the index the benchmarks start from.
+const SUBJECT_INDEX_TOKENS: u64 = 100_000;
+/// Updates per commit group in the update benchmark.
+const SUBJECT_UPDATE_BATCH: u64 = 1_000;
+
+fn bench_token(i: u64) -> gdpr_ledger::core::directory::SubjectToken {
+    gdpr_ledger::core::directory::SubjectToken::from_bytes(
+        *blake3::hash(&i.to_be_bytes()).as_bytes(),
+    )
+}
+
+fn bench_head(i: u64) -> gdpr_ledger::core::subject_index::SubjectHead {
+    gdpr_ledger::core::subject_index::SubjectHead {
+        count: i % 7 + 1,
+        last_index: i,
+        last_leaf: bench_leaf(i),
+    }
+}
+
+/// Applying a commit group's updates to an index of 100,000 tokens (half new tokens, half
+/// overwrites), and proving and verifying heads and absences in it.
+fn subject_index(c: &mut Criterion) {
+    use gdpr_ledger::core::subject_index::{MemorySubjectStore, apply_updates, prove, verify};
+
+    let mut store = MemorySubjectStore::new();
+    let mut version = 0u64;
+    for start in (0..SUBJECT_INDEX_TOKENS).step_by(10_000) {
+        let updates: Vec<_> = (start..start + 10_000)
+            .map(|i| (bench_token(i), bench_head(i)))
+            .collect();
+        let base = (version > 0).then_some(version);
+        let commit = apply_updates(&store, base, version + 1, &updates).expect("apply");
+        store.commit(commit);
+        version += 1;
+    }
+    let root = gdpr_ledger::core::subject_index::root_at(&store, version).expect("root");
+
+    let mut group = c.benchmark_group("subject_index");
+    let half = SUBJECT_UPDATE_BATCH / 2;
+    let updates: Vec<_> = (0..half)
+        .map(|i| i * (SUBJECT_INDEX_TOKENS / half))
+        .chain(SUBJECT_INDEX_TOKENS..SUBJECT_INDEX_TOKENS + half)
+        .map(|i| (bench_token(i), bench_head(i + 1)))
+        .collect();
+    group.throughput(Throughput::Elements(SUBJECT_UPDATE_BATCH));
+    group.bench_function(
+        BenchmarkId::new(
+            format!("apply_updates/{SUBJECT_UPDATE_BATCH}"),
+            SUBJECT_INDEX_TOKENS,
+        ),
+        |b| {
+            b.iter(|| {
+                apply_updates(&store, Some(version), version + 1, black_box(&updates))
+                    .expect("apply")
+            })
+        },
+    );
+
+    group.throughput(Throughput::Elements(1));
+    let mut i = 0u64;
+    group.bench_function(BenchmarkId::new("prove", SUBJECT_INDEX_TOKENS), |b| {
+        b.iter(|| {
+            i = (i + INDEX_STRIDE) % SUBJECT_INDEX_TOKENS;
+            prove(&store, version, black_box(&bench_token(i))).expect("prove")
+        })
+    });
+
+    let present = bench_token(12_345);
+    let membership = prove(&store, version, &present).expect("prove");
+    group.bench_function(
+        BenchmarkId::new("verify_membership", SUBJECT_INDEX_TOKENS),
+        |b| b.iter(|| verify(&root, black_box(&present), black_box(&membership))),
+    );
+    let absent = bench_token(SUBJECT_INDEX_TOKENS + 12_345);
+    let absence = prove(&store, version, &absent).expect("prove");
+    group.bench_function(
+        BenchmarkId::new("verify_absence", SUBJECT_INDEX_TOKENS),
+        |b| b.iter(|| verify(&root, black_box(&absent), black_box(&absence))),
+    );
+    group.bench_function("proof_encode_decode", |b| {
+        b.iter(|| {
+            gdpr_ledger::core::subject_index::SubjectProof::from_bytes(
+                &black_box(&membership).to_bytes(),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(subject_index_group, subject_index);
+
+criterion_main!(benches, signing_group, subject_index_group);

@@ -17,6 +17,8 @@ pub mod proto;
 pub mod validation;
 
 #[cfg(feature = "server")]
+pub mod client;
+#[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
 pub mod proofs;

@@ -1,5 +1,7 @@
 //! The configuration: defaults that work, the file, environment overrides, unknown keys refused
 //! by name, and the checks serde cannot make.
+// figment::Jail's closure returns figment::Error, as its API requires.
+#![allow(clippy::result_large_err)]
 
 use gdpr_ledger::config::Config;
 

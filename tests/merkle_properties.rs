@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 use gdpr_ledger::core::hash::{LeafHash, NodeHash, RootHash, empty_root, leaf_hash, node_hash};
 use gdpr_ledger::core::merkle::{
     CompactRange, ConsistencyError, HashStore, InclusionError, MemoryHashStore, MerkleError,
-    NodeId, TreeFullError, consistency_proof, consistency_proof_len, inclusion_proof,
-    inclusion_proof_len, root_at, verify_consistency, verify_inclusion,
+    MissingNodeError, NodeId, TreeFullError, consistency_proof, consistency_proof_len,
+    inclusion_proof, inclusion_proof_len, root_at, verify_consistency, verify_inclusion,
 };
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -155,11 +155,12 @@ fn flip_bit<const N: usize>(bytes: &[u8; N], bit: usize) -> [u8; N] {
     out
 }
 
-/// A [`HashStore`] that counts calls and nodes read.
+/// A [`HashStore`] that counts calls and nodes read, and remembers the furthest leaf they reach.
 struct CountingStore<'a, S> {
     inner: &'a S,
     calls: Cell<usize>,
     nodes: Cell<usize>,
+    furthest: Cell<u64>,
 }
 
 impl<'a, S> CountingStore<'a, S> {
@@ -168,7 +169,13 @@ impl<'a, S> CountingStore<'a, S> {
             inner,
             calls: Cell::new(0),
             nodes: Cell::new(0),
+            furthest: Cell::new(0),
         }
+    }
+
+    /// One past the last leaf under any node read since the last call, and resets it.
+    fn take_furthest(&self) -> u64 {
+        self.furthest.replace(0)
     }
 
     /// (calls, nodes) since the last take, and resets both.
@@ -180,9 +187,11 @@ impl<'a, S> CountingStore<'a, S> {
 impl<S: HashStore> HashStore for CountingStore<'_, S> {
     type Error = S::Error;
 
-    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Option<NodeHash>>, Self::Error> {
+    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<NodeHash>, Self::Error> {
         self.calls.set(self.calls.get() + 1);
         self.nodes.set(self.nodes.get() + ids.len());
+        let furthest = ids.iter().map(NodeId::end_leaf).max().unwrap_or(0);
+        self.furthest.set(self.furthest.get().max(furthest));
         self.inner.read_hashes(ids)
     }
 }
@@ -465,7 +474,7 @@ proptest! {
 // Costs: reads per proof, hashes per append.
 
 #[test]
-fn proofs_read_at_most_two_log_n_nodes_in_one_call() {
+fn proofs_read_at_most_two_log_n_nodes_in_one_call_all_inside_the_tree() {
     let (_, store) = big_tree();
     let counting = CountingStore::new(store);
     let mut sizes: Vec<u64> = (1..=300).collect();
@@ -482,6 +491,10 @@ fn proofs_read_at_most_two_log_n_nodes_in_one_call() {
             let proof = inclusion_proof(&counting, m, n).expect("inclusion proof");
             let (calls, nodes) = counting.take();
             assert!(nodes <= read_bound(n), "PATH({m}, {n}) read {nodes} nodes");
+            assert!(
+                counting.take_furthest() <= n,
+                "PATH({m}, {n}) read beyond the tree"
+            );
             assert!(nodes >= proof.len());
             assert_eq!(calls, usize::from(!proof.is_empty()), "PATH({m}, {n})");
         }
@@ -489,6 +502,10 @@ fn proofs_read_at_most_two_log_n_nodes_in_one_call() {
             let proof = consistency_proof(&counting, m, n).expect("consistency proof");
             let (calls, nodes) = counting.take();
             assert!(nodes <= read_bound(n), "PROOF({m}, {n}) read {nodes} nodes");
+            assert!(
+                counting.take_furthest() <= n,
+                "PROOF({m}, {n}) read beyond the tree"
+            );
             assert!(nodes >= proof.len());
             assert_eq!(calls, usize::from(!proof.is_empty()), "PROOF({m}, {n})");
         }
@@ -536,6 +553,38 @@ fn appending_n_leaves_emits_fewer_than_2n_nodes_each_with_its_subtree_hash() {
         }
         assert_eq!(range.root(), reference_root(&reference, n));
     }
+}
+
+#[test]
+fn store_failures_are_reported_not_papered_over() {
+    // A store of 10 leaves asked about a tree of 11 names the node it lacks.
+    let (small, _) = MemoryHashStore::from_leaves((0..10).map(test_leaf)).expect("append");
+    let leaf_10 = NodeId::leaf(10).expect("leaf id");
+    assert!(matches!(
+        inclusion_proof(&small, 0, 11),
+        Err(MerkleError::Store(MissingNodeError(id))) if id == leaf_10
+    ));
+    assert!(matches!(
+        CompactRange::load(&small, 11),
+        Err(MerkleError::Store(MissingNodeError(id))) if id == leaf_10
+    ));
+
+    /// A broken store that answers with fewer hashes than asked.
+    struct ShortAnswers;
+    impl HashStore for ShortAnswers {
+        type Error = MissingNodeError;
+        fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<NodeHash>, Self::Error> {
+            Ok(vec![NodeHash::from_bytes([0; 32]); ids.len() - 1])
+        }
+    }
+    assert!(matches!(
+        root_at(&ShortAnswers, 3),
+        Err(MerkleError::StoreAnswerLength { asked: 2, got: 1 })
+    ));
+    assert!(matches!(
+        consistency_proof(&ShortAnswers, 3, 7),
+        Err(MerkleError::StoreAnswerLength { .. })
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -624,14 +673,17 @@ impl Reference for SparseTree {
 }
 
 impl HashStore for SparseTree {
-    type Error = std::convert::Infallible;
+    type Error = MissingNodeError;
 
     /// Holds exactly the perfect subtrees of a tree of `size` leaves.
-    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Option<NodeHash>>, Self::Error> {
-        Ok(ids
-            .iter()
-            .map(|id| (id.end_leaf() <= self.size).then(|| self.node(*id)))
-            .collect())
+    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<NodeHash>, Self::Error> {
+        ids.iter()
+            .map(|id| {
+                (id.end_leaf() <= self.size)
+                    .then(|| self.node(*id))
+                    .ok_or(MissingNodeError(*id))
+            })
+            .collect()
     }
 }
 
@@ -693,7 +745,7 @@ fn proofs_in_a_sparse_tree_of_2_pow_40_plus_3_leaves() {
     // A size the store does not reach is reported, not invented.
     assert!(matches!(
         root_at(&tree, TWO_40 + 4),
-        Err(MerkleError::MissingNode(id)) if id.end_leaf() == TWO_40 + 4
+        Err(MerkleError::Store(MissingNodeError(id))) if id.end_leaf() == TWO_40 + 4
     ));
 }
 

@@ -70,8 +70,8 @@ async fn append_returns_a_receipt_whose_bundle_verifies_offline() {
     assert_eq!(receipt.index, 0);
     assert!(!receipt.duplicate);
     let key = ledger.verifier_key();
-    let checkpoint =
-        Checkpoint::open(&receipt.checkpoint, &[key.clone()]).expect("checkpoint opens");
+    let checkpoint = Checkpoint::open(&receipt.checkpoint, std::slice::from_ref(&key))
+        .expect("checkpoint opens");
     assert_eq!(checkpoint.checkpoint.size, 1);
     assert_eq!(receipt.key_id, key.key_id().to_string());
 
@@ -158,7 +158,8 @@ async fn checkpoints_inclusion_and_consistency_proofs_verify() {
             .into_inner()
             .receipt
             .expect("receipt");
-        let opened = Checkpoint::open(&receipt.checkpoint, &[key.clone()]).expect("opens");
+        let opened =
+            Checkpoint::open(&receipt.checkpoint, std::slice::from_ref(&key)).expect("opens");
         sizes.push(opened.checkpoint.size);
     }
     assert_eq!(sizes, (1..=7).collect::<Vec<u64>>());
@@ -192,7 +193,8 @@ async fn checkpoints_inclusion_and_consistency_proofs_verify() {
         .await
         .expect("inclusion proof")
         .into_inner();
-    let verified = verify_bundle(&bundle.bundle_json, &[key.clone()]).expect("verifies");
+    let verified =
+        verify_bundle(&bundle.bundle_json, std::slice::from_ref(&key)).expect("verifies");
     assert_eq!(verified.checkpoint.checkpoint.size, 7);
     let outside = auditor
         .get_inclusion_proof(pb::GetInclusionProofRequest {
@@ -212,8 +214,10 @@ async fn checkpoints_inclusion_and_consistency_proofs_verify() {
         .await
         .expect("consistency")
         .into_inner();
-    let first = Checkpoint::open(&consistency.first_checkpoint, &[key.clone()]).expect("first");
-    let second = Checkpoint::open(&consistency.second_checkpoint, &[key.clone()]).expect("second");
+    let first =
+        Checkpoint::open(&consistency.first_checkpoint, std::slice::from_ref(&key)).expect("first");
+    let second = Checkpoint::open(&consistency.second_checkpoint, std::slice::from_ref(&key))
+        .expect("second");
     let proof: Vec<NodeHash> = consistency
         .proof
         .iter()
@@ -511,8 +515,13 @@ async fn every_required_field_of_every_kind_is_enforced() {
     );
 
     // Each example itself is accepted, so the refusals above are due to the cleared field alone.
-    // (Corrections name an existing entry, so they come last.)
-    for kind in all_kinds() {
+    // The identity link (billing's customer id for the CRM's subject) comes right after the
+    // collection, as it would in life, so that later events by customer id reach the same person;
+    // the correction names an existing entry, so it comes last.
+    let mut kinds = all_kinds();
+    kinds.retain(|kind| *kind != EventKind::IdentityLink);
+    kinds.insert(1, EventKind::IdentityLink);
+    for kind in kinds {
         admin
             .append(append(example_submission(kind), false))
             .await
@@ -710,5 +719,64 @@ async fn corrections_must_name_an_existing_original() {
         .expect_err("a correction of a correction");
     assert_eq!(nested.code(), Code::InvalidArgument);
     assert_eq!(tree_size(&ledger).await, 2);
+    ledger.stop().await;
+}
+
+/// The README's worked example: append an event asking for the bundle, then verify the receipt's
+/// bundle offline with the `gdpr-ledger verify` binary and the key file the server wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_worked_example_verifies_with_the_cli() {
+    let mut ledger = TestLedger::start().await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    let receipt = producer
+        .append(append(
+            collection("crm-2026-000001", "jane.doe@example.com"),
+            true,
+        ))
+        .await
+        .expect("append")
+        .into_inner()
+        .receipt
+        .expect("receipt");
+    let bundle = ledger.dirs.path().join("bundle.json");
+    std::fs::write(&bundle, &receipt.bundle_json).expect("bundle written");
+    let key_file = ledger.config.secrets_dir.join("verifier-key");
+    let verify = |bundle: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+            .arg("verify")
+            .arg("--key")
+            .arg(&key_file)
+            .arg(bundle)
+            .output()
+            .expect("verify runs")
+    };
+    let output = verify(&bundle);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("VERIFIED"), "{stdout}");
+
+    // One changed character in the entry bytes and the same command refuses it.
+    let mut tampered: serde_json::Value =
+        serde_json::from_str(&receipt.bundle_json).expect("bundle is JSON");
+    let entry = tampered["entries"][0]["entry"]
+        .as_str()
+        .expect("entry")
+        .to_owned();
+    let flipped = if entry.starts_with('C') { "D" } else { "C" };
+    tampered["entries"][0]["entry"] =
+        serde_json::Value::String(format!("{flipped}{}", &entry[1..]));
+    let tampered_path = ledger.dirs.path().join("tampered.json");
+    std::fs::write(&tampered_path, tampered.to_string()).expect("written");
+    let output = verify(&tampered_path);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     ledger.stop().await;
 }

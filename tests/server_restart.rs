@@ -81,8 +81,10 @@ async fn a_restarted_server_continues_the_chain_and_the_tree() {
         .await
         .expect("consistency")
         .into_inner();
-    let old = Checkpoint::open(&old_checkpoint.checkpoint, &[key.clone()]).expect("old opens");
-    let new = Checkpoint::open(&proof.second_checkpoint, &[key.clone()]).expect("new opens");
+    let old = Checkpoint::open(&old_checkpoint.checkpoint, std::slice::from_ref(&key))
+        .expect("old opens");
+    let new =
+        Checkpoint::open(&proof.second_checkpoint, std::slice::from_ref(&key)).expect("new opens");
     let hashes: Vec<NodeHash> = proof
         .proof
         .iter()

@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use gdpr_ledger::client::AuthenticatedClient;
 use gdpr_ledger::proto::v1 as pb;
 use gdpr_ledger::proto::v1::EventKind;
-use gdpr_ledger::proto::v1::ledger_client::LedgerClient;
 use gdpr_ledger::validation::example_submission;
 use hdrhistogram::Histogram;
 use tonic::transport::Channel;
@@ -79,7 +79,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        let stats = client(&channel, &args.token)
+        let stats = client(&channel, &args.token)?
             .get_stats(pb::GetStatsRequest {})
             .await
             .context("GetStats (the token needs the admin role to read statistics)")?
@@ -97,25 +97,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     })
 }
 
-type AuthClient = LedgerClient<
-    tonic::service::interceptor::InterceptedService<
-        Channel,
-        Box<dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send>,
-    >,
->;
-
-fn client(channel: &Channel, token: &str) -> AuthClient {
-    let header: Result<tonic::metadata::MetadataValue<_>, _> = format!("Bearer {token}").parse();
-    let interceptor: Box<
-        dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send,
-    > = Box::new(move |mut request: tonic::Request<()>| {
-        let header = header
-            .clone()
-            .map_err(|_| tonic::Status::invalid_argument("token is not a valid header value"))?;
-        request.metadata_mut().insert("authorization", header);
-        Ok(request)
-    });
-    LedgerClient::with_interceptor(channel.clone(), interceptor)
+fn client(channel: &Channel, token: &str) -> anyhow::Result<AuthenticatedClient> {
+    Ok(gdpr_ledger::client::authenticated(channel.clone(), token)?)
 }
 
 async fn run_one(
@@ -129,7 +112,7 @@ async fn run_one(
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(clients);
     for worker in 0..clients {
-        let mut ledger = client(channel, &args.token);
+        let mut ledger = client(channel, &args.token)?;
         let subjects = args.subjects.max(1);
         tasks.push(tokio::spawn(async move {
             let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)

@@ -12,3 +12,4 @@ pub mod hash;
 pub mod merkle;
 pub mod note;
 pub mod signature;
+pub mod subject_index;

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 
 use super::{
-    AppendError, AppendJob, PreparedEvent, Receipt, SequencerParts, SequencerShared,
+    AppendError, AppendJob, Message, PreparedEvent, Receipt, SequencerParts, SequencerShared,
     SignedCheckpoint, Tail, now, sign_checkpoint,
 };
 use crate::core::directory::deterministic_pseudonym;
@@ -18,15 +18,11 @@ use crate::storage::{
     CommitGroup, EventIdRecord, NewEntry, StorageError, StoredSignature, SubjectHead,
 };
 
-/// The most entries one group takes, given the configured limit (at least one job always fits).
-pub fn plan_limits(max_group_entries: usize) -> usize {
-    max_group_entries.max(1)
-}
-
 /// Where a job's receipt comes from once the group is committed.
 enum ReceiptSource {
-    /// An entry of this group, by position in the group's entries.
-    New(usize),
+    /// An entry of this group, by position in the group's entries; `duplicate` when an earlier
+    /// job of the same group appended the same event.
+    New { position: usize, duplicate: bool },
     /// An entry committed before (an idempotent retry).
     Existing(u64),
 }
@@ -63,18 +59,27 @@ struct Savepoint {
 pub(super) fn run(
     parts: SequencerParts,
     mut tail: Tail,
-    mut queue: mpsc::Receiver<AppendJob>,
+    mut queue: mpsc::Receiver<Message>,
     shared: Arc<SequencerShared>,
 ) {
-    let limit = super::plan_limits(parts.config.max_group_entries);
-    while let Some(first) = queue.blocking_recv() {
+    // The most entries one group takes; at least one job always fits, whatever its size.
+    let limit = parts.config.max_group_entries.max(1);
+    let mut stopping = false;
+    while !stopping {
+        let Some(Message::Job(first)) = queue.blocking_recv() else {
+            break;
+        };
+        let mut planned_events = first.events.len();
         let mut jobs = vec![first];
-        let mut planned_events = jobs[0].events.len();
         while planned_events < limit {
             match queue.try_recv() {
-                Ok(job) => {
+                Ok(Message::Job(job)) => {
                     planned_events += job.events.len();
                     jobs.push(job);
+                }
+                Ok(Message::Stop) => {
+                    stopping = true;
+                    break;
                 }
                 Err(_) => break,
             }
@@ -91,7 +96,16 @@ pub(super) fn run(
             Err(failure) => shared.fail(failure),
         }
     }
-    tracing::info!("sequencer queue closed; sequencer thread stops");
+    queue.close();
+    // Jobs that raced with the stop are answered, not dropped.
+    while let Ok(message) = queue.try_recv() {
+        if let Message::Job(job) = message {
+            let _ = job.reply.send(Err(AppendError::Unavailable(
+                "the ledger is shutting down".into(),
+            )));
+        }
+    }
+    tracing::info!("sequencer stopped");
 }
 
 /// Plans, signs and commits one group, and answers its jobs. Returns the new tail, or the failure
@@ -126,6 +140,7 @@ fn commit_group(
     let checkpoint = if plan.entries.is_empty() {
         shared.latest_checkpoint()
     } else {
+        plan.commit.subject_heads = plan.heads.iter().map(|(t, h)| (*t, *h)).collect();
         let signatures = sign_entries(parts, &plan.entries);
         let key_id = *parts.signer.key_id().as_bytes();
         plan.commit.entries = plan
@@ -183,14 +198,17 @@ fn commit_group(
         let receipts: Result<Vec<Receipt>, AppendError> = sources
             .iter()
             .map(|source| match source {
-                ReceiptSource::New(position) => {
+                ReceiptSource::New {
+                    position,
+                    duplicate,
+                } => {
                     let entry = &plan.commit.entries[*position];
                     Ok(Receipt {
                         index: entry.index,
                         leaf_hash: plan.entries[*position].leaf,
                         signature: entry.signature,
                         checkpoint: checkpoint.clone(),
-                        duplicate: false,
+                        duplicate: *duplicate,
                     })
                 }
                 ReceiptSource::Existing(index) => existing_receipt(parts, *index, &checkpoint),
@@ -257,7 +275,10 @@ fn plan_job(
                 return Err(AppendError::EventIdConflict { position, event_id });
             }
             sources.push(match plan.event_ids.get(&id_key) {
-                Some((_, group_position)) => ReceiptSource::New(*group_position),
+                Some((_, group_position)) => ReceiptSource::New {
+                    position: *group_position,
+                    duplicate: true,
+                },
                 None => ReceiptSource::Existing(record.index),
             });
             continue;
@@ -285,7 +306,10 @@ fn plan_job(
             .event_ids
             .push((job.producer.clone(), event_id, record));
         plan.event_ids.insert(id_key, (record, group_position));
-        sources.push(ReceiptSource::New(group_position));
+        sources.push(ReceiptSource::New {
+            position: group_position,
+            duplicate: false,
+        });
     }
     Ok(sources)
 }

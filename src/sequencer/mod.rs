@@ -21,12 +21,10 @@ use tokio::sync::{mpsc, oneshot};
 use crate::core::checkpoint::Checkpoint;
 use crate::core::directory::PseudonymSecret;
 use crate::core::hash::{LeafHash, RootHash};
-use crate::core::merkle::{CompactRange, NodeId};
+use crate::core::merkle::{CompactRange, HashStore, NodeId};
 use crate::core::signature::LogSigner;
 use crate::proto::v1::Event;
 use crate::storage::{LedgerStore, StorageError, StoredSignature};
-
-pub use group::plan_limits;
 
 /// Tuning of the sequencer.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -199,10 +197,19 @@ impl SequencerShared {
     }
 }
 
+/// What travels on the sequencer's queue.
+#[derive(Debug)]
+pub(crate) enum Message {
+    /// Append these events.
+    Job(AppendJob),
+    /// Finish every job queued before this, then stop.
+    Stop,
+}
+
 /// The sending side of the sequencer's queue. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct SequencerHandle {
-    queue: mpsc::Sender<AppendJob>,
+    queue: mpsc::Sender<Message>,
     shared: Arc<SequencerShared>,
 }
 
@@ -218,16 +225,22 @@ impl SequencerHandle {
         }
         let (reply, outcome) = oneshot::channel();
         self.queue
-            .send(AppendJob {
+            .send(Message::Job(AppendJob {
                 producer,
                 events,
                 reply,
-            })
+            }))
             .await
             .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?;
         outcome
             .await
             .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?
+    }
+
+    /// Asks the sequencer to finish the jobs already queued and stop. Later appends get
+    /// `Unavailable`.
+    pub async fn stop(&self) {
+        let _ = self.queue.send(Message::Stop).await;
     }
 
     /// Shared state: health, latest checkpoint, counters.

@@ -32,6 +32,9 @@ pub struct RequestLimits {
     pub max_batch_events: usize,
     /// How far in the future an event's `occurred_at` may lie, in seconds (clock skew).
     pub max_clock_skew_secs: u64,
+    /// Bytes of append requests being validated, queued or sequenced at once, in MiB. Beyond it,
+    /// new appends wait (back-pressure): memory stays bounded when clients outrun the disk.
+    pub max_inflight_mib: usize,
 }
 
 impl Default for RequestLimits {
@@ -41,6 +44,7 @@ impl Default for RequestLimits {
             max_request_bytes: 4 * 1024 * 1024,
             max_batch_events: 10_000,
             max_clock_skew_secs: 300,
+            max_inflight_mib: 256,
         }
     }
 }
@@ -54,24 +58,26 @@ pub struct LedgerService {
     digest_key: [u8; 32],
     limits: RequestLimits,
     verifier_key: String,
+    /// One permit per KiB of append requests in flight.
+    inflight: Arc<tokio::sync::Semaphore>,
 }
 
 impl LedgerService {
-    /// Builds the service.
+    /// Builds the service. `digest_key` keys the submission digests of the event-id index, so
+    /// that the index holds nothing an attacker could test guessed identifiers against (see
+    /// [`submission_digest_key`]).
     pub fn new(
         store: Arc<LedgerStore>,
         sequencer: SequencerHandle,
         tokens: Arc<TokenTable>,
         directory_secret: Arc<DirectorySecret>,
+        digest_key: [u8; 32],
         limits: RequestLimits,
         verifier_key: String,
     ) -> Self {
-        // Submission digests are keyed, so that the event-id index holds nothing an attacker
-        // could test guessed identifiers against.
-        let digest_key = blake3::derive_key(
-            "gdpr-ledger 2026 submission content digest v1",
-            directory_secret.as_bytes(),
-        );
+        let inflight = Arc::new(tokio::sync::Semaphore::new(
+            limits.max_inflight_mib.max(1).saturating_mul(1024),
+        ));
         Self {
             store,
             sequencer,
@@ -80,6 +86,7 @@ impl LedgerService {
             digest_key,
             limits,
             verifier_key,
+            inflight,
         }
     }
 
@@ -94,14 +101,21 @@ impl LedgerService {
         Ok(caller)
     }
 
-    fn check_request_size(&self, size: usize) -> Result<(), Status> {
+    /// Refuses a request over `max_request_bytes`, then waits until its bytes fit in the
+    /// in-flight budget; the permit is held until the request is answered.
+    async fn admit(&self, size: usize) -> Result<tokio::sync::SemaphorePermit<'_>, Status> {
         if size > self.limits.max_request_bytes {
             return Err(Status::resource_exhausted(format!(
                 "request: {size} bytes; the limit is {} bytes per request",
                 self.limits.max_request_bytes
             )));
         }
-        Ok(())
+        let budget = self.limits.max_inflight_mib.max(1).saturating_mul(1024);
+        let kib = u32::try_from(size.div_ceil(1024).clamp(1, budget)).unwrap_or(u32::MAX);
+        self.inflight
+            .acquire_many(kib)
+            .await
+            .map_err(|_| Status::unavailable("the server is shutting down"))
     }
 
     fn validation_limits(&self) -> ValidationLimits {
@@ -201,6 +215,14 @@ impl LedgerService {
     }
 }
 
+/// The key of submission digests, derived from the deployment's directory secret.
+pub fn submission_digest_key(directory_secret: &[u8; 32]) -> [u8; 32] {
+    blake3::derive_key(
+        "gdpr-ledger 2026 submission content digest v1",
+        directory_secret,
+    )
+}
+
 /// Runs blocking store work off the async workers.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, proofs::ProofError> + Send + 'static,
@@ -219,7 +241,7 @@ impl Ledger for LedgerService {
     ) -> Result<Response<pb::AppendResponse>, Status> {
         let caller = self.caller(&request, Role::may_append, "append events")?;
         let request = request.into_inner();
-        self.check_request_size(request.encoded_len())?;
+        let _admitted = self.admit(request.encoded_len()).await?;
         let submission = request
             .submission
             .ok_or_else(|| status::invalid_field(&FieldError::new("submission", "is required")))?;
@@ -247,7 +269,7 @@ impl Ledger for LedgerService {
     ) -> Result<Response<pb::AppendBatchResponse>, Status> {
         let caller = self.caller(&request, Role::may_append, "append events")?;
         let request = request.into_inner();
-        self.check_request_size(request.encoded_len())?;
+        let _admitted = self.admit(request.encoded_len()).await?;
         let count = request.submissions.len();
         if count == 0 {
             return Err(status::invalid_field(&FieldError::new(

@@ -6,10 +6,8 @@ use std::path::PathBuf;
 
 use gdpr_ledger::config::Config;
 use gdpr_ledger::core::signature::VerifierKey;
-use gdpr_ledger::proto::v1::ledger_client::LedgerClient;
 use gdpr_ledger::server::RunningServer;
 use gdpr_ledger::service::auth::{Role, TokenConfig, token_digest};
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 /// Tokens of the test deployment.
@@ -18,12 +16,7 @@ pub const BILLING_TOKEN: &str = "producer-token-billing";
 pub const AUDITOR_TOKEN: &str = "auditor-token";
 pub const ADMIN_TOKEN: &str = "admin-token";
 
-pub type Client = LedgerClient<
-    InterceptedService<
-        Channel,
-        Box<dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send>,
-    >,
->;
+pub type Client = gdpr_ledger::client::AuthenticatedClient;
 
 /// A running test ledger and the directories it owns.
 pub struct TestLedger {
@@ -118,17 +111,8 @@ pub async fn client_for(addr: std::net::SocketAddr, token: &str) -> Client {
         .connect()
         .await
         .expect("connects to the test server");
-    let value: tonic::metadata::MetadataValue<_> =
-        format!("Bearer {token}").parse().expect("header value");
-    let interceptor: Box<
-        dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send,
-    > = Box::new(move |mut request: tonic::Request<()>| {
-        request
-            .metadata_mut()
-            .insert("authorization", value.clone());
-        Ok(request)
-    });
-    LedgerClient::with_interceptor(channel, interceptor)
+    gdpr_ledger::client::authenticated(channel, token)
+        .expect("a valid token")
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20)
 }

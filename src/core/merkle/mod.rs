@@ -23,7 +23,7 @@ pub use proof_plan::{
     PlanHashCountError, ProofPlan, ProofRequestError, consistency_proof_plan, inclusion_proof_plan,
     root_plan,
 };
-pub use store::{HashStore, MemoryHashStore, MerkleError};
+pub use store::{HashStore, MemoryHashStore, MerkleError, MissingNodeError};
 pub use subtree::SubtreeRange;
 pub use verify::{
     ConsistencyError, InclusionError, consistency_proof_len, inclusion_proof_len,

@@ -11,13 +11,19 @@ use crate::core::hash::NodeHash;
 /// is appended, and never changes. Proof construction asks for all the hashes it needs in one
 /// call, so that a key-value store can answer with one batched read.
 pub trait HashStore {
-    /// The store's own failure (I/O, corruption, ...).
+    /// The store's own failure (I/O, corruption, a node it does not hold, ...).
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// The hashes of `ids`, in the same order and as many: `None` for a node the store does not
-    /// hold, which the caller reports as [`MerkleError::MissingNode`].
-    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Option<NodeHash>>, Self::Error>;
+    /// The hashes of `ids`, in the same order and as many. The core only asks for nodes of
+    /// trees the store holds, so a node the store does not hold is the store's error (for
+    /// [`MemoryHashStore`], [`MissingNodeError`]).
+    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<NodeHash>, Self::Error>;
 }
+
+/// A [`MemoryHashStore`] was asked for a node it does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the hash store has no {0}")]
+pub struct MissingNodeError(pub NodeId);
 
 /// Why a proof or a root could not be built from a [`HashStore`].
 #[derive(Debug, thiserror::Error)]
@@ -25,9 +31,6 @@ pub enum MerkleError<E: std::error::Error + 'static> {
     /// The store failed.
     #[error("hash store failed")]
     Store(#[source] E),
-    /// The store does not hold a node that a tree of the requested size must have.
-    #[error("the hash store has no {0}")]
-    MissingNode(NodeId),
     /// The store answered with a different number of hashes than it was asked for.
     #[error("asked the hash store for {asked} hashes, got {got}")]
     StoreAnswerLength {
@@ -54,7 +57,7 @@ pub enum MerkleError<E: std::error::Error + 'static> {
     },
 }
 
-/// Reads `ids` from `store` in one call and turns absent nodes into [`MerkleError::MissingNode`].
+/// Reads `ids` from `store` in one call, checking that it answered each.
 pub(crate) fn read_all<S: HashStore>(
     store: &S,
     ids: &[NodeId],
@@ -62,17 +65,14 @@ pub(crate) fn read_all<S: HashStore>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let answers = store.read_hashes(ids).map_err(MerkleError::Store)?;
-    if answers.len() != ids.len() {
+    let hashes = store.read_hashes(ids).map_err(MerkleError::Store)?;
+    if hashes.len() != ids.len() {
         return Err(MerkleError::StoreAnswerLength {
             asked: ids.len(),
-            got: answers.len(),
+            got: hashes.len(),
         });
     }
-    ids.iter()
-        .zip(answers)
-        .map(|(id, hash)| hash.ok_or(MerkleError::MissingNode(*id)))
-        .collect()
+    Ok(hashes)
 }
 
 /// A [`HashStore`] in a map: for tests, benchmarks and tools that hold a whole tree in memory.
@@ -116,9 +116,11 @@ impl Extend<(NodeId, NodeHash)> for MemoryHashStore {
 }
 
 impl HashStore for MemoryHashStore {
-    type Error = std::convert::Infallible;
+    type Error = MissingNodeError;
 
-    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Option<NodeHash>>, Self::Error> {
-        Ok(ids.iter().map(|id| self.get(id)).collect())
+    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<NodeHash>, Self::Error> {
+        ids.iter()
+            .map(|id| self.get(id).ok_or(MissingNodeError(*id)))
+            .collect()
     }
 }
