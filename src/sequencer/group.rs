@@ -145,11 +145,12 @@ fn commit_group(
         let key_id = *parts.signer.key_id().as_bytes();
         plan.commit.entries = plan
             .entries
-            .iter()
+            .iter_mut()
             .zip(&signatures)
             .map(|(entry, signature)| NewEntry {
                 index: entry.index,
-                bytes: entry.bytes.clone(),
+                // Moved, not copied: the plan needs only the leaf hashes from here on.
+                bytes: std::mem::take(&mut entry.bytes),
                 signature: StoredSignature {
                     key_id,
                     signature: *signature,

@@ -354,3 +354,6 @@ pub(crate) fn sign_checkpoint(
 pub(crate) fn now() -> SystemTime {
     SystemTime::now()
 }
+
+#[cfg(test)]
+mod tests;

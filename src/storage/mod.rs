@@ -10,8 +10,8 @@ pub mod columns;
 use std::path::Path;
 
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, Direction,
-    IteratorMode, Options, ReadOptions, WriteBatch, WriteBufferManager, WriteOptions,
+    BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType,
+    Direction, IteratorMode, Options, ReadOptions, WriteBatch, WriteBufferManager, WriteOptions,
     statistics::Ticker,
 };
 
@@ -25,10 +25,11 @@ pub const SCHEMA_VERSION: &str = "1";
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
-    /// The block cache shared by every column family, in MiB.
+    /// The block cache shared by every column family (data, index and filter blocks), in MiB.
     pub block_cache_mib: usize,
-    /// The budget of all memtables together (a write-buffer manager charged to the block cache),
-    /// in MiB.
+    /// The budget of all memtables together, in MiB. A write-buffer manager enforces it and
+    /// charges it to the same cache, whose capacity is the sum of both budgets: RocksDB's memory
+    /// stays within `block_cache_mib + write_buffer_mib` (plus small per-file overheads).
     pub write_buffer_mib: usize,
     /// Background threads for flushes and compactions.
     pub background_jobs: i32,
@@ -127,6 +128,9 @@ pub struct CommitGroup {
 /// The ledger's RocksDB database.
 pub struct LedgerStore {
     db: DB,
+    /// Test hook: the next commit fails as a disk error would.
+    #[cfg(test)]
+    pub(crate) fail_next_commit: std::sync::atomic::AtomicBool,
     options: Options,
     // Kept alive for the database's lifetime: the column families share them.
     _cache: Cache,
@@ -145,7 +149,12 @@ impl LedgerStore {
     /// Opens (or creates) the store in `path` for the log `origin`. Refuses a data dir of another
     /// schema version or another origin.
     pub fn open(path: &Path, origin: &str, config: &StorageConfig) -> Result<Self, StorageError> {
-        let cache = Cache::new_lru_cache(config.block_cache_mib.max(8) << 20);
+        // The memtables are charged to the block cache, so the cache holds both budgets: without
+        // the extra room, full memtables would evict every data block and each lookup on the
+        // append path would read and checksum a block from disk.
+        let cache = Cache::new_lru_cache(
+            (config.block_cache_mib.max(8) + config.write_buffer_mib.max(8)) << 20,
+        );
         let write_buffers = WriteBufferManager::new_write_buffer_manager_with_cache(
             config.write_buffer_mib.max(8) << 20,
             true,
@@ -164,6 +173,8 @@ impl LedgerStore {
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
         let store = Self {
             db,
+            #[cfg(test)]
+            fail_next_commit: std::sync::atomic::AtomicBool::new(false),
             options,
             _cache: cache,
             _write_buffers: write_buffers,
@@ -207,6 +218,13 @@ impl LedgerStore {
     /// Writes a commit group as one atomic batch and returns only once its WAL is synced: after
     /// this returns `Ok`, every row of the group survives a crash.
     pub fn commit(&self, group: &CommitGroup) -> Result<(), StorageError> {
+        #[cfg(test)]
+        if self
+            .fail_next_commit
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(StorageError::Damaged("injected write failure".into()));
+        }
         let mut batch = WriteBatch::default();
         let entries = self.cf(columns::ENTRIES)?;
         let signatures = self.cf(columns::SIGNATURES)?;
@@ -497,13 +515,23 @@ fn synced() -> WriteOptions {
 fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager) -> Options {
     let mut table = BlockBasedOptions::default();
     table.set_block_cache(cache);
+    // Index and filter blocks live in the (bounded) cache, partitioned so that a lookup loads a
+    // few KiB of them rather than a whole file's megabytes; the top levels stay pinned.
     table.set_cache_index_and_filter_blocks(true);
+    table.set_cache_index_and_filter_blocks_with_high_priority(true);
+    table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
+    table.set_partition_filters(true);
+    table.set_pin_top_level_index_and_filter(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
     let mut options = Options::default();
     options.set_write_buffer_manager(write_buffers);
     match name {
-        // Point lookups on the append path: bloom filters make "not there" cheap.
+        // Point lookups on the append path: bloom filters, in the files and in the memtable,
+        // make "not there" (a new event id, a new subject) cheap.
         columns::EVENT_IDS | columns::DIRECTORY | columns::SUBJECTS => {
             table.set_bloom_filter(10.0, false);
+            options.set_memtable_prefix_bloom_ratio(0.1);
+            options.set_memtable_whole_key_filtering(true);
         }
         _ => {}
     }
