@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Every `test result:` line is summed into one closing line, so the total is plain to see.
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+run_tests() { cargo test "$@" 2>&1 | tee -a "$results"; }
+
 step "formatting"
 cargo fmt --all -- --check
 
@@ -23,7 +28,9 @@ cargo clippy --locked --release --no-default-features --all-targets -- -D warnin
 cargo clippy --locked --release --all-targets -- -D warnings
 
 step "tests: the pure core and the offline verifier (no server feature)"
-cargo test --locked --release --no-default-features
+run_tests --locked --release --no-default-features
 
 step "tests: everything (server, storage, gRPC, crash)"
-cargo test --locked --release
+run_tests --locked --release
+
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\ntests: %d passed, %d failed\n", passed, failed }' "$results"

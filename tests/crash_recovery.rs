@@ -16,8 +16,6 @@ use std::time::Duration;
 use common::{ADMIN_TOKEN, AUDITOR_TOKEN};
 use gdpr_ledger::core::signature::VerifierKey;
 use gdpr_ledger::proto::v1 as pb;
-use gdpr_ledger::proto::v1::EventKind;
-use gdpr_ledger::validation::example_submission;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -87,15 +85,7 @@ async fn start_server(config_path: &std::path::Path) -> ServerProcess {
 }
 
 fn submission(id: String, subject: u64) -> pb::EventSubmission {
-    let mut submission = example_submission(EventKind::Collection);
-    if let Some(event) = submission.event.as_mut() {
-        event.event_id = id;
-    }
-    submission.subject = Some(pb::SubjectIdentifier {
-        kind: "customer_id".into(),
-        value: format!("C-{subject}"),
-    });
-    submission
+    common::collection(&id, "customer_id", &format!("C-{subject}"))
 }
 
 /// What clients were told: event id -> (index, leaf hash).

@@ -15,15 +15,7 @@ use gdpr_ledger::validation::example_submission;
 use tonic::Code;
 
 fn collection(event_id: &str, email: &str) -> pb::EventSubmission {
-    let mut submission = example_submission(EventKind::Collection);
-    if let Some(event) = submission.event.as_mut() {
-        event.event_id = event_id.into();
-    }
-    submission.subject = Some(pb::SubjectIdentifier {
-        kind: "email".into(),
-        value: email.into(),
-    });
-    submission
+    common::collection(event_id, "email", email)
 }
 
 fn append(submission: pb::EventSubmission, include_bundle: bool) -> pb::AppendRequest {

@@ -8,23 +8,17 @@ use std::collections::HashSet;
 
 use common::{ADMIN_TOKEN, AUDITOR_TOKEN, TestLedger};
 use gdpr_ledger::proto::v1 as pb;
-use gdpr_ledger::proto::v1::EventKind;
-use gdpr_ledger::validation::example_submission;
 
 const CLIENTS: usize = 8;
 const EVENTS_PER_CLIENT: usize = 1_250;
 
 fn submission(client: usize, n: usize) -> pb::EventSubmission {
-    let mut submission = example_submission(EventKind::Collection);
-    if let Some(event) = submission.event.as_mut() {
-        event.event_id = format!("c{client}-e{n}");
-    }
     // A few hundred subjects, shared between clients, so subject chains interleave.
-    submission.subject = Some(pb::SubjectIdentifier {
-        kind: "email".into(),
-        value: format!("person{}@example.com", (client * 7 + n) % 300),
-    });
-    submission
+    common::collection(
+        &format!("c{client}-e{n}"),
+        "email",
+        &format!("person{}@example.com", (client * 7 + n) % 300),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,20 +8,10 @@ use gdpr_ledger::core::checkpoint::Checkpoint;
 use gdpr_ledger::core::hash::NodeHash;
 use gdpr_ledger::core::merkle::verify_consistency;
 use gdpr_ledger::proto::v1 as pb;
-use gdpr_ledger::proto::v1::EventKind;
-use gdpr_ledger::validation::example_submission;
 
 fn submission(id: &str, email: &str) -> pb::AppendRequest {
-    let mut submission = example_submission(EventKind::Collection);
-    if let Some(event) = submission.event.as_mut() {
-        event.event_id = id.into();
-    }
-    submission.subject = Some(pb::SubjectIdentifier {
-        kind: "email".into(),
-        value: email.into(),
-    });
     pb::AppendRequest {
-        submission: Some(submission),
+        submission: Some(common::collection(id, "email", email)),
         include_bundle: false,
     }
 }

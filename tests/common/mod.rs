@@ -156,3 +156,21 @@ pub async fn audit_whole_log(
         .unwrap_or_else(|error| panic!("latest checkpoint: {error}"));
     entries
 }
+
+/// A valid collection event with this id, about the subject `kind:value`.
+pub fn collection(
+    event_id: &str,
+    kind: &str,
+    value: &str,
+) -> gdpr_ledger::proto::v1::EventSubmission {
+    use gdpr_ledger::proto::v1 as pb;
+    let mut submission = gdpr_ledger::validation::example_submission(pb::EventKind::Collection);
+    if let Some(event) = submission.event.as_mut() {
+        event.event_id = event_id.into();
+    }
+    submission.subject = Some(pb::SubjectIdentifier {
+        kind: kind.into(),
+        value: value.into(),
+    });
+    submission
+}
