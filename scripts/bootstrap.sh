@@ -4,11 +4,15 @@
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
+# bindgen needs libclang itself and clang's builtin headers (stddef.h...). A fresh Debian machine
+# may carry libclang-cpp (a different library) without either, so look for both precisely.
 have_libclang() {
-  ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so' && return 0
-  compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null && return 0
-  compgen -G '/usr/lib/x86_64-linux-gnu/libclang*.so*' >/dev/null && return 0
-  return 1
+  if command -v dpkg-query >/dev/null 2>&1; then
+    dpkg-query -W -f='${Status}' libclang-dev 2>/dev/null | grep -q "install ok installed"
+    return
+  fi
+  compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null &&
+    compgen -G '/usr/lib/llvm-*/lib/clang/*/include/stddef.h' >/dev/null
 }
 
 if ! command -v cargo >/dev/null 2>&1; then
