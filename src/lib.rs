@@ -32,3 +32,5 @@ pub mod server;
 pub mod service;
 #[cfg(feature = "server")]
 pub mod storage;
+#[cfg(feature = "server")]
+pub mod store_audit;

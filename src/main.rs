@@ -25,6 +25,9 @@ enum Command {
     /// Generate a log signing key and print its verifier key.
     #[cfg(feature = "server")]
     Keygen(cli::serve::KeygenArgs),
+    /// Replay a whole log from its data dir and report the first divergence.
+    #[cfg(feature = "server")]
+    Audit(cli::audit::AuditArgs),
     /// Load generator: durable appends per second and acknowledgement latency of a running server.
     #[cfg(feature = "server")]
     Bench(cli::bench::BenchArgs),
@@ -38,6 +41,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => cli::serve::run(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "server")]
         Command::Keygen(args) => cli::serve::keygen(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "server")]
+        Command::Audit(args) => cli::audit::run(args),
         #[cfg(feature = "server")]
         Command::Bench(args) => cli::bench::run(args).map(|()| ExitCode::SUCCESS),
     };

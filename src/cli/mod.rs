@@ -1,6 +1,8 @@
 //! The command line of `gdpr-ledger`: one module per subcommand. Only the binary uses `anyhow`.
 
 #[cfg(feature = "server")]
+pub mod audit;
+#[cfg(feature = "server")]
 pub mod bench;
 #[cfg(feature = "server")]
 pub mod serve;

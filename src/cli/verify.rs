@@ -65,7 +65,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
 
 /// Each `--key` is a verifier key, or else a file of keys, one per line (blank lines and lines
 /// starting with `#` are skipped).
-fn load_keys(arguments: &[String]) -> anyhow::Result<Vec<VerifierKey>> {
+pub(crate) fn load_keys(arguments: &[String]) -> anyhow::Result<Vec<VerifierKey>> {
     let mut keys = Vec::new();
     for argument in arguments {
         let as_key_error = match VerifierKey::parse(argument) {

@@ -141,6 +141,12 @@ impl LogAuditor {
         Ok(entry)
     }
 
+    /// The perfect subtrees the last [`LogAuditor::push`] completed (its leaf first): what a store
+    /// must hold for them.
+    pub fn completed_nodes(&self) -> &[(NodeId, NodeHash)] {
+        &self.scratch
+    }
+
     /// Opens a signed checkpoint and checks that it commits to exactly the replayed tree.
     pub fn check_checkpoint(&self, note: &str) -> Result<VerifiedCheckpoint, AuditError> {
         let size = self.size();

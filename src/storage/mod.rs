@@ -70,6 +70,9 @@ pub enum StorageError {
     Damaged(String),
 }
 
+/// A raw row: key and value bytes.
+pub type Row = (Box<[u8]>, Box<[u8]>);
+
 /// An entry's signature as stored: which key made it and the signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredSignature {
@@ -149,6 +152,53 @@ impl LedgerStore {
     /// Opens (or creates) the store in `path` for the log `origin`. Refuses a data dir of another
     /// schema version or another origin.
     pub fn open(path: &Path, origin: &str, config: &StorageConfig) -> Result<Self, StorageError> {
+        let store = Self::open_with(path, config, false)?;
+        store.check_identity(origin)?;
+        Ok(store)
+    }
+
+    /// Opens an existing store read-only (for `gdpr-ledger audit`), without taking the writer's
+    /// lock: it sees the state at the moment it is opened. Refuses another schema version.
+    pub fn open_read_only(path: &Path, config: &StorageConfig) -> Result<Self, StorageError> {
+        let store = Self::open_with(path, config, true)?;
+        let meta = store.cf(columns::META)?;
+        match store.db.get_cf(meta, columns::META_SCHEMA_VERSION)? {
+            Some(found) if found == SCHEMA_VERSION.as_bytes() => Ok(store),
+            found => Err(StorageError::UnknownSchema {
+                found: found
+                    .map(|f| String::from_utf8_lossy(&f).into_owned())
+                    .unwrap_or_else(|| "none".into()),
+            }),
+        }
+    }
+
+    /// The log's origin, as recorded at creation.
+    pub fn origin(&self) -> Result<String, StorageError> {
+        let meta = self.cf(columns::META)?;
+        let stored = self
+            .db
+            .get_cf(meta, columns::META_ORIGIN)?
+            .ok_or_else(|| StorageError::Damaged("no origin recorded".into()))?;
+        String::from_utf8(stored).map_err(|_| StorageError::Damaged("origin is not UTF-8".into()))
+    }
+
+    /// Every row of a column family in key order, for audits and scans.
+    pub fn rows<'a>(
+        &'a self,
+        family: &str,
+    ) -> Result<impl Iterator<Item = Result<Row, StorageError>> + 'a, StorageError> {
+        let cf = self.cf(family)?;
+        Ok(self
+            .db
+            .iterator_cf(cf, IteratorMode::Start)
+            .map(|row| row.map_err(StorageError::from)))
+    }
+
+    fn open_with(
+        path: &Path,
+        config: &StorageConfig,
+        read_only: bool,
+    ) -> Result<Self, StorageError> {
         // The memtables are charged to the block cache, so the cache holds both budgets: without
         // the extra room, full memtables would evict every data block and each lookup on the
         // append path would read and checksum a block from disk.
@@ -161,7 +211,7 @@ impl LedgerStore {
             cache.clone(),
         );
         let mut options = Options::default();
-        options.create_if_missing(true);
+        options.create_if_missing(!read_only);
         options.create_missing_column_families(true);
         options.set_max_background_jobs(config.background_jobs.max(1));
         options.set_write_buffer_manager(&write_buffers);
@@ -170,17 +220,19 @@ impl LedgerStore {
         let descriptors = columns::ALL.iter().map(|name| {
             ColumnFamilyDescriptor::new(*name, column_options(name, &cache, &write_buffers))
         });
-        let db = DB::open_cf_descriptors(&options, path, descriptors)?;
-        let store = Self {
+        let db = if read_only {
+            DB::open_cf_descriptors_read_only(&options, path, descriptors, false)?
+        } else {
+            DB::open_cf_descriptors(&options, path, descriptors)?
+        };
+        Ok(Self {
             db,
             #[cfg(test)]
             fail_next_commit: std::sync::atomic::AtomicBool::new(false),
             options,
             _cache: cache,
             _write_buffers: write_buffers,
-        };
-        store.check_identity(origin)?;
-        Ok(store)
+        })
     }
 
     fn check_identity(&self, origin: &str) -> Result<(), StorageError> {

@@ -1,0 +1,308 @@
+//! `gdpr-ledger audit` over a data dir: replays the whole log from index 0 with the core's
+//! [`LogAuditor`] (hash chain, entry signatures, the tree) and checks every column family that is
+//! derived from the entries against the replay: stored tree nodes, signed checkpoints, the
+//! event-id index and the subject index. The first divergence is reported with its index.
+
+use std::collections::HashMap;
+
+use crate::core::audit::{AuditError, LogAuditor};
+use crate::core::entry::SequencedEntry;
+use crate::core::merkle::HashStore;
+use crate::core::signature::{EntrySignature, KeyId, VerifierKey};
+use crate::storage::{LedgerStore, StorageError, columns};
+
+/// What a clean audit covered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSummary {
+    /// Entries replayed.
+    pub entries: u64,
+    /// Signed checkpoints checked against the replayed tree.
+    pub checkpoints: u64,
+    /// Event-id rows checked.
+    pub event_ids: u64,
+    /// Subjects whose chain and head were checked.
+    pub subjects: u64,
+}
+
+/// The first divergence between what the store holds and what the entries imply.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreAuditError {
+    /// The entries, their chain or their signatures do not verify.
+    #[error("entries: {0}")]
+    Entry(AuditError),
+    /// An entry index is missing.
+    #[error("entries: entry {expected} is missing (the next stored one is {found})")]
+    Gap {
+        /// The index expected next.
+        expected: u64,
+        /// The index found instead.
+        found: u64,
+    },
+    /// An entry has no signature row.
+    #[error("signatures: entry {0} has no signature")]
+    MissingSignature(u64),
+    /// A stored tree node differs from the one recomputed from the entries.
+    #[error("tree: node {node} (completed by entry {index}) differs from the recomputed hash")]
+    TreeNode {
+        /// The node.
+        node: String,
+        /// The entry whose append completed it.
+        index: u64,
+    },
+    /// A signed checkpoint does not commit to the replayed tree.
+    #[error("checkpoints: {0}")]
+    Checkpoint(AuditError),
+    /// A checkpoint names a size beyond the log.
+    #[error("checkpoints: a checkpoint of size {size} is beyond the log's {entries} entries")]
+    CheckpointBeyondLog {
+        /// Its size.
+        size: u64,
+        /// Entries in the log.
+        entries: u64,
+    },
+    /// An event-id row points at an entry of another event.
+    #[error(
+        "event_ids: the row of {producer}/{event_id} points at entry {index}, which is not that event"
+    )]
+    EventId {
+        /// The producer.
+        producer: String,
+        /// The event id.
+        event_id: String,
+        /// The index it names.
+        index: u64,
+    },
+    /// The subject index disagrees with the entries' subject chains.
+    #[error("subjects: {0}")]
+    Subject(String),
+    /// A row cannot be decoded.
+    #[error("{family}: malformed row: {reason}")]
+    Malformed {
+        /// Column family.
+        family: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Reading failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Replays and cross-checks the whole store, trusting only `keys`.
+pub fn audit_store(
+    store: &LedgerStore,
+    keys: &[VerifierKey],
+) -> Result<AuditSummary, StoreAuditError> {
+    let mut auditor = LogAuditor::new(keys.to_vec());
+    // One checkpoint per commit group: few enough to hold (about 12,000 for 10 million entries).
+    let mut checkpoints = std::collections::VecDeque::new();
+    for row in store.rows(columns::CHECKPOINTS)? {
+        let (key, note) = row?;
+        let size = columns::decode_u64(&key).ok_or(StoreAuditError::Malformed {
+            family: columns::CHECKPOINTS,
+            reason: "key is not 8 bytes".into(),
+        })?;
+        let note = String::from_utf8(note.into_vec()).map_err(|_| StoreAuditError::Malformed {
+            family: columns::CHECKPOINTS,
+            reason: format!("checkpoint {size} is not UTF-8"),
+        })?;
+        checkpoints.push_back((size, note));
+    }
+    let mut checked_checkpoints = 0u64;
+    // token -> (count, last index), as the entries say.
+    let mut chains: HashMap<[u8; 32], (u64, u64)> = HashMap::new();
+    let mut entries_seen = 0u64;
+
+    let mut check_due = |auditor: &LogAuditor,
+                         checkpoints: &mut std::collections::VecDeque<(u64, String)>|
+     -> Result<(), StoreAuditError> {
+        while checkpoints
+            .front()
+            .is_some_and(|(size, _)| *size == auditor.size())
+        {
+            if let Some((_, note)) = checkpoints.pop_front() {
+                auditor
+                    .check_checkpoint(&note)
+                    .map_err(StoreAuditError::Checkpoint)?;
+                checked_checkpoints += 1;
+            }
+        }
+        Ok(())
+    };
+    check_due(&auditor, &mut checkpoints)?;
+
+    for row in store.rows(columns::ENTRIES)? {
+        let (key, bytes) = row?;
+        let index = columns::decode_u64(&key).ok_or(StoreAuditError::Malformed {
+            family: columns::ENTRIES,
+            reason: "key is not 8 bytes".into(),
+        })?;
+        if index != auditor.size() {
+            return Err(StoreAuditError::Gap {
+                expected: auditor.size(),
+                found: index,
+            });
+        }
+        let stored = store
+            .signature(index)?
+            .ok_or(StoreAuditError::MissingSignature(index))?;
+        let entry = auditor
+            .push(
+                &bytes,
+                &EntrySignature::from_bytes(stored.signature),
+                Some(KeyId::from_bytes(stored.key_id)),
+            )
+            .map_err(StoreAuditError::Entry)?;
+        let completed = auditor.completed_nodes();
+        let ids: Vec<_> = completed.iter().map(|(id, _)| *id).collect();
+        let stored_nodes = store.read_hashes(&ids)?;
+        for ((id, hash), stored) in completed.iter().zip(&stored_nodes) {
+            if hash != stored {
+                return Err(StoreAuditError::TreeNode {
+                    node: id.to_string(),
+                    index,
+                });
+            }
+        }
+        follow_subject_chain(&entry, &mut chains)?;
+        entries_seen += 1;
+        check_due(&auditor, &mut checkpoints)?;
+    }
+    if let Some((size, _)) = checkpoints.front() {
+        return Err(StoreAuditError::CheckpointBeyondLog {
+            size: *size,
+            entries: auditor.size(),
+        });
+    }
+
+    let event_ids = audit_event_ids(store)?;
+    audit_subject_index(store, &chains)?;
+    Ok(AuditSummary {
+        entries: entries_seen,
+        checkpoints: checked_checkpoints,
+        event_ids,
+        subjects: chains.len() as u64,
+    })
+}
+
+/// Each entry's subject fields continue its subject's chain.
+fn follow_subject_chain(
+    entry: &SequencedEntry,
+    chains: &mut HashMap<[u8; 32], (u64, u64)>,
+) -> Result<(), StoreAuditError> {
+    let Some(token) = entry.subject_token() else {
+        return Ok(());
+    };
+    let fields = entry.entry();
+    let expected = chains.get(token.as_bytes()).copied();
+    let ok = match expected {
+        None => fields.subject_seq == 0,
+        Some((count, last)) => fields.subject_seq == count && fields.subject_prev_index == last,
+    };
+    if !ok {
+        return Err(StoreAuditError::Subject(format!(
+            "entry {}: subject_seq {} / subject_prev_index {} do not continue the subject's chain",
+            fields.index, fields.subject_seq, fields.subject_prev_index
+        )));
+    }
+    chains.insert(*token.as_bytes(), (fields.subject_seq + 1, fields.index));
+    Ok(())
+}
+
+fn audit_event_ids(store: &LedgerStore) -> Result<u64, StoreAuditError> {
+    let mut checked = 0;
+    for row in store.rows(columns::EVENT_IDS)? {
+        let (key, value) = row?;
+        let malformed = |reason: &str| StoreAuditError::Malformed {
+            family: columns::EVENT_IDS,
+            reason: reason.into(),
+        };
+        let split = key
+            .iter()
+            .position(|b| *b == 0)
+            .ok_or_else(|| malformed("key has no separator"))?;
+        let producer = String::from_utf8_lossy(&key[..split]).into_owned();
+        let event_id = String::from_utf8_lossy(&key[split + 1..]).into_owned();
+        let index = columns::decode_u64(&value).ok_or_else(|| malformed("value too short"))?;
+        let matches = store
+            .entry(index)?
+            .and_then(|bytes| SequencedEntry::from_bytes(bytes).ok())
+            .is_some_and(|entry| {
+                entry.producer() == producer
+                    && entry.entry().event.as_ref().map(|e| e.event_id.as_str())
+                        == Some(event_id.as_str())
+            });
+        if !matches {
+            return Err(StoreAuditError::EventId {
+                producer,
+                event_id,
+                index,
+            });
+        }
+        checked += 1;
+    }
+    Ok(checked)
+}
+
+/// The subject rows (heads and token||seq rows) agree with the chains the entries form.
+fn audit_subject_index(
+    store: &LedgerStore,
+    chains: &HashMap<[u8; 32], (u64, u64)>,
+) -> Result<(), StoreAuditError> {
+    let mut heads = 0usize;
+    for row in store.rows(columns::SUBJECTS)? {
+        let (key, value) = row?;
+        let token: [u8; 32] = key
+            .get(..32)
+            .and_then(|t| t.try_into().ok())
+            .ok_or_else(|| StoreAuditError::Subject("a row key is shorter than a token".into()))?;
+        let Some((count, last)) = chains.get(&token).copied() else {
+            return Err(StoreAuditError::Subject(format!(
+                "a row names token {} that no entry carries",
+                hex::encode(token)
+            )));
+        };
+        match key.len() {
+            32 => {
+                heads += 1;
+                let stored_count = columns::decode_u64(&value);
+                let stored_last = value.get(8..).and_then(columns::decode_u64);
+                if stored_count != Some(count) || stored_last != Some(last) {
+                    return Err(StoreAuditError::Subject(format!(
+                        "head of token {}: stored ({stored_count:?}, {stored_last:?}), entries say ({count}, {last})",
+                        hex::encode(token)
+                    )));
+                }
+            }
+            40 => {
+                let seq = columns::decode_u64(&key[32..]).unwrap_or(u64::MAX);
+                let index = columns::decode_u64(&value).unwrap_or(u64::MAX);
+                let entry = store
+                    .entry(index)?
+                    .and_then(|bytes| SequencedEntry::from_bytes(bytes).ok());
+                let fits = entry.is_some_and(|e| {
+                    e.subject_token().map(|t| *t.as_bytes()) == Some(token)
+                        && e.entry().subject_seq == seq
+                });
+                if !fits {
+                    return Err(StoreAuditError::Subject(format!(
+                        "row (token {}, seq {seq}) points at entry {index}, which is not that entry",
+                        hex::encode(token)
+                    )));
+                }
+            }
+            _ => {
+                return Err(StoreAuditError::Subject(
+                    "a row key is neither a token nor a token and a sequence number".into(),
+                ));
+            }
+        }
+    }
+    if heads != chains.len() {
+        return Err(StoreAuditError::Subject(format!(
+            "{} subjects have entries but {heads} have a head row",
+            chains.len()
+        )));
+    }
+    Ok(())
+}

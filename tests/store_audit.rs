@@ -1,0 +1,204 @@
+//! `gdpr-ledger audit` over a data dir: a clean log audits clean, and a corruption of each column
+//! family in turn is reported at the right index.
+
+mod common;
+
+use common::{PRODUCER_TOKEN, TestLedger};
+use gdpr_ledger::core::entry::SequencedEntry;
+use gdpr_ledger::core::merkle::NodeId;
+use gdpr_ledger::proto::v1 as pb;
+use gdpr_ledger::storage::{LedgerStore, StorageConfig, columns};
+use gdpr_ledger::store_audit::{StoreAuditError, audit_store};
+
+const EVENTS: u64 = 30;
+
+/// A stopped ledger holding 30 entries about 5 subjects, appended unary and in batches.
+async fn make_log() -> TestLedger {
+    let mut ledger = TestLedger::start().await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    let submission = |n: u64| {
+        common::collection(
+            &format!("evt-{n}"),
+            "email",
+            &format!("p{}@example.com", n % 5),
+        )
+    };
+    for n in 0..10 {
+        producer
+            .append(pb::AppendRequest {
+                submission: Some(submission(n)),
+                include_bundle: false,
+            })
+            .await
+            .expect("append");
+    }
+    for start in [10, 20] {
+        producer
+            .append_batch(pb::AppendBatchRequest {
+                submissions: (start..start + 10).map(submission).collect(),
+                include_bundle: false,
+            })
+            .await
+            .expect("batch");
+    }
+    ledger.stop().await;
+    ledger
+}
+
+fn audit(
+    ledger: &TestLedger,
+    key: &gdpr_ledger::core::signature::VerifierKey,
+) -> Result<gdpr_ledger::store_audit::AuditSummary, StoreAuditError> {
+    let store = LedgerStore::open_read_only(&ledger.data_dir(), &StorageConfig::default())
+        .expect("opens read-only");
+    audit_store(&store, std::slice::from_ref(key))
+}
+
+/// Writes `value` at `key` of `family` straight into RocksDB, as a bit flip or a tamperer would.
+fn tamper(ledger: &TestLedger, family: &str, key: &[u8], value: Option<&[u8]>) {
+    let db = rocksdb::DB::open_cf(
+        &rocksdb::Options::default(),
+        ledger.data_dir(),
+        columns::ALL,
+    )
+    .expect("raw open");
+    let cf = db.cf_handle(family).expect("column family");
+    match value {
+        Some(value) => db.put_cf(cf, key, value).expect("raw put"),
+        None => db.delete_cf(cf, key).expect("raw delete"),
+    }
+}
+
+fn raw_get(ledger: &TestLedger, family: &str, key: &[u8]) -> Vec<u8> {
+    let db = rocksdb::DB::open_cf_for_read_only(
+        &rocksdb::Options::default(),
+        ledger.data_dir(),
+        columns::ALL,
+        false,
+    )
+    .expect("raw open");
+    let cf = db.cf_handle(family).expect("column family");
+    db.get_cf(cf, key).expect("read").expect("row exists")
+}
+
+async fn key_of(ledger: &mut TestLedger) -> gdpr_ledger::core::signature::VerifierKey {
+    let text = std::fs::read_to_string(ledger.config.secrets_dir.join("verifier-key"))
+        .expect("verifier key file");
+    gdpr_ledger::core::signature::VerifierKey::parse(text.trim()).expect("key parses")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_log_audits_clean() {
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let summary = audit(&ledger, &key).expect("clean");
+    assert_eq!(summary.entries, EVENTS);
+    assert_eq!(summary.event_ids, EVENTS);
+    assert_eq!(summary.subjects, 5);
+    assert!(summary.checkpoints >= 3, "{summary:?}");
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+        .args(["audit", "--data-dir"])
+        .arg(ledger.data_dir())
+        .arg("--key")
+        .arg(ledger.config.secrets_dir.join("verifier-key"))
+        .output()
+        .expect("audit runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.starts_with("AUDITED"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_corrupted_column_family_is_reported_at_the_right_index() {
+    // entries: one byte of entry 7 changed.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let mut bytes = raw_get(&ledger, columns::ENTRIES, &7u64.to_be_bytes());
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    tamper(&ledger, columns::ENTRIES, &7u64.to_be_bytes(), Some(&bytes));
+    let error = audit(&ledger, &key).expect_err("entry 7 changed");
+    assert!(matches!(error, StoreAuditError::Entry(_)), "{error}");
+    assert!(error.to_string().contains("entry 7"), "{error}");
+
+    // entries: entry 5 missing.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    tamper(&ledger, columns::ENTRIES, &5u64.to_be_bytes(), None);
+    let error = audit(&ledger, &key).expect_err("entry 5 missing");
+    assert!(
+        matches!(
+            error,
+            StoreAuditError::Gap {
+                expected: 5,
+                found: 6
+            }
+        ),
+        "{error}"
+    );
+
+    // signatures: entry 12's signature altered.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let mut signature = raw_get(&ledger, columns::SIGNATURES, &12u64.to_be_bytes());
+    signature[10] ^= 0x80;
+    tamper(
+        &ledger,
+        columns::SIGNATURES,
+        &12u64.to_be_bytes(),
+        Some(&signature),
+    );
+    let error = audit(&ledger, &key).expect_err("signature 12 changed");
+    assert!(error.to_string().contains("entry 12"), "{error}");
+
+    // tree: the stored leaf of entry 9 replaced.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let node = NodeId::leaf(9).expect("node id").to_key_bytes();
+    tamper(&ledger, columns::TREE, &node, Some(&[0xAA; 32]));
+    let error = audit(&ledger, &key).expect_err("tree node changed");
+    assert!(
+        matches!(error, StoreAuditError::TreeNode { index: 9, .. }),
+        "{error}"
+    );
+
+    // checkpoints: the note of size 10 replaced by the note of size 20.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let other = raw_get(&ledger, columns::CHECKPOINTS, &20u64.to_be_bytes());
+    tamper(
+        &ledger,
+        columns::CHECKPOINTS,
+        &10u64.to_be_bytes(),
+        Some(&other),
+    );
+    let error = audit(&ledger, &key).expect_err("checkpoint 10 replaced");
+    assert!(matches!(error, StoreAuditError::Checkpoint(_)), "{error}");
+    assert!(error.to_string().contains("size 10"), "{error}");
+
+    // event_ids: evt-3 pointed at entry 4.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let id_key = [b"crm".as_slice(), &[0], b"evt-3"].concat();
+    let mut row = raw_get(&ledger, columns::EVENT_IDS, &id_key);
+    row[..8].copy_from_slice(&4u64.to_be_bytes());
+    tamper(&ledger, columns::EVENT_IDS, &id_key, Some(&row));
+    let error = audit(&ledger, &key).expect_err("event id row changed");
+    assert!(
+        matches!(&error, StoreAuditError::EventId { index: 4, event_id, .. } if event_id == "evt-3"),
+        "{error}"
+    );
+
+    // subjects: the head of entry 0's subject claims one entry more.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let entry = SequencedEntry::from_bytes(raw_get(&ledger, columns::ENTRIES, &0u64.to_be_bytes()))
+        .expect("entry 0");
+    let token = *entry.subject_token().expect("a subject").as_bytes();
+    let mut head = raw_get(&ledger, columns::SUBJECTS, &token);
+    head[7] += 1;
+    tamper(&ledger, columns::SUBJECTS, &token, Some(&head));
+    let error = audit(&ledger, &key).expect_err("subject head changed");
+    assert!(error.to_string().contains("head of token"), "{error}");
+}
