@@ -202,3 +202,42 @@ async fn each_corrupted_column_family_is_reported_at_the_right_index() {
     let error = audit(&ledger, &key).expect_err("subject head changed");
     assert!(error.to_string().contains("head of token"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_server_audits_clean_through_the_api() {
+    let mut ledger = make_log().await;
+    ledger.restart().await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+        .args(["audit", "--server"])
+        .arg(ledger.addr().to_string())
+        .args(["--token", common::AUDITOR_TOKEN, "--key"])
+        .arg(ledger.config.secrets_dir.join("verifier-key"))
+        .output()
+        .await
+        .expect("audit runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.starts_with("AUDITED"), "{stdout}");
+    assert!(stdout.contains(&format!("{EVENTS} entries")), "{stdout}");
+
+    // With another log's key, the same audit fails at the first entry.
+    let other = gdpr_ledger::core::signature::LogSigner::from_seed("ledger.test/gdpr", &[9; 32])
+        .expect("signer")
+        .verifier_key()
+        .to_string();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+        .args(["audit", "--server"])
+        .arg(ledger.addr().to_string())
+        .args(["--token", common::AUDITOR_TOKEN, "--key", &other])
+        .output()
+        .await
+        .expect("audit runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("entry 0"), "{stdout}");
+    ledger.stop().await;
+}

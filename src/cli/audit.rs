@@ -1,31 +1,57 @@
-//! `gdpr-ledger audit`: replays a whole log from its data dir and reports the first divergence.
+//! `gdpr-ledger audit`: replays a whole log, from its data dir or from a running server through
+//! the API, and reports the first divergence.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use gdpr_ledger::core::audit::LogAuditor;
+use gdpr_ledger::core::signature::{EntrySignature, KeyId, VerifierKey};
+use gdpr_ledger::proto::v1 as pb;
 use gdpr_ledger::storage::{LedgerStore, StorageConfig};
 use gdpr_ledger::store_audit::audit_store;
 
 /// Arguments of `gdpr-ledger audit`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["data_dir", "server"])))]
 pub struct AuditArgs {
-    /// The data dir to audit (opened read-only; a running server may keep writing).
+    /// A data dir to audit (opened read-only; a running server may keep writing). Checks the
+    /// entries and every column family derived from them.
     #[arg(long)]
-    pub data_dir: PathBuf,
+    pub data_dir: Option<PathBuf>,
+    /// A running server to audit through the API (entries, signatures, tree, latest checkpoint).
+    #[arg(long)]
+    pub server: Option<SocketAddr>,
+    /// A bearer token with the auditor or admin role, for `--server`.
+    #[arg(long, env = "GDPR_LEDGER_TOKEN", requires = "server")]
+    pub token: Option<String>,
     /// The log's verifier key(s), or a file holding them, obtained out of band.
     #[arg(long = "key", required = true)]
     pub keys: Vec<String>,
 }
 
-/// Replays the log (hash chain, signatures, tree, checkpoints, event-id and subject indexes).
 /// Exit status 0 when everything agrees, 1 at the first divergence.
 pub fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
     let keys = super::verify::load_keys(&args.keys)?;
-    let store = LedgerStore::open_read_only(&args.data_dir, &StorageConfig::default())
-        .with_context(|| format!("cannot open {}", args.data_dir.display()))?;
+    match (&args.data_dir, args.server) {
+        (Some(dir), _) => audit_data_dir(dir, &keys),
+        (None, Some(server)) => {
+            let token = args
+                .token
+                .as_deref()
+                .context("--server needs --token (or GDPR_LEDGER_TOKEN)")?;
+            audit_server(server, token, keys)
+        }
+        (None, None) => anyhow::bail!("give --data-dir or --server"),
+    }
+}
+
+fn audit_data_dir(dir: &std::path::Path, keys: &[VerifierKey]) -> anyhow::Result<ExitCode> {
+    let store = LedgerStore::open_read_only(dir, &StorageConfig::default())
+        .with_context(|| format!("cannot open {}", dir.display()))?;
     let origin = store.origin()?;
-    match audit_store(&store, &keys) {
+    match audit_store(&store, keys) {
         Ok(summary) => {
             println!(
                 "AUDITED: log {origin}: {} entries replayed from index 0 (hash chain, signatures, tree), \
@@ -39,4 +65,65 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+fn audit_server(
+    server: SocketAddr,
+    token: &str,
+    keys: Vec<VerifierKey>,
+) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let channel = tonic::transport::Channel::from_shared(format!("http://{server}"))?
+            .connect()
+            .await
+            .with_context(|| format!("cannot connect to {server}"))?;
+        let mut client = gdpr_ledger::client::authenticated(channel, token)?;
+        let latest = client
+            .get_checkpoint(pb::GetCheckpointRequest { tree_size: 0 })
+            .await
+            .context("GetCheckpoint")?
+            .into_inner();
+        let mut auditor = LogAuditor::new(keys);
+        for index in 0..latest.tree_size {
+            let entry = client
+                .get_entry(pb::GetEntryRequest {
+                    selector: Some(pb::get_entry_request::Selector::Index(index)),
+                    producer: String::new(),
+                })
+                .await
+                .with_context(|| format!("GetEntry {index}"))?
+                .into_inner();
+            let signature = EntrySignature::from_slice(&entry.signature);
+            let key_id: Result<KeyId, _> = entry.key_id.parse();
+            let (Ok(signature), Ok(key_id)) = (signature, key_id) else {
+                println!("DIVERGENCE: entry {index}: the server sent a malformed signature or key id");
+                return Ok(ExitCode::from(1));
+            };
+            if let Err(divergence) = auditor.push(&entry.entry, &signature, Some(key_id)) {
+                println!("DIVERGENCE: {divergence}");
+                return Ok(ExitCode::from(1));
+            }
+        }
+        match auditor.check_checkpoint(&latest.checkpoint) {
+            Ok(verified) => {
+                println!(
+                    "AUDITED: log {}: {} entries replayed from index 0 through the API (hash chain, signatures, tree); \
+                     the latest signed checkpoint (size {}, root {}) commits to exactly them",
+                    verified.checkpoint.origin,
+                    auditor.size(),
+                    verified.checkpoint.size,
+                    verified.checkpoint.root
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(divergence) => {
+                println!("DIVERGENCE: {divergence}");
+                Ok(ExitCode::from(1))
+            }
+        }
+    })
 }
