@@ -18,12 +18,16 @@ fn defaults_are_a_working_first_run() {
 
 #[test]
 fn the_example_file_is_complete_and_parses() {
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/config.example.toml");
-    let config = Config::load(Some(std::path::Path::new(example))).expect("the example loads");
-    // Every key in the example has its default value: the example documents the defaults.
-    let defaults = toml::Value::try_from(Config::default()).expect("defaults serialise");
-    let loaded = toml::Value::try_from(config).expect("config serialises");
-    assert_eq!(loaded, defaults);
+    // Inside a jail: other tests set GDPR_LEDGER_* variables, and the jail's lock keeps them out.
+    figment::Jail::expect_with(|_jail| {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/config.example.toml");
+        let config = Config::load(Some(std::path::Path::new(example))).expect("the example loads");
+        // Every key in the example has its default value: the example documents the defaults.
+        let defaults = toml::Value::try_from(Config::default()).expect("defaults serialise");
+        let loaded = toml::Value::try_from(config).expect("config serialises");
+        assert_eq!(loaded, defaults);
+        Ok(())
+    });
 }
 
 #[test]
@@ -80,7 +84,10 @@ fn plaintext_off_loopback_and_secrets_inside_data_are_refused() {
 
 #[test]
 fn a_missing_config_file_is_an_error() {
-    let error = Config::load(Some(std::path::Path::new("/nonexistent/ledger.toml")))
-        .expect_err("missing file");
-    assert!(error.to_string().contains("does not exist"), "{error}");
+    figment::Jail::expect_with(|_jail| {
+        let error = Config::load(Some(std::path::Path::new("/nonexistent/ledger.toml")))
+            .expect_err("missing file");
+        assert!(error.to_string().contains("does not exist"), "{error}");
+        Ok(())
+    });
 }
