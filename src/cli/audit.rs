@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use gdpr_ledger::core::audit::LogAuditor;
-use gdpr_ledger::core::signature::{EntrySignature, KeyId, VerifierKey};
-use gdpr_ledger::proto::v1 as pb;
+use gdpr_ledger::client::{ApiAuditError, audit_through_api};
+use gdpr_ledger::core::signature::VerifierKey;
 use gdpr_ledger::storage::{LedgerStore, StorageConfig};
 use gdpr_ledger::store_audit::audit_store;
 
@@ -82,43 +81,18 @@ fn audit_server(
             .await
             .with_context(|| format!("cannot connect to {server}"))?;
         let mut client = gdpr_ledger::client::authenticated(channel, token)?;
-        let latest = client
-            .get_checkpoint(pb::GetCheckpointRequest { tree_size: 0 })
-            .await
-            .context("GetCheckpoint")?
-            .into_inner();
-        let mut auditor = LogAuditor::new(keys);
-        for index in 0..latest.tree_size {
-            let entry = client
-                .get_entry(pb::GetEntryRequest {
-                    selector: Some(pb::get_entry_request::Selector::Index(index)),
-                    producer: String::new(),
-                })
-                .await
-                .with_context(|| format!("GetEntry {index}"))?
-                .into_inner();
-            let signature = EntrySignature::from_slice(&entry.signature);
-            let key_id: Result<KeyId, _> = entry.key_id.parse();
-            let (Ok(signature), Ok(key_id)) = (signature, key_id) else {
-                println!("DIVERGENCE: entry {index}: the server sent a malformed signature or key id");
-                return Ok(ExitCode::from(1));
-            };
-            if let Err(divergence) = auditor.push(&entry.entry, &signature, Some(key_id)) {
-                println!("DIVERGENCE: {divergence}");
-                return Ok(ExitCode::from(1));
-            }
-        }
-        match auditor.check_checkpoint(&latest.checkpoint) {
+        let mut entries = 0u64;
+        match audit_through_api(&mut client, keys, |_| entries += 1).await {
             Ok(verified) => {
                 println!(
-                    "AUDITED: log {}: {} entries replayed from index 0 through the API (hash chain, signatures, tree); \
+                    "AUDITED: log {}: {entries} entries replayed from index 0 through the API (hash chain, signatures, tree); \
                      the latest signed checkpoint (size {}, root {}) commits to exactly them",
-                    verified.checkpoint.origin,
-                    auditor.size(),
-                    verified.checkpoint.size,
-                    verified.checkpoint.root
+                    verified.checkpoint.origin, verified.checkpoint.size, verified.checkpoint.root
                 );
                 Ok(ExitCode::SUCCESS)
+            }
+            Err(ApiAuditError::Rpc { call, status }) => {
+                anyhow::bail!("{call}: {status}")
             }
             Err(divergence) => {
                 println!("DIVERGENCE: {divergence}");

@@ -11,8 +11,7 @@ use std::path::Path;
 
 use rocksdb::{
     BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType,
-    Direction, IteratorMode, Options, ReadOptions, WriteBatch, WriteBufferManager, WriteOptions,
-    statistics::Ticker,
+    IteratorMode, Options, WriteBatch, WriteBufferManager, WriteOptions, statistics::Ticker,
 };
 
 use crate::core::hash::NodeHash;
@@ -399,27 +398,6 @@ impl LedgerStore {
         }
     }
 
-    /// The smallest checkpoint size at or above `size`, with its note.
-    pub fn checkpoint_covering(&self, size: u64) -> Result<Option<(u64, String)>, StorageError> {
-        let cf = self.cf(columns::CHECKPOINTS)?;
-        let start = columns::index_key(size);
-        let mut iter = self
-            .db
-            .iterator_cf(cf, IteratorMode::From(&start, Direction::Forward));
-        match iter.next() {
-            None => Ok(None),
-            Some(row) => {
-                let (key, value) = row?;
-                let found = columns::decode_u64(&key)
-                    .ok_or_else(|| StorageError::Damaged("checkpoint key is not 8 bytes".into()))?;
-                let note = String::from_utf8(value.into_vec()).map_err(|_| {
-                    StorageError::Damaged(format!("checkpoint {found} is not UTF-8"))
-                })?;
-                Ok(Some((found, note)))
-            }
-        }
-    }
-
     /// The event-id row of `(producer, event_id)`.
     pub fn event_id(
         &self,
@@ -457,31 +435,6 @@ impl LedgerStore {
             (Some(count), Some(last_index)) => Ok(Some(SubjectHead { count, last_index })),
             _ => Err(StorageError::Damaged("subject head row too short".into())),
         }
-    }
-
-    /// The indexes of a subject's entries, in order.
-    pub fn subject_entries(&self, token: &[u8; 32]) -> Result<Vec<u64>, StorageError> {
-        let cf = self.cf(columns::SUBJECTS)?;
-        let start = columns::subject_entry_key(token, 0);
-        let mut read = ReadOptions::default();
-        let mut upper = token.to_vec();
-        upper.extend_from_slice(&[0xff; 9]);
-        read.set_iterate_upper_bound(upper);
-        let mut indexes = Vec::new();
-        for row in self
-            .db
-            .iterator_cf_opt(cf, read, IteratorMode::From(&start, Direction::Forward))
-        {
-            let (key, value) = row?;
-            if key.len() != 40 {
-                continue;
-            }
-            indexes.push(
-                columns::decode_u64(&value)
-                    .ok_or_else(|| StorageError::Damaged("subject entry row too short".into()))?,
-            );
-        }
-        Ok(indexes)
     }
 
     /// The token a directory row points to.
@@ -523,17 +476,6 @@ impl LedgerStore {
             .filter(|line| WANTED.iter().any(|wanted| line.starts_with(wanted)))
             .collect::<Vec<_>>()
             .join("\n")
-    }
-
-    /// A RocksDB integer property summed over every column family (e.g.
-    /// `rocksdb.estimate-pending-compaction-bytes`, `rocksdb.total-sst-files-size`).
-    pub fn property_total(&self, property: &str) -> Result<u64, StorageError> {
-        let mut total = 0u64;
-        for name in columns::ALL {
-            let cf = self.cf(name)?;
-            total += self.db.property_int_value_cf(cf, property)?.unwrap_or(0);
-        }
-        Ok(total)
     }
 }
 

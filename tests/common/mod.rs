@@ -123,37 +123,13 @@ pub async fn audit_whole_log(
     addr: std::net::SocketAddr,
     key: &VerifierKey,
 ) -> Vec<gdpr_ledger::core::entry::SequencedEntry> {
-    use gdpr_ledger::core::audit::LogAuditor;
-    use gdpr_ledger::core::signature::{EntrySignature, KeyId};
-    use gdpr_ledger::proto::v1 as pb;
-
     let mut client = client_for(addr, AUDITOR_TOKEN).await;
-    let latest = client
-        .get_checkpoint(pb::GetCheckpointRequest { tree_size: 0 })
-        .await
-        .expect("latest checkpoint")
-        .into_inner();
-    let mut auditor = LogAuditor::new(vec![key.clone()]);
-    let mut entries = Vec::with_capacity(latest.tree_size as usize);
-    for index in 0..latest.tree_size {
-        let entry = client
-            .get_entry(pb::GetEntryRequest {
-                selector: Some(pb::get_entry_request::Selector::Index(index)),
-                producer: String::new(),
-            })
-            .await
-            .unwrap_or_else(|status| panic!("entry {index}: {status}"))
-            .into_inner();
-        let signature = EntrySignature::from_slice(&entry.signature).expect("64 bytes");
-        let key_id: KeyId = entry.key_id.parse().expect("key id");
-        let sequenced = auditor
-            .push(&entry.entry, &signature, Some(key_id))
-            .unwrap_or_else(|error| panic!("audit failed: {error}"));
-        entries.push(sequenced);
-    }
-    auditor
-        .check_checkpoint(&latest.checkpoint)
-        .unwrap_or_else(|error| panic!("latest checkpoint: {error}"));
+    let mut entries = Vec::new();
+    gdpr_ledger::client::audit_through_api(&mut client, vec![key.clone()], |entry| {
+        entries.push(entry)
+    })
+    .await
+    .unwrap_or_else(|error| panic!("audit failed: {error}"));
     entries
 }
 
