@@ -6,9 +6,11 @@
 use std::collections::HashMap;
 
 use crate::core::audit::{AuditError, LogAuditor};
+use crate::core::directory::SubjectToken;
 use crate::core::entry::SequencedEntry;
 use crate::core::merkle::HashStore;
 use crate::core::signature::{EntrySignature, KeyId, VerifierKey};
+use crate::core::subject_index::{SubjectHead, SubjectNodeStore};
 use crate::storage::{LedgerStore, StorageError, columns};
 
 /// What a clean audit covered.
@@ -72,9 +74,20 @@ pub enum StoreAuditError {
         /// The index it names.
         index: u64,
     },
-    /// The subject index disagrees with the entries' subject chains.
+    /// The subject rows disagree with the entries' subject chains.
     #[error("subjects: {0}")]
     Subject(String),
+    /// A stored version of the authenticated subject index differs from the version rebuilt from
+    /// the entries (`docs/subject-index.md`).
+    #[error("{family}: version {version}: {reason}")]
+    SubjectIndex {
+        /// Column family.
+        family: &'static str,
+        /// The version (tree size of its checkpoint).
+        version: u64,
+        /// What differs.
+        reason: String,
+    },
     /// A row cannot be decoded.
     #[error("{family}: malformed row: {reason}")]
     Malformed {
@@ -109,27 +122,26 @@ pub fn audit_store(
         checkpoints.push_back((size, note));
     }
     let mut checked_checkpoints = 0u64;
-    // token -> (count, last index), as the entries say.
-    let mut chains: HashMap<[u8; 32], (u64, u64)> = HashMap::new();
     let mut entries_seen = 0u64;
 
-    let mut check_due = |auditor: &LogAuditor,
+    let mut check_due = |auditor: &mut LogAuditor,
                          checkpoints: &mut std::collections::VecDeque<(u64, String)>|
      -> Result<(), StoreAuditError> {
         while checkpoints
             .front()
             .is_some_and(|(size, _)| *size == auditor.size())
         {
-            if let Some((_, note)) = checkpoints.pop_front() {
+            if let Some((size, note)) = checkpoints.pop_front() {
                 auditor
                     .check_checkpoint(&note)
                     .map_err(StoreAuditError::Checkpoint)?;
+                audit_index_version(store, auditor, size)?;
                 checked_checkpoints += 1;
             }
         }
         Ok(())
     };
-    check_due(&auditor, &mut checkpoints)?;
+    check_due(&mut auditor, &mut checkpoints)?;
 
     for row in store.rows(columns::ENTRIES)? {
         let (key, bytes) = row?;
@@ -146,7 +158,7 @@ pub fn audit_store(
         let stored = store
             .signature(index)?
             .ok_or(StoreAuditError::MissingSignature(index))?;
-        let entry = auditor
+        auditor
             .push(
                 &bytes,
                 &EntrySignature::from_bytes(stored.signature),
@@ -164,9 +176,8 @@ pub fn audit_store(
                 });
             }
         }
-        follow_subject_chain(&entry, &mut chains)?;
         entries_seen += 1;
-        check_due(&auditor, &mut checkpoints)?;
+        check_due(&mut auditor, &mut checkpoints)?;
     }
     if let Some((size, _)) = checkpoints.front() {
         return Err(StoreAuditError::CheckpointBeyondLog {
@@ -176,36 +187,53 @@ pub fn audit_store(
     }
 
     let event_ids = audit_event_ids(store)?;
-    audit_subject_index(store, &chains)?;
+    audit_subject_rows(store, auditor.subject_heads())?;
     Ok(AuditSummary {
         entries: entries_seen,
         checkpoints: checked_checkpoints,
         event_ids,
-        subjects: chains.len() as u64,
+        subjects: auditor.subject_heads().len() as u64,
     })
 }
 
-/// Each entry's subject fields continue its subject's chain.
-fn follow_subject_chain(
-    entry: &SequencedEntry,
-    chains: &mut HashMap<[u8; 32], (u64, u64)>,
+/// The subject-index version stored for the checkpoint of `size` is the one rebuilt from the
+/// entries: the same root record and, node for node, the same nodes.
+fn audit_index_version(
+    store: &LedgerStore,
+    auditor: &LogAuditor,
+    size: u64,
 ) -> Result<(), StoreAuditError> {
-    let Some(token) = entry.subject_token() else {
+    let Some(rebuilt) = auditor.last_index_commit() else {
+        // The group added no subject: the server wrote a version with the previous root.
         return Ok(());
     };
-    let fields = entry.entry();
-    let expected = chains.get(token.as_bytes()).copied();
-    let ok = match expected {
-        None => fields.subject_seq == 0,
-        Some((count, last)) => fields.subject_seq == count && fields.subject_prev_index == last,
+    let mismatch = |family, reason: String| StoreAuditError::SubjectIndex {
+        family,
+        version: size,
+        reason,
     };
-    if !ok {
-        return Err(StoreAuditError::Subject(format!(
-            "entry {}: subject_seq {} / subject_prev_index {} do not continue the subject's chain",
-            fields.index, fields.subject_seq, fields.subject_prev_index
-        )));
+    match store.read_root(size)? {
+        Some(root) if root == rebuilt.root => {}
+        stored => {
+            return Err(mismatch(
+                columns::SUBJECT_INDEX_ROOTS,
+                format!(
+                    "root record {stored:?}, the entries give {:?}",
+                    rebuilt.root
+                ),
+            ));
+        }
     }
-    chains.insert(*token.as_bytes(), (fields.subject_seq + 1, fields.index));
+    let keys: Vec<_> = rebuilt.nodes.iter().map(|(key, _)| *key).collect();
+    let stored = store.read_nodes(&keys)?;
+    for ((key, node), stored) in rebuilt.nodes.iter().zip(stored) {
+        if stored.as_ref() != Some(node) {
+            return Err(mismatch(
+                columns::SUBJECT_INDEX,
+                format!("node {key} is missing or differs from the rebuilt one"),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -245,9 +273,9 @@ fn audit_event_ids(store: &LedgerStore) -> Result<u64, StoreAuditError> {
 }
 
 /// The subject rows (heads and token||seq rows) agree with the chains the entries form.
-fn audit_subject_index(
+fn audit_subject_rows(
     store: &LedgerStore,
-    chains: &HashMap<[u8; 32], (u64, u64)>,
+    heads_replayed: &HashMap<SubjectToken, SubjectHead>,
 ) -> Result<(), StoreAuditError> {
     let mut heads = 0usize;
     for row in store.rows(columns::SUBJECTS)? {
@@ -256,7 +284,10 @@ fn audit_subject_index(
             .get(..32)
             .and_then(|t| t.try_into().ok())
             .ok_or_else(|| StoreAuditError::Subject("a row key is shorter than a token".into()))?;
-        let Some((count, last)) = chains.get(&token).copied() else {
+        let Some((count, last)) = heads_replayed
+            .get(&SubjectToken::from_bytes(token))
+            .map(|head| (head.count, head.last_index))
+        else {
             return Err(StoreAuditError::Subject(format!(
                 "a row names token {} that no entry carries",
                 hex::encode(token)
@@ -298,10 +329,10 @@ fn audit_subject_index(
             }
         }
     }
-    if heads != chains.len() {
+    if heads != heads_replayed.len() {
         return Err(StoreAuditError::Subject(format!(
             "{} subjects have entries but {heads} have a head row",
-            chains.len()
+            heads_replayed.len()
         )));
     }
     Ok(())

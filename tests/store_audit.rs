@@ -201,6 +201,58 @@ async fn each_corrupted_column_family_is_reported_at_the_right_index() {
     tamper(&ledger, columns::SUBJECTS, &token, Some(&head));
     let error = audit(&ledger, &key).expect_err("subject head changed");
     assert!(error.to_string().contains("head of token"), "{error}");
+
+    // subject_index_roots: the latest version's root record replaced by an earlier version's.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let earlier = raw_get(&ledger, columns::SUBJECT_INDEX_ROOTS, &10u64.to_be_bytes());
+    tamper(
+        &ledger,
+        columns::SUBJECT_INDEX_ROOTS,
+        &EVENTS.to_be_bytes(),
+        Some(&earlier),
+    );
+    let error = audit(&ledger, &key).expect_err("index root record changed");
+    assert!(
+        error.to_string().contains(&format!("version {EVENTS}")),
+        "{error}"
+    );
+
+    // subject_index: one node written by the group that ended at size 20 loses a bit.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let (node_key, mut node) =
+        first_row_with_prefix(&ledger, columns::SUBJECT_INDEX, &20u64.to_be_bytes());
+    let last = node.len() - 1;
+    node[last] ^= 0x01;
+    tamper(&ledger, columns::SUBJECT_INDEX, &node_key, Some(&node));
+    let error = audit(&ledger, &key).expect_err("index node changed");
+    assert!(
+        error.to_string().starts_with("subject_index: version 20:"),
+        "{error}"
+    );
+}
+
+/// The first row of `family` whose key starts with `prefix`.
+fn first_row_with_prefix(ledger: &TestLedger, family: &str, prefix: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let db = rocksdb::DB::open_cf_for_read_only(
+        &rocksdb::Options::default(),
+        ledger.data_dir(),
+        columns::ALL,
+        false,
+    )
+    .expect("raw open");
+    let cf = db.cf_handle(family).expect("column family");
+    let row = db
+        .iterator_cf(
+            cf,
+            rocksdb::IteratorMode::From(prefix, rocksdb::Direction::Forward),
+        )
+        .next()
+        .expect("a row")
+        .expect("readable");
+    assert!(row.0.starts_with(prefix), "no row with that prefix");
+    (row.0.into_vec(), row.1.into_vec())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,13 +6,15 @@ use std::sync::atomic::Ordering;
 
 use tokio::sync::mpsc;
 
+use super::index_cache::IndexNodeCache;
 use super::{
     AppendError, AppendJob, Message, PreparedEvent, Receipt, SequencerParts, SequencerShared,
     SignedCheckpoint, Tail, now, sign_checkpoint,
 };
-use crate::core::directory::deterministic_pseudonym;
+use crate::core::directory::{SubjectToken, deterministic_pseudonym};
 use crate::core::entry::{decode_entry, encode_entry};
 use crate::core::hash::{LeafHash, leaf_hash};
+use crate::core::subject_index::{IndexCommit, SubjectHead as IndexHead, apply_updates};
 use crate::proto::v1::{Entry, EventKind};
 use crate::storage::{
     CommitGroup, EventIdRecord, NewEntry, StorageError, StoredSignature, SubjectHead,
@@ -62,6 +64,7 @@ pub(super) fn run(
     mut queue: mpsc::Receiver<Message>,
     shared: Arc<SequencerShared>,
 ) {
+    let mut index_cache = IndexNodeCache::new(parts.config.subject_index_cache_depth);
     // The most entries one group takes; at least one job always fits, whatever its size.
     let limit = parts.config.max_group_entries.max(1);
     let mut stopping = false;
@@ -91,7 +94,7 @@ pub(super) fn run(
             }
             continue;
         }
-        match commit_group(&parts, &tail, jobs, &shared) {
+        match commit_group(&parts, &tail, jobs, &shared, &mut index_cache) {
             Ok(new_tail) => tail = new_tail,
             Err(failure) => shared.fail(failure),
         }
@@ -115,6 +118,7 @@ fn commit_group(
     tail: &Tail,
     jobs: Vec<AppendJob>,
     shared: &SequencerShared,
+    index_cache: &mut IndexNodeCache,
 ) -> Result<Tail, String> {
     let mut plan = GroupPlan {
         tail: tail.clone(),
@@ -141,6 +145,17 @@ fn commit_group(
         shared.latest_checkpoint()
     } else {
         plan.commit.subject_heads = plan.heads.iter().map(|(t, h)| (*t, *h)).collect();
+        // The subject index's new version, written in the same batch as the entries it covers.
+        let index = match update_subject_index(parts, index_cache, tail, &plan) {
+            Ok(index) => index,
+            Err(why) => {
+                refuse_all(accepted, &why);
+                return Err(why);
+            }
+        };
+        plan.tail.index_version = Some(index.version);
+        plan.tail.index_root = index.root_hash();
+        plan.commit.subject_index = Some(index);
         let signatures = sign_entries(parts, &plan.entries);
         let key_id = *parts.signer.key_id().as_bytes();
         plan.commit.entries = plan
@@ -165,8 +180,11 @@ fn commit_group(
             refuse_all(accepted, &why);
             return Err(why);
         }
+        if let Some(index) = &plan.commit.subject_index {
+            index_cache.record(index);
+        }
         let root = plan.tail.frontier.root();
-        let note = match sign_checkpoint(parts, plan.tail.size, root) {
+        let note = match sign_checkpoint(parts, plan.tail.size, root, plan.tail.index_root) {
             Ok(note) => note,
             Err(why) => {
                 refuse_all(accepted, &why);
@@ -224,6 +242,47 @@ fn commit_group(
         let _ = job.reply.send(receipts);
     }
     Ok(plan.tail)
+}
+
+/// The subject index after this group: every subject whose head moved gets its new head (count,
+/// latest index and that entry's leaf hash), as version `tree size after the group`.
+fn update_subject_index(
+    parts: &SequencerParts,
+    index_cache: &IndexNodeCache,
+    tail: &Tail,
+    plan: &GroupPlan,
+) -> Result<IndexCommit, String> {
+    let first_index = tail.size;
+    let updates: Vec<(SubjectToken, IndexHead)> = plan
+        .heads
+        .iter()
+        .map(|(token, head)| {
+            let position = usize::try_from(head.last_index - first_index).unwrap_or(usize::MAX);
+            let last_leaf = plan
+                .entries
+                .get(position)
+                .filter(|entry| entry.index == head.last_index)
+                .map(|entry| entry.leaf)
+                .ok_or_else(|| {
+                    format!("subject head at {} is outside the group", head.last_index)
+                })?;
+            Ok((
+                SubjectToken::from_bytes(*token),
+                IndexHead {
+                    count: head.count,
+                    last_index: head.last_index,
+                    last_leaf,
+                },
+            ))
+        })
+        .collect::<Result<_, String>>()?;
+    apply_updates(
+        &index_cache.over(&parts.store),
+        tail.index_version,
+        plan.tail.size,
+        &updates,
+    )
+    .map_err(|e| format!("subject index version {}: {e}", plan.tail.size))
 }
 
 fn refuse_all(accepted: Vec<(AppendJob, Vec<ReceiptSource>)>, why: &str) {

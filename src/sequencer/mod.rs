@@ -11,6 +11,7 @@
 //! unhealthy, rather than carry on from a tail the disk does not hold.
 
 mod group;
+mod index_cache;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -23,6 +24,7 @@ use crate::core::directory::PseudonymSecret;
 use crate::core::hash::{LeafHash, RootHash};
 use crate::core::merkle::{CompactRange, HashStore, NodeId};
 use crate::core::signature::LogSigner;
+use crate::core::subject_index::{empty_index_root, format_extension_line};
 use crate::proto::v1::Event;
 use crate::storage::{LedgerStore, StorageError, StoredSignature};
 
@@ -36,6 +38,9 @@ pub struct SequencerConfig {
     pub queue_depth: usize,
     /// Threads that sign a group's entries.
     pub signing_threads: usize,
+    /// Depth down to which the sequencer keeps the subject index's latest nodes in memory (about
+    /// 150 bytes a node; at most `2^(depth+1)` nodes): deeper nodes are read from RocksDB.
+    pub subject_index_cache_depth: u16,
 }
 
 impl Default for SequencerConfig {
@@ -44,6 +49,7 @@ impl Default for SequencerConfig {
             max_group_entries: 4096,
             queue_depth: 1024,
             signing_threads: 2,
+            subject_index_cache_depth: 18,
         }
     }
 }
@@ -272,6 +278,10 @@ pub(crate) struct Tail {
     pub last_leaf: LeafHash,
     /// The tree's right edge.
     pub frontier: CompactRange,
+    /// The subject index's latest version (the tree size it was made at), `None` while empty.
+    pub index_version: Option<u64>,
+    /// The subject index's root at that version.
+    pub index_root: RootHash,
 }
 
 /// Starts the sequencer thread over an opened store: recovers the tail from disk, makes sure the
@@ -292,10 +302,22 @@ pub fn start(
             .map(|node| LeafHash::from_bytes(*node.as_bytes()))
             .ok_or_else(|| StorageError::Damaged("last leaf missing".into()))?
     };
+    let (index_version, index_root) = match parts.store.latest_subject_index()? {
+        Some((version, root)) => (Some(version), RootHash::from(root.hash())),
+        None => (None, empty_index_root()),
+    };
+    // The index is written in the same batch as the entries: its latest version is the tree size.
+    if index_version.unwrap_or(0) != size {
+        return Err(StorageError::Damaged(format!(
+            "the subject index is at version {index_version:?} but the log has {size} entries"
+        )));
+    }
     let tail = Tail {
         size,
         last_leaf,
         frontier,
+        index_version,
+        index_root,
     };
     let latest = Arc::new(ensure_checkpoint(&parts, &tail)?);
     tracing::info!(tree_size = size, root = %latest.root, "sequencer recovered the log's tail");
@@ -317,13 +339,15 @@ pub fn start(
     Ok((handle, thread))
 }
 
-/// Signs (or finds) the checkpoint of the tail's durable state.
+/// Signs (or finds) the checkpoint of the tail's durable state, carrying the subject index's root
+/// (`docs/subject-index.md`) as its extension line.
 fn ensure_checkpoint(
     parts: &SequencerParts,
     tail: &Tail,
 ) -> Result<SignedCheckpoint, StorageError> {
     let root = tail.frontier.root();
-    let note = sign_checkpoint(parts, tail.size, root).map_err(StorageError::Damaged)?;
+    let note =
+        sign_checkpoint(parts, tail.size, root, tail.index_root).map_err(StorageError::Damaged)?;
     if parts.store.checkpoint_at(tail.size)?.as_deref() != Some(note.as_str()) {
         parts.store.put_checkpoint(tail.size, &note)?;
     }
@@ -340,12 +364,13 @@ pub(crate) fn sign_checkpoint(
     parts: &SequencerParts,
     size: u64,
     root: RootHash,
+    index_root: RootHash,
 ) -> Result<String, String> {
     Checkpoint {
         origin: parts.origin.clone(),
         size,
         root,
-        extensions: Vec::new(),
+        extensions: vec![format_extension_line(&index_root)],
     }
     .sign(&parts.signer)
     .map_err(|e| format!("cannot sign checkpoint {size}: {e}"))

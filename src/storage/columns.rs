@@ -1,6 +1,9 @@
 //! Column families and their key and value encodings. Integers are big-endian so that RocksDB's
 //! byte order is numeric order.
 
+use crate::core::hash::NodeHash;
+use crate::core::subject_index::SubtreeRef;
+
 /// Entry bytes by index: `u64 index -> entry_bytes` (SPEC.md section 3), verbatim.
 pub const ENTRIES: &str = "entries";
 /// Entry signatures by index: `u64 index -> key_id (4) || signature (64)`.
@@ -19,8 +22,16 @@ pub const DIRECTORY: &str = "directory";
 /// Store metadata: schema version and the log's origin.
 pub const META: &str = "meta";
 
+/// Nodes of the authenticated subject index (`docs/subject-index.md`):
+/// `NodeKey::to_key_bytes() -> u64_be(version of the node it replaced, or u64::MAX) ||
+/// IndexNode::to_bytes()`, immutable once written.
+pub const SUBJECT_INDEX: &str = "subject_index";
+/// The subject index's root record of each version (one per commit group, named by the tree size
+/// after the group): `u64 version -> empty, or u64 writer version || 32-byte hash`.
+pub const SUBJECT_INDEX_ROOTS: &str = "subject_index_roots";
+
 /// Every column family, in a fixed order.
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 10] = [
     ENTRIES,
     SIGNATURES,
     TREE,
@@ -29,6 +40,8 @@ pub const ALL: [&str; 8] = [
     SUBJECTS,
     DIRECTORY,
     META,
+    SUBJECT_INDEX,
+    SUBJECT_INDEX_ROOTS,
 ];
 
 /// Key of the schema version in [`META`].
@@ -61,4 +74,29 @@ pub fn subject_entry_key(token: &[u8; 32], seq: u64) -> [u8; 40] {
     key[..32].copy_from_slice(token);
     key[32..].copy_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// Encodes a subject-index root record.
+pub fn encode_index_root(root: &SubtreeRef) -> Vec<u8> {
+    match root {
+        SubtreeRef::Empty => Vec::new(),
+        SubtreeRef::Stored { version, hash } => {
+            let mut value = Vec::with_capacity(40);
+            value.extend_from_slice(&version.to_be_bytes());
+            value.extend_from_slice(hash.as_bytes());
+            value
+        }
+    }
+}
+
+/// Decodes a subject-index root record.
+pub fn decode_index_root(bytes: &[u8]) -> Option<SubtreeRef> {
+    match bytes.len() {
+        0 => Some(SubtreeRef::Empty),
+        40 => Some(SubtreeRef::Stored {
+            version: decode_u64(bytes)?,
+            hash: NodeHash::from_slice(&bytes[8..]).ok()?,
+        }),
+        _ => None,
+    }
 }

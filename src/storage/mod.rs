@@ -6,6 +6,9 @@
 //! one shared block cache and one write-buffer manager across all column families.
 
 pub mod columns;
+mod subject_index;
+
+pub use subject_index::PruneSummary;
 
 use std::path::Path;
 
@@ -16,9 +19,10 @@ use rocksdb::{
 
 use crate::core::hash::NodeHash;
 use crate::core::merkle::{HashStore, NodeId};
+use crate::core::subject_index::IndexCommit;
 
 /// The schema this code reads and writes; a data dir of another version is refused.
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
 
 /// Memory and tuning of the store.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -125,6 +129,8 @@ pub struct CommitGroup {
     pub subject_entries: Vec<([u8; 32], u64, u64)>,
     /// New directory rows: `(row key, token)`.
     pub directory_rows: Vec<([u8; 32], [u8; 32])>,
+    /// The subject index's new version: its nodes and root record.
+    pub subject_index: Option<IndexCommit>,
 }
 
 /// The ledger's RocksDB database.
@@ -315,6 +321,9 @@ impl LedgerStore {
         let directory = self.cf(columns::DIRECTORY)?;
         for (row_key, token) in &group.directory_rows {
             batch.put_cf(directory, row_key, token);
+        }
+        if let Some(index) = &group.subject_index {
+            self.put_subject_index(&mut batch, index)?;
         }
         self.db.write_opt(batch, &synced())?;
         Ok(())

@@ -1,0 +1,93 @@
+//! The sequencer's in-memory view of the subject index's latest version.
+//!
+//! The sequencer is the index's only writer, so it can keep the nodes of the latest version near
+//! the root in memory: every commit group rewrites the paths of the subjects it touches, and
+//! without this cache each rewrite would first read those paths back from RocksDB, level by level
+//! (about `k log2 n` point reads per group of `k` subjects in an index of `n`). Nodes down to
+//! [`IndexNodeCache::max_depth`] are kept; deeper ones are read from the store. The cache only
+//! ever holds nodes of the latest committed version, which are immutable, so it cannot be stale:
+//! a commit adds the nodes it wrote and drops the ones it replaced.
+
+use std::collections::HashMap;
+
+use crate::core::subject_index::{IndexCommit, IndexNode, NodeKey, SubjectNodeStore, SubtreeRef};
+use crate::storage::{LedgerStore, StorageError};
+
+/// Nodes of the latest version, down to a depth.
+#[derive(Debug, Default)]
+pub(crate) struct IndexNodeCache {
+    nodes: HashMap<NodeKey, IndexNode>,
+    latest: Option<(u64, SubtreeRef)>,
+    max_depth: u16,
+}
+
+impl IndexNodeCache {
+    /// An empty cache that will keep nodes at depths `0..=max_depth`.
+    pub(crate) fn new(max_depth: u16) -> Self {
+        Self {
+            max_depth,
+            ..Self::default()
+        }
+    }
+
+    /// Takes in a version that has just been made durable.
+    pub(crate) fn record(&mut self, commit: &IndexCommit) {
+        for stale in &commit.stale {
+            self.nodes.remove(&stale.key);
+        }
+        self.nodes.extend(
+            commit
+                .nodes
+                .iter()
+                .filter(|(key, _)| key.path.depth() <= self.max_depth)
+                .map(|(key, node)| (*key, *node)),
+        );
+        self.latest = Some((commit.version, commit.root));
+    }
+
+    /// A node store that answers from this cache first and from `store` for the rest.
+    pub(crate) fn over<'a>(&'a self, store: &'a LedgerStore) -> CachedIndexStore<'a> {
+        CachedIndexStore { cache: self, store }
+    }
+}
+
+/// [`SubjectNodeStore`] over the cache and the store beneath it.
+pub(crate) struct CachedIndexStore<'a> {
+    cache: &'a IndexNodeCache,
+    store: &'a LedgerStore,
+}
+
+impl SubjectNodeStore for CachedIndexStore<'_> {
+    type Error = StorageError;
+
+    fn read_nodes(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexNode>>, StorageError> {
+        let mut found: Vec<Option<IndexNode>> = keys
+            .iter()
+            .map(|key| self.cache.nodes.get(key).copied())
+            .collect();
+        let missing: Vec<usize> = (0..keys.len()).filter(|&i| found[i].is_none()).collect();
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let wanted: Vec<NodeKey> = missing.iter().map(|&i| keys[i]).collect();
+        let read = self.store.read_nodes(&wanted)?;
+        if read.len() != wanted.len() {
+            return Err(StorageError::Damaged(format!(
+                "asked the store for {} subject-index nodes, got {}",
+                wanted.len(),
+                read.len()
+            )));
+        }
+        for (i, node) in missing.into_iter().zip(read) {
+            found[i] = node;
+        }
+        Ok(found)
+    }
+
+    fn read_root(&self, version: u64) -> Result<Option<SubtreeRef>, StorageError> {
+        match self.cache.latest {
+            Some((latest, root)) if latest == version => Ok(Some(root)),
+            _ => self.store.read_root(version),
+        }
+    }
+}

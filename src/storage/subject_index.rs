@@ -1,0 +1,199 @@
+//! The authenticated subject index in RocksDB (`docs/subject-index.md` section 8): immutable
+//! nodes keyed by `(version, path)`, one root record per version, and pruning below a horizon.
+//!
+//! A node's value is `u64_be(replaced) || node bytes`, where `replaced` is the version of the
+//! node the same path held before this one (`u64::MAX` when the path is new). That is all pruning
+//! needs: a node written by version `v` makes the one it replaced useless to every version from
+//! `v` on, so pruning up to a horizon `H` walks the nodes of versions `<= H` (a key range, since
+//! keys start with the version) and deletes the nodes they replaced. No separate stale list is
+//! written on the append path.
+
+use std::collections::HashMap;
+
+use rocksdb::{Direction, IteratorMode, WriteBatch};
+
+use super::{LedgerStore, StorageError, columns};
+use crate::core::subject_index::{
+    IndexCommit, IndexNode, NODE_KEY_LEN, NodeKey, NodePath, SubjectNodeStore, SubtreeRef,
+};
+
+/// `replaced` of a node whose path is new.
+const NOTHING_REPLACED: u64 = u64::MAX;
+
+/// Key in [`columns::META`] of the highest horizon pruned so far.
+const PRUNED_THROUGH_KEY: &[u8] = b"subject_index_pruned_through";
+
+/// What one pruning pass deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneSummary {
+    /// Versions whose nodes were walked.
+    pub versions_walked: u64,
+    /// Replaced nodes deleted.
+    pub nodes_deleted: u64,
+    /// Root records deleted (versions below the horizon).
+    pub roots_deleted: u64,
+}
+
+impl LedgerStore {
+    /// Adds a version of the subject index to `batch`: its nodes and its root record.
+    pub(super) fn put_subject_index(
+        &self,
+        batch: &mut WriteBatch,
+        index: &IndexCommit,
+    ) -> Result<(), StorageError> {
+        let replaced: HashMap<NodePath, u64> = index
+            .stale
+            .iter()
+            .map(|stale| (stale.key.path, stale.key.version))
+            .collect();
+        let nodes = self.cf(columns::SUBJECT_INDEX)?;
+        let mut value = Vec::with_capacity(128);
+        for (key, node) in &index.nodes {
+            value.clear();
+            let previous = replaced.get(&key.path).copied();
+            value.extend_from_slice(&previous.unwrap_or(NOTHING_REPLACED).to_be_bytes());
+            value.extend_from_slice(&node.to_bytes());
+            batch.put_cf(nodes, key.to_key_bytes(), &value);
+        }
+        let roots = self.cf(columns::SUBJECT_INDEX_ROOTS)?;
+        batch.put_cf(
+            roots,
+            columns::index_key(index.version),
+            columns::encode_index_root(&index.root),
+        );
+        Ok(())
+    }
+
+    /// The latest version of the subject index and its root record.
+    pub fn latest_subject_index(&self) -> Result<Option<(u64, SubtreeRef)>, StorageError> {
+        let cf = self.cf(columns::SUBJECT_INDEX_ROOTS)?;
+        match self.db.iterator_cf(cf, IteratorMode::End).next() {
+            None => Ok(None),
+            Some(row) => {
+                let (key, value) = row?;
+                let version = columns::decode_u64(&key)
+                    .ok_or_else(|| StorageError::Damaged("index root key is not 8 bytes".into()))?;
+                let root = columns::decode_index_root(&value).ok_or_else(|| {
+                    StorageError::Damaged(format!("index root record {version} is malformed"))
+                })?;
+                Ok(Some((version, root)))
+            }
+        }
+    }
+
+    /// The oldest version of the subject index still kept (proofs exist from it on).
+    pub fn oldest_subject_index(&self) -> Result<Option<u64>, StorageError> {
+        let cf = self.cf(columns::SUBJECT_INDEX_ROOTS)?;
+        match self.db.iterator_cf(cf, IteratorMode::Start).next() {
+            None => Ok(None),
+            Some(row) => {
+                let (key, _) = row?;
+                columns::decode_u64(&key)
+                    .map(Some)
+                    .ok_or_else(|| StorageError::Damaged("index root key is not 8 bytes".into()))
+            }
+        }
+    }
+
+    /// Deletes what no version at or above `horizon` needs: every node replaced by a version
+    /// `<= horizon`, and the root records below `horizon`. `horizon` must be a kept version (a
+    /// checkpoint's size); versions from it on keep all their proofs. Safe beside the sequencer:
+    /// it only ever reads the latest version, whose nodes are never deleted here.
+    pub fn prune_subject_index(&self, horizon: u64) -> Result<PruneSummary, StorageError> {
+        if self.read_root(horizon)?.is_none() {
+            return Err(StorageError::Damaged(format!(
+                "cannot prune the subject index below version {horizon}: no such version"
+            )));
+        }
+        let meta = self.cf(columns::META)?;
+        let from = match self.db.get_cf(meta, PRUNED_THROUGH_KEY)? {
+            Some(bytes) => columns::decode_u64(&bytes)
+                .ok_or_else(|| StorageError::Damaged("pruning mark is not 8 bytes".into()))?
+                .saturating_add(1),
+            None => 0,
+        };
+        let mut summary = PruneSummary::default();
+        if from > horizon {
+            return Ok(summary);
+        }
+        let nodes = self.cf(columns::SUBJECT_INDEX)?;
+        let mut batch = WriteBatch::default();
+        let mut last_version = None;
+        let start = columns::index_key(from);
+        for row in self
+            .db
+            .iterator_cf(nodes, IteratorMode::From(&start, Direction::Forward))
+        {
+            let (key, value) = row?;
+            let node_key = NodeKey::from_key_bytes(&key)
+                .map_err(|e| StorageError::Damaged(format!("subject-index key: {e}")))?;
+            if node_key.version > horizon {
+                break;
+            }
+            if last_version != Some(node_key.version) {
+                last_version = Some(node_key.version);
+                summary.versions_walked += 1;
+            }
+            let replaced = columns::decode_u64(&value).ok_or_else(|| {
+                StorageError::Damaged(format!("subject-index node {node_key} is too short"))
+            })?;
+            if replaced != NOTHING_REPLACED {
+                let old = NodeKey {
+                    version: replaced,
+                    path: node_key.path,
+                };
+                batch.delete_cf(nodes, old.to_key_bytes());
+                summary.nodes_deleted += 1;
+            }
+        }
+        let roots = self.cf(columns::SUBJECT_INDEX_ROOTS)?;
+        for row in self.db.iterator_cf(roots, IteratorMode::Start) {
+            let (key, _) = row?;
+            match columns::decode_u64(&key) {
+                Some(version) if version < horizon => {
+                    batch.delete_cf(roots, key);
+                    summary.roots_deleted += 1;
+                }
+                _ => break,
+            }
+        }
+        batch.put_cf(meta, PRUNED_THROUGH_KEY, horizon.to_be_bytes());
+        self.db.write_opt(batch, &super::synced())?;
+        Ok(summary)
+    }
+}
+
+impl SubjectNodeStore for LedgerStore {
+    type Error = StorageError;
+
+    fn read_nodes(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexNode>>, StorageError> {
+        let cf = self.cf(columns::SUBJECT_INDEX)?;
+        let raw: Vec<[u8; NODE_KEY_LEN]> = keys.iter().map(NodeKey::to_key_bytes).collect();
+        self.db
+            .batched_multi_get_cf(cf, &raw, false)
+            .into_iter()
+            .zip(keys)
+            .map(|(value, key)| match value? {
+                None => Ok(None),
+                Some(bytes) => bytes
+                    .get(8..)
+                    .ok_or(crate::core::subject_index::NodeDecodeError::Length(
+                        bytes.len(),
+                    ))
+                    .and_then(IndexNode::from_bytes)
+                    .map(Some)
+                    .map_err(|e| StorageError::Damaged(format!("subject-index node {key}: {e}"))),
+            })
+            .collect()
+    }
+
+    fn read_root(&self, version: u64) -> Result<Option<SubtreeRef>, StorageError> {
+        let cf = self.cf(columns::SUBJECT_INDEX_ROOTS)?;
+        match self.db.get_pinned_cf(cf, columns::index_key(version))? {
+            None => Ok(None),
+            Some(bytes) => columns::decode_index_root(&bytes).map(Some).ok_or_else(|| {
+                StorageError::Damaged(format!("index root record {version} is malformed"))
+            }),
+        }
+    }
+}
