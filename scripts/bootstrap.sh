@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build gdpr-ledger: libclang (for the rocksdb
 # crate's bindgen). protoc comes from the protoc-bin-vendored crate, so it needs nothing here.
-# Safe to run again: it installs only what is missing.
+# Also the Python example client's modules (examples/python/requirements.txt), which
+# tests/python_client.rs runs. Safe to run again: it installs only what is missing.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 # bindgen needs libclang itself and clang's builtin headers (stddef.h...). A fresh Debian machine
 # may carry libclang-cpp (a different library) without either, so look for both precisely.
@@ -26,4 +28,14 @@ if ! have_libclang || ! command -v c++ >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libclang-dev g++ >/dev/null
+fi
+
+# The Python example client (examples/python), run by tests/python_client.rs.
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "bootstrap: python3 is missing; install CPython 3.10 or later with pip first" >&2
+  exit 1
+fi
+if ! python3 -c 'import grpc, grpc_tools, blake3, cryptography' >/dev/null 2>&1; then
+  echo "bootstrap: installing the Python example client's requirements (examples/python)" >&2
+  python3 -m pip install --quiet -r examples/python/requirements.txt
 fi
