@@ -7,9 +7,14 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::core::audit::{AuditError, LogAuditor};
+use crate::core::bundle::BundleEntry;
 use crate::core::checkpoint::VerifiedCheckpoint;
+use crate::core::directory::SubjectToken;
 use crate::core::entry::SequencedEntry;
+use crate::core::hash::NodeHash;
+use crate::core::lifecycle::LifecycleBundle;
 use crate::core::signature::{EntrySignature, KeyId, VerifierKey};
+use crate::core::subject_index::SubjectProof;
 use crate::proto::v1 as pb;
 use crate::proto::v1::ledger_client::LedgerClient;
 
@@ -107,4 +112,83 @@ pub async fn audit_through_api(
         on_entry(auditor.push(&entry.entry, &signature, Some(key_id))?);
     }
     Ok(auditor.check_checkpoint(&latest.checkpoint)?)
+}
+
+/// Why a lifecycle could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleFetchError {
+    /// The call failed.
+    #[error("GetSubjectLifecycle: {0}")]
+    Rpc(#[from] tonic::Status),
+    /// The stream did not have the promised shape (header first, then `count` entries) or a
+    /// field does not decode.
+    #[error("the server's lifecycle stream is malformed: {0}")]
+    Malformed(String),
+}
+
+/// Fetches a subject's lifecycle (by identifier or token, at `tree_size` or the latest when 0)
+/// and assembles the lifecycle bundle that [`crate::core::lifecycle::verify_lifecycle`] checks.
+/// Nothing is verified here: the bundle is what the server said.
+pub async fn fetch_lifecycle(
+    client: &mut AuthenticatedClient,
+    subject: pb::get_subject_lifecycle_request::Subject,
+    tree_size: u64,
+) -> Result<LifecycleBundle, LifecycleFetchError> {
+    use pb::subject_lifecycle_chunk::Part;
+    let malformed = |what: String| LifecycleFetchError::Malformed(what);
+    let mut stream = client
+        .get_subject_lifecycle(pb::GetSubjectLifecycleRequest {
+            subject: Some(subject),
+            tree_size,
+        })
+        .await?
+        .into_inner();
+    let header = match stream.message().await? {
+        Some(pb::SubjectLifecycleChunk {
+            part: Some(Part::Header(header)),
+        }) => header,
+        _ => return Err(malformed("the first message is not the header".into())),
+    };
+    let token = SubjectToken::from_slice(&header.token)
+        .map_err(|_| malformed("the header's token is not 32 bytes".into()))?;
+    let subject_proof = SubjectProof::from_bytes(&header.subject_proof)
+        .map_err(|e| malformed(format!("the subject proof does not decode: {e}")))?;
+    let mut entries = Vec::new();
+    while let Some(chunk) = stream.message().await? {
+        let Some(Part::Entry(entry)) = chunk.part else {
+            return Err(malformed("a second header".into()));
+        };
+        let signature = EntrySignature::from_slice(&entry.signature)
+            .map_err(|_| malformed(format!("entry {}: signature", entry.index)))?;
+        let key_id: KeyId = entry
+            .key_id
+            .parse()
+            .map_err(|_| malformed(format!("entry {}: key id", entry.index)))?;
+        let inclusion_proof = entry
+            .inclusion_proof
+            .iter()
+            .map(|hash| NodeHash::from_slice(hash))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| malformed(format!("entry {}: inclusion proof", entry.index)))?;
+        entries.push(BundleEntry {
+            index: entry.index,
+            entry: entry.entry,
+            signature,
+            inclusion_proof,
+            key_id: Some(key_id),
+        });
+    }
+    if entries.len() as u64 != header.count {
+        return Err(malformed(format!(
+            "the header announced {} entries, the stream held {}",
+            header.count,
+            entries.len()
+        )));
+    }
+    Ok(LifecycleBundle {
+        checkpoint: header.checkpoint,
+        token,
+        subject_proof,
+        entries,
+    })
 }

@@ -28,6 +28,9 @@ enum Command {
     /// Replay a whole log from its data dir and report the first divergence.
     #[cfg(feature = "server")]
     Audit(cli::audit::AuditArgs),
+    /// Fetch a data subject's lifecycle, proved complete, as a bundle for `verify`.
+    #[cfg(feature = "server")]
+    Lifecycle(cli::lifecycle::LifecycleArgs),
     /// Load generator: durable appends per second and acknowledgement latency of a running server.
     #[cfg(feature = "server")]
     Bench(cli::bench::BenchArgs),
@@ -43,6 +46,8 @@ fn main() -> ExitCode {
         Command::Keygen(args) => cli::serve::keygen(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "server")]
         Command::Audit(args) => cli::audit::run(args),
+        #[cfg(feature = "server")]
+        Command::Lifecycle(args) => cli::lifecycle::run(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "server")]
         Command::Bench(args) => cli::bench::run(args).map(|()| ExitCode::SUCCESS),
     };

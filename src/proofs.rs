@@ -2,9 +2,11 @@
 //! their signatures, inclusion and consistency proofs, and SPEC.md section 7 bundles.
 
 use crate::core::bundle::{Bundle, BundleEntry, ConsistencyLink};
+use crate::core::directory::SubjectToken;
 use crate::core::hash::{LeafHash, NodeHash, leaf_hash};
 use crate::core::merkle::{self, MerkleError};
 use crate::core::signature::{EntrySignature, KeyId};
+use crate::core::subject_index::{ProofTerminal, SubjectIndexStoreError, SubjectProof, prove};
 use crate::sequencer::SignedCheckpoint;
 use crate::storage::{LedgerStore, StorageError, StoredSignature};
 
@@ -17,6 +19,14 @@ pub enum ProofError {
     /// The request does not describe a proof of this log (index beyond size, first > second...).
     #[error("{0}")]
     Request(String),
+    /// The subject index of that checkpoint was pruned.
+    #[error("tree_size: the subject index of size {size} was pruned; the oldest kept is {oldest}")]
+    Pruned {
+        /// The size asked for.
+        size: u64,
+        /// The oldest version kept.
+        oldest: u64,
+    },
     /// The store failed or is damaged.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -28,6 +38,7 @@ impl ProofError {
         match self {
             ProofError::NoEntry(_) => tonic::Status::not_found(self.to_string()),
             ProofError::Request(_) => tonic::Status::invalid_argument(self.to_string()),
+            ProofError::Pruned { .. } => tonic::Status::failed_precondition(self.to_string()),
             ProofError::Storage(error) => crate::service::status::storage(error),
         }
     }
@@ -119,4 +130,59 @@ pub fn inclusion_bundle(
         consistency,
     };
     Ok(bundle.to_json())
+}
+
+/// The proof of `token`'s head (or absence) at the checkpoint of `size`, and the indexes of the
+/// token's entries in that tree, oldest first.
+pub fn subject_lifecycle(
+    store: &LedgerStore,
+    token: &SubjectToken,
+    size: u64,
+) -> Result<(SubjectProof, Vec<u64>), ProofError> {
+    if size == 0 {
+        // The empty log's index is empty: every token is absent, with no sibling to show.
+        let proof = SubjectProof {
+            terminal: ProofTerminal::Empty,
+            siblings: Vec::new(),
+        };
+        return Ok((proof, Vec::new()));
+    }
+    let proof = match prove(store, size, token) {
+        Ok(proof) => proof,
+        Err(SubjectIndexStoreError::MissingRoot(_)) => {
+            let oldest = store.oldest_subject_index()?.unwrap_or(0);
+            return Err(if oldest > size {
+                ProofError::Pruned { size, oldest }
+            } else {
+                StorageError::Damaged(format!("the subject index has no version {size}")).into()
+            });
+        }
+        Err(SubjectIndexStoreError::Store(error)) => return Err(error.into()),
+        Err(other) => return Err(StorageError::Damaged(other.to_string()).into()),
+    };
+    let count = match &proof.terminal {
+        ProofTerminal::Leaf { token: found, head } if found == token => head.count,
+        _ => 0,
+    };
+    let mut indexes = store.subject_entries(token.as_bytes())?;
+    if (indexes.len() as u64) < count {
+        return Err(StorageError::Damaged(format!(
+            "token {token} has {} entry rows, its head says {count}",
+            indexes.len()
+        ))
+        .into());
+    }
+    indexes.truncate(usize::try_from(count).unwrap_or(usize::MAX));
+    Ok((proof, indexes))
+}
+
+/// Entry `index` with its signature and inclusion proof in the tree of `size`.
+pub fn proved_entry(
+    store: &LedgerStore,
+    index: u64,
+    size: u64,
+) -> Result<(StoredEntry, Vec<NodeHash>), ProofError> {
+    let entry = stored_entry(store, index)?;
+    let proof = merkle::inclusion_proof(store, index, size)?;
+    Ok((entry, proof))
 }

@@ -5,5 +5,7 @@ pub mod audit;
 #[cfg(feature = "server")]
 pub mod bench;
 #[cfg(feature = "server")]
+pub mod lifecycle;
+#[cfg(feature = "server")]
 pub mod serve;
 pub mod verify;

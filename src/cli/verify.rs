@@ -1,7 +1,8 @@
 //! `gdpr-ledger verify`: offline verification of a proof bundle or a signed checkpoint.
 //!
 //! The input is a JSON proof bundle (SPEC.md section 7) when its first non-blank character is
-//! `{`, and a signed checkpoint note (section 5) otherwise. The verdict goes to standard output in
+//! `{` (a lifecycle bundle, `docs/subject-index.md` section 10, when it has a `subject_proof`),
+//! and a signed checkpoint note (section 5) otherwise. The verdict goes to standard output in
 //! plain words. Exit status: 0 when everything verifies, 1 when a check fails, 2 when the command
 //! cannot run (bad arguments, unreadable files, malformed keys).
 
@@ -14,6 +15,7 @@ use anyhow::{Context as _, bail};
 
 use gdpr_ledger::core::bundle::{VerifiedBundle, VerifiedEntry, verify_bundle_json};
 use gdpr_ledger::core::checkpoint::{Checkpoint, VerifiedCheckpoint};
+use gdpr_ledger::core::lifecycle::{TimelineRow, VerifiedLifecycle, verify_lifecycle_json};
 use gdpr_ledger::core::signature::VerifierKey;
 
 /// Exit status when a verification check fails.
@@ -38,9 +40,15 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         std::str::from_utf8(&input)
             .map_err(|e| format!("the bundle is not UTF-8 (at byte {})", e.valid_up_to()))
             .and_then(|text| {
-                verify_bundle_json(text, &keys)
-                    .map(|verified| describe_bundle(&verified))
-                    .map_err(|e| e.to_string())
+                if is_lifecycle_bundle(text) {
+                    verify_lifecycle_json(text, &keys)
+                        .map(|verified| describe_lifecycle(&verified))
+                        .map_err(|e| e.to_string())
+                } else {
+                    verify_bundle_json(text, &keys)
+                        .map(|verified| describe_bundle(&verified))
+                        .map_err(|e| e.to_string())
+                }
             })
     } else {
         Checkpoint::open(&input, &keys)
@@ -113,6 +121,46 @@ fn read_input(input: &str) -> anyhow::Result<Vec<u8>> {
 /// A bundle is a JSON object; a note starts with its origin, which holds no white space.
 fn looks_like_json(input: &[u8]) -> bool {
     input.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+/// A lifecycle bundle is the JSON object with a top-level `subject_proof`.
+fn is_lifecycle_bundle(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text)
+        .is_ok_and(|value| value.get("subject_proof").is_some())
+}
+
+fn describe_lifecycle(verified: &VerifiedLifecycle) -> String {
+    let size = verified.checkpoint.checkpoint.size;
+    let mut report = String::new();
+    match &verified.head {
+        None => {
+            let _ = writeln!(
+                report,
+                "VERIFIED: subject token {} has no entry in the log's tree of size {size} (proof of absence).",
+                verified.token
+            );
+        }
+        Some(head) => {
+            let _ = writeln!(
+                report,
+                "VERIFIED: the complete lifecycle of subject token {}: all {} of its entries in the log's tree of size {size},                  the latest at index {}; each is signed by the log and included in the tree, and none was left out.",
+                verified.token, head.count, head.last_index
+            );
+        }
+    }
+    report.push_str("Checkpoint:\n");
+    describe_checkpoint(&mut report, &verified.checkpoint, "  ");
+    if !verified.entries.is_empty() {
+        report.push_str("Timeline (oldest first):\n");
+        for entry in &verified.entries {
+            let _ = writeln!(report, "  {}", TimelineRow::of(entry));
+        }
+    }
+    report.push_str(
+        "Note: completeness is proved for the token; which person a token stands for comes from the \
+         server's subject directory, which is not authenticated (it must stay deletable).\n",
+    );
+    report
 }
 
 fn describe_bundle(verified: &VerifiedBundle) -> String {

@@ -225,7 +225,7 @@ pub fn verify_bundle(bundle: &Bundle, keys: &[VerifierKey]) -> Result<VerifiedBu
 }
 
 /// Signature, then inclusion, then the index inside the bytes.
-fn verify_entry(
+pub(crate) fn verify_entry(
     entry: &BundleEntry,
     head: &Checkpoint,
     log_keys: &[&VerifierKey],
@@ -303,7 +303,7 @@ fn verify_link(
 }
 
 /// The JSON text forms of the bundle's binary fields: strict base64 and lowercase hex.
-mod json_text {
+pub(crate) mod json_text {
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -360,6 +360,28 @@ mod json_text {
                         .map_err(|e| D::Error::custom(format!("proof hash {i}: {e}")))
                 })
                 .collect()
+        }
+    }
+
+    /// A 32-byte subject token as strict standard base64.
+    pub mod token {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::STANDARD;
+
+        use super::*;
+        use crate::core::directory::SubjectToken;
+
+        pub fn serialize<S: Serializer>(token: &SubjectToken, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&STANDARD.encode(token.as_bytes()))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SubjectToken, D::Error> {
+            let text = String::deserialize(d)?;
+            let bytes = STANDARD
+                .decode(text)
+                .map_err(|e| D::Error::custom(format!("token is not canonical base64: {e}")))?;
+            SubjectToken::from_slice(&bytes)
+                .map_err(|_| D::Error::custom(format!("token is {} bytes, not 32", bytes.len())))
         }
     }
 

@@ -11,7 +11,8 @@ use std::time::SystemTime;
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 
-use crate::core::directory::{DirectorySecret, directory_row_key};
+use crate::core::directory::{DirectorySecret, SubjectToken, directory_row_key};
+use crate::core::signature::KeyId;
 use crate::proofs;
 use crate::proto::v1 as pb;
 use crate::proto::v1::ledger_server::Ledger;
@@ -193,6 +194,39 @@ impl LedgerService {
     }
 
     /// The checkpoint at `size` (0: the latest), which the log must have signed.
+    /// The token a lifecycle request names: given, or looked up in the subject directory.
+    async fn resolve_subject(
+        &self,
+        subject: Option<pb::get_subject_lifecycle_request::Subject>,
+    ) -> Result<SubjectToken, Status> {
+        use pb::get_subject_lifecycle_request::Subject;
+        match subject {
+            None => Err(Status::invalid_argument(
+                "subject: give the subject's identifier or its token",
+            )),
+            Some(Subject::Token(bytes)) => SubjectToken::from_slice(&bytes).map_err(|_| {
+                Status::invalid_argument(format!("token: {} bytes; a token is 32", bytes.len()))
+            }),
+            Some(Subject::Identifier(identifier)) => {
+                let row =
+                    directory_row_key(&self.directory_secret, &identifier.kind, &identifier.value)
+                        .map_err(|e| Status::invalid_argument(format!("identifier.value: {e}")))?;
+                let store = self.store.clone();
+                let token = blocking(move || {
+                    store
+                        .directory_token(&row)
+                        .map_err(proofs::ProofError::Storage)
+                })
+                .await?;
+                token.map(SubjectToken::from_bytes).ok_or_else(|| {
+                    Status::not_found(
+                        "identifier: no data subject with this identifier is in the subject directory",
+                    )
+                })
+            }
+        }
+    }
+
     fn checkpoint(&self, size: u64) -> Result<Arc<SignedCheckpoint>, Status> {
         let latest = self.sequencer.shared().latest_checkpoint();
         if size == 0 || size == latest.size {
@@ -215,6 +249,9 @@ impl LedgerService {
     }
 }
 
+/// Lifecycle entries read ahead of a slow client.
+const LIFECYCLE_CHUNKS_IN_FLIGHT: usize = 32;
+
 /// The key of submission digests, derived from the deployment's directory secret.
 pub fn submission_digest_key(directory_secret: &[u8; 32]) -> [u8; 32] {
     blake3::derive_key(
@@ -235,6 +272,9 @@ async fn blocking<T: Send + 'static>(
 
 #[tonic::async_trait]
 impl Ledger for LedgerService {
+    type GetSubjectLifecycleStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::SubjectLifecycleChunk, Status>>;
+
     async fn append(
         &self,
         request: Request<pb::AppendRequest>,
@@ -424,6 +464,65 @@ impl Ledger for LedgerService {
             first_checkpoint: first.map(|c| c.note.clone()).unwrap_or_default(),
             second_checkpoint: second.note.clone(),
         }))
+    }
+
+    async fn get_subject_lifecycle(
+        &self,
+        request: Request<pb::GetSubjectLifecycleRequest>,
+    ) -> Result<Response<Self::GetSubjectLifecycleStream>, Status> {
+        self.caller(&request, Role::may_read, "read lifecycles")?;
+        let request = request.into_inner();
+        let token = self.resolve_subject(request.subject).await?;
+        let checkpoint = self.checkpoint(request.tree_size)?;
+        let store = self.store.clone();
+        let size = checkpoint.size;
+        let (proof, indexes) =
+            blocking(move || proofs::subject_lifecycle(&store, &token, size)).await?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(LIFECYCLE_CHUNKS_IN_FLIGHT);
+        let header = pb::LifecycleHeader {
+            checkpoint: checkpoint.note.clone(),
+            tree_size: size,
+            token: token.as_bytes().to_vec(),
+            subject_proof: proof.to_bytes(),
+            count: indexes.len() as u64,
+        };
+        let store = self.store.clone();
+        // Entries are read and proved on a blocking thread and sent as the client takes them: a
+        // long lifecycle is never held in memory whole, and a client that goes away stops it.
+        tokio::task::spawn_blocking(move || {
+            let chunk = |part| pb::SubjectLifecycleChunk { part: Some(part) };
+            if sender
+                .blocking_send(Ok(chunk(pb::subject_lifecycle_chunk::Part::Header(header))))
+                .is_err()
+            {
+                return;
+            }
+            for index in indexes {
+                let message = proofs::proved_entry(&store, index, size)
+                    .map(|(entry, proof)| {
+                        chunk(pb::subject_lifecycle_chunk::Part::Entry(
+                            pb::LifecycleEntry {
+                                index,
+                                entry: entry.bytes,
+                                signature: entry.signature.signature.to_vec(),
+                                key_id: KeyId::from_bytes(entry.signature.key_id).to_string(),
+                                inclusion_proof: proof
+                                    .iter()
+                                    .map(|h| h.as_bytes().to_vec())
+                                    .collect(),
+                            },
+                        ))
+                    })
+                    .map_err(proofs::ProofError::into_status);
+                let failed = message.is_err();
+                if sender.blocking_send(message).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            receiver,
+        )))
     }
 
     async fn get_stats(

@@ -14,7 +14,8 @@ use std::path::Path;
 
 use rocksdb::{
     BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType,
-    IteratorMode, Options, WriteBatch, WriteBufferManager, WriteOptions, statistics::Ticker,
+    Direction, IteratorMode, Options, ReadOptions, WriteBatch, WriteBufferManager, WriteOptions,
+    statistics::Ticker,
 };
 
 use crate::core::hash::NodeHash;
@@ -444,6 +445,31 @@ impl LedgerStore {
             (Some(count), Some(last_index)) => Ok(Some(SubjectHead { count, last_index })),
             _ => Err(StorageError::Damaged("subject head row too short".into())),
         }
+    }
+
+    /// The indexes of a subject's entries, oldest first (`subject_seq` 0, 1, ...).
+    pub fn subject_entries(&self, token: &[u8; 32]) -> Result<Vec<u64>, StorageError> {
+        let cf = self.cf(columns::SUBJECTS)?;
+        let start = columns::subject_entry_key(token, 0);
+        let mut read = ReadOptions::default();
+        let mut upper = token.to_vec();
+        upper.extend_from_slice(&[0xff; 9]);
+        read.set_iterate_upper_bound(upper);
+        let mut indexes = Vec::new();
+        for row in self
+            .db
+            .iterator_cf_opt(cf, read, IteratorMode::From(&start, Direction::Forward))
+        {
+            let (key, value) = row?;
+            if key.len() != 40 {
+                continue;
+            }
+            indexes.push(
+                columns::decode_u64(&value)
+                    .ok_or_else(|| StorageError::Damaged("subject entry row too short".into()))?,
+            );
+        }
+        Ok(indexes)
     }
 
     /// The token a directory row points to.

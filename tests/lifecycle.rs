@@ -1,0 +1,379 @@
+//! GetSubjectLifecycle on a real server: a subject's whole lifecycle, proved complete, verified
+//! offline (in the core and by `gdpr-ledger verify`), proofs of absence, errors, streaming, and a
+//! dishonest server's edits caught one by one.
+
+mod common;
+
+use common::{ADMIN_TOKEN, AUDITOR_TOKEN, PRODUCER_TOKEN, TestLedger};
+use gdpr_ledger::client::fetch_lifecycle;
+use gdpr_ledger::core::lifecycle::{LifecycleBundle, LifecycleError, verify_lifecycle};
+use gdpr_ledger::core::subject_index::{ProofTerminal, SubjectIndexError};
+use gdpr_ledger::proto::v1 as pb;
+use gdpr_ledger::validation::example_submission;
+use pb::get_subject_lifecycle_request::Subject;
+
+fn email(value: &str) -> Subject {
+    Subject::Identifier(pb::SubjectIdentifier {
+        kind: "email".into(),
+        value: value.into(),
+    })
+}
+
+/// A submission of `kind` about `who` (an e-mail address), with a fresh event id.
+fn about(kind: pb::EventKind, who: &str, event_id: &str) -> pb::EventSubmission {
+    let mut submission = example_submission(kind);
+    if let Some(event) = submission.event.as_mut() {
+        event.event_id = event_id.into();
+    }
+    submission.subject = Some(pb::SubjectIdentifier {
+        kind: "email".into(),
+        value: who.into(),
+    });
+    submission
+}
+
+async fn append_one(client: &mut common::Client, submission: pb::EventSubmission) -> pb::Receipt {
+    client
+        .append(pb::AppendRequest {
+            submission: Some(submission),
+            include_bundle: false,
+        })
+        .await
+        .expect("append")
+        .into_inner()
+        .receipt
+        .expect("receipt")
+}
+
+async fn append_many(
+    client: &mut common::Client,
+    submissions: Vec<pb::EventSubmission>,
+) -> Vec<pb::Receipt> {
+    client
+        .append_batch(pb::AppendBatchRequest {
+            submissions,
+            include_bundle: false,
+        })
+        .await
+        .expect("batch")
+        .into_inner()
+        .receipts
+}
+
+/// Alice: a collection, a share (in a batch with Bob's events), an access; Bob: two events.
+/// Returns Alice's indexes and the tree size after her first event.
+async fn alice_and_bob(ledger: &TestLedger) -> (Vec<u64>, u64) {
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    let first = append_one(
+        &mut producer,
+        about(pb::EventKind::Collection, "alice@example.com", "a-1"),
+    )
+    .await;
+    let batch = append_many(
+        &mut producer,
+        vec![
+            about(pb::EventKind::Collection, "bob@example.com", "b-1"),
+            about(pb::EventKind::Share, "alice@example.com", "a-2"),
+            about(pb::EventKind::Access, "bob@example.com", "b-2"),
+        ],
+    )
+    .await;
+    let last = append_one(
+        &mut producer,
+        about(pb::EventKind::Access, "alice@example.com", "a-3"),
+    )
+    .await;
+    (
+        vec![first.index, batch[1].index, last.index],
+        first.index + 1,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lifecycle_is_proved_complete_and_printed_as_a_timeline() {
+    let ledger = TestLedger::start().await;
+    let (alice, first_size) = alice_and_bob(&ledger).await;
+    let key = ledger.verifier_key();
+    let mut auditor = ledger.client(AUDITOR_TOKEN).await;
+
+    let bundle = fetch_lifecycle(&mut auditor, email("alice@example.com"), 0)
+        .await
+        .expect("lifecycle");
+    let verified = verify_lifecycle(&bundle, std::slice::from_ref(&key)).expect("verifies");
+    let head = verified.head.expect("alice has entries");
+    assert_eq!(head.count, 3);
+    assert_eq!(head.last_index, alice[2]);
+    let indexes: Vec<u64> = verified.entries.iter().map(|e| e.entry.index()).collect();
+    assert_eq!(indexes, alice);
+
+    // The same by token; and at the checkpoint after her first event, only that one.
+    let by_token = fetch_lifecycle(
+        &mut auditor,
+        Subject::Token(bundle.token.as_bytes().to_vec()),
+        0,
+    )
+    .await
+    .expect("by token");
+    assert_eq!(by_token, bundle);
+    let early = fetch_lifecycle(&mut auditor, email("alice@example.com"), first_size)
+        .await
+        .expect("early");
+    let early = verify_lifecycle(&early, std::slice::from_ref(&key)).expect("early verifies");
+    assert_eq!(early.checkpoint.checkpoint.size, first_size);
+    assert_eq!(early.entries.len(), 1);
+
+    // `gdpr-ledger verify` prints the timeline, oldest first.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("alice.json");
+    std::fs::write(&path, bundle.to_json()).expect("write bundle");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+        .arg("verify")
+        .arg("--key")
+        .arg(key.to_string())
+        .arg(&path)
+        .output()
+        .expect("verify runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("complete lifecycle"), "{stdout}");
+    let collection = stdout.find(" collection ").expect("collection line");
+    let share = stdout.find(" share ").expect("share line");
+    let access = stdout.find(" access ").expect("access line");
+    assert!(collection < share && share < access, "{stdout}");
+    assert!(stdout.contains("to mailer-us (processor), US"), "{stdout}");
+    assert!(stdout.contains("on eu-gdpr:A6-1-a"), "{stdout}");
+
+    // `gdpr-ledger lifecycle` writes the same bundle.
+    let out = dir.path().join("cli.json");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+        .args(["lifecycle", "--server"])
+        .arg(ledger.addr().to_string())
+        .args([
+            "--token",
+            AUDITOR_TOKEN,
+            "--subject",
+            "email:alice@example.com",
+            "-o",
+        ])
+        .arg(&out)
+        .status()
+        .expect("lifecycle runs");
+    assert!(status.success());
+    let from_cli =
+        LifecycleBundle::from_json(&std::fs::read_to_string(&out).expect("read")).expect("parses");
+    assert_eq!(from_cli, bundle);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_token_gets_a_proof_of_absence_and_bad_requests_precise_errors() {
+    let ledger = TestLedger::start().await;
+    alice_and_bob(&ledger).await;
+    let key = ledger.verifier_key();
+    let mut auditor = ledger.client(AUDITOR_TOKEN).await;
+
+    let absent = fetch_lifecycle(&mut auditor, Subject::Token(vec![0x5a; 32]), 0)
+        .await
+        .expect("absence");
+    assert!(absent.entries.is_empty());
+    let verified = verify_lifecycle(&absent, std::slice::from_ref(&key)).expect("verifies");
+    assert_eq!(verified.head, None);
+    assert!(!verified.checkpoint.checkpoint.extensions.is_empty());
+
+    let status = fetch_lifecycle(&mut auditor, email("carol@example.com"), 0)
+        .await
+        .expect_err("unknown identifier");
+    assert!(
+        matches!(&status, gdpr_ledger::client::LifecycleFetchError::Rpc(s) if s.code() == tonic::Code::NotFound && s.message().starts_with("identifier")),
+        "{status}"
+    );
+    let mut raw = ledger.client(AUDITOR_TOKEN).await;
+    let request = |subject, tree_size| pb::GetSubjectLifecycleRequest { subject, tree_size };
+    let code_and_message = |result: Result<_, tonic::Status>| {
+        let status = result.expect_err("refused");
+        (status.code(), status.message().to_owned())
+    };
+    let (code, message) = code_and_message(
+        raw.get_subject_lifecycle(request(Some(Subject::Token(vec![1; 31])), 0))
+            .await,
+    );
+    assert_eq!(code, tonic::Code::InvalidArgument);
+    assert!(message.starts_with("token:"), "{message}");
+    let (code, message) = code_and_message(raw.get_subject_lifecycle(request(None, 0)).await);
+    assert_eq!(code, tonic::Code::InvalidArgument);
+    assert!(message.starts_with("subject:"), "{message}");
+    let (code, message) = code_and_message(
+        raw.get_subject_lifecycle(request(Some(email("alice@example.com")), 1_000))
+            .await,
+    );
+    assert_eq!(code, tonic::Code::OutOfRange);
+    assert!(message.starts_with("tree_size:"), "{message}");
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    let (code, _) = code_and_message(
+        producer
+            .get_subject_lifecycle(request(Some(email("alice@example.com")), 0))
+            .await,
+    );
+    assert_eq!(code, tonic::Code::PermissionDenied);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_lifecycle_streams_whole() {
+    let ledger = TestLedger::start().await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    const EVENTS: usize = 300;
+    for start in (0..EVENTS).step_by(100) {
+        let submissions = (start..start + 100)
+            .map(|n| {
+                let who = if n % 3 == 0 {
+                    "dave@example.com"
+                } else {
+                    "erin@example.com"
+                };
+                about(pb::EventKind::Access, who, &format!("e-{n}"))
+            })
+            .collect();
+        append_many(&mut producer, submissions).await;
+    }
+    let mut admin = ledger.client(ADMIN_TOKEN).await;
+    let bundle = fetch_lifecycle(&mut admin, email("erin@example.com"), 0)
+        .await
+        .expect("lifecycle");
+    let verified =
+        verify_lifecycle(&bundle, std::slice::from_ref(&ledger.verifier_key())).expect("verifies");
+    assert_eq!(verified.entries.len(), EVENTS - EVENTS.div_ceil(3));
+}
+
+/// One bundle of four entries about Alice, another made earlier, and the keys.
+async fn honest_bundles() -> (
+    TestLedger,
+    LifecycleBundle,
+    LifecycleBundle,
+    LifecycleBundle,
+) {
+    let ledger = TestLedger::start().await;
+    let (_, first_size) = alice_and_bob(&ledger).await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    append_one(
+        &mut producer,
+        about(pb::EventKind::Objection, "alice@example.com", "a-4"),
+    )
+    .await;
+    let mut auditor = ledger.client(AUDITOR_TOKEN).await;
+    let alice = fetch_lifecycle(&mut auditor, email("alice@example.com"), 0)
+        .await
+        .expect("alice");
+    let earlier = fetch_lifecycle(&mut auditor, email("alice@example.com"), first_size)
+        .await
+        .expect("earlier");
+    let bob = fetch_lifecycle(&mut auditor, email("bob@example.com"), 0)
+        .await
+        .expect("bob");
+    (ledger, alice, earlier, bob)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dishonest_server_is_caught_and_the_verifier_says_why() {
+    let (ledger, alice, earlier, bob) = honest_bundles().await;
+    let keys = [ledger.verifier_key()];
+    assert_eq!(alice.entries.len(), 4);
+    verify_lifecycle(&alice, &keys).expect("the honest bundle verifies");
+    let check = |bundle: &LifecycleBundle| verify_lifecycle(bundle, &keys).expect_err("caught");
+
+    // The latest entry dropped.
+    let mut edited = alice.clone();
+    let latest = edited.entries.pop().expect("latest");
+    assert!(
+        matches!(check(&edited), LifecycleError::MissingEntry { seq: 3, index, .. } if index == latest.index)
+    );
+
+    // A middle entry dropped.
+    let mut edited = alice.clone();
+    let middle = edited.entries.remove(1);
+    assert!(
+        matches!(check(&edited), LifecycleError::MissingEntry { seq: 1, index, .. } if index == middle.index)
+    );
+
+    // Two entries swapped.
+    let mut edited = alice.clone();
+    edited.entries.swap(1, 2);
+    assert!(matches!(
+        check(&edited),
+        LifecycleError::OutOfPlace {
+            seq: 1,
+            position: 2,
+            ..
+        }
+    ));
+
+    // An entry of another subject slipped in: added, or in place of one of hers.
+    let mut edited = alice.clone();
+    edited.entries.insert(2, bob.entries[0].clone());
+    assert!(matches!(
+        check(&edited),
+        LifecycleError::ExtraEntries {
+            count: 4,
+            listed: 5
+        }
+    ));
+    let mut edited = alice.clone();
+    edited.entries[1] = bob.entries[1].clone();
+    assert!(matches!(
+        check(&edited),
+        LifecycleError::MissingEntry { seq: 1, .. }
+    ));
+    // ... or relabelled with her entry's index: its bytes then fail the proofs.
+    let mut edited = alice.clone();
+    let index = edited.entries[1].index;
+    edited.entries[1] = bob.entries[1].clone();
+    edited.entries[1].index = index;
+    assert!(matches!(
+        check(&edited),
+        LifecycleError::Entry { position: 1, .. }
+    ));
+
+    // A stale subject proof (from the checkpoint when she had one entry) with today's entries.
+    let mut edited = alice.clone();
+    edited.subject_proof = earlier.subject_proof.clone();
+    assert!(matches!(
+        check(&edited),
+        LifecycleError::SubjectProof(SubjectIndexError::RootMismatch)
+    ));
+    // The stale view as a whole is honest about its own checkpoint, not about today's.
+    let mut edited = earlier.clone();
+    edited.checkpoint = alice.checkpoint.clone();
+    assert!(matches!(check(&edited), LifecycleError::SubjectProof(_)));
+
+    // A forged absence: her path's siblings over an empty terminal, no entries.
+    let mut edited = alice.clone();
+    edited.entries.clear();
+    edited.subject_proof.terminal = ProofTerminal::Empty;
+    assert!(matches!(
+        check(&edited),
+        LifecycleError::SubjectProof(SubjectIndexError::RootMismatch)
+    ));
+    // ... or another token's genuine proof passed off as hers.
+    let mut edited = alice.clone();
+    edited.entries.clear();
+    edited.subject_proof = bob.subject_proof.clone();
+    assert!(matches!(check(&edited), LifecycleError::SubjectProof(_)));
+
+    // And `gdpr-ledger verify` says NOT VERIFIED with the reason, exit status 1.
+    let mut edited = alice.clone();
+    edited.entries.remove(1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("edited.json");
+    std::fs::write(&path, edited.to_json()).expect("write");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+        .arg("verify")
+        .arg("--key")
+        .arg(keys[0].to_string())
+        .arg(&path)
+        .output()
+        .expect("verify runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with("NOT VERIFIED: entry with subject_seq 1"),
+        "{stdout}"
+    );
+}
