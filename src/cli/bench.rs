@@ -35,6 +35,11 @@ pub struct BenchArgs {
     /// Distinct data subjects the events are spread over.
     #[arg(long, default_value_t = 100_000)]
     pub subjects: u64,
+    /// After the append runs, this many GetSubjectLifecycle queries, one at a time, for subjects
+    /// drawn from the same pool (`customer_id:C-<n>`): latency of the whole streamed answer.
+    /// The token then needs the admin role. `--seconds 0` skips the append runs.
+    #[arg(long, default_value_t = 0)]
+    pub lifecycles: u64,
 }
 
 struct RunResult {
@@ -64,7 +69,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             "clients", "batch", "appends/s", "p50 ms", "p99 ms", "max ms", "errors"
         );
         let run_id = std::process::id();
-        for &batch in &args.batch {
+        let batches = if args.seconds == 0 { &[][..] } else { &args.batch[..] };
+        for &batch in batches {
             for &clients in &args.clients {
                 let result =
                     run_one(&channel, args, clients, batch.max(1), run_id).await?;
@@ -78,6 +84,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                     result.errors
                 );
             }
+        }
+        if args.lifecycles > 0 {
+            lifecycle_queries(&channel, args).await?;
         }
         let stats = client(&channel, &args.token)?
             .get_stats(pb::GetStatsRequest {})
@@ -95,6 +104,53 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         println!("rocksdb statistics:\n{}", stats.rocksdb_statistics);
         anyhow::Ok(())
     })
+}
+
+/// Sequential lifecycle queries: latency of each whole streamed answer, and entries per answer.
+async fn lifecycle_queries(channel: &Channel, args: &BenchArgs) -> anyhow::Result<()> {
+    let mut ledger = client(channel, &args.token)?;
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
+        .map_err(|e| anyhow::anyhow!("histogram: {e}"))?;
+    let (mut entries, mut absent) = (0u64, 0u64);
+    let started = Instant::now();
+    for n in 0..args.lifecycles {
+        let subject =
+            pb::get_subject_lifecycle_request::Subject::Identifier(pb::SubjectIdentifier {
+                kind: "customer_id".into(),
+                value: format!("C-{}", spread(n, u64::MAX) % args.subjects.max(1)),
+            });
+        let sent = Instant::now();
+        match gdpr_ledger::client::fetch_lifecycle(&mut ledger, subject, 0).await {
+            Ok(bundle) => entries += bundle.entries.len() as u64,
+            Err(gdpr_ledger::client::LifecycleFetchError::Rpc(status))
+                if status.code() == tonic::Code::NotFound =>
+            {
+                absent += 1
+            }
+            Err(error) => anyhow::bail!("lifecycle query {n}: {error}"),
+        }
+        latency.saturating_record((sent.elapsed().as_micros() as u64).max(1));
+    }
+    let ms = |q: f64| latency.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "\nlifecycle queries: {} in {:.1} s, {:.1} entries per subject on average ({absent} subjects unknown); \
+         latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        args.lifecycles,
+        started.elapsed().as_secs_f64(),
+        entries as f64 / (args.lifecycles - absent).max(1) as f64,
+        ms(0.5),
+        ms(0.99),
+        latency.max() as f64 / 1000.0
+    );
+    Ok(())
+}
+
+/// SplitMix64 of `n`, below `bound`.
+fn spread(n: u64, bound: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) % bound
 }
 
 fn client(channel: &Channel, token: &str) -> anyhow::Result<AuthenticatedClient> {
@@ -197,12 +253,9 @@ fn event(
     }
     // A cheap spread of subjects (SplitMix64 of the counter) so that directory and subject index
     // see realistic reuse.
-    let mut z = (n ^ ((worker as u64) << 40)).wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     submission.subject = Some(pb::SubjectIdentifier {
         kind: "customer_id".into(),
-        value: format!("C-{}", (z ^ (z >> 31)) % subjects),
+        value: format!("C-{}", spread(n ^ ((worker as u64) << 40), subjects)),
     });
     submission
 }
