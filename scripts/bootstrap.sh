@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what a fresh Debian machine lacks to build gdpr-ledger: libclang (for the rocksdb
-# crate's bindgen). protoc comes from the protoc-bin-vendored crate, so it needs nothing here.
-# Also the Python example client's modules (examples/python/requirements.txt), which
-# tests/python_client.rs runs. Safe to run again: it installs only what is missing.
+# Installs what a fresh Debian machine lacks to build and test gdpr-ledger: libclang (for the
+# rocksdb crate's bindgen), systemd-analyze (for the systemd unit's test) and the Python example
+# client's modules (examples/python/requirements.txt, run by tests/python_client.rs). protoc comes
+# from the protoc-bin-vendored crate, so it needs nothing here.
+# Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,12 +23,24 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+packages=()
 if ! have_libclang || ! command -v c++ >/dev/null 2>&1; then
-  echo "bootstrap: installing libclang-dev and a C++ compiler (needed to build RocksDB)" >&2
+  echo "bootstrap: libclang-dev and a C++ compiler are missing (needed to build RocksDB)" >&2
+  packages+=(libclang-dev g++)
+fi
+# tests/deploy_files.rs checks deploy/systemd/gdpr-ledger.service with systemd-analyze, which is
+# in the systemd package (absent from minimal Debian images and containers).
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  echo "bootstrap: systemd-analyze is missing (the systemd unit's test needs it)" >&2
+  packages+=(systemd)
+fi
+
+if [ "${#packages[@]}" -gt 0 ]; then
+  echo "bootstrap: installing ${packages[*]}" >&2
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libclang-dev g++ >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
 # The Python example client (examples/python), run by tests/python_client.rs.

@@ -1,0 +1,1373 @@
+//! The deployment files under `deploy/`, read with real parsers (YAML, TOML, JSON, the server's own
+//! configuration loader, `systemd-analyze`) and checked against each other and against the server:
+//! ports, paths, the user, the secret files, probes, sandboxing.
+// figment::Jail's closure returns figment::Error, as its API requires.
+#![allow(clippy::result_large_err)]
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gdpr_ledger::config::{Config, LogFormat};
+use gdpr_ledger::proto::v1::ledger_server::SERVICE_NAME as LEDGER_SERVICE;
+use gdpr_ledger::secrets;
+use yaml_rust2::{Yaml, YamlLoader};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const CONTAINER_CONFIG: &str = "deploy/docker/config.toml";
+const SYSTEMD_CONFIG: &str = "deploy/systemd/config.toml";
+const SYSTEMD_UNIT: &str = "deploy/systemd/gdpr-ledger.service";
+/// The variable that sets the metrics listener (config key `metrics_listen`).
+const METRICS_ENV: &str = "GDPR_LEDGER_METRICS_LISTEN";
+
+fn read(relative: &str) -> String {
+    let path = Path::new(ROOT).join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML
+
+fn yaml_documents(relative: &str) -> Vec<Yaml> {
+    let documents = YamlLoader::load_from_str(&read(relative))
+        .unwrap_or_else(|e| panic!("{relative} is not valid YAML: {e}"));
+    assert!(!documents.is_empty(), "{relative} holds no YAML document");
+    documents
+}
+
+fn yaml_document(relative: &str) -> Yaml {
+    let mut documents = yaml_documents(relative);
+    assert_eq!(
+        documents.len(),
+        1,
+        "{relative} should hold one YAML document"
+    );
+    documents.remove(0)
+}
+
+/// The value of `key` in a mapping, if any.
+fn get<'a>(node: &'a Yaml, key: &str) -> Option<&'a Yaml> {
+    node.as_hash()?.get(&Yaml::String(key.to_owned()))
+}
+
+/// The node at `path` (mapping keys), or a panic naming the path.
+fn at<'a>(node: &'a Yaml, path: &[&str]) -> &'a Yaml {
+    let mut current = node;
+    for (depth, key) in path.iter().enumerate() {
+        current =
+            get(current, key).unwrap_or_else(|| panic!("no {:?} in {node:?}", &path[..=depth]));
+    }
+    current
+}
+
+fn text<'a>(node: &'a Yaml, path: &[&str]) -> &'a str {
+    let value = at(node, path);
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("{path:?} is not a string: {value:?}"))
+}
+
+fn int(node: &Yaml, path: &[&str]) -> i64 {
+    let value = at(node, path);
+    value
+        .as_i64()
+        .unwrap_or_else(|| panic!("{path:?} is not an integer: {value:?}"))
+}
+
+fn boolean(node: &Yaml, path: &[&str]) -> bool {
+    let value = at(node, path);
+    value
+        .as_bool()
+        .unwrap_or_else(|| panic!("{path:?} is not a boolean: {value:?}"))
+}
+
+fn list<'a>(node: &'a Yaml, path: &[&str]) -> &'a [Yaml] {
+    let value = at(node, path);
+    value
+        .as_vec()
+        .unwrap_or_else(|| panic!("{path:?} is not a list: {value:?}"))
+}
+
+fn strings<'a>(node: &'a Yaml, path: &[&str]) -> Vec<&'a str> {
+    list(node, path)
+        .iter()
+        .map(|item| {
+            item.as_str()
+                .unwrap_or_else(|| panic!("{path:?} holds a non-string: {item:?}"))
+        })
+        .collect()
+}
+
+/// The item of a list whose `name` is `name`.
+fn named<'a>(items: &'a [Yaml], name: &str) -> &'a Yaml {
+    items
+        .iter()
+        .find(|item| get(item, "name").and_then(Yaml::as_str) == Some(name))
+        .unwrap_or_else(|| panic!("no item named {name:?} in {items:?}"))
+}
+
+/// A mapping of strings, as (key, value) pairs.
+fn string_map(node: &Yaml) -> Vec<(String, String)> {
+    node.as_hash()
+        .unwrap_or_else(|| panic!("not a mapping: {node:?}"))
+        .iter()
+        .map(|(key, value)| {
+            let key = key.as_str().expect("a string key").to_owned();
+            let value = value
+                .as_str()
+                .unwrap_or_else(|| panic!("{key}: not a string (quote it): {value:?}"))
+                .to_owned();
+            (key, value)
+        })
+        .collect()
+}
+
+/// `60s`, `2m` or `90` as seconds.
+fn seconds(duration: &str) -> u64 {
+    let (number, unit) = match duration.find(|c: char| !c.is_ascii_digit()) {
+        Some(split) => duration.split_at(split),
+        None => (duration, "s"),
+    };
+    let number: u64 = number
+        .parse()
+        .unwrap_or_else(|_| panic!("not a duration: {duration:?}"));
+    match unit {
+        "s" => number,
+        "m" | "min" => number * 60,
+        _ => panic!("unknown unit in the duration {duration:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Dockerfile
+
+#[derive(Debug)]
+struct Instruction {
+    keyword: String,
+    args: String,
+}
+
+#[derive(Debug)]
+struct Stage {
+    image: String,
+    name: Option<String>,
+    instructions: Vec<Instruction>,
+}
+
+impl Stage {
+    fn all<'a>(&'a self, keyword: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.instructions
+            .iter()
+            .filter(move |i| i.keyword == keyword)
+            .map(|i| i.args.as_str())
+    }
+}
+
+/// Splits a Dockerfile into its global `ARG`s and its stages: comments (parser directives
+/// included) dropped, continuation lines joined.
+fn parse_dockerfile(text: &str) -> (Vec<Instruction>, Vec<Stage>) {
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        match trimmed.strip_suffix('\\') {
+            Some(continued) => {
+                current.push_str(continued.trim_end());
+                current.push(' ');
+            }
+            None => {
+                current.push_str(trimmed);
+                lines.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    assert!(
+        current.is_empty(),
+        "the Dockerfile ends inside a continuation"
+    );
+
+    let mut globals = Vec::new();
+    let mut stages: Vec<Stage> = Vec::new();
+    for line in lines {
+        let (keyword, args) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
+        let instruction = Instruction {
+            keyword: keyword.to_ascii_uppercase(),
+            args: args.trim().to_owned(),
+        };
+        if instruction.keyword == "FROM" {
+            let words: Vec<&str> = instruction
+                .args
+                .split_whitespace()
+                .filter(|w| !w.starts_with("--"))
+                .collect();
+            let name = match words.as_slice() {
+                [_] => None,
+                [_, as_, name] if as_.eq_ignore_ascii_case("as") => Some((*name).to_owned()),
+                _ => panic!("cannot read FROM {}", instruction.args),
+            };
+            stages.push(Stage {
+                image: words[0].to_owned(),
+                name,
+                instructions: Vec::new(),
+            });
+        } else if let Some(stage) = stages.last_mut() {
+            stage.instructions.push(instruction);
+        } else {
+            assert_eq!(
+                instruction.keyword, "ARG",
+                "only ARG may come before the first FROM"
+            );
+            globals.push(instruction);
+        }
+    }
+    (globals, stages)
+}
+
+/// What the Dockerfile says about the image it builds.
+#[derive(Debug)]
+struct Image {
+    uid: u32,
+    gid: u32,
+    exposed: BTreeSet<u16>,
+    volumes: Vec<PathBuf>,
+    /// The exec-form ENTRYPOINT.
+    entrypoint: Vec<String>,
+    /// Where the ENTRYPOINT's `--config` points.
+    config_path: PathBuf,
+}
+
+fn image() -> Image {
+    let text = read("deploy/docker/Dockerfile");
+    let (globals, stages) = parse_dockerfile(&text);
+    assert!(
+        stages.len() >= 2,
+        "the Dockerfile should have a build stage and a runtime stage, has {}",
+        stages.len()
+    );
+
+    // The builder: the official Rust image on Debian bookworm, libclang for bindgen, a locked
+    // release build, a compiler at least as new as the crate's rust-version.
+    let builder = &stages[0];
+    assert!(
+        builder.image.starts_with("rust:") && builder.image.ends_with("-bookworm"),
+        "the builder should be the official rust image on bookworm: {}",
+        builder.image
+    );
+    let builder_name = builder.name.as_deref().expect("the build stage is named");
+    assert!(
+        builder.all("RUN").any(|run| run.contains("libclang-dev")),
+        "the builder installs libclang-dev (the rocksdb crate's bindgen needs it)"
+    );
+    assert!(
+        builder
+            .all("RUN")
+            .any(|run| run.contains("cargo build --release --locked")),
+        "the builder runs cargo build --release --locked"
+    );
+    let rust_version = globals
+        .iter()
+        .find_map(|arg| arg.args.strip_prefix("RUST_VERSION="))
+        .expect("a global ARG RUST_VERSION=<default>");
+    assert!(builder.image.contains("${RUST_VERSION}"));
+    let manifest: toml::Table = read("Cargo.toml").parse().expect("Cargo.toml parses");
+    let minimum = manifest["package"]["rust-version"]
+        .as_str()
+        .expect("rust-version");
+    let version = |v: &str| -> (u32, u32) {
+        let mut parts = v
+            .split('.')
+            .map(|p| p.parse::<u32>().expect("a version number"));
+        (parts.next().expect("major"), parts.next().expect("minor"))
+    };
+    assert!(
+        version(rust_version) >= version(minimum),
+        "the builder's Rust {rust_version} is older than the crate's rust-version {minimum}"
+    );
+
+    // The runtime: small, the binary only, a non-root user.
+    let runtime = stages.last().expect("a runtime stage");
+    assert!(
+        runtime.image == "debian:bookworm-slim"
+            || runtime.image.starts_with("gcr.io/distroless/cc"),
+        "the runtime image should be small: {}",
+        runtime.image
+    );
+    assert!(
+        !runtime.all("RUN").any(|run| run.contains("cargo")),
+        "no build in the runtime stage"
+    );
+    let user = runtime
+        .all("USER")
+        .last()
+        .expect("the runtime stage sets USER");
+    let (uid, gid) = user.split_once(':').unwrap_or((user, user));
+    // Numeric, so that Kubernetes' runAsNonRoot can check it without /etc/passwd.
+    let uid: u32 = uid
+        .parse()
+        .unwrap_or_else(|_| panic!("USER should be a numeric uid: {user}"));
+    let gid: u32 = gid
+        .parse()
+        .unwrap_or_else(|_| panic!("USER should name a numeric gid: {user}"));
+    assert_ne!(uid, 0, "the runtime runs as root");
+    assert_ne!(gid, 0, "the runtime runs with group root");
+
+    let exposed: BTreeSet<u16> = runtime
+        .all("EXPOSE")
+        .flat_map(str::split_whitespace)
+        .map(|port| {
+            let port = port.strip_suffix("/tcp").unwrap_or(port);
+            port.parse()
+                .unwrap_or_else(|_| panic!("EXPOSE {port}: not a port"))
+        })
+        .collect();
+    assert_eq!(
+        exposed,
+        BTreeSet::from([50051, 9464]),
+        "EXPOSE gRPC and metrics"
+    );
+
+    let volumes: Vec<PathBuf> = runtime
+        .all("VOLUME")
+        .flat_map(|args| {
+            serde_json::from_str::<Vec<String>>(args)
+                .unwrap_or_else(|_| args.split_whitespace().map(str::to_owned).collect())
+        })
+        .map(PathBuf::from)
+        .collect();
+
+    // Exec form: the server itself is PID 1 and receives SIGTERM (no shell in between).
+    let entrypoint = runtime
+        .all("ENTRYPOINT")
+        .last()
+        .expect("the runtime stage has an ENTRYPOINT");
+    let entrypoint: Vec<String> = serde_json::from_str(entrypoint)
+        .unwrap_or_else(|e| panic!("ENTRYPOINT should be a JSON array (exec form): {e}"));
+    let [binary, serve, flag, config_path] = entrypoint.as_slice() else {
+        panic!("ENTRYPOINT should be [binary, serve, --config, path]: {entrypoint:?}");
+    };
+    assert_eq!((serve.as_str(), flag.as_str()), ("serve", "--config"));
+    let copies: Vec<Vec<&str>> = runtime
+        .all("COPY")
+        .map(|args| args.split_whitespace().collect())
+        .collect();
+    assert!(
+        copies.iter().any(|words| words.first()
+            == Some(&format!("--from={builder_name}").as_str())
+            && words.last() == Some(&binary.as_str())),
+        "the runtime copies the binary {binary} from the {builder_name} stage"
+    );
+    assert!(
+        copies
+            .iter()
+            .any(|words| words.as_slice() == [CONTAINER_CONFIG, config_path.as_str()]),
+        "the runtime copies {CONTAINER_CONFIG} to the ENTRYPOINT's {config_path}"
+    );
+    if let Some(signal) = runtime.all("STOPSIGNAL").last() {
+        assert_eq!(signal, "SIGTERM");
+    }
+
+    // The data dir and the secrets dir exist, owned by the user, closed to others.
+    let config = container_config();
+    for dir in [&config.data_dir, &config.secrets_dir] {
+        let install = format!("install -d -o {uid} -g {gid} -m 0700 {}", dir.display());
+        assert!(
+            runtime.all("RUN").any(|run| run.contains(&install)),
+            "the runtime stage should run `{install}`"
+        );
+    }
+    Image {
+        uid,
+        gid,
+        exposed,
+        volumes,
+        config_path: PathBuf::from(config_path),
+        entrypoint,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configurations
+
+/// Loads a configuration file with the server's loader, with exactly the environment `env`.
+fn load_config(relative: &str, env: &[(String, String)]) -> Result<Config, String> {
+    let path = Path::new(ROOT).join(relative);
+    let mut outcome = None;
+    figment::Jail::expect_with(|jail| {
+        jail.clear_env();
+        for (key, value) in env {
+            jail.set_env(key, value);
+        }
+        outcome = Some(Config::load(Some(&path)).map_err(|e| e.to_string()));
+        Ok(())
+    });
+    outcome.expect("the jail ran")
+}
+
+fn container_config() -> Config {
+    load_config(CONTAINER_CONFIG, &[])
+        .unwrap_or_else(|e| panic!("{CONTAINER_CONFIG} does not load: {e}"))
+}
+
+fn systemd_config() -> Config {
+    load_config(SYSTEMD_CONFIG, &[])
+        .unwrap_or_else(|e| panic!("{SYSTEMD_CONFIG} does not load: {e}"))
+}
+
+/// The files the server reads from its secrets dir, all of which a deployment provides (no key
+/// is created by a first start). A read-only secrets dir also needs the verifier key, which the
+/// server would otherwise write there.
+fn secret_files(config: &Config, read_only: bool) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = [
+        secrets::LOG_KEY_FILE,
+        secrets::DIRECTORY_SECRET_FILE,
+        secrets::PSEUDONYM_SECRET_FILE,
+    ]
+    .map(String::from)
+    .into();
+    if read_only {
+        names.insert(secrets::VERIFIER_KEY_FILE.into());
+    }
+    for token in &config.tokens {
+        if let Some(file) = &token.token_file {
+            assert_eq!(
+                file.parent(),
+                Some(config.secrets_dir.as_path()),
+                "the token file of {} should be in the secrets dir",
+                token.identity
+            );
+            let name = file.file_name().expect("a file name").to_string_lossy();
+            names.insert(name.into_owned());
+        }
+    }
+    names
+}
+
+/// What both deployment configurations must satisfy.
+fn check_deployment_config(config: &Config, what: &str) {
+    assert!(
+        config.data_dir.is_absolute() && config.secrets_dir.is_absolute(),
+        "{what}: absolute data and secrets dirs"
+    );
+    assert!(
+        !config.secrets_dir.starts_with(&config.data_dir)
+            && !config.data_dir.starts_with(&config.secrets_dir),
+        "{what}: the secrets dir and the data dir must not nest"
+    );
+    // A deployment has real tokens: an empty list would make the server create a development
+    // admin token, and the token files are provided with the keys.
+    assert!(!config.tokens.is_empty(), "{what}: no token configured");
+    assert!(
+        config.tokens.iter().all(|t| t.token_file.is_some()),
+        "{what}: tokens come from files in the secrets dir"
+    );
+    assert_ne!(
+        config.origin,
+        Config::default().origin,
+        "{what}: a deployment does not use the development origin"
+    );
+}
+
+/// The comment lines right above `line` in a config file.
+fn comment_above(text: &str, line: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let index = lines
+        .iter()
+        .position(|l| l.trim() == line)
+        .unwrap_or_else(|| panic!("no line `{line}`"));
+    lines[..index]
+        .iter()
+        .rev()
+        .take_while(|l| l.trim_start().starts_with('#'))
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Loads the container configuration with the environment a deployment sets, and checks the
+/// metrics listener it asks for. `metrics_listen` is being added to the server separately: while
+/// the server does not know it, exactly that key must be refused (and everything else load); once
+/// it does, the value must load as given.
+fn check_environment(what: &str, env: &[(String, String)]) -> SocketAddr {
+    for (key, _) in env {
+        assert!(
+            key.starts_with(gdpr_ledger::config::ENV_PREFIX),
+            "{what}: unexpected variable {key}"
+        );
+    }
+    let metrics: SocketAddr = env
+        .iter()
+        .find(|(key, _)| key == METRICS_ENV)
+        .unwrap_or_else(|| panic!("{what} sets {METRICS_ENV}"))
+        .1
+        .parse()
+        .unwrap_or_else(|e| panic!("{what}: {METRICS_ENV} is not a socket address: {e}"));
+    assert!(
+        metrics.ip().is_unspecified(),
+        "{what}: metrics must be reachable from outside the container"
+    );
+
+    let defaults = toml::Value::try_from(Config::default()).expect("the defaults serialise");
+    let server_knows_metrics = defaults.get("metrics_listen").is_some();
+    match load_config(CONTAINER_CONFIG, env) {
+        Ok(config) => {
+            assert!(
+                server_knows_metrics,
+                "{what}: the environment loaded although the server has no metrics_listen"
+            );
+            let loaded = toml::Value::try_from(config).expect("the config serialises");
+            let value = loaded
+                .get("metrics_listen")
+                .and_then(toml::Value::as_str)
+                .and_then(|v| v.parse::<SocketAddr>().ok());
+            assert_eq!(value, Some(metrics), "{what}: metrics_listen as set");
+        }
+        Err(error) => {
+            assert!(
+                !server_knows_metrics,
+                "{what}: the server refuses this environment: {error}"
+            );
+            assert!(
+                error.contains("metrics_listen"),
+                "{what}: refused for another reason than the pending metrics_listen: {error}"
+            );
+            let others: Vec<(String, String)> = env
+                .iter()
+                .filter(|(key, _)| key != METRICS_ENV)
+                .cloned()
+                .collect();
+            load_config(CONTAINER_CONFIG, &others)
+                .unwrap_or_else(|e| panic!("{what}: the server refuses this environment: {e}"));
+            eprintln!(
+                "note: {what} sets {METRICS_ENV}, which the server refuses until metrics_listen \
+                 is merged"
+            );
+        }
+    }
+    metrics
+}
+
+#[test]
+fn the_container_config_loads_with_the_server_loader() {
+    let text = read(CONTAINER_CONFIG);
+    let config = container_config();
+    check_deployment_config(&config, CONTAINER_CONFIG);
+    assert_eq!(config.listen, "0.0.0.0:50051".parse().expect("address"));
+    // Plaintext off loopback only while TLS is being added, and said so next to the key.
+    assert!(config.allow_plaintext_non_loopback);
+    let comment = comment_above(&text, "allow_plaintext_non_loopback = true");
+    assert!(
+        comment.contains("TLS"),
+        "allow_plaintext_non_loopback = true needs a comment about TLS, found {comment:?}"
+    );
+    assert_eq!(config.log.format, LogFormat::Json);
+    assert!(
+        !text.contains("metrics_listen"),
+        "metrics_listen is set through the environment until the server knows it"
+    );
+}
+
+#[test]
+fn the_dockerfile_builds_a_small_non_root_image() {
+    let image = image();
+    let config = container_config();
+    assert_eq!(image.uid, 10001);
+    assert!(image.exposed.contains(&config.listen.port()));
+    assert!(
+        image.volumes.contains(&config.data_dir),
+        "VOLUME {} (the data dir)",
+        config.data_dir.display()
+    );
+    assert!(
+        !image
+            .volumes
+            .iter()
+            .any(|v| config.secrets_dir.starts_with(v)),
+        "the secrets dir must not be on the data volume"
+    );
+    assert_eq!(
+        image.config_path,
+        PathBuf::from("/etc/gdpr-ledger/config.toml")
+    );
+    assert_eq!(image.entrypoint[0], "/usr/local/bin/gdpr-ledger");
+
+    let ignored: Vec<String> = read(".dockerignore")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.trim_end_matches('/').to_owned())
+        .collect();
+    for pattern in ["target", ".git", "deploy/secrets", "secrets", "data"] {
+        assert!(
+            ignored.iter().any(|i| i == pattern),
+            ".dockerignore should exclude {pattern}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// docker compose and Prometheus
+
+#[test]
+fn compose_runs_the_image_as_built_and_configured() {
+    let image = image();
+    let config = container_config();
+    let compose = yaml_document("deploy/docker-compose.yml");
+    let services = at(&compose, &["services"]);
+    let ledger = at(services, &["ledger"]);
+
+    // Built from the repository root with the Dockerfile.
+    let context = Path::new(ROOT)
+        .join("deploy")
+        .join(text(ledger, &["build", "context"]));
+    assert_eq!(
+        context.canonicalize().expect("the build context exists"),
+        Path::new(ROOT).canonicalize().expect("the root exists"),
+        "the build context is the repository root"
+    );
+    assert_eq!(
+        text(ledger, &["build", "dockerfile"]),
+        "deploy/docker/Dockerfile"
+    );
+    assert!(
+        get(ledger, "user").is_none() && get(ledger, "entrypoint").is_none(),
+        "compose keeps the image's user and ENTRYPOINT"
+    );
+
+    // Published ports: exactly the exposed ones, on the host's loopback (plaintext gRPC).
+    let mut published = BTreeSet::new();
+    for port in strings(ledger, &["ports"]) {
+        let parts: Vec<&str> = port.split(':').collect();
+        let [ip, host, container] = parts.as_slice() else {
+            panic!("{port}: write ports as HOST_IP:HOST_PORT:CONTAINER_PORT");
+        };
+        let ip: IpAddr = ip.parse().expect("a host IP");
+        assert!(ip.is_loopback(), "{port}: publish on loopback only");
+        assert_eq!(host, container, "{port}: same port on the host");
+        published.insert(container.parse::<u16>().expect("a port"));
+    }
+    assert_eq!(published, image.exposed);
+    assert!(published.contains(&config.listen.port()));
+
+    // The data on a named volume at the data dir.
+    let volumes = list(ledger, &["volumes"]);
+    let data = volumes
+        .iter()
+        .find(|v| Path::new(text(v, &["target"])) == config.data_dir)
+        .expect("a volume at the data dir");
+    assert_eq!(text(data, &["type"]), "volume");
+    assert!(get(at(&compose, &["volumes"]), text(data, &["source"])).is_some());
+
+    // The secrets: exactly the files the server reads, in its secrets dir, from files that the
+    // build context leaves out.
+    let mut given = BTreeSet::new();
+    for secret in list(ledger, &["secrets"]) {
+        let target = PathBuf::from(text(secret, &["target"]));
+        assert_eq!(
+            target.parent(),
+            Some(config.secrets_dir.as_path()),
+            "secret {} lands in the secrets dir",
+            target.display()
+        );
+        given.insert(
+            target
+                .file_name()
+                .expect("a file")
+                .to_string_lossy()
+                .into_owned(),
+        );
+        let source = text(secret, &["source"]);
+        let file = text(at(&compose, &["secrets", source]), &["file"]);
+        assert!(
+            file.starts_with("./secrets/"),
+            "{source}: keep secret files in deploy/secrets (dockerignored): {file}"
+        );
+    }
+    assert_eq!(given, secret_files(&config, false));
+
+    // The environment loads with the server's loader; metrics on the exposed port.
+    let env = string_map(at(ledger, &["environment"]));
+    let metrics = check_environment("docker-compose.yml", &env);
+    assert_eq!(metrics.port(), 9464);
+    assert!(published.contains(&metrics.port()));
+
+    // A graceful stop, and files enough for RocksDB.
+    assert_eq!(text(ledger, &["stop_signal"]), "SIGTERM");
+    assert!(seconds(text(ledger, &["stop_grace_period"])) >= 30);
+    assert!(int(ledger, &["ulimits", "nofile", "soft"]) >= 65536);
+    assert!(strings(ledger, &["cap_drop"]).contains(&"ALL"));
+
+    // Prometheus: its config mounted where its command reads it, scraping the ledger service.
+    let prometheus = at(services, &["prometheus"]);
+    let config_file = strings(prometheus, &["command"])
+        .into_iter()
+        .find_map(|arg| arg.strip_prefix("--config.file="))
+        .expect("prometheus --config.file");
+    let mount = list(prometheus, &["volumes"])
+        .iter()
+        .find(|v| text(v, &["target"]) == config_file)
+        .expect("the Prometheus config is mounted");
+    assert_eq!(text(mount, &["type"]), "bind");
+    assert!(boolean(mount, &["read_only"]));
+    let source = Path::new(ROOT)
+        .join("deploy")
+        .join(text(mount, &["source"]));
+    assert_eq!(
+        source.canonicalize().expect("the Prometheus config exists"),
+        Path::new(ROOT)
+            .join("deploy/prometheus/prometheus.yml")
+            .canonicalize()
+            .expect("deploy/prometheus/prometheus.yml"),
+        "compose mounts deploy/prometheus/prometheus.yml"
+    );
+
+    let scrape = yaml_document("deploy/prometheus/prometheus.yml");
+    let jobs = list(&scrape, &["scrape_configs"]);
+    let job = named_by(jobs, "job_name", "gdpr-ledger");
+    assert_eq!(text(job, &["metrics_path"]), "/metrics");
+    let targets: Vec<&str> = list(job, &["static_configs"])
+        .iter()
+        .flat_map(|c| strings(c, &["targets"]))
+        .collect();
+    let (host, port) = targets
+        .first()
+        .and_then(|t| t.split_once(':'))
+        .expect("a host:port target");
+    assert_eq!(targets.len(), 1, "one target: {targets:?}");
+    assert!(
+        get(services, host).is_some_and(|service| get(service, "build").is_some()),
+        "the target {host} is the service that builds the ledger"
+    );
+    assert_eq!(port.parse::<u16>().expect("a port"), metrics.port());
+}
+
+/// The item of a list whose `key` is `value`.
+fn named_by<'a>(items: &'a [Yaml], key: &str, value: &str) -> &'a Yaml {
+    items
+        .iter()
+        .find(|item| get(item, key).and_then(Yaml::as_str) == Some(value))
+        .unwrap_or_else(|| panic!("no item with {key} = {value:?}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes
+
+/// Every manifest the kustomization lists (and it lists every manifest in the directory).
+fn kubernetes() -> (Yaml, Vec<Yaml>) {
+    let dir = "deploy/kubernetes";
+    let kustomization = yaml_document(&format!("{dir}/kustomization.yaml"));
+    assert!(
+        get(&kustomization, "namespace").is_none(),
+        "the manifests are namespace-agnostic"
+    );
+    let resources: BTreeSet<String> = strings(&kustomization, &["resources"])
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let on_disk: BTreeSet<String> = std::fs::read_dir(Path::new(ROOT).join(dir))
+        .expect("deploy/kubernetes")
+        .map(|entry| {
+            entry
+                .expect("a directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| {
+            (name.ends_with(".yaml") || name.ends_with(".yml")) && name != "kustomization.yaml"
+        })
+        .collect();
+    assert_eq!(resources, on_disk, "the kustomization lists every manifest");
+    let mut documents = Vec::new();
+    for resource in &resources {
+        for document in yaml_documents(&format!("{dir}/{resource}")) {
+            text(&document, &["apiVersion"]);
+            text(&document, &["kind"]);
+            assert!(
+                get(at(&document, &["metadata"]), "namespace").is_none(),
+                "{resource}: no namespace in the manifests"
+            );
+            documents.push(document);
+        }
+    }
+    (kustomization, documents)
+}
+
+fn object<'a>(documents: &'a [Yaml], kind: &str, name: &str) -> &'a Yaml {
+    documents
+        .iter()
+        .find(|d| text(d, &["kind"]) == kind && text(d, &["metadata", "name"]) == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+/// A container port, by number or by name.
+fn container_port(container: &Yaml, port: &Yaml) -> i64 {
+    match port {
+        Yaml::Integer(number) => *number,
+        Yaml::String(name) => int(named(list(container, &["ports"]), name), &["containerPort"]),
+        other => panic!("not a port: {other:?}"),
+    }
+}
+
+/// Labels `wanted` all appear in `labels`.
+fn labels_match(wanted: &Yaml, labels: &Yaml) -> bool {
+    let labels = string_map(labels);
+    string_map(wanted).iter().all(|pair| labels.contains(pair))
+}
+
+fn check_container_security(container: &Yaml, uid: u32) {
+    let name = text(container, &["name"]);
+    let security = at(container, &["securityContext"]);
+    assert!(boolean(security, &["runAsNonRoot"]), "{name}: runAsNonRoot");
+    assert_eq!(
+        int(security, &["runAsUser"]),
+        i64::from(uid),
+        "{name}: runAsUser"
+    );
+    assert!(
+        !boolean(security, &["allowPrivilegeEscalation"]),
+        "{name}: no privilege escalation"
+    );
+    assert!(
+        boolean(security, &["readOnlyRootFilesystem"]),
+        "{name}: read-only root filesystem"
+    );
+    assert!(
+        strings(security, &["capabilities", "drop"]).contains(&"ALL"),
+        "{name}: drop ALL capabilities"
+    );
+}
+
+/// The manifests, and the parts of the StatefulSet that every check needs.
+struct Cluster {
+    kustomization: Yaml,
+    documents: Vec<Yaml>,
+}
+
+impl Cluster {
+    fn load() -> Self {
+        let (kustomization, documents) = kubernetes();
+        Self {
+            kustomization,
+            documents,
+        }
+    }
+
+    fn spec(&self) -> &Yaml {
+        at(
+            object(&self.documents, "StatefulSet", "gdpr-ledger"),
+            &["spec"],
+        )
+    }
+
+    fn pod(&self) -> &Yaml {
+        at(self.spec(), &["template", "spec"])
+    }
+
+    fn template_labels(&self) -> &Yaml {
+        at(self.spec(), &["template", "metadata", "labels"])
+    }
+
+    /// The server's container (the only one).
+    fn ledger(&self) -> &Yaml {
+        let containers = list(self.pod(), &["containers"]);
+        assert_eq!(containers.len(), 1, "one container");
+        &containers[0]
+    }
+
+    /// The container's environment, loaded with the server's loader; returns the metrics address.
+    fn metrics(&self) -> SocketAddr {
+        let env: Vec<(String, String)> = list(self.ledger(), &["env"])
+            .iter()
+            .map(|e| {
+                (
+                    text(e, &["name"]).to_owned(),
+                    text(e, &["value"]).to_owned(),
+                )
+            })
+            .collect();
+        check_environment("the StatefulSet", &env)
+    }
+}
+
+#[test]
+fn kubernetes_runs_one_locked_down_ledger() {
+    let image = image();
+    let cluster = Cluster::load();
+    let spec = cluster.spec();
+    assert_eq!(int(spec, &["replicas"]), 1, "one writer");
+    for key in ["whenDeleted", "whenScaled"] {
+        assert_eq!(
+            text(spec, &["persistentVolumeClaimRetentionPolicy", key]),
+            "Retain",
+            "the log's volume outlives the StatefulSet"
+        );
+    }
+    assert!(labels_match(
+        at(spec, &["selector", "matchLabels"]),
+        cluster.template_labels()
+    ));
+
+    let pod = cluster.pod();
+    // Service links would inject GDPR_LEDGER_SERVICE_HOST, GDPR_LEDGER_PORT... for the Service
+    // gdpr-ledger: the server reads them as configuration and refuses the unknown keys.
+    assert!(
+        !boolean(pod, &["enableServiceLinks"]),
+        "enableServiceLinks: false"
+    );
+    assert!(!boolean(pod, &["automountServiceAccountToken"]));
+    assert!(int(pod, &["terminationGracePeriodSeconds"]) >= 30);
+    let security = at(pod, &["securityContext"]);
+    assert!(boolean(security, &["runAsNonRoot"]));
+    assert_eq!(int(security, &["runAsUser"]), i64::from(image.uid));
+    assert_eq!(int(security, &["runAsGroup"]), i64::from(image.gid));
+    assert_eq!(int(security, &["fsGroup"]), i64::from(image.gid));
+
+    let ledger = cluster.ledger();
+    check_container_security(ledger, image.uid);
+    assert!(
+        get(ledger, "command").is_none() && get(ledger, "args").is_none(),
+        "the image's ENTRYPOINT (serve --config) runs unchanged"
+    );
+    let images: Vec<&str> = list(&cluster.kustomization, &["images"])
+        .iter()
+        .map(|i| text(i, &["name"]))
+        .collect();
+    assert!(images.contains(&text(ledger, &["image"])));
+
+    // Ports: exactly what the image exposes; the environment loads with the server's loader.
+    let ports: BTreeSet<u16> = list(ledger, &["ports"])
+        .iter()
+        .map(|p| u16::try_from(int(p, &["containerPort"])).expect("a port"))
+        .collect();
+    assert_eq!(ports, image.exposed);
+    assert!(ports.contains(&cluster.metrics().port()));
+}
+
+#[test]
+fn kubernetes_probes_and_services_reach_the_right_ports() {
+    let config = container_config();
+    let cluster = Cluster::load();
+    let ledger = cluster.ledger();
+    let metrics = cluster.metrics();
+
+    // Probes: readiness on the ledger's own gRPC health, liveness on /healthz.
+    let readiness = at(ledger, &["readinessProbe", "grpc"]);
+    assert_eq!(int(readiness, &["port"]), i64::from(config.listen.port()));
+    assert_eq!(text(readiness, &["service"]), LEDGER_SERVICE);
+    let startup = at(ledger, &["startupProbe", "grpc"]);
+    assert_eq!(int(startup, &["port"]), i64::from(config.listen.port()));
+    assert_eq!(
+        text(startup, &["service"]),
+        "",
+        "the server's overall health"
+    );
+    let liveness = at(ledger, &["livenessProbe", "httpGet"]);
+    assert_eq!(text(liveness, &["path"]), "/healthz");
+    assert_eq!(
+        container_port(ledger, at(liveness, &["port"])),
+        i64::from(metrics.port())
+    );
+    let annotations = string_map(at(cluster.spec(), &["template", "metadata", "annotations"]));
+    assert!(annotations.contains(&("prometheus.io/port".into(), metrics.port().to_string())));
+    assert!(annotations.contains(&("prometheus.io/path".into(), "/metrics".into())));
+
+    // The Services reach the container's ports by name; the governing one is headless.
+    let governing = object(
+        &cluster.documents,
+        "Service",
+        text(cluster.spec(), &["serviceName"]),
+    );
+    assert_eq!(
+        text(governing, &["spec", "clusterIP"]),
+        "None",
+        "the governing Service is headless"
+    );
+    let service = object(&cluster.documents, "Service", "gdpr-ledger");
+    for selecting in [service, governing] {
+        assert!(labels_match(
+            at(selecting, &["spec", "selector"]),
+            cluster.template_labels()
+        ));
+    }
+    let service_ports = list(service, &["spec", "ports"]);
+    for (name, port) in [("grpc", config.listen.port()), ("metrics", metrics.port())] {
+        let entry = named(service_ports, name);
+        assert_eq!(int(entry, &["port"]), i64::from(port));
+        assert_eq!(
+            container_port(ledger, at(entry, &["targetPort"])),
+            i64::from(port)
+        );
+    }
+}
+
+#[test]
+fn kubernetes_mounts_the_data_config_and_keys_where_the_server_reads_them() {
+    let image = image();
+    let config = container_config();
+    let cluster = Cluster::load();
+    let documents = &cluster.documents;
+    let pod = cluster.pod();
+    let ledger = cluster.ledger();
+    let volumes = list(pod, &["volumes"]);
+    let claims = list(cluster.spec(), &["volumeClaimTemplates"]);
+
+    // Mounts: the claim at the data dir, the config where the ENTRYPOINT reads it, the keys on a
+    // memory-backed emptyDir holding the secrets dir.
+    let mounts = list(ledger, &["volumeMounts"]);
+    let mount_path = |m: &Yaml| PathBuf::from(text(m, &["mountPath"]));
+    let data = mounts
+        .iter()
+        .find(|m| mount_path(m) == config.data_dir)
+        .expect("a volume at the data dir");
+    let claim = claims
+        .iter()
+        .find(|c| text(c, &["metadata", "name"]) == text(data, &["name"]))
+        .expect("the data volume is a volumeClaimTemplate");
+    assert!(strings(claim, &["spec", "accessModes"]).contains(&"ReadWriteOnce"));
+
+    let config_dir = image.config_path.parent().expect("a config dir");
+    let config_mount = mounts
+        .iter()
+        .find(|m| mount_path(m) == config_dir)
+        .expect("the ConfigMap at the ENTRYPOINT's config dir");
+    let config_map_name = text(
+        named(volumes, text(config_mount, &["name"])),
+        &["configMap", "name"],
+    );
+    let config_map = object(documents, "ConfigMap", config_map_name);
+    let file_name = image.config_path.file_name().expect("a file name");
+    assert_eq!(
+        text(config_map, &["data", &file_name.to_string_lossy()]),
+        read(CONTAINER_CONFIG),
+        "the ConfigMap carries {CONTAINER_CONFIG} verbatim"
+    );
+
+    let secrets_mount = mounts
+        .iter()
+        .find(|m| config.secrets_dir.starts_with(mount_path(m)))
+        .expect("a volume holding the secrets dir");
+    let secrets_path = mount_path(secrets_mount);
+    assert!(
+        !secrets_path.starts_with(&config.data_dir) && !config.data_dir.starts_with(&secrets_path),
+        "the keys' volume and the data volume must not nest"
+    );
+    let secrets_volume = named(volumes, text(secrets_mount, &["name"]));
+    assert_eq!(
+        text(secrets_volume, &["emptyDir", "medium"]),
+        "Memory",
+        "the keys stay in memory"
+    );
+
+    // The init container copies the Secret (mode 0400; the kubelet adds group read with fsGroup)
+    // into the secrets dir at 0600, which the server accepts.
+    let init = named(list(pod, &["initContainers"]), "install-secrets");
+    check_container_security(init, image.uid);
+    assert_eq!(text(init, &["image"]), text(ledger, &["image"]));
+    let init_mounts = list(init, &["volumeMounts"]);
+    let shared = named_by(init_mounts, "name", text(secrets_mount, &["name"]));
+    assert_eq!(mount_path(shared), secrets_path);
+    let source_mount = init_mounts
+        .iter()
+        .find(|m| get(named(volumes, text(m, &["name"])), "secret").is_some())
+        .expect("the init container mounts the Secret");
+    assert!(boolean(source_mount, &["readOnly"]));
+    let source_volume = named(volumes, text(source_mount, &["name"]));
+    assert_eq!(
+        int(source_volume, &["secret", "defaultMode"]),
+        0o400,
+        "Secret files mode 0400"
+    );
+    assert!(!mount_path(source_mount).starts_with(&config.data_dir));
+    assert!(
+        !mounts
+            .iter()
+            .any(|m| text(m, &["name"]) == text(source_mount, &["name"])),
+        "the server does not read the Secret's (group-readable) files itself"
+    );
+
+    let command = strings(init, &["command"]);
+    let [shell, "-c", script] = command.as_slice() else {
+        panic!("install-secrets: command should be [sh, -c, script]: {command:?}");
+    };
+    assert!(shell.ends_with("sh"));
+    let lines: Vec<&str> = script.lines().map(str::trim).collect();
+    let assigned = |variable: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(&format!("{variable}=")))
+            .unwrap_or_else(|| panic!("install-secrets: no {variable}="))
+    };
+    assert_eq!(Path::new(assigned("src")), mount_path(source_mount));
+    assert_eq!(Path::new(assigned("dst")), config.secrets_dir);
+    let copied: BTreeSet<String> = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("for name in "))
+        .and_then(|l| l.strip_suffix("; do"))
+        .expect("install-secrets: for name in ...; do")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(copied, secret_files(&config, false));
+    assert!(lines.contains(&"set -eu"));
+    assert!(lines.contains(&"umask 077"));
+    assert!(
+        lines.contains(&r#"install -m 0600 "$src/$name" "$dst/$name""#),
+        "install-secrets copies each file at mode 0600"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// systemd
+
+/// `(section, key, value)` for every assignment of a unit file, continuation lines joined.
+fn parse_unit(text: &str) -> Vec<(String, String, String)> {
+    let mut entries = Vec::new();
+    let mut section = String::new();
+    let mut pending = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if pending.is_empty() && (trimmed.is_empty() || trimmed.starts_with(['#', ';'])) {
+            continue;
+        }
+        if let Some(continued) = trimmed.strip_suffix('\\') {
+            pending.push_str(continued);
+            pending.push(' ');
+            continue;
+        }
+        let line = std::mem::take(&mut pending) + trimmed;
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_owned();
+            continue;
+        }
+        let (key, value) = line
+            .split_once('=')
+            .unwrap_or_else(|| panic!("not an assignment: {line}"));
+        assert!(!section.is_empty(), "{key}= outside a section");
+        entries.push((
+            section.clone(),
+            key.trim().to_owned(),
+            value.trim().to_owned(),
+        ));
+    }
+    entries
+}
+
+fn unit_values<'a>(unit: &'a [(String, String, String)], section: &str, key: &str) -> Vec<&'a str> {
+    unit.iter()
+        .filter(|(s, k, _)| s == section && k == key)
+        .map(|(_, _, v)| v.as_str())
+        .collect()
+}
+
+fn unit_value<'a>(unit: &'a [(String, String, String)], key: &str) -> &'a str {
+    let values = unit_values(unit, "Service", key);
+    assert_eq!(
+        values.len(),
+        1,
+        "[Service] {key}= should be set once: {values:?}"
+    );
+    values[0]
+}
+
+/// Runs `systemd-analyze` with `args`; fails the test, saying what to install, if it is missing.
+fn systemd_analyze(args: &[&str], dir: &Path) -> (bool, String) {
+    let output = Command::new("systemd-analyze")
+        .args(args)
+        .current_dir(dir)
+        .env("SYSTEMD_PAGER", "")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run systemd-analyze ({e}): it checks {SYSTEMD_UNIT}. Install the `systemd` \
+                 package (scripts/bootstrap.sh does)"
+            )
+        });
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+/// A copy of the unit named `gdpr-ledger.service` in `dir`, its ExecStart= pointing at the binary
+/// this test was built with (systemd-analyze verify requires it to exist), after `change`.
+fn unit_copy(dir: &Path, change: impl Fn(&str) -> String) -> PathBuf {
+    let binary = env!("CARGO_BIN_EXE_gdpr-ledger");
+    let mut replaced = 0;
+    let text: String = read(SYSTEMD_UNIT)
+        .lines()
+        .map(|line| {
+            let line = match line.strip_prefix("ExecStart=") {
+                Some(command) => {
+                    replaced += 1;
+                    let (_, args) = command.split_once(' ').expect("ExecStart= has arguments");
+                    format!("ExecStart=\"{binary}\" {args}")
+                }
+                None => line.to_owned(),
+            };
+            change(&line) + "\n"
+        })
+        .collect();
+    assert_eq!(replaced, 1, "one ExecStart=");
+    let path = dir.join("gdpr-ledger.service");
+    std::fs::write(&path, text).expect("write the unit copy");
+    path
+}
+
+#[test]
+fn systemd_analyze_verifies_the_unit_without_warnings() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let unit = unit_copy(dir.path(), str::to_owned);
+    let unit = unit.to_str().expect("a UTF-8 path");
+    let (ok, output) = systemd_analyze(&["verify", unit], dir.path());
+    let about_unit: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("gdpr-ledger"))
+        .collect();
+    assert!(
+        ok && about_unit.is_empty(),
+        "systemd-analyze verify {SYSTEMD_UNIT}:\n{output}"
+    );
+
+    // The same check does see a broken unit, so its silence above means something.
+    let broken = tempfile::tempdir().expect("a temp dir");
+    let unit = unit_copy(broken.path(), |line| {
+        line.replace("ProtectHome=yes", "ProtectHomme=yes")
+    });
+    let unit = unit.to_str().expect("a UTF-8 path");
+    let (_, output) = systemd_analyze(&["verify", unit], broken.path());
+    assert!(
+        output.contains("ProtectHomme"),
+        "systemd-analyze verify did not report an unknown key:\n{output}"
+    );
+
+    // Its own rating of the sandbox (0 is best, 10 worst).
+    let unit = unit_copy(dir.path(), str::to_owned);
+    let unit = unit.to_str().expect("a UTF-8 path");
+    let (ok, output) = systemd_analyze(
+        &["security", "--no-pager", "--offline=true", unit],
+        dir.path(),
+    );
+    assert!(ok, "systemd-analyze security:\n{output}");
+    let exposure: f64 = output
+        .lines()
+        .find_map(|l| {
+            l.split_once("Overall exposure level for ")?
+                .1
+                .split_once(": ")
+        })
+        .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in:\n{output}"));
+    assert!(
+        exposure <= 2.0,
+        "systemd-analyze security rates the unit {exposure}:\n{output}"
+    );
+}
+
+#[test]
+fn the_systemd_unit_is_sandboxed_and_matches_its_config() {
+    let unit = parse_unit(&read(SYSTEMD_UNIT));
+    let config = systemd_config();
+    check_deployment_config(&config, SYSTEMD_CONFIG);
+    // Plaintext gRPC stays on loopback outside a container until TLS lands.
+    assert!(config.listen.ip().is_loopback());
+    assert!(!config.allow_plaintext_non_loopback);
+
+    assert_eq!(
+        unit_value(&unit, "Type"),
+        "simple",
+        "the server does not sd_notify"
+    );
+    assert_eq!(unit_value(&unit, "User"), "gdpr-ledger");
+    assert_eq!(unit_value(&unit, "Group"), "gdpr-ledger");
+
+    // ExecStart: serve with the config in the ConfigurationDirectory.
+    let exec: Vec<&str> = unit_value(&unit, "ExecStart").split_whitespace().collect();
+    let [binary, "serve", "--config", config_path] = exec.as_slice() else {
+        panic!("ExecStart= should be BINARY serve --config FILE: {exec:?}");
+    };
+    assert!(Path::new(binary).is_absolute());
+    let configuration = unit_value(&unit, "ConfigurationDirectory");
+    assert_eq!(
+        Path::new(config_path),
+        Path::new("/etc").join(configuration).join("config.toml")
+    );
+
+    // The data dir is the StateDirectory, the only writable path. The secrets dir lies in the
+    // ConfigurationDirectory, read-only to the service: every file the server reads there, the
+    // verifier key included, is provided, and the README's install command names them all.
+    let state = Path::new("/var/lib").join(unit_value(&unit, "StateDirectory"));
+    assert_eq!(config.data_dir, state);
+    assert_eq!(unit_value(&unit, "StateDirectoryMode"), "0700");
+    assert!(
+        config
+            .secrets_dir
+            .starts_with(Path::new("/etc").join(configuration))
+    );
+    for key in ["ReadWritePaths", "LoadCredential"] {
+        assert!(
+            unit_values(&unit, "Service", key).is_empty(),
+            "[Service] {key}= is not used: {key}"
+        );
+    }
+    let readme = read("deploy/README.md");
+    let command = "sudo install -o gdpr-ledger -g gdpr-ledger -m 0600 secrets/{";
+    let (files, target) = readme
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(command))
+        .and_then(|l| l.split_once('}'))
+        .unwrap_or_else(|| panic!("deploy/README.md should run `{command}...}} SECRETS_DIR`"));
+    let installed: BTreeSet<String> = files.split(',').map(str::to_owned).collect();
+    assert_eq!(installed, secret_files(&config, true));
+    assert_eq!(
+        Path::new(target.trim()),
+        config.secrets_dir,
+        "deploy/README.md installs the secrets into the secrets dir"
+    );
+
+    // Sandboxing and lifecycle.
+    for (key, value) in [
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("PrivateDevices", "yes"),
+        ("ProtectKernelTunables", "yes"),
+        ("ProtectKernelModules", "yes"),
+        ("ProtectKernelLogs", "yes"),
+        ("ProtectControlGroups", "yes"),
+        ("RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX"),
+        ("CapabilityBoundingSet", ""),
+        ("AmbientCapabilities", ""),
+        ("MemoryDenyWriteExecute", "yes"),
+        ("LockPersonality", "yes"),
+        ("RestrictNamespaces", "yes"),
+        ("RestrictSUIDSGID", "yes"),
+        ("SystemCallArchitectures", "native"),
+        ("UMask", "0077"),
+        ("Restart", "on-failure"),
+        ("KillSignal", "SIGTERM"),
+    ] {
+        assert_eq!(unit_value(&unit, key), value, "[Service] {key}=");
+    }
+    let filters = unit_values(&unit, "Service", "SystemCallFilter");
+    assert!(filters.contains(&"@system-service"), "{filters:?}");
+    assert!(
+        unit_values(&unit, "Service", "ReadWritePaths").is_empty(),
+        "StateDirectory= is the only writable path"
+    );
+    assert!(seconds(unit_value(&unit, "TimeoutStopSec")) >= 30);
+    let files: u64 = unit_value(&unit, "LimitNOFILE")
+        .parse()
+        .expect("LimitNOFILE is a number");
+    assert!(
+        files >= 65536,
+        "LimitNOFILE={files}: RocksDB keeps its files open"
+    );
+    assert_eq!(
+        unit_values(&unit, "Install", "WantedBy"),
+        ["multi-user.target"]
+    );
+}
