@@ -211,6 +211,14 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         }
     });
 
+    let pruning = (config.storage.subject_index_keep_entries > 0).then(|| {
+        tokio::spawn(prune_subject_index_regularly(
+            store.clone(),
+            sequencer.shared().clone(),
+            config.storage.subject_index_keep_entries,
+        ))
+    });
+
     // Small replies must not wait for delayed ACKs (Nagle): without TCP_NODELAY a unary append
     // takes ~40 ms on loopback instead of a fraction of a millisecond.
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
@@ -230,6 +238,9 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             })
             .await;
         health_watch.abort();
+        if let Some(pruning) = pruning {
+            pruning.abort();
+        }
         // Every request has been answered; the sequencer finishes what is queued and stops.
         // Joining it before the store closes means nothing in flight is cut off.
         sequencer.stop().await;
@@ -250,4 +261,38 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         shutdown: Some(shutdown_tx),
         serving,
     })
+}
+
+/// How often the subject index is pruned, when `storage.subject_index_keep_entries` is set.
+const SUBJECT_INDEX_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Prunes the subject index once a minute down to the configured history
+/// (`docs/subject-index.md` section 8). Safe beside the sequencer, which only reads the latest
+/// version; a failure is logged and retried at the next tick.
+async fn prune_subject_index_regularly(
+    store: Arc<LedgerStore>,
+    shared: Arc<crate::sequencer::SequencerShared>,
+    keep_entries: u64,
+) {
+    let mut ticks = tokio::time::interval(SUBJECT_INDEX_PRUNE_INTERVAL);
+    loop {
+        ticks.tick().await;
+        let size = shared.latest_checkpoint().size;
+        let store = store.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            store.prune_subject_index_keeping(size, keep_entries)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(Some((horizon, summary)))) => tracing::info!(
+                horizon,
+                nodes_deleted = summary.nodes_deleted,
+                roots_deleted = summary.roots_deleted,
+                "pruned the subject index"
+            ),
+            Ok(Ok(None)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "pruning the subject index failed"),
+            Err(error) => tracing::warn!(%error, "the pruning task failed"),
+        }
+    }
 }

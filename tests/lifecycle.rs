@@ -377,3 +377,75 @@ async fn a_dishonest_server_is_caught_and_the_verifier_says_why() {
         "{stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_keeps_recent_versions_proving_and_refuses_older_ones() {
+    let mut ledger = TestLedger::start().await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    for n in 0..6 {
+        append_one(
+            &mut producer,
+            about(
+                pb::EventKind::Access,
+                "alice@example.com",
+                &format!("p-{n}"),
+            ),
+        )
+        .await;
+    }
+    let key = ledger.verifier_key();
+    ledger.stop().await;
+    {
+        let store = gdpr_ledger::storage::LedgerStore::open(
+            &ledger.data_dir(),
+            &ledger.config.origin,
+            &ledger.config.storage,
+        )
+        .expect("store opens");
+        // Keep the last 2 entries: the horizon is version 4 (one version per unary append).
+        let (horizon, summary) = store
+            .prune_subject_index_keeping(6, 2)
+            .expect("prunes")
+            .expect("something to prune");
+        assert_eq!(horizon, 4);
+        assert_eq!(summary.roots_deleted, 3);
+        // Alice's leaf was replaced at versions 2, 3 and 4 (the tree has one token: its leaf is
+        // the root), so exactly those three replaced nodes go.
+        assert_eq!(summary.nodes_deleted, 3);
+        assert_eq!(store.oldest_subject_index().expect("reads"), Some(4));
+        assert!(
+            store
+                .prune_subject_index_keeping(6, 2)
+                .expect("prunes")
+                .is_none(),
+            "a second pass finds nothing more"
+        );
+    }
+    ledger.restart().await;
+    let mut auditor = ledger.client(AUDITOR_TOKEN).await;
+    for size in 4..=6 {
+        let bundle = fetch_lifecycle(&mut auditor, email("alice@example.com"), size)
+            .await
+            .expect("kept version");
+        let verified = verify_lifecycle(&bundle, std::slice::from_ref(&key)).expect("verifies");
+        assert_eq!(verified.entries.len() as u64, size);
+    }
+    let refused = fetch_lifecycle(&mut auditor, email("alice@example.com"), 2)
+        .await
+        .expect_err("pruned version");
+    assert!(
+        matches!(&refused, gdpr_ledger::client::LifecycleFetchError::Rpc(s)
+            if s.code() == tonic::Code::FailedPrecondition && s.message().contains("oldest kept is 4")),
+        "{refused}"
+    );
+    // The audit rebuilds every version from the entries and checks the kept ones.
+    ledger.stop().await;
+    let store = gdpr_ledger::storage::LedgerStore::open_read_only(
+        &ledger.data_dir(),
+        &ledger.config.storage,
+    )
+    .expect("opens read-only");
+    let summary = gdpr_ledger::store_audit::audit_store(&store, std::slice::from_ref(&key))
+        .expect("audits clean after pruning");
+    assert_eq!(summary.entries, 6);
+}

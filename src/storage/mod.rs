@@ -37,6 +37,10 @@ pub struct StorageConfig {
     pub write_buffer_mib: usize,
     /// Background threads for flushes and compactions.
     pub background_jobs: i32,
+    /// Subject-index history to keep, in entries (`docs/subject-index.md` section 8): versions
+    /// older than the newest one at or below `tree size - subject_index_keep_entries` are pruned,
+    /// and lifecycles can no longer be proved at their checkpoints. 0 keeps every version.
+    pub subject_index_keep_entries: u64,
 }
 
 impl Default for StorageConfig {
@@ -45,6 +49,7 @@ impl Default for StorageConfig {
             block_cache_mib: 128,
             write_buffer_mib: 128,
             background_jobs: 2,
+            subject_index_keep_entries: 0,
         }
     }
 }

@@ -95,6 +95,47 @@ impl LedgerStore {
         }
     }
 
+    /// The newest subject-index version at or below `size`.
+    pub fn subject_index_version_at_or_below(
+        &self,
+        size: u64,
+    ) -> Result<Option<u64>, StorageError> {
+        let cf = self.cf(columns::SUBJECT_INDEX_ROOTS)?;
+        let start = columns::index_key(size);
+        match self
+            .db
+            .iterator_cf(cf, IteratorMode::From(&start, Direction::Reverse))
+            .next()
+        {
+            None => Ok(None),
+            Some(row) => {
+                let (key, _) = row?;
+                columns::decode_u64(&key)
+                    .map(Some)
+                    .ok_or_else(|| StorageError::Damaged("index root key is not 8 bytes".into()))
+            }
+        }
+    }
+
+    /// Prunes the subject index so that the versions of the last `keep_entries` entries of a
+    /// log of `tree_size` (and the newest version before them) keep their proofs. `None` when
+    /// there is nothing old enough to prune.
+    pub fn prune_subject_index_keeping(
+        &self,
+        tree_size: u64,
+        keep_entries: u64,
+    ) -> Result<Option<(u64, PruneSummary)>, StorageError> {
+        let Some(horizon) =
+            self.subject_index_version_at_or_below(tree_size.saturating_sub(keep_entries))?
+        else {
+            return Ok(None);
+        };
+        if self.oldest_subject_index()? == Some(horizon) {
+            return Ok(None);
+        }
+        Ok(Some((horizon, self.prune_subject_index(horizon)?)))
+    }
+
     /// Deletes what no version at or above `horizon` needs: every node replaced by a version
     /// `<= horizon`, and the root records below `horizon`. `horizon` must be a kept version (a
     /// checkpoint's size); versions from it on keep all their proofs. Safe beside the sequencer:
