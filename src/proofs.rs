@@ -176,13 +176,28 @@ pub fn subject_lifecycle(
     Ok((proof, indexes))
 }
 
-/// Entry `index` with its signature and inclusion proof in the tree of `size`.
-pub fn proved_entry(
+/// Entries `indexes` with their signatures and inclusion proofs in the tree of `size`, from
+/// three batched reads (entries, signatures, and the union of the proofs' nodes).
+pub fn proved_entries(
     store: &LedgerStore,
-    index: u64,
+    indexes: &[u64],
     size: u64,
-) -> Result<(StoredEntry, Vec<NodeHash>), ProofError> {
-    let entry = stored_entry(store, index)?;
-    let proof = merkle::inclusion_proof(store, index, size)?;
-    Ok((entry, proof))
+) -> Result<Vec<(StoredEntry, Vec<NodeHash>)>, ProofError> {
+    let rows = store.entries_with_signatures(indexes)?;
+    let proofs = merkle::inclusion_proofs(store, indexes, size)?;
+    indexes
+        .iter()
+        .zip(rows.into_iter().zip(proofs))
+        .map(|(index, (row, proof))| {
+            let (bytes, signature) = row.ok_or(ProofError::NoEntry(*index))?;
+            Ok((
+                StoredEntry {
+                    leaf: leaf_hash(&bytes),
+                    bytes,
+                    signature,
+                },
+                proof,
+            ))
+        })
+        .collect()
 }

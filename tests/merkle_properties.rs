@@ -13,7 +13,8 @@ use gdpr_ledger::core::hash::{LeafHash, NodeHash, RootHash, empty_root, leaf_has
 use gdpr_ledger::core::merkle::{
     CompactRange, ConsistencyError, HashStore, InclusionError, MemoryHashStore, MerkleError,
     MissingNodeError, NodeId, TreeFullError, consistency_proof, consistency_proof_len,
-    inclusion_proof, inclusion_proof_len, root_at, verify_consistency, verify_inclusion,
+    inclusion_proof, inclusion_proof_len, inclusion_proofs, root_at, verify_consistency,
+    verify_inclusion,
 };
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -257,6 +258,33 @@ fn inclusion_proofs_for_every_index_of_every_size_up_to_64_match_the_reference()
             Err(MerkleError::IndexBeyondSize { index, size }) if index == n && size == n
         ));
     }
+}
+
+#[test]
+fn batched_inclusion_proofs_equal_one_by_one_proofs_from_one_read() {
+    let (_, store) = big_tree();
+    for n in [1u64, 2, 7, 64, 1000, 4096] {
+        // Every third index, plus repeats and the last leaf, in no particular order.
+        let mut indexes: Vec<u64> = (0..n).step_by(3).collect();
+        indexes.reverse();
+        indexes.push(n - 1);
+        indexes.push(0);
+        let one_by_one: Vec<_> = indexes
+            .iter()
+            .map(|&m| inclusion_proof(store, m, n).expect("proof"))
+            .collect();
+        let counting = CountingStore::new(store);
+        let batched = inclusion_proofs(&counting, &indexes, n).expect("batched");
+        assert_eq!(batched, one_by_one, "size {n}");
+        assert!(
+            counting.calls.get() <= 1,
+            "one read for the batch, size {n}"
+        );
+    }
+    assert!(matches!(
+        inclusion_proofs(store, &[0, 9], 9),
+        Err(MerkleError::IndexBeyondSize { index: 9, size: 9 })
+    ));
 }
 
 #[test]

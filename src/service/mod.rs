@@ -252,6 +252,9 @@ impl LedgerService {
 /// Lifecycle entries read ahead of a slow client.
 const LIFECYCLE_CHUNKS_IN_FLIGHT: usize = 32;
 
+/// Lifecycle entries read and proved together (three batched reads per group).
+const LIFECYCLE_ENTRIES_PER_READ: usize = 128;
+
 /// The key of submission digests, derived from the deployment's directory secret.
 pub fn submission_digest_key(directory_secret: &[u8; 32]) -> [u8; 32] {
     blake3::derive_key(
@@ -497,26 +500,25 @@ impl Ledger for LedgerService {
             {
                 return;
             }
-            for index in indexes {
-                let message = proofs::proved_entry(&store, index, size)
-                    .map(|(entry, proof)| {
-                        chunk(pb::subject_lifecycle_chunk::Part::Entry(
-                            pb::LifecycleEntry {
-                                index,
-                                entry: entry.bytes,
-                                signature: entry.signature.signature.to_vec(),
-                                key_id: KeyId::from_bytes(entry.signature.key_id).to_string(),
-                                inclusion_proof: proof
-                                    .iter()
-                                    .map(|h| h.as_bytes().to_vec())
-                                    .collect(),
-                            },
-                        ))
-                    })
-                    .map_err(proofs::ProofError::into_status);
-                let failed = message.is_err();
-                if sender.blocking_send(message).is_err() || failed {
-                    return;
+            for chunk_indexes in indexes.chunks(LIFECYCLE_ENTRIES_PER_READ) {
+                let entries = match proofs::proved_entries(&store, chunk_indexes, size) {
+                    Ok(entries) => entries,
+                    Err(error) => {
+                        let _ = sender.blocking_send(Err(error.into_status()));
+                        return;
+                    }
+                };
+                for (index, (entry, proof)) in chunk_indexes.iter().zip(entries) {
+                    let part = pb::subject_lifecycle_chunk::Part::Entry(pb::LifecycleEntry {
+                        index: *index,
+                        entry: entry.bytes,
+                        signature: entry.signature.signature.to_vec(),
+                        key_id: KeyId::from_bytes(entry.signature.key_id).to_string(),
+                        inclusion_proof: proof.iter().map(|h| h.as_bytes().to_vec()).collect(),
+                    });
+                    if sender.blocking_send(Ok(chunk(part))).is_err() {
+                        return;
+                    }
                 }
             }
         });

@@ -367,20 +367,38 @@ impl LedgerStore {
     /// The signature of the entry at `index`.
     pub fn signature(&self, index: u64) -> Result<Option<StoredSignature>, StorageError> {
         let cf = self.cf(columns::SIGNATURES)?;
-        let Some(value) = self.db.get_pinned_cf(cf, columns::index_key(index))? else {
-            return Ok(None);
-        };
-        if value.len() != 68 {
-            return Err(StorageError::Damaged(format!(
-                "signature row {index} has {} bytes",
-                value.len()
-            )));
-        }
-        let mut key_id = [0u8; 4];
-        key_id.copy_from_slice(&value[..4]);
-        let mut signature = [0u8; 64];
-        signature.copy_from_slice(&value[4..]);
-        Ok(Some(StoredSignature { key_id, signature }))
+        self.db
+            .get_pinned_cf(cf, columns::index_key(index))?
+            .map(|value| decode_signature(index, &value))
+            .transpose()
+    }
+
+    /// The entries and signatures at `indexes`, in that order, from two batched reads.
+    pub fn entries_with_signatures(
+        &self,
+        indexes: &[u64],
+    ) -> Result<Vec<Option<(Vec<u8>, StoredSignature)>>, StorageError> {
+        let keys: Vec<[u8; 8]> = indexes.iter().map(|i| columns::index_key(*i)).collect();
+        let entries = self
+            .db
+            .batched_multi_get_cf(self.cf(columns::ENTRIES)?, &keys, false);
+        let signatures = self
+            .db
+            .batched_multi_get_cf(self.cf(columns::SIGNATURES)?, &keys, false);
+        indexes
+            .iter()
+            .zip(entries.into_iter().zip(signatures))
+            .map(|(index, (entry, signature))| match (entry?, signature?) {
+                (Some(entry), Some(signature)) => Ok(Some((
+                    entry.to_vec(),
+                    decode_signature(*index, &signature)?,
+                ))),
+                (Some(_), None) => Err(StorageError::Damaged(format!(
+                    "entry {index} has no signature"
+                ))),
+                (None, _) => Ok(None),
+            })
+            .collect()
     }
 
     /// The checkpoint signed at exactly `size`.
@@ -571,11 +589,32 @@ fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager)
     }
     // Rows that may be shredded later are kept uncompressed so that a scan of the files can prove
     // they are gone.
-    if name == columns::DIRECTORY {
+    // Hashes and signatures are random bytes that no compressor shrinks: storing them plain
+    // spares every proof read a decompression.
+    if name == columns::DIRECTORY
+        || name == columns::TREE
+        || name == columns::SIGNATURES
+        || name == columns::SUBJECT_INDEX
+    {
         options.set_compression_type(DBCompressionType::None);
     } else {
         options.set_compression_type(DBCompressionType::Lz4);
     }
     options.set_block_based_table_factory(&table);
     options
+}
+
+/// A signature row: `key_id (4) || signature (64)`.
+fn decode_signature(index: u64, value: &[u8]) -> Result<StoredSignature, StorageError> {
+    if value.len() != 68 {
+        return Err(StorageError::Damaged(format!(
+            "signature row {index} has {} bytes",
+            value.len()
+        )));
+    }
+    let mut key_id = [0u8; 4];
+    key_id.copy_from_slice(&value[..4]);
+    let mut signature = [0u8; 64];
+    signature.copy_from_slice(&value[4..]);
+    Ok(StoredSignature { key_id, signature })
 }

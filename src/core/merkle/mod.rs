@@ -18,7 +18,7 @@ mod verify;
 
 pub use compact_range::{CompactRange, TreeFullError};
 pub use node_id::{MAX_LEVEL, NODE_KEY_LEN, NodeId, NodeIdError};
-pub use proof::{consistency_proof, inclusion_proof, root_at};
+pub use proof::{consistency_proof, inclusion_proof, inclusion_proofs, root_at};
 pub use proof_plan::{
     PlanHashCountError, ProofPlan, ProofRequestError, consistency_proof_plan, inclusion_proof_plan,
     root_plan,

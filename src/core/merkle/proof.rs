@@ -1,5 +1,6 @@
 //! Proofs and roots read from a [`HashStore`]: each is one [`ProofPlan`] and one batched read.
 
+use super::node_id::NodeId;
 use super::proof_plan::{
     ProofPlan, ProofRequestError, consistency_proof_plan, inclusion_proof_plan, root_plan,
 };
@@ -28,6 +29,51 @@ pub fn inclusion_proof<S: HashStore>(
     size: u64,
 ) -> Result<Vec<NodeHash>, MerkleError<S::Error>> {
     read_plan(store, &inclusion_proof_plan(index, size)?)
+}
+
+/// The inclusion proofs of several leaves in the tree of `size` leaves, in the order of
+/// `indexes`, from one `read_hashes` call: the nodes the proofs share (the upper levels, for
+/// leaves of one subject spread over the log) are read once. What a lifecycle query uses.
+pub fn inclusion_proofs<S: HashStore>(
+    store: &S,
+    indexes: &[u64],
+    size: u64,
+) -> Result<Vec<Vec<NodeHash>>, MerkleError<S::Error>> {
+    let plans = indexes
+        .iter()
+        .map(|&index| inclusion_proof_plan(index, size))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut wanted: Vec<NodeId> = plans
+        .iter()
+        .flat_map(|plan| plan.nodes())
+        .copied()
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let hashes = read_all(store, &wanted)?;
+    plans
+        .iter()
+        .map(|plan| {
+            let mine: Vec<NodeHash> = plan
+                .nodes()
+                .iter()
+                .map(|id| {
+                    // Every node of the plan is in `wanted`, sorted: found by binary search.
+                    wanted.binary_search(id).map(|at| hashes[at]).map_err(|_| {
+                        MerkleError::StoreAnswerLength {
+                            asked: wanted.len(),
+                            got: hashes.len(),
+                        }
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            plan.assemble(&mine)
+                .map_err(|e| MerkleError::StoreAnswerLength {
+                    asked: e.expected,
+                    got: e.actual,
+                })
+        })
+        .collect()
 }
 
 /// The consistency proof from the tree of `first` leaves to the tree of `second` leaves, RFC
