@@ -33,10 +33,13 @@ fn compile_with_service(
     config: prost_build::Config,
     includes: &[PathBuf],
 ) -> Result<(), Box<dyn std::error::Error>> {
-    const SERVICE_PROTO: &str = "proto/gdpr_ledger/v1/ledger.proto";
+    const SERVICE_PROTOS: &[&str] = &[
+        "proto/gdpr_ledger/v1/ledger.proto",
+        "proto/gdpr_ledger/v1/admin.proto",
+    ];
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     let mut protos: Vec<PathBuf> = MESSAGE_PROTOS.iter().map(PathBuf::from).collect();
-    protos.push(PathBuf::from(SERVICE_PROTO));
+    protos.extend(SERVICE_PROTOS.iter().map(PathBuf::from));
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)

@@ -28,6 +28,12 @@ enum Command {
     /// Replay a whole log from its data dir and report the first divergence.
     #[cfg(feature = "server")]
     Audit(cli::audit::AuditArgs),
+    /// Take a consistent online backup of a running server's log.
+    #[cfg(feature = "server")]
+    Backup(cli::backup::BackupArgs),
+    /// Restore a backup as a new data dir (server stopped).
+    #[cfg(feature = "server")]
+    Restore(cli::backup::RestoreArgs),
     /// Fetch a data subject's lifecycle, proved complete, as a bundle for `verify`.
     #[cfg(feature = "server")]
     Lifecycle(cli::lifecycle::LifecycleArgs),
@@ -46,6 +52,10 @@ fn main() -> ExitCode {
         Command::Keygen(args) => cli::serve::keygen(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "server")]
         Command::Audit(args) => cli::audit::run(args),
+        #[cfg(feature = "server")]
+        Command::Backup(args) => cli::backup::backup(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "server")]
+        Command::Restore(args) => cli::backup::restore(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "server")]
         Command::Lifecycle(args) => cli::lifecycle::run(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "server")]

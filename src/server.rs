@@ -165,10 +165,17 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         config: config.sequencer.clone(),
     })?;
 
+    let tokens = Arc::new(tokens);
+    let admin =
+        crate::proto::v1::admin_server::AdminServer::new(crate::service::admin::AdminService::new(
+            store.clone(),
+            tokens.clone(),
+            config.data_dir.clone(),
+        ));
     let service = LedgerService::new(
         store.clone(),
         sequencer.clone(),
-        Arc::new(tokens),
+        tokens,
         Arc::new(DirectorySecret::from_bytes(directory_secret)),
         crate::service::submission_digest_key(&directory_secret),
         config.limits.clone(),
@@ -232,6 +239,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             .add_service(health_service)
             .add_service(reflection)
             .add_service(ledger)
+            .add_service(admin)
             .serve_with_incoming_shutdown(incoming, async {
                 let _ = shutdown_rx.await;
                 tracing::info!("shutting down: finishing in-flight requests");

@@ -5,9 +5,11 @@
 //! ([`CommitGroup`]) and the store writes it as one atomic, WAL-synced batch. Memory is bounded by
 //! one shared block cache and one write-buffer manager across all column families.
 
+mod backup;
 pub mod columns;
 mod subject_index;
 
+pub use backup::{BackupError, BackupSummary, restore_backup};
 pub use subject_index::PruneSummary;
 
 use std::path::Path;
