@@ -8,7 +8,7 @@
 //! ever holds nodes of the latest committed version, which are immutable, so it cannot be stale:
 //! a commit adds the nodes it wrote and drops the ones it replaced.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::core::subject_index::{IndexCommit, IndexNode, NodeKey, SubjectNodeStore, SubtreeRef};
 use crate::storage::{LedgerStore, StorageError};
@@ -16,7 +16,7 @@ use crate::storage::{LedgerStore, StorageError};
 /// Nodes of the latest version, down to a depth.
 #[derive(Debug, Default)]
 pub(crate) struct IndexNodeCache {
-    nodes: HashMap<NodeKey, IndexNode>,
+    nodes: FxHashMap<NodeKey, IndexNode>,
     latest: Option<(u64, SubtreeRef)>,
     max_depth: u16,
 }

@@ -8,7 +8,7 @@
 //! keys start with the version) and deletes the nodes they replaced. No separate stale list is
 //! written on the append path.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
@@ -41,7 +41,7 @@ impl LedgerStore {
         batch: &mut WriteBatch,
         index: &IndexCommit,
     ) -> Result<(), StorageError> {
-        let replaced: HashMap<NodePath, u64> = index
+        let replaced: FxHashMap<NodePath, u64> = index
             .stale
             .iter()
             .map(|stale| (stale.key.path, stale.key.version))
@@ -52,7 +52,7 @@ impl LedgerStore {
             value.clear();
             let previous = replaced.get(&key.path).copied();
             value.extend_from_slice(&previous.unwrap_or(NOTHING_REPLACED).to_be_bytes());
-            value.extend_from_slice(&node.to_bytes());
+            node.write_to(&mut value);
             batch.put_cf(nodes, key.to_key_bytes(), &value);
         }
         let roots = self.cf(columns::SUBJECT_INDEX_ROOTS)?;

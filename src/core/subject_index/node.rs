@@ -95,16 +95,20 @@ impl IndexNode {
     /// `0x01 || child(left) || child(right)`, a child being `0x00` (empty) or
     /// `0x01 || u64_be(version) || hash` (stored).
     pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(1 + 2 * (1 + 8 + HASH_LEN));
+        self.write_to(&mut bytes);
+        bytes
+    }
+
+    /// Appends the encoding of [`IndexNode::to_bytes`] to `bytes` (no allocation when it fits).
+    pub fn write_to(&self, bytes: &mut Vec<u8>) {
         match self {
             Self::Leaf { token, head } => {
-                let mut bytes = Vec::with_capacity(LEAF_LEN);
                 bytes.push(LEAF_TAG);
                 bytes.extend_from_slice(token.as_bytes());
                 bytes.extend_from_slice(&head.to_bytes());
-                bytes
             }
             Self::Interior { left, right } => {
-                let mut bytes = Vec::with_capacity(1 + 2 * (1 + 8 + HASH_LEN));
                 bytes.push(INTERIOR_TAG);
                 for child in [left, right] {
                     match child {
@@ -116,7 +120,6 @@ impl IndexNode {
                         }
                     }
                 }
-                bytes
             }
         }
     }

@@ -4,7 +4,7 @@
 //! Cost: for `k` updates in a tree of `n` random tokens, about `k log2 n` nodes are read, checked
 //! (one hash each) and rewritten (one hash each), with one `read_nodes` call per tree level.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 
 use super::hashing::{TOKEN_BITS, token_bit};
@@ -80,7 +80,7 @@ fn read_update_paths<S: SubjectNodeStore>(
     root: SubtreeRef,
     updates: &[Update],
 ) -> Result<HashMap<NodeKey, IndexNode>, SubjectIndexStoreError<S::Error>> {
-    let mut loaded = HashMap::new();
+    let mut loaded = HashMap::default();
     let mut level: Vec<(NodeKey, SubtreeRef, Range<usize>)> = Vec::new();
     if let (SubtreeRef::Stored { version, .. }, false) = (root, updates.is_empty()) {
         let key = NodeKey {
