@@ -96,7 +96,8 @@ pub(super) fn run(
         }
         match commit_group(&parts, &tail, jobs, &shared, &mut index_cache) {
             Ok(new_tail) => tail = new_tail,
-            Err(failure) => shared.fail(failure),
+            // `refuse_all` has already marked the sequencer failed and answered the group.
+            Err(failure) => debug_assert!(shared.has_failed(), "{failure}"),
         }
     }
     queue.close();
@@ -149,7 +150,7 @@ fn commit_group(
         let index = match update_subject_index(parts, index_cache, tail, &plan) {
             Ok(index) => index,
             Err(why) => {
-                refuse_all(accepted, &why);
+                refuse_all(shared, accepted, &why);
                 return Err(why);
             }
         };
@@ -177,7 +178,7 @@ fn commit_group(
                 "commit of entries {}..{} failed: {error}",
                 tail.size, plan.tail.size
             );
-            refuse_all(accepted, &why);
+            refuse_all(shared, accepted, &why);
             return Err(why);
         }
         if let Some(index) = &plan.commit.subject_index {
@@ -187,13 +188,13 @@ fn commit_group(
         let note = match sign_checkpoint(parts, plan.tail.size, root, plan.tail.index_root) {
             Ok(note) => note,
             Err(why) => {
-                refuse_all(accepted, &why);
+                refuse_all(shared, accepted, &why);
                 return Err(why);
             }
         };
         if let Err(error) = parts.store.put_checkpoint(plan.tail.size, &note) {
             let why = format!("storing checkpoint {} failed: {error}", plan.tail.size);
-            refuse_all(accepted, &why);
+            refuse_all(shared, accepted, &why);
             return Err(why);
         }
         let checkpoint = Arc::new(SignedCheckpoint {
@@ -285,7 +286,14 @@ fn update_subject_index(
     .map_err(|e| format!("subject index version {}: {e}", plan.tail.size))
 }
 
-fn refuse_all(accepted: Vec<(AppendJob, Vec<ReceiptSource>)>, why: &str) {
+/// Fail-stop: marks the sequencer failed, then answers every job of the group `Unavailable`. In
+/// that order, so that no caller sees its refusal while health still says serving.
+fn refuse_all(
+    shared: &SequencerShared,
+    accepted: Vec<(AppendJob, Vec<ReceiptSource>)>,
+    why: &str,
+) {
+    shared.fail(why.to_owned());
     for (job, _) in accepted {
         let _ = job
             .reply
