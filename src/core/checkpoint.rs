@@ -142,15 +142,22 @@ impl Checkpoint {
     /// Signs the checkpoint with the log key and returns the note text. The signer's origin must
     /// be the checkpoint's, and every line must be one a verifier accepts.
     pub fn sign(&self, signer: &LogSigner) -> Result<String, CheckpointError> {
+        self.sign_by(&[signer])
+    }
+
+    /// Signs the checkpoint with several keys of its origin, one signature line each, in the
+    /// order given: during a key rotation the old and the new log key both sign, so that a
+    /// verifier that knows either key accepts it (SPEC.md section 5 allows several lines).
+    pub fn sign_by(&self, signers: &[&LogSigner]) -> Result<String, CheckpointError> {
         validate_key_name(&self.origin).map_err(CheckpointError::InvalidOrigin)?;
         validate_extensions(&self.extensions)?;
-        if signer.origin() != self.origin {
+        if let Some(signer) = signers.iter().find(|s| s.origin() != self.origin) {
             return Err(CheckpointError::SignerOrigin {
                 origin: self.origin.clone(),
                 signer: signer.origin().to_owned(),
             });
         }
-        Ok(sign_note(&self.to_body(), &[signer])?)
+        Ok(sign_note(&self.to_body(), signers)?)
     }
 
     /// Opens a signed checkpoint against the `known` keys (several keys of the origin for key
@@ -218,6 +225,30 @@ mod tests {
             root: RootHash::from_bytes(*leaf_hash(b"x").as_bytes()),
             extensions: extensions.iter().map(|s| (*s).to_owned()).collect(),
         }
+    }
+
+    #[test]
+    fn a_checkpoint_signed_by_the_old_and_the_new_key_opens_with_either() {
+        let old = LogSigner::from_seed("log.example", &[1; 32]).unwrap();
+        let new = LogSigner::from_seed("log.example", &[2; 32]).unwrap();
+        let cp = checkpoint(&[]);
+        let note = cp.sign_by(&[&old, &new]).unwrap();
+        assert_eq!(note.matches("\u{2014} log.example ").count(), 2, "{note}");
+        for keys in [
+            vec![old.verifier_key()],
+            vec![new.verifier_key()],
+            vec![old.verifier_key(), new.verifier_key()],
+        ] {
+            let verified = Checkpoint::open(&note, &keys).unwrap();
+            assert_eq!(verified.checkpoint, cp);
+            assert_eq!(verified.log_keys, keys);
+        }
+        let stranger = LogSigner::from_seed("other.example", &[3; 32]).unwrap();
+        assert!(matches!(
+            cp.sign_by(&[&old, &stranger]),
+            Err(CheckpointError::SignerOrigin { .. })
+        ));
+        assert!(cp.sign_by(&[]).is_err());
     }
 
     #[test]
