@@ -288,11 +288,7 @@ fn update_subject_index(
 
 /// Fail-stop: marks the sequencer failed, then answers every job of the group `Unavailable`. In
 /// that order, so that no caller sees its refusal while health still says serving.
-fn refuse_all(
-    shared: &SequencerShared,
-    accepted: Vec<(AppendJob, Vec<ReceiptSource>)>,
-    why: &str,
-) {
+fn refuse_all(shared: &SequencerShared, accepted: Vec<(AppendJob, Vec<ReceiptSource>)>, why: &str) {
     shared.fail(why.to_owned());
     for (job, _) in accepted {
         let _ = job
