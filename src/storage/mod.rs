@@ -379,7 +379,7 @@ impl LedgerStore {
     pub fn entries_with_signatures(
         &self,
         indexes: &[u64],
-    ) -> Result<Vec<Option<(Vec<u8>, StoredSignature)>>, StorageError> {
+    ) -> Result<Vec<Option<SignedEntryRow>>, StorageError> {
         let keys: Vec<[u8; 8]> = indexes.iter().map(|i| columns::index_key(*i)).collect();
         let entries = self
             .db
@@ -605,6 +605,9 @@ fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager)
     options.set_block_based_table_factory(&table);
     options
 }
+
+/// An entry's bytes and its signature, as stored.
+pub type SignedEntryRow = (Vec<u8>, StoredSignature);
 
 /// A signature row: `key_id (4) || signature (64)`.
 fn decode_signature(index: u64, value: &[u8]) -> Result<StoredSignature, StorageError> {
