@@ -8,6 +8,7 @@
 mod backup;
 pub mod columns;
 mod subject_index;
+mod tree_cache;
 
 pub use backup::{BackupError, BackupSummary, restore_backup};
 pub use subject_index::PruneSummary;
@@ -43,6 +44,9 @@ pub struct StorageConfig {
     /// older than the newest one at or below `tree size - subject_index_keep_entries` are pruned,
     /// and lifecycles can no longer be proved at their checkpoints. 0 keeps every version.
     pub subject_index_keep_entries: u64,
+    /// Memory for the log tree's upper nodes (levels 4 and up), which every inclusion proof
+    /// reads, in MiB (about 8 bytes of cache per entry of the log covers them all).
+    pub tree_cache_mib: usize,
 }
 
 impl Default for StorageConfig {
@@ -52,6 +56,7 @@ impl Default for StorageConfig {
             write_buffer_mib: 128,
             background_jobs: 2,
             subject_index_keep_entries: 0,
+            tree_cache_mib: 128,
         }
     }
 }
@@ -148,6 +153,7 @@ pub struct LedgerStore {
     #[cfg(test)]
     pub(crate) fail_next_commit: std::sync::atomic::AtomicBool,
     options: Options,
+    tree_cache: tree_cache::TreeNodeCache,
     // Kept alive for the database's lifetime: the column families share them.
     _cache: Cache,
     _write_buffers: WriteBufferManager,
@@ -243,6 +249,7 @@ impl LedgerStore {
             #[cfg(test)]
             fail_next_commit: std::sync::atomic::AtomicBool::new(false),
             options,
+            tree_cache: tree_cache::TreeNodeCache::new(config.tree_cache_mib),
             _cache: cache,
             _write_buffers: write_buffers,
         })
@@ -543,20 +550,31 @@ impl HashStore for LedgerStore {
     type Error = StorageError;
 
     fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<NodeHash>, StorageError> {
-        let cf = self.cf(columns::TREE)?;
-        let keys: Vec<[u8; 9]> = ids.iter().map(NodeId::to_key_bytes).collect();
-        let values = self.db.batched_multi_get_cf(cf, &keys, false);
-        ids.iter()
-            .zip(values)
-            .map(|(id, value)| match value? {
-                Some(bytes) => NodeHash::from_slice(&bytes).map_err(|_| {
-                    StorageError::Damaged(format!("tree node {id:?} is not 32 bytes"))
-                }),
-                None => Err(StorageError::Damaged(format!(
-                    "tree node {id:?} is missing"
-                ))),
-            })
-            .collect()
+        let mut found = self.tree_cache.get_many(ids);
+        let missing: Vec<usize> = (0..ids.len()).filter(|&i| found[i].is_none()).collect();
+        if !missing.is_empty() {
+            let cf = self.cf(columns::TREE)?;
+            let keys: Vec<[u8; 9]> = missing.iter().map(|&i| ids[i].to_key_bytes()).collect();
+            let values = self.db.batched_multi_get_cf(cf, &keys, false);
+            let mut read = Vec::with_capacity(missing.len());
+            for (&i, value) in missing.iter().zip(values) {
+                let id = ids[i];
+                let hash = match value? {
+                    Some(bytes) => NodeHash::from_slice(&bytes).map_err(|_| {
+                        StorageError::Damaged(format!("tree node {id:?} is not 32 bytes"))
+                    })?,
+                    None => {
+                        return Err(StorageError::Damaged(format!(
+                            "tree node {id:?} is missing"
+                        )));
+                    }
+                };
+                found[i] = Some(hash);
+                read.push((id, hash));
+            }
+            self.tree_cache.insert_many(read);
+        }
+        Ok(found.into_iter().flatten().collect())
     }
 }
 
