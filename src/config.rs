@@ -28,6 +28,13 @@ pub struct Config {
     /// Where the log key and the secrets live: never inside `data_dir`, so that a copy of the data
     /// alone holds no key.
     pub secrets_dir: PathBuf,
+    /// Key rotation: a new log signing key (a file made by `gdpr-ledger keygen`, mode 0600, never
+    /// inside `data_dir`). While set, every checkpoint is signed by the current key
+    /// (`secrets_dir/log-signing-key`) and by this one, so that verifiers can learn it before it
+    /// takes over; entries stay signed by the current key. To finish the rotation, replace the
+    /// current key file with this one and remove the setting: from then on it signs everything.
+    /// `None` (the default): no rotation under way.
+    pub next_log_key_file: Option<PathBuf>,
     /// gRPC listen address.
     pub listen: SocketAddr,
     /// Allow plaintext gRPC on a non-loopback address. Off by default: without TLS, only loopback.
@@ -80,6 +87,7 @@ impl Default for Config {
             origin: "gdpr-ledger.localhost/dev".into(),
             data_dir: PathBuf::from("./data"),
             secrets_dir: PathBuf::from("./secrets"),
+            next_log_key_file: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             allow_plaintext_non_loopback: false,
             tokens: Vec::new(),

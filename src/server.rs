@@ -60,8 +60,10 @@ pub struct FirstRun {
 pub struct RunningServer {
     /// The address it listens on (useful with port 0).
     pub local_addr: SocketAddr,
-    /// The log's verifier key (`<origin>+<key id>+<key>`).
+    /// The verifier key of the key that signs new entries (`<origin>+<key id>+<key>`).
     pub verifier_key: String,
+    /// Every key that signs checkpoints: the current key, then the next one during a rotation.
+    pub verifier_keys: Vec<String>,
     /// What the first start created.
     pub first_run: FirstRun,
     shutdown: Option<oneshot::Sender<()>>,
@@ -112,15 +114,45 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     secrets::ensure_dir(&config.secrets_dir)?;
     let (seed, created_log_key) =
         secrets::load_or_create_secret(&config.secrets_dir.join(secrets::LOG_KEY_FILE))?;
-    let signer = Arc::new(
-        LogSigner::from_seed(&config.origin, &seed).map_err(|e| ServerError::Key(e.to_string()))?,
-    );
+    let current =
+        LogSigner::from_seed(&config.origin, &seed).map_err(|e| ServerError::Key(e.to_string()))?;
+    // During a key rotation the next key co-signs every checkpoint; entries stay signed by the
+    // current key until the rotation is finished, so no verifier breaks during the overlap.
+    let (signer, cosigners) = match &config.next_log_key_file {
+        None => (Arc::new(current), Vec::new()),
+        Some(path) => {
+            if std::path::absolute(path)
+                .ok()
+                .zip(std::path::absolute(&config.data_dir).ok())
+                .is_some_and(|(key, data)| key.starts_with(data))
+            {
+                return Err(ServerError::Key(format!(
+                    "next_log_key_file {} is inside the data dir",
+                    path.display()
+                )));
+            }
+            let seed = secrets::read_secret(path)?;
+            let next = LogSigner::from_seed(&config.origin, &seed)
+                .map_err(|e| ServerError::Key(e.to_string()))?;
+            if next.key_id() == current.key_id() {
+                return Err(ServerError::Key(format!(
+                    "next_log_key_file {} holds the current key",
+                    path.display()
+                )));
+            }
+            (Arc::new(current), vec![Arc::new(next)])
+        }
+    };
     let (directory_secret, _) =
         secrets::load_or_create_secret(&config.secrets_dir.join(secrets::DIRECTORY_SECRET_FILE))?;
     let (pseudonym_secret, _) =
         secrets::load_or_create_secret(&config.secrets_dir.join(secrets::PSEUDONYM_SECRET_FILE))?;
     let verifier_key = signer.verifier_key().to_string();
-    publish_verifier_key(&config.secrets_dir, &verifier_key)?;
+    let verifier_keys: Vec<String> = std::iter::once(&signer)
+        .chain(&cosigners)
+        .map(|key| key.verifier_key().to_string())
+        .collect();
+    publish_verifier_key(&config.secrets_dir, &verifier_keys.join("\n"))?;
 
     let mut tokens = TokenTable::from_config(&config.tokens, |path| {
         secrets::read_private_file(path).map_err(|e| e.to_string())
@@ -160,6 +192,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let (sequencer, sequencer_thread) = sequencer::start(SequencerParts {
         store: store.clone(),
         signer: signer.clone(),
+        cosigners,
         pseudonym_secret: PseudonymSecret::from_bytes(pseudonym_secret),
         origin: config.origin.clone(),
         config: config.sequencer.clone(),
@@ -265,6 +298,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     Ok(RunningServer {
         local_addr,
         verifier_key,
+        verifier_keys,
         first_run,
         shutdown: Some(shutdown_tx),
         serving,

@@ -259,8 +259,11 @@ impl SequencerHandle {
 pub struct SequencerParts {
     /// The store.
     pub store: Arc<LedgerStore>,
-    /// The log key.
+    /// The log key that signs entries (and checkpoints).
     pub signer: Arc<LogSigner>,
+    /// Other keys of the log that co-sign every checkpoint, after `signer`: the next key while a
+    /// rotation is under way (`next_log_key_file`). Usually empty.
+    pub cosigners: Vec<Arc<LogSigner>>,
     /// Secret of the deterministic pseudonyms (SPEC.md section 6).
     pub pseudonym_secret: PseudonymSecret,
     /// The log's origin.
@@ -372,7 +375,12 @@ pub(crate) fn sign_checkpoint(
         root,
         extensions: vec![format_extension_line(&index_root)],
     }
-    .sign(&parts.signer)
+    .sign_by(
+        &std::iter::once(&parts.signer)
+            .chain(&parts.cosigners)
+            .map(Arc::as_ref)
+            .collect::<Vec<_>>(),
+    )
     .map_err(|e| format!("cannot sign checkpoint {size}: {e}"))
 }
 

@@ -27,6 +27,7 @@ fn parts(store: Arc<LedgerStore>) -> SequencerParts {
     SequencerParts {
         store,
         signer: Arc::new(LogSigner::from_seed(ORIGIN, &[3u8; 32]).expect("signer")),
+        cosigners: Vec::new(),
         pseudonym_secret: PseudonymSecret::from_bytes([4u8; 32]),
         origin: ORIGIN.into(),
         config: SequencerConfig::default(),
