@@ -83,16 +83,7 @@ impl LedgerStore {
 
     /// The oldest version of the subject index still kept (proofs exist from it on).
     pub fn oldest_subject_index(&self) -> Result<Option<u64>, StorageError> {
-        let cf = self.cf(columns::SUBJECT_INDEX_ROOTS)?;
-        match self.db.iterator_cf(cf, IteratorMode::Start).next() {
-            None => Ok(None),
-            Some(row) => {
-                let (key, _) = row?;
-                columns::decode_u64(&key)
-                    .map(Some)
-                    .ok_or_else(|| StorageError::Damaged("index root key is not 8 bytes".into()))
-            }
-        }
+        self.first_index_version(IteratorMode::Start)
     }
 
     /// The newest subject-index version at or below `size`.
@@ -100,13 +91,14 @@ impl LedgerStore {
         &self,
         size: u64,
     ) -> Result<Option<u64>, StorageError> {
-        let cf = self.cf(columns::SUBJECT_INDEX_ROOTS)?;
         let start = columns::index_key(size);
-        match self
-            .db
-            .iterator_cf(cf, IteratorMode::From(&start, Direction::Reverse))
-            .next()
-        {
+        self.first_index_version(IteratorMode::From(&start, Direction::Reverse))
+    }
+
+    /// The version of the first root record `mode` reaches.
+    fn first_index_version(&self, mode: IteratorMode<'_>) -> Result<Option<u64>, StorageError> {
+        let cf = self.cf(columns::SUBJECT_INDEX_ROOTS)?;
+        match self.db.iterator_cf(cf, mode).next() {
             None => Ok(None),
             Some(row) => {
                 let (key, _) = row?;
