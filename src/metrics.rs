@@ -142,6 +142,14 @@ pub enum ProofKind {
 }
 
 impl ProofKind {
+    /// Every kind.
+    pub const ALL: [ProofKind; 4] = [
+        ProofKind::Entry,
+        ProofKind::Inclusion,
+        ProofKind::Consistency,
+        ProofKind::Lifecycle,
+    ];
+
     /// The label value.
     pub fn label(self) -> &'static str {
         match self {
@@ -162,6 +170,19 @@ struct ReasonLabel {
 struct KindLabel {
     kind: &'static str,
 }
+
+/// The statuses an append is refused with in the ordinary course of things: their
+/// `append_rejections_total` series are shown at 0 before the first refusal.
+const EXPECTED_REJECTIONS: [tonic::Code; 8] = [
+    tonic::Code::InvalidArgument,
+    tonic::Code::Unauthenticated,
+    tonic::Code::PermissionDenied,
+    tonic::Code::ResourceExhausted,
+    tonic::Code::AlreadyExists,
+    tonic::Code::FailedPrecondition,
+    tonic::Code::Unavailable,
+    tonic::Code::Internal,
+];
 
 /// The label of a gRPC status code, in snake case (`invalid_argument`).
 pub fn status_code_label(code: tonic::Code) -> &'static str {
@@ -298,6 +319,20 @@ impl LedgerMetrics {
             "rocksdb.total-sst-files-size, summed over column families",
             metrics.sst_files_bytes.clone(),
         );
+        // The usual series exist from the start (at 0), so that rates and alerts see them before
+        // the first occurrence.
+        for code in EXPECTED_REJECTIONS {
+            drop(metrics.append_rejections.get_or_create(&ReasonLabel {
+                reason: status_code_label(code),
+            }));
+        }
+        for kind in ProofKind::ALL {
+            drop(
+                metrics
+                    .proof_requests
+                    .get_or_create(&KindLabel { kind: kind.label() }),
+            );
+        }
         metrics
     }
 

@@ -66,6 +66,21 @@ async fn metrics_count_what_the_api_did() {
     assert_eq!(value(&before, "gdpr_ledger_tree_size"), 0.0);
     assert_eq!(value(&before, "gdpr_ledger_appended_events_total"), 0.0);
     assert_eq!(value(&before, "gdpr_ledger_sequencer_failed"), 0.0);
+    // The usual series are there at 0 before anything happened.
+    assert_eq!(
+        value(
+            &before,
+            "gdpr_ledger_append_rejections_total{reason=\"resource_exhausted\"}"
+        ),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &before,
+            "gdpr_ledger_proof_requests_total{kind=\"lifecycle\"}"
+        ),
+        0.0
+    );
 
     // Acknowledged: one Append, one AppendBatch of three.
     let mut producer = ledger.client(PRODUCER_TOKEN).await;
