@@ -2,8 +2,10 @@
 //! (nested keys joined by `__`, e.g. `GDPR_LEDGER_LIMITS__MAX_BATCH_EVENTS=500`). Unknown keys are
 //! refused with their name. Every key and its default is in `deploy/config.example.toml`.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -12,6 +14,7 @@ use crate::sequencer::SequencerConfig;
 use crate::service::RequestLimits;
 use crate::service::auth::TokenConfig;
 use crate::storage::StorageConfig;
+use crate::tls::TlsConfig;
 
 /// Prefix of the environment variables that override the file.
 pub const ENV_PREFIX: &str = "GDPR_LEDGER_";
@@ -38,9 +41,15 @@ pub struct Config {
     /// gRPC listen address.
     pub listen: SocketAddr,
     /// Allow plaintext gRPC on a non-loopback address. Off by default: without TLS, only loopback.
+    /// With TLS configured (`[tls]`), any address is allowed and this key has no effect.
     pub allow_plaintext_non_loopback: bool,
-    /// Bearer tokens and the identities and roles they stand for. When empty, the first start
-    /// creates a development admin token in `secrets_dir` and prints it.
+    /// The HTTP listener of `/metrics` (Prometheus) and `/healthz`, or `off`.
+    pub metrics_listen: MetricsListen,
+    /// TLS and mutual TLS of the gRPC listener.
+    pub tls: TlsConfig,
+    /// Bearer tokens and the identities and roles they stand for. When empty and no client
+    /// certificate is mapped (`tls.clients`), the first start creates a development admin token in
+    /// `secrets_dir` and prints it.
     pub tokens: Vec<TokenConfig>,
     /// Request limits.
     pub limits: RequestLimits,
@@ -90,12 +99,76 @@ impl Default for Config {
             next_log_key_file: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             allow_plaintext_non_loopback: false,
+            metrics_listen: MetricsListen::Address(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            tls: TlsConfig::default(),
             tokens: Vec::new(),
             limits: RequestLimits::default(),
             sequencer: SequencerConfig::default(),
             storage: StorageConfig::default(),
             log: LogConfig::default(),
         }
+    }
+}
+
+/// Where the metrics listener listens: a socket address, or `off` (also written as an empty
+/// string) for no metrics listener. In the file and the environment it is a string, e.g.
+/// `metrics_listen = "0.0.0.0:9464"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsListen {
+    /// No metrics listener.
+    Off,
+    /// Listen on this address.
+    Address(SocketAddr),
+}
+
+impl MetricsListen {
+    /// The address, unless the listener is off.
+    pub fn address(self) -> Option<SocketAddr> {
+        match self {
+            MetricsListen::Off => None,
+            MetricsListen::Address(address) => Some(address),
+        }
+    }
+}
+
+impl fmt::Display for MetricsListen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MetricsListen::Off => f.write_str("off"),
+            MetricsListen::Address(address) => address.fmt(f),
+        }
+    }
+}
+
+/// A `metrics_listen` value that is neither a socket address nor `off`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a socket address (e.g. 127.0.0.1:9464) nor \"off\"")]
+pub struct MetricsListenError(String);
+
+impl FromStr for MetricsListen {
+    type Err = MetricsListenError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if text.is_empty() || text.eq_ignore_ascii_case("off") {
+            return Ok(MetricsListen::Off);
+        }
+        text.parse()
+            .map(MetricsListen::Address)
+            .map_err(|_| MetricsListenError(text.to_owned()))
+    }
+}
+
+impl serde::Serialize for MetricsListen {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MetricsListen {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -144,11 +217,17 @@ impl Config {
                 reason: e.to_string(),
             }
         })?;
-        if !self.allow_plaintext_non_loopback && !self.listen.ip().is_loopback() {
+        self.tls
+            .check()
+            .map_err(|(key, reason)| ConfigError::Invalid { key, reason })?;
+        if !self.tls.enabled()
+            && !self.allow_plaintext_non_loopback
+            && !self.listen.ip().is_loopback()
+        {
             return Err(ConfigError::Invalid {
                 key: "listen",
                 reason: format!(
-                    "{} is not a loopback address; plaintext gRPC is served only on loopback unless allow_plaintext_non_loopback = true",
+                    "{} is not a loopback address; plaintext gRPC is served only on loopback unless allow_plaintext_non_loopback = true (or TLS is configured in [tls])",
                     self.listen
                 ),
             });

@@ -9,7 +9,8 @@
 //! - `sequencer`: the single owner of the log's tail, group commit;
 //! - `proofs`: assembles proofs and bundles from the store;
 //! - `service`: the gRPC service, authentication, validation, status codes;
-//! - `server`: wiring and lifecycle; `config` and `secrets`: configuration and key files.
+//! - `server`: wiring and lifecycle; `config` and `secrets`: configuration and key files;
+//! - `tls`: TLS and mutual TLS of the gRPC listener; `metrics`: Prometheus metrics and `/healthz`.
 #![forbid(unsafe_code)]
 
 pub mod core;
@@ -20,6 +21,8 @@ pub mod validation;
 pub mod client;
 #[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
+pub mod metrics;
 #[cfg(feature = "server")]
 pub mod proofs;
 #[cfg(feature = "server")]
@@ -34,3 +37,5 @@ pub mod service;
 pub mod storage;
 #[cfg(feature = "server")]
 pub mod store_audit;
+#[cfg(feature = "server")]
+pub mod tls;

@@ -1,6 +1,6 @@
-//! Wires the parts into a running server: secrets, store, sequencer, gRPC service (with the
-//! standard health and reflection services), and a graceful shutdown that finishes in-flight
-//! appends before the store closes.
+//! Wires the parts into a running server: secrets, TLS, store, sequencer, gRPC service (with the
+//! standard health and reflection services), the metrics listener, and a graceful shutdown that
+//! finishes in-flight appends before the store closes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,12 +12,14 @@ use tokio::sync::oneshot;
 use crate::config::Config;
 use crate::core::directory::{DirectorySecret, PseudonymSecret};
 use crate::core::signature::LogSigner;
+use crate::metrics::{LedgerMetrics, MetricsListener, MetricsListenerError};
 use crate::proto::v1::ledger_server::LedgerServer;
 use crate::secrets::{self, SecretError};
 use crate::sequencer::{self, SequencerParts};
 use crate::service::LedgerService;
-use crate::service::auth::{Caller, Role, TokenConfigError, TokenTable};
+use crate::service::auth::{Authenticator, Caller, Role, TokenConfigError, TokenTable};
 use crate::storage::{LedgerStore, StorageError};
+use crate::tls::{self, ClientCertificateMap, TlsError};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,12 @@ pub enum ServerError {
     /// The token configuration.
     #[error(transparent)]
     Tokens(#[from] TokenConfigError),
+    /// The TLS files or the client certificate map.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The metrics listener.
+    #[error(transparent)]
+    Metrics(#[from] MetricsListenerError),
     /// The store.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -52,7 +60,8 @@ pub enum ServerError {
 pub struct FirstRun {
     /// A log key was generated now.
     pub created_log_key: bool,
-    /// A development admin token was created (or reused) because no token is configured.
+    /// A development admin token was created (or reused) because no token and no client
+    /// certificate is configured.
     pub dev_token: Option<String>,
 }
 
@@ -60,6 +69,10 @@ pub struct FirstRun {
 pub struct RunningServer {
     /// The address it listens on (useful with port 0).
     pub local_addr: SocketAddr,
+    /// Where the metrics listener listens, unless it is off.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Whether gRPC is served over TLS.
+    pub tls: bool,
     /// The verifier key of the key that signs new entries (`<origin>+<key id>+<key>`).
     pub verifier_key: String,
     /// Every key that signs checkpoints: the current key, then the next one during a rotation.
@@ -93,6 +106,18 @@ impl RunningServer {
     }
 }
 
+/// An error and its sources, `: `-separated (tonic's transport errors say little on their own).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Writes the (public) verifier key beside the secrets, as `verifier-key`, for local tools.
 fn publish_verifier_key(dir: &std::path::Path, key: &str) -> Result<(), ServerError> {
     let path = dir.join(secrets::VERIFIER_KEY_FILE);
@@ -108,9 +133,23 @@ fn publish_verifier_key(dir: &std::path::Path, key: &str) -> Result<(), ServerEr
     Ok(())
 }
 
-/// Loads the secrets (creating them on a first start), opens the store, starts the sequencer and
-/// starts serving on `config.listen`.
+/// Loads the secrets (creating them on a first start) and the TLS files, opens the store, starts
+/// the sequencer and starts serving on `config.listen` (and the metrics on `config.metrics_listen`).
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    // TLS first: a bad certificate or key is refused before anything is opened or created.
+    let tls_config = tls::server_tls_config(&config.tls)?;
+    let serves_tls = tls_config.is_some();
+    let mut grpc = tonic::transport::Server::builder();
+    if let Some(tls_config) = tls_config {
+        grpc = grpc
+            .tls_config(tls_config)
+            .map_err(|e| TlsError::Unusable(error_chain(&e)))?;
+    }
+    let certificates = ClientCertificateMap::from_config(&config.tls.clients)?;
+    let metrics_listener = match config.metrics_listen.address() {
+        Some(address) => Some(MetricsListener::bind(address).await?),
+        None => None,
+    };
     secrets::ensure_dir(&config.secrets_dir)?;
     let (seed, created_log_key) =
         secrets::load_or_create_secret(&config.secrets_dir.join(secrets::LOG_KEY_FILE))?;
@@ -161,7 +200,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         created_log_key,
         dev_token: None,
     };
-    if tokens.is_empty() {
+    if tokens.is_empty() && certificates.is_empty() {
         let path = config.secrets_dir.join(secrets::DEV_TOKEN_FILE);
         let token = if path.exists() {
             secrets::read_private_file(&path)?.trim().to_owned()
@@ -198,17 +237,22 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         config: config.sequencer.clone(),
     })?;
 
-    let tokens = Arc::new(tokens);
+    let metrics = Arc::new(LedgerMetrics::new(
+        sequencer.shared().clone(),
+        store.clone(),
+    ));
+    let authenticator = Arc::new(Authenticator::new(tokens, certificates));
     let admin =
         crate::proto::v1::admin_server::AdminServer::new(crate::service::admin::AdminService::new(
             store.clone(),
-            tokens.clone(),
+            authenticator.clone(),
             config.data_dir.clone(),
         ));
     let service = LedgerService::new(
         store.clone(),
         sequencer.clone(),
-        tokens,
+        authenticator,
+        metrics.clone(),
         Arc::new(DirectorySecret::from_bytes(directory_secret)),
         crate::service::submission_digest_key(&directory_secret),
         config.limits.clone(),
@@ -235,7 +279,16 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let local_addr = listener
         .local_addr()
         .map_err(|e| ServerError::Transport(e.to_string()))?;
-    tracing::info!(%local_addr, origin = %config.origin, %verifier_key, "gdpr-ledger is serving");
+    tracing::info!(
+        %local_addr,
+        origin = %config.origin,
+        %verifier_key,
+        tls = serves_tls,
+        client_certificates_required = config.tls.requires_client_certificates(),
+        "gdpr-ledger is serving"
+    );
+    let metrics_addr = metrics_listener.as_ref().map(MetricsListener::local_addr);
+    let metrics_server = metrics_listener.map(|listener| listener.serve(metrics));
 
     // Health follows the sequencer: once it has failed (fail-stop), the ledger reports NOT_SERVING.
     let watched = sequencer.shared().clone();
@@ -264,7 +317,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let serving = tokio::spawn(async move {
-        let outcome = tonic::transport::Server::builder()
+        let outcome = grpc
             // Batches of thousands of events are hundreds of KiB: wider HTTP/2 windows than the
             // 64 KiB default spare them round trips of flow control.
             .initial_stream_window_size(Some(1 << 20))
@@ -282,6 +335,9 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         if let Some(pruning) = pruning {
             pruning.abort();
         }
+        if let Some(metrics_server) = metrics_server {
+            metrics_server.stop().await;
+        }
         // Every request has been answered; the sequencer finishes what is queued and stops.
         // Joining it before the store closes means nothing in flight is cut off.
         sequencer.stop().await;
@@ -297,6 +353,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
 
     Ok(RunningServer {
         local_addr,
+        metrics_addr,
+        tls: serves_tls,
         verifier_key,
         verifier_keys,
         first_run,

@@ -3,7 +3,8 @@
 // figment::Jail's closure returns figment::Error, as its API requires.
 #![allow(clippy::result_large_err)]
 
-use gdpr_ledger::config::Config;
+use gdpr_ledger::config::{Config, MetricsListen};
+use gdpr_ledger::tls::TlsConfig;
 
 #[test]
 fn defaults_are_a_working_first_run() {
@@ -88,6 +89,97 @@ fn a_missing_config_file_is_an_error() {
         let error = Config::load(Some(std::path::Path::new("/nonexistent/ledger.toml")))
             .expect_err("missing file");
         assert!(error.to_string().contains("does not exist"), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
+fn metrics_listen_is_an_address_or_off() {
+    assert_eq!(
+        Config::default().metrics_listen,
+        MetricsListen::Address("127.0.0.1:9464".parse().expect("address"))
+    );
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("ledger.toml", "metrics_listen = \"off\"\n")?;
+        let config = Config::load(Some(std::path::Path::new("ledger.toml"))).expect("loads");
+        assert_eq!(config.metrics_listen, MetricsListen::Off);
+
+        jail.set_env("GDPR_LEDGER_METRICS_LISTEN", "0.0.0.0:9464");
+        let config = Config::load(Some(std::path::Path::new("ledger.toml"))).expect("loads");
+        assert_eq!(
+            config.metrics_listen,
+            MetricsListen::Address("0.0.0.0:9464".parse().expect("address"))
+        );
+        // Serialised as the string it was given, so a written config loads the same.
+        let written = toml::Value::try_from(&config).expect("serialises");
+        assert_eq!(written["metrics_listen"].as_str(), Some("0.0.0.0:9464"));
+
+        jail.set_env("GDPR_LEDGER_METRICS_LISTEN", "");
+        let config = Config::load(Some(std::path::Path::new("ledger.toml"))).expect("loads");
+        assert_eq!(config.metrics_listen, MetricsListen::Off, "empty is off");
+
+        jail.set_env("GDPR_LEDGER_METRICS_LISTEN", "localhost-ish");
+        let error =
+            Config::load(Some(std::path::Path::new("ledger.toml"))).expect_err("not an address");
+        // figment names the variable's key as written: METRICS_LISTEN.
+        let text = error.to_string();
+        assert!(text.to_lowercase().contains("metrics_listen"), "{text}");
+        assert!(text.contains("localhost-ish"), "{text}");
+        Ok(())
+    });
+}
+
+#[test]
+fn tls_allows_any_address_and_must_be_complete() {
+    let tls = TlsConfig {
+        cert_file: Some("/etc/gdpr-ledger/tls/server.crt".into()),
+        key_file: Some("/etc/gdpr-ledger/secrets/server.key".into()),
+        ..TlsConfig::default()
+    };
+    let config = Config {
+        listen: "0.0.0.0:50051".parse().expect("address"),
+        tls: tls.clone(),
+        ..Config::default()
+    };
+    config
+        .check()
+        .expect("TLS on every interface needs no plaintext exception");
+
+    let half = Config {
+        tls: TlsConfig {
+            key_file: None,
+            ..tls.clone()
+        },
+        ..Config::default()
+    };
+    let error = half.check().expect_err("a certificate without its key");
+    assert!(error.to_string().contains("tls.key_file"), "{error}");
+
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "ledger.toml",
+            concat!(
+                "[tls]\n",
+                "cert_file = \"server.crt\"\n",
+                "key_file = \"server.key\"\n",
+                "client_ca_file = \"clients-ca.crt\"\n",
+                "[[tls.clients]]\n",
+                "name = \"crm.internal\"\n",
+                "identity = \"crm\"\n",
+                "role = \"producer\"\n",
+            ),
+        )?;
+        let config = Config::load(Some(std::path::Path::new("ledger.toml"))).expect("loads");
+        assert!(config.tls.requires_client_certificates());
+        assert_eq!(config.tls.clients[0].identity, "crm");
+
+        jail.create_file(
+            "bad.toml",
+            "[tls]\ncert_file = \"server.crt\"\nkey_file = \"server.key\"\n[[tls.clients]]\nname = \"crm.internal\"\nidentity = \"crm\"\nrole = \"producer\"\n",
+        )?;
+        let error = Config::load(Some(std::path::Path::new("bad.toml")))
+            .expect_err("mapped clients without a client CA");
+        assert!(error.to_string().contains("tls.clients"), "{error}");
         Ok(())
     });
 }

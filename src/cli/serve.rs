@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use gdpr_ledger::config::{Config, LogFormat};
+use gdpr_ledger::config::{Config, LogFormat, MetricsListen};
 use gdpr_ledger::core::signature::LogSigner;
 use gdpr_ledger::secrets;
 use tracing_subscriber::EnvFilter;
@@ -24,6 +24,9 @@ pub struct ServeArgs {
     /// gRPC listen address.
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// HTTP listen address of /metrics and /healthz, or `off`.
+    #[arg(long)]
+    pub metrics_listen: Option<MetricsListen>,
     /// The log's origin (its name in checkpoints).
     #[arg(long)]
     pub origin: Option<String>,
@@ -44,6 +47,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    if let Some(metrics_listen) = args.metrics_listen {
+        config.metrics_listen = metrics_listen;
+    }
     if let Some(origin) = &args.origin {
         config.origin = origin.clone();
     }
@@ -63,6 +69,11 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         // Printed (not only logged) so that a newcomer sees them at once.
         println!("gdpr-ledger listening on {}", server.local_addr);
         println!("verifier key: {}", server.verifier_key);
+        if let Some(metrics_addr) = server.metrics_addr {
+            println!(
+                "metrics on http://{metrics_addr}/metrics, health on http://{metrics_addr}/healthz"
+            );
+        }
         if server.first_run.created_log_key {
             println!(
                 "created a new log signing key in {}",

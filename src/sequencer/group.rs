@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 
@@ -94,6 +95,13 @@ pub(super) fn run(
             }
             continue;
         }
+        let _span = tracing::info_span!(
+            "commit_group",
+            first_index = tail.size,
+            jobs = jobs.len(),
+            events = planned_events
+        )
+        .entered();
         match commit_group(&parts, &tail, jobs, &shared, &mut index_cache) {
             Ok(new_tail) => tail = new_tail,
             // `refuse_all` has already marked the sequencer failed and answered the group.
@@ -173,7 +181,13 @@ fn commit_group(
                 },
             })
             .collect();
-        if let Err(error) = parts.store.commit(&plan.commit) {
+        let commit_started = Instant::now();
+        let committed = parts.store.commit(&plan.commit);
+        shared
+            .stats
+            .store_commit_duration
+            .observe(commit_started.elapsed());
+        if let Err(error) = committed {
             let why = format!(
                 "commit of entries {}..{} failed: {error}",
                 tail.size, plan.tail.size
@@ -185,7 +199,13 @@ fn commit_group(
             index_cache.record(index);
         }
         let root = plan.tail.frontier.root();
-        let note = match sign_checkpoint(parts, plan.tail.size, root, plan.tail.index_root) {
+        let signing_started = Instant::now();
+        let signed = sign_checkpoint(parts, plan.tail.size, root, plan.tail.index_root);
+        shared
+            .stats
+            .checkpoint_sign_duration
+            .observe(signing_started.elapsed());
+        let note = match signed {
             Ok(note) => note,
             Err(why) => {
                 refuse_all(shared, accepted, &why);
@@ -203,6 +223,8 @@ fn commit_group(
             note,
         });
         shared.set_latest(checkpoint.clone());
+        shared.stats.checkpoint_signed.mark();
+        shared.stats.group_entries.observe(plan.entries.len());
         shared
             .stats
             .groups_committed

@@ -156,6 +156,14 @@ pub struct SequencerStats {
     pub entries_appended: AtomicU64,
     /// Jobs answered with receipts.
     pub jobs_acknowledged: AtomicU64,
+    /// Entries per commit group.
+    pub group_entries: crate::metrics::SizeHistogram,
+    /// Duration of each group's store commit: the write batch and its WAL fsync.
+    pub store_commit_duration: crate::metrics::LatencyHistogram,
+    /// Duration of signing each group's checkpoint.
+    pub checkpoint_sign_duration: crate::metrics::LatencyHistogram,
+    /// When the latest checkpoint was signed (made at start, when the recovered one is re-signed).
+    pub checkpoint_signed: crate::metrics::Stamp,
 }
 
 /// State shared between the sequencer thread and its handles.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::auth::{Role, TokenTable, require};
+use super::auth::{Authenticator, Role, require};
 use crate::proto::v1 as pb;
 use crate::proto::v1::admin_server::Admin;
 use crate::storage::{BackupError, LedgerStore};
@@ -14,13 +14,13 @@ use crate::storage::{BackupError, LedgerStore};
 /// The admin service's dependencies.
 pub struct AdminService {
     store: Arc<LedgerStore>,
-    tokens: Arc<TokenTable>,
+    tokens: Arc<Authenticator>,
     data_dir: PathBuf,
 }
 
 impl AdminService {
     /// The service over the store in `data_dir`, authenticating with `tokens`.
-    pub fn new(store: Arc<LedgerStore>, tokens: Arc<TokenTable>, data_dir: PathBuf) -> Self {
+    pub fn new(store: Arc<LedgerStore>, tokens: Arc<Authenticator>, data_dir: PathBuf) -> Self {
         Self {
             store,
             tokens,

@@ -1,14 +1,19 @@
-//! Who is calling: bearer tokens mapped to an identity and a role.
+//! Who is calling: bearer tokens, and with mutual TLS client certificates, mapped to an identity
+//! and a role.
 //!
 //! Tokens are never kept in clear: the configuration holds their SHA-256 (or a file holding the
-//! token), and a request's token is hashed and looked up. The identity becomes the entry's
-//! `producer`.
+//! token), and a request's token is hashed and looked up. Client certificates are verified by the
+//! TLS handshake and mapped by name (`[[tls.clients]]`, see [`crate::tls`]). The identity becomes
+//! the entry's `producer`. [`Authenticator`] combines both.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
+use tonic::metadata::MetadataMap;
 use tonic::{Request, Status};
+
+use crate::tls::ClientCertificateMap;
 
 /// What a caller may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -161,10 +166,16 @@ impl TokenTable {
 
     /// The caller a request's `authorization: Bearer <token>` names.
     pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
-        let header = request
-            .metadata()
-            .get("authorization")
-            .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))?;
+        self.bearer_caller(request.metadata())?
+            .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))
+    }
+
+    /// The caller the `authorization` header names; `None` without the header. A malformed header
+    /// or an unknown token is an error, never ignored.
+    pub fn bearer_caller(&self, metadata: &MetadataMap) -> Result<Option<Caller>, Status> {
+        let Some(header) = metadata.get("authorization") else {
+            return Ok(None);
+        };
         let token = header
             .to_str()
             .ok()
@@ -173,7 +184,63 @@ impl TokenTable {
         self.by_hash
             .get(&token_digest(token.trim()))
             .cloned()
+            .map(Some)
             .ok_or_else(|| Status::unauthenticated("unknown token"))
+    }
+}
+
+/// Names the caller of a request from its bearer token and, under mutual TLS, its client
+/// certificate.
+///
+/// - A token alone, or a token with a certificate that `[[tls.clients]]` does not map: the token's
+///   caller (the handshake has verified the certificate; it names nobody).
+/// - A mapped certificate alone: its caller.
+/// - Both: they must name the same identity and role, or the request is refused
+///   (`UNAUTHENTICATED`): neither credential silently overrides the other.
+/// - A malformed header, an unknown token or a certificate whose names map to two callers: refused,
+///   whatever else the request carries.
+#[derive(Debug, Clone, Default)]
+pub struct Authenticator {
+    tokens: TokenTable,
+    certificates: ClientCertificateMap,
+}
+
+impl Authenticator {
+    /// Combines the token table and the client certificate map.
+    pub fn new(tokens: TokenTable, certificates: ClientCertificateMap) -> Self {
+        Self {
+            tokens,
+            certificates,
+        }
+    }
+
+    /// The request's caller (see the type's rules).
+    pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
+        let by_certificate = match request.peer_certs() {
+            Some(chain) => match chain.first() {
+                Some(leaf) => self
+                    .certificates
+                    .caller(leaf.as_ref())
+                    .map_err(|e| Status::unauthenticated(e.to_string()))?,
+                None => None,
+            },
+            None => None,
+        };
+        let by_token = self.tokens.bearer_caller(request.metadata())?;
+        match (by_token, by_certificate) {
+            (Some(token), Some(certificate)) if token == certificate => Ok(token),
+            (Some(token), Some(certificate)) => Err(Status::unauthenticated(format!(
+                "the bearer token names {} ({:?}) but the client certificate names {} ({:?}); they must agree",
+                token.identity, token.role, certificate.identity, certificate.role
+            ))),
+            (Some(caller), None) | (None, Some(caller)) => Ok(caller),
+            (None, None) if self.certificates.is_empty() => Err(Status::unauthenticated(
+                "missing authorization: Bearer <token>",
+            )),
+            (None, None) => Err(Status::unauthenticated(
+                "missing authorization: Bearer <token>, and no client certificate mapped in tls.clients",
+            )),
+        }
     }
 }
 

@@ -7,20 +7,21 @@ pub mod status;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 
 use crate::core::directory::{DirectorySecret, SubjectToken, directory_row_key};
 use crate::core::signature::KeyId;
+use crate::metrics::{LedgerMetrics, ProofKind};
 use crate::proofs;
 use crate::proto::v1 as pb;
 use crate::proto::v1::ledger_server::Ledger;
 use crate::sequencer::{PreparedEvent, Receipt, SequencerHandle, SignedCheckpoint};
 use crate::storage::LedgerStore;
 use crate::validation::{FieldError, ValidationLimits, validate_submission};
-use auth::{Caller, Role, TokenTable, require};
+use auth::{Authenticator, Caller, Role, require};
 
 /// Size and count limits of requests.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -55,7 +56,8 @@ impl Default for RequestLimits {
 pub struct LedgerService {
     store: Arc<LedgerStore>,
     sequencer: SequencerHandle,
-    tokens: Arc<TokenTable>,
+    authenticator: Arc<Authenticator>,
+    metrics: Arc<LedgerMetrics>,
     directory_secret: Arc<DirectorySecret>,
     digest_key: [u8; 32],
     limits: RequestLimits,
@@ -67,11 +69,14 @@ pub struct LedgerService {
 impl LedgerService {
     /// Builds the service. `digest_key` keys the submission digests of the event-id index, so
     /// that the index holds nothing an attacker could test guessed identifiers against (see
-    /// [`submission_digest_key`]).
+    /// [`submission_digest_key`]). Callers are named by `authenticator`; what they do is counted
+    /// in `metrics`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<LedgerStore>,
         sequencer: SequencerHandle,
-        tokens: Arc<TokenTable>,
+        authenticator: Arc<Authenticator>,
+        metrics: Arc<LedgerMetrics>,
         directory_secret: Arc<DirectorySecret>,
         digest_key: [u8; 32],
         limits: RequestLimits,
@@ -83,7 +88,8 @@ impl LedgerService {
         Self {
             store,
             sequencer,
-            tokens,
+            authenticator,
+            metrics,
             directory_secret,
             digest_key,
             limits,
@@ -98,7 +104,7 @@ impl LedgerService {
         role_ok: fn(Role) -> bool,
         what: &str,
     ) -> Result<Caller, Status> {
-        let caller = self.tokens.authenticate(request)?;
+        let caller = self.authenticator.authenticate(request)?;
         require(&caller, role_ok(caller.role), what)?;
         Ok(caller)
     }
@@ -274,16 +280,30 @@ async fn blocking<T: Send + 'static>(
         .map_err(proofs::ProofError::into_status)
 }
 
-#[tonic::async_trait]
-impl Ledger for LedgerService {
-    type GetSubjectLifecycleStream =
-        tokio_stream::wrappers::ReceiverStream<Result<pb::SubjectLifecycleChunk, Status>>;
+/// The append paths, wrapped by the trait's methods for their spans and metrics.
+impl LedgerService {
+    /// Counts an append request's outcome: its receipts or the status that refused it.
+    fn count_append(&self, outcome: Result<usize, &Status>, started: Instant) {
+        match outcome {
+            Ok(events) => {
+                self.metrics.append_acknowledged(events, started.elapsed());
+                tracing::debug!(events, "appended");
+            }
+            Err(status) => {
+                self.metrics.append_rejected(status.code());
+                tracing::debug!(code = ?status.code(), message = status.message(), "append refused");
+            }
+        }
+    }
 
-    async fn append(
+    /// `Append`: one submission.
+    async fn append_one(
         &self,
         request: Request<pb::AppendRequest>,
     ) -> Result<Response<pb::AppendResponse>, Status> {
         let caller = self.caller(&request, Role::may_append, "append events")?;
+        tracing::Span::current().record("producer", caller.identity.as_str());
+        self.metrics.append_received(1);
         let request = request.into_inner();
         let _admitted = self.admit(request.encoded_len()).await?;
         let submission = request
@@ -307,14 +327,17 @@ impl Ledger for LedgerService {
         }))
     }
 
-    async fn append_batch(
+    /// `AppendBatch`: all of the submissions or none.
+    async fn append_many(
         &self,
         request: Request<pb::AppendBatchRequest>,
     ) -> Result<Response<pb::AppendBatchResponse>, Status> {
         let caller = self.caller(&request, Role::may_append, "append events")?;
+        tracing::Span::current().record("producer", caller.identity.as_str());
         let request = request.into_inner();
-        let _admitted = self.admit(request.encoded_len()).await?;
         let count = request.submissions.len();
+        self.metrics.append_received(count);
+        let _admitted = self.admit(request.encoded_len()).await?;
         if count == 0 {
             return Err(status::invalid_field(&FieldError::new(
                 "submissions",
@@ -352,12 +375,54 @@ impl Ledger for LedgerService {
         let receipts = self.receipts(receipts, request.include_bundle).await?;
         Ok(Response::new(pb::AppendBatchResponse { receipts }))
     }
+}
 
+#[tonic::async_trait]
+impl Ledger for LedgerService {
+    type GetSubjectLifecycleStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::SubjectLifecycleChunk, Status>>;
+
+    #[tracing::instrument(name = "append", skip_all, fields(producer = tracing::field::Empty))]
+    async fn append(
+        &self,
+        request: Request<pb::AppendRequest>,
+    ) -> Result<Response<pb::AppendResponse>, Status> {
+        let started = Instant::now();
+        let outcome = self.append_one(request).await;
+        self.count_append(outcome.as_ref().map(|_| 1), started);
+        outcome
+    }
+
+    #[tracing::instrument(
+        name = "append_batch",
+        skip_all,
+        fields(
+            producer = tracing::field::Empty,
+            events = request.get_ref().submissions.len()
+        )
+    )]
+    async fn append_batch(
+        &self,
+        request: Request<pb::AppendBatchRequest>,
+    ) -> Result<Response<pb::AppendBatchResponse>, Status> {
+        let started = Instant::now();
+        let outcome = self.append_many(request).await;
+        self.count_append(
+            outcome
+                .as_ref()
+                .map(|response| response.get_ref().receipts.len()),
+            started,
+        );
+        outcome
+    }
+
+    #[tracing::instrument(name = "get_entry", skip_all)]
     async fn get_entry(
         &self,
         request: Request<pb::GetEntryRequest>,
     ) -> Result<Response<pb::GetEntryResponse>, Status> {
         let caller = self.caller(&request, Role::may_read, "read entries")?;
+        self.metrics.proof_requested(ProofKind::Entry);
         let request = request.into_inner();
         let store = self.store.clone();
         let index = match request.selector {
@@ -409,11 +474,17 @@ impl Ledger for LedgerService {
         }))
     }
 
+    #[tracing::instrument(
+        name = "get_inclusion_proof",
+        skip_all,
+        fields(index = request.get_ref().index, tree_size = request.get_ref().tree_size)
+    )]
     async fn get_inclusion_proof(
         &self,
         request: Request<pb::GetInclusionProofRequest>,
     ) -> Result<Response<pb::ProofBundle>, Status> {
         self.caller(&request, Role::may_read, "read proofs")?;
+        self.metrics.proof_requested(ProofKind::Inclusion);
         let request = request.into_inner();
         let checkpoint = self.checkpoint(request.tree_size)?;
         if request.index >= checkpoint.size {
@@ -440,11 +511,20 @@ impl Ledger for LedgerService {
         Ok(Response::new(pb::ProofBundle { bundle_json }))
     }
 
+    #[tracing::instrument(
+        name = "get_consistency_proof",
+        skip_all,
+        fields(
+            first_size = request.get_ref().first_size,
+            second_size = request.get_ref().second_size
+        )
+    )]
     async fn get_consistency_proof(
         &self,
         request: Request<pb::GetConsistencyProofRequest>,
     ) -> Result<Response<pb::GetConsistencyProofResponse>, Status> {
         self.caller(&request, Role::may_read, "read proofs")?;
+        self.metrics.proof_requested(ProofKind::Consistency);
         let request = request.into_inner();
         let second = self.checkpoint(request.second_size)?;
         if request.first_size > second.size {
@@ -470,11 +550,17 @@ impl Ledger for LedgerService {
         }))
     }
 
+    #[tracing::instrument(
+        name = "get_subject_lifecycle",
+        skip_all,
+        fields(tree_size = request.get_ref().tree_size)
+    )]
     async fn get_subject_lifecycle(
         &self,
         request: Request<pb::GetSubjectLifecycleRequest>,
     ) -> Result<Response<Self::GetSubjectLifecycleStream>, Status> {
         self.caller(&request, Role::may_read, "read lifecycles")?;
+        self.metrics.proof_requested(ProofKind::Lifecycle);
         let request = request.into_inner();
         let token = self.resolve_subject(request.subject).await?;
         let checkpoint = self.checkpoint(request.tree_size)?;

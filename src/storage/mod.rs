@@ -544,6 +544,17 @@ impl LedgerStore {
             .collect::<Vec<_>>()
             .join("\n")
     }
+
+    /// An integer RocksDB property (e.g. `rocksdb.total-sst-files-size`) summed over every column
+    /// family; a family that does not report it counts 0.
+    pub fn property_total(&self, property: &str) -> Result<u64, StorageError> {
+        let mut total = 0u64;
+        for name in columns::ALL {
+            let value = self.db.property_int_value_cf(self.cf(name)?, property)?;
+            total = total.saturating_add(value.unwrap_or(0));
+        }
+        Ok(total)
+    }
 }
 
 impl HashStore for LedgerStore {

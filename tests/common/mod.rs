@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use gdpr_ledger::config::Config;
+use gdpr_ledger::config::{Config, MetricsListen};
 use gdpr_ledger::core::signature::VerifierKey;
 use gdpr_ledger::server::RunningServer;
 use gdpr_ledger::service::auth::{Role, TokenConfig, token_digest};
@@ -38,6 +38,8 @@ pub fn test_config(root: &std::path::Path) -> Config {
         data_dir: root.join("data"),
         secrets_dir: root.join("secrets"),
         listen: "127.0.0.1:0".parse().expect("loopback address"),
+        // Tests run side by side: the metrics listener takes an ephemeral port too.
+        metrics_listen: MetricsListen::Address("127.0.0.1:0".parse().expect("loopback address")),
         tokens: vec![
             token("crm", Role::Producer, PRODUCER_TOKEN),
             token("billing", Role::Producer, BILLING_TOKEN),
@@ -89,6 +91,15 @@ impl TestLedger {
         self.server.as_ref().expect("server running").local_addr
     }
 
+    /// Where the metrics listener listens.
+    pub fn metrics_addr(&self) -> std::net::SocketAddr {
+        self.server
+            .as_ref()
+            .expect("server running")
+            .metrics_addr
+            .expect("the metrics listener is on")
+    }
+
     pub fn verifier_key(&self) -> VerifierKey {
         VerifierKey::parse(&self.server.as_ref().expect("server running").verifier_key)
             .expect("the server's verifier key parses")
@@ -106,15 +117,22 @@ impl TestLedger {
 
 /// A client for the ledger at `addr` presenting `token` as a bearer token.
 pub async fn client_for(addr: std::net::SocketAddr, token: &str) -> Client {
+    client_for_result(addr, token)
+        .await
+        .unwrap_or_else(|error| panic!("connects to the test server: {error}"))
+}
+
+/// A plaintext client for the ledger at `addr` presenting `token`, or why it could not connect.
+pub async fn client_for_result(addr: std::net::SocketAddr, token: &str) -> Result<Client, String> {
     let channel = Channel::from_shared(format!("http://{addr}"))
         .expect("uri")
         .connect()
         .await
-        .expect("connects to the test server");
-    gdpr_ledger::client::authenticated(channel, token)
+        .map_err(|error| format!("{error:?}"))?;
+    Ok(gdpr_ledger::client::authenticated(channel, token)
         .expect("a valid token")
         .max_decoding_message_size(64 << 20)
-        .max_encoding_message_size(64 << 20)
+        .max_encoding_message_size(64 << 20))
 }
 
 /// Replays the whole log through the API from index 0 (hash chain, every signature, the tree) and
@@ -131,6 +149,59 @@ pub async fn audit_whole_log(
     .await
     .unwrap_or_else(|error| panic!("audit failed: {error}"));
     entries
+}
+
+/// `GET path` over HTTP/1.1 on `addr`: the status code and the body.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects to the metrics listener");
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .expect("request sent");
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .await
+        .expect("response read");
+    let response = String::from_utf8(response).expect("an HTTP response in UTF-8");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .expect("an HTTP response has a head and a body");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+/// The payload of a chunked HTTP/1.1 body.
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (size, rest) = body.split_once("\r\n").expect("a chunk size line");
+        let size = usize::from_str_radix(size.trim(), 16).expect("a hex chunk size");
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..]
+            .strip_prefix("\r\n")
+            .expect("a chunk ends with CRLF");
+    }
 }
 
 /// A valid collection event with this id, about the subject `kind:value`.

@@ -1,0 +1,612 @@
+//! Prometheus metrics and the HTTP listener that serves them (`metrics_listen`), apart from gRPC.
+//!
+//! `GET /metrics` answers the OpenMetrics text format (which Prometheus scrapes natively);
+//! `GET /healthz` answers `200 ok` while the sequencer runs and `503` once it has stopped after a
+//! storage failure (fail-stop), for liveness probes and load balancers. The listener has no
+//! authentication and serves nothing about the log's content: counts, sizes and durations only.
+//!
+//! Every metric is named `gdpr_ledger_*`:
+//!
+//! | metric | type | what |
+//! |---|---|---|
+//! | `appended_events_total` | counter | events acknowledged with a receipt (new entries and idempotent retries) |
+//! | `append_rejections_total{reason}` | counter | append requests refused, by gRPC status (`invalid_argument`, `unauthenticated`, `permission_denied`, `resource_exhausted`, `already_exists`, `failed_precondition`, `unavailable`, `internal`...) |
+//! | `append_batch_events` | histogram | events per append request (`Append` counts 1), refused requests included |
+//! | `append_duration_seconds` | histogram | from an append request's arrival to its receipts, for acknowledged requests: validation, queueing, the group's commit |
+//! | `commit_group_entries` | histogram | entries per commit group (one write batch, one WAL fsync) |
+//! | `store_commit_duration_seconds` | histogram | a commit group's RocksDB write: the batch and its WAL fsync |
+//! | `checkpoint_sign_duration_seconds` | histogram | signing the checkpoint after a commit group |
+//! | `tree_size` | gauge | entries in the log (size of the latest signed checkpoint) |
+//! | `checkpoint_age_seconds` | gauge | seconds since the latest checkpoint was signed (after every commit group; at start the recovered one is re-signed) |
+//! | `proof_requests_total{kind}` | counter | authorised reads: `entry`, `inclusion`, `consistency`, `lifecycle` |
+//! | `sequencer_failed` | gauge | 1 once the sequencer has stopped after a storage failure |
+//! | `rocksdb_pending_compaction_bytes` | gauge | `rocksdb.estimate-pending-compaction-bytes`, summed over column families |
+//! | `rocksdb_sst_files_bytes` | gauge | `rocksdb.total-sst-files-size`, summed over column families |
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::sequencer::SequencerShared;
+use crate::storage::LedgerStore;
+
+/// Path of the metrics page.
+pub const METRICS_PATH: &str = "/metrics";
+/// Path of the health check.
+pub const HEALTH_PATH: &str = "/healthz";
+/// Content type of the metrics page (OpenMetrics text, which Prometheus scrapes).
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// RocksDB's estimate of the bytes compaction must rewrite to settle the tree.
+pub const ROCKSDB_PENDING_COMPACTION_BYTES: &str = "rocksdb.estimate-pending-compaction-bytes";
+/// RocksDB's total size of the SST files.
+pub const ROCKSDB_TOTAL_SST_FILES_SIZE: &str = "rocksdb.total-sst-files-size";
+
+/// A histogram of durations in seconds: buckets from 50 µs doubling to about 13 s.
+#[derive(Debug, Clone)]
+pub struct LatencyHistogram(Histogram);
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self(Histogram::new(exponential_buckets(0.000_05, 2.0, 19)))
+    }
+}
+
+impl LatencyHistogram {
+    /// Records one duration.
+    pub fn observe(&self, elapsed: Duration) {
+        self.0.observe(elapsed.as_secs_f64());
+    }
+
+    fn metric(&self) -> Histogram {
+        self.0.clone()
+    }
+}
+
+/// A histogram of counts (entries, events): buckets 1, 2, 4 ... 65,536.
+#[derive(Debug, Clone)]
+pub struct SizeHistogram(Histogram);
+
+impl Default for SizeHistogram {
+    fn default() -> Self {
+        Self(Histogram::new(exponential_buckets(1.0, 2.0, 17)))
+    }
+}
+
+impl SizeHistogram {
+    /// Records one count.
+    pub fn observe(&self, count: usize) {
+        // Counts stay far below 2^53: the conversion is exact.
+        self.0.observe(count as f64);
+    }
+
+    fn metric(&self) -> Histogram {
+        self.0.clone()
+    }
+}
+
+/// A moment on the monotonic clock, moved forward with [`Stamp::mark`]. A new stamp holds the
+/// moment it was made.
+#[derive(Debug)]
+pub struct Stamp(Mutex<Instant>);
+
+impl Default for Stamp {
+    fn default() -> Self {
+        Self(Mutex::new(Instant::now()))
+    }
+}
+
+impl Stamp {
+    /// Sets the stamp to now.
+    pub fn mark(&self) {
+        let now = Instant::now();
+        match self.0.lock() {
+            Ok(mut stamp) => *stamp = now,
+            Err(poisoned) => *poisoned.into_inner() = now,
+        }
+    }
+
+    /// Time since the stamp.
+    pub fn elapsed(&self) -> Duration {
+        match self.0.lock() {
+            Ok(stamp) => stamp.elapsed(),
+            Err(poisoned) => poisoned.into_inner().elapsed(),
+        }
+    }
+}
+
+/// What a read request asked for, as counted in `proof_requests_total{kind}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofKind {
+    /// `GetEntry`.
+    Entry,
+    /// `GetInclusionProof`.
+    Inclusion,
+    /// `GetConsistencyProof`.
+    Consistency,
+    /// `GetSubjectLifecycle`.
+    Lifecycle,
+}
+
+impl ProofKind {
+    /// Every kind.
+    pub const ALL: [ProofKind; 4] = [
+        ProofKind::Entry,
+        ProofKind::Inclusion,
+        ProofKind::Consistency,
+        ProofKind::Lifecycle,
+    ];
+
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            ProofKind::Entry => "entry",
+            ProofKind::Inclusion => "inclusion",
+            ProofKind::Consistency => "consistency",
+            ProofKind::Lifecycle => "lifecycle",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
+/// The statuses an append is refused with in the ordinary course of things: their
+/// `append_rejections_total` series are shown at 0 before the first refusal.
+const EXPECTED_REJECTIONS: [tonic::Code; 8] = [
+    tonic::Code::InvalidArgument,
+    tonic::Code::Unauthenticated,
+    tonic::Code::PermissionDenied,
+    tonic::Code::ResourceExhausted,
+    tonic::Code::AlreadyExists,
+    tonic::Code::FailedPrecondition,
+    tonic::Code::Unavailable,
+    tonic::Code::Internal,
+];
+
+/// The label of a gRPC status code, in snake case (`invalid_argument`).
+pub fn status_code_label(code: tonic::Code) -> &'static str {
+    use tonic::Code;
+    match code {
+        Code::Ok => "ok",
+        Code::Cancelled => "cancelled",
+        Code::Unknown => "unknown",
+        Code::InvalidArgument => "invalid_argument",
+        Code::DeadlineExceeded => "deadline_exceeded",
+        Code::NotFound => "not_found",
+        Code::AlreadyExists => "already_exists",
+        Code::PermissionDenied => "permission_denied",
+        Code::ResourceExhausted => "resource_exhausted",
+        Code::FailedPrecondition => "failed_precondition",
+        Code::Aborted => "aborted",
+        Code::OutOfRange => "out_of_range",
+        Code::Unimplemented => "unimplemented",
+        Code::Internal => "internal",
+        Code::Unavailable => "unavailable",
+        Code::DataLoss => "data_loss",
+        Code::Unauthenticated => "unauthenticated",
+    }
+}
+
+/// Every metric of a running ledger, and where the scraped values come from.
+pub struct LedgerMetrics {
+    registry: Registry,
+    appended_events: Counter,
+    append_rejections: Family<ReasonLabel, Counter>,
+    append_batch_events: SizeHistogram,
+    append_duration: LatencyHistogram,
+    proof_requests: Family<KindLabel, Counter>,
+    tree_size: Gauge,
+    checkpoint_age: Gauge<f64, AtomicU64>,
+    sequencer_failed: Gauge,
+    pending_compaction_bytes: Gauge,
+    sst_files_bytes: Gauge,
+    sequencer: Arc<SequencerShared>,
+    store: Arc<LedgerStore>,
+}
+
+impl std::fmt::Debug for LedgerMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerMetrics")
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LedgerMetrics {
+    /// Registers every metric. The sequencer's own histograms are read from `sequencer.stats`; the
+    /// gauges are read from the sequencer and the store at each scrape.
+    pub fn new(sequencer: Arc<SequencerShared>, store: Arc<LedgerStore>) -> Self {
+        let mut metrics = Self {
+            registry: Registry::with_prefix("gdpr_ledger"),
+            appended_events: Counter::default(),
+            append_rejections: Family::default(),
+            append_batch_events: SizeHistogram::default(),
+            append_duration: LatencyHistogram::default(),
+            proof_requests: Family::default(),
+            tree_size: Gauge::default(),
+            checkpoint_age: Gauge::default(),
+            sequencer_failed: Gauge::default(),
+            pending_compaction_bytes: Gauge::default(),
+            sst_files_bytes: Gauge::default(),
+            sequencer,
+            store,
+        };
+        let registry = &mut metrics.registry;
+        registry.register(
+            "appended_events",
+            "Events acknowledged with a receipt (new entries and idempotent retries)",
+            metrics.appended_events.clone(),
+        );
+        registry.register(
+            "append_rejections",
+            "Append requests refused, by gRPC status",
+            metrics.append_rejections.clone(),
+        );
+        registry.register(
+            "append_batch_events",
+            "Events per append request (Append counts 1)",
+            metrics.append_batch_events.metric(),
+        );
+        registry.register(
+            "append_duration_seconds",
+            "From an append request's arrival to its receipts (acknowledged requests)",
+            metrics.append_duration.metric(),
+        );
+        let stats = &metrics.sequencer.stats;
+        registry.register(
+            "commit_group_entries",
+            "Entries per commit group (one write batch, one WAL fsync)",
+            stats.group_entries.metric(),
+        );
+        registry.register(
+            "store_commit_duration_seconds",
+            "A commit group's RocksDB write batch and WAL fsync",
+            stats.store_commit_duration.metric(),
+        );
+        registry.register(
+            "checkpoint_sign_duration_seconds",
+            "Signing the checkpoint after a commit group",
+            stats.checkpoint_sign_duration.metric(),
+        );
+        registry.register(
+            "tree_size",
+            "Entries in the log (size of the latest signed checkpoint)",
+            metrics.tree_size.clone(),
+        );
+        registry.register(
+            "checkpoint_age_seconds",
+            "Seconds since the latest checkpoint was signed",
+            metrics.checkpoint_age.clone(),
+        );
+        registry.register(
+            "proof_requests",
+            "Authorised reads of entries and proofs, by kind",
+            metrics.proof_requests.clone(),
+        );
+        registry.register(
+            "sequencer_failed",
+            "1 once the sequencer has stopped after a storage failure (fail-stop)",
+            metrics.sequencer_failed.clone(),
+        );
+        registry.register(
+            "rocksdb_pending_compaction_bytes",
+            "rocksdb.estimate-pending-compaction-bytes, summed over column families",
+            metrics.pending_compaction_bytes.clone(),
+        );
+        registry.register(
+            "rocksdb_sst_files_bytes",
+            "rocksdb.total-sst-files-size, summed over column families",
+            metrics.sst_files_bytes.clone(),
+        );
+        // The usual series exist from the start (at 0), so that rates and alerts see them before
+        // the first occurrence.
+        for code in EXPECTED_REJECTIONS {
+            drop(metrics.append_rejections.get_or_create(&ReasonLabel {
+                reason: status_code_label(code),
+            }));
+        }
+        for kind in ProofKind::ALL {
+            drop(
+                metrics
+                    .proof_requests
+                    .get_or_create(&KindLabel { kind: kind.label() }),
+            );
+        }
+        metrics
+    }
+
+    /// An append request arrived with `events` events (after authentication).
+    pub fn append_received(&self, events: usize) {
+        self.append_batch_events.observe(events);
+    }
+
+    /// An append request was acknowledged with `events` receipts, `elapsed` after it arrived.
+    pub fn append_acknowledged(&self, events: usize, elapsed: Duration) {
+        self.appended_events.inc_by(events as u64);
+        self.append_duration.observe(elapsed);
+    }
+
+    /// An append request was refused with `code`.
+    pub fn append_rejected(&self, code: tonic::Code) {
+        self.append_rejections
+            .get_or_create(&ReasonLabel {
+                reason: status_code_label(code),
+            })
+            .inc();
+    }
+
+    /// An authorised read of `kind`.
+    pub fn proof_requested(&self, kind: ProofKind) {
+        self.proof_requests
+            .get_or_create(&KindLabel { kind: kind.label() })
+            .inc();
+    }
+
+    /// Reads the gauges' values from the sequencer and the store.
+    fn refresh(&self) {
+        let saturate = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        self.tree_size
+            .set(saturate(self.sequencer.latest_checkpoint().size));
+        self.checkpoint_age.set(
+            self.sequencer
+                .stats
+                .checkpoint_signed
+                .elapsed()
+                .as_secs_f64(),
+        );
+        self.sequencer_failed
+            .set(i64::from(self.sequencer.has_failed()));
+        for (property, gauge) in [
+            (
+                ROCKSDB_PENDING_COMPACTION_BYTES,
+                &self.pending_compaction_bytes,
+            ),
+            (ROCKSDB_TOTAL_SST_FILES_SIZE, &self.sst_files_bytes),
+        ] {
+            match self.store.property_total(property) {
+                Ok(value) => {
+                    gauge.set(saturate(value));
+                }
+                Err(error) => tracing::warn!(%error, property, "cannot read a RocksDB property"),
+            }
+        }
+    }
+}
+
+/// What the metrics listener serves: the page and the health. [`LedgerMetrics`] is the real one.
+pub trait Exposition: Send + Sync + 'static {
+    /// The metrics page, read now.
+    fn render(&self) -> Result<String, std::fmt::Error>;
+    /// `None` while healthy; why not otherwise.
+    fn failure(&self) -> Option<String>;
+}
+
+impl Exposition for LedgerMetrics {
+    fn render(&self) -> Result<String, std::fmt::Error> {
+        self.refresh();
+        let mut page = String::new();
+        prometheus_client::encoding::text::encode(&mut page, &self.registry)?;
+        Ok(page)
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.sequencer.has_failed().then(|| {
+            self.sequencer
+                .failure()
+                .unwrap_or_else(|| "the sequencer has stopped".into())
+        })
+    }
+}
+
+type Shared = Arc<dyn Exposition>;
+
+async fn metrics_page(State(exposition): State<Shared>) -> Response {
+    match tokio::task::spawn_blocking(move || exposition.render()).await {
+        Ok(Ok(page)) => ([(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)], page).into_response(),
+        Ok(Err(_)) | Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the metrics could not be encoded\n",
+        )
+            .into_response(),
+    }
+}
+
+async fn health(State(exposition): State<Shared>) -> Response {
+    match exposition.failure() {
+        None => (StatusCode::OK, "ok").into_response(),
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("failed: {why}")).into_response(),
+    }
+}
+
+/// The routes of the metrics listener.
+pub fn router(exposition: Arc<dyn Exposition>) -> axum::Router {
+    axum::Router::new()
+        .route(METRICS_PATH, axum::routing::get(metrics_page))
+        .route(HEALTH_PATH, axum::routing::get(health))
+        .with_state(exposition)
+}
+
+/// The metrics listener could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("metrics listener {address}: {source}")]
+pub struct MetricsListenerError {
+    /// The address asked for.
+    pub address: SocketAddr,
+    /// The failure.
+    pub source: std::io::Error,
+}
+
+/// The metrics listener's socket, bound but not yet serving: bound early, so that a taken port
+/// stops the server before anything is opened.
+#[derive(Debug)]
+pub struct MetricsListener {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+}
+
+impl MetricsListener {
+    /// Binds `address`.
+    pub async fn bind(address: SocketAddr) -> Result<Self, MetricsListenerError> {
+        let failed = |source| MetricsListenerError { address, source };
+        let listener = TcpListener::bind(address).await.map_err(failed)?;
+        let local_addr = listener.local_addr().map_err(failed)?;
+        Ok(Self {
+            listener,
+            local_addr,
+        })
+    }
+
+    /// Where it listens (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves [`router`] until [`MetricsServer::stop`].
+    pub fn serve(self, exposition: Arc<dyn Exposition>) -> MetricsServer {
+        let Self {
+            listener,
+            local_addr,
+        } = self;
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let serving = tokio::spawn(async move {
+            axum::serve(listener, router(exposition))
+                .with_graceful_shutdown(async {
+                    let _ = stop.await;
+                })
+                .await
+        });
+        tracing::info!(%local_addr, "serving /metrics and /healthz");
+        MetricsServer { shutdown, serving }
+    }
+}
+
+/// A running metrics listener.
+#[derive(Debug)]
+pub struct MetricsServer {
+    shutdown: oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl MetricsServer {
+    /// Stops listening, finishes the requests in flight and releases what the routes hold.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        match self.serving.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "the metrics listener failed"),
+            Err(error) => tracing::warn!(%error, "the metrics listener task failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed(Option<String>);
+
+    impl Exposition for Fixed {
+        fn render(&self) -> Result<String, std::fmt::Error> {
+            Ok("# EOF\n".into())
+        }
+
+        fn failure(&self) -> Option<String> {
+            self.0.clone()
+        }
+    }
+
+    async fn body(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        String::from_utf8(bytes.to_vec()).expect("UTF-8")
+    }
+
+    #[tokio::test]
+    async fn health_is_ok_until_the_sequencer_fails() {
+        let healthy = health(State(Arc::new(Fixed(None)) as Shared)).await;
+        assert_eq!(healthy.status(), StatusCode::OK);
+        assert_eq!(body(healthy).await, "ok");
+
+        let failed = health(State(Arc::new(Fixed(Some(
+            "commit of entries 0..1 failed: disk".into(),
+        ))) as Shared))
+        .await;
+        assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body(failed).await.contains("commit of entries 0..1 failed"));
+    }
+
+    #[tokio::test]
+    async fn the_page_is_openmetrics_text() {
+        let page = metrics_page(State(Arc::new(Fixed(None)) as Shared)).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(
+            page.headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.as_bytes()),
+            Some(OPENMETRICS_CONTENT_TYPE.as_bytes())
+        );
+        assert_eq!(body(page).await, "# EOF\n");
+    }
+
+    #[test]
+    fn histograms_record_in_their_buckets() {
+        let latency = LatencyHistogram::default();
+        latency.observe(Duration::from_millis(3));
+        let sizes = SizeHistogram::default();
+        sizes.observe(7);
+        sizes.observe(4096);
+        let mut registry = Registry::default();
+        registry.register("latency_seconds", "test", latency.metric());
+        registry.register("sizes", "test", sizes.metric());
+        let mut page = String::new();
+        prometheus_client::encoding::text::encode(&mut page, &registry).expect("encodes");
+        assert!(page.contains("latency_seconds_count 1\n"), "{page}");
+        // 3 ms: above the 1.6 ms bucket, within 3.2 ms.
+        assert!(
+            page.contains("latency_seconds_bucket{le=\"0.0016\"} 0\n"),
+            "{page}"
+        );
+        assert!(
+            page.contains("latency_seconds_bucket{le=\"0.0032\"} 1\n"),
+            "{page}"
+        );
+        assert!(page.contains("sizes_count 2\n"), "{page}");
+        assert!(page.contains("sizes_sum 4103.0\n"), "{page}");
+        assert!(page.contains("sizes_bucket{le=\"8.0\"} 1\n"), "{page}");
+        assert!(page.contains("sizes_bucket{le=\"4096.0\"} 2\n"), "{page}");
+    }
+
+    #[test]
+    fn status_labels_are_snake_case() {
+        assert_eq!(
+            status_code_label(tonic::Code::InvalidArgument),
+            "invalid_argument"
+        );
+        assert_eq!(
+            status_code_label(tonic::Code::ResourceExhausted),
+            "resource_exhausted"
+        );
+    }
+}

@@ -1,0 +1,535 @@
+//! TLS and mutual TLS on a real server (127.0.0.1, ephemeral port), with certificates made here by
+//! rcgen and clients built with tonic's `ClientTlsConfig`: a mapped client certificate is an
+//! identity and a role like a bearer token; certificates of another CA, expired ones and missing
+//! ones are refused in the handshake; a plaintext client gets nothing from a TLS listener.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use common::{AUDITOR_TOKEN, BILLING_TOKEN, PRODUCER_TOKEN, TestLedger, collection};
+use gdpr_ledger::config::Config;
+use gdpr_ledger::core::entry::SequencedEntry;
+use gdpr_ledger::proto::v1 as pb;
+use gdpr_ledger::proto::v1::ledger_client::LedgerClient;
+use gdpr_ledger::service::auth::Role;
+use gdpr_ledger::tls::{ClientCertificateConfig, TlsConfig};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::{Code, Request, Status};
+
+/// The name the server's certificate is issued for (and 127.0.0.1).
+const SERVER_NAME: &str = "localhost";
+/// The producer's certificate: mapped by its DNS name.
+const CRM_DNS: &str = "crm.internal";
+/// The auditor's certificate: mapped by its URI.
+const DPO_URI: &str = "spiffe://ledger.test/dpo-office";
+/// The admin's certificate: mapped by its subject common name.
+const OPS_CN: &str = "ops-console";
+
+/// A certificate authority made for the test.
+struct Authority {
+    pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Authority {
+    fn new(name: &str) -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = KeyPair::generate().expect("CA key");
+        let certificate = params.self_signed(&key).expect("CA certificate");
+        Self {
+            pem: certificate.pem(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A leaf certificate and its key, both PEM.
+    fn issue(
+        &self,
+        common_name: &str,
+        names: Vec<SanType>,
+        usage: ExtendedKeyUsagePurpose,
+        expired: bool,
+    ) -> (String, String) {
+        let mut params = CertificateParams::default();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        params.subject_alt_names = names;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![usage];
+        params.use_authority_key_identifier_extension = true;
+        if expired {
+            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        let key = KeyPair::generate().expect("leaf key");
+        let certificate = params
+            .signed_by(&key, &self.issuer)
+            .expect("leaf certificate");
+        (certificate.pem(), key.serialize_pem())
+    }
+
+    fn client(&self, common_name: &str, names: Vec<SanType>) -> (String, String) {
+        self.issue(
+            common_name,
+            names,
+            ExtendedKeyUsagePurpose::ClientAuth,
+            false,
+        )
+    }
+}
+
+fn dns(name: &str) -> SanType {
+    SanType::DnsName(name.try_into().expect("a DNS name"))
+}
+
+fn uri(name: &str) -> SanType {
+    SanType::URI(name.try_into().expect("a URI"))
+}
+
+/// The test's certificates and the files the server reads.
+struct Pki {
+    _dir: tempfile::TempDir,
+    ca: Authority,
+    ca_file: PathBuf,
+    server_cert_file: PathBuf,
+    server_key_file: PathBuf,
+}
+
+fn write(path: &Path, text: &str, mode: u32) {
+    std::fs::write(path, text).expect("file written");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("mode set");
+}
+
+impl Pki {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca = Authority::new("gdpr-ledger test CA");
+        let (server_cert, server_key) = ca.issue(
+            SERVER_NAME,
+            vec![dns(SERVER_NAME), SanType::IpAddress([127, 0, 0, 1].into())],
+            ExtendedKeyUsagePurpose::ServerAuth,
+            false,
+        );
+        let ca_file = dir.path().join("ca.crt");
+        let server_cert_file = dir.path().join("server.crt");
+        let server_key_file = dir.path().join("server.key");
+        write(&ca_file, &ca.pem, 0o644);
+        write(&server_cert_file, &server_cert, 0o644);
+        write(&server_key_file, &server_key, 0o600);
+        Self {
+            _dir: dir,
+            ca,
+            ca_file,
+            server_cert_file,
+            server_key_file,
+        }
+    }
+
+    /// Server TLS only: clients authenticate with tokens.
+    fn server_tls(&self) -> TlsConfig {
+        TlsConfig {
+            cert_file: Some(self.server_cert_file.clone()),
+            key_file: Some(self.server_key_file.clone()),
+            ..TlsConfig::default()
+        }
+    }
+
+    /// Mutual TLS, with the producer, the auditor and the admin mapped by DNS name, URI and common
+    /// name.
+    fn mutual_tls(&self) -> TlsConfig {
+        let client = |name: &str, identity: &str, role| ClientCertificateConfig {
+            name: name.into(),
+            identity: identity.into(),
+            role,
+        };
+        TlsConfig {
+            client_ca_file: Some(self.ca_file.clone()),
+            clients: vec![
+                client(CRM_DNS, "crm", Role::Producer),
+                client(DPO_URI, "dpo-office", Role::Auditor),
+                client(OPS_CN, "ops", Role::Admin),
+            ],
+            ..self.server_tls()
+        }
+    }
+}
+
+/// Adds a bearer token when there is one.
+#[derive(Clone)]
+struct MaybeToken(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for MaybeToken {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(token) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", token.clone());
+        }
+        Ok(request)
+    }
+}
+
+type Client = LedgerClient<InterceptedService<Channel, MaybeToken>>;
+
+/// A client over TLS that trusts the test CA, with an optional client certificate and token.
+/// Connecting may fail (the handshake is refused); the error is returned as a transport status.
+async fn tls_client(
+    ledger: &TestLedger,
+    pki: &Pki,
+    certificate: Option<&(String, String)>,
+    token: Option<&str>,
+) -> Result<Client, String> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&pki.ca.pem))
+        .domain_name(SERVER_NAME);
+    if let Some((cert, key)) = certificate {
+        tls = tls.identity(Identity::from_pem(cert, key));
+    }
+    let channel = Channel::from_shared(format!("https://{}", ledger.addr()))
+        .expect("uri")
+        .tls_config(tls)
+        .expect("client TLS configuration")
+        .connect()
+        .await
+        .map_err(|e| error_chain(&e))?;
+    let token = token.map(|t| format!("Bearer {t}").parse().expect("token header"));
+    Ok(LedgerClient::with_interceptor(channel, MaybeToken(token)))
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn append_request(event_id: &str) -> pb::AppendRequest {
+    pb::AppendRequest {
+        submission: Some(collection(event_id, "customer_id", "C-1")),
+        include_bundle: false,
+    }
+}
+
+/// The log's size, read by the admin's certificate.
+async fn tree_size(ledger: &TestLedger, pki: &Pki, admin: &(String, String)) -> u64 {
+    let mut client = tls_client(ledger, pki, Some(admin), None)
+        .await
+        .expect("the admin connects");
+    client
+        .get_stats(pb::GetStatsRequest {})
+        .await
+        .expect("the admin reads statistics")
+        .into_inner()
+        .tree_size
+}
+
+/// What a client whose handshake the server refuses gets: either `connect` fails, or (TLS 1.3: the
+/// client finishes its side before the server has checked the certificate) the first call fails
+/// with a transport error, never with an answer of the service. The error carries the server's TLS
+/// alert (`alert`, e.g. `UnknownCA`), unless the connection's reset overtook the alert on its way
+/// to the client (TCP may drop received data on a reset), which the error then says.
+async fn refused_in_handshake(
+    ledger: &TestLedger,
+    pki: &Pki,
+    certificate: Option<&(String, String)>,
+    alert: &str,
+) {
+    let error = match tls_client(ledger, pki, certificate, Some(PRODUCER_TOKEN)).await {
+        Err(error) => error,
+        Ok(client) => refused_call(client).await,
+    };
+    let lower = error.to_ascii_lowercase();
+    if lower.contains("alert") {
+        assert!(
+            error.contains(&format!("received fatal alert: {alert}")),
+            "expected the alert {alert}: {error}"
+        );
+    } else {
+        assert!(
+            ["reset", "broken pipe", "closed"]
+                .iter()
+                .any(|what| lower.contains(what)),
+            "expected the alert {alert} or a reset connection: {error}"
+        );
+    }
+}
+
+/// The first call of a client whose handshake was refused: a transport error, as text.
+async fn refused_call(mut client: Client) -> String {
+    let status = client
+        .append(append_request("refused-0001"))
+        .await
+        .expect_err("a refused handshake serves nothing");
+    assert!(
+        !matches!(
+            status.code(),
+            Code::Ok | Code::Unauthenticated | Code::PermissionDenied | Code::InvalidArgument
+        ),
+        "the service answered instead of the handshake failing: {status:?}"
+    );
+    format!("{status:?}")
+}
+
+#[tokio::test]
+async fn a_mapped_producer_certificate_appends_and_cannot_read() {
+    let pki = Pki::new();
+    let ledger = TestLedger::start_with(|config| config.tls = pki.mutual_tls()).await;
+    assert!(ledger.server.as_ref().expect("running").tls);
+    let producer = pki.ca.client("crm client", vec![dns(CRM_DNS)]);
+
+    // No bearer token: the certificate is the identity.
+    let mut crm = tls_client(&ledger, &pki, Some(&producer), None)
+        .await
+        .expect("the producer connects");
+    let receipt = crm
+        .append(append_request("crm-tls-0001"))
+        .await
+        .expect("a mapped producer certificate appends")
+        .into_inner()
+        .receipt
+        .expect("a receipt");
+    assert_eq!(receipt.index, 0);
+
+    // A producer reads nothing, and calls no auditor or admin RPC.
+    let denied = crm
+        .get_entry(pb::GetEntryRequest {
+            selector: Some(pb::get_entry_request::Selector::Index(0)),
+            producer: String::new(),
+        })
+        .await
+        .expect_err("a producer cannot read");
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+    let denied = crm
+        .get_stats(pb::GetStatsRequest {})
+        .await
+        .expect_err("a producer cannot read statistics");
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+    let denied = crm
+        .get_inclusion_proof(pb::GetInclusionProofRequest {
+            index: 0,
+            tree_size: 0,
+            consistency_from: 0,
+        })
+        .await
+        .expect_err("a producer cannot read proofs");
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+
+    // The auditor's certificate (mapped by URI) reads the entry: its producer is the identity the
+    // producer's certificate maps to.
+    let auditor = pki.ca.client("dpo office", vec![uri(DPO_URI)]);
+    let mut dpo = tls_client(&ledger, &pki, Some(&auditor), None)
+        .await
+        .expect("the auditor connects");
+    let entry = dpo
+        .get_entry(pb::GetEntryRequest {
+            selector: Some(pb::get_entry_request::Selector::Index(0)),
+            producer: String::new(),
+        })
+        .await
+        .expect("an auditor certificate reads")
+        .into_inner();
+    let entry = SequencedEntry::from_bytes(entry.entry).expect("entry bytes decode");
+    assert_eq!(entry.producer(), "crm");
+    let denied = dpo
+        .append(append_request("dpo-tls-0001"))
+        .await
+        .expect_err("an auditor cannot append");
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+
+    // The admin's certificate (mapped by common name) reads the statistics.
+    let admin = pki.ca.client(OPS_CN, Vec::new());
+    assert_eq!(tree_size(&ledger, &pki, &admin).await, 1);
+}
+
+#[tokio::test]
+async fn a_certificate_and_a_token_must_agree() {
+    let pki = Pki::new();
+    let ledger = TestLedger::start_with(|config| config.tls = pki.mutual_tls()).await;
+    let producer = pki.ca.client("crm client", vec![dns(CRM_DNS)]);
+
+    // The same caller twice: served.
+    let mut agreeing = tls_client(&ledger, &pki, Some(&producer), Some(PRODUCER_TOKEN))
+        .await
+        .expect("connects");
+    agreeing
+        .append(append_request("crm-tls-0001"))
+        .await
+        .expect("certificate and token name the same producer");
+
+    // A token of another producer on the crm certificate: refused, nothing appended.
+    let mut disagreeing = tls_client(&ledger, &pki, Some(&producer), Some(BILLING_TOKEN))
+        .await
+        .expect("connects");
+    let refused = disagreeing
+        .append(append_request("billing-tls-0001"))
+        .await
+        .expect_err("the credentials disagree");
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    assert!(refused.message().contains("must agree"), "{refused:?}");
+
+    // A valid certificate that tls.clients does not map names nobody: a token is then needed.
+    let unmapped = pki
+        .ca
+        .client("reporting.internal", vec![dns("reporting.internal")]);
+    let mut anonymous = tls_client(&ledger, &pki, Some(&unmapped), None)
+        .await
+        .expect("a certificate of the CA passes the handshake");
+    let refused = anonymous
+        .append(append_request("anon-tls-0001"))
+        .await
+        .expect_err("an unmapped certificate alone is nobody");
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    let mut with_token = tls_client(&ledger, &pki, Some(&unmapped), Some(AUDITOR_TOKEN))
+        .await
+        .expect("connects");
+    let stats = with_token
+        .get_stats(pb::GetStatsRequest {})
+        .await
+        .expect("the auditor token is the caller")
+        .into_inner();
+    assert_eq!(stats.tree_size, 1, "only the agreeing append went in");
+}
+
+#[tokio::test]
+async fn certificates_of_another_ca_expired_or_missing_are_refused_in_the_handshake() {
+    let pki = Pki::new();
+    let ledger = TestLedger::start_with(|config| config.tls = pki.mutual_tls()).await;
+    let admin = pki.ca.client(OPS_CN, Vec::new());
+
+    let stranger_ca = Authority::new("another CA");
+    let stranger = stranger_ca.client("crm client", vec![dns(CRM_DNS)]);
+    refused_in_handshake(&ledger, &pki, Some(&stranger), "UnknownCA").await;
+
+    let expired = pki.ca.issue(
+        "crm client",
+        vec![dns(CRM_DNS)],
+        ExtendedKeyUsagePurpose::ClientAuth,
+        true,
+    );
+    refused_in_handshake(&ledger, &pki, Some(&expired), "CertificateExpired").await;
+
+    // Mutual TLS: a client without a certificate does not get in, token or not.
+    refused_in_handshake(&ledger, &pki, None, "CertificateRequired").await;
+
+    // None of them appended anything; a good certificate still gets in.
+    assert_eq!(tree_size(&ledger, &pki, &admin).await, 0);
+}
+
+#[tokio::test]
+async fn a_plaintext_client_gets_nothing_from_a_tls_listener() {
+    let pki = Pki::new();
+    let ledger = TestLedger::start_with(|config| config.tls = pki.server_tls()).await;
+    // A plaintext HTTP/2 client: its connection preface is not a TLS handshake. It fails to
+    // connect or its call fails in the transport, with no answer of the service.
+    match common::client_for_result(ledger.addr(), PRODUCER_TOKEN).await {
+        Err(error) => eprintln!("plaintext client: cannot connect: {error}"),
+        Ok(mut client) => {
+            let status = client
+                .append(append_request("plain-0001"))
+                .await
+                .expect_err("plaintext is not served");
+            assert!(
+                matches!(status.code(), Code::Unknown | Code::Unavailable)
+                    && status.message().contains("transport error"),
+                "a plaintext client gets a transport error, no answer: {status:?}"
+            );
+        }
+    }
+
+    // Server TLS without client certificates: the token authenticates, over TLS.
+    let mut producer = tls_client(&ledger, &pki, None, Some(PRODUCER_TOKEN))
+        .await
+        .expect("a TLS client connects");
+    let receipt = producer
+        .append(append_request("tls-0001"))
+        .await
+        .expect("a token over TLS appends")
+        .into_inner()
+        .receipt
+        .expect("receipt");
+    assert_eq!(receipt.index, 0, "the plaintext attempt appended nothing");
+    let mut anonymous = tls_client(&ledger, &pki, None, None)
+        .await
+        .expect("a TLS client connects");
+    let refused = anonymous
+        .append(append_request("tls-0002"))
+        .await
+        .expect_err("TLS alone names nobody");
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+}
+
+#[tokio::test]
+async fn unusable_tls_files_stop_the_server_at_start() {
+    let pki = Pki::new();
+    let dirs = tempfile::tempdir().expect("temp dir");
+    let start = |tls: TlsConfig| {
+        let config = Config {
+            tls,
+            ..common::test_config(dirs.path())
+        };
+        async move {
+            match gdpr_ledger::server::start(config).await {
+                Ok(server) => {
+                    server.shutdown().await.expect("clean shutdown");
+                    panic!("the server started with unusable TLS files")
+                }
+                Err(error) => error.to_string(),
+            }
+        }
+    };
+
+    // A private key that group members can read is refused, as every secret is.
+    std::fs::set_permissions(&pki.server_key_file, std::fs::Permissions::from_mode(0o640))
+        .expect("mode set");
+    let error = start(pki.server_tls()).await;
+    assert!(error.contains("chmod 600"), "{error}");
+    assert!(error.contains("server.key"), "{error}");
+    std::fs::set_permissions(&pki.server_key_file, std::fs::Permissions::from_mode(0o600))
+        .expect("mode set");
+
+    // A certificate file without a certificate.
+    let error = start(TlsConfig {
+        cert_file: Some(pki.server_key_file.clone()),
+        ..pki.server_tls()
+    })
+    .await;
+    assert!(error.contains("no PEM certificate"), "{error}");
+
+    // A key that is not the certificate's.
+    let other_key = pki.server_key_file.with_file_name("other.key");
+    write(
+        &other_key,
+        &KeyPair::generate().expect("key").serialize_pem(),
+        0o600,
+    );
+    let error = start(TlsConfig {
+        key_file: Some(other_key),
+        ..pki.server_tls()
+    })
+    .await;
+    assert!(error.contains("cannot be used"), "{error}");
+
+    // Nothing was created: TLS is checked before the data dir or the secrets.
+    assert!(!dirs.path().join("data").exists());
+}
