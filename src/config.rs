@@ -38,6 +38,13 @@ pub struct Config {
     /// current key file with this one and remove the setting: from then on it signs everything.
     /// `None` (the default): no rotation under way.
     pub next_log_key_file: Option<PathBuf>,
+    /// The master key that wraps every subject's data key (crypto-shredding, docs/erasure.md): a
+    /// file of 64 hex digits, mode 0600, never inside `data_dir`. The environment variable
+    /// `GDPR_LEDGER_MASTER_KEY` (64 hex digits) takes precedence. `None` (the default): the file
+    /// `secrets_dir/master-key`, created on the first start.
+    pub master_key_file: Option<PathBuf>,
+    /// Erasure: the journal that lets a restore re-apply erasures, and purge batching.
+    pub erasure: crate::erasure::ErasureConfig,
     /// gRPC listen address.
     pub listen: SocketAddr,
     /// Allow plaintext gRPC on a non-loopback address. Off by default: without TLS, only loopback.
@@ -97,6 +104,8 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             secrets_dir: PathBuf::from("./secrets"),
             next_log_key_file: None,
+            master_key_file: None,
+            erasure: crate::erasure::ErasureConfig::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             allow_plaintext_non_loopback: false,
             metrics_listen: MetricsListen::Address(SocketAddr::from(([127, 0, 0, 1], 9464))),
@@ -202,7 +211,13 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         let config: Config = figment
-            .merge(Env::prefixed(ENV_PREFIX).split("__"))
+            // The master key may come from GDPR_LEDGER_MASTER_KEY, which the server reads itself
+            // (it is a secret, not a setting).
+            .merge(
+                Env::prefixed(ENV_PREFIX)
+                    .ignore(&["master_key"])
+                    .split("__"),
+            )
             .extract()
             .map_err(|e| ConfigError::Parse(Box::new(e)))?;
         config.check()?;

@@ -10,7 +10,8 @@
 //! - `proofs`: assembles proofs and bundles from the store;
 //! - `service`: the gRPC service, authentication, validation, status codes;
 //! - `server`: wiring and lifecycle; `config` and `secrets`: configuration and key files;
-//! - `tls`: TLS and mutual TLS of the gRPC listener; `metrics`: Prometheus metrics and `/healthz`.
+//! - `tls`: TLS and mutual TLS of the gRPC listener; `metrics`: Prometheus metrics and `/healthz`;
+//! - `vault`: per-subject data keys (crypto-shredding); `erasure`: erasure cases, purge, journal.
 #![forbid(unsafe_code)]
 
 pub mod core;
@@ -21,6 +22,8 @@ pub mod validation;
 pub mod client;
 #[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
+pub mod erasure;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]
@@ -39,3 +42,5 @@ pub mod storage;
 pub mod store_audit;
 #[cfg(feature = "server")]
 pub mod tls;
+#[cfg(feature = "server")]
+pub mod vault;

@@ -15,6 +15,11 @@ pub const LOG_KEY_FILE: &str = "log-signing-key";
 pub const DIRECTORY_SECRET_FILE: &str = "directory-secret";
 /// File name of the secret that derives pseudonyms (SPEC.md section 6).
 pub const PSEUDONYM_SECRET_FILE: &str = "pseudonym-secret";
+/// File name of the master key that wraps the subjects' data keys (crypto-shredding).
+pub const MASTER_KEY_FILE: &str = "master-key";
+/// File name of the erasure journal (erasures to re-apply after a restore; no secret, but kept
+/// outside the data dir so that a restore cannot lose it).
+pub const ERASURE_JOURNAL_FILE: &str = "erasure-journal";
 /// File name of the log's verifier key (public; written for local tools such as `verify`).
 pub const VERIFIER_KEY_FILE: &str = "verifier-key";
 /// File name of the development admin token created on a first run without tokens.

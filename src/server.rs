@@ -186,6 +186,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         secrets::load_or_create_secret(&config.secrets_dir.join(secrets::DIRECTORY_SECRET_FILE))?;
     let (pseudonym_secret, _) =
         secrets::load_or_create_secret(&config.secrets_dir.join(secrets::PSEUDONYM_SECRET_FILE))?;
+    let master_key = Arc::new(load_master_key(&config)?);
     let verifier_key = signer.verifier_key().to_string();
     let verifier_keys: Vec<String> = std::iter::once(&signer)
         .chain(&cosigners)
@@ -233,15 +234,42 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         signer: signer.clone(),
         cosigners,
         pseudonym_secret: PseudonymSecret::from_bytes(pseudonym_secret),
+        master_key: master_key.clone(),
         origin: config.origin.clone(),
         config: config.sequencer.clone(),
     })?;
+
+    let journal_path = config
+        .erasure
+        .journal_file
+        .clone()
+        .unwrap_or_else(|| config.secrets_dir.join(secrets::ERASURE_JOURNAL_FILE));
+    if std::path::absolute(&journal_path)
+        .ok()
+        .zip(std::path::absolute(&config.data_dir).ok())
+        .is_some_and(|(journal, data)| journal.starts_with(data))
+    {
+        return Err(ServerError::Key(format!(
+            "erasure.journal_file {} is inside the data dir, which a restore replaces",
+            journal_path.display()
+        )));
+    }
+    let (erasure, erasure_worker) = crate::erasure::ErasureManager::start(
+        store.clone(),
+        sequencer.clone(),
+        crate::erasure::ErasureJournal::new(&journal_path),
+        &config.erasure,
+    )
+    .map_err(|e| ServerError::Transport(format!("erasure: {e}")))?;
+    let digest_key = crate::service::submission_digest_key(&directory_secret);
+    let directory_secret = Arc::new(DirectorySecret::from_bytes(directory_secret));
 
     let metrics = Arc::new(LedgerMetrics::new(
         sequencer.shared().clone(),
         store.clone(),
     ));
     let authenticator = Arc::new(Authenticator::new(tokens, certificates));
+    let authenticator_for_erasure = authenticator.clone();
     let admin =
         crate::proto::v1::admin_server::AdminServer::new(crate::service::admin::AdminService::new(
             store.clone(),
@@ -253,10 +281,20 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         sequencer.clone(),
         authenticator,
         metrics.clone(),
-        Arc::new(DirectorySecret::from_bytes(directory_secret)),
-        crate::service::submission_digest_key(&directory_secret),
+        directory_secret.clone(),
+        digest_key,
         config.limits.clone(),
         verifier_key.clone(),
+    )
+    .with_erasure(erasure.clone());
+    let erasure_service = crate::proto::v1::erasure_server::ErasureServer::new(
+        crate::service::erasure::ErasureService::new(
+            store.clone(),
+            erasure,
+            authenticator_for_erasure,
+            directory_secret,
+            master_key,
+        ),
     );
     // tonic refuses larger messages with OUT_OF_RANGE; below that cap the service itself answers
     // RESOURCE_EXHAUSTED for requests over `max_request_bytes`, naming the limit.
@@ -326,12 +364,14 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             .add_service(reflection)
             .add_service(ledger)
             .add_service(admin)
+            .add_service(erasure_service)
             .serve_with_incoming_shutdown(incoming, async {
                 let _ = shutdown_rx.await;
                 tracing::info!("shutting down: finishing in-flight requests");
             })
             .await;
         health_watch.abort();
+        erasure_worker.abort();
         if let Some(pruning) = pruning {
             pruning.abort();
         }
@@ -361,6 +401,46 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         shutdown: Some(shutdown_tx),
         serving,
     })
+}
+
+/// The environment variable that may carry the master key (64 hex digits) instead of a file.
+pub const MASTER_KEY_ENV: &str = "GDPR_LEDGER_MASTER_KEY";
+
+/// The master key that wraps the subjects' data keys: from `GDPR_LEDGER_MASTER_KEY`, else from
+/// `master_key_file`, else from `secrets_dir/master-key` (created on a first start). Never from
+/// inside the data dir: a copy of the data dir alone must not undo shredding.
+fn load_master_key(config: &Config) -> Result<crate::vault::MasterKey, ServerError> {
+    if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
+        let bytes: [u8; 32] = hex::decode(text.trim())
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| {
+                ServerError::Key(format!(
+                    "{MASTER_KEY_ENV}: expected 64 hex digits (32 bytes)"
+                ))
+            })?;
+        return Ok(crate::vault::MasterKey::from_bytes(bytes));
+    }
+    let path = config
+        .master_key_file
+        .clone()
+        .unwrap_or_else(|| config.secrets_dir.join(secrets::MASTER_KEY_FILE));
+    if std::path::absolute(&path)
+        .ok()
+        .zip(std::path::absolute(&config.data_dir).ok())
+        .is_some_and(|(key, data)| key.starts_with(data))
+    {
+        return Err(ServerError::Key(format!(
+            "the master key file {} is inside the data dir",
+            path.display()
+        )));
+    }
+    let bytes = if config.master_key_file.is_some() {
+        secrets::read_secret(&path)?
+    } else {
+        secrets::load_or_create_secret(&path)?.0
+    };
+    Ok(crate::vault::MasterKey::from_bytes(bytes))
 }
 
 /// How often the subject index is pruned, when `storage.subject_index_keep_entries` is set.

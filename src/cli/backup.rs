@@ -33,6 +33,11 @@ pub struct RestoreArgs {
     /// the same secrets dir as the backed-up log.
     #[arg(long)]
     pub data_dir: PathBuf,
+    /// The erasure journal of the ledger (`erasure.journal_file`; by default
+    /// `<secrets dir>/erasure-journal`): every erasure in it is applied again to the restored log,
+    /// so that no erasure made after the backup is undone.
+    #[arg(long, default_value = "./secrets/erasure-journal")]
+    pub erasure_journal: PathBuf,
 }
 
 /// Asks the server for a backup and reports what it holds.
@@ -68,6 +73,26 @@ pub fn backup(args: &BackupArgs) -> anyhow::Result<()> {
 pub fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
     let summary = gdpr_ledger::storage::restore_backup(&args.from, &args.data_dir)
         .with_context(|| format!("restoring {}", args.from.display()))?;
+    if args.erasure_journal.exists() {
+        let store = gdpr_ledger::storage::LedgerStore::open(
+            &summary.path,
+            &summary.origin,
+            &gdpr_ledger::storage::StorageConfig::default(),
+        )
+        .context("opening the restored log")?;
+        let journal = gdpr_ledger::erasure::ErasureJournal::new(&args.erasure_journal);
+        let erased = gdpr_ledger::erasure::reapply_journal(&store, &journal)
+            .context("re-applying the erasure journal")?;
+        println!(
+            "ERASURES RE-APPLIED: {erased} subjects erased again from the restored log (journal {})",
+            args.erasure_journal.display()
+        );
+    } else {
+        eprintln!(
+            "warning: no erasure journal at {}: erasures made after the backup cannot be re-applied (pass --erasure-journal)",
+            args.erasure_journal.display()
+        );
+    }
     println!(
         "RESTORED: log {} with {} entries into {}; run `gdpr-ledger audit --data-dir {}` to check it, then start the server on it",
         summary.origin,

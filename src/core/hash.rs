@@ -110,6 +110,13 @@ impl From<NodeHash> for RootHash {
     }
 }
 
+/// The digest an entry's `event.details_digest` holds: `BLAKE3(sealed details)`, the plain hash of
+/// the details' ciphertext (`docs/erasure.md`). Proofs never depend on the ciphertext or its key,
+/// which erasure destroys; while the ciphertext exists, anyone can check it against the entry.
+pub fn details_digest(sealed_details: &[u8]) -> [u8; 32] {
+    *blake3::hash(sealed_details).as_bytes()
+}
+
 /// `BLAKE3(0x00 || entry_bytes)`.
 pub fn leaf_hash(entry_bytes: &[u8]) -> LeafHash {
     let mut hasher = blake3::Hasher::new();

@@ -14,12 +14,15 @@ use super::{
 };
 use crate::core::directory::{SubjectToken, deterministic_pseudonym};
 use crate::core::entry::{decode_entry, encode_entry};
+use crate::core::hash::details_digest;
 use crate::core::hash::{LeafHash, leaf_hash};
 use crate::core::subject_index::{IndexCommit, SubjectHead as IndexHead, apply_updates};
 use crate::proto::v1::{Entry, EventKind};
 use crate::storage::{
-    CommitGroup, EventIdRecord, NewEntry, StorageError, StoredSignature, SubjectHead,
+    CommitGroup, ErasureRecord, EventIdRecord, NewEntry, StorageError, StoredSignature,
+    SubjectHead, columns,
 };
+use crate::vault::DataKey;
 
 /// Where a job's receipt comes from once the group is committed.
 enum ReceiptSource {
@@ -40,6 +43,25 @@ struct GroupPlan {
     heads: HashMap<[u8; 32], SubjectHead>,
     /// Previous values of `heads`, so that a refused job can be undone.
     head_journal: Vec<([u8; 32], Option<SubjectHead>)>,
+    /// Subjects' data keys as this group leaves them.
+    keys: HashMap<[u8; 32], SubjectKey>,
+    /// Previous values of `keys`.
+    key_journal: Vec<([u8; 32], Option<SubjectKey>)>,
+    /// Subjects' identifier lists as this group leaves them (only those it changes).
+    identifiers: HashMap<[u8; 32], Vec<String>>,
+    /// Previous values of `identifiers`.
+    identifier_journal: Vec<([u8; 32], Option<Vec<String>>)>,
+}
+
+/// A subject's data key, as far as the sequencer knows it.
+#[derive(Clone)]
+enum SubjectKey {
+    /// None yet (made when first needed).
+    Absent,
+    /// The unwrapped key.
+    Live(DataKey),
+    /// Destroyed by the subject's erasure.
+    Shredded,
 }
 
 struct PlannedEntry {
@@ -57,6 +79,12 @@ struct Savepoint {
     subject_entries: usize,
     directory_rows: usize,
     head_journal: usize,
+    data_keys: usize,
+    sealed_details: usize,
+    sealed_identifiers: usize,
+    shreds: usize,
+    key_journal: usize,
+    identifier_journal: usize,
 }
 
 pub(super) fn run(
@@ -137,6 +165,10 @@ fn commit_group(
         directory: HashMap::new(),
         heads: HashMap::new(),
         head_journal: Vec::new(),
+        keys: HashMap::new(),
+        key_journal: Vec::new(),
+        identifiers: HashMap::new(),
+        identifier_journal: Vec::new(),
     };
     let mut accepted: Vec<(AppendJob, Vec<ReceiptSource>)> = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -382,8 +414,27 @@ fn plan_job(
                 Some((token, head))
             }
         };
+        let details_digest = seal_for_subject(parts, plan, prepared, position, token, index)?;
+        if let Some(requested_by) = &prepared.opens_erasure {
+            open_erasure(
+                parts,
+                plan,
+                prepared,
+                position,
+                subject,
+                index,
+                requested_by,
+            )?;
+        }
         let group_position = plan.entries.len();
-        plan_entry(plan, &job.producer, prepared, subject, index)?;
+        plan_entry(
+            plan,
+            &job.producer,
+            prepared,
+            subject,
+            index,
+            details_digest,
+        )?;
         let record = EventIdRecord {
             index,
             content_digest: prepared.content_digest,
@@ -459,13 +510,18 @@ fn resolve_subject(
     };
     let known = lookup_directory(parts, plan, &row)?;
     let is_link = prepared.event.kind() == EventKind::IdentityLink;
+    let mut new_identifiers = Vec::new();
     let token = match known {
         Some(token) => token,
         None if is_link => return Err(AppendError::UnknownSubject { position }),
+        None if prepared.opens_erasure.is_some() => {
+            return Err(AppendError::UnknownSubject { position });
+        }
         None => {
             let token = *deterministic_pseudonym(&parts.pseudonym_secret, index).as_bytes();
             plan.directory.insert(row, token);
             plan.commit.directory_rows.push((row, token));
+            new_identifiers.extend(prepared.identifiers.first().cloned());
             token
         }
     };
@@ -476,8 +532,12 @@ fn resolve_subject(
             None => {
                 plan.directory.insert(linked, token);
                 plan.commit.directory_rows.push((linked, token));
+                new_identifiers.extend(prepared.identifiers.get(1).cloned());
             }
         }
+    }
+    if !new_identifiers.is_empty() {
+        add_identifiers(parts, plan, token, new_identifiers, position)?;
     }
     Ok(Some(token))
 }
@@ -501,6 +561,7 @@ fn plan_entry(
     prepared: &PreparedEvent,
     subject: Option<([u8; 32], Option<SubjectHead>)>,
     index: u64,
+    details_digest: Option<[u8; 32]>,
 ) -> Result<(), AppendError> {
     let (token, subject_seq, subject_prev_index) = match subject {
         None => (None, 0, 0),
@@ -517,6 +578,10 @@ fn plan_entry(
         }
     };
     let received_at = prost_types::Timestamp::from(now());
+    let mut event = prepared.event.clone();
+    if let Some(digest) = details_digest {
+        event.details_digest = digest.to_vec();
+    }
     let entry = Entry {
         index,
         prev_hash: plan.tail.last_leaf.as_bytes().to_vec(),
@@ -525,7 +590,7 @@ fn plan_entry(
         subject_token: token.map(|t| t.to_vec()).unwrap_or_default(),
         subject_seq,
         subject_prev_index,
-        event: Some(prepared.event.clone()),
+        event: Some(event),
     };
     let bytes = encode_entry(&entry)
         .map_err(|e| AppendError::Unavailable(format!("entry {index} cannot be encoded: {e}")))?;
@@ -550,6 +615,12 @@ impl GroupPlan {
             subject_entries: self.commit.subject_entries.len(),
             directory_rows: self.commit.directory_rows.len(),
             head_journal: self.head_journal.len(),
+            data_keys: self.commit.data_keys.len(),
+            sealed_details: self.commit.sealed_details.len(),
+            sealed_identifiers: self.commit.sealed_identifiers.len(),
+            shreds: self.commit.shreds.len(),
+            key_journal: self.key_journal.len(),
+            identifier_journal: self.identifier_journal.len(),
         }
     }
 
@@ -572,7 +643,177 @@ impl GroupPlan {
                 None => self.heads.remove(&token),
             };
         }
+        self.commit.data_keys.truncate(savepoint.data_keys);
+        self.commit
+            .sealed_details
+            .truncate(savepoint.sealed_details);
+        self.commit
+            .sealed_identifiers
+            .truncate(savepoint.sealed_identifiers);
+        self.commit.shreds.truncate(savepoint.shreds);
+        for (token, previous) in self.key_journal.drain(savepoint.key_journal..).rev() {
+            match previous {
+                Some(key) => self.keys.insert(token, key),
+                None => self.keys.remove(&token),
+            };
+        }
+        for (token, previous) in self
+            .identifier_journal
+            .drain(savepoint.identifier_journal..)
+            .rev()
+        {
+            match previous {
+                Some(list) => self.identifiers.insert(token, list),
+                None => self.identifiers.remove(&token),
+            };
+        }
     }
+}
+
+impl GroupPlan {
+    fn set_key(&mut self, token: [u8; 32], key: SubjectKey) {
+        let previous = self.keys.insert(token, key);
+        self.key_journal.push((token, previous));
+    }
+}
+
+/// The subject's data key as the group stands: from the plan, or unwrapped from the store.
+fn subject_key(
+    parts: &SequencerParts,
+    plan: &mut GroupPlan,
+    token: [u8; 32],
+) -> Result<SubjectKey, AppendError> {
+    if let Some(key) = plan.keys.get(&token) {
+        return Ok(key.clone());
+    }
+    let key = match parts.store.data_key_row(&token)? {
+        None => SubjectKey::Absent,
+        Some(row) if row == columns::SHREDDED_KEY => SubjectKey::Shredded,
+        Some(wrapped) => SubjectKey::Live(parts.master_key.unwrap_key(&token, &wrapped)?),
+    };
+    plan.keys.insert(token, key.clone());
+    Ok(key)
+}
+
+/// The subject's live data key, made (and wrapped into the group's batch) if it has none yet.
+/// A subject whose erasure destroyed its key gets no new one: `what` is refused.
+fn live_subject_key(
+    parts: &SequencerParts,
+    plan: &mut GroupPlan,
+    token: [u8; 32],
+    position: usize,
+    what: &'static str,
+) -> Result<DataKey, AppendError> {
+    match subject_key(parts, plan, token)? {
+        SubjectKey::Live(key) => Ok(key),
+        SubjectKey::Shredded => Err(AppendError::SubjectErased { position, what }),
+        SubjectKey::Absent => {
+            let key = DataKey::generate()?;
+            plan.commit
+                .data_keys
+                .push((token, parts.master_key.wrap(&token, &key)?));
+            plan.set_key(token, SubjectKey::Live(key.clone()));
+            Ok(key)
+        }
+    }
+}
+
+/// Adds identifiers new to the directory to the subject's sealed identifier list.
+fn add_identifiers(
+    parts: &SequencerParts,
+    plan: &mut GroupPlan,
+    token: [u8; 32],
+    new: Vec<String>,
+    position: usize,
+) -> Result<(), AppendError> {
+    let key = live_subject_key(parts, plan, token, position, "a new identifier")?;
+    let mut list = match plan.identifiers.get(&token) {
+        Some(list) => list.clone(),
+        None => match parts.store.sealed_identifiers(&token)? {
+            Some(sealed) => key.open_identifiers(&token, &sealed)?,
+            None => Vec::new(),
+        },
+    };
+    for identifier in new {
+        if !list.contains(&identifier) {
+            list.push(identifier);
+        }
+    }
+    plan.commit
+        .sealed_identifiers
+        .push((token, key.seal_identifiers(&token, &list)?));
+    let previous = plan.identifiers.insert(token, list);
+    plan.identifier_journal.push((token, previous));
+    Ok(())
+}
+
+/// Seals the event's free-form details with the subject's key; returns the digest the entry
+/// commits to.
+fn seal_for_subject(
+    parts: &SequencerParts,
+    plan: &mut GroupPlan,
+    prepared: &PreparedEvent,
+    position: usize,
+    token: Option<[u8; 32]>,
+    index: u64,
+) -> Result<Option<[u8; 32]>, AppendError> {
+    let Some(details) = &prepared.details else {
+        return Ok(None);
+    };
+    // Validation refuses details without a subject; this is the sequencer's own guard.
+    let token = token.ok_or_else(|| {
+        AppendError::Unavailable(format!("event {position}: details without a subject"))
+    })?;
+    let key = live_subject_key(parts, plan, token, position, "new details")?;
+    let sealed = key.seal_details(&token, index, details)?;
+    let digest = details_digest(&sealed);
+    plan.commit.sealed_details.push((token, index, sealed));
+    Ok(Some(digest))
+}
+
+/// Opens the subject's erasure case in this group: the erasure-request entry and the destruction
+/// of the subject's key, identifiers and details share one write.
+fn open_erasure(
+    parts: &SequencerParts,
+    plan: &mut GroupPlan,
+    prepared: &PreparedEvent,
+    position: usize,
+    subject: Option<([u8; 32], Option<SubjectHead>)>,
+    index: u64,
+    requested_by: &str,
+) -> Result<(), AppendError> {
+    let Some((token, Some(_))) = subject else {
+        return Err(AppendError::UnknownSubject { position });
+    };
+    if prepared.event.kind() != EventKind::ErasureRequested {
+        return Err(AppendError::Unavailable(format!(
+            "event {position}: only an erasure request opens an erasure"
+        )));
+    }
+    if matches!(subject_key(parts, plan, token)?, SubjectKey::Shredded) {
+        return Err(AppendError::SubjectErased {
+            position,
+            what: "a second erasure request",
+        });
+    }
+    let record = ErasureRecord {
+        request_index: index,
+        requested_at: unix_seconds(now()),
+        requested_by: requested_by.to_owned(),
+        closed: None,
+        purged: false,
+    };
+    plan.commit.shreds.push((token, record.to_bytes()));
+    plan.set_key(token, SubjectKey::Shredded);
+    let previous = plan.identifiers.remove(&token);
+    plan.identifier_journal.push((token, previous));
+    Ok(())
+}
+
+fn unix_seconds(time: std::time::SystemTime) -> i64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// Signs the group's entries, split over the configured threads (signing dominates the CPU cost of

@@ -65,6 +65,15 @@ pub struct PreparedEvent {
     pub linked_row: Option<[u8; 32]>,
     /// Keyed digest of the whole submission: tells a retry from a conflicting reuse of its id.
     pub content_digest: [u8; 32],
+    /// Free-form details, sealed by the subject's data key before they are stored; the entry
+    /// keeps only the digest of the sealed bytes (`event.details_digest`).
+    pub details: Option<zeroize::Zeroizing<Vec<u8>>>,
+    /// The subject's identifier and the linked one, as `kind:normalized value`: added to the
+    /// subject's sealed identifier list when they are new to the directory.
+    pub identifiers: Vec<String>,
+    /// This erasure-request event opens the subject's erasure case, by this caller: the data key,
+    /// sealed identifiers and details are destroyed in the same write as the entry.
+    pub opens_erasure: Option<String>,
 }
 
 /// A request to append events, all or nothing.
@@ -142,6 +151,21 @@ pub enum AppendError {
     /// The sequencer has stopped after a storage failure, or is shutting down.
     #[error("the ledger is not accepting appends: {0}")]
     Unavailable(String),
+    /// The subject's erasure is open or done: its data key is destroyed, so nothing new can be
+    /// sealed for it.
+    #[error(
+        "event {position}: the subject's erasure is under way or done (its data key is destroyed): {what} refused"
+    )]
+    SubjectErased {
+        /// Position of the event in its request.
+        position: usize,
+        /// What was refused.
+        what: &'static str,
+    },
+    /// Sealing or unsealing with the subject's key failed (a master key that does not match the
+    /// data dir, or damage).
+    #[error("subject key: {0}")]
+    Vault(#[from] crate::vault::VaultError),
     /// Reading the store failed while planning the job.
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
@@ -274,6 +298,8 @@ pub struct SequencerParts {
     pub cosigners: Vec<Arc<LogSigner>>,
     /// Secret of the deterministic pseudonyms (SPEC.md section 6).
     pub pseudonym_secret: PseudonymSecret,
+    /// Wraps the subjects' data keys.
+    pub master_key: Arc<crate::vault::MasterKey>,
     /// The log's origin.
     pub origin: String,
     /// Tuning.

@@ -20,6 +20,9 @@ fn event(id: &str) -> PreparedEvent {
         subject_row: None,
         linked_row: None,
         content_digest: *blake3::hash(id.as_bytes()).as_bytes(),
+        details: None,
+        identifiers: Vec::new(),
+        opens_erasure: None,
     }
 }
 
@@ -29,6 +32,7 @@ fn parts(store: Arc<LedgerStore>) -> SequencerParts {
         signer: Arc::new(LogSigner::from_seed(ORIGIN, &[3u8; 32]).expect("signer")),
         cosigners: Vec::new(),
         pseudonym_secret: PseudonymSecret::from_bytes([4u8; 32]),
+        master_key: Arc::new(crate::vault::MasterKey::from_bytes([5u8; 32])),
         origin: ORIGIN.into(),
         config: SequencerConfig::default(),
     }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod erasure;
 pub mod status;
 
 use std::collections::HashSet;
@@ -12,7 +13,9 @@ use std::time::{Instant, SystemTime};
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 
-use crate::core::directory::{DirectorySecret, SubjectToken, directory_row_key};
+use crate::core::directory::{
+    DirectorySecret, SubjectToken, directory_row_key, normalize_identifier,
+};
 use crate::core::signature::KeyId;
 use crate::metrics::{LedgerMetrics, ProofKind};
 use crate::proofs;
@@ -64,6 +67,8 @@ pub struct LedgerService {
     verifier_key: String,
     /// One permit per KiB of append requests in flight.
     inflight: Arc<tokio::sync::Semaphore>,
+    /// Told of every confirmed deletion, to close erasure cases that are complete.
+    erasure: Option<Arc<crate::erasure::ErasureManager>>,
 }
 
 impl LedgerService {
@@ -95,6 +100,51 @@ impl LedgerService {
             limits,
             verifier_key,
             inflight,
+            erasure: None,
+        }
+    }
+
+    /// Tells `manager` of every `deletion_done` appended, so that it closes complete erasure cases.
+    pub fn with_erasure(mut self, manager: Arc<crate::erasure::ErasureManager>) -> Self {
+        self.erasure = Some(manager);
+        self
+    }
+
+    /// The directory rows of the subjects whose deletion these events confirm.
+    fn deletion_rows(&self, events: &[PreparedEvent]) -> Vec<[u8; 32]> {
+        if self.erasure.is_none() {
+            return Vec::new();
+        }
+        events
+            .iter()
+            .filter(|e| e.event.kind() == pb::EventKind::DeletionDone)
+            .filter_map(|e| e.subject_row)
+            .collect()
+    }
+
+    /// Passes confirmed deletions on to the erasure manager.
+    async fn deletions_appended(&self, rows: Vec<[u8; 32]>) {
+        let Some(manager) = &self.erasure else { return };
+        if rows.is_empty() {
+            return;
+        }
+        let store = self.store.clone();
+        let tokens = blocking(move || {
+            let mut tokens = Vec::new();
+            for row in rows {
+                if let Some(token) = store
+                    .directory_token(&row)
+                    .map_err(proofs::ProofError::Storage)?
+                {
+                    tokens.push(token);
+                }
+            }
+            Ok(tokens)
+        })
+        .await;
+        match tokens {
+            Ok(tokens) => manager.deletions_confirmed(tokens),
+            Err(status) => tracing::warn!(%status, "confirmed deletions not passed on"),
         }
     }
 
@@ -164,11 +214,22 @@ impl LedgerService {
         let linked_row = row(&submission.linked_subject, "linked_subject.value")?;
         let content_digest =
             *blake3::keyed_hash(&self.digest_key, &submission.encode_to_vec()).as_bytes();
+        let identifiers = [&submission.subject, &submission.linked_subject]
+            .into_iter()
+            .flatten()
+            .map(|id| normalize_identifier(&id.kind, &id.value))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| FieldError::new("subject.value", e.to_string()))?;
+        let details =
+            (!submission.details.is_empty()).then(|| zeroize::Zeroizing::new(submission.details));
         Ok(PreparedEvent {
             event: submission.event.unwrap_or_default(),
             subject_row,
             linked_row,
             content_digest,
+            details,
+            identifiers,
+            opens_erasure: None,
         })
     }
 
@@ -215,21 +276,14 @@ impl LedgerService {
                 Status::invalid_argument(format!("token: {} bytes; a token is 32", bytes.len()))
             }),
             Some(Subject::Identifier(identifier)) => {
-                let row =
-                    directory_row_key(&self.directory_secret, &identifier.kind, &identifier.value)
-                        .map_err(|e| Status::invalid_argument(format!("identifier.value: {e}")))?;
-                let store = self.store.clone();
-                let token = blocking(move || {
-                    store
-                        .directory_token(&row)
-                        .map_err(proofs::ProofError::Storage)
-                })
+                let (_, token) = subject_of_identifier(
+                    &self.store,
+                    &self.directory_secret,
+                    &identifier,
+                    "identifier",
+                )
                 .await?;
-                token.map(SubjectToken::from_bytes).ok_or_else(|| {
-                    Status::not_found(
-                        "identifier: no data subject with this identifier is in the subject directory",
-                    )
-                })
+                Ok(SubjectToken::from_bytes(token))
             }
         }
     }
@@ -271,6 +325,31 @@ pub fn submission_digest_key(directory_secret: &[u8; 32]) -> [u8; 32] {
 }
 
 /// Runs blocking store work off the async workers.
+/// The directory row key and token of a subject identifier (`field` names it in errors):
+/// `INVALID_ARGUMENT` for an identifier that does not normalise, `NOT_FOUND` when the directory
+/// does not hold it.
+pub(crate) async fn subject_of_identifier(
+    store: &Arc<LedgerStore>,
+    secret: &DirectorySecret,
+    identifier: &pb::SubjectIdentifier,
+    field: &str,
+) -> Result<([u8; 32], [u8; 32]), Status> {
+    let row = directory_row_key(secret, &identifier.kind, &identifier.value)
+        .map_err(|e| Status::invalid_argument(format!("{field}.value: {e}")))?;
+    let store = store.clone();
+    let token = blocking(move || {
+        store
+            .directory_token(&row)
+            .map_err(proofs::ProofError::Storage)
+    })
+    .await?;
+    token.map(|token| (row, token)).ok_or_else(|| {
+        Status::not_found(format!(
+            "{field}: no data subject with this identifier is in the subject directory"
+        ))
+    })
+}
+
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, proofs::ProofError> + Send + 'static,
 ) -> Result<T, Status> {
@@ -312,11 +391,13 @@ impl LedgerService {
         let prepared = self
             .prepare(submission, &self.validation_limits(), SystemTime::now())
             .map_err(|e| status::invalid_field(&e.prefixed("submission")))?;
+        let deletions = self.deletion_rows(std::slice::from_ref(&prepared));
         let receipts = self
             .sequencer
             .append(caller.identity, vec![prepared])
             .await
             .map_err(|e| status::append_refused(e, |_| "submission".to_owned()))?;
+        self.deletions_appended(deletions).await;
         let receipt = self
             .receipts(receipts, request.include_bundle)
             .await?
@@ -367,11 +448,13 @@ impl LedgerService {
             }
             prepared.push(event);
         }
+        let deletions = self.deletion_rows(&prepared);
         let receipts = self
             .sequencer
             .append(caller.identity, prepared)
             .await
             .map_err(|e| status::append_refused(e, |p| format!("submissions[{p}]")))?;
+        self.deletions_appended(deletions).await;
         let receipts = self.receipts(receipts, request.include_bundle).await?;
         Ok(Response::new(pb::AppendBatchResponse { receipts }))
     }

@@ -34,6 +34,14 @@ pub fn append_refused(error: AppendError, prefix: impl Fn(usize) -> String) -> S
             "{}.event.correction.target_index: {target}: {reason}",
             prefix(position)
         )),
+        AppendError::SubjectErased { position, what } => Status::failed_precondition(format!(
+            "{}.subject: the subject's erasure is under way or done and its data key is destroyed: {what} refused",
+            prefix(position)
+        )),
+        AppendError::Vault(error) => {
+            tracing::error!(%error, "a subject's data key does not open");
+            Status::internal(format!("subject key: {error}"))
+        }
         AppendError::Unavailable(why) => Status::unavailable(why),
         AppendError::Storage(error) => storage(error),
     }

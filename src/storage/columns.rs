@@ -30,8 +30,21 @@ pub const SUBJECT_INDEX: &str = "subject_index";
 /// after the group): `u64 version -> empty, or u64 writer version || 32-byte hash`.
 pub const SUBJECT_INDEX_ROOTS: &str = "subject_index_roots";
 
+/// Each subject's data key, wrapped by the master key (`src/vault.rs`): `token -> sealed key`, or
+/// [`SHREDDED_KEY`] once the subject's erasure destroyed it. Secret; kept uncompressed so that a
+/// scan of the files can prove a destroyed key gone.
+pub const DATA_KEYS: &str = "data_keys";
+/// Free-form event details, sealed by the subject's data key: `token || u64 index -> sealed`, so
+/// that one range deletion removes a subject's details. Kept uncompressed.
+pub const DETAILS: &str = "details";
+/// Each subject's identifiers (`kind:normalized value`, for breach notification, article 34),
+/// sealed by the subject's data key: `token -> sealed list`. Kept uncompressed.
+pub const IDENTIFIERS: &str = "identifiers";
+/// Erasure cases (`src/erasure/`): `token -> JSON record` (no personal data).
+pub const ERASURES: &str = "erasures";
+
 /// Every column family, in a fixed order.
-pub const ALL: [&str; 10] = [
+pub const ALL: [&str; 14] = [
     ENTRIES,
     SIGNATURES,
     TREE,
@@ -42,7 +55,23 @@ pub const ALL: [&str; 10] = [
     META,
     SUBJECT_INDEX,
     SUBJECT_INDEX_ROOTS,
+    DATA_KEYS,
+    DETAILS,
+    IDENTIFIERS,
+    ERASURES,
 ];
+
+/// The value that replaces a subject's wrapped data key when its erasure destroys it: the subject
+/// is known to be erased, so no new key is made for it.
+pub const SHREDDED_KEY: &[u8] = b"shredded";
+
+/// Key of a details row: `token || u64 index`.
+pub fn details_key(token: &[u8; 32], index: u64) -> [u8; 40] {
+    let mut key = [0u8; 40];
+    key[..32].copy_from_slice(token);
+    key[32..].copy_from_slice(&index.to_be_bytes());
+    key
+}
 
 /// Key of the schema version in [`META`].
 pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";

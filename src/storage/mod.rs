@@ -7,10 +7,12 @@
 
 mod backup;
 pub mod columns;
+mod erasure;
 mod subject_index;
 mod tree_cache;
 
 pub use backup::{BackupError, BackupSummary, restore_backup};
+pub use erasure::{ErasureClosing, ErasureRecord, ErasureRow, PurgeScope};
 pub use subject_index::PruneSummary;
 
 use std::path::Path;
@@ -144,6 +146,15 @@ pub struct CommitGroup {
     pub directory_rows: Vec<([u8; 32], [u8; 32])>,
     /// The subject index's new version: its nodes and root record.
     pub subject_index: Option<IndexCommit>,
+    /// New subjects' data keys, wrapped by the master key: `(token, wrapped key)`.
+    pub data_keys: Vec<([u8; 32], Vec<u8>)>,
+    /// Sealed details of new entries: `(token, index, sealed)`.
+    pub sealed_details: Vec<([u8; 32], u64, Vec<u8>)>,
+    /// Subjects' sealed identifier lists, replacing the stored ones: `(token, sealed)`.
+    pub sealed_identifiers: Vec<([u8; 32], Vec<u8>)>,
+    /// Subjects whose erasure opens in this group: their data key, identifiers and details are
+    /// destroyed in the same batch as the erasure-request entry: `(token, erasure record)`.
+    pub shreds: Vec<([u8; 32], Vec<u8>)>,
 }
 
 /// The ledger's RocksDB database.
@@ -236,6 +247,11 @@ impl LedgerStore {
         options.set_write_buffer_manager(&write_buffers);
         options.enable_statistics();
         options.set_bytes_per_sync(1 << 20);
+        // The MANIFEST rolls at every edit (flush, compaction), so that the key boundaries of
+        // files a purge compacted away do not outlive them there (`erasure.rs`). A roll writes a
+        // snapshot of the live files: tens of KiB for a log of millions of entries.
+        options.set_max_manifest_file_size(1);
+        let options = options.get_options_from_string("max_manifest_space_amp_pct=0")?;
         let descriptors = columns::ALL.iter().map(|name| {
             ColumnFamilyDescriptor::new(*name, column_options(name, &cache, &write_buffers))
         });
@@ -339,6 +355,24 @@ impl LedgerStore {
         }
         if let Some(index) = &group.subject_index {
             self.put_subject_index(&mut batch, index)?;
+        }
+        let data_keys = self.cf(columns::DATA_KEYS)?;
+        for (token, wrapped) in &group.data_keys {
+            batch.put_cf(data_keys, token, wrapped);
+        }
+        let details = self.cf(columns::DETAILS)?;
+        for (token, index, sealed) in &group.sealed_details {
+            batch.put_cf(details, columns::details_key(token, *index), sealed);
+        }
+        let identifiers = self.cf(columns::IDENTIFIERS)?;
+        for (token, sealed) in &group.sealed_identifiers {
+            batch.put_cf(identifiers, token, sealed);
+        }
+        // Last: a subject erased in this group loses what earlier jobs of the group sealed for it.
+        let erasures = self.cf(columns::ERASURES)?;
+        for (token, record) in &group.shreds {
+            self.shred_into(&mut batch, token)?;
+            batch.put_cf(erasures, token, record);
         }
         self.db.write_opt(batch, &synced())?;
         Ok(())
@@ -611,7 +645,7 @@ fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager)
     match name {
         // Point lookups on the append path: bloom filters, in the files and in the memtable,
         // make "not there" (a new event id, a new subject) cheap.
-        columns::EVENT_IDS | columns::DIRECTORY | columns::SUBJECTS => {
+        columns::EVENT_IDS | columns::DIRECTORY | columns::SUBJECTS | columns::DATA_KEYS => {
             table.set_bloom_filter(10.0, false);
             options.set_memtable_prefix_bloom_ratio(0.1);
             options.set_memtable_whole_key_filtering(true);
@@ -623,6 +657,9 @@ fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager)
     // Hashes and signatures are random bytes that no compressor shrinks: storing them plain
     // spares every proof read a decompression.
     if name == columns::DIRECTORY
+        || name == columns::DATA_KEYS
+        || name == columns::DETAILS
+        || name == columns::IDENTIFIERS
         || name == columns::TREE
         || name == columns::SIGNATURES
         || name == columns::SUBJECT_INDEX

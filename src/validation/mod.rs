@@ -83,9 +83,6 @@ pub fn validate_submission(
 /// The error for a forbidden field that is present.
 fn forbidden(field: Field, kind_name: &str) -> FieldError {
     let reason = match field {
-        Field::Details => {
-            "free-form details are not accepted until per-subject encryption is enabled".to_owned()
-        }
         Field::DetailsDigest => "is set by the server; producers leave it empty".to_owned(),
         _ => format!("not allowed in `{kind_name}` events"),
     };

@@ -1,0 +1,448 @@
+//! Erasure cases (GDPR articles 17 and 19): opening one (which shreds the subject's data key in the
+//! same write as the erasure-request entry), tracking which systems and recipients have confirmed
+//! their deletion, closing (which destroys the subject's directory rows), purging the destroyed
+//! rows from the files, and the journal that lets a restore re-apply erasures. See
+//! `docs/erasure.md`.
+//!
+//! The sequencer does the shredding itself (it is the only writer of keys and details, so an
+//! erasure and an append of new details for the same subject are ordered). This module owns what
+//! happens around it: the request entry, the status, closing, the background purge worker.
+
+mod journal;
+mod status;
+
+pub use journal::{ErasureJournal, JournalError, JournalRecord};
+pub use status::{ErasureStatus, Holder, HolderConfirmation, compute_status};
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::mpsc;
+
+use crate::proto::v1::Event;
+use crate::sequencer::{AppendError, PreparedEvent, SequencerHandle};
+use crate::storage::{ErasureClosing, ErasureRecord, LedgerStore, PurgeScope, StorageError};
+
+/// Erasure settings.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ErasureConfig {
+    /// The erasure journal: one line per erasure opened or closed, so that `gdpr-ledger restore`
+    /// re-applies erasures made after a backup was taken. Never inside the data dir (a restore
+    /// replaces it). `None` (the default): `secrets_dir/erasure-journal`.
+    pub journal_file: Option<PathBuf>,
+    /// How long the purge worker gathers erasures before one purge (flush and compaction) covers
+    /// them all, in milliseconds.
+    pub purge_batch_ms: u64,
+}
+
+impl Default for ErasureConfig {
+    fn default() -> Self {
+        Self {
+            journal_file: None,
+            purge_batch_ms: 1000,
+        }
+    }
+}
+
+/// Why an erasure operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ErasureError {
+    /// The subject has no erasure case.
+    #[error("the subject has no erasure case")]
+    NoCase,
+    /// The case is already closed.
+    #[error("the subject's erasure case is already closed")]
+    AlreadyClosed,
+    /// Appending the erasure-request entry failed.
+    #[error("{0}")]
+    Append(#[from] AppendError),
+    /// The store failed.
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    /// The journal could not be written.
+    #[error("erasure journal: {0}")]
+    Journal(#[from] JournalError),
+    /// The purge worker has stopped.
+    #[error("the erasure worker has stopped")]
+    WorkerStopped,
+}
+
+/// Work for the background worker.
+enum Work {
+    /// These subjects' rows were destroyed (shredded, or their directory rows at closing).
+    Purge(PurgeScope),
+    /// A deletion was confirmed for these subjects: close their cases if nothing is pending.
+    Check(Vec<[u8; 32]>),
+}
+
+/// Opens, closes and reports erasure cases; owns the purge worker.
+pub struct ErasureManager {
+    store: Arc<LedgerStore>,
+    sequencer: SequencerHandle,
+    journal: Arc<ErasureJournal>,
+    work: mpsc::UnboundedSender<Work>,
+}
+
+impl std::fmt::Debug for ErasureManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ErasureManager").finish_non_exhaustive()
+    }
+}
+
+/// The identity that closes a case when the last holder has confirmed.
+pub const LEDGER_IDENTITY: &str = "gdpr-ledger";
+
+impl ErasureManager {
+    /// Starts the manager and its worker. First makes the journal hold every erasure the store
+    /// records (an erasure committed just before a crash may not have reached it), then resumes
+    /// what a stop interrupted: purges not yet done, and cases whose last confirmation arrived.
+    pub fn start(
+        store: Arc<LedgerStore>,
+        sequencer: SequencerHandle,
+        journal: ErasureJournal,
+        config: &ErasureConfig,
+    ) -> Result<(Arc<Self>, tokio::task::JoinHandle<()>), ErasureError> {
+        let journal = Arc::new(journal);
+        let records = store.erasure_records()?;
+        journal.reconcile(&records)?;
+        let (work, queue) = mpsc::unbounded_channel();
+        let manager = Arc::new(Self {
+            store,
+            sequencer,
+            journal,
+            work,
+        });
+        let mut unpurged = PurgeScope {
+            tokens: Vec::new(),
+            directory_rows: Some(Vec::new()),
+        };
+        let mut open = Vec::new();
+        for (token, bytes) in &records {
+            let record = ErasureRecord::from_bytes(bytes)?;
+            if !record.purged {
+                unpurged.tokens.push(*token);
+                if record.closed.is_some() {
+                    // The rows deleted at closing are not known any more: purge the whole
+                    // directory.
+                    unpurged.directory_rows = None;
+                }
+            }
+            if record.closed.is_none() {
+                open.push(*token);
+            }
+        }
+        if !unpurged.tokens.is_empty() {
+            tracing::info!(
+                subjects = unpurged.tokens.len(),
+                "resuming the purge of erased subjects"
+            );
+            let _ = manager.work.send(Work::Purge(unpurged));
+        }
+        if !open.is_empty() {
+            let _ = manager.work.send(Work::Check(open));
+        }
+        let worker = tokio::spawn(run_worker(
+            manager.clone(),
+            queue,
+            Duration::from_millis(config.purge_batch_ms),
+        ));
+        Ok((manager, worker))
+    }
+
+    /// Opens the erasure case of the subject at `subject_row` (a directory row key), by `caller`:
+    /// appends `event` (a validated erasure request) as the erasure-request entry, which shreds the subject's key in the same write,
+    /// journals it, and schedules the purge. A subject whose case exists is left as it is.
+    pub async fn erase(
+        &self,
+        token: [u8; 32],
+        subject_row: [u8; 32],
+        caller: &str,
+        event: Event,
+    ) -> Result<ErasureStatus, ErasureError> {
+        if self.store.erasure_record(&token)?.is_none() {
+            let content_digest = *blake3::hash(&prost::Message::encode_to_vec(&event)).as_bytes();
+            let prepared = PreparedEvent {
+                event,
+                subject_row: Some(subject_row),
+                linked_row: None,
+                content_digest,
+                details: None,
+                identifiers: Vec::new(),
+                opens_erasure: Some(caller.to_owned()),
+            };
+            match self
+                .sequencer
+                .append(caller.to_owned(), vec![prepared])
+                .await
+            {
+                Ok(_) => {}
+                // Another request opened it meanwhile: report that case.
+                Err(AppendError::SubjectErased { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+            if let Some(bytes) = self.store.erasure_record(&token)? {
+                let record = ErasureRecord::from_bytes(&bytes)?;
+                self.journal
+                    .append(&JournalRecord::opened(token, &record))?;
+            }
+            self.send(Work::Purge(PurgeScope {
+                tokens: vec![token],
+                directory_rows: Some(Vec::new()),
+            }))?;
+        }
+        self.status(token)
+    }
+
+    /// Closes an open case (an admin, with a reason; or the ledger when every holder confirmed):
+    /// destroys the subject's directory rows and schedules their purge.
+    pub fn close(&self, token: [u8; 32], by: &str, reason: &str) -> Result<(), ErasureError> {
+        self.close_many(&[token], by, reason)
+    }
+
+    fn close_many(&self, tokens: &[[u8; 32]], by: &str, reason: &str) -> Result<(), ErasureError> {
+        let mut records = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            let bytes = self
+                .store
+                .erasure_record(token)?
+                .ok_or(ErasureError::NoCase)?;
+            let mut record = ErasureRecord::from_bytes(&bytes)?;
+            if record.closed.is_some() {
+                return Err(ErasureError::AlreadyClosed);
+            }
+            record.closed = Some(ErasureClosing {
+                at: unix_now(),
+                by: by.to_owned(),
+                reason: reason.to_owned(),
+            });
+            record.purged = false;
+            records.push((*token, record));
+        }
+        let rows: Vec<crate::storage::ErasureRow> = records
+            .iter()
+            .map(|(token, record)| (*token, record.to_bytes()))
+            .collect();
+        let deleted = self.store.close_erasures(&rows)?;
+        for (token, record) in &records {
+            self.journal
+                .append(&JournalRecord::closed(*token, record))?;
+        }
+        tracing::info!(
+            cases = records.len(),
+            directory_rows = deleted.len(),
+            "erasure cases closed"
+        );
+        self.send(Work::Purge(PurgeScope {
+            tokens: tokens.to_vec(),
+            directory_rows: Some(deleted),
+        }))
+    }
+
+    /// The subject's erasure status: its case (if any) and every holder of its data.
+    pub fn status(&self, token: [u8; 32]) -> Result<ErasureStatus, ErasureError> {
+        Ok(compute_status(&self.store, token)?)
+    }
+
+    /// Every open case opened before `before` (Unix seconds), oldest first.
+    pub fn open_cases(&self, before: i64) -> Result<Vec<ErasureStatus>, ErasureError> {
+        let mut cases = Vec::new();
+        for (token, bytes) in self.store.erasure_records()? {
+            let record = ErasureRecord::from_bytes(&bytes)?;
+            if record.closed.is_none() && record.requested_at <= before {
+                cases.push(compute_status(&self.store, token)?);
+            }
+        }
+        cases.sort_by_key(|case| {
+            case.record
+                .as_ref()
+                .map(|r| (r.requested_at, r.request_index))
+        });
+        Ok(cases)
+    }
+
+    /// Tells the worker that deletions were confirmed for these subjects.
+    pub fn deletions_confirmed(&self, tokens: Vec<[u8; 32]>) {
+        if !tokens.is_empty() {
+            let _ = self.work.send(Work::Check(tokens));
+        }
+    }
+
+    fn send(&self, work: Work) -> Result<(), ErasureError> {
+        self.work
+            .send(work)
+            .map_err(|_| ErasureError::WorkerStopped)
+    }
+}
+
+/// The worker: gathers work for `batch`, then closes the cases whose holders have all confirmed
+/// and purges everything destroyed, in one flush and compaction.
+async fn run_worker(
+    manager: Arc<ErasureManager>,
+    mut queue: mpsc::UnboundedReceiver<Work>,
+    batch: Duration,
+) {
+    while let Some(first) = queue.recv().await {
+        tokio::time::sleep(batch).await;
+        let mut work = vec![first];
+        while let Ok(more) = queue.try_recv() {
+            work.push(more);
+        }
+        let manager = manager.clone();
+        let outcome = tokio::task::spawn_blocking(move || process(&manager, work)).await;
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "erasure worker: will retry at next start"),
+            Err(error) => tracing::error!(%error, "erasure worker panicked"),
+        }
+    }
+}
+
+fn process(manager: &ErasureManager, work: Vec<Work>) -> Result<(), ErasureError> {
+    let mut checks: Vec<[u8; 32]> = Vec::new();
+    let mut scope = PurgeScope {
+        tokens: Vec::new(),
+        directory_rows: Some(Vec::new()),
+    };
+    let merge = |more: PurgeScope, scope: &mut PurgeScope| {
+        scope.tokens.extend(more.tokens);
+        scope.directory_rows = match (scope.directory_rows.take(), more.directory_rows) {
+            (Some(mut rows), Some(more)) => {
+                rows.extend(more);
+                Some(rows)
+            }
+            _ => None,
+        };
+    };
+    for item in work {
+        match item {
+            Work::Purge(more) => merge(more, &mut scope),
+            Work::Check(tokens) => checks.extend(tokens),
+        }
+    }
+    // Cases whose every holder has confirmed close now, in one directory scan.
+    let mut seen = HashSet::new();
+    let mut complete = Vec::new();
+    for token in checks {
+        if !seen.insert(token) {
+            continue;
+        }
+        let status = manager.status(token)?;
+        let open = status.record.as_ref().is_some_and(|r| r.closed.is_none());
+        if open && status.pending() == 0 {
+            complete.push(token);
+        }
+    }
+    if !complete.is_empty() {
+        let mut records = Vec::new();
+        for token in &complete {
+            if let Some(bytes) = manager.store.erasure_record(token)? {
+                let mut record = ErasureRecord::from_bytes(&bytes)?;
+                record.closed = Some(ErasureClosing {
+                    at: unix_now(),
+                    by: LEDGER_IDENTITY.into(),
+                    reason: "every system and recipient confirmed the deletion".into(),
+                });
+                record.purged = false;
+                records.push((*token, record));
+            }
+        }
+        let rows: Vec<crate::storage::ErasureRow> =
+            records.iter().map(|(t, r)| (*t, r.to_bytes())).collect();
+        let deleted = manager.store.close_erasures(&rows)?;
+        for (token, record) in &records {
+            manager
+                .journal
+                .append(&JournalRecord::closed(*token, record))?;
+        }
+        tracing::info!(cases = records.len(), "erasure cases complete and closed");
+        merge(
+            PurgeScope {
+                tokens: complete,
+                directory_rows: Some(deleted),
+            },
+            &mut scope,
+        );
+    }
+    if scope.tokens.is_empty() {
+        return Ok(());
+    }
+    scope.tokens.sort_unstable();
+    scope.tokens.dedup();
+    manager.store.purge_erased(&scope)?;
+    let mut purged = Vec::new();
+    for token in &scope.tokens {
+        if let Some(bytes) = manager.store.erasure_record(token)? {
+            let mut record = ErasureRecord::from_bytes(&bytes)?;
+            if !record.purged {
+                record.purged = true;
+                purged.push((*token, record.to_bytes()));
+            }
+        }
+    }
+    manager.store.put_erasure_records(&purged)?;
+    tracing::info!(
+        subjects = scope.tokens.len(),
+        "erased rows purged from the files"
+    );
+    Ok(())
+}
+
+/// Re-applies the journal's erasures to a store restored from a backup: every subject erased
+/// after the backup was taken is shredded again, and closed cases lose their directory rows, then
+/// everything is purged. Returns how many subjects were re-erased.
+pub fn reapply_journal(
+    store: &LedgerStore,
+    journal: &ErasureJournal,
+) -> Result<usize, ErasureError> {
+    let latest = journal.latest()?;
+    let mut shred = Vec::new();
+    let mut close = Vec::new();
+    for (token, entry) in &latest {
+        let current = store
+            .erasure_record(token)?
+            .map(|bytes| ErasureRecord::from_bytes(&bytes))
+            .transpose()?;
+        let mut record = entry.record.clone();
+        record.purged = false;
+        let shredded =
+            store.data_key_row(token)?.as_deref() == Some(crate::storage::columns::SHREDDED_KEY);
+        if current.is_none() || !shredded {
+            shred.push((*token, record.to_bytes()));
+        }
+        if record.closed.is_some() && current.as_ref().is_none_or(|c| c.closed.is_none()) {
+            close.push((*token, record.to_bytes()));
+        }
+    }
+    store.shred_subjects(&shred)?;
+    let deleted = store.close_erasures(&close)?;
+    let mut tokens: Vec<[u8; 32]> = shred.iter().chain(&close).map(|(t, _)| *t).collect();
+    tokens.sort_unstable();
+    tokens.dedup();
+    if !tokens.is_empty() {
+        store.purge_erased(&PurgeScope {
+            tokens: tokens.clone(),
+            directory_rows: Some(deleted),
+        })?;
+        let purged: Vec<crate::storage::ErasureRow> = tokens
+            .iter()
+            .filter_map(|token| latest.get(token).map(|entry| (*token, entry)))
+            .map(|(token, entry)| {
+                let mut record = entry.record.clone();
+                record.purged = true;
+                (token, record.to_bytes())
+            })
+            .collect();
+        store.put_erasure_records(&purged)?;
+    }
+    Ok(tokens.len())
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,125 @@
+//! A subject's erasure status, derived from its chain of entries: every system that collected its
+//! data and every recipient that received it in a share, with the entry that notified each
+//! recipient of the erasure (article 19) and the deletion that confirmed each.
+
+use std::collections::BTreeMap;
+
+use crate::core::entry::decode_entry;
+use crate::proto::v1::{EventKind, RecipientRole};
+use crate::storage::{ErasureRecord, LedgerStore, StorageError};
+
+/// An entry that did something for a holder: its index and the event's `occurred_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HolderConfirmation {
+    /// The entry.
+    pub index: u64,
+    /// When it happened (Unix seconds, the event's `occurred_at`).
+    pub at: i64,
+}
+
+/// One system or recipient that held the subject's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// The system (`event.system` of a collection) or recipient (`event.recipient.name`).
+    pub name: String,
+    /// A recipient outside the company.
+    pub recipient: bool,
+    /// For recipients: their role and country (from the latest share).
+    pub role: RecipientRole,
+    /// For recipients: their country.
+    pub country: String,
+    /// The first entry that put the data there.
+    pub first_index: u64,
+    /// The latest entry that put the data there.
+    pub last_index: u64,
+    /// For recipients: the erasure request passed on to them (naming them as `recipient`).
+    pub notified: Option<HolderConfirmation>,
+    /// The `deletion_done` from this holder after `last_index`.
+    pub confirmed: Option<HolderConfirmation>,
+}
+
+/// A subject's erasure case and the holders of its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasureStatus {
+    /// The subject.
+    pub token: [u8; 32],
+    /// The case, if the subject's erasure was requested through the ledger.
+    pub record: Option<ErasureRecord>,
+    /// Every holder, by name.
+    pub holders: Vec<Holder>,
+}
+
+impl ErasureStatus {
+    /// Holders that have not confirmed their deletion.
+    pub fn pending(&self) -> usize {
+        self.holders
+            .iter()
+            .filter(|h| h.confirmed.is_none())
+            .count()
+    }
+}
+
+/// Reads the subject's entries and derives its status.
+pub fn compute_status(store: &LedgerStore, token: [u8; 32]) -> Result<ErasureStatus, StorageError> {
+    let record = store
+        .erasure_record(&token)?
+        .map(|bytes| ErasureRecord::from_bytes(&bytes))
+        .transpose()?;
+    let mut holders: BTreeMap<String, Holder> = BTreeMap::new();
+    for index in store.subject_entries(&token)? {
+        let bytes = store
+            .entry(index)?
+            .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
+        let entry = decode_entry(&bytes)
+            .map_err(|e| StorageError::Damaged(format!("entry {index}: {e}")))?;
+        let Some(event) = entry.event else { continue };
+        let at = event.occurred_at.map_or(0, |t| t.seconds);
+        let stamp = HolderConfirmation { index, at };
+        let mut hold = |name: &str, recipient: Option<&crate::proto::v1::Recipient>| {
+            let holder = holders.entry(name.to_owned()).or_insert_with(|| Holder {
+                name: name.to_owned(),
+                recipient: recipient.is_some(),
+                role: RecipientRole::Unspecified,
+                country: String::new(),
+                first_index: index,
+                last_index: index,
+                notified: None,
+                confirmed: None,
+            });
+            holder.last_index = index;
+            // Data that arrives again after a confirmation must be deleted again.
+            holder.confirmed = None;
+            if let Some(recipient) = recipient {
+                holder.recipient = true;
+                holder.role = recipient.role();
+                holder.country.clone_from(&recipient.country);
+            }
+        };
+        match event.kind() {
+            EventKind::Collection => hold(&event.system, None),
+            EventKind::Share => {
+                if let Some(recipient) = &event.recipient {
+                    hold(&recipient.name, Some(recipient));
+                }
+            }
+            EventKind::ErasureRequested => {
+                if let Some(recipient) = &event.recipient
+                    && let Some(holder) = holders.get_mut(&recipient.name)
+                {
+                    holder.notified = Some(stamp);
+                }
+            }
+            EventKind::DeletionDone => {
+                if let Some(holder) = holders.get_mut(&event.system) {
+                    holder.confirmed = Some(stamp);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(ErasureStatus {
+        token,
+        record,
+        holders: holders.into_values().collect(),
+    })
+}

@@ -1,0 +1,342 @@
+//! The gRPC service `gdpr_ledger.v1.Erasure`: erasure cases (admin opens and closes them; auditors
+//! read their status) and the sealed details of entries (auditors read them opened).
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::auth::{Authenticator, Role, require};
+use super::subject_of_identifier;
+use crate::core::directory::DirectorySecret;
+use crate::core::entry::decode_entry;
+use crate::erasure::{ErasureError, ErasureManager, ErasureStatus, HolderConfirmation};
+use crate::proto::v1 as pb;
+use crate::proto::v1::erasure_server::Erasure;
+use crate::storage::{LedgerStore, StorageError, columns};
+use crate::vault::MasterKey;
+
+/// The erasure service's dependencies.
+pub struct ErasureService {
+    store: Arc<LedgerStore>,
+    manager: Arc<ErasureManager>,
+    tokens: Arc<Authenticator>,
+    directory_secret: Arc<DirectorySecret>,
+    master_key: Arc<MasterKey>,
+}
+
+impl ErasureService {
+    /// The service.
+    pub fn new(
+        store: Arc<LedgerStore>,
+        manager: Arc<ErasureManager>,
+        tokens: Arc<Authenticator>,
+        directory_secret: Arc<DirectorySecret>,
+        master_key: Arc<MasterKey>,
+    ) -> Self {
+        Self {
+            store,
+            manager,
+            tokens,
+            directory_secret,
+            master_key,
+        }
+    }
+
+    /// The token a request names.
+    async fn token(&self, subject: Option<pb::SubjectRef>) -> Result<[u8; 32], Status> {
+        use pb::subject_ref::Subject;
+        match subject.and_then(|s| s.subject) {
+            None => Err(Status::invalid_argument(
+                "subject: give the subject's identifier or its token",
+            )),
+            Some(Subject::Token(bytes)) => bytes.as_slice().try_into().map_err(|_| {
+                Status::invalid_argument(format!(
+                    "subject.token: {} bytes; a token is 32",
+                    bytes.len()
+                ))
+            }),
+            Some(Subject::Identifier(identifier)) => Ok(subject_of_identifier(
+                &self.store,
+                &self.directory_secret,
+                &identifier,
+                "subject.identifier",
+            )
+            .await?
+            .1),
+        }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&ErasureManager) -> Result<T, ErasureError> + Send + 'static,
+    ) -> Result<T, Status> {
+        let manager = self.manager.clone();
+        tokio::task::spawn_blocking(move || work(&manager))
+            .await
+            .map_err(|e| Status::internal(format!("worker failed: {e}")))?
+            .map_err(erasure_status)
+    }
+}
+
+/// An erasure failure as a gRPC status.
+fn erasure_status(error: ErasureError) -> Status {
+    match error {
+        ErasureError::NoCase => {
+            Status::failed_precondition("subject: the subject has no erasure case")
+        }
+        ErasureError::AlreadyClosed => {
+            Status::failed_precondition("subject: the subject's erasure case is already closed")
+        }
+        ErasureError::Append(error) => super::status::append_refused(error, |_| "request".into()),
+        ErasureError::Storage(error) => super::status::storage(error),
+        error @ (ErasureError::Journal(_) | ErasureError::WorkerStopped) => {
+            tracing::error!(%error, "erasure");
+            Status::internal(error.to_string())
+        }
+    }
+}
+
+fn timestamp(seconds: i64) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp { seconds, nanos: 0 })
+}
+
+fn confirmation(
+    stamp: Option<HolderConfirmation>,
+) -> (Option<u64>, Option<prost_types::Timestamp>) {
+    match stamp {
+        Some(stamp) => (Some(stamp.index), timestamp(stamp.at)),
+        None => (None, None),
+    }
+}
+
+/// The status as the API shows it.
+pub fn status_message(status: &ErasureStatus) -> pb::ErasureStatus {
+    use pb::erasure_status::State;
+    let holders: Vec<pb::Holder> = status
+        .holders
+        .iter()
+        .map(|holder| {
+            let (notified_index, notified_at) = confirmation(holder.notified);
+            let (confirmed_index, confirmed_at) = confirmation(holder.confirmed);
+            pb::Holder {
+                name: holder.name.clone(),
+                recipient: holder.recipient,
+                role: holder.role as i32,
+                country: holder.country.clone(),
+                first_index: holder.first_index,
+                last_index: holder.last_index,
+                notified_index,
+                notified_at,
+                confirmed_index,
+                confirmed_at,
+            }
+        })
+        .collect();
+    let pending = u32::try_from(status.pending()).unwrap_or(u32::MAX);
+    let mut message = pb::ErasureStatus {
+        token: status.token.to_vec(),
+        state: State::None as i32,
+        holders,
+        pending,
+        ..Default::default()
+    };
+    if let Some(record) = &status.record {
+        message.state = if record.closed.is_some() {
+            State::Closed
+        } else {
+            State::Open
+        } as i32;
+        message.request_index = record.request_index;
+        message.requested_at = timestamp(record.requested_at);
+        message.requested_by.clone_from(&record.requested_by);
+        message.purged = record.purged;
+        if let Some(closed) = &record.closed {
+            message.closed_at = timestamp(closed.at);
+            message.closed_by.clone_from(&closed.by);
+            message.close_reason.clone_from(&closed.reason);
+        }
+    }
+    message
+}
+
+#[tonic::async_trait]
+impl Erasure for ErasureService {
+    async fn erase_subject(
+        &self,
+        request: Request<pb::EraseSubjectRequest>,
+    ) -> Result<Response<pb::ErasureStatus>, Status> {
+        let caller = self.tokens.authenticate(&request)?;
+        require(&caller, caller.role == Role::Admin, "erase subjects")?;
+        let request = request.into_inner();
+        let identifier = request.subject.ok_or_else(|| {
+            Status::invalid_argument("subject: the identifier of the subject to erase is required")
+        })?;
+        let system = if request.system.is_empty() {
+            crate::erasure::LEDGER_IDENTITY.to_owned()
+        } else {
+            request.system
+        };
+        let event_id = if request.event_id.is_empty() {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            format!("erasure-{nanos}")
+        } else {
+            request.event_id
+        };
+        let now = std::time::SystemTime::now();
+        let event = pb::Event {
+            event_id,
+            kind: pb::EventKind::ErasureRequested as i32,
+            occurred_at: Some(prost_types::Timestamp::from(now)),
+            system,
+            ..Default::default()
+        };
+        // The entry is validated like any producer's event (system and event id formats).
+        let submission = pb::EventSubmission {
+            event: Some(event),
+            subject: Some(identifier.clone()),
+            ..Default::default()
+        };
+        crate::validation::validate_submission(
+            &submission,
+            &crate::validation::ValidationLimits::default(),
+            now,
+        )
+        .map_err(|e| super::status::invalid_field(&e))?;
+        let event = submission.event.unwrap_or_default();
+        let (row, token) =
+            subject_of_identifier(&self.store, &self.directory_secret, &identifier, "subject")
+                .await?;
+        let status = self
+            .manager
+            .erase(token, row, &caller.identity, event)
+            .await
+            .map_err(erasure_status)?;
+        tracing::info!(token = %hex::encode(token), by = %caller.identity, "erasure requested");
+        Ok(Response::new(status_message(&status)))
+    }
+
+    async fn close_erasure(
+        &self,
+        request: Request<pb::CloseErasureRequest>,
+    ) -> Result<Response<pb::ErasureStatus>, Status> {
+        let caller = self.tokens.authenticate(&request)?;
+        require(&caller, caller.role == Role::Admin, "close erasure cases")?;
+        let request = request.into_inner();
+        if request.reason.trim().is_empty() {
+            return Err(Status::invalid_argument(
+                "reason: say why the case is closed before every system confirmed",
+            ));
+        }
+        let token = self.token(request.subject).await?;
+        let by = caller.identity.clone();
+        let status = self
+            .run(move |manager| {
+                manager.close(token, &by, &request.reason)?;
+                manager.status(token)
+            })
+            .await?;
+        Ok(Response::new(status_message(&status)))
+    }
+
+    async fn get_erasure_status(
+        &self,
+        request: Request<pb::GetErasureStatusRequest>,
+    ) -> Result<Response<pb::ErasureStatus>, Status> {
+        let caller = self.tokens.authenticate(&request)?;
+        require(&caller, caller.role.may_read(), "read erasure status")?;
+        let token = self.token(request.into_inner().subject).await?;
+        let status = self.run(move |manager| manager.status(token)).await?;
+        Ok(Response::new(status_message(&status)))
+    }
+
+    async fn list_open_erasures(
+        &self,
+        request: Request<pb::ListOpenErasuresRequest>,
+    ) -> Result<Response<pb::ListOpenErasuresResponse>, Status> {
+        let caller = self.tokens.authenticate(&request)?;
+        require(&caller, caller.role.may_read(), "read erasure status")?;
+        let days = i64::from(request.into_inner().older_than_days);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let before = now.saturating_sub(days.saturating_mul(86_400));
+        let cases = self.run(move |manager| manager.open_cases(before)).await?;
+        Ok(Response::new(pb::ListOpenErasuresResponse {
+            cases: cases.iter().map(status_message).collect(),
+        }))
+    }
+
+    async fn get_details(
+        &self,
+        request: Request<pb::GetDetailsRequest>,
+    ) -> Result<Response<pb::GetDetailsResponse>, Status> {
+        let caller = self.tokens.authenticate(&request)?;
+        require(&caller, caller.role.may_read(), "read details")?;
+        let index = request.into_inner().index;
+        let store = self.store.clone();
+        let master_key = self.master_key.clone();
+        let response =
+            tokio::task::spawn_blocking(move || read_details(&store, &master_key, index))
+                .await
+                .map_err(|e| Status::internal(format!("worker failed: {e}")))??;
+        tracing::info!(index, by = %caller.identity, "details read");
+        Ok(Response::new(response))
+    }
+}
+
+/// The details of the entry at `index`, opened; or that it has none, or that they were erased.
+fn read_details(
+    store: &LedgerStore,
+    master_key: &MasterKey,
+    index: u64,
+) -> Result<pb::GetDetailsResponse, Status> {
+    let storage = super::status::storage;
+    let bytes = store
+        .entry(index)
+        .map_err(storage)?
+        .ok_or_else(|| Status::not_found(format!("index: the log has no entry {index}")))?;
+    let entry = decode_entry(&bytes)
+        .map_err(|e| storage(StorageError::Damaged(format!("entry {index}: {e}"))))?;
+    let digest = entry.event.map(|e| e.details_digest).unwrap_or_default();
+    let none = pb::GetDetailsResponse {
+        none: true,
+        ..Default::default()
+    };
+    if digest.is_empty() {
+        return Ok(none);
+    }
+    let erased = pb::GetDetailsResponse {
+        erased: true,
+        ..Default::default()
+    };
+    let token: [u8; 32] = entry.subject_token.as_slice().try_into().map_err(|_| {
+        storage(StorageError::Damaged(format!(
+            "entry {index}: details without subject"
+        )))
+    })?;
+    let key = match store.data_key_row(&token).map_err(storage)? {
+        Some(row) if row != columns::SHREDDED_KEY => master_key
+            .unwrap_key(&token, &row)
+            .map_err(|e| Status::internal(format!("subject key: {e}")))?,
+        _ => return Ok(erased),
+    };
+    let Some(sealed) = store.sealed_details(&token, index).map_err(storage)? else {
+        return Ok(erased);
+    };
+    if crate::core::hash::details_digest(&sealed).as_slice() != digest.as_slice() {
+        return Err(storage(StorageError::Damaged(format!(
+            "entry {index}: the stored details do not match the entry's details_digest"
+        ))));
+    }
+    let details = key
+        .open_details(&token, index, &sealed)
+        .map_err(|e| Status::internal(format!("details of entry {index}: {e}")))?;
+    Ok(pb::GetDetailsResponse {
+        details: details.to_vec(),
+        ..Default::default()
+    })
+}

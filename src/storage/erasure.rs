@@ -1,0 +1,287 @@
+//! The rows that erasure destroys (wrapped data keys, sealed details and identifiers, directory
+//! rows) and the physical purge that makes their destruction real on disk.
+//!
+//! RocksDB deletes logically: a deleted value stays in the write-ahead log, in memtables and in
+//! SST files until compaction drops it, and the MANIFEST remembers each file's smallest and largest
+//! key. [`LedgerStore::purge_erased`] therefore flushes every column family (so that no WAL file
+//! needs the old rows and RocksDB deletes them), compacts the affected key ranges down to the
+//! bottommost level (so that tombstones and values both go), and then makes one more small write
+//! and flush: the MANIFEST rolls at every edit (`max_manifest_space_amp_pct` 0), so it is then
+//! rewritten from the live files only.
+
+use rocksdb::{BottommostLevelCompaction, CompactOptions, FlushOptions, WriteBatch};
+
+use super::{LedgerStore, StorageError, columns, synced};
+
+/// A subject's erasure record as stored: `(token, record bytes)`.
+pub type ErasureRow = ([u8; 32], Vec<u8>);
+
+/// What a purge covers: subjects whose rows were destroyed, and the directory row keys deleted
+/// with them (when known; otherwise the whole directory is compacted).
+#[derive(Debug, Default, Clone)]
+pub struct PurgeScope {
+    /// Subject tokens whose data key, details and identifiers were destroyed.
+    pub tokens: Vec<[u8; 32]>,
+    /// Directory row keys deleted; `None` compacts the whole directory.
+    pub directory_rows: Option<Vec<[u8; 32]>>,
+}
+
+impl LedgerStore {
+    /// The subject's stored data key row: the wrapped key, [`columns::SHREDDED_KEY`], or none.
+    pub fn data_key_row(&self, token: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
+        let cf = self.cf(columns::DATA_KEYS)?;
+        Ok(self.db.get_cf(cf, token)?)
+    }
+
+    /// The sealed details of the entry at `index` of the subject `token`.
+    pub fn sealed_details(
+        &self,
+        token: &[u8; 32],
+        index: u64,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let cf = self.cf(columns::DETAILS)?;
+        Ok(self.db.get_cf(cf, columns::details_key(token, index))?)
+    }
+
+    /// The subject's sealed identifier list.
+    pub fn sealed_identifiers(&self, token: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
+        let cf = self.cf(columns::IDENTIFIERS)?;
+        Ok(self.db.get_cf(cf, token)?)
+    }
+
+    /// The erasure record of a subject (JSON, owned by `crate::erasure`).
+    pub fn erasure_record(&self, token: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
+        let cf = self.cf(columns::ERASURES)?;
+        Ok(self.db.get_cf(cf, token)?)
+    }
+
+    /// Every erasure record, by token.
+    pub fn erasure_records(&self) -> Result<Vec<ErasureRow>, StorageError> {
+        let mut records = Vec::new();
+        for row in self.rows(columns::ERASURES)? {
+            let (key, value) = row?;
+            let token: [u8; 32] = key.as_ref().try_into().map_err(|_| {
+                StorageError::Damaged(format!("erasure record key of {} bytes", key.len()))
+            })?;
+            records.push((token, value.into_vec()));
+        }
+        Ok(records)
+    }
+
+    /// Writes erasure records (synced).
+    pub fn put_erasure_records(&self, records: &[ErasureRow]) -> Result<(), StorageError> {
+        let cf = self.cf(columns::ERASURES)?;
+        let mut batch = WriteBatch::default();
+        for (token, record) in records {
+            batch.put_cf(cf, token, record);
+        }
+        self.db.write_opt(batch, &synced())?;
+        Ok(())
+    }
+
+    /// Destroys what a subject's data key protects, in `batch`: the key becomes
+    /// [`columns::SHREDDED_KEY`], the sealed identifiers and every sealed details row go.
+    pub(super) fn shred_into(
+        &self,
+        batch: &mut WriteBatch,
+        token: &[u8; 32],
+    ) -> Result<(), StorageError> {
+        batch.put_cf(self.cf(columns::DATA_KEYS)?, token, columns::SHREDDED_KEY);
+        batch.delete_cf(self.cf(columns::IDENTIFIERS)?, token);
+        let (from, to) = token_range(token);
+        batch.delete_range_cf(self.cf(columns::DETAILS)?, from, to);
+        Ok(())
+    }
+
+    /// Re-applies the shredding of subjects (a restore that brings back rows an erasure had
+    /// destroyed), with their records, as one synced batch.
+    pub fn shred_subjects(&self, records: &[ErasureRow]) -> Result<(), StorageError> {
+        let mut batch = WriteBatch::default();
+        let erasures = self.cf(columns::ERASURES)?;
+        for (token, record) in records {
+            self.shred_into(&mut batch, token)?;
+            batch.put_cf(erasures, token, record);
+        }
+        self.db.write_opt(batch, &synced())?;
+        Ok(())
+    }
+
+    /// Closes erasure cases: deletes every directory row that points at one of `records`' tokens
+    /// and writes the records, in one synced batch. The directory is keyed by a keyed hash of the
+    /// identifier, so its rows of a subject are found by one scan of the directory (shared by every
+    /// case closed together). Returns the row keys deleted.
+    pub fn close_erasures(&self, records: &[ErasureRow]) -> Result<Vec<[u8; 32]>, StorageError> {
+        let tokens: std::collections::HashSet<[u8; 32]> =
+            records.iter().map(|(token, _)| *token).collect();
+        let mut deleted = Vec::new();
+        for row in self.rows(columns::DIRECTORY)? {
+            let (key, value) = row?;
+            if value.len() == 32 && tokens.contains(value.as_ref()) {
+                let key: [u8; 32] = key.as_ref().try_into().map_err(|_| {
+                    StorageError::Damaged(format!("directory row key of {} bytes", key.len()))
+                })?;
+                deleted.push(key);
+            }
+        }
+        let directory = self.cf(columns::DIRECTORY)?;
+        let erasures = self.cf(columns::ERASURES)?;
+        let mut batch = WriteBatch::default();
+        for key in &deleted {
+            batch.delete_cf(directory, key);
+        }
+        for (token, record) in records {
+            batch.put_cf(erasures, token, record);
+        }
+        self.db.write_opt(batch, &synced())?;
+        Ok(deleted)
+    }
+
+    /// Makes destroyed rows physically gone from the data dir: flushes every column family (the
+    /// WAL files that held the rows become obsolete and are deleted), compacts the affected ranges
+    /// to the bottommost level, then rolls the MANIFEST (see the module docs). Many erasures share
+    /// one purge.
+    pub fn purge_erased(&self, scope: &PurgeScope) -> Result<(), StorageError> {
+        self.flush_all()?;
+        let mut compact = CompactOptions::default();
+        compact.set_bottommost_level_compaction(BottommostLevelCompaction::Force);
+        compact.set_exclusive_manual_compaction(false);
+        for family in [columns::DATA_KEYS, columns::IDENTIFIERS, columns::DETAILS] {
+            let cf = self.cf(family)?;
+            for token in &scope.tokens {
+                let (from, to) = token_range(token);
+                self.db
+                    .compact_range_cf_opt(cf, Some(from), Some(to), &compact);
+            }
+        }
+        let directory = self.cf(columns::DIRECTORY)?;
+        match &scope.directory_rows {
+            Some(rows) => {
+                for row in rows {
+                    let mut end = row.to_vec();
+                    end.push(0);
+                    self.db
+                        .compact_range_cf_opt(directory, Some(row), Some(&end), &compact);
+                }
+            }
+            None => self
+                .db
+                .compact_range_cf_opt(directory, None::<&[u8]>, None::<&[u8]>, &compact),
+        }
+        // One more edit: the MANIFEST, which rolls at every edit (see `open_with`), is rewritten
+        // as a snapshot of the live files only (the compacted files' key boundaries were in the
+        // old one, which RocksDB then deletes).
+        let meta = self.cf(columns::META)?;
+        self.db.put_cf_opt(meta, b"last_purge", b"", &synced())?;
+        self.flush_all()
+    }
+
+    fn flush_all(&self) -> Result<(), StorageError> {
+        let mut flush = FlushOptions::default();
+        flush.set_wait(true);
+        let families = columns::ALL
+            .iter()
+            .map(|name| self.cf(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.db.flush_cfs_opt(&families, &flush)?;
+        Ok(())
+    }
+}
+
+/// The key range `[token, token + 1)`: every row whose key starts with `token`.
+fn token_range(token: &[u8; 32]) -> (Vec<u8>, Vec<u8>) {
+    let from = token.to_vec();
+    let mut to = token.to_vec();
+    // The successor of the 32-byte prefix: the token with a 0 byte appended sorts after the token
+    // itself but before `token || u64`, so use the prefix's increment (with carry).
+    for byte in to.iter_mut().rev() {
+        if *byte == 0xff {
+            *byte = 0;
+        } else {
+            *byte += 1;
+            return (from, to);
+        }
+    }
+    // All 0xff: no successor; the range runs to the end, which 33 0xff bytes reach.
+    to = vec![0xff; 41];
+    (from, to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PurgeScope, token_range};
+    use crate::storage::{LedgerStore, StorageConfig};
+
+    #[test]
+    fn a_purge_runs_and_leaves_the_store_usable() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = LedgerStore::open(dir.path(), "ledger.test/purge", &StorageConfig::default())
+            .expect("opens");
+        let scope = PurgeScope {
+            tokens: vec![[3; 32]],
+            directory_rows: Some(vec![[4; 32]]),
+        };
+        store.purge_erased(&scope).expect("purges");
+        store
+            .purge_erased(&PurgeScope::default())
+            .expect("purges the whole directory");
+        assert_eq!(store.tree_size().expect("reads"), 0);
+    }
+
+    #[test]
+    fn a_token_range_covers_exactly_the_rows_of_the_token() {
+        let token = [7u8; 32];
+        let (from, to) = token_range(&token);
+        let mut row = token.to_vec();
+        row.extend_from_slice(&u64::MAX.to_be_bytes());
+        assert!(from.as_slice() <= row.as_slice() && row.as_slice() < to.as_slice());
+        let mut next = [7u8; 32];
+        next[31] = 8;
+        assert!(next.as_slice() >= to.as_slice());
+        let (_, to_max) = token_range(&[0xff; 32]);
+        let mut last = vec![0xff; 32];
+        last.extend_from_slice(&u64::MAX.to_be_bytes());
+        assert!(last < to_max);
+    }
+}
+
+/// The erasure case of one subject, as stored in [`columns::ERASURES`] (JSON; no personal data).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErasureRecord {
+    /// Index of the erasure-request entry that opened the case (and destroyed the data key).
+    pub request_index: u64,
+    /// When the case opened, Unix seconds.
+    pub requested_at: i64,
+    /// Who asked for it (the caller's identity).
+    pub requested_by: String,
+    /// Set once the case is closed and the subject's directory rows are destroyed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<ErasureClosing>,
+    /// Whether the latest destruction (shredding, or the directory rows at closing) has been
+    /// purged from the files.
+    pub purged: bool,
+}
+
+/// How an erasure case was closed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErasureClosing {
+    /// When, Unix seconds.
+    pub at: i64,
+    /// Who closed it: an admin's identity, or `gdpr-ledger` when the last system confirmed.
+    pub by: String,
+    /// Why: "every system confirmed", or the admin's reason.
+    pub reason: String,
+}
+
+impl ErasureRecord {
+    /// The record as stored.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serializing plain strings and numbers cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Reads a stored record.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, StorageError> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| StorageError::Damaged(format!("erasure record: {e}")))
+    }
+}
