@@ -46,6 +46,17 @@ fn unknown_keys_are_refused_by_name() {
 }
 
 #[test]
+fn the_master_key_variable_is_not_taken_for_a_setting() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("GDPR_LEDGER_MASTER_KEY", "00".repeat(32));
+        jail.set_env("GDPR_LEDGER_ERASURE__PURGE_BATCH_MS", "5");
+        let config = Config::load(None).expect("loads");
+        assert_eq!(config.erasure.purge_batch_ms, 5);
+        Ok(())
+    });
+}
+
+#[test]
 fn the_environment_overrides_the_file() {
     figment::Jail::expect_with(|jail| {
         jail.create_file("ledger.toml", "[limits]\nmax_batch_events = 5\n")?;

@@ -173,7 +173,13 @@ fn shipped_table_states_the_rules_the_brief_names() {
     for kind in kinds() {
         let kind_rules = rules(kind);
         assert_eq!(kind_rules.presence(Field::EventId), Presence::Required);
-        assert_eq!(kind_rules.presence(Field::Details), Presence::Forbidden);
+        // Details are sealed with the subject's own key: allowed where a subject is required.
+        let details = if kind_rules.presence(Field::Subject) == Presence::Required {
+            Presence::Optional
+        } else {
+            Presence::Forbidden
+        };
+        assert_eq!(kind_rules.presence(Field::Details), details, "{kind:?}");
         assert_eq!(
             kind_rules.presence(Field::DetailsDigest),
             Presence::Forbidden
@@ -228,8 +234,8 @@ fn table_missing_a_field_is_refused() {
 #[test]
 fn table_classifying_a_field_twice_is_refused() {
     let error = parse_edited(
-        r#"optional = ["event.consent_ref", "event.collection_channel"]"#,
-        r#"optional = ["event.consent_ref", "event.collection_channel", "event.actor"]"#,
+        r#"optional = ["details", "event.consent_ref", "event.collection_channel"]"#,
+        r#"optional = ["details", "event.consent_ref", "event.collection_channel", "event.actor"]"#,
     );
     assert!(
         matches!(&error, TableError::DuplicateField { kind, path } if kind == "collection" && path == "event.actor"),
@@ -323,12 +329,7 @@ fn each_forbidden_field_is_rejected() {
             let mut sub = example(kind);
             fill(&mut sub, field);
             let reason = expect_error(&sub, field.path());
-            if field == Field::Details {
-                assert_eq!(
-                    reason,
-                    "free-form details are not accepted until per-subject encryption is enabled"
-                );
-            } else if field != Field::DetailsDigest {
+            if field != Field::DetailsDigest {
                 assert_eq!(reason, format!("not allowed in `{}` events", rules.name()));
             }
         }
@@ -725,14 +726,14 @@ fn retraction_carries_no_replacement_fields() {
 }
 
 #[test]
-fn details_and_digest_are_refused() {
+fn details_without_a_required_subject_and_any_digest_are_refused() {
     let mut sub = example(EventKind::Access);
     sub.details = vec![0];
+    assert_eq!(validate(&sub), Ok(()), "details of a subject");
+    let mut sub = example(EventKind::Breach);
+    sub.details = vec![0];
     let error = validate(&sub).expect_err("details");
-    assert_eq!(
-        error.to_string(),
-        "details: free-form details are not accepted until per-subject encryption is enabled"
-    );
+    assert_eq!(error.to_string(), "details: not allowed in `breach` events");
     let mut sub = example(EventKind::Access);
     event_mut(&mut sub).details_digest = vec![1; 32];
     expect_error(&sub, "event.details_digest");

@@ -577,21 +577,49 @@ async fn limits_are_enforced() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn free_form_details_are_refused_until_encryption_exists() {
+async fn free_form_details_never_enter_the_log_in_clear() {
     let mut ledger = TestLedger::start().await;
     let mut producer = ledger.client(PRODUCER_TOKEN).await;
     let mut submission = collection("d-1", "a@example.com");
     submission.details = b"called about her divorce".to_vec();
-    let refused = producer
+    let receipt = producer
         .append(append(submission, false))
         .await
-        .expect_err("details are refused");
+        .expect("details of a subject are accepted")
+        .into_inner()
+        .receipt
+        .expect("receipt");
+    let mut auditor = ledger.client(AUDITOR_TOKEN).await;
+    let stored = auditor
+        .get_entry(pb::GetEntryRequest {
+            selector: Some(pb::get_entry_request::Selector::Index(receipt.index)),
+            ..Default::default()
+        })
+        .await
+        .expect("entry")
+        .into_inner()
+        .entry;
+    assert!(
+        !stored.windows(6).any(|w| w == b"called"),
+        "the entry holds no details"
+    );
+    let entry = gdpr_ledger::core::entry::decode_entry(&stored).expect("decodes");
+    assert_eq!(entry.event.expect("event").details_digest.len(), 32);
+
+    // Details need the subject's key: kinds without a required subject refuse them.
+    let mut breach = example_submission(EventKind::Breach);
+    breach.details = b"laptop stolen from Jane's car".to_vec();
+    let refused = producer
+        .append(append(breach, false))
+        .await
+        .expect_err("details of no subject are refused");
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert!(
         refused.message().starts_with("submission.details"),
         "{}",
         refused.message()
     );
+    assert_eq!(tree_size(&ledger).await, 1);
     ledger.stop().await;
 }
 

@@ -16,12 +16,6 @@ pub fn check_cross_field_rules(
     limits: &ValidationLimits,
 ) -> Result<(), FieldError> {
     check_special_categories(event)?;
-    if !sub.details.is_empty() && sub.subject.is_none() {
-        return Err(FieldError::new(
-            "details",
-            "details are sealed with the subject's own key: an event with details needs a subject",
-        ));
-    }
     match kind {
         EventKind::ConsentGiven | EventKind::ConsentWithdrawn => check_consent_bases(event),
         EventKind::IdentityLink => check_identity_link(sub, event, limits),
