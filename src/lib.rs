@@ -11,7 +11,8 @@
 //! - `service`: the gRPC service, authentication, validation, status codes;
 //! - `server`: wiring and lifecycle; `config` and `secrets`: configuration and key files;
 //! - `tls`: TLS and mutual TLS of the gRPC listener; `metrics`: Prometheus metrics and `/healthz`;
-//! - `vault`: per-subject data keys (crypto-shredding); `erasure`: erasure cases, purge, journal.
+//! - `vault`: per-subject data keys (crypto-shredding); `erasure`: erasure cases, purge, journal;
+//!   `consent`: processing that relied on consent without a valid one.
 #![forbid(unsafe_code)]
 
 pub mod core;
@@ -22,6 +23,8 @@ pub mod validation;
 pub mod client;
 #[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
+pub mod consent;
 #[cfg(feature = "server")]
 pub mod erasure;
 #[cfg(feature = "server")]

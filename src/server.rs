@@ -270,6 +270,9 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     ));
     let authenticator = Arc::new(Authenticator::new(tokens, certificates));
     let authenticator_for_erasure = authenticator.clone();
+    let consent_service = crate::proto::v1::consent_server::ConsentServer::new(
+        crate::service::consent::ConsentService::new(store.clone(), authenticator.clone()),
+    );
     let admin =
         crate::proto::v1::admin_server::AdminServer::new(crate::service::admin::AdminService::new(
             store.clone(),
@@ -365,6 +368,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             .add_service(ledger)
             .add_service(admin)
             .add_service(erasure_service)
+            .add_service(consent_service)
             .serve_with_incoming_shutdown(incoming, async {
                 let _ = shutdown_rx.await;
                 tracing::info!("shutting down: finishing in-flight requests");

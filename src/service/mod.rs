@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod consent;
 pub mod erasure;
 pub mod status;
 

@@ -1,0 +1,87 @@
+//! The gRPC service `gdpr_ledger.v1.Consent`: processing that relied on consent without a valid
+//! one, streamed as the log is read.
+
+use std::sync::Arc;
+
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::auth::{Authenticator, require};
+use crate::consent::{ConsentProblem, ConsentQuery, processing_without_consent};
+use crate::proto::v1 as pb;
+use crate::proto::v1::consent_server::Consent;
+use crate::storage::LedgerStore;
+
+/// How many findings wait for the client before the scan pauses.
+const FINDINGS_IN_FLIGHT: usize = 256;
+
+/// The consent service's dependencies.
+pub struct ConsentService {
+    store: Arc<LedgerStore>,
+    tokens: Arc<Authenticator>,
+}
+
+impl ConsentService {
+    /// The service.
+    pub fn new(store: Arc<LedgerStore>, tokens: Arc<Authenticator>) -> Self {
+        Self { store, tokens }
+    }
+}
+
+fn consent_index(problem: &ConsentProblem) -> Option<u64> {
+    match problem {
+        ConsentProblem::NoReference | ConsentProblem::NoSuchConsent => None,
+        ConsentProblem::NotYetGiven { consent_index }
+        | ConsentProblem::Withdrawn { consent_index, .. }
+        | ConsentProblem::PurposeNotCovered { consent_index, .. } => Some(*consent_index),
+    }
+}
+
+#[tonic::async_trait]
+impl Consent for ConsentService {
+    type ListProcessingWithoutConsentStream =
+        ReceiverStream<Result<pb::ProcessingWithoutConsent, Status>>;
+
+    async fn list_processing_without_consent(
+        &self,
+        request: Request<pb::ListProcessingWithoutConsentRequest>,
+    ) -> Result<Response<Self::ListProcessingWithoutConsentStream>, Status> {
+        let caller = self.tokens.authenticate(&request)?;
+        require(&caller, caller.role.may_read(), "read consent reports")?;
+        let request = request.into_inner();
+        if request.from_seconds < 0 || request.until_seconds < 0 {
+            return Err(Status::invalid_argument(
+                "from_seconds, until_seconds: Unix seconds, not negative",
+            ));
+        }
+        if request.until_seconds != 0 && request.until_seconds <= request.from_seconds {
+            return Err(Status::invalid_argument(
+                "until_seconds: must be after from_seconds",
+            ));
+        }
+        let query = ConsentQuery {
+            from: (request.from_seconds != 0).then_some(request.from_seconds),
+            until: (request.until_seconds != 0).then_some(request.until_seconds),
+            system: (!request.system.is_empty()).then_some(request.system),
+        };
+        let (sender, receiver) = tokio::sync::mpsc::channel(FINDINGS_IN_FLIGHT);
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let outcome = processing_without_consent(&store, &query, |finding| {
+                let message = pb::ProcessingWithoutConsent {
+                    index: finding.index,
+                    token: finding.token.to_vec(),
+                    consent_index: consent_index(&finding.problem),
+                    problem: finding.problem.to_string(),
+                    event: Some(finding.event),
+                };
+                // A client that went away stops the scan.
+                sender.blocking_send(Ok(message)).is_ok()
+            });
+            if let Err(error) = outcome {
+                let _ = sender.blocking_send(Err(super::status::storage(error)));
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+}
