@@ -18,9 +18,10 @@ use crate::core::subject_index::SubjectProof;
 use crate::proto::v1 as pb;
 use crate::proto::v1::ledger_client::LedgerClient;
 
-/// Adds `authorization: Bearer <token>` to every request.
+/// Adds `authorization: Bearer <token>` to every request, or nothing for a caller named by its
+/// client certificate (mutual TLS).
 #[derive(Debug, Clone)]
-pub struct BearerToken(MetadataValue<Ascii>);
+pub struct BearerToken(Option<MetadataValue<Ascii>>);
 
 /// The token cannot be sent in a header (it holds a character HTTP forbids).
 #[derive(Debug, thiserror::Error)]
@@ -32,8 +33,13 @@ impl BearerToken {
     pub fn new(token: &str) -> Result<Self, InvalidToken> {
         format!("Bearer {token}")
             .parse()
-            .map(Self)
+            .map(|value| Self(Some(value)))
             .map_err(|_| InvalidToken)
+    }
+
+    /// No token: the client certificate names the caller.
+    pub fn none() -> Self {
+        Self(None)
     }
 }
 
@@ -42,22 +48,72 @@ impl Interceptor for BearerToken {
         &mut self,
         mut request: tonic::Request<()>,
     ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
+        if let Some(token) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", token.clone());
+        }
         Ok(request)
     }
 }
 
-/// The ledger client presenting a bearer token.
+/// The ledger's client with a bearer token on every call.
 pub type AuthenticatedClient = LedgerClient<InterceptedService<Channel, BearerToken>>;
 
-/// A client over `channel` presenting `token`.
+/// A client on `channel` presenting `token`.
 pub fn authenticated(channel: Channel, token: &str) -> Result<AuthenticatedClient, InvalidToken> {
     Ok(LedgerClient::with_interceptor(
         channel,
         BearerToken::new(token)?,
     ))
+}
+
+/// How a client reaches a server over TLS: the CA that signed the server's certificate (PEM), the
+/// client's own certificate and key for mutual TLS (PEM), and the name to check the server's
+/// certificate against (default: the address's IP).
+#[derive(Debug, Clone)]
+pub struct ClientTls {
+    /// PEM of the CA certificate(s) to trust.
+    pub ca_pem: String,
+    /// PEM of the client certificate and its key.
+    pub identity: Option<(String, String)>,
+    /// The server name the certificate must carry.
+    pub server_name: Option<String>,
+}
+
+/// Why connecting failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The address does not make a URI.
+    #[error("{0}")]
+    Uri(#[from] tonic::codegen::http::uri::InvalidUri),
+    /// The connection or the TLS handshake failed.
+    #[error("{0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Connects to the ledger at `address`, in plaintext or, with `tls`, over TLS (and mutual TLS).
+pub async fn connect(
+    address: std::net::SocketAddr,
+    tls: Option<&ClientTls>,
+) -> Result<Channel, ConnectError> {
+    let Some(tls) = tls else {
+        return Ok(Channel::from_shared(format!("http://{address}"))?
+            .connect()
+            .await?);
+    };
+    let mut config = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(&tls.ca_pem));
+    if let Some((cert, key)) = &tls.identity {
+        config = config.identity(tonic::transport::Identity::from_pem(cert, key));
+    }
+    if let Some(name) = &tls.server_name {
+        config = config.domain_name(name);
+    }
+    Ok(Channel::from_shared(format!("https://{address}"))?
+        .tls_config(config)?
+        .connect()
+        .await?)
 }
 
 /// Why a replay through the API stopped.

@@ -533,3 +533,114 @@ async fn unusable_tls_files_stop_the_server_at_start() {
     // Nothing was created: TLS is checked before the data dir or the secrets.
     assert!(!dirs.path().join("data").exists());
 }
+
+/// Runs the `gdpr-ledger` binary; returns its exit success and its output.
+fn run_cli(args: &[&std::ffi::OsStr]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+        .args(args)
+        .env_remove("GDPR_LEDGER_TOKEN")
+        .output()
+        .expect("the binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_clients_reach_a_mutual_tls_server_with_a_client_certificate() {
+    let pki = Pki::new();
+    let ledger = TestLedger::start_with(|config| config.tls = pki.mutual_tls()).await;
+    let producer = pki.ca.client("crm client", vec![dns(CRM_DNS)]);
+    let mut crm = tls_client(&ledger, &pki, Some(&producer), None)
+        .await
+        .expect("the producer connects");
+    crm.append(append_request("cli-tls-0001"))
+        .await
+        .expect("appended");
+
+    // The auditor's certificate (mapped by its URI) names the caller: no token needed.
+    let (cert, key) = pki.ca.client("dpo", vec![uri(DPO_URI)]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cert_file = dir.path().join("dpo.crt");
+    let key_file = dir.path().join("dpo.key");
+    write(&cert_file, &cert, 0o644);
+    write(&key_file, &key, 0o600);
+    let server = ledger.addr().to_string();
+    let verifier = ledger
+        .server
+        .as_ref()
+        .expect("running")
+        .verifier_key
+        .clone();
+    let tls_args = [
+        "--tls-ca".as_ref(),
+        pki.ca_file.as_os_str(),
+        "--tls-cert".as_ref(),
+        cert_file.as_os_str(),
+        "--tls-key".as_ref(),
+        key_file.as_os_str(),
+        "--tls-server-name".as_ref(),
+        SERVER_NAME.as_ref(),
+    ];
+    let mut audit: Vec<&std::ffi::OsStr> = vec![
+        "audit".as_ref(),
+        "--server".as_ref(),
+        server.as_ref(),
+        "--key".as_ref(),
+        verifier.as_ref(),
+    ];
+    audit.extend(tls_args);
+    let (ok, output) = run_cli(&audit);
+    assert!(ok, "{output}");
+    assert!(output.contains("AUDITED"), "{output}");
+    assert!(output.contains("1 entries"), "{output}");
+
+    let mut lifecycle: Vec<&std::ffi::OsStr> = vec![
+        "lifecycle".as_ref(),
+        "--server".as_ref(),
+        server.as_ref(),
+        "--subject".as_ref(),
+        "customer_id:C-1".as_ref(),
+    ];
+    lifecycle.extend(tls_args);
+    let (ok, output) = run_cli(&lifecycle);
+    assert!(ok, "{output}");
+    assert!(output.contains("\"checkpoint\""), "{output}");
+
+    // Without the client certificate the handshake is refused; in plaintext nothing answers.
+    let mut no_certificate: Vec<&std::ffi::OsStr> = vec![
+        "audit".as_ref(),
+        "--server".as_ref(),
+        server.as_ref(),
+        "--key".as_ref(),
+        verifier.as_ref(),
+        "--token".as_ref(),
+        AUDITOR_TOKEN.as_ref(),
+        "--tls-ca".as_ref(),
+        pki.ca_file.as_os_str(),
+        "--tls-server-name".as_ref(),
+        SERVER_NAME.as_ref(),
+    ];
+    let (ok, output) = run_cli(&no_certificate);
+    assert!(!ok, "{output}");
+    no_certificate.truncate(7);
+    let (ok, output) = run_cli(&no_certificate);
+    assert!(!ok, "a plaintext client gets nothing: {output}");
+    // A certificate with neither a token nor --tls-ca is a usage error, named.
+    let (ok, output) = run_cli(&[
+        "audit".as_ref(),
+        "--server".as_ref(),
+        server.as_ref(),
+        "--key".as_ref(),
+        verifier.as_ref(),
+        "--tls-cert".as_ref(),
+        cert_file.as_os_str(),
+        "--tls-key".as_ref(),
+        key_file.as_os_str(),
+    ]);
+    assert!(!ok);
+    assert!(output.contains("--tls-ca"), "{output}");
+}

@@ -28,6 +28,9 @@ pub struct AuditArgs {
     /// The log's verifier key(s), or a file holding them, obtained out of band.
     #[arg(long = "key", required = true)]
     pub keys: Vec<String>,
+    /// TLS to `--server`.
+    #[command(flatten)]
+    pub tls: super::connect::ServerTlsArgs,
 }
 
 /// Exit status 0 when everything agrees, 1 at the first divergence.
@@ -35,13 +38,7 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
     let keys = super::verify::load_keys(&args.keys)?;
     match (&args.data_dir, args.server) {
         (Some(dir), _) => audit_data_dir(dir, &keys),
-        (None, Some(server)) => {
-            let token = args
-                .token
-                .as_deref()
-                .context("--server needs --token (or GDPR_LEDGER_TOKEN)")?;
-            audit_server(server, token, keys)
-        }
+        (None, Some(server)) => audit_server(server, args, keys),
         (None, None) => anyhow::bail!("give --data-dir or --server"),
     }
 }
@@ -68,19 +65,18 @@ fn audit_data_dir(dir: &std::path::Path, keys: &[VerifierKey]) -> anyhow::Result
 
 fn audit_server(
     server: SocketAddr,
-    token: &str,
+    args: &AuditArgs,
     keys: Vec<VerifierKey>,
 ) -> anyhow::Result<ExitCode> {
+    let bearer = args.tls.bearer(args.token.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let channel = tonic::transport::Channel::from_shared(format!("http://{server}"))?
-            .connect()
-            .await
-            .with_context(|| format!("cannot connect to {server}"))?;
-        let mut client = gdpr_ledger::client::authenticated(channel, token)?;
+        let channel = args.tls.connect(server).await?;
+        let mut client =
+            gdpr_ledger::proto::v1::ledger_client::LedgerClient::with_interceptor(channel, bearer);
         let mut entries = 0u64;
         match audit_through_api(&mut client, keys, |_| entries += 1).await {
             Ok(verified) => {

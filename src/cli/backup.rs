@@ -14,13 +14,16 @@ pub struct BackupArgs {
     /// The running server.
     #[arg(long)]
     pub server: SocketAddr,
-    /// A bearer token with the admin role.
+    /// A bearer token with the admin role (not needed with a mapped client certificate).
     #[arg(long, env = "GDPR_LEDGER_TOKEN")]
-    pub token: String,
+    pub token: Option<String>,
     /// Where the server writes the backup: a new directory on the server's machine (absolute,
     /// outside the data dir; its parent must exist).
     #[arg(long)]
     pub to: PathBuf,
+    /// TLS to the server.
+    #[command(flatten)]
+    pub tls: super::connect::ServerTlsArgs,
 }
 
 /// Arguments of `gdpr-ledger restore`.
@@ -48,12 +51,9 @@ pub fn backup(args: &BackupArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     let destination = std::path::absolute(&args.to).context("--to")?;
     let response = runtime.block_on(async {
-        let channel = tonic::transport::Channel::from_shared(format!("http://{}", args.server))?
-            .connect()
-            .await
-            .with_context(|| format!("cannot connect to {}", args.server))?;
-        let token = gdpr_ledger::client::BearerToken::new(&args.token)?;
-        let mut admin = AdminClient::with_interceptor(channel, token);
+        let channel = args.tls.connect(args.server).await?;
+        let mut admin =
+            AdminClient::with_interceptor(channel, args.tls.bearer(args.token.as_deref())?);
         let response = admin
             .create_backup(pb::CreateBackupRequest {
                 destination: destination.display().to_string(),

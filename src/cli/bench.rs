@@ -20,9 +20,10 @@ pub struct BenchArgs {
     /// The server (loopback only).
     #[arg(long, default_value = "127.0.0.1:50051")]
     pub addr: SocketAddr,
-    /// A bearer token with the producer or admin role.
+    /// A bearer token with the producer or admin role (not needed with a mapped client
+    /// certificate).
     #[arg(long, env = "GDPR_LEDGER_TOKEN")]
-    pub token: String,
+    pub token: Option<String>,
     /// Concurrent clients, e.g. `1,16,64`: one run per value.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     pub clients: Vec<usize>,
@@ -40,6 +41,9 @@ pub struct BenchArgs {
     /// The token then needs the admin role. `--seconds 0` skips the append runs.
     #[arg(long, default_value_t = 0)]
     pub lifecycles: u64,
+    /// TLS to the server.
+    #[command(flatten)]
+    pub tls: super::connect::ServerTlsArgs,
 }
 
 struct RunResult {
@@ -60,10 +64,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let channel = Channel::from_shared(format!("http://{}", args.addr))?
-            .connect()
-            .await
-            .with_context(|| format!("cannot connect to {}", args.addr))?;
+        let channel = args.tls.connect(args.addr).await?;
         println!(
             "{:>8} {:>6} {:>12} {:>10} {:>10} {:>10} {:>7}",
             "clients", "batch", "appends/s", "p50 ms", "p99 ms", "max ms", "errors"
@@ -88,7 +89,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         if args.lifecycles > 0 {
             lifecycle_queries(&channel, args).await?;
         }
-        let stats = client(&channel, &args.token)?
+        let stats = client(&channel, args)?
             .get_stats(pb::GetStatsRequest {})
             .await
             .context("GetStats (the token needs the admin role to read statistics)")?
@@ -108,7 +109,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
 /// Sequential lifecycle queries: latency of each whole streamed answer, and entries per answer.
 async fn lifecycle_queries(channel: &Channel, args: &BenchArgs) -> anyhow::Result<()> {
-    let mut ledger = client(channel, &args.token)?;
+    let mut ledger = client(channel, args)?;
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
         .map_err(|e| anyhow::anyhow!("histogram: {e}"))?;
     let (mut entries, mut absent) = (0u64, 0u64);
@@ -153,8 +154,11 @@ fn spread(n: u64, bound: u64) -> u64 {
     (z ^ (z >> 31)) % bound
 }
 
-fn client(channel: &Channel, token: &str) -> anyhow::Result<AuthenticatedClient> {
-    Ok(gdpr_ledger::client::authenticated(channel.clone(), token)?)
+fn client(channel: &Channel, args: &BenchArgs) -> anyhow::Result<AuthenticatedClient> {
+    Ok(pb::ledger_client::LedgerClient::with_interceptor(
+        channel.clone(),
+        args.tls.bearer(args.token.as_deref())?,
+    ))
 }
 
 async fn run_one(
@@ -168,7 +172,7 @@ async fn run_one(
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(clients);
     for worker in 0..clients {
-        let mut ledger = client(channel, &args.token)?;
+        let mut ledger = client(channel, args)?;
         let subjects = args.subjects.max(1);
         tasks.push(tokio::spawn(async move {
             let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use gdpr_ledger::client::{authenticated, fetch_lifecycle};
+use gdpr_ledger::client::fetch_lifecycle;
 use gdpr_ledger::proto::v1 as pb;
 
 /// Arguments of `gdpr-ledger lifecycle`.
@@ -15,9 +15,10 @@ pub struct LifecycleArgs {
     /// The server.
     #[arg(long)]
     pub server: SocketAddr,
-    /// A bearer token with the auditor or admin role.
+    /// A bearer token with the auditor or admin role (not needed with a mapped client
+    /// certificate).
     #[arg(long, env = "GDPR_LEDGER_TOKEN")]
-    pub token: String,
+    pub token: Option<String>,
     /// The subject's identifier as `kind:value`, e.g. `email:alice@example.com`, resolved through
     /// the server's subject directory.
     #[arg(long)]
@@ -31,6 +32,9 @@ pub struct LifecycleArgs {
     /// Where to write the bundle; standard output when absent.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// TLS to the server.
+    #[command(flatten)]
+    pub tls: super::connect::ServerTlsArgs,
 }
 
 /// Fetches the bundle and writes it.
@@ -57,11 +61,11 @@ pub fn run(args: &LifecycleArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     let bundle = runtime.block_on(async {
-        let channel = tonic::transport::Channel::from_shared(format!("http://{}", args.server))?
-            .connect()
-            .await
-            .with_context(|| format!("cannot connect to {}", args.server))?;
-        let mut client = authenticated(channel, &args.token)?;
+        let channel = args.tls.connect(args.server).await?;
+        let mut client = pb::ledger_client::LedgerClient::with_interceptor(
+            channel,
+            args.tls.bearer(args.token.as_deref())?,
+        );
         anyhow::Ok(fetch_lifecycle(&mut client, subject, args.tree_size).await?)
     })?;
     let json = bundle.to_json() + "\n";

@@ -7,6 +7,8 @@ pub mod backup;
 #[cfg(feature = "server")]
 pub mod bench;
 #[cfg(feature = "server")]
+pub mod connect;
+#[cfg(feature = "server")]
 pub mod lifecycle;
 #[cfg(feature = "server")]
 pub mod serve;
