@@ -234,6 +234,8 @@ struct Image {
     gid: u32,
     exposed: BTreeSet<u16>,
     volumes: Vec<PathBuf>,
+    /// The commands of the runtime stage's `RUN`s, split at `&&`, white space collapsed.
+    commands: Vec<String>,
     /// The exec-form ENTRYPOINT.
     entrypoint: Vec<String>,
     /// Where the ENTRYPOINT's `--config` points.
@@ -370,13 +372,19 @@ fn image() -> Image {
         assert_eq!(signal, "SIGTERM");
     }
 
-    // The data dir and the secrets dir exist, owned by the user, closed to others.
+    // The data dir and the secrets dir exist, owned by the user, closed to others. Whole commands
+    // are compared: `install ... /var/lib/gdpr-ledger` is a prefix of the journal dir's.
+    let commands: Vec<String> = runtime
+        .all("RUN")
+        .flat_map(|run| run.split("&&"))
+        .map(|command| command.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
     let config = container_config();
     for dir in [&config.data_dir, &config.secrets_dir] {
         let install = format!("install -d -o {uid} -g {gid} -m 0700 {}", dir.display());
         assert!(
-            runtime.all("RUN").any(|run| run.contains(&install)),
-            "the runtime stage should run `{install}`"
+            commands.contains(&install),
+            "the runtime stage should run `{install}`: {commands:?}"
         );
     }
     Image {
@@ -384,6 +392,7 @@ fn image() -> Image {
         gid,
         exposed,
         volumes,
+        commands,
         config_path: PathBuf::from(config_path),
         entrypoint,
     }
@@ -425,6 +434,7 @@ fn secret_files(config: &Config, read_only: bool) -> BTreeSet<String> {
         secrets::LOG_KEY_FILE,
         secrets::DIRECTORY_SECRET_FILE,
         secrets::PSEUDONYM_SECRET_FILE,
+        secrets::MASTER_KEY_FILE,
     ]
     .map(String::from)
     .into();
@@ -469,6 +479,124 @@ fn check_deployment_config(config: &Config, what: &str) {
         Config::default().origin,
         "{what}: a deployment does not use the development origin"
     );
+    // The master key is provided with the other keys and named, so that a missing file stops the
+    // server instead of a fresh key being created where it would not survive a restart.
+    assert_eq!(
+        config.master_key_file.as_deref(),
+        Some(config.secrets_dir.join(secrets::MASTER_KEY_FILE).as_path()),
+        "{what}: master_key_file should name {} in the secrets dir",
+        secrets::MASTER_KEY_FILE
+    );
+    erasure_journal(config).unwrap_or_else(|e| panic!("{what}: {e}"));
+}
+
+/// Whether one path lies inside the other (or they are the same).
+fn nests(a: &Path, b: &Path) -> bool {
+    a.starts_with(b) || b.starts_with(a)
+}
+
+/// The deployment's erasure journal, or why it is misplaced: set explicitly (the default lies in
+/// the secrets dir, which the deployments do not keep), absolute, and in a directory that nests
+/// with neither the data dir (a restore replaces it) nor the secrets dir.
+fn erasure_journal(config: &Config) -> Result<PathBuf, String> {
+    let journal = config.erasure.journal_file.clone().ok_or_else(|| {
+        format!(
+            "erasure.journal_file is not set: the default, secrets_dir/{}, does not persist",
+            secrets::ERASURE_JOURNAL_FILE
+        )
+    })?;
+    if !journal.is_absolute() {
+        return Err(format!(
+            "erasure.journal_file {} is not absolute",
+            journal.display()
+        ));
+    }
+    let dir = journal.parent().ok_or_else(|| {
+        format!(
+            "erasure.journal_file {} has no directory",
+            journal.display()
+        )
+    })?;
+    for (name, other) in [
+        ("data_dir", &config.data_dir),
+        ("secrets_dir", &config.secrets_dir),
+    ] {
+        if nests(dir, other) {
+            return Err(format!(
+                "the erasure journal's directory {} and {name} {} nest",
+                dir.display(),
+                other.display()
+            ));
+        }
+    }
+    Ok(journal)
+}
+
+/// Misplaced journals for a deployment: each check of where the journal is kept must refuse them.
+fn misplaced_journals(config: &Config) -> Vec<PathBuf> {
+    vec![
+        config.data_dir.join(secrets::ERASURE_JOURNAL_FILE),
+        config.secrets_dir.join(secrets::ERASURE_JOURNAL_FILE),
+        PathBuf::from("/srv/gdpr-ledger-journal").join(secrets::ERASURE_JOURNAL_FILE),
+    ]
+}
+
+/// Checks `keeps` with the deployment's own journal, which must pass, and with misplaced ones,
+/// which must each be refused (so that the check's approval means something).
+fn check_journal_storage(what: &str, config: &Config, keeps: impl Fn(&Path) -> Result<(), String>) {
+    let journal = erasure_journal(config).unwrap_or_else(|e| panic!("{what}: {e}"));
+    if let Err(e) = keeps(&journal) {
+        panic!("{what}: the erasure journal {}: {e}", journal.display());
+    }
+    for wrong in misplaced_journals(config) {
+        assert!(
+            keeps(&wrong).is_err(),
+            "{what}: the check accepts a journal at {}",
+            wrong.display()
+        );
+    }
+}
+
+/// Of `mounts`, the deepest that holds `path`.
+fn deepest<'a, T>(mounts: &'a [T], path: &Path, at: impl Fn(&T) -> PathBuf) -> Option<&'a T> {
+    mounts
+        .iter()
+        .filter(|m| path.starts_with(at(m)))
+        .max_by_key(|m| at(m).components().count())
+}
+
+#[test]
+fn every_deployment_config_provides_the_master_key_and_keeps_the_journal_apart() {
+    for (what, config) in [
+        (CONTAINER_CONFIG, container_config()),
+        (SYSTEMD_CONFIG, systemd_config()),
+    ] {
+        check_deployment_config(&config, what);
+        assert!(secret_files(&config, false).contains(secrets::MASTER_KEY_FILE));
+        let journal = erasure_journal(&config).unwrap_or_else(|e| panic!("{what}: {e}"));
+        // The check itself refuses what it must: the default, a relative path, the data dir, the
+        // secrets dir.
+        let mut wrong = config.clone();
+        wrong.erasure.journal_file = None;
+        assert!(erasure_journal(&wrong).is_err());
+        for path in misplaced_journals(&config).into_iter().take(2).chain([
+            PathBuf::from(secrets::ERASURE_JOURNAL_FILE),
+            PathBuf::from("/").join(secrets::ERASURE_JOURNAL_FILE),
+        ]) {
+            wrong.erasure.journal_file = Some(path.clone());
+            assert!(
+                erasure_journal(&wrong).is_err(),
+                "{what}: a journal at {} passes",
+                path.display()
+            );
+        }
+        // The README's restore command names this journal.
+        let restore = format!("--erasure-journal {}", journal.display());
+        assert!(
+            read("deploy/README.md").contains(&restore),
+            "deploy/README.md should restore with `{restore}`"
+        );
+    }
 }
 
 /// The comment lines right above `line` in a config file.
@@ -578,8 +706,99 @@ fn the_dockerfile_builds_a_small_non_root_image() {
     }
 }
 
+/// Whether the image keeps `journal` on a VOLUME of its own (apart from the data and secrets
+/// dirs), in a directory it creates for its user.
+fn image_keeps(image: &Image, config: &Config, journal: &Path) -> Result<(), String> {
+    let volume = deepest(&image.volumes, journal, PathBuf::clone)
+        .ok_or_else(|| format!("on no VOLUME ({:?})", image.volumes))?;
+    for (name, dir) in [
+        ("data dir", &config.data_dir),
+        ("secrets dir", &config.secrets_dir),
+    ] {
+        if nests(volume, dir) {
+            return Err(format!(
+                "its VOLUME {} nests with the {name} {}",
+                volume.display(),
+                dir.display()
+            ));
+        }
+    }
+    let dir = journal.parent().ok_or("no directory")?;
+    let install = format!(
+        "install -d -o {} -g {} -m 0700 {}",
+        image.uid,
+        image.gid,
+        dir.display()
+    );
+    if !image.commands.contains(&install) {
+        return Err(format!("the runtime stage does not run `{install}`"));
+    }
+    Ok(())
+}
+
+#[test]
+fn the_dockerfile_keeps_the_erasure_journal_on_its_own_volume() {
+    let image = image();
+    let config = container_config();
+    assert_eq!(image.uid, 10001);
+    check_journal_storage("the Dockerfile", &config, |journal| {
+        image_keeps(&image, &config, journal)
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // docker compose and Prometheus
+
+/// Whether compose mounts a named volume of its own (apart from the data and secrets dirs),
+/// writable, where `journal` lies.
+fn compose_keeps(compose: &Yaml, config: &Config, journal: &Path) -> Result<(), String> {
+    let mounts = list(compose, &["services", "ledger", "volumes"]);
+    let target = |m: &Yaml| PathBuf::from(text(m, &["target"]));
+    let mount = deepest(mounts, journal, target).ok_or("on no volume of the ledger")?;
+    if text(mount, &["type"]) != "volume" {
+        return Err(format!(
+            "on a {} mount, not a named volume",
+            text(mount, &["type"])
+        ));
+    }
+    let source = text(mount, &["source"]);
+    if get(at(compose, &["volumes"]), source).is_none() {
+        return Err(format!(
+            "the volume {source} is not declared under volumes:"
+        ));
+    }
+    if get(mount, "read_only").and_then(Yaml::as_bool) == Some(true) {
+        return Err(format!("the volume {source} is mounted read-only"));
+    }
+    for (name, dir) in [
+        ("data dir", &config.data_dir),
+        ("secrets dir", &config.secrets_dir),
+    ] {
+        if nests(&target(mount), dir) {
+            return Err(format!(
+                "the volume {source} at {} nests with the {name} {}",
+                target(mount).display(),
+                dir.display()
+            ));
+        }
+    }
+    if mounts
+        .iter()
+        .any(|m| target(m) == config.data_dir && text(m, &["source"]) == source)
+    {
+        return Err(format!("the volume {source} also holds the data"));
+    }
+    Ok(())
+}
+
+#[test]
+fn compose_keeps_the_erasure_journal_on_a_named_volume() {
+    let config = container_config();
+    let compose = yaml_document("deploy/docker-compose.yml");
+    check_journal_storage("docker-compose.yml", &config, |journal| {
+        compose_keeps(&compose, &config, journal)
+    });
+}
 
 #[test]
 fn compose_runs_the_image_as_built_and_configured() {
@@ -1090,6 +1309,60 @@ fn kubernetes_mounts_the_data_config_and_keys_where_the_server_reads_them() {
     );
 }
 
+/// Whether the ledger container mounts, where `journal` lies, a writable volume of its own (apart
+/// from the data and secrets dirs) that is a `volumeClaimTemplate`, not the data's.
+fn cluster_keeps(cluster: &Cluster, config: &Config, journal: &Path) -> Result<(), String> {
+    let mounts = list(cluster.ledger(), &["volumeMounts"]);
+    let mount_path = |m: &Yaml| PathBuf::from(text(m, &["mountPath"]));
+    let mount = deepest(mounts, journal, mount_path).ok_or("on no volumeMount")?;
+    let name = text(mount, &["name"]);
+    if get(mount, "readOnly").and_then(Yaml::as_bool) == Some(true) {
+        return Err(format!("the volume {name} is mounted read-only"));
+    }
+    for (what, dir) in [
+        ("data dir", &config.data_dir),
+        ("secrets dir", &config.secrets_dir),
+    ] {
+        if nests(&mount_path(mount), dir) {
+            return Err(format!(
+                "the volume {name} at {} nests with the {what} {}",
+                mount_path(mount).display(),
+                dir.display()
+            ));
+        }
+    }
+    if list(cluster.pod(), &["volumes"])
+        .iter()
+        .any(|v| text(v, &["name"]) == name)
+    {
+        return Err(format!("{name} is a pod volume, not a claim"));
+    }
+    let claim = list(cluster.spec(), &["volumeClaimTemplates"])
+        .iter()
+        .find(|c| text(c, &["metadata", "name"]) == name)
+        .ok_or_else(|| format!("{name} is not a volumeClaimTemplate"))?;
+    if !strings(claim, &["spec", "accessModes"]).contains(&"ReadWriteOnce") {
+        return Err(format!("the claim {name} is not ReadWriteOnce"));
+    }
+    text(claim, &["spec", "resources", "requests", "storage"]);
+    if mounts
+        .iter()
+        .any(|m| mount_path(m) == config.data_dir && text(m, &["name"]) == name)
+    {
+        return Err(format!("the claim {name} also holds the data"));
+    }
+    Ok(())
+}
+
+#[test]
+fn kubernetes_keeps_the_erasure_journal_on_its_own_claim() {
+    let config = container_config();
+    let cluster = Cluster::load();
+    check_journal_storage("the StatefulSet", &config, |journal| {
+        cluster_keeps(&cluster, &config, journal)
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // systemd
 
@@ -1270,11 +1543,14 @@ fn the_systemd_unit_is_sandboxed_and_matches_its_config() {
         Path::new("/etc").join(configuration).join("config.toml")
     );
 
-    // The data dir is the StateDirectory, the only writable path. The secrets dir lies in the
+    // The data dir is a StateDirectory (the journal's is the other), the only writable paths. The secrets dir lies in the
     // ConfigurationDirectory, read-only to the service: every file the server reads there, the
     // verifier key included, is provided, and the README's install command names them all.
-    let state = Path::new("/var/lib").join(unit_value(&unit, "StateDirectory"));
-    assert_eq!(config.data_dir, state);
+    let states = state_directories(&unit);
+    assert!(
+        states.contains(&config.data_dir),
+        "the data dir is a StateDirectory=: {states:?}"
+    );
     assert_eq!(unit_value(&unit, "StateDirectoryMode"), "0700");
     assert!(
         config
@@ -1331,7 +1607,7 @@ fn the_systemd_unit_is_sandboxed_and_matches_its_config() {
     assert!(filters.contains(&"@system-service"), "{filters:?}");
     assert!(
         unit_values(&unit, "Service", "ReadWritePaths").is_empty(),
-        "StateDirectory= is the only writable path"
+        "StateDirectory= holds the only writable paths"
     );
     assert!(seconds(unit_value(&unit, "TimeoutStopSec")) >= 30);
     let files: u64 = unit_value(&unit, "LimitNOFILE")
@@ -1345,4 +1621,53 @@ fn the_systemd_unit_is_sandboxed_and_matches_its_config() {
         unit_values(&unit, "Install", "WantedBy"),
         ["multi-user.target"]
     );
+}
+
+/// The directories of the unit's `StateDirectory=` (several names, space-separated).
+fn state_directories(unit: &[(String, String, String)]) -> Vec<PathBuf> {
+    unit_values(unit, "Service", "StateDirectory")
+        .iter()
+        .flat_map(|v| v.split_whitespace())
+        .map(|name| Path::new("/var/lib").join(name))
+        .collect()
+}
+
+/// Whether `journal` lies in a writable, persistent directory of the unit (`StateDirectory=` or
+/// `ReadWritePaths=`) of its own, apart from the data and secrets dirs.
+fn unit_keeps(
+    unit: &[(String, String, String)],
+    config: &Config,
+    journal: &Path,
+) -> Result<(), String> {
+    let mut writable = state_directories(unit);
+    writable.extend(
+        unit_values(unit, "Service", "ReadWritePaths")
+            .iter()
+            .flat_map(|v| v.split_whitespace())
+            .map(|p| PathBuf::from(p.trim_start_matches(['-', '+']))),
+    );
+    let dir = deepest(&writable, journal, PathBuf::clone)
+        .ok_or_else(|| format!("in no StateDirectory= or ReadWritePaths= ({writable:?})"))?;
+    for (name, other) in [
+        ("data dir", &config.data_dir),
+        ("secrets dir", &config.secrets_dir),
+    ] {
+        if nests(dir, other) {
+            return Err(format!(
+                "its directory {} nests with the {name} {}",
+                dir.display(),
+                other.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn systemd_keeps_the_erasure_journal_in_its_own_state_directory() {
+    let unit = parse_unit(&read(SYSTEMD_UNIT));
+    let config = systemd_config();
+    check_journal_storage(SYSTEMD_UNIT, &config, |journal| {
+        unit_keeps(&unit, &config, journal)
+    });
 }
