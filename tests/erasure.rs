@@ -665,3 +665,150 @@ async fn a_restore_does_not_bring_back_an_erasure_made_after_the_backup() {
         .into_inner();
     assert!(jane_details.erased);
 }
+
+/// `system` keeps `value`'s data on a ground of article 17(3), until `until` (Unix seconds).
+fn exempted(
+    event_id: &str,
+    value: &str,
+    system: &str,
+    occurred: i64,
+    until: Option<i64>,
+) -> pb::EventSubmission {
+    let mut submission =
+        gdpr_ledger::validation::example_submission(pb::EventKind::ErasureExempted);
+    let event = submission.event.as_mut().expect("event");
+    event.event_id = event_id.into();
+    event.system = system.into();
+    event.occurred_at = Some(prost_types::Timestamp {
+        seconds: occurred,
+        nanos: 0,
+    });
+    let exemption = event.exemption.as_mut().expect("exemption");
+    exemption.until = until.map(|seconds| prost_types::Timestamp { seconds, nanos: 0 });
+    submission.subject = Some(pb::SubjectIdentifier {
+        kind: "email".into(),
+        value: value.into(),
+    });
+    submission
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exemption_answers_for_a_system_until_its_end_date_and_keeps_the_case_open() {
+    let ledger = TestLedger::start_with(|c| c.erasure.purge_batch_ms = 50).await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    let mut billing_collection = common::collection("c-billing", "email", "jane.doe@example.com");
+    billing_collection.event.as_mut().expect("event").system = "billing".into();
+    let mut max_in_hr = common::collection("c-max-hr", "email", "max@example.com");
+    max_in_hr.event.as_mut().expect("event").system = "hr".into();
+    append(
+        &mut producer,
+        vec![
+            common::collection("c-crm", "email", "jane.doe@example.com"),
+            billing_collection,
+            common::collection("c-max-crm", "email", "max@example.com"),
+            max_in_hr,
+        ],
+    )
+    .await;
+    let mut admin = erasure_client(&ledger, ADMIN_TOKEN).await;
+    let opened = admin
+        .erase_subject(pb::EraseSubjectRequest {
+            subject: Some(jane()),
+            ..Default::default()
+        })
+        .await
+        .expect("opens")
+        .into_inner();
+    assert_eq!(opened.pending, 2);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    // crm deletes; billing keeps invoices for ten years.
+    append(
+        &mut producer,
+        vec![
+            deleted("d-crm", "jane.doe@example.com", "crm"),
+            exempted(
+                "x-billing",
+                "jane.doe@example.com",
+                "billing",
+                now - 60,
+                Some(now + 315_360_000),
+            ),
+        ],
+    )
+    .await;
+    let mut auditor = erasure_client(&ledger, AUDITOR_TOKEN).await;
+    let status = auditor
+        .get_erasure_status(pb::GetErasureStatusRequest {
+            subject: by_identifier(jane()),
+        })
+        .await
+        .expect("status")
+        .into_inner();
+    assert_eq!(status.state, OPEN, "an exemption does not close the case");
+    assert_eq!(status.pending, 0);
+    let billing = status
+        .holders
+        .iter()
+        .find(|h| h.name == "billing")
+        .expect("billing holds her data");
+    assert_eq!(billing.exemption_ground, "eu-gdpr:A17-3-b");
+    assert_eq!(
+        billing.exempt_until.as_ref().map(|t| t.seconds),
+        Some(now + 315_360_000)
+    );
+    assert!(!billing.pending && billing.confirmed_index.is_none());
+
+    // Max: hr answered with an exemption that has already ended: it owes an answer again.
+    admin
+        .erase_subject(pb::EraseSubjectRequest {
+            subject: Some(pb::SubjectIdentifier {
+                kind: "email".into(),
+                value: "max@example.com".into(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("opens");
+    append(
+        &mut producer,
+        vec![
+            deleted("d-max-crm", "max@example.com", "crm"),
+            exempted(
+                "x-max-hr",
+                "max@example.com",
+                "hr",
+                now - 86_400 * 30,
+                Some(now - 86_400),
+            ),
+        ],
+    )
+    .await;
+    let open = auditor
+        .list_open_erasures(pb::ListOpenErasuresRequest { older_than_days: 0 })
+        .await
+        .expect("list")
+        .into_inner()
+        .cases;
+    assert_eq!(open.len(), 2, "both cases are open, oldest first");
+    assert_eq!(open[0].token, status.token);
+    let max = &open[1];
+    assert_eq!(max.pending, 1);
+    let hr = max
+        .holders
+        .iter()
+        .find(|h| h.name == "hr")
+        .expect("hr holds his data");
+    assert!(hr.pending, "the exemption ended a day ago");
+    assert!(hr.exemption_index.is_some());
+    // Cases opened less than a day ago are not listed as a day old.
+    let old = auditor
+        .list_open_erasures(pb::ListOpenErasuresRequest { older_than_days: 1 })
+        .await
+        .expect("list")
+        .into_inner()
+        .cases;
+    assert!(old.is_empty());
+}

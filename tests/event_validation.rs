@@ -107,6 +107,13 @@ fn fill(sub: &mut EventSubmission, field: Field) {
                 Field::BreachRef => event.breach_ref = "BR-1".to_owned(),
                 Field::CollectionChannel => event.collection_channel = "web-form".to_owned(),
                 Field::DetailsDigest => event.details_digest = vec![7; 32],
+                Field::Exemption => {
+                    event.exemption = Some(gdpr_ledger::proto::v1::Exemption {
+                        legal_ground: "eu-gdpr:A17-3-e".to_owned(),
+                        until: None,
+                        reason: "legal hold LH-7".to_owned(),
+                    })
+                }
                 Field::Subject | Field::LinkedSubject | Field::Details => unreachable!(),
             }
         }
@@ -125,8 +132,8 @@ fn shipped_table_parses_and_covers_every_kind() {
     let kinds = kinds();
     assert_eq!(
         kinds.len(),
-        15,
-        "EventKind has 15 kinds besides UNSPECIFIED"
+        16,
+        "EventKind has 16 kinds besides UNSPECIFIED"
     );
     for kind in &kinds {
         let rules = table.for_kind(*kind).expect("every kind has rules");
@@ -726,6 +733,38 @@ fn retraction_carries_no_replacement_fields() {
 }
 
 #[test]
+fn an_exemption_names_a_ground_of_article_17_3_and_ends_after_it_began() {
+    let exempted = || example(EventKind::ErasureExempted);
+    assert_eq!(validate(&exempted()), Ok(()));
+    let mut sub = exempted();
+    event_mut(&mut sub)
+        .exemption
+        .as_mut()
+        .expect("exemption")
+        .legal_ground = "eu-gdpr:A6-1-c".to_owned();
+    expect_error(&sub, "event.exemption.legal_ground");
+    let mut sub = exempted();
+    let event = event_mut(&mut sub);
+    let occurred = event.occurred_at.clone();
+    event.exemption.as_mut().expect("exemption").until = occurred;
+    expect_error(&sub, "event.exemption.until");
+    let mut sub = exempted();
+    event_mut(&mut sub)
+        .exemption
+        .as_mut()
+        .expect("exemption")
+        .until = None;
+    assert_eq!(validate(&sub), Ok(()), "a legal hold has no end date yet");
+    let mut sub = exempted();
+    event_mut(&mut sub)
+        .exemption
+        .as_mut()
+        .expect("exemption")
+        .reason = "r".repeat(257);
+    expect_error(&sub, "event.exemption.reason");
+}
+
+#[test]
 fn details_without_a_required_subject_and_any_digest_are_refused() {
     let mut sub = example(EventKind::Access);
     sub.details = vec![0];
@@ -952,6 +991,7 @@ fn event_from_json(value: &Value) -> Event {
             "linkedIdentifierKind" => event.linked_identifier_kind = text(value),
             "breachRef" => event.breach_ref = text(value),
             "collectionChannel" => event.collection_channel = text(value),
+            "exemption" => event.exemption = Some(exemption_from_json(value)),
             other => panic!("Event has no field {other}"),
         }
     }
@@ -976,6 +1016,19 @@ fn recipient_from_json(value: &Value) -> Recipient {
         }
     }
     recipient
+}
+
+fn exemption_from_json(value: &Value) -> gdpr_ledger::proto::v1::Exemption {
+    let mut exemption = gdpr_ledger::proto::v1::Exemption::default();
+    for (key, value) in as_object(value) {
+        match key.as_str() {
+            "legalGround" => exemption.legal_ground = text(value),
+            "until" => exemption.until = Some(timestamp_from_rfc3339(&text(value))),
+            "reason" => exemption.reason = text(value),
+            other => panic!("Exemption has no field {other}"),
+        }
+    }
+    exemption
 }
 
 fn correction_from_json(value: &Value) -> Correction {

@@ -356,8 +356,24 @@ impl TimelineRow {
                 "linked a {} identifier",
                 event.linked_identifier_kind
             ))
+        } else if let Some(exemption) = &event.exemption {
+            let until = exemption.until.as_ref().map_or_else(
+                || "until further notice".to_owned(),
+                |t| format!("until {t}"),
+            );
+            Some(format!(
+                "kept on {} {until}: {}",
+                exemption.legal_ground, exemption.reason
+            ))
         } else {
             None
+        };
+        let note = match (note, event.details_digest.is_empty()) {
+            (note, true) => note,
+            // The details themselves are sealed outside the log (and gone once the subject is
+            // erased); the entry commits to them by this digest.
+            (None, false) => Some("details sealed".to_owned()),
+            (Some(note), false) => Some(format!("{note}; details sealed")),
         };
         Self {
             index: sequenced.index(),

@@ -12,7 +12,7 @@ mod journal;
 mod status;
 
 pub use journal::{ErasureJournal, JournalError, JournalRecord};
-pub use status::{ErasureStatus, Holder, HolderConfirmation, compute_status};
+pub use status::{ErasureStatus, Holder, HolderConfirmation, HolderExemption, compute_status};
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -331,7 +331,7 @@ fn process(manager: &ErasureManager, work: Vec<Work>) -> Result<(), ErasureError
         }
         let status = manager.status(token)?;
         let open = status.record.as_ref().is_some_and(|r| r.closed.is_none());
-        if open && status.pending() == 0 {
+        if open && status.all_deleted() {
             complete.push(token);
         }
     }
@@ -440,7 +440,8 @@ pub fn reapply_journal(
     Ok(tokens.len())
 }
 
-fn unix_now() -> i64 {
+/// Now, in Unix seconds.
+pub fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -17,6 +17,26 @@ pub struct HolderConfirmation {
     pub at: i64,
 }
 
+/// An exemption a holder answered with instead of a deletion (article 17(3)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolderExemption {
+    /// The `erasure_exempted` entry and when it happened.
+    pub stamp: HolderConfirmation,
+    /// Its ground (`eu-gdpr:A17-3-a` .. `e`).
+    pub legal_ground: String,
+    /// Until when (Unix seconds); `None`: until further notice.
+    pub until: Option<i64>,
+    /// Its short reference.
+    pub reason: String,
+}
+
+impl HolderExemption {
+    /// Whether the exemption still holds at `now` (Unix seconds).
+    pub fn in_force(&self, now: i64) -> bool {
+        self.until.is_none_or(|until| until > now)
+    }
+}
+
 /// One system or recipient that held the subject's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
@@ -36,6 +56,17 @@ pub struct Holder {
     pub notified: Option<HolderConfirmation>,
     /// The `deletion_done` from this holder after `last_index`.
     pub confirmed: Option<HolderConfirmation>,
+    /// The latest `erasure_exempted` from this holder after `last_index`, unless a deletion
+    /// followed it.
+    pub exempted: Option<HolderExemption>,
+}
+
+impl Holder {
+    /// Whether this holder still owes an answer at `now`: no deletion confirmed, and no exemption
+    /// in force (an exemption whose end date has passed opens the item again).
+    pub fn pending(&self, now: i64) -> bool {
+        self.confirmed.is_none() && !self.exempted.as_ref().is_some_and(|e| e.in_force(now))
+    }
 }
 
 /// A subject's erasure case and the holders of its data.
@@ -50,12 +81,15 @@ pub struct ErasureStatus {
 }
 
 impl ErasureStatus {
-    /// Holders that have not confirmed their deletion.
-    pub fn pending(&self) -> usize {
-        self.holders
-            .iter()
-            .filter(|h| h.confirmed.is_none())
-            .count()
+    /// Holders that owe an answer at `now` (Unix seconds).
+    pub fn pending(&self, now: i64) -> usize {
+        self.holders.iter().filter(|h| h.pending(now)).count()
+    }
+
+    /// Whether every holder has confirmed its deletion (exempted holders keep the case open: they
+    /// must still delete, naming the subject by identifier, when the exemption ends).
+    pub fn all_deleted(&self) -> bool {
+        self.holders.iter().all(|h| h.confirmed.is_some())
     }
 }
 
@@ -85,10 +119,12 @@ pub fn compute_status(store: &LedgerStore, token: [u8; 32]) -> Result<ErasureSta
                 last_index: index,
                 notified: None,
                 confirmed: None,
+                exempted: None,
             });
             holder.last_index = index;
             // Data that arrives again after a confirmation must be deleted again.
             holder.confirmed = None;
+            holder.exempted = None;
             if let Some(recipient) = recipient {
                 holder.recipient = true;
                 holder.role = recipient.role();
@@ -112,6 +148,20 @@ pub fn compute_status(store: &LedgerStore, token: [u8; 32]) -> Result<ErasureSta
             EventKind::DeletionDone => {
                 if let Some(holder) = holders.get_mut(&event.system) {
                     holder.confirmed = Some(stamp);
+                    holder.exempted = None;
+                }
+            }
+            EventKind::ErasureExempted => {
+                if let (Some(holder), Some(exemption)) =
+                    (holders.get_mut(&event.system), &event.exemption)
+                    && holder.confirmed.is_none()
+                {
+                    holder.exempted = Some(HolderExemption {
+                        stamp,
+                        legal_ground: exemption.legal_ground.clone(),
+                        until: exemption.until.as_ref().map(|t| t.seconds),
+                        reason: exemption.reason.clone(),
+                    });
                 }
             }
             _ => {}

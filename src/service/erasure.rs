@@ -109,8 +109,8 @@ fn confirmation(
     }
 }
 
-/// The status as the API shows it.
-pub fn status_message(status: &ErasureStatus) -> pb::ErasureStatus {
+/// The status as the API shows it, at `now` (Unix seconds).
+pub fn status_message(status: &ErasureStatus, now: i64) -> pb::ErasureStatus {
     use pb::erasure_status::State;
     let holders: Vec<pb::Holder> = status
         .holders
@@ -118,7 +118,15 @@ pub fn status_message(status: &ErasureStatus) -> pb::ErasureStatus {
         .map(|holder| {
             let (notified_index, notified_at) = confirmation(holder.notified);
             let (confirmed_index, confirmed_at) = confirmation(holder.confirmed);
+            let exemption = holder.exempted.as_ref();
             pb::Holder {
+                exemption_index: exemption.map(|e| e.stamp.index),
+                exemption_ground: exemption
+                    .map(|e| e.legal_ground.clone())
+                    .unwrap_or_default(),
+                exempt_until: exemption.and_then(|e| e.until).and_then(timestamp),
+                exemption_reason: exemption.map(|e| e.reason.clone()).unwrap_or_default(),
+                pending: holder.pending(now),
                 name: holder.name.clone(),
                 recipient: holder.recipient,
                 role: holder.role as i32,
@@ -132,7 +140,7 @@ pub fn status_message(status: &ErasureStatus) -> pb::ErasureStatus {
             }
         })
         .collect();
-    let pending = u32::try_from(status.pending()).unwrap_or(u32::MAX);
+    let pending = u32::try_from(status.pending(now)).unwrap_or(u32::MAX);
     let mut message = pb::ErasureStatus {
         token: status.token.to_vec(),
         state: State::None as i32,
@@ -215,7 +223,10 @@ impl Erasure for ErasureService {
             .await
             .map_err(erasure_status)?;
         tracing::info!(token = %hex::encode(token), by = %caller.identity, "erasure requested");
-        Ok(Response::new(status_message(&status)))
+        Ok(Response::new(status_message(
+            &status,
+            crate::erasure::unix_now(),
+        )))
     }
 
     async fn close_erasure(
@@ -238,7 +249,10 @@ impl Erasure for ErasureService {
                 manager.status(token)
             })
             .await?;
-        Ok(Response::new(status_message(&status)))
+        Ok(Response::new(status_message(
+            &status,
+            crate::erasure::unix_now(),
+        )))
     }
 
     async fn get_erasure_status(
@@ -249,7 +263,10 @@ impl Erasure for ErasureService {
         require(&caller, caller.role.may_read(), "read erasure status")?;
         let token = self.token(request.into_inner().subject).await?;
         let status = self.run(move |manager| manager.status(token)).await?;
-        Ok(Response::new(status_message(&status)))
+        Ok(Response::new(status_message(
+            &status,
+            crate::erasure::unix_now(),
+        )))
     }
 
     async fn list_open_erasures(
@@ -266,7 +283,7 @@ impl Erasure for ErasureService {
         let before = now.saturating_sub(days.saturating_mul(86_400));
         let cases = self.run(move |manager| manager.open_cases(before)).await?;
         Ok(Response::new(pb::ListOpenErasuresResponse {
-            cases: cases.iter().map(status_message).collect(),
+            cases: cases.iter().map(|case| status_message(case, now)).collect(),
         }))
     }
 

@@ -3,8 +3,8 @@
 //! JSON; a test checks that the two agree).
 
 use crate::proto::v1::{
-    Correction, CorrectionAction, DeletionMethod, Event, EventKind, EventSubmission, Recipient,
-    RecipientRole, SubjectIdentifier, TransferBasis,
+    Correction, CorrectionAction, DeletionMethod, Event, EventKind, EventSubmission, Exemption,
+    Recipient, RecipientRole, SubjectIdentifier, TransferBasis,
 };
 
 /// `occurred_at` of every example: 2025-03-14T09:26:53Z.
@@ -100,6 +100,19 @@ pub fn example_submission(kind: EventKind) -> EventSubmission {
             sub.linked_subject = Some(customer("C-000123"));
             event.linked_identifier_kind = "customer_id".to_owned();
         }
+        EventKind::ErasureExempted => {
+            sub.subject = Some(customer("C-000123"));
+            event.data_categories = terms(&["pd:Transaction"]);
+            event.exemption = Some(Exemption {
+                legal_ground: "eu-gdpr:A17-3-b".to_owned(),
+                // Ten years of invoice retention.
+                until: Some(prost_types::Timestamp {
+                    seconds: EXAMPLE_OCCURRED_AT_SECONDS + 10 * 365 * 86_400,
+                    nanos: 0,
+                }),
+                reason: "invoices, 10-year retention".to_owned(),
+            });
+        }
         EventKind::Correction => {
             event.correction = Some(Correction {
                 target_index: 1,
@@ -118,7 +131,10 @@ pub fn example_submission(kind: EventKind) -> EventSubmission {
 fn example_system(kind: EventKind) -> &'static str {
     match kind {
         EventKind::Access => "support-desk",
-        EventKind::Export | EventKind::RetentionExpired | EventKind::IdentityLink => "billing",
+        EventKind::Export
+        | EventKind::RetentionExpired
+        | EventKind::IdentityLink
+        | EventKind::ErasureExempted => "billing",
         EventKind::ConsentGiven | EventKind::ConsentWithdrawn => "cmp",
         EventKind::ErasureRequested => "privacy-portal",
         EventKind::Restriction => "recommender",

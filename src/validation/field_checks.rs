@@ -12,7 +12,7 @@ use super::legal_bases::{is_article_6_basis, is_legal_basis};
 use super::subjects::check_identifier;
 use super::{FieldError, ValidationLimits};
 use crate::proto::v1::{
-    Correction, CorrectionAction, DeletionMethod, EventKind, EventSubmission, Recipient,
+    Correction, CorrectionAction, DeletionMethod, EventKind, EventSubmission, Exemption, Recipient,
     RecipientRole, TransferBasis,
 };
 
@@ -44,7 +44,7 @@ pub fn check_present_field(
                 None => Ok(()),
             }
         }
-        // Refused by the table for every kind; nothing to check if a table ever allowed them.
+        // Any bytes: the server seals them; the submission's size limit bounds them.
         Field::Details => Ok(()),
         _ => {
             let Some(event) = sub.event.as_ref() else {
@@ -81,6 +81,10 @@ pub fn check_present_field(
                 }
                 // Refused by the table for every kind (the server sets it).
                 Field::DetailsDigest => Ok(()),
+                Field::Exemption => match &event.exemption {
+                    Some(exemption) => check_exemption(exemption, event, limits),
+                    None => Ok(()),
+                },
                 Field::Subject | Field::LinkedSubject | Field::Details => Ok(()),
             }
         }
@@ -170,6 +174,54 @@ fn check_recipient(recipient: &Recipient, limits: &ValidationLimits) -> Result<(
 
 /// A correction: a known action; the reason, if any, is short text. `target_index` is any
 /// index; whether it names an existing, non-correction entry is for the server to check.
+/// The grounds of article 17(3) on which a system may keep data despite an erasure request.
+pub const EXEMPTION_GROUNDS: [&str; 5] = [
+    "eu-gdpr:A17-3-a",
+    "eu-gdpr:A17-3-b",
+    "eu-gdpr:A17-3-c",
+    "eu-gdpr:A17-3-d",
+    "eu-gdpr:A17-3-e",
+];
+
+fn check_exemption(
+    exemption: &Exemption,
+    event: &crate::proto::v1::Event,
+    limits: &ValidationLimits,
+) -> Result<(), FieldError> {
+    if exemption.legal_ground.is_empty() {
+        return Err(FieldError::new("event.exemption.legal_ground", "required"));
+    }
+    if !EXEMPTION_GROUNDS.contains(&exemption.legal_ground.as_str()) {
+        return Err(FieldError::new(
+            "event.exemption.legal_ground",
+            format!(
+                "{:?} is not a ground of article 17(3): one of {}",
+                exemption.legal_ground,
+                EXEMPTION_GROUNDS.join(", ")
+            ),
+        ));
+    }
+    if let Some(until) = &exemption.until {
+        if !(0..1_000_000_000).contains(&until.nanos) {
+            return Err(FieldError::new(
+                "event.exemption.until",
+                "nanos outside 0..1e9",
+            ));
+        }
+        let occurred = event.occurred_at.as_ref().map_or(0, |t| t.seconds);
+        if until.seconds <= occurred {
+            return Err(FieldError::new(
+                "event.exemption.until",
+                "must be after occurred_at (an exemption that has ended is a deletion to confirm)",
+            ));
+        }
+    }
+    if !exemption.reason.is_empty() {
+        check_text("event.exemption.reason", &exemption.reason, limits)?;
+    }
+    Ok(())
+}
+
 fn check_correction(correction: &Correction, limits: &ValidationLimits) -> Result<(), FieldError> {
     check_enum::<CorrectionAction>("event.correction.action", correction.action)?;
     if !correction.reason.is_empty() {

@@ -41,6 +41,8 @@ pub enum Field {
     CollectionChannel,
     /// `event.details_digest`.
     DetailsDigest,
+    /// `event.exemption` (a message).
+    Exemption,
     /// `subject` (a message).
     Subject,
     /// `linked_subject` (a message).
@@ -52,7 +54,7 @@ pub enum Field {
 impl Field {
     /// Every field, in the order validation checks them (the proto's order): the first failing
     /// field of a submission is the one its `FieldError` names.
-    pub const ALL: [Field; 19] = [
+    pub const ALL: [Field; 20] = [
         Field::EventId,
         Field::Kind,
         Field::OccurredAt,
@@ -69,6 +71,7 @@ impl Field {
         Field::BreachRef,
         Field::CollectionChannel,
         Field::DetailsDigest,
+        Field::Exemption,
         Field::Subject,
         Field::LinkedSubject,
         Field::Details,
@@ -93,6 +96,7 @@ impl Field {
             Field::BreachRef => "event.breach_ref",
             Field::CollectionChannel => "event.collection_channel",
             Field::DetailsDigest => "event.details_digest",
+            Field::Exemption => "event.exemption",
             Field::Subject => "subject",
             Field::LinkedSubject => "linked_subject",
             Field::Details => "details",
@@ -116,6 +120,7 @@ impl Field {
                 "event.recipient.country",
             ],
             Field::Correction => &["event.correction.action"],
+            Field::Exemption => &["event.exemption.legal_ground"],
             _ => &[],
         }
     }
@@ -151,6 +156,7 @@ impl Field {
             Field::BreachRef => !event.breach_ref.is_empty(),
             Field::CollectionChannel => !event.collection_channel.is_empty(),
             Field::DetailsDigest => !event.details_digest.is_empty(),
+            Field::Exemption => event.exemption.is_some(),
             Field::Subject | Field::LinkedSubject | Field::Details => false,
         }
     }
@@ -188,6 +194,7 @@ impl Field {
             Field::BreachRef => event.breach_ref.clear(),
             Field::CollectionChannel => event.collection_channel.clear(),
             Field::DetailsDigest => event.details_digest.clear(),
+            Field::Exemption => event.exemption = None,
             Field::Subject | Field::LinkedSubject | Field::Details => {}
         }
     }
@@ -243,6 +250,17 @@ pub fn clear_field(sub: &mut EventSubmission, path: &str) -> bool {
                 "target_index" => correction.target_index = 0,
                 "action" => correction.action = 0,
                 "reason" => correction.reason.clear(),
+                _ => return false,
+            }
+        }
+        "event.exemption" => {
+            let Some(exemption) = sub.event.as_mut().and_then(|e| e.exemption.as_mut()) else {
+                return false;
+            };
+            match part {
+                "legal_ground" => exemption.legal_ground.clear(),
+                "until" => exemption.until = None,
+                "reason" => exemption.reason.clear(),
                 _ => return false,
             }
         }
