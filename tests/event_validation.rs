@@ -745,7 +745,7 @@ fn an_exemption_names_a_ground_of_article_17_3_and_ends_after_it_began() {
     expect_error(&sub, "event.exemption.legal_ground");
     let mut sub = exempted();
     let event = event_mut(&mut sub);
-    let occurred = event.occurred_at.clone();
+    let occurred = event.occurred_at;
     event.exemption.as_mut().expect("exemption").until = occurred;
     expect_error(&sub, "event.exemption.until");
     let mut sub = exempted();
