@@ -246,5 +246,6 @@ pub async fn fetch_lifecycle(
         token,
         subject_proof,
         entries,
+        details_erased: header.details_erased,
     })
 }

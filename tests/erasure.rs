@@ -395,6 +395,15 @@ async fn an_erased_subject_leaves_no_key_details_or_directory_row_in_any_file() 
         5,
         "collection, share, request, two deletions"
     );
+    // The lifecycle view says her details are gone; the entries still say what happened.
+    assert!(bundle.details_erased && verified.details_erased);
+    let rows = gdpr_ledger::core::lifecycle::TimelineRow::all(&verified);
+    assert_eq!(
+        rows[0].note.as_deref(),
+        Some("details erased"),
+        "{}",
+        rows[0]
+    );
 }
 
 async fn producer_entry(ledger: &TestLedger, index: u64) -> pb::Entry {

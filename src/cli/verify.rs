@@ -152,9 +152,16 @@ fn describe_lifecycle(verified: &VerifiedLifecycle) -> String {
     describe_checkpoint(&mut report, &verified.checkpoint, "  ");
     if !verified.entries.is_empty() {
         report.push_str("Timeline (oldest first):\n");
-        for entry in &verified.entries {
-            let _ = writeln!(report, "  {}", TimelineRow::of(entry));
+        for row in TimelineRow::all(verified) {
+            let _ = writeln!(report, "  {row}");
         }
+    }
+    if verified.details_erased {
+        report.push_str(
+            "Erased: the server states that this subject was erased: its details and identifiers \
+             were destroyed (crypto-shredding). The entries above are unchanged and still prove \
+             what happened; they commit to the details only by digest.\n",
+        );
     }
     report.push_str(
         "Note: completeness is proved for the token; which person a token stands for comes from the \

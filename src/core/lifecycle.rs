@@ -41,6 +41,11 @@ pub struct LifecycleBundle {
     pub subject_proof: SubjectProof,
     /// Every entry of the token in the checkpoint's tree, oldest first (`subject_seq` 0, 1, ...).
     pub entries: Vec<BundleEntry>,
+    /// The server's statement that the subject has been erased: its details (and identifiers)
+    /// were crypto-shredded, so entries that commit to details (`details_digest`) have none any
+    /// more. Not covered by any proof: proofs never depend on details. Absent in JSON when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub details_erased: bool,
 }
 
 impl LifecycleBundle {
@@ -160,6 +165,8 @@ pub struct VerifiedLifecycle {
     pub head: Option<SubjectHead>,
     /// Every entry of the token, oldest first: proved complete.
     pub entries: Vec<VerifiedEntry>,
+    /// The server's (unproved) statement that the subject's details were erased.
+    pub details_erased: bool,
 }
 
 /// Parses and verifies a lifecycle bundle's JSON text; see [`verify_lifecycle`].
@@ -195,6 +202,7 @@ pub fn verify_lifecycle(
             token: bundle.token,
             head: None,
             entries: Vec::new(),
+            details_erased: bundle.details_erased,
         });
     };
     let listed = bundle.entries.len();
@@ -273,6 +281,7 @@ pub fn verify_lifecycle(
         token: bundle.token,
         head: Some(head),
         entries: verified.into_iter().flatten().collect(),
+        details_erased: bundle.details_erased,
     })
 }
 
@@ -301,6 +310,24 @@ pub struct TimelineRow {
 }
 
 impl TimelineRow {
+    /// The rows of a verified lifecycle, oldest first; entries with details say whether the
+    /// details are sealed or, by the server's statement, erased.
+    pub fn all(lifecycle: &VerifiedLifecycle) -> Vec<Self> {
+        lifecycle
+            .entries
+            .iter()
+            .map(|entry| {
+                let mut row = Self::of(entry);
+                if lifecycle.details_erased {
+                    row.note = row
+                        .note
+                        .map(|note| note.replace("details sealed", "details erased"));
+                }
+                row
+            })
+            .collect()
+    }
+
     /// The row of one verified entry.
     pub fn of(entry: &VerifiedEntry) -> Self {
         let sequenced = &entry.entry;

@@ -650,8 +650,15 @@ impl Ledger for LedgerService {
         let checkpoint = self.checkpoint(request.tree_size)?;
         let store = self.store.clone();
         let size = checkpoint.size;
-        let (proof, indexes) =
-            blocking(move || proofs::subject_lifecycle(&store, &token, size)).await?;
+        let (proof, indexes, details_erased) = blocking(move || {
+            let (proof, indexes) = proofs::subject_lifecycle(&store, &token, size)?;
+            let erased = store
+                .data_key_row(token.as_bytes())
+                .map_err(proofs::ProofError::Storage)?
+                .is_some_and(|row| row == crate::storage::columns::SHREDDED_KEY);
+            Ok((proof, indexes, erased))
+        })
+        .await?;
         let (sender, receiver) = tokio::sync::mpsc::channel(LIFECYCLE_CHUNKS_IN_FLIGHT);
         let header = pb::LifecycleHeader {
             checkpoint: checkpoint.note.clone(),
@@ -659,6 +666,7 @@ impl Ledger for LedgerService {
             token: token.as_bytes().to_vec(),
             subject_proof: proof.to_bytes(),
             count: indexes.len() as u64,
+            details_erased,
         };
         let store = self.store.clone();
         // Entries are read and proved on a blocking thread and sent as the client takes them: a
