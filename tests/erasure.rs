@@ -256,6 +256,41 @@ async fn an_erased_subject_leaves_no_key_details_or_directory_row_in_any_file() 
     assert_eq!(before.holders.len(), 2, "{before:?}");
     let token = token_of(&before);
 
+    // While the data is held, an admin can go back from the token to the person (article 34),
+    // by every identifier the ledger has seen for her.
+    let mut link = gdpr_ledger::validation::example_submission(pb::EventKind::IdentityLink);
+    link.event.as_mut().expect("event").event_id = "link-jane".into();
+    link.subject = Some(jane());
+    link.linked_subject = Some(pb::SubjectIdentifier {
+        kind: "customer_id".into(),
+        value: " C-77 ".into(),
+    });
+    append(&mut producer, vec![link]).await;
+    let back = admin
+        .get_identifiers(pb::GetIdentifiersRequest {
+            token: token.to_vec(),
+        })
+        .await
+        .expect("identifiers")
+        .into_inner();
+    assert_eq!(
+        back.identifiers,
+        [
+            jane(),
+            pb::SubjectIdentifier {
+                kind: "customer_id".into(),
+                value: "C-77".into(),
+            }
+        ]
+    );
+    let refused = auditor
+        .get_identifiers(pb::GetIdentifiersRequest {
+            token: token.to_vec(),
+        })
+        .await
+        .expect_err("only admins re-identify");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+
     // Positive control: everything erasure must destroy is in the files now.
     let secrets = read_secrets(&ledger, &token, indexes[0]);
     let found = found_in_files(&ledger.data_dir(), &needles(&secrets));
@@ -372,6 +407,15 @@ async fn an_erased_subject_leaves_no_key_details_or_directory_row_in_any_file() 
         .expect_err("the directory no longer resolves her");
     assert_eq!(gone.code(), Code::NotFound);
 
+    let gone = admin
+        .get_identifiers(pb::GetIdentifiersRequest {
+            token: token.to_vec(),
+        })
+        .await
+        .expect("answer")
+        .into_inner();
+    assert!(gone.erased && gone.identifiers.is_empty());
+
     // And none of it is in any file.
     let found = found_in_files(&ledger.data_dir(), &needles(&secrets));
     assert!(found.is_empty(), "found after the erasure: {found:?}");
@@ -392,8 +436,8 @@ async fn an_erased_subject_leaves_no_key_details_or_directory_row_in_any_file() 
             .expect("verifies");
     assert_eq!(
         verified.entries.len(),
-        5,
-        "collection, share, request, two deletions"
+        6,
+        "collection, share, identity link, request, two deletions"
     );
     // The lifecycle view says her details are gone; the entries still say what happened.
     assert!(bundle.details_erased && verified.details_erased);

@@ -303,6 +303,77 @@ impl Erasure for ErasureService {
         tracing::info!(index, by = %caller.identity, "details read");
         Ok(Response::new(response))
     }
+
+    async fn get_identifiers(
+        &self,
+        request: Request<pb::GetIdentifiersRequest>,
+    ) -> Result<Response<pb::GetIdentifiersResponse>, Status> {
+        let caller = self.tokens.authenticate(&request)?;
+        require(
+            &caller,
+            caller.role == Role::Admin,
+            "re-identify data subjects",
+        )?;
+        let bytes = request.into_inner().token;
+        let token: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+            Status::invalid_argument(format!("token: {} bytes; a token is 32", bytes.len()))
+        })?;
+        let store = self.store.clone();
+        let master_key = self.master_key.clone();
+        let response =
+            tokio::task::spawn_blocking(move || read_identifiers(&store, &master_key, &token))
+                .await
+                .map_err(|e| Status::internal(format!("worker failed: {e}")))??;
+        tracing::info!(token = %hex::encode(token), by = %caller.identity, "identifiers read");
+        Ok(Response::new(response))
+    }
+}
+
+/// The identifiers of the subject `token`, opened, or that they were erased.
+fn read_identifiers(
+    store: &LedgerStore,
+    master_key: &MasterKey,
+    token: &[u8; 32],
+) -> Result<pb::GetIdentifiersResponse, Status> {
+    let storage = super::status::storage;
+    let erased = pb::GetIdentifiersResponse {
+        identifiers: Vec::new(),
+        erased: true,
+    };
+    let key = match store.data_key_row(token).map_err(storage)? {
+        Some(row) if row == columns::SHREDDED_KEY => return Ok(erased),
+        Some(row) => master_key
+            .unwrap_key(token, &row)
+            .map_err(|e| Status::internal(format!("subject key: {e}")))?,
+        None => {
+            // No key yet: a subject the ledger knows only from before identifiers were kept, or
+            // none at all.
+            return if store.subject_head(token).map_err(storage)?.is_some() {
+                Ok(pb::GetIdentifiersResponse::default())
+            } else {
+                Err(Status::not_found("token: no data subject has this token"))
+            };
+        }
+    };
+    let Some(sealed) = store.sealed_identifiers(token).map_err(storage)? else {
+        return Ok(pb::GetIdentifiersResponse::default());
+    };
+    let identifiers = key
+        .open_identifiers(token, &sealed)
+        .map_err(|e| Status::internal(format!("identifiers: {e}")))?
+        .into_iter()
+        .filter_map(|line| {
+            line.split_once(':')
+                .map(|(kind, value)| pb::SubjectIdentifier {
+                    kind: kind.to_owned(),
+                    value: value.to_owned(),
+                })
+        })
+        .collect();
+    Ok(pb::GetIdentifiersResponse {
+        identifiers,
+        erased: false,
+    })
 }
 
 /// The details of the entry at `index`, opened; or that it has none, or that they were erased.
