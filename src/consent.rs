@@ -210,6 +210,25 @@ impl ConsentHistory {
     }
 }
 
+/// The consents and withdrawals of one subject as its chain stands (corrections, which join no
+/// chain, are not applied here: the report applies them).
+pub fn subject_history(
+    store: &LedgerStore,
+    token: &[u8; 32],
+) -> Result<ConsentHistory, StorageError> {
+    let mut history = ConsentHistory::default();
+    for index in store.subject_entries(token)? {
+        let bytes = store
+            .entry(index)?
+            .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
+        let (_, entry) = decoded(&index.to_be_bytes(), &bytes)?;
+        if let Some(event) = entry.event {
+            history.record(index, &event);
+        }
+    }
+    Ok(history)
+}
+
 /// One processing that relied on consent without a valid one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentFinding {

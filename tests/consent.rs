@@ -63,7 +63,15 @@ fn processing(id: &str, who: &str, offset: i64, reference: Option<&str>) -> pb::
 }
 
 async fn append(client: &mut common::Client, submission: pb::EventSubmission) -> u64 {
-    client
+    append_with_warning(client, submission).await.0
+}
+
+/// Appends; returns the index and the receipt's consent warning.
+async fn append_with_warning(
+    client: &mut common::Client,
+    submission: pb::EventSubmission,
+) -> (u64, String) {
+    let receipt = client
         .append(pb::AppendRequest {
             submission: Some(submission),
             include_bundle: false,
@@ -72,8 +80,8 @@ async fn append(client: &mut common::Client, submission: pb::EventSubmission) ->
         .expect("recorded, whatever its consent")
         .into_inner()
         .receipt
-        .expect("receipt")
-        .index
+        .expect("receipt");
+    (receipt.index, receipt.consent_warning)
 }
 
 async fn report(
@@ -117,13 +125,18 @@ async fn the_report_lists_exactly_the_processing_without_valid_consent() {
         ),
     )
     .await;
-    let alice_valid = append(&mut crm, processing("a-1", "alice", 2000, Some("cmp:a1"))).await;
+    let (alice_valid, warning) =
+        append_with_warning(&mut crm, processing("a-1", "alice", 2000, Some("cmp:a1"))).await;
+    assert_eq!(warning, "", "a valid consent stands behind it");
     let alice_by_id = append(
         &mut crm,
         processing("a-2", "alice", 2500, Some("alice-yes")),
     )
     .await;
-    let alice_after = append(&mut crm, processing("a-3", "alice", 4000, Some("cmp:a1"))).await;
+    // Recorded before the withdrawal reaches the ledger: its receipt cannot know; the report will.
+    let (alice_after, warning) =
+        append_with_warning(&mut crm, processing("a-3", "alice", 4000, Some("cmp:a1"))).await;
+    assert_eq!(warning, "");
     let alice_withdrawal = append(
         &mut crm,
         consent(
@@ -136,7 +149,9 @@ async fn the_report_lists_exactly_the_processing_without_valid_consent() {
     )
     .await;
     // Bob's processing names no consent; Carol's names one that does not exist.
-    let bob = append(&mut crm, processing("b-1", "bob", 2000, Some(""))).await;
+    let (bob, warning) =
+        append_with_warning(&mut crm, processing("b-1", "bob", 2000, Some(""))).await;
+    assert_eq!(warning, "relies on consent but names none (consent_ref)");
     let carol = append(&mut crm, processing("c-1", "carol", 2000, Some("cmp:c9"))).await;
     // Dave's consent is recorded late but was given at +1000: his processing at +2000 is valid;
     // his processing at +500 came before it.
@@ -148,7 +163,8 @@ async fn the_report_lists_exactly_the_processing_without_valid_consent() {
     )
     .await;
     // Eve's processing relies on a contract: not a consent question.
-    let eve = append(&mut crm, processing("e-1", "eve", 2000, None)).await;
+    let (eve, warning) = append_with_warning(&mut crm, processing("e-1", "eve", 2000, None)).await;
+    assert_eq!(warning, "", "a contract needs no consent");
     // Frank's processing without consent was recorded by mistake and is retracted.
     let frank = append(&mut crm, processing("f-1", "frank", 2000, Some("cmp:f1"))).await;
     let mut retraction = example_submission(EventKind::Correction);

@@ -123,6 +123,54 @@ impl LedgerService {
             .collect()
     }
 
+    /// The events that rely on consent, by position, with their subject's directory row: their
+    /// receipts get a warning when no valid consent stands behind them.
+    fn consent_checks(events: &[PreparedEvent]) -> Vec<(usize, [u8; 32], pb::Event)> {
+        events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| crate::consent::relies_on_consent(&e.event))
+            .filter_map(|(position, e)| e.subject_row.map(|row| (position, row, e.event.clone())))
+            .collect()
+    }
+
+    /// Checks consent-based events against their subject's consents as recorded now, and writes
+    /// the problems into the receipts.
+    async fn warn_about_consent(
+        &self,
+        checks: Vec<(usize, [u8; 32], pb::Event)>,
+        receipts: &mut [pb::Receipt],
+    ) -> Result<(), Status> {
+        if checks.is_empty() {
+            return Ok(());
+        }
+        let store = self.store.clone();
+        let warnings = blocking(move || {
+            let mut warnings = Vec::new();
+            for (position, row, event) in checks {
+                let Some(token) = store
+                    .directory_token(&row)
+                    .map_err(proofs::ProofError::Storage)?
+                else {
+                    continue;
+                };
+                let history = crate::consent::subject_history(&store, &token)
+                    .map_err(proofs::ProofError::Storage)?;
+                if let Err(problem) = history.check(&event) {
+                    warnings.push((position, problem.to_string()));
+                }
+            }
+            Ok(warnings)
+        })
+        .await?;
+        for (position, warning) in warnings {
+            if let Some(receipt) = receipts.get_mut(position) {
+                receipt.consent_warning = warning;
+            }
+        }
+        Ok(())
+    }
+
     /// Passes confirmed deletions on to the erasure manager.
     async fn deletions_appended(&self, rows: Vec<[u8; 32]>) {
         let Some(manager) = &self.erasure else { return };
@@ -257,6 +305,7 @@ impl LedgerService {
                 checkpoint: receipt.checkpoint.note.clone(),
                 duplicate: receipt.duplicate,
                 bundle_json,
+                consent_warning: String::new(),
             });
         }
         Ok(out)
@@ -393,15 +442,16 @@ impl LedgerService {
             .prepare(submission, &self.validation_limits(), SystemTime::now())
             .map_err(|e| status::invalid_field(&e.prefixed("submission")))?;
         let deletions = self.deletion_rows(std::slice::from_ref(&prepared));
+        let consent = Self::consent_checks(std::slice::from_ref(&prepared));
         let receipts = self
             .sequencer
             .append(caller.identity, vec![prepared])
             .await
             .map_err(|e| status::append_refused(e, |_| "submission".to_owned()))?;
         self.deletions_appended(deletions).await;
-        let receipt = self
-            .receipts(receipts, request.include_bundle)
-            .await?
+        let mut receipts = self.receipts(receipts, request.include_bundle).await?;
+        self.warn_about_consent(consent, &mut receipts).await?;
+        let receipt = receipts
             .pop()
             .ok_or_else(|| Status::internal("no receipt for the appended event"))?;
         Ok(Response::new(pb::AppendResponse {
@@ -450,13 +500,15 @@ impl LedgerService {
             prepared.push(event);
         }
         let deletions = self.deletion_rows(&prepared);
+        let consent = Self::consent_checks(&prepared);
         let receipts = self
             .sequencer
             .append(caller.identity, prepared)
             .await
             .map_err(|e| status::append_refused(e, |p| format!("submissions[{p}]")))?;
         self.deletions_appended(deletions).await;
-        let receipts = self.receipts(receipts, request.include_bundle).await?;
+        let mut receipts = self.receipts(receipts, request.include_bundle).await?;
+        self.warn_about_consent(consent, &mut receipts).await?;
         Ok(Response::new(pb::AppendBatchResponse { receipts }))
     }
 }
