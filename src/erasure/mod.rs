@@ -171,6 +171,7 @@ impl ErasureManager {
                 content_digest,
                 details: None,
                 identifiers: Vec::new(),
+                subject_token: None,
                 opens_erasure: Some(caller.to_owned()),
             };
             match self

@@ -506,7 +506,15 @@ fn resolve_subject(
     index: u64,
 ) -> Result<Option<[u8; 32]>, AppendError> {
     let Some(row) = prepared.subject_row else {
-        return Ok(None);
+        let Some(token) = prepared.subject_token else {
+            return Ok(None);
+        };
+        let known = plan.heads.contains_key(&token) || parts.store.subject_head(&token)?.is_some();
+        return if known {
+            Ok(Some(token))
+        } else {
+            Err(AppendError::UnknownSubject { position })
+        };
     };
     let known = lookup_directory(parts, plan, &row)?;
     let is_link = prepared.event.kind() == EventKind::IdentityLink;

@@ -71,6 +71,10 @@ pub struct PreparedEvent {
     /// The subject's identifier and the linked one, as `kind:normalized value`: added to the
     /// subject's sealed identifier list when they are new to the directory.
     pub identifiers: Vec<String>,
+    /// A subject named by its token instead of `subject_row`: entries the server itself makes about
+    /// a subject it knows only by token (the access entry that logs a read by token). The token
+    /// must already have entries.
+    pub subject_token: Option<[u8; 32]>,
     /// This erasure-request event opens the subject's erasure case, by this caller: the data key,
     /// sealed identifiers and details are destroyed in the same write as the entry.
     pub opens_erasure: Option<String>,

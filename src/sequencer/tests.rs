@@ -22,6 +22,7 @@ fn event(id: &str) -> PreparedEvent {
         content_digest: *blake3::hash(id.as_bytes()).as_bytes(),
         details: None,
         identifiers: Vec::new(),
+        subject_token: None,
         opens_erasure: None,
     }
 }

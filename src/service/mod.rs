@@ -278,6 +278,7 @@ impl LedgerService {
             content_digest,
             details,
             identifiers,
+            subject_token: None,
             opens_erasure: None,
         })
     }
