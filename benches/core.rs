@@ -231,4 +231,34 @@ fn subject_index(c: &mut Criterion) {
 
 criterion_group!(subject_index_group, subject_index);
 
-criterion_main!(benches, signing_group, subject_index_group);
+/// Crypto-shredding on the append path: sealing an event's details with the subject's data key,
+/// and making and wrapping a new subject's key.
+#[cfg(feature = "server")]
+fn vault(c: &mut Criterion) {
+    use gdpr_ledger::vault::{DataKey, MasterKey};
+    let mut group = c.benchmark_group("vault");
+    let master = MasterKey::from_bytes([7; 32]);
+    let token = [3u8; 32];
+    let key = DataKey::generate().expect("randomness");
+    for size in [64usize, 512, 4096] {
+        let details = vec![b'x'; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::new("seal_details", size), &details, |b, d| {
+            b.iter(|| key.seal_details(&token, 42, black_box(d)).expect("seals"))
+        });
+    }
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("new_subject_key_wrapped", |b| {
+        b.iter(|| {
+            let key = DataKey::generate().expect("randomness");
+            master.wrap(&token, black_box(&key)).expect("wraps")
+        })
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "server"))]
+fn vault(_: &mut Criterion) {}
+
+criterion_group!(vault_group, vault);
+criterion_main!(benches, signing_group, subject_index_group, vault_group);
