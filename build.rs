@@ -36,6 +36,7 @@ fn compile_with_service(
     const SERVICE_PROTOS: &[&str] = &[
         "proto/gdpr_ledger/v1/ledger.proto",
         "proto/gdpr_ledger/v1/admin.proto",
+        "proto/gdpr_ledger/v1/reports.proto",
     ];
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     let mut protos: Vec<PathBuf> = MESSAGE_PROTOS.iter().map(PathBuf::from).collect();

@@ -228,6 +228,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         &config.origin,
         &config.storage,
     )?);
+    crate::reports::backfill::run(&store)?;
     let (sequencer, sequencer_thread) = sequencer::start(SequencerParts {
         store: store.clone(),
         signer: signer.clone(),
@@ -248,6 +249,15 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             authenticator.clone(),
             config.data_dir.clone(),
         ));
+    let reports = crate::proto::v1::reports_server::ReportsServer::new(Arc::new(
+        crate::service::reports::ReportsService::new(
+            store.clone(),
+            sequencer.clone(),
+            authenticator.clone(),
+            Arc::new(DirectorySecret::from_bytes(directory_secret)),
+            crate::service::submission_digest_key(&directory_secret),
+        ),
+    ));
     let service = LedgerService::new(
         store.clone(),
         sequencer.clone(),
@@ -326,6 +336,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             .add_service(reflection)
             .add_service(ledger)
             .add_service(admin)
+            .add_service(reports)
             .serve_with_incoming_shutdown(incoming, async {
                 let _ = shutdown_rx.await;
                 tracing::info!("shutting down: finishing in-flight requests");

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod reports;
 pub mod status;
 
 use std::collections::HashSet;

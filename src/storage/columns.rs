@@ -30,8 +30,11 @@ pub const SUBJECT_INDEX: &str = "subject_index";
 /// after the group): `u64 version -> empty, or u64 writer version || 32-byte hash`.
 pub const SUBJECT_INDEX_ROOTS: &str = "subject_index_roots";
 
+/// The report indexes and article 30 aggregates (`storage::report_index`, `docs/reports.md`).
+pub const REPORTS: &str = "reports";
+
 /// Every column family, in a fixed order.
-pub const ALL: [&str; 10] = [
+pub const ALL: [&str; 11] = [
     ENTRIES,
     SIGNATURES,
     TREE,
@@ -42,6 +45,7 @@ pub const ALL: [&str; 10] = [
     META,
     SUBJECT_INDEX,
     SUBJECT_INDEX_ROOTS,
+    REPORTS,
 ];
 
 /// Key of the schema version in [`META`].

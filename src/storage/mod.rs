@@ -7,6 +7,7 @@
 
 mod backup;
 pub mod columns;
+pub mod report_index;
 mod subject_index;
 mod tree_cache;
 
@@ -236,7 +237,13 @@ impl LedgerStore {
         options.set_write_buffer_manager(&write_buffers);
         options.enable_statistics();
         options.set_bytes_per_sync(1 << 20);
-        let descriptors = columns::ALL.iter().map(|name| {
+        // A data dir made before the report indexes has no `reports` family: a writer creates it
+        // (and the server backfills it); a reader opens the families that exist.
+        let existing = DB::list_cf(&options, path).unwrap_or_default();
+        let descriptors = columns::ALL
+            .iter()
+            .filter(|name| !read_only || existing.iter().any(|e| e == *name))
+            .map(|name| {
             ColumnFamilyDescriptor::new(*name, column_options(name, &cache, &write_buffers))
         });
         let db = if read_only {
@@ -340,6 +347,7 @@ impl LedgerStore {
         if let Some(index) = &group.subject_index {
             self.put_subject_index(&mut batch, index)?;
         }
+        self.add_report_rows(&mut batch, &group.entries)?;
         self.db.write_opt(batch, &synced())?;
         Ok(())
     }
@@ -550,7 +558,11 @@ impl LedgerStore {
     pub fn property_total(&self, property: &str) -> Result<u64, StorageError> {
         let mut total = 0u64;
         for name in columns::ALL {
-            let value = self.db.property_int_value_cf(self.cf(name)?, property)?;
+            // A read-only store of an older data dir may lack a family.
+            let Some(cf) = self.db.cf_handle(name) else {
+                continue;
+            };
+            let value = self.db.property_int_value_cf(cf, property)?;
             total = total.saturating_add(value.unwrap_or(0));
         }
         Ok(total)
@@ -615,6 +627,12 @@ fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager)
             table.set_bloom_filter(10.0, false);
             options.set_memtable_prefix_bloom_ratio(0.1);
             options.set_memtable_whole_key_filtering(true);
+        }
+        columns::REPORTS => {
+            options.set_merge_operator_associative(
+                "gdpr-ledger.report-aggregates.v1",
+                report_index::merge_aggregates,
+            );
         }
         _ => {}
     }
