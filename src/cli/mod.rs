@@ -9,5 +9,7 @@ pub mod bench;
 #[cfg(feature = "server")]
 pub mod lifecycle;
 #[cfg(feature = "server")]
+pub mod report;
+#[cfg(feature = "server")]
 pub mod serve;
 pub mod verify;

@@ -148,3 +148,83 @@ pub fn summary_text(s: &pb::BreachSummary) -> String {
     }
     out
 }
+
+/// The article 30 records as text (a table), CSV or JSON.
+pub fn processing(records: &[pb::ProcessingRecord], csv: bool, as_json: bool) -> String {
+    let basis = |b: i32| {
+        pb::TransferBasis::try_from(b)
+            .ok()
+            .filter(|b| *b != pb::TransferBasis::Unspecified)
+            .map(|b| b.as_str_name().to_owned())
+            .unwrap_or_default()
+    };
+    if as_json {
+        let rows: Vec<Value> = records
+            .iter()
+            .map(|r| {
+                json!({
+                    "system": r.system, "data_category": r.data_category, "purpose": r.purpose,
+                    "legal_basis": r.legal_basis, "recipient": r.recipient,
+                    "recipient_country": r.recipient_country,
+                    "transfer_basis": basis(r.transfer_basis),
+                    "special_category": r.special_category, "third_country": r.third_country,
+                    "records": r.records, "first_seen": time(&r.first_seen),
+                    "last_seen": time(&r.last_seen),
+                })
+            })
+            .collect();
+        return serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n";
+    }
+    let mut out = String::new();
+    if csv {
+        out.push_str("system,data_category,purpose,legal_basis,recipient,recipient_country,transfer_basis,special_category,third_country,records,first_seen,last_seen\n");
+    }
+    for r in records {
+        if csv {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                csv_field(&r.system),
+                csv_field(&r.data_category),
+                csv_field(&r.purpose),
+                csv_field(&r.legal_basis),
+                csv_field(&r.recipient),
+                csv_field(&r.recipient_country),
+                basis(r.transfer_basis),
+                r.special_category,
+                r.third_country,
+                r.records,
+                time(&r.first_seen),
+                time(&r.last_seen)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{} holds {}{} for {} on {}{}: {} records, {} .. {}",
+                r.system,
+                r.data_category,
+                if r.special_category { " (art. 9)" } else { "" },
+                if r.purpose.is_empty() { "-" } else { &r.purpose },
+                if r.legal_basis.is_empty() { "-" } else { &r.legal_basis },
+                if r.recipient.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", shared with {} ({}{})",
+                        r.recipient,
+                        r.recipient_country,
+                        if r.third_country {
+                            format!(", third country, {}", basis(r.transfer_basis))
+                        } else {
+                            String::new()
+                        }
+                    )
+                },
+                r.records,
+                time(&r.first_seen),
+                time(&r.last_seen)
+            );
+        }
+    }
+    out
+}

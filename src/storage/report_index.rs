@@ -522,6 +522,18 @@ impl LedgerStore {
         Ok(done)
     }
 
+    /// Drops every report row and the `reports_indexed` mark, so that the next start rebuilds
+    /// the indexes from the entries (what a data dir made before them goes through). Only with
+    /// the server stopped.
+    pub fn reset_report_index(&self) -> Result<(), StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(cf, [0x00u8].as_slice(), [0xffu8; 64].as_slice());
+        batch.delete_cf(self.cf(columns::META)?, META_REPORTS_INDEXED);
+        self.db.write_opt(batch, &synced())?;
+        Ok(())
+    }
+
     /// The indexes of the rows of `prefix` (e.g. [`named_prefix`]) whose time lies in
     /// `[from, to)`, in time order; duplicates are possible (amended rows).
     pub fn report_scan(
