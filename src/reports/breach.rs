@@ -17,6 +17,10 @@ use crate::validation::is_special_category;
 /// Most systems, recipients or categories in one request.
 pub const MAX_NAMES: usize = 1000;
 
+/// Most candidate entries one investigation examines: beyond, the request is refused (its
+/// findings are held in memory before the access entry is logged and they are sent).
+pub const MAX_CANDIDATES: usize = 5_000_000;
+
 /// Entries read and checked together.
 const READ_CHUNK: usize = 4096;
 
@@ -169,6 +173,12 @@ pub fn investigate(
         candidates.extend(store.report_scan(&prefix, &query.from, &query.to)?);
     }
     candidates.retain(|index| *index < size);
+    if candidates.len() > MAX_CANDIDATES {
+        return Err(ReportError::TooLarge(format!(
+            "the systems and recipients have {} entries in the window; at most {MAX_CANDIDATES} are examined at once: narrow the window or split the query",
+            candidates.len()
+        )));
+    }
     let candidates: Vec<u64> = candidates.into_iter().collect();
     let total = candidates.len() as u64;
 

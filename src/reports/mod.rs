@@ -37,6 +37,9 @@ pub enum ReportError {
         /// Entries in the log.
         size: u64,
     },
+    /// The request would read more than a report may hold.
+    #[error("{0}")]
+    TooLarge(String),
     /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

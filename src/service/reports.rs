@@ -151,6 +151,7 @@ fn report_status(error: ReportError) -> Status {
     match error {
         ReportError::Invalid { .. } => Status::invalid_argument(error.to_string()),
         ReportError::NotIndexed { .. } => Status::unavailable(error.to_string()),
+        ReportError::TooLarge(_) => Status::resource_exhausted(error.to_string()),
         ReportError::Storage(e) => status::storage(e),
     }
 }

@@ -565,17 +565,35 @@ impl LedgerStore {
         Ok(out)
     }
 
-    /// Every index with a row under `prefix` (all times).
-    pub fn report_scan_all(&self, prefix: &[u8]) -> Result<Vec<u64>, StorageError> {
-        let min = Timestamp {
-            seconds: i64::MIN,
-            nanos: 0,
+    /// The indexes of the rows under `prefix`, in time order (`reverse`: latest first), read
+    /// lazily: a caller that stops early reads little.
+    pub fn report_rows(
+        &self,
+        prefix: &[u8],
+        reverse: bool,
+    ) -> Result<impl Iterator<Item = Result<u64, StorageError>> + '_, StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        let mut end = prefix.to_vec();
+        // The prefix ends in the NUL separator (or a tag): the next byte value bounds it.
+        match end.last_mut() {
+            Some(last) if *last < 0xff => *last += 1,
+            _ => return Err(StorageError::Damaged("report prefix cannot be bounded".into())),
+        }
+        let mut read = ReadOptions::default();
+        read.set_iterate_lower_bound(prefix.to_vec());
+        read.set_iterate_upper_bound(end);
+        let mode = if reverse {
+            IteratorMode::End
+        } else {
+            IteratorMode::Start
         };
-        let max = Timestamp {
-            seconds: i64::MAX,
-            nanos: i32::MAX,
-        };
-        self.report_scan(prefix, &min, &max)
+        Ok(self.db.iterator_cf_opt(cf, read, mode).map(|row| {
+            let (key, _) = row?;
+            key.len()
+                .checked_sub(8)
+                .and_then(|at| columns::decode_u64(&key[at..]))
+                .ok_or_else(|| StorageError::Damaged("report row too short".into()))
+        }))
     }
 
     /// Every correction row, by target, in correction order.
