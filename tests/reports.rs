@@ -96,7 +96,7 @@ impl Rng {
     fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
-    fn some<'a>(&mut self, items: &[&'a str], max: u64) -> Vec<String> {
+    fn some(&mut self, items: &[&str], max: u64) -> Vec<String> {
         let n = 1 + self.below(max);
         let mut chosen = BTreeSet::new();
         for _ in 0..n {
@@ -262,7 +262,13 @@ async fn populated(seed: u64) -> TestLedger {
         } else {
             (target, event)
         };
-        corrections.push(correction(&mut rng, n, target, &event, n % 2 == 1 || n % 10 == 9));
+        corrections.push(correction(
+            &mut rng,
+            n,
+            target,
+            &event,
+            n % 2 == 1 || n % 10 == 9,
+        ));
     }
     producer
         .append_batch(pb::AppendBatchRequest {
@@ -317,10 +323,7 @@ fn effective(entries: &[pb::Entry]) -> BTreeMap<u64, (pb::Event, bool, Vec<u8>)>
     for entry in entries {
         let event = entry.event.clone().unwrap_or_default();
         if event.kind() != pb::EventKind::Correction {
-            out.insert(
-                entry.index,
-                (event, false, entry.subject_token.clone()),
-            );
+            out.insert(entry.index, (event, false, entry.subject_token.clone()));
             continue;
         }
         let correction = event.correction.clone().expect("correction");
@@ -362,6 +365,13 @@ fn outside_eea(country: &str) -> bool {
     matches!(country, "US" | "IN" | "GB" | "CH")
 }
 
+/// (recipient, country, transfer basis)
+type Transfer = (String, String, i32);
+/// (subjects, records)
+type Tally = (HashSet<Vec<u8>>, u64);
+/// (systems, recipients, categories, from, to)
+type Query<'a> = (Vec<&'a str>, Vec<&'a str>, Vec<&'a str>, i64, i64);
+
 #[derive(Debug, PartialEq, Default)]
 struct ExpectedBreach {
     indexes: Vec<u64>,
@@ -383,7 +393,7 @@ fn brute_breach(
     let mut subjects = HashSet::new();
     let mut per_category: BTreeMap<String, (HashSet<Vec<u8>>, u64)> = BTreeMap::new();
     let mut per_system: BTreeMap<String, (HashSet<Vec<u8>>, u64)> = BTreeMap::new();
-    let mut transfers: BTreeMap<(String, String, i32), (HashSet<Vec<u8>>, u64)> = BTreeMap::new();
+    let mut transfers: BTreeMap<Transfer, Tally> = BTreeMap::new();
     let mut special = BTreeSet::new();
     let mut indexes = Vec::new();
     for (index, (event, _, token)) in effective {
@@ -497,26 +507,65 @@ async fn breach_investigations_match_a_brute_force_scan() {
     let ledger = populated(SEED).await;
     let mut client = reports(&ledger, AUDITOR_TOKEN).await;
     let end = end_seconds();
-    let queries: Vec<(Vec<&str>, Vec<&str>, Vec<&str>, i64, i64)> = vec![
+    let queries: Vec<Query> = vec![
         (vec!["crm"], vec![], vec![], end - 30 * DAY, end),
-        (vec!["billing", "clinic-app"], vec![], vec![], end - 400 * DAY, end - 100 * DAY),
+        (
+            vec!["billing", "clinic-app"],
+            vec![],
+            vec![],
+            end - 400 * DAY,
+            end - 100 * DAY,
+        ),
         (vec![], vec!["cloud-us"], vec![], end - 3 * 365 * DAY, end),
-        (vec!["webshop"], vec!["ads-uk", "partner-ch"], vec!["pd:EmailAddress", "pd:Health"], end - 2 * 365 * DAY, end),
-        (vec!["analytics"], vec![], vec!["pd:Religion"], end - 4 * 365 * DAY, end + DAY),
+        (
+            vec!["webshop"],
+            vec!["ads-uk", "partner-ch"],
+            vec!["pd:EmailAddress", "pd:Health"],
+            end - 2 * 365 * DAY,
+            end,
+        ),
+        (
+            vec!["analytics"],
+            vec![],
+            vec!["pd:Religion"],
+            end - 4 * 365 * DAY,
+            end + DAY,
+        ),
         (vec!["no-such-system"], vec![], vec![], end - 30 * DAY, end),
     ];
     let mut nonempty = 0;
     for (systems, recipients, categories, from, to) in queries {
         let entries = fetch_all(&ledger).await;
-        let expected = brute_breach(&effective(&entries), &systems, &recipients, &categories, from, to);
-        let (found, summary) = breach(&mut client, &systems, &recipients, &categories, from, to, false)
-            .await
-            .expect("investigation");
+        let expected = brute_breach(
+            &effective(&entries),
+            &systems,
+            &recipients,
+            &categories,
+            from,
+            to,
+        );
+        let (found, summary) = breach(
+            &mut client,
+            &systems,
+            &recipients,
+            &categories,
+            from,
+            to,
+            false,
+        )
+        .await
+        .expect("investigation");
         let observed = observed_breach(&found, &summary);
-        assert_eq!(observed, expected, "query {systems:?} {recipients:?} {categories:?}");
+        assert_eq!(
+            observed, expected,
+            "query {systems:?} {recipients:?} {categories:?}"
+        );
         assert_eq!(summary.records, expected.indexes.len() as u64);
         nonempty += usize::from(!expected.indexes.is_empty());
-        assert_eq!(summary.special_categories_involved, !expected.special.is_empty());
+        assert_eq!(
+            summary.special_categories_involved,
+            !expected.special.is_empty()
+        );
         // The investigation was logged: an access entry by the auditor, after the entries read.
         let access = fetch_all(&ledger).await;
         let logged = &access[summary.access_entry_index as usize];
@@ -543,15 +592,27 @@ async fn a_breach_finding_comes_with_a_verifiable_bundle_and_exports() {
     let ledger = populated(SEED ^ 1).await;
     let mut client = reports(&ledger, AUDITOR_TOKEN).await;
     let end = end_seconds();
-    let (found, summary) = breach(&mut client, &["crm", "webshop"], &[], &[], end - 365 * DAY, end, true)
-        .await
-        .expect("investigation");
+    let (found, summary) = breach(
+        &mut client,
+        &["crm", "webshop"],
+        &[],
+        &[],
+        end - 365 * DAY,
+        end,
+        true,
+    )
+    .await
+    .expect("investigation");
     assert!(!found.is_empty());
     let verified = verify_bundle_json(&summary.bundle_json, &[ledger.verifier_key()])
         .expect("the bundle verifies");
     let proved: BTreeSet<u64> = verified.entries.iter().map(|e| e.entry.index()).collect();
     for entry in &found {
-        assert!(proved.contains(&entry.index), "entry {} is proved", entry.index);
+        assert!(
+            proved.contains(&entry.index),
+            "entry {} is proved",
+            entry.index
+        );
     }
     // Amended entries bring their amendments into the bundle.
     let entries = fetch_all(&ledger).await;
@@ -589,8 +650,16 @@ fn brute_processing(
         let at = event.occurred_at.expect("time");
         let at = at.seconds * 1_000_000_000 + i64::from(at.nanos);
         let blank = vec![String::new()];
-        let purposes = if event.purposes.is_empty() { &blank } else { &event.purposes };
-        let bases = if event.legal_bases.is_empty() { &blank } else { &event.legal_bases };
+        let purposes = if event.purposes.is_empty() {
+            &blank
+        } else {
+            &event.purposes
+        };
+        let bases = if event.legal_bases.is_empty() {
+            &blank
+        } else {
+            &event.legal_bases
+        };
         let (name, country, basis) = event
             .recipient
             .as_ref()
@@ -659,7 +728,10 @@ async fn the_article_30_record_matches_a_brute_force_scan_and_survives_a_rebuild
     let expected = brute_processing(&effective(&entries));
     assert_eq!(observed_processing(&response.records), expected);
     for record in &response.records {
-        assert_eq!(record.special_category, SPECIAL.contains(&record.data_category.as_str()));
+        assert_eq!(
+            record.special_category,
+            SPECIAL.contains(&record.data_category.as_str())
+        );
         assert_eq!(record.third_country, outside_eea(&record.recipient_country));
     }
     let one = client
@@ -723,7 +795,10 @@ async fn the_article_30_record_matches_a_brute_force_scan_and_survives_a_rebuild
         .expect("article 30 record")
         .into_inner();
     let entries = fetch_all(&ledger).await;
-    assert_eq!(observed_processing(&after.records), brute_processing(&effective(&entries)));
+    assert_eq!(
+        observed_processing(&after.records),
+        brute_processing(&effective(&entries))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -765,7 +840,11 @@ async fn subject_access_reports_match_the_subjects_entries_and_are_logged() {
             .iter()
             .map(|e| e["index"].as_u64().expect("index"))
             .collect();
-        assert_eq!(indexes, mine.iter().map(|(i, _)| **i).collect::<Vec<_>>(), "subject {n}");
+        assert_eq!(
+            indexes,
+            mine.iter().map(|(i, _)| **i).collect::<Vec<_>>(),
+            "subject {n}"
+        );
         // Per system: the categories held there.
         let mut held: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut shared: BTreeSet<(String, String)> = BTreeSet::new();
@@ -876,7 +955,11 @@ async fn bad_report_requests_are_refused_and_change_nothing() {
             .await
             .expect_err("refused");
         assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{systems:?}");
-        assert!(refused.message().starts_with(field), "{}", refused.message());
+        assert!(
+            refused.message().starts_with(field),
+            "{}",
+            refused.message()
+        );
     }
     let missing = investigate_breach(
         &mut client,
@@ -902,5 +985,9 @@ async fn bad_report_requests_are_refused_and_change_nothing() {
         .await
         .expect_err("no subject");
     assert_eq!(no_subject.code(), tonic::Code::InvalidArgument);
-    assert_eq!(fetch_all(&ledger).await.len(), size, "refused requests append nothing");
+    assert_eq!(
+        fetch_all(&ledger).await.len(),
+        size,
+        "refused requests append nothing"
+    );
 }

@@ -186,7 +186,10 @@ async fn run_one(
                         n += 1;
                         let mut e = event(run_id, clients, batch, worker, n, subjects);
                         if varied {
-                            vary(&mut e, n ^ ((worker as u64) << 40) ^ (u64::from(run_id) << 52));
+                            vary(
+                                &mut e,
+                                n ^ ((worker as u64) << 40) ^ (u64::from(run_id) << 52),
+                            );
                         }
                         e
                     })
@@ -318,13 +321,20 @@ fn vary(submission: &mut pb::EventSubmission, n: u64) {
     if second != first {
         categories.push(CATEGORIES[second].to_owned());
     }
-    let special = categories.iter().any(|c| c == "pd:Health" || c == "pd:Religion");
+    let special = categories
+        .iter()
+        .any(|c| c == "pd:Health" || c == "pd:Religion");
     event.data_categories = categories;
     event.purposes = vec![
-        ["dpv:ServiceProvision", "dpv:DirectMarketing", "dpv:CustomerCare"][r(5, 3) as usize]
+        [
+            "dpv:ServiceProvision",
+            "dpv:DirectMarketing",
+            "dpv:CustomerCare",
+        ][r(5, 3) as usize]
             .to_owned(),
     ];
-    event.legal_bases = vec![["eu-gdpr:A6-1-a", "eu-gdpr:A6-1-b", "eu-gdpr:A6-1-f"][r(6, 3) as usize].to_owned()];
+    event.legal_bases =
+        vec![["eu-gdpr:A6-1-a", "eu-gdpr:A6-1-b", "eu-gdpr:A6-1-f"][r(6, 3) as usize].to_owned()];
     if special {
         event.legal_bases.push("eu-gdpr:A9-2-a".to_owned());
     }

@@ -120,7 +120,9 @@ fn write_out(output: &Option<PathBuf>, text: &str) -> anyhow::Result<()> {
     }
 }
 
-async fn connect(connection: &Connection) -> anyhow::Result<gdpr_ledger::client::AuthenticatedReportsClient> {
+async fn connect(
+    connection: &Connection,
+) -> anyhow::Result<gdpr_ledger::client::AuthenticatedReportsClient> {
     let channel = tonic::transport::Channel::from_shared(format!("http://{}", connection.server))?
         .connect()
         .await
@@ -208,7 +210,14 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                 response.tree_size,
                 started.elapsed().as_secs_f64()
             );
-            write_out(output, &export::processing(&response.records, matches!(format, Format::Csv), matches!(format, Format::Json)))
+            write_out(
+                output,
+                &export::processing(
+                    &response.records,
+                    matches!(format, Format::Csv),
+                    matches!(format, Format::Json),
+                ),
+            )
         }
         Report::Subject {
             connection,
@@ -217,7 +226,9 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
             output,
         } => {
             let Some((kind, value)) = subject.split_once(':') else {
-                bail!("--subject {subject:?}: write it as kind:value, e.g. email:alice@example.com");
+                bail!(
+                    "--subject {subject:?}: write it as kind:value, e.g. email:alice@example.com"
+                );
             };
             let mut client = connect(connection).await?;
             let response = client

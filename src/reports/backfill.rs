@@ -23,7 +23,12 @@ pub fn run(store: &LedgerStore) -> Result<u64, StorageError> {
     let done = store.backfill_report_index(|done, total| {
         if done.saturating_sub(last_logged) * 20 >= total || done == total {
             last_logged = done;
-            tracing::info!(done, total, elapsed_s = started.elapsed().as_secs(), "report index backfill");
+            tracing::info!(
+                done,
+                total,
+                elapsed_s = started.elapsed().as_secs(),
+                "report index backfill"
+            );
         }
     })?;
     tracing::info!(

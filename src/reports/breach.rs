@@ -202,9 +202,15 @@ pub fn investigate(
             relied.extend(amended_by.iter().copied());
             let token = entry.subject_token.clone();
             all.add(&token);
-            per_system.entry(event.system.clone()).or_default().add(&token);
+            per_system
+                .entry(event.system.clone())
+                .or_default()
+                .add(&token);
             for category in &event.data_categories {
-                per_category.entry(category.clone()).or_default().add(&token);
+                per_category
+                    .entry(category.clone())
+                    .or_default()
+                    .add(&token);
                 if is_special_category(category) {
                     special.insert(category.clone());
                 }

@@ -30,8 +30,7 @@ fn csv_field(value: &str) -> String {
 }
 
 /// The header of [`breach_csv`].
-pub const CSV_HEADER: &str =
-    "index,subject_token,kind,occurred_at,system,data_categories,recipient,recipient_country,amended";
+pub const CSV_HEADER: &str = "index,subject_token,kind,occurred_at,system,data_categories,recipient,recipient_country,amended";
 
 /// The entries as CSV: [`CSV_HEADER`], then one line per entry; categories joined with `;`.
 pub fn breach_csv(entries: &[pb::AffectedEntry]) -> String {
@@ -114,11 +113,19 @@ pub fn summary_text(s: &pb::BreachSummary) -> String {
     );
     let _ = writeln!(out, "Per data category:");
     for c in &s.per_category {
-        let _ = writeln!(out, "  {:<40} {:>10} subjects {:>10} records", c.name, c.subjects, c.records);
+        let _ = writeln!(
+            out,
+            "  {:<40} {:>10} subjects {:>10} records",
+            c.name, c.subjects, c.records
+        );
     }
     let _ = writeln!(out, "Per system:");
     for c in &s.per_system {
-        let _ = writeln!(out, "  {:<40} {:>10} subjects {:>10} records", c.name, c.subjects, c.records);
+        let _ = writeln!(
+            out,
+            "  {:<40} {:>10} subjects {:>10} records",
+            c.name, c.subjects, c.records
+        );
     }
     let _ = writeln!(
         out,
@@ -204,8 +211,16 @@ pub fn processing(records: &[pb::ProcessingRecord], csv: bool, as_json: bool) ->
                 r.system,
                 r.data_category,
                 if r.special_category { " (art. 9)" } else { "" },
-                if r.purpose.is_empty() { "-" } else { &r.purpose },
-                if r.legal_basis.is_empty() { "-" } else { &r.legal_basis },
+                if r.purpose.is_empty() {
+                    "-"
+                } else {
+                    &r.purpose
+                },
+                if r.legal_basis.is_empty() {
+                    "-"
+                } else {
+                    &r.legal_basis
+                },
                 if r.recipient.is_empty() {
                     String::new()
                 } else {

@@ -72,7 +72,7 @@ pub enum Effective {
     /// The event, amended if `amended_by` is not empty.
     Live {
         /// The effective event.
-        event: Event,
+        event: Box<Event>,
         /// Indexes of the amendments applied, in log order.
         amended_by: Vec<u64>,
     },
@@ -125,7 +125,7 @@ impl Corrections {
 
     /// The entry's event after its corrections.
     pub fn effective(&self, entry: &Entry) -> Effective {
-        let mut event = entry.event.clone().unwrap_or_default();
+        let mut event = Box::new(entry.event.clone().unwrap_or_default());
         let mut amended_by = Vec::new();
         for row in self.of(entry.index) {
             match row.action {

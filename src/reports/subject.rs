@@ -114,10 +114,7 @@ pub fn subject_access(
         let Effective::Live { event, amended_by } = corrections.effective(&entry) else {
             continue;
         };
-        let when = event
-            .occurred_at
-            .map(|t| t.to_string())
-            .unwrap_or_default();
+        let when = event.occurred_at.map(|t| t.to_string()).unwrap_or_default();
         let kind = event.kind();
         if !event.system.is_empty() {
             let holding = systems
@@ -135,7 +132,9 @@ pub fn subject_access(
                         .data_categories
                         .extend(event.data_categories.iter().cloned());
                     holding.purposes.extend(event.purposes.iter().cloned());
-                    holding.legal_bases.extend(event.legal_bases.iter().cloned());
+                    holding
+                        .legal_bases
+                        .extend(event.legal_bases.iter().cloned());
                     if holding.first_seen.is_empty() || when < holding.first_seen {
                         holding.first_seen = when.clone();
                     }
@@ -225,7 +224,11 @@ impl SubjectReport {
             let _ = writeln!(out, "    purposes:     {}", list(&s.purposes));
             let _ = writeln!(out, "    legal bases:  {}", list(&s.legal_bases));
             if !s.first_seen.is_empty() {
-                let _ = writeln!(out, "    since:        {} (last {})", s.first_seen, s.last_seen);
+                let _ = writeln!(
+                    out,
+                    "    since:        {} (last {})",
+                    s.first_seen, s.last_seen
+                );
             }
             if let Some(erased) = &s.erased_at {
                 let _ = writeln!(out, "    erased:       {erased}");

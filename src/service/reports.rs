@@ -253,10 +253,9 @@ impl Reports for Arc<ReportsService> {
                 let store = service.store.clone();
                 let relied = findings.relied_on.clone();
                 let checkpoint = checkpoint.clone();
-                let bundle = tokio::task::spawn_blocking(move || {
-                    bundle_of(&store, &relied, &checkpoint)
-                })
-                .await;
+                let bundle =
+                    tokio::task::spawn_blocking(move || bundle_of(&store, &relied, &checkpoint))
+                        .await;
                 match bundle {
                     Ok(Ok(json)) => findings.summary.bundle_json = json,
                     Ok(Err(e)) => {
@@ -319,10 +318,9 @@ impl Reports for Arc<ReportsService> {
         let systems: BTreeSet<String> = request.systems.into_iter().collect();
         let size = self.sequencer.shared().latest_checkpoint().size;
         let store = self.store.clone();
-        let records = blocking(move || {
-            reports::processing::records_of_processing(&store, &systems, size)
-        })
-        .await?;
+        let records =
+            blocking(move || reports::processing::records_of_processing(&store, &systems, size))
+                .await?;
         Ok(Response::new(pb::RecordsOfProcessingResponse {
             records,
             tree_size: size,
@@ -355,7 +353,12 @@ impl Reports for Arc<ReportsService> {
         let report =
             blocking(move || reports::subject::subject_access(&store, &token, size)).await?;
         let index = self
-            .log_access(&caller, "subject-access", Some(&identifier), report.categories())
+            .log_access(
+                &caller,
+                "subject-access",
+                Some(&identifier),
+                report.categories(),
+            )
             .await?;
         Ok(Response::new(pb::SubjectAccessReportResponse {
             subject_token: token.to_vec(),

@@ -244,8 +244,8 @@ impl LedgerStore {
             .iter()
             .filter(|name| !read_only || existing.iter().any(|e| e == *name))
             .map(|name| {
-            ColumnFamilyDescriptor::new(*name, column_options(name, &cache, &write_buffers))
-        });
+                ColumnFamilyDescriptor::new(*name, column_options(name, &cache, &write_buffers))
+            });
         let db = if read_only {
             DB::open_cf_descriptors_read_only(&options, path, descriptors, false)?
         } else {

@@ -143,8 +143,15 @@ impl AggregateKey {
             .split(|b| *b == 0)
             .map(|p| String::from_utf8(p.to_vec()).ok())
             .collect::<Option<_>>()?;
-        let [system, category, purpose, legal_basis, recipient, country, transfer_basis]: [String;
-            7] = parts.try_into().ok()?;
+        let [
+            system,
+            category,
+            purpose,
+            legal_basis,
+            recipient,
+            country,
+            transfer_basis,
+        ]: [String; 7] = parts.try_into().ok()?;
         Some(Self {
             system,
             category,
@@ -424,7 +431,11 @@ impl LedgerStore {
             .collect::<Result<_, _>>()?;
         self.index_entries(batch, &decoded)?;
         let next = entries.last().map_or(first.index, |e| e.index + 1);
-        batch.put_cf(self.cf(columns::META)?, META_REPORTS_INDEXED, next.to_be_bytes());
+        batch.put_cf(
+            self.cf(columns::META)?,
+            META_REPORTS_INDEXED,
+            next.to_be_bytes(),
+        );
         Ok(())
     }
 
@@ -455,7 +466,11 @@ impl LedgerStore {
                 }
             };
             if let Some(mut amended) = target_entry.event {
-                let occurred = amended.occurred_at.as_ref().map(time_key).unwrap_or([0; 12]);
+                let occurred = amended
+                    .occurred_at
+                    .as_ref()
+                    .map(time_key)
+                    .unwrap_or([0; 12]);
                 apply_amendment(&mut amended, event);
                 rows.add_descriptive(&amended, &occurred, target);
             }
@@ -497,12 +512,12 @@ impl LedgerStore {
             progress(next - start, size - start);
             Ok(())
         };
-        let mut expected = start;
-        for row in self.db.iterator_cf_opt(
+        let rows = self.db.iterator_cf_opt(
             entries_cf,
             read,
             IteratorMode::From(&from, Direction::Forward),
-        ) {
+        );
+        for (expected, row) in (start..).zip(rows) {
             let (key, value) = row?;
             let index = columns::decode_u64(&key)
                 .ok_or_else(|| StorageError::Damaged("entry key is not 8 bytes".into()))?;
@@ -511,7 +526,6 @@ impl LedgerStore {
                     "entry {expected} is missing (found {index})"
                 )));
             }
-            expected += 1;
             chunk.push(decode_entry(&value).map_err(|e| damaged_entry(index, e))?);
             if chunk.len() >= BACKFILL_CHUNK {
                 flush(&mut chunk, &mut done)?;
@@ -577,7 +591,11 @@ impl LedgerStore {
         // The prefix ends in the NUL separator (or a tag): the next byte value bounds it.
         match end.last_mut() {
             Some(last) if *last < 0xff => *last += 1,
-            _ => return Err(StorageError::Damaged("report prefix cannot be bounded".into())),
+            _ => {
+                return Err(StorageError::Damaged(
+                    "report prefix cannot be bounded".into(),
+                ));
+            }
         }
         let mut read = ReadOptions::default();
         read.set_iterate_lower_bound(prefix.to_vec());
@@ -658,10 +676,105 @@ impl LedgerStore {
             .iter()
             .zip(values)
             .map(|(index, value)| {
-                let value =
-                    value?.ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
+                let value = value?
+                    .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
                 decode_entry(&value).map_err(|e| damaged_entry(*index, e))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_keys_sort_as_times_do_including_before_1970() {
+        let times = [
+            (-5_000_000_000, 0),
+            (-1, 999_999_999),
+            (0, 0),
+            (0, 1),
+            (1, 0),
+            (1_741_944_413, 500),
+            (i64::MAX / 2, 0),
+        ];
+        let keys: Vec<[u8; 12]> = times
+            .iter()
+            .map(|(seconds, nanos)| {
+                time_key(&Timestamp {
+                    seconds: *seconds,
+                    nanos: *nanos,
+                })
+            })
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn aggregate_keys_round_trip_and_cover_the_cross_product() {
+        let event = Event {
+            kind: EventKind::Share as i32,
+            system: "crm".into(),
+            data_categories: vec!["pd:Name".into(), "pd:Health".into()],
+            purposes: vec!["dpv:Marketing".into()],
+            legal_bases: vec!["eu-gdpr:A6-1-a".into(), "eu-gdpr:A9-2-a".into()],
+            recipient: Some(crate::proto::v1::Recipient {
+                name: "cloud-us".into(),
+                role: 1,
+                country: "US".into(),
+                transfer_basis: 2,
+            }),
+            ..Event::default()
+        };
+        let keys = aggregate_keys(&event);
+        assert_eq!(keys.len(), 4);
+        for key in keys {
+            assert_eq!(AggregateKey::from_key(&key.to_key()), Some(key.clone()));
+            assert_eq!(key.transfer_basis, "2");
+        }
+        let consent = Event {
+            kind: EventKind::ConsentGiven as i32,
+            ..event
+        };
+        assert!(aggregate_keys(&consent).is_empty());
+    }
+
+    #[test]
+    fn aggregates_add_counts_and_widen_the_seen_range() {
+        let mut total = Aggregate::one(50);
+        total.add(&Aggregate::one(10));
+        total.add(&Aggregate::one(90));
+        assert_eq!(
+            total,
+            Aggregate {
+                count: 3,
+                first: 10,
+                last: 90
+            }
+        );
+        assert_eq!(Aggregate::from_bytes(&total.to_bytes()), Some(total));
+        assert_eq!(Aggregate::from_bytes(&[0; 23]), None);
+    }
+
+    #[test]
+    fn an_amendment_replaces_only_the_fields_it_carries() {
+        let mut target = Event {
+            system: "crm".into(),
+            data_categories: vec!["pd:Name".into()],
+            purposes: vec!["dpv:Marketing".into()],
+            consent_ref: "cmp-1".into(),
+            ..Event::default()
+        };
+        let amendment = Event {
+            system: "data-quality".into(),
+            data_categories: vec!["pd:EmailAddress".into()],
+            ..Event::default()
+        };
+        apply_amendment(&mut target, &amendment);
+        assert_eq!(target.system, "crm");
+        assert_eq!(target.data_categories, vec!["pd:EmailAddress".to_owned()]);
+        assert_eq!(target.purposes, vec!["dpv:Marketing".to_owned()]);
+        assert_eq!(target.consent_ref, "cmp-1");
     }
 }
