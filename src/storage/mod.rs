@@ -628,12 +628,6 @@ fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager)
             options.set_memtable_prefix_bloom_ratio(0.1);
             options.set_memtable_whole_key_filtering(true);
         }
-        columns::REPORTS => {
-            options.set_merge_operator_associative(
-                "gdpr-ledger.report-aggregates.v1",
-                report_index::merge_aggregates,
-            );
-        }
         _ => {}
     }
     // Rows that may be shredded later are kept uncompressed so that a scan of the files can prove

@@ -13,7 +13,7 @@
 //! | `0x04` | `occurred index` | empty |
 //! | `0x05` | `received index` | empty |
 //! | `0x06` | `target index, correction index` | action (1 retract, 2 amend) |
-//! | `0x07` | `system 0 category 0 purpose 0 basis 0 recipient 0 country 0 transfer basis` | [`Aggregate`] (merge operator) |
+//! | `0x07` | `system 0 category 0 purpose 0 basis 0 recipient 0 country 0 transfer basis` | [`Aggregate`] |
 //!
 //! An amended entry gets rows under its amended recipient and categories too (same occurred time,
 //! same index), so a scan finds it under both; readers re-check every candidate against its
@@ -27,7 +27,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use prost_types::Timestamp;
-use rocksdb::{Direction, IteratorMode, MergeOperands, ReadOptions, WriteBatch};
+use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 
 use super::{LedgerStore, NewEntry, StorageError, columns, synced};
 use crate::core::entry::decode_entry;
@@ -260,26 +260,6 @@ impl Aggregate {
     }
 }
 
-/// The merge operator of the [`columns::REPORTS`] family: sums aggregates. Only aggregate rows
-/// are ever merged; an operand that does not decode is skipped (and would show as damage when
-/// read, since the existing value is kept as is).
-pub fn merge_aggregates(
-    _key: &[u8],
-    existing: Option<&[u8]>,
-    operands: &MergeOperands,
-) -> Option<Vec<u8>> {
-    let mut total: Option<Aggregate> = existing.and_then(Aggregate::from_bytes);
-    for operand in operands.iter() {
-        if let Some(value) = Aggregate::from_bytes(operand) {
-            match &mut total {
-                Some(total) => total.add(&value),
-                None => total = Some(value),
-            }
-        }
-    }
-    total.map(|t| t.to_bytes().to_vec())
-}
-
 /// A correction as recorded: which entry made it and what it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CorrectionRow {
@@ -390,8 +370,23 @@ impl IndexRows {
         for (key, action) in self.corrections {
             batch.put_cf(cf, key, [action]);
         }
-        for (key, aggregate) in self.aggregates {
-            batch.merge_cf(cf, key.to_key(), aggregate.to_bytes());
+        // Read-modify-write: the sequencer is the only writer (and the backfill runs before it
+        // starts), so the rows read here cannot change before the batch is written.
+        let keys: Vec<(Vec<u8>, Aggregate)> = self
+            .aggregates
+            .into_iter()
+            .map(|(key, aggregate)| (key.to_key(), aggregate))
+            .collect();
+        let stored = store
+            .db
+            .batched_multi_get_cf(cf, keys.iter().map(|(key, _)| key), false);
+        for ((key, mut aggregate), old) in keys.into_iter().zip(stored) {
+            if let Some(old) = old? {
+                let old = Aggregate::from_bytes(&old)
+                    .ok_or_else(|| StorageError::Damaged("aggregate row malformed".into()))?;
+                aggregate.add(&old);
+            }
+            batch.put_cf(cf, key, aggregate.to_bytes());
         }
         Ok(())
     }
