@@ -249,3 +249,44 @@ pub async fn fetch_lifecycle(
         details_erased: header.details_erased,
     })
 }
+
+/// The reports client presenting a bearer token.
+pub type AuthenticatedReportsClient =
+    crate::proto::v1::reports_client::ReportsClient<InterceptedService<Channel, BearerToken>>;
+
+/// A reports client over `channel` presenting `token`.
+pub fn reports_client(
+    channel: Channel,
+    token: &str,
+) -> Result<AuthenticatedReportsClient, InvalidToken> {
+    Ok(
+        crate::proto::v1::reports_client::ReportsClient::with_interceptor(
+            channel,
+            BearerToken::new(token)?,
+        )
+        .max_decoding_message_size(usize::MAX),
+    )
+}
+
+/// Runs a breach investigation and collects its stream: the affected entries and the summary.
+/// `progress(examined, candidates)` sees the server's progress messages.
+pub async fn investigate_breach(
+    client: &mut AuthenticatedReportsClient,
+    request: pb::InvestigateBreachRequest,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<(Vec<pb::AffectedEntry>, pb::BreachSummary), tonic::Status> {
+    use pb::investigate_breach_chunk::Part;
+    let mut stream = client.investigate_breach(request).await?.into_inner();
+    let mut entries = Vec::new();
+    while let Some(chunk) = stream.message().await? {
+        match chunk.part {
+            Some(Part::Progress(p)) => progress(p.examined, p.candidates),
+            Some(Part::Entries(page)) => entries.extend(page.entries),
+            Some(Part::Summary(summary)) => return Ok((entries, summary)),
+            None => {}
+        }
+    }
+    Err(tonic::Status::data_loss(
+        "the investigation's stream ended without a summary",
+    ))
+}

@@ -32,6 +32,8 @@ pub mod metrics;
 #[cfg(feature = "server")]
 pub mod proofs;
 #[cfg(feature = "server")]
+pub mod reports;
+#[cfg(feature = "server")]
 pub mod secrets;
 #[cfg(feature = "server")]
 pub mod sequencer;

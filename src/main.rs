@@ -40,6 +40,9 @@ enum Command {
     /// Load generator: durable appends per second and acknowledgement latency of a running server.
     #[cfg(feature = "server")]
     Bench(cli::bench::BenchArgs),
+    /// Reports from a running server: breach investigation, record of processing, subject access.
+    #[cfg(feature = "server")]
+    Report(cli::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,8 @@ fn main() -> ExitCode {
         Command::Lifecycle(args) => cli::lifecycle::run(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "server")]
         Command::Bench(args) => cli::bench::run(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "server")]
+        Command::Report(args) => cli::report::run(args).map(|()| ExitCode::SUCCESS),
     };
     match outcome {
         Ok(code) => code,

@@ -229,6 +229,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         &config.origin,
         &config.storage,
     )?);
+    crate::reports::backfill::run(&store)?;
     let (sequencer, sequencer_thread) = sequencer::start(SequencerParts {
         store: store.clone(),
         signer: signer.clone(),
@@ -279,6 +280,15 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             authenticator.clone(),
             config.data_dir.clone(),
         ));
+    let reports = crate::proto::v1::reports_server::ReportsServer::new(Arc::new(
+        crate::service::reports::ReportsService::new(
+            store.clone(),
+            sequencer.clone(),
+            authenticator.clone(),
+            directory_secret.clone(),
+            digest_key,
+        ),
+    ));
     let service = LedgerService::new(
         store.clone(),
         sequencer.clone(),
@@ -369,6 +379,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             .add_service(admin)
             .add_service(erasure_service)
             .add_service(consent_service)
+            .add_service(reports)
             .serve_with_incoming_shutdown(incoming, async {
                 let _ = shutdown_rx.await;
                 tracing::info!("shutting down: finishing in-flight requests");

@@ -41,6 +41,11 @@ pub struct BenchArgs {
     /// The token then needs the admin role. `--seconds 0` skips the append runs.
     #[arg(long, default_value_t = 0)]
     pub lifecycles: u64,
+    /// Varied events for the report benchmarks (`docs/reports.md`): 20 systems, 10 recipients
+    /// (4 outside the EEA), 12 categories (2 special), collections and shares, `occurred_at`
+    /// uniform over the three years before the run. Without it every event is the same example.
+    #[arg(long)]
+    pub varied: bool,
     /// TLS to the server.
     #[command(flatten)]
     pub tls: super::connect::ServerTlsArgs,
@@ -174,6 +179,7 @@ async fn run_one(
     for worker in 0..clients {
         let mut ledger = client(channel, args)?;
         let subjects = args.subjects.max(1);
+        let varied = args.varied;
         tasks.push(tokio::spawn(async move {
             let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
                 .map_err(|e| anyhow::anyhow!("histogram: {e}"))?;
@@ -182,7 +188,14 @@ async fn run_one(
                 let submissions: Vec<pb::EventSubmission> = (0..batch)
                     .map(|_| {
                         n += 1;
-                        event(run_id, clients, batch, worker, n, subjects)
+                        let mut e = event(run_id, clients, batch, worker, n, subjects);
+                        if varied {
+                            vary(
+                                &mut e,
+                                n ^ ((worker as u64) << 40) ^ (u64::from(run_id) << 52),
+                            );
+                        }
+                        e
                     })
                     .collect();
                 let sent = Instant::now();
@@ -262,4 +275,82 @@ fn event(
         value: format!("C-{}", spread(n ^ ((worker as u64) << 40), subjects)),
     });
     submission
+}
+
+/// Makes an example event one of a varied population (`--varied`), from the seed `n`.
+fn vary(submission: &mut pb::EventSubmission, n: u64) {
+    const CATEGORIES: [&str; 12] = [
+        "pd:EmailAddress",
+        "pd:Name",
+        "pd:TelephoneNumber",
+        "pd:PostalAddress",
+        "pd:PaymentCardNumber",
+        "pd:PurchaseHistory",
+        "pd:BrowsingBehaviour",
+        "pd:Age",
+        "pd:Gender",
+        "pd:Location",
+        "pd:Health",
+        "pd:Religion",
+    ];
+    const RECIPIENTS: [(&str, &str, i32); 10] = [
+        ("mailer-eu", "DE", 0),
+        ("payments-nl", "NL", 0),
+        ("logistics-fr", "FR", 0),
+        ("crm-saas-ie", "IE", 0),
+        ("print-at", "AT", 0),
+        ("backup-se", "SE", 0),
+        ("cloud-us", "US", 2),
+        ("callcenter-in", "IN", 3),
+        ("ads-uk", "GB", 1),
+        ("partner-ch", "CH", 1),
+    ];
+    let Some(event) = submission.event.as_mut() else {
+        return;
+    };
+    let r = |salt: u64, bound: u64| spread(n.wrapping_mul(31).wrapping_add(salt), bound);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let three_years = 3 * 365 * 86_400;
+    event.occurred_at = Some(prost_types::Timestamp {
+        seconds: now - 60 - r(1, three_years) as i64,
+        nanos: 0,
+    });
+    event.system = format!("system-{:02}", r(2, 20));
+    let first = r(3, CATEGORIES.len() as u64) as usize;
+    let second = r(4, CATEGORIES.len() as u64) as usize;
+    let mut categories = vec![CATEGORIES[first].to_owned()];
+    if second != first {
+        categories.push(CATEGORIES[second].to_owned());
+    }
+    let special = categories
+        .iter()
+        .any(|c| c == "pd:Health" || c == "pd:Religion");
+    event.data_categories = categories;
+    event.purposes = vec![
+        [
+            "dpv:ServiceProvision",
+            "dpv:DirectMarketing",
+            "dpv:CustomerCare",
+        ][r(5, 3) as usize]
+            .to_owned(),
+    ];
+    event.legal_bases =
+        vec![["eu-gdpr:A6-1-a", "eu-gdpr:A6-1-b", "eu-gdpr:A6-1-f"][r(6, 3) as usize].to_owned()];
+    if special {
+        event.legal_bases.push("eu-gdpr:A9-2-a".to_owned());
+    }
+    if r(7, 10) < 3 {
+        let (name, country, basis) = RECIPIENTS[r(8, RECIPIENTS.len() as u64) as usize];
+        event.kind = EventKind::Share as i32;
+        event.collection_channel.clear();
+        event.recipient = Some(pb::Recipient {
+            name: name.to_owned(),
+            role: 1,
+            country: country.to_owned(),
+            transfer_basis: basis,
+        });
+    }
 }

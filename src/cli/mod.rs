@@ -11,5 +11,7 @@ pub mod connect;
 #[cfg(feature = "server")]
 pub mod lifecycle;
 #[cfg(feature = "server")]
+pub mod report;
+#[cfg(feature = "server")]
 pub mod serve;
 pub mod verify;

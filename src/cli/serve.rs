@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Log as JSON lines.
     #[arg(long)]
     pub log_json: bool,
+    /// Drop the report indexes first (`docs/reports.md`); the start then rebuilds them from the
+    /// entries, logging its progress, before it serves.
+    #[arg(long)]
+    pub rebuild_report_index: bool,
 }
 
 /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
@@ -58,6 +62,15 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     }
     config.check()?;
     init_logging(&config);
+    if args.rebuild_report_index {
+        let store = gdpr_ledger::storage::LedgerStore::open(
+            &config.data_dir,
+            &config.origin,
+            &config.storage,
+        )?;
+        store.reset_report_index()?;
+        tracing::info!("report indexes dropped; the start rebuilds them");
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod consent;
 pub mod erasure;
+pub mod reports;
 pub mod status;
 
 use std::collections::HashSet;

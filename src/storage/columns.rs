@@ -43,8 +43,11 @@ pub const IDENTIFIERS: &str = "identifiers";
 /// Erasure cases (`src/erasure/`): `token -> JSON record` (no personal data).
 pub const ERASURES: &str = "erasures";
 
+/// The report indexes and article 30 aggregates (`storage::report_index`, `docs/reports.md`).
+pub const REPORTS: &str = "reports";
+
 /// Every column family, in a fixed order.
-pub const ALL: [&str; 14] = [
+pub const ALL: [&str; 15] = [
     ENTRIES,
     SIGNATURES,
     TREE,
@@ -59,6 +62,7 @@ pub const ALL: [&str; 14] = [
     DETAILS,
     IDENTIFIERS,
     ERASURES,
+    REPORTS,
 ];
 
 /// The value that replaces a subject's wrapped data key when its erasure destroys it: the subject

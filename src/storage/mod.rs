@@ -8,6 +8,7 @@
 mod backup;
 pub mod columns;
 mod erasure;
+pub mod report_index;
 mod subject_index;
 mod tree_cache;
 
@@ -252,9 +253,15 @@ impl LedgerStore {
         // snapshot of the live files: tens of KiB for a log of millions of entries.
         options.set_max_manifest_file_size(1);
         let options = options.get_options_from_string("max_manifest_space_amp_pct=0")?;
-        let descriptors = columns::ALL.iter().map(|name| {
-            ColumnFamilyDescriptor::new(*name, column_options(name, &cache, &write_buffers))
-        });
+        // A data dir made before the report indexes has no `reports` family: a writer creates it
+        // (and the server backfills it); a reader opens the families that exist.
+        let existing = DB::list_cf(&options, path).unwrap_or_default();
+        let descriptors = columns::ALL
+            .iter()
+            .filter(|name| !read_only || existing.iter().any(|e| e == *name))
+            .map(|name| {
+                ColumnFamilyDescriptor::new(*name, column_options(name, &cache, &write_buffers))
+            });
         let db = if read_only {
             DB::open_cf_descriptors_read_only(&options, path, descriptors, false)?
         } else {
@@ -374,6 +381,7 @@ impl LedgerStore {
             self.shred_into(&mut batch, token)?;
             batch.put_cf(erasures, token, record);
         }
+        self.add_report_rows(&mut batch, &group.entries)?;
         self.db.write_opt(batch, &synced())?;
         Ok(())
     }
@@ -584,7 +592,11 @@ impl LedgerStore {
     pub fn property_total(&self, property: &str) -> Result<u64, StorageError> {
         let mut total = 0u64;
         for name in columns::ALL {
-            let value = self.db.property_int_value_cf(self.cf(name)?, property)?;
+            // A read-only store of an older data dir may lack a family.
+            let Some(cf) = self.db.cf_handle(name) else {
+                continue;
+            };
+            let value = self.db.property_int_value_cf(cf, property)?;
             total = total.saturating_add(value.unwrap_or(0));
         }
         Ok(total)

@@ -1,0 +1,374 @@
+//! The gRPC service `gdpr_ledger.v1.Reports` (auditor or admin role): breach investigations,
+//! the article 30 record and subject access reports (`crate::reports`). Serving personal data
+//! (an investigation's findings, a subject access report) is first logged as an access entry
+//! through the sequencer: if that append fails, nothing is served.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use prost::Message as _;
+use tonic::{Request, Response, Status};
+
+use super::auth::{Authenticator, Caller, Role, require};
+use super::status;
+use crate::core::bundle::{Bundle, BundleEntry};
+use crate::core::directory::{DirectorySecret, directory_row_key};
+use crate::core::signature::{EntrySignature, KeyId};
+use crate::proofs;
+use crate::proto::v1 as pb;
+use crate::proto::v1::reports_server::Reports;
+use crate::reports::{self, ReportError, breach::BreachQuery};
+use crate::sequencer::{PreparedEvent, SequencerHandle};
+use crate::storage::LedgerStore;
+use crate::validation::{ValidationLimits, is_special_category, validate_submission};
+
+/// The system named by the access entries the ledger writes about itself.
+pub const ACCESS_SYSTEM: &str = "gdpr-ledger";
+/// The purpose of those access entries (DPV): compliance with a legal obligation.
+pub const ACCESS_PURPOSE: &str = "dpv:LegalCompliance";
+/// Their article 6 basis: legal obligation (articles 15 and 33).
+pub const ACCESS_BASIS: &str = "eu-gdpr:A6-1-c";
+/// Their article 9 condition when special categories are read: legal claims.
+pub const ACCESS_SPECIAL_CONDITION: &str = "eu-gdpr:A9-2-f";
+/// The category named when a report read no categorised data.
+pub const ACCESS_FALLBACK_CATEGORY: &str = "dpv:PersonalData";
+/// Most entries a breach proof bundle may hold.
+pub const MAX_BUNDLE_ENTRIES: usize = 100_000;
+/// Affected entries per streamed message.
+const ENTRIES_PER_CHUNK: usize = 1000;
+
+/// The reports service's dependencies.
+pub struct ReportsService {
+    store: Arc<LedgerStore>,
+    sequencer: SequencerHandle,
+    authenticator: Arc<Authenticator>,
+    directory_secret: Arc<DirectorySecret>,
+    digest_key: [u8; 32],
+}
+
+impl ReportsService {
+    /// The service over `store`, appending its access entries through `sequencer`.
+    pub fn new(
+        store: Arc<LedgerStore>,
+        sequencer: SequencerHandle,
+        authenticator: Arc<Authenticator>,
+        directory_secret: Arc<DirectorySecret>,
+        digest_key: [u8; 32],
+    ) -> Self {
+        Self {
+            store,
+            sequencer,
+            authenticator,
+            directory_secret,
+            digest_key,
+        }
+    }
+
+    fn caller<T>(&self, request: &Request<T>, what: &str) -> Result<Caller, Status> {
+        let caller = self.authenticator.authenticate(request)?;
+        require(&caller, Role::may_read(caller.role), what)?;
+        Ok(caller)
+    }
+
+    /// Appends the access entry that logs a report: who (producer = the caller), what (the
+    /// event id names the report), when (occurred_at), which categories; for a subject access
+    /// report it joins that subject's chain. Returns its index.
+    async fn log_access(
+        &self,
+        caller: &Caller,
+        report: &str,
+        subject: Option<&pb::SubjectIdentifier>,
+        categories: BTreeSet<String>,
+    ) -> Result<u64, Status> {
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| Status::internal(format!("randomness: {e}")))?;
+        let now = SystemTime::now();
+        let special = categories.iter().any(|c| is_special_category(c));
+        let mut data_categories: Vec<String> = categories.into_iter().collect();
+        if data_categories.is_empty() {
+            data_categories.push(ACCESS_FALLBACK_CATEGORY.into());
+        }
+        let mut legal_bases = vec![ACCESS_BASIS.to_owned()];
+        if special {
+            legal_bases.push(ACCESS_SPECIAL_CONDITION.to_owned());
+        }
+        let event = pb::Event {
+            event_id: format!(
+                "report.{report}.{}.{}",
+                now.duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0),
+                hex::encode(nonce)
+            ),
+            kind: pb::EventKind::Access as i32,
+            occurred_at: Some(prost_types::Timestamp::from(now)),
+            system: ACCESS_SYSTEM.into(),
+            data_categories,
+            purposes: vec![ACCESS_PURPOSE.into()],
+            legal_bases,
+            actor: format!("auditor:{}", caller.identity),
+            ..pb::Event::default()
+        };
+        let submission = pb::EventSubmission {
+            event: Some(event.clone()),
+            subject: subject.cloned(),
+            linked_subject: None,
+            details: Vec::new(),
+        };
+        // An access entry about a subject is a regular access event; an investigation's concerns
+        // many subjects and names none (docs/reports.md explains this exception to the table).
+        if subject.is_some() {
+            validate_submission(&submission, &ValidationLimits::default(), now)
+                .map_err(|e| Status::internal(format!("access entry: {e}")))?;
+        }
+        let subject_row = subject
+            .map(|id| {
+                directory_row_key(&self.directory_secret, &id.kind, &id.value)
+                    .map_err(|e| Status::invalid_argument(format!("subject.value: {e}")))
+            })
+            .transpose()?;
+        let prepared = PreparedEvent {
+            event,
+            subject_row,
+            linked_row: None,
+            content_digest: *blake3::keyed_hash(&self.digest_key, &submission.encode_to_vec())
+                .as_bytes(),
+            details: None,
+            identifiers: Vec::new(),
+            subject_token: None,
+            opens_erasure: None,
+        };
+        let receipts = self
+            .sequencer
+            .append(caller.identity.clone(), vec![prepared])
+            .await
+            .map_err(|e| status::append_refused(e, |_| "access entry".to_owned()))?;
+        receipts
+            .first()
+            .map(|r| r.index)
+            .ok_or_else(|| Status::internal("no receipt for the access entry"))
+    }
+}
+
+fn report_status(error: ReportError) -> Status {
+    match error {
+        ReportError::Invalid { .. } => Status::invalid_argument(error.to_string()),
+        ReportError::NotIndexed { .. } => Status::unavailable(error.to_string()),
+        ReportError::TooLarge(_) => Status::resource_exhausted(error.to_string()),
+        ReportError::Storage(e) => status::storage(e),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ReportError> + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Status::internal(format!("worker failed: {e}")))?
+        .map_err(report_status)
+}
+
+/// The SPEC.md section 7 bundle of `indexes` at the checkpoint.
+fn bundle_of(
+    store: &LedgerStore,
+    indexes: &[u64],
+    checkpoint: &crate::sequencer::SignedCheckpoint,
+) -> Result<String, proofs::ProofError> {
+    let proved = proofs::proved_entries(store, indexes, checkpoint.size)?;
+    let entries = indexes
+        .iter()
+        .zip(proved)
+        .map(|(index, (entry, proof))| BundleEntry {
+            index: *index,
+            entry: entry.bytes,
+            signature: EntrySignature::from_bytes(entry.signature.signature),
+            inclusion_proof: proof,
+            key_id: Some(KeyId::from_bytes(entry.signature.key_id)),
+        })
+        .collect();
+    Ok(Bundle {
+        checkpoint: checkpoint.note.clone(),
+        entries,
+        consistency: None,
+    }
+    .to_json())
+}
+
+type ChunkSender = tokio::sync::mpsc::Sender<Result<pb::InvestigateBreachChunk, Status>>;
+
+async fn send(sender: &ChunkSender, part: pb::investigate_breach_chunk::Part) -> bool {
+    sender
+        .send(Ok(pb::InvestigateBreachChunk { part: Some(part) }))
+        .await
+        .is_ok()
+}
+
+#[tonic::async_trait]
+impl Reports for Arc<ReportsService> {
+    type InvestigateBreachStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::InvestigateBreachChunk, Status>>;
+
+    #[tracing::instrument(name = "investigate_breach", skip_all)]
+    async fn investigate_breach(
+        &self,
+        request: Request<pb::InvestigateBreachRequest>,
+    ) -> Result<Response<Self::InvestigateBreachStream>, Status> {
+        let caller = self.caller(&request, "run breach investigations")?;
+        let request = request.into_inner();
+        let query = BreachQuery::from_request(&request).map_err(report_status)?;
+        let checkpoint = self.sequencer.shared().latest_checkpoint();
+        reports::check_indexed(&self.store, checkpoint.size).map_err(report_status)?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(16);
+        let service = self.clone();
+        tokio::spawn(async move {
+            use pb::investigate_breach_chunk::Part;
+            let store = service.store.clone();
+            let size = checkpoint.size;
+            let progress = sender.clone();
+            let found = blocking(move || {
+                reports::breach::investigate(&store, &query, size, |examined, candidates| {
+                    let _ = progress.blocking_send(Ok(pb::InvestigateBreachChunk {
+                        part: Some(Part::Progress(pb::BreachProgress {
+                            examined,
+                            candidates,
+                        })),
+                    }));
+                })
+            })
+            .await;
+            let mut findings = match found {
+                Ok(findings) => findings,
+                Err(status) => {
+                    let _ = sender.send(Err(status)).await;
+                    return;
+                }
+            };
+            if request.include_bundle {
+                if findings.relied_on.len() > MAX_BUNDLE_ENTRIES {
+                    let _ = sender
+                        .send(Err(Status::invalid_argument(format!(
+                            "include_bundle: the finding relies on {} entries; a bundle holds at most {MAX_BUNDLE_ENTRIES}; narrow the query",
+                            findings.relied_on.len()
+                        ))))
+                        .await;
+                    return;
+                }
+                let store = service.store.clone();
+                let relied = findings.relied_on.clone();
+                let checkpoint = checkpoint.clone();
+                let bundle =
+                    tokio::task::spawn_blocking(move || bundle_of(&store, &relied, &checkpoint))
+                        .await;
+                match bundle {
+                    Ok(Ok(json)) => findings.summary.bundle_json = json,
+                    Ok(Err(e)) => {
+                        let _ = sender.send(Err(e.into_status())).await;
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = sender
+                            .send(Err(Status::internal(format!("worker failed: {e}"))))
+                            .await;
+                        return;
+                    }
+                }
+            }
+            let categories = findings
+                .summary
+                .per_category
+                .iter()
+                .map(|c| c.name.clone())
+                .collect();
+            match service
+                .log_access(&caller, "breach", None, categories)
+                .await
+            {
+                Ok(index) => findings.summary.access_entry_index = index,
+                Err(status) => {
+                    let _ = sender.send(Err(status)).await;
+                    return;
+                }
+            }
+            for page in findings.entries.chunks(ENTRIES_PER_CHUNK) {
+                let part = Part::Entries(pb::BreachEntries {
+                    entries: page.to_vec(),
+                });
+                if !send(&sender, part).await {
+                    return;
+                }
+            }
+            send(&sender, Part::Summary(findings.summary)).await;
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            receiver,
+        )))
+    }
+
+    #[tracing::instrument(name = "records_of_processing", skip_all)]
+    async fn records_of_processing(
+        &self,
+        request: Request<pb::RecordsOfProcessingRequest>,
+    ) -> Result<Response<pb::RecordsOfProcessingResponse>, Status> {
+        self.caller(&request, "read the record of processing")?;
+        let request = request.into_inner();
+        for (i, system) in request.systems.iter().enumerate() {
+            if system.is_empty() || system.contains('\0') {
+                return Err(Status::invalid_argument(format!(
+                    "systems[{i}]: must be a non-empty name without NUL"
+                )));
+            }
+        }
+        let systems: BTreeSet<String> = request.systems.into_iter().collect();
+        let size = self.sequencer.shared().latest_checkpoint().size;
+        let store = self.store.clone();
+        let records =
+            blocking(move || reports::processing::records_of_processing(&store, &systems, size))
+                .await?;
+        Ok(Response::new(pb::RecordsOfProcessingResponse {
+            records,
+            tree_size: size,
+        }))
+    }
+
+    #[tracing::instrument(name = "subject_access_report", skip_all)]
+    async fn subject_access_report(
+        &self,
+        request: Request<pb::SubjectAccessReportRequest>,
+    ) -> Result<Response<pb::SubjectAccessReportResponse>, Status> {
+        let caller = self.caller(&request, "make subject access reports")?;
+        let identifier = request
+            .into_inner()
+            .subject
+            .ok_or_else(|| Status::invalid_argument("subject: is required"))?;
+        let row = directory_row_key(&self.directory_secret, &identifier.kind, &identifier.value)
+            .map_err(|e| Status::invalid_argument(format!("subject.value: {e}")))?;
+        let token = self
+            .store
+            .directory_token(&row)
+            .map_err(status::storage)?
+            .ok_or_else(|| {
+                Status::not_found(
+                    "subject: no data subject with this identifier is in the subject directory",
+                )
+            })?;
+        let size = self.sequencer.shared().latest_checkpoint().size;
+        let store = self.store.clone();
+        let report =
+            blocking(move || reports::subject::subject_access(&store, &token, size)).await?;
+        let index = self
+            .log_access(
+                &caller,
+                "subject-access",
+                Some(&identifier),
+                report.categories(),
+            )
+            .await?;
+        Ok(Response::new(pb::SubjectAccessReportResponse {
+            subject_token: token.to_vec(),
+            report_json: report.to_json(),
+            report_text: report.to_text(),
+            access_entry_index: index,
+        }))
+    }
+}

@@ -1,0 +1,775 @@
+//! The report indexes (`docs/reports.md`): secondary indexes by system, recipient, data category
+//! and time, the correction rows, and the article 30 aggregates, all in the [`columns::REPORTS`]
+//! column family and written in the same atomic batch as the entries they describe.
+//!
+//! Key layout (integers big-endian; a time is `u64(seconds) ^ 2^63 || u32(nanos)`, 12 bytes, so
+//! byte order is time order; strings cannot hold NUL, which validation refuses):
+//!
+//! | tag | key | value |
+//! |---|---|---|
+//! | `0x01` | `system 0x00 occurred index` | empty |
+//! | `0x02` | `recipient name 0x00 occurred index` | empty |
+//! | `0x03` | `data category 0x00 occurred index` | empty |
+//! | `0x04` | `occurred index` | empty |
+//! | `0x05` | `received index` | empty |
+//! | `0x06` | `target index, correction index` | action (1 retract, 2 amend) |
+//! | `0x07` | `system 0 category 0 purpose 0 basis 0 recipient 0 country 0 transfer basis` | [`Aggregate`] |
+//!
+//! An amended entry gets rows under its amended recipient and categories too (same occurred time,
+//! same index), so a scan finds it under both; readers re-check every candidate against its
+//! effective event (`crate::reports`). Aggregates count original entries only; the report reader
+//! recomputes exactly the systems that corrections touch.
+//!
+//! `meta` key `reports_indexed` holds the next index to index. Commits write index rows only when
+//! it equals the group's first index, and advance it in the same batch; otherwise (an older data
+//! dir) [`LedgerStore::backfill_report_index`] catches up, resumably, in chunks that advance it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use prost_types::Timestamp;
+use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
+
+use super::{LedgerStore, NewEntry, StorageError, columns, synced};
+use crate::core::entry::decode_entry;
+use crate::proto::v1::{CorrectionAction, Entry, Event, EventKind};
+
+/// Tag of the by-system rows.
+pub const TAG_SYSTEM: u8 = 0x01;
+/// Tag of the by-recipient rows.
+pub const TAG_RECIPIENT: u8 = 0x02;
+/// Tag of the by-category rows.
+pub const TAG_CATEGORY: u8 = 0x03;
+/// Tag of the by-occurred-time rows.
+pub const TAG_OCCURRED: u8 = 0x04;
+/// Tag of the by-received-time rows.
+pub const TAG_RECEIVED: u8 = 0x05;
+/// Tag of the correction rows.
+pub const TAG_CORRECTION: u8 = 0x06;
+/// Tag of the article 30 aggregates.
+pub const TAG_AGGREGATE: u8 = 0x07;
+
+/// Key in `meta` of the next index the report indexes have not covered yet.
+pub const META_REPORTS_INDEXED: &[u8] = b"reports_indexed";
+
+/// Entries indexed per write batch during a backfill.
+const BACKFILL_CHUNK: usize = 20_000;
+
+/// The kinds that record processing of personal data: what reports count as records.
+pub fn is_processing_kind(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Collection
+            | EventKind::Share
+            | EventKind::Access
+            | EventKind::Rectification
+            | EventKind::Export
+    )
+}
+
+/// The 12-byte order-preserving encoding of a time.
+pub fn time_key(time: &Timestamp) -> [u8; 12] {
+    let mut key = [0u8; 12];
+    key[..8].copy_from_slice(&((time.seconds as u64) ^ (1 << 63)).to_be_bytes());
+    key[8..].copy_from_slice(&(time.nanos.max(0) as u32).to_be_bytes());
+    key
+}
+
+/// Nanoseconds since the epoch, saturating (for aggregates).
+pub fn time_nanos(time: &Timestamp) -> i64 {
+    time.seconds
+        .saturating_mul(1_000_000_000)
+        .saturating_add(i64::from(time.nanos))
+}
+
+/// The prefix of the rows of one named value (`tag || name || 0x00`).
+pub fn named_prefix(tag: u8, name: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(name.len() + 2);
+    key.push(tag);
+    key.extend_from_slice(name.as_bytes());
+    key.push(0);
+    key
+}
+
+fn named_row(tag: u8, name: &str, occurred: &[u8; 12], index: u64) -> Vec<u8> {
+    let mut key = named_prefix(tag, name);
+    key.extend_from_slice(occurred);
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
+/// One tuple of the article 30 record: where, what, why, on which basis, to whom.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+pub struct AggregateKey {
+    /// The system.
+    pub system: String,
+    /// The data category.
+    pub category: String,
+    /// The purpose ("" when the entry names none).
+    pub purpose: String,
+    /// The legal basis ("" when the entry names none).
+    pub legal_basis: String,
+    /// The recipient's name ("" without a recipient).
+    pub recipient: String,
+    /// The recipient's country ("" without a recipient).
+    pub country: String,
+    /// The transfer basis as its enum number ("" without one).
+    pub transfer_basis: String,
+}
+
+impl AggregateKey {
+    fn to_key(&self) -> Vec<u8> {
+        let parts = [
+            &self.system,
+            &self.category,
+            &self.purpose,
+            &self.legal_basis,
+            &self.recipient,
+            &self.country,
+            &self.transfer_basis,
+        ];
+        let mut key = vec![TAG_AGGREGATE];
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                key.push(0);
+            }
+            key.extend_from_slice(part.as_bytes());
+        }
+        key
+    }
+
+    fn from_key(key: &[u8]) -> Option<Self> {
+        let body = key.strip_prefix(&[TAG_AGGREGATE])?;
+        let parts: Vec<String> = body
+            .split(|b| *b == 0)
+            .map(|p| String::from_utf8(p.to_vec()).ok())
+            .collect::<Option<_>>()?;
+        let [
+            system,
+            category,
+            purpose,
+            legal_basis,
+            recipient,
+            country,
+            transfer_basis,
+        ]: [String; 7] = parts.try_into().ok()?;
+        Some(Self {
+            system,
+            category,
+            purpose,
+            legal_basis,
+            recipient,
+            country,
+            transfer_basis,
+        })
+    }
+}
+
+/// The article 30 tuples an event contributes to (none for other kinds or without categories).
+pub fn aggregate_keys(event: &Event) -> Vec<AggregateKey> {
+    if !is_processing_kind(event.kind()) || event.system.is_empty() {
+        return Vec::new();
+    }
+    let or_blank = |terms: &[String]| -> Vec<String> {
+        if terms.is_empty() {
+            vec![String::new()]
+        } else {
+            terms.to_vec()
+        }
+    };
+    let purposes = or_blank(&event.purposes);
+    let bases = or_blank(&event.legal_bases);
+    let (recipient, country, transfer_basis) = match &event.recipient {
+        Some(r) => (
+            r.name.clone(),
+            r.country.clone(),
+            if r.transfer_basis == 0 {
+                String::new()
+            } else {
+                r.transfer_basis.to_string()
+            },
+        ),
+        None => Default::default(),
+    };
+    let mut keys = Vec::new();
+    for category in &event.data_categories {
+        for purpose in &purposes {
+            for basis in &bases {
+                keys.push(AggregateKey {
+                    system: event.system.clone(),
+                    category: category.clone(),
+                    purpose: purpose.clone(),
+                    legal_basis: basis.clone(),
+                    recipient: recipient.clone(),
+                    country: country.clone(),
+                    transfer_basis: transfer_basis.clone(),
+                });
+            }
+        }
+    }
+    keys
+}
+
+/// How often a tuple was seen, and when first and last (nanoseconds since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Aggregate {
+    /// Entries (records) contributing.
+    pub count: i64,
+    /// Earliest `occurred_at`.
+    pub first: i64,
+    /// Latest `occurred_at`.
+    pub last: i64,
+}
+
+impl Aggregate {
+    /// One entry at `at`.
+    pub fn one(at: i64) -> Self {
+        Self {
+            count: 1,
+            first: at,
+            last: at,
+        }
+    }
+
+    /// Adds `other` in.
+    pub fn add(&mut self, other: &Aggregate) {
+        self.count = self.count.saturating_add(other.count);
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+    }
+
+    fn to_bytes(self) -> [u8; 24] {
+        let mut out = [0u8; 24];
+        out[..8].copy_from_slice(&self.count.to_be_bytes());
+        out[8..16].copy_from_slice(&self.first.to_be_bytes());
+        out[16..].copy_from_slice(&self.last.to_be_bytes());
+        out
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let read = |range: std::ops::Range<usize>| -> Option<i64> {
+            Some(i64::from_be_bytes(bytes.get(range)?.try_into().ok()?))
+        };
+        if bytes.len() != 24 {
+            return None;
+        }
+        Some(Self {
+            count: read(0..8)?,
+            first: read(8..16)?,
+            last: read(16..24)?,
+        })
+    }
+}
+
+/// A correction as recorded: which entry made it and what it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CorrectionRow {
+    /// Index of the corrected entry.
+    pub target: u64,
+    /// Index of the correction entry.
+    pub correction: u64,
+    /// Retract or amend.
+    pub action: CorrectionAction,
+}
+
+/// Applies an amendment's replacement fields to a target event (`docs/events.md`, Corrections):
+/// each replacement field the amendment carries replaces the target's; the others stay.
+pub fn apply_amendment(target: &mut Event, amendment: &Event) {
+    if !amendment.data_categories.is_empty() {
+        target.data_categories = amendment.data_categories.clone();
+    }
+    if !amendment.purposes.is_empty() {
+        target.purposes = amendment.purposes.clone();
+    }
+    if !amendment.legal_bases.is_empty() {
+        target.legal_bases = amendment.legal_bases.clone();
+    }
+    if amendment.recipient.is_some() {
+        target.recipient = amendment.recipient.clone();
+    }
+    if !amendment.consent_ref.is_empty() {
+        target.consent_ref = amendment.consent_ref.clone();
+    }
+    if amendment.deletion_method != 0 {
+        target.deletion_method = amendment.deletion_method;
+    }
+    if !amendment.collection_channel.is_empty() {
+        target.collection_channel = amendment.collection_channel.clone();
+    }
+    if !amendment.breach_ref.is_empty() {
+        target.breach_ref = amendment.breach_ref.clone();
+    }
+}
+
+/// What an entry adds to the index: collected, then written to a batch.
+#[derive(Default)]
+struct IndexRows {
+    rows: Vec<Vec<u8>>,
+    corrections: Vec<(Vec<u8>, u8)>,
+    aggregates: HashMap<AggregateKey, Aggregate>,
+}
+
+impl IndexRows {
+    /// The rows of one decoded entry. `amended` gives the amended event of a correction's target
+    /// (the caller reads the target).
+    fn add_entry(&mut self, entry: &Entry) {
+        let Some(event) = &entry.event else { return };
+        let index = entry.index;
+        let occurred = event.occurred_at.as_ref().map(time_key).unwrap_or([0; 12]);
+        if let Some(received) = &entry.received_at {
+            let mut key = vec![TAG_RECEIVED];
+            key.extend_from_slice(&time_key(received));
+            key.extend_from_slice(&index.to_be_bytes());
+            self.rows.push(key);
+        }
+        if event.kind() == EventKind::Correction {
+            if let Some(correction) = &event.correction {
+                let mut key = vec![TAG_CORRECTION];
+                key.extend_from_slice(&correction.target_index.to_be_bytes());
+                key.extend_from_slice(&index.to_be_bytes());
+                self.corrections.push((key, correction.action as u8));
+            }
+            return;
+        }
+        let mut key = vec![TAG_OCCURRED];
+        key.extend_from_slice(&occurred);
+        key.extend_from_slice(&index.to_be_bytes());
+        self.rows.push(key);
+        self.add_descriptive(event, &occurred, index);
+        let at = event.occurred_at.as_ref().map(time_nanos).unwrap_or(0);
+        for key in aggregate_keys(event) {
+            self.aggregates
+                .entry(key)
+                .and_modify(|a| a.add(&Aggregate::one(at)))
+                .or_insert(Aggregate::one(at));
+        }
+    }
+
+    /// The by-system, by-recipient and by-category rows of `event` at `index`.
+    fn add_descriptive(&mut self, event: &Event, occurred: &[u8; 12], index: u64) {
+        if !event.system.is_empty() {
+            self.rows
+                .push(named_row(TAG_SYSTEM, &event.system, occurred, index));
+        }
+        if let Some(recipient) = &event.recipient
+            && !recipient.name.is_empty()
+        {
+            self.rows
+                .push(named_row(TAG_RECIPIENT, &recipient.name, occurred, index));
+        }
+        for category in &event.data_categories {
+            self.rows
+                .push(named_row(TAG_CATEGORY, category, occurred, index));
+        }
+    }
+
+    fn write(self, store: &LedgerStore, batch: &mut WriteBatch) -> Result<(), StorageError> {
+        let cf = store.cf(columns::REPORTS)?;
+        for key in self.rows {
+            batch.put_cf(cf, key, []);
+        }
+        for (key, action) in self.corrections {
+            batch.put_cf(cf, key, [action]);
+        }
+        // Read-modify-write: the sequencer is the only writer (and the backfill runs before it
+        // starts), so the rows read here cannot change before the batch is written.
+        let keys: Vec<(Vec<u8>, Aggregate)> = self
+            .aggregates
+            .into_iter()
+            .map(|(key, aggregate)| (key.to_key(), aggregate))
+            .collect();
+        let stored = store
+            .db
+            .batched_multi_get_cf(cf, keys.iter().map(|(key, _)| key), false);
+        for ((key, mut aggregate), old) in keys.into_iter().zip(stored) {
+            if let Some(old) = old? {
+                let old = Aggregate::from_bytes(&old)
+                    .ok_or_else(|| StorageError::Damaged("aggregate row malformed".into()))?;
+                aggregate.add(&old);
+            }
+            batch.put_cf(cf, key, aggregate.to_bytes());
+        }
+        Ok(())
+    }
+}
+
+fn damaged_entry(index: u64, e: impl std::fmt::Display) -> StorageError {
+    StorageError::Damaged(format!("entry {index} does not decode: {e}"))
+}
+
+impl LedgerStore {
+    /// The next index the report indexes have not covered (0 for a store that never had them).
+    pub fn report_index_next(&self) -> Result<u64, StorageError> {
+        let meta = self.cf(columns::META)?;
+        Ok(self
+            .db
+            .get_cf(meta, META_REPORTS_INDEXED)?
+            .and_then(|v| columns::decode_u64(&v))
+            .unwrap_or(0))
+    }
+
+    /// Adds the report rows of a commit group's entries to its batch, if the indexes are up to
+    /// date (otherwise the backfill will cover them). Called by [`LedgerStore::commit`].
+    pub(super) fn add_report_rows(
+        &self,
+        batch: &mut WriteBatch,
+        entries: &[NewEntry],
+    ) -> Result<(), StorageError> {
+        let Some(first) = entries.first() else {
+            return Ok(());
+        };
+        if self.report_index_next()? != first.index {
+            return Ok(());
+        }
+        let decoded: Vec<Entry> = entries
+            .iter()
+            .map(|e| decode_entry(&e.bytes).map_err(|err| damaged_entry(e.index, err)))
+            .collect::<Result<_, _>>()?;
+        self.index_entries(batch, &decoded)?;
+        let next = entries.last().map_or(first.index, |e| e.index + 1);
+        batch.put_cf(
+            self.cf(columns::META)?,
+            META_REPORTS_INDEXED,
+            next.to_be_bytes(),
+        );
+        Ok(())
+    }
+
+    /// The rows of `entries` (in index order), including the amended rows of correction targets
+    /// (read from the store or from `entries` themselves).
+    fn index_entries(&self, batch: &mut WriteBatch, entries: &[Entry]) -> Result<(), StorageError> {
+        let mut rows = IndexRows::default();
+        let in_batch: HashMap<u64, &Entry> = entries.iter().map(|e| (e.index, e)).collect();
+        for entry in entries {
+            rows.add_entry(entry);
+            let Some(event) = &entry.event else { continue };
+            let Some(correction) = &event.correction else {
+                continue;
+            };
+            if event.kind() != EventKind::Correction
+                || correction.action != CorrectionAction::Amend as i32
+            {
+                continue;
+            }
+            let target = correction.target_index;
+            let target_entry = match in_batch.get(&target) {
+                Some(entry) => (*entry).clone(),
+                None => {
+                    let bytes = self.entry(target)?.ok_or_else(|| {
+                        StorageError::Damaged(format!("corrected entry {target} is missing"))
+                    })?;
+                    decode_entry(&bytes).map_err(|e| damaged_entry(target, e))?
+                }
+            };
+            if let Some(mut amended) = target_entry.event {
+                let occurred = amended
+                    .occurred_at
+                    .as_ref()
+                    .map(time_key)
+                    .unwrap_or([0; 12]);
+                apply_amendment(&mut amended, event);
+                rows.add_descriptive(&amended, &occurred, target);
+            }
+        }
+        rows.write(self, batch)
+    }
+
+    /// Builds the report indexes of every entry not covered yet, in chunks that each advance the
+    /// `reports_indexed` mark in the same batch: an interrupted backfill resumes where it stopped.
+    /// Must run before the sequencer starts. `progress(done, total)` is called after each chunk.
+    /// Returns how many entries it indexed.
+    pub fn backfill_report_index(
+        &self,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<u64, StorageError> {
+        let size = self.tree_size()?;
+        let start = self.report_index_next()?;
+        if start >= size {
+            return Ok(0);
+        }
+        let entries_cf = self.cf(columns::ENTRIES)?;
+        let meta = self.cf(columns::META)?;
+        let from = columns::index_key(start);
+        let mut read = ReadOptions::default();
+        read.fill_cache(false);
+        let mut chunk: Vec<Entry> = Vec::with_capacity(BACKFILL_CHUNK);
+        let mut done = 0u64;
+        let mut flush = |chunk: &mut Vec<Entry>, done: &mut u64| -> Result<(), StorageError> {
+            let Some(last) = chunk.last() else {
+                return Ok(());
+            };
+            let next = last.index + 1;
+            let mut batch = WriteBatch::default();
+            self.index_entries(&mut batch, chunk)?;
+            batch.put_cf(meta, META_REPORTS_INDEXED, next.to_be_bytes());
+            self.db.write(batch)?;
+            *done += chunk.len() as u64;
+            chunk.clear();
+            progress(next - start, size - start);
+            Ok(())
+        };
+        let rows = self.db.iterator_cf_opt(
+            entries_cf,
+            read,
+            IteratorMode::From(&from, Direction::Forward),
+        );
+        for (expected, row) in (start..).zip(rows) {
+            let (key, value) = row?;
+            let index = columns::decode_u64(&key)
+                .ok_or_else(|| StorageError::Damaged("entry key is not 8 bytes".into()))?;
+            if index != expected {
+                return Err(StorageError::Damaged(format!(
+                    "entry {expected} is missing (found {index})"
+                )));
+            }
+            chunk.push(decode_entry(&value).map_err(|e| damaged_entry(index, e))?);
+            if chunk.len() >= BACKFILL_CHUNK {
+                flush(&mut chunk, &mut done)?;
+            }
+        }
+        flush(&mut chunk, &mut done)?;
+        self.db.write_opt(WriteBatch::default(), &synced())?;
+        Ok(done)
+    }
+
+    /// Drops every report row and the `reports_indexed` mark, so that the next start rebuilds
+    /// the indexes from the entries (what a data dir made before them goes through). Only with
+    /// the server stopped.
+    pub fn reset_report_index(&self) -> Result<(), StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(cf, [0x00u8].as_slice(), [0xffu8; 64].as_slice());
+        batch.delete_cf(self.cf(columns::META)?, META_REPORTS_INDEXED);
+        self.db.write_opt(batch, &synced())?;
+        Ok(())
+    }
+
+    /// The indexes of the rows of `prefix` (e.g. [`named_prefix`]) whose time lies in
+    /// `[from, to)`, in time order; duplicates are possible (amended rows).
+    pub fn report_scan(
+        &self,
+        prefix: &[u8],
+        from: &Timestamp,
+        to: &Timestamp,
+    ) -> Result<Vec<u64>, StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        let mut start = prefix.to_vec();
+        start.extend_from_slice(&time_key(from));
+        let mut end = prefix.to_vec();
+        end.extend_from_slice(&time_key(to));
+        let mut read = ReadOptions::default();
+        read.set_iterate_upper_bound(end);
+        let mut out = Vec::new();
+        for row in self
+            .db
+            .iterator_cf_opt(cf, read, IteratorMode::From(&start, Direction::Forward))
+        {
+            let (key, _) = row?;
+            let index = key
+                .len()
+                .checked_sub(8)
+                .and_then(|at| columns::decode_u64(&key[at..]))
+                .ok_or_else(|| StorageError::Damaged("report row too short".into()))?;
+            out.push(index);
+        }
+        Ok(out)
+    }
+
+    /// The indexes of the rows under `prefix`, in time order (`reverse`: latest first), read
+    /// lazily: a caller that stops early reads little.
+    pub fn report_rows(
+        &self,
+        prefix: &[u8],
+        reverse: bool,
+    ) -> Result<impl Iterator<Item = Result<u64, StorageError>> + '_, StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        let mut end = prefix.to_vec();
+        // The prefix ends in the NUL separator (or a tag): the next byte value bounds it.
+        match end.last_mut() {
+            Some(last) if *last < 0xff => *last += 1,
+            _ => {
+                return Err(StorageError::Damaged(
+                    "report prefix cannot be bounded".into(),
+                ));
+            }
+        }
+        let mut read = ReadOptions::default();
+        read.set_iterate_lower_bound(prefix.to_vec());
+        read.set_iterate_upper_bound(end);
+        let mode = if reverse {
+            IteratorMode::End
+        } else {
+            IteratorMode::Start
+        };
+        Ok(self.db.iterator_cf_opt(cf, read, mode).map(|row| {
+            let (key, _) = row?;
+            key.len()
+                .checked_sub(8)
+                .and_then(|at| columns::decode_u64(&key[at..]))
+                .ok_or_else(|| StorageError::Damaged("report row too short".into()))
+        }))
+    }
+
+    /// Every correction row, by target, in correction order.
+    pub fn report_corrections(&self) -> Result<BTreeMap<u64, Vec<CorrectionRow>>, StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        let mut read = ReadOptions::default();
+        read.set_iterate_upper_bound(vec![TAG_CORRECTION + 1]);
+        let mut out: BTreeMap<u64, Vec<CorrectionRow>> = BTreeMap::new();
+        for row in self.db.iterator_cf_opt(
+            cf,
+            read,
+            IteratorMode::From(&[TAG_CORRECTION], Direction::Forward),
+        ) {
+            let (key, value) = row?;
+            let target = key.get(1..9).and_then(columns::decode_u64);
+            let correction = key.get(9..17).and_then(columns::decode_u64);
+            let action = value
+                .first()
+                .and_then(|a| CorrectionAction::try_from(i32::from(*a)).ok());
+            match (target, correction, action) {
+                (Some(target), Some(correction), Some(action)) => {
+                    out.entry(target).or_default().push(CorrectionRow {
+                        target,
+                        correction,
+                        action,
+                    })
+                }
+                _ => return Err(StorageError::Damaged("correction row malformed".into())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every article 30 aggregate (original entries only; see the module documentation).
+    pub fn report_aggregates(&self) -> Result<Vec<(AggregateKey, Aggregate)>, StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        let mut read = ReadOptions::default();
+        read.set_iterate_upper_bound(vec![TAG_AGGREGATE + 1]);
+        let mut out = Vec::new();
+        for row in self.db.iterator_cf_opt(
+            cf,
+            read,
+            IteratorMode::From(&[TAG_AGGREGATE], Direction::Forward),
+        ) {
+            let (key, value) = row?;
+            let parsed = AggregateKey::from_key(&key).zip(Aggregate::from_bytes(&value));
+            out.push(
+                parsed.ok_or_else(|| StorageError::Damaged("aggregate row malformed".into()))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The entries at `indexes`, decoded, in that order (one batched read); a missing entry is
+    /// damage.
+    pub fn decoded_entries(&self, indexes: &[u64]) -> Result<Vec<Entry>, StorageError> {
+        let keys: Vec<[u8; 8]> = indexes.iter().map(|i| columns::index_key(*i)).collect();
+        let values = self
+            .db
+            .batched_multi_get_cf(self.cf(columns::ENTRIES)?, &keys, false);
+        indexes
+            .iter()
+            .zip(values)
+            .map(|(index, value)| {
+                let value = value?
+                    .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
+                decode_entry(&value).map_err(|e| damaged_entry(*index, e))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_keys_sort_as_times_do_including_before_1970() {
+        let times = [
+            (-5_000_000_000, 0),
+            (-1, 999_999_999),
+            (0, 0),
+            (0, 1),
+            (1, 0),
+            (1_741_944_413, 500),
+            (i64::MAX / 2, 0),
+        ];
+        let keys: Vec<[u8; 12]> = times
+            .iter()
+            .map(|(seconds, nanos)| {
+                time_key(&Timestamp {
+                    seconds: *seconds,
+                    nanos: *nanos,
+                })
+            })
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn aggregate_keys_round_trip_and_cover_the_cross_product() {
+        let event = Event {
+            kind: EventKind::Share as i32,
+            system: "crm".into(),
+            data_categories: vec!["pd:Name".into(), "pd:Health".into()],
+            purposes: vec!["dpv:Marketing".into()],
+            legal_bases: vec!["eu-gdpr:A6-1-a".into(), "eu-gdpr:A9-2-a".into()],
+            recipient: Some(crate::proto::v1::Recipient {
+                name: "cloud-us".into(),
+                role: 1,
+                country: "US".into(),
+                transfer_basis: 2,
+            }),
+            ..Event::default()
+        };
+        let keys = aggregate_keys(&event);
+        assert_eq!(keys.len(), 4);
+        for key in keys {
+            assert_eq!(AggregateKey::from_key(&key.to_key()), Some(key.clone()));
+            assert_eq!(key.transfer_basis, "2");
+        }
+        let consent = Event {
+            kind: EventKind::ConsentGiven as i32,
+            ..event
+        };
+        assert!(aggregate_keys(&consent).is_empty());
+    }
+
+    #[test]
+    fn aggregates_add_counts_and_widen_the_seen_range() {
+        let mut total = Aggregate::one(50);
+        total.add(&Aggregate::one(10));
+        total.add(&Aggregate::one(90));
+        assert_eq!(
+            total,
+            Aggregate {
+                count: 3,
+                first: 10,
+                last: 90
+            }
+        );
+        assert_eq!(Aggregate::from_bytes(&total.to_bytes()), Some(total));
+        assert_eq!(Aggregate::from_bytes(&[0; 23]), None);
+    }
+
+    #[test]
+    fn an_amendment_replaces_only_the_fields_it_carries() {
+        let mut target = Event {
+            system: "crm".into(),
+            data_categories: vec!["pd:Name".into()],
+            purposes: vec!["dpv:Marketing".into()],
+            consent_ref: "cmp-1".into(),
+            ..Event::default()
+        };
+        let amendment = Event {
+            system: "data-quality".into(),
+            data_categories: vec!["pd:EmailAddress".into()],
+            ..Event::default()
+        };
+        apply_amendment(&mut target, &amendment);
+        assert_eq!(target.system, "crm");
+        assert_eq!(target.data_categories, vec!["pd:EmailAddress".to_owned()]);
+        assert_eq!(target.purposes, vec!["dpv:Marketing".to_owned()]);
+        assert_eq!(target.consent_ref, "cmp-1");
+    }
+}
