@@ -16,14 +16,14 @@
 //! - Corrections are honoured: retracted entries do not count, amended ones count as amended.
 //!
 //! The report is derived from the log itself on every request (two passes over the entries: the
-//! first gathers consents and corrections, the second checks each processing), so it needs no
-//! derived state that could drift from the log.
+//! first gathers consents, the second checks each processing; corrections come from the report
+//! index, `reports::Corrections`), so it keeps no state of its own that could drift from the log.
 
 use std::collections::HashMap;
 
-use crate::core::correction::Corrections;
 use crate::core::entry::decode_entry;
 use crate::proto::v1::{Event, EventKind};
+use crate::reports::{Corrections, Effective};
 use crate::storage::{LedgerStore, StorageError, columns};
 
 /// The legal bases that mean "relies on consent".
@@ -278,26 +278,27 @@ pub fn processing_without_consent(
     query: &ConsentQuery,
     mut found: impl FnMut(ConsentFinding) -> bool,
 ) -> Result<u64, StorageError> {
-    // Pass 1: corrections, and every subject's consent events.
-    let mut corrections = Corrections::default();
-    let mut consent_events: Vec<(u64, [u8; 32], Event)> = Vec::new();
+    // The corrections, from the report index (each entry's event as corrected).
+    let corrections = Corrections::load(store, store.tree_size()?)?;
+    let corrected = |entry: &crate::proto::v1::Entry| match corrections.effective(entry) {
+        Effective::Retracted => None,
+        Effective::Live { event, .. } => Some(*event),
+    };
+    // Pass 1: every subject's consent events.
+    let mut histories: HashMap<[u8; 32], ConsentHistory> = HashMap::new();
     for row in store.rows(columns::ENTRIES)? {
         let (key, value) = row?;
         let (index, entry) = decoded(&key, &value)?;
-        let Some(event) = entry.event else { continue };
-        match event.kind() {
-            EventKind::Correction => corrections.record(&event),
-            EventKind::ConsentGiven | EventKind::ConsentWithdrawn => {
-                if let Ok(token) = <[u8; 32]>::try_from(entry.subject_token.as_slice()) {
-                    consent_events.push((index, token, event));
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut histories: HashMap<[u8; 32], ConsentHistory> = HashMap::new();
-    for (index, token, event) in consent_events {
-        if let Some(event) = corrections.apply(index, event) {
+        let is_consent = entry.event.as_ref().is_some_and(|e| {
+            matches!(
+                e.kind(),
+                EventKind::ConsentGiven | EventKind::ConsentWithdrawn
+            )
+        });
+        let Ok(token) = <[u8; 32]>::try_from(entry.subject_token.as_slice()) else {
+            continue;
+        };
+        if is_consent && let Some(event) = corrected(&entry) {
             histories.entry(token).or_default().record(index, &event);
         }
     }
@@ -308,11 +309,10 @@ pub fn processing_without_consent(
         let (key, value) = row?;
         let (index, entry) = decoded(&key, &value)?;
         read += 1;
-        let Some(event) = entry.event else { continue };
         let Ok(token) = <[u8; 32]>::try_from(entry.subject_token.as_slice()) else {
             continue;
         };
-        let Some(event) = corrections.apply(index, event) else {
+        let Some(event) = corrected(&entry) else {
             continue;
         };
         if !relies_on_consent(&event) || !query.covers(&event) {

@@ -763,6 +763,17 @@ async fn an_exemption_answers_for_a_system_until_its_end_date_and_keeps_the_case
         ],
     )
     .await;
+    // A share recorded by mistake and retracted put her data nowhere: not a holder.
+    let mistaken = append(
+        &mut producer,
+        vec![shared("s-mistake", "jane.doe@example.com")],
+    )
+    .await;
+    let mut retraction = gdpr_ledger::validation::example_submission(pb::EventKind::Correction);
+    let event = retraction.event.as_mut().expect("event");
+    event.event_id = "s-mistake-retracted".into();
+    event.correction.as_mut().expect("correction").target_index = mistaken[0];
+    append(&mut producer, vec![retraction]).await;
     let mut admin = erasure_client(&ledger, ADMIN_TOKEN).await;
     let opened = admin
         .erase_subject(pb::EraseSubjectRequest {
@@ -772,6 +783,12 @@ async fn an_exemption_answers_for_a_system_until_its_end_date_and_keeps_the_case
         .await
         .expect("opens")
         .into_inner();
+    let names: Vec<&str> = opened.holders.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["billing", "crm"],
+        "the retracted share is no holder"
+    );
     assert_eq!(opened.pending, 2);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -1,121 +1,64 @@
-//! What correction entries do to the entries they target, for every report derived from the log:
-//! a RETRACT removes the target; an AMEND replaces the target's descriptive fields that the
-//! correction carries (data categories, purposes, legal bases, recipient, consent reference,
-//! deletion method, collection channel, breach reference). The log itself never changes.
+//! What a correction entry's AMEND does to its target, for every report derived from the log: the
+//! descriptive fields the correction carries (data categories, purposes, legal bases, recipient,
+//! consent reference, deletion method, collection channel, breach reference) replace the
+//! target's; fields it leaves out stay, and `system` and `occurred_at` never change. (A RETRACT
+//! removes the target from reports for good; `reports::Corrections` applies both, in log order.)
 
-use std::collections::{HashMap, HashSet};
+use crate::proto::v1::Event;
 
-use crate::proto::v1::{CorrectionAction, Event, EventKind};
-
-/// The corrections seen so far, by target index.
-#[derive(Debug, Default, Clone)]
-pub struct Corrections {
-    retracted: HashSet<u64>,
-    amended: HashMap<u64, Event>,
-}
-
-impl Corrections {
-    /// Records a correction event (events of other kinds are ignored).
-    pub fn record(&mut self, event: &Event) {
-        if event.kind() != EventKind::Correction {
-            return;
-        }
-        let Some(correction) = &event.correction else {
-            return;
-        };
-        let target = correction.target_index;
-        match correction.action() {
-            CorrectionAction::Retract => {
-                self.retracted.insert(target);
-            }
-            CorrectionAction::Amend => {
-                let amendment = self.amended.entry(target).or_default();
-                overlay(amendment, event);
-            }
-            CorrectionAction::Unspecified => {}
-        }
+/// Applies an amendment's replacement fields to a target event.
+pub fn apply_amendment(target: &mut Event, amendment: &Event) {
+    if !amendment.data_categories.is_empty() {
+        target
+            .data_categories
+            .clone_from(&amendment.data_categories);
     }
-
-    /// Whether the entry at `index` was retracted.
-    pub fn is_retracted(&self, index: u64) -> bool {
-        self.retracted.contains(&index)
+    if !amendment.purposes.is_empty() {
+        target.purposes.clone_from(&amendment.purposes);
     }
-
-    /// The event of the entry at `index` as corrected: `None` when retracted, else with every
-    /// amendment's fields in place.
-    pub fn apply(&self, index: u64, mut event: Event) -> Option<Event> {
-        if self.is_retracted(index) {
-            return None;
-        }
-        if let Some(amendment) = self.amended.get(&index) {
-            overlay(&mut event, amendment);
-        }
-        Some(event)
+    if !amendment.legal_bases.is_empty() {
+        target.legal_bases.clone_from(&amendment.legal_bases);
     }
-}
-
-/// Copies the descriptive fields `from` carries onto `onto`.
-fn overlay(onto: &mut Event, from: &Event) {
-    if !from.data_categories.is_empty() {
-        onto.data_categories.clone_from(&from.data_categories);
+    if amendment.recipient.is_some() {
+        target.recipient.clone_from(&amendment.recipient);
     }
-    if !from.purposes.is_empty() {
-        onto.purposes.clone_from(&from.purposes);
+    if !amendment.consent_ref.is_empty() {
+        target.consent_ref.clone_from(&amendment.consent_ref);
     }
-    if !from.legal_bases.is_empty() {
-        onto.legal_bases.clone_from(&from.legal_bases);
+    if amendment.deletion_method != 0 {
+        target.deletion_method = amendment.deletion_method;
     }
-    if from.recipient.is_some() {
-        onto.recipient.clone_from(&from.recipient);
+    if !amendment.collection_channel.is_empty() {
+        target
+            .collection_channel
+            .clone_from(&amendment.collection_channel);
     }
-    if !from.consent_ref.is_empty() {
-        onto.consent_ref.clone_from(&from.consent_ref);
-    }
-    if from.deletion_method != 0 {
-        onto.deletion_method = from.deletion_method;
-    }
-    if !from.collection_channel.is_empty() {
-        onto.collection_channel.clone_from(&from.collection_channel);
-    }
-    if !from.breach_ref.is_empty() {
-        onto.breach_ref.clone_from(&from.breach_ref);
+    if !amendment.breach_ref.is_empty() {
+        target.breach_ref.clone_from(&amendment.breach_ref);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::v1::Correction;
-
-    fn correction(target: u64, action: CorrectionAction, purposes: &[&str]) -> Event {
-        Event {
-            kind: EventKind::Correction as i32,
-            correction: Some(Correction {
-                target_index: target,
-                action: action as i32,
-                reason: String::new(),
-            }),
-            purposes: purposes.iter().map(|p| (*p).to_owned()).collect(),
-            ..Event::default()
-        }
-    }
 
     #[test]
-    fn retractions_remove_and_amendments_replace_only_what_they_carry() {
-        let mut corrections = Corrections::default();
-        corrections.record(&correction(3, CorrectionAction::Retract, &[]));
-        corrections.record(&correction(5, CorrectionAction::Amend, &["dpv:Marketing"]));
+    fn an_amendment_replaces_only_what_it_carries() {
         let original = Event {
             system: "crm".into(),
             purposes: vec!["dpv:ServiceProvision".into()],
             legal_bases: vec!["eu-gdpr:A6-1-b".into()],
             ..Event::default()
         };
-        assert!(corrections.apply(3, original.clone()).is_none());
-        let amended = corrections.apply(5, original.clone()).expect("kept");
+        let amendment = Event {
+            system: "other".into(),
+            purposes: vec!["dpv:Marketing".into()],
+            ..Event::default()
+        };
+        let mut amended = original.clone();
+        apply_amendment(&mut amended, &amendment);
         assert_eq!(amended.purposes, ["dpv:Marketing"]);
         assert_eq!(amended.legal_bases, original.legal_bases);
         assert_eq!(amended.system, "crm");
-        assert_eq!(corrections.apply(4, original.clone()), Some(original));
     }
 }

@@ -1,4 +1,4 @@
-//! A subject's erasure status, derived from its chain of entries: every system that collected its
+//! A subject's erasure status, derived from its chain of entries (as corrected): every system that collected its
 //! data and every recipient that received it in a share, with the entry that notified each
 //! recipient of the erasure (article 19) and the deletion that confirmed each.
 
@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::core::entry::decode_entry;
 use crate::proto::v1::{EventKind, RecipientRole};
+use crate::reports::{Corrections, Effective};
 use crate::storage::{ErasureRecord, LedgerStore, StorageError};
 
 /// An entry that did something for a holder: its index and the event's `occurred_at`.
@@ -100,13 +101,18 @@ pub fn compute_status(store: &LedgerStore, token: [u8; 32]) -> Result<ErasureSta
         .map(|bytes| ErasureRecord::from_bytes(&bytes))
         .transpose()?;
     let mut holders: BTreeMap<String, Holder> = BTreeMap::new();
+    // A retracted collection or share put no data anywhere; an amended one counts as amended.
+    let corrections = Corrections::load(store, store.tree_size()?)?;
     for index in store.subject_entries(&token)? {
         let bytes = store
             .entry(index)?
             .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
         let entry = decode_entry(&bytes)
             .map_err(|e| StorageError::Damaged(format!("entry {index}: {e}")))?;
-        let Some(event) = entry.event else { continue };
+        let event = match corrections.effective(&entry) {
+            Effective::Retracted => continue,
+            Effective::Live { event, .. } => *event,
+        };
         let at = event.occurred_at.map_or(0, |t| t.seconds);
         let stamp = HolderConfirmation { index, at };
         let mut hold = |name: &str, recipient: Option<&crate::proto::v1::Recipient>| {

@@ -271,34 +271,7 @@ pub struct CorrectionRow {
     pub action: CorrectionAction,
 }
 
-/// Applies an amendment's replacement fields to a target event (`docs/events.md`, Corrections):
-/// each replacement field the amendment carries replaces the target's; the others stay.
-pub fn apply_amendment(target: &mut Event, amendment: &Event) {
-    if !amendment.data_categories.is_empty() {
-        target.data_categories = amendment.data_categories.clone();
-    }
-    if !amendment.purposes.is_empty() {
-        target.purposes = amendment.purposes.clone();
-    }
-    if !amendment.legal_bases.is_empty() {
-        target.legal_bases = amendment.legal_bases.clone();
-    }
-    if amendment.recipient.is_some() {
-        target.recipient = amendment.recipient.clone();
-    }
-    if !amendment.consent_ref.is_empty() {
-        target.consent_ref = amendment.consent_ref.clone();
-    }
-    if amendment.deletion_method != 0 {
-        target.deletion_method = amendment.deletion_method;
-    }
-    if !amendment.collection_channel.is_empty() {
-        target.collection_channel = amendment.collection_channel.clone();
-    }
-    if !amendment.breach_ref.is_empty() {
-        target.breach_ref = amendment.breach_ref.clone();
-    }
-}
+pub use crate::core::correction::apply_amendment;
 
 /// What an entry adds to the index: collected, then written to a batch.
 #[derive(Default)]
