@@ -305,8 +305,13 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             store.clone(),
             erasure,
             authenticator_for_erasure,
-            directory_secret,
+            directory_secret.clone(),
             master_key,
+            crate::service::access_log::AccessLog::new(
+                sequencer.clone(),
+                directory_secret.clone(),
+                digest_key,
+            ),
         ),
     );
     // tonic refuses larger messages with OUT_OF_RANGE; below that cap the service itself answers

@@ -434,10 +434,25 @@ async fn an_erased_subject_leaves_no_key_details_or_directory_row_in_any_file() 
     let verified =
         gdpr_ledger::core::lifecycle::verify_lifecycle(&bundle, std::slice::from_ref(&key))
             .expect("verifies");
-    assert_eq!(
-        verified.entries.len(),
-        6,
-        "collection, share, identity link, request, two deletions"
+    // Her chain: collection, share, the access entry of the details read, identity link, the
+    // access entry of the re-identification, erasure request, two deletions.
+    let events: Vec<(i32, String)> = verified
+        .entries
+        .iter()
+        .map(|e| {
+            let event = e.entry.entry().event.clone().unwrap_or_default();
+            (event.kind, event.event_id)
+        })
+        .collect();
+    assert_eq!(events.len(), 8, "{events:?}");
+    let access = pb::EventKind::Access as i32;
+    assert!(
+        events[2].0 == access && events[2].1.starts_with(&format!("details.{}.", indexes[0])),
+        "the details read is logged in her chain: {events:?}"
+    );
+    assert!(
+        events[4].0 == access && events[4].1.starts_with("identifiers."),
+        "the re-identification is logged in her chain: {events:?}"
     );
     // The lifecycle view says her details are gone; the entries still say what happened.
     assert!(bundle.details_erased && verified.details_erased);

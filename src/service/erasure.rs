@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use super::access_log::{AccessLog, AccessSubject};
 use super::auth::{Authenticator, Role, require};
 use super::subject_of_identifier;
 use crate::core::directory::DirectorySecret;
@@ -22,6 +23,7 @@ pub struct ErasureService {
     tokens: Arc<Authenticator>,
     directory_secret: Arc<DirectorySecret>,
     master_key: Arc<MasterKey>,
+    access_log: AccessLog,
 }
 
 impl ErasureService {
@@ -32,6 +34,7 @@ impl ErasureService {
         tokens: Arc<Authenticator>,
         directory_secret: Arc<DirectorySecret>,
         master_key: Arc<MasterKey>,
+        access_log: AccessLog,
     ) -> Self {
         Self {
             store,
@@ -39,6 +42,7 @@ impl ErasureService {
             tokens,
             directory_secret,
             master_key,
+            access_log,
         }
     }
 
@@ -296,10 +300,21 @@ impl Erasure for ErasureService {
         let index = request.into_inner().index;
         let store = self.store.clone();
         let master_key = self.master_key.clone();
-        let response =
+        let (response, opened) =
             tokio::task::spawn_blocking(move || read_details(&store, &master_key, index))
                 .await
                 .map_err(|e| Status::internal(format!("worker failed: {e}")))??;
+        // Opened details are personal data: the read is logged in the ledger before it is served.
+        if let Some((token, categories)) = opened {
+            self.access_log
+                .append(
+                    &caller,
+                    &format!("details.{index}"),
+                    AccessSubject::Token(token),
+                    categories.into_iter().collect(),
+                )
+                .await?;
+        }
         tracing::info!(index, by = %caller.identity, "details read");
         Ok(Response::new(response))
     }
@@ -324,6 +339,17 @@ impl Erasure for ErasureService {
             tokio::task::spawn_blocking(move || read_identifiers(&store, &master_key, &token))
                 .await
                 .map_err(|e| Status::internal(format!("worker failed: {e}")))??;
+        // Re-identification is logged in the ledger before it is served.
+        if !response.identifiers.is_empty() {
+            self.access_log
+                .append(
+                    &caller,
+                    "identifiers",
+                    AccessSubject::Token(token),
+                    std::collections::BTreeSet::from(["pd:Identifying".to_owned()]),
+                )
+                .await?;
+        }
         tracing::info!(token = %hex::encode(token), by = %caller.identity, "identifiers read");
         Ok(Response::new(response))
     }
@@ -377,11 +403,14 @@ fn read_identifiers(
 }
 
 /// The details of the entry at `index`, opened; or that it has none, or that they were erased.
+/// What a read of details opened: the subject and the entry's categories, for the access entry.
+type OpenedDetails = Option<([u8; 32], Vec<String>)>;
+
 fn read_details(
     store: &LedgerStore,
     master_key: &MasterKey,
     index: u64,
-) -> Result<pb::GetDetailsResponse, Status> {
+) -> Result<(pb::GetDetailsResponse, OpenedDetails), Status> {
     let storage = super::status::storage;
     let bytes = store
         .entry(index)
@@ -389,13 +418,14 @@ fn read_details(
         .ok_or_else(|| Status::not_found(format!("index: the log has no entry {index}")))?;
     let entry = decode_entry(&bytes)
         .map_err(|e| storage(StorageError::Damaged(format!("entry {index}: {e}"))))?;
-    let digest = entry.event.map(|e| e.details_digest).unwrap_or_default();
+    let event = entry.event.unwrap_or_default();
+    let digest = event.details_digest;
     let none = pb::GetDetailsResponse {
         none: true,
         ..Default::default()
     };
     if digest.is_empty() {
-        return Ok(none);
+        return Ok((none, None));
     }
     let erased = pb::GetDetailsResponse {
         erased: true,
@@ -410,10 +440,10 @@ fn read_details(
         Some(row) if row != columns::SHREDDED_KEY => master_key
             .unwrap_key(&token, &row)
             .map_err(|e| Status::internal(format!("subject key: {e}")))?,
-        _ => return Ok(erased),
+        _ => return Ok((erased, None)),
     };
     let Some(sealed) = store.sealed_details(&token, index).map_err(storage)? else {
-        return Ok(erased);
+        return Ok((erased, None));
     };
     if crate::core::hash::details_digest(&sealed).as_slice() != digest.as_slice() {
         return Err(storage(StorageError::Damaged(format!(
@@ -423,8 +453,11 @@ fn read_details(
     let details = key
         .open_details(&token, index, &sealed)
         .map_err(|e| Status::internal(format!("details of entry {index}: {e}")))?;
-    Ok(pb::GetDetailsResponse {
-        details: details.to_vec(),
-        ..Default::default()
-    })
+    Ok((
+        pb::GetDetailsResponse {
+            details: details.to_vec(),
+            ..Default::default()
+        },
+        Some((token, event.data_categories)),
+    ))
 }

@@ -1,6 +1,7 @@
 //! The gRPC service `gdpr_ledger.v1.Ledger`: authenticates, validates, hands appends to the
 //! sequencer and answers reads from the store. It holds no state of the log itself.
 
+pub mod access_log;
 pub mod admin;
 pub mod auth;
 pub mod consent;

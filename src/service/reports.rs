@@ -5,9 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::SystemTime;
 
-use prost::Message as _;
 use tonic::{Request, Response, Status};
 
 use super::auth::{Authenticator, Caller, Role, require};
@@ -19,20 +17,13 @@ use crate::proofs;
 use crate::proto::v1 as pb;
 use crate::proto::v1::reports_server::Reports;
 use crate::reports::{self, ReportError, breach::BreachQuery};
-use crate::sequencer::{PreparedEvent, SequencerHandle};
+use crate::sequencer::SequencerHandle;
 use crate::storage::LedgerStore;
-use crate::validation::{ValidationLimits, is_special_category, validate_submission};
 
-/// The system named by the access entries the ledger writes about itself.
-pub const ACCESS_SYSTEM: &str = "gdpr-ledger";
-/// The purpose of those access entries (DPV): compliance with a legal obligation.
-pub const ACCESS_PURPOSE: &str = "dpv:LegalCompliance";
-/// Their article 6 basis: legal obligation (articles 15 and 33).
-pub const ACCESS_BASIS: &str = "eu-gdpr:A6-1-c";
-/// Their article 9 condition when special categories are read: legal claims.
-pub const ACCESS_SPECIAL_CONDITION: &str = "eu-gdpr:A9-2-f";
-/// The category named when a report read no categorised data.
-pub const ACCESS_FALLBACK_CATEGORY: &str = "dpv:PersonalData";
+pub use super::access_log::{
+    ACCESS_BASIS, ACCESS_FALLBACK_CATEGORY, ACCESS_PURPOSE, ACCESS_SPECIAL_CONDITION, ACCESS_SYSTEM,
+};
+use super::access_log::{AccessLog, AccessSubject};
 /// Most entries a breach proof bundle may hold.
 pub const MAX_BUNDLE_ENTRIES: usize = 100_000;
 /// Affected entries per streamed message.
@@ -44,7 +35,7 @@ pub struct ReportsService {
     sequencer: SequencerHandle,
     authenticator: Arc<Authenticator>,
     directory_secret: Arc<DirectorySecret>,
-    digest_key: [u8; 32],
+    access_log: AccessLog,
 }
 
 impl ReportsService {
@@ -56,12 +47,13 @@ impl ReportsService {
         directory_secret: Arc<DirectorySecret>,
         digest_key: [u8; 32],
     ) -> Self {
+        let access_log = AccessLog::new(sequencer.clone(), directory_secret.clone(), digest_key);
         Self {
             store,
             sequencer,
             authenticator,
             directory_secret,
-            digest_key,
+            access_log,
         }
     }
 
@@ -71,9 +63,7 @@ impl ReportsService {
         Ok(caller)
     }
 
-    /// Appends the access entry that logs a report: who (producer = the caller), what (the
-    /// event id names the report), when (occurred_at), which categories; for a subject access
-    /// report it joins that subject's chain. Returns its index.
+    /// Appends the access entry that logs a report (`service::access_log`). Returns its index.
     async fn log_access(
         &self,
         caller: &Caller,
@@ -81,73 +71,13 @@ impl ReportsService {
         subject: Option<&pb::SubjectIdentifier>,
         categories: BTreeSet<String>,
     ) -> Result<u64, Status> {
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).map_err(|e| Status::internal(format!("randomness: {e}")))?;
-        let now = SystemTime::now();
-        let special = categories.iter().any(|c| is_special_category(c));
-        let mut data_categories: Vec<String> = categories.into_iter().collect();
-        if data_categories.is_empty() {
-            data_categories.push(ACCESS_FALLBACK_CATEGORY.into());
-        }
-        let mut legal_bases = vec![ACCESS_BASIS.to_owned()];
-        if special {
-            legal_bases.push(ACCESS_SPECIAL_CONDITION.to_owned());
-        }
-        let event = pb::Event {
-            event_id: format!(
-                "report.{report}.{}.{}",
-                now.duration_since(SystemTime::UNIX_EPOCH)
-                    .map(|d| d.as_nanos())
-                    .unwrap_or(0),
-                hex::encode(nonce)
-            ),
-            kind: pb::EventKind::Access as i32,
-            occurred_at: Some(prost_types::Timestamp::from(now)),
-            system: ACCESS_SYSTEM.into(),
-            data_categories,
-            purposes: vec![ACCESS_PURPOSE.into()],
-            legal_bases,
-            actor: format!("auditor:{}", caller.identity),
-            ..pb::Event::default()
+        let subject = match subject {
+            Some(identifier) => AccessSubject::Identifier(identifier),
+            None => AccessSubject::Many,
         };
-        let submission = pb::EventSubmission {
-            event: Some(event.clone()),
-            subject: subject.cloned(),
-            linked_subject: None,
-            details: Vec::new(),
-        };
-        // An access entry about a subject is a regular access event; an investigation's concerns
-        // many subjects and names none (docs/reports.md explains this exception to the table).
-        if subject.is_some() {
-            validate_submission(&submission, &ValidationLimits::default(), now)
-                .map_err(|e| Status::internal(format!("access entry: {e}")))?;
-        }
-        let subject_row = subject
-            .map(|id| {
-                directory_row_key(&self.directory_secret, &id.kind, &id.value)
-                    .map_err(|e| Status::invalid_argument(format!("subject.value: {e}")))
-            })
-            .transpose()?;
-        let prepared = PreparedEvent {
-            event,
-            subject_row,
-            linked_row: None,
-            content_digest: *blake3::keyed_hash(&self.digest_key, &submission.encode_to_vec())
-                .as_bytes(),
-            details: None,
-            identifiers: Vec::new(),
-            subject_token: None,
-            opens_erasure: None,
-        };
-        let receipts = self
-            .sequencer
-            .append(caller.identity.clone(), vec![prepared])
+        self.access_log
+            .append(caller, &format!("report.{report}"), subject, categories)
             .await
-            .map_err(|e| status::append_refused(e, |_| "access entry".to_owned()))?;
-        receipts
-            .first()
-            .map(|r| r.index)
-            .ok_or_else(|| Status::internal("no receipt for the access entry"))
     }
 }
 
