@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use gdpr_ledger::client::{investigate_breach, reports_client};
+use gdpr_ledger::client::investigate_breach;
 use gdpr_ledger::proto::v1 as pb;
 use gdpr_ledger::reports::export;
 
@@ -16,9 +16,13 @@ pub struct Connection {
     /// The server.
     #[arg(long)]
     pub server: SocketAddr,
-    /// A bearer token with the auditor or admin role.
+    /// A bearer token with the auditor or admin role (not needed with a mapped client
+    /// certificate).
     #[arg(long, env = "GDPR_LEDGER_TOKEN")]
-    pub token: String,
+    pub token: Option<String>,
+    /// TLS to the server.
+    #[command(flatten)]
+    pub tls: super::connect::ServerTlsArgs,
 }
 
 /// Arguments of `gdpr-ledger report`.
@@ -123,11 +127,11 @@ fn write_out(output: &Option<PathBuf>, text: &str) -> anyhow::Result<()> {
 async fn connect(
     connection: &Connection,
 ) -> anyhow::Result<gdpr_ledger::client::AuthenticatedReportsClient> {
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", connection.server))?
-        .connect()
-        .await
-        .with_context(|| format!("cannot connect to {}", connection.server))?;
-    Ok(reports_client(channel, &connection.token)?)
+    let channel = connection.tls.connect(connection.server).await?;
+    Ok(pb::reports_client::ReportsClient::with_interceptor(
+        channel,
+        connection.tls.bearer(connection.token.as_deref())?,
+    ))
 }
 
 /// Runs a report.
