@@ -54,7 +54,7 @@ fn append(submission: pb::EventSubmission) -> pb::AppendRequest {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_what_the_api_did() {
     let ledger = TestLedger::start().await;
     let (status, body) = http_get(ledger.metrics_addr(), "/healthz").await;
@@ -232,7 +232,7 @@ async fn metrics_count_what_the_api_did() {
     assert_eq!(value(&after, "gdpr_ledger_sequencer_failed"), 0.0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_metrics_listener_can_be_turned_off() {
     let ledger = TestLedger::start_with(|config| config.metrics_listen = MetricsListen::Off).await;
     let server = ledger.server.as_ref().expect("running");
@@ -246,7 +246,7 @@ async fn the_metrics_listener_can_be_turned_off() {
 
 /// The binary with `--log-json`: every line on stderr is a JSON object, the start is logged with
 /// its fields, and an append's debug event carries its span (name and producer).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_logs_json_lines_with_spans() {
     let dirs = tempfile::tempdir().expect("temp dir");
     let config = common::test_config(dirs.path());

@@ -291,7 +291,7 @@ async fn refused_call(mut client: Client) -> String {
     format!("{status:?}")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mapped_producer_certificate_appends_and_cannot_read() {
     let pki = Pki::new();
     let ledger = TestLedger::start_with(|config| config.tls = pki.mutual_tls()).await;
@@ -362,7 +362,7 @@ async fn a_mapped_producer_certificate_appends_and_cannot_read() {
     assert_eq!(tree_size(&ledger, &pki, &admin).await, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_and_a_token_must_agree() {
     let pki = Pki::new();
     let ledger = TestLedger::start_with(|config| config.tls = pki.mutual_tls()).await;
@@ -411,7 +411,7 @@ async fn a_certificate_and_a_token_must_agree() {
     assert_eq!(stats.tree_size, 1, "only the agreeing append went in");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificates_of_another_ca_expired_or_missing_are_refused_in_the_handshake() {
     let pki = Pki::new();
     let ledger = TestLedger::start_with(|config| config.tls = pki.mutual_tls()).await;
@@ -436,7 +436,7 @@ async fn certificates_of_another_ca_expired_or_missing_are_refused_in_the_handsh
     assert_eq!(tree_size(&ledger, &pki, &admin).await, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plaintext_client_gets_nothing_from_a_tls_listener() {
     let pki = Pki::new();
     let ledger = TestLedger::start_with(|config| config.tls = pki.server_tls()).await;
@@ -479,7 +479,7 @@ async fn a_plaintext_client_gets_nothing_from_a_tls_listener() {
     assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unusable_tls_files_stop_the_server_at_start() {
     let pki = Pki::new();
     let dirs = tempfile::tempdir().expect("temp dir");

@@ -18,7 +18,9 @@ pub const ADMIN_TOKEN: &str = "admin-token";
 
 pub type Client = gdpr_ledger::client::AuthenticatedClient;
 
-/// A running test ledger and the directories it owns.
+/// A running test ledger and the directories it owns. Dropped, it shuts the server down and waits
+/// for it (on a multi-threaded runtime): a RocksDB still closing on a detached thread when the
+/// test process exits aborts it ("pthread lock: Invalid argument").
 pub struct TestLedger {
     pub server: Option<RunningServer>,
     pub config: Config,
@@ -47,6 +49,20 @@ pub fn test_config(root: &std::path::Path) -> Config {
             token("ops", Role::Admin, ADMIN_TOKEN),
         ],
         ..Config::default()
+    }
+}
+
+impl Drop for TestLedger {
+    fn drop(&mut self) {
+        let Some(server) = self.server.take() else {
+            return;
+        };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            let _ = tokio::task::block_in_place(|| handle.block_on(server.shutdown()));
+        }
     }
 }
 
