@@ -81,11 +81,6 @@ impl ErasureJournal {
         }
     }
 
-    /// Its path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn io(&self) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
         move |source| JournalError::Io {
             path: self.path.clone(),

@@ -244,16 +244,17 @@ impl ErasureManager {
 
     /// The subject's erasure status: its case (if any) and every holder of its data.
     pub fn status(&self, token: [u8; 32]) -> Result<ErasureStatus, ErasureError> {
-        Ok(compute_status(&self.store, token)?)
+        Ok(compute_status(&self.store, token, &self.corrections()?)?)
     }
 
     /// Every open case opened before `before` (Unix seconds), oldest first.
     pub fn open_cases(&self, before: i64) -> Result<Vec<ErasureStatus>, ErasureError> {
+        let corrections = self.corrections()?;
         let mut cases = Vec::new();
         for (token, bytes) in self.store.erasure_records()? {
             let record = ErasureRecord::from_bytes(&bytes)?;
             if record.closed.is_none() && record.requested_at <= before {
-                cases.push(compute_status(&self.store, token)?);
+                cases.push(compute_status(&self.store, token, &corrections)?);
             }
         }
         cases.sort_by_key(|case| {
@@ -262,6 +263,14 @@ impl ErasureManager {
                 .map(|r| (r.requested_at, r.request_index))
         });
         Ok(cases)
+    }
+
+    /// The log's corrections, loaded once for every status a request or a worker pass derives.
+    fn corrections(&self) -> Result<status::Corrections, ErasureError> {
+        Ok(status::Corrections::load(
+            &self.store,
+            self.store.tree_size()?,
+        )?)
     }
 
     /// Tells the worker that deletions were confirmed for these subjects.
@@ -326,11 +335,16 @@ fn process(manager: &ErasureManager, work: Vec<Work>) -> Result<(), ErasureError
     // Cases whose every holder has confirmed close now, in one directory scan.
     let mut seen = HashSet::new();
     let mut complete = Vec::new();
+    let corrections = if checks.is_empty() {
+        status::Corrections::default()
+    } else {
+        manager.corrections()?
+    };
     for token in checks {
         if !seen.insert(token) {
             continue;
         }
-        let status = manager.status(token)?;
+        let status = compute_status(&manager.store, token, &corrections)?;
         let open = status.record.as_ref().is_some_and(|r| r.closed.is_none());
         if open && status.all_deleted() {
             complete.push(token);

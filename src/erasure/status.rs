@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::core::entry::decode_entry;
 use crate::proto::v1::{EventKind, RecipientRole};
-use crate::reports::{Corrections, Effective};
+pub use crate::reports::Corrections;
+use crate::reports::Effective;
 use crate::storage::{ErasureRecord, LedgerStore, StorageError};
 
 /// An entry that did something for a holder: its index and the event's `occurred_at`.
@@ -94,15 +95,19 @@ impl ErasureStatus {
     }
 }
 
-/// Reads the subject's entries and derives its status.
-pub fn compute_status(store: &LedgerStore, token: [u8; 32]) -> Result<ErasureStatus, StorageError> {
+/// Reads the subject's entries and derives its status, with `corrections` (loaded once by the
+/// caller, however many subjects it asks about) applied.
+pub fn compute_status(
+    store: &LedgerStore,
+    token: [u8; 32],
+    corrections: &Corrections,
+) -> Result<ErasureStatus, StorageError> {
     let record = store
         .erasure_record(&token)?
         .map(|bytes| ErasureRecord::from_bytes(&bytes))
         .transpose()?;
     let mut holders: BTreeMap<String, Holder> = BTreeMap::new();
     // A retracted collection or share put no data anywhere; an amended one counts as amended.
-    let corrections = Corrections::load(store, store.tree_size()?)?;
     for index in store.subject_entries(&token)? {
         let bytes = store
             .entry(index)?

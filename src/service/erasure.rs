@@ -280,10 +280,7 @@ impl Erasure for ErasureService {
         let caller = self.tokens.authenticate(&request)?;
         require(&caller, caller.role.may_read(), "read erasure status")?;
         let days = i64::from(request.into_inner().older_than_days);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+        let now = crate::erasure::unix_now();
         let before = now.saturating_sub(days.saturating_mul(86_400));
         let cases = self.run(move |manager| manager.open_cases(before)).await?;
         Ok(Response::new(pb::ListOpenErasuresResponse {
