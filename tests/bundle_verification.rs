@@ -103,12 +103,7 @@ fn consistency(m: usize, leaves: &[NodeHash]) -> Vec<NodeHash> {
 
 #[test]
 fn naive_tree_reproduces_the_merkle_vectors() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/vectors/merkle.json"
-    ))
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let v: serde_json::Value = serde_json::from_str(include_str!("vectors/merkle.json")).unwrap();
     let roots = v["roots"].as_array().unwrap();
     let max = roots
         .iter()

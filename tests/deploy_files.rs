@@ -14,7 +14,16 @@ use gdpr_ledger::proto::v1::ledger_server::SERVICE_NAME as LEDGER_SERVICE;
 use gdpr_ledger::secrets;
 use yaml_rust2::{Yaml, YamlLoader};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+/// The repository's root, as `cargo test` gives it when it runs the test, or else as it was at
+/// build time. The run-time value comes first because a build cache may be shared by checkouts
+/// at other paths; the build-time one covers a moment when a test's `figment::Jail` has cleared
+/// the environment.
+fn root() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 const CONTAINER_CONFIG: &str = "deploy/docker/config.toml";
 const SYSTEMD_CONFIG: &str = "deploy/systemd/config.toml";
 const SYSTEMD_UNIT: &str = "deploy/systemd/gdpr-ledger.service";
@@ -22,7 +31,7 @@ const SYSTEMD_UNIT: &str = "deploy/systemd/gdpr-ledger.service";
 const METRICS_ENV: &str = "GDPR_LEDGER_METRICS_LISTEN";
 
 fn read(relative: &str) -> String {
-    let path = Path::new(ROOT).join(relative);
+    let path = root().join(relative);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
@@ -403,7 +412,7 @@ fn image() -> Image {
 
 /// Loads a configuration file with the server's loader, with exactly the environment `env`.
 fn load_config(relative: &str, env: &[(String, String)]) -> Result<Config, String> {
-    let path = Path::new(ROOT).join(relative);
+    let path = root().join(relative);
     let mut outcome = None;
     figment::Jail::expect_with(|jail| {
         jail.clear_env();
@@ -809,12 +818,12 @@ fn compose_runs_the_image_as_built_and_configured() {
     let ledger = at(services, &["ledger"]);
 
     // Built from the repository root with the Dockerfile.
-    let context = Path::new(ROOT)
+    let context = root()
         .join("deploy")
         .join(text(ledger, &["build", "context"]));
     assert_eq!(
         context.canonicalize().expect("the build context exists"),
-        Path::new(ROOT).canonicalize().expect("the root exists"),
+        root().canonicalize().expect("the root exists"),
         "the build context is the repository root"
     );
     assert_eq!(
@@ -901,12 +910,10 @@ fn compose_runs_the_image_as_built_and_configured() {
         .expect("the Prometheus config is mounted");
     assert_eq!(text(mount, &["type"]), "bind");
     assert!(boolean(mount, &["read_only"]));
-    let source = Path::new(ROOT)
-        .join("deploy")
-        .join(text(mount, &["source"]));
+    let source = root().join("deploy").join(text(mount, &["source"]));
     assert_eq!(
         source.canonicalize().expect("the Prometheus config exists"),
-        Path::new(ROOT)
+        root()
             .join("deploy/prometheus/prometheus.yml")
             .canonicalize()
             .expect("deploy/prometheus/prometheus.yml"),
@@ -956,7 +963,7 @@ fn kubernetes() -> (Yaml, Vec<Yaml>) {
         .into_iter()
         .map(str::to_owned)
         .collect();
-    let on_disk: BTreeSet<String> = std::fs::read_dir(Path::new(ROOT).join(dir))
+    let on_disk: BTreeSet<String> = std::fs::read_dir(root().join(dir))
         .expect("deploy/kubernetes")
         .map(|entry| {
             entry

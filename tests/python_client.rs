@@ -13,11 +13,6 @@ use gdpr_ledger::core::hash::leaf_hash;
 use gdpr_ledger::core::signature::LogSigner;
 use gdpr_ledger::proto::v1 as pb;
 
-const SCRIPT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/examples/python/append_and_prove.py"
-);
-
 /// Fails, with what to do, when python3 or the client's modules are missing.
 async fn require_python_modules() {
     let probe = tokio::process::Command::new("python3")
@@ -46,10 +41,10 @@ async fn run_script(ledger: &TestLedger, args: &[&str]) -> Output {
     require_python_modules().await;
     let mut command = tokio::process::Command::new("python3");
     command
-        .arg(SCRIPT)
+        .arg(common::repository_root().join("examples/python/append_and_prove.py"))
         .args(["--address", &ledger.addr().to_string()])
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+        .current_dir(common::repository_root());
     for variable in [
         "GDPR_LEDGER_ADDRESS",
         "GDPR_LEDGER_TOKEN",

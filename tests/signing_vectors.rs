@@ -21,12 +21,8 @@ use gdpr_ledger::core::signature::{
 use gdpr_ledger::proto::v1::{Entry, Event};
 
 fn vectors() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/vectors/signing.json"
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
+    // Embedded at compile time, so the test never reads a path of another checkout.
+    serde_json::from_str(include_str!("vectors/signing.json")).unwrap()
 }
 
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {

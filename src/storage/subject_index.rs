@@ -215,7 +215,7 @@ impl SubjectNodeStore for LedgerStore {
                     ))
                     .and_then(IndexNode::from_bytes)
                     .map(Some)
-                    .map_err(|e| StorageError::Damaged(format!("subject-index node {key}: {e}"))),
+                    .map_err(|e| StorageError::Damaged(format!("{key}: {e}"))),
             })
             .collect()
     }

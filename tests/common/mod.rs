@@ -237,3 +237,13 @@ pub fn collection(
     });
     submission
 }
+
+/// The repository's root, as `cargo test` gives it when it runs the test, or else as it was at
+/// build time. The run-time value comes first because a build cache may be shared by checkouts
+/// at other paths; the build-time one covers a moment when a test's `figment::Jail` has cleared
+/// the environment.
+pub fn repository_root() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
