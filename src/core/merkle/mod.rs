@@ -24,7 +24,7 @@ pub use proof_plan::{
     root_plan,
 };
 pub use store::{HashStore, MemoryHashStore, MerkleError, MissingNodeError};
-pub use subtree::SubtreeRange;
+pub use subtree::{SubtreeRange, UnalignedRunError, aligned_subtrees};
 pub use verify::{
     ConsistencyError, InclusionError, consistency_proof_len, inclusion_proof_len,
     verify_consistency, verify_inclusion,

@@ -2,6 +2,7 @@
 //! subtrees.
 
 use super::node_id::NodeId;
+use crate::core::hash::{NodeHash, node_hash};
 
 /// A subtree of RFC 9162's tree: the leaves `[start, end)`, whose hash is `MTH(D[start:end])`
 /// (RFC 9162 section 2.1.1). Its start is a multiple of the smallest power of two not below its
@@ -69,3 +70,115 @@ impl Iterator for PerfectSubtrees {
 }
 
 impl ExactSizeIterator for PerfectSubtrees {}
+
+/// A run of leaves whose first index is not a multiple of the run's length rounded up to a power
+/// of two, so its perfect subtrees are not those of the log's tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a run of {len} leaves from leaf {first_leaf} is not aligned to a subtree of the tree")]
+pub struct UnalignedRunError {
+    /// The run's first leaf index.
+    pub first_leaf: u64,
+    /// The run's length.
+    pub len: usize,
+}
+
+/// Every perfect subtree of the tree that lies within `leaves`, the leaf hashes of the run that
+/// starts at leaf `first_leaf`, with its hash: the leaves themselves, then each level up to the
+/// highest the run fills. What a store that keeps only leaves for the lower levels computes
+/// instead of reading each node. The run must start at a multiple of its length rounded up to
+/// a power of two (as the 64-leaf chunks of storage do).
+pub fn aligned_subtrees(
+    first_leaf: u64,
+    leaves: &[NodeHash],
+) -> Result<Vec<(NodeId, NodeHash)>, UnalignedRunError> {
+    let span = (leaves.len() as u64).next_power_of_two();
+    let unaligned = UnalignedRunError {
+        first_leaf,
+        len: leaves.len(),
+    };
+    if !first_leaf.is_multiple_of(span) || first_leaf.checked_add(span).is_none() {
+        return Err(unaligned);
+    }
+    let mut nodes = Vec::with_capacity(2 * leaves.len());
+    let mut hashes = leaves.to_vec();
+    let mut level = 0u8;
+    loop {
+        let first = first_leaf >> level;
+        for (offset, hash) in (0u64..).zip(&hashes) {
+            // `first + offset` covers leaves below `first_leaf + span`, which fits in a u64.
+            nodes.push((NodeId::new_unchecked(level, first + offset), *hash));
+        }
+        if hashes.len() < 2 {
+            return Ok(nodes);
+        }
+        hashes = hashes
+            .chunks_exact(2)
+            .map(|pair| node_hash(&pair[0], &pair[1]))
+            .collect();
+        level += 1;
+    }
+}
+
+#[cfg(test)]
+mod aligned_subtree_tests {
+    use super::*;
+    use crate::core::hash::{LeafHash, leaf_hash};
+    use crate::core::merkle::{HashStore, MemoryHashStore};
+
+    fn leaves(count: u64) -> Vec<LeafHash> {
+        (0..count).map(|i| leaf_hash(&i.to_be_bytes())).collect()
+    }
+
+    #[test]
+    fn aligned_runs_give_exactly_the_trees_perfect_subtrees() {
+        let all = leaves(300);
+        let (tree, _) = MemoryHashStore::from_leaves(all.iter().copied()).expect("append");
+        for (first, len) in [
+            (0u64, 64usize),
+            (64, 64),
+            (256, 44),
+            (128, 1),
+            (192, 64),
+            (0, 0),
+        ] {
+            let run: Vec<NodeHash> = all[first as usize..first as usize + len]
+                .iter()
+                .map(|leaf| NodeHash::from(*leaf))
+                .collect();
+            let nodes = aligned_subtrees(first, &run).expect("aligned");
+            // Every perfect subtree inside the run, and nothing else.
+            let expected = (0..=6u8)
+                .flat_map(|level| {
+                    let lo = first >> level;
+                    let hi = (first + len as u64) >> level;
+                    (lo..hi).filter_map(move |index| {
+                        let id = NodeId::new(level, index).ok()?;
+                        (id.first_leaf() >= first && id.end_leaf() <= first + len as u64)
+                            .then_some(id)
+                    })
+                })
+                .count();
+            assert_eq!(nodes.len(), expected, "run {first}+{len}");
+            for (id, hash) in nodes {
+                assert_eq!(
+                    tree.read_hashes(&[id]).expect("stored"),
+                    vec![hash],
+                    "{id:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unaligned_runs_are_refused() {
+        let run = vec![NodeHash::from(leaf_hash(b"x")); 5];
+        assert!(aligned_subtrees(8, &run).is_ok());
+        assert_eq!(
+            aligned_subtrees(4, &run),
+            Err(UnalignedRunError {
+                first_leaf: 4,
+                len: 5
+            })
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! The log tree as RocksDB keeps it: every proof read through `LedgerStore` (upper levels read
+//! and cached, the six lower levels computed from each 64-leaf chunk's leaves) equals the proof
+//! of an in-memory tree of the same leaves, at every size, growing edge included.
+
+use gdpr_ledger::core::hash::{LeafHash, leaf_hash};
+use gdpr_ledger::core::merkle::{
+    CompactRange, HashStore, MemoryHashStore, NodeId, consistency_proof, inclusion_proof,
+    inclusion_proofs, root_at,
+};
+use gdpr_ledger::storage::{CommitGroup, LedgerStore, StorageConfig};
+
+const LEAVES: u64 = 700;
+
+fn leaf(i: u64) -> LeafHash {
+    leaf_hash(&i.to_le_bytes())
+}
+
+/// A store holding the tree of `LEAVES` leaves, committed in groups of uneven sizes (as the
+/// sequencer commits them), and the same tree in memory.
+fn stores(dir: &std::path::Path) -> (LedgerStore, MemoryHashStore) {
+    let store = LedgerStore::open(dir, "tree.test/log", &StorageConfig::default()).expect("opens");
+    let mut range = CompactRange::new();
+    let mut next = 0;
+    for group_size in [1u64, 2, 61, 64, 3, 129, 200].into_iter().cycle() {
+        if next == LEAVES {
+            break;
+        }
+        let mut group = CommitGroup::default();
+        for i in next..(next + group_size).min(LEAVES) {
+            range
+                .append(leaf(i), &mut group.tree_nodes)
+                .expect("append");
+        }
+        next = (next + group_size).min(LEAVES);
+        store.commit(&group).expect("commit");
+    }
+    let (memory, _) = MemoryHashStore::from_leaves((0..LEAVES).map(leaf)).expect("tree");
+    (store, memory)
+}
+
+#[test]
+fn every_node_and_proof_read_from_rocksdb_matches_the_tree_in_memory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, memory) = stores(dir.path());
+    // Every perfect subtree, one at a time and all in one call (chunks shared, cache filling).
+    let mut all = Vec::new();
+    for level in 0..=9u8 {
+        for index in 0..(LEAVES >> level) {
+            let id = NodeId::new(level, index).expect("node id");
+            assert_eq!(
+                store.read_hashes(&[id]).expect("read"),
+                memory.read_hashes(&[id]).expect("in memory"),
+                "{id:?}"
+            );
+            all.push(id);
+        }
+    }
+    assert_eq!(
+        store.read_hashes(&all).expect("read"),
+        memory.read_hashes(&all).expect("in memory")
+    );
+    for size in [
+        1, 2, 63, 64, 65, 127, 128, 129, 300, 511, 512, 513, 640, 699, 700,
+    ] {
+        assert_eq!(
+            root_at(&store, size).ok(),
+            root_at(&memory, size).ok(),
+            "root {size}"
+        );
+        let indexes: Vec<u64> = (0..size).step_by(7).chain([size - 1]).collect();
+        for &index in &indexes {
+            assert_eq!(
+                inclusion_proof(&store, index, size).expect("stored proof"),
+                inclusion_proof(&memory, index, size).expect("memory proof"),
+                "inclusion of {index} in {size}"
+            );
+        }
+        assert_eq!(
+            inclusion_proofs(&store, &indexes, size).expect("stored proofs"),
+            inclusion_proofs(&memory, &indexes, size).expect("memory proofs"),
+            "batched inclusion in {size}"
+        );
+        for first in [1, 5, 64, 100, size / 2, size] {
+            if first <= size {
+                assert_eq!(
+                    consistency_proof(&store, first, size).expect("stored proof"),
+                    consistency_proof(&memory, first, size).expect("memory proof"),
+                    "consistency {first} -> {size}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_node_beyond_the_stored_leaves_is_an_error_not_a_guess() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, _) = stores(dir.path());
+    // Leaf 700 and the level-2 node over leaves 700..704 do not exist: the chunk holding them
+    // ends at leaf 699.
+    for id in [NodeId::leaf(LEAVES), NodeId::new(2, LEAVES / 4)] {
+        let id = id.expect("node id");
+        assert!(store.read_hashes(&[id]).is_err(), "{id:?} was answered");
+    }
+}
