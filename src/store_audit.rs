@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use crate::core::audit::{AuditError, LogAuditor};
 use crate::core::directory::SubjectToken;
 use crate::core::entry::SequencedEntry;
-use crate::core::merkle::HashStore;
 use crate::core::signature::{EntrySignature, KeyId, VerifierKey};
 use crate::core::subject_index::{SubjectHead, SubjectNodeStore};
 use crate::storage::{LedgerStore, StorageError, columns};
@@ -167,9 +166,11 @@ pub fn audit_store(
             .map_err(StoreAuditError::Entry)?;
         let completed = auditor.completed_nodes();
         let ids: Vec<_> = completed.iter().map(|(id, _)| *id).collect();
-        let stored_nodes = store.read_hashes(&ids)?;
+        // The rows themselves, not what a proof would read (which computes the lower levels from
+        // the leaves): every stored node is checked.
+        let stored_nodes = store.stored_tree_nodes(&ids)?;
         for ((id, hash), stored) in completed.iter().zip(&stored_nodes) {
-            if hash != stored {
+            if Some(hash) != stored.as_ref() {
                 return Err(StoreAuditError::TreeNode {
                     node: id.to_string(),
                     index,

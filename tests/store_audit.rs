@@ -163,6 +163,18 @@ async fn each_corrupted_column_family_is_reported_at_the_right_index() {
         "{error}"
     );
 
+    // tree: an interior node (leaves 8 and 9) replaced. Proofs compute the lower levels from
+    // the leaves, so only the audit's row-for-row check can see it.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let node = NodeId::new(1, 4).expect("node id").to_key_bytes();
+    tamper(&ledger, columns::TREE, &node, Some(&[0xAB; 32]));
+    let error = audit(&ledger, &key).expect_err("interior tree node changed");
+    assert!(
+        matches!(error, StoreAuditError::TreeNode { index: 9, .. }),
+        "{error}"
+    );
+
     // checkpoints: the note of size 10 replaced by the note of size 20.
     let mut ledger = make_log().await;
     let key = key_of(&mut ledger).await;

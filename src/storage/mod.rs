@@ -618,20 +618,12 @@ impl HashStore for LedgerStore {
             .filter(|&i| found[i].is_none())
             .partition(|&i| ids[i].level() < CHUNK_LEVELS);
         if !high.is_empty() {
-            let cf = self.cf(columns::TREE)?;
-            let keys: Vec<[u8; 9]> = high.iter().map(|&i| ids[i].to_key_bytes()).collect();
-            let values = self.db.batched_multi_get_cf(cf, &keys, false);
+            let high_ids: Vec<NodeId> = high.iter().map(|&i| ids[i]).collect();
+            let stored = self.stored_tree_nodes(&high_ids)?;
             let mut read = Vec::with_capacity(high.len());
-            for (&i, value) in high.iter().zip(values) {
-                let id = ids[i];
-                let hash = match value? {
-                    Some(bytes) => decode_tree_node(id, &bytes)?,
-                    None => {
-                        return Err(StorageError::Damaged(format!(
-                            "tree node {id:?} is missing"
-                        )));
-                    }
-                };
+            for ((&i, id), hash) in high.iter().zip(high_ids).zip(stored) {
+                let hash = hash
+                    .ok_or_else(|| StorageError::Damaged(format!("tree node {id:?} is missing")))?;
                 found[i] = Some(hash);
                 read.push((id, hash));
             }
@@ -662,6 +654,22 @@ impl HashStore for LedgerStore {
 pub const CHUNK_LEVELS: u8 = 6;
 
 impl LedgerStore {
+    /// The `tree` rows of `ids` as stored (`None` where absent): one batched read, no cache and
+    /// nothing computed. What `audit` compares with the replayed tree, row for row.
+    pub fn stored_tree_nodes(&self, ids: &[NodeId]) -> Result<Vec<Option<NodeHash>>, StorageError> {
+        let cf = self.cf(columns::TREE)?;
+        let keys: Vec<[u8; 9]> = ids.iter().map(NodeId::to_key_bytes).collect();
+        self.db
+            .batched_multi_get_cf(cf, &keys, false)
+            .into_iter()
+            .zip(ids)
+            .map(|(value, id)| match value? {
+                Some(bytes) => decode_tree_node(*id, &bytes).map(Some),
+                None => Ok(None),
+            })
+            .collect()
+    }
+
     /// Every perfect subtree inside the given 64-leaf chunks (those of a chunk at the log's
     /// growing edge included, as far as its stored leaves go), from one range read per chunk.
     fn chunk_subtrees(&self, chunks: &[u64]) -> Result<FxHashMap<NodeId, NodeHash>, StorageError> {
