@@ -3,6 +3,8 @@
 // figment::Jail's closure returns figment::Error, as its API requires.
 #![allow(clippy::result_large_err)]
 
+mod common;
+
 use gdpr_ledger::config::{Config, MetricsListen};
 use gdpr_ledger::tls::TlsConfig;
 
@@ -21,10 +23,7 @@ fn defaults_are_a_working_first_run() {
 fn the_example_file_is_complete_and_parses() {
     // Inside a jail: other tests set GDPR_LEDGER_* variables, and the jail's lock keeps them out.
     figment::Jail::expect_with(|_jail| {
-        // The checkout `cargo test` runs in (a shared build cache may hold another's path).
-        let root =
-            std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into());
-        let example = std::path::Path::new(&root).join("deploy/config.example.toml");
+        let example = common::repository_root().join("deploy/config.example.toml");
         let config = Config::load(Some(&example)).expect("the example loads");
         // Every key in the example has its default value: the example documents the defaults.
         let defaults = toml::Value::try_from(Config::default()).expect("defaults serialise");

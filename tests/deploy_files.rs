@@ -4,6 +4,8 @@
 // figment::Jail's closure returns figment::Error, as its API requires.
 #![allow(clippy::result_large_err)]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -14,16 +16,6 @@ use gdpr_ledger::proto::v1::ledger_server::SERVICE_NAME as LEDGER_SERVICE;
 use gdpr_ledger::secrets;
 use yaml_rust2::{Yaml, YamlLoader};
 
-/// The repository's root, as `cargo test` gives it when it runs the test, or else as it was at
-/// build time. The run-time value comes first because a build cache may be shared by checkouts
-/// at other paths; the build-time one covers a moment when a test's `figment::Jail` has cleared
-/// the environment.
-fn root() -> PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
-}
-
 const CONTAINER_CONFIG: &str = "deploy/docker/config.toml";
 const SYSTEMD_CONFIG: &str = "deploy/systemd/config.toml";
 const SYSTEMD_UNIT: &str = "deploy/systemd/gdpr-ledger.service";
@@ -31,7 +23,7 @@ const SYSTEMD_UNIT: &str = "deploy/systemd/gdpr-ledger.service";
 const METRICS_ENV: &str = "GDPR_LEDGER_METRICS_LISTEN";
 
 fn read(relative: &str) -> String {
-    let path = root().join(relative);
+    let path = common::repository_root().join(relative);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
@@ -412,7 +404,7 @@ fn image() -> Image {
 
 /// Loads a configuration file with the server's loader, with exactly the environment `env`.
 fn load_config(relative: &str, env: &[(String, String)]) -> Result<Config, String> {
-    let path = root().join(relative);
+    let path = common::repository_root().join(relative);
     let mut outcome = None;
     figment::Jail::expect_with(|jail| {
         jail.clear_env();
@@ -818,12 +810,14 @@ fn compose_runs_the_image_as_built_and_configured() {
     let ledger = at(services, &["ledger"]);
 
     // Built from the repository root with the Dockerfile.
-    let context = root()
+    let context = common::repository_root()
         .join("deploy")
         .join(text(ledger, &["build", "context"]));
     assert_eq!(
         context.canonicalize().expect("the build context exists"),
-        root().canonicalize().expect("the root exists"),
+        common::repository_root()
+            .canonicalize()
+            .expect("the root exists"),
         "the build context is the repository root"
     );
     assert_eq!(
@@ -910,10 +904,12 @@ fn compose_runs_the_image_as_built_and_configured() {
         .expect("the Prometheus config is mounted");
     assert_eq!(text(mount, &["type"]), "bind");
     assert!(boolean(mount, &["read_only"]));
-    let source = root().join("deploy").join(text(mount, &["source"]));
+    let source = common::repository_root()
+        .join("deploy")
+        .join(text(mount, &["source"]));
     assert_eq!(
         source.canonicalize().expect("the Prometheus config exists"),
-        root()
+        common::repository_root()
             .join("deploy/prometheus/prometheus.yml")
             .canonicalize()
             .expect("deploy/prometheus/prometheus.yml"),
@@ -963,7 +959,7 @@ fn kubernetes() -> (Yaml, Vec<Yaml>) {
         .into_iter()
         .map(str::to_owned)
         .collect();
-    let on_disk: BTreeSet<String> = std::fs::read_dir(root().join(dir))
+    let on_disk: BTreeSet<String> = std::fs::read_dir(common::repository_root().join(dir))
         .expect("deploy/kubernetes")
         .map(|entry| {
             entry

@@ -30,11 +30,16 @@ async fn erasure_client(ledger: &TestLedger, token: &str) -> Erasure {
     ErasureClient::with_interceptor(channel, BearerToken::new(token).expect("token"))
 }
 
-fn jane() -> pb::SubjectIdentifier {
+/// The subject named by the e-mail address `value`.
+fn email(value: &str) -> pb::SubjectIdentifier {
     pb::SubjectIdentifier {
         kind: "email".into(),
-        value: "jane.doe@example.com".into(),
+        value: value.into(),
     }
+}
+
+fn jane() -> pb::SubjectIdentifier {
+    email("jane.doe@example.com")
 }
 
 fn by_identifier(identifier: pb::SubjectIdentifier) -> Option<pb::SubjectRef> {
@@ -64,10 +69,7 @@ fn shared(event_id: &str, value: &str) -> pb::EventSubmission {
         country: "DE".into(),
         transfer_basis: 0,
     });
-    submission.subject = Some(pb::SubjectIdentifier {
-        kind: "email".into(),
-        value: value.into(),
-    });
+    submission.subject = Some(email(value));
     submission
 }
 
@@ -77,10 +79,7 @@ fn deleted(event_id: &str, value: &str, system: &str) -> pb::EventSubmission {
     let event = submission.event.as_mut().expect("event");
     event.event_id = event_id.into();
     event.system = system.into();
-    submission.subject = Some(pb::SubjectIdentifier {
-        kind: "email".into(),
-        value: value.into(),
-    });
+    submission.subject = Some(email(value));
     submission
 }
 
@@ -312,10 +311,7 @@ async fn an_erased_subject_leaves_no_key_details_or_directory_row_in_any_file() 
     assert_eq!(refused.code(), Code::PermissionDenied);
     let unknown = admin
         .erase_subject(pb::EraseSubjectRequest {
-            subject: Some(pb::SubjectIdentifier {
-                kind: "email".into(),
-                value: "nobody@example.com".into(),
-            }),
+            subject: Some(email("nobody@example.com")),
             ..Default::default()
         })
         .await
@@ -753,10 +749,7 @@ fn exempted(
     });
     let exemption = event.exemption.as_mut().expect("exemption");
     exemption.until = until.map(|seconds| prost_types::Timestamp { seconds, nanos: 0 });
-    submission.subject = Some(pb::SubjectIdentifier {
-        kind: "email".into(),
-        value: value.into(),
-    });
+    submission.subject = Some(email(value));
     submission
 }
 
@@ -849,10 +842,7 @@ async fn an_exemption_answers_for_a_system_until_its_end_date_and_keeps_the_case
     // Max: hr answered with an exemption that has already ended: it owes an answer again.
     admin
         .erase_subject(pb::EraseSubjectRequest {
-            subject: Some(pb::SubjectIdentifier {
-                kind: "email".into(),
-                value: "max@example.com".into(),
-            }),
+            subject: Some(email("max@example.com")),
             ..Default::default()
         })
         .await

@@ -84,7 +84,8 @@ pub struct UnalignedRunError {
 
 /// Every perfect subtree of the tree that lies within `leaves`, the leaf hashes of the run that
 /// starts at leaf `first_leaf`, with its hash: the leaves themselves, then each level up to the
-/// highest the run fills. What a store that keeps only leaves for the lower levels computes
+/// highest the run fills, in `NodeId` order (by level, then index). What a store that keeps
+/// only leaves for the lower levels computes
 /// instead of reading each node. The run must start at a multiple of its length rounded up to
 /// a power of two (as the 64-leaf chunks of storage do).
 pub fn aligned_subtrees(
@@ -146,6 +147,7 @@ mod aligned_subtree_tests {
                 .map(|leaf| NodeHash::from(*leaf))
                 .collect();
             let nodes = aligned_subtrees(first, &run).expect("aligned");
+            assert!(nodes.is_sorted_by_key(|(id, _)| *id), "in NodeId order");
             // Every perfect subtree inside the run, and nothing else.
             let expected = (0..=6u8)
                 .flat_map(|level| {
