@@ -59,8 +59,9 @@ fn main() -> anyhow::Result<()> {
         store.data_key_row(token.as_bytes())?;
         let flagged = started.elapsed();
         let mut count = 0;
-        for part in indexes.chunks(ENTRIES_PER_READ) {
-            count += proofs::proved_entries(&store, part, size)?.len();
+        for (n, part) in indexes.chunks(ENTRIES_PER_READ).enumerate() {
+            let first_seq = (n * ENTRIES_PER_READ) as u64;
+            count += proofs::proved_subject_entries(&store, &token, first_seq, part, size)?.len();
         }
         let done = started.elapsed();
         answered += 1;

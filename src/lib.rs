@@ -5,7 +5,8 @@
 //! feature so that auditors and clients need no server. Everything else depends on it, never the
 //! other way round:
 //!
-//! - `storage`: RocksDB column families, one atomic synced write per commit group;
+//! - `storage`: RocksDB column families, one atomic synced write per commit group; `backfill`:
+//!   the rows a data dir made by an older version lacks, derived at start;
 //! - `sequencer`: the single owner of the log's tail, group commit;
 //! - `proofs`: assembles proofs and bundles from the store;
 //! - `service`: the gRPC service, authentication, validation, status codes;
@@ -19,6 +20,8 @@ pub mod core;
 pub mod proto;
 pub mod validation;
 
+#[cfg(feature = "server")]
+pub mod backfill;
 #[cfg(feature = "server")]
 pub mod client;
 #[cfg(feature = "server")]

@@ -8,7 +8,7 @@ use crate::core::merkle::{self, MerkleError};
 use crate::core::signature::{EntrySignature, KeyId};
 use crate::core::subject_index::{ProofTerminal, SubjectIndexStoreError, SubjectProof, prove};
 use crate::sequencer::SignedCheckpoint;
-use crate::storage::{LedgerStore, StorageError, StoredSignature};
+use crate::storage::{LedgerStore, SignedEntryRow, StorageError, StoredSignature};
 
 /// Why a proof could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -180,26 +180,81 @@ pub fn subject_lifecycle(
 const ENTRIES_PER_PROVING_THREAD: usize = 32;
 
 /// Entries `indexes` with their signatures and inclusion proofs in the tree of `size`, in the
-/// order of `indexes`. Long lists are split over the machine's cores (each part is a few hundred
-/// independent random reads, so a lifecycle's latency divides by the cores left idle).
+/// order of `indexes`.
 pub fn proved_entries(
     store: &LedgerStore,
     indexes: &[u64],
     size: u64,
 ) -> Result<Vec<(StoredEntry, Vec<NodeHash>)>, ProofError> {
+    prove_in_parts(store, indexes, size, |_, part| {
+        Ok(store.entries_with_signatures(part)?)
+    })
+}
+
+/// The entries of `token` from its `first_seq`-th on, whose indexes are `indexes` (as the
+/// subject rows list them), with their signatures and inclusion proofs in the tree of `size`.
+/// The entries come from the subject's lifecycle rows, one range read; from the entries
+/// themselves, two random reads each, while those rows do not cover the log yet.
+pub fn proved_subject_entries(
+    store: &LedgerStore,
+    token: &SubjectToken,
+    first_seq: u64,
+    indexes: &[u64],
+    size: u64,
+) -> Result<Vec<(StoredEntry, Vec<NodeHash>)>, ProofError> {
+    prove_in_parts(store, indexes, size, |offset, part| {
+        let from = first_seq + offset as u64;
+        let Some(rows) =
+            store.subject_lifecycle_rows(token.as_bytes(), from..from + part.len() as u64)?
+        else {
+            return Ok(store.entries_with_signatures(part)?);
+        };
+        part.iter()
+            .zip(rows)
+            .map(|(index, row)| {
+                if row.index != *index {
+                    return Err(StorageError::Damaged(format!(
+                        "the lifecycle row of entry {index} of token {token} holds entry {}",
+                        row.index
+                    ))
+                    .into());
+                }
+                Ok(Some(row.into_signed_entry()))
+            })
+            .collect()
+    })
+}
+
+/// Proves `indexes`, whose rows `read_rows(offset, part)` reads (`offset`: where `part` starts in
+/// `indexes`). Long lists are split over the machine's cores: each part is a few hundred
+/// independent random reads, so a lifecycle's latency divides by the cores left idle.
+fn prove_in_parts<R>(
+    store: &LedgerStore,
+    indexes: &[u64],
+    size: u64,
+    read_rows: R,
+) -> Result<Vec<(StoredEntry, Vec<NodeHash>)>, ProofError>
+where
+    R: Fn(usize, &[u64]) -> Result<Vec<Option<SignedEntryRow>>, ProofError> + Sync,
+{
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let parts = cores.min(indexes.len() / ENTRIES_PER_PROVING_THREAD).max(1);
+    let prove_part = |offset: usize, part: &[u64]| {
+        let rows = read_rows(offset, part)?;
+        prove_rows(store, part, rows, size)
+    };
     if parts == 1 {
-        return proved_entries_in_one_thread(store, indexes, size);
+        return prove_part(0, indexes);
     }
     let per_part = indexes.len().div_ceil(parts);
     std::thread::scope(|scope| {
-        let mut parts = indexes.chunks(per_part);
-        let first = parts.next().unwrap_or_default();
+        let mut parts = indexes.chunks(per_part).enumerate();
+        let (_, first) = parts.next().unwrap_or_default();
+        let prove_part = &prove_part;
         let others: Vec<_> = parts
-            .map(|part| scope.spawn(move || proved_entries_in_one_thread(store, part, size)))
+            .map(|(n, part)| scope.spawn(move || prove_part(n * per_part, part)))
             .collect();
-        let mut entries = proved_entries_in_one_thread(store, first, size)?;
+        let mut entries = prove_part(0, first)?;
         for other in others {
             match other.join() {
                 Ok(part) => entries.extend(part?),
@@ -210,14 +265,14 @@ pub fn proved_entries(
     })
 }
 
-/// [`proved_entries`] on the calling thread, from three batched reads (entries, signatures, and
-/// the union of the proofs' nodes).
-fn proved_entries_in_one_thread(
+/// The entries `rows` of `indexes` with their inclusion proofs, from one batched read of the
+/// union of the proofs' nodes.
+fn prove_rows(
     store: &LedgerStore,
     indexes: &[u64],
+    rows: Vec<Option<SignedEntryRow>>,
     size: u64,
 ) -> Result<Vec<(StoredEntry, Vec<NodeHash>)>, ProofError> {
-    let rows = store.entries_with_signatures(indexes)?;
     let proofs = merkle::inclusion_proofs(store, indexes, size)?;
     indexes
         .iter()

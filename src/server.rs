@@ -229,7 +229,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         &config.origin,
         &config.storage,
     )?);
-    crate::reports::backfill::run(&store)?;
+    crate::backfill::run(&store)?;
     let (sequencer, sequencer_thread) = sequencer::start(SequencerParts {
         store: store.clone(),
         signer: signer.clone(),

@@ -1,7 +1,8 @@
 //! `gdpr-ledger audit` over a data dir: replays the whole log from index 0 with the core's
 //! [`LogAuditor`] (hash chain, entry signatures, the tree) and checks every column family that is
 //! derived from the entries against the replay: stored tree nodes, signed checkpoints, the
-//! event-id index and the subject index. The first divergence is reported with its index.
+//! event-id index, the subject index and the lifecycle rows. The first divergence is reported
+//! with its index.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use crate::core::directory::SubjectToken;
 use crate::core::entry::SequencedEntry;
 use crate::core::signature::{EntrySignature, KeyId, VerifierKey};
 use crate::core::subject_index::{SubjectHead, SubjectNodeStore};
+use crate::storage::lifecycle_rows::LifecycleRow;
 use crate::storage::{LedgerStore, StorageError, columns};
 
 /// What a clean audit covered.
@@ -73,6 +75,10 @@ pub enum StoreAuditError {
         /// The index it names.
         index: u64,
     },
+    /// A lifecycle row (`storage::lifecycle_rows`) is not a copy of the entry it stands for, or
+    /// is missing, or is one too many.
+    #[error("lifecycle_rows: {0}")]
+    LifecycleRow(String),
     /// The subject rows disagree with the entries' subject chains.
     #[error("subjects: {0}")]
     Subject(String),
@@ -122,6 +128,8 @@ pub fn audit_store(
     }
     let mut checked_checkpoints = 0u64;
     let mut entries_seen = 0u64;
+    let lifecycle_rows_next = store.lifecycle_rows_next()?;
+    let mut lifecycle_rows = 0u64;
 
     let mut check_due = |auditor: &mut LogAuditor,
                          checkpoints: &mut std::collections::VecDeque<(u64, String)>|
@@ -177,8 +185,19 @@ pub fn audit_store(
                 });
             }
         }
+        if index < lifecycle_rows_next {
+            lifecycle_rows += audit_lifecycle_row(store, index, &bytes, &stored)?;
+        }
         entries_seen += 1;
         check_due(&mut auditor, &mut checkpoints)?;
+    }
+    if lifecycle_rows_next > 0 {
+        let stored_rows = store.rows(columns::LIFECYCLE_ROWS)?.count() as u64;
+        if stored_rows != lifecycle_rows {
+            return Err(StoreAuditError::LifecycleRow(format!(
+                "{stored_rows} rows, the entries below {lifecycle_rows_next} give {lifecycle_rows}"
+            )));
+        }
     }
     if let Some((size, _)) = checkpoints.front() {
         return Err(StoreAuditError::CheckpointBeyondLog {
@@ -283,6 +302,47 @@ fn audit_event_ids(store: &LedgerStore) -> Result<u64, StoreAuditError> {
         checked += 1;
     }
     Ok(checked)
+}
+
+/// The lifecycle row of the (replayed, so well-formed) entry at `index`, if it concerns a
+/// subject, holds exactly that entry and its signature. Returns how many rows it checked.
+fn audit_lifecycle_row(
+    store: &LedgerStore,
+    index: u64,
+    bytes: &[u8],
+    signature: &crate::storage::StoredSignature,
+) -> Result<u64, StoreAuditError> {
+    let entry = crate::core::entry::decode_entry(bytes).map_err(|error| {
+        StoreAuditError::Entry(AuditError::Undecodable {
+            index,
+            reason: error.to_string(),
+        })
+    })?;
+    let Ok(token) = <[u8; 32]>::try_from(entry.subject_token.as_slice()) else {
+        return Ok(0);
+    };
+    let expected = LifecycleRow {
+        index,
+        bytes: bytes.to_vec(),
+        signature: *signature,
+    };
+    match store.lifecycle_row(&token, entry.subject_seq) {
+        Ok(Some(row)) if row == expected => Ok(1),
+        Ok(found) => Err(StoreAuditError::LifecycleRow(format!(
+            "entry {index}: the row of (token {}, seq {}) {}",
+            hex::encode(token),
+            entry.subject_seq,
+            if found.is_some() {
+                "holds another entry or signature"
+            } else {
+                "is missing"
+            }
+        ))),
+        Err(StorageError::Damaged(reason)) => Err(StoreAuditError::LifecycleRow(format!(
+            "entry {index}: {reason}"
+        ))),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// The subject rows (heads and token||seq rows) agree with the chains the entries form.

@@ -216,9 +216,8 @@ async fn an_unknown_token_gets_a_proof_of_absence_and_bad_requests_precise_error
     assert_eq!(code, tonic::Code::PermissionDenied);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_long_lifecycle_streams_whole() {
-    let ledger = TestLedger::start().await;
+/// 300 entries: 100 about Dave, 200 about Erin, interleaved, in three batches.
+async fn dave_and_erin(ledger: &TestLedger) -> usize {
     let mut producer = ledger.client(PRODUCER_TOKEN).await;
     const EVENTS: usize = 300;
     for start in (0..EVENTS).step_by(100) {
@@ -234,13 +233,121 @@ async fn a_long_lifecycle_streams_whole() {
             .collect();
         append_many(&mut producer, submissions).await;
     }
+    EVENTS - EVENTS.div_ceil(3)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_lifecycle_streams_whole() {
+    let ledger = TestLedger::start().await;
+    let erins = dave_and_erin(&ledger).await;
     let mut admin = ledger.client(ADMIN_TOKEN).await;
     let bundle = fetch_lifecycle(&mut admin, email("erin@example.com"), 0)
         .await
         .expect("lifecycle");
     let verified =
         verify_lifecycle(&bundle, std::slice::from_ref(&ledger.verifier_key())).expect("verifies");
-    assert_eq!(verified.entries.len(), EVENTS - EVENTS.div_ceil(3));
+    assert_eq!(verified.entries.len(), erins);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_rows_are_rebuilt_for_an_older_data_dir_and_answers_do_not_change() {
+    use gdpr_ledger::proofs::{proved_entries, proved_subject_entries, subject_lifecycle};
+    use gdpr_ledger::storage::LedgerStore;
+
+    let mut ledger = TestLedger::start().await;
+    let erins = dave_and_erin(&ledger).await;
+    let mut admin = ledger.client(ADMIN_TOKEN).await;
+    let before = fetch_lifecycle(&mut admin, email("erin@example.com"), 0)
+        .await
+        .expect("lifecycle");
+    let size = before.entries.len() as u64 + 100;
+    ledger.stop().await;
+
+    let open = |ledger: &TestLedger| {
+        LedgerStore::open(
+            &ledger.config.data_dir,
+            &ledger.config.origin,
+            &ledger.config.storage,
+        )
+        .expect("store opens")
+    };
+    {
+        let store = open(&ledger);
+        assert_eq!(store.lifecycle_rows_next().expect("mark"), size);
+        let (_, indexes) = subject_lifecycle(&store, &before.token, size).expect("lifecycle");
+        assert_eq!(indexes.len(), erins);
+        let rows = store
+            .subject_lifecycle_rows(before.token.as_bytes(), 0..erins as u64)
+            .expect("rows read")
+            .expect("every row is there");
+        let from_rows: Vec<u64> = rows.iter().map(|row| row.index).collect();
+        assert_eq!(from_rows, indexes);
+        // The same answer from the rows as from the entries, in one part and from an offset.
+        let from_entries = proved_entries(&store, &indexes, size).expect("proved");
+        let from_copies =
+            proved_subject_entries(&store, &before.token, 0, &indexes, size).expect("proved");
+        let from_an_offset =
+            proved_subject_entries(&store, &before.token, 150, &indexes[150..], size)
+                .expect("proved");
+        for (a, b) in from_entries.iter().zip(&from_copies) {
+            assert_eq!(
+                (&a.0.bytes, a.0.signature, &a.1),
+                (&b.0.bytes, b.0.signature, &b.1)
+            );
+        }
+        assert_eq!(from_copies.len(), erins);
+        assert_eq!(from_an_offset.len(), erins - 150);
+        assert_eq!(from_an_offset[0].0.bytes, from_entries[150].0.bytes);
+        // A range beyond the subject's entries is not answered from the rows.
+        assert!(
+            store
+                .subject_lifecycle_rows(before.token.as_bytes(), 0..erins as u64 + 1)
+                .expect("rows read")
+                .is_none()
+        );
+
+        // As a data dir made before the rows: none, and answers come from the entries.
+        store.reset_lifecycle_rows().expect("reset");
+        assert_eq!(store.lifecycle_rows_next().expect("mark"), 0);
+        assert!(
+            store
+                .subject_lifecycle_rows(before.token.as_bytes(), 0..erins as u64)
+                .expect("rows read")
+                .is_none()
+        );
+        let fallback =
+            proved_subject_entries(&store, &before.token, 0, &indexes, size).expect("proved");
+        assert_eq!(fallback.len(), erins);
+        assert_eq!(fallback[erins - 1].0.bytes, from_entries[erins - 1].0.bytes);
+    }
+
+    // The next start writes the rows again; the answer is the same, and new appends get rows.
+    ledger.restart().await;
+    let mut admin = ledger.client(ADMIN_TOKEN).await;
+    let after = fetch_lifecycle(&mut admin, email("erin@example.com"), size)
+        .await
+        .expect("lifecycle");
+    assert_eq!(after, before);
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    append_one(
+        &mut producer,
+        about(pb::EventKind::Access, "erin@example.com", "e-last"),
+    )
+    .await;
+    let latest = fetch_lifecycle(&mut admin, email("erin@example.com"), 0)
+        .await
+        .expect("lifecycle");
+    verify_lifecycle(&latest, std::slice::from_ref(&ledger.verifier_key())).expect("verifies");
+    assert_eq!(latest.entries.len(), erins + 1);
+    ledger.stop().await;
+    let store = open(&ledger);
+    assert_eq!(store.lifecycle_rows_next().expect("mark"), size + 1);
+    assert!(
+        store
+            .subject_lifecycle_rows(before.token.as_bytes(), 0..erins as u64 + 1)
+            .expect("rows read")
+            .is_some()
+    );
 }
 
 /// One bundle of four entries about Alice, another made earlier, and the keys.

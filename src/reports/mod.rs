@@ -6,7 +6,6 @@
 //! amended one counts with the replacement fields of its amendments, applied in log order. The
 //! service (`crate::service::reports`) checks roles, logs access entries and maps errors.
 
-pub mod backfill;
 pub mod breach;
 pub mod export;
 pub mod processing;

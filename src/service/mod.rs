@@ -734,8 +734,11 @@ impl Ledger for LedgerService {
             {
                 return;
             }
-            for chunk_indexes in indexes.chunks(LIFECYCLE_ENTRIES_PER_READ) {
-                let entries = match proofs::proved_entries(&store, chunk_indexes, size) {
+            for (n, chunk_indexes) in indexes.chunks(LIFECYCLE_ENTRIES_PER_READ).enumerate() {
+                let first_seq = (n * LIFECYCLE_ENTRIES_PER_READ) as u64;
+                let proved =
+                    proofs::proved_subject_entries(&store, &token, first_seq, chunk_indexes, size);
+                let entries = match proved {
                     Ok(entries) => entries,
                     Err(error) => {
                         let _ = sender.blocking_send(Err(error.into_status()));

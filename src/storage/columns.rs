@@ -46,8 +46,13 @@ pub const ERASURES: &str = "erasures";
 /// The report indexes and article 30 aggregates (`storage::report_index`, `docs/reports.md`).
 pub const REPORTS: &str = "reports";
 
+/// Each subject's entries with their signatures, side by side, for lifecycle answers
+/// (`storage::lifecycle_rows`): `token || u64 seq -> u64 index || key_id (4) || signature (64) ||
+/// entry bytes`. A copy of rows of [`ENTRIES`] and [`SIGNATURES`] that `audit` checks.
+pub const LIFECYCLE_ROWS: &str = "lifecycle_rows";
+
 /// Every column family, in a fixed order.
-pub const ALL: [&str; 15] = [
+pub const ALL: [&str; 16] = [
     ENTRIES,
     SIGNATURES,
     TREE,
@@ -63,6 +68,7 @@ pub const ALL: [&str; 15] = [
     IDENTIFIERS,
     ERASURES,
     REPORTS,
+    LIFECYCLE_ROWS,
 ];
 
 /// The value that replaces a subject's wrapped data key when its erasure destroys it: the subject

@@ -7,7 +7,9 @@
 
 mod backup;
 pub mod columns;
+mod derived_rows;
 mod erasure;
+pub mod lifecycle_rows;
 pub mod report_index;
 mod subject_index;
 mod tree_cache;
@@ -383,6 +385,7 @@ impl LedgerStore {
             batch.put_cf(erasures, token, record);
         }
         self.add_report_rows(&mut batch, &group.entries)?;
+        self.add_lifecycle_rows(&mut batch, group)?;
         self.db.write_opt(batch, &synced())?;
         Ok(())
     }
@@ -776,6 +779,11 @@ fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager)
     }
     options.set_block_based_table_factory(&table);
     options
+}
+
+/// The error of an entry row that does not decode.
+fn damaged_entry(index: u64, error: impl std::fmt::Display) -> StorageError {
+    StorageError::Damaged(format!("entry {index} does not decode: {error}"))
 }
 
 /// An entry's bytes and its signature, as stored.

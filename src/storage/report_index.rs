@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use prost_types::Timestamp;
 use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 
-use super::{LedgerStore, NewEntry, StorageError, columns, synced};
+use super::{LedgerStore, NewEntry, StorageError, columns, damaged_entry, synced};
 use crate::core::entry::decode_entry;
 use crate::proto::v1::{CorrectionAction, Entry, Event, EventKind};
 
@@ -50,9 +50,6 @@ pub const TAG_AGGREGATE: u8 = 0x07;
 
 /// Key in `meta` of the next index the report indexes have not covered yet.
 pub const META_REPORTS_INDEXED: &[u8] = b"reports_indexed";
-
-/// Entries indexed per write batch during a backfill.
-const BACKFILL_CHUNK: usize = 20_000;
 
 /// The kinds that record processing of personal data: what reports count as records.
 pub fn is_processing_kind(kind: EventKind) -> bool {
@@ -365,19 +362,10 @@ impl IndexRows {
     }
 }
 
-fn damaged_entry(index: u64, e: impl std::fmt::Display) -> StorageError {
-    StorageError::Damaged(format!("entry {index} does not decode: {e}"))
-}
-
 impl LedgerStore {
     /// The next index the report indexes have not covered (0 for a store that never had them).
     pub fn report_index_next(&self) -> Result<u64, StorageError> {
-        let meta = self.cf(columns::META)?;
-        Ok(self
-            .db
-            .get_cf(meta, META_REPORTS_INDEXED)?
-            .and_then(|v| columns::decode_u64(&v))
-            .unwrap_or(0))
+        self.derived_rows_next(META_REPORTS_INDEXED)
     }
 
     /// Adds the report rows of a commit group's entries to its batch, if the indexes are up to
@@ -390,21 +378,24 @@ impl LedgerStore {
         let Some(first) = entries.first() else {
             return Ok(());
         };
-        if self.report_index_next()? != first.index {
+        if !self.derived_rows_due(META_REPORTS_INDEXED, first.index)? {
             return Ok(());
         }
+        self.index_new_entries(batch, entries)?;
+        self.advance_derived_rows(batch, META_REPORTS_INDEXED, entries)
+    }
+
+    /// The rows of new (or backfilled) entries, in index order.
+    fn index_new_entries(
+        &self,
+        batch: &mut WriteBatch,
+        entries: &[NewEntry],
+    ) -> Result<(), StorageError> {
         let decoded: Vec<Entry> = entries
             .iter()
             .map(|e| decode_entry(&e.bytes).map_err(|err| damaged_entry(e.index, err)))
             .collect::<Result<_, _>>()?;
-        self.index_entries(batch, &decoded)?;
-        let next = entries.last().map_or(first.index, |e| e.index + 1);
-        batch.put_cf(
-            self.cf(columns::META)?,
-            META_REPORTS_INDEXED,
-            next.to_be_bytes(),
-        );
-        Ok(())
+        self.index_entries(batch, &decoded)
     }
 
     /// The rows of `entries` (in index order), including the amended rows of correction targets
@@ -452,56 +443,13 @@ impl LedgerStore {
     /// Returns how many entries it indexed.
     pub fn backfill_report_index(
         &self,
-        mut progress: impl FnMut(u64, u64),
+        progress: impl FnMut(u64, u64),
     ) -> Result<u64, StorageError> {
-        let size = self.tree_size()?;
-        let start = self.report_index_next()?;
-        if start >= size {
-            return Ok(0);
-        }
-        let entries_cf = self.cf(columns::ENTRIES)?;
-        let meta = self.cf(columns::META)?;
-        let from = columns::index_key(start);
-        let mut read = ReadOptions::default();
-        read.fill_cache(false);
-        let mut chunk: Vec<Entry> = Vec::with_capacity(BACKFILL_CHUNK);
-        let mut done = 0u64;
-        let mut flush = |chunk: &mut Vec<Entry>, done: &mut u64| -> Result<(), StorageError> {
-            let Some(last) = chunk.last() else {
-                return Ok(());
-            };
-            let next = last.index + 1;
-            let mut batch = WriteBatch::default();
-            self.index_entries(&mut batch, chunk)?;
-            batch.put_cf(meta, META_REPORTS_INDEXED, next.to_be_bytes());
-            self.db.write(batch)?;
-            *done += chunk.len() as u64;
-            chunk.clear();
-            progress(next - start, size - start);
-            Ok(())
-        };
-        let rows = self.db.iterator_cf_opt(
-            entries_cf,
-            read,
-            IteratorMode::From(&from, Direction::Forward),
-        );
-        for (expected, row) in (start..).zip(rows) {
-            let (key, value) = row?;
-            let index = columns::decode_u64(&key)
-                .ok_or_else(|| StorageError::Damaged("entry key is not 8 bytes".into()))?;
-            if index != expected {
-                return Err(StorageError::Damaged(format!(
-                    "entry {expected} is missing (found {index})"
-                )));
-            }
-            chunk.push(decode_entry(&value).map_err(|e| damaged_entry(index, e))?);
-            if chunk.len() >= BACKFILL_CHUNK {
-                flush(&mut chunk, &mut done)?;
-            }
-        }
-        flush(&mut chunk, &mut done)?;
-        self.db.write_opt(WriteBatch::default(), &synced())?;
-        Ok(done)
+        self.backfill_derived_rows(
+            META_REPORTS_INDEXED,
+            |batch, entries| self.index_new_entries(batch, entries),
+            progress,
+        )
     }
 
     /// Drops every report row and the `reports_indexed` mark, so that the next start rebuilds
