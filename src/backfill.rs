@@ -1,5 +1,5 @@
 //! Deriving, at server start, the rows a data dir made before them lacks (or that an interrupted
-//! backfill left unfinished): the report indexes and the lifecycle rows. Runs before the sequencer
+//! backfill left unfinished): the report indexes, the lifecycle rows and the tree chunk rows. Runs before the sequencer
 //! takes the tail. Resumable: each chunk advances its kind's mark in its own batch, so a restart
 //! continues where it stopped.
 
@@ -7,38 +7,58 @@ use std::time::Instant;
 
 use crate::storage::{LedgerStore, StorageError};
 
-/// Brings every kind of derived rows up to the log, logging progress about every 5%. Returns how
-/// many entries were covered, per kind.
-pub fn run(store: &LedgerStore) -> Result<(u64, u64), StorageError> {
+/// How much each backfill covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backfilled {
+    /// Entries added to the report indexes.
+    pub report_entries: u64,
+    /// Entries given lifecycle rows.
+    pub lifecycle_entries: u64,
+    /// Tree chunks given their row.
+    pub tree_chunks: u64,
+}
+
+/// Brings every kind of derived rows up to the log, logging progress about every 5%.
+pub fn run(store: &LedgerStore) -> Result<Backfilled, StorageError> {
     let reports = run_logged(
         "report indexes",
         store.report_index_next()?,
-        store,
+        store.tree_size()?,
         |progress| store.backfill_report_index(progress),
     )?;
     let lifecycles = run_logged(
         "lifecycle rows",
         store.lifecycle_rows_next()?,
-        store,
+        store.tree_size()?,
         |progress| store.backfill_lifecycle_rows(progress),
     )?;
-    Ok((reports, lifecycles))
+    let size = store.tree_size()?;
+    let chunks = run_logged(
+        "tree chunk rows",
+        store.tree_chunks_next()?,
+        size / 64,
+        |progress| store.backfill_tree_chunks(progress),
+    )?;
+    Ok(Backfilled {
+        report_entries: reports,
+        lifecycle_entries: lifecycles,
+        tree_chunks: chunks,
+    })
 }
 
-/// Runs one backfill from `next` (its mark) with progress logs.
+/// Runs one backfill from `next` (its mark) to `end` with progress logs.
 fn run_logged(
     what: &'static str,
     next: u64,
-    store: &LedgerStore,
+    end: u64,
     backfill: impl FnOnce(&mut dyn FnMut(u64, u64)) -> Result<u64, StorageError>,
 ) -> Result<u64, StorageError> {
-    let size = store.tree_size()?;
-    if next >= size {
+    if next >= end {
         return Ok(0);
     }
     tracing::info!(
         from = next,
-        to = size,
+        to = end,
         "building the {what} (backfill); the server starts serving once it is done"
     );
     let started = Instant::now();
@@ -55,7 +75,7 @@ fn run_logged(
         }
     })?;
     tracing::info!(
-        entries = done,
+        done,
         seconds = started.elapsed().as_secs_f64(),
         "{what} built"
     );

@@ -79,6 +79,10 @@ pub enum StoreAuditError {
     /// is missing, or is one too many.
     #[error("lifecycle_rows: {0}")]
     LifecycleRow(String),
+    /// A tree chunk row (`storage::tree_chunks`) differs from the chunk recomputed from the
+    /// replayed leaves, or is missing, or is one too many.
+    #[error("tree_chunks: {0}")]
+    TreeChunk(String),
     /// The subject rows disagree with the entries' subject chains.
     #[error("subjects: {0}")]
     Subject(String),
@@ -130,6 +134,8 @@ pub fn audit_store(
     let mut entries_seen = 0u64;
     let lifecycle_rows_next = store.lifecycle_rows_next()?;
     let mut lifecycle_rows = 0u64;
+    let tree_chunks_next = store.tree_chunks_next()?;
+    let mut chunk_leaves = Vec::with_capacity(64);
 
     let mut check_due = |auditor: &mut LogAuditor,
                          checkpoints: &mut std::collections::VecDeque<(u64, String)>|
@@ -185,19 +191,41 @@ pub fn audit_store(
                 });
             }
         }
+        chunk_leaves.extend(
+            completed
+                .iter()
+                .filter(|(id, _)| id.level() == 0)
+                .map(|(_, hash)| *hash),
+        );
+        if chunk_leaves.len() == 64 {
+            audit_tree_chunk(store, index / 64, &chunk_leaves, tree_chunks_next)?;
+            chunk_leaves.clear();
+        }
         if index < lifecycle_rows_next {
             lifecycle_rows += audit_lifecycle_row(store, index, &bytes, &stored)?;
         }
         entries_seen += 1;
         check_due(&mut auditor, &mut checkpoints)?;
     }
-    if lifecycle_rows_next > 0 {
-        let stored_rows = store.rows(columns::LIFECYCLE_ROWS)?.count() as u64;
-        if stored_rows != lifecycle_rows {
-            return Err(StoreAuditError::LifecycleRow(format!(
-                "{stored_rows} rows, the entries below {lifecycle_rows_next} give {lifecycle_rows}"
-            )));
+    // A read-only open of a data dir made before the derived families lacks them (and rows).
+    let count_rows = |family| -> Result<u64, StoreAuditError> {
+        if !store.has_column_family(family) {
+            return Ok(0);
         }
+        Ok(store.rows(family)?.count() as u64)
+    };
+    let stored_chunks = count_rows(columns::TREE_CHUNKS)?;
+    if stored_chunks != tree_chunks_next || tree_chunks_next > auditor.size() / 64 {
+        return Err(StoreAuditError::TreeChunk(format!(
+            "{stored_chunks} rows and a mark of {tree_chunks_next}, for {} complete chunks",
+            auditor.size() / 64
+        )));
+    }
+    let stored_rows = count_rows(columns::LIFECYCLE_ROWS)?;
+    if stored_rows != lifecycle_rows {
+        return Err(StoreAuditError::LifecycleRow(format!(
+            "{stored_rows} rows, the entries below {lifecycle_rows_next} give {lifecycle_rows}"
+        )));
     }
     if let Some((size, _)) = checkpoints.front() {
         return Err(StoreAuditError::CheckpointBeyondLog {
@@ -302,6 +330,41 @@ fn audit_event_ids(store: &LedgerStore) -> Result<u64, StoreAuditError> {
         checked += 1;
     }
     Ok(checked)
+}
+
+/// The row of `chunk`, whose replayed leaves are `leaves`, holds the chunk's perfect subtrees, if
+/// the chunk is below the rows' mark.
+fn audit_tree_chunk(
+    store: &LedgerStore,
+    chunk: u64,
+    leaves: &[crate::core::hash::NodeHash],
+    tree_chunks_next: u64,
+) -> Result<(), StoreAuditError> {
+    if chunk >= tree_chunks_next {
+        return Ok(());
+    }
+    let replayed: Vec<_> = crate::core::merkle::aligned_subtrees(chunk * 64, leaves)
+        .map_err(|error| StoreAuditError::TreeChunk(error.to_string()))?
+        .into_iter()
+        .map(|(_, hash)| hash)
+        .collect();
+    match store.tree_chunk_row(chunk) {
+        Ok(Some(stored)) if stored == replayed => Ok(()),
+        Ok(stored) => Err(StoreAuditError::TreeChunk(format!(
+            "chunk {chunk} (completed by entry {}): the row {}",
+            chunk * 64 + 63,
+            if stored.is_some() {
+                "differs from the replayed leaves"
+            } else {
+                "is missing"
+            }
+        ))),
+        Err(StorageError::Damaged(reason)) => Err(StoreAuditError::TreeChunk(format!(
+            "chunk {chunk} (completed by entry {}): {reason}",
+            chunk * 64 + 63
+        ))),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// The lifecycle row of the (replayed, so well-formed) entry at `index`, if it concerns a

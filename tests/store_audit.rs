@@ -295,6 +295,75 @@ async fn each_corrupted_column_family_is_reported_at_the_right_index() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_missing_or_extra_tree_chunk_row_is_reported() {
+    // 140 entries: chunks 0 and 1 complete, their rows written by the commits.
+    async fn log_of_two_chunks() -> (TestLedger, gdpr_ledger::core::signature::VerifierKey) {
+        let mut ledger = TestLedger::start().await;
+        let mut producer = ledger.client(PRODUCER_TOKEN).await;
+        for start in [0u64, 70] {
+            producer
+                .append_batch(pb::AppendBatchRequest {
+                    submissions: (start..start + 70)
+                        .map(|n| {
+                            common::collection(
+                                &format!("evt-{n}"),
+                                "email",
+                                &format!("p{}@example.com", n % 7),
+                            )
+                        })
+                        .collect(),
+                    include_bundle: false,
+                })
+                .await
+                .expect("batch");
+        }
+        ledger.stop().await;
+        let key = key_of(&mut ledger).await;
+        (ledger, key)
+    }
+
+    let (ledger, key) = log_of_two_chunks().await;
+    let summary = audit(&ledger, &key).expect("clean");
+    assert_eq!(summary.entries, 140);
+    let mut row = raw_get(&ledger, columns::TREE_CHUNKS, &1u64.to_be_bytes());
+    assert_eq!(row.len(), 127 * 32);
+    row[32 * 100] ^= 0x04;
+    tamper(
+        &ledger,
+        columns::TREE_CHUNKS,
+        &1u64.to_be_bytes(),
+        Some(&row),
+    );
+    let error = audit(&ledger, &key).expect_err("chunk row changed");
+    assert_eq!(
+        error.to_string(),
+        "tree_chunks: chunk 1 (completed by entry 127): the row differs from the replayed leaves"
+    );
+
+    let (ledger, key) = log_of_two_chunks().await;
+    tamper(&ledger, columns::TREE_CHUNKS, &0u64.to_be_bytes(), None);
+    let error = audit(&ledger, &key).expect_err("chunk row missing");
+    assert_eq!(
+        error.to_string(),
+        "tree_chunks: chunk 0 (completed by entry 63): the row is missing"
+    );
+
+    let (ledger, key) = log_of_two_chunks().await;
+    let row = raw_get(&ledger, columns::TREE_CHUNKS, &1u64.to_be_bytes());
+    tamper(
+        &ledger,
+        columns::TREE_CHUNKS,
+        &2u64.to_be_bytes(),
+        Some(&row),
+    );
+    let error = audit(&ledger, &key).expect_err("one chunk row too many");
+    assert_eq!(
+        error.to_string(),
+        "tree_chunks: 3 rows and a mark of 2, for 2 complete chunks"
+    );
+}
+
 /// The first row of `family` whose key starts with `prefix`.
 fn first_row_with_prefix(ledger: &TestLedger, family: &str, prefix: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let db = rocksdb::DB::open_cf_for_read_only(

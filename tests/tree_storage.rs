@@ -1,6 +1,8 @@
 //! The log tree as RocksDB keeps it: every proof read through `LedgerStore` (upper levels read
-//! and cached, the six lower levels computed from each 64-leaf chunk's leaves) equals the proof
-//! of an in-memory tree of the same leaves, at every size, growing edge included.
+//! and cached, the six lower levels from each complete 64-leaf chunk's row, or computed from the
+//! chunk's leaves) equals the proof of an in-memory tree of the same leaves, at every size,
+//! growing edge included; with the chunk rows the commits wrote, without them, and with the rows
+//! a backfill writes.
 
 use gdpr_ledger::core::hash::{LeafHash, leaf_hash};
 use gdpr_ledger::core::merkle::{
@@ -42,6 +44,45 @@ fn stores(dir: &std::path::Path) -> (LedgerStore, MemoryHashStore) {
 fn every_node_and_proof_read_from_rocksdb_matches_the_tree_in_memory() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (store, memory) = stores(dir.path());
+    // The commits wrote the row of every complete chunk, and nothing more.
+    let complete = LEAVES / 64;
+    assert_eq!(store.tree_chunks_next().expect("mark"), complete);
+    for chunk in 0..=complete {
+        let expected = (chunk < complete).then(|| {
+            let mut ids = Vec::new();
+            for level in 0..=6u8 {
+                let first = (chunk * 64) >> level;
+                ids.extend(
+                    (first..first + (64 >> level)).map(|i| NodeId::new(level, i).expect("id")),
+                );
+            }
+            memory.read_hashes(&ids).expect("in memory")
+        });
+        assert_eq!(
+            store.tree_chunk_row(chunk).expect("row"),
+            expected,
+            "chunk {chunk}"
+        );
+    }
+    matches_memory(&store, &memory);
+
+    // Without the rows (a data dir made before them), the lower levels are computed: same answers.
+    store.reset_tree_chunks().expect("reset");
+    assert_eq!(store.tree_chunk_row(0).expect("row"), None);
+    matches_memory(&store, &memory);
+
+    // A backfill writes them again, equal to what the commits wrote.
+    assert_eq!(
+        store.backfill_tree_chunks(|_, _| {}).expect("backfill"),
+        complete
+    );
+    assert_eq!(store.tree_chunks_next().expect("mark"), complete);
+    assert!(store.tree_chunk_row(complete - 1).expect("row").is_some());
+    matches_memory(&store, &memory);
+}
+
+/// Every node, root, inclusion and consistency proof read from `store` equals `memory`'s.
+fn matches_memory(store: &LedgerStore, memory: &MemoryHashStore) {
     // Every perfect subtree, one at a time and all in one call (chunks shared, cache filling).
     let mut all = Vec::new();
     for level in 0..=9u8 {
@@ -63,28 +104,28 @@ fn every_node_and_proof_read_from_rocksdb_matches_the_tree_in_memory() {
         1, 2, 63, 64, 65, 127, 128, 129, 300, 511, 512, 513, 640, 699, 700,
     ] {
         assert_eq!(
-            root_at(&store, size).ok(),
-            root_at(&memory, size).ok(),
+            root_at(store, size).ok(),
+            root_at(memory, size).ok(),
             "root {size}"
         );
         let indexes: Vec<u64> = (0..size).step_by(7).chain([size - 1]).collect();
         for &index in &indexes {
             assert_eq!(
-                inclusion_proof(&store, index, size).expect("stored proof"),
-                inclusion_proof(&memory, index, size).expect("memory proof"),
+                inclusion_proof(store, index, size).expect("stored proof"),
+                inclusion_proof(memory, index, size).expect("memory proof"),
                 "inclusion of {index} in {size}"
             );
         }
         assert_eq!(
-            inclusion_proofs(&store, &indexes, size).expect("stored proofs"),
-            inclusion_proofs(&memory, &indexes, size).expect("memory proofs"),
+            inclusion_proofs(store, &indexes, size).expect("stored proofs"),
+            inclusion_proofs(memory, &indexes, size).expect("memory proofs"),
             "batched inclusion in {size}"
         );
         for first in [1, 5, 64, 100, size / 2, size] {
             if first <= size {
                 assert_eq!(
-                    consistency_proof(&store, first, size).expect("stored proof"),
-                    consistency_proof(&memory, first, size).expect("memory proof"),
+                    consistency_proof(store, first, size).expect("stored proof"),
+                    consistency_proof(memory, first, size).expect("memory proof"),
                     "consistency {first} -> {size}"
                 );
             }

@@ -51,8 +51,12 @@ pub const REPORTS: &str = "reports";
 /// entry bytes`. A copy of rows of [`ENTRIES`] and [`SIGNATURES`] that `audit` checks.
 pub const LIFECYCLE_ROWS: &str = "lifecycle_rows";
 
+/// Each complete 64-leaf chunk of the tree as one row (`storage::tree_chunks`): `u64 chunk ->`
+/// its 127 perfect-subtree hashes. Derived from [`TREE`]; `audit` checks every row.
+pub const TREE_CHUNKS: &str = "tree_chunks";
+
 /// Every column family, in a fixed order.
-pub const ALL: [&str; 16] = [
+pub const ALL: [&str; 17] = [
     ENTRIES,
     SIGNATURES,
     TREE,
@@ -69,6 +73,7 @@ pub const ALL: [&str; 16] = [
     ERASURES,
     REPORTS,
     LIFECYCLE_ROWS,
+    TREE_CHUNKS,
 ];
 
 /// The value that replaces a subject's wrapped data key when its erasure destroys it: the subject

@@ -13,6 +13,7 @@ pub mod lifecycle_rows;
 pub mod report_index;
 mod subject_index;
 mod tree_cache;
+pub mod tree_chunks;
 
 pub use backup::{BackupError, BackupSummary, restore_backup};
 pub use erasure::{ErasureClosing, ErasureRecord, ErasureRow, PurgeScope};
@@ -307,6 +308,12 @@ impl LedgerStore {
         }
     }
 
+    /// Whether the store has column family `name` (a read-only open of a data dir made by an
+    /// earlier version may lack the families added since).
+    pub fn has_column_family(&self, name: &str) -> bool {
+        self.db.cf_handle(name).is_some()
+    }
+
     fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StorageError> {
         self.db
             .cf_handle(name)
@@ -386,6 +393,7 @@ impl LedgerStore {
         }
         self.add_report_rows(&mut batch, &group.entries)?;
         self.add_lifecycle_rows(&mut batch, group)?;
+        self.add_tree_chunk_rows(&mut batch, group)?;
         self.db.write_opt(batch, &synced())?;
         Ok(())
     }
@@ -611,8 +619,9 @@ impl HashStore for LedgerStore {
     type Error = StorageError;
 
     /// Upper nodes come from the cache or one batched point read; every node below
-    /// [`CHUNK_LEVELS`] is computed from the leaves of its 64-leaf chunk, read as one short key
-    /// range (adjacent keys, usually one block): one read per chunk instead of one per level.
+    /// [`CHUNK_LEVELS`] comes from its 64-leaf chunk's row (`tree_chunks`), or is computed from
+    /// the chunk's leaves, read as one short key range, where the chunk has no row (the growing
+    /// edge): one read per chunk instead of one per level.
     fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<NodeHash>, StorageError> {
         let mut found = self.tree_cache.get_many(ids);
         let (low, high): (Vec<usize>, Vec<usize>) = (0..ids.len())
@@ -640,16 +649,11 @@ impl HashStore for LedgerStore {
             let computed = self.chunk_subtrees(&chunks)?;
             for i in low {
                 let id = ids[i];
-                // Each chunk's nodes come sorted by (level, index), as `NodeId` orders them.
                 let chunk = id.first_leaf() >> CHUNK_LEVELS;
                 let hash = chunks
                     .binary_search(&chunk)
                     .ok()
-                    .and_then(|at| {
-                        let nodes = &computed[at];
-                        let found = nodes.binary_search_by_key(&id, |(node, _)| *node).ok()?;
-                        Some(nodes[found].1)
-                    })
+                    .and_then(|at| computed[at].get(id))
                     .ok_or_else(|| {
                         StorageError::Damaged(format!(
                             "tree node {id:?} is missing (a leaf under it)"
@@ -686,41 +690,25 @@ impl LedgerStore {
 
     /// Every perfect subtree inside each of the given 64-leaf chunks (those of a chunk at the
     /// log's growing edge included, as far as its stored leaves go), in the order of `chunks`,
-    /// each sorted by node: one range read per chunk.
-    fn chunk_subtrees(&self, chunks: &[u64]) -> Result<Vec<Vec<(NodeId, NodeHash)>>, StorageError> {
-        let cf = self.cf(columns::TREE)?;
-        let chunk_leaves = 1u64 << CHUNK_LEVELS;
-        let mut iterator = self.db.raw_iterator_cf(cf);
+    /// each sorted by node: one batched read of the chunks' rows (`tree_chunks`), and one range
+    /// read of the leaves of each chunk that has no row.
+    fn chunk_subtrees(&self, chunks: &[u64]) -> Result<Vec<tree_chunks::ChunkNodes>, StorageError> {
         let mut nodes = Vec::with_capacity(chunks.len());
-        let mut leaves = Vec::with_capacity(chunk_leaves as usize);
-        for &chunk in chunks {
-            let first = chunk
-                .checked_mul(chunk_leaves)
-                .and_then(|first| NodeId::leaf(first).ok())
-                .ok_or_else(|| {
-                    StorageError::Damaged(format!("tree chunk {chunk} is beyond any tree"))
-                })?;
-            leaves.clear();
-            iterator.seek(first.to_key_bytes());
-            while iterator.valid() && leaves.len() < chunk_leaves as usize {
-                let (Some(key), Some(value)) = (iterator.key(), iterator.value()) else {
-                    break;
-                };
-                // Leaves are level 0 and consecutive: a chunk at the growing edge ends at the
-                // first key that is not its next leaf.
-                let expected = first.index() + leaves.len() as u64;
-                match NodeId::from_key_bytes(key) {
-                    Ok(id) if id.level() == 0 && id.index() == expected => {
-                        leaves.push(decode_tree_node(id, value)?);
-                    }
-                    _ => break,
-                }
-                iterator.next();
+        let mut iterator = None;
+        for (&chunk, row) in chunks.iter().zip(self.tree_chunk_rows(chunks)?) {
+            if let Some(row) = row {
+                nodes.push(row);
+                continue;
             }
-            iterator.status()?;
-            let subtrees = crate::core::merkle::aligned_subtrees(first.index(), &leaves)
+            let iterator = match &mut iterator {
+                Some(iterator) => iterator,
+                None => iterator.insert(self.db.raw_iterator_cf(self.cf(columns::TREE)?)),
+            };
+            let first = tree_chunks::first_leaf(chunk)?;
+            let leaves = self.stored_leaves(iterator, first, 1 << CHUNK_LEVELS)?;
+            let subtrees = crate::core::merkle::aligned_subtrees(first, &leaves)
                 .map_err(|e| StorageError::Damaged(e.to_string()))?;
-            nodes.push(subtrees);
+            nodes.push(tree_chunks::ChunkNodes::Computed(subtrees));
         }
         Ok(nodes)
     }
@@ -770,6 +758,7 @@ fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager)
         || name == columns::DETAILS
         || name == columns::IDENTIFIERS
         || name == columns::TREE
+        || name == columns::TREE_CHUNKS
         || name == columns::SIGNATURES
         || name == columns::SUBJECT_INDEX
     {
