@@ -97,7 +97,7 @@ impl ChunkNodes {
                     return None;
                 }
                 // Levels below `level` take 64 + 32 + ... hashes: 128 - 128 / 2^level.
-                let at = usize::try_from(2 * CHUNK_LEAVES - (2 * CHUNK_LEAVES >> level) + offset)
+                let at = usize::try_from(2 * CHUNK_LEAVES - ((2 * CHUNK_LEAVES) >> level) + offset)
                     .ok()?
                     * 32;
                 NodeHash::from_slice(hashes.get(at..at + 32)?).ok()
