@@ -50,9 +50,9 @@ pub struct StorageConfig {
     /// older than the newest one at or below `tree size - subject_index_keep_entries` are pruned,
     /// and lifecycles can no longer be proved at their checkpoints. 0 keeps every version.
     pub subject_index_keep_entries: u64,
-    /// Memory for the log tree's upper nodes (levels 6 and up; the lower ones are computed from
-    /// leaves), which every inclusion proof reads, in MiB (about 2 bytes of cache per entry of
-    /// the log covers them all).
+    /// Memory for the log tree's upper nodes (levels 6 and up; the lower ones come from each
+    /// 64-leaf chunk's row), which every inclusion proof reads, in MiB (about 2 bytes of cache
+    /// per entry of the log covers them all).
     pub tree_cache_mib: usize,
 }
 
@@ -666,9 +666,10 @@ impl HashStore for LedgerStore {
     }
 }
 
-/// Tree levels computed from leaves rather than read: the perfect subtrees of each aligned run
-/// of `2^CHUNK_LEVELS` = 64 leaves (62 hashes, about 13 µs here, against a random read per
-/// level). The levels from `CHUNK_LEVELS` up are read, and cached.
+/// Tree levels read per 64-leaf chunk rather than node by node: the perfect subtrees of each
+/// aligned run of `2^CHUNK_LEVELS` = 64 leaves come from the chunk's row in `tree_chunks` (one
+/// point read), or are computed from its leaves (62 hashes, about 13 µs here) where it has none.
+/// The levels from `CHUNK_LEVELS` up are read node by node, and cached.
 pub const CHUNK_LEVELS: u8 = 6;
 
 impl LedgerStore {

@@ -1,12 +1,12 @@
 //! An in-memory cache of the log tree's upper nodes, for proofs.
 //!
-//! Every inclusion proof needs one sibling per level. Below [`super::CHUNK_LEVELS`] they are
-//! computed from the leaves of the proof's 64-leaf chunk (one range read); the levels above are
+//! Every inclusion proof needs one sibling per level. Below [`super::CHUNK_LEVELS`] they come
+//! from the row of the proof's 64-leaf chunk (one point read); the levels above are
 //! few (1/32nd of the tree's nodes) and shared by every proof. A perfect subtree's hash never
 //! changes once written, so caching it can never serve a stale hash. Nodes at level
 //! [`MIN_CACHED_LEVEL`] and above are kept, up to a bound in nodes; past the bound the cache
-//! simply stops growing. A warm proof in a tree of `n` leaves then reads one chunk of leaves
-//! from RocksDB instead of `log2 n` nodes.
+//! simply stops growing. A warm proof in a tree of `n` leaves then reads one chunk row from
+//! RocksDB instead of `log2 n` nodes.
 
 use std::sync::RwLock;
 
@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use crate::core::hash::NodeHash;
 use crate::core::merkle::NodeId;
 
-/// The lowest level kept: the first one that is read rather than computed from a chunk's leaves
+/// The lowest level kept: the first one that is read node by node rather than with its chunk
 /// (subtrees of 64 leaves and more).
 pub const MIN_CACHED_LEVEL: u8 = super::CHUNK_LEVELS;
 
