@@ -211,28 +211,14 @@ pub async fn fetch_lifecycle(
         .map_err(|e| malformed(format!("the subject proof does not decode: {e}")))?;
     let mut entries = Vec::new();
     while let Some(chunk) = stream.message().await? {
-        let Some(Part::Entry(entry)) = chunk.part else {
-            return Err(malformed("a second header".into()));
+        let part = match chunk.part {
+            Some(Part::Entries(part)) => part.entries,
+            Some(Part::Entry(entry)) => vec![entry],
+            _ => return Err(malformed("a second header".into())),
         };
-        let signature = EntrySignature::from_slice(&entry.signature)
-            .map_err(|_| malformed(format!("entry {}: signature", entry.index)))?;
-        let key_id: KeyId = entry
-            .key_id
-            .parse()
-            .map_err(|_| malformed(format!("entry {}: key id", entry.index)))?;
-        let inclusion_proof = entry
-            .inclusion_proof
-            .iter()
-            .map(|hash| NodeHash::from_slice(hash))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| malformed(format!("entry {}: inclusion proof", entry.index)))?;
-        entries.push(BundleEntry {
-            index: entry.index,
-            entry: entry.entry,
-            signature,
-            inclusion_proof,
-            key_id: Some(key_id),
-        });
+        for entry in part {
+            entries.push(bundle_entry(entry)?);
+        }
     }
     if entries.len() as u64 != header.count {
         return Err(malformed(format!(
@@ -247,6 +233,28 @@ pub async fn fetch_lifecycle(
         subject_proof,
         entries,
         details_erased: header.details_erased,
+    })
+}
+
+/// A streamed lifecycle entry as a bundle entry (not verified: that is the core's job).
+fn bundle_entry(entry: pb::LifecycleEntry) -> Result<BundleEntry, LifecycleFetchError> {
+    let malformed =
+        |what: &str| LifecycleFetchError::Malformed(format!("entry {}: {what}", entry.index));
+    let signature =
+        EntrySignature::from_slice(&entry.signature).map_err(|_| malformed("signature"))?;
+    let key_id: KeyId = entry.key_id.parse().map_err(|_| malformed("key id"))?;
+    let inclusion_proof = entry
+        .inclusion_proof
+        .iter()
+        .map(|hash| NodeHash::from_slice(hash))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| malformed("inclusion proof"))?;
+    Ok(BundleEntry {
+        index: entry.index,
+        entry: entry.entry,
+        signature,
+        inclusion_proof,
+        key_id: Some(key_id),
     })
 }
 

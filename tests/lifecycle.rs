@@ -247,6 +247,36 @@ async fn a_long_lifecycle_streams_whole() {
     let verified =
         verify_lifecycle(&bundle, std::slice::from_ref(&ledger.verifier_key())).expect("verifies");
     assert_eq!(verified.entries.len(), erins);
+
+    // On the wire: the header, then the entries several per message (up to 32), in order.
+    let mut stream = admin
+        .get_subject_lifecycle(pb::GetSubjectLifecycleRequest {
+            subject: Some(email("erin@example.com")),
+            tree_size: 0,
+        })
+        .await
+        .expect("stream")
+        .into_inner();
+    let mut sizes = Vec::new();
+    let mut indexes = Vec::new();
+    while let Some(chunk) = stream.message().await.expect("message") {
+        match chunk.part.expect("a part") {
+            pb::subject_lifecycle_chunk::Part::Header(header) => {
+                assert!(sizes.is_empty(), "the header comes first, once");
+                assert_eq!(header.count, erins as u64);
+                sizes.push(0);
+            }
+            pb::subject_lifecycle_chunk::Part::Entries(part) => {
+                sizes.push(part.entries.len());
+                indexes.extend(part.entries.iter().map(|e| e.index));
+            }
+            pb::subject_lifecycle_chunk::Part::Entry(_) => panic!("single entries are not sent"),
+        }
+    }
+    // Parts of 128 entries are read, and sent 32 at a time: 128 = 4 x 32, 72 = 2 x 32 + 8.
+    assert_eq!(sizes, [0, 32, 32, 32, 32, 32, 32, 8]);
+    let expected: Vec<u64> = bundle.entries.iter().map(|e| e.index).collect();
+    assert_eq!(indexes, expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

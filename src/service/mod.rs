@@ -363,11 +363,15 @@ impl LedgerService {
     }
 }
 
-/// Lifecycle entries read ahead of a slow client.
-const LIFECYCLE_CHUNKS_IN_FLIGHT: usize = 32;
+/// Lifecycle messages read ahead of a slow client.
+const LIFECYCLE_CHUNKS_IN_FLIGHT: usize = 8;
 
-/// Lifecycle entries read and proved together (three batched reads per group).
+/// Lifecycle entries read and proved together (one range read of the subject's lifecycle rows,
+/// one batched read of their chunks).
 const LIFECYCLE_ENTRIES_PER_READ: usize = 128;
+
+/// Lifecycle entries per message (about 45 KB).
+const LIFECYCLE_ENTRIES_PER_MESSAGE: usize = 32;
 
 /// The key of submission digests, derived from the deployment's directory secret.
 pub fn submission_digest_key(directory_secret: &[u8; 32]) -> [u8; 32] {
@@ -745,13 +749,29 @@ impl Ledger for LedgerService {
                         return;
                     }
                 };
-                for (index, (entry, proof)) in chunk_indexes.iter().zip(entries) {
-                    let part = pb::subject_lifecycle_chunk::Part::Entry(pb::LifecycleEntry {
-                        index: *index,
-                        entry: entry.bytes,
-                        signature: entry.signature.signature.to_vec(),
-                        key_id: KeyId::from_bytes(entry.signature.key_id).to_string(),
-                        inclusion_proof: proof.iter().map(|h| h.as_bytes().to_vec()).collect(),
+                // Several entries per message: per-message costs (a wake-up, a frame) are paid
+                // once per `LIFECYCLE_ENTRIES_PER_MESSAGE` entries, not per entry.
+                let mut entries =
+                    chunk_indexes
+                        .iter()
+                        .zip(entries)
+                        .map(|(index, (entry, proof))| pb::LifecycleEntry {
+                            index: *index,
+                            entry: entry.bytes,
+                            signature: entry.signature.signature.to_vec(),
+                            key_id: KeyId::from_bytes(entry.signature.key_id).to_string(),
+                            inclusion_proof: proof.iter().map(|h| h.as_bytes().to_vec()).collect(),
+                        });
+                loop {
+                    let batch: Vec<_> = entries
+                        .by_ref()
+                        .take(LIFECYCLE_ENTRIES_PER_MESSAGE)
+                        .collect();
+                    if batch.is_empty() {
+                        break;
+                    }
+                    let part = pb::subject_lifecycle_chunk::Part::Entries(pb::LifecycleEntries {
+                        entries: batch,
                     });
                     if sender.blocking_send(Ok(chunk(part))).is_err() {
                         return;
