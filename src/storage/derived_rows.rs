@@ -5,7 +5,9 @@
 //! kind's rows only when its mark equals the group's first index, and advances the mark in the
 //! same batch; otherwise (a data dir made before the kind existed, or one whose backfill was
 //! interrupted) [`LedgerStore::backfill_derived_rows`] catches up first, resumably, in chunks that
-//! each advance the mark. A reader treats rows at or past the mark as absent.
+//! each advance the mark. Rows are written only in those two ways, so every row that exists is
+//! right; while a mark lags the log, the report readers refuse to answer and the lifecycle
+//! readers fall back to the entries.
 
 use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 
