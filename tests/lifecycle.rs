@@ -280,7 +280,7 @@ async fn a_long_lifecycle_streams_whole() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lifecycle_rows_are_rebuilt_for_an_older_data_dir_and_answers_do_not_change() {
+async fn lifecycle_and_chunk_rows_are_rebuilt_for_an_older_data_dir_and_answers_do_not_change() {
     use gdpr_ledger::proofs::{proved_entries, proved_subject_entries, subject_lifecycle};
     use gdpr_ledger::storage::LedgerStore;
 
@@ -336,9 +336,13 @@ async fn lifecycle_rows_are_rebuilt_for_an_older_data_dir_and_answers_do_not_cha
                 .is_none()
         );
 
-        // As a data dir made before the rows: none, and answers come from the entries.
+        // As a data dir made before the rows: none, and answers come from the entries (and
+        // the lower tree levels from the leaves).
+        assert_eq!(store.tree_chunks_next().expect("mark"), size / 64);
         store.reset_lifecycle_rows().expect("reset");
+        store.reset_tree_chunks().expect("reset");
         assert_eq!(store.lifecycle_rows_next().expect("mark"), 0);
+        assert_eq!(store.tree_chunks_next().expect("mark"), 0);
         assert!(
             store
                 .subject_lifecycle_rows(before.token.as_bytes(), 0..erins as u64)
@@ -351,7 +355,8 @@ async fn lifecycle_rows_are_rebuilt_for_an_older_data_dir_and_answers_do_not_cha
         assert_eq!(fallback[erins - 1].0.bytes, from_entries[erins - 1].0.bytes);
     }
 
-    // The next start writes the rows again; the answer is the same, and new appends get rows.
+    // The next start writes the rows again (both kinds); the answer is the same, and new
+    // appends get rows.
     ledger.restart().await;
     let mut admin = ledger.client(ADMIN_TOKEN).await;
     let after = fetch_lifecycle(&mut admin, email("erin@example.com"), size)
@@ -372,6 +377,7 @@ async fn lifecycle_rows_are_rebuilt_for_an_older_data_dir_and_answers_do_not_cha
     ledger.stop().await;
     let store = open(&ledger);
     assert_eq!(store.lifecycle_rows_next().expect("mark"), size + 1);
+    assert_eq!(store.tree_chunks_next().expect("mark"), (size + 1) / 64);
     assert!(
         store
             .subject_lifecycle_rows(before.token.as_bytes(), 0..erins as u64 + 1)
