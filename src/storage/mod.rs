@@ -40,9 +40,11 @@ pub const SCHEMA_VERSION: &str = "2";
 pub struct StorageConfig {
     /// The block cache shared by every column family (data, index and filter blocks), in MiB.
     pub block_cache_mib: usize,
-    /// The budget of all memtables together, in MiB. A write-buffer manager enforces it and
-    /// charges it to the same cache, whose capacity is the sum of both budgets: RocksDB's memory
-    /// stays within `block_cache_mib + write_buffer_mib` (plus small per-file overheads).
+    /// The budget of all memtables together, in MiB (8 at least). A write-buffer manager keeps
+    /// to it (it flushes the largest memtable when the budget is reached) and charges it to the
+    /// same cache, whose capacity is the sum of both budgets: RocksDB's memory stays about
+    /// `block_cache_mib + write_buffer_mib` (plus small per-file overheads, and the memtables
+    /// being flushed at that moment). Writes are never stalled for memory (see `open_with`).
     pub write_buffer_mib: usize,
     /// Background threads for flushes and compactions.
     pub background_jobs: i32,
@@ -240,9 +242,16 @@ impl LedgerStore {
         let cache = Cache::new_lru_cache(
             (config.block_cache_mib.max(8) + config.write_buffer_mib.max(8)) << 20,
         );
+        // The manager flushes the largest memtable once the budget is reached. It must not stall
+        // writes (`allow_stall`): a stall ends only when a flush frees memory, and RocksDB
+        // schedules no flush for memory held by empty or immutable memtables or by families
+        // that receive no write, so the stall can last forever (facebook/rocksdb#11780, #11010).
+        // It did here: at `write_buffer_mib = 8` the empty memtables of the families fill the
+        // budget and the first write never returned; at the default, once, under the load
+        // generator. Memory stays bounded by the flushes.
         let write_buffers = WriteBufferManager::new_write_buffer_manager_with_cache(
             config.write_buffer_mib.max(8) << 20,
-            true,
+            false,
             cache.clone(),
         );
         let mut options = Options::default();
