@@ -14,8 +14,6 @@
 //! otherwise (a data dir made before the rows) [`LedgerStore::backfill_tree_chunks`] catches up
 //! at start, resumably.
 
-use std::collections::HashMap;
-
 use rocksdb::{DBRawIteratorWithThreadMode, WriteBatch};
 
 use super::{
@@ -125,16 +123,16 @@ impl LedgerStore {
         batch: &mut WriteBatch,
         group: &CommitGroup,
     ) -> Result<(), StorageError> {
-        let new_leaves: HashMap<u64, NodeHash> = group
+        // The group's leaves, in append order: consecutive indexes from the first.
+        let new_leaves: Vec<(u64, NodeHash)> = group
             .tree_nodes
             .iter()
             .filter(|(id, _)| id.level() == 0)
             .map(|(id, hash)| (id.index(), *hash))
             .collect();
-        let (Some(first), Some(last)) = (new_leaves.keys().min(), new_leaves.keys().max()) else {
+        let (Some(&(first, _)), Some(&(last, _))) = (new_leaves.first(), new_leaves.last()) else {
             return Ok(());
         };
-        let (first, last) = (*first, *last);
         if self.tree_chunks_next()? != first / CHUNK_LEAVES {
             return Ok(());
         }
@@ -157,7 +155,13 @@ impl LedgerStore {
                     Vec::new()
                 };
                 for index in start + leaves.len() as u64..start + CHUNK_LEAVES {
-                    leaves.push(*new_leaves.get(&index).ok_or_else(|| {
+                    let new_leaf = index
+                        .checked_sub(first)
+                        .and_then(|at| usize::try_from(at).ok())
+                        .and_then(|at| new_leaves.get(at))
+                        .filter(|(stored, _)| *stored == index)
+                        .map(|(_, hash)| hash);
+                    leaves.push(*new_leaf.ok_or_else(|| {
                         StorageError::Damaged(format!(
                             "leaf {index} of tree chunk {chunk} is missing"
                         ))
