@@ -17,6 +17,7 @@ use crate::proto::v1::ledger_server::LedgerServer;
 use crate::secrets::{self, SecretError};
 use crate::sequencer::{self, SequencerParts};
 use crate::service::LedgerService;
+use crate::service::admission::Admission;
 use crate::service::auth::{Authenticator, Caller, Role, TokenConfigError, TokenTable};
 use crate::storage::{LedgerStore, StorageError};
 use crate::tls::{self, ClientCertificateMap, TlsError};
@@ -42,6 +43,9 @@ pub enum ServerError {
     /// The log key does not fit the origin.
     #[error("log key: {0}")]
     Key(String),
+    /// The legacy identifier lists could not be rewritten.
+    #[error("identifier lists: {0}")]
+    Identifiers(String),
     /// Binding or serving the socket.
     #[error("gRPC transport: {0}")]
     Transport(String),
@@ -215,6 +219,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             Caller {
                 identity: "dev-admin".into(),
                 role: Role::Admin,
+                systems: crate::service::auth::Systems::Any,
             },
         );
         first_run.dev_token = Some(token);
@@ -230,6 +235,12 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         &config.storage,
     )?);
     crate::backfill::run(&store)?;
+    crate::identifier_lists::rewrite_legacy_lists(
+        &store,
+        &master_key,
+        &DirectorySecret::from_bytes(directory_secret),
+    )
+    .map_err(|e| ServerError::Identifiers(e.to_string()))?;
     let (sequencer, sequencer_thread) = sequencer::start(SequencerParts {
         store: store.clone(),
         signer: signer.clone(),
@@ -270,41 +281,41 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         store.clone(),
     ));
     let authenticator = Arc::new(Authenticator::new(tokens, certificates));
-    let authenticator_for_erasure = authenticator.clone();
-    let consent_service = crate::proto::v1::consent_server::ConsentServer::new(
-        crate::service::consent::ConsentService::new(store.clone(), authenticator.clone()),
+    let streams = crate::service::streams::StreamGate::new(
+        config.limits.max_streams,
+        config.limits.max_streams_per_caller,
+        Duration::from_secs(config.limits.stream_send_timeout_secs),
     );
-    let admin =
-        crate::proto::v1::admin_server::AdminServer::new(crate::service::admin::AdminService::new(
-            store.clone(),
-            authenticator.clone(),
-            config.data_dir.clone(),
-        ));
+    let consent_service = crate::proto::v1::consent_server::ConsentServer::new(
+        crate::service::consent::ConsentService::new(store.clone(), streams.clone()),
+    );
+    let admin = crate::proto::v1::admin_server::AdminServer::new(
+        crate::service::admin::AdminService::new(store.clone(), config.data_dir.clone()),
+    );
     let reports = crate::proto::v1::reports_server::ReportsServer::new(Arc::new(
         crate::service::reports::ReportsService::new(
             store.clone(),
             sequencer.clone(),
-            authenticator.clone(),
             directory_secret.clone(),
             digest_key,
+            streams.clone(),
         ),
     ));
     let service = LedgerService::new(
         store.clone(),
         sequencer.clone(),
-        authenticator,
         metrics.clone(),
         directory_secret.clone(),
         digest_key,
         config.limits.clone(),
         verifier_key.clone(),
+        streams,
     )
     .with_erasure(erasure.clone());
     let erasure_service = crate::proto::v1::erasure_server::ErasureServer::new(
         crate::service::erasure::ErasureService::new(
             store.clone(),
             erasure,
-            authenticator_for_erasure,
             directory_secret.clone(),
             master_key,
             crate::service::access_log::AccessLog::new(
@@ -314,11 +325,17 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             ),
         ),
     );
-    // tonic refuses larger messages with OUT_OF_RANGE; below that cap the service itself answers
-    // RESOURCE_EXHAUSTED for requests over `max_request_bytes`, naming the limit.
-    let decode_cap = config.limits.max_request_bytes.saturating_mul(4);
+    // The admission layer refuses messages over `max_request_bytes` (RESOURCE_EXHAUSTED) before
+    // receiving them; tonic's own cap is a second line behind it.
+    let admission = Admission::new(
+        authenticator,
+        crate::proto::v1::FILE_DESCRIPTOR_SET,
+        &config.limits,
+        metrics.clone(),
+    )
+    .map_err(|e| ServerError::Transport(e.to_string()))?;
     let ledger = LedgerServer::new(service)
-        .max_decoding_message_size(decode_cap)
+        .max_decoding_message_size(config.limits.max_request_bytes)
         .max_encoding_message_size(usize::MAX);
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -378,6 +395,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             // 64 KiB default spare them round trips of flow control.
             .initial_stream_window_size(Some(1 << 20))
             .initial_connection_window_size(Some(4 << 20))
+            .layer(admission.layer())
             .add_service(health_service)
             .add_service(reflection)
             .add_service(ledger)

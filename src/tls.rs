@@ -20,7 +20,7 @@ use x509_parser::extensions::GeneralName;
 use zeroize::Zeroizing;
 
 use crate::secrets;
-use crate::service::auth::{Caller, Role, valid_identity};
+use crate::service::auth::{Caller, Role, Systems, valid_identity};
 
 /// How long a client may take over the TLS handshake before its connection is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,6 +54,10 @@ pub struct ClientCertificateConfig {
     pub identity: String,
     /// The caller's role.
     pub role: Role,
+    /// The systems the caller may report for (as a token's `systems`; without the list, the
+    /// system named like the identity; an admin, any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systems: Option<Vec<String>>,
 }
 
 impl TlsConfig {
@@ -249,6 +253,8 @@ impl ClientCertificateMap {
                     client.name, client.identity
                 )));
             }
+            Systems::check_config(&client.identity, client.systems.as_deref())
+                .map_err(|e| TlsError::Client(format!("client {:?}: {e}", client.name)))?;
             if checked
                 .iter()
                 .any(|(name, _)| name.eq_ignore_ascii_case(&client.name))
@@ -263,6 +269,7 @@ impl ClientCertificateMap {
                 Caller {
                     identity: client.identity.clone(),
                     role: client.role,
+                    systems: Systems::of(&client.identity, client.role, client.systems.as_deref()),
                 },
             ));
         }
@@ -308,6 +315,7 @@ mod tests {
         ClientCertificateConfig {
             name: name.into(),
             identity: identity.into(),
+            systems: None,
             role,
         }
     }

@@ -186,38 +186,114 @@ impl DataKey {
         )
     }
 
-    /// Seals the subject's identifiers (`kind:normalized value`, one per line).
+    /// Seals the subject's identifiers (`kind:normalized value` each), length-prefixed
+    /// ([`encode_identifier_list`]).
     pub fn seal_identifiers(
         &self,
         token: &[u8; 32],
         identifiers: &[String],
     ) -> Result<Vec<u8>, VaultError> {
-        let text = Zeroizing::new(identifiers.join("\n"));
-        seal(&self.0, IDENTIFIERS_CONTEXT, token, &[], text.as_bytes())
+        let encoded = Zeroizing::new(encode_identifier_list(identifiers)?);
+        seal(&self.0, IDENTIFIERS_CONTEXT, token, &[], &encoded)
     }
 
-    /// Opens the subject's identifiers.
+    /// Opens the subject's identifiers. A list in the legacy form (one per line) is refused:
+    /// the server rewrites those at start ([`crate::identifier_lists`]), since only the
+    /// directory can tell which lines were one identifier.
     pub fn open_identifiers(
         &self,
         token: &[u8; 32],
         sealed: &[u8],
     ) -> Result<Vec<String>, VaultError> {
-        let opened = open(
+        match decode_identifier_list(&self.open_identifier_bytes(token, sealed)?)? {
+            IdentifierList::Current(list) => Ok(list),
+            IdentifierList::Legacy(_) => Err(VaultError::BadIdentifiers(
+                "a legacy list (one per line); restart the server to rewrite it".into(),
+            )),
+        }
+    }
+
+    /// Opens the subject's identifier list in whichever form it was sealed.
+    pub fn open_identifier_list(
+        &self,
+        token: &[u8; 32],
+        sealed: &[u8],
+    ) -> Result<IdentifierList, VaultError> {
+        decode_identifier_list(&self.open_identifier_bytes(token, sealed)?)
+    }
+
+    fn open_identifier_bytes(
+        &self,
+        token: &[u8; 32],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        open(
             &self.0,
             IDENTIFIERS_CONTEXT,
             token,
             &[],
             sealed,
             "identifiers",
-        )?;
-        let text =
-            std::str::from_utf8(&opened).map_err(|e| VaultError::BadIdentifiers(e.to_string()))?;
-        Ok(text
-            .split('\n')
-            .filter(|line| !line.is_empty())
-            .map(str::to_owned)
-            .collect())
+        )
     }
+}
+
+/// The first byte of a length-prefixed identifier list. A legacy list is text that starts with
+/// an identifier kind (`[a-z0-9_]`), never with this byte.
+pub const IDENTIFIER_LIST_V2: u8 = 0x02;
+
+/// An opened identifier list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentifierList {
+    /// Length-prefixed: exactly the identifiers that were sealed.
+    Current(Vec<String>),
+    /// One per line, as sealed before the length-prefixed form: a value holding a line feed
+    /// reads as two lines here, so the lines are not yet identifiers.
+    Legacy(Vec<String>),
+}
+
+/// `0x02`, then for each identifier `u32_be(byte length) || utf8`: no value can spell the start
+/// of another, whatever characters it holds.
+pub fn encode_identifier_list(identifiers: &[String]) -> Result<Vec<u8>, VaultError> {
+    let mut out = Vec::with_capacity(1 + identifiers.iter().map(|i| 4 + i.len()).sum::<usize>());
+    out.push(IDENTIFIER_LIST_V2);
+    for identifier in identifiers {
+        let len = u32::try_from(identifier.len())
+            .map_err(|_| VaultError::BadIdentifiers("an identifier over 4 GiB".into()))?;
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(identifier.as_bytes());
+    }
+    Ok(out)
+}
+
+/// Decodes an opened identifier list in either form; the length-prefixed form must be exact
+/// (no truncated or trailing bytes, UTF-8 values).
+pub fn decode_identifier_list(bytes: &[u8]) -> Result<IdentifierList, VaultError> {
+    let bad = |why: &str| VaultError::BadIdentifiers(why.to_owned());
+    let Some((&IDENTIFIER_LIST_V2, mut rest)) = bytes.split_first() else {
+        let text = std::str::from_utf8(bytes).map_err(|e| bad(&e.to_string()))?;
+        return Ok(IdentifierList::Legacy(
+            text.split('\n')
+                .filter(|line| !line.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ));
+    };
+    let mut list = Vec::new();
+    while !rest.is_empty() {
+        let (len, tail) = rest
+            .split_first_chunk::<4>()
+            .ok_or_else(|| bad("a truncated length"))?;
+        let len = usize::try_from(u32::from_be_bytes(*len)).map_err(|_| bad("a length"))?;
+        if tail.len() < len {
+            return Err(bad("a length beyond the list"));
+        }
+        let (value, tail) = tail.split_at(len);
+        let value = std::str::from_utf8(value).map_err(|e| bad(&e.to_string()))?;
+        list.push(value.to_owned());
+        rest = tail;
+    }
+    Ok(IdentifierList::Current(list))
 }
 
 impl Drop for DataKey {
@@ -288,5 +364,58 @@ mod tests {
         assert_eq!(key.open_identifiers(&ALICE, &sealed)?, ids);
         assert!(key.open_identifiers(&BOB, &sealed).is_err());
         Ok(())
+    }
+
+    #[test]
+    fn no_identifier_can_spell_another_in_the_list() -> Result<(), VaultError> {
+        // Even a value that holds a line feed (refused at the API since issue 13) stays one.
+        let ids = vec!["customer_id:C-1\nemail:victim@example.com".to_owned()];
+        let encoded = encode_identifier_list(&ids)?;
+        assert_eq!(
+            decode_identifier_list(&encoded)?,
+            IdentifierList::Current(ids.clone())
+        );
+        let key = DataKey::generate()?;
+        let sealed = key.seal_identifiers(&ALICE, &ids)?;
+        assert_eq!(key.open_identifiers(&ALICE, &sealed)?, ids);
+        Ok(())
+    }
+
+    #[test]
+    fn a_legacy_list_is_recognised_and_not_taken_as_identifiers() -> Result<(), VaultError> {
+        let legacy = b"customer_id:C-1\nemail:victim@example.com";
+        assert_eq!(
+            decode_identifier_list(legacy)?,
+            IdentifierList::Legacy(vec![
+                "customer_id:C-1".into(),
+                "email:victim@example.com".into()
+            ])
+        );
+        let key = DataKey::generate()?;
+        let sealed = seal(&key.0, IDENTIFIERS_CONTEXT, &ALICE, &[], legacy)?;
+        assert!(matches!(
+            key.open_identifiers(&ALICE, &sealed),
+            Err(VaultError::BadIdentifiers(_))
+        ));
+        assert!(matches!(
+            key.open_identifier_list(&ALICE, &sealed)?,
+            IdentifierList::Legacy(lines) if lines.len() == 2
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn a_damaged_length_prefixed_list_is_an_error() {
+        let encoded = encode_identifier_list(&["email:a@b".to_owned()]).expect("encodes");
+        // [0x02] alone is the empty list; any other cut is short.
+        for cut in 2..encoded.len() {
+            assert!(
+                decode_identifier_list(&encoded[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut longer = encoded.clone();
+        longer.push(0);
+        assert!(decode_identifier_list(&longer).is_err(), "trailing byte");
     }
 }

@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{ADMIN_TOKEN, AUDITOR_TOKEN, PRODUCER_TOKEN, TestLedger};
+use common::{ADMIN_TOKEN, AUDITOR_TOKEN, BILLING_TOKEN, MAILER_TOKEN, PRODUCER_TOKEN, TestLedger};
 use gdpr_ledger::client::BearerToken;
 use gdpr_ledger::core::directory::{DirectorySecret, directory_row_key};
 use gdpr_ledger::proto::v1 as pb;
@@ -264,7 +264,9 @@ async fn an_erased_subject_leaves_no_key_details_or_directory_row_in_any_file() 
         kind: "customer_id".into(),
         value: " C-77 ".into(),
     });
-    append(&mut producer, vec![link]).await;
+    // The link is billing's (its customer id), so billing appends it.
+    let mut billing = ledger.client(BILLING_TOKEN).await;
+    append(&mut billing, vec![link]).await;
     let back = admin
         .get_identifiers(pb::GetIdentifiersRequest {
             token: token.to_vec(),
@@ -385,8 +387,30 @@ async fn an_erased_subject_leaves_no_key_details_or_directory_row_in_any_file() 
         .map(|h| h.name.as_str())
         .collect();
     assert_eq!(pending, ["mailer-eu"]);
+    // The crm cannot confirm the processor's deletion: only mailer-eu's own token can.
+    let forged = producer
+        .append_batch(pb::AppendBatchRequest {
+            submissions: vec![deleted("d-forged", "jane.doe@example.com", "mailer-eu")],
+            include_bundle: false,
+        })
+        .await
+        .expect_err("crm speaks for mailer-eu");
+    assert_eq!(forged.code(), Code::PermissionDenied);
+    let still = auditor
+        .get_erasure_status(pb::GetErasureStatusRequest {
+            subject: by_identifier(jane()),
+        })
+        .await
+        .expect("status")
+        .into_inner();
+    assert_eq!(
+        (still.state, still.pending),
+        (OPEN, 1),
+        "the case stays open"
+    );
+    let mut mailer = ledger.client(MAILER_TOKEN).await;
     append(
-        &mut producer,
+        &mut mailer,
         vec![deleted("d-mailer", "jane.doe@example.com", "mailer-eu")],
     )
     .await;
@@ -757,6 +781,7 @@ fn exempted(
 async fn an_exemption_answers_for_a_system_until_its_end_date_and_keeps_the_case_open() {
     let ledger = TestLedger::start_with(|c| c.erasure.purge_batch_ms = 50).await;
     let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    let mut billing = ledger.client(BILLING_TOKEN).await;
     let mut billing_collection = common::collection("c-billing", "email", "jane.doe@example.com");
     billing_collection.event.as_mut().expect("event").system = "billing".into();
     let mut max_in_hr = common::collection("c-max-hr", "email", "max@example.com");
@@ -765,12 +790,12 @@ async fn an_exemption_answers_for_a_system_until_its_end_date_and_keeps_the_case
         &mut producer,
         vec![
             common::collection("c-crm", "email", "jane.doe@example.com"),
-            billing_collection,
             common::collection("c-max-crm", "email", "max@example.com"),
             max_in_hr,
         ],
     )
     .await;
+    append(&mut billing, vec![billing_collection]).await;
     // A share recorded by mistake and retracted put her data nowhere: not a holder.
     let mistaken = append(
         &mut producer,
@@ -805,16 +830,18 @@ async fn an_exemption_answers_for_a_system_until_its_end_date_and_keeps_the_case
     // crm deletes; billing keeps invoices for ten years.
     append(
         &mut producer,
-        vec![
-            deleted("d-crm", "jane.doe@example.com", "crm"),
-            exempted(
-                "x-billing",
-                "jane.doe@example.com",
-                "billing",
-                now - 60,
-                Some(now + 315_360_000),
-            ),
-        ],
+        vec![deleted("d-crm", "jane.doe@example.com", "crm")],
+    )
+    .await;
+    append(
+        &mut billing,
+        vec![exempted(
+            "x-billing",
+            "jane.doe@example.com",
+            "billing",
+            now - 60,
+            Some(now + 315_360_000),
+        )],
     )
     .await;
     let mut auditor = erasure_client(&ledger, AUDITOR_TOKEN).await;

@@ -350,8 +350,10 @@ async fn retries_are_idempotent_and_reused_ids_conflict() {
 
     // The same id from another producer is another event.
     let mut billing = ledger.client(BILLING_TOKEN).await;
+    let mut billing_event = collection("crm-1", "a@example.com");
+    billing_event.event.as_mut().expect("event").system = "billing".into();
     let other = billing
-        .append(append(collection("crm-1", "a@example.com"), false))
+        .append(append(billing_event, false))
         .await
         .expect("another producer's id space")
         .into_inner()
@@ -652,6 +654,7 @@ async fn subjects_get_one_pseudonym_across_identifiers() {
         .await
         .expect("identity link");
     let mut by_customer_id = collection("b-1", "unused@example.com");
+    by_customer_id.event.as_mut().expect("event").system = "billing".into();
     by_customer_id.subject = Some(pb::SubjectIdentifier {
         kind: "customer_id".into(),
         value: "C-000123".into(),

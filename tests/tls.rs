@@ -154,10 +154,17 @@ impl Pki {
     /// Mutual TLS, with the producer, the auditor and the admin mapped by DNS name, URI and common
     /// name.
     fn mutual_tls(&self) -> TlsConfig {
+        // The same systems as the identity's token, so that both credentials name one caller.
         let client = |name: &str, identity: &str, role| ClientCertificateConfig {
             name: name.into(),
             identity: identity.into(),
             role,
+            systems: (identity == "crm").then(|| {
+                common::CRM_SYSTEMS
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect()
+            }),
         };
         TlsConfig {
             client_ca_file: Some(self.ca_file.clone()),

@@ -120,11 +120,57 @@ pub enum IdentifierError {
     /// A phone number without a single ASCII digit.
     #[error("the phone number holds no digit")]
     PhoneWithoutDigits,
+    /// A control or other non-printing character inside the value (after trimming). A line feed
+    /// could make one identifier read as two; an invisible character makes two look alike.
+    #[error(
+        "the {kind} identifier holds U+{code:04X}, a control or non-printing character, at character {position}"
+    )]
+    NonPrinting {
+        /// The identifier's kind.
+        kind: String,
+        /// The character's code point.
+        code: u32,
+        /// Its position in the trimmed value, from 0.
+        position: usize,
+    },
+}
+
+/// Whether `c` is a control character (Unicode Cc), a format character (Cf: zero-width spaces
+/// and joiners, bidirectional controls, the byte order mark, soft hyphen...), or a line or
+/// paragraph separator (Zl, Zp): none prints, so none belongs in an identifier.
+pub fn is_non_printing(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{061C}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08E2}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0001}'
+                | '\u{E0020}'..='\u{E007F}'
+        )
 }
 
 /// Normalizes an identifier to `<kind>:<normalized value>` (SPEC.md section 6): trim ASCII space,
-/// tab, CR and LF at both ends; `email` is lower-cased (Unicode, as `str::to_lowercase`); `phone`
-/// keeps a leading `+` and the ASCII digits, at least one; other kinds keep the trimmed value.
+/// tab, CR and LF at both ends; refuse a value that still holds a control or non-printing
+/// character ([`is_non_printing`]); `email` is lower-cased (Unicode, as `str::to_lowercase`);
+/// `phone` keeps a leading `+` and the ASCII digits, at least one; other kinds keep the trimmed
+/// value.
 pub fn normalize_identifier(kind: &str, value: &str) -> Result<String, IdentifierError> {
     let kind_is_valid = !kind.is_empty()
         && kind.len() <= MAX_KIND_LEN
@@ -138,6 +184,17 @@ pub fn normalize_identifier(kind: &str, value: &str) -> Result<String, Identifie
     if trimmed.is_empty() {
         return Err(IdentifierError::EmptyValue {
             kind: kind.to_owned(),
+        });
+    }
+    if let Some((position, c)) = trimmed
+        .chars()
+        .enumerate()
+        .find(|(_, c)| is_non_printing(*c))
+    {
+        return Err(IdentifierError::NonPrinting {
+            kind: kind.to_owned(),
+            code: u32::from(c),
+            position,
         });
     }
     let normalized = match kind {
@@ -163,7 +220,12 @@ pub fn directory_row_key(
     value: &str,
 ) -> Result<[u8; KEY_LEN], IdentifierError> {
     let normalized = normalize_identifier(kind, value)?;
-    Ok(*blake3::keyed_hash(secret.expose(), normalized.as_bytes()).as_bytes())
+    Ok(row_key_of_normalized(secret, &normalized))
+}
+
+/// The directory's row key of an identifier already in its `<kind>:<normalized value>` form.
+pub fn row_key_of_normalized(secret: &DirectorySecret, normalized: &str) -> [u8; KEY_LEN] {
+    *blake3::keyed_hash(secret.expose(), normalized.as_bytes()).as_bytes()
 }
 
 /// The pseudonym replicas agree on for the subject whose first entry is at `first_index`:
@@ -185,11 +247,60 @@ mod tests {
             normalize_identifier("customer_id", " \t\r\nC-1\n\r\t "),
             Ok("customer_id:C-1".into())
         );
-        // Form feed and no-break space are not trimmed.
+        // No-break space is not trimmed (and prints).
         assert_eq!(
-            normalize_identifier("customer_id", "\u{c}C-1\u{a0}"),
-            Ok("customer_id:\u{c}C-1\u{a0}".into())
+            normalize_identifier("customer_id", "C-1\u{a0}"),
+            Ok("customer_id:C-1\u{a0}".into())
         );
+        // Form feed is not trimmed either, and is refused: it does not print.
+        assert!(matches!(
+            normalize_identifier("customer_id", "\u{c}C-1"),
+            Err(IdentifierError::NonPrinting {
+                code: 0xC,
+                position: 0,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn control_and_non_printing_characters_inside_a_value_are_refused() {
+        // A line feed would make one sealed identifier read as two (issue 13).
+        assert_eq!(
+            normalize_identifier("customer_id", "C-1\nemail:victim@example.com"),
+            Err(IdentifierError::NonPrinting {
+                kind: "customer_id".into(),
+                code: 0x0A,
+                position: 3
+            })
+        );
+        for value in [
+            "a\u{0}b",
+            "a\u{7f}b",
+            "a\u{85}b",
+            "jane\u{200B}@example.com",
+            "\u{202E}moc.elpmaxe@enaj",
+            "a\u{2028}b",
+            "a\u{FEFF}b",
+            "a\u{E0041}b",
+        ] {
+            for kind in ["email", "customer_id", "phone"] {
+                assert!(
+                    matches!(
+                        normalize_identifier(kind, value),
+                        Err(IdentifierError::NonPrinting { .. })
+                    ),
+                    "{kind} {value:?}"
+                );
+            }
+        }
+        // Printing characters of any script stay accepted.
+        for value in ["Zoë@Example.com", "顧客-42", "a b", "مرحبا"] {
+            assert!(
+                normalize_identifier("customer_id", value).is_ok(),
+                "{value:?}"
+            );
+        }
     }
 
     #[test]

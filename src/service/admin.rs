@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::auth::{Authenticator, Role, require};
 use crate::proto::v1 as pb;
 use crate::proto::v1::admin_server::Admin;
 use crate::storage::{BackupError, LedgerStore};
@@ -14,18 +13,13 @@ use crate::storage::{BackupError, LedgerStore};
 /// The admin service's dependencies.
 pub struct AdminService {
     store: Arc<LedgerStore>,
-    tokens: Arc<Authenticator>,
     data_dir: PathBuf,
 }
 
 impl AdminService {
-    /// The service over the store in `data_dir`, authenticating with `tokens`.
-    pub fn new(store: Arc<LedgerStore>, tokens: Arc<Authenticator>, data_dir: PathBuf) -> Self {
-        Self {
-            store,
-            tokens,
-            data_dir,
-        }
+    /// The service over the store in `data_dir`.
+    pub fn new(store: Arc<LedgerStore>, data_dir: PathBuf) -> Self {
+        Self { store, data_dir }
     }
 }
 
@@ -35,8 +29,7 @@ impl Admin for AdminService {
         &self,
         request: Request<pb::CreateBackupRequest>,
     ) -> Result<Response<pb::CreateBackupResponse>, Status> {
-        let caller = self.tokens.authenticate(&request)?;
-        require(&caller, caller.role == Role::Admin, "take backups")?;
+        let caller = super::admission::caller(&request)?;
         let destination = PathBuf::from(request.into_inner().destination);
         if !destination.is_absolute() {
             return Err(Status::invalid_argument(

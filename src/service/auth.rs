@@ -53,6 +53,44 @@ pub struct TokenConfig {
     /// A file holding the token (mode 0600 or stricter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_file: Option<PathBuf>,
+    /// The systems the caller may report for (`event.system`): its own, and for a recipient
+    /// outside the company the name it is shared to under. Without the list: the system named
+    /// like the identity only. An admin may report for any system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systems: Option<Vec<String>>,
+}
+
+/// The systems a caller may speak for: an event's `system` is evidence of what that system did
+/// (collected, deleted, confirmed, kept), so only the system's own credential may name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Systems {
+    /// Any system (admins).
+    Any,
+    /// These systems only.
+    Listed(Vec<String>),
+}
+
+impl Systems {
+    /// The systems of a credential of `identity` and `role` that lists `systems` (or none).
+    pub fn of(identity: &str, role: Role, systems: Option<&[String]>) -> Self {
+        match (role, systems) {
+            (Role::Admin, _) => Systems::Any,
+            (_, Some(listed)) => Systems::Listed(listed.to_vec()),
+            (_, None) => Systems::Listed(vec![identity.to_owned()]),
+        }
+    }
+
+    /// Checks a configured list: names of 1 to 128 characters, no spaces around them.
+    pub fn check_config(identity: &str, systems: Option<&[String]>) -> Result<(), String> {
+        for system in systems.unwrap_or_default() {
+            if system.is_empty() || system.len() > 128 || system.trim() != system {
+                return Err(format!(
+                    "{identity}: system {system:?}: use 1 to 128 characters, no surrounding spaces"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The authenticated caller, put into each request's extensions.
@@ -62,6 +100,34 @@ pub struct Caller {
     pub identity: String,
     /// Role.
     pub role: Role,
+    /// The systems it may report for.
+    pub systems: Systems,
+}
+
+impl Caller {
+    /// Whether the caller may report events of `system`.
+    pub fn may_report_for(&self, system: &str) -> bool {
+        match &self.systems {
+            Systems::Any => true,
+            Systems::Listed(listed) => listed.iter().any(|s| s == system),
+        }
+    }
+
+    /// Refuses an event whose `system` (at `field`) is not one of the caller's:
+    /// `PERMISSION_DENIED` naming the field.
+    pub fn check_system(&self, field: &str, system: &str) -> Result<(), Status> {
+        if system.is_empty() || self.may_report_for(system) {
+            return Ok(());
+        }
+        let listed = match &self.systems {
+            Systems::Any => String::new(),
+            Systems::Listed(listed) => listed.join(", "),
+        };
+        Err(Status::permission_denied(format!(
+            "{field}: {} may not report for system {system:?}; its credential lists [{listed}]",
+            self.identity
+        )))
+    }
 }
 
 /// Token hash -> caller.
@@ -82,6 +148,9 @@ pub enum TokenConfigError {
     /// Malformed identity.
     #[error("token identity {0:?}: use 1 to 64 characters from [A-Za-z0-9._-]")]
     Identity(String),
+    /// Malformed list of systems.
+    #[error("token of {0}")]
+    Systems(String),
     /// The token file could not be read or is too open.
     #[error("token file of {identity:?}: {reason}")]
     File {
@@ -119,6 +188,8 @@ impl TokenTable {
             if !valid_identity(&token.identity) {
                 return Err(TokenConfigError::Identity(token.identity.clone()));
             }
+            Systems::check_config(&token.identity, token.systems.as_deref())
+                .map_err(TokenConfigError::Systems)?;
             let digest = match (&token.token_sha256, &token.token_file) {
                 (Some(hash), None) => {
                     let bytes = hex::decode(hash)
@@ -141,7 +212,15 @@ impl TokenTable {
             let caller = Caller {
                 identity: token.identity.clone(),
                 role: token.role,
+                systems: Systems::of(&token.identity, token.role, token.systems.as_deref()),
             };
+            if token.systems.is_none() && token.role == Role::Producer {
+                tracing::info!(
+                    identity = %token.identity,
+                    "the token lists no systems: it may report for the system {:?} only",
+                    token.identity
+                );
+            }
             if by_hash.insert(digest, caller).is_some() {
                 return Err(TokenConfigError::Duplicate(token.identity.clone()));
             }
@@ -230,8 +309,13 @@ impl Authenticator {
         match (by_token, by_certificate) {
             (Some(token), Some(certificate)) if token == certificate => Ok(token),
             (Some(token), Some(certificate)) => Err(Status::unauthenticated(format!(
-                "the bearer token names {} ({:?}) but the client certificate names {} ({:?}); they must agree",
-                token.identity, token.role, certificate.identity, certificate.role
+                "the bearer token names {} ({:?}, systems {:?}) but the client certificate names {} ({:?}, systems {:?}); they must agree",
+                token.identity,
+                token.role,
+                token.systems,
+                certificate.identity,
+                certificate.role,
+                certificate.systems
             ))),
             (Some(caller), None) | (None, Some(caller)) => Ok(caller),
             (None, None) if self.certificates.is_empty() => Err(Status::unauthenticated(

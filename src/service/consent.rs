@@ -6,7 +6,6 @@ use std::sync::Arc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::auth::{Authenticator, require};
 use crate::consent::{ConsentProblem, ConsentQuery, processing_without_consent};
 use crate::proto::v1 as pb;
 use crate::proto::v1::consent_server::Consent;
@@ -18,13 +17,13 @@ const FINDINGS_IN_FLIGHT: usize = 256;
 /// The consent service's dependencies.
 pub struct ConsentService {
     store: Arc<LedgerStore>,
-    tokens: Arc<Authenticator>,
+    streams: Arc<super::streams::StreamGate>,
 }
 
 impl ConsentService {
     /// The service.
-    pub fn new(store: Arc<LedgerStore>, tokens: Arc<Authenticator>) -> Self {
-        Self { store, tokens }
+    pub fn new(store: Arc<LedgerStore>, streams: Arc<super::streams::StreamGate>) -> Self {
+        Self { store, streams }
     }
 }
 
@@ -46,8 +45,7 @@ impl Consent for ConsentService {
         &self,
         request: Request<pb::ListProcessingWithoutConsentRequest>,
     ) -> Result<Response<Self::ListProcessingWithoutConsentStream>, Status> {
-        let caller = self.tokens.authenticate(&request)?;
-        require(&caller, caller.role.may_read(), "read consent reports")?;
+        let caller = super::admission::caller(&request)?;
         let request = request.into_inner();
         if request.from_seconds < 0 || request.until_seconds < 0 {
             return Err(Status::invalid_argument(
@@ -64,9 +62,12 @@ impl Consent for ConsentService {
             until: (request.until_seconds != 0).then_some(request.until_seconds),
             system: (!request.system.is_empty()).then_some(request.system),
         };
+        let permit = self.streams.open(&caller)?;
+        let timeout = self.streams.send_timeout();
         let (sender, receiver) = tokio::sync::mpsc::channel(FINDINGS_IN_FLIGHT);
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let outcome = processing_without_consent(&store, &query, |finding| {
                 let message = pb::ProcessingWithoutConsent {
                     index: finding.index,
@@ -75,11 +76,12 @@ impl Consent for ConsentService {
                     problem: finding.problem.to_string(),
                     event: Some(finding.event),
                 };
-                // A client that went away stops the scan.
-                sender.blocking_send(Ok(message)).is_ok()
+                // A client that went away, or stopped reading, stops the scan.
+                super::streams::send_blocking(&sender, Ok(message), timeout)
             });
             if let Err(error) = outcome {
-                let _ = sender.blocking_send(Err(super::status::storage(error)));
+                let status = super::status::storage(error);
+                super::streams::send_blocking(&sender, Err(status), timeout);
             }
         });
         Ok(Response::new(ReceiverStream::new(receiver)))

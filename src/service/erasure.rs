@@ -6,7 +6,6 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::access_log::{AccessLog, AccessSubject};
-use super::auth::{Authenticator, Role, require};
 use super::subject_of_identifier;
 use crate::core::directory::DirectorySecret;
 use crate::core::entry::decode_entry;
@@ -20,7 +19,6 @@ use crate::vault::MasterKey;
 pub struct ErasureService {
     store: Arc<LedgerStore>,
     manager: Arc<ErasureManager>,
-    tokens: Arc<Authenticator>,
     directory_secret: Arc<DirectorySecret>,
     master_key: Arc<MasterKey>,
     access_log: AccessLog,
@@ -31,7 +29,6 @@ impl ErasureService {
     pub fn new(
         store: Arc<LedgerStore>,
         manager: Arc<ErasureManager>,
-        tokens: Arc<Authenticator>,
         directory_secret: Arc<DirectorySecret>,
         master_key: Arc<MasterKey>,
         access_log: AccessLog,
@@ -39,7 +36,6 @@ impl ErasureService {
         Self {
             store,
             manager,
-            tokens,
             directory_secret,
             master_key,
             access_log,
@@ -177,8 +173,7 @@ impl Erasure for ErasureService {
         &self,
         request: Request<pb::EraseSubjectRequest>,
     ) -> Result<Response<pb::ErasureStatus>, Status> {
-        let caller = self.tokens.authenticate(&request)?;
-        require(&caller, caller.role == Role::Admin, "erase subjects")?;
+        let caller = super::admission::caller(&request)?;
         let request = request.into_inner();
         let identifier = request.subject.ok_or_else(|| {
             Status::invalid_argument("subject: the identifier of the subject to erase is required")
@@ -237,8 +232,7 @@ impl Erasure for ErasureService {
         &self,
         request: Request<pb::CloseErasureRequest>,
     ) -> Result<Response<pb::ErasureStatus>, Status> {
-        let caller = self.tokens.authenticate(&request)?;
-        require(&caller, caller.role == Role::Admin, "close erasure cases")?;
+        let caller = super::admission::caller(&request)?;
         let request = request.into_inner();
         if request.reason.trim().is_empty() {
             return Err(Status::invalid_argument(
@@ -263,8 +257,7 @@ impl Erasure for ErasureService {
         &self,
         request: Request<pb::GetErasureStatusRequest>,
     ) -> Result<Response<pb::ErasureStatus>, Status> {
-        let caller = self.tokens.authenticate(&request)?;
-        require(&caller, caller.role.may_read(), "read erasure status")?;
+        super::admission::caller(&request)?;
         let token = self.token(request.into_inner().subject).await?;
         let status = self.run(move |manager| manager.status(token)).await?;
         Ok(Response::new(status_message(
@@ -277,8 +270,7 @@ impl Erasure for ErasureService {
         &self,
         request: Request<pb::ListOpenErasuresRequest>,
     ) -> Result<Response<pb::ListOpenErasuresResponse>, Status> {
-        let caller = self.tokens.authenticate(&request)?;
-        require(&caller, caller.role.may_read(), "read erasure status")?;
+        super::admission::caller(&request)?;
         let days = i64::from(request.into_inner().older_than_days);
         let now = crate::erasure::unix_now();
         let before = now.saturating_sub(days.saturating_mul(86_400));
@@ -292,8 +284,7 @@ impl Erasure for ErasureService {
         &self,
         request: Request<pb::GetDetailsRequest>,
     ) -> Result<Response<pb::GetDetailsResponse>, Status> {
-        let caller = self.tokens.authenticate(&request)?;
-        require(&caller, caller.role.may_read(), "read details")?;
+        let caller = super::admission::caller(&request)?;
         let index = request.into_inner().index;
         let store = self.store.clone();
         let master_key = self.master_key.clone();
@@ -320,12 +311,7 @@ impl Erasure for ErasureService {
         &self,
         request: Request<pb::GetIdentifiersRequest>,
     ) -> Result<Response<pb::GetIdentifiersResponse>, Status> {
-        let caller = self.tokens.authenticate(&request)?;
-        require(
-            &caller,
-            caller.role == Role::Admin,
-            "re-identify data subjects",
-        )?;
+        let caller = super::admission::caller(&request)?;
         let bytes = request.into_inner().token;
         let token: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
             Status::invalid_argument(format!("token: {} bytes; a token is 32", bytes.len()))

@@ -3,11 +3,13 @@
 
 pub mod access_log;
 pub mod admin;
+pub mod admission;
 pub mod auth;
 pub mod consent;
 pub mod erasure;
 pub mod reports;
 pub mod status;
+pub mod streams;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -27,23 +29,32 @@ use crate::proto::v1::ledger_server::Ledger;
 use crate::sequencer::{PreparedEvent, Receipt, SequencerHandle, SignedCheckpoint};
 use crate::storage::LedgerStore;
 use crate::validation::{FieldError, ValidationLimits, validate_submission};
-use auth::{Authenticator, Caller, Role, require};
+use streams::StreamGate;
 
 /// Size and count limits of requests.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RequestLimits {
-    /// Largest encoded submission (event, identifiers, details), in bytes.
+    /// Largest encoded submission (event, identifiers, details), in bytes, as sent: checked on
+    /// the wire before the request is decoded ([`admission`]).
     pub max_event_bytes: usize,
-    /// Largest request, in bytes.
+    /// Largest request, in bytes: checked from the message's length prefix, before the body is
+    /// received.
     pub max_request_bytes: usize,
-    /// Most events in one AppendBatch.
+    /// Most events in one AppendBatch, counted on the wire before the request is decoded.
     pub max_batch_events: usize,
     /// How far in the future an event's `occurred_at` may lie, in seconds (clock skew).
     pub max_clock_skew_secs: u64,
     /// Bytes of append requests being validated, queued or sequenced at once, in MiB. Beyond it,
     /// new appends wait (back-pressure): memory stays bounded when clients outrun the disk.
     pub max_inflight_mib: usize,
+    /// Streamed answers (lifecycles, breach investigations, consent findings) open at once.
+    pub max_streams: usize,
+    /// Streamed answers open at once for one caller.
+    pub max_streams_per_caller: usize,
+    /// How long a streamed answer waits for a client that reads nothing before it ends the
+    /// stream (`DEADLINE_EXCEEDED`), in seconds.
+    pub stream_send_timeout_secs: u64,
 }
 
 impl Default for RequestLimits {
@@ -54,6 +65,9 @@ impl Default for RequestLimits {
             max_batch_events: 10_000,
             max_clock_skew_secs: 300,
             max_inflight_mib: 256,
+            max_streams: 64,
+            max_streams_per_caller: 8,
+            stream_send_timeout_secs: 60,
         }
     }
 }
@@ -62,14 +76,12 @@ impl Default for RequestLimits {
 pub struct LedgerService {
     store: Arc<LedgerStore>,
     sequencer: SequencerHandle,
-    authenticator: Arc<Authenticator>,
     metrics: Arc<LedgerMetrics>,
     directory_secret: Arc<DirectorySecret>,
     digest_key: [u8; 32],
     limits: RequestLimits,
     verifier_key: String,
-    /// One permit per KiB of append requests in flight.
-    inflight: Arc<tokio::sync::Semaphore>,
+    streams: Arc<StreamGate>,
     /// Told of every confirmed deletion, to close erasure cases that are complete.
     erasure: Option<Arc<crate::erasure::ErasureManager>>,
 }
@@ -77,32 +89,28 @@ pub struct LedgerService {
 impl LedgerService {
     /// Builds the service. `digest_key` keys the submission digests of the event-id index, so
     /// that the index holds nothing an attacker could test guessed identifiers against (see
-    /// [`submission_digest_key`]). Callers are named by `authenticator`; what they do is counted
-    /// in `metrics`.
+    /// [`submission_digest_key`]). Callers are authenticated, and requests bounded, by the
+    /// [`admission`] layer in front of the service; what they do is counted in `metrics`.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<LedgerStore>,
         sequencer: SequencerHandle,
-        authenticator: Arc<Authenticator>,
         metrics: Arc<LedgerMetrics>,
         directory_secret: Arc<DirectorySecret>,
         digest_key: [u8; 32],
         limits: RequestLimits,
         verifier_key: String,
+        streams: Arc<StreamGate>,
     ) -> Self {
-        let inflight = Arc::new(tokio::sync::Semaphore::new(
-            limits.max_inflight_mib.max(1).saturating_mul(1024),
-        ));
         Self {
             store,
             sequencer,
-            authenticator,
             metrics,
             directory_secret,
             digest_key,
             limits,
             verifier_key,
-            inflight,
+            streams,
             erasure: None,
         }
     }
@@ -199,34 +207,6 @@ impl LedgerService {
         }
     }
 
-    fn caller<T>(
-        &self,
-        request: &Request<T>,
-        role_ok: fn(Role) -> bool,
-        what: &str,
-    ) -> Result<Caller, Status> {
-        let caller = self.authenticator.authenticate(request)?;
-        require(&caller, role_ok(caller.role), what)?;
-        Ok(caller)
-    }
-
-    /// Refuses a request over `max_request_bytes`, then waits until its bytes fit in the
-    /// in-flight budget; the permit is held until the request is answered.
-    async fn admit(&self, size: usize) -> Result<tokio::sync::SemaphorePermit<'_>, Status> {
-        if size > self.limits.max_request_bytes {
-            return Err(Status::resource_exhausted(format!(
-                "request: {size} bytes; the limit is {} bytes per request",
-                self.limits.max_request_bytes
-            )));
-        }
-        let budget = self.limits.max_inflight_mib.max(1).saturating_mul(1024);
-        let kib = u32::try_from(size.div_ceil(1024).clamp(1, budget)).unwrap_or(u32::MAX);
-        self.inflight
-            .acquire_many(kib)
-            .await
-            .map_err(|_| Status::unavailable("the server is shutting down"))
-    }
-
     fn validation_limits(&self) -> ValidationLimits {
         ValidationLimits {
             max_clock_skew: std::time::Duration::from_secs(self.limits.max_clock_skew_secs),
@@ -241,16 +221,6 @@ impl LedgerService {
         limits: &ValidationLimits,
         now: SystemTime,
     ) -> Result<PreparedEvent, FieldError> {
-        let encoded_len = submission.encoded_len();
-        if encoded_len > self.limits.max_event_bytes {
-            return Err(FieldError::new(
-                "event",
-                format!(
-                    "the submission is {encoded_len} bytes; the limit is {} bytes",
-                    self.limits.max_event_bytes
-                ),
-            ));
-        }
         validate_submission(&submission, limits, now)?;
         let row = |identifier: &Option<pb::SubjectIdentifier>, field: &str| {
             identifier
@@ -373,6 +343,20 @@ const LIFECYCLE_ENTRIES_PER_READ: usize = 128;
 /// Lifecycle entries per message (about 45 KB).
 const LIFECYCLE_ENTRIES_PER_MESSAGE: usize = 32;
 
+/// Refuses a submission whose event names a system the caller may not report for
+/// (`PERMISSION_DENIED`, naming `<prefix>.event.system`). A correction's amended `system` is
+/// checked the same way: an amendment must not move an entry to another system.
+fn check_systems(
+    caller: &auth::Caller,
+    submission: &pb::EventSubmission,
+    prefix: &str,
+) -> Result<(), Status> {
+    let Some(event) = &submission.event else {
+        return Ok(());
+    };
+    caller.check_system(&format!("{prefix}.event.system"), &event.system)
+}
+
 /// The key of submission digests, derived from the deployment's directory secret.
 pub fn submission_digest_key(directory_secret: &[u8; 32]) -> [u8; 32] {
     blake3::derive_key(
@@ -437,14 +421,14 @@ impl LedgerService {
         &self,
         request: Request<pb::AppendRequest>,
     ) -> Result<Response<pb::AppendResponse>, Status> {
-        let caller = self.caller(&request, Role::may_append, "append events")?;
+        let caller = admission::caller(&request)?;
         tracing::Span::current().record("producer", caller.identity.as_str());
         self.metrics.append_received(1);
         let request = request.into_inner();
-        let _admitted = self.admit(request.encoded_len()).await?;
         let submission = request
             .submission
             .ok_or_else(|| status::invalid_field(&FieldError::new("submission", "is required")))?;
+        check_systems(&caller, &submission, "submission")?;
         let prepared = self
             .prepare(submission, &self.validation_limits(), SystemTime::now())
             .map_err(|e| status::invalid_field(&e.prefixed("submission")))?;
@@ -471,23 +455,19 @@ impl LedgerService {
         &self,
         request: Request<pb::AppendBatchRequest>,
     ) -> Result<Response<pb::AppendBatchResponse>, Status> {
-        let caller = self.caller(&request, Role::may_append, "append events")?;
+        let caller = admission::caller(&request)?;
         tracing::Span::current().record("producer", caller.identity.as_str());
         let request = request.into_inner();
         let count = request.submissions.len();
         self.metrics.append_received(count);
-        let _admitted = self.admit(request.encoded_len()).await?;
         if count == 0 {
             return Err(status::invalid_field(&FieldError::new(
                 "submissions",
                 "at least one submission is required",
             )));
         }
-        if count > self.limits.max_batch_events {
-            return Err(Status::resource_exhausted(format!(
-                "submissions: {count} events; the limit is {} per batch",
-                self.limits.max_batch_events
-            )));
+        for (position, submission) in request.submissions.iter().enumerate() {
+            check_systems(&caller, submission, &format!("submissions[{position}]"))?;
         }
         let limits = self.validation_limits();
         let now = SystemTime::now();
@@ -564,7 +544,7 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::GetEntryRequest>,
     ) -> Result<Response<pb::GetEntryResponse>, Status> {
-        let caller = self.caller(&request, Role::may_read, "read entries")?;
+        let caller = admission::caller(&request)?;
         self.metrics.proof_requested(ProofKind::Entry);
         let request = request.into_inner();
         let store = self.store.clone();
@@ -607,7 +587,7 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::GetCheckpointResponse>, Status> {
-        self.caller(&request, Role::may_read, "read checkpoints")?;
+        admission::caller(&request)?;
         let checkpoint = self.checkpoint(request.into_inner().tree_size)?;
         Ok(Response::new(pb::GetCheckpointResponse {
             checkpoint: checkpoint.note.clone(),
@@ -626,7 +606,7 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::GetInclusionProofRequest>,
     ) -> Result<Response<pb::ProofBundle>, Status> {
-        self.caller(&request, Role::may_read, "read proofs")?;
+        admission::caller(&request)?;
         self.metrics.proof_requested(ProofKind::Inclusion);
         let request = request.into_inner();
         let checkpoint = self.checkpoint(request.tree_size)?;
@@ -666,7 +646,7 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::GetConsistencyProofRequest>,
     ) -> Result<Response<pb::GetConsistencyProofResponse>, Status> {
-        self.caller(&request, Role::may_read, "read proofs")?;
+        admission::caller(&request)?;
         self.metrics.proof_requested(ProofKind::Consistency);
         let request = request.into_inner();
         let second = self.checkpoint(request.second_size)?;
@@ -702,8 +682,9 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::GetSubjectLifecycleRequest>,
     ) -> Result<Response<Self::GetSubjectLifecycleStream>, Status> {
-        self.caller(&request, Role::may_read, "read lifecycles")?;
+        let caller = admission::caller(&request)?;
         self.metrics.proof_requested(ProofKind::Lifecycle);
+        let permit = self.streams.open(&caller)?;
         let request = request.into_inner();
         let token = self.resolve_subject(request.subject).await?;
         let checkpoint = self.checkpoint(request.tree_size)?;
@@ -728,24 +709,28 @@ impl Ledger for LedgerService {
             details_erased,
         };
         let store = self.store.clone();
-        // Entries are read and proved on a blocking thread and sent as the client takes them: a
-        // long lifecycle is never held in memory whole, and a client that goes away stops it.
-        tokio::task::spawn_blocking(move || {
-            let chunk = |part| pb::SubjectLifecycleChunk { part: Some(part) };
-            if sender
-                .blocking_send(Ok(chunk(pb::subject_lifecycle_chunk::Part::Header(header))))
-                .is_err()
-            {
+        let timeout = self.streams.send_timeout();
+        // Entries are read and proved on a blocking thread, 128 at a time, and handed to the
+        // client from this task: a long lifecycle is never held in memory whole, a client that
+        // goes away stops it, and one that stops reading holds no thread (`service::streams`).
+        tokio::spawn(async move {
+            let _permit = permit;
+            let chunk = |part| Ok(pb::SubjectLifecycleChunk { part: Some(part) });
+            let header = chunk(pb::subject_lifecycle_chunk::Part::Header(header));
+            if !streams::send(&sender, header, timeout).await {
                 return;
             }
             for (n, chunk_indexes) in indexes.chunks(LIFECYCLE_ENTRIES_PER_READ).enumerate() {
                 let first_seq = (n * LIFECYCLE_ENTRIES_PER_READ) as u64;
-                let proved =
-                    proofs::proved_subject_entries(&store, &token, first_seq, chunk_indexes, size);
+                let (store, part_indexes) = (store.clone(), chunk_indexes.to_vec());
+                let proved = blocking(move || {
+                    proofs::proved_subject_entries(&store, &token, first_seq, &part_indexes, size)
+                })
+                .await;
                 let entries = match proved {
                     Ok(entries) => entries,
-                    Err(error) => {
-                        let _ = sender.blocking_send(Err(error.into_status()));
+                    Err(status) => {
+                        streams::send(&sender, Err(status), timeout).await;
                         return;
                     }
                 };
@@ -773,7 +758,7 @@ impl Ledger for LedgerService {
                     let part = pb::subject_lifecycle_chunk::Part::Entries(pb::LifecycleEntries {
                         entries: batch,
                     });
-                    if sender.blocking_send(Ok(chunk(part))).is_err() {
+                    if !streams::send(&sender, chunk(part), timeout).await {
                         return;
                     }
                 }
@@ -788,7 +773,7 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::GetStatsRequest>,
     ) -> Result<Response<pb::GetStatsResponse>, Status> {
-        self.caller(&request, Role::may_read, "read statistics")?;
+        admission::caller(&request)?;
         let shared = self.sequencer.shared();
         let stats = &shared.stats;
         use std::sync::atomic::Ordering::Relaxed;

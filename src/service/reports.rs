@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::auth::{Authenticator, Caller, Role, require};
+use super::auth::Caller;
 use super::status;
+use super::streams::StreamGate;
 use crate::core::bundle::{Bundle, BundleEntry};
 use crate::core::directory::{DirectorySecret, directory_row_key};
 use crate::core::signature::{EntrySignature, KeyId};
@@ -33,9 +34,9 @@ const ENTRIES_PER_CHUNK: usize = 1000;
 pub struct ReportsService {
     store: Arc<LedgerStore>,
     sequencer: SequencerHandle,
-    authenticator: Arc<Authenticator>,
     directory_secret: Arc<DirectorySecret>,
     access_log: AccessLog,
+    streams: Arc<StreamGate>,
 }
 
 impl ReportsService {
@@ -43,24 +44,18 @@ impl ReportsService {
     pub fn new(
         store: Arc<LedgerStore>,
         sequencer: SequencerHandle,
-        authenticator: Arc<Authenticator>,
         directory_secret: Arc<DirectorySecret>,
         digest_key: [u8; 32],
+        streams: Arc<StreamGate>,
     ) -> Self {
         let access_log = AccessLog::new(sequencer.clone(), directory_secret.clone(), digest_key);
         Self {
             store,
             sequencer,
-            authenticator,
             directory_secret,
             access_log,
+            streams,
         }
-    }
-
-    fn caller<T>(&self, request: &Request<T>, what: &str) -> Result<Caller, Status> {
-        let caller = self.authenticator.authenticate(request)?;
-        require(&caller, Role::may_read(caller.role), what)?;
-        Ok(caller)
     }
 
     /// Appends the access entry that logs a report (`service::access_log`). Returns its index.
@@ -127,11 +122,17 @@ fn bundle_of(
 
 type ChunkSender = tokio::sync::mpsc::Sender<Result<pb::InvestigateBreachChunk, Status>>;
 
-async fn send(sender: &ChunkSender, part: pb::investigate_breach_chunk::Part) -> bool {
-    sender
-        .send(Ok(pb::InvestigateBreachChunk { part: Some(part) }))
-        .await
-        .is_ok()
+async fn send(
+    sender: &ChunkSender,
+    part: pb::investigate_breach_chunk::Part,
+    timeout: std::time::Duration,
+) -> bool {
+    super::streams::send(
+        sender,
+        Ok(pb::InvestigateBreachChunk { part: Some(part) }),
+        timeout,
+    )
+    .await
 }
 
 #[tonic::async_trait]
@@ -144,44 +145,52 @@ impl Reports for Arc<ReportsService> {
         &self,
         request: Request<pb::InvestigateBreachRequest>,
     ) -> Result<Response<Self::InvestigateBreachStream>, Status> {
-        let caller = self.caller(&request, "run breach investigations")?;
+        let caller = super::admission::caller(&request)?;
         let request = request.into_inner();
         let query = BreachQuery::from_request(&request).map_err(report_status)?;
         let checkpoint = self.sequencer.shared().latest_checkpoint();
         reports::check_indexed(&self.store, checkpoint.size).map_err(report_status)?;
+        let permit = self.streams.open(&caller)?;
+        let timeout = self.streams.send_timeout();
         let (sender, receiver) = tokio::sync::mpsc::channel(16);
         let service = self.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             use pb::investigate_breach_chunk::Part;
             let store = service.store.clone();
             let size = checkpoint.size;
             let progress = sender.clone();
             let found = blocking(move || {
+                // Progress stops at the first message the client does not take in time.
+                let mut reading = true;
                 reports::breach::investigate(&store, &query, size, |examined, candidates| {
-                    let _ = progress.blocking_send(Ok(pb::InvestigateBreachChunk {
-                        part: Some(Part::Progress(pb::BreachProgress {
+                    if reading {
+                        let part = Part::Progress(pb::BreachProgress {
                             examined,
                             candidates,
-                        })),
-                    }));
+                        });
+                        reading = super::streams::send_blocking(
+                            &progress,
+                            Ok(pb::InvestigateBreachChunk { part: Some(part) }),
+                            timeout,
+                        );
+                    }
                 })
             })
             .await;
             let mut findings = match found {
                 Ok(findings) => findings,
                 Err(status) => {
-                    let _ = sender.send(Err(status)).await;
+                    super::streams::send(&sender, Err(status), timeout).await;
                     return;
                 }
             };
             if request.include_bundle {
                 if findings.relied_on.len() > MAX_BUNDLE_ENTRIES {
-                    let _ = sender
-                        .send(Err(Status::invalid_argument(format!(
+                    super::streams::send(&sender, Err(Status::invalid_argument(format!(
                             "include_bundle: the finding relies on {} entries; a bundle holds at most {MAX_BUNDLE_ENTRIES}; narrow the query",
                             findings.relied_on.len()
-                        ))))
-                        .await;
+                        ))), timeout).await;
                     return;
                 }
                 let store = service.store.clone();
@@ -193,13 +202,16 @@ impl Reports for Arc<ReportsService> {
                 match bundle {
                     Ok(Ok(json)) => findings.summary.bundle_json = json,
                     Ok(Err(e)) => {
-                        let _ = sender.send(Err(e.into_status())).await;
+                        super::streams::send(&sender, Err(e.into_status()), timeout).await;
                         return;
                     }
                     Err(e) => {
-                        let _ = sender
-                            .send(Err(Status::internal(format!("worker failed: {e}"))))
-                            .await;
+                        super::streams::send(
+                            &sender,
+                            Err(Status::internal(format!("worker failed: {e}"))),
+                            timeout,
+                        )
+                        .await;
                         return;
                     }
                 }
@@ -216,7 +228,7 @@ impl Reports for Arc<ReportsService> {
             {
                 Ok(index) => findings.summary.access_entry_index = index,
                 Err(status) => {
-                    let _ = sender.send(Err(status)).await;
+                    super::streams::send(&sender, Err(status), timeout).await;
                     return;
                 }
             }
@@ -224,11 +236,11 @@ impl Reports for Arc<ReportsService> {
                 let part = Part::Entries(pb::BreachEntries {
                     entries: page.to_vec(),
                 });
-                if !send(&sender, part).await {
+                if !send(&sender, part, timeout).await {
                     return;
                 }
             }
-            send(&sender, Part::Summary(findings.summary)).await;
+            send(&sender, Part::Summary(findings.summary), timeout).await;
         });
         Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
             receiver,
@@ -240,7 +252,7 @@ impl Reports for Arc<ReportsService> {
         &self,
         request: Request<pb::RecordsOfProcessingRequest>,
     ) -> Result<Response<pb::RecordsOfProcessingResponse>, Status> {
-        self.caller(&request, "read the record of processing")?;
+        super::admission::caller(&request)?;
         let request = request.into_inner();
         for (i, system) in request.systems.iter().enumerate() {
             if system.is_empty() || system.contains('\0') {
@@ -266,7 +278,7 @@ impl Reports for Arc<ReportsService> {
         &self,
         request: Request<pb::SubjectAccessReportRequest>,
     ) -> Result<Response<pb::SubjectAccessReportResponse>, Status> {
-        let caller = self.caller(&request, "make subject access reports")?;
+        let caller = super::admission::caller(&request)?;
         let identifier = request
             .into_inner()
             .subject

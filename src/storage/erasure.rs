@@ -14,7 +14,10 @@ use rocksdb::{BottommostLevelCompaction, CompactOptions, FlushOptions, WriteBatc
 use super::{LedgerStore, StorageError, columns, synced};
 
 /// A subject's erasure record as stored: `(token, record bytes)`.
-pub type ErasureRow = ([u8; 32], Vec<u8>);
+pub type ErasureRow = TokenRow;
+
+/// A row of a secret family keyed by subject token: (token, value).
+pub type TokenRow = ([u8; 32], Vec<u8>);
 
 /// What a purge covers: subjects whose rows were destroyed, and the directory row keys deleted
 /// with them (when known; otherwise the whole directory is compacted).
@@ -66,6 +69,40 @@ impl LedgerStore {
             records.push((token, value.into_vec()));
         }
         Ok(records)
+    }
+
+    /// Every subject's sealed identifier list, by token.
+    pub fn sealed_identifier_rows(&self) -> Result<Vec<TokenRow>, StorageError> {
+        let mut rows = Vec::new();
+        for row in self.rows(columns::IDENTIFIERS)? {
+            let (key, value) = row?;
+            let token: [u8; 32] = key.as_ref().try_into().map_err(|_| {
+                StorageError::Damaged(format!("identifier list key of {} bytes", key.len()))
+            })?;
+            rows.push((token, value.into_vec()));
+        }
+        Ok(rows)
+    }
+
+    /// Replaces sealed identifier lists and sets `mark` in `meta`, in one synced batch.
+    pub fn rewrite_sealed_identifiers(
+        &self,
+        rows: &[TokenRow],
+        mark: &[u8],
+    ) -> Result<(), StorageError> {
+        let cf = self.cf(columns::IDENTIFIERS)?;
+        let mut batch = WriteBatch::default();
+        for (token, sealed) in rows {
+            batch.put_cf(cf, token, sealed);
+        }
+        batch.put_cf(self.cf(columns::META)?, mark, b"");
+        self.db.write_opt(batch, &synced())?;
+        Ok(())
+    }
+
+    /// Whether `mark` is set in `meta`.
+    pub fn has_meta_mark(&self, mark: &[u8]) -> Result<bool, StorageError> {
+        Ok(self.db.get_cf(self.cf(columns::META)?, mark)?.is_some())
     }
 
     /// Writes erasure records (synced).

@@ -15,6 +15,31 @@ pub const PRODUCER_TOKEN: &str = "producer-token-crm";
 pub const BILLING_TOKEN: &str = "producer-token-billing";
 pub const AUDITOR_TOKEN: &str = "auditor-token";
 pub const ADMIN_TOKEN: &str = "admin-token";
+/// A producer whose token lists no systems: it may report for `marketing` only.
+pub const MARKETING_TOKEN: &str = "producer-token-marketing";
+/// A recipient outside the company (a processor), with a token of its own: it confirms the
+/// deletions of `mailer-eu`.
+pub const MAILER_TOKEN: &str = "recipient-token-mailer-eu";
+
+/// The systems the `crm` token of the test deployment reports for: it stands in for an
+/// integration hub that relays many systems' events, so the suites can use any of these
+/// systems with one token. `billing` and `marketing` are not among them: they have their own.
+pub const CRM_SYSTEMS: &[&str] = &[
+    "crm",
+    "crm-eu",
+    "webshop",
+    "support-desk",
+    "analytics",
+    "hr",
+    "hr-portal",
+    "marketing-hub",
+    "clinic-app",
+    "cmp",
+    "privacy-portal",
+    "recommender",
+    "data-quality",
+    "eu-west/crm:v2",
+];
 
 pub type Client = gdpr_ledger::client::AuthenticatedClient;
 
@@ -34,6 +59,7 @@ pub fn test_config(root: &std::path::Path) -> Config {
         role,
         token_sha256: Some(hex::encode(token_digest(token))),
         token_file: None,
+        systems: None,
     };
     Config {
         origin: "ledger.test/gdpr".into(),
@@ -43,8 +69,13 @@ pub fn test_config(root: &std::path::Path) -> Config {
         // Tests run side by side: the metrics listener takes an ephemeral port too.
         metrics_listen: MetricsListen::Address("127.0.0.1:0".parse().expect("loopback address")),
         tokens: vec![
-            token("crm", Role::Producer, PRODUCER_TOKEN),
+            TokenConfig {
+                systems: Some(CRM_SYSTEMS.iter().map(|s| (*s).to_owned()).collect()),
+                ..token("crm", Role::Producer, PRODUCER_TOKEN)
+            },
             token("billing", Role::Producer, BILLING_TOKEN),
+            token("marketing", Role::Producer, MARKETING_TOKEN),
+            token("mailer-eu", Role::Producer, MAILER_TOKEN),
             token("dpo-office", Role::Auditor, AUDITOR_TOKEN),
             token("ops", Role::Admin, ADMIN_TOKEN),
         ],

@@ -1,0 +1,510 @@
+//! What every request of the `gdpr_ledger.v1` services passes before tonic decodes its body.
+//!
+//! A tower layer in front of all the services:
+//! 1. looks the method up in [`METHODS`], the one table of who may call what (a method missing
+//!    from it is refused: nothing is served unauthenticated by being forgotten);
+//! 2. authenticates the caller from the metadata and the client certificate
+//!    ([`Authenticator`]) and checks the role, answering `UNAUTHENTICATED` or
+//!    `PERMISSION_DENIED` before a byte of the body is read;
+//! 3. reads the message's length prefix and refuses a message over `limits.max_request_bytes`
+//!    with `RESOURCE_EXHAUSTED` before receiving it; takes the request's bytes from the in-flight
+//!    budget (appends);
+//! 4. receives the message and walks its wire form ([`wire`]): repeated fields and elements
+//!    beyond their bounds are refused, naming the field, before prost allocates anything for them.
+//!
+//! The handler finds the [`Caller`] in the request's extensions ([`caller`]).
+
+pub mod wire;
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt as _;
+use tonic::body::Body;
+use tonic::{Request, Status};
+
+use super::RequestLimits;
+use super::auth::{Authenticator, Caller, Role};
+use crate::metrics::LedgerMetrics;
+use wire::{FieldBound, WireError, WireLimits, WireSchema};
+
+/// Who may call a method.
+#[derive(Debug, Clone, Copy)]
+pub struct MethodRule {
+    /// The method's path, `/package.Service/Method`.
+    pub path: &'static str,
+    /// Whether a role may call it.
+    pub allowed: fn(Role) -> bool,
+    /// What the caller is refused, in `PERMISSION_DENIED` (`crm (Producer) may not ...`).
+    pub what: &'static str,
+    /// An append: its bytes count against the in-flight budget, and its refusals in the append
+    /// metrics.
+    pub append: bool,
+}
+
+fn admin(role: Role) -> bool {
+    role == Role::Admin
+}
+
+const fn rule(path: &'static str, allowed: fn(Role) -> bool, what: &'static str) -> MethodRule {
+    MethodRule {
+        path,
+        allowed,
+        what,
+        append: false,
+    }
+}
+
+/// Every method of the `gdpr_ledger.v1` services and who may call it.
+pub const METHODS: &[MethodRule] = &[
+    MethodRule {
+        append: true,
+        ..rule(
+            "/gdpr_ledger.v1.Ledger/Append",
+            Role::may_append,
+            "append events",
+        )
+    },
+    MethodRule {
+        append: true,
+        ..rule(
+            "/gdpr_ledger.v1.Ledger/AppendBatch",
+            Role::may_append,
+            "append events",
+        )
+    },
+    rule(
+        "/gdpr_ledger.v1.Ledger/GetEntry",
+        Role::may_read,
+        "read entries",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Ledger/GetCheckpoint",
+        Role::may_read,
+        "read checkpoints",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Ledger/GetInclusionProof",
+        Role::may_read,
+        "read proofs",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Ledger/GetConsistencyProof",
+        Role::may_read,
+        "read proofs",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Ledger/GetSubjectLifecycle",
+        Role::may_read,
+        "read lifecycles",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Ledger/GetStats",
+        Role::may_read,
+        "read statistics",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Reports/InvestigateBreach",
+        Role::may_read,
+        "run breach investigations",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Reports/RecordsOfProcessing",
+        Role::may_read,
+        "read the record of processing",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Reports/SubjectAccessReport",
+        Role::may_read,
+        "make subject access reports",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Erasure/EraseSubject",
+        admin,
+        "erase subjects",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Erasure/CloseErasure",
+        admin,
+        "close erasure cases",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Erasure/GetErasureStatus",
+        Role::may_read,
+        "read erasure status",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Erasure/ListOpenErasures",
+        Role::may_read,
+        "read erasure status",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Erasure/GetDetails",
+        Role::may_read,
+        "read details",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Erasure/GetIdentifiers",
+        admin,
+        "re-identify data subjects",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Consent/ListProcessingWithoutConsent",
+        Role::may_read,
+        "read consent reports",
+    ),
+    rule("/gdpr_ledger.v1.Admin/CreateBackup", admin, "take backups"),
+];
+
+/// The package whose methods [`METHODS`] must cover.
+const PACKAGE_PREFIX: &str = "/gdpr_ledger.v1.";
+
+/// Deepest nesting of messages in a request (the requests nest four deep at most).
+const MAX_DEPTH: usize = 16;
+
+/// Most elements of a repeated field other than a batch's submissions (an event's lists are
+/// limited further by validation, to `max_terms_per_list`).
+pub const MAX_LIST_ELEMENTS: usize = 1024;
+
+/// The caller the admission layer authenticated, for a handler.
+pub fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Status::internal("the request did not pass the admission layer"))
+}
+
+/// The rules and state the layer shares between connections.
+#[derive(Debug)]
+pub struct Admission {
+    authenticator: Arc<Authenticator>,
+    schema: WireSchema,
+    /// Method path -> its rule and its request message's full name.
+    methods: HashMap<&'static str, (MethodRule, String)>,
+    wire_limits: WireLimits,
+    max_request_bytes: usize,
+    /// One permit per KiB of append requests in flight.
+    inflight: Arc<tokio::sync::Semaphore>,
+    inflight_budget_kib: usize,
+    /// Counts the appends refused here.
+    metrics: Arc<LedgerMetrics>,
+}
+
+/// The descriptor set and the method table disagree.
+#[derive(Debug, thiserror::Error)]
+pub enum AdmissionError {
+    /// The descriptor set does not decode.
+    #[error("the compiled descriptor set does not decode: {0}")]
+    Descriptor(#[from] prost::DecodeError),
+    /// A method of the services has no rule, or a rule names no method.
+    #[error("method {0} has no admission rule, or its rule names no method of the services")]
+    Uncovered(String),
+}
+
+impl Admission {
+    /// Builds the rules from the services' descriptor set, checking that [`METHODS`] covers every
+    /// method of `gdpr_ledger.v1` and nothing else.
+    pub fn new(
+        authenticator: Arc<Authenticator>,
+        descriptor_set: &[u8],
+        limits: &RequestLimits,
+        metrics: Arc<LedgerMetrics>,
+    ) -> Result<Self, AdmissionError> {
+        let schema = WireSchema::from_descriptor_set(descriptor_set)?;
+        let methods = method_table(descriptor_set, &schema)?;
+        let element = |max_elements| FieldBound {
+            max_elements,
+            max_element_bytes: limits.max_event_bytes,
+        };
+        let wire_limits = WireLimits {
+            fields: HashMap::from([
+                (
+                    "gdpr_ledger.v1.AppendBatchRequest.submissions".to_owned(),
+                    element(limits.max_batch_events),
+                ),
+                (
+                    "gdpr_ledger.v1.AppendRequest.submission".to_owned(),
+                    element(1),
+                ),
+            ]),
+            max_elements: MAX_LIST_ELEMENTS,
+            max_depth: MAX_DEPTH,
+        };
+        let inflight_budget_kib = limits.max_inflight_mib.max(1).saturating_mul(1024);
+        Ok(Self {
+            authenticator,
+            schema,
+            methods,
+            wire_limits,
+            max_request_bytes: limits.max_request_bytes,
+            inflight: Arc::new(tokio::sync::Semaphore::new(inflight_budget_kib)),
+            inflight_budget_kib,
+            metrics,
+        })
+    }
+
+    /// The layer to put in front of the services.
+    pub fn layer(self) -> AdmissionLayer {
+        AdmissionLayer {
+            admission: Arc::new(self),
+        }
+    }
+
+    /// Authenticates the caller of a request from its head and checks the rule.
+    fn authorize(
+        &self,
+        rule: &MethodRule,
+        request: &http::request::Parts,
+    ) -> Result<Caller, Status> {
+        let head = Request::from_parts(
+            tonic::metadata::MetadataMap::from_headers(request.headers.clone()),
+            request.extensions.clone(),
+            (),
+        );
+        let caller = self.authenticator.authenticate(&head)?;
+        super::auth::require(&caller, (rule.allowed)(caller.role), rule.what)?;
+        Ok(caller)
+    }
+
+    /// Receives the request's message, refusing it before reading the rest when its length
+    /// prefix is over the limit, and checks its wire form. Holds `permit` bytes from the budget.
+    async fn receive(
+        &self,
+        rule: &MethodRule,
+        input: &str,
+        mut body: Body,
+    ) -> Result<(Bytes, Option<tokio::sync::OwnedSemaphorePermit>), Status> {
+        let mut received = BytesMut::new();
+        let mut expected: Option<usize> = None;
+        let mut permit = None;
+        loop {
+            if expected.is_none() && received.len() >= 5 {
+                if received[0] != 0 {
+                    return Err(Status::unimplemented(
+                        "request: compressed messages are not accepted",
+                    ));
+                }
+                let declared =
+                    u32::from_be_bytes([received[1], received[2], received[3], received[4]]);
+                let declared = usize::try_from(declared).unwrap_or(usize::MAX);
+                if declared > self.max_request_bytes {
+                    return Err(Status::resource_exhausted(format!(
+                        "request: {declared} bytes; the limit is {} bytes per request",
+                        self.max_request_bytes
+                    )));
+                }
+                if rule.append {
+                    let kib = declared.div_ceil(1024).clamp(1, self.inflight_budget_kib);
+                    let kib = u32::try_from(kib).unwrap_or(u32::MAX);
+                    permit = Some(
+                        self.inflight
+                            .clone()
+                            .acquire_many_owned(kib)
+                            .await
+                            .map_err(|_| Status::unavailable("the server is shutting down"))?,
+                    );
+                }
+                expected = Some(5 + declared);
+            }
+            if let Some(expected) = expected
+                && received.len() > expected
+            {
+                return Err(Status::invalid_argument(
+                    "request: one message per request, and nothing after it",
+                ));
+            }
+            match body.frame().await {
+                None => break,
+                Some(Err(status)) => return Err(status),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        received.extend_from_slice(&data);
+                    }
+                }
+            }
+        }
+        match expected {
+            Some(expected) if received.len() == expected => {
+                self.schema
+                    .check(input, &received[5..], &self.wire_limits)
+                    .map_err(wire_status)?;
+            }
+            // No message, or a message cut short: tonic answers these as it does.
+            _ => {}
+        }
+        Ok((received.freeze(), permit))
+    }
+}
+
+/// The status of a refused wire form.
+fn wire_status(error: WireError) -> Status {
+    match error {
+        WireError::Malformed { .. } => Status::invalid_argument(error.to_string()),
+        WireError::TooManyElements { .. }
+        | WireError::ElementTooLarge { .. }
+        | WireError::TooDeep { .. } => Status::resource_exhausted(error.to_string()),
+    }
+}
+
+/// Every rule of [`METHODS`] with its method's request message; an error if a method of the
+/// descriptor set has no rule or a rule names no method.
+fn method_table(
+    descriptor_set: &[u8],
+    schema: &WireSchema,
+) -> Result<HashMap<&'static str, (MethodRule, String)>, AdmissionError> {
+    let inputs = method_inputs(descriptor_set)?;
+    let mut methods = HashMap::new();
+    for rule in METHODS {
+        let input = inputs
+            .get(rule.path)
+            .filter(|input| schema.knows(input))
+            .ok_or_else(|| AdmissionError::Uncovered(rule.path.to_owned()))?;
+        if methods.insert(rule.path, (*rule, input.clone())).is_some() {
+            return Err(AdmissionError::Uncovered(rule.path.to_owned()));
+        }
+    }
+    if let Some(path) = inputs
+        .keys()
+        .find(|path| !methods.contains_key(path.as_str()))
+    {
+        return Err(AdmissionError::Uncovered(path.clone()));
+    }
+    Ok(methods)
+}
+
+/// Method path -> the full name of its request message, for every method in the descriptor set.
+fn method_inputs(descriptor_set: &[u8]) -> Result<HashMap<String, String>, prost::DecodeError> {
+    use prost::Message as _;
+    let set = prost_types::FileDescriptorSet::decode(descriptor_set)?;
+    let mut inputs = HashMap::new();
+    for file in &set.file {
+        for service in &file.service {
+            for method in &service.method {
+                inputs.insert(
+                    format!("/{}.{}/{}", file.package(), service.name(), method.name()),
+                    method.input_type().trim_start_matches('.').to_owned(),
+                );
+            }
+        }
+    }
+    Ok(inputs)
+}
+
+/// The tower layer of [`Admission`].
+#[derive(Debug, Clone)]
+pub struct AdmissionLayer {
+    admission: Arc<Admission>,
+}
+
+impl<S> tower_layer::Layer<S> for AdmissionLayer {
+    type Service = AdmissionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AdmissionService {
+            inner,
+            admission: self.admission.clone(),
+        }
+    }
+}
+
+/// The service of [`AdmissionLayer`].
+#[derive(Debug, Clone)]
+pub struct AdmissionService<S> {
+    inner: S,
+    admission: Arc<Admission>,
+}
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S> tower_service::Service<http::Request<Body>> for AdmissionService<S>
+where
+    S: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        // The ready service answers this request; a clone waits for the next one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let path = request.uri().path();
+        if !path.starts_with(PACKAGE_PREFIX) {
+            // Health and reflection: public, and their requests are tiny.
+            return Box::pin(inner.call(request));
+        }
+        let Some((rule, input)) = self.admission.methods.get(path).cloned() else {
+            let status = Status::unimplemented(format!("{path}: no such method"));
+            return Box::pin(async move { Ok(status.into_http()) });
+        };
+        let admission = self.admission.clone();
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            let refuse = |status: Status| {
+                if rule.append {
+                    admission.metrics.append_rejected(status.code());
+                }
+                Ok(status.into_http())
+            };
+            let caller = match admission.authorize(&rule, &parts) {
+                Ok(caller) => caller,
+                Err(status) => return refuse(status),
+            };
+            let (message, _permit) = match admission.receive(&rule, &input, body).await {
+                Ok(received) => received,
+                Err(status) => return refuse(status),
+            };
+            parts.extensions.insert(caller);
+            let body = Body::new(http_body_util::Full::new(message));
+            inner.call(http::Request::from_parts(parts, body)).await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_of_the_services_has_exactly_one_rule() {
+        let set = crate::proto::v1::FILE_DESCRIPTOR_SET;
+        let schema = WireSchema::from_descriptor_set(set).expect("descriptor set");
+        let methods = method_table(set, &schema).expect("the table covers the services");
+        assert_eq!(methods.len(), METHODS.len());
+        assert_eq!(
+            methods["/gdpr_ledger.v1.Ledger/AppendBatch"].1,
+            "gdpr_ledger.v1.AppendBatchRequest"
+        );
+        // Only admins erase, re-identify and take backups; only producers and admins append.
+        for (path, (rule, _)) in &methods {
+            let admin_only = [
+                "EraseSubject",
+                "CloseErasure",
+                "GetIdentifiers",
+                "CreateBackup",
+            ]
+            .iter()
+            .any(|m| path.ends_with(m));
+            assert!((rule.allowed)(Role::Admin), "{path}");
+            assert_eq!((rule.allowed)(Role::Producer), rule.append, "{path}");
+            assert_eq!(
+                (rule.allowed)(Role::Auditor),
+                !admin_only && !rule.append,
+                "{path}"
+            );
+        }
+    }
+}
