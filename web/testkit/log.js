@@ -32,7 +32,7 @@ export function encodeEntry(e) {
     vfield(1, e.index),
     bfield(2, e.prevHash),
     bfield(3, ts),
-    bfield(4, utf8(e.producer)),
+    e.producer === null ? new Uint8Array(0) : bfield(4, utf8(e.producer)),
     token.length ? bfield(5, token) : new Uint8Array(0),
     vfield(6, e.subjectSeq ?? 0),
     vfield(7, e.subjectPrevIndex ?? 0),
