@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test gdpr-ledger: libclang (for the
-# rocksdb crate's bindgen), systemd-analyze (for the systemd unit's test) and the Python example
-# client's modules (examples/python/requirements.txt, run by tests/python_client.rs). protoc comes
-# from the protoc-bin-vendored crate, so it needs nothing here.
+# rocksdb crate's bindgen), systemd-analyze (for the systemd unit's test), Node.js (the
+# JavaScript verifier in web/) and the Python example client's modules
+# (examples/python/requirements.txt, run by tests/python_client.rs). protoc comes from the
+# protoc-bin-vendored crate, so it needs nothing here.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,15 @@ if [ "${#packages[@]}" -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+# The independent JavaScript verifier (web/) runs under node's own test runner (Node 18 or later).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "bootstrap: installing Node.js and npm (the JavaScript verifier's tests, web/)" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
 fi
 
 # The Python example client (examples/python), run by tests/python_client.rs.

@@ -7,7 +7,6 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# Every `test result:` line is summed into one closing line, so the total is plain to see.
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 run_tests() { cargo test "$@" 2>&1 | tee -a "$results"; }
@@ -33,4 +32,11 @@ run_tests --locked --release --no-default-features
 step "tests: everything (server, storage, gRPC, crash)"
 run_tests --locked --release
 
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\ntests: %d passed, %d failed\n", passed, failed }' "$results"
+step "tests: the independent JavaScript verifier (web/, node's test runner)"
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm test) 2>&1 | tee -a "$results"
+
+# Every cargo `test result:` line and node's `# pass` / `# fail` lines are summed into one
+# closing line, so the total is plain to see.
+awk '/^test result:/ { passed += $4; failed += $6 }
+     /^# pass / { passed += $3 } /^# fail / { failed += $3 }
+     END { printf "\ntests: %d passed, %d failed\n", passed, failed }' "$results"

@@ -104,6 +104,7 @@ struct Secrets {
     sealed_details: Vec<u8>,
     sealed_identifiers: Vec<u8>,
     directory_row: [u8; 32],
+    linked_directory_row: [u8; 32],
 }
 
 fn read_secrets(ledger: &TestLedger, token: &[u8; 32], details_index: u64) -> Secrets {
@@ -121,6 +122,9 @@ fn read_secrets(ledger: &TestLedger, token: &[u8; 32], details_index: u64) -> Se
         "jane.doe@example.com",
     )
     .expect("row key");
+    let linked_directory_row =
+        directory_row_key(&DirectorySecret::from_bytes(secret), "customer_id", "C-77")
+            .expect("row key");
     assert_eq!(
         store.directory_token(&directory_row).expect("read"),
         Some(*token)
@@ -139,11 +143,12 @@ fn read_secrets(ledger: &TestLedger, token: &[u8; 32], details_index: u64) -> Se
             .expect("read")
             .expect("sealed identifiers"),
         directory_row,
+        linked_directory_row,
     }
 }
 
 /// Which of `needles` occur in some file under `dir` (recursively), by name.
-fn found_in_files(dir: &Path, needles: &[(&str, &[u8])]) -> Vec<String> {
+fn found_in_files(dir: &Path, needles: &[(String, Vec<u8>)]) -> Vec<String> {
     let mut found = std::collections::BTreeSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(path) = stack.pop() {
@@ -171,13 +176,72 @@ fn found_in_files(dir: &Path, needles: &[(&str, &[u8])]) -> Vec<String> {
     found.into_iter().collect()
 }
 
-fn needles(secrets: &Secrets) -> Vec<(&'static str, &[u8])> {
-    vec![
+/// What erasure must leave in no file, each in every form a file could hold it in: as is, in hex
+/// (both cases, as RocksDB's info log writes keys) and in base64 (standard and URL-safe, padded
+/// or not). Named `<what> (<form>)`.
+fn needles(secrets: &Secrets) -> Vec<(String, Vec<u8>)> {
+    [
         ("wrapped data key", secrets.wrapped_key.as_slice()),
         ("sealed details", secrets.sealed_details.as_slice()),
         ("sealed identifiers", secrets.sealed_identifiers.as_slice()),
         ("directory row key", secrets.directory_row.as_slice()),
+        (
+            "linked directory row key",
+            secrets.linked_directory_row.as_slice(),
+        ),
+        ("identifier", b"email:jane.doe@example.com".as_slice()),
+        ("linked identifier", b"customer_id:C-77".as_slice()),
     ]
+    .into_iter()
+    .flat_map(|(what, bytes)| forms(what, bytes))
+    .collect()
+}
+
+fn forms(what: &str, bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    vec![
+        (format!("{what} (raw)"), bytes.to_vec()),
+        (format!("{what} (hex)"), hex::encode(bytes).into_bytes()),
+        (
+            format!("{what} (HEX)"),
+            hex::encode_upper(bytes).into_bytes(),
+        ),
+        (format!("{what} (base64)"), STANDARD.encode(bytes).into_bytes()),
+        (
+            format!("{what} (base64, unpadded)"),
+            STANDARD_NO_PAD.encode(bytes).into_bytes(),
+        ),
+        (
+            format!("{what} (base64url)"),
+            URL_SAFE_NO_PAD.encode(bytes).into_bytes(),
+        ),
+    ]
+}
+
+#[test]
+fn the_scan_finds_every_form_of_every_secret() {
+    // Positive control of the forms: a file holding each form is found by each name.
+    let secrets = Secrets {
+        wrapped_key: vec![1; 72],
+        sealed_details: vec![2; 60],
+        sealed_identifiers: vec![3; 64],
+        directory_row: [4; 32],
+        linked_directory_row: [5; 32],
+    };
+    let needles = needles(&secrets);
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (n, (_, form)) in needles.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("LOG.old.{n}")), [b"x ", &form[..], b" y"].concat())
+            .expect("write");
+    }
+    let found = found_in_files(dir.path(), &needles);
+    for (name, _) in &needles {
+        assert!(
+            found.iter().any(|f| f.starts_with(&format!("{name} in "))),
+            "{name} not found: {found:?}"
+        );
+    }
 }
 
 /// Polls the status until `done` holds (bounded: 300 polls, 100 ms apart).
@@ -295,9 +359,10 @@ async fn an_erased_subject_leaves_no_key_details_or_directory_row_in_any_file() 
     // Positive control: everything erasure must destroy is in the files now.
     let secrets = read_secrets(&ledger, &token, indexes[0]);
     let found = found_in_files(&ledger.data_dir(), &needles(&secrets));
-    for (name, _) in needles(&secrets) {
+    let stored_as_is = ["wrapped data key", "sealed details", "sealed identifiers", "directory row key"];
+    for name in stored_as_is.map(|what| format!("{what} (raw)")) {
         assert!(
-            found.iter().any(|f| f.starts_with(name)),
+            found.iter().any(|f| f.starts_with(&name)),
             "the scan must find the {name} before the erasure: {found:?}"
         );
     }
@@ -436,9 +501,19 @@ async fn an_erased_subject_leaves_no_key_details_or_directory_row_in_any_file() 
         .into_inner();
     assert!(gone.erased && gone.identifiers.is_empty());
 
-    // And none of it is in any file.
+    // And none of it is in any file of the data dir (SSTs, WAL, MANIFEST, OPTIONS, LOG and
+    // LOG.old), in any form, nor in the erasure journal beside it.
     let found = found_in_files(&ledger.data_dir(), &needles(&secrets));
     assert!(found.is_empty(), "found after the erasure: {found:?}");
+    let journal = ledger.config.secrets_dir.join("erasure-journal");
+    assert!(journal.exists(), "the journal is where the scan looks");
+    let journal_text = std::fs::read(&journal).expect("journal");
+    for (name, form) in needles(&secrets) {
+        assert!(
+            !journal_text.windows(form.len()).any(|w| w == form.as_slice()),
+            "{name} in the erasure journal"
+        );
+    }
 
     // The log still verifies, whole, and her lifecycle is still proved by token.
     let key = ledger.verifier_key();

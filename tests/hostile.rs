@@ -472,3 +472,138 @@ async fn streams_that_never_read_hold_no_thread_and_are_bounded() {
     }
     assert_eq!(read, 1200, "a client that reads gets the whole lifecycle");
 }
+
+/// A correction of `target` by `action` (the requirement table's example, re-aimed).
+fn correction_of(
+    event_id: &str,
+    system: &str,
+    target: u64,
+    action: pb::CorrectionAction,
+) -> pb::EventSubmission {
+    let mut submission = event_of(pb::EventKind::Correction, event_id, system);
+    let correction = submission
+        .event
+        .as_mut()
+        .and_then(|event| event.correction.as_mut())
+        .expect("the example carries a correction");
+    correction.target_index = target;
+    correction.action = action as i32;
+    submission
+}
+
+async fn append_one(
+    client: &mut common::Client,
+    submission: pb::EventSubmission,
+) -> Result<u64, tonic::Status> {
+    client
+        .append(pb::AppendRequest {
+            submission: Some(submission),
+            include_bundle: false,
+        })
+        .await
+        .map(|response| response.into_inner().receipt.expect("receipt").index)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_an_entrys_producer_or_an_admin_corrects_it_and_never_the_ledgers_own() {
+    let ledger = TestLedger::start().await;
+    let mut crm = ledger.client(PRODUCER_TOKEN).await;
+    let mut billing = ledger.client(BILLING_TOKEN).await;
+    let mut admin = ledger.client(ADMIN_TOKEN).await;
+    let collected = append_one(
+        &mut crm,
+        common::collection("c-1", "email", "jane@example.com"),
+    )
+    .await
+    .expect("collection");
+
+    // billing cannot retract crm's entry.
+    let refused = append_one(
+        &mut billing,
+        correction_of("x-1", "billing", collected, pb::CorrectionAction::Retract),
+    )
+    .await
+    .expect_err("another producer's entry");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert_eq!(
+        refused.message(),
+        format!(
+            "submission.event.correction.target_index: {collected}: appended by crm; only its producer or an admin may correct it"
+        )
+    );
+
+    // An amendment must leave the target a valid event of its kind: a collection has no
+    // deletion method.
+    let mut amend = correction_of("x-2", "crm", collected, pb::CorrectionAction::Amend);
+    amend.event.as_mut().expect("event").deletion_method = pb::DeletionMethod::Erase as i32;
+    let refused = append_one(&mut crm, amend)
+        .await
+        .expect_err("an invalid amendment");
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert!(
+        refused
+            .message()
+            .starts_with("submission.event.deletion_method: not allowed in `collection` events"),
+        "{}",
+        refused.message()
+    );
+
+    // The ledger's own access records cannot be corrected, not even by an admin.
+    let mut reports = gdpr_ledger::client::reports_client(
+        tonic::transport::Channel::from_shared(format!("http://{}", ledger.addr()))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connects"),
+        AUDITOR_TOKEN,
+    )
+    .expect("token");
+    let access = reports
+        .subject_access_report(pb::SubjectAccessReportRequest {
+            subject: Some(pb::SubjectIdentifier {
+                kind: "email".into(),
+                value: "jane@example.com".into(),
+            }),
+        })
+        .await
+        .expect("an access report")
+        .into_inner()
+        .access_entry_index;
+    let refused = append_one(
+        &mut admin,
+        correction_of("x-3", "crm", access, pb::CorrectionAction::Retract),
+    )
+    .await
+    .expect_err("the ledger's own record");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert!(
+        refused
+            .message()
+            .contains("the ledger wrote this entry itself"),
+        "{}",
+        refused.message()
+    );
+    // Nor can anyone write as the ledger.
+    let refused = append_one(
+        &mut admin,
+        event_of(pb::EventKind::Access, "a-1", "gdpr-ledger"),
+    )
+    .await
+    .expect_err("the ledger's system");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    let before = tree_size(&ledger).await;
+
+    // The producer itself, and an admin, may correct.
+    let mut amend = correction_of("x-4", "crm", collected, pb::CorrectionAction::Amend);
+    amend.event.as_mut().expect("event").purposes = vec!["dpv:ServiceProvision".into()];
+    append_one(&mut crm, amend)
+        .await
+        .expect("crm amends its own entry");
+    append_one(
+        &mut admin,
+        correction_of("x-5", "crm", collected, pb::CorrectionAction::Retract),
+    )
+    .await
+    .expect("an admin retracts");
+    assert_eq!(tree_size(&ledger).await, before + 2);
+}

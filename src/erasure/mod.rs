@@ -93,7 +93,7 @@ impl std::fmt::Debug for ErasureManager {
 }
 
 /// The identity that closes a case when the last holder has confirmed.
-pub const LEDGER_IDENTITY: &str = "gdpr-ledger";
+pub const LEDGER_IDENTITY: &str = crate::validation::LEDGER_SYSTEM;
 
 impl ErasureManager {
     /// Starts the manager and its worker. First makes the journal hold every erasure the store
@@ -176,7 +176,11 @@ impl ErasureManager {
             };
             match self
                 .sequencer
-                .append(caller.to_owned(), vec![prepared])
+                .append(
+                    caller.to_owned(),
+                    crate::sequencer::CorrectionRights::OwnEntries,
+                    vec![prepared],
+                )
                 .await
             {
                 Ok(_) => {}

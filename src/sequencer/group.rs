@@ -9,19 +9,21 @@ use tokio::sync::mpsc;
 
 use super::index_cache::IndexNodeCache;
 use super::{
-    AppendError, AppendJob, Message, PreparedEvent, Receipt, SequencerParts, SequencerShared,
-    SignedCheckpoint, Tail, now, sign_checkpoint,
+    AppendError, AppendJob, CorrectionRights, Message, PreparedEvent, Receipt, SequencerParts,
+    SequencerShared, SignedCheckpoint, Tail, now, sign_checkpoint,
 };
+use crate::core::correction::apply_amendment;
 use crate::core::directory::{SubjectToken, deterministic_pseudonym};
 use crate::core::entry::{decode_entry, encode_entry};
 use crate::core::hash::details_digest;
 use crate::core::hash::{LeafHash, leaf_hash};
 use crate::core::subject_index::{IndexCommit, SubjectHead as IndexHead, apply_updates};
-use crate::proto::v1::{Entry, EventKind};
+use crate::proto::v1::{CorrectionAction, Entry, EventKind};
 use crate::storage::{
     CommitGroup, ErasureRecord, EventIdRecord, NewEntry, StorageError, StoredSignature,
     SubjectHead, columns,
 };
+use crate::validation::{LEDGER_SYSTEM, ValidationLimits, validate_amended_event};
 use crate::vault::DataKey;
 
 /// Where a job's receipt comes from once the group is committed.
@@ -402,7 +404,7 @@ fn plan_job(
             continue;
         }
         let index = plan.tail.size;
-        check_correction(parts, plan, prepared, position)?;
+        check_correction(parts, plan, job, prepared, position)?;
         let token = resolve_subject(parts, plan, prepared, position, index)?;
         let subject = match token {
             None => None,
@@ -451,9 +453,13 @@ fn plan_job(
     Ok(sources)
 }
 
+/// A correction names an earlier entry that is not a correction, not the ledger's own (system
+/// `gdpr-ledger`: access and erasure records), and that the producer appended itself (admins:
+/// any); an amendment leaves the target a valid event of its kind.
 fn check_correction(
     parts: &SequencerParts,
     plan: &GroupPlan,
+    job: &AppendJob,
     prepared: &PreparedEvent,
     position: usize,
 ) -> Result<(), AppendError> {
@@ -488,10 +494,36 @@ fn check_correction(
     };
     let entry = decode_entry(&bytes)
         .map_err(|e| StorageError::Damaged(format!("entry {target} does not decode: {e}")))?;
-    if entry.event.map(|event| event.kind()) == Some(EventKind::Correction) {
+    let Some(mut target_event) = entry.event else {
+        return Err(refuse("the entry holds no event"));
+    };
+    if target_event.kind() == EventKind::Correction {
         return Err(refuse(
             "a correction cannot itself be corrected; correct the original entry",
         ));
+    }
+    let denied = |reason: String| AppendError::CorrectionDenied {
+        position,
+        target,
+        reason,
+    };
+    if target_event.system == LEDGER_SYSTEM {
+        return Err(denied(format!(
+            "the ledger wrote this entry itself (system {LEDGER_SYSTEM}); it cannot be corrected"
+        )));
+    }
+    if entry.producer != job.producer && job.corrects != CorrectionRights::AnyEntry {
+        return Err(denied(format!(
+            "appended by {}; only its producer or an admin may correct it",
+            entry.producer
+        )));
+    }
+    let amends =
+        prepared.event.correction.as_ref().map(|c| c.action()) == Some(CorrectionAction::Amend);
+    if amends {
+        apply_amendment(&mut target_event, &prepared.event);
+        validate_amended_event(&target_event, &ValidationLimits::default())
+            .map_err(|error| AppendError::InvalidAmendment { position, error })?;
     }
     Ok(())
 }

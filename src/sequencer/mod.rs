@@ -85,10 +85,21 @@ pub struct PreparedEvent {
 pub struct AppendJob {
     /// Authenticated producer identity, written into each entry.
     pub producer: String,
+    /// Which entries the producer may correct.
+    pub corrects: CorrectionRights,
     /// The events, in order.
     pub events: Vec<PreparedEvent>,
     /// Where the outcome goes.
     pub reply: oneshot::Sender<Result<Vec<Receipt>, AppendError>>,
+}
+
+/// Which entries a producer may correct (retract or amend).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorrectionRights {
+    /// Only the entries it appended itself (producers).
+    OwnEntries,
+    /// Any entry but the ledger's own (admins).
+    AnyEntry,
 }
 
 /// What a producer gets for an appended (or already appended) event.
@@ -151,6 +162,24 @@ pub enum AppendError {
         target: u64,
         /// Why it cannot be corrected.
         reason: &'static str,
+    },
+    /// A correction of an entry the producer may not correct.
+    #[error("event {position}: event.correction.target_index {target}: {reason}")]
+    CorrectionDenied {
+        /// Position of the event in its request.
+        position: usize,
+        /// The target index.
+        target: u64,
+        /// Why not.
+        reason: String,
+    },
+    /// An amendment whose amended event breaks its kind's rules.
+    #[error("event {position}: the amended event: {error}")]
+    InvalidAmendment {
+        /// Position of the event in its request.
+        position: usize,
+        /// The rule the amended event breaks, naming the field.
+        error: crate::validation::FieldError,
     },
     /// The sequencer has stopped after a storage failure, or is shutting down.
     #[error("the ledger is not accepting appends: {0}")]
@@ -260,6 +289,7 @@ impl SequencerHandle {
     pub async fn append(
         &self,
         producer: String,
+        corrects: CorrectionRights,
         events: Vec<PreparedEvent>,
     ) -> Result<Vec<Receipt>, AppendError> {
         if let Some(why) = self.shared.failure() {
@@ -269,6 +299,7 @@ impl SequencerHandle {
         self.queue
             .send(Message::Job(AppendJob {
                 producer,
+                corrects,
                 events,
                 reply,
             }))

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{AppendError, PreparedEvent, SequencerConfig, SequencerParts, start};
+use super::{AppendError, CorrectionRights, PreparedEvent, SequencerConfig, SequencerParts, start};
 use crate::core::directory::PseudonymSecret;
 use crate::core::signature::LogSigner;
 use crate::proto::v1::Event;
@@ -47,7 +47,11 @@ async fn a_failed_commit_stops_the_sequencer_and_nothing_of_it_is_on_disk() {
     let (handle, thread) = start(parts(store.clone())).expect("start");
 
     let first = handle
-        .append("crm".into(), vec![event("e-1")])
+        .append(
+            "crm".into(),
+            CorrectionRights::OwnEntries,
+            vec![event("e-1")],
+        )
         .await
         .expect("the first append commits");
     assert_eq!(first[0].index, 0);
@@ -56,7 +60,11 @@ async fn a_failed_commit_stops_the_sequencer_and_nothing_of_it_is_on_disk() {
         .fail_next_commit
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let failed = handle
-        .append("crm".into(), vec![event("e-2"), event("e-3")])
+        .append(
+            "crm".into(),
+            CorrectionRights::OwnEntries,
+            vec![event("e-2"), event("e-3")],
+        )
         .await
         .expect_err("the commit fails");
     assert!(matches!(failed, AppendError::Unavailable(_)), "{failed:?}");
@@ -66,7 +74,11 @@ async fn a_failed_commit_stops_the_sequencer_and_nothing_of_it_is_on_disk() {
 
     // Fail-stop: later appends are refused even though the disk would take them now.
     let refused = handle
-        .append("crm".into(), vec![event("e-4")])
+        .append(
+            "crm".into(),
+            CorrectionRights::OwnEntries,
+            vec![event("e-4")],
+        )
         .await
         .expect_err("refused after the failure");
     assert!(
@@ -82,7 +94,11 @@ async fn a_failed_commit_stops_the_sequencer_and_nothing_of_it_is_on_disk() {
     // A restart continues from the durable tail, not from the failed group.
     let (handle, thread) = start(parts(store.clone())).expect("restart");
     let next = handle
-        .append("crm".into(), vec![event("e-2")])
+        .append(
+            "crm".into(),
+            CorrectionRights::OwnEntries,
+            vec![event("e-2")],
+        )
         .await
         .expect("appends resume after a restart");
     assert_eq!(next[0].index, 1);

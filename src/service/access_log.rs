@@ -20,7 +20,7 @@ use crate::sequencer::{PreparedEvent, SequencerHandle};
 use crate::validation::{ValidationLimits, is_special_category, validate_submission};
 
 /// The system named by the access entries the ledger writes about itself.
-pub const ACCESS_SYSTEM: &str = "gdpr-ledger";
+pub const ACCESS_SYSTEM: &str = crate::validation::LEDGER_SYSTEM;
 /// The purpose of those access entries (DPV): compliance with a legal obligation.
 pub const ACCESS_PURPOSE: &str = "dpv:LegalCompliance";
 /// Their article 6 basis: legal obligation (articles 15, 33 and 34).
@@ -141,7 +141,11 @@ impl AccessLog {
         };
         let receipts = self
             .sequencer
-            .append(caller.identity.clone(), vec![prepared])
+            .append(
+                caller.identity.clone(),
+                crate::sequencer::CorrectionRights::OwnEntries,
+                vec![prepared],
+            )
             .await
             .map_err(|e| status::append_refused(e, |_| "access entry".to_owned()))?;
         receipts

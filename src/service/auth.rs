@@ -113,9 +113,24 @@ impl Caller {
         }
     }
 
-    /// Refuses an event whose `system` (at `field`) is not one of the caller's:
+    /// Which entries the caller may correct: its own; an admin, any (but the ledger's own).
+    pub fn correction_rights(&self) -> crate::sequencer::CorrectionRights {
+        if self.role == Role::Admin {
+            crate::sequencer::CorrectionRights::AnyEntry
+        } else {
+            crate::sequencer::CorrectionRights::OwnEntries
+        }
+    }
+
+    /// Refuses an event whose `system` (at `field`) is not one of the caller's, or is the
+    /// ledger's own (reserved for everyone, admins too):
     /// `PERMISSION_DENIED` naming the field.
     pub fn check_system(&self, field: &str, system: &str) -> Result<(), Status> {
+        if system == crate::validation::LEDGER_SYSTEM {
+            return Err(Status::permission_denied(format!(
+                "{field}: the system {system:?} is reserved for the entries the ledger writes itself"
+            )));
+        }
         if system.is_empty() || self.may_report_for(system) {
             return Ok(());
         }

@@ -436,7 +436,11 @@ impl LedgerService {
         let consent = Self::consent_checks(std::slice::from_ref(&prepared));
         let receipts = self
             .sequencer
-            .append(caller.identity, vec![prepared])
+            .append(
+                caller.identity.clone(),
+                caller.correction_rights(),
+                vec![prepared],
+            )
             .await
             .map_err(|e| status::append_refused(e, |_| "submission".to_owned()))?;
         self.deletions_appended(deletions).await;
@@ -490,7 +494,11 @@ impl LedgerService {
         let consent = Self::consent_checks(&prepared);
         let receipts = self
             .sequencer
-            .append(caller.identity, prepared)
+            .append(
+                caller.identity.clone(),
+                caller.correction_rights(),
+                prepared,
+            )
             .await
             .map_err(|e| status::append_refused(e, |p| format!("submissions[{p}]")))?;
         self.deletions_appended(deletions).await;

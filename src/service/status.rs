@@ -34,6 +34,18 @@ pub fn append_refused(error: AppendError, prefix: impl Fn(usize) -> String) -> S
             "{}.event.correction.target_index: {target}: {reason}",
             prefix(position)
         )),
+        AppendError::CorrectionDenied {
+            position,
+            target,
+            reason,
+        } => Status::permission_denied(format!(
+            "{}.event.correction.target_index: {target}: {reason}",
+            prefix(position)
+        )),
+        AppendError::InvalidAmendment { position, error } => Status::invalid_argument(format!(
+            "{} (in the target's event as amended)",
+            error.prefixed(&prefix(position))
+        )),
         AppendError::SubjectErased { position, what } => Status::failed_precondition(format!(
             "{}.subject: the subject's erasure is under way or done and its data key is destroyed: {what} refused",
             prefix(position)

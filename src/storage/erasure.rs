@@ -209,7 +209,29 @@ impl LedgerStore {
         // old one, which RocksDB then deletes).
         let meta = self.cf(columns::META)?;
         self.db.put_cf_opt(meta, b"last_purge", b"", &synced())?;
-        self.flush_all()
+        self.flush_all()?;
+        self.remove_old_info_logs()
+    }
+
+    /// Deletes the info logs of earlier runs (`LOG.old.*`): a data dir written before the info
+    /// log was kept at the warning level holds the key bounds of its purges there, and RocksDB
+    /// keeps old logs for good. The running `LOG` holds no key (see `open_with`).
+    fn remove_old_info_logs(&self) -> Result<(), StorageError> {
+        let dir = self.db.path();
+        let io = |path: &std::path::Path| {
+            let path = path.to_path_buf();
+            move |source| StorageError::Io { path, source }
+        };
+        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+            let path = entry.map_err(io(dir))?.path();
+            let is_old_log = path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("LOG.old."));
+            if is_old_log {
+                std::fs::remove_file(&path).map_err(io(&path))?;
+            }
+        }
+        Ok(())
     }
 
     fn flush_all(&self) -> Result<(), StorageError> {

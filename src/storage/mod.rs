@@ -93,6 +93,14 @@ pub enum StorageError {
     /// A row that must exist does not, or cannot be decoded: the data dir is damaged.
     #[error("damaged store: {0}")]
     Damaged(String),
+    /// A file of the data dir could not be read or removed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
 }
 
 /// A raw row: key and value bytes.
@@ -265,6 +273,11 @@ impl LedgerStore {
         // files a purge compacted away do not outlive them there (`erasure.rs`). A roll writes a
         // snapshot of the live files: tens of KiB for a log of millions of entries.
         options.set_max_manifest_file_size(1);
+        // The info log (`LOG`) only from warnings up: at the info level RocksDB writes the key
+        // bounds of manual compactions in hex, and the purge compacts the ranges of the erased
+        // subjects' rows, directory row keys included (issue 13). The old logs are deleted by
+        // each purge (`erasure.rs`).
+        options.set_log_level(rocksdb::LogLevel::Warn);
         let options = options.get_options_from_string("max_manifest_space_amp_pct=0")?;
         // A data dir made before the report indexes has no `reports` family: a writer creates it
         // (and the server backfills it); a reader opens the families that exist.

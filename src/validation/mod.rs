@@ -80,6 +80,62 @@ pub fn validate_submission(
     cross_rules::check_cross_field_rules(sub, event, kind, limits)
 }
 
+/// The system of the entries the ledger writes itself (access records, erasure requests made
+/// through `EraseSubject` without a system): reserved, so that no producer can write, and nobody
+/// can correct, what looks like the ledger's own record.
+pub const LEDGER_SYSTEM: &str = "gdpr-ledger";
+
+/// Checks an amended event (a correction's AMEND applied to its target,
+/// `core::correction::apply_amendment`) against its kind's rules, with the same field-naming
+/// errors as a submission. Only the event's own fields: the subject, linked subject and details
+/// cannot be amended, and `occurred_at` never changes (it was checked when the target came).
+pub fn validate_amended_event(
+    amended: &crate::proto::v1::Event,
+    limits: &ValidationLimits,
+) -> Result<(), FieldError> {
+    let kind = EventKind::try_from(amended.kind)
+        .map_err(|_| FieldError::new(Field::Kind.path(), "unknown value"))?;
+    let rules = requirement_table().for_kind(kind).ok_or_else(|| {
+        FieldError::new(
+            Field::Kind.path(),
+            "no requirements are defined for this kind",
+        )
+    })?;
+    let sub = EventSubmission {
+        event: Some(amended.clone()),
+        ..EventSubmission::default()
+    };
+    let context = Context {
+        limits,
+        now: SystemTime::UNIX_EPOCH,
+    };
+    let unamendable = [
+        Field::Subject,
+        Field::LinkedSubject,
+        Field::Details,
+        Field::DetailsDigest,
+        Field::OccurredAt,
+    ];
+    for field in Field::ALL.iter().filter(|f| !unamendable.contains(f)) {
+        match (rules.presence(*field), field.is_present(&sub)) {
+            (Presence::Required, false) => {
+                return Err(FieldError::new(
+                    field.path(),
+                    format!("required in `{}` events", rules.name()),
+                ));
+            }
+            (Presence::Forbidden, true) => return Err(forbidden(*field, rules.name())),
+            (_, true) => check_present_field(*field, &sub, &context)?,
+            (_, false) => {}
+        }
+    }
+    if kind == EventKind::IdentityLink {
+        // Nothing of an identity link can be amended: any amended field is forbidden above.
+        return Ok(());
+    }
+    cross_rules::check_cross_field_rules(&sub, amended, kind, limits)
+}
+
 /// The error for a forbidden field that is present.
 fn forbidden(field: Field, kind_name: &str) -> FieldError {
     let reason = match field {
