@@ -225,10 +225,14 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         first_run.dev_token = Some(token);
     }
 
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
+    let data_dir_error = |source| ServerError::DataDir {
         path: config.data_dir.clone(),
         source,
-    })?;
+    };
+    if !config.data_dir.exists() {
+        std::fs::create_dir_all(&config.data_dir).map_err(data_dir_error)?;
+        crate::storage::make_private(&config.data_dir).map_err(data_dir_error)?;
+    }
     let store = Arc::new(LedgerStore::open(
         &config.data_dir,
         &config.origin,

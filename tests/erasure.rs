@@ -207,7 +207,10 @@ fn forms(what: &str, bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             format!("{what} (HEX)"),
             hex::encode_upper(bytes).into_bytes(),
         ),
-        (format!("{what} (base64)"), STANDARD.encode(bytes).into_bytes()),
+        (
+            format!("{what} (base64)"),
+            STANDARD.encode(bytes).into_bytes(),
+        ),
         (
             format!("{what} (base64, unpadded)"),
             STANDARD_NO_PAD.encode(bytes).into_bytes(),
@@ -232,8 +235,11 @@ fn the_scan_finds_every_form_of_every_secret() {
     let needles = needles(&secrets);
     let dir = tempfile::tempdir().expect("temp dir");
     for (n, (_, form)) in needles.iter().enumerate() {
-        std::fs::write(dir.path().join(format!("LOG.old.{n}")), [b"x ", &form[..], b" y"].concat())
-            .expect("write");
+        std::fs::write(
+            dir.path().join(format!("LOG.old.{n}")),
+            [b"x ", &form[..], b" y"].concat(),
+        )
+        .expect("write");
     }
     let found = found_in_files(dir.path(), &needles);
     for (name, _) in &needles {
@@ -359,7 +365,12 @@ async fn an_erased_subject_leaves_no_key_details_or_directory_row_in_any_file() 
     // Positive control: everything erasure must destroy is in the files now.
     let secrets = read_secrets(&ledger, &token, indexes[0]);
     let found = found_in_files(&ledger.data_dir(), &needles(&secrets));
-    let stored_as_is = ["wrapped data key", "sealed details", "sealed identifiers", "directory row key"];
+    let stored_as_is = [
+        "wrapped data key",
+        "sealed details",
+        "sealed identifiers",
+        "directory row key",
+    ];
     for name in stored_as_is.map(|what| format!("{what} (raw)")) {
         assert!(
             found.iter().any(|f| f.starts_with(&name)),
@@ -510,7 +521,9 @@ async fn an_erased_subject_leaves_no_key_details_or_directory_row_in_any_file() 
     let journal_text = std::fs::read(&journal).expect("journal");
     for (name, form) in needles(&secrets) {
         assert!(
-            !journal_text.windows(form.len()).any(|w| w == form.as_slice()),
+            !journal_text
+                .windows(form.len())
+                .any(|w| w == form.as_slice()),
             "{name} in the erasure journal"
         );
     }

@@ -607,3 +607,94 @@ async fn only_an_entrys_producer_or_an_admin_corrects_it_and_never_the_ledgers_o
     .expect("an admin retracts");
     assert_eq!(tree_size(&ledger).await, before + 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_id_index_keeps_no_digest_of_an_identifier_and_retries_still_compare_subjects() {
+    // The digest leaves the identifiers out: after an erasure, nothing in the index can be
+    // matched against a guessed identifier.
+    let key = [7; 32];
+    let jane = common::collection("e-1", "email", "jane@example.com");
+    let mut bob = jane.clone();
+    bob.subject.as_mut().expect("subject").value = "bob@example.com".into();
+    assert_eq!(
+        gdpr_ledger::service::submission_digest(&key, &jane),
+        gdpr_ledger::service::submission_digest(&key, &bob)
+    );
+    let mut other_details = jane.clone();
+    other_details.details = b"other".to_vec();
+    assert_ne!(
+        gdpr_ledger::service::submission_digest(&key, &jane),
+        gdpr_ledger::service::submission_digest(&key, &other_details)
+    );
+
+    // The subject is still compared, through the directory: a retry about another subject is a
+    // reused event id.
+    let ledger = TestLedger::start().await;
+    let mut crm = ledger.client(PRODUCER_TOKEN).await;
+    let first = append_one(&mut crm, jane.clone()).await.expect("appended");
+    let retry = crm
+        .append(pb::AppendRequest {
+            submission: Some(jane.clone()),
+            include_bundle: false,
+        })
+        .await
+        .expect("a retry")
+        .into_inner()
+        .receipt
+        .expect("receipt");
+    assert!(retry.duplicate && retry.index == first);
+    let reused = append_one(&mut crm, bob.clone())
+        .await
+        .expect_err("another subject");
+    assert_eq!(reused.code(), Code::AlreadyExists, "{reused:?}");
+    // In one batch, too.
+    let mut batch_jane = jane.clone();
+    batch_jane.event.as_mut().expect("event").event_id = "e-2".into();
+    let mut batch_bob = bob.clone();
+    batch_bob.event.as_mut().expect("event").event_id = "e-2".into();
+    crm.append_batch(pb::AppendBatchRequest {
+        submissions: vec![batch_jane],
+        include_bundle: false,
+    })
+    .await
+    .expect("e-2 for jane");
+    let reused = crm
+        .append_batch(pb::AppendBatchRequest {
+            submissions: vec![batch_bob],
+            include_bundle: false,
+        })
+        .await
+        .expect_err("e-2 for bob");
+    assert_eq!(reused.code(), Code::AlreadyExists);
+    assert_eq!(tree_size(&ledger).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_dir_and_backups_are_readable_by_the_ledgers_user_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let ledger = TestLedger::start().await;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("exists")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&ledger.data_dir()), 0o700, "the data dir");
+    let mut admin = gdpr_ledger::proto::v1::admin_client::AdminClient::with_interceptor(
+        tonic::transport::Channel::from_shared(format!("http://{}", ledger.addr()))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connects"),
+        gdpr_ledger::client::BearerToken::new(ADMIN_TOKEN).expect("token"),
+    );
+    let destination = ledger.dirs.path().join("backup-1");
+    admin
+        .create_backup(pb::CreateBackupRequest {
+            destination: destination.display().to_string(),
+        })
+        .await
+        .expect("backup");
+    assert_eq!(mode(&destination), 0o700, "the backup");
+}

@@ -391,7 +391,9 @@ fn plan_job(
             None => parts.store.event_id(&job.producer, &event_id)?,
         };
         if let Some(record) = known {
-            if record.content_digest != prepared.content_digest {
+            if record.content_digest != prepared.content_digest
+                || !names_the_same_subject(parts, plan, prepared, record.index)?
+            {
                 return Err(AppendError::EventIdConflict { position, event_id });
             }
             sources.push(match plan.event_ids.get(&id_key) {
@@ -580,6 +582,51 @@ fn resolve_subject(
         add_identifiers(parts, plan, token, new_identifiers, position)?;
     }
     Ok(Some(token))
+}
+
+/// Whether a retried submission names the subject of the entry at `index`: the submission digest
+/// leaves the identifiers out (so that the event-id index holds nothing an identifier could be
+/// matched against once the subject's directory rows are destroyed), and the identifiers are
+/// compared here instead, through the directory. After an erasure closed, they resolve to
+/// nothing, and a retry is a conflict.
+fn names_the_same_subject(
+    parts: &SequencerParts,
+    plan: &GroupPlan,
+    prepared: &PreparedEvent,
+    index: u64,
+) -> Result<bool, AppendError> {
+    let entry_token = match plan.entries.iter().find(|entry| entry.index == index) {
+        Some(entry) => decode_entry(&entry.bytes),
+        None => decode_entry(
+            &parts
+                .store
+                .entry(index)?
+                .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?,
+        ),
+    }
+    .map_err(|e| StorageError::Damaged(format!("entry {index} does not decode: {e}")))?
+    .subject_token;
+    let entry_token: Option<[u8; 32]> = if entry_token.is_empty() {
+        None
+    } else {
+        Some(entry_token.as_slice().try_into().map_err(|_| {
+            StorageError::Damaged(format!(
+                "entry {index}: a subject token of {} bytes",
+                entry_token.len()
+            ))
+        })?)
+    };
+    let named = match (prepared.subject_row, prepared.subject_token) {
+        (Some(row), _) => lookup_directory(parts, plan, &row)?,
+        (None, token) => token,
+    };
+    if named != entry_token {
+        return Ok(false);
+    }
+    match prepared.linked_row {
+        Some(linked) => Ok(lookup_directory(parts, plan, &linked)? == entry_token),
+        None => Ok(true),
+    }
 }
 
 fn lookup_directory(

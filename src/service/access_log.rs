@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use prost::Message as _;
 use tonic::Status;
 
 use super::auth::Caller;
@@ -129,8 +128,7 @@ impl AccessLog {
             event,
             subject_row,
             linked_row: None,
-            content_digest: *blake3::keyed_hash(&self.digest_key, &submission.encode_to_vec())
-                .as_bytes(),
+            content_digest: super::submission_digest(&self.digest_key, &submission),
             details: None,
             identifiers: Vec::new(),
             subject_token: match subject {

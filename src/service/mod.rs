@@ -15,7 +15,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use prost::Message as _;
 use tonic::{Request, Response, Status};
 
 use crate::core::directory::{
@@ -233,8 +232,7 @@ impl LedgerService {
         };
         let subject_row = row(&submission.subject, "subject.value")?;
         let linked_row = row(&submission.linked_subject, "linked_subject.value")?;
-        let content_digest =
-            *blake3::keyed_hash(&self.digest_key, &submission.encode_to_vec()).as_bytes();
+        let content_digest = submission_digest(&self.digest_key, &submission);
         let identifiers = [&submission.subject, &submission.linked_subject]
             .into_iter()
             .flatten()
@@ -355,6 +353,25 @@ fn check_systems(
         return Ok(());
     };
     caller.check_system(&format!("{prefix}.event.system"), &event.system)
+}
+
+/// The digest the event-id index keeps of a submission, to tell a retry from a reused event id:
+/// BLAKE3-keyed over the event and the details, **not** the identifiers. The identifiers of a
+/// retry are compared through the directory instead (`sequencer`), so that once an erasure has
+/// destroyed the subject's directory rows, nothing in the index can be matched against a guessed
+/// identifier (issue 13).
+pub fn submission_digest(key: &[u8; 32], submission: &pb::EventSubmission) -> [u8; 32] {
+    let event = submission
+        .event
+        .as_ref()
+        .map(prost::Message::encode_to_vec)
+        .unwrap_or_default();
+    let mut hasher = blake3::Hasher::new_keyed(key);
+    hasher.update(b"gdpr-ledger submission digest v2\n");
+    hasher.update(&(event.len() as u64).to_be_bytes());
+    hasher.update(&event);
+    hasher.update(&submission.details);
+    *hasher.finalize().as_bytes()
 }
 
 /// The key of submission digests, derived from the deployment's directory secret.

@@ -47,6 +47,13 @@ pub enum BackupError {
     Storage(#[from] StorageError),
 }
 
+/// Makes a directory readable by its owner only (mode 0700): data dirs and backups hold the
+/// ledger's secret families until erasure destroys their rows.
+pub fn make_private(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
 impl LedgerStore {
     /// Takes a consistent online backup into `destination`, a directory that must not exist.
     pub fn create_backup(&self, destination: &Path) -> Result<BackupSummary, BackupError> {
@@ -56,6 +63,11 @@ impl LedgerStore {
         Checkpoint::new(&self.db)
             .and_then(|checkpoint| checkpoint.create_checkpoint(destination))
             .map_err(StorageError::from)?;
+        // A backup holds what the data dir holds: only the ledger's user may read it.
+        make_private(destination).map_err(|source| BackupError::Io {
+            path: destination.to_path_buf(),
+            source,
+        })?;
         summarize(destination)
     }
 }
@@ -84,6 +96,7 @@ pub fn restore_backup(backup: &Path, data_dir: &Path) -> Result<BackupSummary, B
     // The backup must be a ledger before anything is copied.
     summarize(backup)?;
     std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
+    make_private(data_dir).map_err(io(data_dir))?;
     for entry in std::fs::read_dir(backup).map_err(io(backup))? {
         let entry = entry.map_err(io(backup))?;
         let target = data_dir.join(entry.file_name());

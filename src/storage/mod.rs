@@ -15,7 +15,7 @@ mod subject_index;
 mod tree_cache;
 pub mod tree_chunks;
 
-pub use backup::{BackupError, BackupSummary, restore_backup};
+pub use backup::{BackupError, BackupSummary, make_private, restore_backup};
 pub use erasure::{ErasureClosing, ErasureRecord, ErasureRow, PurgeScope};
 pub use subject_index::PruneSummary;
 
