@@ -1002,3 +1002,52 @@ async fn an_exemption_answers_for_a_system_until_its_end_date_and_keeps_the_case
         .cases;
     assert!(old.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_line_torn_by_a_crash_does_not_stop_the_next_start() {
+    let mut ledger = TestLedger::start_with(|c| c.erasure.purge_batch_ms = 50).await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    append(
+        &mut producer,
+        vec![
+            collected("c-1", "jane.doe@example.com", "x"),
+            collected("c-2", "max@example.com", "y"),
+        ],
+    )
+    .await;
+    let mut admin = erasure_client(&ledger, ADMIN_TOKEN).await;
+    admin
+        .erase_subject(pb::EraseSubjectRequest {
+            subject: Some(jane()),
+            ..Default::default()
+        })
+        .await
+        .expect("opens");
+    ledger.stop().await;
+    // A crash in the middle of the next journal append.
+    let journal = ledger.config.secrets_dir.join("erasure-journal");
+    let mut text = std::fs::read(&journal).expect("journal");
+    assert!(text.ends_with(b"\n"));
+    text.extend_from_slice(b"{\"token\":\"00ab");
+    std::fs::write(&journal, &text).expect("torn");
+    ledger.restart().await;
+    let mut admin = erasure_client(&ledger, ADMIN_TOKEN).await;
+    let opened = admin
+        .erase_subject(pb::EraseSubjectRequest {
+            subject: Some(email("max@example.com")),
+            ..Default::default()
+        })
+        .await
+        .expect("the server started and erases again")
+        .into_inner();
+    assert_eq!(opened.state, OPEN);
+    let journal = gdpr_ledger::erasure::ErasureJournal::new(&journal);
+    assert_eq!(
+        journal
+            .latest()
+            .expect("the journal reads whole again")
+            .len(),
+        2,
+        "both cases, and no torn line"
+    );
+}

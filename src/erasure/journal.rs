@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{Read as _, Seek as _, Write as _};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -88,16 +88,35 @@ impl ErasureJournal {
         }
     }
 
-    /// Appends a line and syncs the file.
+    /// Appends a line and syncs the file. A torn last line (a crash in the middle of an append:
+    /// no line feed after it) is cut off first, so that the new line starts a line of its own.
     pub fn append(&self, record: &JournalRecord) -> Result<(), JournalError> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut line = serde_json::to_string(record).unwrap_or_default();
         line.push('\n');
         let mut file = OpenOptions::new()
             .create(true)
-            .append(true)
+            .read(true)
+            .write(true)
+            .truncate(false)
             .mode(0o600)
             .open(&self.path)
+            .map_err(self.io())?;
+        let mut text = Vec::new();
+        file.read_to_end(&mut text).map_err(self.io())?;
+        let whole = text
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |at| at + 1);
+        if whole < text.len() {
+            tracing::warn!(
+                path = %self.path.display(),
+                bytes = text.len() - whole,
+                "erasure journal: a torn last line is cut off before the next append"
+            );
+            file.set_len(whole as u64).map_err(self.io())?;
+        }
+        file.seek(std::io::SeekFrom::Start(whole as u64))
             .map_err(self.io())?;
         file.write_all(line.as_bytes()).map_err(self.io())?;
         file.sync_data().map_err(self.io())?;
@@ -107,14 +126,22 @@ impl ErasureJournal {
     /// Every subject in the journal with its latest line. A missing file is an empty journal.
     pub fn latest(&self) -> Result<BTreeMap<[u8; 32], JournalRecord>, JournalError> {
         let mut latest = BTreeMap::new();
-        let file = match std::fs::File::open(&self.path) {
-            Ok(file) => file,
+        let text = match std::fs::read(&self.path) {
+            Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(latest),
             Err(e) => return Err(self.io()(e)),
         };
-        for (number, line) in BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(self.io())?;
+        let text = String::from_utf8_lossy(&text);
+        let lines: Vec<&str> = text.split('\n').collect();
+        for (number, line) in lines.iter().enumerate() {
             if line.trim().is_empty() {
+                continue;
+            }
+            // The last line without its line feed was torn by a crash during its append: it was
+            // never acknowledged, and the start reconciles the journal with the store.
+            let torn = number + 1 == lines.len();
+            if torn && serde_json::from_str::<JournalRecord>(line).is_err() {
+                tracing::warn!(path = %self.path.display(), "erasure journal: a torn last line is ignored");
                 continue;
             }
             let malformed = |reason: String| JournalError::Malformed {
@@ -123,7 +150,7 @@ impl ErasureJournal {
                 reason,
             };
             let record: JournalRecord =
-                serde_json::from_str(&line).map_err(|e| malformed(e.to_string()))?;
+                serde_json::from_str(line).map_err(|e| malformed(e.to_string()))?;
             let token: [u8; 32] = hex::decode(&record.token)
                 .ok()
                 .and_then(|bytes| bytes.try_into().ok())
@@ -155,5 +182,74 @@ impl ErasureJournal {
             added += 1;
         }
         Ok(added)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(requested_at: i64) -> ErasureRecord {
+        ErasureRecord {
+            request_index: 1,
+            requested_at,
+            requested_by: "ops".into(),
+            closed: None,
+            purged: false,
+        }
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ignored_then_cut_off_by_the_next_append() -> Result<(), JournalError> {
+        let dir = tempfile::tempdir().map_err(|source| JournalError::Io {
+            path: PathBuf::new(),
+            source,
+        })?;
+        let path = dir.path().join("journal");
+        let journal = ErasureJournal::new(&path);
+        journal.append(&JournalRecord::opened([1; 32], &record(10)))?;
+        // A crash in the middle of the next append.
+        let whole = std::fs::read(&path).map_err(|source| JournalError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let torn =
+            serde_json::to_string(&JournalRecord::opened([2; 32], &record(20))).unwrap_or_default();
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(journal.io())?;
+        file.write_all(&torn.as_bytes()[..torn.len() / 2])
+            .map_err(journal.io())?;
+        let latest = journal.latest()?;
+        assert_eq!(latest.len(), 1, "the torn line is not an erasure");
+        journal.append(&JournalRecord::opened([3; 32], &record(30)))?;
+        let latest = journal.latest()?;
+        assert_eq!(
+            latest.keys().copied().collect::<Vec<_>>(),
+            [[1; 32], [3; 32]]
+        );
+        let text = std::fs::read(&path).map_err(journal.io())?;
+        assert!(text.starts_with(&whole), "whole lines are never cut");
+        Ok(())
+    }
+
+    #[test]
+    fn a_damaged_line_before_the_last_is_still_an_error() -> Result<(), JournalError> {
+        let dir = tempfile::tempdir().map_err(|source| JournalError::Io {
+            path: PathBuf::new(),
+            source,
+        })?;
+        let path = dir.path().join("journal");
+        std::fs::write(&path, "not json\n").map_err(|source| JournalError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let journal = ErasureJournal::new(&path);
+        assert!(matches!(
+            journal.latest(),
+            Err(JournalError::Malformed { line: 1, .. })
+        ));
+        Ok(())
     }
 }

@@ -84,6 +84,9 @@ pub struct ErasureManager {
     sequencer: SequencerHandle,
     journal: Arc<ErasureJournal>,
     work: mpsc::UnboundedSender<Work>,
+    /// Held across every read-modify-write of erasure records (closing by an admin, closing by
+    /// the worker, marking purged), so that none overwrites another's change.
+    records: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for ErasureManager {
@@ -114,6 +117,7 @@ impl ErasureManager {
             sequencer,
             journal,
             work,
+            records: std::sync::Mutex::new(()),
         });
         let mut unpurged = PurgeScope {
             tokens: Vec::new(),
@@ -188,15 +192,19 @@ impl ErasureManager {
                 Err(AppendError::SubjectErased { .. }) => {}
                 Err(error) => return Err(error.into()),
             }
-            if let Some(bytes) = self.store.erasure_record(&token)? {
-                let record = ErasureRecord::from_bytes(&bytes)?;
-                self.journal
-                    .append(&JournalRecord::opened(token, &record))?;
+        }
+        // Whether this call opened the case or an earlier one did (and failed before the end):
+        // the purge is scheduled while it is not done, then the journal holds the case. The
+        // purge first, so that a journal that cannot be written never leaves shredded rows in
+        // the files; a retry, or the next start, writes the journal line.
+        if let Some(bytes) = self.store.erasure_record(&token)? {
+            if !ErasureRecord::from_bytes(&bytes)?.purged {
+                self.send(Work::Purge(PurgeScope {
+                    tokens: vec![token],
+                    directory_rows: Some(Vec::new()),
+                }))?;
             }
-            self.send(Work::Purge(PurgeScope {
-                tokens: vec![token],
-                directory_rows: Some(Vec::new()),
-            }))?;
+            self.journal.reconcile(&[(token, bytes)])?;
         }
         self.status(token)
     }
@@ -208,6 +216,7 @@ impl ErasureManager {
     }
 
     fn close_many(&self, tokens: &[[u8; 32]], by: &str, reason: &str) -> Result<(), ErasureError> {
+        let _records = self.records.lock().unwrap_or_else(|p| p.into_inner());
         let mut records = Vec::with_capacity(tokens.len());
         for token in tokens {
             let bytes = self
@@ -231,19 +240,22 @@ impl ErasureManager {
             .map(|(token, record)| (*token, record.to_bytes()))
             .collect();
         let deleted = self.store.close_erasures(&rows)?;
+        let directory_rows = deleted.len();
+        // The purge first (see `erase`); the start reconciles a journal line that failed.
+        self.send(Work::Purge(PurgeScope {
+            tokens: tokens.to_vec(),
+            directory_rows: Some(deleted),
+        }))?;
         for (token, record) in &records {
             self.journal
                 .append(&JournalRecord::closed(*token, record))?;
         }
         tracing::info!(
             cases = records.len(),
-            directory_rows = deleted.len(),
+            directory_rows,
             "erasure cases closed"
         );
-        self.send(Work::Purge(PurgeScope {
-            tokens: tokens.to_vec(),
-            directory_rows: Some(deleted),
-        }))
+        Ok(())
     }
 
     /// The subject's erasure status: its case (if any) and every holder of its data.
@@ -355,10 +367,15 @@ fn process(manager: &ErasureManager, work: Vec<Work>) -> Result<(), ErasureError
         }
     }
     if !complete.is_empty() {
+        let _records = manager.records.lock().unwrap_or_else(|p| p.into_inner());
         let mut records = Vec::new();
         for token in &complete {
             if let Some(bytes) = manager.store.erasure_record(token)? {
                 let mut record = ErasureRecord::from_bytes(&bytes)?;
+                if record.closed.is_some() {
+                    // An admin closed it meanwhile.
+                    continue;
+                }
                 record.closed = Some(ErasureClosing {
                     at: unix_now(),
                     by: LEDGER_IDENTITY.into(),
@@ -372,9 +389,14 @@ fn process(manager: &ErasureManager, work: Vec<Work>) -> Result<(), ErasureError
             records.iter().map(|(t, r)| (*t, r.to_bytes())).collect();
         let deleted = manager.store.close_erasures(&rows)?;
         for (token, record) in &records {
-            manager
+            // A journal line that cannot be written must not stop the purge; the next start
+            // reconciles the journal with the store.
+            if let Err(error) = manager
                 .journal
-                .append(&JournalRecord::closed(*token, record))?;
+                .append(&JournalRecord::closed(*token, record))
+            {
+                tracing::error!(%error, "erasure journal: a closing is not journaled yet");
+            }
         }
         tracing::info!(cases = records.len(), "erasure cases complete and closed");
         merge(
@@ -390,15 +412,26 @@ fn process(manager: &ErasureManager, work: Vec<Work>) -> Result<(), ErasureError
     }
     scope.tokens.sort_unstable();
     scope.tokens.dedup();
-    manager.store.purge_erased(&scope)?;
-    let mut purged = Vec::new();
+    // The records as the purge finds them: one that changes while it runs (a closing destroyed
+    // more rows) is not marked purged; its own purge follows.
+    let mut before = Vec::new();
     for token in &scope.tokens {
-        if let Some(bytes) = manager.store.erasure_record(token)? {
-            let mut record = ErasureRecord::from_bytes(&bytes)?;
-            if !record.purged {
-                record.purged = true;
-                purged.push((*token, record.to_bytes()));
-            }
+        before.push(manager.store.erasure_record(token)?);
+    }
+    manager.store.purge_erased(&scope)?;
+    let _records = manager.records.lock().unwrap_or_else(|p| p.into_inner());
+    let mut purged = Vec::new();
+    for (token, seen) in scope.tokens.iter().zip(before) {
+        let Some(bytes) = manager.store.erasure_record(token)? else {
+            continue;
+        };
+        if seen.as_deref() != Some(bytes.as_slice()) {
+            continue;
+        }
+        let mut record = ErasureRecord::from_bytes(&bytes)?;
+        if !record.purged {
+            record.purged = true;
+            purged.push((*token, record.to_bytes()));
         }
     }
     manager.store.put_erasure_records(&purged)?;
