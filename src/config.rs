@@ -247,7 +247,13 @@ impl Config {
                 ),
             });
         }
-        if self.secrets_dir.starts_with(&self.data_dir) || self.secrets_dir == self.data_dir {
+        let inside = crate::paths::is_within(&self.secrets_dir, &self.data_dir).map_err(|e| {
+            ConfigError::Invalid {
+                key: "secrets_dir",
+                reason: format!("cannot be resolved: {e}"),
+            }
+        })?;
+        if inside {
             return Err(ConfigError::Invalid {
                 key: "secrets_dir",
                 reason:

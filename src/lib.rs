@@ -35,6 +35,8 @@ pub mod identifier_lists;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]
+pub mod paths;
+#[cfg(feature = "server")]
 pub mod proofs;
 #[cfg(feature = "server")]
 pub mod reports;

@@ -122,6 +122,17 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// Whether `path` leads into the data dir (links and `..` resolved, `crate::paths`).
+fn inside_data_dir(
+    path: &std::path::Path,
+    data_dir: &std::path::Path,
+) -> Result<bool, ServerError> {
+    crate::paths::is_within(path, data_dir).map_err(|source| ServerError::DataDir {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Writes the (public) verifier key beside the secrets, as `verifier-key`, for local tools.
 fn publish_verifier_key(dir: &std::path::Path, key: &str) -> Result<(), ServerError> {
     let path = dir.join(secrets::VERIFIER_KEY_FILE);
@@ -164,11 +175,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let (signer, cosigners) = match &config.next_log_key_file {
         None => (Arc::new(current), Vec::new()),
         Some(path) => {
-            if std::path::absolute(path)
-                .ok()
-                .zip(std::path::absolute(&config.data_dir).ok())
-                .is_some_and(|(key, data)| key.starts_with(data))
-            {
+            if inside_data_dir(path, &config.data_dir)? {
                 return Err(ServerError::Key(format!(
                     "next_log_key_file {} is inside the data dir",
                     path.display()
@@ -260,11 +267,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         .journal_file
         .clone()
         .unwrap_or_else(|| config.secrets_dir.join(secrets::ERASURE_JOURNAL_FILE));
-    if std::path::absolute(&journal_path)
-        .ok()
-        .zip(std::path::absolute(&config.data_dir).ok())
-        .is_some_and(|(journal, data)| journal.starts_with(data))
-    {
+    if inside_data_dir(&journal_path, &config.data_dir)? {
         return Err(ServerError::Key(format!(
             "erasure.journal_file {} is inside the data dir, which a restore replaces",
             journal_path.display()
@@ -467,11 +470,7 @@ fn load_master_key(config: &Config) -> Result<crate::vault::MasterKey, ServerErr
         .master_key_file
         .clone()
         .unwrap_or_else(|| config.secrets_dir.join(secrets::MASTER_KEY_FILE));
-    if std::path::absolute(&path)
-        .ok()
-        .zip(std::path::absolute(&config.data_dir).ok())
-        .is_some_and(|(key, data)| key.starts_with(data))
-    {
+    if inside_data_dir(&path, &config.data_dir)? {
         return Err(ServerError::Key(format!(
             "the master key file {} is inside the data dir",
             path.display()

@@ -698,3 +698,37 @@ async fn the_data_dir_and_backups_are_readable_by_the_ledgers_user_only() {
         .expect("backup");
     assert_eq!(mode(&destination), 0o700, "the backup");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_cannot_reach_into_the_data_dir_through_a_link_or_dot_dot() {
+    let ledger = TestLedger::start().await;
+    let mut admin = gdpr_ledger::proto::v1::admin_client::AdminClient::with_interceptor(
+        tonic::transport::Channel::from_shared(format!("http://{}", ledger.addr()))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connects"),
+        gdpr_ledger::client::BearerToken::new(ADMIN_TOKEN).expect("token"),
+    );
+    let root = ledger.dirs.path();
+    std::os::unix::fs::symlink(ledger.data_dir(), root.join("link")).expect("link");
+    std::fs::create_dir_all(root.join("elsewhere")).expect("dir");
+    for destination in [
+        root.join("link/backup-1"),
+        root.join("elsewhere/../data/backup-2"),
+    ] {
+        let refused = admin
+            .create_backup(pb::CreateBackupRequest {
+                destination: destination.display().to_string(),
+            })
+            .await
+            .expect_err("inside the data dir");
+        assert_eq!(refused.code(), Code::InvalidArgument, "{destination:?}");
+        assert_eq!(
+            refused.message(),
+            "destination: a backup must not be inside the data dir"
+        );
+    }
+    assert!(!ledger.data_dir().join("backup-1").exists());
+    assert!(!ledger.data_dir().join("backup-2").exists());
+}

@@ -160,13 +160,17 @@ impl ErasureManager {
     /// appends `event` (a validated erasure request) as the erasure-request entry, which shreds the subject's key in the same write,
     /// journals it, and schedules the purge. A subject whose case exists is left as it is.
     pub async fn erase(
-        &self,
+        self: &Arc<Self>,
         token: [u8; 32],
         subject_row: [u8; 32],
         caller: &str,
         event: Event,
     ) -> Result<ErasureStatus, ErasureError> {
-        if self.store.erasure_record(&token)?.is_none() {
+        // Store reads, the journal's fsync and the status run on the blocking pool; only the
+        // append waits on the async side.
+        let manager = self.clone();
+        let exists = blocking(move || Ok(manager.store.erasure_record(&token)?.is_some())).await?;
+        if !exists {
             let content_digest = *blake3::hash(&prost::Message::encode_to_vec(&event)).as_bytes();
             let prepared = PreparedEvent {
                 event,
@@ -193,10 +197,15 @@ impl ErasureManager {
                 Err(error) => return Err(error.into()),
             }
         }
-        // Whether this call opened the case or an earlier one did (and failed before the end):
-        // the purge is scheduled while it is not done, then the journal holds the case. The
-        // purge first, so that a journal that cannot be written never leaves shredded rows in
-        // the files; a retry, or the next start, writes the journal line.
+        let manager = self.clone();
+        blocking(move || manager.after_opening(token)).await
+    }
+
+    /// Whether `erase` opened the case or an earlier call did (and failed before the end): the
+    /// purge is scheduled while it is not done, then the journal holds the case. The purge first,
+    /// so that a journal that cannot be written never leaves shredded rows in the files; a retry,
+    /// or the next start, writes the journal line.
+    fn after_opening(&self, token: [u8; 32]) -> Result<ErasureStatus, ErasureError> {
         if let Some(bytes) = self.store.erasure_record(&token)? {
             if !ErasureRecord::from_bytes(&bytes)?.purged {
                 self.send(Work::Purge(PurgeScope {
@@ -490,6 +499,15 @@ pub fn reapply_journal(
         store.put_erasure_records(&purged)?;
     }
     Ok(tokens.len())
+}
+
+/// Runs store and journal work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ErasureError> + Send + 'static,
+) -> Result<T, ErasureError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| ErasureError::WorkerStopped)?
 }
 
 /// Now, in Unix seconds.

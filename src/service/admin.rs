@@ -36,9 +36,9 @@ impl Admin for AdminService {
                 "destination: an absolute path on the server's machine",
             ));
         }
-        let data_dir = std::path::absolute(&self.data_dir)
-            .map_err(|e| Status::internal(format!("data dir: {e}")))?;
-        if destination.starts_with(&data_dir) {
+        let inside = crate::paths::is_within(&destination, &self.data_dir)
+            .map_err(|e| Status::invalid_argument(format!("destination: {e}")))?;
+        if inside {
             return Err(Status::invalid_argument(
                 "destination: a backup must not be inside the data dir",
             ));

@@ -12,7 +12,7 @@ use super::auth::Caller;
 use super::status;
 use super::streams::StreamGate;
 use crate::core::bundle::{Bundle, BundleEntry};
-use crate::core::directory::{DirectorySecret, directory_row_key};
+use crate::core::directory::DirectorySecret;
 use crate::core::signature::{EntrySignature, KeyId};
 use crate::proofs;
 use crate::proto::v1 as pb;
@@ -283,17 +283,14 @@ impl Reports for Arc<ReportsService> {
             .into_inner()
             .subject
             .ok_or_else(|| Status::invalid_argument("subject: is required"))?;
-        let row = directory_row_key(&self.directory_secret, &identifier.kind, &identifier.value)
-            .map_err(|e| Status::invalid_argument(format!("subject.value: {e}")))?;
-        let token = self
-            .store
-            .directory_token(&row)
-            .map_err(status::storage)?
-            .ok_or_else(|| {
-                Status::not_found(
-                    "subject: no data subject with this identifier is in the subject directory",
-                )
-            })?;
+        // The directory is read off the async workers, by the one resolution every service uses.
+        let (_, token) = super::subject_of_identifier(
+            &self.store,
+            &self.directory_secret,
+            &identifier,
+            "subject",
+        )
+        .await?;
         let size = self.sequencer.shared().latest_checkpoint().size;
         let store = self.store.clone();
         let report =

@@ -89,7 +89,8 @@ pub fn restore_backup(backup: &Path, data_dir: &Path) -> Result<BackupSummary, B
     if occupied {
         return Err(BackupError::DestinationExists(data_dir.to_path_buf()));
     }
-    let (from, to) = (absolute(backup)?, absolute(data_dir)?);
+    let resolved = |path: &Path| crate::paths::resolve(path).map_err(io(path));
+    let (from, to) = (resolved(backup)?, resolved(data_dir)?);
     if to.starts_with(&from) || from.starts_with(&to) {
         return Err(BackupError::Nested(data_dir.to_path_buf()));
     }
@@ -113,13 +114,6 @@ pub fn restore_backup(backup: &Path, data_dir: &Path) -> Result<BackupSummary, B
         .and_then(|dir| dir.sync_all())
         .map_err(io(data_dir))?;
     summarize(data_dir)
-}
-
-fn absolute(path: &Path) -> Result<PathBuf, BackupError> {
-    std::path::absolute(path).map_err(|source| BackupError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 /// Opens the copy read-only: origin, size and bytes.

@@ -1,0 +1,68 @@
+//! Where a path really leads, for the checks that keep keys and journals out of the data dir and
+//! backups out of it (and the reverse): `.`, `..` and symbolic links are resolved, never compared
+//! as text (`/srv/ledger/keys/../data/backup` and a link into the data dir are inside it).
+
+use std::path::{Component, Path, PathBuf};
+
+/// `path` made absolute with every symbolic link, `.` and `..` resolved. The path need not exist:
+/// its nearest existing ancestor is resolved by the file system and the rest, which cannot hold a
+/// link since it does not exist, is applied to it component by component.
+pub fn resolve(path: &Path) -> std::io::Result<PathBuf> {
+    let absolute = std::path::absolute(path)?;
+    let mut existing = absolute.as_path();
+    let mut rest: Vec<Component<'_>> = Vec::new();
+    loop {
+        match std::fs::canonicalize(existing) {
+            Ok(mut resolved) => {
+                for component in rest.iter().rev() {
+                    match component {
+                        Component::ParentDir => {
+                            resolved.pop();
+                        }
+                        Component::Normal(name) => resolved.push(name),
+                        Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+                    }
+                }
+                return Ok(resolved);
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let Some(last) = existing.components().next_back() else {
+                    return Err(error);
+                };
+                rest.push(last);
+                existing = existing.parent().ok_or(error)?;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Whether `path` is `dir` or lies inside it, both resolved ([`resolve`]).
+pub fn is_within(path: &Path, dir: &Path) -> std::io::Result<bool> {
+    Ok(resolve(path)?.starts_with(resolve(dir)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_dot_and_links_are_resolved_before_comparing() -> std::io::Result<()> {
+        let root = tempfile::tempdir()?;
+        let data = root.path().join("data");
+        let keys = root.path().join("keys");
+        std::fs::create_dir_all(&data)?;
+        std::fs::create_dir_all(&keys)?;
+        // Lexically outside, really inside.
+        assert!(is_within(&keys.join("../data/backup-1"), &data)?);
+        std::os::unix::fs::symlink(&data, root.path().join("link"))?;
+        assert!(is_within(&root.path().join("link/backup-1"), &data)?);
+        assert!(is_within(&root.path().join("link/new/../backup-2"), &data)?);
+        // Lexically inside, really outside.
+        assert!(!is_within(&data.join("../keys/master-key"), &data)?);
+        assert!(!is_within(&keys.join("master-key"), &data)?);
+        // Relative paths are taken from the working directory, like the server's.
+        assert_eq!(resolve(Path::new("."))?, std::fs::canonicalize(".")?);
+        Ok(())
+    }
+}
