@@ -396,12 +396,14 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     // takes ~40 ms on loopback instead of a fraction of a millisecond.
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let max_streams_per_connection = config.limits.max_streams_per_connection.max(1);
     let serving = tokio::spawn(async move {
         let outcome = grpc
             // Batches of thousands of events are hundreds of KiB: wider HTTP/2 windows than the
             // 64 KiB default spare them round trips of flow control.
             .initial_stream_window_size(Some(1 << 20))
             .initial_connection_window_size(Some(4 << 20))
+            .max_concurrent_streams(Some(max_streams_per_connection))
             .layer(admission.layer())
             .add_service(health_service)
             .add_service(reflection)

@@ -732,3 +732,40 @@ async fn a_backup_cannot_reach_into_the_data_dir_through_a_link_or_dot_dot() {
     assert!(!ledger.data_dir().join("backup-1").exists());
     assert!(!ledger.data_dir().join("backup-2").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_never_arrives_is_given_up_on() {
+    let ledger = TestLedger::start_with(|config| config.limits.request_body_timeout_secs = 1).await;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", ledger.addr()))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects");
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("ready");
+    // Headers and a token, then nothing: the body's stream never yields.
+    let mut request = tonic::Request::new(tokio_stream::pending::<Vec<u8>>());
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {PRODUCER_TOKEN}")
+            .parse()
+            .expect("header value"),
+    );
+    let outcome = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        grpc.client_streaming(
+            request,
+            http::uri::PathAndQuery::from_static(APPEND_BATCH),
+            RawCodec,
+        ),
+    )
+    .await
+    .expect("the server answers instead of waiting for ever");
+    let refused = outcome.expect_err("no body");
+    assert_eq!(refused.code(), Code::DeadlineExceeded, "{refused:?}");
+    assert!(
+        refused
+            .message()
+            .starts_with("request: the body did not arrive within 1 s")
+    );
+}

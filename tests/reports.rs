@@ -586,6 +586,49 @@ async fn breach_investigations_match_a_brute_force_scan() {
         .await
         .expect("investigation");
     assert!(found.iter().any(|e| e.amended));
+
+    // The bound on the entries examined holds while they are gathered: exactly at the bound the
+    // investigation runs, one below it is refused (and no scan read past it).
+    let store = gdpr_ledger::storage::LedgerStore::open_read_only(
+        &ledger.data_dir(),
+        &gdpr_ledger::storage::StorageConfig::default(),
+    )
+    .expect("opens read-only");
+    let query = gdpr_ledger::reports::breach::BreachQuery {
+        systems: SYSTEMS.iter().map(|s| (*s).to_owned()).collect(),
+        recipients: Default::default(),
+        categories: Default::default(),
+        from: prost_types::Timestamp {
+            seconds: 0,
+            nanos: 0,
+        },
+        to: prost_types::Timestamp {
+            seconds: end + DAY,
+            nanos: 0,
+        },
+    };
+    let size = store.tree_size().expect("size");
+    let mut candidates = 0;
+    gdpr_ledger::reports::breach::investigate_at_most(&store, &query, size, usize::MAX, |_, c| {
+        candidates = c
+    })
+    .expect("unbounded");
+    let candidates = usize::try_from(candidates).expect("fits");
+    assert!(candidates > 100);
+    gdpr_ledger::reports::breach::investigate_at_most(&store, &query, size, candidates, |_, _| {})
+        .expect("at the bound");
+    let refused = gdpr_ledger::reports::breach::investigate_at_most(
+        &store,
+        &query,
+        size,
+        candidates - 1,
+        |_, _| {},
+    )
+    .expect_err("over the bound");
+    assert!(
+        matches!(refused, gdpr_ledger::reports::ReportError::TooLarge(_)),
+        "{refused}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

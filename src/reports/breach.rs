@@ -159,25 +159,54 @@ pub fn investigate(
     store: &LedgerStore,
     query: &BreachQuery,
     size: u64,
+    progress: impl FnMut(u64, u64),
+) -> Result<BreachFindings, ReportError> {
+    investigate_at_most(store, query, size, MAX_CANDIDATES, progress)
+}
+
+/// [`investigate`] with another bound than [`MAX_CANDIDATES`] on the entries examined.
+pub fn investigate_at_most(
+    store: &LedgerStore,
+    query: &BreachQuery,
+    size: u64,
+    max_candidates: usize,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<BreachFindings, ReportError> {
     super::check_indexed(store, size)?;
     let corrections = Corrections::load(store, size)?;
+    // The bound holds while the candidates are gathered: no scan reads past it, and the set never
+    // holds more than one scan beyond it.
+    let too_large = || {
+        ReportError::TooLarge(format!(
+            "the systems and recipients have more than {max_candidates} entries in the window; at most {max_candidates} are examined at once: narrow the window or split the query"
+        ))
+    };
     let mut candidates = BTreeSet::new();
-    for system in &query.systems {
-        let prefix = named_prefix(TAG_SYSTEM, system);
-        candidates.extend(store.report_scan(&prefix, &query.from, &query.to)?);
-    }
-    for recipient in &query.recipients {
-        let prefix = named_prefix(TAG_RECIPIENT, recipient);
-        candidates.extend(store.report_scan(&prefix, &query.from, &query.to)?);
-    }
-    candidates.retain(|index| *index < size);
-    if candidates.len() > MAX_CANDIDATES {
-        return Err(ReportError::TooLarge(format!(
-            "the systems and recipients have {} entries in the window; at most {MAX_CANDIDATES} are examined at once: narrow the window or split the query",
-            candidates.len()
-        )));
+    let prefixes = query
+        .systems
+        .iter()
+        .map(|system| named_prefix(TAG_SYSTEM, system))
+        .chain(
+            query
+                .recipients
+                .iter()
+                .map(|recipient| named_prefix(TAG_RECIPIENT, recipient)),
+        );
+    for prefix in prefixes {
+        let limit = max_candidates
+            .saturating_sub(candidates.len())
+            .saturating_add(1);
+        let scanned = store.report_scan(&prefix, &query.from, &query.to, limit)?;
+        // A scan that reached its limit stopped before the end of its rows: refused rather than
+        // examined in part (its rows and the candidates so far are over the bound, counting the
+        // duplicates of amended rows).
+        if scanned.len() >= limit {
+            return Err(too_large());
+        }
+        candidates.extend(scanned.into_iter().filter(|index| *index < size));
+        if candidates.len() > max_candidates {
+            return Err(too_large());
+        }
     }
     let candidates: Vec<u64> = candidates.into_iter().collect();
     let total = candidates.len() as u64;

@@ -54,6 +54,11 @@ pub struct RequestLimits {
     /// How long a streamed answer waits for a client that reads nothing before it ends the
     /// stream (`DEADLINE_EXCEEDED`), in seconds.
     pub stream_send_timeout_secs: u64,
+    /// How long a request's body may take to arrive, in seconds (`DEADLINE_EXCEEDED` after):
+    /// a client that sends slowly holds its buffer no longer.
+    pub request_body_timeout_secs: u64,
+    /// Concurrent HTTP/2 streams (calls) on one connection.
+    pub max_streams_per_connection: u32,
 }
 
 impl Default for RequestLimits {
@@ -67,6 +72,8 @@ impl Default for RequestLimits {
             max_streams: 64,
             max_streams_per_caller: 8,
             stream_send_timeout_secs: 60,
+            request_body_timeout_secs: 30,
+            max_streams_per_connection: 128,
         }
     }
 }

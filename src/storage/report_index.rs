@@ -465,12 +465,14 @@ impl LedgerStore {
     }
 
     /// The indexes of the rows of `prefix` (e.g. [`named_prefix`]) whose time lies in
-    /// `[from, to)`, in time order; duplicates are possible (amended rows).
+    /// `[from, to)`, in time order; duplicates are possible (amended rows). At most `limit`: a
+    /// caller with a bound reads no further than it.
     pub fn report_scan(
         &self,
         prefix: &[u8],
         from: &Timestamp,
         to: &Timestamp,
+        limit: usize,
     ) -> Result<Vec<u64>, StorageError> {
         let cf = self.cf(columns::REPORTS)?;
         let mut start = prefix.to_vec();
@@ -491,6 +493,9 @@ impl LedgerStore {
                 .and_then(|at| columns::decode_u64(&key[at..]))
                 .ok_or_else(|| StorageError::Damaged("report row too short".into()))?;
             out.push(index);
+            if out.len() >= limit {
+                break;
+            }
         }
         Ok(out)
     }

@@ -190,6 +190,7 @@ pub struct Admission {
     /// One permit per KiB of append requests in flight.
     inflight: Arc<tokio::sync::Semaphore>,
     inflight_budget_kib: usize,
+    body_timeout: std::time::Duration,
     /// Counts the appends refused here.
     metrics: Arc<LedgerMetrics>,
 }
@@ -243,6 +244,7 @@ impl Admission {
             max_request_bytes: limits.max_request_bytes,
             inflight: Arc::new(tokio::sync::Semaphore::new(inflight_budget_kib)),
             inflight_budget_kib,
+            body_timeout: std::time::Duration::from_secs(limits.request_body_timeout_secs),
             metrics,
         })
     }
@@ -270,9 +272,26 @@ impl Admission {
         Ok(caller)
     }
 
+    /// Receives the request's message within `limits.request_body_timeout_secs`.
+    async fn receive(
+        &self,
+        rule: &MethodRule,
+        input: &str,
+        body: Body,
+    ) -> Result<(Bytes, Option<tokio::sync::OwnedSemaphorePermit>), Status> {
+        tokio::time::timeout(self.body_timeout, self.receive_now(rule, input, body))
+            .await
+            .map_err(|_| {
+                Status::deadline_exceeded(format!(
+                    "request: the body did not arrive within {} s (limits.request_body_timeout_secs)",
+                    self.body_timeout.as_secs()
+                ))
+            })?
+    }
+
     /// Receives the request's message, refusing it before reading the rest when its length
     /// prefix is over the limit, and checks its wire form. Holds `permit` bytes from the budget.
-    async fn receive(
+    async fn receive_now(
         &self,
         rule: &MethodRule,
         input: &str,
