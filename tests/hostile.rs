@@ -10,48 +10,8 @@ use common::{
 use gdpr_ledger::proto::v1 as pb;
 use prost::Message as _;
 use tonic::Code;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
-/// Sends and receives message bytes as they are: the test builds bodies no generated client
-/// would (millions of empty submissions) without decoding them itself.
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
-        bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Self::Error> {
-        let mut out = vec![0; bytes::Buf::remaining(src)];
-        bytes::Buf::copy_to_slice(src, &mut out);
-        Ok(Some(out))
-    }
-}
+use gdpr_ledger::client::RawCodec;
 
 /// Calls `path` with `body` as the message, with `token` as bearer token if given.
 async fn raw_call(
@@ -65,24 +25,7 @@ async fn raw_call(
         .connect()
         .await
         .expect("connects");
-    let mut grpc = tonic::client::Grpc::new(channel)
-        .max_encoding_message_size(usize::MAX)
-        .max_decoding_message_size(usize::MAX);
-    grpc.ready().await.expect("ready");
-    let mut request = tonic::Request::new(body);
-    if let Some(token) = token {
-        request.metadata_mut().insert(
-            "authorization",
-            format!("Bearer {token}").parse().expect("header value"),
-        );
-    }
-    grpc.unary(
-        request,
-        http::uri::PathAndQuery::from_static(path),
-        RawCodec,
-    )
-    .await
-    .map(tonic::Response::into_inner)
+    gdpr_ledger::client::raw_unary(channel, path, token, body).await
 }
 
 const APPEND_BATCH: &str = "/gdpr_ledger.v1.Ledger/AppendBatch";
