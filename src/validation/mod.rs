@@ -54,6 +54,16 @@ pub fn validate_submission(
         .as_ref()
         .ok_or_else(|| FieldError::new("event", "required"))?;
     check_enum::<EventKind>(Field::Kind.path(), event.kind)?;
+    let (kind, rules) = kind_rules(event)?;
+    let context = Context { limits, now };
+    check_fields(rules, sub, &context, Field::ALL.into_iter())?;
+    cross_rules::check_cross_field_rules(sub, event, kind, limits)
+}
+
+/// The kind of an event and its row of the requirement table.
+fn kind_rules(
+    event: &crate::proto::v1::Event,
+) -> Result<(EventKind, &'static requirements::KindRequirements), FieldError> {
     let kind = EventKind::try_from(event.kind)
         .map_err(|_| FieldError::new(Field::Kind.path(), "unknown value"))?;
     let rules = requirement_table().for_kind(kind).ok_or_else(|| {
@@ -62,10 +72,19 @@ pub fn validate_submission(
             "no requirements are defined for this kind",
         )
     })?;
-    let context = Context { limits, now };
-    for field in Field::ALL {
-        let present = field.is_present(sub);
-        match (rules.presence(field), present) {
+    Ok((kind, rules))
+}
+
+/// Checks `fields` of `sub` against `rules`: required ones present, forbidden ones absent, present
+/// ones well formed; the first failure in the order given.
+fn check_fields(
+    rules: &requirements::KindRequirements,
+    sub: &EventSubmission,
+    context: &Context<'_>,
+    fields: impl Iterator<Item = Field>,
+) -> Result<(), FieldError> {
+    for field in fields {
+        match (rules.presence(field), field.is_present(sub)) {
             (Presence::Required, false) => {
                 return Err(FieldError::new(
                     field.path(),
@@ -73,11 +92,11 @@ pub fn validate_submission(
                 ));
             }
             (Presence::Forbidden, true) => return Err(forbidden(field, rules.name())),
-            (_, true) => check_present_field(field, sub, &context)?,
+            (_, true) => check_present_field(field, sub, context)?,
             (_, false) => {}
         }
     }
-    cross_rules::check_cross_field_rules(sub, event, kind, limits)
+    Ok(())
 }
 
 /// The system of the entries the ledger writes itself (access records, erasure requests made
@@ -93,14 +112,7 @@ pub fn validate_amended_event(
     amended: &crate::proto::v1::Event,
     limits: &ValidationLimits,
 ) -> Result<(), FieldError> {
-    let kind = EventKind::try_from(amended.kind)
-        .map_err(|_| FieldError::new(Field::Kind.path(), "unknown value"))?;
-    let rules = requirement_table().for_kind(kind).ok_or_else(|| {
-        FieldError::new(
-            Field::Kind.path(),
-            "no requirements are defined for this kind",
-        )
-    })?;
+    let (kind, rules) = kind_rules(amended)?;
     let sub = EventSubmission {
         event: Some(amended.clone()),
         ..EventSubmission::default()
@@ -116,19 +128,10 @@ pub fn validate_amended_event(
         Field::DetailsDigest,
         Field::OccurredAt,
     ];
-    for field in Field::ALL.iter().filter(|f| !unamendable.contains(f)) {
-        match (rules.presence(*field), field.is_present(&sub)) {
-            (Presence::Required, false) => {
-                return Err(FieldError::new(
-                    field.path(),
-                    format!("required in `{}` events", rules.name()),
-                ));
-            }
-            (Presence::Forbidden, true) => return Err(forbidden(*field, rules.name())),
-            (_, true) => check_present_field(*field, &sub, &context)?,
-            (_, false) => {}
-        }
-    }
+    let amendable = Field::ALL
+        .into_iter()
+        .filter(|field| !unamendable.contains(field));
+    check_fields(rules, &sub, &context, amendable)?;
     if kind == EventKind::IdentityLink {
         // Nothing of an identity link can be amended: any amended field is forbidden above.
         return Ok(());
