@@ -246,6 +246,13 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         &config.storage,
     )?);
     crate::backfill::run(&store)?;
+    let withdrawn = store.withdraw_legacy_event_id_digests()?;
+    if withdrawn > 0 {
+        tracing::info!(
+            rows = withdrawn,
+            "event-id digests made with identifiers withdrawn (retries of those events are conflicts)"
+        );
+    }
     crate::identifier_lists::rewrite_legacy_lists(
         &store,
         &master_key,

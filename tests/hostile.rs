@@ -712,3 +712,72 @@ async fn a_body_that_never_arrives_is_given_up_on() {
             .starts_with("request: the body did not arrive within 1 s")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digests_of_an_earlier_version_are_withdrawn_from_every_file_at_start() {
+    use gdpr_ledger::storage::{LedgerStore, StorageConfig};
+    let mut ledger = TestLedger::start().await;
+    let mut crm = ledger.client(PRODUCER_TOKEN).await;
+    let jane = common::collection("old-1", "email", "jane@example.com");
+    let index = append_one(&mut crm, jane.clone()).await.expect("appended");
+    ledger.stop().await;
+    // A data dir of an earlier version: its event-id rows' digests were made with the
+    // identifiers, and no mark says they were withdrawn.
+    let digest = {
+        let store = LedgerStore::open(
+            &ledger.data_dir(),
+            &ledger.config.origin,
+            &StorageConfig::default(),
+        )
+        .expect("opens");
+        store.reset_event_id_digest_mark().expect("reset");
+        store
+            .event_id("crm", "old-1")
+            .expect("read")
+            .expect("the row")
+            .content_digest
+    };
+    let hex = hex::encode(digest);
+    let found = |dir: &std::path::Path| -> Vec<String> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("data dir").flatten() {
+            let Ok(bytes) = std::fs::read(entry.path()) else {
+                continue;
+            };
+            for needle in [digest.as_slice(), hex.as_bytes()] {
+                if bytes.windows(needle.len()).any(|w| w == needle) {
+                    found.push(entry.file_name().to_string_lossy().into_owned());
+                }
+            }
+        }
+        found
+    };
+    assert!(
+        !found(&ledger.data_dir()).is_empty(),
+        "positive control: the digest is in a file"
+    );
+    ledger.restart().await;
+    assert!(
+        found(&ledger.data_dir()).is_empty(),
+        "{:?}",
+        found(&ledger.data_dir())
+    );
+    // The row keeps its index; a retry of the event is a conflict, never a silent duplicate of
+    // something else.
+    let mut crm = ledger.client(PRODUCER_TOKEN).await;
+    let retry = append_one(&mut crm, jane)
+        .await
+        .expect_err("a withdrawn digest");
+    assert_eq!(retry.code(), Code::AlreadyExists);
+    let entry = ledger
+        .client(AUDITOR_TOKEN)
+        .await
+        .get_entry(pb::GetEntryRequest {
+            selector: Some(pb::get_entry_request::Selector::EventId("old-1".into())),
+            producer: "crm".into(),
+        })
+        .await
+        .expect("found by its event id")
+        .into_inner();
+    assert_eq!(entry.index, index);
+}

@@ -13,6 +13,13 @@ use rocksdb::{BottommostLevelCompaction, CompactOptions, FlushOptions, WriteBatc
 
 use super::{LedgerStore, StorageError, columns, synced};
 
+/// The content digest of an event-id row whose digest was withdrawn
+/// ([`LedgerStore::withdraw_legacy_event_id_digests`]).
+pub const WITHDRAWN_DIGEST: [u8; 32] = [0; 32];
+
+/// The `meta` mark set once no event-id row keeps a digest made with the identifiers.
+pub const META_EVENT_ID_DIGESTS_V2: &[u8] = b"event_id_digests_v2";
+
 /// A subject's erasure record as stored: `(token, record bytes)`.
 pub type ErasureRow = TokenRow;
 
@@ -171,6 +178,58 @@ impl LedgerStore {
         }
         self.db.write_opt(batch, &synced())?;
         Ok(deleted)
+    }
+
+    /// Withdraws, once, the content digests of the event-id rows written before digests left the
+    /// identifiers out (`service::submission_digest`): each row keeps its index and gets
+    /// [`WITHDRAWN_DIGEST`] (a retry of such an event is a conflict), then the family is compacted
+    /// whole and the MANIFEST rolled, so that no file keeps a digest an identifier could be
+    /// matched against. Marked in `meta`; a data dir made by this version only sets the mark.
+    /// Returns how many rows were withdrawn.
+    pub fn withdraw_legacy_event_id_digests(&self) -> Result<usize, StorageError> {
+        let meta = self.cf(columns::META)?;
+        if self.db.get_cf(meta, META_EVENT_ID_DIGESTS_V2)?.is_some() {
+            return Ok(0);
+        }
+        let event_ids = self.cf(columns::EVENT_IDS)?;
+        let mut withdrawn = 0;
+        let mut batch = WriteBatch::default();
+        for row in self.rows(columns::EVENT_IDS)? {
+            let (key, value) = row?;
+            let index = value
+                .get(..8)
+                .ok_or_else(|| StorageError::Damaged("event id row too short".into()))?;
+            let mut withdrawn_row = [0u8; 40];
+            withdrawn_row[..8].copy_from_slice(index);
+            withdrawn_row[8..].copy_from_slice(&WITHDRAWN_DIGEST);
+            batch.put_cf(event_ids, key, withdrawn_row);
+            withdrawn += 1;
+            if batch.len() >= 10_000 {
+                self.db.write_opt(std::mem::take(&mut batch), &synced())?;
+            }
+        }
+        self.db.write_opt(batch, &synced())?;
+        if withdrawn > 0 {
+            self.flush_all()?;
+            let mut compact = CompactOptions::default();
+            compact.set_bottommost_level_compaction(BottommostLevelCompaction::Force);
+            self.db
+                .compact_range_cf_opt(event_ids, None::<&[u8]>, None::<&[u8]>, &compact);
+        }
+        self.db
+            .put_cf_opt(meta, META_EVENT_ID_DIGESTS_V2, b"", &synced())?;
+        self.flush_all()?;
+        self.remove_old_info_logs()?;
+        Ok(withdrawn)
+    }
+
+    /// Forgets that the legacy digests were withdrawn (tests: a data dir of an earlier version).
+    #[doc(hidden)]
+    pub fn reset_event_id_digest_mark(&self) -> Result<(), StorageError> {
+        let meta = self.cf(columns::META)?;
+        self.db
+            .delete_cf_opt(meta, META_EVENT_ID_DIGESTS_V2, &synced())?;
+        Ok(())
     }
 
     /// Makes destroyed rows physically gone from the data dir: flushes every column family (the
