@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test gdpr-ledger: libclang (for the
 # rocksdb crate's bindgen), systemd-analyze (for the systemd unit's test), Node.js (the
-# JavaScript verifier in web/) and the Python example client's modules
+# JavaScript verifier in web/), Chromium (its page's browser test) and the Python example client's modules
 # (examples/python/requirements.txt, run by tests/python_client.rs). protoc comes from the
 # protoc-bin-vendored crate, so it needs nothing here.
 # Safe to run again: it installs only what is missing.
@@ -34,6 +34,12 @@ fi
 if ! command -v systemd-analyze >/dev/null 2>&1; then
   echo "bootstrap: systemd-analyze is missing (the systemd unit's test needs it)" >&2
   packages+=(systemd)
+fi
+
+# web/test/browser.test.js drives Debian's Chromium (puppeteer-core never downloads a browser).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "bootstrap: chromium is missing (the verifier page's browser test, web/, needs it)" >&2
+  packages+=(chromium)
 fi
 
 if [ "${#packages[@]}" -gt 0 ]; then
