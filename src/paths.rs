@@ -8,7 +8,12 @@ use std::path::{Component, Path, PathBuf};
 /// its nearest existing ancestor is resolved by the file system and the rest, which cannot hold a
 /// link since it does not exist, is applied to it component by component.
 pub fn resolve(path: &Path) -> std::io::Result<PathBuf> {
-    let absolute = std::path::absolute(path)?;
+    resolve_from(&std::env::current_dir()?, path)
+}
+
+/// [`resolve`], with a relative `path` taken from `base` (an absolute directory).
+fn resolve_from(base: &Path, path: &Path) -> std::io::Result<PathBuf> {
+    let absolute = base.join(path);
     let mut existing = absolute.as_path();
     let mut rest: Vec<Component<'_>> = Vec::new();
     loop {
@@ -39,7 +44,9 @@ pub fn resolve(path: &Path) -> std::io::Result<PathBuf> {
 
 /// Whether `path` is `dir` or lies inside it, both resolved ([`resolve`]).
 pub fn is_within(path: &Path, dir: &Path) -> std::io::Result<bool> {
-    Ok(resolve(path)?.starts_with(resolve(dir)?))
+    // One working directory for both, read once: it may change in between (tests do).
+    let base = std::env::current_dir()?;
+    Ok(resolve_from(&base, path)?.starts_with(resolve_from(&base, dir)?))
 }
 
 #[cfg(test)]
