@@ -47,16 +47,6 @@ fn peak_rss_mib() -> u64 {
         .expect("VmHWM")
 }
 
-async fn tree_size(ledger: &TestLedger) -> u64 {
-    let mut auditor = ledger.client(AUDITOR_TOKEN).await;
-    auditor
-        .get_checkpoint(pb::GetCheckpointRequest { tree_size: 0 })
-        .await
-        .expect("checkpoint")
-        .into_inner()
-        .tree_size
-}
-
 /// One test, so that the peak memory it reads is its own: the bodies that took gigabytes are
 /// refused before they are decoded, with and without a token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,7 +158,7 @@ async fn bodies_built_to_explode_are_refused_before_they_are_decoded() {
         grown < 512,
         "the hostile bodies took {grown} MiB of peak memory (4.6 GB before issue 13)"
     );
-    assert_eq!(tree_size(&ledger).await, 0, "nothing was appended");
+    assert_eq!(ledger.tree_size().await, 0, "nothing was appended");
 }
 
 /// A submission of `kind` (the requirement table's example) about `subject`, from `system`.
@@ -237,7 +227,7 @@ async fn a_producer_reports_only_for_the_systems_its_token_lists() {
         .expect_err("an amendment to another system");
     assert_eq!(refused.code(), Code::PermissionDenied);
     assert_eq!(
-        tree_size(&ledger).await,
+        ledger.tree_size().await,
         1,
         "only the first event was appended"
     );
@@ -259,7 +249,7 @@ async fn a_producer_reports_only_for_the_systems_its_token_lists() {
         })
         .await
         .expect("an admin may");
-    assert_eq!(tree_size(&ledger).await, 3);
+    assert_eq!(ledger.tree_size().await, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,7 +276,7 @@ async fn an_identifier_holding_a_line_feed_cannot_forge_a_second_identifier() {
             refused.message()
         );
     }
-    assert_eq!(tree_size(&ledger).await, 0);
+    assert_eq!(ledger.tree_size().await, 0);
 }
 
 /// A client whose HTTP/2 stream windows hold 16 KiB: a stream it does not read stalls soon, and
@@ -534,7 +524,7 @@ async fn only_an_entrys_producer_or_an_admin_corrects_it_and_never_the_ledgers_o
     .await
     .expect_err("the ledger's system");
     assert_eq!(refused.code(), Code::PermissionDenied);
-    let before = tree_size(&ledger).await;
+    let before = ledger.tree_size().await;
 
     // The producer itself, and an admin, may correct.
     let mut amend = correction_of("x-4", "crm", collected, pb::CorrectionAction::Amend);
@@ -548,7 +538,7 @@ async fn only_an_entrys_producer_or_an_admin_corrects_it_and_never_the_ledgers_o
     )
     .await
     .expect("an admin retracts");
-    assert_eq!(tree_size(&ledger).await, before + 2);
+    assert_eq!(ledger.tree_size().await, before + 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -609,7 +599,7 @@ async fn the_event_id_index_keeps_no_digest_of_an_identifier_and_retries_still_c
         .await
         .expect_err("e-2 for bob");
     assert_eq!(reused.code(), Code::AlreadyExists);
-    assert_eq!(tree_size(&ledger).await, 2);
+    assert_eq!(ledger.tree_size().await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,16 +25,6 @@ fn append(submission: pb::EventSubmission, include_bundle: bool) -> pb::AppendRe
     }
 }
 
-async fn tree_size(ledger: &TestLedger) -> u64 {
-    let mut auditor = ledger.client(AUDITOR_TOKEN).await;
-    auditor
-        .get_checkpoint(pb::GetCheckpointRequest { tree_size: 0 })
-        .await
-        .expect("checkpoint")
-        .into_inner()
-        .tree_size
-}
-
 async fn entry_at(ledger: &TestLedger, index: u64) -> SequencedEntry {
     let mut auditor = ledger.client(AUDITOR_TOKEN).await;
     let response = auditor
@@ -346,7 +336,7 @@ async fn retries_are_idempotent_and_reused_ids_conflict() {
     assert_eq!(retry.index, first.index);
     assert_eq!(retry.leaf_hash, first.leaf_hash);
     assert_eq!(retry.signature, first.signature);
-    assert_eq!(tree_size(&ledger).await, 1);
+    assert_eq!(ledger.tree_size().await, 1);
 
     // The same id from another producer is another event.
     let mut billing = ledger.client(BILLING_TOKEN).await;
@@ -388,7 +378,7 @@ async fn retries_are_idempotent_and_reused_ids_conflict() {
         "{}",
         twice.message()
     );
-    assert_eq!(tree_size(&ledger).await, 2);
+    assert_eq!(ledger.tree_size().await, 2);
     ledger.stop().await;
 }
 
@@ -419,7 +409,7 @@ async fn a_refused_batch_changes_nothing() {
         "{}",
         refused.message()
     );
-    assert_eq!(tree_size(&ledger).await, 1, "no entry was appended");
+    assert_eq!(ledger.tree_size().await, 1, "no entry was appended");
 
     let mut auditor = ledger.client(AUDITOR_TOKEN).await;
     for id in ["crm-2", "crm-3"] {
@@ -503,7 +493,7 @@ async fn every_required_field_of_every_kind_is_enforced() {
     }
     assert!(checked > 30, "only {checked} required fields checked");
     assert_eq!(
-        tree_size(&ledger).await,
+        ledger.tree_size().await,
         0,
         "no rejected request appended anything"
     );
@@ -574,7 +564,7 @@ async fn limits_are_enforced() {
         .expect_err("over the request size limit");
     assert_eq!(too_large.code(), Code::ResourceExhausted);
     assert!(too_large.message().starts_with("request"));
-    assert_eq!(tree_size(&ledger).await, 0);
+    assert_eq!(ledger.tree_size().await, 0);
     ledger.stop().await;
 }
 
@@ -621,7 +611,7 @@ async fn free_form_details_never_enter_the_log_in_clear() {
         "{}",
         refused.message()
     );
-    assert_eq!(tree_size(&ledger).await, 1);
+    assert_eq!(ledger.tree_size().await, 1);
     ledger.stop().await;
 }
 
@@ -741,7 +731,7 @@ async fn corrections_must_name_an_existing_original() {
         .await
         .expect_err("a correction of a correction");
     assert_eq!(nested.code(), Code::InvalidArgument);
-    assert_eq!(tree_size(&ledger).await, 2);
+    assert_eq!(ledger.tree_size().await, 2);
     ledger.stop().await;
 }
 

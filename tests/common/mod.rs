@@ -156,6 +156,17 @@ impl TestLedger {
         self.config.data_dir.clone()
     }
 
+    /// The size of the latest checkpoint, read as an auditor.
+    pub async fn tree_size(&self) -> u64 {
+        self.client(AUDITOR_TOKEN)
+            .await
+            .get_checkpoint(gdpr_ledger::proto::v1::GetCheckpointRequest { tree_size: 0 })
+            .await
+            .expect("checkpoint")
+            .into_inner()
+            .tree_size
+    }
+
     /// A client presenting `token`.
     pub async fn client(&self, token: &str) -> Client {
         client_for(self.addr(), token).await
