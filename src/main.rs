@@ -28,6 +28,9 @@ enum Command {
     /// Replay a whole log from its data dir and report the first divergence.
     #[cfg(feature = "server")]
     Audit(cli::audit::AuditArgs),
+    /// What a data dir's bytes are made of: rows and bytes per column family and per entry.
+    #[cfg(feature = "server")]
+    Footprint(cli::footprint::FootprintArgs),
     /// Take a consistent online backup of a running server's log.
     #[cfg(feature = "server")]
     Backup(cli::backup::BackupArgs),
@@ -55,6 +58,8 @@ fn main() -> ExitCode {
         Command::Keygen(args) => cli::serve::keygen(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "server")]
         Command::Audit(args) => cli::audit::run(args),
+        #[cfg(feature = "server")]
+        Command::Footprint(args) => cli::footprint::run(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "server")]
         Command::Backup(args) => cli::backup::backup(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "server")]

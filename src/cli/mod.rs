@@ -9,6 +9,8 @@ pub mod bench;
 #[cfg(feature = "server")]
 pub mod connect;
 #[cfg(feature = "server")]
+pub mod footprint;
+#[cfg(feature = "server")]
 pub mod lifecycle;
 #[cfg(feature = "server")]
 pub mod report;

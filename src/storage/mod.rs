@@ -637,6 +637,55 @@ impl LedgerStore {
     }
 }
 
+/// What one column family holds: rows, their logical bytes, and the bytes of its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyFootprint {
+    /// The family's name.
+    pub name: &'static str,
+    /// Rows (a full scan).
+    pub rows: u64,
+    /// Bytes of the rows' keys.
+    pub key_bytes: u64,
+    /// Bytes of the rows' values.
+    pub value_bytes: u64,
+    /// Bytes of the family's SST files (after compression), `rocksdb.total-sst-files-size`.
+    pub sst_bytes: u64,
+}
+
+impl LedgerStore {
+    /// Every column family's footprint, from a full scan of each (`gdpr-ledger footprint`): what
+    /// the bytes per entry are made of.
+    pub fn footprint(&self) -> Result<Vec<FamilyFootprint>, StorageError> {
+        let mut families = Vec::with_capacity(columns::ALL.len());
+        for name in columns::ALL {
+            let Some(cf) = self.db.cf_handle(name) else {
+                continue;
+            };
+            let mut family = FamilyFootprint {
+                name,
+                rows: 0,
+                key_bytes: 0,
+                value_bytes: 0,
+                sst_bytes: self
+                    .db
+                    .property_int_value_cf(cf, "rocksdb.total-sst-files-size")?
+                    .unwrap_or(0),
+            };
+            let mut rows = self.db.raw_iterator_cf(cf);
+            rows.seek_to_first();
+            while let (Some(key), Some(value)) = (rows.key(), rows.value()) {
+                family.rows += 1;
+                family.key_bytes += key.len() as u64;
+                family.value_bytes += value.len() as u64;
+                rows.next();
+            }
+            rows.status()?;
+            families.push(family);
+        }
+        Ok(families)
+    }
+}
+
 impl HashStore for LedgerStore {
     type Error = StorageError;
 
