@@ -592,3 +592,79 @@ async fn pruning_keeps_recent_versions_proving_and_refuses_older_ones() {
         .expect("audits clean after pruning");
     assert_eq!(summary.entries, 6);
 }
+
+/// Copies a stopped ledger's data dir.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create");
+    for file in std::fs::read_dir(from).expect("read dir") {
+        let file = file.expect("dir entry");
+        let target = to.join(file.file_name());
+        if file.file_type().expect("file type").is_dir() {
+            copy_dir(&file.path(), &target);
+        } else {
+            std::fs::copy(file.path(), target).expect("copy");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_in_small_batches_deletes_exactly_what_one_batch_does() {
+    let mut ledger = TestLedger::start().await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    let who = |n: usize| format!("subject-{}@example.com", n % 4);
+    for n in 0..12 {
+        append_one(
+            &mut producer,
+            about(pb::EventKind::Access, &who(n), &format!("b-{n}")),
+        )
+        .await;
+    }
+    let key = ledger.verifier_key();
+    ledger.stop().await;
+    let copy = tempfile::tempdir().expect("temp dir");
+    copy_dir(&ledger.data_dir(), copy.path());
+    let prune = |dir: &std::path::Path, batch_deletes: usize| {
+        let store = gdpr_ledger::storage::LedgerStore::open(
+            dir,
+            &ledger.config.origin,
+            &ledger.config.storage,
+        )
+        .expect("store opens");
+        let summary = store
+            .prune_subject_index_in_batches(9, batch_deletes)
+            .expect("prunes");
+        let rows: Vec<(String, u64, u64)> = store
+            .footprint()
+            .expect("footprint")
+            .into_iter()
+            .filter(|family| family.name.starts_with("subject_index"))
+            .map(|family| (family.name.to_owned(), family.rows, family.value_bytes))
+            .collect();
+        (summary, rows, store.oldest_subject_index().expect("reads"))
+    };
+    let in_one_batch = prune(copy.path(), usize::MAX);
+    let a_batch_per_version = prune(&ledger.data_dir(), 1);
+    assert_eq!(in_one_batch, a_batch_per_version);
+    assert_eq!(in_one_batch.0.roots_deleted, 8, "versions 1 to 8 go");
+    assert!(in_one_batch.0.nodes_deleted >= 8, "{:?}", in_one_batch.0);
+    assert_eq!(in_one_batch.2, Some(9));
+
+    ledger.restart().await;
+    let mut auditor = ledger.client(AUDITOR_TOKEN).await;
+    for size in 9..=12 {
+        for n in 0..4 {
+            let bundle = fetch_lifecycle(&mut auditor, email(&who(n)), size)
+                .await
+                .expect("kept version");
+            verify_lifecycle(&bundle, std::slice::from_ref(&key)).expect("verifies");
+        }
+    }
+    ledger.stop().await;
+    let store = gdpr_ledger::storage::LedgerStore::open_read_only(
+        &ledger.data_dir(),
+        &ledger.config.storage,
+    )
+    .expect("opens read-only");
+    gdpr_ledger::store_audit::audit_store(&store, std::slice::from_ref(&key))
+        .expect("audits clean after pruning in batches");
+}

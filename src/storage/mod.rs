@@ -51,6 +51,7 @@ pub struct StorageConfig {
     /// Subject-index history to keep, in entries (`docs/subject-index.md` section 8): versions
     /// older than the newest one at or below `tree size - subject_index_keep_entries` are pruned,
     /// and lifecycles can no longer be proved at their checkpoints. 0 keeps every version.
+    /// Default: [`DEFAULT_SUBJECT_INDEX_KEEP_ENTRIES`].
     pub subject_index_keep_entries: u64,
     /// Memory for the log tree's upper nodes (levels 6 and up; the lower ones come from each
     /// 64-leaf chunk's row), which every inclusion proof reads, in MiB (about 2 bytes of cache
@@ -58,13 +59,18 @@ pub struct StorageConfig {
     pub tree_cache_mib: usize,
 }
 
+/// The subject-index history kept by default, in entries: every version of the last million
+/// entries (the latest version is always whole), so that the index's history stops growing with
+/// the log's length.
+pub const DEFAULT_SUBJECT_INDEX_KEEP_ENTRIES: u64 = 1_000_000;
+
 impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             block_cache_mib: 128,
             write_buffer_mib: 128,
             background_jobs: 2,
-            subject_index_keep_entries: 0,
+            subject_index_keep_entries: DEFAULT_SUBJECT_INDEX_KEEP_ENTRIES,
             tree_cache_mib: 128,
         }
     }

@@ -20,6 +20,10 @@ use crate::core::subject_index::{
 /// `replaced` of a node whose path is new.
 const NOTHING_REPLACED: u64 = u64::MAX;
 
+/// Deletes a pruning batch gathers before it is written (about 5 MiB of batch): the first pass
+/// over a long history is written in many batches, each complete up to a version.
+const PRUNE_BATCH_DELETES: usize = 100_000;
+
 /// Key in [`columns::META`] of the highest horizon pruned so far.
 const PRUNED_THROUGH_KEY: &[u8] = b"subject_index_pruned_through";
 
@@ -133,6 +137,16 @@ impl LedgerStore {
     /// checkpoint's size); versions from it on keep all their proofs. Safe beside the sequencer:
     /// it only ever reads the latest version, whose nodes are never deleted here.
     pub fn prune_subject_index(&self, horizon: u64) -> Result<PruneSummary, StorageError> {
+        self.prune_subject_index_in_batches(horizon, PRUNE_BATCH_DELETES)
+    }
+
+    /// [`Self::prune_subject_index`], writing a batch once it holds `batch_deletes` deletions and
+    /// the walk has finished a version.
+    pub fn prune_subject_index_in_batches(
+        &self,
+        horizon: u64,
+        batch_deletes: usize,
+    ) -> Result<PruneSummary, StorageError> {
         if self.read_root(horizon)?.is_none() {
             return Err(StorageError::Damaged(format!(
                 "cannot prune the subject index below version {horizon}: no such version"
@@ -151,6 +165,7 @@ impl LedgerStore {
         }
         let nodes = self.cf(columns::SUBJECT_INDEX)?;
         let mut batch = WriteBatch::default();
+        let mut deletes_in_batch = 0usize;
         let mut last_version = None;
         let start = columns::index_key(from);
         for row in self
@@ -164,6 +179,16 @@ impl LedgerStore {
                 break;
             }
             if last_version != Some(node_key.version) {
+                // Every node of `last_version` is walked: a full batch is written up to it, so
+                // that memory stays bounded however far the horizon moved.
+                if let Some(walked) = last_version
+                    && deletes_in_batch >= batch_deletes.max(1)
+                {
+                    summary.roots_deleted += self.finish_prune_batch(&mut batch, walked)?;
+                    self.db
+                        .write_opt(std::mem::take(&mut batch), &super::synced())?;
+                    deletes_in_batch = 0;
+                }
                 last_version = Some(node_key.version);
                 summary.versions_walked += 1;
             }
@@ -177,22 +202,40 @@ impl LedgerStore {
                 };
                 batch.delete_cf(nodes, old.to_key_bytes());
                 summary.nodes_deleted += 1;
+                deletes_in_batch += 1;
             }
         }
+        summary.roots_deleted += self.finish_prune_batch(&mut batch, horizon)?;
+        self.db.write_opt(batch, &super::synced())?;
+        Ok(summary)
+    }
+
+    /// Completes a pruning batch whose walk covered every version up to `through` (a kept
+    /// version): deletes the root records below it and moves the pruning mark to it. Returns
+    /// the root records deleted.
+    fn finish_prune_batch(
+        &self,
+        batch: &mut WriteBatch,
+        through: u64,
+    ) -> Result<u64, StorageError> {
         let roots = self.cf(columns::SUBJECT_INDEX_ROOTS)?;
+        let mut deleted = 0;
         for row in self.db.iterator_cf(roots, IteratorMode::Start) {
             let (key, _) = row?;
             match columns::decode_u64(&key) {
-                Some(version) if version < horizon => {
+                Some(version) if version < through => {
                     batch.delete_cf(roots, key);
-                    summary.roots_deleted += 1;
+                    deleted += 1;
                 }
                 _ => break,
             }
         }
-        batch.put_cf(meta, PRUNED_THROUGH_KEY, horizon.to_be_bytes());
-        self.db.write_opt(batch, &super::synced())?;
-        Ok(summary)
+        batch.put_cf(
+            self.cf(columns::META)?,
+            PRUNED_THROUGH_KEY,
+            through.to_be_bytes(),
+        );
+        Ok(deleted)
     }
 }
 
