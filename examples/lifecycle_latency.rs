@@ -4,12 +4,8 @@
 //! phase.
 //!
 //! ```text
-//! cargo run --release --example lifecycle_latency -- <data-dir> [queries] [warm-up] [rows|entries]
+//! cargo run --release --example lifecycle_latency -- <data-dir> [queries] [warm-up]
 //! ```
-//!
-//! `rows` (the default) reads each subject's entries as the server does; `entries` reads them
-//! from the `entries` and `signatures` families by index (batched point reads), whatever other
-//! rows exist: the two side by side on one data dir tell what a subject-ordered copy is worth.
 //!
 //! The store is opened read-only (a running server may keep serving). Subjects are drawn
 //! uniformly from the subject index: each query proves a random token, which lands on the leaf
@@ -36,11 +32,6 @@ fn main() -> anyhow::Result<()> {
     );
     let queries: usize = args.next().map_or(Ok(1000), |a| a.parse())?;
     let warm_up: usize = args.next().map_or(Ok(1000), |a| a.parse())?;
-    let by_index = match args.next().as_deref() {
-        None | Some("rows") => false,
-        Some("entries") => true,
-        Some(other) => anyhow::bail!("read path {other:?}: rows or entries"),
-    };
     let store = LedgerStore::open_read_only(&data_dir, &StorageConfig::default())?;
     let (size, _) = store
         .latest_checkpoint()?
@@ -68,13 +59,8 @@ fn main() -> anyhow::Result<()> {
         store.data_key_row(token.as_bytes())?;
         let flagged = started.elapsed();
         let mut count = 0;
-        for (n, part) in indexes.chunks(ENTRIES_PER_READ).enumerate() {
-            let first_seq = (n * ENTRIES_PER_READ) as u64;
-            count += if by_index {
-                proofs::proved_entries(&store, part, size)?.len()
-            } else {
-                proofs::proved_subject_entries(&store, &token, first_seq, part, size)?.len()
-            };
+        for part in indexes.chunks(ENTRIES_PER_READ) {
+            count += proofs::proved_entries(&store, part, size)?.len();
         }
         let done = started.elapsed();
         answered += 1;
@@ -88,14 +74,7 @@ fn main() -> anyhow::Result<()> {
         phases[3].push(done);
         entries.push(count as f64);
     }
-    println!(
-        "log of {size} entries; {queries} lifecycle queries after {warm_up} to warm up; entries read {}",
-        if by_index {
-            "by index"
-        } else {
-            "as the server reads them"
-        }
-    );
+    println!("log of {size} entries; {queries} lifecycle queries after {warm_up} to warm up");
     let names = [
         "subject-index proof and entry rows",
         "erasure flag",

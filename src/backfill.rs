@@ -1,5 +1,5 @@
 //! Deriving, at server start, the rows a data dir made before them lacks (or that an interrupted
-//! backfill left unfinished): the report indexes, the lifecycle rows and the tree chunk rows. Runs before the sequencer
+//! backfill left unfinished): the report indexes and the tree chunk rows. Runs before the sequencer
 //! takes the tail. Resumable: each chunk advances its kind's mark in its own batch, so a restart
 //! continues where it stopped.
 
@@ -12,8 +12,6 @@ use crate::storage::{LedgerStore, StorageError};
 pub struct Backfilled {
     /// Entries added to the report indexes.
     pub report_entries: u64,
-    /// Entries given lifecycle rows.
-    pub lifecycle_entries: u64,
     /// Tree chunks given their row.
     pub tree_chunks: u64,
 }
@@ -26,12 +24,6 @@ pub fn run(store: &LedgerStore) -> Result<Backfilled, StorageError> {
         store.tree_size()?,
         |progress| store.backfill_report_index(progress),
     )?;
-    let lifecycles = run_logged(
-        "lifecycle rows",
-        store.lifecycle_rows_next()?,
-        store.tree_size()?,
-        |progress| store.backfill_lifecycle_rows(progress),
-    )?;
     let size = store.tree_size()?;
     let chunks = run_logged(
         "tree chunk rows",
@@ -41,7 +33,6 @@ pub fn run(store: &LedgerStore) -> Result<Backfilled, StorageError> {
     )?;
     Ok(Backfilled {
         report_entries: reports,
-        lifecycle_entries: lifecycles,
         tree_chunks: chunks,
     })
 }

@@ -191,40 +191,6 @@ pub fn proved_entries(
     })
 }
 
-/// The entries of `token` from its `first_seq`-th on, whose indexes are `indexes` (as the
-/// subject rows list them), with their signatures and inclusion proofs in the tree of `size`.
-/// The entries come from the subject's lifecycle rows, one range read; from the entries
-/// themselves, two random reads each, while those rows do not cover the log yet.
-pub fn proved_subject_entries(
-    store: &LedgerStore,
-    token: &SubjectToken,
-    first_seq: u64,
-    indexes: &[u64],
-    size: u64,
-) -> Result<Vec<(StoredEntry, Vec<NodeHash>)>, ProofError> {
-    prove_in_parts(store, indexes, size, |offset, part| {
-        let from = first_seq + offset as u64;
-        let Some(rows) =
-            store.subject_lifecycle_rows(token.as_bytes(), from..from + part.len() as u64)?
-        else {
-            return Ok(store.entries_with_signatures(part)?);
-        };
-        part.iter()
-            .zip(rows)
-            .map(|(index, row)| {
-                if row.index != *index {
-                    return Err(StorageError::Damaged(format!(
-                        "the lifecycle row of entry {index} of token {token} holds entry {}",
-                        row.index
-                    ))
-                    .into());
-                }
-                Ok(Some(row.into_signed_entry()))
-            })
-            .collect()
-    })
-}
-
 /// Proves `indexes`, whose rows `read_rows(offset, part)` reads (`offset`: where `part` starts in
 /// `indexes`). Long lists are split over the machine's cores: each part is a few hundred
 /// independent random reads, so a lifecycle's latency divides by the cores left idle.

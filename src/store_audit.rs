@@ -1,7 +1,7 @@
 //! `gdpr-ledger audit` over a data dir: replays the whole log from index 0 with the core's
 //! [`LogAuditor`] (hash chain, entry signatures, the tree) and checks every column family that is
 //! derived from the entries against the replay: stored tree nodes, signed checkpoints, the
-//! event-id index, the subject index and the lifecycle rows. The first divergence is reported
+//! event-id index, the subject index, the report indexes and the tree chunk rows. The first divergence is reported
 //! with its index.
 
 use std::collections::HashMap;
@@ -11,7 +11,6 @@ use crate::core::directory::SubjectToken;
 use crate::core::entry::SequencedEntry;
 use crate::core::signature::{EntrySignature, KeyId, VerifierKey};
 use crate::core::subject_index::{SubjectHead, SubjectNodeStore};
-use crate::storage::lifecycle_rows::LifecycleRow;
 use crate::storage::{LedgerStore, StorageError, columns};
 
 /// What a clean audit covered.
@@ -75,10 +74,6 @@ pub enum StoreAuditError {
         /// The index it names.
         index: u64,
     },
-    /// A lifecycle row (`storage::lifecycle_rows`) is not a copy of the entry it stands for, or
-    /// is missing, or is one too many.
-    #[error("lifecycle_rows: {0}")]
-    LifecycleRow(String),
     /// A tree chunk row (`storage::tree_chunks`) differs from the chunk recomputed from the
     /// replayed leaves, or is missing, or is one too many.
     #[error("tree_chunks: {0}")]
@@ -132,8 +127,6 @@ pub fn audit_store(
     }
     let mut checked_checkpoints = 0u64;
     let mut entries_seen = 0u64;
-    let lifecycle_rows_next = store.lifecycle_rows_next()?;
-    let mut lifecycle_rows = 0u64;
     let tree_chunks_next = store.tree_chunks_next()?;
     let mut chunk_leaves = Vec::with_capacity(64);
 
@@ -201,9 +194,6 @@ pub fn audit_store(
             audit_tree_chunk(store, index / 64, &chunk_leaves, tree_chunks_next)?;
             chunk_leaves.clear();
         }
-        if index < lifecycle_rows_next {
-            lifecycle_rows += audit_lifecycle_row(store, index, &bytes, &stored)?;
-        }
         entries_seen += 1;
         check_due(&mut auditor, &mut checkpoints)?;
     }
@@ -219,12 +209,6 @@ pub fn audit_store(
         return Err(StoreAuditError::TreeChunk(format!(
             "{stored_chunks} rows and a mark of {tree_chunks_next}, for {} complete chunks",
             auditor.size() / 64
-        )));
-    }
-    let stored_rows = count_rows(columns::LIFECYCLE_ROWS)?;
-    if stored_rows != lifecycle_rows {
-        return Err(StoreAuditError::LifecycleRow(format!(
-            "{stored_rows} rows, the entries below {lifecycle_rows_next} give {lifecycle_rows}"
         )));
     }
     if let Some((size, _)) = checkpoints.front() {
@@ -362,47 +346,6 @@ fn audit_tree_chunk(
         Err(StorageError::Damaged(reason)) => Err(StoreAuditError::TreeChunk(format!(
             "chunk {chunk} (completed by entry {}): {reason}",
             chunk * 64 + 63
-        ))),
-        Err(other) => Err(other.into()),
-    }
-}
-
-/// The lifecycle row of the (replayed, so well-formed) entry at `index`, if it concerns a
-/// subject, holds exactly that entry and its signature. Returns how many rows it checked.
-fn audit_lifecycle_row(
-    store: &LedgerStore,
-    index: u64,
-    bytes: &[u8],
-    signature: &crate::storage::StoredSignature,
-) -> Result<u64, StoreAuditError> {
-    let entry = crate::core::entry::decode_entry(bytes).map_err(|error| {
-        StoreAuditError::Entry(AuditError::Undecodable {
-            index,
-            reason: error.to_string(),
-        })
-    })?;
-    let Ok(token) = <[u8; 32]>::try_from(entry.subject_token.as_slice()) else {
-        return Ok(0);
-    };
-    let expected = LifecycleRow {
-        index,
-        bytes: bytes.to_vec(),
-        signature: *signature,
-    };
-    match store.lifecycle_row(&token, entry.subject_seq) {
-        Ok(Some(row)) if row == expected => Ok(1),
-        Ok(found) => Err(StoreAuditError::LifecycleRow(format!(
-            "entry {index}: the row of (token {}, seq {}) {}",
-            hex::encode(token),
-            entry.subject_seq,
-            if found.is_some() {
-                "holds another entry or signature"
-            } else {
-                "is missing"
-            }
-        ))),
-        Err(StorageError::Damaged(reason)) => Err(StoreAuditError::LifecycleRow(format!(
-            "entry {index}: {reason}"
         ))),
         Err(other) => Err(other.into()),
     }

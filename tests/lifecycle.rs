@@ -280,9 +280,10 @@ async fn a_long_lifecycle_streams_whole() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lifecycle_and_chunk_rows_are_rebuilt_for_an_older_data_dir_and_answers_do_not_change() {
-    use gdpr_ledger::proofs::{proved_entries, proved_subject_entries, subject_lifecycle};
-    use gdpr_ledger::storage::LedgerStore;
+async fn an_older_data_dir_gets_its_chunk_rows_and_loses_its_lifecycle_copies_and_answers_do_not_change()
+ {
+    use gdpr_ledger::proofs::{proved_entries, subject_lifecycle};
+    use gdpr_ledger::storage::{LedgerStore, columns};
 
     let mut ledger = TestLedger::start().await;
     let erins = dave_and_erin(&ledger).await;
@@ -303,61 +304,45 @@ async fn lifecycle_and_chunk_rows_are_rebuilt_for_an_older_data_dir_and_answers_
     };
     {
         let store = open(&ledger);
-        assert_eq!(store.lifecycle_rows_next().expect("mark"), size);
         let (_, indexes) = subject_lifecycle(&store, &before.token, size).expect("lifecycle");
         assert_eq!(indexes.len(), erins);
-        let rows = store
-            .subject_lifecycle_rows(before.token.as_bytes(), 0..erins as u64)
-            .expect("rows read")
-            .expect("every row is there");
-        let from_rows: Vec<u64> = rows.iter().map(|row| row.index).collect();
-        assert_eq!(from_rows, indexes);
-        // The same answer from the rows as from the entries, in one part and from an offset.
-        let from_entries = proved_entries(&store, &indexes, size).expect("proved");
-        let from_copies =
-            proved_subject_entries(&store, &before.token, 0, &indexes, size).expect("proved");
-        let from_an_offset =
-            proved_subject_entries(&store, &before.token, 150, &indexes[150..], size)
-                .expect("proved");
-        for (a, b) in from_entries.iter().zip(&from_copies) {
+        let from_chunk_rows = proved_entries(&store, &indexes, size).expect("proved");
+        assert_eq!(from_chunk_rows.len(), erins);
+        // As a data dir made before the chunk rows: none, and the lower tree levels come from
+        // the leaves, with the same proofs.
+        assert_eq!(store.tree_chunks_next().expect("mark"), size / 64);
+        store.reset_tree_chunks().expect("reset");
+        assert_eq!(store.tree_chunks_next().expect("mark"), 0);
+        let from_leaves = proved_entries(&store, &indexes, size).expect("proved");
+        for (a, b) in from_chunk_rows.iter().zip(&from_leaves) {
             assert_eq!(
                 (&a.0.bytes, a.0.signature, &a.1),
                 (&b.0.bytes, b.0.signature, &b.1)
             );
         }
-        assert_eq!(from_copies.len(), erins);
-        assert_eq!(from_an_offset.len(), erins - 150);
-        assert_eq!(from_an_offset[0].0.bytes, from_entries[150].0.bytes);
-        // A range beyond the subject's entries is not answered from the rows.
-        assert!(
-            store
-                .subject_lifecycle_rows(before.token.as_bytes(), 0..erins as u64 + 1)
-                .expect("rows read")
-                .is_none()
-        );
-
-        // As a data dir made before the rows: none, and answers come from the entries (and
-        // the lower tree levels from the leaves).
-        assert_eq!(store.tree_chunks_next().expect("mark"), size / 64);
-        store.reset_lifecycle_rows().expect("reset");
-        store.reset_tree_chunks().expect("reset");
-        assert_eq!(store.lifecycle_rows_next().expect("mark"), 0);
-        assert_eq!(store.tree_chunks_next().expect("mark"), 0);
-        assert!(
-            store
-                .subject_lifecycle_rows(before.token.as_bytes(), 0..erins as u64)
-                .expect("rows read")
-                .is_none()
-        );
-        let fallback =
-            proved_subject_entries(&store, &before.token, 0, &indexes, size).expect("proved");
-        assert_eq!(fallback.len(), erins);
-        assert_eq!(fallback[erins - 1].0.bytes, from_entries[erins - 1].0.bytes);
+    }
+    // And as one made by a version that kept a copy of each subject's entries: the family and
+    // its mark.
+    let data_dir = ledger.data_dir();
+    {
+        let options = rocksdb::Options::default();
+        let mut db = rocksdb::DB::open_cf(&options, &data_dir, columns::ALL).expect("raw open");
+        db.create_cf("lifecycle_rows", &options).expect("create");
+        let copies = db.cf_handle("lifecycle_rows").expect("family");
+        db.put_cf(copies, [7u8; 40], b"a copy").expect("put");
+        let meta = db.cf_handle(columns::META).expect("meta");
+        db.put_cf(meta, b"lifecycle_rows_next", size.to_be_bytes())
+            .expect("put");
     }
 
-    // The next start writes the rows again (both kinds); the answer is the same, and new
-    // appends get rows.
+    // The next start writes the chunk rows again and drops the copies; the answer is the same,
+    // and new appends are proved.
     ledger.restart().await;
+    let families = rocksdb::DB::list_cf(&rocksdb::Options::default(), &data_dir).expect("list");
+    assert!(
+        !families.iter().any(|f| f == "lifecycle_rows"),
+        "{families:?}"
+    );
     let mut admin = ledger.client(ADMIN_TOKEN).await;
     let after = fetch_lifecycle(&mut admin, email("erin@example.com"), size)
         .await
@@ -376,14 +361,13 @@ async fn lifecycle_and_chunk_rows_are_rebuilt_for_an_older_data_dir_and_answers_
     assert_eq!(latest.entries.len(), erins + 1);
     ledger.stop().await;
     let store = open(&ledger);
-    assert_eq!(store.lifecycle_rows_next().expect("mark"), size + 1);
     assert_eq!(store.tree_chunks_next().expect("mark"), (size + 1) / 64);
-    assert!(
-        store
-            .subject_lifecycle_rows(before.token.as_bytes(), 0..erins as u64 + 1)
-            .expect("rows read")
-            .is_some()
-    );
+    let meta: Vec<Vec<u8>> = store
+        .rows(columns::META)
+        .expect("meta")
+        .map(|row| row.expect("row").0.to_vec())
+        .collect();
+    assert!(!meta.iter().any(|key| key == b"lifecycle_rows_next"));
 }
 
 /// One bundle of four entries about Alice, another made earlier, and the keys.

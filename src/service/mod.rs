@@ -341,8 +341,8 @@ impl LedgerService {
 /// Lifecycle messages read ahead of a slow client.
 const LIFECYCLE_CHUNKS_IN_FLIGHT: usize = 8;
 
-/// Lifecycle entries read and proved together (one range read of the subject's lifecycle rows,
-/// one batched read of their chunks).
+/// Lifecycle entries read and proved together (one batched read of the entries and one of their
+/// signatures, one of their chunks).
 const LIFECYCLE_ENTRIES_PER_READ: usize = 128;
 
 /// Lifecycle entries per message (about 45 KB).
@@ -752,13 +752,10 @@ impl Ledger for LedgerService {
             if !streams::send(&sender, header, timeout).await {
                 return;
             }
-            for (n, chunk_indexes) in indexes.chunks(LIFECYCLE_ENTRIES_PER_READ).enumerate() {
-                let first_seq = (n * LIFECYCLE_ENTRIES_PER_READ) as u64;
+            for chunk_indexes in indexes.chunks(LIFECYCLE_ENTRIES_PER_READ) {
                 let (store, part_indexes) = (store.clone(), chunk_indexes.to_vec());
-                let proved = blocking(move || {
-                    proofs::proved_subject_entries(&store, &token, first_seq, &part_indexes, size)
-                })
-                .await;
+                let proved =
+                    blocking(move || proofs::proved_entries(&store, &part_indexes, size)).await;
                 let entries = match proved {
                     Ok(entries) => entries,
                     Err(status) => {

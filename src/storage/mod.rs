@@ -9,7 +9,6 @@ mod backup;
 pub mod columns;
 mod derived_rows;
 mod erasure;
-pub mod lifecycle_rows;
 pub mod report_index;
 mod subject_index;
 mod tree_cache;
@@ -288,9 +287,16 @@ impl LedgerStore {
         // A data dir made before the report indexes has no `reports` family: a writer creates it
         // (and the server backfills it); a reader opens the families that exist.
         let existing = DB::list_cf(&options, path).unwrap_or_default();
+        // A retired family still on disk must be opened by a writer (RocksDB refuses to open a
+        // data dir without all its families), which then drops it.
+        let retired: Vec<&str> = columns::RETIRED
+            .into_iter()
+            .filter(|name| !read_only && existing.iter().any(|e| e == name))
+            .collect();
         let descriptors = columns::ALL
             .iter()
             .filter(|name| !read_only || existing.iter().any(|e| e == *name))
+            .chain(&retired)
             .map(|name| {
                 ColumnFamilyDescriptor::new(*name, column_options(name, &cache, &write_buffers))
             });
@@ -299,7 +305,7 @@ impl LedgerStore {
         } else {
             DB::open_cf_descriptors(&options, path, descriptors)?
         };
-        Ok(Self {
+        let mut store = Self {
             db,
             #[cfg(test)]
             fail_next_commit: std::sync::atomic::AtomicBool::new(false),
@@ -307,7 +313,21 @@ impl LedgerStore {
             tree_cache: tree_cache::TreeNodeCache::new(config.tree_cache_mib),
             _cache: cache,
             _write_buffers: write_buffers,
-        })
+        };
+        for name in retired {
+            store.db.drop_cf(name)?;
+            tracing::info!(
+                family = name,
+                "dropped a column family this version no longer keeps"
+            );
+        }
+        if !read_only {
+            let meta = store.cf(columns::META)?;
+            for key in columns::RETIRED_META {
+                store.db.delete_cf(meta, key)?;
+            }
+        }
+        Ok(store)
     }
 
     fn check_identity(&self, origin: &str) -> Result<(), StorageError> {
@@ -420,7 +440,6 @@ impl LedgerStore {
             batch.put_cf(erasures, token, record);
         }
         self.add_report_rows(&mut batch, &group.entries)?;
-        self.add_lifecycle_rows(&mut batch, group)?;
         self.add_tree_chunk_rows(&mut batch, group)?;
         self.db.write_opt(batch, &synced())?;
         Ok(())
