@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use crate::core::audit::{AuditError, LogAuditor};
 use crate::core::directory::SubjectToken;
 use crate::core::entry::SequencedEntry;
+use crate::core::merkle::NodeId;
 use crate::core::signature::{EntrySignature, KeyId, VerifierKey};
 use crate::core::subject_index::{SubjectHead, SubjectNodeStore};
-use crate::storage::{LedgerStore, StorageError, columns};
+use crate::storage::{CHUNK_LEVELS, LedgerStore, StorageError, columns};
 
 /// What a clean audit covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +52,9 @@ pub enum StoreAuditError {
         /// The entry whose append completed it.
         index: u64,
     },
+    /// The `tree` family holds rows that are no node of the replayed tree from level 6 up.
+    #[error("tree: {0}")]
+    TreeRows(String),
     /// A signed checkpoint does not commit to the replayed tree.
     #[error("checkpoints: {0}")]
     Checkpoint(AuditError),
@@ -128,6 +132,7 @@ pub fn audit_store(
     let mut checked_checkpoints = 0u64;
     let mut entries_seen = 0u64;
     let tree_chunks_next = store.tree_chunks_next()?;
+    let mut tree_rows = 0u64;
     let mut chunk_leaves = Vec::with_capacity(64);
 
     let mut check_due = |auditor: &mut LogAuditor,
@@ -172,11 +177,17 @@ pub fn audit_store(
             )
             .map_err(StoreAuditError::Entry)?;
         let completed = auditor.completed_nodes();
-        let ids: Vec<_> = completed.iter().map(|(id, _)| *id).collect();
-        // The rows themselves, not what a proof would read (which computes the lower levels from
-        // the leaves): every stored node is checked.
+        // The rows themselves, not what a proof would read (the tree cache): every stored node
+        // is checked. The levels below CHUNK_LEVELS are stored in the chunk rows only.
+        let upper: Vec<_> = completed
+            .iter()
+            .filter(|(id, _)| id.level() >= CHUNK_LEVELS)
+            .copied()
+            .collect();
+        let ids: Vec<_> = upper.iter().map(|(id, _)| *id).collect();
+        tree_rows += ids.len() as u64;
         let stored_nodes = store.stored_tree_nodes(&ids)?;
-        for ((id, hash), stored) in completed.iter().zip(&stored_nodes) {
+        for ((id, hash), stored) in upper.iter().zip(&stored_nodes) {
             if Some(hash) != stored.as_ref() {
                 return Err(StoreAuditError::TreeNode {
                     node: id.to_string(),
@@ -204,6 +215,29 @@ pub fn audit_store(
         }
         Ok(store.rows(family)?.count() as u64)
     };
+    // Every `tree` row is one of the nodes checked above: none below CHUNK_LEVELS (but in a
+    // data dir of the previous schema, not upgraded yet), none beyond the log.
+    let (mut below, mut above) = (0u64, 0u64);
+    for row in store.rows(columns::TREE)? {
+        let (key, _) = row?;
+        match NodeId::from_key_bytes(&key) {
+            Ok(id) if id.level() < CHUNK_LEVELS => below += 1,
+            Ok(_) => above += 1,
+            Err(error) => {
+                return Err(StoreAuditError::Malformed {
+                    family: columns::TREE,
+                    reason: error.to_string(),
+                });
+            }
+        }
+    }
+    let upgradable = store.schema_version()? == crate::storage::UPGRADABLE_SCHEMA;
+    if above != tree_rows || (below > 0 && !upgradable) {
+        return Err(StoreAuditError::TreeRows(format!(
+            "{below} rows below level {CHUNK_LEVELS} (kept in the chunk rows only) and {above} \
+             from it up, for {tree_rows} nodes"
+        )));
+    }
     let stored_chunks = count_rows(columns::TREE_CHUNKS)?;
     if stored_chunks != tree_chunks_next || tree_chunks_next > auditor.size() / 64 {
         return Err(StoreAuditError::TreeChunk(format!(

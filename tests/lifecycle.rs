@@ -321,8 +321,8 @@ async fn an_older_data_dir_gets_its_chunk_rows_and_loses_its_lifecycle_copies_an
             );
         }
     }
-    // And as one made by a version that kept a copy of each subject's entries: the family and
-    // its mark.
+    // And as one made by a version that kept a copy of each subject's entries (the family and
+    // its mark) and the tree's lower levels as `tree` rows (schema 2).
     let data_dir = ledger.data_dir();
     {
         let options = rocksdb::Options::default();
@@ -333,6 +333,14 @@ async fn an_older_data_dir_gets_its_chunk_rows_and_loses_its_lifecycle_copies_an
         let meta = db.cf_handle(columns::META).expect("meta");
         db.put_cf(meta, b"lifecycle_rows_next", size.to_be_bytes())
             .expect("put");
+        db.put_cf(meta, columns::META_SCHEMA_VERSION, b"2")
+            .expect("put");
+        let tree = db.cf_handle(columns::TREE).expect("tree");
+        for level in 0..6u8 {
+            let node = gdpr_ledger::core::merkle::NodeId::new(level, 1).expect("node");
+            db.put_cf(tree, node.to_key_bytes(), [level; 32])
+                .expect("put");
+        }
     }
 
     // The next start writes the chunk rows again and drops the copies; the answer is the same,
@@ -357,10 +365,24 @@ async fn an_older_data_dir_gets_its_chunk_rows_and_loses_its_lifecycle_copies_an
     let latest = fetch_lifecycle(&mut admin, email("erin@example.com"), 0)
         .await
         .expect("lifecycle");
-    verify_lifecycle(&latest, std::slice::from_ref(&ledger.verifier_key())).expect("verifies");
+    let key = ledger.verifier_key();
+    verify_lifecycle(&latest, std::slice::from_ref(&key)).expect("verifies");
     assert_eq!(latest.entries.len(), erins + 1);
     ledger.stop().await;
     let store = open(&ledger);
+    assert_eq!(store.schema_version().expect("schema"), "3");
+    let lower_tree_rows = store
+        .rows(columns::TREE)
+        .expect("tree")
+        .filter(|row| row.as_ref().expect("row").0[0] < 6)
+        .count();
+    assert_eq!(
+        lower_tree_rows, 0,
+        "the upgrade deletes the tree rows below level 6"
+    );
+    let audited = gdpr_ledger::store_audit::audit_store(&store, std::slice::from_ref(&key))
+        .expect("audits clean");
+    assert_eq!(audited.entries, size + 1);
     assert_eq!(store.tree_chunks_next().expect("mark"), (size + 1) / 64);
     let meta: Vec<Vec<u8>> = store
         .rows(columns::META)

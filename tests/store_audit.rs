@@ -152,27 +152,23 @@ async fn each_corrupted_column_family_is_reported_at_the_right_index() {
     let error = audit(&ledger, &key).expect_err("signature 12 changed");
     assert!(error.to_string().contains("entry 12"), "{error}");
 
-    // tree: the stored leaf of entry 9 replaced.
+    // tree: a row below level 6, where the tree is kept in the chunk rows only, even one
+    // holding the right hash (the leaf of entry 9).
     let mut ledger = make_log().await;
     let key = key_of(&mut ledger).await;
+    let leaf = gdpr_ledger::core::hash::leaf_hash(&raw_get(
+        &ledger,
+        columns::ENTRIES,
+        &9u64.to_be_bytes(),
+    ));
     let node = NodeId::leaf(9).expect("node id").to_key_bytes();
-    tamper(&ledger, columns::TREE, &node, Some(&[0xAA; 32]));
-    let error = audit(&ledger, &key).expect_err("tree node changed");
-    assert!(
-        matches!(error, StoreAuditError::TreeNode { index: 9, .. }),
-        "{error}"
-    );
-
-    // tree: an interior node (leaves 8 and 9) replaced. Proofs compute the lower levels from
-    // the leaves, so only the audit's row-for-row check can see it.
-    let mut ledger = make_log().await;
-    let key = key_of(&mut ledger).await;
-    let node = NodeId::new(1, 4).expect("node id").to_key_bytes();
-    tamper(&ledger, columns::TREE, &node, Some(&[0xAB; 32]));
-    let error = audit(&ledger, &key).expect_err("interior tree node changed");
-    assert!(
-        matches!(error, StoreAuditError::TreeNode { index: 9, .. }),
-        "{error}"
+    tamper(&ledger, columns::TREE, &node, Some(leaf.as_bytes()));
+    let error = audit(&ledger, &key).expect_err("a tree row too many");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "tree: 1 rows below level 6 (kept in the chunk rows only) and 0 from it up, for 0 nodes"
+        )
     );
 
     // checkpoints: the note of size 10 replaced by the note of size 20.
@@ -276,6 +272,26 @@ async fn a_changed_missing_or_extra_tree_chunk_row_is_reported() {
     let (ledger, key) = log_of_two_chunks().await;
     let summary = audit(&ledger, &key).expect("clean");
     assert_eq!(summary.entries, 140);
+
+    // tree: the root of chunk 1 (leaves 64 to 127) replaced. Proofs read it from the tree
+    // cache, so only the audit's row-for-row check can see it.
+    let (ledger, key) = log_of_two_chunks().await;
+    let node = NodeId::new(6, 1).expect("node id").to_key_bytes();
+    tamper(&ledger, columns::TREE, &node, Some(&[0xAB; 32]));
+    let error = audit(&ledger, &key).expect_err("interior tree node changed");
+    assert!(
+        matches!(error, StoreAuditError::TreeNode { index: 127, .. }),
+        "{error}"
+    );
+    // And a node beyond the log (level 6, leaves 128 to 191, of which the log has 12).
+    let (ledger, key) = log_of_two_chunks().await;
+    let node = NodeId::new(6, 2).expect("node id").to_key_bytes();
+    tamper(&ledger, columns::TREE, &node, Some(&[0xAB; 32]));
+    let error = audit(&ledger, &key).expect_err("a tree row beyond the log");
+    assert_eq!(
+        error.to_string(),
+        "tree: 0 rows below level 6 (kept in the chunk rows only) and 4 from it up, for 3 nodes"
+    );
     let mut row = raw_get(&ledger, columns::TREE_CHUNKS, &1u64.to_be_bytes());
     assert_eq!(row.len(), 127 * 32);
     row[32 * 100] ^= 0x04;

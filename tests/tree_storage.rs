@@ -1,6 +1,6 @@
 //! The log tree as RocksDB keeps it: every proof read through `LedgerStore` (upper levels read
 //! and cached, the six lower levels from each complete 64-leaf chunk's row, or computed from the
-//! chunk's leaves) equals the proof of an in-memory tree of the same leaves, at every size,
+//! chunk's entries) equals the proof of an in-memory tree of the same leaves, at every size,
 //! growing edge included; with the chunk rows the commits wrote, without them, and with the rows
 //! a backfill writes.
 
@@ -9,12 +9,22 @@ use gdpr_ledger::core::merkle::{
     CompactRange, HashStore, MemoryHashStore, NodeId, consistency_proof, inclusion_proof,
     inclusion_proofs, root_at,
 };
-use gdpr_ledger::storage::{CommitGroup, LedgerStore, StorageConfig};
+use gdpr_ledger::proto::v1::Entry;
+use gdpr_ledger::storage::{CommitGroup, LedgerStore, NewEntry, StorageConfig, StoredSignature};
 
 const LEAVES: u64 = 700;
 
+/// The bytes of entry `i`: a bare envelope, since the tree needs only its bytes (and the report
+/// index skips an entry without an event).
+fn entry(i: u64) -> Vec<u8> {
+    prost::Message::encode_to_vec(&Entry {
+        index: i,
+        ..Entry::default()
+    })
+}
+
 fn leaf(i: u64) -> LeafHash {
-    leaf_hash(&i.to_le_bytes())
+    leaf_hash(&entry(i))
 }
 
 /// A store holding the tree of `LEAVES` leaves, committed in groups of uneven sizes (as the
@@ -32,6 +42,14 @@ fn stores(dir: &std::path::Path) -> (LedgerStore, MemoryHashStore) {
             range
                 .append(leaf(i), &mut group.tree_nodes)
                 .expect("append");
+            group.entries.push(NewEntry {
+                index: i,
+                bytes: entry(i),
+                signature: StoredSignature {
+                    key_id: [0; 4],
+                    signature: [0; 64],
+                },
+            });
         }
         next = (next + group_size).min(LEAVES);
         store.commit(&group).expect("commit");

@@ -30,8 +30,15 @@ use crate::core::hash::NodeHash;
 use crate::core::merkle::{HashStore, NodeId};
 use crate::core::subject_index::IndexCommit;
 
-/// The schema this code reads and writes; a data dir of another version is refused.
-pub const SCHEMA_VERSION: &str = "2";
+/// The schema this code reads and writes; a data dir of another version is refused, but for
+/// [`UPGRADABLE_SCHEMA`].
+pub const SCHEMA_VERSION: &str = "3";
+
+/// The schema a writable open upgrades to [`SCHEMA_VERSION`] (and a read-only open reads): version
+/// 2 also stored the tree's levels below [`CHUNK_LEVELS`] as `tree` rows, which version 3 keeps
+/// only in the chunk rows; the upgrade deletes them (one range deletion). Older binaries refuse a
+/// version 3 data dir rather than miss those rows.
+pub const UPGRADABLE_SCHEMA: &str = "2";
 
 /// Memory and tuning of the store.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -213,7 +220,11 @@ impl LedgerStore {
         let store = Self::open_with(path, config, true)?;
         let meta = store.cf(columns::META)?;
         match store.db.get_cf(meta, columns::META_SCHEMA_VERSION)? {
-            Some(found) if found == SCHEMA_VERSION.as_bytes() => Ok(store),
+            Some(found)
+                if found == SCHEMA_VERSION.as_bytes() || found == UPGRADABLE_SCHEMA.as_bytes() =>
+            {
+                Ok(store)
+            }
             found => Err(StorageError::UnknownSchema {
                 found: found
                     .map(|f| String::from_utf8_lossy(&f).into_owned())
@@ -333,6 +344,21 @@ impl LedgerStore {
     fn check_identity(&self, origin: &str) -> Result<(), StorageError> {
         let meta = self.cf(columns::META)?;
         match self.db.get_cf(meta, columns::META_SCHEMA_VERSION)? {
+            Some(found) if found == UPGRADABLE_SCHEMA.as_bytes() => {
+                let mut batch = WriteBatch::default();
+                batch.delete_range_cf(
+                    self.cf(columns::TREE)?,
+                    [0u8].as_slice(),
+                    [CHUNK_LEVELS].as_slice(),
+                );
+                batch.put_cf(meta, columns::META_SCHEMA_VERSION, SCHEMA_VERSION);
+                self.db.write_opt(batch, &synced())?;
+                tracing::info!(
+                    from = UPGRADABLE_SCHEMA,
+                    to = SCHEMA_VERSION,
+                    "upgraded the data dir: the tree's levels below 6 are kept in the chunk rows only"
+                );
+            }
             Some(found) if found != SCHEMA_VERSION.as_bytes() => {
                 return Err(StorageError::UnknownSchema {
                     found: String::from_utf8_lossy(&found).into_owned(),
@@ -354,6 +380,16 @@ impl LedgerStore {
             }),
             None => Err(StorageError::Damaged("no origin recorded".into())),
         }
+    }
+
+    /// The data dir's schema version (`meta`).
+    pub fn schema_version(&self) -> Result<String, StorageError> {
+        let meta = self.cf(columns::META)?;
+        let found = self
+            .db
+            .get_cf(meta, columns::META_SCHEMA_VERSION)?
+            .ok_or_else(|| StorageError::Damaged("no schema version recorded".into()))?;
+        Ok(String::from_utf8_lossy(&found).into_owned())
     }
 
     /// Whether the store has column family `name` (a read-only open of a data dir made by an
@@ -389,9 +425,13 @@ impl LedgerStore {
             value[4..].copy_from_slice(&entry.signature.signature);
             batch.put_cf(signatures, key, value);
         }
+        // The levels below CHUNK_LEVELS are stored once, in the rows of the chunks
+        // (`tree_chunks`); at the growing edge they are computed from the entries.
         let tree = self.cf(columns::TREE)?;
         for (id, hash) in &group.tree_nodes {
-            batch.put_cf(tree, id.to_key_bytes(), hash.as_bytes());
+            if id.level() >= CHUNK_LEVELS {
+                batch.put_cf(tree, id.to_key_bytes(), hash.as_bytes());
+            }
         }
         let event_ids = self.cf(columns::EVENT_IDS)?;
         for (producer, event_id, record) in &group.event_ids {
@@ -762,10 +802,11 @@ impl HashStore for LedgerStore {
     }
 }
 
-/// Tree levels read per 64-leaf chunk rather than node by node: the perfect subtrees of each
-/// aligned run of `2^CHUNK_LEVELS` = 64 leaves come from the chunk's row in `tree_chunks` (one
-/// point read), or are computed from its leaves (62 hashes, about 13 µs here) where it has none.
-/// The levels from `CHUNK_LEVELS` up are read node by node, and cached.
+/// Tree levels stored per 64-leaf chunk rather than node by node: the perfect subtrees of each
+/// aligned run of `2^CHUNK_LEVELS` = 64 leaves are the chunk's row in `tree_chunks` (one point
+/// read), or are computed from its entries (64 leaf hashes and 63 node hashes) at the growing
+/// edge, where it has none yet. Only the levels from `CHUNK_LEVELS` up are `tree` rows, read node
+/// by node, and cached.
 pub const CHUNK_LEVELS: u8 = 6;
 
 impl LedgerStore {
@@ -786,9 +827,9 @@ impl LedgerStore {
     }
 
     /// Every perfect subtree inside each of the given 64-leaf chunks (those of a chunk at the
-    /// log's growing edge included, as far as its stored leaves go), in the order of `chunks`,
-    /// each sorted by node: one batched read of the chunks' rows (`tree_chunks`), and one range
-    /// read of the leaves of each chunk that has no row.
+    /// log's growing edge included, as far as its entries go), in the order of `chunks`, each
+    /// sorted by node: one batched read of the chunks' rows (`tree_chunks`), and one range read
+    /// of the entries of each chunk that has no row, hashed into its leaves.
     fn chunk_subtrees(&self, chunks: &[u64]) -> Result<Vec<tree_chunks::ChunkNodes>, StorageError> {
         let mut nodes = Vec::with_capacity(chunks.len());
         let mut iterator = None;
@@ -799,7 +840,7 @@ impl LedgerStore {
             }
             let iterator = match &mut iterator {
                 Some(iterator) => iterator,
-                None => iterator.insert(self.db.raw_iterator_cf(self.cf(columns::TREE)?)),
+                None => iterator.insert(self.db.raw_iterator_cf(self.cf(columns::ENTRIES)?)),
             };
             let first = tree_chunks::first_leaf(chunk)?;
             let leaves = self.stored_leaves(iterator, first, 1 << CHUNK_LEVELS)?;

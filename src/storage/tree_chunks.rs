@@ -3,11 +3,12 @@
 //! its root at level [`CHUNK_LEVELS`]) in the order [`aligned_subtrees`] lists them.
 //!
 //! An inclusion proof needs six nodes below level 6, all inside the proved leaf's chunk. Reading
-//! them as one row costs one point read; computing them costs a range read of the chunk's leaves
-//! and 63 hashes (`LedgerStore::read_hashes` falls back to that for the chunk at the growing edge,
-//! and for chunks whose row a backfill has not written yet). The rows are derived from the `tree`
-//! rows: a commit writes the row of every chunk its group completes, checked against the chunk
-//! root it also writes, and `audit` recomputes every row from the replayed leaves.
+//! them as one row costs one point read; computing them costs a range read of the chunk's entries
+//! and 127 hashes (`LedgerStore::read_hashes` does that for the chunk at the growing edge, and for
+//! chunks whose row a backfill has not written yet). These rows are the only place the levels
+//! below 6 are stored (the `tree` family holds the levels from 6 up): a commit writes the row of
+//! every chunk its group completes, checked against the chunk root it also writes, and `audit`
+//! recomputes every row from the replayed leaves.
 //!
 //! `meta` key `tree_chunks_next` counts the chunks that have their row (all chunks below it do).
 //! A commit writes rows only when that mark equals the chunks complete before its group;
@@ -16,10 +17,8 @@
 
 use rocksdb::{DBRawIteratorWithThreadMode, WriteBatch};
 
-use super::{
-    CHUNK_LEVELS, CommitGroup, LedgerStore, StorageError, columns, decode_tree_node, synced,
-};
-use crate::core::hash::NodeHash;
+use super::{CHUNK_LEVELS, CommitGroup, LedgerStore, StorageError, columns, synced};
+use crate::core::hash::{NodeHash, leaf_hash};
 use crate::core::merkle::{NodeId, aligned_subtrees};
 
 /// Key in `meta` of the number of chunks that have their row.
@@ -144,11 +143,12 @@ impl LedgerStore {
             .collect();
         if !roots.is_empty() {
             let cf = self.cf(columns::TREE_CHUNKS)?;
-            let mut iterator = self.db.raw_iterator_cf(self.cf(columns::TREE)?);
+            let mut iterator = self.db.raw_iterator_cf(self.cf(columns::ENTRIES)?);
             for (root_id, root) in roots {
                 let chunk = root_id.index();
                 let start = first_leaf(chunk)?;
-                // Leaves before the group are stored; the group's own are in its nodes.
+                // Leaves before the group are its stored entries'; the group's own are in its
+                // nodes.
                 let mut leaves = if start < first {
                     self.stored_leaves(&mut iterator, start, first - start)?
                 } else {
@@ -184,31 +184,26 @@ impl LedgerStore {
         Ok(())
     }
 
-    /// Up to `count` consecutive stored leaves from leaf `first` (fewer at the growing edge),
-    /// read as one key range through `iterator` (a raw iterator over the `tree` family).
+    /// The leaf hashes of up to `count` consecutive entries from index `first` (fewer at the
+    /// growing edge), read as one key range through `iterator` (a raw iterator over the
+    /// `entries` family) and hashed (SPEC.md section 2).
     pub(super) fn stored_leaves(
         &self,
         iterator: &mut DBRawIteratorWithThreadMode<'_, rocksdb::DB>,
         first: u64,
         count: u64,
     ) -> Result<Vec<NodeHash>, StorageError> {
-        let first_id = NodeId::leaf(first)
-            .map_err(|_| StorageError::Damaged(format!("leaf {first} is beyond any tree")))?;
         let mut leaves = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
-        iterator.seek(first_id.to_key_bytes());
+        iterator.seek(columns::index_key(first));
         while iterator.valid() && (leaves.len() as u64) < count {
             let (Some(key), Some(value)) = (iterator.key(), iterator.value()) else {
                 break;
             };
-            // Leaves are level 0 and consecutive: the run ends at the first key that is not the
-            // next leaf.
-            let expected = first + leaves.len() as u64;
-            match NodeId::from_key_bytes(key) {
-                Ok(id) if id.level() == 0 && id.index() == expected => {
-                    leaves.push(decode_tree_node(id, value)?);
-                }
-                _ => break,
+            // The run ends at the first key that is not the next entry.
+            if columns::decode_u64(key) != Some(first + leaves.len() as u64) {
+                break;
             }
+            leaves.push(NodeHash::from(leaf_hash(value)));
             iterator.next();
         }
         iterator.status()?;
@@ -262,16 +257,8 @@ impl LedgerStore {
         &self,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, StorageError> {
-        let mut iterator = self.db.raw_iterator_cf(self.cf(columns::TREE)?);
-        // The complete chunks are those whose root (level 6) is stored: count them from the last.
-        let mut after_roots = [0xffu8; 9];
-        after_roots[0] = CHUNK_LEVELS;
-        iterator.seek_for_prev(after_roots);
-        iterator.status()?;
-        let complete = match iterator.key().map(NodeId::from_key_bytes) {
-            Some(Ok(id)) if id.level() == CHUNK_LEVELS => id.index() + 1,
-            _ => 0,
-        };
+        let complete = self.tree_size()? / CHUNK_LEAVES;
+        let mut iterator = self.db.raw_iterator_cf(self.cf(columns::ENTRIES)?);
         let start = self.tree_chunks_next()?;
         let cf = self.cf(columns::TREE_CHUNKS)?;
         let mut chunk = start;
