@@ -334,7 +334,7 @@ fn update_subject_index(
         })
         .collect::<Result<_, String>>()?;
     apply_updates(
-        &index_cache.over(&parts.store),
+        &index_cache.over(&*parts.store),
         tail.index_version,
         plan.tail.size,
         &updates,

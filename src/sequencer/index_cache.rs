@@ -11,7 +11,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::core::subject_index::{IndexCommit, IndexNode, NodeKey, SubjectNodeStore, SubtreeRef};
-use crate::storage::{LedgerStore, StorageError};
+use crate::storage::{StorageError, TailStore};
 
 /// Nodes of the latest version, down to a depth.
 #[derive(Debug, Default)]
@@ -46,7 +46,7 @@ impl IndexNodeCache {
     }
 
     /// A node store that answers from this cache first and from `store` for the rest.
-    pub(crate) fn over<'a>(&'a self, store: &'a LedgerStore) -> CachedIndexStore<'a> {
+    pub(crate) fn over<'a>(&'a self, store: &'a dyn TailStore) -> CachedIndexStore<'a> {
         CachedIndexStore { cache: self, store }
     }
 }
@@ -54,7 +54,7 @@ impl IndexNodeCache {
 /// [`SubjectNodeStore`] over the cache and the store beneath it.
 pub(crate) struct CachedIndexStore<'a> {
     cache: &'a IndexNodeCache,
-    store: &'a LedgerStore,
+    store: &'a dyn TailStore,
 }
 
 impl SubjectNodeStore for CachedIndexStore<'_> {

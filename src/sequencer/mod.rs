@@ -22,11 +22,11 @@ use tokio::sync::{mpsc, oneshot};
 use crate::core::checkpoint::Checkpoint;
 use crate::core::directory::PseudonymSecret;
 use crate::core::hash::{LeafHash, RootHash};
-use crate::core::merkle::{CompactRange, HashStore, NodeId};
+use crate::core::merkle::{CompactRange, NodeId};
 use crate::core::signature::LogSigner;
 use crate::core::subject_index::{empty_index_root, format_extension_line};
 use crate::proto::v1::Event;
-use crate::storage::{LedgerStore, StorageError, StoredSignature};
+use crate::storage::{StorageError, StoredSignature, TailStore};
 
 /// Tuning of the sequencer.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -324,8 +324,8 @@ impl SequencerHandle {
 
 /// What the sequencer needs to run.
 pub struct SequencerParts {
-    /// The store.
-    pub store: Arc<LedgerStore>,
+    /// The store: RocksDB in the server, [`crate::storage::MemoryStore`] in unit tests.
+    pub store: Arc<dyn TailStore>,
     /// The log key that signs entries (and checkpoints).
     pub signer: Arc<LogSigner>,
     /// Other keys of the log that co-sign every checkpoint, after `signer`: the next key while a
@@ -457,5 +457,7 @@ pub(crate) fn now() -> SystemTime {
     SystemTime::now()
 }
 
+#[cfg(test)]
+mod rules;
 #[cfg(test)]
 mod tests;

@@ -7,16 +7,22 @@
 
 mod backup;
 pub mod columns;
+#[cfg(test)]
+mod conformance;
 mod derived_rows;
 mod erasure;
+mod memory;
 pub mod report_index;
 mod subject_index;
+mod tail;
 mod tree_cache;
 pub mod tree_chunks;
 
 pub use backup::{BackupError, BackupSummary, make_private, restore_backup};
 pub use erasure::{ErasureClosing, ErasureRecord, ErasureRow, PurgeScope};
+pub use memory::MemoryStore;
 pub use subject_index::PruneSummary;
+pub use tail::TailStore;
 
 use std::path::Path;
 

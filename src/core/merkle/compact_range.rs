@@ -44,7 +44,10 @@ impl CompactRange {
 
     /// Rebuilds the compact range of the tree of `size` leaves from `store` (at server restart),
     /// with one batched read of at most 64 nodes (one per set bit of `size`).
-    pub fn load<S: HashStore>(store: &S, size: u64) -> Result<Self, MerkleError<S::Error>> {
+    pub fn load<S: HashStore + ?Sized>(
+        store: &S,
+        size: u64,
+    ) -> Result<Self, MerkleError<S::Error>> {
         let ids: Vec<NodeId> = perfect_subtrees(0, size).collect();
         let mut hashes = read_all(store, &ids)?;
         hashes.reserve(MAX_SUBTREES - hashes.len());

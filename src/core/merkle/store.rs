@@ -58,7 +58,7 @@ pub enum MerkleError<E: std::error::Error + 'static> {
 }
 
 /// Reads `ids` from `store` in one call, checking that it answered each.
-pub(crate) fn read_all<S: HashStore>(
+pub(crate) fn read_all<S: HashStore + ?Sized>(
     store: &S,
     ids: &[NodeId],
 ) -> Result<Vec<NodeHash>, MerkleError<S::Error>> {

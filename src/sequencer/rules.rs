@@ -1,0 +1,391 @@
+//! The sequencer's rules, run on [`MemoryStore`]: idempotency, all-or-nothing jobs, identity
+//! links, corrections, erasure ordering, fail-stop. Each runs the real sequencer thread in
+//! milliseconds; `tests/` runs the same rules end to end over gRPC and RocksDB.
+
+use std::sync::Arc;
+
+use super::{
+    AppendError, CorrectionRights, PreparedEvent, Receipt, SequencerConfig, SequencerHandle,
+    SequencerParts, start,
+};
+use crate::core::directory::PseudonymSecret;
+use crate::core::entry::decode_entry;
+use crate::core::signature::LogSigner;
+use crate::proto::v1::{Correction, CorrectionAction, Event, EventKind};
+use crate::storage::{MemoryStore, TailStore, columns};
+
+const ORIGIN: &str = "ledger.test/rules";
+
+/// A sequencer over a fresh memory store.
+struct Ledger {
+    store: Arc<MemoryStore>,
+    handle: SequencerHandle,
+    /// Ends when the last handle is dropped (its queue closes).
+    _thread: std::thread::JoinHandle<()>,
+}
+
+impl Ledger {
+    fn start() -> Self {
+        let store = Arc::new(MemoryStore::new());
+        let (handle, thread) = start(SequencerParts {
+            store: store.clone(),
+            signer: Arc::new(LogSigner::from_seed(ORIGIN, &[3u8; 32]).expect("signer")),
+            cosigners: Vec::new(),
+            pseudonym_secret: PseudonymSecret::from_bytes([4u8; 32]),
+            master_key: Arc::new(crate::vault::MasterKey::from_bytes([5u8; 32])),
+            origin: ORIGIN.into(),
+            config: SequencerConfig::default(),
+        })
+        .expect("start");
+        Self {
+            store,
+            handle,
+            _thread: thread,
+        }
+    }
+
+    async fn append(
+        &self,
+        producer: &str,
+        events: Vec<PreparedEvent>,
+    ) -> Result<Vec<Receipt>, AppendError> {
+        let rights = if producer == "admin" {
+            CorrectionRights::AnyEntry
+        } else {
+            CorrectionRights::OwnEntries
+        };
+        self.handle.append(producer.into(), rights, events).await
+    }
+
+    fn size(&self) -> u64 {
+        self.store.tree_size().expect("size")
+    }
+
+    /// The subject token of the entry at `index`.
+    fn token_of(&self, index: u64) -> [u8; 32] {
+        let bytes = self.store.entry(index).expect("read").expect("entry");
+        decode_entry(&bytes)
+            .expect("decodes")
+            .subject_token
+            .try_into()
+            .expect("a token")
+    }
+}
+
+/// An event of `kind` about the subject whose directory row is `row`.
+fn about(id: &str, kind: EventKind, row: u8) -> PreparedEvent {
+    PreparedEvent {
+        event: Event {
+            event_id: id.into(),
+            kind: kind as i32,
+            system: "crm".into(),
+            ..Event::default()
+        },
+        subject_row: Some([row; 32]),
+        linked_row: None,
+        content_digest: *blake3::hash(id.as_bytes()).as_bytes(),
+        details: None,
+        identifiers: vec![format!("email:{row}@example.com")],
+        subject_token: None,
+        opens_erasure: None,
+    }
+}
+
+fn correcting(id: &str, target: u64) -> PreparedEvent {
+    let mut event = about(id, EventKind::Correction, 1);
+    event.subject_row = None;
+    event.identifiers.clear();
+    event.event.correction = Some(Correction {
+        target_index: target,
+        action: CorrectionAction::Retract as i32,
+        reason: "test".into(),
+    });
+    event
+}
+
+#[tokio::test]
+async fn a_retry_is_answered_with_the_first_receipt_and_a_reuse_is_refused() {
+    let ledger = Ledger::start();
+    let first = ledger
+        .append("crm", vec![about("e-1", EventKind::Collection, 1)])
+        .await
+        .expect("appends");
+    let retry = ledger
+        .append("crm", vec![about("e-1", EventKind::Collection, 1)])
+        .await
+        .expect("a retry");
+    assert_eq!((retry[0].index, retry[0].duplicate), (first[0].index, true));
+    assert_eq!(retry[0].signature, first[0].signature);
+    // Another producer's event id is its own.
+    let other = ledger
+        .append("billing", vec![about("e-1", EventKind::Collection, 1)])
+        .await
+        .expect("another producer");
+    assert!(!other[0].duplicate);
+    // The same id for other content, or for another subject, is refused.
+    let mut changed = about("e-1", EventKind::Collection, 1);
+    changed.content_digest = [9; 32];
+    let refused = ledger
+        .append("crm", vec![changed])
+        .await
+        .expect_err("reuse");
+    assert!(
+        matches!(refused, AppendError::EventIdConflict { position: 0, .. }),
+        "{refused}"
+    );
+    let mut elsewhere = about("e-1", EventKind::Collection, 2);
+    elsewhere.content_digest = about("e-1", EventKind::Collection, 1).content_digest;
+    let refused = ledger
+        .append("crm", vec![elsewhere])
+        .await
+        .expect_err("reuse");
+    assert!(
+        matches!(refused, AppendError::EventIdConflict { .. }),
+        "{refused}"
+    );
+    // Twice in one request: one entry, the second answered as its duplicate.
+    let twice = ledger
+        .append(
+            "crm",
+            vec![
+                about("e-2", EventKind::Collection, 1),
+                about("e-2", EventKind::Collection, 1),
+            ],
+        )
+        .await
+        .expect("appends");
+    assert_eq!(twice[0].index, twice[1].index);
+    assert!(twice[1].duplicate);
+    assert_eq!(ledger.size(), 3);
+}
+
+#[tokio::test]
+async fn a_job_is_all_or_nothing() {
+    let ledger = Ledger::start();
+    ledger
+        .append("crm", vec![about("e-1", EventKind::Collection, 1)])
+        .await
+        .expect("appends");
+    let mut conflicting = about("e-1", EventKind::Collection, 1);
+    conflicting.content_digest = [7; 32];
+    let refused = ledger
+        .append(
+            "crm",
+            vec![
+                about("e-2", EventKind::Collection, 2),
+                about("e-3", EventKind::Collection, 3),
+                conflicting,
+            ],
+        )
+        .await
+        .expect_err("the third event conflicts");
+    assert!(
+        matches!(refused, AppendError::EventIdConflict { position: 2, .. }),
+        "{refused}"
+    );
+    assert_eq!(ledger.size(), 1, "nothing of the refused job is appended");
+    assert_eq!(ledger.store.directory_token(&[2; 32]).expect("read"), None);
+    assert_eq!(ledger.store.event_id("crm", "e-2").expect("read"), None);
+    // Its events can be sent again, and get the indexes the refused job would have had.
+    let again = ledger
+        .append("crm", vec![about("e-2", EventKind::Collection, 2)])
+        .await
+        .expect("appends");
+    assert_eq!(again[0].index, 1);
+}
+
+#[tokio::test]
+async fn identity_links_join_known_subjects_only_and_never_steal_an_identifier() {
+    let ledger = Ledger::start();
+    ledger
+        .append(
+            "crm",
+            vec![
+                about("a", EventKind::Collection, 1),
+                about("b", EventKind::Collection, 2),
+            ],
+        )
+        .await
+        .expect("appends");
+    let link = |id: &str, from: u8, to: u8| {
+        let mut event = about(id, EventKind::IdentityLink, from);
+        event.linked_row = Some([to; 32]);
+        event.identifiers.push(format!("phone:{to}"));
+        event
+    };
+    let unknown = ledger
+        .append("crm", vec![link("l-1", 9, 3)])
+        .await
+        .expect_err("unknown");
+    assert!(
+        matches!(unknown, AppendError::UnknownSubject { position: 0 }),
+        "{unknown}"
+    );
+    let stolen = ledger
+        .append("crm", vec![link("l-2", 1, 2)])
+        .await
+        .expect_err("taken");
+    assert!(
+        matches!(stolen, AppendError::IdentityConflict { position: 0 }),
+        "{stolen}"
+    );
+    ledger
+        .append("crm", vec![link("l-3", 1, 3)])
+        .await
+        .expect("links");
+    let token = ledger.token_of(0);
+    assert_eq!(
+        ledger.store.directory_token(&[3; 32]).expect("read"),
+        Some(token)
+    );
+    assert_ne!(ledger.token_of(1), token);
+}
+
+#[tokio::test]
+async fn corrections_of_others_corrections_and_the_unknown_are_refused() {
+    let ledger = Ledger::start();
+    ledger
+        .append("crm", vec![about("e-0", EventKind::Collection, 1)])
+        .await
+        .expect("appends");
+    let denied = ledger
+        .append("billing", vec![correcting("c-1", 0)])
+        .await
+        .expect_err("not its entry");
+    assert!(
+        matches!(denied, AppendError::CorrectionDenied { target: 0, .. }),
+        "{denied}"
+    );
+    let beyond = ledger
+        .append("crm", vec![correcting("c-2", 5)])
+        .await
+        .expect_err("no such entry");
+    assert!(
+        matches!(
+            beyond,
+            AppendError::BadCorrectionTarget {
+                target: 5,
+                reason: "no such entry",
+                ..
+            }
+        ),
+        "{beyond}"
+    );
+    // Its producer may, and an admin may; a correction itself may not be corrected.
+    ledger
+        .append("crm", vec![correcting("c-3", 0)])
+        .await
+        .expect("own entry");
+    ledger
+        .append("admin", vec![correcting("c-4", 0)])
+        .await
+        .expect("admin");
+    let again = ledger
+        .append("admin", vec![correcting("c-5", 1)])
+        .await
+        .expect_err("a correction");
+    assert!(
+        matches!(again, AppendError::BadCorrectionTarget { target: 1, .. }),
+        "{again}"
+    );
+    // A correction of an entry earlier in the same job is judged like any other.
+    let same_job = ledger
+        .append(
+            "billing",
+            vec![about("e-9", EventKind::Collection, 2), correcting("c-6", 3)],
+        )
+        .await
+        .expect("its own entry, appended just before");
+    assert_eq!(same_job[1].index, 4);
+}
+
+#[tokio::test]
+async fn nothing_new_is_sealed_for_a_subject_once_its_erasure_opened() {
+    let ledger = Ledger::start();
+    let mut with_details = about("e-0", EventKind::Collection, 1);
+    with_details.details = Some(zeroize::Zeroizing::new(b"ticket 17".to_vec()));
+    ledger
+        .append("crm", vec![with_details])
+        .await
+        .expect("appends");
+    let token = ledger.token_of(0);
+    assert!(
+        ledger
+            .store
+            .sealed_details(&token, 0)
+            .expect("read")
+            .is_some()
+    );
+
+    // Details sealed in the same job as the erasure request, before it, are destroyed with the
+    // subject's key.
+    let mut more = about("e-1", EventKind::Collection, 1);
+    more.details = Some(zeroize::Zeroizing::new(b"ticket 18".to_vec()));
+    let mut erasure = about("e-2", EventKind::ErasureRequested, 1);
+    erasure.opens_erasure = Some("admin".into());
+    ledger
+        .append("crm", vec![more, erasure])
+        .await
+        .expect("appends");
+    assert_eq!(
+        ledger.store.data_key_row(&token).expect("read").as_deref(),
+        Some(columns::SHREDDED_KEY)
+    );
+    assert_eq!(ledger.store.sealed_details(&token, 0).expect("read"), None);
+    assert_eq!(ledger.store.sealed_details(&token, 1).expect("read"), None);
+    assert_eq!(ledger.store.sealed_identifiers(&token).expect("read"), None);
+    assert!(ledger.store.erasure_record(&token).is_some());
+
+    let mut late = about("e-3", EventKind::Collection, 1);
+    late.details = Some(zeroize::Zeroizing::new(b"ticket 19".to_vec()));
+    let refused = ledger.append("crm", vec![late]).await.expect_err("erased");
+    assert!(
+        matches!(
+            refused,
+            AppendError::SubjectErased {
+                position: 0,
+                what: "new details"
+            }
+        ),
+        "{refused}"
+    );
+    let mut second = about("e-4", EventKind::ErasureRequested, 1);
+    second.opens_erasure = Some("admin".into());
+    let refused = ledger
+        .append("crm", vec![second])
+        .await
+        .expect_err("erased");
+    assert!(
+        matches!(refused, AppendError::SubjectErased { .. }),
+        "{refused}"
+    );
+    // Events without anything to seal are still recorded: the subject's history goes on.
+    ledger
+        .append("crm", vec![about("e-5", EventKind::DeletionDone, 1)])
+        .await
+        .expect("a deletion is recorded");
+    assert_eq!(ledger.store.subject_entries(&token).len(), 4);
+}
+
+#[tokio::test]
+async fn a_failed_write_stops_the_sequencer_for_good() {
+    let ledger = Ledger::start();
+    ledger
+        .append("crm", vec![about("e-0", EventKind::Collection, 1)])
+        .await
+        .expect("appends");
+    ledger.store.fail_next_commit();
+    let failed = ledger
+        .append("crm", vec![about("e-1", EventKind::Collection, 1)])
+        .await
+        .expect_err("the write fails");
+    assert!(matches!(failed, AppendError::Unavailable(_)), "{failed}");
+    assert!(ledger.handle.shared().has_failed());
+    assert_eq!(ledger.handle.shared().latest_checkpoint().size, 1);
+    let refused = ledger
+        .append("crm", vec![about("e-2", EventKind::Collection, 2)])
+        .await
+        .expect_err("fail-stop");
+    assert!(matches!(refused, AppendError::Unavailable(_)), "{refused}");
+    assert_eq!(ledger.size(), 1);
+}

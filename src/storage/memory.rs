@@ -1,0 +1,237 @@
+//! [`MemoryStore`]: a [`TailStore`] in maps behind one lock, for unit tests of the sequencer's
+//! rules. It keeps what the RocksDB store keeps for the sequencer, with the same semantics (a
+//! group is all or nothing; a shredding in a group comes last), and passes the same conformance
+//! suite. Not durable: nothing survives the process.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{
+    CommitGroup, EventIdRecord, StorageError, StoredSignature, SubjectHead, TailStore, columns,
+};
+use crate::core::hash::NodeHash;
+use crate::core::merkle::{HashStore, NodeId};
+use crate::core::subject_index::{IndexNode, NodeKey, SubjectNodeStore, SubtreeRef};
+
+/// Every row the sequencer reads or writes, in maps.
+#[derive(Debug, Default, Clone)]
+struct Rows {
+    entries: BTreeMap<u64, Vec<u8>>,
+    signatures: BTreeMap<u64, StoredSignature>,
+    tree: HashMap<NodeId, NodeHash>,
+    checkpoints: BTreeMap<u64, String>,
+    event_ids: HashMap<(String, String), EventIdRecord>,
+    heads: HashMap<[u8; 32], SubjectHead>,
+    subject_entries: BTreeMap<([u8; 32], u64), u64>,
+    directory: HashMap<[u8; 32], [u8; 32]>,
+    index_nodes: HashMap<NodeKey, IndexNode>,
+    index_roots: BTreeMap<u64, SubtreeRef>,
+    data_keys: HashMap<[u8; 32], Vec<u8>>,
+    details: BTreeMap<([u8; 32], u64), Vec<u8>>,
+    identifiers: HashMap<[u8; 32], Vec<u8>>,
+    erasures: HashMap<[u8; 32], Vec<u8>>,
+}
+
+/// A [`TailStore`] in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    rows: Mutex<Rows>,
+    fail_next_commit: AtomicBool,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes the next commit fail as a disk error would (fail-stop tests).
+    pub fn fail_next_commit(&self) {
+        self.fail_next_commit.store(true, Ordering::SeqCst);
+    }
+
+    /// The erasure record of `token`, as the commit that opened its erasure wrote it.
+    pub fn erasure_record(&self, token: &[u8; 32]) -> Option<Vec<u8>> {
+        self.read(|rows| Ok(rows.erasures.get(token).cloned()))
+            .ok()
+            .flatten()
+    }
+
+    /// The indexes of `token`'s entries, in chain order.
+    pub fn subject_entries(&self, token: &[u8; 32]) -> Vec<u64> {
+        self.read(|rows| {
+            Ok(rows
+                .subject_entries
+                .range((*token, 0)..=(*token, u64::MAX))
+                .map(|(_, index)| *index)
+                .collect())
+        })
+        .unwrap_or_default()
+    }
+
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&Rows) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let rows = self
+            .rows
+            .lock()
+            .map_err(|_| StorageError::Damaged("the memory store's lock is poisoned".into()))?;
+        read(&rows)
+    }
+}
+
+impl HashStore for MemoryStore {
+    type Error = StorageError;
+
+    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<NodeHash>, StorageError> {
+        self.read(|rows| {
+            ids.iter()
+                .map(|id| {
+                    rows.tree.get(id).copied().ok_or_else(|| {
+                        StorageError::Damaged(format!("tree node {id:?} is missing"))
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+impl SubjectNodeStore for MemoryStore {
+    type Error = StorageError;
+
+    fn read_nodes(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexNode>>, StorageError> {
+        self.read(|rows| {
+            Ok(keys
+                .iter()
+                .map(|key| rows.index_nodes.get(key).copied())
+                .collect())
+        })
+    }
+
+    fn read_root(&self, version: u64) -> Result<Option<SubtreeRef>, StorageError> {
+        self.read(|rows| Ok(rows.index_roots.get(&version).copied()))
+    }
+}
+
+impl TailStore for MemoryStore {
+    fn tree_size(&self) -> Result<u64, StorageError> {
+        self.read(|rows| Ok(rows.entries.keys().next_back().map_or(0, |last| last + 1)))
+    }
+
+    fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        self.read(|rows| Ok(rows.entries.get(&index).cloned()))
+    }
+
+    fn signature(&self, index: u64) -> Result<Option<StoredSignature>, StorageError> {
+        self.read(|rows| Ok(rows.signatures.get(&index).copied()))
+    }
+
+    fn event_id(
+        &self,
+        producer: &str,
+        event_id: &str,
+    ) -> Result<Option<EventIdRecord>, StorageError> {
+        self.read(|rows| {
+            Ok(rows
+                .event_ids
+                .get(&(producer.to_owned(), event_id.to_owned()))
+                .copied())
+        })
+    }
+
+    fn directory_token(&self, row_key: &[u8; 32]) -> Result<Option<[u8; 32]>, StorageError> {
+        self.read(|rows| Ok(rows.directory.get(row_key).copied()))
+    }
+
+    fn subject_head(&self, token: &[u8; 32]) -> Result<Option<SubjectHead>, StorageError> {
+        self.read(|rows| Ok(rows.heads.get(token).copied()))
+    }
+
+    fn data_key_row(&self, token: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.read(|rows| Ok(rows.data_keys.get(token).cloned()))
+    }
+
+    fn sealed_identifiers(&self, token: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.read(|rows| Ok(rows.identifiers.get(token).cloned()))
+    }
+
+    fn sealed_details(
+        &self,
+        token: &[u8; 32],
+        index: u64,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        self.read(|rows| Ok(rows.details.get(&(*token, index)).cloned()))
+    }
+
+    fn latest_subject_index(&self) -> Result<Option<(u64, SubtreeRef)>, StorageError> {
+        self.read(|rows| {
+            Ok(rows
+                .index_roots
+                .iter()
+                .next_back()
+                .map(|(version, root)| (*version, *root)))
+        })
+    }
+
+    fn commit(&self, group: &CommitGroup) -> Result<(), StorageError> {
+        if self.fail_next_commit.swap(false, Ordering::SeqCst) {
+            return Err(StorageError::Damaged("injected write failure".into()));
+        }
+        let mut rows = self
+            .rows
+            .lock()
+            .map_err(|_| StorageError::Damaged("the memory store's lock is poisoned".into()))?;
+        for entry in &group.entries {
+            rows.entries.insert(entry.index, entry.bytes.clone());
+            rows.signatures.insert(entry.index, entry.signature);
+        }
+        rows.tree.extend(group.tree_nodes.iter().copied());
+        for (producer, event_id, record) in &group.event_ids {
+            rows.event_ids
+                .insert((producer.clone(), event_id.clone()), *record);
+        }
+        rows.heads.extend(group.subject_heads.iter().copied());
+        for (token, seq, index) in &group.subject_entries {
+            rows.subject_entries.insert((*token, *seq), *index);
+        }
+        rows.directory.extend(group.directory_rows.iter().copied());
+        if let Some(index) = &group.subject_index {
+            rows.index_nodes.extend(index.nodes.iter().copied());
+            rows.index_roots.insert(index.version, index.root);
+        }
+        for (token, wrapped) in &group.data_keys {
+            rows.data_keys.insert(*token, wrapped.clone());
+        }
+        for (token, index, sealed) in &group.sealed_details {
+            rows.details.insert((*token, *index), sealed.clone());
+        }
+        for (token, sealed) in &group.sealed_identifiers {
+            rows.identifiers.insert(*token, sealed.clone());
+        }
+        // Last, as in the RocksDB store: a subject erased in this group loses what earlier jobs
+        // of the group sealed for it.
+        for (token, record) in &group.shreds {
+            rows.data_keys
+                .insert(*token, columns::SHREDDED_KEY.to_vec());
+            rows.identifiers.remove(token);
+            rows.details.retain(|(owner, _), _| owner != token);
+            rows.erasures.insert(*token, record.clone());
+        }
+        Ok(())
+    }
+
+    fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StorageError> {
+        self.read(|rows| Ok(rows.checkpoints.get(&size).cloned()))
+    }
+
+    fn put_checkpoint(&self, size: u64, note: &str) -> Result<(), StorageError> {
+        let mut rows = self
+            .rows
+            .lock()
+            .map_err(|_| StorageError::Damaged("the memory store's lock is poisoned".into()))?;
+        rows.checkpoints.insert(size, note.to_owned());
+        Ok(())
+    }
+}
