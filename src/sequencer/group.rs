@@ -8,6 +8,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use super::index_cache::IndexNodeCache;
+use super::reads::GroupReads;
 use super::{
     AppendError, AppendJob, CorrectionRights, Message, PreparedEvent, Receipt, SequencerParts,
     SequencerShared, SignedCheckpoint, Tail, now, sign_checkpoint,
@@ -37,6 +38,8 @@ enum ReceiptSource {
 
 /// The group being built, on top of the durable state.
 struct GroupPlan {
+    /// The durable state the group's jobs name, read before planning.
+    reads: GroupReads,
     tail: Tail,
     entries: Vec<PlannedEntry>,
     commit: CommitGroup,
@@ -160,6 +163,7 @@ fn commit_group(
     index_cache: &mut IndexNodeCache,
 ) -> Result<Tail, String> {
     let mut plan = GroupPlan {
+        reads: GroupReads::gather(&*parts.store, &jobs),
         tail: tail.clone(),
         entries: Vec::new(),
         commit: CommitGroup::default(),
@@ -388,7 +392,9 @@ fn plan_job(
         let id_key = (job.producer.clone(), event_id.clone());
         let known = match plan.event_ids.get(&id_key) {
             Some((record, _)) => Some(*record),
-            None => parts.store.event_id(&job.producer, &event_id)?,
+            None => plan
+                .reads
+                .event_id(&*parts.store, &job.producer, &event_id)?,
         };
         if let Some(record) = known {
             if record.content_digest != prepared.content_digest
@@ -413,7 +419,7 @@ fn plan_job(
             Some(token) => {
                 let head = match plan.heads.get(&token) {
                     Some(head) => Some(*head),
-                    None => parts.store.subject_head(&token)?,
+                    None => plan.reads.subject_head(&*parts.store, &token)?,
                 };
                 Some((token, head))
             }
@@ -543,7 +549,8 @@ fn resolve_subject(
         let Some(token) = prepared.subject_token else {
             return Ok(None);
         };
-        let known = plan.heads.contains_key(&token) || parts.store.subject_head(&token)?.is_some();
+        let known = plan.heads.contains_key(&token)
+            || plan.reads.subject_head(&*parts.store, &token)?.is_some();
         return if known {
             Ok(Some(token))
         } else {
@@ -636,7 +643,7 @@ fn lookup_directory(
 ) -> Result<Option<[u8; 32]>, AppendError> {
     match plan.directory.get(row) {
         Some(token) => Ok(Some(*token)),
-        None => Ok(parts.store.directory_token(row)?),
+        None => Ok(plan.reads.directory_token(&*parts.store, row)?),
     }
 }
 
@@ -773,7 +780,7 @@ fn subject_key(
     if let Some(key) = plan.keys.get(&token) {
         return Ok(key.clone());
     }
-    let key = match parts.store.data_key_row(&token)? {
+    let key = match plan.reads.data_key_row(&*parts.store, &token)? {
         None => SubjectKey::Absent,
         Some(row) if row == columns::SHREDDED_KEY => SubjectKey::Shredded,
         Some(wrapped) => SubjectKey::Live(parts.master_key.unwrap_key(&token, &wrapped)?),

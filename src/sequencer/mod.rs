@@ -12,6 +12,7 @@
 
 mod group;
 mod index_cache;
+mod reads;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};

@@ -600,16 +600,55 @@ impl LedgerStore {
         else {
             return Ok(None);
         };
-        let index = columns::decode_u64(&value)
-            .ok_or_else(|| StorageError::Damaged("event id row too short".into()))?;
-        let content_digest: [u8; 32] = value
-            .get(8..40)
-            .and_then(|d| d.try_into().ok())
-            .ok_or_else(|| StorageError::Damaged("event id row too short".into()))?;
-        Ok(Some(EventIdRecord {
-            index,
-            content_digest,
-        }))
+        decode_event_id_record(&value).map(Some)
+    }
+
+    /// The event-id rows of `keys` (`(producer, event id)`), in order: one batched read.
+    pub fn event_ids(
+        &self,
+        keys: &[(&str, &str)],
+    ) -> Result<Vec<Option<EventIdRecord>>, StorageError> {
+        let raw: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|(producer, event_id)| columns::event_id_key(producer, event_id))
+            .collect();
+        self.multi_get(columns::EVENT_IDS, &raw, decode_event_id_record)
+    }
+
+    /// The heads of `tokens`' chains, in order: one batched read.
+    pub fn subject_heads(
+        &self,
+        tokens: &[[u8; 32]],
+    ) -> Result<Vec<Option<SubjectHead>>, StorageError> {
+        self.multi_get(columns::SUBJECTS, tokens, decode_subject_head)
+    }
+
+    /// The tokens the directory rows `row_keys` point to, in order: one batched read.
+    pub fn directory_tokens(
+        &self,
+        row_keys: &[[u8; 32]],
+    ) -> Result<Vec<Option<[u8; 32]>>, StorageError> {
+        self.multi_get(columns::DIRECTORY, row_keys, decode_directory_token)
+    }
+
+    /// The data key rows of `tokens`, in order: one batched read.
+    pub fn data_key_rows(&self, tokens: &[[u8; 32]]) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
+        self.multi_get(columns::DATA_KEYS, tokens, |value| Ok(value.to_vec()))
+    }
+
+    /// One batched point read of `keys` in `family`, each value decoded.
+    fn multi_get<K: AsRef<[u8]>, T>(
+        &self,
+        family: &str,
+        keys: &[K],
+        decode: impl Fn(&[u8]) -> Result<T, StorageError>,
+    ) -> Result<Vec<Option<T>>, StorageError> {
+        let cf = self.cf(family)?;
+        self.db
+            .batched_multi_get_cf(cf, keys, false)
+            .into_iter()
+            .map(|value| value?.map(|value| decode(&value)).transpose())
+            .collect()
     }
 
     /// The head of a subject's chain.
@@ -618,12 +657,7 @@ impl LedgerStore {
         let Some(value) = self.db.get_pinned_cf(cf, token)? else {
             return Ok(None);
         };
-        let count = columns::decode_u64(&value);
-        let last_index = value.get(8..).and_then(columns::decode_u64);
-        match (count, last_index) {
-            (Some(count), Some(last_index)) => Ok(Some(SubjectHead { count, last_index })),
-            _ => Err(StorageError::Damaged("subject head row too short".into())),
-        }
+        decode_subject_head(&value).map(Some)
     }
 
     /// The indexes of a subject's entries, oldest first (`subject_seq` 0, 1, ...).
@@ -657,11 +691,7 @@ impl LedgerStore {
         let Some(value) = self.db.get_pinned_cf(cf, row_key)? else {
             return Ok(None);
         };
-        value
-            .as_ref()
-            .try_into()
-            .map(Some)
-            .map_err(|_| StorageError::Damaged("directory row is not 32 bytes".into()))
+        decode_directory_token(&value).map(Some)
     }
 
     /// How many times RocksDB has synced a WAL file since the store was opened.
@@ -856,6 +886,37 @@ impl LedgerStore {
         }
         Ok(nodes)
     }
+}
+
+/// An `event_ids` row: `u64 index || content digest`.
+fn decode_event_id_record(value: &[u8]) -> Result<EventIdRecord, StorageError> {
+    let index = columns::decode_u64(value)
+        .ok_or_else(|| StorageError::Damaged("event id row too short".into()))?;
+    let content_digest: [u8; 32] = value
+        .get(8..40)
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(|| StorageError::Damaged("event id row too short".into()))?;
+    Ok(EventIdRecord {
+        index,
+        content_digest,
+    })
+}
+
+/// A subject head row: `u64 count || u64 last index`.
+fn decode_subject_head(value: &[u8]) -> Result<SubjectHead, StorageError> {
+    let count = columns::decode_u64(value);
+    let last_index = value.get(8..).and_then(columns::decode_u64);
+    match (count, last_index) {
+        (Some(count), Some(last_index)) => Ok(SubjectHead { count, last_index }),
+        _ => Err(StorageError::Damaged("subject head row too short".into())),
+    }
+}
+
+/// A directory row: the token.
+fn decode_directory_token(value: &[u8]) -> Result<[u8; 32], StorageError> {
+    value
+        .try_into()
+        .map_err(|_| StorageError::Damaged("directory row is not 32 bytes".into()))
 }
 
 /// A stored tree node's 32-byte hash.

@@ -41,6 +41,36 @@ pub trait TailStore:
     /// The sealed details of `token`'s entry at `index`.
     fn sealed_details(&self, token: &[u8; 32], index: u64)
     -> Result<Option<Vec<u8>>, StorageError>;
+    /// [`Self::event_id`] of each of `keys` (`(producer, event id)`), in order.
+    fn event_ids(&self, keys: &[(&str, &str)]) -> Result<Vec<Option<EventIdRecord>>, StorageError> {
+        keys.iter()
+            .map(|(producer, event_id)| self.event_id(producer, event_id))
+            .collect()
+    }
+    /// [`Self::directory_token`] of each of `row_keys`, in order.
+    fn directory_tokens(
+        &self,
+        row_keys: &[[u8; 32]],
+    ) -> Result<Vec<Option<[u8; 32]>>, StorageError> {
+        row_keys
+            .iter()
+            .map(|row| self.directory_token(row))
+            .collect()
+    }
+    /// [`Self::subject_head`] of each of `tokens`, in order.
+    fn subject_heads(&self, tokens: &[[u8; 32]]) -> Result<Vec<Option<SubjectHead>>, StorageError> {
+        tokens
+            .iter()
+            .map(|token| self.subject_head(token))
+            .collect()
+    }
+    /// [`Self::data_key_row`] of each of `tokens`, in order.
+    fn data_key_rows(&self, tokens: &[[u8; 32]]) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
+        tokens
+            .iter()
+            .map(|token| self.data_key_row(token))
+            .collect()
+    }
     /// The subject index's latest version and its root record.
     fn latest_subject_index(&self) -> Result<Option<(u64, SubtreeRef)>, StorageError>;
     /// Writes the group atomically and durably: when this returns `Ok`, all of it survives a
@@ -100,6 +130,25 @@ impl TailStore for LedgerStore {
 
     fn latest_subject_index(&self) -> Result<Option<(u64, SubtreeRef)>, StorageError> {
         LedgerStore::latest_subject_index(self)
+    }
+
+    fn event_ids(&self, keys: &[(&str, &str)]) -> Result<Vec<Option<EventIdRecord>>, StorageError> {
+        LedgerStore::event_ids(self, keys)
+    }
+
+    fn directory_tokens(
+        &self,
+        row_keys: &[[u8; 32]],
+    ) -> Result<Vec<Option<[u8; 32]>>, StorageError> {
+        LedgerStore::directory_tokens(self, row_keys)
+    }
+
+    fn subject_heads(&self, tokens: &[[u8; 32]]) -> Result<Vec<Option<SubjectHead>>, StorageError> {
+        LedgerStore::subject_heads(self, tokens)
+    }
+
+    fn data_key_rows(&self, tokens: &[[u8; 32]]) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
+        LedgerStore::data_key_rows(self, tokens)
     }
 
     fn commit(&self, group: &CommitGroup) -> Result<(), StorageError> {

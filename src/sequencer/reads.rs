@@ -1,0 +1,131 @@
+//! What a group's jobs name, read from the store before planning: one batched read per family
+//! (event ids and directory rows, then the heads and data keys of the subjects found), instead
+//! of point reads interleaved with planning, job by job. The planner consults the group's own
+//! state first (what earlier jobs of the group changed), these reads next, and the store only for
+//! what they do not cover.
+
+use std::collections::HashMap;
+
+use super::AppendJob;
+use crate::storage::{EventIdRecord, StorageError, SubjectHead, TailStore};
+
+/// The durable state a group's jobs name, as it was before the group.
+#[derive(Debug, Default)]
+pub(super) struct GroupReads {
+    event_ids: HashMap<(String, String), Option<EventIdRecord>>,
+    directory: HashMap<[u8; 32], Option<[u8; 32]>>,
+    heads: HashMap<[u8; 32], Option<SubjectHead>>,
+    data_keys: HashMap<[u8; 32], Option<Vec<u8>>>,
+}
+
+impl GroupReads {
+    /// Reads what `jobs` name. A failed read leaves its family empty: the planner then reads
+    /// per job, and refuses the job whose read fails.
+    pub(super) fn gather(store: &dyn TailStore, jobs: &[AppendJob]) -> Self {
+        let mut reads = Self::default();
+        let events = || {
+            jobs.iter()
+                .flat_map(|job| job.events.iter().map(move |e| (job, e)))
+        };
+
+        let mut id_keys: Vec<(&str, &str)> = events()
+            .map(|(job, e)| (job.producer.as_str(), e.event.event_id.as_str()))
+            .collect();
+        id_keys.sort_unstable();
+        id_keys.dedup();
+        if let Ok(found) = store.event_ids(&id_keys) {
+            reads.event_ids = id_keys
+                .iter()
+                .map(|(producer, id)| ((*producer).to_owned(), (*id).to_owned()))
+                .zip(found)
+                .collect();
+        }
+
+        let mut rows: Vec<[u8; 32]> = events()
+            .flat_map(|(_, e)| e.subject_row.into_iter().chain(e.linked_row))
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        if let Ok(found) = store.directory_tokens(&rows) {
+            reads.directory = rows.into_iter().zip(found).collect();
+        }
+
+        // The subjects these events concern, as far as the directory knows them already.
+        let token_of = |e: &super::PreparedEvent| {
+            e.subject_token.or_else(|| {
+                e.subject_row
+                    .and_then(|row| reads.directory.get(&row).copied().flatten())
+            })
+        };
+        let mut tokens: Vec<[u8; 32]> = events().filter_map(|(_, e)| token_of(e)).collect();
+        let mut sealing: Vec<[u8; 32]> = events()
+            .filter(|(_, e)| e.details.is_some() || e.opens_erasure.is_some())
+            .filter_map(|(_, e)| token_of(e))
+            .collect();
+        tokens.sort_unstable();
+        tokens.dedup();
+        sealing.sort_unstable();
+        sealing.dedup();
+        if let Ok(found) = store.subject_heads(&tokens) {
+            reads.heads = tokens.into_iter().zip(found).collect();
+        }
+        if let Ok(found) = store.data_key_rows(&sealing) {
+            reads.data_keys = sealing.into_iter().zip(found).collect();
+        }
+        reads
+    }
+
+    /// The event-id row of `(producer, event id)`, read or from the store.
+    pub(super) fn event_id(
+        &self,
+        store: &dyn TailStore,
+        producer: &str,
+        event_id: &str,
+    ) -> Result<Option<EventIdRecord>, StorageError> {
+        // A tuple of owned strings is the map's key; the lookup allocates, the read it saves
+        // costs more.
+        match self
+            .event_ids
+            .get(&(producer.to_owned(), event_id.to_owned()))
+        {
+            Some(found) => Ok(*found),
+            None => store.event_id(producer, event_id),
+        }
+    }
+
+    /// The token of a directory row, read or from the store.
+    pub(super) fn directory_token(
+        &self,
+        store: &dyn TailStore,
+        row: &[u8; 32],
+    ) -> Result<Option<[u8; 32]>, StorageError> {
+        match self.directory.get(row) {
+            Some(found) => Ok(*found),
+            None => store.directory_token(row),
+        }
+    }
+
+    /// A subject's head, read or from the store.
+    pub(super) fn subject_head(
+        &self,
+        store: &dyn TailStore,
+        token: &[u8; 32],
+    ) -> Result<Option<SubjectHead>, StorageError> {
+        match self.heads.get(token) {
+            Some(found) => Ok(*found),
+            None => store.subject_head(token),
+        }
+    }
+
+    /// A subject's data key row, read or from the store.
+    pub(super) fn data_key_row(
+        &self,
+        store: &dyn TailStore,
+        token: &[u8; 32],
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        match self.data_keys.get(token) {
+            Some(found) => Ok(found.clone()),
+            None => store.data_key_row(token),
+        }
+    }
+}
