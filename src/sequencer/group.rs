@@ -73,6 +73,7 @@ struct PlannedEntry {
     index: u64,
     bytes: Vec<u8>,
     leaf: LeafHash,
+    token: Option<[u8; 32]>,
 }
 
 /// What to restore if a job is refused half-way.
@@ -289,6 +290,7 @@ fn commit_group(
                         signature: entry.signature,
                         checkpoint: checkpoint.clone(),
                         duplicate: *duplicate,
+                        subject_token: plan.entries[*position].token,
                     })
                 }
                 ReceiptSource::Existing(index) => existing_receipt(parts, *index, &checkpoint),
@@ -371,12 +373,18 @@ fn existing_receipt(
         .store
         .signature(index)?
         .ok_or_else(|| StorageError::Damaged(format!("signature {index} is missing")))?;
+    let subject_token = decode_entry(&bytes)
+        .map_err(|e| StorageError::Damaged(format!("entry {index} does not decode: {e}")))?
+        .subject_token
+        .try_into()
+        .ok();
     Ok(Receipt {
         index,
         leaf_hash: leaf_hash(&bytes),
         signature,
         checkpoint: checkpoint.clone(),
         duplicate: true,
+        subject_token,
     })
 }
 
@@ -695,7 +703,12 @@ fn plan_entry(
         .map_err(|e| AppendError::Unavailable(e.to_string()))?;
     plan.tail.size = index + 1;
     plan.tail.last_leaf = leaf;
-    plan.entries.push(PlannedEntry { index, bytes, leaf });
+    plan.entries.push(PlannedEntry {
+        index,
+        bytes,
+        leaf,
+        token,
+    });
     Ok(())
 }
 

@@ -116,6 +116,9 @@ pub struct Receipt {
     pub checkpoint: Arc<SignedCheckpoint>,
     /// The event id had been appended before with the same content; nothing new was appended.
     pub duplicate: bool,
+    /// The subject token the entry carries, if any: what the service needs afterwards (consent
+    /// warnings, confirmed deletions) without reading the directory again.
+    pub subject_token: Option<[u8; 32]>,
 }
 
 /// A checkpoint the log signed.

@@ -116,6 +116,10 @@ async fn a_retry_is_answered_with_the_first_receipt_and_a_reuse_is_refused() {
         .expect("a retry");
     assert_eq!((retry[0].index, retry[0].duplicate), (first[0].index, true));
     assert_eq!(retry[0].signature, first[0].signature);
+    // Both receipts carry the entry's subject token, for the service's use.
+    let token = ledger.token_of(first[0].index);
+    assert_eq!(first[0].subject_token, Some(token));
+    assert_eq!(retry[0].subject_token, Some(token));
     // Another producer's event id is its own.
     let other = ledger
         .append("billing", vec![about("e-1", EventKind::Collection, 1)])

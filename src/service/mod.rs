@@ -127,49 +127,55 @@ impl LedgerService {
         self
     }
 
-    /// The directory rows of the subjects whose deletion these events confirm.
-    fn deletion_rows(&self, events: &[PreparedEvent]) -> Vec<[u8; 32]> {
+    /// The positions of the events that confirm a deletion.
+    fn deletion_positions(&self, events: &[PreparedEvent]) -> Vec<usize> {
         if self.erasure.is_none() {
             return Vec::new();
         }
         events
             .iter()
-            .filter(|e| e.event.kind() == pb::EventKind::DeletionDone)
-            .filter_map(|e| e.subject_row)
+            .enumerate()
+            .filter(|(_, e)| e.event.kind() == pb::EventKind::DeletionDone)
+            .map(|(position, _)| position)
             .collect()
     }
 
-    /// The events that rely on consent, by position, with their subject's directory row: their
-    /// receipts get a warning when no valid consent stands behind them.
-    fn consent_checks(events: &[PreparedEvent]) -> Vec<(usize, [u8; 32], pb::Event)> {
+    /// The events that rely on consent, by position: their receipts get a warning when no valid
+    /// consent stands behind them.
+    fn consent_checks(events: &[PreparedEvent]) -> Vec<(usize, pb::Event)> {
         events
             .iter()
             .enumerate()
             .filter(|(_, e)| crate::consent::relies_on_consent(&e.event))
-            .filter_map(|(position, e)| e.subject_row.map(|row| (position, row, e.event.clone())))
+            .map(|(position, e)| (position, e.event.clone()))
             .collect()
     }
 
-    /// Checks consent-based events against their subject's consents as recorded now, and writes
-    /// the problems into the receipts.
+    /// Checks consent-based events against their subject's consents as recorded now (the
+    /// subject's token from its receipt), and writes the problems into the receipts.
     async fn warn_about_consent(
         &self,
-        checks: Vec<(usize, [u8; 32], pb::Event)>,
+        checks: Vec<(usize, pb::Event)>,
+        tokens: &[Option<[u8; 32]>],
         receipts: &mut [pb::Receipt],
     ) -> Result<(), Status> {
+        let checks: Vec<([u8; 32], usize, pb::Event)> = checks
+            .into_iter()
+            .filter_map(|(position, event)| {
+                tokens
+                    .get(position)
+                    .copied()
+                    .flatten()
+                    .map(|token| (token, position, event))
+            })
+            .collect();
         if checks.is_empty() {
             return Ok(());
         }
         let store = self.store.clone();
         let warnings = blocking(move || {
             let mut warnings = Vec::new();
-            for (position, row, event) in checks {
-                let Some(token) = store
-                    .directory_token(&row)
-                    .map_err(proofs::ProofError::Storage)?
-                else {
-                    continue;
-                };
+            for (token, position, event) in checks {
                 let history = crate::consent::subject_history(&store, &token)
                     .map_err(proofs::ProofError::Storage)?;
                 if let Err(problem) = history.check(&event) {
@@ -187,29 +193,16 @@ impl LedgerService {
         Ok(())
     }
 
-    /// Passes confirmed deletions on to the erasure manager.
-    async fn deletions_appended(&self, rows: Vec<[u8; 32]>) {
+    /// Passes confirmed deletions (the events at `positions`) on to the erasure manager, with
+    /// the tokens their receipts carry.
+    fn deletions_appended(&self, positions: &[usize], tokens: &[Option<[u8; 32]>]) {
         let Some(manager) = &self.erasure else { return };
-        if rows.is_empty() {
-            return;
-        }
-        let store = self.store.clone();
-        let tokens = blocking(move || {
-            let mut tokens = Vec::new();
-            for row in rows {
-                if let Some(token) = store
-                    .directory_token(&row)
-                    .map_err(proofs::ProofError::Storage)?
-                {
-                    tokens.push(token);
-                }
-            }
-            Ok(tokens)
-        })
-        .await;
-        match tokens {
-            Ok(tokens) => manager.deletions_confirmed(tokens),
-            Err(status) => tracing::warn!(%status, "confirmed deletions not passed on"),
+        let confirmed: Vec<[u8; 32]> = positions
+            .iter()
+            .filter_map(|position| tokens.get(*position).copied().flatten())
+            .collect();
+        if !confirmed.is_empty() {
+            manager.deletions_confirmed(confirmed);
         }
     }
 
@@ -265,16 +258,29 @@ impl LedgerService {
         receipts: Vec<Receipt>,
         include_bundle: bool,
     ) -> Result<Vec<pb::Receipt>, Status> {
+        // Every bundle from one blocking task (each reads its entry and proof).
+        let mut bundles = if include_bundle {
+            let store = self.store.clone();
+            let wanted: Vec<(u64, Arc<SignedCheckpoint>)> = receipts
+                .iter()
+                .map(|receipt| (receipt.index, receipt.checkpoint.clone()))
+                .collect();
+            blocking(move || {
+                wanted
+                    .iter()
+                    .map(|(index, checkpoint)| {
+                        proofs::inclusion_bundle(&store, *index, checkpoint, None)
+                    })
+                    .collect::<Result<Vec<String>, _>>()
+            })
+            .await?
+            .into_iter()
+        } else {
+            Vec::new().into_iter()
+        };
         let mut out = Vec::with_capacity(receipts.len());
         for receipt in receipts {
-            let bundle_json = if include_bundle {
-                let store = self.store.clone();
-                let checkpoint = receipt.checkpoint.clone();
-                let index = receipt.index;
-                blocking(move || proofs::inclusion_bundle(&store, index, &checkpoint, None)).await?
-            } else {
-                String::new()
-            };
+            let bundle_json = bundles.next().unwrap_or_default();
             out.push(pb::Receipt {
                 index: receipt.index,
                 leaf_hash: receipt.leaf_hash.as_bytes().to_vec(),
@@ -456,7 +462,7 @@ impl LedgerService {
         let prepared = self
             .prepare(submission, &self.validation_limits(), SystemTime::now())
             .map_err(|e| status::invalid_field(&e.prefixed("submission")))?;
-        let deletions = self.deletion_rows(std::slice::from_ref(&prepared));
+        let deletions = self.deletion_positions(std::slice::from_ref(&prepared));
         let consent = Self::consent_checks(std::slice::from_ref(&prepared));
         let receipts = self
             .sequencer
@@ -467,9 +473,11 @@ impl LedgerService {
             )
             .await
             .map_err(|e| status::append_refused(e, |_| "submission".to_owned()))?;
-        self.deletions_appended(deletions).await;
+        let tokens: Vec<Option<[u8; 32]>> = receipts.iter().map(|r| r.subject_token).collect();
+        self.deletions_appended(&deletions, &tokens);
         let mut receipts = self.receipts(receipts, request.include_bundle).await?;
-        self.warn_about_consent(consent, &mut receipts).await?;
+        self.warn_about_consent(consent, &tokens, &mut receipts)
+            .await?;
         let receipt = receipts
             .pop()
             .ok_or_else(|| Status::internal("no receipt for the appended event"))?;
@@ -514,7 +522,7 @@ impl LedgerService {
             }
             prepared.push(event);
         }
-        let deletions = self.deletion_rows(&prepared);
+        let deletions = self.deletion_positions(&prepared);
         let consent = Self::consent_checks(&prepared);
         let receipts = self
             .sequencer
@@ -525,9 +533,11 @@ impl LedgerService {
             )
             .await
             .map_err(|e| status::append_refused(e, |p| format!("submissions[{p}]")))?;
-        self.deletions_appended(deletions).await;
+        let tokens: Vec<Option<[u8; 32]>> = receipts.iter().map(|r| r.subject_token).collect();
+        self.deletions_appended(&deletions, &tokens);
         let mut receipts = self.receipts(receipts, request.include_bundle).await?;
-        self.warn_about_consent(consent, &mut receipts).await?;
+        self.warn_about_consent(consent, &tokens, &mut receipts)
+            .await?;
         Ok(Response::new(pb::AppendBatchResponse { receipts }))
     }
 }
