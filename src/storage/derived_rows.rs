@@ -1,13 +1,14 @@
 //! Rows derived from the entries and kept beside them: the report indexes
-//! ([`super::report_index`]) and the lifecycle rows ([`super::lifecycle_rows`]).
+//! ([`super::report_index`]), the breach count rows ([`super::report_index::counts`]) and the
+//! lifecycle rows ([`super::lifecycle_rows`]).
 //!
 //! Each kind has a mark in `meta`: the next index its rows do not cover yet. A commit writes a
 //! kind's rows only when its mark equals the group's first index, and advances the mark in the
 //! same batch; otherwise (a data dir made before the kind existed, or one whose backfill was
 //! interrupted) [`LedgerStore::backfill_derived_rows`] catches up first, resumably, in chunks that
 //! each advance the mark. Rows are written only in those two ways, so every row that exists is
-//! right; while a mark lags the log, the report readers refuse to answer and the lifecycle
-//! readers fall back to the entries.
+//! right; while a mark lags the log, the report readers refuse to answer, the breach summary
+//! reads the entries instead of the count rows and the lifecycle readers fall back to the entries.
 
 use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 
