@@ -1,7 +1,7 @@
 //! Deriving, at server start, the rows a data dir made before them lacks (or that an interrupted
-//! backfill left unfinished): the report indexes and the tree chunk rows. Runs before the sequencer
-//! takes the tail. Resumable: each chunk advances its kind's mark in its own batch, so a restart
-//! continues where it stopped.
+//! backfill left unfinished): the report indexes, the breach count rows and the tree chunk
+//! rows. Runs before the sequencer takes the tail. Resumable: each chunk advances its kind's
+//! mark in its own batch, so a restart continues where it stopped.
 
 use std::time::Instant;
 
@@ -12,6 +12,8 @@ use crate::storage::{LedgerStore, StorageError};
 pub struct Backfilled {
     /// Entries added to the report indexes.
     pub report_entries: u64,
+    /// Entries counted in the breach count rows.
+    pub breach_count_entries: u64,
     /// Tree chunks given their row.
     pub tree_chunks: u64,
 }
@@ -24,6 +26,12 @@ pub fn run(store: &LedgerStore) -> Result<Backfilled, StorageError> {
         store.tree_size()?,
         |progress| store.backfill_report_index(progress),
     )?;
+    let counts = run_logged(
+        "breach count rows",
+        store.breach_counts_next()?,
+        store.tree_size()?,
+        |progress| store.backfill_breach_counts(progress),
+    )?;
     let size = store.tree_size()?;
     let chunks = run_logged(
         "tree chunk rows",
@@ -33,6 +41,7 @@ pub fn run(store: &LedgerStore) -> Result<Backfilled, StorageError> {
     )?;
     Ok(Backfilled {
         report_entries: reports,
+        breach_count_entries: counts,
         tree_chunks: chunks,
     })
 }

@@ -277,26 +277,42 @@ pub fn reports_client(
 }
 
 /// Runs a breach investigation and collects its stream: the affected entries and the summary.
-/// `progress(examined, candidates)` sees the server's progress messages.
+/// `progress(examined, candidates)` sees the server's progress messages. Holds every entry: for
+/// tests and small findings; [`investigate_breach_streamed`] hands them over page by page.
 pub async fn investigate_breach(
     client: &mut AuthenticatedReportsClient,
     request: pb::InvestigateBreachRequest,
-    mut progress: impl FnMut(u64, u64),
+    progress: impl FnMut(u64, u64),
 ) -> Result<(Vec<pb::AffectedEntry>, pb::BreachSummary), tonic::Status> {
+    let mut entries = Vec::new();
+    let summary = investigate_breach_streamed(client, request, progress, |page| {
+        entries.extend(page);
+        Ok::<(), tonic::Status>(())
+    })
+    .await?;
+    Ok((entries, summary))
+}
+
+/// Runs a breach investigation, handing each page of affected entries to `entries` as it
+/// arrives (its error ends the call), and returns the summary that ends the stream. Holds one
+/// page at a time.
+pub async fn investigate_breach_streamed<E: From<tonic::Status>>(
+    client: &mut AuthenticatedReportsClient,
+    request: pb::InvestigateBreachRequest,
+    mut progress: impl FnMut(u64, u64),
+    mut entries: impl FnMut(Vec<pb::AffectedEntry>) -> Result<(), E>,
+) -> Result<pb::BreachSummary, E> {
     use pb::investigate_breach_chunk::Part;
     let mut stream = client.investigate_breach(request).await?.into_inner();
-    let mut entries = Vec::new();
     while let Some(chunk) = stream.message().await? {
         match chunk.part {
             Some(Part::Progress(p)) => progress(p.examined, p.candidates),
-            Some(Part::Entries(page)) => entries.extend(page.entries),
-            Some(Part::Summary(summary)) => return Ok((entries, summary)),
+            Some(Part::Entries(page)) => entries(page.entries)?,
+            Some(Part::Summary(summary)) => return Ok(summary),
             None => {}
         }
     }
-    Err(tonic::Status::data_loss(
-        "the investigation's stream ended without a summary",
-    ))
+    Err(tonic::Status::data_loss("the investigation's stream ended without a summary").into())
 }
 
 /// A codec that sends and receives message bytes as they are: for tools and tests that build a

@@ -64,6 +64,9 @@ pub struct Config {
     pub sequencer: SequencerConfig,
     /// RocksDB memory budget.
     pub storage: StorageConfig,
+    /// Reports: the memory a breach investigation (or `audit --data-dir`) may hold while it counts
+    /// distinct subjects, and where it spills beyond (`docs/reports.md`).
+    pub reports: crate::reports::distinct::SpillConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -114,6 +117,7 @@ impl Default for Config {
             limits: RequestLimits::default(),
             sequencer: SequencerConfig::default(),
             storage: StorageConfig::default(),
+            reports: crate::reports::distinct::SpillConfig::default(),
             log: LogConfig::default(),
         }
     }

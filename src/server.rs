@@ -313,6 +313,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             directory_secret.clone(),
             digest_key,
             streams.clone(),
+            config.reports.clone(),
         ),
     ));
     let service = LedgerService::new(

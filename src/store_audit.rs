@@ -1,10 +1,11 @@
 //! `gdpr-ledger audit` over a data dir: replays the whole log from index 0 with the core's
 //! [`LogAuditor`] (hash chain, entry signatures, the tree) and checks every column family that is
 //! derived from the entries against the replay: stored tree nodes, signed checkpoints, the
-//! event-id index, the subject index, the report indexes and the tree chunk rows. The first divergence is reported
-//! with its index.
+//! event-id index, the subject index, the report indexes, the breach count rows (recomputed
+//! from the replayed entries: counts exactly, member rows one for one, in bounded memory) and
+//! the tree chunk rows. The first divergence is reported with its index.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::core::audit::{AuditError, LogAuditor};
 use crate::core::directory::SubjectToken;
@@ -12,6 +13,11 @@ use crate::core::entry::SequencedEntry;
 use crate::core::merkle::NodeId;
 use crate::core::signature::{EntrySignature, KeyId, VerifierKey};
 use crate::core::subject_index::{SubjectHead, SubjectNodeStore};
+use crate::reports::distinct::{DistinctKeys, SpillConfig};
+use crate::storage::report_index::counts::{
+    count_key, member_key, parse_count_key, parse_member_key,
+};
+use crate::storage::report_index::{Counts, TAG_BREACH_COUNT, TAG_BREACH_MEMBER, count_groups};
 use crate::storage::{CHUNK_LEVELS, LedgerStore, StorageError, columns};
 
 /// What a clean audit covered.
@@ -25,6 +31,8 @@ pub struct AuditSummary {
     pub event_ids: u64,
     /// Subjects whose chain and head were checked.
     pub subjects: u64,
+    /// Breach count and member rows checked.
+    pub breach_count_rows: u64,
 }
 
 /// The first divergence between what the store holds and what the entries imply.
@@ -78,6 +86,10 @@ pub enum StoreAuditError {
         /// The index it names.
         index: u64,
     },
+    /// A breach count or member row (`storage::report_index::counts`) differs from the rows
+    /// recomputed from the replayed entries, or is missing, or is one too many.
+    #[error("reports: breach count rows: {0}")]
+    BreachCount(String),
     /// A tree chunk row (`storage::tree_chunks`) differs from the chunk recomputed from the
     /// replayed leaves, or is missing, or is one too many.
     #[error("tree_chunks: {0}")]
@@ -107,6 +119,10 @@ pub enum StoreAuditError {
     /// Reading failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A run file of the member rows' recomputation failed (`reports::distinct`, in the system's
+    /// temporary directory).
+    #[error("spill file: {0}")]
+    Spill(#[from] std::io::Error),
 }
 
 /// Replays and cross-checks the whole store, trusting only `keys`.
@@ -134,6 +150,7 @@ pub fn audit_store(
     let tree_chunks_next = store.tree_chunks_next()?;
     let mut tree_rows = 0u64;
     let mut chunk_leaves = Vec::with_capacity(64);
+    let mut counts = CountAudit::new(store)?;
 
     let mut check_due = |auditor: &mut LogAuditor,
                          checkpoints: &mut std::collections::VecDeque<(u64, String)>|
@@ -205,6 +222,7 @@ pub fn audit_store(
             audit_tree_chunk(store, index / 64, &chunk_leaves, tree_chunks_next)?;
             chunk_leaves.clear();
         }
+        counts.add(store, index, &bytes)?;
         entries_seen += 1;
         check_due(&mut auditor, &mut checkpoints)?;
     }
@@ -254,12 +272,177 @@ pub fn audit_store(
 
     let event_ids = audit_event_ids(store)?;
     audit_subject_rows(store, auditor.subject_heads())?;
+    let breach_count_rows = counts.finish(store)?;
     Ok(AuditSummary {
         entries: entries_seen,
         checkpoints: checked_checkpoints,
         event_ids,
         subjects: auditor.subject_heads().len() as u64,
+        breach_count_rows,
     })
+}
+
+/// Memory the recomputation of the breach member rows holds before it spills to the system's
+/// temporary directory.
+const COUNT_AUDIT_MEMORY_KIB: usize = 256 << 10;
+
+/// The breach count rows recomputed from the replayed entries below their mark: records per
+/// count row in memory (one per system and group), member rows through [`DistinctKeys`].
+struct CountAudit {
+    next: u64,
+    records: BTreeMap<Vec<u8>, u64>,
+    members: DistinctKeys,
+}
+
+impl CountAudit {
+    fn new(store: &LedgerStore) -> Result<Self, StoreAuditError> {
+        let next = if store.has_column_family(columns::REPORTS) {
+            store.breach_counts_next()?
+        } else {
+            0
+        };
+        Ok(Self {
+            next,
+            records: BTreeMap::new(),
+            members: DistinctKeys::new(&SpillConfig {
+                memory_kib: COUNT_AUDIT_MEMORY_KIB,
+                spill_dir: None,
+            }),
+        })
+    }
+
+    /// Counts the (replayed, so well-formed) entry at `index`.
+    fn add(
+        &mut self,
+        store: &LedgerStore,
+        index: u64,
+        bytes: &[u8],
+    ) -> Result<(), StoreAuditError> {
+        if index >= self.next {
+            return Ok(());
+        }
+        let entry = crate::core::entry::decode_entry(bytes).map_err(|error| {
+            StoreAuditError::Entry(AuditError::Undecodable {
+                index,
+                reason: error.to_string(),
+            })
+        })?;
+        let Some(event) = &entry.event else {
+            return Ok(());
+        };
+        let groups = count_groups(event);
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let first = match <[u8; 32]>::try_from(entry.subject_token.as_slice()) {
+            Err(_) => None,
+            Ok(_) if entry.subject_seq == 0 => Some(index),
+            // The subject rows are checked against the chains below (`audit_subject_rows`).
+            Ok(token) => Some(store.first_entry(&token)?.ok_or_else(|| {
+                StoreAuditError::Subject(format!(
+                    "entry {index}: token {} has no row of seq 0",
+                    hex::encode(token)
+                ))
+            })?),
+        };
+        for group in groups {
+            *self
+                .records
+                .entry(count_key(&event.system, &group))
+                .or_default() += 1;
+            if let Some(first) = first {
+                self.members
+                    .insert(&member_key(&event.system, &group, first))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares the stored rows with the recomputed ones. Returns how many rows it checked.
+    fn finish(self, store: &LedgerStore) -> Result<u64, StoreAuditError> {
+        if !store.has_column_family(columns::REPORTS) {
+            return Ok(0);
+        }
+        let describe = |key: &[u8]| match parse_member_key(key) {
+            Some((system, group, first)) => {
+                format!("the member row of ({system}, {group:?}, the subject of entry {first})")
+            }
+            None => format!("the row {}", hex::encode(key)),
+        };
+        let mut stored = store.report_rows_of_tag(TAG_BREACH_MEMBER)?.peekable();
+        let mut subjects: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        let mut checked = 0u64;
+        self.members.for_each_sorted(|key| {
+            let found = stored.next().transpose()?;
+            match found {
+                Some((row, _)) if *row == *key => {}
+                Some((row, _)) if *row < *key => {
+                    return Err(StoreAuditError::BreachCount(format!(
+                        "{} is one too many",
+                        describe(&row)
+                    )));
+                }
+                _ => {
+                    return Err(StoreAuditError::BreachCount(format!(
+                        "{} is missing",
+                        describe(key)
+                    )));
+                }
+            }
+            checked += 1;
+            if let Some((system, group, _)) = parse_member_key(key) {
+                *subjects.entry(count_key(&system, &group)).or_default() += 1;
+            }
+            Ok(())
+        })?;
+        if let Some(row) = stored.next().transpose()? {
+            return Err(StoreAuditError::BreachCount(format!(
+                "{} is one too many",
+                describe(&row.0)
+            )));
+        }
+        let count_name = |key: &[u8]| {
+            parse_count_key(key)
+                .map(|(system, group)| format!("({system}, {group:?})"))
+                .unwrap_or_else(|| hex::encode(key))
+        };
+        let mut expected = self.records.into_iter().peekable();
+        for row in store.report_rows_of_tag(TAG_BREACH_COUNT)? {
+            let (key, value) = row?;
+            let name = count_name(&key);
+            let stored = Counts::from_bytes(&value);
+            match expected.next() {
+                Some((want, records)) if *want == *key => {
+                    let subjects = subjects.get(&want).copied().unwrap_or(0);
+                    let found = stored.map(|c| (c.records, c.subjects));
+                    if found != Some((records, subjects)) {
+                        return Err(StoreAuditError::BreachCount(format!(
+                            "the count row of {name} holds (records, subjects) {found:?}, the entries give ({records}, {subjects})"
+                        )));
+                    }
+                    checked += 1;
+                }
+                Some((want, _)) if *want < *key => {
+                    return Err(StoreAuditError::BreachCount(format!(
+                        "the count row of {} is missing",
+                        count_name(&want)
+                    )));
+                }
+                _ => {
+                    return Err(StoreAuditError::BreachCount(format!(
+                        "the count row of {name} is one too many"
+                    )));
+                }
+            }
+        }
+        if let Some((want, _)) = expected.next() {
+            return Err(StoreAuditError::BreachCount(format!(
+                "the count row of {} is missing",
+                count_name(&want)
+            )));
+        }
+        Ok(checked)
+    }
 }
 
 /// The subject-index version stored for the checkpoint of `size` is the one rebuilt from the

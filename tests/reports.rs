@@ -21,6 +21,8 @@ use common::{ADMIN_TOKEN, AUDITOR_TOKEN, PRODUCER_TOKEN, TestLedger};
 use gdpr_ledger::client::{AuthenticatedReportsClient, investigate_breach, reports_client};
 use gdpr_ledger::core::bundle::verify_bundle_json;
 use gdpr_ledger::proto::v1 as pb;
+use gdpr_ledger::reports::breach::{self, SummaryOptions};
+use gdpr_ledger::reports::distinct::SpillConfig;
 use prost::Message as _;
 use prost_types::Timestamp;
 
@@ -459,8 +461,22 @@ fn observed_breach(entries: &[pb::AffectedEntry], summary: &pb::BreachSummary) -
             .map(|c| (c.name.clone(), (c.subjects, c.records)))
             .collect()
     };
+    // Entries arrive in the order of their occurred_at, then index: each once.
+    let order: Vec<(i64, i32, u64)> = entries
+        .iter()
+        .map(|e| {
+            let at = e.occurred_at.expect("time");
+            (at.seconds, at.nanos, e.index)
+        })
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "entries in time order"
+    );
+    let mut indexes: Vec<u64> = entries.iter().map(|e| e.index).collect();
+    indexes.sort_unstable();
     ExpectedBreach {
-        indexes: entries.iter().map(|e| e.index).collect(),
+        indexes,
         subjects: summary.subjects,
         per_category: counts(&summary.per_category),
         per_system: counts(&summary.per_system),
@@ -497,6 +513,7 @@ async fn breach(
             from: Some(ts(from)),
             to: Some(ts(to)),
             include_bundle,
+            summary_only: false,
         },
         |_, _| {},
     )
@@ -505,7 +522,7 @@ async fn breach(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn breach_investigations_match_a_brute_force_scan() {
-    let ledger = populated(SEED).await;
+    let mut ledger = populated(SEED).await;
     let mut client = reports(&ledger, AUDITOR_TOKEN).await;
     let end = end_seconds();
     let queries: Vec<Query> = vec![
@@ -587,48 +604,355 @@ async fn breach_investigations_match_a_brute_force_scan() {
         .expect("investigation");
     assert!(found.iter().any(|e| e.amended));
 
-    // The bound on the entries examined holds while they are gathered: exactly at the bound the
-    // investigation runs, one below it is refused (and no scan read past it).
-    let store = gdpr_ledger::storage::LedgerStore::open_read_only(
-        &ledger.data_dir(),
-        &gdpr_ledger::storage::StorageConfig::default(),
-    )
-    .expect("opens read-only");
-    let query = gdpr_ledger::reports::breach::BreachQuery {
-        systems: SYSTEMS.iter().map(|s| (*s).to_owned()).collect(),
-        recipients: Default::default(),
-        categories: Default::default(),
-        from: prost_types::Timestamp {
-            seconds: 0,
-            nanos: 0,
-        },
-        to: prost_types::Timestamp {
-            seconds: end + DAY,
-            nanos: 0,
-        },
-    };
+    // A summary over a window is counted from the entries in bounded memory: with a budget of
+    // 16 KiB the distinct subjects spill to run files, and the summary is the same.
+    let entries = fetch_all(&ledger).await;
+    ledger.stop().await;
+    let store = open_stopped(&ledger);
     let size = store.tree_size().expect("size");
-    let mut candidates = 0;
-    gdpr_ledger::reports::breach::investigate_at_most(&store, &query, size, usize::MAX, |_, c| {
-        candidates = c
-    })
-    .expect("unbounded");
-    let candidates = usize::try_from(candidates).expect("fits");
-    assert!(candidates > 100);
-    gdpr_ledger::reports::breach::investigate_at_most(&store, &query, size, candidates, |_, _| {})
-        .expect("at the bound");
-    let refused = gdpr_ledger::reports::breach::investigate_at_most(
+    let spill = SpillConfig {
+        memory_kib: 16,
+        spill_dir: None,
+    };
+    let (from, to) = (end - 2 * 365 * DAY, end - 10 * DAY);
+    let query = breach_query(&SYSTEMS, from, to);
+    let summarized = breach::summarize(
         &store,
         &query,
         size,
-        candidates - 1,
-        |_, _| {},
+        SummaryOptions {
+            bundle: false,
+            spill: &spill,
+        },
+        |_| true,
     )
-    .expect_err("over the bound");
-    assert!(
-        matches!(refused, gdpr_ledger::reports::ReportError::TooLarge(_)),
-        "{refused}"
+    .expect("summary");
+    assert!(!summarized.from_counts, "a window: from the entries");
+    assert!(summarized.spilled_runs > 0, "16 KiB spills");
+    let expected = brute_breach(&effective(&entries), &SYSTEMS, &[], &[], from, to);
+    assert_eq!(
+        observed_breach(&[], &summarized.summary),
+        ExpectedBreach {
+            indexes: Vec::new(),
+            ..expected
+        }
     );
+}
+
+/// The store of a stopped ledger, read-only (a server's compactions would race the open).
+fn open_stopped(ledger: &TestLedger) -> gdpr_ledger::storage::LedgerStore {
+    gdpr_ledger::storage::LedgerStore::open_read_only(
+        &ledger.data_dir(),
+        &gdpr_ledger::storage::StorageConfig::default(),
+    )
+    .expect("opens read-only")
+}
+
+fn breach_query(systems: &[&str], from: i64, to: i64) -> breach::BreachQuery {
+    breach::BreachQuery {
+        systems: systems.iter().map(|s| (*s).to_owned()).collect(),
+        recipients: Default::default(),
+        categories: Default::default(),
+        from: ts(from),
+        to: ts(to),
+    }
+}
+
+/// Whole systems over all time: the summary comes from the count rows the commits keep, with the
+/// retractions and amendments applied, and equals the summary counted entry by entry (and the
+/// brute force over GetEntry), for one system, several (the union of their member rows) and all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn breach_summaries_from_counts_equal_the_entry_by_entry_summaries_with_corrections() {
+    let mut ledger = populated(SEED ^ 6).await;
+    let mut client = reports(&ledger, AUDITOR_TOKEN).await;
+    let end = end_seconds();
+    let entries = fetch_all(&ledger).await;
+    let effective = effective(&entries);
+    let mut queries: Vec<Vec<&str>> = SYSTEMS.iter().map(|s| vec![*s]).collect();
+    queries.push(CORRECTED_SYSTEMS.to_vec());
+    queries.push(SYSTEMS.to_vec());
+    // Through the service, over all time (from the beginning of the population to after its
+    // end): the summary and the entries, streamed after the read was logged.
+    for systems in &queries {
+        let (found, summary) = breach(&mut client, systems, &[], &[], 0, end + DAY, false)
+            .await
+            .expect("investigation");
+        let expected = brute_breach(&effective, systems, &[], &[], 0, end + DAY);
+        assert_eq!(observed_breach(&found, &summary), expected, "{systems:?}");
+        assert!(summary.access_entry_index >= entries.len() as u64);
+    }
+    ledger.stop().await;
+    // The two ways of summarizing, side by side on the same store. (The access entries appended
+    // above are the ledger's own, of none of these systems.)
+    let store = open_stopped(&ledger);
+    let size = store.breach_counts_next().expect("mark");
+    assert_eq!(
+        size,
+        store.tree_size().expect("size"),
+        "the rows cover the log"
+    );
+    let spill = SpillConfig::default();
+    let mut corrected_counts = 0;
+    for systems in &queries {
+        let query = breach_query(systems, 0, end + DAY);
+        let by_counts = breach::summarize_by_counts(&store, &query, size)
+            .expect("summary")
+            .expect("the count rows answer whole systems over all time");
+        assert!(by_counts.from_counts);
+        let by_entries = breach::summarize_by_entries(
+            &store,
+            &query,
+            size,
+            SummaryOptions {
+                bundle: false,
+                spill: &spill,
+            },
+            |_| true,
+        )
+        .expect("summary");
+        assert_eq!(by_counts.summary, by_entries.summary, "{systems:?}");
+        let expected = brute_breach(&effective, systems, &[], &[], 0, end + DAY);
+        assert_eq!(
+            observed_breach(&[], &by_counts.summary),
+            ExpectedBreach {
+                indexes: Vec::new(),
+                ..expected
+            },
+            "{systems:?}"
+        );
+        // The stored counts are of the original entries: for the corrected systems they differ
+        // from the summary, so the corrections were applied.
+        let view = store.breach_count_view();
+        let stored: u64 = systems
+            .iter()
+            .flat_map(|s| view.counts(s).expect("counts"))
+            .filter(|(group, _)| *group == gdpr_ledger::storage::report_index::CountGroup::All)
+            .map(|(_, counts)| counts.records)
+            .sum();
+        corrected_counts += usize::from(stored != by_counts.summary.records);
+    }
+    assert!(corrected_counts >= 2, "corrections changed some counts");
+
+    // What the count rows cannot answer is counted from the entries.
+    let narrower = breach_query(&["crm"], 0, end - 30 * DAY);
+    assert!(
+        breach::summarize_by_counts(&store, &narrower, size)
+            .expect("reads")
+            .is_none()
+    );
+    let mut by_category = breach_query(&["crm"], 0, end + DAY);
+    by_category.categories.insert("pd:Health".into());
+    assert!(
+        breach::summarize_by_counts(&store, &by_category, size)
+            .expect("reads")
+            .is_none()
+    );
+    let mut by_recipient = breach_query(&["crm"], 0, end + DAY);
+    by_recipient.recipients.insert("cloud-us".into());
+    assert!(
+        breach::summarize_by_counts(&store, &by_recipient, size)
+            .expect("reads")
+            .is_none()
+    );
+}
+
+/// A data dir whose report indexes were built before the breach count rows existed (its rows and
+/// mark removed, as such a dir has them): the next start backfills them, the summary comes from
+/// them again and is right, later appends keep them up, and `audit --data-dir` recomputes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn breach_count_rows_are_backfilled_for_a_data_dir_made_before_them() {
+    let mut ledger = populated(SEED ^ 7).await;
+    let end = end_seconds();
+    ledger.stop().await;
+    {
+        let db = rocksdb::DB::open_cf(
+            &rocksdb::Options::default(),
+            ledger.data_dir(),
+            gdpr_ledger::storage::columns::ALL,
+        )
+        .expect("raw open");
+        let reports = db
+            .cf_handle(gdpr_ledger::storage::columns::REPORTS)
+            .expect("reports");
+        db.delete_range_cf(reports, [0x08u8], [0x0au8])
+            .expect("rows removed");
+        let meta = db
+            .cf_handle(gdpr_ledger::storage::columns::META)
+            .expect("meta");
+        db.delete_cf(meta, gdpr_ledger::storage::report_index::META_BREACH_COUNTS)
+            .expect("mark removed");
+    }
+    {
+        let store = open_stopped(&ledger);
+        assert_eq!(store.breach_counts_next().expect("mark"), 0);
+        let size = store.tree_size().expect("size");
+        let query = breach_query(&SYSTEMS, 0, end + DAY);
+        assert!(
+            breach::summarize_by_counts(&store, &query, size)
+                .expect("reads")
+                .is_none(),
+            "no count rows: no summary from them"
+        );
+    }
+    ledger.restart().await;
+    let mut client = reports(&ledger, AUDITOR_TOKEN).await;
+    for systems in [vec!["crm"], CORRECTED_SYSTEMS.to_vec()] {
+        let entries = fetch_all(&ledger).await;
+        let expected = brute_breach(&effective(&entries), &systems, &[], &[], 0, end + DAY);
+        let (found, summary) = breach(&mut client, &systems, &[], &[], 0, end + DAY, false)
+            .await
+            .expect("investigation");
+        assert_eq!(observed_breach(&found, &summary), expected);
+    }
+    ledger.stop().await;
+    {
+        let store = open_stopped(&ledger);
+        let size = store.breach_counts_next().expect("mark");
+        assert_eq!(size, store.tree_size().expect("size"), "backfilled");
+        for systems in [vec!["crm"], CORRECTED_SYSTEMS.to_vec()] {
+            let query = breach_query(&systems, 0, end + DAY);
+            assert!(
+                breach::summarize_by_counts(&store, &query, size)
+                    .expect("reads")
+                    .is_some()
+            );
+        }
+    }
+    ledger.restart().await;
+    let mut client = reports(&ledger, AUDITOR_TOKEN).await;
+    // New entries (of subjects old and new) after the backfill are counted by the commits.
+    let mut producer = ledger.client(ADMIN_TOKEN).await;
+    let mut rng = Rng(SEED ^ 8);
+    let more: Vec<pb::EventSubmission> = generate(&mut rng, end)[..300]
+        .iter()
+        .cloned()
+        .map(|mut s| {
+            if let Some(e) = s.event.as_mut() {
+                e.event_id = format!("later-{}", e.event_id);
+            }
+            s
+        })
+        .collect();
+    producer
+        .append_batch(pb::AppendBatchRequest {
+            submissions: more,
+            include_bundle: false,
+        })
+        .await
+        .expect("more events");
+    let entries = fetch_all(&ledger).await;
+    let expected = brute_breach(&effective(&entries), &SYSTEMS, &[], &[], 0, end + DAY);
+    let (found, summary) = breach(&mut client, &SYSTEMS, &[], &[], 0, end + DAY, false)
+        .await
+        .expect("investigation");
+    assert_eq!(observed_breach(&found, &summary), expected);
+    let key = ledger.verifier_key();
+    ledger.stop().await;
+    let store = open_stopped(&ledger);
+    let audited = gdpr_ledger::store_audit::audit_store(&store, std::slice::from_ref(&key))
+        .expect("the backfilled and committed count rows are those of the entries");
+    assert!(audited.breach_count_rows > 100, "{audited:?}");
+}
+
+/// `gdpr-ledger report breach` writes the entries as they arrive (CSV and JSON) and, for the text
+/// summary, asks for no entries at all; without --from/--to it covers all time. Each read is
+/// logged as an access entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_command_streams_entries_and_asks_only_for_the_summary_in_text() {
+    let ledger = populated(SEED ^ 9).await;
+    let end = end_seconds();
+    let entries = fetch_all(&ledger).await;
+    let expected = brute_breach(&effective(&entries), &["crm"], &[], &[], 0, end + DAY);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |format: &str, out: &std::path::Path| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+            .args(["report", "breach", "--server"])
+            .arg(ledger.addr().to_string())
+            .args([
+                "--token",
+                AUDITOR_TOKEN,
+                "--system",
+                "crm",
+                "--format",
+                format,
+                "-o",
+            ])
+            .arg(out)
+            .output()
+            .expect("report runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let csv_path = dir.path().join("crm.csv");
+    run("csv", &csv_path);
+    let csv = std::fs::read_to_string(&csv_path).expect("csv");
+    let mut indexes: Vec<u64> = csv
+        .lines()
+        .skip(1)
+        .map(|line| {
+            line.split(',')
+                .next()
+                .and_then(|i| i.parse().ok())
+                .expect("index")
+        })
+        .collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, expected.indexes);
+    assert_eq!(
+        csv,
+        gdpr_ledger::reports::export::breach_csv(
+            &breach(
+                &mut reports(&ledger, AUDITOR_TOKEN).await,
+                &["crm"],
+                &[],
+                &[],
+                0,
+                end + DAY,
+                false
+            )
+            .await
+            .expect("investigation")
+            .0
+        ),
+        "the streamed CSV is the export of the entries"
+    );
+    let json_path = dir.path().join("crm.json");
+    run("json", &json_path);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("json")).expect("parses");
+    assert_eq!(
+        json["entries"].as_array().map(Vec::len),
+        Some(expected.indexes.len())
+    );
+    assert_eq!(json["summary"]["records"], expected.indexes.len() as u64);
+    let text_path = dir.path().join("crm.txt");
+    let stderr = run("text", &text_path);
+    assert!(stderr.contains("(0 entries received)"), "{stderr}");
+    let text = std::fs::read_to_string(&text_path).expect("text");
+    assert!(
+        text.contains(&format!(
+            "{} data subjects, {} records",
+            expected.subjects,
+            expected.indexes.len()
+        )),
+        "{text}"
+    );
+    // Four investigations, four access entries by the auditor.
+    let after = fetch_all(&ledger).await;
+    let logged = after[entries.len()..]
+        .iter()
+        .filter(|e| {
+            e.producer == "dpo-office"
+                && e.event.as_ref().is_some_and(|ev| {
+                    ev.kind() == pb::EventKind::Access && ev.event_id.starts_with("report.breach.")
+                })
+        })
+        .count();
+    assert_eq!(logged, 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -330,6 +330,60 @@ async fn a_changed_missing_or_extra_tree_chunk_row_is_reported() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_missing_or_extra_breach_count_row_is_reported() {
+    use gdpr_ledger::storage::report_index::CountGroup;
+    use gdpr_ledger::storage::report_index::counts::{count_key, member_key};
+    // 30 collections by crm about 5 subjects (first entries 0 to 4), each of two categories.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let summary = audit(&ledger, &key).expect("clean");
+    // (crm, all) and its two categories: 3 count rows, 15 member rows.
+    assert_eq!(summary.breach_count_rows, 18, "{summary:?}");
+    let all = count_key("crm", &CountGroup::All);
+    let value = raw_get(&ledger, columns::REPORTS, &all);
+    assert_eq!(value, [30u64.to_be_bytes(), 5u64.to_be_bytes()].concat());
+    tamper(
+        &ledger,
+        columns::REPORTS,
+        &all,
+        Some(&[30u64.to_be_bytes(), 6u64.to_be_bytes()].concat()),
+    );
+    let error = audit(&ledger, &key).expect_err("count row changed");
+    assert_eq!(
+        error.to_string(),
+        "reports: breach count rows: the count row of (crm, All) holds (records, subjects) Some((30, 6)), the entries give (30, 5)"
+    );
+
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    tamper(
+        &ledger,
+        columns::REPORTS,
+        &member_key("crm", &CountGroup::All, 3),
+        None,
+    );
+    let error = audit(&ledger, &key).expect_err("member row missing");
+    assert_eq!(
+        error.to_string(),
+        "reports: breach count rows: the member row of (crm, All, the subject of entry 3) is missing"
+    );
+
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    tamper(
+        &ledger,
+        columns::REPORTS,
+        &member_key("crm", &CountGroup::All, 7),
+        Some(&[]),
+    );
+    let error = audit(&ledger, &key).expect_err("member row too many");
+    assert_eq!(
+        error.to_string(),
+        "reports: breach count rows: the member row of (crm, All, the subject of entry 7) is one too many"
+    );
+}
+
 /// The first row of `family` whose key starts with `prefix`.
 fn first_row_with_prefix(ledger: &TestLedger, family: &str, prefix: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let db = rocksdb::DB::open_cf_for_read_only(

@@ -51,8 +51,13 @@ fn audit_data_dir(dir: &std::path::Path, keys: &[VerifierKey]) -> anyhow::Result
         Ok(summary) => {
             println!(
                 "AUDITED: log {origin}: {} entries replayed from index 0 (hash chain, signatures, tree), \
-                 {} signed checkpoints match the replayed tree, {} event ids and {} subjects' chains and heads agree",
-                summary.entries, summary.checkpoints, summary.event_ids, summary.subjects
+                 {} signed checkpoints match the replayed tree, {} event ids and {} subjects' chains and heads agree, \
+                 {} breach count rows recomputed",
+                summary.entries,
+                summary.checkpoints,
+                summary.event_ids,
+                summary.subjects,
+                summary.breach_count_rows
             );
             Ok(ExitCode::SUCCESS)
         }

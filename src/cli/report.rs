@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use gdpr_ledger::client::investigate_breach;
+use gdpr_ledger::client::investigate_breach_streamed;
 use gdpr_ledger::proto::v1 as pb;
 use gdpr_ledger::reports::export;
 
@@ -60,13 +60,17 @@ pub enum Report {
         /// Only these data categories (repeatable).
         #[arg(long = "category")]
         categories: Vec<String>,
-        /// Window start, RFC 3339 (e.g. 2026-01-01T00:00:00Z), inclusive.
+        /// Window start, RFC 3339 (e.g. 2026-01-01T00:00:00Z), inclusive. Default: the beginning
+        /// of time (0001-01-01T00:00:00Z).
         #[arg(long)]
-        from: String,
-        /// Window end, RFC 3339, exclusive.
+        from: Option<String>,
+        /// Window end, RFC 3339, exclusive. Default: the end of time (9999-12-31T23:59:59Z and
+        /// its last nanosecond). Over all time, a summary of whole systems comes from the counts
+        /// the ledger keeps.
         #[arg(long)]
-        to: String,
-        /// Output format: text (summary), json (summary and entries), csv (entries).
+        to: Option<String>,
+        /// Output format: text (summary only: the server sends no entries), json (summary and
+        /// entries), csv (entries). Entries are written as they arrive, never held.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
         /// Also write a proof bundle of the entries relied on to this file (check it with
@@ -105,6 +109,27 @@ pub enum Report {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+}
+
+/// The window of `report breach` without `--from`: the earliest time a timestamp can hold.
+const BEGINNING_OF_TIME: prost_types::Timestamp = prost_types::Timestamp {
+    seconds: -62_135_596_800,
+    nanos: 0,
+};
+/// Without `--to`: past the latest time a timestamp can hold (9999-12-31T23:59:59.999999999Z).
+const END_OF_TIME: prost_types::Timestamp = prost_types::Timestamp {
+    seconds: 253_402_300_799,
+    nanos: 999_999_999,
+};
+
+/// Where the breach report goes, as the entries arrive.
+enum Writer<W: std::io::Write> {
+    /// The summary only, at the end.
+    Text(W),
+    /// Entries, then the summary.
+    Json(export::BreachJson<W>),
+    /// Entries.
+    Csv(export::BreachCsv<W>),
 }
 
 fn timestamp(field: &str, text: &str) -> anyhow::Result<prost_types::Timestamp> {
@@ -160,24 +185,68 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                 systems: systems.clone(),
                 recipients: recipients.clone(),
                 data_categories: categories.clone(),
-                from: Some(timestamp("from", from)?),
-                to: Some(timestamp("to", to)?),
+                from: Some(match from {
+                    Some(from) => timestamp("from", from)?,
+                    None => BEGINNING_OF_TIME,
+                }),
+                to: Some(match to {
+                    Some(to) => timestamp("to", to)?,
+                    None => END_OF_TIME,
+                }),
                 include_bundle: bundle.is_some(),
+                summary_only: matches!(format, Format::Text),
             };
             let mut client = connect(connection).await?;
             let started = std::time::Instant::now();
-            let (entries, summary) = investigate_breach(&mut client, request, |done, total| {
-                let mut err = std::io::stderr();
-                let _ = write!(
-                    err,
-                    "\rexamined {done} of {total} candidate entries ({:.1} s)",
-                    started.elapsed().as_secs_f64()
-                );
-                let _ = err.flush();
-            })
-            .await?;
+            let sink: Box<dyn std::io::Write> = match output {
+                Some(path) => Box::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("writing {}", path.display()))?,
+                ),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let sink = std::io::BufWriter::new(sink);
+            let mut writer = match format {
+                Format::Text => Writer::Text(sink),
+                Format::Json => Writer::Json(export::BreachJson::new(sink)?),
+                Format::Csv => Writer::Csv(export::BreachCsv::new(sink)?),
+            };
+            let mut received = 0u64;
+            let found = investigate_breach_streamed(
+                &mut client,
+                request,
+                |examined, _| {
+                    let mut err = std::io::stderr();
+                    let _ = write!(
+                        err,
+                        "\rexamined {examined} candidate entries ({:.1} s)",
+                        started.elapsed().as_secs_f64()
+                    );
+                    let _ = err.flush();
+                },
+                |page| -> anyhow::Result<()> {
+                    received += page.len() as u64;
+                    match &mut writer {
+                        Writer::Json(json) => json.entries(&page)?,
+                        Writer::Csv(csv) => csv.entries(&page)?,
+                        Writer::Text(_) => {}
+                    }
+                    Ok(())
+                },
+            )
+            .await;
+            let summary = match found {
+                Ok(summary) => summary,
+                Err(error) => {
+                    // Nothing half-written is left behind as if it were a finding.
+                    if let Some(path) = output {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    return Err(error);
+                }
+            };
             eprintln!(
-                "\r{} records of {} subjects in {:.2} s; logged as access entry {}",
+                "\r{} records of {} subjects ({received} entries received) in {:.2} s; logged as access entry {}",
                 summary.records,
                 summary.subjects,
                 started.elapsed().as_secs_f64(),
@@ -187,12 +256,19 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                 std::fs::write(path, format!("{}\n", summary.bundle_json))
                     .with_context(|| format!("writing {}", path.display()))?;
             }
-            let text = match format {
-                Format::Text => export::summary_text(&summary),
-                Format::Json => export::breach_json(&entries, &summary) + "\n",
-                Format::Csv => export::breach_csv(&entries),
-            };
-            write_out(output, &text)
+            match writer {
+                Writer::Text(mut out) => {
+                    out.write_all(export::summary_text(&summary).as_bytes())?;
+                    out.flush()?;
+                }
+                Writer::Json(json) => {
+                    json.finish(&summary)?;
+                }
+                Writer::Csv(csv) => {
+                    csv.finish()?;
+                }
+            }
+            Ok(())
         }
         Report::Processing {
             connection,

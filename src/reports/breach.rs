@@ -1,28 +1,44 @@
 //! Breach investigations (article 33(3)): which entries and subjects of some systems or
 //! recipients, in a window of `occurred_at`, optionally of some data categories.
+//!
+//! An investigation is made in two steps, neither of which holds the findings in memory:
+//!
+//! 1. [`summarize`]: the summary (subjects and records in all, per data category and per system,
+//!    the special categories, the third-country transfers). When the query names whole systems
+//!    (no recipients, no category filter) and its window holds every entry of them, the summary
+//!    comes from the breach count rows the commits keep (`storage::report_index::counts`), with
+//!    the few corrected entries applied ([`summarize_by_counts`]): a few row reads whatever the
+//!    size of the systems. Otherwise the candidate entries are read once, in time order, and
+//!    counted ([`summarize_by_entries`]); distinct subjects are counted in bounded memory
+//!    (`reports::distinct`, spilling to disk beyond `[reports] memory_kib`).
+//! 2. [`affected_entries`]: the entries themselves, read again and handed over page by page as
+//!    they are read, in `(occurred_at, index)` order.
+//!
+//! The service logs the access entry between the two (the summary names the categories it
+//! discloses), so nothing is disclosed before the read is logged.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use prost_types::Timestamp;
 
+use super::distinct::{DistinctKeys, SpillConfig};
 use super::{Corrections, Effective, ReportError};
 use crate::proto::v1 as pb;
 use crate::storage::LedgerStore;
 use crate::storage::report_index::{
-    TAG_RECIPIENT, TAG_SYSTEM, is_processing_kind, named_prefix, time_key,
+    CountGroup, CountView, TAG_RECIPIENT, TAG_SYSTEM, count_groups, is_processing_kind,
+    named_prefix, time_key,
 };
-use crate::validation::is_eea_country;
 use crate::validation::is_special_category;
 
 /// Most systems, recipients or categories in one request.
 pub const MAX_NAMES: usize = 1000;
 
-/// Most candidate entries one investigation examines: beyond, the request is refused (its
-/// findings are held in memory before the access entry is logged and they are sent).
-pub const MAX_CANDIDATES: usize = 5_000_000;
+/// Most entries a breach proof bundle may hold (the entries and the amendments applied to them).
+pub const MAX_BUNDLE_ENTRIES: usize = 100_000;
 
 /// Entries read and checked together.
-const READ_CHUNK: usize = 4096;
+const READ_CHUNK: usize = 1024;
 
 /// A validated breach query.
 #[derive(Debug, Clone)]
@@ -114,186 +130,514 @@ impl BreachQuery {
                 .iter()
                 .any(|c| self.categories.contains(c))
     }
+
+    /// The prefixes of the report rows that hold every candidate entry.
+    fn prefixes(&self) -> Vec<Vec<u8>> {
+        self.systems
+            .iter()
+            .map(|system| named_prefix(TAG_SYSTEM, system))
+            .chain(
+                self.recipients
+                    .iter()
+                    .map(|recipient| named_prefix(TAG_RECIPIENT, recipient)),
+            )
+            .collect()
+    }
 }
 
-/// What an investigation found.
-#[derive(Debug, Default)]
-pub struct BreachFindings {
-    /// The entries concerned, in index order, with their effective fields.
-    pub entries: Vec<pb::AffectedEntry>,
-    /// The counts.
-    pub summary: pb::BreachSummary,
-    /// Every entry relied on: the entries and the corrections applied to them (sorted).
-    pub relied_on: Vec<u64>,
+/// What a breach summary counts a concerned entry in (its records, and its subject among the
+/// distinct subjects of each). Derived from the count groups of the entry's system
+/// ([`count_groups`]), so that the count rows and the entry-by-entry count are one rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Counter {
+    /// Every concerned entry.
+    Total,
+    /// The entries of a system.
+    System(String),
+    /// The entries naming a data category.
+    Category(String),
+    /// The entries shared with a recipient outside the EEA.
+    Transfer {
+        /// The recipient's name.
+        recipient: String,
+        /// Its country.
+        country: String,
+        /// The transfer basis, as its enum number.
+        transfer_basis: i32,
+    },
 }
 
-#[derive(Default)]
-struct Tally {
-    subjects: HashSet<Vec<u8>>,
-    records: u64,
-}
+impl Counter {
+    /// The summary's counter of a count group of `system`.
+    fn of(system: &str, group: CountGroup) -> Self {
+        match group {
+            CountGroup::All => Counter::System(system.to_owned()),
+            CountGroup::Category(category) => Counter::Category(category),
+            CountGroup::Transfer {
+                recipient,
+                country,
+                transfer_basis,
+            } => Counter::Transfer {
+                recipient,
+                country,
+                transfer_basis,
+            },
+        }
+    }
 
-impl Tally {
-    fn add(&mut self, token: &[u8]) {
-        self.records += 1;
-        if !token.is_empty() {
-            self.subjects.insert(token.to_vec());
+    /// The counter a count group stands for across several systems (its union).
+    fn across(group: &CountGroup) -> Self {
+        match group {
+            CountGroup::All => Counter::Total,
+            other => Counter::of("", other.clone()),
         }
     }
 }
 
-fn counts(tallies: BTreeMap<String, Tally>) -> Vec<pb::BreachCount> {
-    tallies
-        .into_iter()
-        .map(|(name, tally)| pb::BreachCount {
-            name,
-            subjects: tally.subjects.len() as u64,
-            records: tally.records,
-        })
-        .collect()
+/// The counters a (concerned) event counts in; none for an event that records no processing.
+pub fn counters(event: &pb::Event) -> Vec<Counter> {
+    let groups = count_groups(event);
+    if groups.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(groups.len() + 1);
+    out.push(Counter::Total);
+    out.extend(
+        groups
+            .into_iter()
+            .map(|group| Counter::of(&event.system, group)),
+    );
+    out
 }
 
-/// Runs an investigation over the first `size` entries. `progress(examined, candidates)` is
-/// called after each chunk of candidates.
-pub fn investigate(
-    store: &LedgerStore,
-    query: &BreachQuery,
-    size: u64,
-    progress: impl FnMut(u64, u64),
-) -> Result<BreachFindings, ReportError> {
-    investigate_at_most(store, query, size, MAX_CANDIDATES, progress)
-}
+/// Records and distinct subjects per counter.
+type Tally = BTreeMap<Counter, (i64, i64)>;
 
-/// [`investigate`] with another bound than [`MAX_CANDIDATES`] on the entries examined.
-pub fn investigate_at_most(
-    store: &LedgerStore,
-    query: &BreachQuery,
-    size: u64,
-    max_candidates: usize,
-    mut progress: impl FnMut(u64, u64),
-) -> Result<BreachFindings, ReportError> {
-    super::check_indexed(store, size)?;
-    let corrections = Corrections::load(store, size)?;
-    // The bound holds while the candidates are gathered: no scan reads past it, and the set never
-    // holds more than one scan beyond it.
-    let too_large = || {
-        ReportError::TooLarge(format!(
-            "the systems and recipients have more than {max_candidates} entries in the window; at most {max_candidates} are examined at once: narrow the window or split the query"
-        ))
+/// The summary message of a tally (counters without records left out).
+fn summary_of(tally: &Tally, size: u64) -> pb::BreachSummary {
+    let count = |name: &str, (subjects, records): (i64, i64)| pb::BreachCount {
+        name: name.to_owned(),
+        subjects: subjects.max(0) as u64,
+        records: records.max(0) as u64,
     };
-    let mut candidates = BTreeSet::new();
-    let prefixes = query
-        .systems
-        .iter()
-        .map(|system| named_prefix(TAG_SYSTEM, system))
-        .chain(
-            query
-                .recipients
-                .iter()
-                .map(|recipient| named_prefix(TAG_RECIPIENT, recipient)),
-        );
-    for prefix in prefixes {
-        let limit = max_candidates
-            .saturating_sub(candidates.len())
-            .saturating_add(1);
-        let scanned = store.report_scan(&prefix, &query.from, &query.to, limit)?;
-        // A scan that reached its limit stopped before the end of its rows: refused rather than
-        // examined in part (its rows and the candidates so far are over the bound, counting the
-        // duplicates of amended rows).
-        if scanned.len() >= limit {
-            return Err(too_large());
+    let mut summary = pb::BreachSummary {
+        tree_size: size,
+        ..Default::default()
+    };
+    for (counter, &(records, subjects)) in tally {
+        if records <= 0 {
+            continue;
         }
-        candidates.extend(scanned.into_iter().filter(|index| *index < size));
-        if candidates.len() > max_candidates {
-            return Err(too_large());
+        match counter {
+            Counter::Total => {
+                summary.records = records as u64;
+                summary.subjects = subjects.max(0) as u64;
+            }
+            Counter::System(name) => summary.per_system.push(count(name, (subjects, records))),
+            Counter::Category(name) => {
+                summary.per_category.push(count(name, (subjects, records)));
+                if is_special_category(name) {
+                    summary.special_categories.push(name.clone());
+                }
+            }
+            Counter::Transfer {
+                recipient,
+                country,
+                transfer_basis,
+            } => summary
+                .third_country_transfers
+                .push(pb::ThirdCountryTransfer {
+                    recipient: recipient.clone(),
+                    country: country.clone(),
+                    transfer_basis: *transfer_basis,
+                    subjects: subjects.max(0) as u64,
+                    records: records as u64,
+                }),
         }
     }
-    let candidates: Vec<u64> = candidates.into_iter().collect();
-    let total = candidates.len() as u64;
+    summary.special_categories_involved = !summary.special_categories.is_empty();
+    summary
+}
 
-    let mut findings = BreachFindings::default();
-    let mut relied = BTreeSet::new();
-    let mut all = Tally::default();
-    let mut per_category: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut per_system: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut transfers: BTreeMap<(String, String, i32), Tally> = BTreeMap::new();
-    let mut special = BTreeSet::new();
-    let mut examined = 0u64;
-    for chunk in candidates.chunks(READ_CHUNK) {
+/// What the first step of an investigation found.
+#[derive(Debug)]
+pub struct Summarized {
+    /// The summary (its `tree_size` is [`Summarized::size`]).
+    pub summary: pb::BreachSummary,
+    /// The entries the investigation covers: those below it.
+    pub size: u64,
+    /// The corrections below `size`, for the second step.
+    pub corrections: Corrections,
+    /// With `bundle`: every entry relied on, the entries and the amendments applied (sorted).
+    pub relied_on: Vec<u64>,
+    /// Whether the summary came from the count rows.
+    pub from_counts: bool,
+    /// Run files the distinct-subject count wrote (0 when it fit in memory).
+    pub spilled_runs: usize,
+}
+
+/// How to summarize.
+#[derive(Debug, Clone, Copy)]
+pub struct SummaryOptions<'a> {
+    /// Also list the entries relied on, for a proof bundle (at most [`MAX_BUNDLE_ENTRIES`]).
+    pub bundle: bool,
+    /// Memory and spill directory of the distinct-subject counts.
+    pub spill: &'a SpillConfig,
+}
+
+/// The summary of `query` over the first `size` entries (at least: from the count rows, over the
+/// entries they cover when they cover more). `progress(examined)` is called after each chunk of
+/// candidates an entry-by-entry summary reads; returning `false` abandons it.
+pub fn summarize(
+    store: &LedgerStore,
+    query: &BreachQuery,
+    size: u64,
+    options: SummaryOptions<'_>,
+    progress: impl FnMut(u64) -> bool,
+) -> Result<Summarized, ReportError> {
+    super::check_indexed(store, size)?;
+    if !options.bundle
+        && let Some(summarized) = summarize_by_counts(store, query, size)?
+    {
+        return Ok(summarized);
+    }
+    summarize_by_entries(store, query, size, options, progress)
+}
+
+/// The summary from the breach count rows, if they can answer: the query names systems only
+/// (no recipients, no category filter), the rows cover at least `size` entries, and the window
+/// holds every entry of the systems. Read from one snapshot; the summary covers the entries the
+/// rows cover then (`size` or more). `None` otherwise.
+pub fn summarize_by_counts(
+    store: &LedgerStore,
+    query: &BreachQuery,
+    size: u64,
+) -> Result<Option<Summarized>, ReportError> {
+    if !query.recipients.is_empty() || !query.categories.is_empty() {
+        return Ok(None);
+    }
+    let view = store.breach_count_view();
+    let covered = view.covered()?;
+    if covered < size {
+        return Ok(None);
+    }
+    let (from, to) = (time_key(&query.from), time_key(&query.to));
+    for system in &query.systems {
+        if let Some((first, last)) = view.time_span(system)?
+            && (first < from || last >= to)
+        {
+            return Ok(None);
+        }
+    }
+    let corrections = Corrections::load(store, covered)?;
+    let tally = tally_from_counts(store, &view, &query.systems, covered, &corrections)?;
+    Ok(Some(Summarized {
+        summary: summary_of(&tally, covered),
+        size: covered,
+        corrections,
+        relied_on: Vec::new(),
+        from_counts: true,
+        spilled_runs: 0,
+    }))
+}
+
+/// The tally of whole `systems` from the count rows of `view` (covering the first `size`
+/// entries), corrections applied.
+fn tally_from_counts(
+    store: &LedgerStore,
+    view: &CountView<'_>,
+    systems: &BTreeSet<String>,
+    size: u64,
+    corrections: &Corrections,
+) -> Result<Tally, ReportError> {
+    let mut tally = Tally::new();
+    // Each group's systems and their subjects there.
+    let mut groups: BTreeMap<CountGroup, Vec<(&str, u64)>> = BTreeMap::new();
+    for system in systems {
+        for (group, counts) in view.counts(system)? {
+            let records = counts.records as i64;
+            tally
+                .entry(Counter::of(system, group.clone()))
+                .or_default()
+                .0 += records;
+            if group == CountGroup::All {
+                tally.entry(Counter::Total).or_default().0 += records;
+                tally.entry(Counter::System(system.clone())).or_default().1 =
+                    counts.subjects as i64;
+            }
+            groups
+                .entry(group)
+                .or_default()
+                .push((system.as_str(), counts.subjects));
+        }
+    }
+    // Distinct subjects across systems: one system's count, or the union of the member rows.
+    for (group, members) in &groups {
+        let subjects = match members.as_slice() {
+            [(_, subjects)] => *subjects,
+            _ => {
+                let names: Vec<&str> = members.iter().map(|(system, _)| *system).collect();
+                view.distinct_members(&names, group)?
+            }
+        };
+        tally.entry(Counter::across(group)).or_default().1 = subjects as i64;
+    }
+    apply_corrections(store, &mut tally, systems, size, corrections)?;
+    Ok(tally)
+}
+
+/// Turns a tally of original entries into the tally of effective ones. Records: each corrected
+/// entry of the systems leaves its original counters and joins its effective ones (none if
+/// retracted). Subjects: for each subject of a corrected entry, its memberships are computed from
+/// all its entries of the systems, original and effective, and each counter's count moves by the
+/// difference. Nothing else can differ, as the other entries and subjects are untouched.
+fn apply_corrections(
+    store: &LedgerStore,
+    tally: &mut Tally,
+    systems: &BTreeSet<String>,
+    size: u64,
+    corrections: &Corrections,
+) -> Result<(), ReportError> {
+    let targets: Vec<u64> = corrections.targets().filter(|t| *t < size).collect();
+    let mut subjects: BTreeSet<[u8; 32]> = BTreeSet::new();
+    for chunk in targets.chunks(READ_CHUNK) {
         for entry in store.decoded_entries(chunk)? {
+            let Some(original) = &entry.event else {
+                continue;
+            };
+            if !systems.contains(&original.system) {
+                continue;
+            }
+            let before = counters(original);
+            if before.is_empty() {
+                continue;
+            }
+            for counter in before {
+                tally.entry(counter).or_default().0 -= 1;
+            }
+            if let Effective::Live { event, .. } = corrections.effective(&entry) {
+                for counter in counters(&event) {
+                    tally.entry(counter).or_default().0 += 1;
+                }
+            }
+            if let Ok(token) = <[u8; 32]>::try_from(entry.subject_token.as_slice()) {
+                subjects.insert(token);
+            }
+        }
+    }
+    for token in subjects {
+        let mut original: BTreeSet<Counter> = BTreeSet::new();
+        let mut effective: BTreeSet<Counter> = BTreeSet::new();
+        let mut indexes = store.subject_entry_indexes(&token)?;
+        loop {
+            let mut chunk = Vec::with_capacity(READ_CHUNK);
+            for index in indexes.by_ref() {
+                let index = index?;
+                if index < size {
+                    chunk.push(index);
+                }
+                if chunk.len() >= READ_CHUNK {
+                    break;
+                }
+            }
+            if chunk.is_empty() {
+                break;
+            }
+            for entry in store.decoded_entries(&chunk)? {
+                let Some(event) = &entry.event else { continue };
+                if !systems.contains(&event.system) {
+                    continue;
+                }
+                original.extend(counters(event));
+                if let Effective::Live { event, .. } = corrections.effective(&entry) {
+                    effective.extend(counters(&event));
+                }
+            }
+        }
+        for counter in original.symmetric_difference(&effective) {
+            let delta = if effective.contains(counter) { 1 } else { -1 };
+            tally.entry(counter.clone()).or_default().1 += delta;
+        }
+    }
+    Ok(())
+}
+
+/// Walks the candidate entries below `size` (the rows of the query's systems and recipients in
+/// its window, in `(occurred_at, index)` order, each once), reading them in chunks, and calls
+/// `visit` with each one concerned, its effective event and the amendments applied. `visit`
+/// returns whether to go on, and so does `progress(examined)`, called after each chunk. Returns
+/// whether the walk reached the end.
+fn walk(
+    store: &LedgerStore,
+    query: &BreachQuery,
+    size: u64,
+    corrections: &Corrections,
+    mut visit: impl FnMut(&pb::Entry, &pb::Event, &[u64]) -> Result<bool, ReportError>,
+    mut progress: impl FnMut(u64) -> bool,
+) -> Result<bool, ReportError> {
+    let mut rows = store.report_rows_merged(&query.prefixes(), &query.from, &query.to)?;
+    let mut examined = 0u64;
+    loop {
+        let mut chunk = Vec::with_capacity(READ_CHUNK);
+        for row in rows.by_ref() {
+            let index = row?;
+            if index < size {
+                chunk.push(index);
+            }
+            if chunk.len() >= READ_CHUNK {
+                break;
+            }
+        }
+        if chunk.is_empty() {
+            return Ok(true);
+        }
+        for entry in store.decoded_entries(&chunk)? {
             let Effective::Live { event, amended_by } = corrections.effective(&entry) else {
                 continue;
             };
-            if !query.matches(&event) {
-                continue;
+            if query.matches(&event) && !visit(&entry, &event, &amended_by)? {
+                return Ok(false);
             }
-            relied.insert(entry.index);
-            relied.extend(amended_by.iter().copied());
-            let token = entry.subject_token.clone();
-            all.add(&token);
-            per_system
-                .entry(event.system.clone())
-                .or_default()
-                .add(&token);
-            for category in &event.data_categories {
-                per_category
-                    .entry(category.clone())
-                    .or_default()
-                    .add(&token);
-                if is_special_category(category) {
-                    special.insert(category.clone());
+        }
+        examined += chunk.len() as u64;
+        if !progress(examined) {
+            return Ok(false);
+        }
+    }
+}
+
+/// The summary from the entries themselves: one read of the candidates, distinct subjects counted
+/// in the memory `options.spill` allows (spilling beyond), and with `options.bundle` the entries
+/// relied on (refused past [`MAX_BUNDLE_ENTRIES`], as soon as it is passed).
+pub fn summarize_by_entries(
+    store: &LedgerStore,
+    query: &BreachQuery,
+    size: u64,
+    options: SummaryOptions<'_>,
+    progress: impl FnMut(u64) -> bool,
+) -> Result<Summarized, ReportError> {
+    super::check_indexed(store, size)?;
+    let corrections = Corrections::load(store, size)?;
+    let mut tally = Tally::new();
+    // Distinct (counter, subject) pairs, the counter by a number: `u32 id || token`.
+    let mut ids: HashMap<Counter, u32> = HashMap::new();
+    let mut by_id: Vec<Counter> = Vec::new();
+    let mut pairs = DistinctKeys::new(options.spill);
+    let mut relied = BTreeSet::new();
+    let complete = walk(
+        store,
+        query,
+        size,
+        &corrections,
+        |entry, event, amended_by| {
+            if options.bundle {
+                relied.insert(entry.index);
+                relied.extend(amended_by.iter().copied());
+                if relied.len() > MAX_BUNDLE_ENTRIES {
+                    return Err(ReportError::invalid(
+                        "include_bundle",
+                        format!(
+                            "the finding relies on more than {MAX_BUNDLE_ENTRIES} entries; a bundle holds at most {MAX_BUNDLE_ENTRIES}; narrow the query"
+                        ),
+                    ));
                 }
             }
-            let (recipient, country) = match &event.recipient {
-                Some(r) => {
-                    if !r.country.is_empty() && !is_eea_country(&r.country) {
-                        transfers
-                            .entry((r.name.clone(), r.country.clone(), r.transfer_basis))
-                            .or_default()
-                            .add(&token);
-                    }
-                    (r.name.clone(), r.country.clone())
+            for counter in counters(event) {
+                if !entry.subject_token.is_empty() {
+                    let id = match ids.get(&counter) {
+                        Some(id) => *id,
+                        None => {
+                            let id = u32::try_from(by_id.len()).map_err(|_| {
+                                ReportError::invalid("data_categories", "too many counters")
+                            })?;
+                            ids.insert(counter.clone(), id);
+                            by_id.push(counter.clone());
+                            id
+                        }
+                    };
+                    let mut key = Vec::with_capacity(4 + entry.subject_token.len());
+                    key.extend_from_slice(&id.to_be_bytes());
+                    key.extend_from_slice(&entry.subject_token);
+                    pairs.insert(&key)?;
                 }
-                None => Default::default(),
-            };
-            findings.entries.push(pb::AffectedEntry {
+                tally.entry(counter).or_default().0 += 1;
+            }
+            Ok(true)
+        },
+        progress,
+    )?;
+    if !complete {
+        return Err(ReportError::Abandoned);
+    }
+    let spilled_runs = pairs.runs();
+    pairs.for_each_sorted(|key| {
+        let counter = key
+            .get(..4)
+            .and_then(|id| id.try_into().ok())
+            .map(u32::from_be_bytes)
+            .and_then(|id| by_id.get(id as usize));
+        if let Some(counter) = counter {
+            tally.entry(counter.clone()).or_default().1 += 1;
+        }
+        Ok::<(), ReportError>(())
+    })?;
+    Ok(Summarized {
+        summary: summary_of(&tally, size),
+        size,
+        corrections,
+        relied_on: relied.into_iter().collect(),
+        from_counts: false,
+        spilled_runs,
+    })
+}
+
+/// The second step: the concerned entries below `size`, with their effective fields, handed to
+/// `send` in pages of at most `page` as they are read, in `(occurred_at, index)` order. `send`
+/// returns whether to go on. Returns whether every entry was sent.
+pub fn affected_entries(
+    store: &LedgerStore,
+    query: &BreachQuery,
+    size: u64,
+    corrections: &Corrections,
+    page: usize,
+    mut send: impl FnMut(Vec<pb::AffectedEntry>) -> bool,
+) -> Result<bool, ReportError> {
+    let page = page.max(1);
+    let mut entries = Vec::with_capacity(page);
+    let complete = walk(
+        store,
+        query,
+        size,
+        corrections,
+        |entry, event, amended_by| {
+            let (recipient, recipient_country) = event
+                .recipient
+                .as_ref()
+                .map(|r| (r.name.clone(), r.country.clone()))
+                .unwrap_or_default();
+            entries.push(pb::AffectedEntry {
                 index: entry.index,
-                subject_token: token,
+                subject_token: entry.subject_token.clone(),
                 kind: event.kind,
                 occurred_at: event.occurred_at,
                 system: event.system.clone(),
                 data_categories: event.data_categories.clone(),
                 recipient,
-                recipient_country: country,
+                recipient_country,
                 amended: !amended_by.is_empty(),
             });
-        }
-        examined += chunk.len() as u64;
-        progress(examined, total);
+            if entries.len() >= page {
+                return Ok(send(std::mem::replace(
+                    &mut entries,
+                    Vec::with_capacity(page),
+                )));
+            }
+            Ok(true)
+        },
+        |_| true,
+    )?;
+    if !complete {
+        return Ok(false);
     }
-    findings.summary = pb::BreachSummary {
-        subjects: all.subjects.len() as u64,
-        records: all.records,
-        per_category: counts(per_category),
-        per_system: counts(per_system),
-        special_categories_involved: !special.is_empty(),
-        special_categories: special.into_iter().collect(),
-        third_country_transfers: transfers
-            .into_iter()
-            .map(
-                |((recipient, country, transfer_basis), tally)| pb::ThirdCountryTransfer {
-                    recipient,
-                    country,
-                    transfer_basis,
-                    subjects: tally.subjects.len() as u64,
-                    records: tally.records,
-                },
-            )
-            .collect(),
-        tree_size: size,
-        bundle_json: String::new(),
-        access_entry_index: 0,
-    };
-    findings.relied_on = relied.into_iter().collect();
-    Ok(findings)
+    Ok(entries.is_empty() || send(entries))
 }

@@ -1,7 +1,9 @@
-//! Exports of breach findings: CSV (one line per entry) and JSON (entries and summary). Used by
-//! `gdpr-ledger report breach` on what the server streamed.
+//! Exports of breach findings: CSV (one line per entry) and JSON (entries and summary), written as
+//! the entries arrive ([`BreachCsv`], [`BreachJson`]). Used by `gdpr-ledger report breach` on what
+//! the server streams, without holding the entries.
 
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
@@ -32,26 +34,55 @@ fn csv_field(value: &str) -> String {
 /// The header of [`breach_csv`].
 pub const CSV_HEADER: &str = "index,subject_token,kind,occurred_at,system,data_categories,recipient,recipient_country,amended";
 
-/// The entries as CSV: [`CSV_HEADER`], then one line per entry; categories joined with `;`.
-pub fn breach_csv(entries: &[pb::AffectedEntry]) -> String {
-    let mut out = String::from(CSV_HEADER);
-    out.push('\n');
-    for e in entries {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{}",
-            e.index,
-            hex::encode(&e.subject_token),
-            kind(e.kind),
-            time(&e.occurred_at),
-            csv_field(&e.system),
-            csv_field(&e.data_categories.join(";")),
-            csv_field(&e.recipient),
-            csv_field(&e.recipient_country),
-            e.amended
-        );
+/// The entries of a breach finding as CSV, written as they arrive: [`CSV_HEADER`], then one line
+/// per entry; categories joined with `;`.
+#[derive(Debug)]
+pub struct BreachCsv<W: Write> {
+    out: W,
+}
+
+impl<W: Write> BreachCsv<W> {
+    /// Writes the header.
+    pub fn new(mut out: W) -> io::Result<Self> {
+        writeln!(out, "{CSV_HEADER}")?;
+        Ok(Self { out })
     }
-    out
+
+    /// Writes a page of entries.
+    pub fn entries(&mut self, entries: &[pb::AffectedEntry]) -> io::Result<()> {
+        for e in entries {
+            writeln!(
+                self.out,
+                "{},{},{},{},{},{},{},{},{}",
+                e.index,
+                hex::encode(&e.subject_token),
+                kind(e.kind),
+                time(&e.occurred_at),
+                csv_field(&e.system),
+                csv_field(&e.data_categories.join(";")),
+                csv_field(&e.recipient),
+                csv_field(&e.recipient_country),
+                e.amended
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and returns the output.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// The entries as CSV (see [`BreachCsv`]).
+pub fn breach_csv(entries: &[pb::AffectedEntry]) -> String {
+    let mut out = Vec::new();
+    // Writing to memory does not fail.
+    if let Ok(mut csv) = BreachCsv::new(&mut out) {
+        let _ = csv.entries(entries);
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn count(c: &pb::BreachCount) -> Value {
@@ -81,26 +112,78 @@ pub fn summary_json(s: &pb::BreachSummary) -> Value {
     })
 }
 
-/// Entries and summary as one JSON document.
+fn entry_json(e: &pb::AffectedEntry) -> Value {
+    json!({
+        "index": e.index,
+        "subject_token": hex::encode(&e.subject_token),
+        "kind": kind(e.kind),
+        "occurred_at": time(&e.occurred_at),
+        "system": e.system,
+        "data_categories": e.data_categories,
+        "recipient": e.recipient,
+        "recipient_country": e.recipient_country,
+        "amended": e.amended,
+    })
+}
+
+/// Pretty JSON of `value`, its lines after the first indented by `indent`.
+fn indented(value: &Value, indent: &str) -> String {
+    serde_json::to_string_pretty(value)
+        .unwrap_or_default()
+        .replace('\n', &format!("\n{indent}"))
+}
+
+/// A breach finding as one JSON document `{"entries": [...], "summary": {...}}`, written as the
+/// entries arrive (the summary comes last in the stream, and last in the document).
+#[derive(Debug)]
+pub struct BreachJson<W: Write> {
+    out: W,
+    entries: u64,
+}
+
+impl<W: Write> BreachJson<W> {
+    /// Opens the document.
+    pub fn new(mut out: W) -> io::Result<Self> {
+        write!(out, "{{\n  \"entries\": [")?;
+        Ok(Self { out, entries: 0 })
+    }
+
+    /// Writes a page of entries.
+    pub fn entries(&mut self, entries: &[pb::AffectedEntry]) -> io::Result<()> {
+        for e in entries {
+            let separator = if self.entries == 0 { "" } else { "," };
+            write!(
+                self.out,
+                "{separator}\n    {}",
+                indented(&entry_json(e), "    ")
+            )?;
+            self.entries += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes the summary, closes the document, flushes and returns the output.
+    pub fn finish(mut self, summary: &pb::BreachSummary) -> io::Result<W> {
+        let close = if self.entries == 0 { "]" } else { "\n  ]" };
+        writeln!(
+            self.out,
+            "{close},\n  \"summary\": {}\n}}",
+            indented(&summary_json(summary), "  ")
+        )?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Entries and summary as one JSON document (see [`BreachJson`]).
 pub fn breach_json(entries: &[pb::AffectedEntry], summary: &pb::BreachSummary) -> String {
-    let entries: Vec<Value> = entries
-        .iter()
-        .map(|e| {
-            json!({
-                "index": e.index,
-                "subject_token": hex::encode(&e.subject_token),
-                "kind": kind(e.kind),
-                "occurred_at": time(&e.occurred_at),
-                "system": e.system,
-                "data_categories": e.data_categories,
-                "recipient": e.recipient,
-                "recipient_country": e.recipient_country,
-                "amended": e.amended,
-            })
-        })
-        .collect();
-    let doc = json!({"summary": summary_json(summary), "entries": entries});
-    serde_json::to_string_pretty(&doc).unwrap_or_default()
+    let mut out = Vec::new();
+    // Writing to memory does not fail.
+    if let Ok(mut doc) = BreachJson::new(&mut out) {
+        let _ = doc.entries(entries);
+        let _ = doc.finish(summary);
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The summary as readable text.

@@ -7,6 +7,7 @@
 //! service (`crate::service::reports`) checks roles, logs access entries and maps errors.
 
 pub mod breach;
+pub mod distinct;
 pub mod export;
 pub mod processing;
 pub mod subject;
@@ -36,9 +37,12 @@ pub enum ReportError {
         /// Entries in the log.
         size: u64,
     },
-    /// The request would read more than a report may hold.
-    #[error("{0}")]
-    TooLarge(String),
+    /// The client went away (or stopped reading) before the report was made.
+    #[error("the client stopped reading; the report was abandoned")]
+    Abandoned,
+    /// Spilling to (or reading back from) a run file failed (`reports::distinct`).
+    #[error("spill file ([reports] spill_dir): {0}")]
+    Spill(#[from] std::io::Error),
     /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

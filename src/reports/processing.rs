@@ -17,7 +17,7 @@ use crate::storage::LedgerStore;
 use crate::storage::report_index::{
     Aggregate, AggregateKey, TAG_SYSTEM, aggregate_keys, named_prefix, time_nanos,
 };
-use crate::validation::{is_eea_country, is_special_category};
+use crate::validation::{is_special_category, is_third_country};
 
 /// Entries read together while walking a system's rows.
 const READ_CHUNK: usize = 256;
@@ -161,7 +161,7 @@ pub fn records_of_processing(
         .into_iter()
         .map(|(key, aggregate)| pb::ProcessingRecord {
             special_category: is_special_category(&key.category),
-            third_country: !key.country.is_empty() && !is_eea_country(&key.country),
+            third_country: is_third_country(&key.country),
             transfer_basis: key.transfer_basis.parse().unwrap_or(0),
             system: key.system,
             data_category: key.category,

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::{Corrections, Effective, ReportError};
 use crate::proto::v1::EventKind;
 use crate::storage::LedgerStore;
-use crate::validation::is_eea_country;
+use crate::validation::is_third_country;
 
 /// One entry of the subject, with its effective fields.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -152,7 +152,7 @@ pub fn subject_access(
                     .or_insert_with(|| Disclosure {
                         recipient: r.name.clone(),
                         country: r.country.clone(),
-                        third_country: !r.country.is_empty() && !is_eea_country(&r.country),
+                        third_country: is_third_country(&r.country),
                         ..Disclosure::default()
                     });
                 disclosure

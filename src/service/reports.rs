@@ -1,7 +1,9 @@
 //! The gRPC service `gdpr_ledger.v1.Reports` (auditor or admin role): breach investigations,
 //! the article 30 record and subject access reports (`crate::reports`). Serving personal data
 //! (an investigation's findings, a subject access report) is first logged as an access entry
-//! through the sequencer: if that append fails, nothing is served.
+//! through the sequencer: if that append fails, nothing is served. A breach investigation is
+//! summarized first (`reports::breach::summarize`), logged, then its entries are read again and
+//! streamed as they are read: neither side holds the findings.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -17,7 +19,9 @@ use crate::core::signature::{EntrySignature, KeyId};
 use crate::proofs;
 use crate::proto::v1 as pb;
 use crate::proto::v1::reports_server::Reports;
-use crate::reports::{self, ReportError, breach::BreachQuery};
+use crate::reports::breach::{BreachQuery, SummaryOptions};
+use crate::reports::distinct::SpillConfig;
+use crate::reports::{self, ReportError};
 use crate::sequencer::SequencerHandle;
 use crate::storage::LedgerStore;
 
@@ -25,8 +29,7 @@ pub use super::access_log::{
     ACCESS_BASIS, ACCESS_FALLBACK_CATEGORY, ACCESS_PURPOSE, ACCESS_SPECIAL_CONDITION, ACCESS_SYSTEM,
 };
 use super::access_log::{AccessLog, AccessSubject};
-/// Most entries a breach proof bundle may hold.
-pub const MAX_BUNDLE_ENTRIES: usize = 100_000;
+pub use crate::reports::breach::MAX_BUNDLE_ENTRIES;
 /// Affected entries per streamed message.
 const ENTRIES_PER_CHUNK: usize = 1000;
 
@@ -37,16 +40,19 @@ pub struct ReportsService {
     directory_secret: Arc<DirectorySecret>,
     access_log: AccessLog,
     streams: Arc<StreamGate>,
+    spill: SpillConfig,
 }
 
 impl ReportsService {
-    /// The service over `store`, appending its access entries through `sequencer`.
+    /// The service over `store`, appending its access entries through `sequencer`; breach
+    /// investigations count distinct subjects in the memory `spill` allows.
     pub fn new(
         store: Arc<LedgerStore>,
         sequencer: SequencerHandle,
         directory_secret: Arc<DirectorySecret>,
         digest_key: [u8; 32],
         streams: Arc<StreamGate>,
+        spill: SpillConfig,
     ) -> Self {
         let access_log = AccessLog::new(sequencer.clone(), directory_secret.clone(), digest_key);
         Self {
@@ -55,6 +61,7 @@ impl ReportsService {
             directory_secret,
             access_log,
             streams,
+            spill,
         }
     }
 
@@ -80,7 +87,8 @@ fn report_status(error: ReportError) -> Status {
     match error {
         ReportError::Invalid { .. } => Status::invalid_argument(error.to_string()),
         ReportError::NotIndexed { .. } => Status::unavailable(error.to_string()),
-        ReportError::TooLarge(_) => Status::resource_exhausted(error.to_string()),
+        ReportError::Abandoned => Status::cancelled(error.to_string()),
+        ReportError::Spill(_) => Status::internal(error.to_string()),
         ReportError::Storage(e) => status::storage(e),
     }
 }
@@ -157,50 +165,56 @@ impl Reports for Arc<ReportsService> {
         tokio::spawn(async move {
             let _permit = permit;
             use pb::investigate_breach_chunk::Part;
+            // 1. The summary: from the count rows, or one read of the candidates (with progress,
+            // which stops at the first message the client does not take in time).
             let store = service.store.clone();
-            let size = checkpoint.size;
+            let spill = service.spill.clone();
             let progress = sender.clone();
+            let summary_query = query.clone();
+            let include_bundle = request.include_bundle;
+            let size = checkpoint.size;
             let found = blocking(move || {
-                // Progress stops at the first message the client does not take in time.
-                let mut reading = true;
-                reports::breach::investigate(&store, &query, size, |examined, candidates| {
-                    if reading {
-                        let part = Part::Progress(pb::BreachProgress {
-                            examined,
-                            candidates,
-                        });
-                        reading = super::streams::send_blocking(
-                            &progress,
-                            Ok(pb::InvestigateBreachChunk { part: Some(part) }),
-                            timeout,
-                        );
-                    }
+                let options = SummaryOptions {
+                    bundle: include_bundle,
+                    spill: &spill,
+                };
+                reports::breach::summarize(&store, &summary_query, size, options, |examined| {
+                    let part = Part::Progress(pb::BreachProgress {
+                        examined,
+                        candidates: 0,
+                    });
+                    super::streams::send_blocking(
+                        &progress,
+                        Ok(pb::InvestigateBreachChunk { part: Some(part) }),
+                        timeout,
+                    )
                 })
             })
             .await;
-            let mut findings = match found {
-                Ok(findings) => findings,
+            let summarized = match found {
+                Ok(summarized) => summarized,
                 Err(status) => {
                     super::streams::send(&sender, Err(status), timeout).await;
                     return;
                 }
             };
+            tracing::info!(
+                from_counts = summarized.from_counts,
+                spilled_runs = summarized.spilled_runs,
+                size = summarized.size,
+                records = summarized.summary.records,
+                "breach investigation summarized"
+            );
+            let mut summary = summarized.summary;
             if request.include_bundle {
-                if findings.relied_on.len() > MAX_BUNDLE_ENTRIES {
-                    super::streams::send(&sender, Err(Status::invalid_argument(format!(
-                            "include_bundle: the finding relies on {} entries; a bundle holds at most {MAX_BUNDLE_ENTRIES}; narrow the query",
-                            findings.relied_on.len()
-                        ))), timeout).await;
-                    return;
-                }
                 let store = service.store.clone();
-                let relied = findings.relied_on.clone();
+                let relied = summarized.relied_on;
                 let checkpoint = checkpoint.clone();
                 let bundle =
                     tokio::task::spawn_blocking(move || bundle_of(&store, &relied, &checkpoint))
                         .await;
                 match bundle {
-                    Ok(Ok(json)) => findings.summary.bundle_json = json,
+                    Ok(Ok(json)) => summary.bundle_json = json,
                     Ok(Err(e)) => {
                         super::streams::send(&sender, Err(e.into_status()), timeout).await;
                         return;
@@ -216,8 +230,9 @@ impl Reports for Arc<ReportsService> {
                     }
                 }
             }
-            let categories = findings
-                .summary
+            // 2. The read is logged, naming the categories the summary discloses, before anything
+            // of the findings is sent.
+            let categories = summary
                 .per_category
                 .iter()
                 .map(|c| c.name.clone())
@@ -226,21 +241,47 @@ impl Reports for Arc<ReportsService> {
                 .log_access(&caller, "breach", None, categories)
                 .await
             {
-                Ok(index) => findings.summary.access_entry_index = index,
+                Ok(index) => summary.access_entry_index = index,
                 Err(status) => {
                     super::streams::send(&sender, Err(status), timeout).await;
                     return;
                 }
             }
-            for page in findings.entries.chunks(ENTRIES_PER_CHUNK) {
-                let part = Part::Entries(pb::BreachEntries {
-                    entries: page.to_vec(),
-                });
-                if !send(&sender, part, timeout).await {
-                    return;
+            // 3. The entries, read again and sent page by page as they are read (a client that
+            // does not read ends the stream after the send timeout), then the summary.
+            if !request.summary_only {
+                let store = service.store.clone();
+                let pages = sender.clone();
+                let (size, corrections) = (summarized.size, summarized.corrections);
+                let sent = blocking(move || {
+                    reports::breach::affected_entries(
+                        &store,
+                        &query,
+                        size,
+                        &corrections,
+                        ENTRIES_PER_CHUNK,
+                        |entries| {
+                            let part = Part::Entries(pb::BreachEntries { entries });
+                            super::streams::send_blocking(
+                                &pages,
+                                Ok(pb::InvestigateBreachChunk { part: Some(part) }),
+                                timeout,
+                            )
+                        },
+                    )
+                })
+                .await;
+                match sent {
+                    Ok(true) => {}
+                    // The client went away or stopped reading: the stream has ended.
+                    Ok(false) => return,
+                    Err(status) => {
+                        super::streams::send(&sender, Err(status), timeout).await;
+                        return;
+                    }
                 }
             }
-            send(&sender, Part::Summary(findings.summary), timeout).await;
+            send(&sender, Part::Summary(summary), timeout).await;
         });
         Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
             receiver,

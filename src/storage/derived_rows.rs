@@ -1,12 +1,13 @@
 //! Rows derived from the entries and kept beside them: the report indexes
-//! ([`super::report_index`]).
+//! ([`super::report_index`]) and the breach count rows ([`super::report_index::counts`]).
 //!
 //! Each kind has a mark in `meta`: the next index its rows do not cover yet. A commit writes a
 //! kind's rows only when its mark equals the group's first index, and advances the mark in the
 //! same batch; otherwise (a data dir made before the kind existed, or one whose backfill was
 //! interrupted) [`LedgerStore::backfill_derived_rows`] catches up first, resumably, in chunks that
 //! each advance the mark. Rows are written only in those two ways, so every row that exists is
-//! right; while a mark lags the log, the report readers refuse to answer.
+//! right; while a mark lags the log, the report readers refuse to answer and the breach summary
+//! reads the entries instead of the count rows.
 
 use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 

@@ -14,6 +14,8 @@
 //! | `0x05` | `received index` | empty |
 //! | `0x06` | `target index, correction index` | action (1 retract, 2 amend) |
 //! | `0x07` | `system 0 category 0 purpose 0 basis 0 recipient 0 country 0 transfer basis` | [`Aggregate`] |
+//! | `0x08` | `system 0 group` | breach counts ([`counts`]) |
+//! | `0x09` | `system 0 group 0 first index` | empty: a breach member row ([`counts`]) |
 //!
 //! An amended entry gets rows under its amended recipient and categories too (same occurred time,
 //! same index), so a scan finds it under both; readers re-check every candidate against its
@@ -23,11 +25,21 @@
 //! `meta` key `reports_indexed` holds the next index to index. Commits write index rows only when
 //! it equals the group's first index, and advance it in the same batch; otherwise (an older data
 //! dir) [`LedgerStore::backfill_report_index`] catches up, resumably, in chunks that advance it.
+//! The breach count rows (tags `0x08` and `0x09`, [`counts`]) came later and have a mark of their
+//! own, `breach_counts_next`, so that a data dir indexed before them gets them by a backfill too.
 
-use std::collections::{BTreeMap, HashMap};
+pub mod counts;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use prost_types::Timestamp;
-use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
+use rocksdb::{DB, DBRawIteratorWithThreadMode, Direction, IteratorMode, ReadOptions, WriteBatch};
+
+pub use counts::{
+    CountGroup, CountView, Counts, META_BREACH_COUNTS, TAG_BREACH_COUNT, TAG_BREACH_MEMBER,
+    count_groups,
+};
 
 use super::{LedgerStore, NewEntry, StorageError, columns, damaged_entry, synced};
 use crate::core::entry::decode_entry;
@@ -368,8 +380,9 @@ impl LedgerStore {
         self.derived_rows_next(META_REPORTS_INDEXED)
     }
 
-    /// Adds the report rows of a commit group's entries to its batch, if the indexes are up to
-    /// date (otherwise the backfill will cover them). Called by [`LedgerStore::commit`].
+    /// Adds the report rows of a commit group's entries to its batch, each kind if its rows are up
+    /// to date (otherwise the backfill will cover them): the report indexes and article 30
+    /// aggregates, and the breach count rows ([`counts`]). Called by [`LedgerStore::commit`].
     pub(super) fn add_report_rows(
         &self,
         batch: &mut WriteBatch,
@@ -378,11 +391,21 @@ impl LedgerStore {
         let Some(first) = entries.first() else {
             return Ok(());
         };
-        if !self.derived_rows_due(META_REPORTS_INDEXED, first.index)? {
+        let indexes_due = self.derived_rows_due(META_REPORTS_INDEXED, first.index)?;
+        let counts_due = self.derived_rows_due(META_BREACH_COUNTS, first.index)?;
+        if !indexes_due && !counts_due {
             return Ok(());
         }
-        self.index_new_entries(batch, entries)?;
-        self.advance_derived_rows(batch, META_REPORTS_INDEXED, entries)
+        let decoded = decode_new_entries(entries)?;
+        if indexes_due {
+            self.index_entries(batch, &decoded)?;
+            self.advance_derived_rows(batch, META_REPORTS_INDEXED, entries)?;
+        }
+        if counts_due {
+            self.add_breach_count_rows(batch, &decoded)?;
+            self.advance_derived_rows(batch, META_BREACH_COUNTS, entries)?;
+        }
+        Ok(())
     }
 
     /// The rows of new (or backfilled) entries, in index order.
@@ -391,11 +414,7 @@ impl LedgerStore {
         batch: &mut WriteBatch,
         entries: &[NewEntry],
     ) -> Result<(), StorageError> {
-        let decoded: Vec<Entry> = entries
-            .iter()
-            .map(|e| decode_entry(&e.bytes).map_err(|err| damaged_entry(e.index, err)))
-            .collect::<Result<_, _>>()?;
-        self.index_entries(batch, &decoded)
+        self.index_entries(batch, &decode_new_entries(entries)?)
     }
 
     /// The rows of `entries` (in index order), including the amended rows of correction targets
@@ -452,14 +471,15 @@ impl LedgerStore {
         )
     }
 
-    /// Drops every report row and the `reports_indexed` mark, so that the next start rebuilds
-    /// the indexes from the entries (what a data dir made before them goes through). Only with
+    /// Drops every report row (the breach count rows too) and their marks, so that the next start
+    /// rebuilds them from the entries (what a data dir made before them goes through). Only with
     /// the server stopped.
     pub fn reset_report_index(&self) -> Result<(), StorageError> {
         let cf = self.cf(columns::REPORTS)?;
         let mut batch = WriteBatch::default();
         batch.delete_range_cf(cf, [0x00u8].as_slice(), [0xffu8; 64].as_slice());
         batch.delete_cf(self.cf(columns::META)?, META_REPORTS_INDEXED);
+        batch.delete_cf(self.cf(columns::META)?, META_BREACH_COUNTS);
         self.db.write_opt(batch, &synced())?;
         Ok(())
     }
@@ -498,6 +518,41 @@ impl LedgerStore {
             }
         }
         Ok(out)
+    }
+
+    /// The entries of the rows of several `prefixes` (each a [`named_prefix`]) whose time lies in
+    /// `[from, to)`, merged in the order of their `occurred_at` then index, each entry once (an
+    /// amended entry has rows under several names, all at its time and index), read lazily: one
+    /// iterator per prefix, one row of each in memory.
+    pub fn report_rows_merged(
+        &self,
+        prefixes: &[Vec<u8>],
+        from: &Timestamp,
+        to: &Timestamp,
+    ) -> Result<MergedRows<'_>, StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        let mut merged = MergedRows {
+            iterators: Vec::with_capacity(prefixes.len()),
+            prefix_lens: Vec::with_capacity(prefixes.len()),
+            heap: BinaryHeap::with_capacity(prefixes.len()),
+            last: None,
+        };
+        for prefix in prefixes {
+            let mut start = prefix.clone();
+            start.extend_from_slice(&time_key(from));
+            let mut end = prefix.clone();
+            end.extend_from_slice(&time_key(to));
+            let mut read = ReadOptions::default();
+            read.set_iterate_lower_bound(start.clone());
+            read.set_iterate_upper_bound(end);
+            let mut rows = self.db.raw_iterator_cf_opt(cf, read);
+            rows.seek(&start);
+            let at = merged.iterators.len();
+            merged.prefix_lens.push(prefix.len());
+            merged.iterators.push(rows);
+            merged.push_head(at)?;
+        }
+        Ok(merged)
     }
 
     /// The indexes of the rows under `prefix`, in time order (`reverse`: latest first), read
@@ -602,6 +657,70 @@ impl LedgerStore {
                 decode_entry(&value).map_err(|e| damaged_entry(*index, e))
             })
             .collect()
+    }
+}
+
+/// The decoded entries of a commit group or backfill chunk, naming one that does not decode.
+fn decode_new_entries(entries: &[NewEntry]) -> Result<Vec<Entry>, StorageError> {
+    entries
+        .iter()
+        .map(|e| decode_entry(&e.bytes).map_err(|err| damaged_entry(e.index, err)))
+        .collect()
+}
+
+/// The rows of [`LedgerStore::report_rows_merged`]: entry indexes in `(occurred_at, index)`
+/// order, each once.
+pub struct MergedRows<'a> {
+    iterators: Vec<DBRawIteratorWithThreadMode<'a, DB>>,
+    prefix_lens: Vec<usize>,
+    /// The next `time || index` of each iterator that has one.
+    heap: BinaryHeap<Reverse<([u8; 20], usize)>>,
+    last: Option<[u8; 20]>,
+}
+
+impl std::fmt::Debug for MergedRows<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MergedRows")
+            .field("prefixes", &self.iterators.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MergedRows<'_> {
+    /// Puts the row iterator `at` stands on into the heap (or checks that it ended cleanly).
+    fn push_head(&mut self, at: usize) -> Result<(), StorageError> {
+        let rows = &self.iterators[at];
+        match rows.key() {
+            Some(key) => {
+                let suffix: [u8; 20] = key
+                    .get(self.prefix_lens[at]..)
+                    .and_then(|s| s.try_into().ok())
+                    .ok_or_else(|| StorageError::Damaged("report row malformed".into()))?;
+                self.heap.push(Reverse((suffix, at)));
+                Ok(())
+            }
+            None => Ok(rows.status()?),
+        }
+    }
+}
+
+impl Iterator for MergedRows<'_> {
+    type Item = Result<u64, StorageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let Reverse((suffix, at)) = self.heap.pop()?;
+            self.iterators[at].next();
+            if let Err(e) = self.push_head(at) {
+                self.heap.clear();
+                return Some(Err(e));
+            }
+            if self.last == Some(suffix) {
+                continue;
+            }
+            self.last = Some(suffix);
+            return columns::decode_u64(&suffix[12..]).map(Ok);
+        }
     }
 }
 

@@ -18,3 +18,9 @@ pub fn is_country_code(code: &str) -> bool {
 pub fn is_eea_country(code: &str) -> bool {
     EEA_COUNTRIES.contains(&code)
 }
+
+/// Whether sharing with a recipient in `code` is a third-country transfer (GDPR chapter V): a
+/// country is named and it is outside the EEA. What the reports count as a transfer.
+pub fn is_third_country(code: &str) -> bool {
+    !code.is_empty() && !is_eea_country(code)
+}

@@ -19,7 +19,7 @@ mod subjects;
 
 use std::time::SystemTime;
 
-pub use countries::{EEA_COUNTRIES, is_country_code, is_eea_country};
+pub use countries::{EEA_COUNTRIES, is_country_code, is_eea_country, is_third_country};
 pub use cross_rules::REPLACEMENT_FIELDS;
 pub use examples::{EXAMPLE_OCCURRED_AT_SECONDS, example_submission};
 pub use field_error::FieldError;

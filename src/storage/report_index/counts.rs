@@ -1,0 +1,665 @@
+//! The breach count rows (`docs/reports.md`, issue 14): per system, what a breach summary counts
+//! (records and distinct subjects in all, per data category and per third-country transfer),
+//! kept by the commits in the [`columns::REPORTS`] family, so that the summary of whole systems
+//! over all time reads a few rows instead of every entry.
+//!
+//! | tag | key | value |
+//! |---|---|---|
+//! | `0x08` | `system 0x00 group` | `u64 records \|\| u64 subjects` ([`Counts`]) |
+//! | `0x09` | `system 0x00 group 0x00 u64 first index` | empty (a member row) |
+//!
+//! A group ([`CountGroup`]) is `a` (every record of the system), `c category` or
+//! `t recipient 0x00 country 0x00 transfer basis` (a third-country transfer). A member row says
+//! that the subject whose first entry is at `first index` has a record in the group: it names the
+//! subject by that index (8 bytes, and consecutive in key order, so RocksDB's key prefix
+//! compression leaves a few bytes of it) rather than by its 32-byte token; a token's chain begins
+//! at one entry, so the two are one to one. A member row is written once, by the entry that makes
+//! the subject a member, and the group's `subjects` count moves with it: the commit knows that a
+//! subject whose first entry is in its own group is new everywhere, and asks the store (one
+//! batched read) about the others.
+//!
+//! The rows count **original** entries: corrections are applied by the reader
+//! (`crate::reports::breach`), which is exact because corrections are few and a corrected
+//! entry's system and time never change. Like the other report rows they are written in the
+//! commit's batch, under their own mark in `meta` ([`META_BREACH_COUNTS`]), and backfilled at
+//! start for data dirs made before them.
+
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+
+use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode, WriteBatch};
+
+use super::{TAG_SYSTEM, is_processing_kind, named_prefix};
+use crate::proto::v1::{Entry, Event};
+use crate::storage::{LedgerStore, StorageError, columns};
+use crate::validation::is_third_country;
+
+/// Tag of the count rows.
+pub const TAG_BREACH_COUNT: u8 = 0x08;
+/// Tag of the member rows.
+pub const TAG_BREACH_MEMBER: u8 = 0x09;
+/// Key in `meta` of the next index the breach count rows do not cover yet.
+pub const META_BREACH_COUNTS: &[u8] = b"breach_counts_next";
+
+/// What a breach summary counts, within one system.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CountGroup {
+    /// Every record of the system.
+    All,
+    /// The records naming a data category.
+    Category(String),
+    /// The records shared with a recipient outside the EEA (`validation::is_third_country`).
+    Transfer {
+        /// The recipient's name.
+        recipient: String,
+        /// Its country.
+        country: String,
+        /// The transfer basis, as its enum number.
+        transfer_basis: i32,
+    },
+}
+
+impl CountGroup {
+    /// The group's bytes in a row key.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            CountGroup::All => b"a".to_vec(),
+            CountGroup::Category(category) => {
+                let mut out = b"c".to_vec();
+                out.extend_from_slice(category.as_bytes());
+                out
+            }
+            CountGroup::Transfer {
+                recipient,
+                country,
+                transfer_basis,
+            } => {
+                let mut out = b"t".to_vec();
+                out.extend_from_slice(recipient.as_bytes());
+                out.push(0);
+                out.extend_from_slice(country.as_bytes());
+                out.push(0);
+                out.extend_from_slice(transfer_basis.to_string().as_bytes());
+                out
+            }
+        }
+    }
+
+    /// The group of `bytes` (as [`CountGroup::to_bytes`] wrote them).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
+        match bytes.split_first()? {
+            (b'a', []) => Some(CountGroup::All),
+            (b'c', category) if !category.contains(&0) => {
+                Some(CountGroup::Category(text(category)?))
+            }
+            (b't', rest) => {
+                let mut parts = rest.split(|b| *b == 0);
+                let (recipient, country, basis) = (parts.next()?, parts.next()?, parts.next()?);
+                if parts.next().is_some() {
+                    return None;
+                }
+                let transfer_basis: i32 = text(basis)?.parse().ok()?;
+                // One encoding per group: the number as `to_string` writes it.
+                if transfer_basis.to_string().as_bytes() != basis {
+                    return None;
+                }
+                Some(CountGroup::Transfer {
+                    recipient: text(recipient)?,
+                    country: text(country)?,
+                    transfer_basis,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The groups an event counts in within its system: [`CountGroup::All`], each of its categories
+/// once, and its recipient if that is a third-country transfer. None for an event of a kind that
+/// records no processing (`is_processing_kind`) or without a system.
+pub fn count_groups(event: &Event) -> Vec<CountGroup> {
+    if !is_processing_kind(event.kind()) || event.system.is_empty() {
+        return Vec::new();
+    }
+    let mut groups = vec![CountGroup::All];
+    let categories: BTreeSet<&String> = event.data_categories.iter().collect();
+    groups.extend(
+        categories
+            .into_iter()
+            .map(|category| CountGroup::Category(category.clone())),
+    );
+    if let Some(recipient) = &event.recipient
+        && is_third_country(&recipient.country)
+    {
+        groups.push(CountGroup::Transfer {
+            recipient: recipient.name.clone(),
+            country: recipient.country.clone(),
+            transfer_basis: recipient.transfer_basis,
+        });
+    }
+    groups
+}
+
+/// A count row's value: records and distinct subjects of original entries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Entries.
+    pub records: u64,
+    /// Distinct subjects among them.
+    pub subjects: u64,
+}
+
+impl Counts {
+    fn to_bytes(self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&self.records.to_be_bytes());
+        out[8..].copy_from_slice(&self.subjects.to_be_bytes());
+        out
+    }
+
+    /// The value of a count row.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != 16 {
+            return None;
+        }
+        Some(Self {
+            records: columns::decode_u64(bytes)?,
+            subjects: columns::decode_u64(&bytes[8..])?,
+        })
+    }
+
+    fn add(&mut self, other: Counts) {
+        self.records = self.records.saturating_add(other.records);
+        self.subjects = self.subjects.saturating_add(other.subjects);
+    }
+}
+
+/// Key of the count row of `group` in `system`.
+pub fn count_key(system: &str, group: &CountGroup) -> Vec<u8> {
+    let mut key = named_prefix(TAG_BREACH_COUNT, system);
+    key.extend_from_slice(&group.to_bytes());
+    key
+}
+
+/// The prefix of the member rows of `group` in `system` (it ends in `0x00`).
+pub fn member_prefix(system: &str, group: &CountGroup) -> Vec<u8> {
+    let mut key = named_prefix(TAG_BREACH_MEMBER, system);
+    key.extend_from_slice(&group.to_bytes());
+    key.push(0);
+    key
+}
+
+/// Key of the member row of the subject whose first entry is `first`, in `group` of `system`.
+pub fn member_key(system: &str, group: &CountGroup, first: u64) -> Vec<u8> {
+    let mut key = member_prefix(system, group);
+    key.extend_from_slice(&first.to_be_bytes());
+    key
+}
+
+/// The system and group of a count row's key.
+pub fn parse_count_key(key: &[u8]) -> Option<(String, CountGroup)> {
+    let body = key.strip_prefix(&[TAG_BREACH_COUNT])?;
+    let split = body.iter().position(|b| *b == 0)?;
+    let system = String::from_utf8(body[..split].to_vec()).ok()?;
+    Some((system, CountGroup::from_bytes(&body[split + 1..])?))
+}
+
+/// The system, group and subject (first entry) of a member row's key.
+pub fn parse_member_key(key: &[u8]) -> Option<(String, CountGroup, u64)> {
+    let body = key.strip_prefix(&[TAG_BREACH_MEMBER])?;
+    let at = body.len().checked_sub(9)?;
+    if body[at] != 0 {
+        return None;
+    }
+    let first = columns::decode_u64(&body[at + 1..])?;
+    let body = &body[..at];
+    let split = body.iter().position(|b| *b == 0)?;
+    let system = String::from_utf8(body[..split].to_vec()).ok()?;
+    Some((system, CountGroup::from_bytes(&body[split + 1..])?, first))
+}
+
+/// The exclusive upper bound of the keys that start with `prefix` (whose last byte is below
+/// 0xff, as every prefix here ends in a tag or a `0x00` separator).
+fn prefix_end(prefix: &[u8]) -> Result<Vec<u8>, StorageError> {
+    let mut end = prefix.to_vec();
+    match end.last_mut() {
+        Some(last) if *last < 0xff => *last += 1,
+        _ => {
+            return Err(StorageError::Damaged(
+                "report prefix cannot be bounded".into(),
+            ));
+        }
+    }
+    Ok(end)
+}
+
+impl LedgerStore {
+    /// The next index the breach count rows have not covered (0 for a store that never had them).
+    pub fn breach_counts_next(&self) -> Result<u64, StorageError> {
+        self.derived_rows_next(META_BREACH_COUNTS)
+    }
+
+    /// Adds the count and member rows of `entries` (decoded, in index order, the first one the
+    /// mark's) to `batch`. Reads the stored rows it adds to: the sequencer is the only writer,
+    /// and the backfill runs before it starts, so nothing changes them before the batch lands.
+    pub(super) fn add_breach_count_rows(
+        &self,
+        batch: &mut WriteBatch,
+        entries: &[Entry],
+    ) -> Result<(), StorageError> {
+        let Some(batch_first) = entries.first().map(|entry| entry.index) else {
+            return Ok(());
+        };
+        // The counted entries, with each subject's first entry: its own index for a subject
+        // whose chain begins here, a stored subject row for the others.
+        let mut firsts: HashMap<[u8; 32], u64> = HashMap::new();
+        let mut counted = Vec::new();
+        for entry in entries {
+            let Some(event) = &entry.event else { continue };
+            let groups = count_groups(event);
+            if groups.is_empty() {
+                continue;
+            }
+            let token = <[u8; 32]>::try_from(entry.subject_token.as_slice()).ok();
+            if let Some(token) = token
+                && entry.subject_seq == 0
+            {
+                firsts.insert(token, entry.index);
+            }
+            counted.push((event.system.as_str(), groups, token));
+        }
+        let unknown: BTreeSet<[u8; 32]> = counted
+            .iter()
+            .filter_map(|(_, _, token)| *token)
+            .filter(|token| !firsts.contains_key(token))
+            .collect();
+        firsts.extend(self.first_entries(&unknown)?);
+
+        let mut deltas: HashMap<Vec<u8>, Counts> = HashMap::new();
+        // (member key, count key, known to be new)
+        let mut members: Vec<(Vec<u8>, Vec<u8>, bool)> = Vec::new();
+        let mut seen: HashSet<Vec<u8>> = HashSet::new();
+        for (system, groups, token) in &counted {
+            let first = token.and_then(|token| firsts.get(&token).copied());
+            for group in groups {
+                let count = count_key(system, group);
+                if let Some(first) = first {
+                    let member = member_key(system, group, first);
+                    if seen.insert(member.clone()) {
+                        members.push((member, count.clone(), first >= batch_first));
+                    }
+                }
+                deltas.entry(count).or_default().records += 1;
+            }
+        }
+        let cf = self.cf(columns::REPORTS)?;
+        let unsure: Vec<&Vec<u8>> = members
+            .iter()
+            .filter(|(_, _, new)| !new)
+            .map(|(key, _, _)| key)
+            .collect();
+        let stored = self.db.batched_multi_get_cf(cf, unsure, false);
+        let mut stored = stored.into_iter();
+        for (member, count, known_new) in members {
+            let new = known_new
+                || stored
+                    .next()
+                    .ok_or_else(|| StorageError::Damaged("member read came short".into()))??
+                    .is_none();
+            if new {
+                batch.put_cf(cf, member, []);
+                deltas.entry(count).or_default().subjects += 1;
+            }
+        }
+        let deltas: Vec<(Vec<u8>, Counts)> = deltas.into_iter().collect();
+        let stored = self
+            .db
+            .batched_multi_get_cf(cf, deltas.iter().map(|(key, _)| key), false);
+        for ((key, mut counts), old) in deltas.into_iter().zip(stored) {
+            if let Some(old) = old? {
+                counts.add(
+                    Counts::from_bytes(&old).ok_or_else(|| {
+                        StorageError::Damaged("breach count row malformed".into())
+                    })?,
+                );
+            }
+            batch.put_cf(cf, key, counts.to_bytes());
+        }
+        Ok(())
+    }
+
+    /// The index of the first entry of each token (its subject row of seq 0), one batched read.
+    fn first_entries(
+        &self,
+        tokens: &BTreeSet<[u8; 32]>,
+    ) -> Result<Vec<([u8; 32], u64)>, StorageError> {
+        let keys: Vec<[u8; 40]> = tokens
+            .iter()
+            .map(|token| columns::subject_entry_key(token, 0))
+            .collect();
+        let values = self
+            .db
+            .batched_multi_get_cf(self.cf(columns::SUBJECTS)?, &keys, false);
+        tokens
+            .iter()
+            .zip(values)
+            .map(|(token, value)| {
+                let index = value?
+                    .and_then(|v| columns::decode_u64(&v))
+                    .ok_or_else(|| {
+                        StorageError::Damaged(format!(
+                            "subject {} has no first entry row",
+                            hex::encode(token)
+                        ))
+                    })?;
+                Ok((*token, index))
+            })
+            .collect()
+    }
+
+    /// The index of the first entry of `token`, from its subject row of seq 0.
+    pub fn first_entry(&self, token: &[u8; 32]) -> Result<Option<u64>, StorageError> {
+        let value = self.db.get_pinned_cf(
+            self.cf(columns::SUBJECTS)?,
+            columns::subject_entry_key(token, 0),
+        )?;
+        Ok(value.and_then(|v| columns::decode_u64(&v)))
+    }
+
+    /// Builds the breach count rows of every entry not covered yet, in chunks that each advance
+    /// the mark (`storage::derived_rows`). Must run before the sequencer starts.
+    pub fn backfill_breach_counts(
+        &self,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<u64, StorageError> {
+        self.backfill_derived_rows(
+            META_BREACH_COUNTS,
+            |batch, entries| {
+                let decoded = super::decode_new_entries(entries)?;
+                self.add_breach_count_rows(batch, &decoded)
+            },
+            progress,
+        )
+    }
+
+    /// The indexes of `token`'s entries, oldest first, read lazily from its subject rows.
+    pub fn subject_entry_indexes(
+        &self,
+        token: &[u8; 32],
+    ) -> Result<impl Iterator<Item = Result<u64, StorageError>> + '_, StorageError> {
+        let mut read = ReadOptions::default();
+        read.set_iterate_lower_bound(columns::subject_entry_key(token, 0).to_vec());
+        let mut end = token.to_vec();
+        end.extend_from_slice(&[0xff; 9]);
+        read.set_iterate_upper_bound(end);
+        Ok(self
+            .db
+            .iterator_cf_opt(
+                self.cf(columns::SUBJECTS)?,
+                read,
+                rocksdb::IteratorMode::Start,
+            )
+            .filter_map(|row| match row {
+                Ok((key, value)) if key.len() == 40 => Some(
+                    columns::decode_u64(&value)
+                        .ok_or_else(|| StorageError::Damaged("subject entry row too short".into())),
+                ),
+                Ok(_) => None,
+                Err(e) => Some(Err(e.into())),
+            }))
+    }
+
+    /// Every row of the `reports` family with tag `tag`, in key order (for `audit`).
+    pub fn report_rows_of_tag(
+        &self,
+        tag: u8,
+    ) -> Result<impl Iterator<Item = Result<super::super::Row, StorageError>> + '_, StorageError>
+    {
+        let mut read = ReadOptions::default();
+        read.set_iterate_lower_bound(vec![tag]);
+        read.set_iterate_upper_bound(prefix_end(&[tag])?);
+        Ok(self
+            .db
+            .iterator_cf_opt(
+                self.cf(columns::REPORTS)?,
+                read,
+                rocksdb::IteratorMode::Start,
+            )
+            .map(|row| row.map_err(StorageError::from)))
+    }
+
+    /// Rows, key bytes and value bytes of the `reports` family per tag (`gdpr-ledger
+    /// footprint`).
+    pub fn report_footprint(&self) -> Result<BTreeMap<u8, (u64, u64, u64)>, StorageError> {
+        let mut out: BTreeMap<u8, (u64, u64, u64)> = BTreeMap::new();
+        let Some(cf) = self.db.cf_handle(columns::REPORTS) else {
+            return Ok(out);
+        };
+        let mut rows = self.db.raw_iterator_cf(cf);
+        rows.seek_to_first();
+        while let (Some(key), Some(value)) = (rows.key(), rows.value()) {
+            let slot = out.entry(key.first().copied().unwrap_or(0)).or_default();
+            slot.0 += 1;
+            slot.1 += key.len() as u64;
+            slot.2 += value.len() as u64;
+            rows.next();
+        }
+        rows.status()?;
+        Ok(out)
+    }
+
+    /// A consistent view of the count rows: a snapshot of the store.
+    pub fn breach_count_view(&self) -> CountView<'_> {
+        CountView {
+            store: self,
+            snapshot: self.db.snapshot(),
+        }
+    }
+}
+
+/// The earliest and latest `occurred_at` keys (`time_key`) of a system's rows.
+pub type TimeSpan = ([u8; 12], [u8; 12]);
+
+/// The count rows as of one moment (a RocksDB snapshot), with the entries they cover.
+pub struct CountView<'a> {
+    store: &'a LedgerStore,
+    snapshot: SnapshotWithThreadMode<'a, DB>,
+}
+
+impl std::fmt::Debug for CountView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CountView").finish_non_exhaustive()
+    }
+}
+
+impl CountView<'_> {
+    fn read(&self) -> ReadOptions {
+        let mut read = ReadOptions::default();
+        read.set_snapshot(&self.snapshot);
+        read
+    }
+
+    fn mark(&self, mark: &[u8]) -> Result<u64, StorageError> {
+        let meta = self.store.cf(columns::META)?;
+        Ok(self
+            .store
+            .db
+            .get_cf_opt(meta, mark, &self.read())?
+            .and_then(|v| columns::decode_u64(&v))
+            .unwrap_or(0))
+    }
+
+    /// How many entries the view's count rows cover (those below it); the report rows cover at
+    /// least as many.
+    pub fn covered(&self) -> Result<u64, StorageError> {
+        Ok(self
+            .mark(META_BREACH_COUNTS)?
+            .min(self.mark(super::META_REPORTS_INDEXED)?))
+    }
+
+    fn rows(
+        &self,
+        prefix: &[u8],
+    ) -> Result<rocksdb::DBRawIteratorWithThreadMode<'_, DB>, StorageError> {
+        let mut read = self.read();
+        read.set_iterate_lower_bound(prefix.to_vec());
+        read.set_iterate_upper_bound(prefix_end(prefix)?);
+        Ok(self
+            .store
+            .db
+            .raw_iterator_cf_opt(self.store.cf(columns::REPORTS)?, read))
+    }
+
+    /// The count rows of `system`: every group it has records in.
+    pub fn counts(&self, system: &str) -> Result<Vec<(CountGroup, Counts)>, StorageError> {
+        let prefix = named_prefix(TAG_BREACH_COUNT, system);
+        let mut rows = self.rows(&prefix)?;
+        rows.seek_to_first();
+        let mut out = Vec::new();
+        while let (Some(key), Some(value)) = (rows.key(), rows.value()) {
+            let parsed = parse_count_key(key)
+                .filter(|(s, _)| s == system)
+                .zip(Counts::from_bytes(value))
+                .ok_or_else(|| StorageError::Damaged("breach count row malformed".into()))?;
+            out.push((parsed.0.1, parsed.1));
+            rows.next();
+        }
+        rows.status()?;
+        Ok(out)
+    }
+
+    /// The `occurred_at` keys (`time_key`) of `system`'s earliest and latest by-system rows (of
+    /// every kind, corrections aside), or `None` when it has none.
+    pub fn time_span(&self, system: &str) -> Result<Option<TimeSpan>, StorageError> {
+        let prefix = named_prefix(TAG_SYSTEM, system);
+        let mut rows = self.rows(&prefix)?;
+        let time = |key: Option<&[u8]>| -> Result<Option<[u8; 12]>, StorageError> {
+            key.map(|key| {
+                key.get(prefix.len()..prefix.len() + 12)
+                    .and_then(|t| t.try_into().ok())
+                    .ok_or_else(|| StorageError::Damaged("report row too short".into()))
+            })
+            .transpose()
+        };
+        rows.seek_to_first();
+        let first = time(rows.key())?;
+        rows.seek_to_last();
+        let last = time(rows.key())?;
+        rows.status()?;
+        Ok(first.zip(last))
+    }
+
+    /// How many distinct subjects are members of `group` in any of `systems`: a merge of their
+    /// member rows (each system's in subject order), in the memory of one row per system.
+    pub fn distinct_members(
+        &self,
+        systems: &[&str],
+        group: &CountGroup,
+    ) -> Result<u64, StorageError> {
+        let prefixes: Vec<Vec<u8>> = systems.iter().map(|s| member_prefix(s, group)).collect();
+        let mut iterators = Vec::with_capacity(prefixes.len());
+        for prefix in &prefixes {
+            let mut rows = self.rows(prefix)?;
+            rows.seek_to_first();
+            iterators.push(rows);
+        }
+        let subject = |rows: &rocksdb::DBRawIteratorWithThreadMode<'_, DB>| {
+            rows.key()
+                .map(|key| {
+                    key.len()
+                        .checked_sub(8)
+                        .and_then(|at| columns::decode_u64(&key[at..]))
+                        .ok_or_else(|| StorageError::Damaged("member row too short".into()))
+                })
+                .transpose()
+        };
+        let mut heap = BinaryHeap::new();
+        for (at, rows) in iterators.iter().enumerate() {
+            if let Some(first) = subject(rows)? {
+                heap.push(std::cmp::Reverse((first, at)));
+            }
+        }
+        let (mut distinct, mut last) = (0u64, None);
+        while let Some(std::cmp::Reverse((first, at))) = heap.pop() {
+            if last != Some(first) {
+                distinct += 1;
+                last = Some(first);
+            }
+            let rows = &mut iterators[at];
+            rows.next();
+            match subject(rows)? {
+                Some(next) => heap.push(std::cmp::Reverse((next, at))),
+                None => rows.status()?,
+            }
+        }
+        Ok(distinct)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::v1::{EventKind, Recipient};
+
+    #[test]
+    fn groups_and_keys_round_trip() {
+        let groups = [
+            CountGroup::All,
+            CountGroup::Category("pd:Health".into()),
+            CountGroup::Transfer {
+                recipient: "cloud-us".into(),
+                country: "US".into(),
+                transfer_basis: 2,
+            },
+        ];
+        for group in groups {
+            assert_eq!(
+                CountGroup::from_bytes(&group.to_bytes()),
+                Some(group.clone())
+            );
+            assert_eq!(
+                parse_count_key(&count_key("crm", &group)),
+                Some(("crm".into(), group.clone()))
+            );
+            assert_eq!(
+                parse_member_key(&member_key("crm", &group, 42)),
+                Some(("crm".into(), group.clone(), 42))
+            );
+            assert!(member_key("crm", &group, 7).starts_with(&member_prefix("crm", &group)));
+        }
+        assert_eq!(CountGroup::from_bytes(b"t\x00US\x0002"), None);
+        assert_eq!(CountGroup::from_bytes(b"x"), None);
+    }
+
+    #[test]
+    fn an_event_counts_in_its_categories_once_and_in_third_country_transfers_only() {
+        let mut event = Event {
+            kind: EventKind::Share as i32,
+            system: "crm".into(),
+            data_categories: vec!["pd:Name".into(), "pd:Name".into(), "pd:Health".into()],
+            recipient: Some(Recipient {
+                name: "mailer-eu".into(),
+                country: "DE".into(),
+                ..Recipient::default()
+            }),
+            ..Event::default()
+        };
+        assert_eq!(
+            count_groups(&event),
+            vec![
+                CountGroup::All,
+                CountGroup::Category("pd:Health".into()),
+                CountGroup::Category("pd:Name".into()),
+            ]
+        );
+        event.recipient = Some(Recipient {
+            name: "cloud-us".into(),
+            country: "US".into(),
+            transfer_basis: 2,
+            ..Recipient::default()
+        });
+        assert_eq!(count_groups(&event).len(), 4);
+        event.kind = EventKind::ConsentGiven as i32;
+        assert!(count_groups(&event).is_empty());
+    }
+}
