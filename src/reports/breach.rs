@@ -38,7 +38,7 @@ pub const MAX_NAMES: usize = 1000;
 pub const MAX_BUNDLE_ENTRIES: usize = 100_000;
 
 /// Entries read and checked together.
-const READ_CHUNK: usize = 1024;
+const READ_CHUNK: usize = 4096;
 
 /// A validated breach query.
 #[derive(Debug, Clone)]
@@ -464,7 +464,8 @@ fn apply_corrections(
 
 /// Walks the candidate entries below `size` (the rows of the query's systems and recipients in
 /// its window, in `(occurred_at, index)` order, each once), reading them in chunks, and calls
-/// `visit` with each one concerned, its effective event and the amendments applied. `visit`
+/// `visit` with each one concerned (its event taken out), its effective event and the amendments
+/// applied. `visit`
 /// returns whether to go on, and so does `progress(examined)`, called after each chunk. Returns
 /// whether the walk reached the end.
 fn walk(
@@ -491,8 +492,11 @@ fn walk(
         if chunk.is_empty() {
             return Ok(true);
         }
-        for entry in store.decoded_entries(&chunk)? {
-            let Effective::Live { event, amended_by } = corrections.effective(&entry) else {
+        for mut entry in store.decoded_entries(&chunk)? {
+            let event = entry.event.take().unwrap_or_default();
+            let Effective::Live { event, amended_by } =
+                corrections.effective_event(entry.index, event)
+            else {
                 continue;
             };
             if query.matches(&event) && !visit(&entry, &event, &amended_by)? {
@@ -518,11 +522,12 @@ pub fn summarize_by_entries(
 ) -> Result<Summarized, ReportError> {
     super::check_indexed(store, size)?;
     let corrections = Corrections::load(store, size)?;
-    let mut tally = Tally::new();
-    // Distinct (counter, subject) pairs, the counter by a number: `u32 id || token`.
+    // Each counter by a number; records and subjects by that number. Distinct (counter, subject)
+    // pairs are counted as keys `u32 number || token`.
     let mut ids: HashMap<Counter, u32> = HashMap::new();
-    let mut by_id: Vec<Counter> = Vec::new();
+    let mut counts: Vec<(Counter, i64, i64)> = Vec::new();
     let mut pairs = DistinctKeys::new(options.spill);
+    let mut key = Vec::with_capacity(36);
     let mut relied = BTreeSet::new();
     let complete = walk(
         store,
@@ -543,24 +548,24 @@ pub fn summarize_by_entries(
                 }
             }
             for counter in counters(event) {
+                let id = match ids.get(&counter) {
+                    Some(id) => *id,
+                    None => {
+                        let id = u32::try_from(counts.len()).map_err(|_| {
+                            ReportError::invalid("data_categories", "too many counters")
+                        })?;
+                        ids.insert(counter.clone(), id);
+                        counts.push((counter, 0, 0));
+                        id
+                    }
+                };
+                counts[id as usize].1 += 1;
                 if !entry.subject_token.is_empty() {
-                    let id = match ids.get(&counter) {
-                        Some(id) => *id,
-                        None => {
-                            let id = u32::try_from(by_id.len()).map_err(|_| {
-                                ReportError::invalid("data_categories", "too many counters")
-                            })?;
-                            ids.insert(counter.clone(), id);
-                            by_id.push(counter.clone());
-                            id
-                        }
-                    };
-                    let mut key = Vec::with_capacity(4 + entry.subject_token.len());
+                    key.clear();
                     key.extend_from_slice(&id.to_be_bytes());
                     key.extend_from_slice(&entry.subject_token);
                     pairs.insert(&key)?;
                 }
-                tally.entry(counter).or_default().0 += 1;
             }
             Ok(true)
         },
@@ -571,16 +576,19 @@ pub fn summarize_by_entries(
     }
     let spilled_runs = pairs.runs();
     pairs.for_each_sorted(|key| {
-        let counter = key
+        let id = key
             .get(..4)
             .and_then(|id| id.try_into().ok())
-            .map(u32::from_be_bytes)
-            .and_then(|id| by_id.get(id as usize));
-        if let Some(counter) = counter {
-            tally.entry(counter.clone()).or_default().1 += 1;
+            .map(u32::from_be_bytes);
+        if let Some(slot) = id.and_then(|id| counts.get_mut(id as usize)) {
+            slot.2 += 1;
         }
         Ok::<(), ReportError>(())
     })?;
+    let tally: Tally = counts
+        .into_iter()
+        .map(|(counter, records, subjects)| (counter, (records, subjects)))
+        .collect();
     Ok(Summarized {
         summary: summary_of(&tally, size),
         size,

@@ -46,9 +46,8 @@ impl SpillConfig {
     }
 }
 
-/// What one key costs in memory besides its bytes: the box's pointer and length, and the
-/// allocator's rounding.
-const KEY_OVERHEAD: usize = 32;
+/// What one key costs in memory besides its bytes: its place in the arena.
+const KEY_OVERHEAD: usize = 8;
 /// Runs merged at once; beyond, the runs are first merged into one.
 const MAX_RUNS: usize = 64;
 /// Read buffer of each run while merging (so at most `MAX_RUNS` times this).
@@ -56,11 +55,12 @@ const RUN_BUFFER: usize = 64 << 10;
 /// The longest key a run may hold: a longer length prefix is damage.
 const MAX_KEY: usize = 1 << 20;
 
-/// A set of byte strings, gathered in bounded memory, read back sorted and deduplicated.
+/// A set of byte strings, gathered in bounded memory, read back sorted and deduplicated. Keys
+/// are kept end to end in one arena (no allocation per key), with their places beside.
 #[derive(Debug)]
 pub struct DistinctKeys {
-    keys: Vec<Box<[u8]>>,
-    bytes: usize,
+    arena: Vec<u8>,
+    places: Vec<(u32, u32)>,
     budget: usize,
     dir: PathBuf,
     runs: Vec<File>,
@@ -70,9 +70,10 @@ impl DistinctKeys {
     /// An empty set spilling as `config` says.
     pub fn new(config: &SpillConfig) -> Self {
         Self {
-            keys: Vec::new(),
-            bytes: 0,
-            budget: config.memory_bytes(),
+            arena: Vec::new(),
+            places: Vec::new(),
+            // The arena's places are u32: a budget never lets it reach 4 GiB.
+            budget: config.memory_bytes().min(u32::MAX as usize / 2),
             dir: config.dir(),
             runs: Vec::new(),
         }
@@ -80,9 +81,17 @@ impl DistinctKeys {
 
     /// Adds `key` (a key added twice is read back once).
     pub fn insert(&mut self, key: &[u8]) -> io::Result<()> {
-        self.bytes += key.len() + KEY_OVERHEAD;
-        self.keys.push(key.into());
-        if self.bytes >= self.budget {
+        if key.len() > MAX_KEY {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "key too long to count",
+            ));
+        }
+        // Both fit in u32: the arena is spilled before it passes the budget, and keys are short.
+        let place = (self.arena.len() as u32, key.len() as u32);
+        self.arena.extend_from_slice(key);
+        self.places.push(place);
+        if self.arena.len() + self.places.len() * KEY_OVERHEAD >= self.budget {
             self.spill()?;
         }
         Ok(())
@@ -93,16 +102,27 @@ impl DistinctKeys {
         self.runs.len()
     }
 
+    fn key(&self, (start, len): (u32, u32)) -> &[u8] {
+        &self.arena[start as usize..start as usize + len as usize]
+    }
+
+    /// Sorts the keys in memory and drops the repeated ones.
+    fn sort(&mut self) {
+        let mut places = std::mem::take(&mut self.places);
+        places.sort_unstable_by(|a, b| self.key(*a).cmp(self.key(*b)));
+        places.dedup_by(|a, b| self.key(*a) == self.key(*b));
+        self.places = places;
+    }
+
     /// Sorts what is in memory and writes it as a run.
     fn spill(&mut self) -> io::Result<()> {
-        self.keys.sort_unstable();
-        self.keys.dedup();
+        self.sort();
         let mut out = BufWriter::new(spill_file(&self.dir)?);
-        for key in self.keys.drain(..) {
-            write_key(&mut out, &key)?;
+        for place in &self.places {
+            write_key(&mut out, self.key(*place))?;
         }
-        self.bytes = 0;
-        self.keys.shrink_to(1024);
+        self.arena.clear();
+        self.places.clear();
         let file = finish_run(out)?;
         self.runs.push(file);
         if self.runs.len() >= MAX_RUNS {
@@ -120,14 +140,13 @@ impl DistinctKeys {
         mut visit: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         if self.runs.is_empty() {
-            self.keys.sort_unstable();
-            self.keys.dedup();
-            for key in &self.keys {
-                visit(key)?;
+            self.sort();
+            for place in &self.places {
+                visit(self.key(*place))?;
             }
             return Ok(());
         }
-        if !self.keys.is_empty() {
+        if !self.places.is_empty() {
             self.spill()?;
         }
         merge(std::mem::take(&mut self.runs), visit)
@@ -156,11 +175,8 @@ fn spill_file(dir: &Path) -> io::Result<File> {
 }
 
 fn write_key(out: &mut impl Write, key: &[u8]) -> io::Result<()> {
-    let len = u32::try_from(key.len())
-        .ok()
-        .filter(|len| (*len as usize) <= MAX_KEY)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "key too long to spill"))?;
-    out.write_all(&len.to_be_bytes())?;
+    // Keys are at most MAX_KEY long (checked on insert).
+    out.write_all(&(key.len() as u32).to_be_bytes())?;
     out.write_all(key)
 }
 
@@ -170,12 +186,12 @@ fn finish_run(out: BufWriter<File>) -> io::Result<File> {
     Ok(file)
 }
 
-/// The next key of a run, or `None` at its end.
-fn read_key(run: &mut impl Read) -> io::Result<Option<Box<[u8]>>> {
+/// Reads the next key of a run into `key` (replacing it); `false` at the run's end.
+fn read_key(run: &mut impl Read, key: &mut Vec<u8>) -> io::Result<bool> {
     let mut len = [0u8; 4];
     match run.read_exact(&mut len) {
         Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
         Err(e) => return Err(e),
     }
     let len = u32::from_be_bytes(len) as usize;
@@ -185,12 +201,13 @@ fn read_key(run: &mut impl Read) -> io::Result<Option<Box<[u8]>>> {
             "spill run damaged: a key length is out of bounds",
         ));
     }
-    let mut key = vec![0u8; len];
-    run.read_exact(&mut key)?;
-    Ok(Some(key.into_boxed_slice()))
+    key.resize(len, 0);
+    run.read_exact(key)?;
+    Ok(true)
 }
 
-/// Merges sorted runs, calling `visit` once per distinct key, in order.
+/// Merges sorted runs, calling `visit` once per distinct key, in order. Each run's current key
+/// lives in one buffer, reused from key to key.
 fn merge<E: From<io::Error>>(
     runs: Vec<File>,
     mut visit: impl FnMut(&[u8]) -> Result<(), E>,
@@ -201,18 +218,22 @@ fn merge<E: From<io::Error>>(
         .collect();
     let mut heap = BinaryHeap::with_capacity(readers.len());
     for (at, reader) in readers.iter_mut().enumerate() {
-        if let Some(key) = read_key(reader)? {
+        let mut key = Vec::new();
+        if read_key(reader, &mut key)? {
             heap.push(Reverse((key, at)));
         }
     }
-    let mut last: Option<Box<[u8]>> = None;
-    while let Some(Reverse((key, at))) = heap.pop() {
-        if let Some(next) = read_key(&mut readers[at])? {
-            heap.push(Reverse((next, at)));
-        }
-        if last.as_deref() != Some(&*key) {
+    let mut last: Vec<u8> = Vec::new();
+    let mut any = false;
+    while let Some(Reverse((mut key, at))) = heap.pop() {
+        if !any || last != key {
             visit(&key)?;
-            last = Some(key);
+            last.clear();
+            last.extend_from_slice(&key);
+            any = true;
+        }
+        if read_key(&mut readers[at], &mut key)? {
+            heap.push(Reverse((key, at)));
         }
     }
     Ok(())
