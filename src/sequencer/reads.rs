@@ -12,7 +12,8 @@ use crate::storage::{EventIdRecord, StorageError, SubjectHead, TailStore};
 /// The durable state a group's jobs name, as it was before the group.
 #[derive(Debug, Default)]
 pub(super) struct GroupReads {
-    event_ids: HashMap<(String, String), Option<EventIdRecord>>,
+    /// By producer, then event id: looked up by `&str` without allocating.
+    event_ids: HashMap<String, HashMap<String, Option<EventIdRecord>>>,
     directory: HashMap<[u8; 32], Option<[u8; 32]>>,
     heads: HashMap<[u8; 32], Option<SubjectHead>>,
     data_keys: HashMap<[u8; 32], Option<Vec<u8>>>,
@@ -34,11 +35,13 @@ impl GroupReads {
         id_keys.sort_unstable();
         id_keys.dedup();
         if let Ok(found) = store.event_ids(&id_keys) {
-            reads.event_ids = id_keys
-                .iter()
-                .map(|(producer, id)| ((*producer).to_owned(), (*id).to_owned()))
-                .zip(found)
-                .collect();
+            for ((producer, id), record) in id_keys.iter().zip(found) {
+                reads
+                    .event_ids
+                    .entry((*producer).to_owned())
+                    .or_default()
+                    .insert((*id).to_owned(), record);
+            }
         }
 
         let mut rows: Vec<[u8; 32]> = events()
@@ -82,11 +85,10 @@ impl GroupReads {
         producer: &str,
         event_id: &str,
     ) -> Result<Option<EventIdRecord>, StorageError> {
-        // A tuple of owned strings is the map's key; the lookup allocates, the read it saves
-        // costs more.
         match self
             .event_ids
-            .get(&(producer.to_owned(), event_id.to_owned()))
+            .get(producer)
+            .and_then(|ids| ids.get(event_id))
         {
             Some(found) => Ok(*found),
             None => store.event_id(producer, event_id),

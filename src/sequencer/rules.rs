@@ -4,17 +4,10 @@
 
 use std::sync::Arc;
 
-use super::{
-    AppendError, CorrectionRights, PreparedEvent, Receipt, SequencerConfig, SequencerHandle,
-    SequencerParts, start,
-};
-use crate::core::directory::PseudonymSecret;
+use super::{AppendError, CorrectionRights, PreparedEvent, Receipt, SequencerHandle, start};
 use crate::core::entry::decode_entry;
-use crate::core::signature::LogSigner;
 use crate::proto::v1::{Correction, CorrectionAction, Event, EventKind};
 use crate::storage::{MemoryStore, TailStore, columns};
-
-const ORIGIN: &str = "ledger.test/rules";
 
 /// A sequencer over a fresh memory store.
 struct Ledger {
@@ -27,16 +20,7 @@ struct Ledger {
 impl Ledger {
     fn start() -> Self {
         let store = Arc::new(MemoryStore::new());
-        let (handle, thread) = start(SequencerParts {
-            store: store.clone(),
-            signer: Arc::new(LogSigner::from_seed(ORIGIN, &[3u8; 32]).expect("signer")),
-            cosigners: Vec::new(),
-            pseudonym_secret: PseudonymSecret::from_bytes([4u8; 32]),
-            master_key: Arc::new(crate::vault::MasterKey::from_bytes([5u8; 32])),
-            origin: ORIGIN.into(),
-            config: SequencerConfig::default(),
-        })
-        .expect("start");
+        let (handle, thread) = start(super::tests::parts(store.clone())).expect("start");
         Self {
             store,
             handle,

@@ -27,7 +27,8 @@ fn event(id: &str) -> PreparedEvent {
     }
 }
 
-fn parts(store: Arc<LedgerStore>) -> SequencerParts {
+/// The parts of a test sequencer over `store`, with fixed keys and secrets.
+pub(super) fn parts(store: Arc<dyn crate::storage::TailStore>) -> SequencerParts {
     SequencerParts {
         store,
         signer: Arc::new(LogSigner::from_seed(ORIGIN, &[3u8; 32]).expect("signer")),

@@ -637,7 +637,7 @@ impl LedgerStore {
     }
 
     /// One batched point read of `keys` in `family`, each value decoded.
-    fn multi_get<K: AsRef<[u8]>, T>(
+    pub(super) fn multi_get<K: AsRef<[u8]>, T>(
         &self,
         family: &str,
         keys: &[K],

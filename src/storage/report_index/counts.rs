@@ -337,21 +337,17 @@ impl LedgerStore {
             .iter()
             .map(|token| columns::subject_entry_key(token, 0))
             .collect();
-        let values = self
-            .db
-            .batched_multi_get_cf(self.cf(columns::SUBJECTS)?, &keys, false);
+        let values = self.multi_get(columns::SUBJECTS, &keys, |v| Ok(columns::decode_u64(v)))?;
         tokens
             .iter()
             .zip(values)
             .map(|(token, value)| {
-                let index = value?
-                    .and_then(|v| columns::decode_u64(&v))
-                    .ok_or_else(|| {
-                        StorageError::Damaged(format!(
-                            "subject {} has no first entry row",
-                            hex::encode(token)
-                        ))
-                    })?;
+                let index = value.flatten().ok_or_else(|| {
+                    StorageError::Damaged(format!(
+                        "subject {} has no first entry row",
+                        hex::encode(token)
+                    ))
+                })?;
                 Ok((*token, index))
             })
             .collect()
