@@ -6,10 +6,10 @@
 //! the tree chunk rows. The first divergence is reported with its index.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use crate::core::audit::{AuditError, LogAuditor};
+use crate::core::audit::{AuditError, CheckedSignature, LogAuditor};
 use crate::core::directory::SubjectToken;
-use crate::core::entry::SequencedEntry;
 use crate::core::merkle::NodeId;
 use crate::core::signature::{EntrySignature, KeyId, VerifierKey};
 use crate::core::subject_index::{SubjectHead, SubjectNodeStore};
@@ -18,7 +18,7 @@ use crate::storage::report_index::counts::{
     count_key, member_key, parse_count_key, parse_member_key,
 };
 use crate::storage::report_index::{Counts, TAG_BREACH_COUNT, TAG_BREACH_MEMBER, count_groups};
-use crate::storage::{CHUNK_LEVELS, LedgerStore, StorageError, columns};
+use crate::storage::{CHUNK_LEVELS, LedgerStore, StorageError, StoredSignature, columns};
 
 /// What a clean audit covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +86,14 @@ pub enum StoreAuditError {
         /// The index it names.
         index: u64,
     },
+    /// A replayed entry's event-id row is missing.
+    #[error("event_ids: the row of {key} (entry {index}) is missing")]
+    EventIdMissing {
+        /// The entry.
+        index: u64,
+        /// `producer/event_id`.
+        key: String,
+    },
     /// A breach count or member row (`storage::report_index::counts`) differs from the rows
     /// recomputed from the replayed entries, or is missing, or is one too many.
     #[error("reports: breach count rows: {0}")]
@@ -125,10 +133,216 @@ pub enum StoreAuditError {
     Spill(#[from] std::io::Error),
 }
 
-/// Replays and cross-checks the whole store, trusting only `keys`.
+/// How a replay spreads its work over threads. A reader thread reads the entries in key order,
+/// `chunk_entries` at a time with one batched read of their signatures; `verifiers` threads
+/// check the signatures (three quarters of a single-threaded replay's time), ahead of the replay,
+/// which takes the chunks back in order and checks everything else. At most two chunks wait
+/// between two stages, so memory stays bounded whatever the log's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditThreads {
+    /// Threads checking entry signatures (at least one).
+    pub verifiers: usize,
+    /// Entries per chunk (at least one).
+    pub chunk_entries: usize,
+}
+
+impl Default for AuditThreads {
+    /// One verifier per core but one (the replay's), at least one; chunks of 1,024 entries.
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            verifiers: cores.saturating_sub(1).max(1),
+            chunk_entries: 1024,
+        }
+    }
+}
+
+/// Replays and cross-checks the whole store, trusting only `keys`, with
+/// [`AuditThreads::default`].
 pub fn audit_store(
     store: &LedgerStore,
     keys: &[VerifierKey],
+) -> Result<AuditSummary, StoreAuditError> {
+    audit_store_with(store, keys, AuditThreads::default())
+}
+
+/// [`audit_store`] with the given threads. The verdict and the first divergence named do not
+/// depend on them: chunks are replayed in order, and within a chunk entry by entry.
+pub fn audit_store_with(
+    store: &LedgerStore,
+    keys: &[VerifierKey],
+    threads: AuditThreads,
+) -> Result<AuditSummary, StoreAuditError> {
+    let chunk_entries = threads.chunk_entries.max(1);
+    std::thread::scope(|scope| {
+        let mut to_verify = Vec::new();
+        let mut verified = Vec::new();
+        for _ in 0..threads.verifiers.max(1) {
+            let (read_tx, read_rx) = sync_channel::<Chunk<ReadEntry>>(2);
+            let (checked_tx, checked_rx) = sync_channel::<Chunk<CheckedEntry>>(2);
+            scope.spawn(move || check_chunks(keys, read_rx, checked_tx));
+            to_verify.push(read_tx);
+            verified.push(checked_rx);
+        }
+        scope.spawn(move || read_chunks(store, chunk_entries, to_verify));
+        // Returning drops the receivers: the stages' next send fails and they stop, so an early
+        // divergence does not wait for the rest of the log to be read.
+        replay(
+            store,
+            keys,
+            CheckedChunks {
+                stages: verified,
+                next: 0,
+            },
+        )
+    })
+}
+
+/// Entries in key order, then the failure that stopped the read there (if any): what comes
+/// before a failure is still replayed first, so the first divergence is the one reported.
+struct Chunk<T> {
+    entries: Vec<T>,
+    error: Option<StoreAuditError>,
+}
+
+/// An entry as read, with its signature row.
+struct ReadEntry {
+    index: u64,
+    bytes: Box<[u8]>,
+    signature: Result<Option<StoredSignature>, StorageError>,
+}
+
+/// An entry with the verdict on its signature.
+struct CheckedEntry {
+    index: u64,
+    bytes: Box<[u8]>,
+    checked: Result<CheckedSignature, StoreAuditError>,
+}
+
+/// The reader: chunk `n` goes to verifier `n % verifiers`, so that the replay finds them in
+/// order by taking chunk `n` from the same verifier.
+fn read_chunks(
+    store: &LedgerStore,
+    chunk_entries: usize,
+    verifiers: Vec<SyncSender<Chunk<ReadEntry>>>,
+) {
+    let mut rows = match store.rows(columns::ENTRIES) {
+        Ok(rows) => rows,
+        Err(error) => {
+            let _ = verifiers[0].send(Chunk {
+                entries: Vec::new(),
+                error: Some(error.into()),
+            });
+            return;
+        }
+    };
+    for n in 0.. {
+        let mut entries = Vec::with_capacity(chunk_entries);
+        let mut error = None;
+        for row in rows.by_ref().take(chunk_entries) {
+            let read = row.map_err(StoreAuditError::from).and_then(|(key, bytes)| {
+                let index = columns::decode_u64(&key).ok_or(StoreAuditError::Malformed {
+                    family: columns::ENTRIES,
+                    reason: "key is not 8 bytes".into(),
+                })?;
+                Ok((index, bytes))
+            });
+            match read {
+                Ok((index, bytes)) => entries.push((index, bytes)),
+                Err(failure) => {
+                    error = Some(failure);
+                    break;
+                }
+            }
+        }
+        let indexes: Vec<u64> = entries.iter().map(|(index, _)| *index).collect();
+        let entries = match store.signatures(&indexes) {
+            Ok(signatures) => entries
+                .into_iter()
+                .zip(signatures)
+                .map(|((index, bytes), signature)| ReadEntry {
+                    index,
+                    bytes,
+                    signature,
+                })
+                .collect(),
+            Err(failure) => {
+                error = Some(failure.into());
+                Vec::new()
+            }
+        };
+        let last = error.is_some() || entries.len() < chunk_entries;
+        if entries.is_empty() && error.is_none() {
+            return;
+        }
+        if verifiers[n % verifiers.len()]
+            .send(Chunk { entries, error })
+            .is_err()
+            || last
+        {
+            return;
+        }
+    }
+}
+
+/// A verifier: checks each signature of each chunk it is handed.
+fn check_chunks(
+    keys: &[VerifierKey],
+    input: Receiver<Chunk<ReadEntry>>,
+    output: SyncSender<Chunk<CheckedEntry>>,
+) {
+    for chunk in input {
+        let entries = chunk
+            .entries
+            .into_iter()
+            .map(|entry| {
+                let checked = match entry.signature {
+                    Err(error) => Err(error.into()),
+                    Ok(None) => Err(StoreAuditError::MissingSignature(entry.index)),
+                    Ok(Some(stored)) => Ok(CheckedSignature::check(
+                        keys,
+                        &entry.bytes,
+                        &EntrySignature::from_bytes(stored.signature),
+                        Some(KeyId::from_bytes(stored.key_id)),
+                    )),
+                };
+                CheckedEntry {
+                    index: entry.index,
+                    bytes: entry.bytes,
+                    checked,
+                }
+            })
+            .collect();
+        let chunk = Chunk {
+            entries,
+            error: chunk.error,
+        };
+        if output.send(chunk).is_err() {
+            return;
+        }
+    }
+}
+
+/// The verifiers' output, taken back in the reader's order.
+struct CheckedChunks {
+    stages: Vec<Receiver<Chunk<CheckedEntry>>>,
+    next: usize,
+}
+
+impl CheckedChunks {
+    /// The next chunk, or `None` once the log is read.
+    fn next_chunk(&mut self) -> Option<Chunk<CheckedEntry>> {
+        let stage = &self.stages[self.next % self.stages.len()];
+        self.next += 1;
+        stage.recv().ok()
+    }
+}
+
+/// The replay proper, over the checked chunks.
+fn replay(
+    store: &LedgerStore,
+    keys: &[VerifierKey],
+    mut chunks: CheckedChunks,
 ) -> Result<AuditSummary, StoreAuditError> {
     let mut auditor = LogAuditor::new(keys.to_vec());
     // One checkpoint per commit group: few enough to hold (about 12,000 for 10 million entries).
@@ -151,6 +365,8 @@ pub fn audit_store(
     let mut tree_rows = 0u64;
     let mut chunk_leaves = Vec::with_capacity(64);
     let mut counts = CountAudit::new(store)?;
+    let mut event_id_rows = ExpectedRows::new();
+    let mut chain_rows = ExpectedRows::new();
 
     let mut check_due = |auditor: &mut LogAuditor,
                          checkpoints: &mut std::collections::VecDeque<(u64, String)>|
@@ -171,60 +387,71 @@ pub fn audit_store(
     };
     check_due(&mut auditor, &mut checkpoints)?;
 
-    for row in store.rows(columns::ENTRIES)? {
-        let (key, bytes) = row?;
-        let index = columns::decode_u64(&key).ok_or(StoreAuditError::Malformed {
-            family: columns::ENTRIES,
-            reason: "key is not 8 bytes".into(),
-        })?;
-        if index != auditor.size() {
-            return Err(StoreAuditError::Gap {
-                expected: auditor.size(),
-                found: index,
-            });
-        }
-        let stored = store
-            .signature(index)?
-            .ok_or(StoreAuditError::MissingSignature(index))?;
-        auditor
-            .push(
-                &bytes,
-                &EntrySignature::from_bytes(stored.signature),
-                Some(KeyId::from_bytes(stored.key_id)),
-            )
-            .map_err(StoreAuditError::Entry)?;
-        let completed = auditor.completed_nodes();
-        // The rows themselves, not what a proof would read (the tree cache): every stored node
-        // is checked. The levels below CHUNK_LEVELS are stored in the chunk rows only.
-        let upper: Vec<_> = completed
-            .iter()
-            .filter(|(id, _)| id.level() >= CHUNK_LEVELS)
-            .copied()
-            .collect();
-        let ids: Vec<_> = upper.iter().map(|(id, _)| *id).collect();
-        tree_rows += ids.len() as u64;
-        let stored_nodes = store.stored_tree_nodes(&ids)?;
-        for ((id, hash), stored) in upper.iter().zip(&stored_nodes) {
-            if Some(hash) != stored.as_ref() {
-                return Err(StoreAuditError::TreeNode {
-                    node: id.to_string(),
-                    index,
+    while let Some(chunk) = chunks.next_chunk() {
+        for entry in chunk.entries {
+            let index = entry.index;
+            if index != auditor.size() {
+                return Err(StoreAuditError::Gap {
+                    expected: auditor.size(),
+                    found: index,
                 });
             }
-        }
-        chunk_leaves.extend(
-            completed
+            let replayed = auditor
+                .push_checked(&entry.bytes, entry.checked?)
+                .map_err(StoreAuditError::Entry)?;
+            let completed = auditor.completed_nodes();
+            // The rows themselves, not what a proof would read (the tree cache): every stored node
+            // is checked. The levels below CHUNK_LEVELS are stored in the chunk rows only.
+            let upper: Vec<_> = completed
                 .iter()
-                .filter(|(id, _)| id.level() == 0)
-                .map(|(_, hash)| *hash),
-        );
-        if chunk_leaves.len() == 64 {
-            audit_tree_chunk(store, index / 64, &chunk_leaves, tree_chunks_next)?;
-            chunk_leaves.clear();
+                .filter(|(id, _)| id.level() >= CHUNK_LEVELS)
+                .copied()
+                .collect();
+            let ids: Vec<_> = upper.iter().map(|(id, _)| *id).collect();
+            tree_rows += ids.len() as u64;
+            let stored_nodes = if ids.is_empty() {
+                Vec::new()
+            } else {
+                store.stored_tree_nodes(&ids)?
+            };
+            for ((id, hash), stored) in upper.iter().zip(&stored_nodes) {
+                if Some(hash) != stored.as_ref() {
+                    return Err(StoreAuditError::TreeNode {
+                        node: id.to_string(),
+                        index,
+                    });
+                }
+            }
+            chunk_leaves.extend(
+                completed
+                    .iter()
+                    .filter(|(id, _)| id.level() == 0)
+                    .map(|(_, hash)| *hash),
+            );
+            if chunk_leaves.len() == 64 {
+                audit_tree_chunk(store, index / 64, &chunk_leaves, tree_chunks_next)?;
+                chunk_leaves.clear();
+            }
+            let fields = replayed.entry();
+            if let Some(event) = &fields.event {
+                event_id_rows.add(
+                    &columns::event_id_key(&fields.producer, &event.event_id),
+                    index,
+                )?;
+            }
+            if let Some(token) = replayed.subject_token() {
+                chain_rows.add(
+                    &columns::subject_entry_key(token.as_bytes(), fields.subject_seq),
+                    index,
+                )?;
+            }
+            counts.add(index, fields)?;
+            entries_seen += 1;
+            check_due(&mut auditor, &mut checkpoints)?;
         }
-        counts.add(store, index, &bytes)?;
-        entries_seen += 1;
-        check_due(&mut auditor, &mut checkpoints)?;
+        if let Some(error) = chunk.error {
+            return Err(error);
+        }
     }
     // A read-only open of a data dir made before the derived families lacks them (and rows).
     let count_rows = |family| -> Result<u64, StoreAuditError> {
@@ -270,8 +497,8 @@ pub fn audit_store(
         });
     }
 
-    let event_ids = audit_event_ids(store)?;
-    audit_subject_rows(store, auditor.subject_heads())?;
+    let event_ids = audit_event_ids(store, event_id_rows)?;
+    audit_subject_rows(store, auditor.subject_heads(), chain_rows)?;
     let breach_count_rows = counts.finish(store)?;
     Ok(AuditSummary {
         entries: entries_seen,
@@ -292,6 +519,8 @@ struct CountAudit {
     next: u64,
     records: BTreeMap<Vec<u8>, u64>,
     members: DistinctKeys,
+    /// Each subject's first entry, as replayed (what member rows name it by).
+    firsts: HashMap<[u8; 32], u64>,
 }
 
 impl CountAudit {
@@ -308,25 +537,19 @@ impl CountAudit {
                 memory_kib: COUNT_AUDIT_MEMORY_KIB,
                 spill_dir: None,
             }),
+            firsts: HashMap::new(),
         })
     }
 
     /// Counts the (replayed, so well-formed) entry at `index`.
-    fn add(
-        &mut self,
-        store: &LedgerStore,
-        index: u64,
-        bytes: &[u8],
-    ) -> Result<(), StoreAuditError> {
+    fn add(&mut self, index: u64, entry: &crate::proto::v1::Entry) -> Result<(), StoreAuditError> {
         if index >= self.next {
             return Ok(());
         }
-        let entry = crate::core::entry::decode_entry(bytes).map_err(|error| {
-            StoreAuditError::Entry(AuditError::Undecodable {
-                index,
-                reason: error.to_string(),
-            })
-        })?;
+        let token = <[u8; 32]>::try_from(entry.subject_token.as_slice()).ok();
+        if let Some(token) = token.filter(|_| entry.subject_seq == 0) {
+            self.firsts.insert(token, index);
+        }
         let Some(event) = &entry.event else {
             return Ok(());
         };
@@ -334,13 +557,13 @@ impl CountAudit {
         if groups.is_empty() {
             return Ok(());
         }
-        let first = match <[u8; 32]>::try_from(entry.subject_token.as_slice()) {
-            Err(_) => None,
-            Ok(_) if entry.subject_seq == 0 => Some(index),
-            // The subject rows are checked against the chains below (`audit_subject_rows`).
-            Ok(token) => Some(store.first_entry(&token)?.ok_or_else(|| {
+        // The replay checked that each entry continues its subject's chain, so the chain's first
+        // entry was replayed before.
+        let first = match token {
+            None => None,
+            Some(token) => Some(self.firsts.get(&token).copied().ok_or_else(|| {
                 StoreAuditError::Subject(format!(
-                    "entry {index}: token {} has no row of seq 0",
+                    "entry {index}: token {} has no entry of seq 0",
                     hex::encode(token)
                 ))
             })?),
@@ -498,37 +721,103 @@ fn audit_index_version(
     Ok(())
 }
 
-fn audit_event_ids(store: &LedgerStore) -> Result<u64, StoreAuditError> {
+/// Memory each of the sorted recomputations of the event-id and subject rows holds before it
+/// spills to the system's temporary directory.
+const ROW_AUDIT_MEMORY_KIB: usize = 64 << 10;
+
+/// The rows a family must hold, recomputed from the replayed entries and read back in the
+/// family's key order (`(key, index)` pairs, in bounded memory through [`DistinctKeys`]), to be
+/// compared with one scan of the family: no point read, no second decoding of any entry.
+struct ExpectedRows(DistinctKeys);
+
+impl ExpectedRows {
+    fn new() -> Self {
+        Self(DistinctKeys::new(&SpillConfig {
+            memory_kib: ROW_AUDIT_MEMORY_KIB,
+            spill_dir: None,
+        }))
+    }
+
+    /// The row `key` must point at entry `index`. Keys are written in an order-preserving
+    /// escape (each 0x00 as 0x00 0xFF, then 0x00 0x00), so that the sorted pairs follow the
+    /// family's byte order of keys even where one key is a prefix of another.
+    fn add(&mut self, key: &[u8], index: u64) -> Result<(), StoreAuditError> {
+        let mut encoded = Vec::with_capacity(key.len() + 10);
+        for byte in key {
+            encoded.push(*byte);
+            if *byte == 0 {
+                encoded.push(0xFF);
+            }
+        }
+        encoded.extend_from_slice(&[0, 0]);
+        encoded.extend_from_slice(&index.to_be_bytes());
+        Ok(self.0.insert(&encoded)?)
+    }
+
+    /// Calls `visit` with each `(key, index)` in the family's key order.
+    fn for_each(
+        self,
+        mut visit: impl FnMut(&[u8], u64) -> Result<(), StoreAuditError>,
+    ) -> Result<(), StoreAuditError> {
+        let mut key = Vec::new();
+        self.0.for_each_sorted(|encoded: &[u8]| {
+            let (body, index) = encoded.split_at(encoded.len().saturating_sub(8));
+            key.clear();
+            let mut bytes = body.iter();
+            while let Some(byte) = bytes.next() {
+                if *byte == 0 && bytes.next() == Some(&0) {
+                    break;
+                }
+                key.push(*byte);
+            }
+            visit(&key, columns::decode_u64(index).unwrap_or(u64::MAX))
+        })
+    }
+}
+
+/// Every event-id row is the one the replayed entries imply (`producer 0x00 event_id` ->
+/// the entry's index), none is missing and none is extra.
+fn audit_event_ids(store: &LedgerStore, expected: ExpectedRows) -> Result<u64, StoreAuditError> {
+    let malformed = |reason: &str| StoreAuditError::Malformed {
+        family: columns::EVENT_IDS,
+        reason: reason.into(),
+    };
+    let describe = |key: &[u8], index: u64| {
+        let split = key.iter().position(|b| *b == 0).unwrap_or(key.len());
+        StoreAuditError::EventId {
+            producer: String::from_utf8_lossy(&key[..split]).into_owned(),
+            event_id: String::from_utf8_lossy(key.get(split + 1..).unwrap_or_default())
+                .into_owned(),
+            index,
+        }
+    };
+    let mut stored = store.rows(columns::EVENT_IDS)?;
     let mut checked = 0;
-    for row in store.rows(columns::EVENT_IDS)? {
-        let (key, value) = row?;
-        let malformed = |reason: &str| StoreAuditError::Malformed {
-            family: columns::EVENT_IDS,
-            reason: reason.into(),
-        };
-        let split = key
-            .iter()
-            .position(|b| *b == 0)
-            .ok_or_else(|| malformed("key has no separator"))?;
-        let producer = String::from_utf8_lossy(&key[..split]).into_owned();
-        let event_id = String::from_utf8_lossy(&key[split + 1..]).into_owned();
-        let index = columns::decode_u64(&value).ok_or_else(|| malformed("value too short"))?;
-        let matches = store
-            .entry(index)?
-            .and_then(|bytes| SequencedEntry::from_bytes(bytes).ok())
-            .is_some_and(|entry| {
-                entry.producer() == producer
-                    && entry.entry().event.as_ref().map(|e| e.event_id.as_str())
-                        == Some(event_id.as_str())
-            });
-        if !matches {
-            return Err(StoreAuditError::EventId {
-                producer,
-                event_id,
+    expected.for_each(|key, index| {
+        let Some(row) = stored.next().transpose()? else {
+            return Err(StoreAuditError::EventIdMissing {
                 index,
+                key: String::from_utf8_lossy(key).replace('\0', "/"),
+            });
+        };
+        let (row_key, value) = row;
+        let row_index = columns::decode_u64(&value).ok_or_else(|| malformed("value too short"))?;
+        if *row_key == *key && row_index == index {
+            checked += 1;
+            return Ok(());
+        }
+        if *row_key > *key {
+            // The replayed entry's row is not there (the stored one sorts after it).
+            return Err(StoreAuditError::EventIdMissing {
+                index,
+                key: String::from_utf8_lossy(key).replace('\0', "/"),
             });
         }
-        checked += 1;
+        Err(describe(&row_key, row_index))
+    })?;
+    if let Some(row) = stored.next().transpose()? {
+        let index = columns::decode_u64(&row.1).ok_or_else(|| malformed("value too short"))?;
+        return Err(describe(&row.0, index));
     }
     Ok(checked)
 }
@@ -568,62 +857,85 @@ fn audit_tree_chunk(
     }
 }
 
-/// The subject rows (heads and token||seq rows) agree with the chains the entries form.
+/// A stored `token || seq` row: its key and the entry index it holds.
+type ChainRow = (Box<[u8]>, u64);
+
+/// The subject rows agree with the chains the entries form: each head row with the replayed
+/// head, each `token || seq` row with the entry of that place in the token's chain (`chains`,
+/// recomputed during the replay), none missing and none extra.
 fn audit_subject_rows(
     store: &LedgerStore,
     heads_replayed: &HashMap<SubjectToken, SubjectHead>,
+    chains: ExpectedRows,
 ) -> Result<(), StoreAuditError> {
     let mut heads = 0usize;
-    for row in store.rows(columns::SUBJECTS)? {
-        let (key, value) = row?;
-        let token: [u8; 32] = key
-            .get(..32)
-            .and_then(|t| t.try_into().ok())
-            .ok_or_else(|| StoreAuditError::Subject("a row key is shorter than a token".into()))?;
-        let Some((count, last)) = heads_replayed
-            .get(&SubjectToken::from_bytes(token))
-            .map(|head| (head.count, head.last_index))
-        else {
-            return Err(StoreAuditError::Subject(format!(
-                "a row names token {} that no entry carries",
-                hex::encode(token)
-            )));
-        };
-        match key.len() {
-            32 => {
-                heads += 1;
-                let stored_count = columns::decode_u64(&value);
-                let stored_last = value.get(8..).and_then(columns::decode_u64);
-                if stored_count != Some(count) || stored_last != Some(last) {
-                    return Err(StoreAuditError::Subject(format!(
-                        "head of token {}: stored ({stored_count:?}, {stored_last:?}), entries say ({count}, {last})",
-                        hex::encode(token)
-                    )));
+    // Checks stored rows up to the next `token || seq` row, which it returns.
+    let mut stored = store.rows(columns::SUBJECTS)?;
+    let mut next_chain_row = || -> Result<Option<ChainRow>, StoreAuditError> {
+        for row in stored.by_ref() {
+            let (key, value) = row?;
+            let token: [u8; 32] =
+                key.get(..32)
+                    .and_then(|t| t.try_into().ok())
+                    .ok_or_else(|| {
+                        StoreAuditError::Subject("a row key is shorter than a token".into())
+                    })?;
+            let Some((count, last)) = heads_replayed
+                .get(&SubjectToken::from_bytes(token))
+                .map(|head| (head.count, head.last_index))
+            else {
+                return Err(StoreAuditError::Subject(format!(
+                    "a row names token {} that no entry carries",
+                    hex::encode(token)
+                )));
+            };
+            match key.len() {
+                32 => {
+                    heads += 1;
+                    let stored_count = columns::decode_u64(&value);
+                    let stored_last = value.get(8..).and_then(columns::decode_u64);
+                    if stored_count != Some(count) || stored_last != Some(last) {
+                        return Err(StoreAuditError::Subject(format!(
+                            "head of token {}: stored ({stored_count:?}, {stored_last:?}), entries say ({count}, {last})",
+                            hex::encode(token)
+                        )));
+                    }
                 }
-            }
-            40 => {
-                let seq = columns::decode_u64(&key[32..]).unwrap_or(u64::MAX);
-                let index = columns::decode_u64(&value).unwrap_or(u64::MAX);
-                let entry = store
-                    .entry(index)?
-                    .and_then(|bytes| SequencedEntry::from_bytes(bytes).ok());
-                let fits = entry.is_some_and(|e| {
-                    e.subject_token().map(|t| *t.as_bytes()) == Some(token)
-                        && e.entry().subject_seq == seq
-                });
-                if !fits {
-                    return Err(StoreAuditError::Subject(format!(
-                        "row (token {}, seq {seq}) points at entry {index}, which is not that entry",
-                        hex::encode(token)
-                    )));
+                40 => return Ok(Some((key, columns::decode_u64(&value).unwrap_or(u64::MAX)))),
+                _ => {
+                    return Err(StoreAuditError::Subject(
+                        "a row key is neither a token nor a token and a sequence number".into(),
+                    ));
                 }
-            }
-            _ => {
-                return Err(StoreAuditError::Subject(
-                    "a row key is neither a token nor a token and a sequence number".into(),
-                ));
             }
         }
+        Ok(None)
+    };
+    let name = |key: &[u8]| {
+        format!(
+            "(token {}, seq {})",
+            hex::encode(&key[..32.min(key.len())]),
+            key.get(32..)
+                .and_then(columns::decode_u64)
+                .unwrap_or(u64::MAX)
+        )
+    };
+    chains.for_each(|key, index| match next_chain_row()? {
+        Some((row, at)) if *row == *key && at == index => Ok(()),
+        Some((row, at)) if *row <= *key => Err(StoreAuditError::Subject(format!(
+            "row {} points at entry {at}, which is not that entry",
+            name(&row)
+        ))),
+        _ => Err(StoreAuditError::Subject(format!(
+            "the row {} of entry {index} is missing",
+            name(key)
+        ))),
+    })?;
+    if let Some((row, at)) = next_chain_row()? {
+        return Err(StoreAuditError::Subject(format!(
+            "row {} points at entry {at}, which is not that entry",
+            name(&row)
+        )));
     }
     if heads != heads_replayed.len() {
         return Err(StoreAuditError::Subject(format!(

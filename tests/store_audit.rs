@@ -8,7 +8,7 @@ use gdpr_ledger::core::entry::SequencedEntry;
 use gdpr_ledger::core::merkle::NodeId;
 use gdpr_ledger::proto::v1 as pb;
 use gdpr_ledger::storage::{LedgerStore, StorageConfig, columns};
-use gdpr_ledger::store_audit::{StoreAuditError, audit_store};
+use gdpr_ledger::store_audit::{AuditThreads, StoreAuditError, audit_store, audit_store_with};
 
 const EVENTS: u64 = 30;
 
@@ -238,6 +238,150 @@ async fn each_corrupted_column_family_is_reported_at_the_right_index() {
     assert!(
         error.to_string().starts_with("subject_index: version 20:"),
         "{error}"
+    );
+}
+
+/// The threads the replay runs on: one verifier and one chunk, several verifiers and chunks of
+/// every size up to a few entries, and the default.
+const THREADS: [AuditThreads; 5] = [
+    AuditThreads {
+        verifiers: 1,
+        chunk_entries: 1024,
+    },
+    AuditThreads {
+        verifiers: 3,
+        chunk_entries: 1,
+    },
+    AuditThreads {
+        verifiers: 2,
+        chunk_entries: 4,
+    },
+    AuditThreads {
+        verifiers: 3,
+        chunk_entries: 7,
+    },
+    AuditThreads {
+        verifiers: 1,
+        chunk_entries: 3,
+    },
+];
+
+fn audit_with(
+    ledger: &TestLedger,
+    key: &gdpr_ledger::core::signature::VerifierKey,
+    threads: AuditThreads,
+) -> Result<gdpr_ledger::store_audit::AuditSummary, StoreAuditError> {
+    let store = LedgerStore::open_read_only(&ledger.data_dir(), &StorageConfig::default())
+        .expect("opens read-only");
+    audit_store_with(&store, std::slice::from_ref(key), threads)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_divergence_is_the_same_whatever_the_threads() {
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    for threads in THREADS {
+        let summary = audit_with(&ledger, &key, threads).expect("clean");
+        assert_eq!(
+            (summary.entries, summary.subjects),
+            (EVENTS, 5),
+            "{threads:?}"
+        );
+    }
+    // Entry 12's signature altered, then entry 25's bytes and entry 18's signature: the replay
+    // names entry 12, however far ahead the verifiers ran.
+    for (index, family) in [
+        (25u64, columns::ENTRIES),
+        (18, columns::SIGNATURES),
+        (12, columns::SIGNATURES),
+    ] {
+        let mut value = raw_get(&ledger, family, &index.to_be_bytes());
+        value[10] ^= 0x80;
+        tamper(&ledger, family, &index.to_be_bytes(), Some(&value));
+    }
+    for threads in THREADS {
+        let error = audit_with(&ledger, &key, threads).expect_err("tampered");
+        assert_eq!(
+            error.to_string(),
+            "entries: entry 12: the signature does not verify under any known log key",
+            "{threads:?}"
+        );
+    }
+    // A signature row missing before the bad one is named first.
+    tamper(&ledger, columns::SIGNATURES, &9u64.to_be_bytes(), None);
+    for threads in THREADS {
+        let error = audit_with(&ledger, &key, threads).expect_err("tampered");
+        assert!(
+            matches!(error, StoreAuditError::MissingSignature(9)),
+            "{threads:?}: {error}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_and_extra_event_id_and_subject_rows_are_reported() {
+    // An event-id row deleted.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let id_key = [b"crm".as_slice(), &[0], b"evt-13"].concat();
+    tamper(&ledger, columns::EVENT_IDS, &id_key, None);
+    for threads in THREADS {
+        let error = audit_with(&ledger, &key, threads).expect_err("row deleted");
+        assert_eq!(
+            error.to_string(),
+            "event_ids: the row of crm/evt-13 (entry 13) is missing",
+            "{threads:?}"
+        );
+    }
+
+    // An event-id row no entry implies (an event id that is a prefix of another's).
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let row = raw_get(
+        &ledger,
+        columns::EVENT_IDS,
+        &[b"crm".as_slice(), &[0], b"evt-1"].concat(),
+    );
+    let extra = [b"crm".as_slice(), &[0], b"evt-"].concat();
+    tamper(&ledger, columns::EVENT_IDS, &extra, Some(&row));
+    let error = audit(&ledger, &key).expect_err("extra row");
+    assert!(
+        matches!(&error, StoreAuditError::EventId { index: 1, event_id, .. } if event_id == "evt-"),
+        "{error}"
+    );
+
+    // A subject's row of seq 1 deleted, then made to point at another entry.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let entry = SequencedEntry::from_bytes(raw_get(&ledger, columns::ENTRIES, &0u64.to_be_bytes()))
+        .expect("entry 0");
+    let token = *entry.subject_token().expect("a subject").as_bytes();
+    let row_key = columns::subject_entry_key(&token, 1);
+    let row = raw_get(&ledger, columns::SUBJECTS, &row_key);
+    let at = u64::from_be_bytes(row[..8].try_into().expect("8 bytes"));
+    tamper(&ledger, columns::SUBJECTS, &row_key, None);
+    let error = audit(&ledger, &key).expect_err("row deleted");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "subjects: the row (token {}, seq 1) of entry {at} is missing",
+            hex::encode(token)
+        )
+    );
+    tamper(
+        &ledger,
+        columns::SUBJECTS,
+        &row_key,
+        Some(&(at + 1).to_be_bytes()),
+    );
+    let error = audit(&ledger, &key).expect_err("row changed");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "subjects: row (token {}, seq 1) points at entry {}, which is not that entry",
+            hex::encode(token),
+            at + 1
+        )
     );
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use crate::core::checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
 use crate::core::directory::SubjectToken;
 use crate::core::entry::SequencedEntry;
-use crate::core::hash::{LeafHash, NodeHash, RootHash};
+use crate::core::hash::{LeafHash, NodeHash, RootHash, leaf_hash};
 use crate::core::merkle::{CompactRange, NodeId};
 use crate::core::signature::{EntrySignature, KeyId, VerifierKey, verify_entry_signature};
 use crate::core::subject_index::{
@@ -113,6 +113,34 @@ pub enum AuditError {
     },
 }
 
+/// The verdict on one entry's signature, made by [`CheckedSignature::check`] apart from the
+/// replay (so that a replay can verify signatures on other threads) and consumed by
+/// [`LogAuditor::push_checked`]. It names the leaf it was made for: a verdict on other bytes
+/// counts as a bad signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedSignature {
+    leaf: LeafHash,
+    valid: bool,
+}
+
+impl CheckedSignature {
+    /// Verifies the log's signature over the entry `bytes` under `keys` (only the key named
+    /// `key_id` when the store names one; otherwise any of them).
+    pub fn check(
+        keys: &[VerifierKey],
+        bytes: &[u8],
+        signature: &EntrySignature,
+        key_id: Option<KeyId>,
+    ) -> Self {
+        let leaf = leaf_hash(bytes);
+        let valid = keys
+            .iter()
+            .filter(|key| key_id.is_none_or(|id| key.key_id() == id))
+            .any(|key| verify_entry_signature(key, &leaf, signature).is_ok());
+        Self { leaf, valid }
+    }
+}
+
 /// Replays a log entry by entry.
 #[derive(Debug, Clone)]
 pub struct LogAuditor {
@@ -180,6 +208,24 @@ impl LogAuditor {
         signature: &EntrySignature,
         key_id: Option<KeyId>,
     ) -> Result<SequencedEntry, AuditError> {
+        let checked = CheckedSignature::check(&self.keys, bytes, signature, key_id);
+        self.push_checked(bytes, checked)
+    }
+
+    /// The keys this replay trusts: what [`CheckedSignature::check`] needs on another thread.
+    pub fn keys(&self) -> &[VerifierKey] {
+        &self.keys
+    }
+
+    /// [`LogAuditor::push`] with the signature checked beforehand (the costly half of a
+    /// replay, which a caller may run on other threads, ahead of the replay). The checks are the
+    /// same and fail in the same order: the signature's verdict counts only after the entry's
+    /// position and chain, and only for exactly these bytes.
+    pub fn push_checked(
+        &mut self,
+        bytes: &[u8],
+        checked: CheckedSignature,
+    ) -> Result<SequencedEntry, AuditError> {
         let index = self.size();
         let entry =
             SequencedEntry::from_bytes(bytes.to_vec()).map_err(|e| AuditError::Undecodable {
@@ -196,12 +242,7 @@ impl LogAuditor {
             return Err(AuditError::ChainBroken { index });
         }
         let leaf = entry.leaf_hash();
-        let verified = self
-            .keys
-            .iter()
-            .filter(|key| key_id.is_none_or(|id| key.key_id() == id))
-            .any(|key| verify_entry_signature(key, &leaf, signature).is_ok());
-        if !verified {
+        if !checked.valid || checked.leaf != leaf {
             return Err(AuditError::BadSignature { index });
         }
         if let Some(token) = entry.subject_token() {

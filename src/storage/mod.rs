@@ -529,6 +529,25 @@ impl LedgerStore {
             .transpose()
     }
 
+    /// The signatures of the entries at `indexes`, in that order, from one batched read; each
+    /// row's failure (a read error, a malformed row) stays with its index.
+    pub fn signatures(
+        &self,
+        indexes: &[u64],
+    ) -> Result<Vec<Result<Option<StoredSignature>, StorageError>>, StorageError> {
+        let keys: Vec<[u8; 8]> = indexes.iter().map(|i| columns::index_key(*i)).collect();
+        let cf = self.cf(columns::SIGNATURES)?;
+        Ok(indexes
+            .iter()
+            .zip(self.db.batched_multi_get_cf(cf, &keys, false))
+            .map(|(index, value)| {
+                value?
+                    .map(|value| decode_signature(*index, &value))
+                    .transpose()
+            })
+            .collect())
+    }
+
     /// The entries and signatures at `indexes`, in that order, from two batched reads.
     pub fn entries_with_signatures(
         &self,
