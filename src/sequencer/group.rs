@@ -3,15 +3,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use tokio::sync::mpsc;
 
 use super::index_cache::IndexNodeCache;
 use super::reads::GroupReads;
+use super::writer;
 use super::{
-    AppendError, AppendJob, CorrectionRights, Message, PreparedEvent, Receipt, SequencerParts,
-    SequencerShared, SignedCheckpoint, Tail, now, sign_checkpoint,
+    AppendError, AppendJob, CorrectionRights, Message, PreparedEvent, SequencerParts,
+    SequencerShared, Tail, now,
 };
 use crate::core::correction::apply_amendment;
 use crate::core::directory::{SubjectToken, deterministic_pseudonym};
@@ -28,7 +28,7 @@ use crate::validation::{LEDGER_SYSTEM, ValidationLimits, validate_amended_event}
 use crate::vault::DataKey;
 
 /// Where a job's receipt comes from once the group is committed.
-enum ReceiptSource {
+pub(super) enum ReceiptSource {
     /// An entry of this group, by position in the group's entries; `duplicate` when an earlier
     /// job of the same group appended the same event.
     New { position: usize, duplicate: bool },
@@ -36,10 +36,13 @@ enum ReceiptSource {
     Existing(u64),
 }
 
-/// The group being built, on top of the durable state.
+/// The group being built, on top of the durable state and of the group before it, whose write
+/// may still be in flight.
 struct GroupPlan {
     /// The durable state the group's jobs name, read before planning.
     reads: GroupReads,
+    /// What the previous group changed: consulted before `reads`, which may not hold it yet.
+    pending: PendingGroup,
     tail: Tail,
     entries: Vec<PlannedEntry>,
     commit: CommitGroup,
@@ -67,6 +70,30 @@ enum SubjectKey {
     Live(DataKey),
     /// Destroyed by the subject's erasure.
     Shredded,
+}
+
+/// What a planned group changed, kept by the sequencer while the writer makes it durable, so
+/// that the next group is planned on top of it (the reads of a group are made before it is
+/// planned, and the store does not show an unwritten group). The maps are the planned group's
+/// own, moved, not copied; its entries are read from the commit the writer holds.
+#[derive(Default)]
+pub(super) struct PendingGroup {
+    event_ids: HashMap<(String, String), (EventIdRecord, usize)>,
+    directory: HashMap<[u8; 32], [u8; 32]>,
+    heads: HashMap<[u8; 32], SubjectHead>,
+    keys: HashMap<[u8; 32], SubjectKey>,
+    identifiers: HashMap<[u8; 32], Vec<String>>,
+    commit: Option<Arc<CommitGroup>>,
+}
+
+impl PendingGroup {
+    /// The bytes of the pending group's entry at `index`, if it has it.
+    fn entry(&self, index: u64) -> Option<&[u8]> {
+        let entries = &self.commit.as_ref()?.entries;
+        let first = entries.first()?.index;
+        let entry = entries.get(usize::try_from(index.checked_sub(first)?).ok()?)?;
+        (entry.index == index).then_some(&*entry.bytes)
+    }
 }
 
 struct PlannedEntry {
@@ -103,45 +130,71 @@ pub(super) fn run(
     // The most entries one group takes; at least one job always fits, whatever its size.
     let limit = parts.config.max_group_entries.max(1);
     let mut stopping = false;
-    while !stopping {
-        let Some(Message::Job(first)) = queue.blocking_recv() else {
-            break;
-        };
-        let mut planned_events = first.events.len();
-        let mut jobs = vec![first];
-        while planned_events < limit {
-            match queue.try_recv() {
-                Ok(Message::Job(job)) => {
-                    planned_events += job.events.len();
-                    jobs.push(job);
+    let mut pending = PendingGroup::default();
+    std::thread::scope(|scope| {
+        // A rendezvous: handing group n over waits until the writer has finished group n - 1.
+        // So group n + 1 is planned while group n is written and synced, and at most one group
+        // is in flight.
+        let (handoff, handed) = std::sync::mpsc::sync_channel::<PlannedGroup>(0);
+        let (parts, shared) = (&parts, &shared);
+        let started = std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn_scoped(scope, move || writer::run(parts, shared, handed));
+        if let Err(error) = started {
+            shared.fail(format!("cannot start the writer thread: {error}"));
+        }
+        while !stopping {
+            let Some(Message::Job(first)) = queue.blocking_recv() else {
+                break;
+            };
+            let mut planned_events = first.events.len();
+            let mut jobs = vec![first];
+            while planned_events < limit {
+                match queue.try_recv() {
+                    Ok(Message::Job(job)) => {
+                        planned_events += job.events.len();
+                        jobs.push(job);
+                    }
+                    Ok(Message::Stop) => {
+                        stopping = true;
+                        break;
+                    }
+                    Err(_) => break,
                 }
-                Ok(Message::Stop) => {
-                    stopping = true;
-                    break;
+            }
+            if shared.has_failed() {
+                let why = shared.failure().unwrap_or_default();
+                for job in jobs {
+                    let _ = job.reply.send(Err(AppendError::Unavailable(why.clone())));
                 }
-                Err(_) => break,
+                continue;
+            }
+            let _span = tracing::info_span!(
+                "plan_group",
+                first_index = tail.size,
+                jobs = jobs.len(),
+                events = planned_events
+            )
+            .entered();
+            let previous = std::mem::take(&mut pending);
+            match plan_group(parts, &tail, jobs, shared, &mut index_cache, previous) {
+                Ok((planned, next)) => {
+                    let new_tail = planned.tail.clone();
+                    if let Err(unsent) = handoff.send(planned) {
+                        // The writer has stopped: it could not start.
+                        writer::refuse_all(shared, unsent.0.accepted, "the writer has stopped");
+                        continue;
+                    }
+                    tail = new_tail;
+                    pending = next;
+                }
+                // `refuse_all` has already marked the sequencer failed and answered the group.
+                Err(failure) => debug_assert!(shared.has_failed(), "{failure}"),
             }
         }
-        if shared.has_failed() {
-            let why = shared.failure().unwrap_or_default();
-            for job in jobs {
-                let _ = job.reply.send(Err(AppendError::Unavailable(why.clone())));
-            }
-            continue;
-        }
-        let _span = tracing::info_span!(
-            "commit_group",
-            first_index = tail.size,
-            jobs = jobs.len(),
-            events = planned_events
-        )
-        .entered();
-        match commit_group(&parts, &tail, jobs, &shared, &mut index_cache) {
-            Ok(new_tail) => tail = new_tail,
-            // `refuse_all` has already marked the sequencer failed and answered the group.
-            Err(failure) => debug_assert!(shared.has_failed(), "{failure}"),
-        }
-    }
+        // The writer finishes the group in flight, then stops; the scope waits for it.
+        drop(handoff);
+    });
     queue.close();
     // Jobs that raced with the stop are answered, not dropped.
     while let Ok(message) = queue.try_recv() {
@@ -154,17 +207,32 @@ pub(super) fn run(
     tracing::info!("sequencer stopped");
 }
 
-/// Plans, signs and commits one group, and answers its jobs. Returns the new tail, or the failure
+/// A group as planned and signed, handed to the writer.
+pub(super) struct PlannedGroup {
+    /// The tail after the group.
+    pub(super) tail: Tail,
+    /// What to write (none when every job was refused or a retry).
+    pub(super) commit: Option<Arc<CommitGroup>>,
+    /// Each new entry's leaf hash and subject token, by position in the group.
+    pub(super) leaves: Vec<(LeafHash, Option<[u8; 32]>)>,
+    /// The jobs to answer, with where each receipt comes from.
+    pub(super) accepted: Vec<(AppendJob, Vec<ReceiptSource>)>,
+}
+
+/// Plans and signs one group on top of `pending` (the group before it, maybe not durable yet).
+/// Returns the group for the writer and what it changes, for the next group; or the failure
 /// that must stop the sequencer (every job of the group has then been answered `Unavailable`).
-fn commit_group(
+fn plan_group(
     parts: &SequencerParts,
     tail: &Tail,
     jobs: Vec<AppendJob>,
     shared: &SequencerShared,
     index_cache: &mut IndexNodeCache,
-) -> Result<Tail, String> {
+    pending: PendingGroup,
+) -> Result<(PlannedGroup, PendingGroup), String> {
     let mut plan = GroupPlan {
         reads: GroupReads::gather(&*parts.store, &jobs),
+        pending,
         tail: tail.clone(),
         entries: Vec::new(),
         commit: CommitGroup::default(),
@@ -189,122 +257,63 @@ fn commit_group(
         }
     }
 
-    let checkpoint = if plan.entries.is_empty() {
-        shared.latest_checkpoint()
-    } else {
-        plan.commit.subject_heads = plan.heads.iter().map(|(t, h)| (*t, *h)).collect();
-        // The subject index's new version, written in the same batch as the entries it covers.
-        let index = match update_subject_index(parts, index_cache, tail, &plan) {
-            Ok(index) => index,
-            Err(why) => {
-                refuse_all(shared, accepted, &why);
-                return Err(why);
-            }
+    shared.stats.groups_planned.fetch_add(1, Ordering::Relaxed);
+    if plan.entries.is_empty() {
+        // Nothing new: the previous group's changes stay the pending ones.
+        let planned = PlannedGroup {
+            tail: plan.tail,
+            commit: None,
+            leaves: Vec::new(),
+            accepted,
         };
-        plan.tail.index_version = Some(index.version);
-        plan.tail.index_root = index.root_hash();
-        plan.commit.subject_index = Some(index);
-        let signatures = sign_entries(parts, &plan.entries);
-        let key_id = *parts.signer.key_id().as_bytes();
-        plan.commit.entries = plan
-            .entries
-            .iter_mut()
-            .zip(&signatures)
-            .map(|(entry, signature)| NewEntry {
-                index: entry.index,
-                // Moved, not copied: the plan needs only the leaf hashes from here on.
-                bytes: std::mem::take(&mut entry.bytes),
-                signature: StoredSignature {
-                    key_id,
-                    signature: *signature,
-                },
-            })
-            .collect();
-        let commit_started = Instant::now();
-        let committed = parts.store.commit(&plan.commit);
-        shared
-            .stats
-            .store_commit_duration
-            .observe(commit_started.elapsed());
-        if let Err(error) = committed {
-            let why = format!(
-                "commit of entries {}..{} failed: {error}",
-                tail.size, plan.tail.size
-            );
-            refuse_all(shared, accepted, &why);
-            return Err(why);
-        }
-        if let Some(index) = &plan.commit.subject_index {
-            index_cache.record(index);
-        }
-        let root = plan.tail.frontier.root();
-        let signing_started = Instant::now();
-        let signed = sign_checkpoint(parts, plan.tail.size, root, plan.tail.index_root);
-        shared
-            .stats
-            .checkpoint_sign_duration
-            .observe(signing_started.elapsed());
-        let note = match signed {
-            Ok(note) => note,
-            Err(why) => {
-                refuse_all(shared, accepted, &why);
-                return Err(why);
-            }
-        };
-        if let Err(error) = parts.store.put_checkpoint(plan.tail.size, &note) {
-            let why = format!("storing checkpoint {} failed: {error}", plan.tail.size);
-            refuse_all(shared, accepted, &why);
-            return Err(why);
-        }
-        let checkpoint = Arc::new(SignedCheckpoint {
-            size: plan.tail.size,
-            root,
-            note,
-        });
-        shared.set_latest(checkpoint.clone());
-        shared.stats.checkpoint_signed.mark();
-        shared.stats.group_entries.observe(plan.entries.len());
-        shared
-            .stats
-            .groups_committed
-            .fetch_add(1, Ordering::Relaxed);
-        shared
-            .stats
-            .entries_appended
-            .fetch_add(plan.entries.len() as u64, Ordering::Relaxed);
-        checkpoint
-    };
-
-    for (job, sources) in accepted {
-        let receipts: Result<Vec<Receipt>, AppendError> = sources
-            .iter()
-            .map(|source| match source {
-                ReceiptSource::New {
-                    position,
-                    duplicate,
-                } => {
-                    let entry = &plan.commit.entries[*position];
-                    Ok(Receipt {
-                        index: entry.index,
-                        leaf_hash: plan.entries[*position].leaf,
-                        signature: entry.signature,
-                        checkpoint: checkpoint.clone(),
-                        duplicate: *duplicate,
-                        subject_token: plan.entries[*position].token,
-                    })
-                }
-                ReceiptSource::Existing(index) => existing_receipt(parts, *index, &checkpoint),
-            })
-            .collect();
-        if receipts.is_ok() {
-            shared
-                .stats
-                .jobs_acknowledged
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        let _ = job.reply.send(receipts);
+        return Ok((planned, plan.pending));
     }
-    Ok(plan.tail)
+    plan.commit.subject_heads = plan.heads.iter().map(|(t, h)| (*t, *h)).collect();
+    // The subject index's new version, written in the same batch as the entries it covers.
+    let index = match update_subject_index(parts, index_cache, tail, &plan) {
+        Ok(index) => index,
+        Err(why) => {
+            writer::refuse_all(shared, accepted, &why);
+            return Err(why);
+        }
+    };
+    // The next group's index version is made from this one, durable or not.
+    index_cache.record(&index);
+    plan.tail.index_version = Some(index.version);
+    plan.tail.index_root = index.root_hash();
+    plan.commit.subject_index = Some(index);
+    let signatures = sign_entries(parts, &plan.entries);
+    let key_id = *parts.signer.key_id().as_bytes();
+    plan.commit.entries = plan
+        .entries
+        .iter_mut()
+        .zip(&signatures)
+        .map(|(entry, signature)| NewEntry {
+            index: entry.index,
+            // Moved, not copied: the plan needs only the leaf hashes from here on.
+            bytes: std::mem::take(&mut entry.bytes),
+            signature: StoredSignature {
+                key_id,
+                signature: *signature,
+            },
+        })
+        .collect();
+    let commit = Arc::new(std::mem::take(&mut plan.commit));
+    let next = PendingGroup {
+        event_ids: plan.event_ids,
+        directory: plan.directory,
+        heads: plan.heads,
+        keys: plan.keys,
+        identifiers: plan.identifiers,
+        commit: Some(commit.clone()),
+    };
+    let planned = PlannedGroup {
+        tail: plan.tail,
+        commit: Some(commit),
+        leaves: plan.entries.iter().map(|e| (e.leaf, e.token)).collect(),
+        accepted,
+    };
+    Ok((planned, next))
 }
 
 /// The subject index after this group: every subject whose head moved gets its new head (count,
@@ -348,46 +357,6 @@ fn update_subject_index(
     .map_err(|e| format!("subject index version {}: {e}", plan.tail.size))
 }
 
-/// Fail-stop: marks the sequencer failed, then answers every job of the group `Unavailable`. In
-/// that order, so that no caller sees its refusal while health still says serving.
-fn refuse_all(shared: &SequencerShared, accepted: Vec<(AppendJob, Vec<ReceiptSource>)>, why: &str) {
-    shared.fail(why.to_owned());
-    for (job, _) in accepted {
-        let _ = job
-            .reply
-            .send(Err(AppendError::Unavailable(why.to_owned())));
-    }
-}
-
-/// The receipt of an entry committed earlier; the checkpoint given is the latest, which includes it.
-fn existing_receipt(
-    parts: &SequencerParts,
-    index: u64,
-    checkpoint: &Arc<SignedCheckpoint>,
-) -> Result<Receipt, AppendError> {
-    let bytes = parts
-        .store
-        .entry(index)?
-        .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
-    let signature = parts
-        .store
-        .signature(index)?
-        .ok_or_else(|| StorageError::Damaged(format!("signature {index} is missing")))?;
-    let subject_token = decode_entry(&bytes)
-        .map_err(|e| StorageError::Damaged(format!("entry {index} does not decode: {e}")))?
-        .subject_token
-        .try_into()
-        .ok();
-    Ok(Receipt {
-        index,
-        leaf_hash: leaf_hash(&bytes),
-        signature,
-        checkpoint: checkpoint.clone(),
-        duplicate: true,
-        subject_token,
-    })
-}
-
 /// Turns one job into planned entries, or refuses it (the caller restores the savepoint).
 fn plan_job(
     parts: &SequencerParts,
@@ -398,7 +367,11 @@ fn plan_job(
     for (position, prepared) in job.events.iter().enumerate() {
         let event_id = prepared.event.event_id.clone();
         let id_key = (job.producer.clone(), event_id.clone());
-        let known = match plan.event_ids.get(&id_key) {
+        let known = match plan
+            .event_ids
+            .get(&id_key)
+            .or_else(|| plan.pending.event_ids.get(&id_key))
+        {
             Some((record, _)) => Some(*record),
             None => plan
                 .reads
@@ -425,7 +398,11 @@ fn plan_job(
         let subject = match token {
             None => None,
             Some(token) => {
-                let head = match plan.heads.get(&token) {
+                let head = match plan
+                    .heads
+                    .get(&token)
+                    .or_else(|| plan.pending.heads.get(&token))
+                {
                     Some(head) => Some(*head),
                     None => plan.reads.subject_head(&*parts.store, &token)?,
                 };
@@ -496,19 +473,7 @@ fn check_correction(
     if target >= plan.tail.size {
         return Err(refuse("no such entry"));
     }
-    let bytes = match plan
-        .entries
-        .iter()
-        .find(|entry| entry.index == target)
-        .map(|entry| entry.bytes.clone())
-    {
-        Some(bytes) => bytes,
-        None => parts
-            .store
-            .entry(target)?
-            .ok_or_else(|| StorageError::Damaged(format!("entry {target} is missing")))?,
-    };
-    let entry = decode_entry(&bytes)
+    let entry = decode_entry(&entry_bytes(parts, plan, target)?)
         .map_err(|e| StorageError::Damaged(format!("entry {target} does not decode: {e}")))?;
     let Some(mut target_event) = entry.event else {
         return Err(refuse("the entry holds no event"));
@@ -558,6 +523,7 @@ fn resolve_subject(
             return Ok(None);
         };
         let known = plan.heads.contains_key(&token)
+            || plan.pending.heads.contains_key(&token)
             || plan.reads.subject_head(&*parts.store, &token)?.is_some();
         return if known {
             Ok(Some(token))
@@ -610,17 +576,9 @@ fn names_the_same_subject(
     prepared: &PreparedEvent,
     index: u64,
 ) -> Result<bool, AppendError> {
-    let entry_token = match plan.entries.iter().find(|entry| entry.index == index) {
-        Some(entry) => decode_entry(&entry.bytes),
-        None => decode_entry(
-            &parts
-                .store
-                .entry(index)?
-                .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?,
-        ),
-    }
-    .map_err(|e| StorageError::Damaged(format!("entry {index} does not decode: {e}")))?
-    .subject_token;
+    let entry_token = decode_entry(&entry_bytes(parts, plan, index)?)
+        .map_err(|e| StorageError::Damaged(format!("entry {index} does not decode: {e}")))?
+        .subject_token;
     let entry_token: Option<[u8; 32]> = if entry_token.is_empty() {
         None
     } else {
@@ -644,12 +602,35 @@ fn names_the_same_subject(
     }
 }
 
+/// The bytes of the entry at `index`: planned in this group, in the pending one, or durable.
+fn entry_bytes<'p>(
+    parts: &SequencerParts,
+    plan: &'p GroupPlan,
+    index: u64,
+) -> Result<std::borrow::Cow<'p, [u8]>, StorageError> {
+    if let Some(entry) = plan.entries.iter().find(|entry| entry.index == index) {
+        return Ok(std::borrow::Cow::Borrowed(&entry.bytes));
+    }
+    if let Some(bytes) = plan.pending.entry(index) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    parts
+        .store
+        .entry(index)?
+        .map(std::borrow::Cow::Owned)
+        .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))
+}
+
 fn lookup_directory(
     parts: &SequencerParts,
     plan: &GroupPlan,
     row: &[u8; 32],
 ) -> Result<Option<[u8; 32]>, AppendError> {
-    match plan.directory.get(row) {
+    match plan
+        .directory
+        .get(row)
+        .or_else(|| plan.pending.directory.get(row))
+    {
         Some(token) => Ok(Some(*token)),
         None => Ok(plan.reads.directory_token(&*parts.store, row)?),
     }
@@ -790,7 +771,11 @@ fn subject_key(
     plan: &mut GroupPlan,
     token: [u8; 32],
 ) -> Result<SubjectKey, AppendError> {
-    if let Some(key) = plan.keys.get(&token) {
+    if let Some(key) = plan
+        .keys
+        .get(&token)
+        .or_else(|| plan.pending.keys.get(&token))
+    {
         return Ok(key.clone());
     }
     let key = match plan.reads.data_key_row(&*parts.store, &token)? {
@@ -834,7 +819,11 @@ fn add_identifiers(
     position: usize,
 ) -> Result<(), AppendError> {
     let key = live_subject_key(parts, plan, token, position, "a new identifier")?;
-    let mut list = match plan.identifiers.get(&token) {
+    let mut list = match plan
+        .identifiers
+        .get(&token)
+        .or_else(|| plan.pending.identifiers.get(&token))
+    {
         Some(list) => list.clone(),
         None => match parts.store.sealed_identifiers(&token)? {
             Some(sealed) => key.open_identifiers(&token, &sealed)?,

@@ -4,9 +4,11 @@
 //! the root in memory: every commit group rewrites the paths of the subjects it touches, and
 //! without this cache each rewrite would first read those paths back from RocksDB, level by level
 //! (about `k log2 n` point reads per group of `k` subjects in an index of `n`). Nodes down to
-//! [`IndexNodeCache::max_depth`] are kept; deeper ones are read from the store. The cache only
-//! ever holds nodes of the latest committed version, which are immutable, so it cannot be stale:
-//! a commit adds the nodes it wrote and drops the ones it replaced.
+//! [`IndexNodeCache::max_depth`] are kept; deeper ones are read from the store, but for the last
+//! two versions planned, whose writes may be in flight (all their nodes are kept until the store
+//! has them). The cache only ever holds nodes of the latest planned versions, which are
+//! immutable, so it cannot be stale: a version adds the nodes it wrote and drops the ones it
+//! replaced.
 
 use rustc_hash::FxHashMap;
 
@@ -19,6 +21,10 @@ pub(crate) struct IndexNodeCache {
     nodes: FxHashMap<NodeKey, IndexNode>,
     latest: Option<(u64, SubtreeRef)>,
     max_depth: u16,
+    /// The nodes below `max_depth` of the last two versions recorded, oldest first: the newer
+    /// one may still be in flight to the store, and the older one until the writer has taken
+    /// the newer (the store shows a version only once its write has returned).
+    deep: std::collections::VecDeque<Vec<NodeKey>>,
 }
 
 impl IndexNodeCache {
@@ -30,18 +36,29 @@ impl IndexNodeCache {
         }
     }
 
-    /// Takes in a version that has just been made durable.
+    /// Takes in the version just planned, before its write: the next version is made from it.
+    /// Its nodes at every depth are kept until two more versions are recorded (by then the
+    /// writer has made it durable: it takes a group only once the one before is written); those
+    /// down to `max_depth` stay as long as they are the latest version's.
     pub(crate) fn record(&mut self, commit: &IndexCommit) {
+        if self.deep.len() >= 2
+            && let Some(durable) = self.deep.pop_front()
+        {
+            for key in durable {
+                self.nodes.remove(&key);
+            }
+        }
         for stale in &commit.stale {
             self.nodes.remove(&stale.key);
         }
-        self.nodes.extend(
-            commit
-                .nodes
-                .iter()
-                .filter(|(key, _)| key.path.depth() <= self.max_depth)
-                .map(|(key, node)| (*key, *node)),
-        );
+        let mut deep = Vec::new();
+        for (key, node) in &commit.nodes {
+            if key.path.depth() > self.max_depth {
+                deep.push(*key);
+            }
+            self.nodes.insert(*key, *node);
+        }
+        self.deep.push_back(deep);
         self.latest = Some((commit.version, commit.root));
     }
 

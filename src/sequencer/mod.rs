@@ -13,6 +13,7 @@
 mod group;
 mod index_cache;
 mod reads;
+mod writer;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -211,6 +212,8 @@ pub enum AppendError {
 /// Counters the sequencer keeps, for metrics and for the durability check.
 #[derive(Debug, Default)]
 pub struct SequencerStats {
+    /// Groups planned (handed to the writer, which may still be writing the one before).
+    pub groups_planned: AtomicU64,
     /// Commit groups written (each one synced write batch).
     pub groups_committed: AtomicU64,
     /// Entries appended.

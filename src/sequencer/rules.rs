@@ -19,8 +19,15 @@ struct Ledger {
 
 impl Ledger {
     fn start() -> Self {
+        Self::start_with_cache_depth(super::SequencerConfig::default().subject_index_cache_depth)
+    }
+
+    /// With the subject index's nodes below `depth` read from the store.
+    fn start_with_cache_depth(depth: u16) -> Self {
         let store = Arc::new(MemoryStore::new());
-        let (handle, thread) = start(super::tests::parts(store.clone())).expect("start");
+        let mut parts = super::tests::parts(store.clone());
+        parts.config.subject_index_cache_depth = depth;
+        let (handle, thread) = start(parts).expect("start");
         Self {
             store,
             handle,
@@ -376,4 +383,87 @@ async fn a_failed_write_stops_the_sequencer_for_good() {
         .expect_err("fail-stop");
     assert!(matches!(refused, AppendError::Unavailable(_)), "{refused}");
     assert_eq!(ledger.size(), 1);
+}
+
+/// Waits (boundedly) until the sequencer has planned `groups` groups.
+async fn planned(ledger: &Ledger, groups: u64) -> bool {
+    for _ in 0..500 {
+        let stats = &ledger.handle.shared().stats;
+        if stats
+            .groups_planned
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= groups
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_is_planned_on_the_one_still_being_written() {
+    // No index node cached for long: the second version is made from nodes of the first that
+    // only the planner has.
+    let ledger = Arc::new(Ledger::start_with_cache_depth(0));
+    let permits = ledger.store.hold_commits();
+    let first = tokio::spawn({
+        let ledger = ledger.clone();
+        async move {
+            ledger
+                .append(
+                    "crm",
+                    vec![
+                        about("a-1", EventKind::Collection, 1),
+                        about("a-2", EventKind::Collection, 2),
+                    ],
+                )
+                .await
+        }
+    });
+    assert!(planned(&ledger, 1).await, "the first group is planned");
+    // The first group's write is held: the second is planned on top of it, reading nothing of
+    // it from the store.
+    let second = tokio::spawn({
+        let ledger = ledger.clone();
+        async move {
+            ledger
+                .append(
+                    "crm",
+                    vec![
+                        about("a-1", EventKind::Collection, 1),
+                        about("b-1", EventKind::Access, 1),
+                        correcting("b-2", 1),
+                    ],
+                )
+                .await
+        }
+    });
+    assert!(planned(&ledger, 2).await, "the second group is planned");
+    assert_eq!(ledger.size(), 0, "nothing is written yet");
+    assert_eq!(ledger.handle.shared().latest_checkpoint().size, 0);
+    drop(permits);
+
+    let first = first.await.expect("joins").expect("appends");
+    let second = second.await.expect("joins").expect("appends");
+    // The retry is answered with the first receipt, not appended again.
+    assert_eq!(
+        (second[0].index, second[0].duplicate),
+        (first[0].index, true)
+    );
+    assert_eq!(second[0].signature, first[0].signature);
+    // The subject's chain goes on from the entry still in flight when it was planned.
+    assert_eq!(second[1].index, 2);
+    let entry =
+        decode_entry(&ledger.store.entry(2).expect("read").expect("entry")).expect("decodes");
+    assert_eq!(
+        (entry.subject_seq, entry.subject_prev_index),
+        (1, first[0].index)
+    );
+    assert_eq!(ledger.token_of(2), ledger.token_of(first[0].index));
+    // The entry in flight could be corrected, and the checkpoints name every entry.
+    assert_eq!(second[2].index, 3);
+    assert_eq!(ledger.size(), 4);
+    assert_eq!(second[2].checkpoint.size, 4);
+    assert_eq!(first[0].checkpoint.size, 2);
 }

@@ -38,6 +38,8 @@ struct Rows {
 pub struct MemoryStore {
     rows: Mutex<Rows>,
     fail_next_commit: AtomicBool,
+    /// While set, each commit waits for one permit (or for the sender to be dropped) first.
+    gate: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
 }
 
 impl MemoryStore {
@@ -49,6 +51,16 @@ impl MemoryStore {
     /// Makes the next commit fail as a disk error would (fail-stop tests).
     pub fn fail_next_commit(&self) {
         self.fail_next_commit.store(true, Ordering::SeqCst);
+    }
+
+    /// Makes each later commit wait for a permit sent on the returned channel (a commit whose
+    /// WAL sync is slow), until the sender is dropped: tests of what happens meanwhile.
+    pub fn hold_commits(&self) -> std::sync::mpsc::Sender<()> {
+        let (permits, gate) = std::sync::mpsc::channel();
+        if let Ok(mut held) = self.gate.lock() {
+            *held = Some(gate);
+        }
+        permits
     }
 
     /// The erasure record of `token`, as the commit that opened its erasure wrote it.
@@ -176,6 +188,12 @@ impl TailStore for MemoryStore {
     }
 
     fn commit(&self, group: &CommitGroup) -> Result<(), StorageError> {
+        if let Ok(held) = self.gate.lock()
+            && let Some(gate) = held.as_ref()
+        {
+            // A dropped sender ends the wait at once.
+            let _ = gate.recv();
+        }
         if self.fail_next_commit.swap(false, Ordering::SeqCst) {
             return Err(StorageError::Damaged("injected write failure".into()));
         }

@@ -1,0 +1,178 @@
+//! The writer thread: makes each planned group durable (one synced write), signs and stores its
+//! checkpoint, publishes it, and answers the group's jobs. It takes the groups one at a time, in
+//! the order they were planned, so that the sequencer plans group n + 1 while group n's write
+//! and WAL sync are in flight. No job is answered before its group's write has returned.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::group::{PlannedGroup, ReceiptSource};
+use super::{
+    AppendError, AppendJob, Receipt, SequencerParts, SequencerShared, SignedCheckpoint,
+    sign_checkpoint,
+};
+use crate::core::entry::decode_entry;
+use crate::core::hash::leaf_hash;
+use crate::storage::StorageError;
+
+/// Writes the groups handed over until the sequencer drops its end.
+pub(super) fn run(
+    parts: &SequencerParts,
+    shared: &SequencerShared,
+    groups: std::sync::mpsc::Receiver<PlannedGroup>,
+) {
+    for group in groups {
+        write_group(parts, shared, group);
+    }
+}
+
+/// Commits one group and answers its jobs. A group planned on top of one whose write failed is
+/// refused: the sequencer has failed, and what the group was planned on is not in the log.
+fn write_group(parts: &SequencerParts, shared: &SequencerShared, group: PlannedGroup) {
+    if shared.has_failed() {
+        let why = shared.failure().unwrap_or_default();
+        refuse_all(shared, group.accepted, &why);
+        return;
+    }
+    let checkpoint = match &group.commit {
+        None => shared.latest_checkpoint(),
+        Some(commit) => {
+            let first = commit.entries.first().map_or(group.tail.size, |e| e.index);
+            let commit_started = Instant::now();
+            let committed = parts.store.commit(commit);
+            shared
+                .stats
+                .store_commit_duration
+                .observe(commit_started.elapsed());
+            if let Err(error) = committed {
+                let why = format!(
+                    "commit of entries {first}..{} failed: {error}",
+                    group.tail.size
+                );
+                refuse_all(shared, group.accepted, &why);
+                return;
+            }
+            let root = group.tail.frontier.root();
+            let signing_started = Instant::now();
+            let signed = sign_checkpoint(parts, group.tail.size, root, group.tail.index_root);
+            shared
+                .stats
+                .checkpoint_sign_duration
+                .observe(signing_started.elapsed());
+            let note = match signed {
+                Ok(note) => note,
+                Err(why) => {
+                    refuse_all(shared, group.accepted, &why);
+                    return;
+                }
+            };
+            if let Err(error) = parts.store.put_checkpoint(group.tail.size, &note) {
+                let why = format!("storing checkpoint {} failed: {error}", group.tail.size);
+                refuse_all(shared, group.accepted, &why);
+                return;
+            }
+            let checkpoint = Arc::new(SignedCheckpoint {
+                size: group.tail.size,
+                root,
+                note,
+            });
+            shared.set_latest(checkpoint.clone());
+            shared.stats.checkpoint_signed.mark();
+            shared.stats.group_entries.observe(commit.entries.len());
+            shared
+                .stats
+                .groups_committed
+                .fetch_add(1, Ordering::Relaxed);
+            shared
+                .stats
+                .entries_appended
+                .fetch_add(commit.entries.len() as u64, Ordering::Relaxed);
+            checkpoint
+        }
+    };
+
+    for (job, sources) in group.accepted {
+        let receipts: Result<Vec<Receipt>, AppendError> = sources
+            .iter()
+            .map(|source| match source {
+                ReceiptSource::New {
+                    position,
+                    duplicate,
+                } => {
+                    let entry = group
+                        .commit
+                        .as_ref()
+                        .and_then(|commit| commit.entries.get(*position))
+                        .zip(group.leaves.get(*position));
+                    let Some((entry, (leaf, token))) = entry else {
+                        return Err(AppendError::Storage(StorageError::Damaged(format!(
+                            "receipt of position {position} outside the group"
+                        ))));
+                    };
+                    Ok(Receipt {
+                        index: entry.index,
+                        leaf_hash: *leaf,
+                        signature: entry.signature,
+                        checkpoint: checkpoint.clone(),
+                        duplicate: *duplicate,
+                        subject_token: *token,
+                    })
+                }
+                ReceiptSource::Existing(index) => existing_receipt(parts, *index, &checkpoint),
+            })
+            .collect();
+        if receipts.is_ok() {
+            shared
+                .stats
+                .jobs_acknowledged
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = job.reply.send(receipts);
+    }
+}
+
+/// Fail-stop: marks the sequencer failed, then answers every job of the group `Unavailable`. In
+/// that order, so that no caller sees its refusal while health still says serving.
+pub(super) fn refuse_all(
+    shared: &SequencerShared,
+    accepted: Vec<(AppendJob, Vec<ReceiptSource>)>,
+    why: &str,
+) {
+    shared.fail(why.to_owned());
+    for (job, _) in accepted {
+        let _ = job
+            .reply
+            .send(Err(AppendError::Unavailable(why.to_owned())));
+    }
+}
+
+/// The receipt of an entry committed earlier; the checkpoint given is the latest, which includes
+/// it (the writer answers groups in order, after the earlier groups' writes).
+fn existing_receipt(
+    parts: &SequencerParts,
+    index: u64,
+    checkpoint: &Arc<SignedCheckpoint>,
+) -> Result<Receipt, AppendError> {
+    let bytes = parts
+        .store
+        .entry(index)?
+        .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
+    let signature = parts
+        .store
+        .signature(index)?
+        .ok_or_else(|| StorageError::Damaged(format!("signature {index} is missing")))?;
+    let subject_token = decode_entry(&bytes)
+        .map_err(|e| StorageError::Damaged(format!("entry {index} does not decode: {e}")))?
+        .subject_token
+        .try_into()
+        .ok();
+    Ok(Receipt {
+        index,
+        leaf_hash: leaf_hash(&bytes),
+        signature,
+        checkpoint: checkpoint.clone(),
+        duplicate: true,
+        subject_token,
+    })
+}
