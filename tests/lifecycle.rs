@@ -525,6 +525,11 @@ async fn a_dishonest_server_is_caught_and_the_verifier_says_why() {
         stdout.starts_with("NOT VERIFIED: entry with subject_seq 1"),
         "{stdout}"
     );
+    // ... and the check's code of docs/subject-index.md section 11.
+    assert!(
+        stdout.trim_end().ends_with("[lifecycle-missing-entry]"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

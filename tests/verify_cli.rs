@@ -101,7 +101,19 @@ fn every_bad_note_fails() {
     for case in vectors()["bad_notes"].as_array().unwrap() {
         let output = verify_stdin(case["note"].as_str().unwrap().as_bytes());
         assert_eq!(output.status.code(), Some(1), "{}", case["what"]);
-        assert!(stdout(&output).starts_with("NOT VERIFIED: "));
+        let text = stdout(&output);
+        assert!(text.starts_with("NOT VERIFIED: "), "{text}");
+        // The line ends in the failed check's code (docs/SPEC.md section 9).
+        let code = text
+            .trim_end()
+            .rsplit_once(" [")
+            .and_then(|(_, code)| code.strip_suffix(']'))
+            .unwrap_or_default();
+        assert!(
+            gdpr_ledger::core::checks::Check::from_code(code).is_some(),
+            "{}: {text}",
+            case["what"]
+        );
     }
 }
 

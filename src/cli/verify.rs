@@ -15,6 +15,7 @@ use anyhow::{Context as _, bail};
 
 use gdpr_ledger::core::bundle::{VerifiedBundle, VerifiedEntry, verify_bundle_json};
 use gdpr_ledger::core::checkpoint::{Checkpoint, VerifiedCheckpoint};
+use gdpr_ledger::core::checks::Check;
 use gdpr_ledger::core::lifecycle::{TimelineRow, VerifiedLifecycle, verify_lifecycle_json};
 use gdpr_ledger::core::signature::VerifierKey;
 
@@ -38,16 +39,19 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let input = read_input(&args.input)?;
     let verdict = if looks_like_json(&input) {
         std::str::from_utf8(&input)
-            .map_err(|e| format!("the bundle is not UTF-8 (at byte {})", e.valid_up_to()))
+            .map_err(|e| Failure {
+                message: format!("the bundle is not UTF-8 (at byte {})", e.valid_up_to()),
+                code: Check::JsonSyntax.code(),
+            })
             .and_then(|text| {
                 if is_lifecycle_bundle(text) {
                     verify_lifecycle_json(text, &keys)
                         .map(|verified| describe_lifecycle(&verified))
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| Failure::new(&e, e.code()))
                 } else {
                     verify_bundle_json(text, &keys)
                         .map(|verified| describe_bundle(&verified))
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| Failure::new(&e, e.code()))
                 }
             })
     } else {
@@ -57,7 +61,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
                 describe_checkpoint(&mut report, &verified, "  ");
                 report
             })
-            .map_err(|e| e.to_string())
+            .map_err(|e| Failure::new(&e, e.code()))
     };
     match verdict {
         Ok(report) => {
@@ -65,8 +69,25 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(failure) => {
-            println!("NOT VERIFIED: {failure}");
+            // The code names the check of docs/SPEC.md section 9 (or docs/subject-index.md
+            // section 11), the one the independent verifier in web/ reports too.
+            println!("NOT VERIFIED: {} [{}]", failure.message, failure.code);
             Ok(ExitCode::from(EXIT_NOT_VERIFIED))
+        }
+    }
+}
+
+/// A failed check: what failed, in words, and the check's stable code.
+struct Failure {
+    message: String,
+    code: &'static str,
+}
+
+impl Failure {
+    fn new(error: &dyn std::fmt::Display, code: &'static str) -> Self {
+        Self {
+            message: error.to_string(),
+            code,
         }
     }
 }

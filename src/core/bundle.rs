@@ -16,6 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
+use crate::core::checks::{Check, json_check};
 use crate::core::entry::{EntryDecodeError, SequencedEntry};
 use crate::core::hash::NodeHash;
 use crate::core::merkle::{ConsistencyError, InclusionError, verify_consistency, verify_inclusion};
@@ -101,9 +102,15 @@ pub enum EntryFailure {
 /// Why a bundle does not verify. Each variant names the check that failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BundleError {
-    /// The text is not a bundle (bad JSON, a missing or unknown field, bad base64).
-    #[error("not a valid proof bundle: {0}")]
-    Json(String),
+    /// The text is not a bundle (bad JSON, a key twice, a missing or unknown field, bad base64).
+    #[error("not a valid proof bundle: {message}")]
+    Json {
+        /// Which: [`Check::JsonSyntax`], [`Check::JsonDuplicateKey`] or
+        /// [`Check::BundleMalformed`].
+        check: Check,
+        /// The JSON reader's complaint.
+        message: String,
+    },
     /// The checkpoint does not open with the verifier keys.
     #[error("the checkpoint does not verify: {0}")]
     Checkpoint(CheckpointError),
@@ -116,6 +123,19 @@ pub enum BundleError {
         index: u64,
         /// The check that failed.
         failure: EntryFailure,
+    },
+    /// An entry's `prev_hash` is not the leaf hash of its predecessor, which the bundle also
+    /// holds (or entry 0's is not 32 zero bytes): the hash chain of SPEC.md section 3 is broken.
+    #[error(
+        "entry #{position} (index {index}): prev_hash is not the leaf hash of entry {predecessor}"
+    )]
+    Chain {
+        /// 0-based position in the bundle's `entries`.
+        position: usize,
+        /// The entry's index.
+        index: u64,
+        /// The predecessor's index (for index 0: none, shown as the zero hash's "entry -1").
+        predecessor: ChainPredecessor,
     },
     /// The consistency link's checkpoint does not open with the verifier keys.
     #[error("the earlier checkpoint of the consistency link does not verify: {0}")]
@@ -139,6 +159,92 @@ pub enum BundleError {
     /// The consistency proof does not link the two trees.
     #[error("the consistency proof fails: {0}")]
     Consistency(ConsistencyError),
+}
+
+impl EntryFailure {
+    /// The failed check (docs/SPEC.md section 9).
+    pub fn check(&self) -> Check {
+        match self {
+            Self::UnknownKeyId(_) | Self::NoKeyVerifies { tried: 0 } => Check::EntryKeyUnknown,
+            Self::SignatureMismatch(_) | Self::NoKeyVerifies { .. } => Check::EntrySignatureInvalid,
+            Self::Inclusion(e) => e.check(),
+            Self::Undecodable(_) => Check::EntryMalformed,
+            Self::IndexMismatch { .. } => Check::EntryIndexMismatch,
+        }
+    }
+
+    /// The failed check's stable code (docs/SPEC.md section 9).
+    pub fn code(&self) -> &'static str {
+        self.check().code()
+    }
+}
+
+impl BundleError {
+    /// The failed check (docs/SPEC.md section 9).
+    pub fn check(&self) -> Check {
+        match self {
+            Self::Json { check, .. } => *check,
+            Self::Checkpoint(e) | Self::FromCheckpoint(e) => e.check(),
+            Self::Entry { failure, .. } => failure.check(),
+            Self::Chain { .. } => Check::EntryChainMismatch,
+            Self::ConsistencyOrigin { .. } => Check::ConsistencyOriginMismatch,
+            Self::FromCheckpointLarger { .. } => Check::ConsistencyOrder,
+            Self::Consistency(e) => e.check(),
+        }
+    }
+
+    /// The failed check's stable code (docs/SPEC.md section 9).
+    pub fn code(&self) -> &'static str {
+        self.check().code()
+    }
+}
+
+/// The entry a `prev_hash` should name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainPredecessor {
+    /// Entry 0's `prev_hash` must be 32 zero bytes.
+    None,
+    /// The leaf hash of the entry of this index.
+    Index(u64),
+}
+
+impl std::fmt::Display for ChainPredecessor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => f.write_str("none (entry 0's is 32 zero bytes)"),
+            Self::Index(index) => write!(f, "{index}"),
+        }
+    }
+}
+
+/// The hash chain where the entries show it (SPEC.md section 3): entry 0's `prev_hash` is 32 zero
+/// bytes, and an entry whose predecessor is among `entries` names the predecessor's leaf hash.
+/// The first failure in `entries`' order: its position there, its index and the predecessor.
+pub(crate) fn check_chain(
+    entries: &[(usize, &VerifiedEntry)],
+) -> Result<(), (usize, u64, ChainPredecessor)> {
+    let leaves: std::collections::HashMap<u64, crate::core::hash::LeafHash> = entries
+        .iter()
+        .map(|(_, e)| (e.entry.index(), e.entry.leaf_hash()))
+        .collect();
+    for (position, verified) in entries {
+        let entry = &verified.entry;
+        let index = entry.index();
+        let prev = entry.entry().prev_hash.as_slice();
+        let (expected, predecessor) = match index.checked_sub(1) {
+            None => (Some([0u8; 32]), ChainPredecessor::None),
+            Some(before) => (
+                leaves.get(&before).map(|leaf| *leaf.as_bytes()),
+                ChainPredecessor::Index(before),
+            ),
+        };
+        if let Some(expected) = expected
+            && prev != expected.as_slice()
+        {
+            return Err((*position, index, predecessor));
+        }
+    }
+    Ok(())
 }
 
 /// An entry whose signature, inclusion and index verified.
@@ -173,7 +279,10 @@ impl Bundle {
 
     /// Parses the JSON text of a bundle.
     pub fn from_json(text: &str) -> Result<Self, BundleError> {
-        serde_json::from_str(text).map_err(|e| BundleError::Json(e.to_string()))
+        serde_json::from_str(text).map_err(|e| BundleError::Json {
+            check: json_check(&e, Check::BundleMalformed),
+            message: e.to_string(),
+        })
     }
 
     /// The JSON text of the bundle, indented for people.
@@ -212,6 +321,12 @@ pub fn verify_bundle(bundle: &Bundle, keys: &[VerifierKey]) -> Result<VerifiedBu
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let positioned: Vec<(usize, &VerifiedEntry)> = entries.iter().enumerate().collect();
+    check_chain(&positioned).map_err(|(position, index, predecessor)| BundleError::Chain {
+        position,
+        index,
+        predecessor,
+    })?;
     let consistent_with = bundle
         .consistency
         .as_ref()
@@ -409,6 +524,67 @@ pub(crate) mod json_text {
 mod tests {
     use super::*;
 
+    /// Entries `indexes` of a chain whose `prev_hash` is honest except where `broken` says.
+    fn chain(indexes: &[u64], broken: Option<u64>) -> Vec<VerifiedEntry> {
+        let mut prev = [0u8; 32];
+        let mut out = Vec::new();
+        for index in 0..=indexes.iter().copied().max().unwrap_or(0) {
+            let mut prev_hash = prev.to_vec();
+            if broken == Some(index) {
+                prev_hash[0] ^= 1;
+            }
+            let entry = SequencedEntry::encode(crate::proto::v1::Entry {
+                index,
+                prev_hash,
+                received_at: Some(prost_types::Timestamp {
+                    seconds: 1,
+                    nanos: 0,
+                }),
+                producer: "crm".into(),
+                event: Some(crate::proto::v1::Event::default()),
+                ..Default::default()
+            })
+            .expect("a valid envelope");
+            prev = *entry.leaf_hash().as_bytes();
+            if indexes.contains(&index) {
+                out.push(VerifiedEntry {
+                    entry,
+                    signed_by: KeyId::from_bytes([0; 4]),
+                });
+            }
+        }
+        out
+    }
+
+    fn first_break(entries: &[VerifiedEntry]) -> Option<(usize, u64, ChainPredecessor)> {
+        let positioned: Vec<(usize, &VerifiedEntry)> = entries.iter().enumerate().collect();
+        check_chain(&positioned).err()
+    }
+
+    #[test]
+    fn the_hash_chain_is_checked_where_the_entries_show_it() {
+        assert_eq!(first_break(&chain(&[0, 1, 2, 5], None)), None);
+        // A break between two entries both present, found at the later one.
+        assert_eq!(
+            first_break(&chain(&[1, 2, 3], Some(2))),
+            Some((1, 2, ChainPredecessor::Index(1)))
+        );
+        // Entry 0 must start from 32 zero bytes.
+        assert_eq!(
+            first_break(&chain(&[0], Some(0))),
+            Some((0, 0, ChainPredecessor::None))
+        );
+        // A break whose predecessor is not in the bundle cannot be seen.
+        assert_eq!(first_break(&chain(&[0, 2], Some(2))), None);
+        // The first failure in the bundle's order is reported.
+        let mut reordered = chain(&[3, 4, 6, 7], Some(7));
+        reordered.reverse();
+        assert_eq!(
+            first_break(&reordered),
+            Some((0, 7, ChainPredecessor::Index(6)))
+        );
+    }
+
     #[test]
     fn unknown_fields_are_rejected_at_every_level() {
         let entry = r#"{"index":0,"entry":"","signature":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==","inclusion_proof":[]"#;
@@ -421,7 +597,13 @@ mod tests {
                 .to_owned(),
         ] {
             assert!(
-                matches!(Bundle::from_json(&bad), Err(BundleError::Json(_))),
+                matches!(
+                    Bundle::from_json(&bad),
+                    Err(BundleError::Json {
+                        check: Check::BundleMalformed,
+                        ..
+                    })
+                ),
                 "{bad}"
             );
         }

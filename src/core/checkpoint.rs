@@ -68,6 +68,33 @@ pub enum CheckpointError {
     Sign(#[from] NoteSignError),
 }
 
+impl CheckpointError {
+    /// The failed check (docs/SPEC.md section 9).
+    pub fn check(&self) -> crate::core::checks::Check {
+        use crate::core::checks::Check;
+        match self {
+            Self::Note(e) => e.check(),
+            Self::BodyNotTerminated | Self::MissingLine(_) | Self::InvalidOrigin(_) => {
+                Check::CheckpointMalformed
+            }
+            Self::SizeNotDecimal(_) | Self::SizeLeadingZero(_) | Self::SizeOverflow(_) => {
+                Check::CheckpointSizeInvalid
+            }
+            Self::Root(_) => Check::CheckpointRootInvalid,
+            Self::EmptyExtensionLine(_) => Check::CheckpointExtensionEmpty,
+            // The note's own check refuses control characters before the body is read.
+            Self::ExtensionControlCharacter(_) => Check::NoteControlCharacter,
+            Self::OriginMismatch { .. } => Check::CheckpointOriginMismatch,
+            Self::SignerOrigin { .. } | Self::Sign(_) => Check::CheckpointNotSignable,
+        }
+    }
+
+    /// The failed check's stable code (docs/SPEC.md section 9).
+    pub fn code(&self) -> &'static str {
+        self.check().code()
+    }
+}
+
 /// A tree head: the tree of `size` leaves of log `origin` has root `root` (SPEC.md section 5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {

@@ -20,12 +20,17 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::bundle::{BundleEntry, EntryFailure, VerifiedEntry, json_text, verify_entry};
+use crate::core::bundle::{
+    BundleEntry, ChainPredecessor, EntryFailure, VerifiedEntry, check_chain, json_text,
+    verify_entry,
+};
 use crate::core::checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
+use crate::core::checks::{Check, json_check};
 use crate::core::directory::SubjectToken;
 use crate::core::signature::VerifierKey;
 use crate::core::subject_index::{
-    SubjectHead, SubjectIndexError, SubjectProof, find_subject_index_root, verify,
+    ExtensionLineError, SubjectHead, SubjectIndexError, SubjectProof, find_subject_index_root,
+    verify,
 };
 
 /// A lifecycle bundle: everything an auditor needs to check one subject's whole history.
@@ -51,7 +56,10 @@ pub struct LifecycleBundle {
 impl LifecycleBundle {
     /// Parses the JSON text of a lifecycle bundle.
     pub fn from_json(text: &str) -> Result<Self, LifecycleError> {
-        serde_json::from_str(text).map_err(|e| LifecycleError::Json(e.to_string()))
+        serde_json::from_str(text).map_err(|e| LifecycleError::Json {
+            check: json_check(&e, Check::LifecycleMalformed),
+            message: e.to_string(),
+        })
     }
 
     /// The JSON text, indented for people.
@@ -65,14 +73,23 @@ impl LifecycleBundle {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LifecycleError {
     /// The text is not a lifecycle bundle.
-    #[error("not a valid lifecycle bundle: {0}")]
-    Json(String),
+    #[error("not a valid lifecycle bundle: {message}")]
+    Json {
+        /// Which: [`Check::JsonSyntax`], [`Check::JsonDuplicateKey`] or
+        /// [`Check::LifecycleMalformed`].
+        check: Check,
+        /// The JSON reader's complaint.
+        message: String,
+    },
     /// The checkpoint does not open with the verifier keys.
     #[error("the checkpoint does not verify: {0}")]
     Checkpoint(CheckpointError),
-    /// The checkpoint carries no subject-index root, or a malformed line.
+    /// The checkpoint carries no subject-index line.
+    #[error("the checkpoint carries no subject-index root (no extension line names it)")]
+    NoIndexRoot,
+    /// The checkpoint's subject-index line cannot be read (or there are several).
     #[error("the checkpoint carries no usable subject-index root: {0}")]
-    NoIndexRoot(String),
+    IndexLine(ExtensionLineError),
     /// The subject proof does not verify against the checkpoint's subject-index root: it was made
     /// for another root (stale) or forged.
     #[error(
@@ -82,6 +99,9 @@ pub enum LifecycleError {
     /// The subject is absent at this checkpoint, yet the bundle lists entries.
     #[error("the subject proof shows the token absent, yet the bundle lists {0} entries")]
     EntriesOfAbsentSubject(usize),
+    /// The proved head says the token has no entry, which the index never holds.
+    #[error("the subject proof proves a head with count 0, which the subject index never holds")]
+    EmptyHead,
     /// Fewer entries than the head's count: the one with this `subject_seq` is missing.
     #[error(
         "entry with subject_seq {seq} (index {index}) is missing: the subject index says the token has {count} entries, the bundle lists {listed}"
@@ -144,6 +164,18 @@ pub enum LifecycleError {
         /// What it says.
         found: u64,
     },
+    /// The hash chain (SPEC.md section 3) is broken between two entries the bundle holds.
+    #[error(
+        "entry #{position} (index {index}): prev_hash is not the leaf hash of entry {predecessor}"
+    )]
+    Chain {
+        /// Position in the bundle.
+        position: usize,
+        /// Its index.
+        index: u64,
+        /// The entry its prev_hash should name.
+        predecessor: ChainPredecessor,
+    },
     /// The latest entry is not the one the head names (its leaf hash differs).
     #[error(
         "the latest entry (index {index}) is not the one the subject index names: leaf hash differs"
@@ -152,6 +184,34 @@ pub enum LifecycleError {
         /// Its index.
         index: u64,
     },
+}
+
+impl LifecycleError {
+    /// The failed check (docs/subject-index.md section 11, docs/SPEC.md section 9).
+    pub fn check(&self) -> Check {
+        match self {
+            Self::Json { check, .. } => *check,
+            Self::Checkpoint(e) => e.check(),
+            Self::NoIndexRoot => Check::LifecycleNoSubjectIndex,
+            Self::IndexLine(e) => e.check(),
+            Self::SubjectProof(e) => e.check(),
+            Self::EntriesOfAbsentSubject(_) => Check::LifecycleAbsentWithEntries,
+            Self::EmptyHead => Check::LifecycleHeadInvalid,
+            Self::MissingEntry { .. } => Check::LifecycleMissingEntry,
+            Self::ExtraEntries { .. } => Check::LifecycleEntriesAdded,
+            Self::OutOfPlace { .. } => Check::LifecycleOutOfOrder,
+            Self::Entry { failure, .. } => failure.check(),
+            Self::OtherSubject { .. } => Check::LifecycleOtherSubject,
+            Self::SeqMismatch { .. } => Check::LifecycleSeqMismatch,
+            Self::Chain { .. } => Check::EntryChainMismatch,
+            Self::HeadMismatch { .. } => Check::LifecycleNotHead,
+        }
+    }
+
+    /// The failed check's stable code.
+    pub fn code(&self) -> &'static str {
+        self.check().code()
+    }
 }
 
 /// A verified lifecycle.
@@ -189,8 +249,8 @@ pub fn verify_lifecycle(
 ) -> Result<VerifiedLifecycle, LifecycleError> {
     let opened = Checkpoint::open(&bundle.checkpoint, keys).map_err(LifecycleError::Checkpoint)?;
     let root = find_subject_index_root(&opened.checkpoint)
-        .map_err(|e| LifecycleError::NoIndexRoot(e.to_string()))?
-        .ok_or_else(|| LifecycleError::NoIndexRoot("no extension line".into()))?;
+        .map_err(LifecycleError::IndexLine)?
+        .ok_or(LifecycleError::NoIndexRoot)?;
     let head = verify(&root, &bundle.token, &bundle.subject_proof)
         .map_err(LifecycleError::SubjectProof)?;
     let Some(head) = head else {
@@ -205,6 +265,9 @@ pub fn verify_lifecycle(
             details_erased: bundle.details_erased,
         });
     };
+    if head.count == 0 {
+        return Err(LifecycleError::EmptyHead);
+    }
     let listed = bundle.entries.len();
     let log_keys: Vec<&VerifierKey> = keys
         .iter()
@@ -276,11 +339,18 @@ pub fn verify_lifecycle(
             seq,
         });
     }
+    let entries: Vec<VerifiedEntry> = verified.into_iter().flatten().collect();
+    let positioned: Vec<(usize, &VerifiedEntry)> = entries.iter().enumerate().collect();
+    check_chain(&positioned).map_err(|(position, index, predecessor)| LifecycleError::Chain {
+        position,
+        index,
+        predecessor,
+    })?;
     Ok(VerifiedLifecycle {
         checkpoint: opened,
         token: bundle.token,
         head: Some(head),
-        entries: verified.into_iter().flatten().collect(),
+        entries,
         details_erased: bundle.details_erased,
     })
 }

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod bundle;
 pub mod checkpoint;
+pub mod checks;
 pub mod correction;
 pub mod directory;
 pub mod entry;

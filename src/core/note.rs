@@ -114,6 +114,30 @@ pub enum NoteError {
     NoKnownSignature,
 }
 
+impl NoteError {
+    /// The failed check (docs/SPEC.md section 9).
+    pub fn check(&self) -> crate::core::checks::Check {
+        use crate::core::checks::Check;
+        match self {
+            Self::NotUtf8 { .. } => Check::NoteNotUtf8,
+            Self::ControlCharacter { .. } => Check::NoteControlCharacter,
+            Self::MissingFinalNewline | Self::MissingSignatureBlock => Check::NoteMalformed,
+            Self::MalformedSignatureLine { .. }
+            | Self::InvalidKeyName { .. }
+            | Self::SignatureBase64 { .. } => Check::NoteSignatureLineMalformed,
+            Self::TooManySignatures => Check::NoteTooManySignatures,
+            Self::SignatureFailed { .. } => Check::NoteSignatureInvalid,
+            // A key of a known name but an unknown ID is not a known key (SPEC.md section 5).
+            Self::UnknownKeyId { .. } | Self::NoKnownSignature => Check::NoteNoKnownSignature,
+        }
+    }
+
+    /// The failed check's stable code (docs/SPEC.md section 9).
+    pub fn code(&self) -> &'static str {
+        self.check().code()
+    }
+}
+
 /// A signature line of a key the verifier does not know: kept for the record, never trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownSignature {

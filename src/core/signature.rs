@@ -300,6 +300,28 @@ pub enum VerifierKeyError {
     },
 }
 
+impl VerifierKeyError {
+    /// The failed check (docs/SPEC.md section 9).
+    pub fn check(&self) -> crate::core::checks::Check {
+        use crate::core::checks::Check;
+        match self {
+            Self::MissingSeparator
+            | Self::Name(_)
+            | Self::KeyIdFormat(_)
+            | Self::KeyBase64(_)
+            | Self::KeyLength(_) => Check::VerifierKeyMalformed,
+            Self::UnknownAlgorithm(_) => Check::VerifierKeyAlgorithm,
+            Self::InvalidPoint | Self::WeakKey => Check::VerifierKeyWeak,
+            Self::KeyIdMismatch { .. } => Check::VerifierKeyIdMismatch,
+        }
+    }
+
+    /// The failed check's stable code (docs/SPEC.md section 9).
+    pub fn code(&self) -> &'static str {
+        self.check().code()
+    }
+}
+
 /// A signature that does not verify under a key (`verify_strict`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the signature does not verify under key {name}+{key_id}")]
@@ -361,6 +383,12 @@ impl VerifierKey {
             .map_err(|_| VerifierKeyError::KeyLength(raw.len()))?;
         let key =
             VerifyingKey::from_bytes(key_bytes).map_err(|_| VerifierKeyError::InvalidPoint)?;
+        // Strict Ed25519 (SPEC.md section 9): only the canonical encoding of a point is a key.
+        // The decoder reduces y modulo p and ignores the sign of x = 0, so y + p or a negative
+        // zero would otherwise name the same point as its canonical bytes.
+        if key.to_edwards().compress().as_bytes() != key_bytes {
+            return Err(VerifierKeyError::InvalidPoint);
+        }
         let parsed = Self::from_public_key(name, key)?;
         if parsed.key_id != stated {
             return Err(VerifierKeyError::KeyIdMismatch {
@@ -522,6 +550,39 @@ mod tests {
         assert_eq!(
             VerifierKey::from_public_key(ORIGIN, key),
             Err(VerifierKeyError::WeakKey)
+        );
+    }
+
+    #[test]
+    fn non_canonical_key_encodings_are_rejected() {
+        // y = 3 names a point of large order; y = 3 + p = 2^255 - 16 names the same point to a
+        // decoder that reduces modulo p, which ed25519-dalek's does.
+        let mut canonical = [0u8; 32];
+        canonical[0] = 3;
+        let mut plus_p = [0xffu8; 32];
+        plus_p[0] = 0xf0;
+        plus_p[31] = 0x7f;
+        let point = VerifyingKey::from_bytes(&canonical).expect("y = 3 is a point");
+        assert!(!point.is_weak());
+        let decoded = VerifyingKey::from_bytes(&plus_p).expect("the decoder reduces y + p");
+        assert_eq!(decoded.to_edwards(), point.to_edwards());
+        let text = |bytes: &[u8; 32]| {
+            let mut raw = vec![ED25519_ALGORITHM];
+            raw.extend_from_slice(bytes);
+            let key = VerifyingKey::from_bytes(bytes).expect("decodes");
+            format!(
+                "{ORIGIN}+{}+{}",
+                KeyId::compute(ORIGIN, &key),
+                STANDARD.encode(raw)
+            )
+        };
+        assert!(VerifierKey::parse(&text(&canonical)).is_ok());
+        let refused = VerifierKey::parse(&text(&plus_p));
+        assert_eq!(refused, Err(VerifierKeyError::InvalidPoint));
+        assert_eq!(
+            refused.map_err(|e| e.code()),
+            Err("verifier-key-weak"),
+            "the code of docs/SPEC.md section 9"
         );
     }
 

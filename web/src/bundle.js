@@ -43,13 +43,15 @@ export function readBundleEntry(raw, where, code = MALFORMED) {
 // the bytes, the signature under a key of the checkpoint's origin, the inclusion proof. Returns
 // the decoded entry and the key that signed it.
 export function checkEntry(e, cp, keys) {
+  // SPEC.md 9.3's order: the entry is authenticated (key, signature, inclusion) before its bytes
+  // are read.
   return within(e.where, () => {
+    const key = verifyEntrySignature(keys, cp.origin, e.bytes, e.signature, e.keyId);
+    verifyInclusion(e.index, cp.size, e.leaf, e.path, cp.root);
     const decoded = decodeEntry(e.bytes, 'entry bytes');
     if (decoded.index !== BigInt(e.index)) {
       fail('entry-index-mismatch', `the entry's bytes carry index ${decoded.index}, the bundle says ${e.index}`, { index: e.index });
     }
-    const key = verifyEntrySignature(keys, cp.origin, e.bytes, e.signature, e.keyId);
-    verifyInclusion(e.index, cp.size, e.leaf, e.path, cp.root);
     return { ...e, decoded, key };
   });
 }
@@ -71,21 +73,30 @@ export function checkChain(checked) {
 export function verifyBundle(input, keys) {
   keys = parseKeys(keys);
   const b = toObject(input, 'bundle');
+  // SPEC.md 9.1: the whole shape first, then the checkpoint, the entries, the chain, the link.
   checkFields(b, ['checkpoint', 'entries'], ['consistency'], 'bundle', MALFORMED);
-  const cp = within('checkpoint', () => openCheckpoint(string(b.checkpoint, 'checkpoint', MALFORMED), keys));
+  const checkpointText = string(b.checkpoint, 'checkpoint', MALFORMED);
   const raw = array(b.entries, 'bundle entries', MALFORMED).map((r, i) => readBundleEntry(r, `entries[${i}]`));
   raw.forEach((e, i) => (e.where = `entries[${i}] (index ${e.index})`));
+  let link = null;
+  if (b.consistency !== undefined) {
+    const c = checkFields(b.consistency, ['from_checkpoint', 'proof'], [], 'consistency', MALFORMED);
+    link = {
+      fromText: string(c.from_checkpoint, 'from_checkpoint', MALFORMED),
+      proof: array(c.proof, 'consistency proof', MALFORMED).map((h, i) =>
+        b64decode(string(h, `consistency proof[${i}]`, MALFORMED), `consistency proof[${i}]`, MALFORMED, 32),
+      ),
+    };
+  }
+  const cp = within('checkpoint', () => openCheckpoint(checkpointText, keys));
   const checked = raw.map((e) => checkEntry(e, cp, keys));
   checkChain(checked);
   let consistency = null;
-  if (b.consistency !== undefined) {
-    const c = checkFields(b.consistency, ['from_checkpoint', 'proof'], [], 'consistency', MALFORMED);
-    const from = within('consistency from_checkpoint', () => openCheckpoint(string(c.from_checkpoint, 'from_checkpoint', MALFORMED), keys));
+  if (link !== null) {
+    const { proof } = link;
+    const from = within('consistency from_checkpoint', () => openCheckpoint(link.fromText, keys));
     if (from.origin !== cp.origin) fail('consistency-origin-mismatch', `from_checkpoint is of origin ${from.origin}, the checkpoint of ${cp.origin}`);
     if (from.size > cp.size) fail('consistency-order', `from_checkpoint's size ${from.size} is above the checkpoint's ${cp.size}`);
-    const proof = array(c.proof, 'consistency proof', MALFORMED).map((h, i) =>
-      b64decode(string(h, `consistency proof[${i}]`, MALFORMED), `consistency proof[${i}]`, MALFORMED, 32),
-    );
     within(`consistency ${from.size} -> ${cp.size}`, () => verifyConsistency(from.size, cp.size, from.root, cp.root, proof));
     consistency = { fromSize: from.size, fromRoot: from.root, fromCheckpoint: from };
   }

@@ -10,7 +10,7 @@ export { parseJson } from './json.js';
 export { leafHash, nodeHash, emptyRoot, rootOfLeafHashes, verifyInclusion, verifyConsistency } from './merkle.js';
 export { verifyStrict, publicKeyProblem } from './ed25519.js';
 export { decodeEntry, entrySignedMessage, verifyEntrySignature } from './entry.js';
-export { parseVerifierKey, parseKeys, keyId, openNote, openCheckpoint } from './note.js';
+export { parseVerifierKey, parseKeys, keyId, openNote, openCheckpoint, subjectIndexRootOf } from './note.js';
 export * as subjectIndex from './subjectindex.js';
 export { normalizeIdentifier, directoryRowKey, deterministicPseudonym } from './subject.js';
 export { verifyBundle, verifyLifecycle };

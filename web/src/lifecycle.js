@@ -2,9 +2,9 @@
 // (docs/subject-index.md section 10).
 
 import { b64decode, equal } from './bytes.js';
-import { fail, within } from './errors.js';
+import { VerifyError, fail, within } from './errors.js';
 import { array, checkFields, string } from './json.js';
-import { openCheckpoint, parseKeys } from './note.js';
+import { openCheckpoint, parseKeys, subjectIndexRootOf } from './note.js';
 import { decodeProofJson, verifyProof } from './subjectindex.js';
 import { checkChain, checkEntry, readBundleEntry, toObject } from './bundle.js';
 
@@ -15,15 +15,24 @@ export function verifyLifecycle(input, keys) {
   const b = toObject(input, 'lifecycle bundle');
   checkFields(b, ['checkpoint', 'token', 'subject_proof', 'entries'], ['details_erased'], 'lifecycle bundle', MALFORMED);
   if (b.details_erased !== undefined && typeof b.details_erased !== 'boolean') fail(MALFORMED, 'details_erased is not a boolean');
-  // 1. the checkpoint and its subject-index root
-  const cp = within('checkpoint', () => openCheckpoint(string(b.checkpoint, 'checkpoint', MALFORMED), keys));
-  if (cp.subjectIndexRoot === null) fail('lifecycle-no-subject-index', `the checkpoint of size ${cp.size} carries no subject-index line`);
+  // SI 11: the whole shape first (a subject proof that does not decode is malformed here).
+  const checkpointText = string(b.checkpoint, 'checkpoint', MALFORMED);
   const token = b64decode(string(b.token, 'token', MALFORMED), 'token', MALFORMED, 32);
   const raw = array(b.entries, 'lifecycle entries', MALFORMED).map((r, i) => readBundleEntry(r, `entries[${i}]`, MALFORMED));
   raw.forEach((e, i) => (e.where = `entries[${i}] (index ${e.index})`));
+  let proof;
+  try {
+    proof = within('subject_proof', () => decodeProofJson(b.subject_proof));
+  } catch (e) {
+    if (e instanceof VerifyError && e.code === 'subject-proof-decode') fail(MALFORMED, e.message.slice(e.code.length + 2));
+    throw e;
+  }
+  // 1. the checkpoint and its subject-index root
+  const cp = within('checkpoint', () => openCheckpoint(checkpointText, keys));
+  const indexRoot = within('checkpoint', () => subjectIndexRootOf(cp));
+  if (indexRoot === null) fail('lifecycle-no-subject-index', `the checkpoint of size ${cp.size} carries no subject-index line`);
   // 2. the token's head, or its absence
-  const proof = within('subject_proof', () => decodeProofJson(b.subject_proof));
-  const result = within('subject_proof', () => verifyProof(cp.subjectIndexRoot, token, proof));
+  const result = within('subject_proof', () => verifyProof(indexRoot, token, proof));
   const common = { kind: 'lifecycle', checkpoint: cp, token, detailsErased: b.details_erased === true };
   if (!result.present) {
     if (raw.length !== 0) fail('lifecycle-absent-with-entries', `the token is proved absent, yet the bundle lists ${raw.length} entries`);
@@ -56,5 +65,5 @@ export function verifyLifecycle(input, keys) {
     }
   });
   checkChain(chain);
-  return { ...common, present: true, head: result.head, entries: chain };
+  return { ...common, present: true, head: result.head, entries: chain, subjectIndexRoot: indexRoot };
 }

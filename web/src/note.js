@@ -4,8 +4,9 @@ import { sha256 } from '@noble/hashes/sha2';
 import { b64decode, concat, hex, utf8 } from './bytes.js';
 import { publicKeyProblem, verifyStrict } from './ed25519.js';
 import { fail } from './errors.js';
-import { parseSubjectIndexLine } from './subjectindex.js';
+import { KEYWORD as SUBJECT_INDEX_KEYWORD, parseSubjectIndexLine } from './subjectindex.js';
 
+const MAX_SIGNATURES = 100; // SPEC.md 9.2
 const DASH = '\u2014 '; // em dash and one space, the start of every signature line
 const ED25519 = 0x01; // the signature-type byte of an Ed25519 key (C2SP signed-note)
 
@@ -74,10 +75,13 @@ export function openNote(text, keys, what = 'note') {
   if (split < 0) fail('note-malformed', `${what} has no blank line before its signatures`);
   const body = text.slice(0, split + 1);
   const block = text.slice(split + 2);
-  const lines = block.length === 0 ? [] : block.slice(0, -1).split('\n');
+  // SPEC.md 9.2: an empty signature block is malformed; at most 100 lines; every line is read
+  // before any signature is checked.
+  if (block.length === 0) fail('note-malformed', `${what} has an empty signature block`);
+  const lines = block.slice(0, -1).split('\n');
+  if (lines.length > MAX_SIGNATURES) fail('note-too-many-signatures', `${what} has ${lines.length} signature lines, more than ${MAX_SIGNATURES}`);
   const bodyBytes = utf8(body);
-  const verified = [];
-  lines.forEach((line, i) => {
+  const parsed = lines.map((line, i) => {
     const where = `${what} signature line ${i + 1}`;
     if (!line.startsWith(DASH)) fail('note-signature-line-malformed', `${where} does not start with an em dash and a space`, { line: i + 1 });
     const rest = line.slice(DASH.length);
@@ -87,13 +91,17 @@ export function openNote(text, keys, what = 'note') {
     if (sp < 0 || problem) fail('note-signature-line-malformed', `${where}: the key name ${problem ?? 'is not followed by a space'}`, { line: i + 1 });
     const sig = b64decode(rest.slice(sp + 1), where, 'note-signature-line-malformed');
     if (sig.length < 5) fail('note-signature-line-malformed', `${where}: ${sig.length} bytes are too few for a key id and a signature`, { line: i + 1 });
+    return { where, name, sig, line: i + 1 };
+  });
+  const verified = [];
+  for (const { where, name, sig, line } of parsed) {
     const id = sig.subarray(0, 4);
     for (const key of keys.filter((k) => k.name === name && k.keyId === hex(id))) {
       const why = verifyStrict(key.publicKey, bodyBytes, sig.slice(4));
-      if (why) fail('note-signature-invalid', `${where}: the signature by known key ${key.name}+${key.keyId} does not verify (${why})`, { line: i + 1, reason: why });
+      if (why) fail('note-signature-invalid', `${where}: the signature by known key ${key.name}+${key.keyId} does not verify (${why})`, { line, reason: why });
       if (!verified.includes(key)) verified.push(key);
     }
-  });
+  }
   if (verified.length === 0) fail('note-no-known-signature', `${what} carries no signature by a known key (${keys.map((k) => `${k.name}+${k.keyId}`).join(', ')})`);
   return { body, bodyLines: body.slice(0, -1).split('\n'), verified };
 }
@@ -104,8 +112,8 @@ function isWellFormed(s) {
 }
 
 // Opens a checkpoint (a signed tlog-checkpoint note). Returns
-// { origin, size, root, extensions, subjectIndexRoot (null when the checkpoint carries none),
-//   verified (keys), text }.
+// { origin, size, root, extensions, verified (keys), text }; subjectIndexRootOf reads its
+// subject-index root.
 export function openCheckpoint(text, keys, what = 'checkpoint') {
   const note = openNote(text, keys, what);
   const lines = note.bodyLines;
@@ -113,9 +121,6 @@ export function openCheckpoint(text, keys, what = 'checkpoint') {
   const [origin, sizeText, rootText, ...extensions] = lines;
   const problem = nameProblem(origin);
   if (problem) fail('checkpoint-malformed', `${what} origin line ${problem}`);
-  if (!note.verified.some((k) => k.name === origin)) {
-    fail('checkpoint-origin-mismatch', `${what} origin ${JSON.stringify(origin)} is not the name of the key that signed it (${note.verified.map((k) => k.name).join(', ')})`);
-  }
   if (!/^(0|[1-9][0-9]*)$/.test(sizeText)) fail('checkpoint-size-invalid', `${what} tree size ${JSON.stringify(sizeText)} is not a decimal number without sign or leading zeros`);
   const size = Number(sizeText);
   if (!Number.isSafeInteger(size)) fail('number-out-of-range', `${what} tree size ${sizeText} is above 2^53-1, beyond this verifier`);
@@ -123,14 +128,20 @@ export function openCheckpoint(text, keys, what = 'checkpoint') {
   extensions.forEach((line, i) => {
     if (line.length === 0) fail('checkpoint-extension-empty', `${what} extension line ${i + 1} is empty`);
   });
-  let subjectIndexRoot = null;
-  for (const line of extensions) {
-    const r = parseSubjectIndexLine(line);
-    if (r === null) continue;
-    if (subjectIndexRoot !== null) fail('subject-index-line-duplicate', `${what} carries two subject-index lines`);
-    subjectIndexRoot = r;
+  // SPEC.md 9.2: the origin is checked after the body's lines.
+  if (!note.verified.some((k) => k.name === origin)) {
+    fail('checkpoint-origin-mismatch', `${what} origin ${JSON.stringify(origin)} is not the name of the key that signed it (${note.verified.map((k) => k.name).join(', ')})`);
   }
-  return { origin, size, root, extensions, subjectIndexRoot, verified: note.verified, text };
+  return { origin, size, root, extensions, verified: note.verified, text };
+}
+
+// The subject-index root a checkpoint carries (SI 6), or null when it carries none. Read only by
+// a verifier that needs it (SPEC.md 9.2): a broken line fails lifecycles, not SPEC 7 bundles.
+// Duplicates are counted before any line is parsed (SI 11's order).
+export function subjectIndexRootOf(cp, what = 'checkpoint') {
+  const ours = cp.extensions.filter((line) => line.split(' ')[0] === SUBJECT_INDEX_KEYWORD);
+  if (ours.length > 1) fail('subject-index-line-duplicate', `${what} carries ${ours.length} subject-index lines`);
+  return ours.length === 0 ? null : parseSubjectIndexLine(ours[0]);
 }
 
 // The keys of `keys` named `origin` (the log's own keys).

@@ -60,7 +60,7 @@ test('each byte of each inclusion-proof hash flipped: inclusion-proof-mismatch; 
   rejects(c, 'inclusion-proof-length', 'a hash added');
   const d = good();
   d.entries[0].index = 12;
-  rejects(d, 'entry-index-mismatch', 'index beyond the tree: the bytes say 3 first');
+  rejects(d, 'inclusion-index-out-of-range', 'index beyond the tree: inclusion is checked before the bytes are read (SPEC 9.3)');
 });
 
 test('each byte of the entry bytes flipped: rejected (by the reader, the index check or the signature)', () => {

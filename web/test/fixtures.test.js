@@ -40,3 +40,15 @@ for (const file of files) {
 }
 
 test('fixtures exist', () => assert.ok(files.length > 0));
+
+// The cases the Rust side exports (tests/shared_cases.rs): its verdict and code are in `expect`,
+// so every rust-*.json test above is an agreement check between the two verifiers.
+test('the Rust side exported its shared cases, both verdicts among them', (t) => {
+  const rust = files.filter((f) => f.startsWith('rust-')).map((f) => JSON.parse(readFileSync(new URL(f, dir), 'utf8')));
+  const good = rust.filter((f) => f.expect.ok).length;
+  const bad = rust.filter((f) => !f.expect.ok && f.expect.code).length;
+  t.diagnostic(`rust fixtures: ${rust.length} (${good} verify, ${bad} fail with a code)`);
+  assert.ok(rust.length >= 25, `${rust.length} rust-*.json fixtures`);
+  assert.ok(good >= 6 && bad >= 20, `${good} good, ${bad} bad`);
+  assert.equal(good + bad, rust.length, 'every failing Rust case names its code');
+});

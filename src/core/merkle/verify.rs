@@ -37,6 +37,23 @@ pub enum InclusionError {
     RootMismatch,
 }
 
+impl InclusionError {
+    /// The failed check (docs/SPEC.md section 9).
+    pub fn check(&self) -> crate::core::checks::Check {
+        use crate::core::checks::Check;
+        match self {
+            Self::IndexBeyondSize { .. } => Check::InclusionIndexOutOfRange,
+            Self::ProofLength { .. } => Check::InclusionProofLength,
+            Self::RootMismatch => Check::InclusionProofMismatch,
+        }
+    }
+
+    /// The failed check's stable code (docs/SPEC.md section 9).
+    pub fn code(&self) -> &'static str {
+        self.check().code()
+    }
+}
+
 /// Why a consistency proof was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConsistencyError {
@@ -75,6 +92,26 @@ pub enum ConsistencyError {
     /// The root of the second tree recomputed from the proof is not the second root given.
     #[error("the second root recomputed from the consistency proof does not match")]
     SecondRootMismatch,
+}
+
+impl ConsistencyError {
+    /// The failed check (docs/SPEC.md section 9).
+    pub fn check(&self) -> crate::core::checks::Check {
+        use crate::core::checks::Check;
+        match self {
+            Self::FirstBeyondSecond { .. } => Check::ConsistencyOrder,
+            Self::ProofLength { expected: 0, .. } => Check::ConsistencyProofNotEmpty,
+            Self::ProofLength { .. } => Check::ConsistencyProofLength,
+            Self::EqualSizesDifferentRoots { .. }
+            | Self::FirstRootMismatch
+            | Self::SecondRootMismatch => Check::ConsistencyProofMismatch,
+        }
+    }
+
+    /// The failed check's stable code (docs/SPEC.md section 9).
+    pub fn code(&self) -> &'static str {
+        self.check().code()
+    }
 }
 
 /// Checks that `leaf` is the leaf at `index` of the tree of `size` leaves whose root is `root`,

@@ -33,6 +33,24 @@ pub enum ExtensionLineError {
     Duplicate(usize),
 }
 
+impl ExtensionLineError {
+    /// The failed check (docs/subject-index.md section 11).
+    pub fn check(&self) -> crate::core::checks::Check {
+        use crate::core::checks::Check;
+        match self {
+            Self::NotSubjectIndex | Self::Malformed => Check::SubjectIndexLineMalformed,
+            Self::UnsupportedVersion(_) => Check::SubjectIndexLineUnsupportedVersion,
+            Self::Root(_) => Check::SubjectIndexLineRoot,
+            Self::Duplicate(_) => Check::SubjectIndexLineDuplicate,
+        }
+    }
+
+    /// The failed check's stable code (docs/SPEC.md section 9).
+    pub fn code(&self) -> &'static str {
+        self.check().code()
+    }
+}
+
 /// The extension line for `root`: `gdpr-ledger/subject-index v1 <base64 root>` (no newline).
 pub fn format_extension_line(root: &RootHash) -> String {
     format!(

@@ -60,6 +60,23 @@ pub enum SubjectIndexError {
     RootMismatch,
 }
 
+impl SubjectIndexError {
+    /// The failed check (docs/subject-index.md section 11).
+    pub fn check(&self) -> crate::core::checks::Check {
+        use crate::core::checks::Check;
+        match self {
+            Self::TooManySiblings(_) => Check::SubjectProofTooManySiblings,
+            Self::LeafOffPath { .. } => Check::SubjectProofLeafOffPath,
+            Self::RootMismatch => Check::SubjectProofRootMismatch,
+        }
+    }
+
+    /// The failed check's stable code (docs/SPEC.md section 9).
+    pub fn code(&self) -> &'static str {
+        self.check().code()
+    }
+}
+
 /// Verifies `proof` for `token` against `root`: `Some(head)` when it proves the token's head,
 /// `None` when it proves the token absent. Pure; what an auditor runs.
 ///

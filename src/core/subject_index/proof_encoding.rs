@@ -46,6 +46,18 @@ pub enum ProofDecodeError {
     },
 }
 
+impl ProofDecodeError {
+    /// The failed check (docs/subject-index.md section 11): every decoding fault is one.
+    pub fn check(&self) -> crate::core::checks::Check {
+        crate::core::checks::Check::SubjectProofDecode
+    }
+
+    /// The failed check's stable code (docs/SPEC.md section 9).
+    pub fn code(&self) -> &'static str {
+        self.check().code()
+    }
+}
+
 impl SubjectProof {
     /// The binary encoding: the terminal (`0x00`, or `0x01 || token || head`), the depth as
     /// `u16_be`, a bitmap of `ceil(depth / 8)` bytes whose bit `i` (most significant first) is
