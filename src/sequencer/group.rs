@@ -101,6 +101,9 @@ struct PlannedEntry {
     bytes: Vec<u8>,
     leaf: LeafHash,
     token: Option<[u8; 32]>,
+    /// The message `bytes` encode, handed to the store with them: the rows derived from an
+    /// entry are made from it, never by decoding the bytes again.
+    entry: Entry,
 }
 
 /// What to restore if a job is refused half-way.
@@ -297,6 +300,11 @@ fn plan_group(
                 signature: *signature,
             },
         })
+        .collect();
+    plan.commit.decoded = plan
+        .entries
+        .iter_mut()
+        .map(|entry| std::mem::take(&mut entry.entry))
         .collect();
     let commit = Arc::new(std::mem::take(&mut plan.commit));
     let next = PendingGroup {
@@ -689,6 +697,7 @@ fn plan_entry(
         bytes,
         leaf,
         token,
+        entry,
     });
     Ok(())
 }

@@ -167,6 +167,10 @@ pub struct NewEntry {
 pub struct CommitGroup {
     /// New entries, in index order.
     pub entries: Vec<NewEntry>,
+    /// The messages `entries` encode, in the same order, as the planner built them: the rows
+    /// derived from the entries (report indexes, breach counts) are made from these, not by
+    /// decoding the bytes again. Empty when only the bytes are at hand: they are decoded then.
+    pub decoded: Vec<crate::proto::v1::Entry>,
     /// Newly completed perfect subtrees.
     pub tree_nodes: Vec<(NodeId, NodeHash)>,
     /// New event-id rows: `(producer, event id, record)`.
@@ -485,7 +489,7 @@ impl LedgerStore {
             self.shred_into(&mut batch, token)?;
             batch.put_cf(erasures, token, record);
         }
-        self.add_report_rows(&mut batch, &group.entries)?;
+        self.add_report_rows(&mut batch, &group.entries, &group.decoded)?;
         self.add_tree_chunk_rows(&mut batch, group)?;
         self.db.write_opt(batch, &synced())?;
         Ok(())

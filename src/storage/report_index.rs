@@ -387,6 +387,7 @@ impl LedgerStore {
         &self,
         batch: &mut WriteBatch,
         entries: &[NewEntry],
+        decoded: &[Entry],
     ) -> Result<(), StorageError> {
         let Some(first) = entries.first() else {
             return Ok(());
@@ -396,7 +397,13 @@ impl LedgerStore {
         if !indexes_due && !counts_due {
             return Ok(());
         }
-        let decoded = decode_new_entries(entries)?;
+        let planned = decoded.len() == entries.len()
+            && decoded.iter().zip(entries).all(|(d, e)| d.index == e.index);
+        let decoded = if planned {
+            std::borrow::Cow::Borrowed(decoded)
+        } else {
+            std::borrow::Cow::Owned(decode_new_entries(entries)?)
+        };
         if indexes_due {
             self.index_entries(batch, &decoded)?;
             self.advance_derived_rows(batch, META_REPORTS_INDEXED, entries)?;
