@@ -32,18 +32,6 @@ pub enum ProofError {
     Storage(#[from] StorageError),
 }
 
-impl ProofError {
-    /// The gRPC status for this error.
-    pub fn into_status(self) -> tonic::Status {
-        match self {
-            ProofError::NoEntry(_) => tonic::Status::not_found(self.to_string()),
-            ProofError::Request(_) => tonic::Status::invalid_argument(self.to_string()),
-            ProofError::Pruned { .. } => tonic::Status::failed_precondition(self.to_string()),
-            ProofError::Storage(error) => crate::service::status::storage(error),
-        }
-    }
-}
-
 impl From<MerkleError<StorageError>> for ProofError {
     fn from(error: MerkleError<StorageError>) -> Self {
         match error {

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
+use tonic::Request;
 use tonic::metadata::MetadataMap;
-use tonic::{Request, Status};
 
 use crate::tls::ClientCertificateMap;
 
@@ -125,11 +125,12 @@ impl Caller {
     /// Refuses an event whose `system` (at `field`) is not one of the caller's, or is the
     /// ledger's own (reserved for everyone, admins too):
     /// `PERMISSION_DENIED` naming the field.
-    pub fn check_system(&self, field: &str, system: &str) -> Result<(), Status> {
+    pub fn check_system(&self, field: &str, system: &str) -> Result<(), AuthError> {
         if system == crate::validation::LEDGER_SYSTEM {
-            return Err(Status::permission_denied(format!(
-                "{field}: the system {system:?} is reserved for the entries the ledger writes itself"
-            )));
+            return Err(AuthError::SystemReserved {
+                field: field.to_owned(),
+                system: system.to_owned(),
+            });
         }
         if system.is_empty() || self.may_report_for(system) {
             return Ok(());
@@ -138,10 +139,12 @@ impl Caller {
             Systems::Any => String::new(),
             Systems::Listed(listed) => listed.join(", "),
         };
-        Err(Status::permission_denied(format!(
-            "{field}: {} may not report for system {system:?}; its credential lists [{listed}]",
-            self.identity
-        )))
+        Err(AuthError::SystemNotListed {
+            field: field.to_owned(),
+            identity: self.identity.clone(),
+            system: system.to_owned(),
+            listed,
+        })
     }
 }
 
@@ -259,14 +262,16 @@ impl TokenTable {
     }
 
     /// The caller a request's `authorization: Bearer <token>` names.
-    pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
+    pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Caller, AuthError> {
         self.bearer_caller(request.metadata())?
-            .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))
+            .ok_or(AuthError::MissingCredential {
+                certificates_mapped: false,
+            })
     }
 
     /// The caller the `authorization` header names; `None` without the header. A malformed header
     /// or an unknown token is an error, never ignored.
-    pub fn bearer_caller(&self, metadata: &MetadataMap) -> Result<Option<Caller>, Status> {
+    pub fn bearer_caller(&self, metadata: &MetadataMap) -> Result<Option<Caller>, AuthError> {
         let Some(header) = metadata.get("authorization") else {
             return Ok(None);
         };
@@ -274,12 +279,12 @@ impl TokenTable {
             .to_str()
             .ok()
             .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(|| Status::unauthenticated("authorization must be: Bearer <token>"))?;
+            .ok_or(AuthError::MalformedHeader)?;
         self.by_hash
             .get(&token_digest(token.trim()))
             .cloned()
             .map(Some)
-            .ok_or_else(|| Status::unauthenticated("unknown token"))
+            .ok_or(AuthError::UnknownToken)
     }
 }
 
@@ -309,13 +314,13 @@ impl Authenticator {
     }
 
     /// The request's caller (see the type's rules).
-    pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
+    pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Caller, AuthError> {
         let by_certificate = match request.peer_certs() {
             Some(chain) => match chain.first() {
                 Some(leaf) => self
                     .certificates
                     .caller(leaf.as_ref())
-                    .map_err(|e| Status::unauthenticated(e.to_string()))?,
+                    .map_err(AuthError::Certificate)?,
                 None => None,
             },
             None => None,
@@ -323,34 +328,90 @@ impl Authenticator {
         let by_token = self.tokens.bearer_caller(request.metadata())?;
         match (by_token, by_certificate) {
             (Some(token), Some(certificate)) if token == certificate => Ok(token),
-            (Some(token), Some(certificate)) => Err(Status::unauthenticated(format!(
-                "the bearer token names {} ({:?}, systems {:?}) but the client certificate names {} ({:?}, systems {:?}); they must agree",
-                token.identity,
-                token.role,
-                token.systems,
-                certificate.identity,
-                certificate.role,
-                certificate.systems
-            ))),
+            (Some(token), Some(certificate)) => Err(AuthError::Disagree {
+                token: Box::new(token),
+                certificate: Box::new(certificate),
+            }),
             (Some(caller), None) | (None, Some(caller)) => Ok(caller),
-            (None, None) if self.certificates.is_empty() => Err(Status::unauthenticated(
-                "missing authorization: Bearer <token>",
-            )),
-            (None, None) => Err(Status::unauthenticated(
-                "missing authorization: Bearer <token>, and no client certificate mapped in tls.clients",
-            )),
+            (None, None) => Err(AuthError::MissingCredential {
+                certificates_mapped: !self.certificates.is_empty(),
+            }),
         }
     }
 }
 
 /// Refuses a caller without the right.
-pub fn require(caller: &Caller, allowed: bool, what: &str) -> Result<(), Status> {
+pub fn require(caller: &Caller, allowed: bool, what: &str) -> Result<(), AuthError> {
     if allowed {
         Ok(())
     } else {
-        Err(Status::permission_denied(format!(
-            "{} ({:?}) may not {what}",
-            caller.identity, caller.role
-        )))
+        Err(AuthError::NotAllowed {
+            identity: caller.identity.clone(),
+            role: caller.role,
+            what: what.to_owned(),
+        })
     }
+}
+
+/// Why a request's caller is not known, or may not do what it asks.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Neither a bearer token nor a mapped client certificate.
+    #[error("missing authorization: Bearer <token>{}", if *certificates_mapped { ", and no client certificate mapped in tls.clients" } else { "" })]
+    MissingCredential {
+        /// Whether `[[tls.clients]]` maps any certificate (the message then says none was).
+        certificates_mapped: bool,
+    },
+    /// The `authorization` header is not `Bearer <token>`.
+    #[error("authorization must be: Bearer <token>")]
+    MalformedHeader,
+    /// No configured token has this hash.
+    #[error("unknown token")]
+    UnknownToken,
+    /// The client certificate's names could not be read, or map to two callers.
+    #[error("{0}")]
+    Certificate(crate::tls::CertificateNameError),
+    /// The bearer token and the client certificate name different callers.
+    #[error(
+        "the bearer token names {} ({:?}, systems {:?}) but the client certificate names {} ({:?}, systems {:?}); they must agree",
+        token.identity, token.role, token.systems, certificate.identity, certificate.role, certificate.systems
+    )]
+    Disagree {
+        /// The token's caller.
+        token: Box<Caller>,
+        /// The certificate's caller.
+        certificate: Box<Caller>,
+    },
+    /// The caller's role does not allow the method.
+    #[error("{identity} ({role:?}) may not {what}")]
+    NotAllowed {
+        /// Who.
+        identity: String,
+        /// With which role.
+        role: Role,
+        /// What the method does.
+        what: String,
+    },
+    /// The event names the ledger's own system.
+    #[error("{field}: the system {system:?} is reserved for the entries the ledger writes itself")]
+    SystemReserved {
+        /// The field naming the system.
+        field: String,
+        /// The system.
+        system: String,
+    },
+    /// The event names a system the caller's credential does not list.
+    #[error(
+        "{field}: {identity} may not report for system {system:?}; its credential lists [{listed}]"
+    )]
+    SystemNotListed {
+        /// The field naming the system.
+        field: String,
+        /// Who.
+        identity: String,
+        /// The system.
+        system: String,
+        /// The credential's systems, joined.
+        listed: String,
+    },
 }
