@@ -368,13 +368,13 @@ fn existing_receipt(
     let bytes = parts
         .store
         .entry(index)?
-        .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
+        .ok_or_else(|| StorageError::missing_entry(index))?;
     let signature = parts
         .store
         .signature(index)?
-        .ok_or_else(|| StorageError::Damaged(format!("signature {index} is missing")))?;
+        .ok_or_else(|| StorageError::missing_signature(index))?;
     let subject_token = decode_entry(&bytes)
-        .map_err(|e| StorageError::Damaged(format!("entry {index} does not decode: {e}")))?
+        .map_err(|e| StorageError::undecodable_entry(index, e))?
         .subject_token
         .try_into()
         .ok();
@@ -506,10 +506,9 @@ fn check_correction(
         None => parts
             .store
             .entry(target)?
-            .ok_or_else(|| StorageError::Damaged(format!("entry {target} is missing")))?,
+            .ok_or_else(|| StorageError::missing_entry(target))?,
     };
-    let entry = decode_entry(&bytes)
-        .map_err(|e| StorageError::Damaged(format!("entry {target} does not decode: {e}")))?;
+    let entry = decode_entry(&bytes).map_err(|e| StorageError::undecodable_entry(target, e))?;
     let Some(mut target_event) = entry.event else {
         return Err(refuse("the entry holds no event"));
     };
@@ -616,19 +615,20 @@ fn names_the_same_subject(
             &parts
                 .store
                 .entry(index)?
-                .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?,
+                .ok_or_else(|| StorageError::missing_entry(index))?,
         ),
     }
-    .map_err(|e| StorageError::Damaged(format!("entry {index} does not decode: {e}")))?
+    .map_err(|e| StorageError::undecodable_entry(index, e))?
     .subject_token;
     let entry_token: Option<[u8; 32]> = if entry_token.is_empty() {
         None
     } else {
         Some(entry_token.as_slice().try_into().map_err(|_| {
-            StorageError::Damaged(format!(
-                "entry {index}: a subject token of {} bytes",
-                entry_token.len()
-            ))
+            StorageError::undecodable(
+                columns::ENTRIES,
+                format!("entry {index}"),
+                format!("a subject token of {} bytes", entry_token.len()),
+            )
         })?)
     };
     let named = match (prepared.subject_row, prepared.subject_token) {

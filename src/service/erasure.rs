@@ -392,8 +392,7 @@ fn read_details(
             format!("the log has no entry {index}"),
         ))
     })?;
-    let entry =
-        decode_entry(&bytes).map_err(|e| StorageError::Damaged(format!("entry {index}: {e}")))?;
+    let entry = decode_entry(&bytes).map_err(|e| StorageError::undecodable_entry(index, e))?;
     let event = entry.event.unwrap_or_default();
     let digest = event.details_digest;
     let none = pb::GetDetailsResponse {
@@ -407,10 +406,9 @@ fn read_details(
         erased: true,
         ..Default::default()
     };
-    let token: [u8; 32] =
-        entry.subject_token.as_slice().try_into().map_err(|_| {
-            StorageError::Damaged(format!("entry {index}: details without subject"))
-        })?;
+    let token: [u8; 32] = entry.subject_token.as_slice().try_into().map_err(|_| {
+        StorageError::inconsistent(format!("entry {index}: details without subject"))
+    })?;
     let key =
         match store.data_key_row(&token)? {
             Some(row) if row != columns::SHREDDED_KEY => master_key
@@ -425,7 +423,7 @@ fn read_details(
         return Ok((erased, None));
     };
     if crate::core::hash::details_digest(&sealed).as_slice() != digest.as_slice() {
-        return Err(StorageError::Damaged(format!(
+        return Err(StorageError::inconsistent(format!(
             "entry {index}: the stored details do not match the entry's details_digest"
         ))
         .into());

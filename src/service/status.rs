@@ -342,7 +342,7 @@ mod tests {
 
     #[test]
     fn a_domain_error_wrapping_storage_is_a_storage_failure() {
-        let damaged = || StorageError::Damaged("x".into());
+        let damaged = || StorageError::inconsistent("x");
         for error in [
             ServiceError::from(ProofError::Storage(damaged())),
             ServiceError::from(ReportError::Storage(damaged())),

@@ -71,7 +71,11 @@ impl LedgerStore {
         for row in self.rows(columns::ERASURES)? {
             let (key, value) = row?;
             let token: [u8; 32] = key.as_ref().try_into().map_err(|_| {
-                StorageError::Damaged(format!("erasure record key of {} bytes", key.len()))
+                StorageError::undecodable(
+                    columns::ERASURES,
+                    "a key",
+                    format!("has {} bytes", key.len()),
+                )
             })?;
             records.push((token, value.into_vec()));
         }
@@ -84,7 +88,11 @@ impl LedgerStore {
         for row in self.rows(columns::IDENTIFIERS)? {
             let (key, value) = row?;
             let token: [u8; 32] = key.as_ref().try_into().map_err(|_| {
-                StorageError::Damaged(format!("identifier list key of {} bytes", key.len()))
+                StorageError::undecodable(
+                    columns::IDENTIFIERS,
+                    "a key",
+                    format!("has {} bytes", key.len()),
+                )
             })?;
             rows.push((token, value.into_vec()));
         }
@@ -162,7 +170,11 @@ impl LedgerStore {
             let (key, value) = row?;
             if value.len() == 32 && tokens.contains(value.as_ref()) {
                 let key: [u8; 32] = key.as_ref().try_into().map_err(|_| {
-                    StorageError::Damaged(format!("directory row key of {} bytes", key.len()))
+                    StorageError::undecodable(
+                        columns::DIRECTORY,
+                        "a key",
+                        format!("has {} bytes", key.len()),
+                    )
                 })?;
                 deleted.push(key);
             }
@@ -196,9 +208,9 @@ impl LedgerStore {
         let mut batch = WriteBatch::default();
         for row in self.rows(columns::EVENT_IDS)? {
             let (key, value) = row?;
-            let index = value
-                .get(..8)
-                .ok_or_else(|| StorageError::Damaged("event id row too short".into()))?;
+            let index = value.get(..8).ok_or_else(|| {
+                StorageError::undecodable(columns::EVENT_IDS, "an event id row", "is too short")
+            })?;
             let mut withdrawn_row = [0u8; 40];
             withdrawn_row[..8].copy_from_slice(index);
             withdrawn_row[8..].copy_from_slice(&WITHDRAWN_DIGEST);
@@ -400,6 +412,6 @@ impl ErasureRecord {
     /// Reads a stored record.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, StorageError> {
         serde_json::from_slice(bytes)
-            .map_err(|e| StorageError::Damaged(format!("erasure record: {e}")))
+            .map_err(|e| StorageError::undecodable(columns::ERASURES, "an erasure record", e))
     }
 }

@@ -74,10 +74,7 @@ impl MemoryStore {
         &self,
         read: impl FnOnce(&Rows) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
-        let rows = self
-            .rows
-            .lock()
-            .map_err(|_| StorageError::Damaged("the memory store's lock is poisoned".into()))?;
+        let rows = self.rows.lock().map_err(|_| StorageError::Poisoned)?;
         read(&rows)
     }
 }
@@ -89,9 +86,10 @@ impl HashStore for MemoryStore {
         self.read(|rows| {
             ids.iter()
                 .map(|id| {
-                    rows.tree.get(id).copied().ok_or_else(|| {
-                        StorageError::Damaged(format!("tree node {id:?} is missing"))
-                    })
+                    rows.tree
+                        .get(id)
+                        .copied()
+                        .ok_or_else(|| StorageError::missing(columns::TREE, format!("{id:?}")))
                 })
                 .collect()
         })
@@ -177,12 +175,9 @@ impl TailStore for MemoryStore {
 
     fn commit(&self, group: &CommitGroup) -> Result<(), StorageError> {
         if self.fail_next_commit.swap(false, Ordering::SeqCst) {
-            return Err(StorageError::Damaged("injected write failure".into()));
+            return Err(StorageError::Injected);
         }
-        let mut rows = self
-            .rows
-            .lock()
-            .map_err(|_| StorageError::Damaged("the memory store's lock is poisoned".into()))?;
+        let mut rows = self.rows.lock().map_err(|_| StorageError::Poisoned)?;
         for entry in &group.entries {
             rows.entries.insert(entry.index, entry.bytes.clone());
             rows.signatures.insert(entry.index, entry.signature);
@@ -227,10 +222,7 @@ impl TailStore for MemoryStore {
     }
 
     fn put_checkpoint(&self, size: u64, note: &str) -> Result<(), StorageError> {
-        let mut rows = self
-            .rows
-            .lock()
-            .map_err(|_| StorageError::Damaged("the memory store's lock is poisoned".into()))?;
+        let mut rows = self.rows.lock().map_err(|_| StorageError::Poisoned)?;
         rows.checkpoints.insert(size, note.to_owned());
         Ok(())
     }
