@@ -23,6 +23,8 @@ pub mod validation;
 #[cfg(feature = "server")]
 pub mod backfill;
 #[cfg(feature = "server")]
+pub mod caller;
+#[cfg(feature = "server")]
 pub mod client;
 #[cfg(feature = "server")]
 pub mod config;
@@ -48,6 +50,8 @@ pub mod sequencer;
 pub mod server;
 #[cfg(feature = "server")]
 pub mod service;
+#[cfg(feature = "server")]
+pub mod stats;
 #[cfg(feature = "server")]
 pub mod storage;
 #[cfg(feature = "server")]

@@ -218,13 +218,13 @@ pub struct SequencerStats {
     /// Jobs answered with receipts.
     pub jobs_acknowledged: AtomicU64,
     /// Entries per commit group.
-    pub group_entries: crate::metrics::SizeHistogram,
+    pub group_entries: crate::stats::SizeHistogram,
     /// Duration of each group's store commit: the write batch and its WAL fsync.
-    pub store_commit_duration: crate::metrics::LatencyHistogram,
+    pub store_commit_duration: crate::stats::LatencyHistogram,
     /// Duration of signing each group's checkpoint.
-    pub checkpoint_sign_duration: crate::metrics::LatencyHistogram,
+    pub checkpoint_sign_duration: crate::stats::LatencyHistogram,
     /// When the latest checkpoint was signed (made at start, when the recovered one is re-signed).
-    pub checkpoint_signed: crate::metrics::Stamp,
+    pub checkpoint_signed: crate::stats::Stamp,
 }
 
 /// State shared between the sequencer thread and its handles.

@@ -9,10 +9,9 @@
 
 use tonic::{Code, Status};
 
-use super::admission::Refusal;
 use super::admission::wire::WireError;
 use super::auth::AuthError;
-use super::streams::StreamError;
+use crate::caller::SystemRefused;
 use crate::erasure::ErasureError;
 use crate::proofs::ProofError;
 use crate::reports::ReportError;
@@ -39,6 +38,9 @@ pub enum ServiceError {
     /// The caller is not authenticated, or may not do this.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// An event names a system its caller may not report for (`PERMISSION_DENIED`).
+    #[error(transparent)]
+    System(#[from] SystemRefused),
     /// The admission layer refused the request before its body was decoded.
     #[error(transparent)]
     Admission(#[from] Refusal),
@@ -88,6 +90,81 @@ pub enum ServiceError {
     Internal(String),
 }
 
+/// Why the layer refused a request before its body reached the service.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The path names no method of the services.
+    #[error("{0}: no such method")]
+    NoSuchMethod(String),
+    /// The message is compressed.
+    #[error("request: compressed messages are not accepted")]
+    Compressed,
+    /// The length prefix declares more than `limits.max_request_bytes`.
+    #[error("request: {declared} bytes; the limit is {limit} bytes per request")]
+    TooLarge {
+        /// Bytes declared.
+        declared: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The in-flight budget closed: the server is stopping.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    /// More than one message, or bytes after it.
+    #[error("request: one message per request, and nothing after it")]
+    TrailingData,
+    /// The body did not arrive within `limits.request_body_timeout_secs`.
+    #[error(
+        "request: the body did not arrive within {seconds} s (limits.request_body_timeout_secs)"
+    )]
+    BodyTimeout {
+        /// The timeout, in seconds.
+        seconds: u64,
+    },
+    /// Receiving the body failed; its status is passed on.
+    #[error("{}", .0.message())]
+    Body(Status),
+    /// A handler found no caller in its request: the layer was not in front of it.
+    #[error("the request did not pass the admission layer")]
+    NotAdmitted,
+}
+
+/// Why a stream could not be opened, or was ended.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The caller has its share of streams open.
+    #[error(
+        "{identity} has {open} streams open; the limit is {limit} per caller (limits.max_streams_per_caller)"
+    )]
+    PerCaller {
+        /// Who.
+        identity: String,
+        /// Its streams open.
+        open: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The server has its streams open.
+    #[error("{open} streams are open; the limit is {limit} (limits.max_streams)")]
+    Total {
+        /// Streams open.
+        open: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The client read nothing for the send timeout.
+    #[error(
+        "the client read nothing for {seconds} s; the stream was ended (limits.stream_send_timeout_secs)"
+    )]
+    Stalled {
+        /// The timeout, in seconds.
+        seconds: u64,
+    },
+    /// A thread panicked holding the gate.
+    #[error("stream gate poisoned")]
+    Poisoned,
+}
+
 /// Where the events of a refused append sit in their request, for the message's field path.
 #[derive(Debug, Clone)]
 pub enum AppendLocation {
@@ -132,15 +209,14 @@ impl ServiceError {
             ServiceError::NotFound(_) => Code::NotFound,
             ServiceError::Precondition(_) => Code::FailedPrecondition,
             ServiceError::Auth(error) => match error {
-                AuthError::SystemReserved { .. }
-                | AuthError::SystemNotListed { .. }
-                | AuthError::NotAllowed { .. } => Code::PermissionDenied,
+                AuthError::NotAllowed { .. } => Code::PermissionDenied,
                 AuthError::MissingCredential { .. }
                 | AuthError::MalformedHeader
                 | AuthError::UnknownToken
                 | AuthError::Certificate(_)
                 | AuthError::Disagree { .. } => Code::Unauthenticated,
             },
+            ServiceError::System(_) => Code::PermissionDenied,
             ServiceError::Admission(error) => match error {
                 Refusal::NoSuchMethod(_) | Refusal::Compressed => Code::Unimplemented,
                 Refusal::TooLarge { .. } => Code::ResourceExhausted,

@@ -18,43 +18,7 @@ use tokio::sync::mpsc::Sender;
 use tonic::Status;
 
 use super::auth::Caller;
-use super::status::ServiceError;
-
-/// Why a stream could not be opened, or was ended.
-#[derive(Debug, thiserror::Error)]
-pub enum StreamError {
-    /// The caller has its share of streams open.
-    #[error(
-        "{identity} has {open} streams open; the limit is {limit} per caller (limits.max_streams_per_caller)"
-    )]
-    PerCaller {
-        /// Who.
-        identity: String,
-        /// Its streams open.
-        open: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// The server has its streams open.
-    #[error("{open} streams are open; the limit is {limit} (limits.max_streams)")]
-    Total {
-        /// Streams open.
-        open: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// The client read nothing for the send timeout.
-    #[error(
-        "the client read nothing for {seconds} s; the stream was ended (limits.stream_send_timeout_secs)"
-    )]
-    Stalled {
-        /// The timeout, in seconds.
-        seconds: u64,
-    },
-    /// A thread panicked holding the gate.
-    #[error("stream gate poisoned")]
-    Poisoned,
-}
+use super::status::{ServiceError, StreamError};
 
 /// Counts open streams, in all and per caller.
 #[derive(Debug)]

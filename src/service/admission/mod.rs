@@ -24,9 +24,9 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt as _;
 use tonic::body::Body;
-use tonic::{Request, Status};
+use tonic::Request;
 
-use super::status::ServiceError;
+use super::status::{Refusal, ServiceError};
 
 use super::RequestLimits;
 use super::auth::{Authenticator, Caller, Role};
@@ -178,45 +178,6 @@ pub fn caller<T>(request: &Request<T>) -> Result<Caller, ServiceError> {
         .get::<Caller>()
         .cloned()
         .ok_or(ServiceError::Admission(Refusal::NotAdmitted))
-}
-
-/// Why the layer refused a request before its body reached the service.
-#[derive(Debug, thiserror::Error)]
-pub enum Refusal {
-    /// The path names no method of the services.
-    #[error("{0}: no such method")]
-    NoSuchMethod(String),
-    /// The message is compressed.
-    #[error("request: compressed messages are not accepted")]
-    Compressed,
-    /// The length prefix declares more than `limits.max_request_bytes`.
-    #[error("request: {declared} bytes; the limit is {limit} bytes per request")]
-    TooLarge {
-        /// Bytes declared.
-        declared: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// The in-flight budget closed: the server is stopping.
-    #[error("the server is shutting down")]
-    ShuttingDown,
-    /// More than one message, or bytes after it.
-    #[error("request: one message per request, and nothing after it")]
-    TrailingData,
-    /// The body did not arrive within `limits.request_body_timeout_secs`.
-    #[error(
-        "request: the body did not arrive within {seconds} s (limits.request_body_timeout_secs)"
-    )]
-    BodyTimeout {
-        /// The timeout, in seconds.
-        seconds: u64,
-    },
-    /// Receiving the body failed; its status is passed on.
-    #[error("{}", .0.message())]
-    Body(Status),
-    /// A handler found no caller in its request: the layer was not in front of it.
-    #[error("the request did not pass the admission layer")]
-    NotAdmitted,
 }
 
 /// The rules and state the layer shares between connections.
