@@ -18,6 +18,7 @@
 
 pub mod core;
 pub mod proto;
+pub mod unix_time;
 pub mod validation;
 
 #[cfg(feature = "server")]

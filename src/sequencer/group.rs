@@ -21,7 +21,7 @@ use crate::core::hash::{LeafHash, leaf_hash};
 use crate::core::subject_index::{IndexCommit, SubjectHead as IndexHead, apply_updates};
 use crate::proto::v1::{CorrectionAction, Entry, EventKind};
 use crate::storage::{
-    CommitGroup, ErasureRecord, EventIdRecord, NewEntry, StorageError, StoredSignature,
+    CommitGroup, ErasureRecord, EventIdRecord, NewEntry, StorageError, StoredKey, StoredSignature,
     SubjectHead, columns,
 };
 use crate::validation::{LEDGER_SYSTEM, ValidationLimits, validate_amended_event};
@@ -793,10 +793,12 @@ fn subject_key(
     if let Some(key) = plan.keys.get(&token) {
         return Ok(key.clone());
     }
-    let key = match plan.reads.data_key_row(&*parts.store, &token)? {
-        None => SubjectKey::Absent,
-        Some(row) if row == columns::SHREDDED_KEY => SubjectKey::Shredded,
-        Some(wrapped) => SubjectKey::Live(parts.master_key.unwrap_key(&token, &wrapped)?),
+    let key = match StoredKey::from_row(plan.reads.data_key_row(&*parts.store, &token)?) {
+        StoredKey::Absent => SubjectKey::Absent,
+        StoredKey::Shredded => SubjectKey::Shredded,
+        StoredKey::Wrapped(wrapped) => {
+            SubjectKey::Live(parts.master_key.unwrap_key(&token, &wrapped)?)
+        }
     };
     plan.keys.insert(token, key.clone());
     Ok(key)
@@ -905,7 +907,7 @@ fn open_erasure(
     }
     let record = ErasureRecord {
         request_index: index,
-        requested_at: unix_seconds(now()),
+        requested_at: crate::unix_time::seconds(now()),
         requested_by: requested_by.to_owned(),
         closed: None,
         purged: false,
@@ -915,12 +917,6 @@ fn open_erasure(
     let previous = plan.identifiers.remove(&token);
     plan.identifier_journal.push((token, previous));
     Ok(())
-}
-
-fn unix_seconds(time: std::time::SystemTime) -> i64 {
-    time.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// Signs the group's entries, split over the configured threads (signing dominates the CPU cost of

@@ -86,9 +86,7 @@ impl AccessLog {
         let event = pb::Event {
             event_id: format!(
                 "{what}.{}.{}",
-                now.duration_since(SystemTime::UNIX_EPOCH)
-                    .map(|d| d.as_nanos())
-                    .unwrap_or(0),
+                crate::unix_time::nanos(now),
                 hex::encode(nonce)
             ),
             kind: pb::EventKind::Access as i32,

@@ -7,13 +7,13 @@ use tonic::{Request, Response, Status};
 
 use super::access_log::{AccessLog, AccessSubject};
 use super::status::{ServiceError, blocking};
-use super::subject_of_identifier;
+use super::{SubjectChoice, resolve_subject, subject_of_identifier, token_field};
 use crate::core::directory::DirectorySecret;
 use crate::core::entry::decode_entry;
 use crate::erasure::{ErasureError, ErasureManager, ErasureStatus, HolderConfirmation};
 use crate::proto::v1 as pb;
 use crate::proto::v1::erasure_server::Erasure;
-use crate::storage::{LedgerStore, StorageError, columns};
+use crate::storage::{LedgerStore, StorageError, StoredKey};
 use crate::validation::FieldError;
 use crate::vault::MasterKey;
 
@@ -46,27 +46,8 @@ impl ErasureService {
 
     /// The token a request names.
     async fn token(&self, subject: Option<pb::SubjectRef>) -> Result<[u8; 32], ServiceError> {
-        use pb::subject_ref::Subject;
-        match subject.and_then(|s| s.subject) {
-            None => {
-                Err(FieldError::new("subject", "give the subject's identifier or its token").into())
-            }
-            Some(Subject::Token(bytes)) => bytes.as_slice().try_into().map_err(|_| {
-                FieldError::new(
-                    "subject.token",
-                    format!("{} bytes; a token is 32", bytes.len()),
-                )
-                .into()
-            }),
-            Some(Subject::Identifier(identifier)) => Ok(subject_of_identifier(
-                &self.store,
-                &self.directory_secret,
-                &identifier,
-                "subject.identifier",
-            )
-            .await?
-            .1),
-        }
+        let subject = subject.and_then(|s| s.subject).map(SubjectChoice::from);
+        resolve_subject(&self.store, &self.directory_secret, subject, "subject.").await
     }
 
     async fn run<T: Send + 'static>(
@@ -169,10 +150,7 @@ impl Erasure for ErasureService {
             request.system
         };
         let event_id = if request.event_id.is_empty() {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default();
+            let nanos = crate::unix_time::nanos(std::time::SystemTime::now());
             format!("erasure-{nanos}")
         } else {
             request.event_id
@@ -209,7 +187,7 @@ impl Erasure for ErasureService {
         tracing::info!(token = %hex::encode(token), by = %caller.identity, "erasure requested");
         Ok(Response::new(status_message(
             &status,
-            crate::erasure::unix_now(),
+            crate::unix_time::now_seconds(),
         )))
     }
 
@@ -236,7 +214,7 @@ impl Erasure for ErasureService {
             .await?;
         Ok(Response::new(status_message(
             &status,
-            crate::erasure::unix_now(),
+            crate::unix_time::now_seconds(),
         )))
     }
 
@@ -249,7 +227,7 @@ impl Erasure for ErasureService {
         let status = self.run(move |manager| manager.status(token)).await?;
         Ok(Response::new(status_message(
             &status,
-            crate::erasure::unix_now(),
+            crate::unix_time::now_seconds(),
         )))
     }
 
@@ -259,7 +237,7 @@ impl Erasure for ErasureService {
     ) -> Result<Response<pb::ListOpenErasuresResponse>, Status> {
         super::admission::caller(&request)?;
         let days = i64::from(request.into_inner().older_than_days);
-        let now = crate::erasure::unix_now();
+        let now = crate::unix_time::now_seconds();
         let before = now.saturating_sub(days.saturating_mul(86_400));
         let cases = self.run(move |manager| manager.open_cases(before)).await?;
         Ok(Response::new(pb::ListOpenErasuresResponse {
@@ -297,12 +275,7 @@ impl Erasure for ErasureService {
     ) -> Result<Response<pb::GetIdentifiersResponse>, Status> {
         let caller = super::admission::caller(&request)?;
         let bytes = request.into_inner().token;
-        let token: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-            ServiceError::from(FieldError::new(
-                "token",
-                format!("{} bytes; a token is 32", bytes.len()),
-            ))
-        })?;
+        let token = token_field(&bytes, "token")?;
         let store = self.store.clone();
         let master_key = self.master_key.clone();
         let response = blocking(move || read_identifiers(&store, &master_key, &token)).await?;
@@ -332,15 +305,17 @@ fn read_identifiers(
         identifiers: Vec::new(),
         erased: true,
     };
-    let key = match store.data_key_row(token)? {
-        Some(row) if row == columns::SHREDDED_KEY => return Ok(erased),
-        Some(row) => master_key
-            .unwrap_key(token, &row)
-            .map_err(|error| ServiceError::Vault {
-                what: "subject key".into(),
-                error,
-            })?,
-        None => {
+    let key = match store.data_key(token)? {
+        StoredKey::Shredded => return Ok(erased),
+        StoredKey::Wrapped(row) => {
+            master_key
+                .unwrap_key(token, &row)
+                .map_err(|error| ServiceError::Vault {
+                    what: "subject key".into(),
+                    error,
+                })?
+        }
+        StoredKey::Absent => {
             // No key yet: a subject the ledger knows only from before identifiers were kept, or
             // none at all.
             return if store.subject_head(token)?.is_some() {
@@ -409,16 +384,17 @@ fn read_details(
     let token: [u8; 32] = entry.subject_token.as_slice().try_into().map_err(|_| {
         StorageError::inconsistent(format!("entry {index}: details without subject"))
     })?;
-    let key =
-        match store.data_key_row(&token)? {
-            Some(row) if row != columns::SHREDDED_KEY => master_key
+    let key = match store.data_key(&token)? {
+        StoredKey::Wrapped(row) => {
+            master_key
                 .unwrap_key(&token, &row)
                 .map_err(|error| ServiceError::Vault {
                     what: "subject key".into(),
                     error,
-                })?,
-            _ => return Ok((erased, None)),
-        };
+                })?
+        }
+        _ => return Ok((erased, None)),
+    };
     let Some(sealed) = store.sealed_details(&token, index)? else {
         return Ok((erased, None));
     };

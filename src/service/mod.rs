@@ -297,32 +297,6 @@ impl LedgerService {
     }
 
     /// The checkpoint at `size` (0: the latest), which the log must have signed.
-    /// The token a lifecycle request names: given, or looked up in the subject directory.
-    async fn resolve_subject(
-        &self,
-        subject: Option<pb::get_subject_lifecycle_request::Subject>,
-    ) -> Result<SubjectToken, ServiceError> {
-        use pb::get_subject_lifecycle_request::Subject;
-        match subject {
-            None => {
-                Err(FieldError::new("subject", "give the subject's identifier or its token").into())
-            }
-            Some(Subject::Token(bytes)) => SubjectToken::from_slice(&bytes).map_err(|_| {
-                FieldError::new("token", format!("{} bytes; a token is 32", bytes.len())).into()
-            }),
-            Some(Subject::Identifier(identifier)) => {
-                let (_, token) = subject_of_identifier(
-                    &self.store,
-                    &self.directory_secret,
-                    &identifier,
-                    "identifier",
-                )
-                .await?;
-                Ok(SubjectToken::from_bytes(token))
-            }
-        }
-    }
-
     fn checkpoint(&self, size: u64) -> Result<Arc<SignedCheckpoint>, ServiceError> {
         let latest = self.sequencer.shared().latest_checkpoint();
         if size == 0 || size == latest.size {
@@ -396,7 +370,63 @@ pub fn submission_digest_key(directory_secret: &[u8; 32]) -> [u8; 32] {
     )
 }
 
-/// Runs blocking store work off the async workers.
+/// A subject as a request names it: by identifier, or by the token the directory gave it.
+pub(crate) enum SubjectChoice {
+    /// By identifier, looked up in the directory.
+    Identifier(pb::SubjectIdentifier),
+    /// By token, as given (32 bytes).
+    Token(Vec<u8>),
+}
+
+impl From<pb::get_subject_lifecycle_request::Subject> for SubjectChoice {
+    fn from(subject: pb::get_subject_lifecycle_request::Subject) -> Self {
+        use pb::get_subject_lifecycle_request::Subject;
+        match subject {
+            Subject::Identifier(identifier) => SubjectChoice::Identifier(identifier),
+            Subject::Token(token) => SubjectChoice::Token(token),
+        }
+    }
+}
+
+impl From<pb::subject_ref::Subject> for SubjectChoice {
+    fn from(subject: pb::subject_ref::Subject) -> Self {
+        use pb::subject_ref::Subject;
+        match subject {
+            Subject::Identifier(identifier) => SubjectChoice::Identifier(identifier),
+            Subject::Token(token) => SubjectChoice::Token(token),
+        }
+    }
+}
+
+/// The token of the subject a request names, by identifier (through the directory) or by token;
+/// `prefix` places the request's fields in error messages (`""`, `"subject."`).
+pub(crate) async fn resolve_subject(
+    store: &Arc<LedgerStore>,
+    secret: &DirectorySecret,
+    subject: Option<SubjectChoice>,
+    prefix: &str,
+) -> Result<[u8; 32], ServiceError> {
+    match subject {
+        None => {
+            Err(FieldError::new("subject", "give the subject's identifier or its token").into())
+        }
+        Some(SubjectChoice::Token(bytes)) => token_field(&bytes, &format!("{prefix}token")),
+        Some(SubjectChoice::Identifier(identifier)) => {
+            let field = format!("{prefix}identifier");
+            Ok(subject_of_identifier(store, secret, &identifier, &field)
+                .await?
+                .1)
+        }
+    }
+}
+
+/// A token given in the request's `field`: 32 bytes.
+pub(crate) fn token_field(bytes: &[u8], field: &str) -> Result<[u8; 32], ServiceError> {
+    bytes
+        .try_into()
+        .map_err(|_| FieldError::new(field, format!("{} bytes; a token is 32", bytes.len())).into())
+}
+
 /// The directory row key and token of a subject identifier (`field` names it in errors):
 /// `INVALID_ARGUMENT` for an identifier that does not normalise, `NOT_FOUND` when the directory
 /// does not hold it.
@@ -730,15 +760,20 @@ impl Ledger for LedgerService {
         self.metrics.proof_requested(ProofKind::Lifecycle);
         let permit = self.streams.open(&caller).map_err(ServiceError::from)?;
         let request = request.into_inner();
-        let token = self.resolve_subject(request.subject).await?;
+        let token = resolve_subject(
+            &self.store,
+            &self.directory_secret,
+            request.subject.map(SubjectChoice::from),
+            "",
+        )
+        .await
+        .map(SubjectToken::from_bytes)?;
         let checkpoint = self.checkpoint(request.tree_size)?;
         let store = self.store.clone();
         let size = checkpoint.size;
         let (proof, indexes, details_erased) = blocking(move || {
             let (proof, indexes) = proofs::subject_lifecycle(&store, &token, size)?;
-            let erased = store
-                .data_key_row(token.as_bytes())?
-                .is_some_and(|row| row == crate::storage::columns::SHREDDED_KEY);
+            let erased = store.data_key(token.as_bytes())? == crate::storage::StoredKey::Shredded;
             Ok::<_, ServiceError>((proof, indexes, erased))
         })
         .await?;

@@ -36,7 +36,35 @@ pub struct PurgeScope {
     pub directory_rows: Option<Vec<[u8; 32]>>,
 }
 
+/// A subject's data key as stored: none yet, wrapped by the master key, or destroyed by the
+/// subject's erasure (the row holds [`columns::SHREDDED_KEY`]). The one reading of a data key row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredKey {
+    /// The subject has no data key yet.
+    Absent,
+    /// The wrapped key.
+    Wrapped(Vec<u8>),
+    /// The subject's erasure destroyed the key.
+    Shredded,
+}
+
+impl StoredKey {
+    /// What a data key row (or its absence) says.
+    pub fn from_row(row: Option<Vec<u8>>) -> Self {
+        match row {
+            None => StoredKey::Absent,
+            Some(row) if row == columns::SHREDDED_KEY => StoredKey::Shredded,
+            Some(wrapped) => StoredKey::Wrapped(wrapped),
+        }
+    }
+}
+
 impl LedgerStore {
+    /// The subject's data key: absent, wrapped or shredded.
+    pub fn data_key(&self, token: &[u8; 32]) -> Result<StoredKey, StorageError> {
+        self.data_key_row(token).map(StoredKey::from_row)
+    }
+
     /// The subject's stored data key row: the wrapped key, [`columns::SHREDDED_KEY`], or none.
     pub fn data_key_row(&self, token: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
         let cf = self.cf(columns::DATA_KEYS)?;

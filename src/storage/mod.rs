@@ -19,7 +19,7 @@ mod tree_cache;
 pub mod tree_chunks;
 
 pub use backup::{BackupError, BackupSummary, make_private, restore_backup};
-pub use erasure::{ErasureClosing, ErasureRecord, ErasureRow, PurgeScope};
+pub use erasure::{ErasureClosing, ErasureRecord, ErasureRow, PurgeScope, StoredKey};
 pub use memory::MemoryStore;
 pub use subject_index::PruneSummary;
 pub use tail::TailStore;

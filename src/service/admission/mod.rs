@@ -23,8 +23,8 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt as _;
-use tonic::body::Body;
 use tonic::Request;
+use tonic::body::Body;
 
 use super::status::{Refusal, ServiceError};
 
