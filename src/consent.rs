@@ -220,7 +220,7 @@ pub fn subject_history(
     for index in store.subject_entries(token)? {
         let bytes = store
             .entry(index)?
-            .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
+            .ok_or_else(|| StorageError::missing_entry(index))?;
         let (_, entry) = decoded(&index.to_be_bytes(), &bytes)?;
         if let Some(event) = entry.event {
             history.record(index, &event);
@@ -265,9 +265,8 @@ impl ConsentQuery {
 
 fn decoded(key: &[u8], value: &[u8]) -> Result<(u64, crate::proto::v1::Entry), StorageError> {
     let index = columns::decode_u64(key)
-        .ok_or_else(|| StorageError::Damaged("entry key is not 8 bytes".into()))?;
-    let entry =
-        decode_entry(value).map_err(|e| StorageError::Damaged(format!("entry {index}: {e}")))?;
+        .ok_or_else(|| StorageError::undecodable(columns::ENTRIES, "a key", "is not 8 bytes"))?;
+    let entry = decode_entry(value).map_err(|e| StorageError::undecodable_entry(index, e))?;
     Ok((index, entry))
 }
 

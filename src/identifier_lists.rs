@@ -9,7 +9,7 @@
 //! explains (a directory row that no longer points here) are dropped, and counted in the log.
 
 use crate::core::directory::{DirectorySecret, row_key_of_normalized};
-use crate::storage::{LedgerStore, StorageError, columns};
+use crate::storage::{LedgerStore, StorageError, StoredKey};
 use crate::vault::{IdentifierList, MasterKey, VaultError};
 
 /// The `meta` mark set once every list is length-prefixed.
@@ -47,12 +47,9 @@ pub fn rewrite_legacy_lists(
     }
     let mut rewritten = Vec::new();
     for (token, sealed) in store.sealed_identifier_rows()? {
-        let Some(wrapped) = store.data_key_row(&token)? else {
+        let StoredKey::Wrapped(wrapped) = store.data_key(&token)? else {
             continue;
         };
-        if wrapped == columns::SHREDDED_KEY {
-            continue;
-        }
         let key = master_key.unwrap_key(&token, &wrapped)?;
         let IdentifierList::Legacy(lines) = key.open_identifier_list(&token, &sealed)? else {
             continue;

@@ -18,10 +18,13 @@
 
 pub mod core;
 pub mod proto;
+pub mod unix_time;
 pub mod validation;
 
 #[cfg(feature = "server")]
 pub mod backfill;
+#[cfg(feature = "server")]
+pub mod caller;
 #[cfg(feature = "server")]
 pub mod client;
 #[cfg(feature = "server")]
@@ -48,6 +51,8 @@ pub mod sequencer;
 pub mod server;
 #[cfg(feature = "server")]
 pub mod service;
+#[cfg(feature = "server")]
+pub mod stats;
 #[cfg(feature = "server")]
 pub mod storage;
 #[cfg(feature = "server")]

@@ -24,9 +24,9 @@
 //! | `rocksdb_sst_files_bytes` | gauge | `rocksdb.total-sst-files-size`, summed over column families |
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -35,12 +35,12 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::sequencer::SequencerShared;
+use crate::stats::{LatencyHistogram, SizeHistogram};
 use crate::storage::LedgerStore;
 
 /// Path of the metrics page.
@@ -54,79 +54,6 @@ pub const OPENMETRICS_CONTENT_TYPE: &str =
 pub const ROCKSDB_PENDING_COMPACTION_BYTES: &str = "rocksdb.estimate-pending-compaction-bytes";
 /// RocksDB's total size of the SST files.
 pub const ROCKSDB_TOTAL_SST_FILES_SIZE: &str = "rocksdb.total-sst-files-size";
-
-/// A histogram of durations in seconds: buckets from 50 µs doubling to about 13 s.
-#[derive(Debug, Clone)]
-pub struct LatencyHistogram(Histogram);
-
-impl Default for LatencyHistogram {
-    fn default() -> Self {
-        Self(Histogram::new(exponential_buckets(0.000_05, 2.0, 19)))
-    }
-}
-
-impl LatencyHistogram {
-    /// Records one duration.
-    pub fn observe(&self, elapsed: Duration) {
-        self.0.observe(elapsed.as_secs_f64());
-    }
-
-    fn metric(&self) -> Histogram {
-        self.0.clone()
-    }
-}
-
-/// A histogram of counts (entries, events): buckets 1, 2, 4 ... 65,536.
-#[derive(Debug, Clone)]
-pub struct SizeHistogram(Histogram);
-
-impl Default for SizeHistogram {
-    fn default() -> Self {
-        Self(Histogram::new(exponential_buckets(1.0, 2.0, 17)))
-    }
-}
-
-impl SizeHistogram {
-    /// Records one count.
-    pub fn observe(&self, count: usize) {
-        // Counts stay far below 2^53: the conversion is exact.
-        self.0.observe(count as f64);
-    }
-
-    fn metric(&self) -> Histogram {
-        self.0.clone()
-    }
-}
-
-/// A moment on the monotonic clock, moved forward with [`Stamp::mark`]. A new stamp holds the
-/// moment it was made.
-#[derive(Debug)]
-pub struct Stamp(Mutex<Instant>);
-
-impl Default for Stamp {
-    fn default() -> Self {
-        Self(Mutex::new(Instant::now()))
-    }
-}
-
-impl Stamp {
-    /// Sets the stamp to now.
-    pub fn mark(&self) {
-        let now = Instant::now();
-        match self.0.lock() {
-            Ok(mut stamp) => *stamp = now,
-            Err(poisoned) => *poisoned.into_inner() = now,
-        }
-    }
-
-    /// Time since the stamp.
-    pub fn elapsed(&self) -> Duration {
-        match self.0.lock() {
-            Ok(stamp) => stamp.elapsed(),
-            Err(poisoned) => poisoned.into_inner().elapsed(),
-        }
-    }
-}
 
 /// What a read request asked for, as counted in `proof_requests_total{kind}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -568,34 +495,6 @@ mod tests {
             Some(OPENMETRICS_CONTENT_TYPE.as_bytes())
         );
         assert_eq!(body(page).await, "# EOF\n");
-    }
-
-    #[test]
-    fn histograms_record_in_their_buckets() {
-        let latency = LatencyHistogram::default();
-        latency.observe(Duration::from_millis(3));
-        let sizes = SizeHistogram::default();
-        sizes.observe(7);
-        sizes.observe(4096);
-        let mut registry = Registry::default();
-        registry.register("latency_seconds", "test", latency.metric());
-        registry.register("sizes", "test", sizes.metric());
-        let mut page = String::new();
-        prometheus_client::encoding::text::encode(&mut page, &registry).expect("encodes");
-        assert!(page.contains("latency_seconds_count 1\n"), "{page}");
-        // 3 ms: above the 1.6 ms bucket, within 3.2 ms.
-        assert!(
-            page.contains("latency_seconds_bucket{le=\"0.0016\"} 0\n"),
-            "{page}"
-        );
-        assert!(
-            page.contains("latency_seconds_bucket{le=\"0.0032\"} 1\n"),
-            "{page}"
-        );
-        assert!(page.contains("sizes_count 2\n"), "{page}");
-        assert!(page.contains("sizes_sum 4103.0\n"), "{page}");
-        assert!(page.contains("sizes_bucket{le=\"8.0\"} 1\n"), "{page}");
-        assert!(page.contains("sizes_bucket{le=\"4096.0\"} 2\n"), "{page}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::core::merkle::{self, MerkleError};
 use crate::core::signature::{EntrySignature, KeyId};
 use crate::core::subject_index::{ProofTerminal, SubjectIndexStoreError, SubjectProof, prove};
 use crate::sequencer::SignedCheckpoint;
-use crate::storage::{LedgerStore, SignedEntryRow, StorageError, StoredSignature};
+use crate::storage::{LedgerStore, SignedEntryRow, StorageError, StoredSignature, columns};
 
 /// Why a proof could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -30,18 +30,6 @@ pub enum ProofError {
     /// The store failed or is damaged.
     #[error(transparent)]
     Storage(#[from] StorageError),
-}
-
-impl ProofError {
-    /// The gRPC status for this error.
-    pub fn into_status(self) -> tonic::Status {
-        match self {
-            ProofError::NoEntry(_) => tonic::Status::not_found(self.to_string()),
-            ProofError::Request(_) => tonic::Status::invalid_argument(self.to_string()),
-            ProofError::Pruned { .. } => tonic::Status::failed_precondition(self.to_string()),
-            ProofError::Storage(error) => crate::service::status::storage(error),
-        }
-    }
 }
 
 impl From<MerkleError<StorageError>> for ProofError {
@@ -69,7 +57,7 @@ pub fn stored_entry(store: &LedgerStore, index: u64) -> Result<StoredEntry, Proo
     let bytes = store.entry(index)?.ok_or(ProofError::NoEntry(index))?;
     let signature = store
         .signature(index)?
-        .ok_or_else(|| StorageError::Damaged(format!("entry {index} has no signature")))?;
+        .ok_or_else(|| StorageError::missing_signature(index))?;
     Ok(StoredEntry {
         leaf: leaf_hash(&bytes),
         bytes,
@@ -87,7 +75,7 @@ pub fn checkpoint_at(
     };
     let root = merkle::root_at(store, size).map_err(|e| match e {
         MerkleError::Store(error) => error,
-        other => StorageError::Damaged(other.to_string()),
+        other => StorageError::inconsistent(format!("the root at size {size}: {other}")),
     })?;
     Ok(Some(SignedCheckpoint { size, root, note }))
 }
@@ -154,11 +142,17 @@ pub fn subject_lifecycle(
             return Err(if oldest > size {
                 ProofError::Pruned { size, oldest }
             } else {
-                StorageError::Damaged(format!("the subject index has no version {size}")).into()
+                StorageError::missing(columns::SUBJECT_INDEX_ROOTS, format!("version {size}"))
+                    .into()
             });
         }
         Err(SubjectIndexStoreError::Store(error)) => return Err(error.into()),
-        Err(other) => return Err(StorageError::Damaged(other.to_string()).into()),
+        Err(other) => {
+            return Err(StorageError::inconsistent(format!(
+                "the subject index at {size}: {other}"
+            ))
+            .into());
+        }
     };
     let count = match &proof.terminal {
         ProofTerminal::Leaf { token: found, head } if found == token => head.count,
@@ -166,7 +160,7 @@ pub fn subject_lifecycle(
     };
     let mut indexes = store.subject_entries(token.as_bytes())?;
     if (indexes.len() as u64) < count {
-        return Err(StorageError::Damaged(format!(
+        return Err(StorageError::inconsistent(format!(
             "token {token} has {} entry rows, its head says {count}",
             indexes.len()
         ))

@@ -707,7 +707,7 @@ fn audit_index_version(
     let keys: Vec<_> = rebuilt.nodes.iter().map(|(key, _)| *key).collect();
     // A stored node that does not even decode is a divergence of this version too.
     let stored = store.read_nodes(&keys).map_err(|error| match error {
-        StorageError::Damaged(reason) => mismatch(columns::SUBJECT_INDEX, reason),
+        StorageError::Damaged(reason) => mismatch(columns::SUBJECT_INDEX, reason.to_string()),
         other => other.into(),
     })?;
     for ((key, node), stored) in rebuilt.nodes.iter().zip(stored) {

@@ -19,8 +19,8 @@ use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use x509_parser::extensions::GeneralName;
 use zeroize::Zeroizing;
 
+use crate::caller::{Caller, Role, Systems, valid_identity};
 use crate::secrets;
-use crate::service::auth::{Caller, Role, Systems, valid_identity};
 
 /// How long a client may take over the TLS handshake before its connection is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -309,10 +309,7 @@ fn vary(submission: &mut pb::EventSubmission, n: u64) {
         return;
     };
     let r = |salt: u64, bound: u64| spread(n.wrapping_mul(31).wrapping_add(salt), bound);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let now = gdpr_ledger::unix_time::now_seconds();
     let three_years = 3 * 365 * 86_400;
     event.occurred_at = Some(prost_types::Timestamp {
         seconds: now - 60 - r(1, three_years) as i64,

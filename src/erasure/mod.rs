@@ -17,7 +17,7 @@ pub use status::{ErasureStatus, Holder, HolderConfirmation, HolderExemption, com
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -237,7 +237,7 @@ impl ErasureManager {
                 return Err(ErasureError::AlreadyClosed);
             }
             record.closed = Some(ErasureClosing {
-                at: unix_now(),
+                at: crate::unix_time::now_seconds(),
                 by: by.to_owned(),
                 reason: reason.to_owned(),
             });
@@ -386,7 +386,7 @@ fn process(manager: &ErasureManager, work: Vec<Work>) -> Result<(), ErasureError
                     continue;
                 }
                 record.closed = Some(ErasureClosing {
-                    at: unix_now(),
+                    at: crate::unix_time::now_seconds(),
                     by: LEDGER_IDENTITY.into(),
                     reason: "every system and recipient confirmed the deletion".into(),
                 });
@@ -468,8 +468,7 @@ pub fn reapply_journal(
             .transpose()?;
         let mut record = entry.record.clone();
         record.purged = false;
-        let shredded =
-            store.data_key_row(token)?.as_deref() == Some(crate::storage::columns::SHREDDED_KEY);
+        let shredded = store.data_key(token)? == crate::storage::StoredKey::Shredded;
         if current.is_none() || !shredded {
             shred.push((*token, record.to_bytes()));
         }
@@ -508,12 +507,4 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|_| ErasureError::WorkerStopped)?
-}
-
-/// Now, in Unix seconds.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

@@ -111,9 +111,8 @@ pub fn compute_status(
     for index in store.subject_entries(&token)? {
         let bytes = store
             .entry(index)?
-            .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
-        let entry = decode_entry(&bytes)
-            .map_err(|e| StorageError::Damaged(format!("entry {index}: {e}")))?;
+            .ok_or_else(|| StorageError::missing_entry(index))?;
+        let entry = decode_entry(&bytes).map_err(|e| StorageError::undecodable_entry(index, e))?;
         let event = match corrections.effective(&entry) {
             Effective::Retracted => continue,
             Effective::Live { event, .. } => *event,

@@ -21,7 +21,7 @@ use crate::core::hash::{LeafHash, leaf_hash};
 use crate::core::subject_index::{IndexCommit, SubjectHead as IndexHead, apply_updates};
 use crate::proto::v1::{CorrectionAction, Entry, EventKind};
 use crate::storage::{
-    CommitGroup, ErasureRecord, EventIdRecord, NewEntry, StorageError, StoredSignature,
+    CommitGroup, ErasureRecord, EventIdRecord, NewEntry, StorageError, StoredKey, StoredSignature,
     SubjectHead, columns,
 };
 use crate::validation::{LEDGER_SYSTEM, ValidationLimits, validate_amended_event};
@@ -482,7 +482,7 @@ fn check_correction(
         return Err(refuse("no such entry"));
     }
     let entry = decode_entry(&entry_bytes(parts, plan, target)?)
-        .map_err(|e| StorageError::Damaged(format!("entry {target} does not decode: {e}")))?;
+        .map_err(|e| StorageError::undecodable_entry(target, e))?;
     let Some(mut target_event) = entry.event else {
         return Err(refuse("the entry holds no event"));
     };
@@ -585,16 +585,17 @@ fn names_the_same_subject(
     index: u64,
 ) -> Result<bool, AppendError> {
     let entry_token = decode_entry(&entry_bytes(parts, plan, index)?)
-        .map_err(|e| StorageError::Damaged(format!("entry {index} does not decode: {e}")))?
+        .map_err(|e| StorageError::undecodable_entry(index, e))?
         .subject_token;
     let entry_token: Option<[u8; 32]> = if entry_token.is_empty() {
         None
     } else {
         Some(entry_token.as_slice().try_into().map_err(|_| {
-            StorageError::Damaged(format!(
-                "entry {index}: a subject token of {} bytes",
-                entry_token.len()
-            ))
+            StorageError::undecodable(
+                columns::ENTRIES,
+                format!("entry {index}"),
+                format!("a subject token of {} bytes", entry_token.len()),
+            )
         })?)
     };
     let named = match (prepared.subject_row, prepared.subject_token) {
@@ -626,7 +627,7 @@ fn entry_bytes<'p>(
         .store
         .entry(index)?
         .map(std::borrow::Cow::Owned)
-        .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))
+        .ok_or_else(|| StorageError::missing_entry(index))
 }
 
 fn lookup_directory(
@@ -787,10 +788,12 @@ fn subject_key(
     {
         return Ok(key.clone());
     }
-    let key = match plan.reads.data_key_row(&*parts.store, &token)? {
-        None => SubjectKey::Absent,
-        Some(row) if row == columns::SHREDDED_KEY => SubjectKey::Shredded,
-        Some(wrapped) => SubjectKey::Live(parts.master_key.unwrap_key(&token, &wrapped)?),
+    let key = match StoredKey::from_row(plan.reads.data_key_row(&*parts.store, &token)?) {
+        StoredKey::Absent => SubjectKey::Absent,
+        StoredKey::Shredded => SubjectKey::Shredded,
+        StoredKey::Wrapped(wrapped) => {
+            SubjectKey::Live(parts.master_key.unwrap_key(&token, &wrapped)?)
+        }
     };
     plan.keys.insert(token, key.clone());
     Ok(key)
@@ -903,7 +906,7 @@ fn open_erasure(
     }
     let record = ErasureRecord {
         request_index: index,
-        requested_at: unix_seconds(now()),
+        requested_at: crate::unix_time::seconds(now()),
         requested_by: requested_by.to_owned(),
         closed: None,
         purged: false,
@@ -913,12 +916,6 @@ fn open_erasure(
     let previous = plan.identifiers.remove(&token);
     plan.identifier_journal.push((token, previous));
     Ok(())
-}
-
-fn unix_seconds(time: std::time::SystemTime) -> i64 {
-    time.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// Signs the group's entries, split over the configured threads (signing dominates the CPU cost of

@@ -89,7 +89,7 @@ impl SubjectNodeStore for CachedIndexStore<'_> {
         let wanted: Vec<NodeKey> = missing.iter().map(|&i| keys[i]).collect();
         let read = self.store.read_nodes(&wanted)?;
         if read.len() != wanted.len() {
-            return Err(StorageError::Damaged(format!(
+            return Err(StorageError::inconsistent(format!(
                 "asked the store for {} subject-index nodes, got {}",
                 wanted.len(),
                 read.len()

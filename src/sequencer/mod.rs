@@ -221,13 +221,13 @@ pub struct SequencerStats {
     /// Jobs answered with receipts.
     pub jobs_acknowledged: AtomicU64,
     /// Entries per commit group.
-    pub group_entries: crate::metrics::SizeHistogram,
+    pub group_entries: crate::stats::SizeHistogram,
     /// Duration of each group's store commit: the write batch and its WAL fsync.
-    pub store_commit_duration: crate::metrics::LatencyHistogram,
+    pub store_commit_duration: crate::stats::LatencyHistogram,
     /// Duration of signing each group's checkpoint.
-    pub checkpoint_sign_duration: crate::metrics::LatencyHistogram,
+    pub checkpoint_sign_duration: crate::stats::LatencyHistogram,
     /// When the latest checkpoint was signed (made at start, when the recovered one is re-signed).
-    pub checkpoint_signed: crate::metrics::Stamp,
+    pub checkpoint_signed: crate::stats::Stamp,
 }
 
 /// State shared between the sequencer thread and its handles.
@@ -369,17 +369,18 @@ pub fn start(
     parts: SequencerParts,
 ) -> Result<(SequencerHandle, std::thread::JoinHandle<()>), StorageError> {
     let size = parts.store.tree_size()?;
-    let frontier = CompactRange::load(&*parts.store, size)
-        .map_err(|e| StorageError::Damaged(format!("cannot rebuild the tree's right edge: {e}")))?;
+    let frontier = CompactRange::load(&*parts.store, size).map_err(|e| {
+        StorageError::inconsistent(format!("cannot rebuild the tree's right edge: {e}"))
+    })?;
     let last_leaf = if size == 0 {
         LeafHash::from_bytes([0u8; 32])
     } else {
         let last = NodeId::leaf(size - 1)
-            .map_err(|e| StorageError::Damaged(format!("tree size {size}: {e}")))?;
+            .map_err(|e| StorageError::inconsistent(format!("tree size {size}: {e}")))?;
         let leaf = parts.store.read_hashes(&[last])?;
         leaf.first()
             .map(|node| LeafHash::from_bytes(*node.as_bytes()))
-            .ok_or_else(|| StorageError::Damaged("last leaf missing".into()))?
+            .ok_or_else(|| StorageError::missing_entry(size - 1))?
     };
     let (index_version, index_root) = match parts.store.latest_subject_index()? {
         Some((version, root)) => (Some(version), RootHash::from(root.hash())),
@@ -387,7 +388,7 @@ pub fn start(
     };
     // The index is written in the same batch as the entries: its latest version is the tree size.
     if index_version.unwrap_or(0) != size {
-        return Err(StorageError::Damaged(format!(
+        return Err(StorageError::inconsistent(format!(
             "the subject index is at version {index_version:?} but the log has {size} entries"
         )));
     }
@@ -414,7 +415,7 @@ pub fn start(
     let thread = std::thread::Builder::new()
         .name("sequencer".into())
         .spawn(move || group::run(parts, tail, jobs, shared))
-        .map_err(|e| StorageError::Damaged(format!("cannot start the sequencer thread: {e}")))?;
+        .map_err(StorageError::Thread)?;
     Ok((handle, thread))
 }
 
@@ -426,7 +427,7 @@ fn ensure_checkpoint(
 ) -> Result<SignedCheckpoint, StorageError> {
     let root = tail.frontier.root();
     let note =
-        sign_checkpoint(parts, tail.size, root, tail.index_root).map_err(StorageError::Damaged)?;
+        sign_checkpoint(parts, tail.size, root, tail.index_root).map_err(StorageError::Signing)?;
     if parts.store.checkpoint_at(tail.size)?.as_deref() != Some(note.as_str()) {
         parts.store.put_checkpoint(tail.size, &note)?;
     }

@@ -106,7 +106,7 @@ fn write_group(parts: &SequencerParts, shared: &SequencerShared, group: PlannedG
                         .and_then(|commit| commit.entries.get(*position))
                         .zip(group.leaves.get(*position));
                     let Some((entry, (leaf, token))) = entry else {
-                        return Err(AppendError::Storage(StorageError::Damaged(format!(
+                        return Err(AppendError::Storage(StorageError::inconsistent(format!(
                             "receipt of position {position} outside the group"
                         ))));
                     };
@@ -157,13 +157,13 @@ fn existing_receipt(
     let bytes = parts
         .store
         .entry(index)?
-        .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
+        .ok_or_else(|| StorageError::missing_entry(index))?;
     let signature = parts
         .store
         .signature(index)?
-        .ok_or_else(|| StorageError::Damaged(format!("signature {index} is missing")))?;
+        .ok_or_else(|| StorageError::missing_signature(index))?;
     let subject_token = decode_entry(&bytes)
-        .map_err(|e| StorageError::Damaged(format!("entry {index} does not decode: {e}")))?
+        .map_err(|e| StorageError::undecodable_entry(index, e))?
         .subject_token
         .try_into()
         .ok();

@@ -9,14 +9,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use tonic::Status;
-
 use super::auth::Caller;
-use super::status;
+use super::status::{AppendLocation, ServiceError};
 use crate::core::directory::{DirectorySecret, directory_row_key};
 use crate::proto::v1 as pb;
 use crate::sequencer::{PreparedEvent, SequencerHandle};
-use crate::validation::{ValidationLimits, is_special_category, validate_submission};
+use crate::validation::{FieldError, ValidationLimits, is_special_category, validate_submission};
 
 /// The system named by the access entries the ledger writes about itself.
 pub const ACCESS_SYSTEM: &str = crate::validation::LEDGER_SYSTEM;
@@ -71,9 +69,10 @@ impl AccessLog {
         what: &str,
         subject: AccessSubject<'_>,
         categories: BTreeSet<String>,
-    ) -> Result<u64, Status> {
+    ) -> Result<u64, ServiceError> {
         let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).map_err(|e| Status::internal(format!("randomness: {e}")))?;
+        getrandom::fill(&mut nonce)
+            .map_err(|e| ServiceError::internal(format!("randomness: {e}")))?;
         let now = SystemTime::now();
         let special = categories.iter().any(|c| is_special_category(c));
         let mut data_categories: Vec<String> = categories.into_iter().collect();
@@ -87,9 +86,7 @@ impl AccessLog {
         let event = pb::Event {
             event_id: format!(
                 "{what}.{}.{}",
-                now.duration_since(SystemTime::UNIX_EPOCH)
-                    .map(|d| d.as_nanos())
-                    .unwrap_or(0),
+                crate::unix_time::nanos(now),
                 hex::encode(nonce)
             ),
             kind: pb::EventKind::Access as i32,
@@ -116,12 +113,12 @@ impl AccessLog {
         // explains this exception to the table) and is the ledger's own, built from constants.
         if identifier.is_some() {
             validate_submission(&submission, &ValidationLimits::default(), now)
-                .map_err(|e| Status::internal(format!("access entry: {e}")))?;
+                .map_err(|e| ServiceError::internal(format!("access entry: {e}")))?;
         }
         let subject_row = identifier
             .map(|id| {
                 directory_row_key(&self.directory_secret, &id.kind, &id.value)
-                    .map_err(|e| Status::invalid_argument(format!("subject.value: {e}")))
+                    .map_err(|e| FieldError::new("subject.value", e.to_string()))
             })
             .transpose()?;
         let prepared = PreparedEvent {
@@ -145,10 +142,10 @@ impl AccessLog {
                 vec![prepared],
             )
             .await
-            .map_err(|e| status::append_refused(e, |_| "access entry".to_owned()))?;
+            .map_err(|e| ServiceError::append(e, AppendLocation::One("access entry")))?;
         receipts
             .first()
             .map(|r| r.index)
-            .ok_or_else(|| Status::internal("no receipt for the access entry"))
+            .ok_or_else(|| ServiceError::internal("no receipt for the access entry"))
     }
 }

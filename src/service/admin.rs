@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use super::status::{ServiceError, blocking};
 use crate::proto::v1 as pb;
 use crate::proto::v1::admin_server::Admin;
-use crate::storage::{BackupError, LedgerStore};
+use crate::storage::LedgerStore;
+use crate::validation::FieldError;
 
 /// The admin service's dependencies.
 pub struct AdminService {
@@ -31,38 +33,24 @@ impl Admin for AdminService {
     ) -> Result<Response<pb::CreateBackupResponse>, Status> {
         let caller = super::admission::caller(&request)?;
         let destination = PathBuf::from(request.into_inner().destination);
+        let field = |reason: String| FieldError::new("destination", reason);
         if !destination.is_absolute() {
-            return Err(Status::invalid_argument(
-                "destination: an absolute path on the server's machine",
-            ));
+            let reason = "an absolute path on the server's machine";
+            return Err(ServiceError::from(field(reason.into())).into());
         }
         let inside = crate::paths::is_within(&destination, &self.data_dir)
-            .map_err(|e| Status::invalid_argument(format!("destination: {e}")))?;
+            .map_err(|e| ServiceError::from(field(e.to_string())))?;
         if inside {
-            return Err(Status::invalid_argument(
-                "destination: a backup must not be inside the data dir",
-            ));
+            let reason = "a backup must not be inside the data dir";
+            return Err(ServiceError::from(field(reason.into())).into());
         }
         if !destination.parent().is_some_and(std::path::Path::is_dir) {
-            return Err(Status::failed_precondition(
-                "destination: its parent directory does not exist",
-            ));
+            let reason = "its parent directory does not exist";
+            return Err(ServiceError::Precondition(field(reason.into())).into());
         }
         let store = self.store.clone();
         let target = destination.clone();
-        let summary = tokio::task::spawn_blocking(move || store.create_backup(&target))
-            .await
-            .map_err(|e| Status::internal(format!("backup worker failed: {e}")))?
-            .map_err(|error| match error {
-                BackupError::DestinationExists(_) => {
-                    Status::already_exists(format!("destination: {error}"))
-                }
-                BackupError::Nested(_) => Status::invalid_argument(format!("destination: {error}")),
-                BackupError::Io { .. } => {
-                    Status::failed_precondition(format!("destination: {error}"))
-                }
-                BackupError::Storage(error) => super::status::storage(error),
-            })?;
+        let summary = blocking(move || store.create_backup(&target)).await?;
         tracing::info!(
             identity = %caller.identity,
             destination = %destination.display(),

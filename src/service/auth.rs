@@ -10,34 +10,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
+use tonic::Request;
 use tonic::metadata::MetadataMap;
-use tonic::{Request, Status};
 
+pub use crate::caller::{Caller, Role, Systems, valid_identity};
 use crate::tls::ClientCertificateMap;
-
-/// What a caller may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Appends events; reads nothing.
-    Producer,
-    /// Reads entries, checkpoints and proofs; appends nothing.
-    Auditor,
-    /// Everything.
-    Admin,
-}
-
-impl Role {
-    /// Whether this role may append events.
-    pub fn may_append(self) -> bool {
-        matches!(self, Role::Producer | Role::Admin)
-    }
-
-    /// Whether this role may read entries and proofs.
-    pub fn may_read(self) -> bool {
-        matches!(self, Role::Auditor | Role::Admin)
-    }
-}
 
 /// One configured token.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -58,91 +35,6 @@ pub struct TokenConfig {
     /// like the identity only. An admin may report for any system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub systems: Option<Vec<String>>,
-}
-
-/// The systems a caller may speak for: an event's `system` is evidence of what that system did
-/// (collected, deleted, confirmed, kept), so only the system's own credential may name it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Systems {
-    /// Any system (admins).
-    Any,
-    /// These systems only.
-    Listed(Vec<String>),
-}
-
-impl Systems {
-    /// The systems of a credential of `identity` and `role` that lists `systems` (or none).
-    pub fn of(identity: &str, role: Role, systems: Option<&[String]>) -> Self {
-        match (role, systems) {
-            (Role::Admin, _) => Systems::Any,
-            (_, Some(listed)) => Systems::Listed(listed.to_vec()),
-            (_, None) => Systems::Listed(vec![identity.to_owned()]),
-        }
-    }
-
-    /// Checks a configured list: names of 1 to 128 characters, no spaces around them.
-    pub fn check_config(identity: &str, systems: Option<&[String]>) -> Result<(), String> {
-        for system in systems.unwrap_or_default() {
-            if system.is_empty() || system.len() > 128 || system.trim() != system {
-                return Err(format!(
-                    "{identity}: system {system:?}: use 1 to 128 characters, no surrounding spaces"
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The authenticated caller, put into each request's extensions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// Identity, written into entries as `producer`.
-    pub identity: String,
-    /// Role.
-    pub role: Role,
-    /// The systems it may report for.
-    pub systems: Systems,
-}
-
-impl Caller {
-    /// Whether the caller may report events of `system`.
-    pub fn may_report_for(&self, system: &str) -> bool {
-        match &self.systems {
-            Systems::Any => true,
-            Systems::Listed(listed) => listed.iter().any(|s| s == system),
-        }
-    }
-
-    /// Which entries the caller may correct: its own; an admin, any (but the ledger's own).
-    pub fn correction_rights(&self) -> crate::sequencer::CorrectionRights {
-        if self.role == Role::Admin {
-            crate::sequencer::CorrectionRights::AnyEntry
-        } else {
-            crate::sequencer::CorrectionRights::OwnEntries
-        }
-    }
-
-    /// Refuses an event whose `system` (at `field`) is not one of the caller's, or is the
-    /// ledger's own (reserved for everyone, admins too):
-    /// `PERMISSION_DENIED` naming the field.
-    pub fn check_system(&self, field: &str, system: &str) -> Result<(), Status> {
-        if system == crate::validation::LEDGER_SYSTEM {
-            return Err(Status::permission_denied(format!(
-                "{field}: the system {system:?} is reserved for the entries the ledger writes itself"
-            )));
-        }
-        if system.is_empty() || self.may_report_for(system) {
-            return Ok(());
-        }
-        let listed = match &self.systems {
-            Systems::Any => String::new(),
-            Systems::Listed(listed) => listed.join(", "),
-        };
-        Err(Status::permission_denied(format!(
-            "{field}: {} may not report for system {system:?}; its credential lists [{listed}]",
-            self.identity
-        )))
-    }
 }
 
 /// Token hash -> caller.
@@ -182,14 +74,6 @@ pub enum TokenConfigError {
 /// SHA-256 of a token, as configured in `token_sha256`.
 pub fn token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
-}
-
-/// Whether an identity is acceptable as an entry's `producer`.
-pub fn valid_identity(identity: &str) -> bool {
-    (1..=64).contains(&identity.len())
-        && identity
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 impl TokenTable {
@@ -259,14 +143,16 @@ impl TokenTable {
     }
 
     /// The caller a request's `authorization: Bearer <token>` names.
-    pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
+    pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Caller, AuthError> {
         self.bearer_caller(request.metadata())?
-            .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))
+            .ok_or(AuthError::MissingCredential {
+                certificates_mapped: false,
+            })
     }
 
     /// The caller the `authorization` header names; `None` without the header. A malformed header
     /// or an unknown token is an error, never ignored.
-    pub fn bearer_caller(&self, metadata: &MetadataMap) -> Result<Option<Caller>, Status> {
+    pub fn bearer_caller(&self, metadata: &MetadataMap) -> Result<Option<Caller>, AuthError> {
         let Some(header) = metadata.get("authorization") else {
             return Ok(None);
         };
@@ -274,12 +160,12 @@ impl TokenTable {
             .to_str()
             .ok()
             .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(|| Status::unauthenticated("authorization must be: Bearer <token>"))?;
+            .ok_or(AuthError::MalformedHeader)?;
         self.by_hash
             .get(&token_digest(token.trim()))
             .cloned()
             .map(Some)
-            .ok_or_else(|| Status::unauthenticated("unknown token"))
+            .ok_or(AuthError::UnknownToken)
     }
 }
 
@@ -309,13 +195,13 @@ impl Authenticator {
     }
 
     /// The request's caller (see the type's rules).
-    pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
+    pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Caller, AuthError> {
         let by_certificate = match request.peer_certs() {
             Some(chain) => match chain.first() {
                 Some(leaf) => self
                     .certificates
                     .caller(leaf.as_ref())
-                    .map_err(|e| Status::unauthenticated(e.to_string()))?,
+                    .map_err(AuthError::Certificate)?,
                 None => None,
             },
             None => None,
@@ -323,34 +209,68 @@ impl Authenticator {
         let by_token = self.tokens.bearer_caller(request.metadata())?;
         match (by_token, by_certificate) {
             (Some(token), Some(certificate)) if token == certificate => Ok(token),
-            (Some(token), Some(certificate)) => Err(Status::unauthenticated(format!(
-                "the bearer token names {} ({:?}, systems {:?}) but the client certificate names {} ({:?}, systems {:?}); they must agree",
-                token.identity,
-                token.role,
-                token.systems,
-                certificate.identity,
-                certificate.role,
-                certificate.systems
-            ))),
+            (Some(token), Some(certificate)) => Err(AuthError::Disagree {
+                token: Box::new(token),
+                certificate: Box::new(certificate),
+            }),
             (Some(caller), None) | (None, Some(caller)) => Ok(caller),
-            (None, None) if self.certificates.is_empty() => Err(Status::unauthenticated(
-                "missing authorization: Bearer <token>",
-            )),
-            (None, None) => Err(Status::unauthenticated(
-                "missing authorization: Bearer <token>, and no client certificate mapped in tls.clients",
-            )),
+            (None, None) => Err(AuthError::MissingCredential {
+                certificates_mapped: !self.certificates.is_empty(),
+            }),
         }
     }
 }
 
 /// Refuses a caller without the right.
-pub fn require(caller: &Caller, allowed: bool, what: &str) -> Result<(), Status> {
+pub fn require(caller: &Caller, allowed: bool, what: &str) -> Result<(), AuthError> {
     if allowed {
         Ok(())
     } else {
-        Err(Status::permission_denied(format!(
-            "{} ({:?}) may not {what}",
-            caller.identity, caller.role
-        )))
+        Err(AuthError::NotAllowed {
+            identity: caller.identity.clone(),
+            role: caller.role,
+            what: what.to_owned(),
+        })
     }
+}
+
+/// Why a request's caller is not known, or may not do what it asks.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Neither a bearer token nor a mapped client certificate.
+    #[error("missing authorization: Bearer <token>{}", if *certificates_mapped { ", and no client certificate mapped in tls.clients" } else { "" })]
+    MissingCredential {
+        /// Whether `[[tls.clients]]` maps any certificate (the message then says none was).
+        certificates_mapped: bool,
+    },
+    /// The `authorization` header is not `Bearer <token>`.
+    #[error("authorization must be: Bearer <token>")]
+    MalformedHeader,
+    /// No configured token has this hash.
+    #[error("unknown token")]
+    UnknownToken,
+    /// The client certificate's names could not be read, or map to two callers.
+    #[error("{0}")]
+    Certificate(crate::tls::CertificateNameError),
+    /// The bearer token and the client certificate name different callers.
+    #[error(
+        "the bearer token names {} ({:?}, systems {:?}) but the client certificate names {} ({:?}, systems {:?}); they must agree",
+        token.identity, token.role, token.systems, certificate.identity, certificate.role, certificate.systems
+    )]
+    Disagree {
+        /// The token's caller.
+        token: Box<Caller>,
+        /// The certificate's caller.
+        certificate: Box<Caller>,
+    },
+    /// The caller's role does not allow the method.
+    #[error("{identity} ({role:?}) may not {what}")]
+    NotAllowed {
+        /// Who.
+        identity: String,
+        /// With which role.
+        role: Role,
+        /// What the method does.
+        what: String,
+    },
 }

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use super::status::ServiceError;
 use crate::consent::{ConsentProblem, ConsentQuery, processing_without_consent};
 use crate::proto::v1 as pb;
 use crate::proto::v1::consent_server::Consent;
 use crate::storage::LedgerStore;
+use crate::validation::FieldError;
 
 /// How many findings wait for the client before the scan pauses.
 const FINDINGS_IN_FLIGHT: usize = 256;
@@ -48,21 +50,20 @@ impl Consent for ConsentService {
         let caller = super::admission::caller(&request)?;
         let request = request.into_inner();
         if request.from_seconds < 0 || request.until_seconds < 0 {
-            return Err(Status::invalid_argument(
-                "from_seconds, until_seconds: Unix seconds, not negative",
-            ));
+            let field =
+                FieldError::new("from_seconds, until_seconds", "Unix seconds, not negative");
+            return Err(ServiceError::from(field).into());
         }
         if request.until_seconds != 0 && request.until_seconds <= request.from_seconds {
-            return Err(Status::invalid_argument(
-                "until_seconds: must be after from_seconds",
-            ));
+            let field = FieldError::new("until_seconds", "must be after from_seconds");
+            return Err(ServiceError::from(field).into());
         }
         let query = ConsentQuery {
             from: (request.from_seconds != 0).then_some(request.from_seconds),
             until: (request.until_seconds != 0).then_some(request.until_seconds),
             system: (!request.system.is_empty()).then_some(request.system),
         };
-        let permit = self.streams.open(&caller)?;
+        let permit = self.streams.open(&caller).map_err(ServiceError::from)?;
         let timeout = self.streams.send_timeout();
         let (sender, receiver) = tokio::sync::mpsc::channel(FINDINGS_IN_FLIGHT);
         let store = self.store.clone();
@@ -80,8 +81,8 @@ impl Consent for ConsentService {
                 super::streams::send_blocking(&sender, Ok(message), timeout)
             });
             if let Err(error) = outcome {
-                let status = super::status::storage(error);
-                super::streams::send_blocking(&sender, Err(status), timeout);
+                let error = ServiceError::from(error);
+                super::streams::send_blocking(&sender, Err(error.into()), timeout);
             }
         });
         Ok(Response::new(ReceiverStream::new(receiver)))

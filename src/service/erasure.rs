@@ -6,13 +6,15 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::access_log::{AccessLog, AccessSubject};
-use super::subject_of_identifier;
+use super::status::{ServiceError, blocking};
+use super::{SubjectChoice, resolve_subject, subject_of_identifier, token_field};
 use crate::core::directory::DirectorySecret;
 use crate::core::entry::decode_entry;
 use crate::erasure::{ErasureError, ErasureManager, ErasureStatus, HolderConfirmation};
 use crate::proto::v1 as pb;
 use crate::proto::v1::erasure_server::Erasure;
-use crate::storage::{LedgerStore, StorageError, columns};
+use crate::storage::{LedgerStore, StorageError, StoredKey};
+use crate::validation::FieldError;
 use crate::vault::MasterKey;
 
 /// The erasure service's dependencies.
@@ -43,56 +45,17 @@ impl ErasureService {
     }
 
     /// The token a request names.
-    async fn token(&self, subject: Option<pb::SubjectRef>) -> Result<[u8; 32], Status> {
-        use pb::subject_ref::Subject;
-        match subject.and_then(|s| s.subject) {
-            None => Err(Status::invalid_argument(
-                "subject: give the subject's identifier or its token",
-            )),
-            Some(Subject::Token(bytes)) => bytes.as_slice().try_into().map_err(|_| {
-                Status::invalid_argument(format!(
-                    "subject.token: {} bytes; a token is 32",
-                    bytes.len()
-                ))
-            }),
-            Some(Subject::Identifier(identifier)) => Ok(subject_of_identifier(
-                &self.store,
-                &self.directory_secret,
-                &identifier,
-                "subject.identifier",
-            )
-            .await?
-            .1),
-        }
+    async fn token(&self, subject: Option<pb::SubjectRef>) -> Result<[u8; 32], ServiceError> {
+        let subject = subject.and_then(|s| s.subject).map(SubjectChoice::from);
+        resolve_subject(&self.store, &self.directory_secret, subject, "subject.").await
     }
 
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&ErasureManager) -> Result<T, ErasureError> + Send + 'static,
-    ) -> Result<T, Status> {
+    ) -> Result<T, ServiceError> {
         let manager = self.manager.clone();
-        tokio::task::spawn_blocking(move || work(&manager))
-            .await
-            .map_err(|e| Status::internal(format!("worker failed: {e}")))?
-            .map_err(erasure_status)
-    }
-}
-
-/// An erasure failure as a gRPC status.
-fn erasure_status(error: ErasureError) -> Status {
-    match error {
-        ErasureError::NoCase => {
-            Status::failed_precondition("subject: the subject has no erasure case")
-        }
-        ErasureError::AlreadyClosed => {
-            Status::failed_precondition("subject: the subject's erasure case is already closed")
-        }
-        ErasureError::Append(error) => super::status::append_refused(error, |_| "request".into()),
-        ErasureError::Storage(error) => super::status::storage(error),
-        error @ (ErasureError::Journal(_) | ErasureError::WorkerStopped) => {
-            tracing::error!(%error, "erasure");
-            Status::internal(error.to_string())
-        }
+        blocking(move || work(&manager)).await
     }
 }
 
@@ -176,7 +139,10 @@ impl Erasure for ErasureService {
         let caller = super::admission::caller(&request)?;
         let request = request.into_inner();
         let identifier = request.subject.ok_or_else(|| {
-            Status::invalid_argument("subject: the identifier of the subject to erase is required")
+            ServiceError::from(FieldError::new(
+                "subject",
+                "the identifier of the subject to erase is required",
+            ))
         })?;
         let system = if request.system.is_empty() {
             crate::erasure::LEDGER_IDENTITY.to_owned()
@@ -184,10 +150,7 @@ impl Erasure for ErasureService {
             request.system
         };
         let event_id = if request.event_id.is_empty() {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default();
+            let nanos = crate::unix_time::nanos(std::time::SystemTime::now());
             format!("erasure-{nanos}")
         } else {
             request.event_id
@@ -211,7 +174,7 @@ impl Erasure for ErasureService {
             &crate::validation::ValidationLimits::default(),
             now,
         )
-        .map_err(|e| super::status::invalid_field(&e))?;
+        .map_err(ServiceError::from)?;
         let event = submission.event.unwrap_or_default();
         let (row, token) =
             subject_of_identifier(&self.store, &self.directory_secret, &identifier, "subject")
@@ -220,11 +183,11 @@ impl Erasure for ErasureService {
             .manager
             .erase(token, row, &caller.identity, event)
             .await
-            .map_err(erasure_status)?;
+            .map_err(ServiceError::from)?;
         tracing::info!(token = %hex::encode(token), by = %caller.identity, "erasure requested");
         Ok(Response::new(status_message(
             &status,
-            crate::erasure::unix_now(),
+            crate::unix_time::now_seconds(),
         )))
     }
 
@@ -235,9 +198,11 @@ impl Erasure for ErasureService {
         let caller = super::admission::caller(&request)?;
         let request = request.into_inner();
         if request.reason.trim().is_empty() {
-            return Err(Status::invalid_argument(
-                "reason: say why the case is closed before every system confirmed",
-            ));
+            return Err(ServiceError::from(FieldError::new(
+                "reason",
+                "say why the case is closed before every system confirmed",
+            ))
+            .into());
         }
         let token = self.token(request.subject).await?;
         let by = caller.identity.clone();
@@ -249,7 +214,7 @@ impl Erasure for ErasureService {
             .await?;
         Ok(Response::new(status_message(
             &status,
-            crate::erasure::unix_now(),
+            crate::unix_time::now_seconds(),
         )))
     }
 
@@ -262,7 +227,7 @@ impl Erasure for ErasureService {
         let status = self.run(move |manager| manager.status(token)).await?;
         Ok(Response::new(status_message(
             &status,
-            crate::erasure::unix_now(),
+            crate::unix_time::now_seconds(),
         )))
     }
 
@@ -272,7 +237,7 @@ impl Erasure for ErasureService {
     ) -> Result<Response<pb::ListOpenErasuresResponse>, Status> {
         super::admission::caller(&request)?;
         let days = i64::from(request.into_inner().older_than_days);
-        let now = crate::erasure::unix_now();
+        let now = crate::unix_time::now_seconds();
         let before = now.saturating_sub(days.saturating_mul(86_400));
         let cases = self.run(move |manager| manager.open_cases(before)).await?;
         Ok(Response::new(pb::ListOpenErasuresResponse {
@@ -288,10 +253,7 @@ impl Erasure for ErasureService {
         let index = request.into_inner().index;
         let store = self.store.clone();
         let master_key = self.master_key.clone();
-        let (response, opened) =
-            tokio::task::spawn_blocking(move || read_details(&store, &master_key, index))
-                .await
-                .map_err(|e| Status::internal(format!("worker failed: {e}")))??;
+        let (response, opened) = blocking(move || read_details(&store, &master_key, index)).await?;
         // Opened details are personal data: the read is logged in the ledger before it is served.
         if let Some((token, categories)) = opened {
             self.access_log
@@ -313,15 +275,10 @@ impl Erasure for ErasureService {
     ) -> Result<Response<pb::GetIdentifiersResponse>, Status> {
         let caller = super::admission::caller(&request)?;
         let bytes = request.into_inner().token;
-        let token: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-            Status::invalid_argument(format!("token: {} bytes; a token is 32", bytes.len()))
-        })?;
+        let token = token_field(&bytes, "token")?;
         let store = self.store.clone();
         let master_key = self.master_key.clone();
-        let response =
-            tokio::task::spawn_blocking(move || read_identifiers(&store, &master_key, &token))
-                .await
-                .map_err(|e| Status::internal(format!("worker failed: {e}")))??;
+        let response = blocking(move || read_identifiers(&store, &master_key, &token)).await?;
         // Re-identification is logged in the ledger before it is served.
         if !response.identifiers.is_empty() {
             self.access_log
@@ -343,33 +300,43 @@ fn read_identifiers(
     store: &LedgerStore,
     master_key: &MasterKey,
     token: &[u8; 32],
-) -> Result<pb::GetIdentifiersResponse, Status> {
-    let storage = super::status::storage;
+) -> Result<pb::GetIdentifiersResponse, ServiceError> {
     let erased = pb::GetIdentifiersResponse {
         identifiers: Vec::new(),
         erased: true,
     };
-    let key = match store.data_key_row(token).map_err(storage)? {
-        Some(row) if row == columns::SHREDDED_KEY => return Ok(erased),
-        Some(row) => master_key
-            .unwrap_key(token, &row)
-            .map_err(|e| Status::internal(format!("subject key: {e}")))?,
-        None => {
+    let key = match store.data_key(token)? {
+        StoredKey::Shredded => return Ok(erased),
+        StoredKey::Wrapped(row) => {
+            master_key
+                .unwrap_key(token, &row)
+                .map_err(|error| ServiceError::Vault {
+                    what: "subject key".into(),
+                    error,
+                })?
+        }
+        StoredKey::Absent => {
             // No key yet: a subject the ledger knows only from before identifiers were kept, or
             // none at all.
-            return if store.subject_head(token).map_err(storage)?.is_some() {
+            return if store.subject_head(token)?.is_some() {
                 Ok(pb::GetIdentifiersResponse::default())
             } else {
-                Err(Status::not_found("token: no data subject has this token"))
+                Err(ServiceError::NotFound(FieldError::new(
+                    "token",
+                    "no data subject has this token",
+                )))
             };
         }
     };
-    let Some(sealed) = store.sealed_identifiers(token).map_err(storage)? else {
+    let Some(sealed) = store.sealed_identifiers(token)? else {
         return Ok(pb::GetIdentifiersResponse::default());
     };
     let identifiers = key
         .open_identifiers(token, &sealed)
-        .map_err(|e| Status::internal(format!("identifiers: {e}")))?
+        .map_err(|error| ServiceError::Vault {
+            what: "identifiers".into(),
+            error,
+        })?
         .into_iter()
         .filter_map(|line| {
             line.split_once(':')
@@ -393,14 +360,14 @@ fn read_details(
     store: &LedgerStore,
     master_key: &MasterKey,
     index: u64,
-) -> Result<(pb::GetDetailsResponse, OpenedDetails), Status> {
-    let storage = super::status::storage;
-    let bytes = store
-        .entry(index)
-        .map_err(storage)?
-        .ok_or_else(|| Status::not_found(format!("index: the log has no entry {index}")))?;
-    let entry = decode_entry(&bytes)
-        .map_err(|e| storage(StorageError::Damaged(format!("entry {index}: {e}"))))?;
+) -> Result<(pb::GetDetailsResponse, OpenedDetails), ServiceError> {
+    let bytes = store.entry(index)?.ok_or_else(|| {
+        ServiceError::NotFound(FieldError::new(
+            "index",
+            format!("the log has no entry {index}"),
+        ))
+    })?;
+    let entry = decode_entry(&bytes).map_err(|e| StorageError::undecodable_entry(index, e))?;
     let event = entry.event.unwrap_or_default();
     let digest = event.details_digest;
     let none = pb::GetDetailsResponse {
@@ -415,27 +382,34 @@ fn read_details(
         ..Default::default()
     };
     let token: [u8; 32] = entry.subject_token.as_slice().try_into().map_err(|_| {
-        storage(StorageError::Damaged(format!(
-            "entry {index}: details without subject"
-        )))
+        StorageError::inconsistent(format!("entry {index}: details without subject"))
     })?;
-    let key = match store.data_key_row(&token).map_err(storage)? {
-        Some(row) if row != columns::SHREDDED_KEY => master_key
-            .unwrap_key(&token, &row)
-            .map_err(|e| Status::internal(format!("subject key: {e}")))?,
+    let key = match store.data_key(&token)? {
+        StoredKey::Wrapped(row) => {
+            master_key
+                .unwrap_key(&token, &row)
+                .map_err(|error| ServiceError::Vault {
+                    what: "subject key".into(),
+                    error,
+                })?
+        }
         _ => return Ok((erased, None)),
     };
-    let Some(sealed) = store.sealed_details(&token, index).map_err(storage)? else {
+    let Some(sealed) = store.sealed_details(&token, index)? else {
         return Ok((erased, None));
     };
     if crate::core::hash::details_digest(&sealed).as_slice() != digest.as_slice() {
-        return Err(storage(StorageError::Damaged(format!(
+        return Err(StorageError::inconsistent(format!(
             "entry {index}: the stored details do not match the entry's details_digest"
-        ))));
+        ))
+        .into());
     }
-    let details = key
-        .open_details(&token, index, &sealed)
-        .map_err(|e| Status::internal(format!("details of entry {index}: {e}")))?;
+    let details =
+        key.open_details(&token, index, &sealed)
+            .map_err(|error| ServiceError::Vault {
+                what: format!("details of entry {index}"),
+                error,
+            })?;
     Ok((
         pb::GetDetailsResponse {
             details: details.to_vec(),

@@ -17,6 +17,8 @@ use std::time::{Instant, SystemTime};
 
 use tonic::{Request, Response, Status};
 
+use status::{AppendLocation, ServiceError, blocking};
+
 use crate::core::directory::{
     DirectorySecret, SubjectToken, directory_row_key, normalize_identifier,
 };
@@ -158,7 +160,7 @@ impl LedgerService {
         checks: Vec<(usize, pb::Event)>,
         tokens: &[Option<[u8; 32]>],
         receipts: &mut [pb::Receipt],
-    ) -> Result<(), Status> {
+    ) -> Result<(), ServiceError> {
         let checks: Vec<([u8; 32], usize, pb::Event)> = checks
             .into_iter()
             .filter_map(|(position, event)| {
@@ -176,13 +178,12 @@ impl LedgerService {
         let warnings = blocking(move || {
             let mut warnings = Vec::new();
             for (token, position, event) in checks {
-                let history = crate::consent::subject_history(&store, &token)
-                    .map_err(proofs::ProofError::Storage)?;
+                let history = crate::consent::subject_history(&store, &token)?;
                 if let Err(problem) = history.check(&event) {
                     warnings.push((position, problem.to_string()));
                 }
             }
-            Ok(warnings)
+            Ok::<_, ServiceError>(warnings)
         })
         .await?;
         for (position, warning) in warnings {
@@ -257,7 +258,7 @@ impl LedgerService {
         &self,
         receipts: Vec<Receipt>,
         include_bundle: bool,
-    ) -> Result<Vec<pb::Receipt>, Status> {
+    ) -> Result<Vec<pb::Receipt>, ServiceError> {
         // Every bundle from one blocking task (each reads its entry and proof).
         let mut bundles = if include_bundle {
             let store = self.store.clone();
@@ -296,49 +297,23 @@ impl LedgerService {
     }
 
     /// The checkpoint at `size` (0: the latest), which the log must have signed.
-    /// The token a lifecycle request names: given, or looked up in the subject directory.
-    async fn resolve_subject(
-        &self,
-        subject: Option<pb::get_subject_lifecycle_request::Subject>,
-    ) -> Result<SubjectToken, Status> {
-        use pb::get_subject_lifecycle_request::Subject;
-        match subject {
-            None => Err(Status::invalid_argument(
-                "subject: give the subject's identifier or its token",
-            )),
-            Some(Subject::Token(bytes)) => SubjectToken::from_slice(&bytes).map_err(|_| {
-                Status::invalid_argument(format!("token: {} bytes; a token is 32", bytes.len()))
-            }),
-            Some(Subject::Identifier(identifier)) => {
-                let (_, token) = subject_of_identifier(
-                    &self.store,
-                    &self.directory_secret,
-                    &identifier,
-                    "identifier",
-                )
-                .await?;
-                Ok(SubjectToken::from_bytes(token))
-            }
-        }
-    }
-
-    fn checkpoint(&self, size: u64) -> Result<Arc<SignedCheckpoint>, Status> {
+    fn checkpoint(&self, size: u64) -> Result<Arc<SignedCheckpoint>, ServiceError> {
         let latest = self.sequencer.shared().latest_checkpoint();
         if size == 0 || size == latest.size {
             return Ok(latest);
         }
         if size > latest.size {
-            return Err(Status::out_of_range(format!(
-                "tree_size: {size} is beyond the log's size {}",
-                latest.size
+            return Err(ServiceError::OutOfRange(FieldError::new(
+                "tree_size",
+                format!("{size} is beyond the log's size {}", latest.size),
             )));
         }
-        proofs::checkpoint_at(&self.store, size)
-            .map_err(status::storage)?
+        proofs::checkpoint_at(&self.store, size)?
             .map(Arc::new)
             .ok_or_else(|| {
-                Status::not_found(format!(
-                    "tree_size: the log signed no checkpoint at size {size}; ask for a size a checkpoint or receipt names"
+                ServiceError::NotFound(FieldError::new(
+                    "tree_size",
+                    format!("the log signed no checkpoint at size {size}; ask for a size a checkpoint or receipt names"),
                 ))
             })
     }
@@ -361,11 +336,11 @@ fn check_systems(
     caller: &auth::Caller,
     submission: &pb::EventSubmission,
     prefix: &str,
-) -> Result<(), Status> {
+) -> Result<(), ServiceError> {
     let Some(event) = &submission.event else {
         return Ok(());
     };
-    caller.check_system(&format!("{prefix}.event.system"), &event.system)
+    Ok(caller.check_system(&format!("{prefix}.event.system"), &event.system)?)
 }
 
 /// The digest the event-id index keeps of a submission, to tell a retry from a reused event id:
@@ -395,7 +370,63 @@ pub fn submission_digest_key(directory_secret: &[u8; 32]) -> [u8; 32] {
     )
 }
 
-/// Runs blocking store work off the async workers.
+/// A subject as a request names it: by identifier, or by the token the directory gave it.
+pub(crate) enum SubjectChoice {
+    /// By identifier, looked up in the directory.
+    Identifier(pb::SubjectIdentifier),
+    /// By token, as given (32 bytes).
+    Token(Vec<u8>),
+}
+
+impl From<pb::get_subject_lifecycle_request::Subject> for SubjectChoice {
+    fn from(subject: pb::get_subject_lifecycle_request::Subject) -> Self {
+        use pb::get_subject_lifecycle_request::Subject;
+        match subject {
+            Subject::Identifier(identifier) => SubjectChoice::Identifier(identifier),
+            Subject::Token(token) => SubjectChoice::Token(token),
+        }
+    }
+}
+
+impl From<pb::subject_ref::Subject> for SubjectChoice {
+    fn from(subject: pb::subject_ref::Subject) -> Self {
+        use pb::subject_ref::Subject;
+        match subject {
+            Subject::Identifier(identifier) => SubjectChoice::Identifier(identifier),
+            Subject::Token(token) => SubjectChoice::Token(token),
+        }
+    }
+}
+
+/// The token of the subject a request names, by identifier (through the directory) or by token;
+/// `prefix` places the request's fields in error messages (`""`, `"subject."`).
+pub(crate) async fn resolve_subject(
+    store: &Arc<LedgerStore>,
+    secret: &DirectorySecret,
+    subject: Option<SubjectChoice>,
+    prefix: &str,
+) -> Result<[u8; 32], ServiceError> {
+    match subject {
+        None => {
+            Err(FieldError::new("subject", "give the subject's identifier or its token").into())
+        }
+        Some(SubjectChoice::Token(bytes)) => token_field(&bytes, &format!("{prefix}token")),
+        Some(SubjectChoice::Identifier(identifier)) => {
+            let field = format!("{prefix}identifier");
+            Ok(subject_of_identifier(store, secret, &identifier, &field)
+                .await?
+                .1)
+        }
+    }
+}
+
+/// A token given in the request's `field`: 32 bytes.
+pub(crate) fn token_field(bytes: &[u8], field: &str) -> Result<[u8; 32], ServiceError> {
+    bytes
+        .try_into()
+        .map_err(|_| FieldError::new(field, format!("{} bytes; a token is 32", bytes.len())).into())
+}
+
 /// The directory row key and token of a subject identifier (`field` names it in errors):
 /// `INVALID_ARGUMENT` for an identifier that does not normalise, `NOT_FOUND` when the directory
 /// does not hold it.
@@ -404,44 +435,31 @@ pub(crate) async fn subject_of_identifier(
     secret: &DirectorySecret,
     identifier: &pb::SubjectIdentifier,
     field: &str,
-) -> Result<([u8; 32], [u8; 32]), Status> {
+) -> Result<([u8; 32], [u8; 32]), ServiceError> {
     let row = directory_row_key(secret, &identifier.kind, &identifier.value)
-        .map_err(|e| Status::invalid_argument(format!("{field}.value: {e}")))?;
+        .map_err(|e| FieldError::new(format!("{field}.value"), e.to_string()))?;
     let store = store.clone();
-    let token = blocking(move || {
-        store
-            .directory_token(&row)
-            .map_err(proofs::ProofError::Storage)
-    })
-    .await?;
+    let token = blocking(move || store.directory_token(&row)).await?;
     token.map(|token| (row, token)).ok_or_else(|| {
-        Status::not_found(format!(
-            "{field}: no data subject with this identifier is in the subject directory"
+        ServiceError::NotFound(FieldError::new(
+            field,
+            "no data subject with this identifier is in the subject directory",
         ))
     })
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, proofs::ProofError> + Send + 'static,
-) -> Result<T, Status> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Status::internal(format!("worker failed: {e}")))?
-        .map_err(proofs::ProofError::into_status)
 }
 
 /// The append paths, wrapped by the trait's methods for their spans and metrics.
 impl LedgerService {
     /// Counts an append request's outcome: its receipts or the status that refused it.
-    fn count_append(&self, outcome: Result<usize, &Status>, started: Instant) {
+    fn count_append(&self, outcome: Result<usize, &ServiceError>, started: Instant) {
         match outcome {
             Ok(events) => {
                 self.metrics.append_acknowledged(events, started.elapsed());
                 tracing::debug!(events, "appended");
             }
-            Err(status) => {
-                self.metrics.append_rejected(status.code());
-                tracing::debug!(code = ?status.code(), message = status.message(), "append refused");
+            Err(error) => {
+                self.metrics.append_rejected(error.code());
+                tracing::debug!(code = ?error.code(), message = %error, "append refused");
             }
         }
     }
@@ -450,18 +468,18 @@ impl LedgerService {
     async fn append_one(
         &self,
         request: Request<pb::AppendRequest>,
-    ) -> Result<Response<pb::AppendResponse>, Status> {
+    ) -> Result<Response<pb::AppendResponse>, ServiceError> {
         let caller = admission::caller(&request)?;
         tracing::Span::current().record("producer", caller.identity.as_str());
         self.metrics.append_received(1);
         let request = request.into_inner();
         let submission = request
             .submission
-            .ok_or_else(|| status::invalid_field(&FieldError::new("submission", "is required")))?;
+            .ok_or_else(|| FieldError::new("submission", "is required"))?;
         check_systems(&caller, &submission, "submission")?;
         let prepared = self
             .prepare(submission, &self.validation_limits(), SystemTime::now())
-            .map_err(|e| status::invalid_field(&e.prefixed("submission")))?;
+            .map_err(|e| e.prefixed("submission"))?;
         let deletions = self.deletion_positions(std::slice::from_ref(&prepared));
         let consent = Self::consent_checks(std::slice::from_ref(&prepared));
         let receipts = self
@@ -472,7 +490,7 @@ impl LedgerService {
                 vec![prepared],
             )
             .await
-            .map_err(|e| status::append_refused(e, |_| "submission".to_owned()))?;
+            .map_err(|e| ServiceError::append(e, AppendLocation::One("submission")))?;
         let tokens: Vec<Option<[u8; 32]>> = receipts.iter().map(|r| r.subject_token).collect();
         self.deletions_appended(&deletions, &tokens);
         let mut receipts = self.receipts(receipts, request.include_bundle).await?;
@@ -480,7 +498,7 @@ impl LedgerService {
             .await?;
         let receipt = receipts
             .pop()
-            .ok_or_else(|| Status::internal("no receipt for the appended event"))?;
+            .ok_or_else(|| ServiceError::internal("no receipt for the appended event"))?;
         Ok(Response::new(pb::AppendResponse {
             receipt: Some(receipt),
         }))
@@ -490,17 +508,16 @@ impl LedgerService {
     async fn append_many(
         &self,
         request: Request<pb::AppendBatchRequest>,
-    ) -> Result<Response<pb::AppendBatchResponse>, Status> {
+    ) -> Result<Response<pb::AppendBatchResponse>, ServiceError> {
         let caller = admission::caller(&request)?;
         tracing::Span::current().record("producer", caller.identity.as_str());
         let request = request.into_inner();
         let count = request.submissions.len();
         self.metrics.append_received(count);
         if count == 0 {
-            return Err(status::invalid_field(&FieldError::new(
-                "submissions",
-                "at least one submission is required",
-            )));
+            return Err(
+                FieldError::new("submissions", "at least one submission is required").into(),
+            );
         }
         for (position, submission) in request.submissions.iter().enumerate() {
             check_systems(&caller, submission, &format!("submissions[{position}]"))?;
@@ -513,12 +530,13 @@ impl LedgerService {
             let prefix = format!("submissions[{position}]");
             let event = self
                 .prepare(submission, &limits, now)
-                .map_err(|e| status::invalid_field(&e.prefixed(&prefix)))?;
+                .map_err(|e| e.prefixed(&prefix))?;
             if !seen.insert(event.event.event_id.clone()) {
-                return Err(status::invalid_field(&FieldError::new(
+                return Err(FieldError::new(
                     format!("{prefix}.event.event_id"),
                     format!("{:?} appears twice in this batch", event.event.event_id),
-                )));
+                )
+                .into());
             }
             prepared.push(event);
         }
@@ -532,7 +550,7 @@ impl LedgerService {
                 prepared,
             )
             .await
-            .map_err(|e| status::append_refused(e, |p| format!("submissions[{p}]")))?;
+            .map_err(|e| ServiceError::append(e, AppendLocation::Batch))?;
         let tokens: Vec<Option<[u8; 32]>> = receipts.iter().map(|r| r.subject_token).collect();
         self.deletions_appended(&deletions, &tokens);
         let mut receipts = self.receipts(receipts, request.include_bundle).await?;
@@ -555,7 +573,7 @@ impl Ledger for LedgerService {
         let started = Instant::now();
         let outcome = self.append_one(request).await;
         self.count_append(outcome.as_ref().map(|_| 1), started);
-        outcome
+        Ok(outcome?)
     }
 
     #[tracing::instrument(
@@ -578,7 +596,7 @@ impl Ledger for LedgerService {
                 .map(|response| response.get_ref().receipts.len()),
             started,
         );
-        outcome
+        Ok(outcome?)
     }
 
     #[tracing::instrument(name = "get_entry", skip_all)]
@@ -600,19 +618,21 @@ impl Ledger for LedgerService {
                 };
                 let record = store
                     .event_id(&producer, &event_id)
-                    .map_err(status::storage)?
+                    .map_err(ServiceError::from)?
                     .ok_or_else(|| {
-                        Status::not_found(format!(
-                            "event_id: {producer} appended no event with id {event_id:?}"
+                        ServiceError::NotFound(FieldError::new(
+                            "event_id",
+                            format!("{producer} appended no event with id {event_id:?}"),
                         ))
                     })?;
                 record.index
             }
             None => {
-                return Err(status::invalid_field(&FieldError::new(
+                return Err(ServiceError::from(FieldError::new(
                     "selector",
                     "give index or event_id",
-                )));
+                ))
+                .into());
             }
         };
         let entry = blocking(move || proofs::stored_entry(&store, index)).await?;
@@ -653,18 +673,26 @@ impl Ledger for LedgerService {
         let request = request.into_inner();
         let checkpoint = self.checkpoint(request.tree_size)?;
         if request.index >= checkpoint.size {
-            return Err(Status::out_of_range(format!(
-                "index: {} is not in the tree of size {}",
-                request.index, checkpoint.size
-            )));
+            return Err(ServiceError::OutOfRange(FieldError::new(
+                "index",
+                format!(
+                    "{} is not in the tree of size {}",
+                    request.index, checkpoint.size
+                ),
+            ))
+            .into());
         }
         let from = if request.consistency_from == 0 {
             None
         } else if request.consistency_from > checkpoint.size {
-            return Err(Status::invalid_argument(format!(
-                "consistency_from: {} is beyond tree_size {}",
-                request.consistency_from, checkpoint.size
-            )));
+            return Err(ServiceError::from(FieldError::new(
+                "consistency_from",
+                format!(
+                    "{} is beyond tree_size {}",
+                    request.consistency_from, checkpoint.size
+                ),
+            ))
+            .into());
         } else {
             Some(self.checkpoint(request.consistency_from)?)
         };
@@ -693,10 +721,14 @@ impl Ledger for LedgerService {
         let request = request.into_inner();
         let second = self.checkpoint(request.second_size)?;
         if request.first_size > second.size {
-            return Err(Status::invalid_argument(format!(
-                "first_size: {} is larger than second_size {}",
-                request.first_size, second.size
-            )));
+            return Err(ServiceError::from(FieldError::new(
+                "first_size",
+                format!(
+                    "{} is larger than second_size {}",
+                    request.first_size, second.size
+                ),
+            ))
+            .into());
         }
         let first = if request.first_size == 0 {
             None
@@ -726,19 +758,23 @@ impl Ledger for LedgerService {
     ) -> Result<Response<Self::GetSubjectLifecycleStream>, Status> {
         let caller = admission::caller(&request)?;
         self.metrics.proof_requested(ProofKind::Lifecycle);
-        let permit = self.streams.open(&caller)?;
+        let permit = self.streams.open(&caller).map_err(ServiceError::from)?;
         let request = request.into_inner();
-        let token = self.resolve_subject(request.subject).await?;
+        let token = resolve_subject(
+            &self.store,
+            &self.directory_secret,
+            request.subject.map(SubjectChoice::from),
+            "",
+        )
+        .await
+        .map(SubjectToken::from_bytes)?;
         let checkpoint = self.checkpoint(request.tree_size)?;
         let store = self.store.clone();
         let size = checkpoint.size;
         let (proof, indexes, details_erased) = blocking(move || {
             let (proof, indexes) = proofs::subject_lifecycle(&store, &token, size)?;
-            let erased = store
-                .data_key_row(token.as_bytes())
-                .map_err(proofs::ProofError::Storage)?
-                .is_some_and(|row| row == crate::storage::columns::SHREDDED_KEY);
-            Ok((proof, indexes, erased))
+            let erased = store.data_key(token.as_bytes())? == crate::storage::StoredKey::Shredded;
+            Ok::<_, ServiceError>((proof, indexes, erased))
         })
         .await?;
         let (sender, receiver) = tokio::sync::mpsc::channel(LIFECYCLE_CHUNKS_IN_FLIGHT);
@@ -768,8 +804,8 @@ impl Ledger for LedgerService {
                     blocking(move || proofs::proved_entries(&store, &part_indexes, size)).await;
                 let entries = match proved {
                     Ok(entries) => entries,
-                    Err(status) => {
-                        streams::send(&sender, Err(status), timeout).await;
+                    Err(error) => {
+                        streams::send(&sender, Err(error.into()), timeout).await;
                         return;
                     }
                 };

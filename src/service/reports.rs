@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::auth::Caller;
-use super::status;
+use super::status::{ServiceError, blocking};
 use super::streams::StreamGate;
 use crate::core::bundle::{Bundle, BundleEntry};
 use crate::core::directory::DirectorySecret;
@@ -19,11 +19,12 @@ use crate::core::signature::{EntrySignature, KeyId};
 use crate::proofs;
 use crate::proto::v1 as pb;
 use crate::proto::v1::reports_server::Reports;
+use crate::reports;
 use crate::reports::breach::{BreachQuery, SummaryOptions};
 use crate::reports::distinct::SpillConfig;
-use crate::reports::{self, ReportError};
 use crate::sequencer::SequencerHandle;
 use crate::storage::LedgerStore;
+use crate::validation::FieldError;
 
 pub use super::access_log::{
     ACCESS_BASIS, ACCESS_FALLBACK_CATEGORY, ACCESS_PURPOSE, ACCESS_SPECIAL_CONDITION, ACCESS_SYSTEM,
@@ -72,7 +73,7 @@ impl ReportsService {
         report: &str,
         subject: Option<&pb::SubjectIdentifier>,
         categories: BTreeSet<String>,
-    ) -> Result<u64, Status> {
+    ) -> Result<u64, ServiceError> {
         let subject = match subject {
             Some(identifier) => AccessSubject::Identifier(identifier),
             None => AccessSubject::Many,
@@ -81,25 +82,6 @@ impl ReportsService {
             .append(caller, &format!("report.{report}"), subject, categories)
             .await
     }
-}
-
-fn report_status(error: ReportError) -> Status {
-    match error {
-        ReportError::Invalid { .. } => Status::invalid_argument(error.to_string()),
-        ReportError::NotIndexed { .. } => Status::unavailable(error.to_string()),
-        ReportError::Abandoned => Status::cancelled(error.to_string()),
-        ReportError::Spill(_) => Status::internal(error.to_string()),
-        ReportError::Storage(e) => status::storage(e),
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ReportError> + Send + 'static,
-) -> Result<T, Status> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Status::internal(format!("worker failed: {e}")))?
-        .map_err(report_status)
 }
 
 /// The SPEC.md section 7 bundle of `indexes` at the checkpoint.
@@ -155,10 +137,10 @@ impl Reports for Arc<ReportsService> {
     ) -> Result<Response<Self::InvestigateBreachStream>, Status> {
         let caller = super::admission::caller(&request)?;
         let request = request.into_inner();
-        let query = BreachQuery::from_request(&request).map_err(report_status)?;
+        let query = BreachQuery::from_request(&request).map_err(ServiceError::from)?;
         let checkpoint = self.sequencer.shared().latest_checkpoint();
-        reports::check_indexed(&self.store, checkpoint.size).map_err(report_status)?;
-        let permit = self.streams.open(&caller)?;
+        reports::check_indexed(&self.store, checkpoint.size).map_err(ServiceError::from)?;
+        let permit = self.streams.open(&caller).map_err(ServiceError::from)?;
         let timeout = self.streams.send_timeout();
         let (sender, receiver) = tokio::sync::mpsc::channel(16);
         let service = self.clone();
@@ -193,8 +175,8 @@ impl Reports for Arc<ReportsService> {
             .await;
             let summarized = match found {
                 Ok(summarized) => summarized,
-                Err(status) => {
-                    super::streams::send(&sender, Err(status), timeout).await;
+                Err(error) => {
+                    super::streams::send(&sender, Err(error.into()), timeout).await;
                     return;
                 }
             };
@@ -210,22 +192,11 @@ impl Reports for Arc<ReportsService> {
                 let store = service.store.clone();
                 let relied = summarized.relied_on;
                 let checkpoint = checkpoint.clone();
-                let bundle =
-                    tokio::task::spawn_blocking(move || bundle_of(&store, &relied, &checkpoint))
-                        .await;
+                let bundle = blocking(move || bundle_of(&store, &relied, &checkpoint)).await;
                 match bundle {
-                    Ok(Ok(json)) => summary.bundle_json = json,
-                    Ok(Err(e)) => {
-                        super::streams::send(&sender, Err(e.into_status()), timeout).await;
-                        return;
-                    }
-                    Err(e) => {
-                        super::streams::send(
-                            &sender,
-                            Err(Status::internal(format!("worker failed: {e}"))),
-                            timeout,
-                        )
-                        .await;
+                    Ok(json) => summary.bundle_json = json,
+                    Err(error) => {
+                        super::streams::send(&sender, Err(error.into()), timeout).await;
                         return;
                     }
                 }
@@ -242,8 +213,8 @@ impl Reports for Arc<ReportsService> {
                 .await
             {
                 Ok(index) => summary.access_entry_index = index,
-                Err(status) => {
-                    super::streams::send(&sender, Err(status), timeout).await;
+                Err(error) => {
+                    super::streams::send(&sender, Err(error.into()), timeout).await;
                     return;
                 }
             }
@@ -275,8 +246,8 @@ impl Reports for Arc<ReportsService> {
                     Ok(true) => {}
                     // The client went away or stopped reading: the stream has ended.
                     Ok(false) => return,
-                    Err(status) => {
-                        super::streams::send(&sender, Err(status), timeout).await;
+                    Err(error) => {
+                        super::streams::send(&sender, Err(error.into()), timeout).await;
                         return;
                     }
                 }
@@ -297,9 +268,11 @@ impl Reports for Arc<ReportsService> {
         let request = request.into_inner();
         for (i, system) in request.systems.iter().enumerate() {
             if system.is_empty() || system.contains('\0') {
-                return Err(Status::invalid_argument(format!(
-                    "systems[{i}]: must be a non-empty name without NUL"
-                )));
+                return Err(ServiceError::from(FieldError::new(
+                    format!("systems[{i}]"),
+                    "must be a non-empty name without NUL",
+                ))
+                .into());
             }
         }
         let systems: BTreeSet<String> = request.systems.into_iter().collect();
@@ -323,7 +296,7 @@ impl Reports for Arc<ReportsService> {
         let identifier = request
             .into_inner()
             .subject
-            .ok_or_else(|| Status::invalid_argument("subject: is required"))?;
+            .ok_or_else(|| ServiceError::from(FieldError::new("subject", "is required")))?;
         // The directory is read off the async workers, by the one resolution every service uses.
         let (_, token) = super::subject_of_identifier(
             &self.store,

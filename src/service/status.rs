@@ -1,66 +1,444 @@
-//! Every error the service can return, mapped to a gRPC status in this one place.
+//! Every error a `gdpr_ledger.v1` call can end with, and the one table that maps each kind to its
+//! gRPC status.
+//!
+//! Handlers, the admission layer and the streams return [`ServiceError`]; the domain errors
+//! (sequencer, proofs, reports, erasure, backups, storage, vault, wire walk, authentication) come
+//! in through the `From` impls below, which also flatten a domain error that only wraps a storage
+//! failure into [`ServiceError::Storage`]. [`ServiceError::code`] is the table; `From<ServiceError>
+//! for Status` is the only place a status is made (internal failures are logged there).
 
-use tonic::Status;
+use tonic::{Code, Status};
 
+use super::admission::wire::WireError;
+use super::auth::AuthError;
+use crate::caller::SystemRefused;
+use crate::erasure::ErasureError;
+use crate::proofs::ProofError;
+use crate::reports::ReportError;
 use crate::sequencer::AppendError;
-use crate::storage::StorageError;
+use crate::storage::{BackupError, StorageError};
 use crate::validation::FieldError;
+use crate::vault::VaultError;
 
-/// A field of the request is missing or malformed: `INVALID_ARGUMENT` naming the field.
-pub fn invalid_field(error: &FieldError) -> Status {
-    Status::invalid_argument(error.to_string())
+/// Why a call failed. `Display` is the status message.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A field of the request is missing or malformed (`INVALID_ARGUMENT`, naming the field).
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// A field names a size or an index beyond the log (`OUT_OF_RANGE`).
+    #[error(transparent)]
+    OutOfRange(FieldError),
+    /// A field names what the log, its checkpoints or the directory do not hold (`NOT_FOUND`).
+    #[error(transparent)]
+    NotFound(FieldError),
+    /// A field names something whose state does not allow the call (`FAILED_PRECONDITION`).
+    #[error(transparent)]
+    Precondition(FieldError),
+    /// The caller is not authenticated, or may not do this.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// An event names a system its caller may not report for (`PERMISSION_DENIED`).
+    #[error(transparent)]
+    System(#[from] SystemRefused),
+    /// The admission layer refused the request before its body was decoded.
+    #[error(transparent)]
+    Admission(#[from] Refusal),
+    /// The message's wire form breaks a bound or does not parse.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// A streamed answer could not be opened or went on too long without a reader.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    /// The sequencer refused an append; `at` locates the events in the request.
+    #[error("{}", append_message(error, at))]
+    Append {
+        /// Why.
+        error: AppendError,
+        /// Where the refused events sit in the request.
+        at: AppendLocation,
+    },
+    /// A proof could not be made.
+    #[error(transparent)]
+    Proof(ProofError),
+    /// A report could not be made.
+    #[error(transparent)]
+    Report(ReportError),
+    /// An erasure case could not be opened, closed or read.
+    #[error(transparent)]
+    Erasure(ErasureError),
+    /// A backup could not be taken.
+    #[error("destination: {0}")]
+    Backup(BackupError),
+    /// The store failed or is damaged.
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    /// A subject's data key, or what it sealed, does not open (`what` says which).
+    #[error("{what}: {error}")]
+    Vault {
+        /// What was being opened: `subject key`, `identifiers`, `details of entry 12`.
+        what: String,
+        /// Why it did not open.
+        error: VaultError,
+    },
+    /// A blocking worker panicked or was cancelled.
+    #[error("worker failed: {0}")]
+    Worker(#[from] tokio::task::JoinError),
+    /// The server broke one of its own rules (a missing receipt, a request that skipped the
+    /// admission layer, no randomness): a bug or a broken machine.
+    #[error("{0}")]
+    Internal(String),
 }
 
-/// A refused append, with `prefix` locating the event in its request (e.g. `submissions[3]`).
-pub fn append_refused(error: AppendError, prefix: impl Fn(usize) -> String) -> Status {
+/// Why the layer refused a request before its body reached the service.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The path names no method of the services.
+    #[error("{0}: no such method")]
+    NoSuchMethod(String),
+    /// The message is compressed.
+    #[error("request: compressed messages are not accepted")]
+    Compressed,
+    /// The length prefix declares more than `limits.max_request_bytes`.
+    #[error("request: {declared} bytes; the limit is {limit} bytes per request")]
+    TooLarge {
+        /// Bytes declared.
+        declared: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The in-flight budget closed: the server is stopping.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    /// More than one message, or bytes after it.
+    #[error("request: one message per request, and nothing after it")]
+    TrailingData,
+    /// The body did not arrive within `limits.request_body_timeout_secs`.
+    #[error(
+        "request: the body did not arrive within {seconds} s (limits.request_body_timeout_secs)"
+    )]
+    BodyTimeout {
+        /// The timeout, in seconds.
+        seconds: u64,
+    },
+    /// Receiving the body failed; its status is passed on.
+    #[error("{}", .0.message())]
+    Body(Status),
+    /// A handler found no caller in its request: the layer was not in front of it.
+    #[error("the request did not pass the admission layer")]
+    NotAdmitted,
+}
+
+/// Why a stream could not be opened, or was ended.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The caller has its share of streams open.
+    #[error(
+        "{identity} has {open} streams open; the limit is {limit} per caller (limits.max_streams_per_caller)"
+    )]
+    PerCaller {
+        /// Who.
+        identity: String,
+        /// Its streams open.
+        open: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The server has its streams open.
+    #[error("{open} streams are open; the limit is {limit} (limits.max_streams)")]
+    Total {
+        /// Streams open.
+        open: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The client read nothing for the send timeout.
+    #[error(
+        "the client read nothing for {seconds} s; the stream was ended (limits.stream_send_timeout_secs)"
+    )]
+    Stalled {
+        /// The timeout, in seconds.
+        seconds: u64,
+    },
+    /// A thread panicked holding the gate.
+    #[error("stream gate poisoned")]
+    Poisoned,
+}
+
+/// Where the events of a refused append sit in their request, for the message's field path.
+#[derive(Debug, Clone)]
+pub enum AppendLocation {
+    /// One event, named so (`submission`, `request`, `access entry`).
+    One(&'static str),
+    /// The events of an `AppendBatchRequest`: `submissions[3]`.
+    Batch,
+}
+
+impl AppendLocation {
+    fn at(&self, position: usize) -> String {
+        match self {
+            AppendLocation::One(name) => (*name).to_owned(),
+            AppendLocation::Batch => format!("submissions[{position}]"),
+        }
+    }
+}
+
+impl ServiceError {
+    /// A refused append, its events located by `at`.
+    pub fn append(error: AppendError, at: AppendLocation) -> Self {
+        match error {
+            AppendError::Storage(error) => ServiceError::Storage(error),
+            AppendError::Vault(error) => ServiceError::Vault {
+                what: "subject key".into(),
+                error,
+            },
+            error => ServiceError::Append { error, at },
+        }
+    }
+
+    /// An internal failure described by `what`.
+    pub fn internal(what: impl Into<String>) -> Self {
+        ServiceError::Internal(what.into())
+    }
+
+    /// The table: every kind of error and its gRPC status code.
+    pub fn code(&self) -> Code {
+        match self {
+            ServiceError::Invalid(_) => Code::InvalidArgument,
+            ServiceError::OutOfRange(_) => Code::OutOfRange,
+            ServiceError::NotFound(_) => Code::NotFound,
+            ServiceError::Precondition(_) => Code::FailedPrecondition,
+            ServiceError::Auth(error) => match error {
+                AuthError::NotAllowed { .. } => Code::PermissionDenied,
+                AuthError::MissingCredential { .. }
+                | AuthError::MalformedHeader
+                | AuthError::UnknownToken
+                | AuthError::Certificate(_)
+                | AuthError::Disagree { .. } => Code::Unauthenticated,
+            },
+            ServiceError::System(_) => Code::PermissionDenied,
+            ServiceError::Admission(error) => match error {
+                Refusal::NoSuchMethod(_) | Refusal::Compressed => Code::Unimplemented,
+                Refusal::TooLarge { .. } => Code::ResourceExhausted,
+                Refusal::ShuttingDown => Code::Unavailable,
+                Refusal::TrailingData => Code::InvalidArgument,
+                Refusal::BodyTimeout { .. } => Code::DeadlineExceeded,
+                Refusal::NotAdmitted => Code::Internal,
+                Refusal::Body(status) => status.code(),
+            },
+            ServiceError::Wire(error) => match error {
+                WireError::Malformed { .. } => Code::InvalidArgument,
+                WireError::TooManyElements { .. }
+                | WireError::ElementTooLarge { .. }
+                | WireError::TooDeep { .. } => Code::ResourceExhausted,
+            },
+            ServiceError::Stream(error) => match error {
+                StreamError::PerCaller { .. } | StreamError::Total { .. } => {
+                    Code::ResourceExhausted
+                }
+                StreamError::Stalled { .. } => Code::DeadlineExceeded,
+                StreamError::Poisoned => Code::Internal,
+            },
+            ServiceError::Append { error, .. } => match error {
+                AppendError::EventIdConflict { .. } => Code::AlreadyExists,
+                AppendError::IdentityConflict { .. }
+                | AppendError::UnknownSubject { .. }
+                | AppendError::SubjectErased { .. } => Code::FailedPrecondition,
+                AppendError::BadCorrectionTarget { .. } | AppendError::InvalidAmendment { .. } => {
+                    Code::InvalidArgument
+                }
+                AppendError::CorrectionDenied { .. } => Code::PermissionDenied,
+                AppendError::Unavailable(_) => Code::Unavailable,
+                // Taken apart by `ServiceError::append`.
+                AppendError::Vault(_) | AppendError::Storage(_) => Code::Internal,
+            },
+            ServiceError::Proof(error) => match error {
+                ProofError::NoEntry(_) => Code::NotFound,
+                ProofError::Request(_) => Code::InvalidArgument,
+                ProofError::Pruned { .. } => Code::FailedPrecondition,
+                ProofError::Storage(_) => Code::Internal,
+            },
+            ServiceError::Report(error) => match error {
+                ReportError::Invalid { .. } => Code::InvalidArgument,
+                ReportError::NotIndexed { .. } => Code::Unavailable,
+                ReportError::Abandoned => Code::Cancelled,
+                ReportError::Spill(_) | ReportError::Storage(_) => Code::Internal,
+            },
+            ServiceError::Erasure(error) => match error {
+                ErasureError::NoCase | ErasureError::AlreadyClosed => Code::FailedPrecondition,
+                ErasureError::Append(_)
+                | ErasureError::Storage(_)
+                | ErasureError::Journal(_)
+                | ErasureError::WorkerStopped => Code::Internal,
+            },
+            ServiceError::Backup(error) => match error {
+                BackupError::DestinationExists(_) => Code::AlreadyExists,
+                BackupError::Nested(_) => Code::InvalidArgument,
+                BackupError::Io { .. } => Code::FailedPrecondition,
+                BackupError::Storage(_) => Code::Internal,
+            },
+            ServiceError::Storage(_)
+            | ServiceError::Vault { .. }
+            | ServiceError::Worker(_)
+            | ServiceError::Internal(_) => Code::Internal,
+        }
+    }
+
+    /// The status as an HTTP response, for the admission layer.
+    pub fn into_http(self) -> http::Response<tonic::body::Body> {
+        Status::from(self).into_http()
+    }
+}
+
+impl From<ServiceError> for Status {
+    fn from(error: ServiceError) -> Self {
+        let code = error.code();
+        if code == Code::Internal {
+            tracing::error!(%error, "internal failure while serving a request");
+        }
+        Status::new(code, error.to_string())
+    }
+}
+
+fn append_message(error: &AppendError, at: &AppendLocation) -> String {
     match error {
-        AppendError::EventIdConflict { position, event_id } => Status::already_exists(format!(
+        AppendError::EventIdConflict { position, event_id } => format!(
             "{}.event.event_id: {event_id:?} was already appended by this producer with different content",
-            prefix(position)
-        )),
-        AppendError::IdentityConflict { position } => Status::failed_precondition(format!(
+            at.at(*position)
+        ),
+        AppendError::IdentityConflict { position } => format!(
             "{}.linked_subject: the identifier already belongs to another data subject",
-            prefix(position)
-        )),
-        AppendError::UnknownSubject { position } => Status::failed_precondition(format!(
+            at.at(*position)
+        ),
+        AppendError::UnknownSubject { position } => format!(
             "{}.subject: no data subject with this identifier is known; an identity link needs a known subject",
-            prefix(position)
-        )),
+            at.at(*position)
+        ),
         AppendError::BadCorrectionTarget {
             position,
             target,
             reason,
-        } => Status::invalid_argument(format!(
+        } => format!(
             "{}.event.correction.target_index: {target}: {reason}",
-            prefix(position)
-        )),
+            at.at(*position)
+        ),
         AppendError::CorrectionDenied {
             position,
             target,
             reason,
-        } => Status::permission_denied(format!(
+        } => format!(
             "{}.event.correction.target_index: {target}: {reason}",
-            prefix(position)
-        )),
-        AppendError::InvalidAmendment { position, error } => Status::invalid_argument(format!(
+            at.at(*position)
+        ),
+        AppendError::InvalidAmendment { position, error } => format!(
             "{} (in the target's event as amended)",
-            error.prefixed(&prefix(position))
-        )),
-        AppendError::SubjectErased { position, what } => Status::failed_precondition(format!(
+            error.clone().prefixed(&at.at(*position))
+        ),
+        AppendError::SubjectErased { position, what } => format!(
             "{}.subject: the subject's erasure is under way or done and its data key is destroyed: {what} refused",
-            prefix(position)
-        )),
-        AppendError::Vault(error) => {
-            tracing::error!(%error, "a subject's data key does not open");
-            Status::internal(format!("subject key: {error}"))
-        }
-        AppendError::Unavailable(why) => Status::unavailable(why),
-        AppendError::Storage(error) => storage(error),
+            at.at(*position)
+        ),
+        AppendError::Unavailable(why) => why.clone(),
+        AppendError::Vault(error) => format!("subject key: {error}"),
+        AppendError::Storage(error) => format!("storage: {error}"),
     }
 }
 
-/// A storage failure: `INTERNAL`, logged.
-pub fn storage(error: StorageError) -> Status {
-    tracing::error!(%error, "storage failure while serving a request");
-    Status::internal(format!("storage: {error}"))
+impl From<ProofError> for ServiceError {
+    fn from(error: ProofError) -> Self {
+        match error {
+            ProofError::Storage(error) => ServiceError::Storage(error),
+            error => ServiceError::Proof(error),
+        }
+    }
+}
+
+impl From<ReportError> for ServiceError {
+    fn from(error: ReportError) -> Self {
+        match error {
+            ReportError::Storage(error) => ServiceError::Storage(error),
+            error => ServiceError::Report(error),
+        }
+    }
+}
+
+impl From<ErasureError> for ServiceError {
+    fn from(error: ErasureError) -> Self {
+        match error {
+            ErasureError::NoCase => ServiceError::Precondition(FieldError::new(
+                "subject",
+                "the subject has no erasure case",
+            )),
+            ErasureError::AlreadyClosed => ServiceError::Precondition(FieldError::new(
+                "subject",
+                "the subject's erasure case is already closed",
+            )),
+            ErasureError::Append(error) => {
+                ServiceError::append(error, AppendLocation::One("request"))
+            }
+            ErasureError::Storage(error) => ServiceError::Storage(error),
+            error => ServiceError::Erasure(error),
+        }
+    }
+}
+
+impl From<BackupError> for ServiceError {
+    fn from(error: BackupError) -> Self {
+        match error {
+            BackupError::Storage(error) => ServiceError::Storage(error),
+            error => ServiceError::Backup(error),
+        }
+    }
+}
+
+/// Runs blocking store work off the async workers; its error becomes a [`ServiceError`].
+pub async fn blocking<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ServiceError>
+where
+    T: Send + 'static,
+    E: Into<ServiceError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work).await?.map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_errors_are_invalid_arguments_naming_the_field() {
+        let status = Status::from(ServiceError::from(FieldError::new(
+            "submission",
+            "is required",
+        )));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "submission: is required");
+    }
+
+    #[test]
+    fn a_domain_error_wrapping_storage_is_a_storage_failure() {
+        let damaged = || StorageError::inconsistent("x");
+        for error in [
+            ServiceError::from(ProofError::Storage(damaged())),
+            ServiceError::from(ReportError::Storage(damaged())),
+            ServiceError::from(ErasureError::Storage(damaged())),
+            ServiceError::from(BackupError::Storage(damaged())),
+            ServiceError::append(AppendError::Storage(damaged()), AppendLocation::Batch),
+        ] {
+            assert!(matches!(error, ServiceError::Storage(_)), "{error:?}");
+            assert_eq!(error.code(), Code::Internal);
+            assert_eq!(error.to_string(), "storage: damaged store: x");
+        }
+    }
+
+    #[test]
+    fn refused_appends_name_the_event_in_its_request() {
+        let error = ServiceError::append(
+            AppendError::UnknownSubject { position: 3 },
+            AppendLocation::Batch,
+        );
+        assert_eq!(error.code(), Code::FailedPrecondition);
+        assert!(error.to_string().starts_with("submissions[3].subject: "));
+    }
 }

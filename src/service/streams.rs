@@ -18,6 +18,7 @@ use tokio::sync::mpsc::Sender;
 use tonic::Status;
 
 use super::auth::Caller;
+use super::status::{ServiceError, StreamError};
 
 /// Counts open streams, in all and per caller.
 #[derive(Debug)]
@@ -52,24 +53,22 @@ impl StreamGate {
     }
 
     /// Opens a stream for `caller`, or `RESOURCE_EXHAUSTED` when one of the bounds is reached.
-    pub fn open(self: &Arc<Self>, caller: &Caller) -> Result<StreamPermit, Status> {
-        let mut open = self
-            .open
-            .lock()
-            .map_err(|_| Status::internal("stream gate poisoned"))?;
+    pub fn open(self: &Arc<Self>, caller: &Caller) -> Result<StreamPermit, StreamError> {
+        let mut open = self.open.lock().map_err(|_| StreamError::Poisoned)?;
         let (total, per_caller) = &mut *open;
         let mine = per_caller.get(&caller.identity).copied().unwrap_or(0);
         if mine >= self.max_per_caller {
-            return Err(Status::resource_exhausted(format!(
-                "{} has {mine} streams open; the limit is {} per caller (limits.max_streams_per_caller)",
-                caller.identity, self.max_per_caller
-            )));
+            return Err(StreamError::PerCaller {
+                identity: caller.identity.clone(),
+                open: mine,
+                limit: self.max_per_caller,
+            });
         }
         if *total >= self.max_streams {
-            return Err(Status::resource_exhausted(format!(
-                "{total} streams are open; the limit is {} (limits.max_streams)",
-                self.max_streams
-            )));
+            return Err(StreamError::Total {
+                open: *total,
+                limit: self.max_streams,
+            });
         }
         *total += 1;
         *per_caller.entry(caller.identity.clone()).or_default() += 1;
@@ -136,10 +135,10 @@ pub async fn send<T>(
 }
 
 fn stalled(timeout: Duration) -> Status {
-    Status::deadline_exceeded(format!(
-        "the client read nothing for {} s; the stream was ended (limits.stream_send_timeout_secs)",
-        timeout.as_secs()
-    ))
+    ServiceError::from(StreamError::Stalled {
+        seconds: timeout.as_secs(),
+    })
+    .into()
 }
 
 #[cfg(test)]
@@ -160,12 +159,12 @@ mod tests {
         let gate = StreamGate::new(3, 2, Duration::from_secs(1));
         let a1 = gate.open(&caller("a")).expect("a 1");
         let _a2 = gate.open(&caller("a")).expect("a 2");
-        let refused = gate.open(&caller("a")).expect_err("a 3");
+        let refused = ServiceError::from(gate.open(&caller("a")).expect_err("a 3"));
         assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
         let _b1 = gate.open(&caller("b")).expect("b 1");
         let refused = gate.open(&caller("c")).expect_err("4 in all");
         assert!(
-            refused.message().contains("limits.max_streams"),
+            refused.to_string().contains("limits.max_streams"),
             "{refused:?}"
         );
         drop(a1);

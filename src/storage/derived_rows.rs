@@ -96,10 +96,11 @@ impl LedgerStore {
         {
             let (key, bytes) = entry?;
             let (signature_key, signature) = signature?;
-            let index = columns::decode_u64(&key)
-                .ok_or_else(|| StorageError::Damaged("entry key is not 8 bytes".into()))?;
+            let index = columns::decode_u64(&key).ok_or_else(|| {
+                StorageError::undecodable(columns::ENTRIES, "a key", "is not 8 bytes")
+            })?;
             if index != expected || signature_key != key {
-                return Err(StorageError::Damaged(format!(
+                return Err(StorageError::inconsistent(format!(
                     "entry {expected} or its signature is missing (found entry {index})"
                 )));
             }

@@ -36,7 +36,35 @@ pub struct PurgeScope {
     pub directory_rows: Option<Vec<[u8; 32]>>,
 }
 
+/// A subject's data key as stored: none yet, wrapped by the master key, or destroyed by the
+/// subject's erasure (the row holds [`columns::SHREDDED_KEY`]). The one reading of a data key row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredKey {
+    /// The subject has no data key yet.
+    Absent,
+    /// The wrapped key.
+    Wrapped(Vec<u8>),
+    /// The subject's erasure destroyed the key.
+    Shredded,
+}
+
+impl StoredKey {
+    /// What a data key row (or its absence) says.
+    pub fn from_row(row: Option<Vec<u8>>) -> Self {
+        match row {
+            None => StoredKey::Absent,
+            Some(row) if row == columns::SHREDDED_KEY => StoredKey::Shredded,
+            Some(wrapped) => StoredKey::Wrapped(wrapped),
+        }
+    }
+}
+
 impl LedgerStore {
+    /// The subject's data key: absent, wrapped or shredded.
+    pub fn data_key(&self, token: &[u8; 32]) -> Result<StoredKey, StorageError> {
+        self.data_key_row(token).map(StoredKey::from_row)
+    }
+
     /// The subject's stored data key row: the wrapped key, [`columns::SHREDDED_KEY`], or none.
     pub fn data_key_row(&self, token: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
         let cf = self.cf(columns::DATA_KEYS)?;
@@ -71,7 +99,11 @@ impl LedgerStore {
         for row in self.rows(columns::ERASURES)? {
             let (key, value) = row?;
             let token: [u8; 32] = key.as_ref().try_into().map_err(|_| {
-                StorageError::Damaged(format!("erasure record key of {} bytes", key.len()))
+                StorageError::undecodable(
+                    columns::ERASURES,
+                    "a key",
+                    format!("has {} bytes", key.len()),
+                )
             })?;
             records.push((token, value.into_vec()));
         }
@@ -84,7 +116,11 @@ impl LedgerStore {
         for row in self.rows(columns::IDENTIFIERS)? {
             let (key, value) = row?;
             let token: [u8; 32] = key.as_ref().try_into().map_err(|_| {
-                StorageError::Damaged(format!("identifier list key of {} bytes", key.len()))
+                StorageError::undecodable(
+                    columns::IDENTIFIERS,
+                    "a key",
+                    format!("has {} bytes", key.len()),
+                )
             })?;
             rows.push((token, value.into_vec()));
         }
@@ -162,7 +198,11 @@ impl LedgerStore {
             let (key, value) = row?;
             if value.len() == 32 && tokens.contains(value.as_ref()) {
                 let key: [u8; 32] = key.as_ref().try_into().map_err(|_| {
-                    StorageError::Damaged(format!("directory row key of {} bytes", key.len()))
+                    StorageError::undecodable(
+                        columns::DIRECTORY,
+                        "a key",
+                        format!("has {} bytes", key.len()),
+                    )
                 })?;
                 deleted.push(key);
             }
@@ -196,9 +236,9 @@ impl LedgerStore {
         let mut batch = WriteBatch::default();
         for row in self.rows(columns::EVENT_IDS)? {
             let (key, value) = row?;
-            let index = value
-                .get(..8)
-                .ok_or_else(|| StorageError::Damaged("event id row too short".into()))?;
+            let index = value.get(..8).ok_or_else(|| {
+                StorageError::undecodable(columns::EVENT_IDS, "an event id row", "is too short")
+            })?;
             let mut withdrawn_row = [0u8; 40];
             withdrawn_row[..8].copy_from_slice(index);
             withdrawn_row[8..].copy_from_slice(&WITHDRAWN_DIGEST);
@@ -400,6 +440,6 @@ impl ErasureRecord {
     /// Reads a stored record.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, StorageError> {
         serde_json::from_slice(bytes)
-            .map_err(|e| StorageError::Damaged(format!("erasure record: {e}")))
+            .map_err(|e| StorageError::undecodable(columns::ERASURES, "an erasure record", e))
     }
 }

@@ -86,10 +86,7 @@ impl MemoryStore {
         &self,
         read: impl FnOnce(&Rows) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
-        let rows = self
-            .rows
-            .lock()
-            .map_err(|_| StorageError::Damaged("the memory store's lock is poisoned".into()))?;
+        let rows = self.rows.lock().map_err(|_| StorageError::Poisoned)?;
         read(&rows)
     }
 }
@@ -101,9 +98,10 @@ impl HashStore for MemoryStore {
         self.read(|rows| {
             ids.iter()
                 .map(|id| {
-                    rows.tree.get(id).copied().ok_or_else(|| {
-                        StorageError::Damaged(format!("tree node {id:?} is missing"))
-                    })
+                    rows.tree
+                        .get(id)
+                        .copied()
+                        .ok_or_else(|| StorageError::missing(columns::TREE, format!("{id:?}")))
                 })
                 .collect()
         })
@@ -195,12 +193,9 @@ impl TailStore for MemoryStore {
             let _ = gate.recv();
         }
         if self.fail_next_commit.swap(false, Ordering::SeqCst) {
-            return Err(StorageError::Damaged("injected write failure".into()));
+            return Err(StorageError::Injected);
         }
-        let mut rows = self
-            .rows
-            .lock()
-            .map_err(|_| StorageError::Damaged("the memory store's lock is poisoned".into()))?;
+        let mut rows = self.rows.lock().map_err(|_| StorageError::Poisoned)?;
         for entry in &group.entries {
             rows.entries.insert(entry.index, entry.bytes.clone());
             rows.signatures.insert(entry.index, entry.signature);
@@ -245,10 +240,7 @@ impl TailStore for MemoryStore {
     }
 
     fn put_checkpoint(&self, size: u64, note: &str) -> Result<(), StorageError> {
-        let mut rows = self
-            .rows
-            .lock()
-            .map_err(|_| StorageError::Damaged("the memory store's lock is poisoned".into()))?;
+        let mut rows = self.rows.lock().map_err(|_| StorageError::Poisoned)?;
         rows.checkpoints.insert(size, note.to_owned());
         Ok(())
     }

@@ -19,7 +19,7 @@ mod tree_cache;
 pub mod tree_chunks;
 
 pub use backup::{BackupError, BackupSummary, make_private, restore_backup};
-pub use erasure::{ErasureClosing, ErasureRecord, ErasureRow, PurgeScope};
+pub use erasure::{ErasureClosing, ErasureRecord, ErasureRow, PurgeScope, StoredKey};
 pub use memory::MemoryStore;
 pub use subject_index::PruneSummary;
 pub use tail::TailStore;
@@ -108,9 +108,22 @@ pub enum StorageError {
         /// Origin in the configuration.
         configured: String,
     },
-    /// A row that must exist does not, or cannot be decoded: the data dir is damaged.
+    /// A row that must exist does not, cannot be decoded, or contradicts another: the data dir
+    /// is damaged.
     #[error("damaged store: {0}")]
-    Damaged(String),
+    Damaged(#[from] Damage),
+    /// A commit failed on purpose (`fail_next_commit`, for the fail-stop tests).
+    #[error("injected write failure")]
+    Injected,
+    /// A thread panicked holding the in-memory store's lock.
+    #[error("the memory store's lock is poisoned")]
+    Poisoned,
+    /// The sequencer's thread could not be started.
+    #[error("cannot start the sequencer thread: {0}")]
+    Thread(std::io::Error),
+    /// The recovered checkpoint could not be signed again.
+    #[error("cannot sign the checkpoint: {0}")]
+    Signing(String),
     /// A file of the data dir could not be read or removed.
     #[error("{path}: {source}")]
     Io {
@@ -119,6 +132,86 @@ pub enum StorageError {
         /// What failed.
         source: std::io::Error,
     },
+}
+
+/// What is damaged in a data dir: a missing row, a row that does not decode, or rows that
+/// contradict each other. Each names the family and the row concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum Damage {
+    /// A row that must exist does not.
+    #[error("{family}: {key} is missing")]
+    Missing {
+        /// The column family.
+        family: &'static str,
+        /// The row, in words (`entry 12`, `the origin`).
+        key: String,
+    },
+    /// A row that exists but does not decode.
+    #[error("{family}: {key}: {reason}")]
+    Undecodable {
+        /// The column family.
+        family: &'static str,
+        /// The row, in words.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Rows that each decode but contradict each other, or the log (a head counting more
+    /// entries than its rows, leaves that do not hash to their chunk's root...).
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+impl StorageError {
+    /// The row `key` of `family` is missing.
+    pub fn missing(family: &'static str, key: impl Into<String>) -> Self {
+        Damage::Missing {
+            family,
+            key: key.into(),
+        }
+        .into()
+    }
+
+    /// The row `key` of `family` does not decode, for `reason`.
+    pub fn undecodable(
+        family: &'static str,
+        key: impl Into<String>,
+        reason: impl std::fmt::Display,
+    ) -> Self {
+        Damage::Undecodable {
+            family,
+            key: key.into(),
+            reason: reason.to_string(),
+        }
+        .into()
+    }
+
+    /// The entry at `index` is missing.
+    pub fn missing_entry(index: u64) -> Self {
+        Self::missing(columns::ENTRIES, format!("entry {index}"))
+    }
+
+    /// The signature of the entry at `index` is missing.
+    pub fn missing_signature(index: u64) -> Self {
+        Self::missing(
+            columns::SIGNATURES,
+            format!("the signature of entry {index}"),
+        )
+    }
+
+    /// The entry at `index` does not decode.
+    pub fn undecodable_entry(index: u64, error: impl std::fmt::Display) -> Self {
+        Self::undecodable(
+            columns::ENTRIES,
+            format!("entry {index}"),
+            format!("does not decode: {error}"),
+        )
+    }
+
+    /// Rows that contradict each other, or the log, as `what` says.
+    pub fn inconsistent(what: impl std::fmt::Display) -> Self {
+        Damage::Inconsistent(what.to_string()).into()
+    }
 }
 
 /// A raw row: key and value bytes.
@@ -249,8 +342,9 @@ impl LedgerStore {
         let stored = self
             .db
             .get_cf(meta, columns::META_ORIGIN)?
-            .ok_or_else(|| StorageError::Damaged("no origin recorded".into()))?;
-        String::from_utf8(stored).map_err(|_| StorageError::Damaged("origin is not UTF-8".into()))
+            .ok_or_else(|| StorageError::missing(columns::META, "the origin"))?;
+        String::from_utf8(stored)
+            .map_err(|_| StorageError::undecodable(columns::META, "the origin", "is not UTF-8"))
     }
 
     /// Every row of a column family in key order, for audits and scans.
@@ -388,7 +482,7 @@ impl LedgerStore {
                 stored: String::from_utf8_lossy(&stored).into_owned(),
                 configured: origin.to_owned(),
             }),
-            None => Err(StorageError::Damaged("no origin recorded".into())),
+            None => Err(StorageError::missing(columns::META, "the origin")),
         }
     }
 
@@ -398,7 +492,7 @@ impl LedgerStore {
         let found = self
             .db
             .get_cf(meta, columns::META_SCHEMA_VERSION)?
-            .ok_or_else(|| StorageError::Damaged("no schema version recorded".into()))?;
+            .ok_or_else(|| StorageError::missing(columns::META, "the schema version"))?;
         Ok(String::from_utf8_lossy(&found).into_owned())
     }
 
@@ -411,7 +505,7 @@ impl LedgerStore {
     fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StorageError> {
         self.db
             .cf_handle(name)
-            .ok_or_else(|| StorageError::Damaged(format!("column family {name} is missing")))
+            .ok_or_else(|| StorageError::inconsistent(format!("column family {name} is missing")))
     }
 
     /// Writes a commit group as one atomic batch and returns only once its WAL is synced: after
@@ -422,7 +516,7 @@ impl LedgerStore {
             .fail_next_commit
             .swap(false, std::sync::atomic::Ordering::SeqCst)
         {
-            return Err(StorageError::Damaged("injected write failure".into()));
+            return Err(StorageError::Injected);
         }
         let mut batch = WriteBatch::default();
         let entries = self.cf(columns::ENTRIES)?;
@@ -511,8 +605,9 @@ impl LedgerStore {
             None => Ok(0),
             Some(row) => {
                 let (key, _) = row?;
-                let last = columns::decode_u64(&key)
-                    .ok_or_else(|| StorageError::Damaged("entry key is not 8 bytes".into()))?;
+                let last = columns::decode_u64(&key).ok_or_else(|| {
+                    StorageError::undecodable(columns::ENTRIES, "the last key", "is not 8 bytes")
+                })?;
                 Ok(last + 1)
             }
         }
@@ -572,9 +667,7 @@ impl LedgerStore {
                     entry.to_vec(),
                     decode_signature(*index, &signature)?,
                 ))),
-                (Some(_), None) => Err(StorageError::Damaged(format!(
-                    "entry {index} has no signature"
-                ))),
+                (Some(_), None) => Err(StorageError::missing_signature(*index)),
                 (None, _) => Ok(None),
             })
             .collect()
@@ -586,8 +679,13 @@ impl LedgerStore {
         self.db
             .get_cf(cf, columns::index_key(size))?
             .map(|bytes| {
-                String::from_utf8(bytes)
-                    .map_err(|_| StorageError::Damaged(format!("checkpoint {size} is not UTF-8")))
+                String::from_utf8(bytes).map_err(|_| {
+                    StorageError::undecodable(
+                        columns::CHECKPOINTS,
+                        format!("checkpoint {size}"),
+                        "is not UTF-8",
+                    )
+                })
             })
             .transpose()
     }
@@ -600,10 +698,19 @@ impl LedgerStore {
             None => Ok(None),
             Some(row) => {
                 let (key, value) = row?;
-                let size = columns::decode_u64(&key)
-                    .ok_or_else(|| StorageError::Damaged("checkpoint key is not 8 bytes".into()))?;
+                let size = columns::decode_u64(&key).ok_or_else(|| {
+                    StorageError::undecodable(
+                        columns::CHECKPOINTS,
+                        "the last key",
+                        "is not 8 bytes",
+                    )
+                })?;
                 let note = String::from_utf8(value.into_vec()).map_err(|_| {
-                    StorageError::Damaged(format!("checkpoint {size} is not UTF-8"))
+                    StorageError::undecodable(
+                        columns::CHECKPOINTS,
+                        format!("checkpoint {size}"),
+                        "is not UTF-8",
+                    )
                 })?;
                 Ok(Some((size, note)))
             }
@@ -700,10 +807,9 @@ impl LedgerStore {
             if key.len() != 40 {
                 continue;
             }
-            indexes.push(
-                columns::decode_u64(&value)
-                    .ok_or_else(|| StorageError::Damaged("subject entry row too short".into()))?,
-            );
+            indexes.push(columns::decode_u64(&value).ok_or_else(|| {
+                StorageError::undecodable(columns::SUBJECTS, "a subject entry row", "is too short")
+            })?);
         }
         Ok(indexes)
     }
@@ -827,8 +933,8 @@ impl HashStore for LedgerStore {
             let stored = self.stored_tree_nodes(&high_ids)?;
             let mut read = Vec::with_capacity(high.len());
             for ((&i, id), hash) in high.iter().zip(high_ids).zip(stored) {
-                let hash = hash
-                    .ok_or_else(|| StorageError::Damaged(format!("tree node {id:?} is missing")))?;
+                let hash =
+                    hash.ok_or_else(|| StorageError::missing(columns::TREE, format!("{id:?}")))?;
                 found[i] = Some(hash);
                 read.push((id, hash));
             }
@@ -850,9 +956,10 @@ impl HashStore for LedgerStore {
                     .ok()
                     .and_then(|at| computed[at].get(id))
                     .ok_or_else(|| {
-                        StorageError::Damaged(format!(
-                            "tree node {id:?} is missing (a leaf under it)"
-                        ))
+                        StorageError::missing(
+                            columns::ENTRIES,
+                            format!("a leaf under the tree node {id:?}"),
+                        )
                     })?;
                 found[i] = Some(hash);
             }
@@ -904,7 +1011,7 @@ impl LedgerStore {
             let first = tree_chunks::first_leaf(chunk)?;
             let leaves = self.stored_leaves(iterator, first, 1 << CHUNK_LEVELS)?;
             let subtrees = crate::core::merkle::aligned_subtrees(first, &leaves)
-                .map_err(|e| StorageError::Damaged(e.to_string()))?;
+                .map_err(|e| StorageError::inconsistent(format!("tree chunk {chunk}: {e}")))?;
             nodes.push(tree_chunks::ChunkNodes::Computed(subtrees));
         }
         Ok(nodes)
@@ -913,12 +1020,12 @@ impl LedgerStore {
 
 /// An `event_ids` row: `u64 index || content digest`.
 fn decode_event_id_record(value: &[u8]) -> Result<EventIdRecord, StorageError> {
-    let index = columns::decode_u64(value)
-        .ok_or_else(|| StorageError::Damaged("event id row too short".into()))?;
+    let short = || StorageError::undecodable(columns::EVENT_IDS, "an event id row", "is too short");
+    let index = columns::decode_u64(value).ok_or_else(short)?;
     let content_digest: [u8; 32] = value
         .get(8..40)
         .and_then(|d| d.try_into().ok())
-        .ok_or_else(|| StorageError::Damaged("event id row too short".into()))?;
+        .ok_or_else(short)?;
     Ok(EventIdRecord {
         index,
         content_digest,
@@ -931,7 +1038,11 @@ fn decode_subject_head(value: &[u8]) -> Result<SubjectHead, StorageError> {
     let last_index = value.get(8..).and_then(columns::decode_u64);
     match (count, last_index) {
         (Some(count), Some(last_index)) => Ok(SubjectHead { count, last_index }),
-        _ => Err(StorageError::Damaged("subject head row too short".into())),
+        _ => Err(StorageError::undecodable(
+            columns::SUBJECTS,
+            "a subject head row",
+            "is too short",
+        )),
     }
 }
 
@@ -939,13 +1050,13 @@ fn decode_subject_head(value: &[u8]) -> Result<SubjectHead, StorageError> {
 fn decode_directory_token(value: &[u8]) -> Result<[u8; 32], StorageError> {
     value
         .try_into()
-        .map_err(|_| StorageError::Damaged("directory row is not 32 bytes".into()))
+        .map_err(|_| StorageError::undecodable(columns::DIRECTORY, "a row", "is not 32 bytes"))
 }
 
 /// A stored tree node's 32-byte hash.
 fn decode_tree_node(id: NodeId, bytes: &[u8]) -> Result<NodeHash, StorageError> {
     NodeHash::from_slice(bytes)
-        .map_err(|_| StorageError::Damaged(format!("tree node {id:?} is not 32 bytes")))
+        .map_err(|_| StorageError::undecodable(columns::TREE, format!("{id:?}"), "is not 32 bytes"))
 }
 
 fn synced() -> WriteOptions {
@@ -998,21 +1109,17 @@ fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager)
     options
 }
 
-/// The error of an entry row that does not decode.
-fn damaged_entry(index: u64, error: impl std::fmt::Display) -> StorageError {
-    StorageError::Damaged(format!("entry {index} does not decode: {error}"))
-}
-
 /// An entry's bytes and its signature, as stored.
 pub type SignedEntryRow = (Vec<u8>, StoredSignature);
 
 /// A signature row: `key_id (4) || signature (64)`.
 fn decode_signature(index: u64, value: &[u8]) -> Result<StoredSignature, StorageError> {
     if value.len() != 68 {
-        return Err(StorageError::Damaged(format!(
-            "signature row {index} has {} bytes",
-            value.len()
-        )));
+        return Err(StorageError::undecodable(
+            columns::SIGNATURES,
+            format!("the signature of entry {index}"),
+            format!("has {} bytes", value.len()),
+        ));
     }
     let mut key_id = [0u8; 4];
     key_id.copy_from_slice(&value[..4]);

@@ -41,7 +41,7 @@ pub use counts::{
     count_groups,
 };
 
-use super::{LedgerStore, NewEntry, StorageError, columns, damaged_entry, synced};
+use super::{LedgerStore, NewEntry, StorageError, columns, synced};
 use crate::core::entry::decode_entry;
 use crate::proto::v1::{CorrectionAction, Entry, Event, EventKind};
 
@@ -364,8 +364,9 @@ impl IndexRows {
             .batched_multi_get_cf(cf, keys.iter().map(|(key, _)| key), false);
         for ((key, mut aggregate), old) in keys.into_iter().zip(stored) {
             if let Some(old) = old? {
-                let old = Aggregate::from_bytes(&old)
-                    .ok_or_else(|| StorageError::Damaged("aggregate row malformed".into()))?;
+                let old = Aggregate::from_bytes(&old).ok_or_else(|| {
+                    StorageError::undecodable(columns::REPORTS, "an aggregate row", "is malformed")
+                })?;
                 aggregate.add(&old);
             }
             batch.put_cf(cf, key, aggregate.to_bytes());
@@ -445,9 +446,9 @@ impl LedgerStore {
                 Some(entry) => (*entry).clone(),
                 None => {
                     let bytes = self.entry(target)?.ok_or_else(|| {
-                        StorageError::Damaged(format!("corrected entry {target} is missing"))
+                        StorageError::missing(columns::ENTRIES, format!("corrected entry {target}"))
                     })?;
-                    decode_entry(&bytes).map_err(|e| damaged_entry(target, e))?
+                    decode_entry(&bytes).map_err(|e| StorageError::undecodable_entry(target, e))?
                 }
             };
             if let Some(mut amended) = target_entry.event {
@@ -518,7 +519,9 @@ impl LedgerStore {
                 .len()
                 .checked_sub(8)
                 .and_then(|at| columns::decode_u64(&key[at..]))
-                .ok_or_else(|| StorageError::Damaged("report row too short".into()))?;
+                .ok_or_else(|| {
+                    StorageError::undecodable(columns::REPORTS, "a report row", "is too short")
+                })?;
             out.push(index);
             if out.len() >= limit {
                 break;
@@ -575,8 +578,8 @@ impl LedgerStore {
         match end.last_mut() {
             Some(last) if *last < 0xff => *last += 1,
             _ => {
-                return Err(StorageError::Damaged(
-                    "report prefix cannot be bounded".into(),
+                return Err(StorageError::inconsistent(
+                    "a report prefix of bytes 0xff cannot be bounded",
                 ));
             }
         }
@@ -593,7 +596,9 @@ impl LedgerStore {
             key.len()
                 .checked_sub(8)
                 .and_then(|at| columns::decode_u64(&key[at..]))
-                .ok_or_else(|| StorageError::Damaged("report row too short".into()))
+                .ok_or_else(|| {
+                    StorageError::undecodable(columns::REPORTS, "a report row", "is too short")
+                })
         }))
     }
 
@@ -622,7 +627,13 @@ impl LedgerStore {
                         action,
                     })
                 }
-                _ => return Err(StorageError::Damaged("correction row malformed".into())),
+                _ => {
+                    return Err(StorageError::undecodable(
+                        columns::REPORTS,
+                        "a correction row",
+                        "is malformed",
+                    ));
+                }
             }
         }
         Ok(out)
@@ -641,9 +652,9 @@ impl LedgerStore {
         ) {
             let (key, value) = row?;
             let parsed = AggregateKey::from_key(&key).zip(Aggregate::from_bytes(&value));
-            out.push(
-                parsed.ok_or_else(|| StorageError::Damaged("aggregate row malformed".into()))?,
-            );
+            out.push(parsed.ok_or_else(|| {
+                StorageError::undecodable(columns::REPORTS, "an aggregate row", "is malformed")
+            })?);
         }
         Ok(out)
     }
@@ -659,9 +670,8 @@ impl LedgerStore {
             .iter()
             .zip(values)
             .map(|(index, value)| {
-                let value = value?
-                    .ok_or_else(|| StorageError::Damaged(format!("entry {index} is missing")))?;
-                decode_entry(&value).map_err(|e| damaged_entry(*index, e))
+                let value = value?.ok_or_else(|| StorageError::missing_entry(*index))?;
+                decode_entry(&value).map_err(|e| StorageError::undecodable_entry(*index, e))
             })
             .collect()
     }
@@ -671,7 +681,9 @@ impl LedgerStore {
 fn decode_new_entries(entries: &[NewEntry]) -> Result<Vec<Entry>, StorageError> {
     entries
         .iter()
-        .map(|e| decode_entry(&e.bytes).map_err(|err| damaged_entry(e.index, err)))
+        .map(|e| {
+            decode_entry(&e.bytes).map_err(|err| StorageError::undecodable_entry(e.index, err))
+        })
         .collect()
 }
 
@@ -702,7 +714,9 @@ impl MergedRows<'_> {
                 let suffix: [u8; 20] = key
                     .get(self.prefix_lens[at]..)
                     .and_then(|s| s.try_into().ok())
-                    .ok_or_else(|| StorageError::Damaged("report row malformed".into()))?;
+                    .ok_or_else(|| {
+                        StorageError::undecodable(columns::REPORTS, "a report row", "is malformed")
+                    })?;
                 self.heap.push(Reverse((suffix, at)));
                 Ok(())
             }

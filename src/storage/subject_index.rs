@@ -75,10 +75,19 @@ impl LedgerStore {
             None => Ok(None),
             Some(row) => {
                 let (key, value) = row?;
-                let version = columns::decode_u64(&key)
-                    .ok_or_else(|| StorageError::Damaged("index root key is not 8 bytes".into()))?;
+                let version = columns::decode_u64(&key).ok_or_else(|| {
+                    StorageError::undecodable(
+                        columns::SUBJECT_INDEX_ROOTS,
+                        "a key",
+                        "is not 8 bytes",
+                    )
+                })?;
                 let root = columns::decode_index_root(&value).ok_or_else(|| {
-                    StorageError::Damaged(format!("index root record {version} is malformed"))
+                    StorageError::undecodable(
+                        columns::SUBJECT_INDEX_ROOTS,
+                        format!("the root record of version {version}"),
+                        "is malformed",
+                    )
                 })?;
                 Ok(Some((version, root)))
             }
@@ -106,9 +115,13 @@ impl LedgerStore {
             None => Ok(None),
             Some(row) => {
                 let (key, _) = row?;
-                columns::decode_u64(&key)
-                    .map(Some)
-                    .ok_or_else(|| StorageError::Damaged("index root key is not 8 bytes".into()))
+                columns::decode_u64(&key).map(Some).ok_or_else(|| {
+                    StorageError::undecodable(
+                        columns::SUBJECT_INDEX_ROOTS,
+                        "a key",
+                        "is not 8 bytes",
+                    )
+                })
             }
         }
     }
@@ -148,14 +161,21 @@ impl LedgerStore {
         batch_deletes: usize,
     ) -> Result<PruneSummary, StorageError> {
         if self.read_root(horizon)?.is_none() {
-            return Err(StorageError::Damaged(format!(
-                "cannot prune the subject index below version {horizon}: no such version"
-            )));
+            return Err(StorageError::missing(
+                columns::SUBJECT_INDEX_ROOTS,
+                format!("version {horizon}, below which the subject index was to be pruned,"),
+            ));
         }
         let meta = self.cf(columns::META)?;
         let from = match self.db.get_cf(meta, PRUNED_THROUGH_KEY)? {
             Some(bytes) => columns::decode_u64(&bytes)
-                .ok_or_else(|| StorageError::Damaged("pruning mark is not 8 bytes".into()))?
+                .ok_or_else(|| {
+                    StorageError::undecodable(
+                        columns::META,
+                        "the subject-index pruning mark",
+                        "is not 8 bytes",
+                    )
+                })?
                 .saturating_add(1),
             None => 0,
         };
@@ -174,7 +194,7 @@ impl LedgerStore {
         {
             let (key, value) = row?;
             let node_key = NodeKey::from_key_bytes(&key)
-                .map_err(|e| StorageError::Damaged(format!("subject-index key: {e}")))?;
+                .map_err(|e| StorageError::undecodable(columns::SUBJECT_INDEX, "a key", e))?;
             if node_key.version > horizon {
                 break;
             }
@@ -193,7 +213,11 @@ impl LedgerStore {
                 summary.versions_walked += 1;
             }
             let replaced = columns::decode_u64(&value).ok_or_else(|| {
-                StorageError::Damaged(format!("subject-index node {node_key} is too short"))
+                StorageError::undecodable(
+                    columns::SUBJECT_INDEX,
+                    format!("node {node_key}"),
+                    "is too short",
+                )
             })?;
             if replaced != NOTHING_REPLACED {
                 let old = NodeKey {
@@ -258,7 +282,9 @@ impl SubjectNodeStore for LedgerStore {
                     ))
                     .and_then(IndexNode::from_bytes)
                     .map(Some)
-                    .map_err(|e| StorageError::Damaged(format!("{key}: {e}"))),
+                    .map_err(|e| {
+                        StorageError::undecodable(columns::SUBJECT_INDEX, format!("node {key}"), e)
+                    }),
             })
             .collect()
     }
@@ -268,7 +294,11 @@ impl SubjectNodeStore for LedgerStore {
         match self.db.get_pinned_cf(cf, columns::index_key(version))? {
             None => Ok(None),
             Some(bytes) => columns::decode_index_root(&bytes).map(Some).ok_or_else(|| {
-                StorageError::Damaged(format!("index root record {version} is malformed"))
+                StorageError::undecodable(
+                    columns::SUBJECT_INDEX_ROOTS,
+                    format!("the root record of version {version}"),
+                    "is malformed",
+                )
             }),
         }
     }

@@ -36,7 +36,8 @@ const BACKFILL_CHUNKS: u64 = 1024;
 /// A chunk's perfect subtrees from its 64 leaves, checked to be aligned.
 fn chunk_nodes(chunk: u64, leaves: &[NodeHash]) -> Result<Vec<(NodeId, NodeHash)>, StorageError> {
     let first = first_leaf(chunk)?;
-    aligned_subtrees(first, leaves).map_err(|e| StorageError::Damaged(e.to_string()))
+    aligned_subtrees(first, leaves)
+        .map_err(|e| StorageError::inconsistent(format!("tree chunk {chunk}: {e}")))
 }
 
 /// The first leaf of `chunk`.
@@ -44,7 +45,7 @@ pub(super) fn first_leaf(chunk: u64) -> Result<u64, StorageError> {
     chunk
         .checked_mul(CHUNK_LEAVES)
         .filter(|first| NodeId::leaf(*first).is_ok())
-        .ok_or_else(|| StorageError::Damaged(format!("tree chunk {chunk} is beyond any tree")))
+        .ok_or_else(|| StorageError::inconsistent(format!("tree chunk {chunk} is beyond any tree")))
 }
 
 /// The row value of a complete chunk's nodes.
@@ -73,10 +74,11 @@ impl ChunkNodes {
     /// A row value of `chunk`, checked for length.
     fn from_row(chunk: u64, hashes: Vec<u8>) -> Result<Self, StorageError> {
         if hashes.len() != CHUNK_ROW_HASHES * 32 {
-            return Err(StorageError::Damaged(format!(
-                "the row of tree chunk {chunk} has {} bytes",
-                hashes.len()
-            )));
+            return Err(StorageError::undecodable(
+                columns::TREE_CHUNKS,
+                format!("chunk {chunk}"),
+                format!("has {} bytes", hashes.len()),
+            ));
         }
         Ok(Self::Row { chunk, hashes })
     }
@@ -162,14 +164,15 @@ impl LedgerStore {
                         .filter(|(stored, _)| *stored == index)
                         .map(|(_, hash)| hash);
                     leaves.push(*new_leaf.ok_or_else(|| {
-                        StorageError::Damaged(format!(
-                            "leaf {index} of tree chunk {chunk} is missing"
-                        ))
+                        StorageError::missing(
+                            columns::ENTRIES,
+                            format!("leaf {index} of tree chunk {chunk}"),
+                        )
                     })?);
                 }
                 let nodes = chunk_nodes(chunk, &leaves)?;
                 if nodes.last() != Some(&(root_id, root)) {
-                    return Err(StorageError::Damaged(format!(
+                    return Err(StorageError::inconsistent(format!(
                         "tree chunk {chunk}: its leaves do not hash to the chunk's root"
                     )));
                 }
@@ -241,7 +244,11 @@ impl LedgerStore {
                 .chunks_exact(32)
                 .map(|bytes| {
                     NodeHash::from_slice(bytes).map_err(|_| {
-                        StorageError::Damaged(format!("the row of tree chunk {chunk} is damaged"))
+                        StorageError::undecodable(
+                            columns::TREE_CHUNKS,
+                            format!("chunk {chunk}"),
+                            "holds a hash that is not 32 bytes",
+                        )
                     })
                 })
                 .collect::<Result<_, _>>()
@@ -268,7 +275,7 @@ impl LedgerStore {
             for chunk in chunk..end {
                 let leaves = self.stored_leaves(&mut iterator, first_leaf(chunk)?, CHUNK_LEAVES)?;
                 if leaves.len() as u64 != CHUNK_LEAVES {
-                    return Err(StorageError::Damaged(format!(
+                    return Err(StorageError::inconsistent(format!(
                         "tree chunk {chunk} has {} of its leaves",
                         leaves.len()
                     )));

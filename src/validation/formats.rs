@@ -3,7 +3,7 @@
 //! data.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use super::{FieldError, ValidationLimits};
 
@@ -192,7 +192,7 @@ pub fn check_occurred_at(
     let seconds = u64::try_from(timestamp.seconds)
         .map_err(|_| FieldError::new(field, "must not be before 1970-01-01T00:00:00Z"))?;
     let occurred = Duration::new(seconds, nanos);
-    let now = now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let now = crate::unix_time::since_epoch(now);
     if occurred > now.saturating_add(limits.max_clock_skew) {
         return Err(FieldError::new(
             field,

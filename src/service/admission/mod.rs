@@ -23,13 +23,15 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt as _;
+use tonic::Request;
 use tonic::body::Body;
-use tonic::{Request, Status};
+
+use super::status::{Refusal, ServiceError};
 
 use super::RequestLimits;
 use super::auth::{Authenticator, Caller, Role};
 use crate::metrics::LedgerMetrics;
-use wire::{FieldBound, WireError, WireLimits, WireSchema};
+use wire::{FieldBound, WireLimits, WireSchema};
 
 /// Who may call a method.
 #[derive(Debug, Clone, Copy)]
@@ -170,12 +172,12 @@ const MAX_DEPTH: usize = 16;
 pub const MAX_LIST_ELEMENTS: usize = 1024;
 
 /// The caller the admission layer authenticated, for a handler.
-pub fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
+pub fn caller<T>(request: &Request<T>) -> Result<Caller, ServiceError> {
     request
         .extensions()
         .get::<Caller>()
         .cloned()
-        .ok_or_else(|| Status::internal("the request did not pass the admission layer"))
+        .ok_or(ServiceError::Admission(Refusal::NotAdmitted))
 }
 
 /// The rules and state the layer shares between connections.
@@ -261,7 +263,7 @@ impl Admission {
         &self,
         rule: &MethodRule,
         request: &http::request::Parts,
-    ) -> Result<Caller, Status> {
+    ) -> Result<Caller, ServiceError> {
         let head = Request::from_parts(
             tonic::metadata::MetadataMap::from_headers(request.headers.clone()),
             request.extensions.clone(),
@@ -278,14 +280,11 @@ impl Admission {
         rule: &MethodRule,
         input: &str,
         body: Body,
-    ) -> Result<(Bytes, Option<tokio::sync::OwnedSemaphorePermit>), Status> {
+    ) -> Result<(Bytes, Option<tokio::sync::OwnedSemaphorePermit>), ServiceError> {
         tokio::time::timeout(self.body_timeout, self.receive_now(rule, input, body))
             .await
-            .map_err(|_| {
-                Status::deadline_exceeded(format!(
-                    "request: the body did not arrive within {} s (limits.request_body_timeout_secs)",
-                    self.body_timeout.as_secs()
-                ))
+            .map_err(|_| Refusal::BodyTimeout {
+                seconds: self.body_timeout.as_secs(),
             })?
     }
 
@@ -296,25 +295,24 @@ impl Admission {
         rule: &MethodRule,
         input: &str,
         mut body: Body,
-    ) -> Result<(Bytes, Option<tokio::sync::OwnedSemaphorePermit>), Status> {
+    ) -> Result<(Bytes, Option<tokio::sync::OwnedSemaphorePermit>), ServiceError> {
         let mut received = BytesMut::new();
         let mut expected: Option<usize> = None;
         let mut permit = None;
         loop {
             if expected.is_none() && received.len() >= 5 {
                 if received[0] != 0 {
-                    return Err(Status::unimplemented(
-                        "request: compressed messages are not accepted",
-                    ));
+                    return Err(Refusal::Compressed.into());
                 }
                 let declared =
                     u32::from_be_bytes([received[1], received[2], received[3], received[4]]);
                 let declared = usize::try_from(declared).unwrap_or(usize::MAX);
                 if declared > self.max_request_bytes {
-                    return Err(Status::resource_exhausted(format!(
-                        "request: {declared} bytes; the limit is {} bytes per request",
-                        self.max_request_bytes
-                    )));
+                    return Err(Refusal::TooLarge {
+                        declared,
+                        limit: self.max_request_bytes,
+                    }
+                    .into());
                 }
                 if rule.append {
                     let kib = declared.div_ceil(1024).clamp(1, self.inflight_budget_kib);
@@ -324,7 +322,7 @@ impl Admission {
                             .clone()
                             .acquire_many_owned(kib)
                             .await
-                            .map_err(|_| Status::unavailable("the server is shutting down"))?,
+                            .map_err(|_| Refusal::ShuttingDown)?,
                     );
                 }
                 expected = Some(5 + declared);
@@ -332,13 +330,11 @@ impl Admission {
             if let Some(expected) = expected
                 && received.len() > expected
             {
-                return Err(Status::invalid_argument(
-                    "request: one message per request, and nothing after it",
-                ));
+                return Err(Refusal::TrailingData.into());
             }
             match body.frame().await {
                 None => break,
-                Some(Err(status)) => return Err(status),
+                Some(Err(status)) => return Err(Refusal::Body(status).into()),
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
                         received.extend_from_slice(&data);
@@ -349,23 +345,12 @@ impl Admission {
         match expected {
             Some(expected) if received.len() == expected => {
                 self.schema
-                    .check(input, &received[5..], &self.wire_limits)
-                    .map_err(wire_status)?;
+                    .check(input, &received[5..], &self.wire_limits)?;
             }
             // No message, or a message cut short: tonic answers these as it does.
             _ => {}
         }
         Ok((received.freeze(), permit))
-    }
-}
-
-/// The status of a refused wire form.
-fn wire_status(error: WireError) -> Status {
-    match error {
-        WireError::Malformed { .. } => Status::invalid_argument(error.to_string()),
-        WireError::TooManyElements { .. }
-        | WireError::ElementTooLarge { .. }
-        | WireError::TooDeep { .. } => Status::resource_exhausted(error.to_string()),
     }
 }
 
@@ -466,25 +451,25 @@ where
             return Box::pin(inner.call(request));
         }
         let Some((rule, input)) = self.admission.methods.get(path).cloned() else {
-            let status = Status::unimplemented(format!("{path}: no such method"));
-            return Box::pin(async move { Ok(status.into_http()) });
+            let refused = ServiceError::from(Refusal::NoSuchMethod(path.to_owned()));
+            return Box::pin(async move { Ok(refused.into_http()) });
         };
         let admission = self.admission.clone();
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
-            let refuse = |status: Status| {
+            let refuse = |error: ServiceError| {
                 if rule.append {
-                    admission.metrics.append_rejected(status.code());
+                    admission.metrics.append_rejected(error.code());
                 }
-                Ok(status.into_http())
+                Ok(error.into_http())
             };
             let caller = match admission.authorize(&rule, &parts) {
                 Ok(caller) => caller,
-                Err(status) => return refuse(status),
+                Err(error) => return refuse(error),
             };
             let (message, _permit) = match admission.receive(&rule, &input, body).await {
                 Ok(received) => received,
-                Err(status) => return refuse(status),
+                Err(error) => return refuse(error),
             };
             parts.extensions.insert(caller);
             let body = Body::new(http_body_util::Full::new(message));

@@ -225,8 +225,8 @@ fn prefix_end(prefix: &[u8]) -> Result<Vec<u8>, StorageError> {
     match end.last_mut() {
         Some(last) if *last < 0xff => *last += 1,
         _ => {
-            return Err(StorageError::Damaged(
-                "report prefix cannot be bounded".into(),
+            return Err(StorageError::inconsistent(
+                "a report prefix of bytes 0xff cannot be bounded",
             ));
         }
     }
@@ -304,7 +304,11 @@ impl LedgerStore {
             let new = known_new
                 || stored
                     .next()
-                    .ok_or_else(|| StorageError::Damaged("member read came short".into()))??
+                    .ok_or_else(|| {
+                        StorageError::inconsistent(
+                            "a multi-get of breach member rows returned fewer values than keys",
+                        )
+                    })??
                     .is_none();
             if new {
                 batch.put_cf(cf, member, []);
@@ -317,11 +321,13 @@ impl LedgerStore {
             .batched_multi_get_cf(cf, deltas.iter().map(|(key, _)| key), false);
         for ((key, mut counts), old) in deltas.into_iter().zip(stored) {
             if let Some(old) = old? {
-                counts.add(
-                    Counts::from_bytes(&old).ok_or_else(|| {
-                        StorageError::Damaged("breach count row malformed".into())
-                    })?,
-                );
+                counts.add(Counts::from_bytes(&old).ok_or_else(|| {
+                    StorageError::undecodable(
+                        columns::REPORTS,
+                        "a breach count row",
+                        "is malformed",
+                    )
+                })?);
             }
             batch.put_cf(cf, key, counts.to_bytes());
         }
@@ -343,10 +349,10 @@ impl LedgerStore {
             .zip(values)
             .map(|(token, value)| {
                 let index = value.flatten().ok_or_else(|| {
-                    StorageError::Damaged(format!(
-                        "subject {} has no first entry row",
-                        hex::encode(token)
-                    ))
+                    StorageError::missing(
+                        columns::SUBJECTS,
+                        format!("the first entry row of subject {}", hex::encode(token)),
+                    )
                 })?;
                 Ok((*token, index))
             })
@@ -396,10 +402,15 @@ impl LedgerStore {
                 rocksdb::IteratorMode::Start,
             )
             .filter_map(|row| match row {
-                Ok((key, value)) if key.len() == 40 => Some(
-                    columns::decode_u64(&value)
-                        .ok_or_else(|| StorageError::Damaged("subject entry row too short".into())),
-                ),
+                Ok((key, value)) if key.len() == 40 => {
+                    Some(columns::decode_u64(&value).ok_or_else(|| {
+                        StorageError::undecodable(
+                            columns::SUBJECTS,
+                            "a subject entry row",
+                            "is too short",
+                        )
+                    }))
+                }
                 Ok(_) => None,
                 Err(e) => Some(Err(e.into())),
             }))
@@ -516,7 +527,13 @@ impl CountView<'_> {
             let parsed = parse_count_key(key)
                 .filter(|(s, _)| s == system)
                 .zip(Counts::from_bytes(value))
-                .ok_or_else(|| StorageError::Damaged("breach count row malformed".into()))?;
+                .ok_or_else(|| {
+                    StorageError::undecodable(
+                        columns::REPORTS,
+                        "a breach count row",
+                        "is malformed",
+                    )
+                })?;
             out.push((parsed.0.1, parsed.1));
             rows.next();
         }
@@ -533,7 +550,9 @@ impl CountView<'_> {
             key.map(|key| {
                 key.get(prefix.len()..prefix.len() + 12)
                     .and_then(|t| t.try_into().ok())
-                    .ok_or_else(|| StorageError::Damaged("report row too short".into()))
+                    .ok_or_else(|| {
+                        StorageError::undecodable(columns::REPORTS, "a report row", "is too short")
+                    })
             })
             .transpose()
         };
@@ -565,7 +584,13 @@ impl CountView<'_> {
                     key.len()
                         .checked_sub(8)
                         .and_then(|at| columns::decode_u64(&key[at..]))
-                        .ok_or_else(|| StorageError::Damaged("member row too short".into()))
+                        .ok_or_else(|| {
+                            StorageError::undecodable(
+                                columns::REPORTS,
+                                "a breach member row",
+                                "is too short",
+                            )
+                        })
                 })
                 .transpose()
         };
