@@ -26,6 +26,9 @@ step "clippy, both feature modes"
 cargo clippy --locked --release --no-default-features --all-targets -- -D warnings
 cargo clippy --locked --release --all-targets -- -D warnings
 
+step "web/ dependencies (tests/monitor.rs runs web/bin/monitor.js)"
+(cd web && npm ci --no-audit --no-fund --loglevel=error)
+
 step "tests: the pure core and the offline verifier (no server feature)"
 run_tests --locked --release --no-default-features
 

@@ -409,21 +409,22 @@ impl MetricsListener {
         self.local_addr
     }
 
-    /// Serves [`router`] until [`MetricsServer::stop`].
-    pub fn serve(self, exposition: Arc<dyn Exposition>) -> MetricsServer {
+    /// Serves [`router`], merged with `pages` (other read-only routes), until
+    /// [`MetricsServer::stop`].
+    pub fn serve(self, exposition: Arc<dyn Exposition>, pages: axum::Router) -> MetricsServer {
         let Self {
             listener,
             local_addr,
         } = self;
         let (shutdown, stop) = oneshot::channel::<()>();
         let serving = tokio::spawn(async move {
-            axum::serve(listener, router(exposition))
+            axum::serve(listener, router(exposition).merge(pages))
                 .with_graceful_shutdown(async {
                     let _ = stop.await;
                 })
                 .await
         });
-        tracing::info!(%local_addr, "serving /metrics and /healthz");
+        tracing::info!(%local_addr, "serving /metrics, /healthz, /verify, /checkpoint, /consistency");
         MetricsServer { shutdown, serving }
     }
 }

@@ -376,7 +376,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         "gdpr-ledger is serving"
     );
     let metrics_addr = metrics_listener.as_ref().map(MetricsListener::local_addr);
-    let metrics_server = metrics_listener.map(|listener| listener.serve(metrics));
+    let pages = crate::http_pages::router(sequencer.shared().clone(), store.clone());
+    let metrics_server = metrics_listener.map(|listener| listener.serve(metrics, pages));
 
     // Health follows the sequencer: once it has failed (fail-stop), the ledger reports NOT_SERVING.
     let watched = sequencer.shared().clone();
