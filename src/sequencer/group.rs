@@ -127,6 +127,7 @@ pub(super) fn run(
     parts: SequencerParts,
     mut tail: Tail,
     mut queue: mpsc::Receiver<Message>,
+    wake: mpsc::WeakSender<Message>,
     shared: Arc<SequencerShared>,
 ) {
     let mut index_cache = IndexNodeCache::new(parts.config.subject_index_cache_depth);
@@ -134,55 +135,82 @@ pub(super) fn run(
     let limit = parts.config.max_group_entries.max(1);
     let mut stopping = false;
     let mut pending = PendingGroup::default();
+    // Groups handed to the writer, and groups it has written: it is idle when they are equal.
+    let progress = WriterProgress::default();
     std::thread::scope(|scope| {
-        // A rendezvous: handing group n over waits until the writer has finished group n - 1.
-        // So group n + 1 is planned while group n is written and synced, and at most one group
-        // is in flight.
+        // A rendezvous: at most one group is in flight. The group after it is planned meanwhile,
+        // job by job as they arrive, and handed over once the writer is idle (or the group is
+        // full): so it takes every job that arrived during the previous write and sync.
         let (handoff, handed) = std::sync::mpsc::sync_channel::<PlannedGroup>(0);
-        let (parts, shared) = (&parts, &shared);
+        let (parts, shared, progress) = (&parts, &shared, &progress);
         let started = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn_scoped(scope, move || writer::run(parts, shared, handed));
+            .spawn_scoped(scope, move || {
+                writer::run(parts, shared, handed, progress, &wake);
+            });
         if let Err(error) = started {
             shared.fail(format!("cannot start the writer thread: {error}"));
         }
-        while !stopping {
-            let Some(Message::Job(first)) = queue.blocking_recv() else {
-                break;
-            };
-            let mut planned_events = first.events.len();
-            let mut jobs = vec![first];
-            while planned_events < limit {
-                match queue.try_recv() {
-                    Ok(Message::Job(job)) => {
-                        planned_events += job.events.len();
+        let mut group: Option<OpenGroup> = None;
+        loop {
+            let ready = group.is_some() && progress.idle();
+            if !ready && !stopping {
+                let mut jobs = Vec::new();
+                let mut events = group.as_ref().map_or(0, |g| g.events);
+                match queue.blocking_recv() {
+                    None | Some(Message::Stop) => stopping = true,
+                    Some(Message::WriterIdle) => {}
+                    Some(Message::Job(job)) => {
+                        events += job.events.len();
                         jobs.push(job);
                     }
-                    Ok(Message::Stop) => {
-                        stopping = true;
-                        break;
+                }
+                while !stopping && events < limit {
+                    match queue.try_recv() {
+                        Ok(Message::Job(job)) => {
+                            events += job.events.len();
+                            jobs.push(job);
+                        }
+                        Ok(Message::Stop) => stopping = true,
+                        Ok(Message::WriterIdle) => {}
+                        Err(_) => break,
                     }
-                    Err(_) => break,
+                }
+                if !jobs.is_empty() {
+                    if shared.has_failed() {
+                        let why = shared.failure().unwrap_or_default();
+                        for job in jobs {
+                            let _ = job.reply.send(Err(AppendError::Unavailable(why.clone())));
+                        }
+                    } else {
+                        let open = group.get_or_insert_with(|| {
+                            OpenGroup::begin(&tail, std::mem::take(&mut pending))
+                        });
+                        open.add_jobs(parts, shared, jobs);
+                    }
                 }
             }
-            if shared.has_failed() {
-                let why = shared.failure().unwrap_or_default();
-                for job in jobs {
-                    let _ = job.reply.send(Err(AppendError::Unavailable(why.clone())));
+            let Some(open) = group.take() else {
+                if stopping {
+                    break;
                 }
+                continue;
+            };
+            if !(stopping || open.events >= limit || progress.idle()) {
+                group = Some(open);
                 continue;
             }
             let _span = tracing::info_span!(
                 "plan_group",
                 first_index = tail.size,
-                jobs = jobs.len(),
-                events = planned_events
+                jobs = open.accepted.len(),
+                events = open.events
             )
             .entered();
-            let previous = std::mem::take(&mut pending);
-            match plan_group(parts, &tail, jobs, shared, &mut index_cache, previous) {
+            match finish_group(parts, &tail, open, shared, &mut index_cache) {
                 Ok((planned, next)) => {
                     let new_tail = planned.tail.clone();
+                    progress.handing();
                     if let Err(unsent) = handoff.send(planned) {
                         // The writer has stopped: it could not start.
                         writer::refuse_all(shared, unsent.0.accepted, "the writer has stopped");
@@ -210,6 +238,81 @@ pub(super) fn run(
     tracing::info!("sequencer stopped");
 }
 
+/// How far the writer is: groups handed to it and groups it has written.
+#[derive(Debug, Default)]
+pub(super) struct WriterProgress {
+    handed: std::sync::atomic::AtomicU64,
+    written: std::sync::atomic::AtomicU64,
+}
+
+impl WriterProgress {
+    /// Whether every group handed over is written.
+    fn idle(&self) -> bool {
+        self.written.load(Ordering::Acquire) == self.handed.load(Ordering::Acquire)
+    }
+
+    /// The sequencer is about to hand a group over.
+    fn handing(&self) {
+        self.handed.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The writer has written (or refused) a group.
+    pub(super) fn written(&self) {
+        self.written.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// A group being planned: jobs are added as they arrive, until it is handed over.
+struct OpenGroup {
+    plan: GroupPlan,
+    accepted: Vec<(AppendJob, Vec<ReceiptSource>)>,
+    /// Events of the jobs taken (accepted or refused), against the group's limit.
+    events: usize,
+}
+
+impl OpenGroup {
+    /// A group starting at `tail`, on top of `pending` (the group before, maybe still in flight).
+    fn begin(tail: &Tail, pending: PendingGroup) -> Self {
+        Self {
+            plan: GroupPlan {
+                reads: GroupReads::default(),
+                pending,
+                tail: tail.clone(),
+                entries: Vec::new(),
+                commit: CommitGroup::default(),
+                event_ids: HashMap::new(),
+                directory: HashMap::new(),
+                heads: HashMap::new(),
+                head_journal: Vec::new(),
+                keys: HashMap::new(),
+                key_journal: Vec::new(),
+                identifiers: HashMap::new(),
+                identifier_journal: Vec::new(),
+            },
+            accepted: Vec::new(),
+            events: 0,
+        }
+    }
+
+    /// Reads what `jobs` name (one batched read per family) and plans each of them; a refused
+    /// job is answered at once and leaves no trace in the group.
+    fn add_jobs(&mut self, parts: &SequencerParts, shared: &SequencerShared, jobs: Vec<AppendJob>) {
+        self.plan.reads.gather(&*parts.store, &jobs);
+        for job in jobs {
+            shared.stats.jobs_planned.fetch_add(1, Ordering::Relaxed);
+            self.events += job.events.len();
+            let savepoint = self.plan.savepoint();
+            match plan_job(parts, &mut self.plan, &job) {
+                Ok(sources) => self.accepted.push((job, sources)),
+                Err(refusal) => {
+                    self.plan.restore(savepoint);
+                    let _ = job.reply.send(Err(refusal));
+                }
+            }
+        }
+    }
+}
+
 /// A group as planned and signed, handed to the writer.
 pub(super) struct PlannedGroup {
     /// The tail after the group.
@@ -222,44 +325,19 @@ pub(super) struct PlannedGroup {
     pub(super) accepted: Vec<(AppendJob, Vec<ReceiptSource>)>,
 }
 
-/// Plans and signs one group on top of `pending` (the group before it, maybe not durable yet).
-/// Returns the group for the writer and what it changes, for the next group; or the failure
-/// that must stop the sequencer (every job of the group has then been answered `Unavailable`).
-fn plan_group(
+/// Finishes a group: its subject-index version, its entries' signatures. Returns the group for
+/// the writer and what it changes, for the next group; or the failure that must stop the
+/// sequencer (every job of the group has then been answered `Unavailable`).
+fn finish_group(
     parts: &SequencerParts,
     tail: &Tail,
-    jobs: Vec<AppendJob>,
+    open: OpenGroup,
     shared: &SequencerShared,
     index_cache: &mut IndexNodeCache,
-    pending: PendingGroup,
 ) -> Result<(PlannedGroup, PendingGroup), String> {
-    let mut plan = GroupPlan {
-        reads: GroupReads::gather(&*parts.store, &jobs),
-        pending,
-        tail: tail.clone(),
-        entries: Vec::new(),
-        commit: CommitGroup::default(),
-        event_ids: HashMap::new(),
-        directory: HashMap::new(),
-        heads: HashMap::new(),
-        head_journal: Vec::new(),
-        keys: HashMap::new(),
-        key_journal: Vec::new(),
-        identifiers: HashMap::new(),
-        identifier_journal: Vec::new(),
-    };
-    let mut accepted: Vec<(AppendJob, Vec<ReceiptSource>)> = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let savepoint = plan.savepoint();
-        match plan_job(parts, &mut plan, &job) {
-            Ok(sources) => accepted.push((job, sources)),
-            Err(refusal) => {
-                plan.restore(savepoint);
-                let _ = job.reply.send(Err(refusal));
-            }
-        }
-    }
-
+    let OpenGroup {
+        mut plan, accepted, ..
+    } = open;
     shared.stats.groups_planned.fetch_add(1, Ordering::Relaxed);
     if plan.entries.is_empty() {
         // Nothing new: the previous group's changes stay the pending ones.

@@ -214,6 +214,8 @@ pub enum AppendError {
 pub struct SequencerStats {
     /// Groups planned (handed to the writer, which may still be writing the one before).
     pub groups_planned: AtomicU64,
+    /// Jobs planned (taken into a group, maybe while the group before is being written).
+    pub jobs_planned: AtomicU64,
     /// Commit groups written (each one synced write batch).
     pub groups_committed: AtomicU64,
     /// Entries appended.
@@ -282,6 +284,9 @@ pub(crate) enum Message {
     Job(AppendJob),
     /// Finish every job queued before this, then stop.
     Stop,
+    /// From the writer: it has written every group handed to it. The group being planned can
+    /// go now (it waited for more jobs meanwhile).
+    WriterIdle,
 }
 
 /// The sending side of the sequencer's queue. Cheap to clone.
@@ -414,7 +419,11 @@ pub fn start(
     };
     let thread = std::thread::Builder::new()
         .name("sequencer".into())
-        .spawn(move || group::run(parts, tail, jobs, shared))
+        .spawn({
+            // The writer wakes the sequencer through its own queue, without keeping it open.
+            let wake = handle.queue.downgrade();
+            move || group::run(parts, tail, jobs, wake, shared)
+        })
         .map_err(StorageError::Thread)?;
     Ok((handle, thread))
 }

@@ -20,10 +20,11 @@ pub(super) struct GroupReads {
 }
 
 impl GroupReads {
-    /// Reads what `jobs` name. A failed read leaves its family empty: the planner then reads
-    /// per job, and refuses the job whose read fails.
-    pub(super) fn gather(store: &dyn TailStore, jobs: &[AppendJob]) -> Self {
-        let mut reads = Self::default();
+    /// Reads what `jobs` name, adding to what earlier jobs of the group read. A failed read
+    /// adds nothing to its family: the planner then reads per job, and refuses the job whose
+    /// read fails.
+    pub(super) fn gather(&mut self, store: &dyn TailStore, jobs: &[AppendJob]) {
+        let reads = self;
         let events = || {
             jobs.iter()
                 .flat_map(|job| job.events.iter().map(move |e| (job, e)))
@@ -50,7 +51,7 @@ impl GroupReads {
         rows.sort_unstable();
         rows.dedup();
         if let Ok(found) = store.directory_tokens(&rows) {
-            reads.directory = rows.into_iter().zip(found).collect();
+            reads.directory.extend(rows.into_iter().zip(found));
         }
 
         // The subjects these events concern, as far as the directory knows them already.
@@ -70,12 +71,11 @@ impl GroupReads {
         sealing.sort_unstable();
         sealing.dedup();
         if let Ok(found) = store.subject_heads(&tokens) {
-            reads.heads = tokens.into_iter().zip(found).collect();
+            reads.heads.extend(tokens.into_iter().zip(found));
         }
         if let Ok(found) = store.data_key_rows(&sealing) {
-            reads.data_keys = sealing.into_iter().zip(found).collect();
+            reads.data_keys.extend(sealing.into_iter().zip(found));
         }
-        reads
     }
 
     /// The event-id row of `(producer, event id)`, read or from the store.

@@ -385,14 +385,14 @@ async fn a_failed_write_stops_the_sequencer_for_good() {
     assert_eq!(ledger.size(), 1);
 }
 
-/// Waits (boundedly) until the sequencer has planned `groups` groups.
-async fn planned(ledger: &Ledger, groups: u64) -> bool {
+/// Waits (boundedly) until the sequencer has planned `jobs` jobs.
+async fn planned(ledger: &Ledger, jobs: u64) -> bool {
     for _ in 0..500 {
         let stats = &ledger.handle.shared().stats;
         if stats
-            .groups_planned
+            .jobs_planned
             .load(std::sync::atomic::Ordering::Relaxed)
-            >= groups
+            >= jobs
         {
             return true;
         }
@@ -421,7 +421,7 @@ async fn a_group_is_planned_on_the_one_still_being_written() {
                 .await
         }
     });
-    assert!(planned(&ledger, 1).await, "the first group is planned");
+    assert!(planned(&ledger, 1).await, "the first job is planned");
     // The first group's write is held: the second is planned on top of it, reading nothing of
     // it from the store.
     let second = tokio::spawn({
@@ -439,7 +439,7 @@ async fn a_group_is_planned_on_the_one_still_being_written() {
                 .await
         }
     });
-    assert!(planned(&ledger, 2).await, "the second group is planned");
+    assert!(planned(&ledger, 2).await, "the second job is planned");
     assert_eq!(ledger.size(), 0, "nothing is written yet");
     assert_eq!(ledger.handle.shared().latest_checkpoint().size, 0);
     drop(permits);

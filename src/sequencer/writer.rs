@@ -7,23 +7,32 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::group::{PlannedGroup, ReceiptSource};
+use super::group::{PlannedGroup, ReceiptSource, WriterProgress};
 use super::{
-    AppendError, AppendJob, Receipt, SequencerParts, SequencerShared, SignedCheckpoint,
+    AppendError, AppendJob, Message, Receipt, SequencerParts, SequencerShared, SignedCheckpoint,
     sign_checkpoint,
 };
 use crate::core::entry::decode_entry;
 use crate::core::hash::leaf_hash;
 use crate::storage::StorageError;
 
-/// Writes the groups handed over until the sequencer drops its end.
+/// Writes the groups handed over until the sequencer drops its end. After each, it counts the
+/// group written and wakes the sequencer, which may be waiting with a group to hand over.
 pub(super) fn run(
     parts: &SequencerParts,
     shared: &SequencerShared,
     groups: std::sync::mpsc::Receiver<PlannedGroup>,
+    progress: &WriterProgress,
+    wake: &tokio::sync::mpsc::WeakSender<Message>,
 ) {
     for group in groups {
         write_group(parts, shared, group);
+        progress.written();
+        // A full queue needs no wake-up: the sequencer is busy with the jobs in it, and looks
+        // at the progress after each batch.
+        if let Some(queue) = wake.upgrade() {
+            let _ = queue.try_send(Message::WriterIdle);
+        }
     }
 }
 
