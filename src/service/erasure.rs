@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::access_log::{AccessLog, AccessSubject};
 use super::status::{ServiceError, blocking};
-use super::{SubjectChoice, resolve_subject, subject_of_identifier, token_field};
+use super::subject::{SubjectChoice, resolve_subject, subject_of_identifier, token_field};
 use crate::core::directory::DirectorySecret;
 use crate::core::entry::decode_entry;
 use crate::erasure::{ErasureError, ErasureManager, ErasureStatus, HolderConfirmation};

@@ -298,7 +298,7 @@ impl Reports for Arc<ReportsService> {
             .subject
             .ok_or_else(|| ServiceError::from(FieldError::new("subject", "is required")))?;
         // The directory is read off the async workers, by the one resolution every service uses.
-        let (_, token) = super::subject_of_identifier(
+        let (_, token) = super::subject::subject_of_identifier(
             &self.store,
             &self.directory_secret,
             &identifier,

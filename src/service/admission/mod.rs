@@ -28,8 +28,8 @@ use tonic::body::Body;
 
 use super::status::{Refusal, ServiceError};
 
-use super::RequestLimits;
 use super::auth::{Authenticator, Caller, Role};
+use super::limits::RequestLimits;
 use crate::metrics::LedgerMetrics;
 use wire::{FieldBound, WireLimits, WireSchema};
 
