@@ -5,42 +5,15 @@
 
 mod common;
 
-use common::{AUDITOR_TOKEN, PRODUCER_TOKEN, TestLedger, collection};
+use common::{AUDITOR_TOKEN, TestLedger, append_collections, http_get_with_head};
 use gdpr_ledger::core::checkpoint::Checkpoint;
 use gdpr_ledger::core::hash::NodeHash;
 use gdpr_ledger::core::merkle::verify_consistency;
 use gdpr_ledger::proto::v1 as pb;
 use serde_json::Value;
 
-/// `GET path`: the status, the head's lines (lower-cased) and the body.
-async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String, String) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connects to the metrics listener");
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await
-        .expect("request sent");
-    let mut response = Vec::new();
-    stream
-        .read_to_end(&mut response)
-        .await
-        .expect("response read");
-    let response = String::from_utf8(response).expect("UTF-8");
-    let (head, body) = response.split_once("\r\n\r\n").expect("head and body");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("a status line");
-    (status, head.to_ascii_lowercase(), body.to_owned())
-}
-
 async fn json(addr: std::net::SocketAddr, path: &str) -> Value {
-    let (status, head, body) = get(addr, path).await;
+    let (status, head, body) = http_get_with_head(addr, path).await;
     assert_eq!(status, 200, "{path}: {body}");
     assert!(head.contains("content-type: application/json"), "{head}");
     serde_json::from_str(&body).expect("JSON")
@@ -55,23 +28,6 @@ fn hashes(proof: &Value) -> Vec<NodeHash> {
         .collect()
 }
 
-async fn append(ledger: &TestLedger, ids: std::ops::Range<u32>) {
-    let mut producer = ledger.client(PRODUCER_TOKEN).await;
-    for i in ids {
-        producer
-            .append(pb::AppendRequest {
-                submission: Some(collection(
-                    &format!("p-{i}"),
-                    "email",
-                    &format!("s{i}@example.com"),
-                )),
-                include_bundle: false,
-            })
-            .await
-            .expect("append");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoint_and_consistency_are_served_and_verify() {
     let ledger = TestLedger::start().await;
@@ -79,7 +35,7 @@ async fn checkpoint_and_consistency_are_served_and_verify() {
     let key = ledger.verifier_key();
     let keys = std::slice::from_ref(&key);
 
-    append(&ledger, 0..5).await;
+    append_collections(&ledger, "p", 0..5).await;
     let first = json(http, "/checkpoint").await;
     let size = first["size"].as_u64().expect("size");
     assert_eq!(size, ledger.tree_size().await);
@@ -89,7 +45,7 @@ async fn checkpoint_and_consistency_are_served_and_verify() {
     assert_eq!(opened.checkpoint.origin, key.name());
     assert_eq!(first["root"], opened.checkpoint.root.to_base64());
 
-    append(&ledger, 5..12).await;
+    append_collections(&ledger, "p", 5..12).await;
     let second = json(http, "/checkpoint").await;
     let later = Checkpoint::open(second["note"].as_str().expect("note"), keys).expect("opens");
     assert_eq!(later.checkpoint.size, ledger.tree_size().await);
@@ -169,12 +125,12 @@ async fn checkpoint_and_consistency_are_served_and_verify() {
             "from: 5 is larger than to (3)",
         ),
     ] {
-        let (got, _, body) = get(http, query).await;
+        let (got, _, body) = http_get_with_head(http, query).await;
         assert_eq!(got, status, "{query}: {body}");
         assert!(body.starts_with(starts), "{query}: {body}");
     }
     let beyond = format!("/consistency?from=1&to={}", top + 1);
-    let (got, _, body) = get(http, &beyond).await;
+    let (got, _, body) = http_get_with_head(http, &beyond).await;
     assert_eq!(got, 404, "{body}");
     assert!(
         body.starts_with(&format!("to: {} is beyond", top + 1)),
@@ -188,7 +144,7 @@ async fn the_auditors_page_is_served_as_committed() {
     let http = ledger.metrics_addr();
     let committed = std::fs::read_to_string(common::repository_root().join("web/page/index.html"))
         .expect("web/page/index.html");
-    let (status, head, body) = get(http, "/verify").await;
+    let (status, head, body) = http_get_with_head(http, "/verify").await;
     assert_eq!(status, 200);
     assert!(
         head.contains("content-type: text/html; charset=utf-8"),
@@ -202,11 +158,11 @@ async fn the_auditors_page_is_served_as_committed() {
         body == committed,
         "/verify is not the committed web/page/index.html"
     );
-    let (status, head, _) = get(http, "/").await;
+    let (status, head, _) = http_get_with_head(http, "/").await;
     assert!((300..400).contains(&status), "{status}");
     assert!(head.contains("\r\nlocation: /verify"), "{head}");
     // the metrics and health routes are still there
-    assert_eq!(get(http, "/healthz").await.0, 200);
-    assert_eq!(get(http, "/metrics").await.0, 200);
-    assert_eq!(get(http, "/nothing-here").await.0, 404);
+    assert_eq!(http_get_with_head(http, "/healthz").await.0, 200);
+    assert_eq!(http_get_with_head(http, "/metrics").await.0, 200);
+    assert_eq!(http_get_with_head(http, "/nothing-here").await.0, 404);
 }

@@ -9,9 +9,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{PRODUCER_TOKEN, TestLedger, collection, repository_root};
+use common::{TestLedger, append_collections, repository_root};
 use gdpr_ledger::core::signature::LogSigner;
-use gdpr_ledger::proto::v1 as pb;
 use serde_json::Value;
 
 /// Runs the monitor: its exit code, stdout and stderr.
@@ -34,23 +33,6 @@ fn monitor(url: &str, key: &str, state: &Path) -> (i32, String, String) {
     )
 }
 
-async fn append(ledger: &TestLedger, ids: std::ops::Range<u32>) {
-    let mut producer = ledger.client(PRODUCER_TOKEN).await;
-    for i in ids {
-        producer
-            .append(pb::AppendRequest {
-                submission: Some(collection(
-                    &format!("m-{i}"),
-                    "email",
-                    &format!("m{i}@example.com"),
-                )),
-                include_bundle: false,
-            })
-            .await
-            .expect("append");
-    }
-}
-
 fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("state")).expect("JSON")
 }
@@ -70,7 +52,7 @@ async fn the_monitor_follows_a_growing_log_and_refuses_what_it_must() {
     let key_file = key_file.to_str().expect("UTF-8 path").to_owned();
     let state = dir.path().join("state.json");
 
-    append(&ledger, 0..3).await;
+    append_collections(&ledger, "m", 0..3).await;
     let (code, out, err) = monitor(&url, &key_file, &state);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("first checkpoint of"), "{out}");
@@ -78,7 +60,7 @@ async fn the_monitor_follows_a_growing_log_and_refuses_what_it_must() {
     assert_eq!(first["size"], ledger.tree_size().await);
     assert_eq!(first["origin"], key.name());
 
-    append(&ledger, 3..8).await;
+    append_collections(&ledger, "m", 3..8).await;
     // the key given as text this time
     let (code, out, err) = monitor(&url, &key.to_string(), &state);
     assert_eq!(code, 0, "{out}{err}");

@@ -430,16 +430,7 @@ fn apply_corrections(
         let mut effective: BTreeSet<Counter> = BTreeSet::new();
         let mut indexes = store.subject_entry_indexes(&token)?;
         loop {
-            let mut chunk = Vec::with_capacity(READ_CHUNK);
-            for index in indexes.by_ref() {
-                let index = index?;
-                if index < size {
-                    chunk.push(index);
-                }
-                if chunk.len() >= READ_CHUNK {
-                    break;
-                }
-            }
+            let chunk = next_chunk(&mut indexes, size)?;
             if chunk.is_empty() {
                 break;
             }
@@ -462,6 +453,24 @@ fn apply_corrections(
     Ok(())
 }
 
+/// The next indexes below `size` from `indexes`, up to [`READ_CHUNK`] of them (none at the end).
+fn next_chunk<E>(
+    indexes: &mut impl Iterator<Item = Result<u64, E>>,
+    size: u64,
+) -> Result<Vec<u64>, E> {
+    let mut chunk = Vec::with_capacity(READ_CHUNK);
+    for index in indexes.by_ref() {
+        let index = index?;
+        if index < size {
+            chunk.push(index);
+        }
+        if chunk.len() >= READ_CHUNK {
+            break;
+        }
+    }
+    Ok(chunk)
+}
+
 /// Walks the candidate entries below `size` (the rows of the query's systems and recipients in
 /// its window, in `(occurred_at, index)` order, each once), reading them in chunks, and calls
 /// `visit` with each one concerned (its event taken out), its effective event and the amendments
@@ -479,16 +488,7 @@ fn walk(
     let mut rows = store.report_rows_merged(&query.prefixes(), &query.from, &query.to)?;
     let mut examined = 0u64;
     loop {
-        let mut chunk = Vec::with_capacity(READ_CHUNK);
-        for row in rows.by_ref() {
-            let index = row?;
-            if index < size {
-                chunk.push(index);
-            }
-            if chunk.len() >= READ_CHUNK {
-                break;
-            }
-        }
+        let chunk = next_chunk(&mut rows, size)?;
         if chunk.is_empty() {
             return Ok(true);
         }

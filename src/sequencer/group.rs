@@ -338,7 +338,6 @@ fn finish_group(
     let OpenGroup {
         mut plan, accepted, ..
     } = open;
-    shared.stats.groups_planned.fetch_add(1, Ordering::Relaxed);
     if plan.entries.is_empty() {
         // Nothing new: the previous group's changes stay the pending ones.
         let planned = PlannedGroup {

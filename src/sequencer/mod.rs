@@ -212,8 +212,6 @@ pub enum AppendError {
 /// Counters the sequencer keeps, for metrics and for the durability check.
 #[derive(Debug, Default)]
 pub struct SequencerStats {
-    /// Groups planned (handed to the writer, which may still be writing the one before).
-    pub groups_planned: AtomicU64,
     /// Jobs planned (taken into a group, maybe while the group before is being written).
     pub jobs_planned: AtomicU64,
     /// Commit groups written (each one synced write batch).

@@ -407,38 +407,22 @@ async fn a_group_is_planned_on_the_one_still_being_written() {
     // only the planner has.
     let ledger = Arc::new(Ledger::start_with_cache_depth(0));
     let permits = ledger.store.hold_commits();
-    let first = tokio::spawn({
+    let spawn_append = |events: Vec<PreparedEvent>| {
         let ledger = ledger.clone();
-        async move {
-            ledger
-                .append(
-                    "crm",
-                    vec![
-                        about("a-1", EventKind::Collection, 1),
-                        about("a-2", EventKind::Collection, 2),
-                    ],
-                )
-                .await
-        }
-    });
+        tokio::spawn(async move { ledger.append("crm", events).await })
+    };
+    let first = spawn_append(vec![
+        about("a-1", EventKind::Collection, 1),
+        about("a-2", EventKind::Collection, 2),
+    ]);
     assert!(planned(&ledger, 1).await, "the first job is planned");
     // The first group's write is held: the second is planned on top of it, reading nothing of
     // it from the store.
-    let second = tokio::spawn({
-        let ledger = ledger.clone();
-        async move {
-            ledger
-                .append(
-                    "crm",
-                    vec![
-                        about("a-1", EventKind::Collection, 1),
-                        about("b-1", EventKind::Access, 1),
-                        correcting("b-2", 1),
-                    ],
-                )
-                .await
-        }
-    });
+    let second = spawn_append(vec![
+        about("a-1", EventKind::Collection, 1),
+        about("b-1", EventKind::Access, 1),
+        correcting("b-2", 1),
+    ]);
     assert!(planned(&ledger, 2).await, "the second job is planned");
     assert_eq!(ledger.size(), 0, "nothing is written yet");
     assert_eq!(ledger.handle.shared().latest_checkpoint().size, 0);

@@ -211,6 +211,12 @@ pub async fn audit_whole_log(
 
 /// `GET path` over HTTP/1.1 on `addr`: the status code and the body.
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let (status, _, body) = http_get_with_head(addr, path).await;
+    (status, body)
+}
+
+/// [`http_get`] with the response's head too (lower-cased: status line and headers).
+pub async fn http_get_with_head(addr: std::net::SocketAddr, path: &str) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
@@ -243,7 +249,26 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     } else {
         body.to_owned()
     };
-    (status, body)
+    (status, head.to_ascii_lowercase(), body)
+}
+
+/// Appends one collection event per `i` in `ids` through the producer's token, one request each:
+/// event id `{prefix}-{i}` about `{prefix}{i}@example.com`.
+pub async fn append_collections(ledger: &TestLedger, prefix: &str, ids: std::ops::Range<u32>) {
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    for i in ids {
+        producer
+            .append(gdpr_ledger::proto::v1::AppendRequest {
+                submission: Some(collection(
+                    &format!("{prefix}-{i}"),
+                    "email",
+                    &format!("{prefix}{i}@example.com"),
+                )),
+                include_bundle: false,
+            })
+            .await
+            .expect("append");
+    }
 }
 
 /// The payload of a chunked HTTP/1.1 body.
