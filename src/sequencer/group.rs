@@ -354,6 +354,8 @@ impl OpenGroup {
             shared.stats.jobs_planned.fetch_add(1, Ordering::Relaxed);
             // A job without events still counts, so that a group of its own stays alone.
             self.events += job.events.len().max(1);
+            self.plan.commit.applied_input =
+                self.plan.commit.applied_input.max(job.arrival.input_seq);
             let savepoint = self.plan.savepoint();
             match plan_job(parts, &mut self.plan, &job) {
                 Ok(sources) => self.accepted.push((job, sources)),
@@ -529,6 +531,9 @@ fn plan_job(
                 None => ReceiptSource::Existing(record.index),
             });
             continue;
+        }
+        if job.retry_only {
+            return Err(AppendError::NotApplied { position, event_id });
         }
         let index = plan.tail.size;
         let received_at = received_at(job, &plan.tail);

@@ -109,6 +109,9 @@ pub struct Arrival {
     /// The job is a commit group of its own: no job joins its group, so its entries end at a
     /// checkpoint and a subject-index version of their own.
     pub own_group: bool,
+    /// The input-log message this job is (a replica's apply): recorded with the group's write as
+    /// the replica's last applied message.
+    pub input_seq: Option<u64>,
 }
 
 impl Arrival {
@@ -117,6 +120,7 @@ impl Arrival {
         Self {
             received_at: now(),
             own_group: false,
+            input_seq: None,
         }
     }
 }
@@ -132,6 +136,11 @@ pub struct AppendJob {
     pub events: Vec<PreparedEvent>,
     /// When it arrived, and whether it is a group of its own.
     pub arrival: Arrival,
+    /// Only answer it as a retry: every event must already be in the log (the receipts are the
+    /// original ones), and nothing is appended; an event that is not is refused
+    /// ([`AppendError::NotApplied`]). A replica answers a request the input log dropped as a
+    /// duplicate this way.
+    pub retry_only: bool,
     /// Where the outcome goes.
     pub reply: oneshot::Sender<Result<Vec<Receipt>, AppendError>>,
 }
@@ -226,6 +235,16 @@ pub enum AppendError {
         position: usize,
         /// The rule the amended event breaks, naming the field.
         error: crate::validation::FieldError,
+    },
+    /// A job answered only as a retry names an event that is not in the log.
+    #[error(
+        "event {position}: event id {event_id:?} is not in the log: the request it retries was not applied"
+    )]
+    NotApplied {
+        /// Position of the event in its request.
+        position: usize,
+        /// The event id.
+        event_id: String,
     },
     /// The sequencer has stopped after a storage failure, or is shutting down.
     #[error("the ledger is not accepting appends: {0}")]
@@ -357,6 +376,41 @@ impl SequencerHandle {
         events: Vec<PreparedEvent>,
         arrival: Arrival,
     ) -> Result<Vec<Receipt>, AppendError> {
+        let outcome = self
+            .submit(producer, corrects, events, arrival, false)
+            .await?;
+        outcome
+            .await
+            .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?
+    }
+
+    /// Answers a job as a retry of events already in the log, appending nothing
+    /// ([`AppendJob::retry_only`]).
+    pub async fn answer_retry(
+        &self,
+        producer: String,
+        corrects: CorrectionRights,
+        events: Vec<PreparedEvent>,
+    ) -> Result<Vec<Receipt>, AppendError> {
+        let outcome = self
+            .submit(producer, corrects, events, Arrival::now(), true)
+            .await?;
+        outcome
+            .await
+            .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?
+    }
+
+    /// Queues a job (waiting for room) and returns where its outcome will come, without waiting
+    /// for it: jobs queued one after another from one task are planned in that order, which a
+    /// replica's applier relies on.
+    pub async fn submit(
+        &self,
+        producer: String,
+        corrects: CorrectionRights,
+        events: Vec<PreparedEvent>,
+        arrival: Arrival,
+        retry_only: bool,
+    ) -> Result<oneshot::Receiver<Result<Vec<Receipt>, AppendError>>, AppendError> {
         if let Some(why) = self.shared.failure() {
             return Err(AppendError::Unavailable(why));
         }
@@ -367,13 +421,12 @@ impl SequencerHandle {
                 corrects,
                 events,
                 arrival,
+                retry_only,
                 reply,
             }))
             .await
             .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?;
-        outcome
-            .await
-            .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?
+        Ok(outcome)
     }
 
     /// Asks the sequencer to finish the jobs already queued and stop. Later appends get

@@ -467,6 +467,7 @@ fn replicated_workload(details: &super::Details) -> Vec<ReplicatedJob> {
     let at = |seconds: u64| super::Arrival {
         received_at: std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds),
         own_group: true,
+        input_seq: Some(seconds),
     };
     let mut with_details = about("e-1", EventKind::Collection, 1);
     with_details.details = Some(details.clone());
@@ -558,6 +559,7 @@ async fn the_same_jobs_and_arrivals_make_the_same_log_byte_for_byte() {
                 corrects: rights,
                 events,
                 arrival,
+                retry_only: false,
                 reply,
             }))
             .expect("room in the queue");

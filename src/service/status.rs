@@ -248,7 +248,9 @@ impl ServiceError {
                     Code::InvalidArgument
                 }
                 AppendError::CorrectionDenied { .. } => Code::PermissionDenied,
-                AppendError::Unavailable(_) => Code::Unavailable,
+                // The request was deduplicated against one that did not append it: a retry
+                // after the duplicate window is published anew.
+                AppendError::Unavailable(_) | AppendError::NotApplied { .. } => Code::Unavailable,
                 // Taken apart by `ServiceError::append`.
                 AppendError::Vault(_) | AppendError::Storage(_) => Code::Internal,
             },
@@ -302,6 +304,10 @@ impl From<ServiceError> for Status {
 
 fn append_message(error: &AppendError, at: &AppendLocation) -> String {
     match error {
+        AppendError::NotApplied { position, event_id } => format!(
+            "{}.event.event_id: {event_id:?}: the same request was sent moments ago and did not append it; retry later",
+            at.at(*position)
+        ),
         AppendError::EventIdConflict { position, event_id } => format!(
             "{}.event.event_id: {event_id:?} was already appended by this producer with different content",
             at.at(*position)
