@@ -227,7 +227,7 @@ async fn python_client_unit_tests_pass() {
         .lines()
         .find_map(|line| line.strip_prefix("Ran ")?.split(' ').next()?.parse().ok())
         .unwrap_or_else(|| panic!("no unittest summary:\n{printed}"));
-    assert!(ran >= 31, "only {ran} Python tests ran:\n{printed}");
+    assert!(ran >= 37, "only {ran} Python tests ran:\n{printed}");
     // The agreement test is among them: every shared case Rust exported, verdict and code.
     assert!(
         printed.contains("test_same_verdict_and_code_as_rust_on_every_case")
