@@ -24,13 +24,14 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agdpr_ledger/v1/admin.proto\x12\x0egdpr_ledger.v1\"*\n\x13\x43reateBackupRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\"M\n\x14\x43reateBackupResponse\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\r\n\x05\x62ytes\x18\x03 \x01(\x04\x32\x62\n\x05\x41\x64min\x12Y\n\x0c\x43reateBackup\x12#.gdpr_ledger.v1.CreateBackupRequest\x1a$.gdpr_ledger.v1.CreateBackupResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agdpr_ledger/v1/admin.proto\x12\x0egdpr_ledger.v1\"*\n\x13\x43reateBackupRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\"M\n\x14\x43reateBackupResponse\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\r\n\x05\x62ytes\x18\x03 \x01(\x04\x32\x62\n\x05\x41\x64min\x12Y\n\x0c\x43reateBackup\x12#.gdpr_ledger.v1.CreateBackupRequest\x1a$.gdpr_ledger.v1.CreateBackupResponseBM\n\x11org.gdprledger.v1B\nAdminProtoP\x01Z*gdpr-ledger/gen/go/gdpr_ledger/v1;ledgerv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gdpr_ledger.v1.admin_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\021org.gdprledger.v1B\nAdminProtoP\001Z*gdpr-ledger/gen/go/gdpr_ledger/v1;ledgerv1'
   _globals['_CREATEBACKUPREQUEST']._serialized_start=46
   _globals['_CREATEBACKUPREQUEST']._serialized_end=88
   _globals['_CREATEBACKUPRESPONSE']._serialized_start=90

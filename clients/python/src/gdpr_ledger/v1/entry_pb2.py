@@ -26,13 +26,14 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from gdpr_ledger.v1 import event_pb2 as gdpr__ledger_dot_v1_dot_event__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agdpr_ledger/v1/entry.proto\x12\x0egdpr_ledger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1agdpr_ledger/v1/event.proto\"\xe0\x01\n\x05\x45ntry\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x11\n\tprev_hash\x18\x02 \x01(\x0c\x12/\n\x0breceived_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x04 \x01(\t\x12\x15\n\rsubject_token\x18\x05 \x01(\x0c\x12\x13\n\x0bsubject_seq\x18\x06 \x01(\x04\x12\x1a\n\x12subject_prev_index\x18\x07 \x01(\x04\x12$\n\x05\x65vent\x18\x08 \x01(\x0b\x32\x15.gdpr_ledger.v1.EventJ\x04\x08\t\x10\x10\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agdpr_ledger/v1/entry.proto\x12\x0egdpr_ledger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1agdpr_ledger/v1/event.proto\"\xe0\x01\n\x05\x45ntry\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x11\n\tprev_hash\x18\x02 \x01(\x0c\x12/\n\x0breceived_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08producer\x18\x04 \x01(\t\x12\x15\n\rsubject_token\x18\x05 \x01(\x0c\x12\x13\n\x0bsubject_seq\x18\x06 \x01(\x04\x12\x1a\n\x12subject_prev_index\x18\x07 \x01(\x04\x12$\n\x05\x65vent\x18\x08 \x01(\x0b\x32\x15.gdpr_ledger.v1.EventJ\x04\x08\t\x10\x10\x42M\n\x11org.gdprledger.v1B\nEntryProtoP\x01Z*gdpr-ledger/gen/go/gdpr_ledger/v1;ledgerv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gdpr_ledger.v1.entry_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\021org.gdprledger.v1B\nEntryProtoP\001Z*gdpr-ledger/gen/go/gdpr_ledger/v1;ledgerv1'
   _globals['_ENTRY']._serialized_start=108
   _globals['_ENTRY']._serialized_end=332
 # @@protoc_insertion_point(module_scope)
