@@ -67,7 +67,9 @@ if ! command -v python3 >/dev/null 2>&1; then
   echo "bootstrap: python3 is missing; install CPython 3.10 or later with pip first" >&2
   exit 1
 fi
-if ! python3 -c 'import grpc, grpc_tools, blake3, cryptography, setuptools' >/dev/null 2>&1; then
+# The committed stubs are grpcio-tools' output byte for byte, so its pinned version is checked too.
+pinned_tools=$(sed -n 's/^grpcio-tools==//p' clients/python/requirements-dev.txt)
+if ! python3 -c "import grpc, blake3, cryptography, setuptools, importlib.metadata as m; assert m.version('grpcio-tools') == '$pinned_tools'" >/dev/null 2>&1; then
   echo "bootstrap: installing the Python client's requirements (clients/python)" >&2
   python3 -m pip install --quiet -r clients/python/requirements-dev.txt
 fi
