@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test gdpr-ledger: libclang (for the
-# rocksdb crate's bindgen), systemd-analyze (for the systemd unit's test), Node.js (the
+# rocksdb crate's bindgen), systemd-analyze (for the systemd unit's test), nats-server (the
+# replication tests), Node.js (the
 # JavaScript verifier in web/ and the Node example in clients/node/), Chromium (its page's browser
 # test) and the Python client's modules (clients/python/requirements-dev.txt, run by
 # tests/python_client.rs). protoc comes from the
@@ -35,6 +36,12 @@ fi
 if ! command -v systemd-analyze >/dev/null 2>&1; then
   echo "bootstrap: systemd-analyze is missing (the systemd unit's test needs it)" >&2
   packages+=(systemd)
+fi
+
+# tests/replication_nats.rs runs a cluster of three nats-servers (Debian's package).
+if ! command -v nats-server >/dev/null 2>&1; then
+  echo "bootstrap: nats-server is missing (the replication tests run a NATS JetStream cluster)" >&2
+  packages+=(nats-server)
 fi
 
 # web/test/browser.test.js drives Debian's Chromium (puppeteer-core never downloads a browser).

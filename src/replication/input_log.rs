@@ -66,6 +66,9 @@ pub trait InputLog: Send + Sync + 'static {
         message: Outgoing,
     ) -> impl std::future::Future<Output = Result<PubAck, InputLogError>> + Send;
 
+    /// The last sequence stored (0 while empty).
+    fn last_seq(&self) -> impl std::future::Future<Output = Result<u64, InputLogError>> + Send;
+
     /// Up to `max` messages from sequence `from` on, in order; waits up to `wait` for the first
     /// one when there is none yet (an empty answer then).
     fn fetch(
@@ -105,7 +108,7 @@ impl MemoryInputLog {
     }
 
     /// The last sequence stored (0 while empty).
-    pub fn last_seq(&self) -> u64 {
+    pub fn last(&self) -> u64 {
         self.state
             .lock()
             .map(|state| state.messages.len() as u64)
@@ -122,6 +125,10 @@ impl MemoryInputLog {
 }
 
 impl InputLog for MemoryInputLog {
+    async fn last_seq(&self) -> Result<u64, InputLogError> {
+        Ok(self.last())
+    }
+
     async fn publish(&self, message: Outgoing) -> Result<PubAck, InputLogError> {
         let ack = {
             let mut state = self

@@ -3,6 +3,7 @@
 //! - [`transit`]: the ratchet of transit keys, the sealed body of a request and its message id.
 //! - [`message`]: a prepared job as a `ReplicatedRequest` and back, strictly decoded.
 //! - [`input_log`]: the `InputLog` trait (publish, fetch in order) and `MemoryInputLog`.
+//! - [`nats`]: the input log on a NATS JetStream stream.
 //! - [`replica`]: a replica that publishes what it receives and applies the log in order.
 //!
 //! The sequencer is already deterministic (`sequencer::Arrival`, v2 details): a replica that
@@ -11,5 +12,6 @@
 
 pub mod input_log;
 pub mod message;
+pub mod nats;
 pub mod replica;
 pub mod transit;

@@ -121,7 +121,7 @@ fn assert_same_log(a: &MemoryStore, b: &MemoryStore) {
 }
 
 async fn all_applied(nodes: &[&Node], log: &MemoryInputLog) {
-    let last = log.last_seq();
+    let last = log.last();
     for node in nodes {
         node.replica
             .wait_applied(last, Duration::from_secs(10))
@@ -247,7 +247,7 @@ async fn a_duplicate_is_one_message_answered_with_the_original_receipts() {
         )
         .await
         .expect("appends");
-    let seq = log.last_seq();
+    let seq = log.last();
     // The same request again, through the other replica: the log drops it, the answer is the
     // original receipt.
     let again = b
@@ -259,7 +259,7 @@ async fn a_duplicate_is_one_message_answered_with_the_original_receipts() {
         )
         .await
         .expect("a retry");
-    assert_eq!(log.last_seq(), seq, "one message");
+    assert_eq!(log.last(), seq, "one message");
     assert_eq!(
         (again[0].index, again[0].signature, again[0].duplicate),
         (first[0].index, first[0].signature, true)
@@ -282,7 +282,7 @@ async fn a_duplicate_is_one_message_answered_with_the_original_receipts() {
         ),
         "{elsewhere}"
     );
-    assert_eq!(log.last_seq(), seq);
+    assert_eq!(log.last(), seq);
     all_applied(&[&a, &b], &log).await;
     assert_same_log(&a.store, &b.store);
 }
@@ -313,7 +313,7 @@ async fn a_replica_stopped_between_the_ack_and_its_apply_catches_up_and_a_retry_
         .await
         .expect_err("no apply in time");
     assert!(matches!(lost, ReplicaError::Unavailable(_)), "{lost}");
-    assert_eq!(log.last_seq(), 2, "the request is in the log");
+    assert_eq!(log.last(), 2, "the request is in the log");
     // The client retries on B: one entry, answered with the receipt B's apply made.
     let retried = b
         .replica
@@ -325,7 +325,7 @@ async fn a_replica_stopped_between_the_ack_and_its_apply_catches_up_and_a_retry_
         .await
         .expect("answered");
     assert_eq!((retried[0].index, retried[0].duplicate), (1, true));
-    assert_eq!(log.last_seq(), 2);
+    assert_eq!(log.last(), 2);
     // A starts applying again from what its store says it applied, and catches up.
     let applied = a
         .store
@@ -354,7 +354,7 @@ async fn without_a_quorum_appends_are_unavailable_and_resume_after() {
         .await
         .expect_err("no quorum");
     assert!(matches!(refused, ReplicaError::Unavailable(_)), "{refused}");
-    assert_eq!(log.last_seq(), 0);
+    assert_eq!(log.last(), 0);
     log.set_unavailable(false);
     a.replica
         .append(

@@ -1,0 +1,246 @@
+//! The input log on NATS JetStream (`docs/replication.md`): one stream per log, R3 and file
+//! storage in a deployment, holding each request as one message whose headers are its
+//! `Nats-Msg-Id`, `Ledger-Format` and `Ledger-Epoch` and whose body is sealed. JetStream orders,
+//! replicates (a publish is acknowledged once a quorum of nats-servers has stored it) and drops a
+//! message whose id it saw within the duplicate window; the replicas read it with an ordered pull
+//! consumer of their own (no durable consumer state is kept in NATS: a replica's position is its
+//! store's `applied_input`).
+
+use std::time::{Duration, SystemTime};
+
+use async_nats::jetstream::{self, consumer, stream};
+use tokio::sync::Mutex;
+use tokio_stream::StreamExt as _;
+
+use super::input_log::{InputLog, InputLogError, Outgoing, PubAck, Stored};
+
+/// How the stream is made (`[replication]` of the config, `docs/replication.md` section 8).
+#[derive(Debug, Clone)]
+pub struct StreamSettings {
+    /// nats-servers that store each message (3 in a deployment; 1 for a single nats-server).
+    pub replicas: usize,
+    /// How long messages are kept: a replica may be down this long and still catch up.
+    pub max_age: Duration,
+    /// The most bytes the stream keeps.
+    pub max_bytes: i64,
+    /// How long a message id is remembered to drop a duplicate.
+    pub duplicate_window: Duration,
+    /// The largest message (a request's limit, sealed).
+    pub max_message_bytes: i32,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            replicas: 3,
+            max_age: Duration::from_secs(72 * 3600),
+            max_bytes: 10 << 30,
+            duplicate_window: Duration::from_secs(120),
+            max_message_bytes: 8 << 20,
+        }
+    }
+}
+
+/// The stream's and subject's names for a log: `GDPR_LEDGER_<8 hex of BLAKE3(origin)>` and
+/// `gdpr-ledger.<same>.requests`, so that several logs can share a NATS cluster.
+pub fn names(origin: &str) -> (String, String) {
+    let hash = blake3::hash(origin.as_bytes()).to_hex();
+    let short = &hash.as_str()[..8];
+    (
+        format!("GDPR_LEDGER_{}", short.to_ascii_uppercase()),
+        format!("gdpr-ledger.{short}.requests"),
+    )
+}
+
+/// The input log on a JetStream stream.
+pub struct NatsInputLog {
+    context: jetstream::Context,
+    stream: String,
+    subject: String,
+    /// The ordered consumer the applier reads with, and the next sequence it will give.
+    reader: Mutex<Option<(u64, consumer::pull::Ordered)>>,
+}
+
+impl NatsInputLog {
+    /// Connects to `servers` (comma-separated URLs) and makes sure the log's stream exists with
+    /// `settings` (created if missing; an existing stream whose subjects, storage or replicas
+    /// differ is refused, naming what differs).
+    pub async fn connect(
+        servers: &str,
+        origin: &str,
+        settings: &StreamSettings,
+    ) -> Result<Self, InputLogError> {
+        let unavailable = |what: &str, e: &dyn std::fmt::Display| {
+            InputLogError::Unavailable(format!("{what}: {e}"))
+        };
+        let client = async_nats::ConnectOptions::new()
+            .name("gdpr-ledger")
+            .connect(servers)
+            .await
+            .map_err(|e| unavailable("cannot connect to NATS", &e))?;
+        let context = jetstream::new(client);
+        let (name, subject) = names(origin);
+        let wanted = stream::Config {
+            name: name.clone(),
+            subjects: vec![subject.clone()],
+            storage: stream::StorageType::File,
+            num_replicas: settings.replicas,
+            retention: stream::RetentionPolicy::Limits,
+            discard: stream::DiscardPolicy::Old,
+            max_age: settings.max_age,
+            max_bytes: settings.max_bytes,
+            duplicate_window: settings.duplicate_window,
+            max_message_size: settings.max_message_bytes,
+            ..Default::default()
+        };
+        let mut stream = context
+            .get_or_create_stream(wanted.clone())
+            .await
+            .map_err(|e| unavailable("cannot create or find the stream", &e))?;
+        let info = stream
+            .info()
+            .await
+            .map_err(|e| unavailable("cannot read the stream's configuration", &e))?;
+        let have = &info.config;
+        if have.subjects != wanted.subjects
+            || have.storage != wanted.storage
+            || have.num_replicas != wanted.num_replicas
+        {
+            return Err(InputLogError::Unavailable(format!(
+                "stream {name} exists with subjects {:?}, storage {:?} and {} replicas; this log needs {:?}, {:?} and {}",
+                have.subjects,
+                have.storage,
+                have.num_replicas,
+                wanted.subjects,
+                wanted.storage,
+                wanted.num_replicas
+            )));
+        }
+        Ok(Self {
+            context,
+            stream: name,
+            subject,
+            reader: Mutex::new(None),
+        })
+    }
+
+    /// An ordered consumer of the stream from `from` on.
+    async fn reader_from(&self, from: u64) -> Result<consumer::pull::Ordered, InputLogError> {
+        let stream = self
+            .context
+            .get_stream(&self.stream)
+            .await
+            .map_err(|e| InputLogError::Unavailable(format!("stream {}: {e}", self.stream)))?;
+        let first = stream.cached_info().state.first_sequence;
+        if from < first && stream.cached_info().state.messages > 0 {
+            return Err(InputLogError::Truncated { asked: from, first });
+        }
+        stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                    start_sequence: from.max(1),
+                },
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| InputLogError::Unavailable(format!("cannot read the stream: {e}")))?
+            .messages()
+            .await
+            .map_err(|e| InputLogError::Unavailable(format!("cannot read the stream: {e}")))
+    }
+}
+
+fn header(message: &async_nats::Message, name: &str) -> String {
+    message
+        .headers
+        .as_ref()
+        .and_then(|headers| headers.get(name))
+        .map(|value| value.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+impl InputLog for NatsInputLog {
+    async fn last_seq(&self) -> Result<u64, InputLogError> {
+        let mut stream = self
+            .context
+            .get_stream(&self.stream)
+            .await
+            .map_err(|e| InputLogError::Unavailable(format!("stream {}: {e}", self.stream)))?;
+        let info = stream
+            .info()
+            .await
+            .map_err(|e| InputLogError::Unavailable(format!("stream {}: {e}", self.stream)))?;
+        Ok(info.state.last_sequence)
+    }
+
+    async fn publish(&self, message: Outgoing) -> Result<PubAck, InputLogError> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", message.msg_id.as_str());
+        headers.insert("Ledger-Format", message.format.as_str());
+        headers.insert("Ledger-Epoch", message.epoch.as_str());
+        let ack = self
+            .context
+            .publish_with_headers(self.subject.clone(), headers, message.body.into())
+            .await
+            .map_err(|e| InputLogError::Unavailable(format!("publish: {e}")))?
+            .await
+            .map_err(|e| InputLogError::Unavailable(format!("no acknowledgement: {e}")))?;
+        Ok(PubAck {
+            seq: ack.sequence,
+            duplicate: ack.duplicate,
+        })
+    }
+
+    async fn fetch(
+        &self,
+        from: u64,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<Stored>, InputLogError> {
+        let mut reader = self.reader.lock().await;
+        if reader.as_ref().is_none_or(|(next, _)| *next != from) {
+            *reader = Some((from, self.reader_from(from).await?));
+        }
+        let Some((next, messages)) = reader.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        let mut deadline = wait;
+        while out.len() < max {
+            let item = match tokio::time::timeout(deadline, messages.next()).await {
+                Err(_) | Ok(None) => break,
+                Ok(Some(item)) => item,
+            };
+            // After the first message, take only what is already there.
+            deadline = Duration::ZERO;
+            let message = match item {
+                Ok(message) => message,
+                Err(error) => {
+                    // The consumer recreates itself; start again from where we are next time.
+                    let at = *next;
+                    drop(reader);
+                    tracing::warn!(%error, from = at, "reading the input log");
+                    return Ok(out);
+                }
+            };
+            let info = message.info().map_err(|e| {
+                InputLogError::Unavailable(format!("a message without its stream info: {e}"))
+            })?;
+            let seq = info.stream_sequence;
+            let timestamp = SystemTime::from(info.published);
+            let stored = Stored {
+                seq,
+                timestamp,
+                message: Outgoing {
+                    msg_id: header(&message, "Nats-Msg-Id"),
+                    format: header(&message, "Ledger-Format"),
+                    epoch: header(&message, "Ledger-Epoch"),
+                    body: message.payload.to_vec(),
+                },
+            };
+            *next = seq + 1;
+            out.push(stored);
+        }
+        Ok(out)
+    }
+}
