@@ -245,9 +245,11 @@ impl Config {
         self.tls
             .check()
             .map_err(|(key, reason)| ConfigError::Invalid { key, reason })?;
-        let plaintext = [("listen", "gRPC", Some(self.listen))]
-            .into_iter()
-            .chain([("http_listen", "HTTP", self.http_listen)]);
+        let plaintext = [("listen", "gRPC", Some(self.listen))].into_iter().chain([(
+            "http_listen",
+            "HTTP",
+            self.http_listen,
+        )]);
         for (key, what, address) in plaintext {
             let Some(address) = address else { continue };
             if !self.tls.enabled()

@@ -95,7 +95,10 @@ fn plaintext_off_loopback_and_secrets_inside_data_are_refused() {
     figment::Jail::expect_with(|jail| {
         jail.create_file("ledger.toml", "http_listen = \"127.0.0.1:8080\"\n")?;
         let config = Config::load(Some(std::path::Path::new("ledger.toml"))).expect("loads");
-        assert_eq!(config.http_listen, Some("127.0.0.1:8080".parse().expect("address")));
+        assert_eq!(
+            config.http_listen,
+            Some("127.0.0.1:8080".parse().expect("address"))
+        );
         Ok(())
     });
 

@@ -167,7 +167,9 @@ async fn one_event_is_appended_with_a_receipt_whose_bundle_verifies() {
         "/v1/events?include_bundle=true",
         Some(PRODUCER_TOKEN),
         ONE,
-        collection("web-1", "jane@example.com").to_string().as_bytes(),
+        collection("web-1", "jane@example.com")
+            .to_string()
+            .as_bytes(),
     )
     .await;
     assert_eq!(answer.status, 201, "{answer:?}");
@@ -200,7 +202,12 @@ async fn one_event_is_appended_with_a_receipt_whose_bundle_verifies() {
         .decode(receipt["leaf_hash"].as_str().expect("leaf hash"))
         .expect("base64");
     assert_eq!(leaf, entry.leaf_hash().as_bytes());
-    assert!(receipt["checkpoint"].as_str().expect("note").starts_with("ledger.test/gdpr\n1\n"));
+    assert!(
+        receipt["checkpoint"]
+            .as_str()
+            .expect("note")
+            .starts_with("ledger.test/gdpr\n1\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,7 +220,10 @@ async fn a_batch_is_appended_in_order_and_retries_are_idempotent() {
     let answer = post_json(addr, PRODUCER_TOKEN, BATCH, &json!(events)).await;
     assert_eq!(answer.status, 201, "{answer:?}");
     let receipts = answer.body["receipts"].as_array().expect("receipts");
-    let indexes: Vec<u64> = receipts.iter().map(|r| r["index"].as_u64().unwrap_or(99)).collect();
+    let indexes: Vec<u64> = receipts
+        .iter()
+        .map(|r| r["index"].as_u64().unwrap_or(99))
+        .collect();
     assert_eq!(indexes, [0, 1, 2, 3, 4]);
     let entries = common::audit_whole_log(ledger.addr(), &ledger.verifier_key()).await;
     let ids: Vec<String> = entries
@@ -255,13 +265,34 @@ async fn callers_are_checked_as_on_grpc() {
     let missing = post(addr, "/v1/events", None, ONE, body.as_bytes()).await;
     assert_refused(&missing, 401, "UNAUTHENTICATED", None);
     assert!(missing.head.contains("www-authenticate: bearer"));
-    let unknown = post(addr, "/v1/events", Some("no-such-token"), ONE, body.as_bytes()).await;
+    let unknown = post(
+        addr,
+        "/v1/events",
+        Some("no-such-token"),
+        ONE,
+        body.as_bytes(),
+    )
+    .await;
     assert_refused(&unknown, 401, "UNAUTHENTICATED", None);
     // An auditor may not append.
-    let auditor = post(addr, "/v1/events", Some(AUDITOR_TOKEN), ONE, body.as_bytes()).await;
+    let auditor = post(
+        addr,
+        "/v1/events",
+        Some(AUDITOR_TOKEN),
+        ONE,
+        body.as_bytes(),
+    )
+    .await;
     assert_refused(&auditor, 403, "PERMISSION_DENIED", None);
     // billing may not report for crm: 403 naming source, and nothing appended, in a batch too.
-    let billing = post(addr, "/v1/events", Some(BILLING_TOKEN), ONE, body.as_bytes()).await;
+    let billing = post(
+        addr,
+        "/v1/events",
+        Some(BILLING_TOKEN),
+        ONE,
+        body.as_bytes(),
+    )
+    .await;
     assert_refused(&billing, 403, "PERMISSION_DENIED", Some("source"));
     let mut own = collection("auth-2", "joe@example.com");
     own["source"] = json!("billing");
@@ -304,7 +335,10 @@ async fn bad_events_are_refused_naming_the_attribute_and_nothing_is_appended() {
         (without("time"), "time"),
         (with("id", json!("jane@example.com")), "id"),
         (with("subject", json!("jane@example.com")), "subject"),
-        (with("datacontenttype", json!("text/plain")), "datacontenttype"),
+        (
+            with("datacontenttype", json!("text/plain")),
+            "datacontenttype",
+        ),
         (with("data", json!("text")), "data"),
         (in_data, "data.event.eventId"),
         (bad_data, "data.event.purposes[1]"),
@@ -340,7 +374,10 @@ async fn bad_events_are_refused_naming_the_attribute_and_nothing_is_appended() {
     assert_refused(&answer, 400, "INVALID_ARGUMENT", Some("bundle"));
     assert_eq!(ledger.tree_size().await, 0);
     // And the good event goes in.
-    assert_eq!(post_json(addr, PRODUCER_TOKEN, ONE, &good).await.status, 201);
+    assert_eq!(
+        post_json(addr, PRODUCER_TOKEN, ONE, &good).await.status,
+        201
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -354,7 +391,9 @@ async fn oversize_bodies_are_refused_before_they_are_read() {
     let addr = http_addr(&ledger);
     let bearer = format!("Bearer {PRODUCER_TOKEN}");
     // A Content-Length beyond the limit: the answer comes with none of the body sent.
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
     let head = format!(
         "POST /v1/events HTTP/1.1\r\nHost: ledger\r\nConnection: close\r\nContent-Type: {ONE}\r\nAuthorization: {bearer}\r\nContent-Length: {}\r\n\r\n",
         64 * 1024 + 1
@@ -366,7 +405,9 @@ async fn oversize_bodies_are_refused_before_they_are_read() {
     assert_refused(&answer, 413, "RESOURCE_EXHAUSTED", None);
 
     // A chunked body that never ends: cut off once past the limit.
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
     let head = format!(
         "POST /v1/events HTTP/1.1\r\nHost: ledger\r\nConnection: close\r\nContent-Type: {ONE}\r\nAuthorization: {bearer}\r\nTransfer-Encoding: chunked\r\n\r\n"
     );
@@ -429,7 +470,10 @@ async fn tls_and_client_certificates_are_the_grpc_listeners() {
     ca_params
         .distinguished_name
         .push(DnType::CommonName, "ingest test CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_key = KeyPair::generate().expect("CA key");
     let ca_pem = ca_params.self_signed(&ca_key).expect("CA").pem();
     let issuer = Issuer::new(ca_params, ca_key);
@@ -491,7 +535,9 @@ async fn tls_and_client_certificates_are_the_grpc_listeners() {
             builder.with_no_client_auth()
         };
         async move {
-            let tcp = tokio::net::TcpStream::connect(addr).await.expect("connects");
+            let tcp = tokio::net::TcpStream::connect(addr)
+                .await
+                .expect("connects");
             let name = ServerName::try_from("localhost").expect("name");
             let mut stream = tokio_rustls::TlsConnector::from(Arc::new(config))
                 .connect(name, tcp)
@@ -518,7 +564,9 @@ async fn tls_and_client_certificates_are_the_grpc_listeners() {
         "no answer without a client certificate: {refused:?}"
     );
     // Plaintext on the TLS listener: no HTTP answer.
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    let mut tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
     let body = collection("plain-1", "jane@example.com").to_string();
     let bearer = format!("Bearer {PRODUCER_TOKEN}");
     let _ = tcp

@@ -97,10 +97,7 @@ impl CloudEvents {
                 .enumerate()
                 .map(|(position, event)| self.submission(event, &format!("[{position}]")))
                 .collect(),
-            (Mode::Batch, _) => Err(FieldError::new(
-                "body",
-                "a batch is a JSON array of events",
-            )),
+            (Mode::Batch, _) => Err(FieldError::new("body", "a batch is a JSON array of events")),
         }
     }
 
@@ -133,13 +130,11 @@ impl CloudEvents {
             text(attribute)?.ok_or_else(|| FieldError::new(name(attribute), "is required"))
         };
         for attribute in attributes.keys() {
-            check_attribute_name(attribute).map_err(|reason| FieldError::new(name(attribute), reason))?;
+            check_attribute_name(attribute)
+                .map_err(|reason| FieldError::new(name(attribute), reason))?;
         }
         if required("specversion")? != "1.0" {
-            return Err(FieldError::new(
-                name("specversion"),
-                "must be \"1.0\"",
-            ));
+            return Err(FieldError::new(name("specversion"), "must be \"1.0\""));
         }
         let id = required("id")?;
         let source = required("source")?;
@@ -231,7 +226,10 @@ fn check_attribute_name(attribute: &str) -> Result<(), String> {
 }
 
 /// Refuses `data.event` fields that the envelope's attributes carry.
-fn check_envelope_not_in_data(data: &Map<String, Value>, data_path: &str) -> Result<(), FieldError> {
+fn check_envelope_not_in_data(
+    data: &Map<String, Value>,
+    data_path: &str,
+) -> Result<(), FieldError> {
     let Some(Value::Object(event)) = data.get("event") else {
         return Ok(());
     };
@@ -301,7 +299,10 @@ mod tests {
             ("submission.event.system", "source"),
             ("submission.event.kind", "type"),
             ("submission.event.occurred_at", "time"),
-            ("submission.event.recipient.country", "data.event.recipient.country"),
+            (
+                "submission.event.recipient.country",
+                "data.event.recipient.country",
+            ),
             ("submission.subject.value", "data.subject.value"),
             ("submission", "body"),
             ("submissions", "body"),

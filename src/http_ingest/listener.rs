@@ -111,7 +111,11 @@ impl BoundSocket {
     /// Starts accepting connections (over TLS when `tls` is given).
     pub fn accept(self, tls: Option<Arc<ServerConfig>>) -> IngestListener {
         let (ready, incoming) = mpsc::channel(64);
-        tokio::spawn(accept_loop(self.listener, tls.map(TlsAcceptor::from), ready));
+        tokio::spawn(accept_loop(
+            self.listener,
+            tls.map(TlsAcceptor::from),
+            ready,
+        ));
         IngestListener {
             incoming,
             local_addr: self.local_addr,
@@ -192,7 +196,9 @@ async fn accept_loop(
                     let peer = Peer { addr, certificate };
                     let _ = ready.send((Connection::Tls(Box::new(stream)), peer)).await;
                 }
-                Ok(Err(error)) => tracing::debug!(%addr, %error, "HTTP ingest: TLS handshake failed"),
+                Ok(Err(error)) => {
+                    tracing::debug!(%addr, %error, "HTTP ingest: TLS handshake failed")
+                }
                 Err(_) => tracing::debug!(%addr, "HTTP ingest: TLS handshake timed out"),
             }
         });

@@ -204,7 +204,11 @@ impl Ingest {
                 (json!({"receipt": receipt_json(&receipt)?}), vec![receipt])
             }
             Batch::Many(request) => {
-                let response = self.service.append_batch_counted(request).await?.into_inner();
+                let response = self
+                    .service
+                    .append_batch_counted(request)
+                    .await?
+                    .into_inner();
                 let receipts = response
                     .receipts
                     .iter()
@@ -248,14 +252,12 @@ impl Ingest {
         // A chunked body is charged the limit: its length is known only once it is received.
         let permit = self.admission.reserve(declared.unwrap_or(limit)).await?;
         let timeout = self.admission.body_timeout();
-        let collected = tokio::time::timeout(
-            timeout,
-            http_body_util::Limited::new(body, limit).collect(),
-        )
-        .await
-        .map_err(|_| Refusal::BodyTimeout {
-            seconds: timeout.as_secs(),
-        })?;
+        let collected =
+            tokio::time::timeout(timeout, http_body_util::Limited::new(body, limit).collect())
+                .await
+                .map_err(|_| Refusal::BodyTimeout {
+                    seconds: timeout.as_secs(),
+                })?;
         let bytes = match collected {
             Ok(collected) => collected.to_bytes(),
             Err(error) if error.is::<http_body_util::LengthLimitError>() => {
@@ -300,7 +302,11 @@ impl Batch {
 /// `include_bundle=true|false`, the only query parameter.
 fn include_bundle(query: Option<&str>) -> Result<bool, FieldError> {
     let mut include = false;
-    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         match pair.split_once('=').unwrap_or((pair, "")) {
             ("include_bundle", "true") => include = true,
             ("include_bundle", "false") => include = false,

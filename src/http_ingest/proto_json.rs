@@ -193,8 +193,8 @@ impl JsonSchema {
                     _ => (i128::from(i64::MIN), i128::from(i64::MAX)),
                 };
                 let number = integer(value, min, max, path)?;
-                let number = i64::try_from(number)
-                    .map_err(|_| FieldError::new(path, "is out of range"))?;
+                let number =
+                    i64::try_from(number).map_err(|_| FieldError::new(path, "is out of range"))?;
                 match field.r#type() {
                     Type::Sint32 | Type::Sint64 => {
                         key(VARINT, out);
@@ -238,10 +238,9 @@ impl JsonSchema {
                 }
             }
             Type::Enum => {
-                let enumeration = self
-                    .enums
-                    .get(type_name)
-                    .ok_or_else(|| FieldError::new(path, format!("{type_name} is not supported")))?;
+                let enumeration = self.enums.get(type_name).ok_or_else(|| {
+                    FieldError::new(path, format!("{type_name} is not supported"))
+                })?;
                 let number = match value {
                     Value::String(name) => enumeration
                         .value
@@ -251,11 +250,23 @@ impl JsonSchema {
                         .ok_or_else(|| {
                             FieldError::new(
                                 path,
-                                format!("not a value of {type_name} (give its name, e.g. {:?})", enumeration.value.get(1).map(|v| v.name()).unwrap_or_default()),
+                                format!(
+                                    "not a value of {type_name} (give its name, e.g. {:?})",
+                                    enumeration
+                                        .value
+                                        .get(1)
+                                        .map(|v| v.name())
+                                        .unwrap_or_default()
+                                ),
                             )
                         })?,
-                    _ => i32::try_from(integer(value, i128::from(i32::MIN), i128::from(i32::MAX), path)?)
-                        .map_err(|_| FieldError::new(path, "is out of range"))?,
+                    _ => i32::try_from(integer(
+                        value,
+                        i128::from(i32::MIN),
+                        i128::from(i32::MAX),
+                        path,
+                    )?)
+                    .map_err(|_| FieldError::new(path, "is out of range"))?,
                 };
                 key(VARINT, out);
                 put_varint(i64::from(number) as u64, out);
@@ -390,13 +401,28 @@ mod tests {
     fn errors_name_the_json_path() {
         let schema = schema();
         for (json, field) in [
-            (serde_json::json!({"event": {"purposes": ["a", 3]}}), "data.event.purposes[1]"),
-            (serde_json::json!({"event": {"kind": "COLLECTION"}}), "data.event.kind"),
+            (
+                serde_json::json!({"event": {"purposes": ["a", 3]}}),
+                "data.event.purposes[1]",
+            ),
+            (
+                serde_json::json!({"event": {"kind": "COLLECTION"}}),
+                "data.event.kind",
+            ),
             (serde_json::json!({"subjekt": {}}), "data.subjekt"),
             (serde_json::json!({"details": "%%"}), "data.details"),
-            (serde_json::json!({"event": {"occurredAt": "yesterday"}}), "data.event.occurredAt"),
-            (serde_json::json!({"event": {"correction": {"targetIndex": -1}}}), "data.event.correction.targetIndex"),
-            (serde_json::json!({"event": {"eventId": "a", "event_id": "b"}}), "data.event.event_id"),
+            (
+                serde_json::json!({"event": {"occurredAt": "yesterday"}}),
+                "data.event.occurredAt",
+            ),
+            (
+                serde_json::json!({"event": {"correction": {"targetIndex": -1}}}),
+                "data.event.correction.targetIndex",
+            ),
+            (
+                serde_json::json!({"event": {"eventId": "a", "event_id": "b"}}),
+                "data.event.event_id",
+            ),
             (serde_json::json!([]), "data"),
         ] {
             let error = schema
