@@ -172,7 +172,7 @@ impl Ingest {
             .events
             .read(mode, &body.bytes)
             .map_err(|e| refused(e.into()))?;
-        let mut request = match mode {
+        let (answer, receipts) = match mode {
             Mode::One => {
                 let request = pb::AppendRequest {
                     submission: submissions.into_iter().next(),
@@ -181,7 +181,13 @@ impl Ingest {
                 self.admission
                     .check_message(APPEND, &request.encode_to_vec())
                     .map_err(refused)?;
-                Batch::One(tonic::Request::new(request))
+                let mut request = tonic::Request::new(request);
+                request.extensions_mut().insert(caller);
+                let response = self.service.append_counted(request).await?.into_inner();
+                let receipt = response
+                    .receipt
+                    .ok_or_else(|| ServiceError::internal("no receipt for the appended event"))?;
+                (json!({"receipt": receipt_json(&receipt)?}), vec![receipt])
             }
             Mode::Batch => {
                 let request = pb::AppendBatchRequest {
@@ -191,19 +197,8 @@ impl Ingest {
                 self.admission
                     .check_message(APPEND_BATCH, &request.encode_to_vec())
                     .map_err(refused)?;
-                Batch::Many(tonic::Request::new(request))
-            }
-        };
-        request.extensions_mut().insert(caller);
-        let receipts = match request {
-            Batch::One(request) => {
-                let response = self.service.append_counted(request).await?.into_inner();
-                let receipt = response
-                    .receipt
-                    .ok_or_else(|| ServiceError::internal("no receipt for the appended event"))?;
-                (json!({"receipt": receipt_json(&receipt)?}), vec![receipt])
-            }
-            Batch::Many(request) => {
+                let mut request = tonic::Request::new(request);
+                request.extensions_mut().insert(caller);
                 let response = self
                     .service
                     .append_batch_counted(request)
@@ -219,12 +214,12 @@ impl Ingest {
         };
         drop(body);
         // 201 when something was appended; 200 when every event was a retry of one appended before.
-        let status = if receipts.1.iter().all(|r| r.duplicate) {
+        let status = if receipts.iter().all(|r| r.duplicate) {
             StatusCode::OK
         } else {
             StatusCode::CREATED
         };
-        Ok(json_response(status, &receipts.0))
+        Ok(json_response(status, &answer))
     }
 
     /// The body, refused (413) from its `Content-Length` before it is read, or as soon as it
@@ -282,21 +277,6 @@ impl Ingest {
 struct Received {
     bytes: bytes::Bytes,
     _permit: tokio::sync::OwnedSemaphorePermit,
-}
-
-/// The request for the service.
-enum Batch {
-    One(tonic::Request<pb::AppendRequest>),
-    Many(tonic::Request<pb::AppendBatchRequest>),
-}
-
-impl Batch {
-    fn extensions_mut(&mut self) -> &mut tonic::Extensions {
-        match self {
-            Batch::One(request) => request.extensions_mut(),
-            Batch::Many(request) => request.extensions_mut(),
-        }
-    }
 }
 
 /// `include_bundle=true|false`, the only query parameter.
