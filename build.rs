@@ -39,6 +39,7 @@ fn compile_with_service(
         "proto/gdpr_ledger/v1/erasure.proto",
         "proto/gdpr_ledger/v1/consent.proto",
         "proto/gdpr_ledger/v1/reports.proto",
+        "proto/gdpr_ledger/v1/replication.proto",
     ];
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     let mut protos: Vec<PathBuf> = MESSAGE_PROTOS.iter().map(PathBuf::from).collect();

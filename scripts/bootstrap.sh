@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test gdpr-ledger: libclang (for the
 # rocksdb crate's bindgen), systemd-analyze (for the systemd unit's test), Node.js (the
-# JavaScript verifier in web/), Chromium (its page's browser test) and the Python example client's modules
-# (examples/python/requirements.txt, run by tests/python_client.rs). protoc comes from the
+# JavaScript verifier in web/ and the Node example in clients/node/), Chromium (its page's browser
+# test) and the Python client's modules (clients/python/requirements-dev.txt, run by
+# tests/python_client.rs). protoc comes from the
 # protoc-bin-vendored crate, so it needs nothing here.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -59,12 +60,16 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
 fi
 
-# The Python example client (examples/python), run by tests/python_client.rs.
+# The Python client (clients/python) and its example (examples/python), run by
+# tests/python_client.rs, which also pip-installs the package from its path (setuptools, without
+# build isolation).
 if ! command -v python3 >/dev/null 2>&1; then
   echo "bootstrap: python3 is missing; install CPython 3.10 or later with pip first" >&2
   exit 1
 fi
-if ! python3 -c 'import grpc, grpc_tools, blake3, cryptography' >/dev/null 2>&1; then
-  echo "bootstrap: installing the Python example client's requirements (examples/python)" >&2
-  python3 -m pip install --quiet -r examples/python/requirements.txt
+# The committed stubs are grpcio-tools' output byte for byte, so its pinned version is checked too.
+pinned_tools=$(sed -n 's/^grpcio-tools==//p' clients/python/requirements-dev.txt)
+if ! python3 -c "import grpc, blake3, cryptography, setuptools, importlib.metadata as m; assert m.version('grpcio-tools') == '$pinned_tools'" >/dev/null 2>&1; then
+  echo "bootstrap: installing the Python client's requirements (clients/python)" >&2
+  python3 -m pip install --quiet -r clients/python/requirements-dev.txt
 fi

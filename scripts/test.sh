@@ -29,6 +29,9 @@ cargo clippy --locked --release --all-targets -- -D warnings
 step "web/ dependencies (tests/monitor.rs runs web/bin/monitor.js)"
 (cd web && npm ci --no-audit --no-fund --loglevel=error)
 
+step "clients/node dependencies (tests/node_client.rs runs its example; tests/proto_tooling.rs runs buf)"
+(cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
+
 step "tests: the pure core and the offline verifier (no server feature)"
 run_tests --locked --release --no-default-features
 

@@ -46,6 +46,8 @@ pub mod paths;
 #[cfg(feature = "server")]
 pub mod proofs;
 #[cfg(feature = "server")]
+pub mod replication;
+#[cfg(feature = "server")]
 pub mod reports;
 #[cfg(feature = "server")]
 pub mod secrets;

@@ -95,6 +95,14 @@ fn open(
 
 const DATA_KEY_CONTEXT: &[u8] = b"gdpr-ledger:data-key:v1\n";
 const DETAILS_CONTEXT: &[u8] = b"gdpr-ledger:details:v1\n";
+const DETAILS_V2_CONTEXT: &[u8] = b"gdpr-ledger:details:v2\n";
+const DETAILS_KEY_CONTEXT: &[u8] = b"gdpr-ledger:details-key:v1\n";
+/// First byte of a v2 details row (`docs/erasure.md` section 2).
+pub const DETAILS_ROW_V2: u8 = 0x02;
+/// Length of a wrapped details key: nonce, the 32-byte key, tag.
+const WRAPPED_DETAILS_KEY_LEN: usize = NONCE_LEN + 32 + TAG_LEN;
+/// No token or index binds a v2 details ciphertext: its key is used for nothing else.
+const NO_TOKEN: [u8; 32] = [0; 32];
 const IDENTIFIERS_CONTEXT: &[u8] = b"gdpr-ledger:identifiers:v1\n";
 
 /// The deployment's master key: wraps every subject's data key. Supplied by the operator (a file
@@ -186,6 +194,61 @@ impl DataKey {
         )
     }
 
+    /// The v2 details row of the entry at `index` (`docs/erasure.md` section 2): `0x02 ||
+    /// wrap(this key, details key) || sealed`, where `sealed` was made by [`DetailsKey::seal`]
+    /// (by the node that received the request) and is what the entry's `details_digest` covers.
+    pub fn details_row_v2(
+        &self,
+        token: &[u8; 32],
+        index: u64,
+        details_key: &DetailsKey,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, VaultError> {
+        let wrapped = seal(
+            &self.0,
+            DETAILS_KEY_CONTEXT,
+            token,
+            &index.to_be_bytes(),
+            &details_key.0,
+        )?;
+        let mut row = Vec::with_capacity(1 + wrapped.len() + sealed.len());
+        row.push(DETAILS_ROW_V2);
+        row.extend_from_slice(&wrapped);
+        row.extend_from_slice(sealed);
+        Ok(row)
+    }
+
+    /// Opens a stored details row of the entry at `index`, in whichever form
+    /// [`DetailsRow::recognise`] found it.
+    pub fn open_details_row(
+        &self,
+        token: &[u8; 32],
+        index: u64,
+        row: DetailsRow<'_>,
+    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        match row {
+            DetailsRow::V1(sealed) => self.open_details(token, index, sealed),
+            DetailsRow::V2 {
+                wrapped_key,
+                sealed,
+            } => {
+                let opened = open(
+                    &self.0,
+                    DETAILS_KEY_CONTEXT,
+                    token,
+                    &index.to_be_bytes(),
+                    wrapped_key,
+                    "details key",
+                )?;
+                let bytes: [u8; 32] = opened
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| VaultError::DoesNotOpen("details key"))?;
+                DetailsKey(bytes).open(sealed)
+            }
+        }
+    }
+
     /// Seals the subject's identifiers (`kind:normalized value` each), length-prefixed
     /// ([`encode_identifier_list`]).
     pub fn seal_identifiers(
@@ -235,6 +298,93 @@ impl DataKey {
             sealed,
             "identifiers",
         )
+    }
+}
+
+/// A fresh key for one event's details, made by the node that received the request, so that the
+/// sealed bytes (which the entry commits to) are the same on every replica whatever each one's
+/// subject data key is (`docs/replication.md` section 2). Stored only wrapped by the subject's
+/// data key, so shredding that key makes these details unreadable too.
+#[derive(Clone)]
+pub struct DetailsKey([u8; 32]);
+
+impl DetailsKey {
+    /// A new random key.
+    pub fn generate() -> Result<Self, VaultError> {
+        random::<32>().map(Self)
+    }
+
+    /// The key from its 32 bytes (as a replicated request carries it).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The key's bytes (to carry it, sealed, in a replicated request).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Seals details: `nonce || ciphertext || tag`, associated data `"gdpr-ledger:details:v2\n"`.
+    /// Nothing else binds them: this key seals these details only, and its wrapping binds it to
+    /// the subject and the entry.
+    pub fn seal(&self, details: &[u8]) -> Result<Vec<u8>, VaultError> {
+        seal(&self.0, DETAILS_V2_CONTEXT, &NO_TOKEN, &[], details)
+    }
+
+    fn open(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        open(
+            &self.0,
+            DETAILS_V2_CONTEXT,
+            &NO_TOKEN,
+            &[],
+            sealed,
+            "details",
+        )
+    }
+}
+
+impl Drop for DetailsKey {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl std::fmt::Debug for DetailsKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DetailsKey(..)")
+    }
+}
+
+/// A stored details row, recognised against the digest its entry commits to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailsRow<'a> {
+    /// Sealed by the subject's data key (single node): the row is the sealed bytes.
+    V1(&'a [u8]),
+    /// Sealed under a details key that the row holds wrapped by the subject's data key.
+    V2 {
+        /// The details key, wrapped.
+        wrapped_key: &'a [u8],
+        /// The sealed details: what the entry's digest covers.
+        sealed: &'a [u8],
+    },
+}
+
+impl<'a> DetailsRow<'a> {
+    /// Which form `row` is in, told by the entry's `details_digest`: a v1 row hashes to it whole,
+    /// a v2 row past its header. A v1 row's first byte is random and may be `0x02`, so the form is
+    /// never guessed from that byte alone. `None`: the row does not match the entry.
+    pub fn recognise(row: &'a [u8], digest: &[u8]) -> Option<Self> {
+        if crate::core::hash::details_digest(row).as_slice() == digest {
+            return Some(Self::V1(row));
+        }
+        let (&DETAILS_ROW_V2, rest) = row.split_first()? else {
+            return None;
+        };
+        let (wrapped_key, sealed) = rest.split_at_checked(WRAPPED_DETAILS_KEY_LEN)?;
+        (crate::core::hash::details_digest(sealed).as_slice() == digest).then_some(Self::V2 {
+            wrapped_key,
+            sealed,
+        })
     }
 }
 
@@ -334,6 +484,60 @@ mod tests {
         altered[30] ^= 1;
         assert!(key.open_details(&ALICE, 7, &altered).is_err());
         assert!(key.open_details(&ALICE, 7, &sealed[..20]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn v2_details_open_only_for_their_subject_and_entry() -> Result<(), VaultError> {
+        let key = DataKey::generate()?;
+        let details_key = DetailsKey::generate()?;
+        let sealed = details_key.seal(b"called about invoice 12")?;
+        let digest = crate::core::hash::details_digest(&sealed);
+        let row = key.details_row_v2(&ALICE, 7, &details_key, &sealed)?;
+        let recognised = DetailsRow::recognise(&row, &digest).expect("a v2 row");
+        assert_eq!(
+            recognised,
+            DetailsRow::V2 {
+                wrapped_key: &row[1..1 + WRAPPED_DETAILS_KEY_LEN],
+                sealed: &sealed
+            }
+        );
+        assert_eq!(
+            key.open_details_row(&ALICE, 7, recognised)?.as_slice(),
+            b"called about invoice 12"
+        );
+        // The wrapped details key is bound to the subject and the entry.
+        assert!(key.open_details_row(&ALICE, 8, recognised).is_err());
+        assert!(key.open_details_row(&BOB, 7, recognised).is_err());
+        assert!(
+            DataKey::generate()?
+                .open_details_row(&ALICE, 7, recognised)
+                .is_err()
+        );
+        // A row that does not match the entry's digest is not recognised at all.
+        let mut altered = row.clone();
+        let last = altered.len() - 1;
+        altered[last] ^= 1;
+        assert_eq!(DetailsRow::recognise(&altered, &digest), None);
+        assert_eq!(DetailsRow::recognise(&row[..40], &digest), None);
+        Ok(())
+    }
+
+    #[test]
+    fn a_v1_row_starting_with_the_v2_byte_is_still_v1() -> Result<(), VaultError> {
+        let key = DataKey::generate()?;
+        // A random nonce starts with 0x02 once in 256 seals: find one.
+        let sealed = (0..10_000)
+            .map(|_| key.seal_details(&ALICE, 3, b"x".repeat(100).as_slice()))
+            .find(|sealed| sealed.as_ref().is_ok_and(|s| s[0] == DETAILS_ROW_V2))
+            .expect("a nonce starting with 0x02")?;
+        let digest = crate::core::hash::details_digest(&sealed);
+        let recognised = DetailsRow::recognise(&sealed, &digest).expect("recognised");
+        assert_eq!(recognised, DetailsRow::V1(&sealed));
+        assert_eq!(
+            key.open_details_row(&ALICE, 3, recognised)?.as_slice(),
+            b"x".repeat(100).as_slice()
+        );
         Ok(())
     }
 

@@ -31,6 +31,12 @@ macro_rules! secret_newtype {
             fn expose(&self) -> &[u8; KEY_LEN] {
                 &self.0
             }
+
+            /// A key for another purpose derived from this one
+            /// (`BLAKE3-derive_key(context, secret)`), so that no secret serves two purposes.
+            pub fn derive_key(&self, context: &str) -> zeroize::Zeroizing<[u8; KEY_LEN]> {
+                zeroize::Zeroizing::new(blake3::derive_key(context, self.expose()))
+            }
         }
 
         impl Drop for $name {

@@ -10,8 +10,8 @@ use super::index_cache::IndexNodeCache;
 use super::reads::GroupReads;
 use super::writer;
 use super::{
-    AppendError, AppendJob, CorrectionRights, Message, PreparedEvent, SequencerParts,
-    SequencerShared, Tail, now,
+    AppendError, AppendJob, CorrectionRights, Details, Message, PreparedEvent, SequencerParts,
+    SequencerShared, Tail,
 };
 use crate::core::correction::apply_amendment;
 use crate::core::directory::{SubjectToken, deterministic_pseudonym};
@@ -152,51 +152,54 @@ pub(super) fn run(
             shared.fail(format!("cannot start the writer thread: {error}"));
         }
         let mut group: Option<OpenGroup> = None;
+        // Jobs received but not yet taken into a group: those that must wait for the open group
+        // to be handed over (it is full, or one of them is a group of its own).
+        let mut waiting = std::collections::VecDeque::new();
         loop {
             let ready = group.is_some() && progress.idle();
-            if !ready && !stopping {
-                let mut jobs = Vec::new();
-                let mut events = group.as_ref().map_or(0, |g| g.events);
+            if !ready && !stopping && !fits(&waiting, group.as_ref(), limit) {
                 match queue.blocking_recv() {
                     None | Some(Message::Stop) => stopping = true,
                     Some(Message::WriterIdle) => {}
-                    Some(Message::Job(job)) => {
+                    Some(Message::Job(job)) => waiting.push_back(job),
+                }
+            }
+            let mut events = group.as_ref().map_or(0, |g| g.events)
+                + waiting.iter().map(|j| j.events.len()).sum::<usize>();
+            while !stopping && events < limit {
+                match queue.try_recv() {
+                    Ok(Message::Job(job)) => {
                         events += job.events.len();
-                        jobs.push(job);
+                        waiting.push_back(job);
                     }
+                    Ok(Message::Stop) => stopping = true,
+                    Ok(Message::WriterIdle) => {}
+                    Err(_) => break,
                 }
-                while !stopping && events < limit {
-                    match queue.try_recv() {
-                        Ok(Message::Job(job)) => {
-                            events += job.events.len();
-                            jobs.push(job);
-                        }
-                        Ok(Message::Stop) => stopping = true,
-                        Ok(Message::WriterIdle) => {}
-                        Err(_) => break,
+            }
+            let jobs = take_for_group(&mut waiting, group.as_ref(), limit);
+            if !jobs.is_empty() {
+                if shared.has_failed() {
+                    let why = shared.failure().unwrap_or_default();
+                    for job in jobs {
+                        let _ = job.reply.send(Err(AppendError::Unavailable(why.clone())));
                     }
-                }
-                if !jobs.is_empty() {
-                    if shared.has_failed() {
-                        let why = shared.failure().unwrap_or_default();
-                        for job in jobs {
-                            let _ = job.reply.send(Err(AppendError::Unavailable(why.clone())));
-                        }
-                    } else {
-                        let open = group.get_or_insert_with(|| {
-                            OpenGroup::begin(&tail, std::mem::take(&mut pending))
-                        });
-                        open.add_jobs(parts, shared, jobs);
-                    }
+                } else {
+                    let open = group.get_or_insert_with(|| {
+                        OpenGroup::begin(&tail, std::mem::take(&mut pending))
+                    });
+                    open.closed = jobs.iter().any(|job| job.arrival.own_group);
+                    open.add_jobs(parts, shared, jobs);
                 }
             }
             let Some(open) = group.take() else {
-                if stopping {
+                if stopping && waiting.is_empty() {
                     break;
                 }
                 continue;
             };
-            if !(stopping || open.events >= limit || progress.idle()) {
+            let full = open.closed || open.events >= limit;
+            if !(stopping || full || progress.idle()) {
                 group = Some(open);
                 continue;
             }
@@ -268,6 +271,54 @@ struct OpenGroup {
     accepted: Vec<(AppendJob, Vec<ReceiptSource>)>,
     /// Events of the jobs taken (accepted or refused), against the group's limit.
     events: usize,
+    /// No job may join any more: it holds a job that is a group of its own.
+    closed: bool,
+}
+
+/// Whether the first waiting job can join the open group (or start one) now.
+fn fits(
+    waiting: &std::collections::VecDeque<AppendJob>,
+    group: Option<&OpenGroup>,
+    limit: usize,
+) -> bool {
+    let Some(first) = waiting.front() else {
+        return false;
+    };
+    match group {
+        None => true,
+        Some(open) => {
+            !open.closed && open.events < limit && !(first.arrival.own_group && open.events > 0)
+        }
+    }
+}
+
+/// Takes from `waiting`, in order, the jobs that join the open group (or a new one): up to the
+/// group's limit of events (a job always fits an empty group), and a job that is a group of its
+/// own only into an empty group, alone.
+fn take_for_group(
+    waiting: &mut std::collections::VecDeque<AppendJob>,
+    group: Option<&OpenGroup>,
+    limit: usize,
+) -> Vec<AppendJob> {
+    let mut jobs = Vec::new();
+    if group.is_some_and(|open| open.closed) {
+        return jobs;
+    }
+    let mut events = group.map_or(0, |open| open.events);
+    while let Some(first) = waiting.front() {
+        let alone = first.arrival.own_group;
+        if (events > 0 && (alone || events >= limit)) || (alone && !jobs.is_empty()) {
+            break;
+        }
+        events += first.events.len().max(1);
+        if let Some(job) = waiting.pop_front() {
+            jobs.push(job);
+        }
+        if alone {
+            break;
+        }
+    }
+    jobs
 }
 
 impl OpenGroup {
@@ -291,6 +342,7 @@ impl OpenGroup {
             },
             accepted: Vec::new(),
             events: 0,
+            closed: false,
         }
     }
 
@@ -300,7 +352,10 @@ impl OpenGroup {
         self.plan.reads.gather(&*parts.store, &jobs);
         for job in jobs {
             shared.stats.jobs_planned.fetch_add(1, Ordering::Relaxed);
-            self.events += job.events.len();
+            // A job without events still counts, so that a group of its own stays alone.
+            self.events += job.events.len().max(1);
+            self.plan.commit.applied_input =
+                self.plan.commit.applied_input.max(job.arrival.input_seq);
             let savepoint = self.plan.savepoint();
             match plan_job(parts, &mut self.plan, &job) {
                 Ok(sources) => self.accepted.push((job, sources)),
@@ -477,7 +532,11 @@ fn plan_job(
             });
             continue;
         }
+        if job.retry_only {
+            return Err(AppendError::NotApplied { position, event_id });
+        }
         let index = plan.tail.size;
+        let received_at = received_at(job, &plan.tail);
         check_correction(parts, plan, job, prepared, position)?;
         let token = resolve_subject(parts, plan, prepared, position, index)?;
         let subject = match token {
@@ -495,7 +554,7 @@ fn plan_job(
             }
         };
         let details_digest = seal_for_subject(parts, plan, prepared, position, token, index)?;
-        if let Some(requested_by) = &prepared.opens_erasure {
+        if prepared.opens_erasure.is_some() {
             open_erasure(
                 parts,
                 plan,
@@ -503,7 +562,7 @@ fn plan_job(
                 position,
                 subject,
                 index,
-                requested_by,
+                &received_at,
             )?;
         }
         let group_position = plan.entries.len();
@@ -513,6 +572,7 @@ fn plan_job(
             prepared,
             subject,
             index,
+            received_at,
             details_digest,
         )?;
         let record = EventIdRecord {
@@ -730,6 +790,7 @@ fn plan_entry(
     prepared: &PreparedEvent,
     subject: Option<([u8; 32], Option<SubjectHead>)>,
     index: u64,
+    received_at: prost_types::Timestamp,
     details_digest: Option<[u8; 32]>,
 ) -> Result<(), AppendError> {
     let (token, subject_seq, subject_prev_index) = match subject {
@@ -746,7 +807,6 @@ fn plan_entry(
             (Some(token), seq, prev)
         }
     };
-    let received_at = prost_types::Timestamp::from(now());
     let mut event = prepared.event.clone();
     if let Some(digest) = details_digest {
         event.details_digest = digest.to_vec();
@@ -770,6 +830,7 @@ fn plan_entry(
         .map_err(|e| AppendError::Unavailable(e.to_string()))?;
     plan.tail.size = index + 1;
     plan.tail.last_leaf = leaf;
+    plan.tail.last_received = received_at;
     plan.entries.push(PlannedEntry {
         index,
         bytes,
@@ -950,9 +1011,21 @@ fn seal_for_subject(
         AppendError::Unavailable(format!("event {position}: details without a subject"))
     })?;
     let key = live_subject_key(parts, plan, token, position, "new details")?;
-    let sealed = key.seal_details(&token, index, details)?;
-    let digest = details_digest(&sealed);
-    plan.commit.sealed_details.push((token, index, sealed));
+    let (row, digest) = match details {
+        Details::Plain(details) => {
+            let sealed = key.seal_details(&token, index, details)?;
+            let digest = details_digest(&sealed);
+            (sealed, digest)
+        }
+        Details::Sealed {
+            key: details_key,
+            sealed,
+        } => (
+            key.details_row_v2(&token, index, details_key, sealed)?,
+            details_digest(sealed),
+        ),
+    };
+    plan.commit.sealed_details.push((token, index, row));
     Ok(Some(digest))
 }
 
@@ -965,8 +1038,11 @@ fn open_erasure(
     position: usize,
     subject: Option<([u8; 32], Option<SubjectHead>)>,
     index: u64,
-    requested_by: &str,
+    received_at: &prost_types::Timestamp,
 ) -> Result<(), AppendError> {
+    let Some(requested_by) = &prepared.opens_erasure else {
+        return Ok(());
+    };
     let Some((token, Some(_))) = subject else {
         return Err(AppendError::UnknownSubject { position });
     };
@@ -983,8 +1059,8 @@ fn open_erasure(
     }
     let record = ErasureRecord {
         request_index: index,
-        requested_at: crate::unix_time::seconds(now()),
-        requested_by: requested_by.to_owned(),
+        requested_at: received_at.seconds,
+        requested_by: requested_by.clone(),
         closed: None,
         purged: false,
     };
@@ -993,6 +1069,19 @@ fn open_erasure(
     let previous = plan.identifiers.remove(&token);
     plan.identifier_journal.push((token, previous));
     Ok(())
+}
+
+/// The `received_at` of the job's entries: its arrival, or the tail's last time if that is later,
+/// so that received times never go back along the log (a clock stepped back, or replicas' stream
+/// times).
+fn received_at(job: &AppendJob, tail: &Tail) -> prost_types::Timestamp {
+    let arrived = prost_types::Timestamp::from(job.arrival.received_at);
+    let last = &tail.last_received;
+    if (arrived.seconds, arrived.nanos) < (last.seconds, last.nanos) {
+        *last
+    } else {
+        arrived
+    }
 }
 
 /// Signs the group's entries, split over the configured threads (signing dominates the CPU cost of

@@ -67,9 +67,9 @@ pub struct PreparedEvent {
     pub linked_row: Option<[u8; 32]>,
     /// Keyed digest of the whole submission: tells a retry from a conflicting reuse of its id.
     pub content_digest: [u8; 32],
-    /// Free-form details, sealed by the subject's data key before they are stored; the entry
-    /// keeps only the digest of the sealed bytes (`event.details_digest`).
-    pub details: Option<zeroize::Zeroizing<Vec<u8>>>,
+    /// Free-form details, stored sealed; the entry keeps only the digest of the sealed bytes
+    /// (`event.details_digest`).
+    pub details: Option<Details>,
     /// The subject's identifier and the linked one, as `kind:normalized value`: added to the
     /// subject's sealed identifier list when they are new to the directory.
     pub identifiers: Vec<String>,
@@ -82,6 +82,49 @@ pub struct PreparedEvent {
     pub opens_erasure: Option<String>,
 }
 
+/// An event's free-form details, as they reach the sequencer (`docs/erasure.md` section 2).
+#[derive(Debug, Clone)]
+pub enum Details {
+    /// In clear: the sequencer seals them with the subject's data key (a v1 row).
+    Plain(zeroize::Zeroizing<Vec<u8>>),
+    /// Already sealed under their own key, by the node that received them, so that every replica
+    /// commits to the same bytes: the sequencer stores them with the key wrapped by the subject's
+    /// data key (a v2 row).
+    Sealed {
+        /// The key that sealed them.
+        key: crate::vault::DetailsKey,
+        /// The sealed details ([`crate::vault::DetailsKey::seal`]).
+        sealed: Vec<u8>,
+    },
+}
+
+/// When a job arrived and how it is grouped: everything about a job that does not come from its
+/// events and yet shows in the log. A replicated log fixes both for every replica
+/// (`docs/replication.md` section 5); a single node takes its own clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    /// Written into the job's entries as `received_at`, raised to the previous entry's time if it
+    /// is earlier (received times never go back along the log).
+    pub received_at: SystemTime,
+    /// The job is a commit group of its own: no job joins its group, so its entries end at a
+    /// checkpoint and a subject-index version of their own.
+    pub own_group: bool,
+    /// The input-log message this job is (a replica's apply): recorded with the group's write as
+    /// the replica's last applied message.
+    pub input_seq: Option<u64>,
+}
+
+impl Arrival {
+    /// Now, grouped with whatever else is waiting: the single node's arrival.
+    pub fn now() -> Self {
+        Self {
+            received_at: now(),
+            own_group: false,
+            input_seq: None,
+        }
+    }
+}
+
 /// A request to append events, all or nothing.
 #[derive(Debug)]
 pub struct AppendJob {
@@ -91,6 +134,13 @@ pub struct AppendJob {
     pub corrects: CorrectionRights,
     /// The events, in order.
     pub events: Vec<PreparedEvent>,
+    /// When it arrived, and whether it is a group of its own.
+    pub arrival: Arrival,
+    /// Only answer it as a retry: every event must already be in the log (the receipts are the
+    /// original ones), and nothing is appended; an event that is not is refused
+    /// ([`AppendError::NotApplied`]). A replica answers a request the input log dropped as a
+    /// duplicate this way.
+    pub retry_only: bool,
     /// Where the outcome goes.
     pub reply: oneshot::Sender<Result<Vec<Receipt>, AppendError>>,
 }
@@ -185,6 +235,16 @@ pub enum AppendError {
         position: usize,
         /// The rule the amended event breaks, naming the field.
         error: crate::validation::FieldError,
+    },
+    /// A job answered only as a retry names an event that is not in the log.
+    #[error(
+        "event {position}: event id {event_id:?} is not in the log: the request it retries was not applied"
+    )]
+    NotApplied {
+        /// Position of the event in its request.
+        position: usize,
+        /// The event id.
+        event_id: String,
     },
     /// The sequencer has stopped after a storage failure, or is shutting down.
     #[error("the ledger is not accepting appends: {0}")]
@@ -295,13 +355,62 @@ pub struct SequencerHandle {
 }
 
 impl SequencerHandle {
-    /// Queues a job and waits for its outcome. Waits for room when the queue is full.
+    /// Queues a job arriving now and waits for its outcome. Waits for room when the queue is
+    /// full.
     pub async fn append(
         &self,
         producer: String,
         corrects: CorrectionRights,
         events: Vec<PreparedEvent>,
     ) -> Result<Vec<Receipt>, AppendError> {
+        self.append_at(producer, corrects, events, Arrival::now())
+            .await
+    }
+
+    /// Queues a job whose arrival is given (a replicated log's message) and waits for its
+    /// outcome.
+    pub async fn append_at(
+        &self,
+        producer: String,
+        corrects: CorrectionRights,
+        events: Vec<PreparedEvent>,
+        arrival: Arrival,
+    ) -> Result<Vec<Receipt>, AppendError> {
+        let outcome = self
+            .submit(producer, corrects, events, arrival, false)
+            .await?;
+        outcome
+            .await
+            .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?
+    }
+
+    /// Answers a job as a retry of events already in the log, appending nothing
+    /// ([`AppendJob::retry_only`]).
+    pub async fn answer_retry(
+        &self,
+        producer: String,
+        corrects: CorrectionRights,
+        events: Vec<PreparedEvent>,
+    ) -> Result<Vec<Receipt>, AppendError> {
+        let outcome = self
+            .submit(producer, corrects, events, Arrival::now(), true)
+            .await?;
+        outcome
+            .await
+            .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?
+    }
+
+    /// Queues a job (waiting for room) and returns where its outcome will come, without waiting
+    /// for it: jobs queued one after another from one task are planned in that order, which a
+    /// replica's applier relies on.
+    pub async fn submit(
+        &self,
+        producer: String,
+        corrects: CorrectionRights,
+        events: Vec<PreparedEvent>,
+        arrival: Arrival,
+        retry_only: bool,
+    ) -> Result<oneshot::Receiver<Result<Vec<Receipt>, AppendError>>, AppendError> {
         if let Some(why) = self.shared.failure() {
             return Err(AppendError::Unavailable(why));
         }
@@ -311,13 +420,13 @@ impl SequencerHandle {
                 producer,
                 corrects,
                 events,
+                arrival,
+                retry_only,
                 reply,
             }))
             .await
             .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?;
-        outcome
-            .await
-            .map_err(|_| AppendError::Unavailable("the sequencer has stopped".into()))?
+        Ok(outcome)
     }
 
     /// Asks the sequencer to finish the jobs already queued and stop. Later appends get
@@ -358,6 +467,9 @@ pub(crate) struct Tail {
     pub size: u64,
     /// Leaf hash of the last entry (the next entry's `prev_hash`).
     pub last_leaf: LeafHash,
+    /// The last entry's `received_at` (the epoch while the log is empty): no later entry is
+    /// received earlier.
+    pub last_received: prost_types::Timestamp,
     /// The tree's right edge.
     pub frontier: CompactRange,
     /// The subject index's latest version (the tree size it was made at), `None` while empty.
@@ -385,6 +497,19 @@ pub fn start(
             .map(|node| LeafHash::from_bytes(*node.as_bytes()))
             .ok_or_else(|| StorageError::missing_entry(size - 1))?
     };
+    let last_received = match size.checked_sub(1) {
+        None => prost_types::Timestamp::default(),
+        Some(last) => {
+            let bytes = parts
+                .store
+                .entry(last)?
+                .ok_or_else(|| StorageError::missing_entry(last))?;
+            crate::core::entry::decode_entry(&bytes)
+                .map_err(|e| StorageError::undecodable_entry(last, e))?
+                .received_at
+                .unwrap_or_default()
+        }
+    };
     let (index_version, index_root) = match parts.store.latest_subject_index()? {
         Some((version, root)) => (Some(version), RootHash::from(root.hash())),
         None => (None, empty_index_root()),
@@ -398,6 +523,7 @@ pub fn start(
     let tail = Tail {
         size,
         last_leaf,
+        last_received,
         frontier,
         index_version,
         index_root,

@@ -298,7 +298,9 @@ async fn corrections_of_others_corrections_and_the_unknown_are_refused() {
 async fn nothing_new_is_sealed_for_a_subject_once_its_erasure_opened() {
     let ledger = Ledger::start();
     let mut with_details = about("e-0", EventKind::Collection, 1);
-    with_details.details = Some(zeroize::Zeroizing::new(b"ticket 17".to_vec()));
+    with_details.details = Some(super::Details::Plain(zeroize::Zeroizing::new(
+        b"ticket 17".to_vec(),
+    )));
     ledger
         .append("crm", vec![with_details])
         .await
@@ -315,7 +317,9 @@ async fn nothing_new_is_sealed_for_a_subject_once_its_erasure_opened() {
     // Details sealed in the same job as the erasure request, before it, are destroyed with the
     // subject's key.
     let mut more = about("e-1", EventKind::Collection, 1);
-    more.details = Some(zeroize::Zeroizing::new(b"ticket 18".to_vec()));
+    more.details = Some(super::Details::Plain(zeroize::Zeroizing::new(
+        b"ticket 18".to_vec(),
+    )));
     let mut erasure = about("e-2", EventKind::ErasureRequested, 1);
     erasure.opens_erasure = Some("admin".into());
     ledger
@@ -332,7 +336,9 @@ async fn nothing_new_is_sealed_for_a_subject_once_its_erasure_opened() {
     assert!(ledger.store.erasure_record(&token).is_some());
 
     let mut late = about("e-3", EventKind::Collection, 1);
-    late.details = Some(zeroize::Zeroizing::new(b"ticket 19".to_vec()));
+    late.details = Some(super::Details::Plain(zeroize::Zeroizing::new(
+        b"ticket 19".to_vec(),
+    )));
     let refused = ledger.append("crm", vec![late]).await.expect_err("erased");
     assert!(
         matches!(
@@ -450,4 +456,231 @@ async fn a_group_is_planned_on_the_one_still_being_written() {
     assert_eq!(ledger.size(), 4);
     assert_eq!(second[2].checkpoint.size, 4);
     assert_eq!(first[0].checkpoint.size, 2);
+}
+
+/// One job of [`replicated_workload`]: producer, events, arrival.
+type ReplicatedJob = (&'static str, Vec<PreparedEvent>, super::Arrival);
+
+/// A mixed workload as a replicated log would deliver it: every job a group of its own, at the
+/// time the stream gives it (one of them earlier than the job before: clocks differ).
+fn replicated_workload(details: &super::Details) -> Vec<ReplicatedJob> {
+    let at = |seconds: u64| super::Arrival {
+        received_at: std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds),
+        own_group: true,
+        input_seq: Some(seconds),
+    };
+    let mut with_details = about("e-1", EventKind::Collection, 1);
+    with_details.details = Some(details.clone());
+    let mut conflicting = about("e-1", EventKind::Collection, 1);
+    conflicting.content_digest = [7; 32];
+    let mut link = about("e-4", EventKind::IdentityLink, 1);
+    link.linked_row = Some([9; 32]);
+    link.identifiers.push("customer_id:9".into());
+    let mut erasure = about("e-7", EventKind::ErasureRequested, 2);
+    erasure.opens_erasure = Some("dpo".into());
+    let mut too_late = about("e-8", EventKind::Collection, 2);
+    too_late.details = Some(details.clone());
+    let first_token = crate::core::directory::deterministic_pseudonym(
+        &crate::core::directory::PseudonymSecret::from_bytes([4; 32]),
+        0,
+    );
+    let mut by_token = about("access.1", EventKind::Access, 1);
+    by_token.subject_row = None;
+    by_token.identifiers.clear();
+    by_token.subject_token = Some(*first_token.as_bytes());
+    vec![
+        ("crm", vec![with_details.clone()], at(1_000)),
+        (
+            "crm",
+            vec![
+                about("e-2", EventKind::Collection, 2),
+                about("e-3", EventKind::Collection, 1),
+            ],
+            at(1_001),
+        ),
+        ("crm", vec![conflicting], at(1_002)),
+        ("crm", vec![link], at(1_003)),
+        ("crm", vec![with_details], at(1_004)),
+        ("crm", vec![correcting("e-5", 1)], at(990)),
+        ("admin", vec![erasure], at(1_006)),
+        ("crm", vec![too_late], at(1_007)),
+        ("gdpr-ledger", vec![by_token], at(1_008)),
+    ]
+}
+
+/// What a job's outcome shows a caller: each receipt's index, leaf, signature, checkpoint size
+/// and duplicate flag, or the refusal's text.
+type Outcome = Result<Vec<(u64, [u8; 32], [u8; 64], u64, bool)>, String>;
+
+fn outcome(result: Result<Vec<Receipt>, AppendError>) -> Outcome {
+    result
+        .map(|receipts| {
+            receipts
+                .iter()
+                .map(|r| {
+                    (
+                        r.index,
+                        *r.leaf_hash.as_bytes(),
+                        r.signature.signature,
+                        r.checkpoint.size,
+                        r.duplicate,
+                    )
+                })
+                .collect()
+        })
+        .map_err(|refusal| refusal.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_jobs_and_arrivals_make_the_same_log_byte_for_byte() {
+    // The node that received the request sealed the details once; both replicas get those bytes.
+    let details_key = crate::vault::DetailsKey::from_bytes([6; 32]);
+    let details = super::Details::Sealed {
+        sealed: details_key.seal(b"ticket 17").expect("seals"),
+        key: details_key,
+    };
+    let jobs = replicated_workload(&details);
+
+    // One replica finds every job queued at once (its applier caught up from far behind)...
+    let queued = Ledger::start();
+    let mut replies = Vec::new();
+    for (producer, events, arrival) in jobs.clone() {
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        let rights = if producer == "admin" {
+            CorrectionRights::AnyEntry
+        } else {
+            CorrectionRights::OwnEntries
+        };
+        queued
+            .handle
+            .queue
+            .try_send(super::Message::Job(super::AppendJob {
+                producer: producer.into(),
+                corrects: rights,
+                events,
+                arrival,
+                retry_only: false,
+                reply,
+            }))
+            .expect("room in the queue");
+        replies.push(outcome);
+    }
+    let mut queued_outcomes = Vec::new();
+    for reply in replies {
+        queued_outcomes.push(outcome(reply.await.expect("answered")));
+    }
+    // ...the other gets them one at a time.
+    let paced = Ledger::start();
+    let mut paced_outcomes = Vec::new();
+    for (producer, events, arrival) in jobs {
+        let rights = if producer == "admin" {
+            CorrectionRights::AnyEntry
+        } else {
+            CorrectionRights::OwnEntries
+        };
+        let result = paced
+            .handle
+            .append_at(producer.into(), rights, events, arrival)
+            .await;
+        paced_outcomes.push(outcome(result));
+    }
+
+    assert_eq!(queued_outcomes, paced_outcomes);
+    let refusals: Vec<usize> = paced_outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.is_err().then_some(i))
+        .collect();
+    assert_eq!(
+        refusals,
+        [2, 7],
+        "the conflict and the details after the erasure"
+    );
+    let size = paced.size();
+    assert_eq!((queued.size(), size), (7, 7));
+    for index in 0..size {
+        assert_eq!(
+            queued.store.entry(index).expect("read"),
+            paced.store.entry(index).expect("read"),
+            "entry {index}"
+        );
+        assert_eq!(
+            queued.store.signature(index).expect("read"),
+            paced.store.signature(index).expect("read"),
+            "signature {index}"
+        );
+    }
+    // Every job that appended is a group of its own: a checkpoint (carrying the subject index's
+    // root) at the end of each, the same note on both, and none between.
+    let mut ends = vec![0];
+    for receipts in paced_outcomes.iter().flatten() {
+        if receipts.iter().any(|r| !r.4) {
+            ends.push(receipts.iter().map(|r| r.0).max().expect("receipts") + 1);
+        }
+    }
+    let mut checkpointed = Vec::new();
+    for at in 0..=size {
+        let note = paced.store.checkpoint_at(at).expect("read");
+        assert_eq!(queued.store.checkpoint_at(at).expect("read"), note, "{at}");
+        if note.is_some() {
+            checkpointed.push(at);
+        }
+    }
+    assert_eq!(checkpointed, ends);
+
+    // Received times come from the arrivals, never going back along the log.
+    let received: Vec<i64> = (0..size)
+        .map(|index| {
+            let bytes = paced.store.entry(index).expect("read").expect("entry");
+            decode_entry(&bytes)
+                .expect("decodes")
+                .received_at
+                .expect("a time")
+                .seconds
+        })
+        .collect();
+    assert_eq!(received, [1_000, 1_001, 1_001, 1_003, 1_003, 1_006, 1_008]);
+    // The erasure record takes its time from the log too.
+    let erased = paced.token_of(1);
+    let record = crate::storage::ErasureRecord::from_bytes(
+        &paced.store.erasure_record(&erased).expect("a case"),
+    )
+    .expect("decodes");
+    assert_eq!(record.requested_at, 1_006);
+
+    // The details row is the v2 form and opens with the subject's own data key, which differs
+    // between the replicas (made locally) while the entries agree.
+    let token = paced.token_of(0);
+    let entry = decode_entry(&paced.store.entry(0).expect("read").expect("entry")).expect("ok");
+    let digest = entry.event.expect("event").details_digest;
+    let master = crate::vault::MasterKey::from_bytes([5; 32]);
+    let mut keys = Vec::new();
+    for ledger in [&queued, &paced] {
+        let row = ledger
+            .store
+            .sealed_details(&token, 0)
+            .expect("read")
+            .expect("sealed details");
+        let data_key = master
+            .unwrap_key(
+                &token,
+                &ledger
+                    .store
+                    .data_key_row(&token)
+                    .expect("read")
+                    .expect("key"),
+            )
+            .expect("unwraps");
+        let recognised = crate::vault::DetailsRow::recognise(&row, &digest).expect("matches");
+        assert!(matches!(recognised, crate::vault::DetailsRow::V2 { .. }));
+        assert_eq!(
+            data_key
+                .open_details_row(&token, 0, recognised)
+                .expect("opens")
+                .as_slice(),
+            b"ticket 17"
+        );
+        keys.push(ledger.store.data_key_row(&token).expect("read"));
+    }
+    assert_ne!(keys[0], keys[1], "each replica made its own data key");
 }

@@ -398,14 +398,14 @@ fn read_details(
     let Some(sealed) = store.sealed_details(&token, index)? else {
         return Ok((erased, None));
     };
-    if crate::core::hash::details_digest(&sealed).as_slice() != digest.as_slice() {
+    let Some(row) = crate::vault::DetailsRow::recognise(&sealed, &digest) else {
         return Err(StorageError::inconsistent(format!(
             "entry {index}: the stored details do not match the entry's details_digest"
         ))
         .into());
-    }
+    };
     let details =
-        key.open_details(&token, index, &sealed)
+        key.open_details_row(&token, index, row)
             .map_err(|error| ServiceError::Vault {
                 what: format!("details of entry {index}"),
                 error,

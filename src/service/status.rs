@@ -248,7 +248,9 @@ impl ServiceError {
                     Code::InvalidArgument
                 }
                 AppendError::CorrectionDenied { .. } => Code::PermissionDenied,
-                AppendError::Unavailable(_) => Code::Unavailable,
+                // The request was deduplicated against one that did not append it: a retry
+                // after the duplicate window is published anew.
+                AppendError::Unavailable(_) | AppendError::NotApplied { .. } => Code::Unavailable,
                 // Taken apart by `ServiceError::append`.
                 AppendError::Vault(_) | AppendError::Storage(_) => Code::Internal,
             },
@@ -311,6 +313,12 @@ fn append_message(error: &AppendError, at: &AppendLocation) -> String {
 fn append_parts(error: &AppendError, at: &AppendLocation) -> (Option<String>, String) {
     let field = |position: &usize, path: &str| Some(format!("{}{path}", at.at(*position)));
     match error {
+        AppendError::NotApplied { position, event_id } => (
+            field(position, ".event.event_id"),
+            format!(
+                "{event_id:?}: the same request was sent moments ago and did not append it; retry later"
+            ),
+        ),
         AppendError::EventIdConflict { position, event_id } => (
             field(position, ".event.event_id"),
             format!("{event_id:?} was already appended by this producer with different content"),

@@ -95,6 +95,8 @@ pub fn details_key(token: &[u8; 32], index: u64) -> [u8; 40] {
 pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 /// Key of the log's origin in [`META`].
 pub const META_ORIGIN: &[u8] = b"origin";
+/// Key in [`META`] of a replica's last applied input-log sequence (`u64_be`).
+pub const META_APPLIED_INPUT: &[u8] = b"applied_input";
 
 /// Big-endian bytes of an index or size.
 pub fn index_key(index: u64) -> [u8; 8] {

@@ -87,7 +87,10 @@ fn conforms<S: TailStore>(store: &S, fail_next: impl Fn(&S)) {
     let index = apply_updates(store, None, 70, &[update]).expect("index version");
     let root = index.root;
     first.subject_index = Some(index);
+    assert_eq!(store.applied_input().expect("read"), None);
+    first.applied_input = Some(41);
     store.commit(&first).expect("commit");
+    assert_eq!(store.applied_input().expect("read"), Some(41));
 
     assert_eq!(store.tree_size().expect("size"), 70);
     for entry in &first.entries {
@@ -159,9 +162,11 @@ fn conforms<S: TailStore>(store: &S, fail_next: impl Fn(&S)) {
     // A failed commit leaves nothing behind.
     let (mut failed, _) = group_of(&mut range.clone(), 70, 3);
     failed.directory_rows = vec![([9; 32], BOB)];
+    failed.applied_input = Some(42);
     fail_next(store);
     assert!(store.commit(&failed).is_err());
     assert_eq!(store.tree_size().expect("size"), 70);
+    assert_eq!(store.applied_input().expect("read"), Some(41));
     assert_eq!(store.entry(70).expect("read"), None);
     assert_eq!(store.directory_token(&[9; 32]).expect("read"), None);
 
@@ -185,6 +190,8 @@ fn conforms<S: TailStore>(store: &S, fail_next: impl Fn(&S)) {
         Some(b"wrapped bob".as_slice())
     );
     assert_eq!(store.tree_size().expect("size"), 72);
+    // A group that is not a replica's apply leaves the applied sequence as it was.
+    assert_eq!(store.applied_input().expect("read"), Some(41));
     assert_eq!(
         CompactRange::load(store, 72).expect("frontier").root(),
         range.root()

@@ -31,6 +31,7 @@ struct Rows {
     details: BTreeMap<([u8; 32], u64), Vec<u8>>,
     identifiers: HashMap<[u8; 32], Vec<u8>>,
     erasures: HashMap<[u8; 32], Vec<u8>>,
+    applied_input: Option<u64>,
 }
 
 /// A [`TailStore`] in memory.
@@ -232,7 +233,14 @@ impl TailStore for MemoryStore {
             rows.details.retain(|(owner, _), _| owner != token);
             rows.erasures.insert(*token, record.clone());
         }
+        if group.applied_input.is_some() {
+            rows.applied_input = group.applied_input;
+        }
         Ok(())
+    }
+
+    fn applied_input(&self) -> Result<Option<u64>, StorageError> {
+        self.read(|rows| Ok(rows.applied_input))
     }
 
     fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StorageError> {

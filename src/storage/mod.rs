@@ -285,6 +285,9 @@ pub struct CommitGroup {
     /// Subjects whose erasure opens in this group: their data key, identifiers and details are
     /// destroyed in the same batch as the erasure-request entry: `(token, erasure record)`.
     pub shreds: Vec<([u8; 32], Vec<u8>)>,
+    /// A replica's last applied message of the input log (`docs/replication.md` section 5),
+    /// written with the entries it made, so that it is exactly as durable as they are.
+    pub applied_input: Option<u64>,
 }
 
 /// The ledger's RocksDB database.
@@ -583,10 +586,37 @@ impl LedgerStore {
             self.shred_into(&mut batch, token)?;
             batch.put_cf(erasures, token, record);
         }
+        if let Some(seq) = group.applied_input {
+            batch.put_cf(
+                self.cf(columns::META)?,
+                columns::META_APPLIED_INPUT,
+                seq.to_be_bytes(),
+            );
+        }
         self.add_report_rows(&mut batch, &group.entries, &group.decoded)?;
         self.add_tree_chunk_rows(&mut batch, group)?;
         self.db.write_opt(batch, &synced())?;
         Ok(())
+    }
+
+    /// The last message of the input log a replica applied durably (`None`: none, or not a
+    /// replica).
+    pub fn applied_input(&self) -> Result<Option<u64>, StorageError> {
+        let meta = self.cf(columns::META)?;
+        self.db
+            .get_cf(meta, columns::META_APPLIED_INPUT)?
+            .map(|bytes| {
+                <[u8; 8]>::try_from(bytes.as_slice())
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| {
+                        StorageError::undecodable(
+                            columns::META,
+                            "the applied input sequence",
+                            format!("{} bytes, not 8", bytes.len()),
+                        )
+                    })
+            })
+            .transpose()
     }
 
     /// Stores a signed checkpoint. Not synced: a checkpoint is derived from durable rows and is

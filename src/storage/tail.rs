@@ -81,6 +81,8 @@ pub trait TailStore:
     /// Stores a signed checkpoint (not necessarily synced: it is signed again, byte for byte, if
     /// a crash loses it).
     fn put_checkpoint(&self, size: u64, note: &str) -> Result<(), StorageError>;
+    /// A replica's last durably applied input-log sequence ([`CommitGroup::applied_input`]).
+    fn applied_input(&self) -> Result<Option<u64>, StorageError>;
 }
 
 impl TailStore for LedgerStore {
@@ -161,5 +163,9 @@ impl TailStore for LedgerStore {
 
     fn put_checkpoint(&self, size: u64, note: &str) -> Result<(), StorageError> {
         LedgerStore::put_checkpoint(self, size, note)
+    }
+
+    fn applied_input(&self) -> Result<Option<u64>, StorageError> {
+        LedgerStore::applied_input(self)
     }
 }

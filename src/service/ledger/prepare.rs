@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use super::LedgerService;
 use crate::core::directory::{directory_row_key, normalize_identifier};
 use crate::proto::v1 as pb;
-use crate::sequencer::PreparedEvent;
+use crate::sequencer::{Details, PreparedEvent};
 use crate::service::auth;
 use crate::service::status::ServiceError;
 use crate::validation::{FieldError, ValidationLimits, validate_submission};
@@ -80,8 +80,8 @@ impl LedgerService {
             .map(|id| normalize_identifier(&id.kind, &id.value))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| FieldError::new("subject.value", e.to_string()))?;
-        let details =
-            (!submission.details.is_empty()).then(|| zeroize::Zeroizing::new(submission.details));
+        let details = (!submission.details.is_empty())
+            .then(|| Details::Plain(zeroize::Zeroizing::new(submission.details)));
         Ok(PreparedEvent {
             event: submission.event.unwrap_or_default(),
             subject_row,

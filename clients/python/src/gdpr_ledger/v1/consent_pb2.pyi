@@ -1,0 +1,31 @@
+from gdpr_ledger.v1 import event_pb2 as _event_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ListProcessingWithoutConsentRequest(_message.Message):
+    __slots__ = ("from_seconds", "until_seconds", "system")
+    FROM_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    from_seconds: int
+    until_seconds: int
+    system: str
+    def __init__(self, from_seconds: _Optional[int] = ..., until_seconds: _Optional[int] = ..., system: _Optional[str] = ...) -> None: ...
+
+class ProcessingWithoutConsent(_message.Message):
+    __slots__ = ("index", "token", "event", "problem", "consent_index")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    token: bytes
+    event: _event_pb2.Event
+    problem: str
+    consent_index: int
+    def __init__(self, index: _Optional[int] = ..., token: _Optional[bytes] = ..., event: _Optional[_Union[_event_pb2.Event, _Mapping]] = ..., problem: _Optional[str] = ..., consent_index: _Optional[int] = ...) -> None: ...

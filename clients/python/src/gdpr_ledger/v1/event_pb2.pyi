@@ -1,0 +1,192 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVENT_KIND_UNSPECIFIED: _ClassVar[EventKind]
+    EVENT_KIND_COLLECTION: _ClassVar[EventKind]
+    EVENT_KIND_SHARE: _ClassVar[EventKind]
+    EVENT_KIND_ACCESS: _ClassVar[EventKind]
+    EVENT_KIND_RECTIFICATION: _ClassVar[EventKind]
+    EVENT_KIND_RESTRICTION: _ClassVar[EventKind]
+    EVENT_KIND_OBJECTION: _ClassVar[EventKind]
+    EVENT_KIND_EXPORT: _ClassVar[EventKind]
+    EVENT_KIND_CONSENT_GIVEN: _ClassVar[EventKind]
+    EVENT_KIND_CONSENT_WITHDRAWN: _ClassVar[EventKind]
+    EVENT_KIND_ERASURE_REQUESTED: _ClassVar[EventKind]
+    EVENT_KIND_DELETION_DONE: _ClassVar[EventKind]
+    EVENT_KIND_RETENTION_EXPIRED: _ClassVar[EventKind]
+    EVENT_KIND_BREACH: _ClassVar[EventKind]
+    EVENT_KIND_IDENTITY_LINK: _ClassVar[EventKind]
+    EVENT_KIND_CORRECTION: _ClassVar[EventKind]
+    EVENT_KIND_ERASURE_EXEMPTED: _ClassVar[EventKind]
+
+class RecipientRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RECIPIENT_ROLE_UNSPECIFIED: _ClassVar[RecipientRole]
+    RECIPIENT_ROLE_PROCESSOR: _ClassVar[RecipientRole]
+    RECIPIENT_ROLE_SUB_PROCESSOR: _ClassVar[RecipientRole]
+    RECIPIENT_ROLE_CONTROLLER: _ClassVar[RecipientRole]
+    RECIPIENT_ROLE_JOINT_CONTROLLER: _ClassVar[RecipientRole]
+    RECIPIENT_ROLE_CHANNEL_PARTNER: _ClassVar[RecipientRole]
+    RECIPIENT_ROLE_THIRD_PARTY: _ClassVar[RecipientRole]
+
+class TransferBasis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRANSFER_BASIS_UNSPECIFIED: _ClassVar[TransferBasis]
+    TRANSFER_BASIS_ADEQUACY_DECISION: _ClassVar[TransferBasis]
+    TRANSFER_BASIS_STANDARD_CONTRACTUAL_CLAUSES: _ClassVar[TransferBasis]
+    TRANSFER_BASIS_BINDING_CORPORATE_RULES: _ClassVar[TransferBasis]
+    TRANSFER_BASIS_CODE_OF_CONDUCT: _ClassVar[TransferBasis]
+    TRANSFER_BASIS_CERTIFICATION: _ClassVar[TransferBasis]
+    TRANSFER_BASIS_DEROGATION: _ClassVar[TransferBasis]
+
+class DeletionMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DELETION_METHOD_UNSPECIFIED: _ClassVar[DeletionMethod]
+    DELETION_METHOD_DELETE: _ClassVar[DeletionMethod]
+    DELETION_METHOD_ERASE: _ClassVar[DeletionMethod]
+    DELETION_METHOD_DESTRUCT: _ClassVar[DeletionMethod]
+
+class CorrectionAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CORRECTION_ACTION_UNSPECIFIED: _ClassVar[CorrectionAction]
+    CORRECTION_ACTION_RETRACT: _ClassVar[CorrectionAction]
+    CORRECTION_ACTION_AMEND: _ClassVar[CorrectionAction]
+EVENT_KIND_UNSPECIFIED: EventKind
+EVENT_KIND_COLLECTION: EventKind
+EVENT_KIND_SHARE: EventKind
+EVENT_KIND_ACCESS: EventKind
+EVENT_KIND_RECTIFICATION: EventKind
+EVENT_KIND_RESTRICTION: EventKind
+EVENT_KIND_OBJECTION: EventKind
+EVENT_KIND_EXPORT: EventKind
+EVENT_KIND_CONSENT_GIVEN: EventKind
+EVENT_KIND_CONSENT_WITHDRAWN: EventKind
+EVENT_KIND_ERASURE_REQUESTED: EventKind
+EVENT_KIND_DELETION_DONE: EventKind
+EVENT_KIND_RETENTION_EXPIRED: EventKind
+EVENT_KIND_BREACH: EventKind
+EVENT_KIND_IDENTITY_LINK: EventKind
+EVENT_KIND_CORRECTION: EventKind
+EVENT_KIND_ERASURE_EXEMPTED: EventKind
+RECIPIENT_ROLE_UNSPECIFIED: RecipientRole
+RECIPIENT_ROLE_PROCESSOR: RecipientRole
+RECIPIENT_ROLE_SUB_PROCESSOR: RecipientRole
+RECIPIENT_ROLE_CONTROLLER: RecipientRole
+RECIPIENT_ROLE_JOINT_CONTROLLER: RecipientRole
+RECIPIENT_ROLE_CHANNEL_PARTNER: RecipientRole
+RECIPIENT_ROLE_THIRD_PARTY: RecipientRole
+TRANSFER_BASIS_UNSPECIFIED: TransferBasis
+TRANSFER_BASIS_ADEQUACY_DECISION: TransferBasis
+TRANSFER_BASIS_STANDARD_CONTRACTUAL_CLAUSES: TransferBasis
+TRANSFER_BASIS_BINDING_CORPORATE_RULES: TransferBasis
+TRANSFER_BASIS_CODE_OF_CONDUCT: TransferBasis
+TRANSFER_BASIS_CERTIFICATION: TransferBasis
+TRANSFER_BASIS_DEROGATION: TransferBasis
+DELETION_METHOD_UNSPECIFIED: DeletionMethod
+DELETION_METHOD_DELETE: DeletionMethod
+DELETION_METHOD_ERASE: DeletionMethod
+DELETION_METHOD_DESTRUCT: DeletionMethod
+CORRECTION_ACTION_UNSPECIFIED: CorrectionAction
+CORRECTION_ACTION_RETRACT: CorrectionAction
+CORRECTION_ACTION_AMEND: CorrectionAction
+
+class Recipient(_message.Message):
+    __slots__ = ("name", "role", "country", "transfer_basis")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_BASIS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    role: RecipientRole
+    country: str
+    transfer_basis: TransferBasis
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[_Union[RecipientRole, str]] = ..., country: _Optional[str] = ..., transfer_basis: _Optional[_Union[TransferBasis, str]] = ...) -> None: ...
+
+class Correction(_message.Message):
+    __slots__ = ("target_index", "action", "reason")
+    TARGET_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    target_index: int
+    action: CorrectionAction
+    reason: str
+    def __init__(self, target_index: _Optional[int] = ..., action: _Optional[_Union[CorrectionAction, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Exemption(_message.Message):
+    __slots__ = ("legal_ground", "until", "reason")
+    LEGAL_GROUND_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    legal_ground: str
+    until: _timestamp_pb2.Timestamp
+    reason: str
+    def __init__(self, legal_ground: _Optional[str] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("event_id", "kind", "occurred_at", "system", "data_categories", "purposes", "legal_bases", "recipient", "consent_ref", "actor", "deletion_method", "correction", "linked_identifier_kind", "breach_ref", "collection_channel", "details_digest", "exemption")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    DATA_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    PURPOSES_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASES_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_REF_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    DELETION_METHOD_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_FIELD_NUMBER: _ClassVar[int]
+    LINKED_IDENTIFIER_KIND_FIELD_NUMBER: _ClassVar[int]
+    BREACH_REF_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    EXEMPTION_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    kind: EventKind
+    occurred_at: _timestamp_pb2.Timestamp
+    system: str
+    data_categories: _containers.RepeatedScalarFieldContainer[str]
+    purposes: _containers.RepeatedScalarFieldContainer[str]
+    legal_bases: _containers.RepeatedScalarFieldContainer[str]
+    recipient: Recipient
+    consent_ref: str
+    actor: str
+    deletion_method: DeletionMethod
+    correction: Correction
+    linked_identifier_kind: str
+    breach_ref: str
+    collection_channel: str
+    details_digest: bytes
+    exemption: Exemption
+    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system: _Optional[str] = ..., data_categories: _Optional[_Iterable[str]] = ..., purposes: _Optional[_Iterable[str]] = ..., legal_bases: _Optional[_Iterable[str]] = ..., recipient: _Optional[_Union[Recipient, _Mapping]] = ..., consent_ref: _Optional[str] = ..., actor: _Optional[str] = ..., deletion_method: _Optional[_Union[DeletionMethod, str]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., linked_identifier_kind: _Optional[str] = ..., breach_ref: _Optional[str] = ..., collection_channel: _Optional[str] = ..., details_digest: _Optional[bytes] = ..., exemption: _Optional[_Union[Exemption, _Mapping]] = ...) -> None: ...
+
+class SubjectIdentifier(_message.Message):
+    __slots__ = ("kind", "value")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    value: str
+    def __init__(self, kind: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
+class EventSubmission(_message.Message):
+    __slots__ = ("event", "subject", "linked_subject", "details")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    LINKED_SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    event: Event
+    subject: SubjectIdentifier
+    linked_subject: SubjectIdentifier
+    details: bytes
+    def __init__(self, event: _Optional[_Union[Event, _Mapping]] = ..., subject: _Optional[_Union[SubjectIdentifier, _Mapping]] = ..., linked_subject: _Optional[_Union[SubjectIdentifier, _Mapping]] = ..., details: _Optional[bytes] = ...) -> None: ...

@@ -1,0 +1,182 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from gdpr_ledger.v1 import event_pb2 as _event_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class InvestigateBreachRequest(_message.Message):
+    __slots__ = ("systems", "recipients", "data_categories", "to", "include_bundle", "summary_only")
+    SYSTEMS_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    DATA_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_ONLY_FIELD_NUMBER: _ClassVar[int]
+    systems: _containers.RepeatedScalarFieldContainer[str]
+    recipients: _containers.RepeatedScalarFieldContainer[str]
+    data_categories: _containers.RepeatedScalarFieldContainer[str]
+    to: _timestamp_pb2.Timestamp
+    include_bundle: bool
+    summary_only: bool
+    def __init__(self, systems: _Optional[_Iterable[str]] = ..., recipients: _Optional[_Iterable[str]] = ..., data_categories: _Optional[_Iterable[str]] = ..., to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., include_bundle: _Optional[bool] = ..., summary_only: _Optional[bool] = ..., **kwargs) -> None: ...
+
+class InvestigateBreachChunk(_message.Message):
+    __slots__ = ("progress", "entries", "summary")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    progress: BreachProgress
+    entries: BreachEntries
+    summary: BreachSummary
+    def __init__(self, progress: _Optional[_Union[BreachProgress, _Mapping]] = ..., entries: _Optional[_Union[BreachEntries, _Mapping]] = ..., summary: _Optional[_Union[BreachSummary, _Mapping]] = ...) -> None: ...
+
+class BreachProgress(_message.Message):
+    __slots__ = ("examined", "candidates")
+    EXAMINED_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    examined: int
+    candidates: int
+    def __init__(self, examined: _Optional[int] = ..., candidates: _Optional[int] = ...) -> None: ...
+
+class BreachEntries(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[AffectedEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[AffectedEntry, _Mapping]]] = ...) -> None: ...
+
+class AffectedEntry(_message.Message):
+    __slots__ = ("index", "subject_token", "kind", "occurred_at", "system", "data_categories", "recipient", "recipient_country", "amended")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    DATA_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    AMENDED_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    subject_token: bytes
+    kind: _event_pb2.EventKind
+    occurred_at: _timestamp_pb2.Timestamp
+    system: str
+    data_categories: _containers.RepeatedScalarFieldContainer[str]
+    recipient: str
+    recipient_country: str
+    amended: bool
+    def __init__(self, index: _Optional[int] = ..., subject_token: _Optional[bytes] = ..., kind: _Optional[_Union[_event_pb2.EventKind, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system: _Optional[str] = ..., data_categories: _Optional[_Iterable[str]] = ..., recipient: _Optional[str] = ..., recipient_country: _Optional[str] = ..., amended: _Optional[bool] = ...) -> None: ...
+
+class BreachCount(_message.Message):
+    __slots__ = ("name", "subjects", "records")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    subjects: int
+    records: int
+    def __init__(self, name: _Optional[str] = ..., subjects: _Optional[int] = ..., records: _Optional[int] = ...) -> None: ...
+
+class ThirdCountryTransfer(_message.Message):
+    __slots__ = ("recipient", "country", "transfer_basis", "subjects", "records")
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_BASIS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    recipient: str
+    country: str
+    transfer_basis: _event_pb2.TransferBasis
+    subjects: int
+    records: int
+    def __init__(self, recipient: _Optional[str] = ..., country: _Optional[str] = ..., transfer_basis: _Optional[_Union[_event_pb2.TransferBasis, str]] = ..., subjects: _Optional[int] = ..., records: _Optional[int] = ...) -> None: ...
+
+class BreachSummary(_message.Message):
+    __slots__ = ("subjects", "records", "per_category", "per_system", "special_categories_involved", "special_categories", "third_country_transfers", "tree_size", "bundle_json", "access_entry_index")
+    SUBJECTS_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    PER_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    PER_SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    SPECIAL_CATEGORIES_INVOLVED_FIELD_NUMBER: _ClassVar[int]
+    SPECIAL_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    THIRD_COUNTRY_TRANSFERS_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_JSON_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_ENTRY_INDEX_FIELD_NUMBER: _ClassVar[int]
+    subjects: int
+    records: int
+    per_category: _containers.RepeatedCompositeFieldContainer[BreachCount]
+    per_system: _containers.RepeatedCompositeFieldContainer[BreachCount]
+    special_categories_involved: bool
+    special_categories: _containers.RepeatedScalarFieldContainer[str]
+    third_country_transfers: _containers.RepeatedCompositeFieldContainer[ThirdCountryTransfer]
+    tree_size: int
+    bundle_json: str
+    access_entry_index: int
+    def __init__(self, subjects: _Optional[int] = ..., records: _Optional[int] = ..., per_category: _Optional[_Iterable[_Union[BreachCount, _Mapping]]] = ..., per_system: _Optional[_Iterable[_Union[BreachCount, _Mapping]]] = ..., special_categories_involved: _Optional[bool] = ..., special_categories: _Optional[_Iterable[str]] = ..., third_country_transfers: _Optional[_Iterable[_Union[ThirdCountryTransfer, _Mapping]]] = ..., tree_size: _Optional[int] = ..., bundle_json: _Optional[str] = ..., access_entry_index: _Optional[int] = ...) -> None: ...
+
+class RecordsOfProcessingRequest(_message.Message):
+    __slots__ = ("systems",)
+    SYSTEMS_FIELD_NUMBER: _ClassVar[int]
+    systems: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, systems: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ProcessingRecord(_message.Message):
+    __slots__ = ("system", "data_category", "purpose", "legal_basis", "recipient", "recipient_country", "transfer_basis", "special_category", "third_country", "records", "first_seen", "last_seen")
+    SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    DATA_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_BASIS_FIELD_NUMBER: _ClassVar[int]
+    SPECIAL_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    THIRD_COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    system: str
+    data_category: str
+    purpose: str
+    legal_basis: str
+    recipient: str
+    recipient_country: str
+    transfer_basis: _event_pb2.TransferBasis
+    special_category: bool
+    third_country: bool
+    records: int
+    first_seen: _timestamp_pb2.Timestamp
+    last_seen: _timestamp_pb2.Timestamp
+    def __init__(self, system: _Optional[str] = ..., data_category: _Optional[str] = ..., purpose: _Optional[str] = ..., legal_basis: _Optional[str] = ..., recipient: _Optional[str] = ..., recipient_country: _Optional[str] = ..., transfer_basis: _Optional[_Union[_event_pb2.TransferBasis, str]] = ..., special_category: _Optional[bool] = ..., third_country: _Optional[bool] = ..., records: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RecordsOfProcessingResponse(_message.Message):
+    __slots__ = ("records", "tree_size")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[ProcessingRecord]
+    tree_size: int
+    def __init__(self, records: _Optional[_Iterable[_Union[ProcessingRecord, _Mapping]]] = ..., tree_size: _Optional[int] = ...) -> None: ...
+
+class SubjectAccessReportRequest(_message.Message):
+    __slots__ = ("subject",)
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    subject: _event_pb2.SubjectIdentifier
+    def __init__(self, subject: _Optional[_Union[_event_pb2.SubjectIdentifier, _Mapping]] = ...) -> None: ...
+
+class SubjectAccessReportResponse(_message.Message):
+    __slots__ = ("subject_token", "report_json", "report_text", "access_entry_index")
+    SUBJECT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REPORT_JSON_FIELD_NUMBER: _ClassVar[int]
+    REPORT_TEXT_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_ENTRY_INDEX_FIELD_NUMBER: _ClassVar[int]
+    subject_token: bytes
+    report_json: str
+    report_text: str
+    access_entry_index: int
+    def __init__(self, subject_token: _Optional[bytes] = ..., report_json: _Optional[str] = ..., report_text: _Optional[str] = ..., access_entry_index: _Optional[int] = ...) -> None: ...

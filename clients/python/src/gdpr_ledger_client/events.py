@@ -1,0 +1,392 @@
+"""Typed builders of `EventSubmission`s, one per event kind (docs/events.md).
+
+Each builder takes, as keyword-only arguments, exactly the fields that
+`proto/gdpr_ledger/v1/event_requirements.toml` lets its kind carry: the ones the kind requires have
+no default, the optional ones default to absent. The kind is set by the builder, `occurred_at`
+defaults to now, and `event_id` is always the caller's: it makes a retry idempotent (the same id
+and content get the original receipt back), so derive it from the producer's own record
+(`crm:evt-001001`), or make one with `new_event_id` and keep it for the retries.
+
+Everything that identifies a person goes in `subject` (and `linked_subject`, `details`), which the
+ledger never writes to the log in clear; the other fields are stored as they are, forever, and must
+hold no personal data (docs/events.md).
+
+    from gdpr_ledger_client import events
+    submission = events.collection(
+        event_id="crm:evt-001001", system="crm", subject=events.Subject.email("jane@example.com"),
+        data_categories=["pd:EmailAddress"], purposes=["dpv:ServiceProvision"],
+        legal_bases=["eu-gdpr:A6-1-b"], collection_channel="web-form")
+
+The server validates every field (docs/events.md); these builders check only the event id's
+format, so that a bad id fails before it is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Optional, Sequence, Union
+
+from gdpr_ledger.v1 import event_pb2
+
+__all__ = [
+    "Subject",
+    "Recipient",
+    "RecipientRole",
+    "TransferBasis",
+    "DeletionMethod",
+    "CorrectionAction",
+    "Exemption",
+    "new_event_id",
+    "BUILDERS",
+    "collection",
+    "share",
+    "access",
+    "rectification",
+    "restriction",
+    "objection",
+    "export",
+    "consent_given",
+    "consent_withdrawn",
+    "erasure_requested",
+    "deletion_done",
+    "retention_expired",
+    "breach",
+    "identity_link",
+    "correction",
+    "erasure_exempted",
+]
+
+EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
+
+Timestamp = Union[_dt.datetime, float, int, None]
+Terms = Sequence[str]
+
+
+class RecipientRole(IntEnum):
+    PROCESSOR = event_pb2.RECIPIENT_ROLE_PROCESSOR
+    SUB_PROCESSOR = event_pb2.RECIPIENT_ROLE_SUB_PROCESSOR
+    CONTROLLER = event_pb2.RECIPIENT_ROLE_CONTROLLER
+    JOINT_CONTROLLER = event_pb2.RECIPIENT_ROLE_JOINT_CONTROLLER
+    CHANNEL_PARTNER = event_pb2.RECIPIENT_ROLE_CHANNEL_PARTNER
+    THIRD_PARTY = event_pb2.RECIPIENT_ROLE_THIRD_PARTY
+
+
+class TransferBasis(IntEnum):
+    ADEQUACY_DECISION = event_pb2.TRANSFER_BASIS_ADEQUACY_DECISION
+    STANDARD_CONTRACTUAL_CLAUSES = event_pb2.TRANSFER_BASIS_STANDARD_CONTRACTUAL_CLAUSES
+    BINDING_CORPORATE_RULES = event_pb2.TRANSFER_BASIS_BINDING_CORPORATE_RULES
+    CODE_OF_CONDUCT = event_pb2.TRANSFER_BASIS_CODE_OF_CONDUCT
+    CERTIFICATION = event_pb2.TRANSFER_BASIS_CERTIFICATION
+    DEROGATION = event_pb2.TRANSFER_BASIS_DEROGATION
+
+
+class DeletionMethod(IntEnum):
+    DELETE = event_pb2.DELETION_METHOD_DELETE
+    ERASE = event_pb2.DELETION_METHOD_ERASE
+    DESTRUCT = event_pb2.DELETION_METHOD_DESTRUCT
+
+
+class CorrectionAction(IntEnum):
+    RETRACT = event_pb2.CORRECTION_ACTION_RETRACT
+    AMEND = event_pb2.CORRECTION_ACTION_AMEND
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A data subject's identifier: `kind` (`email`, `phone`, `customer_id`, or `[a-z0-9_]{1,32}`)
+    and `value`. Never stored: the ledger replaces it by the subject's pseudonym."""
+
+    kind: str
+    value: str
+
+    @classmethod
+    def email(cls, value: str) -> "Subject":
+        return cls("email", value)
+
+    @classmethod
+    def phone(cls, value: str) -> "Subject":
+        return cls("phone", value)
+
+    @classmethod
+    def customer_id(cls, value: str) -> "Subject":
+        return cls("customer_id", value)
+
+    def to_proto(self) -> event_pb2.SubjectIdentifier:
+        return event_pb2.SubjectIdentifier(kind=self.kind, value=self.value)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who received the data: an organisation (never a person), its role, the ISO 3166-1 alpha-2
+    country where it processes the data, and the transfer basis when that is outside the EEA."""
+
+    name: str
+    role: RecipientRole
+    country: str
+    transfer_basis: Optional[TransferBasis] = None
+
+    def to_proto(self) -> event_pb2.Recipient:
+        return event_pb2.Recipient(name=self.name, role=int(self.role), country=self.country,
+                                   transfer_basis=int(self.transfer_basis or 0))
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """Why a holder keeps data despite an erasure request (`eu-gdpr:A17-3-a` .. `A17-3-e`)."""
+
+    legal_ground: str
+    until: Timestamp = None
+    reason: Optional[str] = None
+
+    def to_proto(self) -> event_pb2.Exemption:
+        exemption = event_pb2.Exemption(legal_ground=self.legal_ground, reason=self.reason or "")
+        if self.until is not None:
+            _set_time(exemption.until, self.until)
+        return exemption
+
+
+def new_event_id(prefix: str) -> str:
+    """A fresh event id `<prefix>:evt-<nanoseconds>-<random>`; keep it to retry with the same id."""
+    event_id = f"{prefix}:evt-{time.time_ns()}-{secrets.token_hex(4)}"
+    _check_event_id(event_id)
+    return event_id
+
+
+def _check_event_id(event_id: str):
+    if not isinstance(event_id, str) or not EVENT_ID.match(event_id):
+        raise ValueError("event_id must be 1 to 128 characters from [A-Za-z0-9._:-] (and no personal data)")
+
+
+def _set_time(target, when: Timestamp):
+    if when is None:
+        target.GetCurrentTime()
+    elif isinstance(when, _dt.datetime):
+        if when.tzinfo is None:
+            raise ValueError("a datetime must carry its time zone")
+        target.FromDatetime(when.astimezone(_dt.timezone.utc))
+    else:
+        target.FromNanoseconds(int(round(when * 1_000_000_000)))
+
+
+def _submission(
+    kind: int,
+    *,
+    event_id: str,
+    occurred_at: Timestamp,
+    subject: Optional[Subject] = None,
+    linked_subject: Optional[Subject] = None,
+    details: Optional[bytes] = None,
+    recipient: Optional[Recipient] = None,
+    exemption: Optional[Exemption] = None,
+    correction: Optional[event_pb2.Correction] = None,
+    deletion_method: Optional[DeletionMethod] = None,
+    data_categories: Terms = (),
+    purposes: Terms = (),
+    legal_bases: Terms = (),
+    **strings: Optional[str],
+) -> event_pb2.EventSubmission:
+    _check_event_id(event_id)
+    event = event_pb2.Event(
+        event_id=event_id,
+        kind=kind,
+        data_categories=list(data_categories),
+        purposes=list(purposes),
+        legal_bases=list(legal_bases),
+        deletion_method=int(deletion_method or 0),
+        **{name: value for name, value in strings.items() if value},
+    )
+    _set_time(event.occurred_at, occurred_at)
+    if recipient is not None:
+        event.recipient.CopyFrom(recipient.to_proto())
+    if exemption is not None:
+        event.exemption.CopyFrom(exemption.to_proto())
+    if correction is not None:
+        event.correction.CopyFrom(correction)
+    submission = event_pb2.EventSubmission(event=event, details=details or b"")
+    if subject is not None:
+        submission.subject.CopyFrom(subject.to_proto())
+    if linked_subject is not None:
+        submission.linked_subject.CopyFrom(linked_subject.to_proto())
+    return submission
+
+
+def collection(*, event_id: str, system: str, subject: Subject, data_categories: Terms, purposes: Terms,
+               legal_bases: Terms, consent_ref: Optional[str] = None, collection_channel: Optional[str] = None,
+               details: Optional[bytes] = None, actor: Optional[str] = None,
+               occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """Personal data was collected or obtained in `system`."""
+    return _submission(event_pb2.EVENT_KIND_COLLECTION, event_id=event_id, system=system, subject=subject,
+                       data_categories=data_categories, purposes=purposes, legal_bases=legal_bases,
+                       consent_ref=consent_ref, collection_channel=collection_channel, details=details,
+                       actor=actor, occurred_at=occurred_at)
+
+
+def share(*, event_id: str, system: str, subject: Subject, data_categories: Terms, purposes: Terms,
+          legal_bases: Terms, recipient: Recipient, consent_ref: Optional[str] = None,
+          details: Optional[bytes] = None, actor: Optional[str] = None,
+          occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """Personal data was shared with or disclosed to `recipient`."""
+    return _submission(event_pb2.EVENT_KIND_SHARE, event_id=event_id, system=system, subject=subject,
+                       data_categories=data_categories, purposes=purposes, legal_bases=legal_bases,
+                       recipient=recipient, consent_ref=consent_ref, details=details, actor=actor,
+                       occurred_at=occurred_at)
+
+
+def access(*, event_id: str, system: str, subject: Subject, data_categories: Terms, purposes: Terms,
+           legal_bases: Terms, consent_ref: Optional[str] = None, details: Optional[bytes] = None,
+           actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """Personal data was accessed or used."""
+    return _submission(event_pb2.EVENT_KIND_ACCESS, event_id=event_id, system=system, subject=subject,
+                       data_categories=data_categories, purposes=purposes, legal_bases=legal_bases,
+                       consent_ref=consent_ref, details=details, actor=actor, occurred_at=occurred_at)
+
+
+def rectification(*, event_id: str, system: str, subject: Subject, data_categories: Terms,
+                  details: Optional[bytes] = None, actor: Optional[str] = None,
+                  occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """Inaccurate personal data was rectified."""
+    return _submission(event_pb2.EVENT_KIND_RECTIFICATION, event_id=event_id, system=system, subject=subject,
+                       data_categories=data_categories, details=details, actor=actor, occurred_at=occurred_at)
+
+
+def restriction(*, event_id: str, system: str, subject: Subject, data_categories: Terms = (),
+                purposes: Terms = (), details: Optional[bytes] = None, actor: Optional[str] = None,
+                occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """Processing was restricted."""
+    return _submission(event_pb2.EVENT_KIND_RESTRICTION, event_id=event_id, system=system, subject=subject,
+                       data_categories=data_categories, purposes=purposes, details=details, actor=actor,
+                       occurred_at=occurred_at)
+
+
+def objection(*, event_id: str, system: str, subject: Subject, purposes: Terms, data_categories: Terms = (),
+              legal_bases: Terms = (), details: Optional[bytes] = None, actor: Optional[str] = None,
+              occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The subject objected to processing for `purposes`."""
+    return _submission(event_pb2.EVENT_KIND_OBJECTION, event_id=event_id, system=system, subject=subject,
+                       purposes=purposes, data_categories=data_categories, legal_bases=legal_bases,
+                       details=details, actor=actor, occurred_at=occurred_at)
+
+
+def export(*, event_id: str, system: str, subject: Subject, data_categories: Terms,
+           recipient: Optional[Recipient] = None, details: Optional[bytes] = None, actor: Optional[str] = None,
+           occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The subject's data was exported (portability)."""
+    return _submission(event_pb2.EVENT_KIND_EXPORT, event_id=event_id, system=system, subject=subject,
+                       data_categories=data_categories, recipient=recipient, details=details, actor=actor,
+                       occurred_at=occurred_at)
+
+
+def consent_given(*, event_id: str, system: str, subject: Subject, purposes: Terms, data_categories: Terms = (),
+                  legal_bases: Terms = (), consent_ref: Optional[str] = None, details: Optional[bytes] = None,
+                  actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The subject gave consent for `purposes` (legal bases: consent ones only)."""
+    return _submission(event_pb2.EVENT_KIND_CONSENT_GIVEN, event_id=event_id, system=system, subject=subject,
+                       purposes=purposes, data_categories=data_categories, legal_bases=legal_bases,
+                       consent_ref=consent_ref, details=details, actor=actor, occurred_at=occurred_at)
+
+
+def consent_withdrawn(*, event_id: str, system: str, subject: Subject, purposes: Terms,
+                      data_categories: Terms = (), legal_bases: Terms = (), consent_ref: Optional[str] = None,
+                      details: Optional[bytes] = None, actor: Optional[str] = None,
+                      occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The subject withdrew consent for `purposes`."""
+    return _submission(event_pb2.EVENT_KIND_CONSENT_WITHDRAWN, event_id=event_id, system=system,
+                       subject=subject, purposes=purposes, data_categories=data_categories,
+                       legal_bases=legal_bases, consent_ref=consent_ref, details=details, actor=actor,
+                       occurred_at=occurred_at)
+
+
+def erasure_requested(*, event_id: str, system: str, subject: Subject, data_categories: Terms = (),
+                      recipient: Optional[Recipient] = None, details: Optional[bytes] = None,
+                      actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The subject asked for erasure (opens an erasure case, docs/erasure.md)."""
+    return _submission(event_pb2.EVENT_KIND_ERASURE_REQUESTED, event_id=event_id, system=system,
+                       subject=subject, data_categories=data_categories, recipient=recipient, details=details,
+                       actor=actor, occurred_at=occurred_at)
+
+
+def deletion_done(*, event_id: str, system: str, subject: Subject, deletion_method: DeletionMethod,
+                  data_categories: Terms = (), details: Optional[bytes] = None, actor: Optional[str] = None,
+                  occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """`system` deleted the subject's data (a holder's confirmation in an erasure case)."""
+    return _submission(event_pb2.EVENT_KIND_DELETION_DONE, event_id=event_id, system=system, subject=subject,
+                       deletion_method=deletion_method, data_categories=data_categories, details=details,
+                       actor=actor, occurred_at=occurred_at)
+
+
+def retention_expired(*, event_id: str, system: str, subject: Subject, data_categories: Terms = (),
+                      purposes: Terms = (), details: Optional[bytes] = None, actor: Optional[str] = None,
+                      occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The retention period of the subject's data ran out."""
+    return _submission(event_pb2.EVENT_KIND_RETENTION_EXPIRED, event_id=event_id, system=system,
+                       subject=subject, data_categories=data_categories, purposes=purposes, details=details,
+                       actor=actor, occurred_at=occurred_at)
+
+
+def breach(*, event_id: str, system: str, data_categories: Terms, breach_ref: str,
+           subject: Optional[Subject] = None, actor: Optional[str] = None,
+           occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """A personal data breach in `system` (`breach_ref`: the breach register's reference)."""
+    return _submission(event_pb2.EVENT_KIND_BREACH, event_id=event_id, system=system,
+                       data_categories=data_categories, breach_ref=breach_ref, subject=subject, actor=actor,
+                       occurred_at=occurred_at)
+
+
+def identity_link(*, event_id: str, system: str, subject: Subject, linked_subject: Subject,
+                  details: Optional[bytes] = None, actor: Optional[str] = None,
+                  occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """`linked_subject` is one more identifier of the same person (its kind is recorded, its value
+    never is)."""
+    return _submission(event_pb2.EVENT_KIND_IDENTITY_LINK, event_id=event_id, system=system, subject=subject,
+                       linked_subject=linked_subject, linked_identifier_kind=linked_subject.kind,
+                       details=details, actor=actor, occurred_at=occurred_at)
+
+
+def correction(*, event_id: str, target_index: int, action: CorrectionAction, reason: Optional[str] = None,
+               system: Optional[str] = None, data_categories: Terms = (), purposes: Terms = (),
+               legal_bases: Terms = (), recipient: Optional[Recipient] = None, consent_ref: Optional[str] = None,
+               deletion_method: Optional[DeletionMethod] = None, breach_ref: Optional[str] = None,
+               collection_channel: Optional[str] = None, actor: Optional[str] = None,
+               occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """Retracts or amends the entry at `target_index` (an AMEND carries the replacement fields)."""
+    fix = event_pb2.Correction(target_index=target_index, action=int(action), reason=reason or "")
+    return _submission(event_pb2.EVENT_KIND_CORRECTION, event_id=event_id, correction=fix, system=system,
+                       data_categories=data_categories, purposes=purposes, legal_bases=legal_bases,
+                       recipient=recipient, consent_ref=consent_ref, deletion_method=deletion_method,
+                       breach_ref=breach_ref, collection_channel=collection_channel, actor=actor,
+                       occurred_at=occurred_at)
+
+
+def erasure_exempted(*, event_id: str, system: str, subject: Subject, exemption: Exemption,
+                     data_categories: Terms = (), details: Optional[bytes] = None, actor: Optional[str] = None,
+                     occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """`system` keeps the subject's data despite an erasure request, on `exemption`'s ground."""
+    return _submission(event_pb2.EVENT_KIND_ERASURE_EXEMPTED, event_id=event_id, system=system,
+                       subject=subject, exemption=exemption, data_categories=data_categories, details=details,
+                       actor=actor, occurred_at=occurred_at)
+
+
+# The builder of each kind, by the kind's name in event_requirements.toml.
+BUILDERS = {
+    "collection": collection,
+    "share": share,
+    "access": access,
+    "rectification": rectification,
+    "restriction": restriction,
+    "objection": objection,
+    "export": export,
+    "consent_given": consent_given,
+    "consent_withdrawn": consent_withdrawn,
+    "erasure_requested": erasure_requested,
+    "deletion_done": deletion_done,
+    "retention_expired": retention_expired,
+    "breach": breach,
+    "identity_link": identity_link,
+    "correction": correction,
+    "erasure_exempted": erasure_exempted,
+}

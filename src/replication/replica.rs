@@ -1,0 +1,341 @@
+//! A ledger replica over an input log (`docs/replication.md` sections 4 to 6): it publishes the
+//! requests it receives and applies every message of the log, in order, with its own sequencer.
+//!
+//! - **Receiving** ([`Replica::append`]): details are sealed once, the request is encoded and
+//!   sealed under the transit key of the current epoch, published under its message id, and
+//!   answered with what this replica's apply of that message produced (receipts or the refusal),
+//!   once it is durable here.
+//! - **Applying** (one task): messages are read from `applied + 1` on, opened and decoded, and
+//!   queued to the sequencer in log order, each a commit group of its own, received at the log's
+//!   timestamp, recorded as applied in the group's own write. A message that cannot be opened or
+//!   decoded stops the replica (fail-stop): skipping it would fork the log.
+//! - **Duplicates**: a request the log drops as a duplicate (the same message id within its
+//!   window) is answered as a retry once the first message is applied here: the original
+//!   receipts, or the sequencer's refusal of a reuse.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use super::input_log::{InputLog, InputLogError, Outgoing, Stored};
+use super::message::{MessageError, decode_request, encode_request, seal_details};
+use super::transit::{
+    LEDGER_FORMAT, MsgIdKey, RequestHeaders, TransitError, TransitRatchet, epoch_of,
+};
+use crate::sequencer::{
+    AppendError, Arrival, CorrectionRights, PreparedEvent, Receipt, SequencerHandle,
+};
+
+/// Outcomes kept for the receiving side to collect, at most (older ones are answered as retries).
+const KEPT_OUTCOMES: usize = 4096;
+/// Messages read from the log at a time.
+const FETCH_BATCH: usize = 256;
+
+/// What a replica needs besides its sequencer: the deployment's shared secrets' derivations and
+/// its timing.
+pub struct ReplicaConfig {
+    /// The transit ratchet (shared by every replica at provisioning).
+    pub ratchet: TransitRatchet,
+    /// The key of message ids.
+    pub msg_ids: MsgIdKey,
+    /// Length of a transit epoch.
+    pub epoch_secs: u64,
+    /// How long a publish may wait for the log's acknowledgement.
+    pub publish_timeout: Duration,
+    /// How long the receiving replica waits for its own apply of a published request.
+    pub apply_timeout: Duration,
+}
+
+/// Why a replicated request was not answered with receipts.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    /// The sequencer refused the request (the same refusal on every replica).
+    #[error(transparent)]
+    Refused(#[from] AppendError),
+    /// The log or this replica's apply did not answer in time; the request may have been stored,
+    /// and a retry (on any replica) is safe.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The request could not be made into a message.
+    #[error("the request cannot be replicated: {0}")]
+    Message(#[from] MessageError),
+    /// The transit key of the epoch is not at hand.
+    #[error("transit: {0}")]
+    Transit(#[from] TransitError),
+}
+
+type Outcome = Result<Vec<Receipt>, AppendError>;
+
+/// State shared by the receiving side and the applier.
+struct Shared {
+    /// The last message applied durably here.
+    applied: watch::Sender<u64>,
+    /// Outcomes of recently applied messages, by sequence, until collected.
+    outcomes: Mutex<BTreeMap<u64, Outcome>>,
+    /// Why the applier stopped, if it did.
+    failure: Mutex<Option<String>>,
+}
+
+/// One ledger replica over an input log.
+pub struct Replica<L: InputLog> {
+    log: Arc<L>,
+    sequencer: SequencerHandle,
+    config: Arc<Mutex<ReplicaConfig>>,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    applier: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl<L: InputLog> Replica<L> {
+    /// Starts applying `log` from the message after `applied` (the store's
+    /// `applied_input`, 0 for none) with `sequencer`.
+    pub fn start(
+        log: Arc<L>,
+        sequencer: SequencerHandle,
+        applied: u64,
+        config: ReplicaConfig,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            applied: watch::Sender::new(applied),
+            outcomes: Mutex::new(BTreeMap::new()),
+            failure: Mutex::new(None),
+        });
+        let config = Arc::new(Mutex::new(config));
+        let (stop, stopped) = watch::channel(false);
+        let applier = tokio::spawn(apply(
+            log.clone(),
+            sequencer.clone(),
+            config.clone(),
+            shared.clone(),
+            applied,
+            stopped,
+        ));
+        Self {
+            log,
+            sequencer,
+            config,
+            shared,
+            stop,
+            applier: Mutex::new(Some(applier)),
+        }
+    }
+
+    /// The last message this replica applied durably.
+    pub fn applied(&self) -> u64 {
+        *self.shared.applied.borrow()
+    }
+
+    /// Why the applier stopped (fail-stop), if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.shared.failure.lock().ok().and_then(|f| f.clone())
+    }
+
+    /// Waits until this replica has applied message `seq`, up to `wait`.
+    pub async fn wait_applied(&self, seq: u64, wait: Duration) -> Result<(), ReplicaError> {
+        let mut applied = self.shared.applied.subscribe();
+        let reached = tokio::time::timeout(wait, applied.wait_for(|at| *at >= seq)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(ReplicaError::Unavailable(format!(
+                "this replica has applied the input log up to {}, not yet {seq}{}",
+                self.applied(),
+                self.failure()
+                    .map(|why| format!(" (its applier stopped: {why})"))
+                    .unwrap_or_default()
+            ))),
+        }
+    }
+
+    /// Publishes a request received here and answers with this replica's apply of it.
+    pub async fn append(
+        &self,
+        producer: &str,
+        corrects: CorrectionRights,
+        mut events: Vec<PreparedEvent>,
+    ) -> Result<Vec<Receipt>, ReplicaError> {
+        seal_details(&mut events).map_err(MessageError::from)?;
+        let request = encode_request(producer, corrects, &events)?;
+        let digests: Vec<[u8; 32]> = events.iter().map(|e| e.content_digest).collect();
+        let (outgoing, publish_timeout, apply_timeout) = {
+            let config = self
+                .config
+                .lock()
+                .map_err(|_| ReplicaError::Unavailable("poisoned".into()))?;
+            let epoch = epoch_of(crate::unix_time::now_seconds(), config.epoch_secs);
+            let msg_id = config.msg_ids.msg_id(producer, "append", &digests, epoch);
+            let body = config.ratchet.key(epoch)?.seal(&msg_id, &request)?;
+            let outgoing = Outgoing {
+                msg_id,
+                format: LEDGER_FORMAT.to_string(),
+                epoch: epoch.to_string(),
+                body,
+            };
+            (outgoing, config.publish_timeout, config.apply_timeout)
+        };
+        let ack = tokio::time::timeout(publish_timeout, self.log.publish(outgoing))
+            .await
+            .map_err(|_| {
+                ReplicaError::Unavailable(format!(
+                    "the input log did not acknowledge within {publish_timeout:?}"
+                ))
+            })?
+            .map_err(|e: InputLogError| ReplicaError::Unavailable(e.to_string()))?;
+        self.wait_applied(ack.seq, apply_timeout).await?;
+        if !ack.duplicate
+            && let Some(outcome) = self.take_outcome(ack.seq)
+        {
+            return Ok(outcome?);
+        }
+        // A duplicate of a message applied before, or an outcome no longer kept: answered as a
+        // retry against what the log holds.
+        Ok(self
+            .sequencer
+            .answer_retry(producer.to_owned(), corrects, events)
+            .await?)
+    }
+
+    fn take_outcome(&self, seq: u64) -> Option<Outcome> {
+        self.shared.outcomes.lock().ok()?.remove(&seq)
+    }
+
+    /// Stops applying, after the messages already queued to the sequencer are answered (the
+    /// sequencer is the caller's to stop). The replica still publishes; what it publishes is
+    /// applied by the others, and by this one once a replica is started again over its store.
+    pub async fn stop_applying(&self) {
+        let _ = self.stop.send(true);
+        let applier = self.applier.lock().ok().and_then(|mut a| a.take());
+        if let Some(applier) = applier {
+            let _ = applier.await;
+        }
+    }
+}
+
+/// The applier: reads, opens and queues messages in order; a second task collects their outcomes
+/// in the same order and advances `applied`.
+async fn apply<L: InputLog>(
+    log: Arc<L>,
+    sequencer: SequencerHandle,
+    config: Arc<Mutex<ReplicaConfig>>,
+    shared: Arc<Shared>,
+    applied: u64,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let (queued, mut outcomes) =
+        mpsc::channel::<(u64, tokio::sync::oneshot::Receiver<Outcome>)>(FETCH_BATCH * 4);
+    let collector = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            while let Some((seq, outcome)) = outcomes.recv().await {
+                let outcome = outcome.await.unwrap_or_else(|_| {
+                    Err(AppendError::Unavailable("the sequencer has stopped".into()))
+                });
+                let stopped = matches!(&outcome, Err(AppendError::Unavailable(_)));
+                if let Ok(mut kept) = shared.outcomes.lock() {
+                    kept.insert(seq, outcome);
+                    while kept.len() > KEPT_OUTCOMES {
+                        kept.pop_first();
+                    }
+                }
+                if stopped {
+                    // Not applied: the sequencer failed or stopped; never count it.
+                    break;
+                }
+                shared.applied.send_modify(|at| *at = (*at).max(seq));
+            }
+        })
+    };
+    let mut next = applied + 1;
+    let fail = |why: String| {
+        tracing::error!(error = %why, "replica stopped applying the input log (fail-stop)");
+        if let Ok(mut failure) = shared.failure.lock() {
+            *failure = Some(why);
+        }
+    };
+    'reading: loop {
+        let batch = tokio::select! {
+            _ = stopped.changed() => break,
+            batch = log.fetch(next, FETCH_BATCH, Duration::from_millis(200)) => batch,
+        };
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(InputLogError::Truncated { asked, first }) => {
+                fail(format!(
+                    "the input log no longer holds message {asked} (it starts at {first}): rebuild this replica from a backup"
+                ));
+                break;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "input log unavailable; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        for stored in batch {
+            if stored.seq != next {
+                fail(format!(
+                    "the input log answered message {} where {next} was asked",
+                    stored.seq
+                ));
+                break 'reading;
+            }
+            let request = match open(&config, &stored) {
+                Ok(request) => request,
+                Err(why) => {
+                    fail(format!("message {}: {why}", stored.seq));
+                    break 'reading;
+                }
+            };
+            let arrival = Arrival {
+                received_at: stored.timestamp,
+                own_group: true,
+                input_seq: Some(stored.seq),
+            };
+            let outcome = match sequencer
+                .submit(
+                    request.producer,
+                    request.corrects,
+                    request.events,
+                    arrival,
+                    false,
+                )
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    fail(format!("message {}: {error}", stored.seq));
+                    break 'reading;
+                }
+            };
+            if queued.send((stored.seq, outcome)).await.is_err() {
+                break 'reading;
+            }
+            next += 1;
+        }
+    }
+    drop(queued);
+    let _ = collector.await;
+}
+
+/// Opens and decodes one message of the log.
+fn open(
+    config: &Mutex<ReplicaConfig>,
+    stored: &Stored,
+) -> Result<super::message::DecodedRequest, String> {
+    let message = &stored.message;
+    let headers = RequestHeaders::parse(&message.format, &message.epoch, &message.msg_id)
+        .map_err(|e| e.to_string())?;
+    let config = config.lock().map_err(|_| "poisoned".to_owned())?;
+    let key = config
+        .ratchet
+        .key(headers.epoch)
+        .map_err(|e| e.to_string())?;
+    let bytes = key
+        .open(&headers.msg_id, &message.body)
+        .map_err(|e| e.to_string())?;
+    decode_request(&bytes).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests;
