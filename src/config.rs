@@ -52,7 +52,12 @@ pub struct Config {
     pub allow_plaintext_non_loopback: bool,
     /// The HTTP listener of `/metrics` (Prometheus) and `/healthz`, or `off`.
     pub metrics_listen: MetricsListen,
-    /// TLS and mutual TLS of the gRPC listener.
+    /// The HTTP ingest listener (CloudEvents over HTTP, `docs/http-ingest.md`): off while unset.
+    /// It serves appends only, with the gRPC listener's TLS (`[tls]`), tokens and limits; without
+    /// TLS, only on loopback unless `allow_plaintext_non_loopback`, as gRPC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_listen: Option<SocketAddr>,
+    /// TLS and mutual TLS of the gRPC listener (and of the HTTP ingest listener).
     pub tls: TlsConfig,
     /// Bearer tokens and the identities and roles they stand for. When empty and no client
     /// certificate is mapped (`tls.clients`), the first start creates a development admin token in
@@ -112,6 +117,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             allow_plaintext_non_loopback: false,
             metrics_listen: MetricsListen::Address(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            http_listen: None,
             tls: TlsConfig::default(),
             tokens: Vec::new(),
             limits: RequestLimits::default(),
@@ -239,17 +245,24 @@ impl Config {
         self.tls
             .check()
             .map_err(|(key, reason)| ConfigError::Invalid { key, reason })?;
-        if !self.tls.enabled()
-            && !self.allow_plaintext_non_loopback
-            && !self.listen.ip().is_loopback()
-        {
-            return Err(ConfigError::Invalid {
-                key: "listen",
-                reason: format!(
-                    "{} is not a loopback address; plaintext gRPC is served only on loopback unless allow_plaintext_non_loopback = true (or TLS is configured in [tls])",
-                    self.listen
-                ),
-            });
+        let plaintext = [("listen", "gRPC", Some(self.listen))].into_iter().chain([(
+            "http_listen",
+            "HTTP",
+            self.http_listen,
+        )]);
+        for (key, what, address) in plaintext {
+            let Some(address) = address else { continue };
+            if !self.tls.enabled()
+                && !self.allow_plaintext_non_loopback
+                && !address.ip().is_loopback()
+            {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: format!(
+                        "{address} is not a loopback address; plaintext {what} is served only on loopback unless allow_plaintext_non_loopback = true (or TLS is configured in [tls])"
+                    ),
+                });
+            }
         }
         let inside = crate::paths::is_within(&self.secrets_dir, &self.data_dir).map_err(|e| {
             ConfigError::Invalid {

@@ -34,6 +34,8 @@ pub mod consent;
 #[cfg(feature = "server")]
 pub mod erasure;
 #[cfg(feature = "server")]
+pub mod http_ingest;
+#[cfg(feature = "server")]
 pub mod http_pages;
 #[cfg(feature = "server")]
 pub mod identifier_lists;

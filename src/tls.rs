@@ -11,6 +11,7 @@
 //! The private key file is read like every other secret: refused when group or others can read it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustls_pki_types::pem::PemObject as _;
@@ -130,26 +131,92 @@ pub enum TlsError {
     Client(String),
 }
 
+/// The files of `[tls]`, read and checked.
+struct TlsFiles {
+    /// The server's certificate chain (PEM).
+    chain: Vec<u8>,
+    /// Its private key (PEM).
+    key: Zeroizing<String>,
+    /// The CA certificates of clients (PEM), under mutual TLS.
+    client_ca: Option<Vec<u8>>,
+}
+
+impl TlsFiles {
+    /// Reads the files of `[tls]`, or `None` when TLS is off. Every file is parsed here, so that a
+    /// bad file is refused at start with its name rather than when the first client connects.
+    fn read(config: &TlsConfig) -> Result<Option<Self>, TlsError> {
+        let (Some(cert_file), Some(key_file)) = (&config.cert_file, &config.key_file) else {
+            return Ok(None);
+        };
+        let chain = read_certificates(cert_file)?;
+        let key = Zeroizing::new(secrets::read_private_file(key_file)?);
+        PrivateKeyDer::from_pem_slice(key.as_bytes()).map_err(|error| TlsError::Key {
+            path: key_file.clone(),
+            reason: error.to_string(),
+        })?;
+        let client_ca = match &config.client_ca_file {
+            Some(ca_file) => Some(read_certificates(ca_file)?),
+            None => None,
+        };
+        Ok(Some(Self {
+            chain,
+            key,
+            client_ca,
+        }))
+    }
+}
+
 /// Reads the files of `[tls]` and builds tonic's server TLS configuration, or `None` when TLS is
-/// off. Every file is parsed here, so that a bad file is refused at start with its name rather than
-/// when the first client connects.
+/// off.
 pub fn server_tls_config(config: &TlsConfig) -> Result<Option<ServerTlsConfig>, TlsError> {
-    let (Some(cert_file), Some(key_file)) = (&config.cert_file, &config.key_file) else {
+    let Some(files) = TlsFiles::read(config)? else {
         return Ok(None);
     };
-    let chain = read_certificates(cert_file)?;
-    let key = Zeroizing::new(secrets::read_private_file(key_file)?);
-    PrivateKeyDer::from_pem_slice(key.as_bytes()).map_err(|error| TlsError::Key {
-        path: key_file.clone(),
-        reason: error.to_string(),
-    })?;
     let mut tls = ServerTlsConfig::new()
-        .identity(Identity::from_pem(chain, key.as_bytes()))
+        .identity(Identity::from_pem(files.chain, files.key.as_bytes()))
         .timeout(HANDSHAKE_TIMEOUT);
-    if let Some(ca_file) = &config.client_ca_file {
-        tls = tls.client_ca_root(Certificate::from_pem(read_certificates(ca_file)?));
+    if let Some(client_ca) = files.client_ca {
+        tls = tls.client_ca_root(Certificate::from_pem(client_ca));
     }
     Ok(Some(tls))
+}
+
+/// The same TLS as [`server_tls_config`] (certificate, key, required client certificates under
+/// mutual TLS), as a rustls configuration for the HTTP ingest listener (HTTP/1.1), or `None`
+/// when TLS is off.
+pub fn http_tls_config(
+    config: &TlsConfig,
+) -> Result<Option<Arc<tokio_rustls::rustls::ServerConfig>>, TlsError> {
+    use tokio_rustls::rustls::{RootCertStore, ServerConfig, server::WebPkiClientVerifier};
+    let Some(files) = TlsFiles::read(config)? else {
+        return Ok(None);
+    };
+    let unusable = |error: &dyn std::fmt::Display| TlsError::Unusable(error.to_string());
+    let chain = CertificateDer::pem_slice_iter(&files.chain)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| unusable(&e))?;
+    let key = PrivateKeyDer::from_pem_slice(files.key.as_bytes()).map_err(|e| unusable(&e))?;
+    let builder = ServerConfig::builder();
+    let builder = match files.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(client_ca) => {
+            let mut roots = RootCertStore::empty();
+            for certificate in CertificateDer::pem_slice_iter(&client_ca) {
+                roots
+                    .add(certificate.map_err(|e| unusable(&e))?)
+                    .map_err(|e| unusable(&e))?;
+            }
+            let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
+                .build()
+                .map_err(|e| unusable(&e))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut tls = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| unusable(&e))?;
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Some(Arc::new(tls)))
 }
 
 /// Reads a PEM file that must hold at least one certificate, each of which parses as X.509.

@@ -82,6 +82,26 @@ fn plaintext_off_loopback_and_secrets_inside_data_are_refused() {
     config.allow_plaintext_non_loopback = true;
     config.check().expect("allowed explicitly");
 
+    // The HTTP ingest listener: off by default, and under the same rule as gRPC.
+    assert_eq!(Config::default().http_listen, None);
+    let mut http = Config {
+        http_listen: Some("0.0.0.0:8080".parse().expect("address")),
+        ..Config::default()
+    };
+    let error = http.check().expect_err("plaintext HTTP on all interfaces");
+    assert!(error.to_string().contains("http_listen"), "{error}");
+    http.allow_plaintext_non_loopback = true;
+    http.check().expect("allowed explicitly");
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("ledger.toml", "http_listen = \"127.0.0.1:8080\"\n")?;
+        let config = Config::load(Some(std::path::Path::new("ledger.toml"))).expect("loads");
+        assert_eq!(
+            config.http_listen,
+            Some("127.0.0.1:8080".parse().expect("address"))
+        );
+        Ok(())
+    });
+
     let inside = Config {
         secrets_dir: std::path::PathBuf::from("./data/secrets"),
         ..Config::default()

@@ -17,6 +17,7 @@ use super::keys::Keys;
 use crate::config::Config;
 use crate::core::directory::DirectorySecret;
 use crate::erasure::ErasureManager;
+use crate::http_ingest::IngestServer;
 use crate::metrics::{LedgerMetrics, MetricsServer};
 use crate::proto::v1::ledger_server::LedgerServer;
 use crate::sequencer::SequencerHandle;
@@ -28,9 +29,22 @@ use crate::storage::LedgerStore;
 /// The gRPC services behind the admission layer.
 pub(super) type GrpcRouter = Router<Stack<AdmissionLayer, Identity>>;
 
+/// The gRPC router and what the HTTP ingest listener shares with it.
+pub(super) struct Grpc {
+    /// The router.
+    pub(super) router: GrpcRouter,
+    /// The health reporter.
+    pub(super) health: tonic_health::server::HealthReporter,
+    /// The Ledger service, which the HTTP ingest listener calls too.
+    pub(super) ledger: Arc<LedgerService>,
+    /// The admission rules and the in-flight budget, which the HTTP ingest listener applies too.
+    pub(super) admission: Arc<Admission>,
+}
+
 /// The gRPC router: the `gdpr_ledger.v1` services (Ledger, Admin, Erasure, Consent, Reports)
 /// behind the admission layer, with the health service (serving) and reflection, on `grpc`'s
-/// transport with wider HTTP/2 windows. Returns the health reporter too.
+/// transport with wider HTTP/2 windows. Returns the health reporter, the service and the
+/// admission layer's rules too.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn grpc_router(
     grpc: tonic::transport::Server,
@@ -41,7 +55,7 @@ pub(super) async fn grpc_router(
     erasure: Arc<ErasureManager>,
     authenticator: Arc<Authenticator>,
     metrics: &Arc<LedgerMetrics>,
-) -> Result<(GrpcRouter, tonic_health::server::HealthReporter), ServerError> {
+) -> Result<Grpc, ServerError> {
     let digest_key = crate::service::submission_digest_key(&keys.directory_secret);
     let directory_secret = Arc::new(DirectorySecret::from_bytes(keys.directory_secret));
     let streams = crate::service::streams::StreamGate::new(
@@ -91,14 +105,17 @@ pub(super) async fn grpc_router(
     );
     // The admission layer refuses messages over `max_request_bytes` (RESOURCE_EXHAUSTED) before
     // receiving them; tonic's own cap is a second line behind it.
-    let admission = Admission::new(
-        authenticator,
-        crate::proto::v1::FILE_DESCRIPTOR_SET,
-        &config.limits,
-        metrics.clone(),
-    )
-    .map_err(|e| ServerError::Transport(e.to_string()))?;
-    let ledger = LedgerServer::new(service)
+    let admission = Arc::new(
+        Admission::new(
+            authenticator,
+            crate::proto::v1::FILE_DESCRIPTOR_SET,
+            &config.limits,
+            metrics.clone(),
+        )
+        .map_err(|e| ServerError::Transport(e.to_string()))?,
+    );
+    let service = Arc::new(service);
+    let ledger = LedgerServer::from_arc(service.clone())
         .max_decoding_message_size(config.limits.max_request_bytes)
         .max_encoding_message_size(usize::MAX);
 
@@ -124,7 +141,12 @@ pub(super) async fn grpc_router(
         .add_service(erasure_service)
         .add_service(consent_service)
         .add_service(reports);
-    Ok((router, health))
+    Ok(Grpc {
+        router,
+        health,
+        ledger: service,
+        admission,
+    })
 }
 
 /// Binds the gRPC listener on `config.listen`.
@@ -143,13 +165,14 @@ pub(super) struct Running {
     pub(super) background: Background,
     pub(super) erasure_worker: JoinHandle<()>,
     pub(super) metrics_server: Option<MetricsServer>,
+    pub(super) ingest_server: Option<IngestServer>,
     pub(super) sequencer: SequencerHandle,
     pub(super) sequencer_thread: std::thread::JoinHandle<()>,
     pub(super) store: Arc<LedgerStore>,
 }
 
 /// Serves gRPC on `listener` until `shutdown` fires (finishing the requests in flight), then
-/// stops the background tasks, the metrics listener and the sequencer (joining its thread), and
+/// stops the HTTP ingest listener (finishing its requests), the background tasks, the metrics listener and the sequencer (joining its thread), and
 /// closes the store last.
 pub(super) async fn serve(
     router: GrpcRouter,
@@ -161,6 +184,7 @@ pub(super) async fn serve(
         background,
         erasure_worker,
         metrics_server,
+        ingest_server,
         sequencer,
         sequencer_thread,
         store,
@@ -174,6 +198,10 @@ pub(super) async fn serve(
             tracing::info!("shutting down: finishing in-flight requests");
         })
         .await;
+    // The HTTP ingest listener's appends in flight finish before the sequencer stops.
+    if let Some(ingest_server) = ingest_server {
+        ingest_server.stop().await;
+    }
     background.abort();
     erasure_worker.abort();
     if let Some(metrics_server) = metrics_server {

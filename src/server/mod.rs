@@ -16,6 +16,8 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::core::directory::{DirectorySecret, PseudonymSecret};
 use crate::erasure::ErasureManager;
+use crate::http_ingest::IngestServer;
+use crate::http_ingest::listener::BoundSocket;
 use crate::metrics::{LedgerMetrics, MetricsListener, MetricsListenerError, MetricsServer};
 use crate::secrets::{self, SecretError};
 use crate::sequencer::{self, SequencerHandle, SequencerParts, SequencerShared};
@@ -23,7 +25,7 @@ use crate::service::auth::{Authenticator, Caller, Role, TokenConfigError, TokenT
 use crate::storage::{LedgerStore, StorageError};
 use crate::tls::{self, ClientCertificateMap, TlsError};
 use background::spawn_background;
-use grpc::{Running, bind_grpc, grpc_router, serve};
+use grpc::{Grpc, Running, bind_grpc, grpc_router, serve};
 use keys::{Keys, load_keys};
 
 pub use keys::MASTER_KEY_ENV;
@@ -55,6 +57,14 @@ pub enum ServerError {
     /// Binding or serving the socket.
     #[error("gRPC transport: {0}")]
     Transport(String),
+    /// Binding the HTTP ingest listener.
+    #[error("http_listen {address}: {source}")]
+    HttpListen {
+        /// The address asked for.
+        address: SocketAddr,
+        /// The failure.
+        source: std::io::Error,
+    },
     /// Creating the data dir.
     #[error("data dir {path}: {source}")]
     DataDir {
@@ -81,6 +91,8 @@ pub struct RunningServer {
     pub local_addr: SocketAddr,
     /// Where the metrics listener listens, unless it is off.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where the HTTP ingest listener listens, when `http_listen` is set.
+    pub http_addr: Option<SocketAddr>,
     /// Whether gRPC is served over TLS.
     pub tls: bool,
     /// The verifier key of the key that signs new entries (`<origin>+<key id>+<key>`).
@@ -140,11 +152,13 @@ fn inside_data_dir(
 }
 
 /// Loads the secrets (creating them on a first start) and the TLS files, opens the store, starts
-/// the sequencer and starts serving on `config.listen` (and the metrics on `config.metrics_listen`).
+/// the sequencer and starts serving on `config.listen` (and the metrics on `config.metrics_listen`,
+/// the HTTP ingest listener on `config.http_listen`).
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     // TLS first: a bad certificate or key is refused before anything is opened or created.
     let (grpc, serves_tls, certificates) = load_tls(&config)?;
     let metrics_listener = bind_metrics(&config).await?;
+    let ingest_socket = bind_ingest(&config).await?;
     let keys = load_keys(&config)?;
     let (authenticator, dev_token) = load_callers(&config, certificates)?;
     let first_run = FirstRun {
@@ -158,7 +172,12 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         sequencer.shared().clone(),
         store.clone(),
     ));
-    let (router, health) = grpc_router(
+    let Grpc {
+        router,
+        health,
+        ledger,
+        admission,
+    } = grpc_router(
         grpc,
         &config,
         &keys,
@@ -180,6 +199,11 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     );
     let metrics_addr = metrics_listener.as_ref().map(MetricsListener::local_addr);
     let metrics_server = start_http(metrics_listener, metrics, sequencer.shared(), &store);
+    let http_addr = ingest_socket.as_ref().map(|s| s.socket.local_addr());
+    let ingest_server = match ingest_socket {
+        Some(socket) => Some(start_ingest(socket, ledger, admission)?),
+        None => None,
+    };
     let background = spawn_background(&config, health, &store, sequencer.shared());
 
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
@@ -191,6 +215,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             background,
             erasure_worker,
             metrics_server,
+            ingest_server,
             sequencer,
             sequencer_thread,
             store,
@@ -200,6 +225,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     Ok(RunningServer {
         local_addr,
         metrics_addr,
+        http_addr,
         tls: serves_tls,
         verifier_key: keys.verifier_key,
         verifier_keys: keys.verifier_keys,
@@ -360,4 +386,43 @@ fn start_http(
 ) -> Option<MetricsServer> {
     let pages = crate::http_pages::router(shared.clone(), store.clone());
     listener.map(|listener| listener.serve(metrics, pages))
+}
+
+/// Binds the HTTP ingest listener, when `http_listen` is set: before anything is created, so that a
+/// taken port is refused first.
+/// Its TLS, the gRPC listener's, is read and checked here too.
+async fn bind_ingest(config: &Config) -> Result<Option<IngestSocket>, ServerError> {
+    let Some(address) = config.http_listen else {
+        return Ok(None);
+    };
+    let tls = tls::http_tls_config(&config.tls)?;
+    let socket = BoundSocket::bind(address)
+        .await
+        .map_err(|source| ServerError::HttpListen { address, source })?;
+    Ok(Some(IngestSocket { socket, tls }))
+}
+
+/// The HTTP ingest listener's socket and TLS configuration.
+struct IngestSocket {
+    socket: BoundSocket,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+}
+
+/// Serves the HTTP ingest listener (`http_ingest`) on `socket`: with the gRPC listener's TLS, and
+/// the same service and admission rules.
+fn start_ingest(
+    IngestSocket { socket, tls }: IngestSocket,
+    ledger: Arc<crate::service::LedgerService>,
+    admission: Arc<crate::service::admission::Admission>,
+) -> Result<IngestServer, ServerError> {
+    let serves_tls = tls.is_some();
+    let router = crate::http_ingest::router(ledger, admission)
+        .map_err(|e| ServerError::Transport(format!("HTTP ingest: {e}")))?;
+    tracing::info!(
+        local_addr = %socket.local_addr(),
+        tls = serves_tls,
+        path = crate::http_ingest::EVENTS_PATH,
+        "serving CloudEvents over HTTP"
+    );
+    Ok(IngestServer::serve(socket.accept(tls), router))
 }

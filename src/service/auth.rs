@@ -196,17 +196,28 @@ impl Authenticator {
 
     /// The request's caller (see the type's rules).
     pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Caller, AuthError> {
-        let by_certificate = match request.peer_certs() {
-            Some(chain) => match chain.first() {
-                Some(leaf) => self
-                    .certificates
-                    .caller(leaf.as_ref())
-                    .map_err(AuthError::Certificate)?,
-                None => None,
-            },
+        let chain = request.peer_certs();
+        let leaf = chain.as_ref().and_then(|chain| chain.first());
+        self.identify(request.metadata(), leaf.map(|leaf| leaf.as_ref()))
+    }
+
+    /// The caller of a request whose head is `metadata` and whose connection presented the
+    /// client certificate `leaf` (DER, verified by the TLS handshake), by the type's rules: what
+    /// [`Authenticator::authenticate`] decides for gRPC, and the HTTP ingest listener for its
+    /// requests.
+    pub fn identify(
+        &self,
+        metadata: &MetadataMap,
+        leaf: Option<&[u8]>,
+    ) -> Result<Caller, AuthError> {
+        let by_certificate = match leaf {
+            Some(leaf) => self
+                .certificates
+                .caller(leaf)
+                .map_err(AuthError::Certificate)?,
             None => None,
         };
-        let by_token = self.tokens.bearer_caller(request.metadata())?;
+        let by_token = self.tokens.bearer_caller(metadata)?;
         match (by_token, by_certificate) {
             (Some(token), Some(certificate)) if token == certificate => Ok(token),
             (Some(token), Some(certificate)) => Err(AuthError::Disagree {

@@ -303,50 +303,127 @@ impl From<ServiceError> for Status {
 }
 
 fn append_message(error: &AppendError, at: &AppendLocation) -> String {
+    match append_parts(error, at) {
+        (Some(field), reason) => format!("{field}: {reason}"),
+        (None, reason) => reason,
+    }
+}
+
+/// The field a refused append names (its path in the request), if any, and why it was refused.
+fn append_parts(error: &AppendError, at: &AppendLocation) -> (Option<String>, String) {
+    let field = |position: &usize, path: &str| Some(format!("{}{path}", at.at(*position)));
     match error {
-        AppendError::NotApplied { position, event_id } => format!(
-            "{}.event.event_id: {event_id:?}: the same request was sent moments ago and did not append it; retry later",
-            at.at(*position)
+        AppendError::NotApplied { position, event_id } => (
+            field(position, ".event.event_id"),
+            format!(
+                "{event_id:?}: the same request was sent moments ago and did not append it; retry later"
+            ),
         ),
-        AppendError::EventIdConflict { position, event_id } => format!(
-            "{}.event.event_id: {event_id:?} was already appended by this producer with different content",
-            at.at(*position)
+        AppendError::EventIdConflict { position, event_id } => (
+            field(position, ".event.event_id"),
+            format!("{event_id:?} was already appended by this producer with different content"),
         ),
-        AppendError::IdentityConflict { position } => format!(
-            "{}.linked_subject: the identifier already belongs to another data subject",
-            at.at(*position)
+        AppendError::IdentityConflict { position } => (
+            field(position, ".linked_subject"),
+            "the identifier already belongs to another data subject".into(),
         ),
-        AppendError::UnknownSubject { position } => format!(
-            "{}.subject: no data subject with this identifier is known; an identity link needs a known subject",
-            at.at(*position)
+        AppendError::UnknownSubject { position } => (
+            field(position, ".subject"),
+            "no data subject with this identifier is known; an identity link needs a known subject"
+                .into(),
         ),
         AppendError::BadCorrectionTarget {
             position,
             target,
             reason,
-        } => format!(
-            "{}.event.correction.target_index: {target}: {reason}",
-            at.at(*position)
+        } => (
+            field(position, ".event.correction.target_index"),
+            format!("{target}: {reason}"),
         ),
         AppendError::CorrectionDenied {
             position,
             target,
             reason,
-        } => format!(
-            "{}.event.correction.target_index: {target}: {reason}",
-            at.at(*position)
+        } => (
+            field(position, ".event.correction.target_index"),
+            format!("{target}: {reason}"),
         ),
-        AppendError::InvalidAmendment { position, error } => format!(
-            "{} (in the target's event as amended)",
-            error.clone().prefixed(&at.at(*position))
+        AppendError::InvalidAmendment { position, error } => {
+            let error = error.clone().prefixed(&at.at(*position));
+            (
+                Some(error.field),
+                format!("{} (in the target's event as amended)", error.reason),
+            )
+        }
+        AppendError::SubjectErased { position, what } => (
+            field(position, ".subject"),
+            format!(
+                "the subject's erasure is under way or done and its data key is destroyed: {what} refused"
+            ),
         ),
-        AppendError::SubjectErased { position, what } => format!(
-            "{}.subject: the subject's erasure is under way or done and its data key is destroyed: {what} refused",
-            at.at(*position)
-        ),
-        AppendError::Unavailable(why) => why.clone(),
-        AppendError::Vault(error) => format!("subject key: {error}"),
-        AppendError::Storage(error) => format!("storage: {error}"),
+        AppendError::Unavailable(why) => (None, why.clone()),
+        AppendError::Vault(error) => (None, format!("subject key: {error}")),
+        AppendError::Storage(error) => (None, format!("storage: {error}")),
+    }
+}
+
+/// What an error says to a client that is not a gRPC client (the HTTP ingest listener): the
+/// field it names and the HTTP status, both derived from the error and from [`ServiceError::code`].
+impl ServiceError {
+    /// The field the error names, as its path in the request (`submissions[3].event.system`),
+    /// when it names one.
+    pub fn field(&self) -> Option<String> {
+        match self {
+            ServiceError::Invalid(error)
+            | ServiceError::OutOfRange(error)
+            | ServiceError::NotFound(error)
+            | ServiceError::Precondition(error) => Some(error.field.clone()),
+            ServiceError::System(
+                SystemRefused::Reserved { field, .. } | SystemRefused::NotListed { field, .. },
+            ) => Some(field.clone()),
+            ServiceError::Wire(
+                WireError::Malformed { path, .. }
+                | WireError::TooManyElements { path, .. }
+                | WireError::ElementTooLarge { path, .. }
+                | WireError::TooDeep { path, .. },
+            ) => Some(path.clone()),
+            ServiceError::Append { error, at } => append_parts(error, at).0,
+            _ => None,
+        }
+    }
+
+    /// The HTTP status: the usual one of the gRPC code (as in `google.rpc.Code`), except that a
+    /// request too large is 413 (the other RESOURCE_EXHAUSTED, too many at once, stay 429) and a
+    /// body that did not arrive in time is 408.
+    pub fn http_status(&self) -> http::StatusCode {
+        use http::StatusCode as Http;
+        match self {
+            ServiceError::Admission(Refusal::TooLarge { .. })
+            | ServiceError::Wire(
+                WireError::TooManyElements { .. }
+                | WireError::ElementTooLarge { .. }
+                | WireError::TooDeep { .. },
+            ) => return Http::PAYLOAD_TOO_LARGE,
+            ServiceError::Admission(Refusal::BodyTimeout { .. }) => return Http::REQUEST_TIMEOUT,
+            _ => {}
+        }
+        match self.code() {
+            Code::Ok => Http::OK,
+            Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
+                Http::BAD_REQUEST
+            }
+            Code::Unauthenticated => Http::UNAUTHORIZED,
+            Code::PermissionDenied => Http::FORBIDDEN,
+            Code::NotFound => Http::NOT_FOUND,
+            Code::AlreadyExists | Code::Aborted => Http::CONFLICT,
+            Code::ResourceExhausted => Http::TOO_MANY_REQUESTS,
+            // 499, "client closed request", as google.rpc.Code has it.
+            Code::Cancelled => Http::from_u16(499).unwrap_or(Http::BAD_REQUEST),
+            Code::Unimplemented => Http::NOT_IMPLEMENTED,
+            Code::Unavailable => Http::SERVICE_UNAVAILABLE,
+            Code::DeadlineExceeded => Http::GATEWAY_TIMEOUT,
+            Code::Unknown | Code::Internal | Code::DataLoss => Http::INTERNAL_SERVER_ERROR,
+        }
     }
 }
 
@@ -446,5 +523,34 @@ mod tests {
         );
         assert_eq!(error.code(), Code::FailedPrecondition);
         assert!(error.to_string().starts_with("submissions[3].subject: "));
+        assert_eq!(error.field().as_deref(), Some("submissions[3].subject"));
+        assert_eq!(error.http_status(), http::StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn http_statuses_follow_the_codes_with_sizes_apart() {
+        let conflict = ServiceError::append(
+            AppendError::EventIdConflict {
+                position: 0,
+                event_id: "e-1".into(),
+            },
+            AppendLocation::One("submission"),
+        );
+        assert_eq!(conflict.http_status(), http::StatusCode::CONFLICT);
+        assert_eq!(
+            conflict.field().as_deref(),
+            Some("submission.event.event_id")
+        );
+        let large = ServiceError::from(Refusal::TooLarge {
+            declared: 10,
+            limit: 5,
+        });
+        assert_eq!(large.code(), Code::ResourceExhausted);
+        assert_eq!(large.http_status(), http::StatusCode::PAYLOAD_TOO_LARGE);
+        let streams = ServiceError::from(StreamError::Total { open: 1, limit: 1 });
+        assert_eq!(streams.http_status(), http::StatusCode::TOO_MANY_REQUESTS);
+        let unknown = ServiceError::from(AuthError::UnknownToken);
+        assert_eq!(unknown.http_status(), http::StatusCode::UNAUTHORIZED);
+        assert_eq!(unknown.field(), None);
     }
 }

@@ -251,10 +251,11 @@ impl Admission {
         })
     }
 
-    /// The layer to put in front of the services.
-    pub fn layer(self) -> AdmissionLayer {
+    /// The layer to put in front of the services (sharing the rules and the in-flight budget
+    /// with the other users of `self`, such as the HTTP ingest listener).
+    pub fn layer(self: &Arc<Self>) -> AdmissionLayer {
         AdmissionLayer {
-            admission: Arc::new(self),
+            admission: self.clone(),
         }
     }
 
@@ -270,8 +271,84 @@ impl Admission {
             (),
         );
         let caller = self.authenticator.authenticate(&head)?;
+        Self::permit(rule, caller)
+    }
+
+    /// The caller, if `rule` lets its role call the method.
+    fn permit(rule: &MethodRule, caller: Caller) -> Result<Caller, ServiceError> {
         super::auth::require(&caller, (rule.allowed)(caller.role), rule.what)?;
         Ok(caller)
+    }
+
+    /// For a request that reaches the method `path` by another way than gRPC (the HTTP ingest
+    /// listener): authenticates its caller from `headers` (the bearer token) and `leaf` (the
+    /// client certificate its TLS handshake verified) and checks the method's rule, as for gRPC.
+    pub fn authorize_headers(
+        &self,
+        path: &str,
+        headers: &http::HeaderMap,
+        leaf: Option<&[u8]>,
+    ) -> Result<Caller, ServiceError> {
+        let (rule, _) = self
+            .methods
+            .get(path)
+            .ok_or_else(|| Refusal::NoSuchMethod(path.to_owned()))?;
+        let metadata = tonic::metadata::MetadataMap::from_headers(headers.clone());
+        let caller = self.authenticator.identify(&metadata, leaf)?;
+        Self::permit(rule, caller)
+    }
+
+    /// Refuses a request of `declared` bytes over `limits.max_request_bytes`.
+    pub fn bound(&self, declared: usize) -> Result<(), ServiceError> {
+        if declared > self.max_request_bytes {
+            return Err(Refusal::TooLarge {
+                declared,
+                limit: self.max_request_bytes,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Takes `bytes` (in KiB) from the in-flight budget of appends, waiting while it is spent
+    /// (back-pressure).
+    pub async fn reserve(
+        &self,
+        bytes: usize,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, ServiceError> {
+        let kib = bytes.div_ceil(1024).clamp(1, self.inflight_budget_kib);
+        let kib = u32::try_from(kib).unwrap_or(u32::MAX);
+        Ok(self
+            .inflight
+            .clone()
+            .acquire_many_owned(kib)
+            .await
+            .map_err(|_| Refusal::ShuttingDown)?)
+    }
+
+    /// Checks the encoded request `message` of the method `path` against the bounds of its wire
+    /// form (batch size, submission size, list lengths), as for a gRPC request.
+    pub fn check_message(&self, path: &str, message: &[u8]) -> Result<(), ServiceError> {
+        let (_, input) = self
+            .methods
+            .get(path)
+            .ok_or_else(|| Refusal::NoSuchMethod(path.to_owned()))?;
+        Ok(self.schema.check(input, message, &self.wire_limits)?)
+    }
+
+    /// `limits.max_request_bytes`.
+    pub fn max_request_bytes(&self) -> usize {
+        self.max_request_bytes
+    }
+
+    /// `limits.request_body_timeout_secs`.
+    pub fn body_timeout(&self) -> std::time::Duration {
+        self.body_timeout
+    }
+
+    /// Counts an append refused before it reached the service.
+    pub fn append_refused(&self, error: &ServiceError) {
+        self.metrics.append_rejected(error.code());
     }
 
     /// Receives the request's message within `limits.request_body_timeout_secs`.
@@ -307,23 +384,9 @@ impl Admission {
                 let declared =
                     u32::from_be_bytes([received[1], received[2], received[3], received[4]]);
                 let declared = usize::try_from(declared).unwrap_or(usize::MAX);
-                if declared > self.max_request_bytes {
-                    return Err(Refusal::TooLarge {
-                        declared,
-                        limit: self.max_request_bytes,
-                    }
-                    .into());
-                }
+                self.bound(declared)?;
                 if rule.append {
-                    let kib = declared.div_ceil(1024).clamp(1, self.inflight_budget_kib);
-                    let kib = u32::try_from(kib).unwrap_or(u32::MAX);
-                    permit = Some(
-                        self.inflight
-                            .clone()
-                            .acquire_many_owned(kib)
-                            .await
-                            .map_err(|_| Refusal::ShuttingDown)?,
-                    );
+                    permit = Some(self.reserve(declared).await?);
                 }
                 expected = Some(5 + declared);
             }

@@ -18,6 +18,7 @@ use crate::proto::v1 as pb;
 use crate::proto::v1::ledger_server::Ledger;
 use crate::sequencer::SequencerHandle;
 use crate::service::RequestLimits;
+use crate::service::status::ServiceError;
 use crate::service::streams::StreamGate;
 use crate::storage::LedgerStore;
 
@@ -73,6 +74,37 @@ impl LedgerService {
     }
 }
 
+/// The appends as every way in calls them (the gRPC methods below, the HTTP ingest listener):
+/// the caller in the request's extensions, the outcome counted in the metrics.
+impl LedgerService {
+    /// `Append`.
+    pub async fn append_counted(
+        &self,
+        request: Request<pb::AppendRequest>,
+    ) -> Result<Response<pb::AppendResponse>, ServiceError> {
+        let started = Instant::now();
+        let outcome = self.append_one(request).await;
+        self.count_append(outcome.as_ref().map(|_| 1), started);
+        outcome
+    }
+
+    /// `AppendBatch`.
+    pub async fn append_batch_counted(
+        &self,
+        request: Request<pb::AppendBatchRequest>,
+    ) -> Result<Response<pb::AppendBatchResponse>, ServiceError> {
+        let started = Instant::now();
+        let outcome = self.append_many(request).await;
+        self.count_append(
+            outcome
+                .as_ref()
+                .map(|response| response.get_ref().receipts.len()),
+            started,
+        );
+        outcome
+    }
+}
+
 #[tonic::async_trait]
 impl Ledger for LedgerService {
     type GetSubjectLifecycleStream =
@@ -83,10 +115,7 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::AppendRequest>,
     ) -> Result<Response<pb::AppendResponse>, Status> {
-        let started = Instant::now();
-        let outcome = self.append_one(request).await;
-        self.count_append(outcome.as_ref().map(|_| 1), started);
-        Ok(outcome?)
+        Ok(self.append_counted(request).await?)
     }
 
     #[tracing::instrument(
@@ -101,15 +130,7 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::AppendBatchRequest>,
     ) -> Result<Response<pb::AppendBatchResponse>, Status> {
-        let started = Instant::now();
-        let outcome = self.append_many(request).await;
-        self.count_append(
-            outcome
-                .as_ref()
-                .map(|response| response.get_ref().receipts.len()),
-            started,
-        );
-        Ok(outcome?)
+        Ok(self.append_batch_counted(request).await?)
     }
 
     #[tracing::instrument(name = "get_entry", skip_all)]
