@@ -74,6 +74,10 @@ pub struct Config {
     pub reports: crate::reports::distinct::SpillConfig,
     /// Logging.
     pub log: LogConfig,
+    /// `[replication]`: a replica of a log replicated on NATS JetStream (`docs/replication.md`);
+    /// absent, a single node that never talks to NATS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication: Option<crate::replication::ReplicationConfig>,
 }
 
 /// How the server logs.
@@ -125,6 +129,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             reports: crate::reports::distinct::SpillConfig::default(),
             log: LogConfig::default(),
+            replication: None,
         }
     }
 }

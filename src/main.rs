@@ -46,6 +46,9 @@ enum Command {
     /// Reports from a running server: breach investigation, record of processing, subject access.
     #[cfg(feature = "server")]
     Report(cli::report::ReportArgs),
+    /// A replicated deployment's set-up (`docs/replication.md`).
+    #[cfg(feature = "server")]
+    Replication(cli::replication::ReplicationArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => cli::bench::run(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "server")]
         Command::Report(args) => cli::report::run(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "server")]
+        Command::Replication(args) => cli::replication::run(args).map(|()| ExitCode::SUCCESS),
     };
     match outcome {
         Ok(code) => code,

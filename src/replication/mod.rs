@@ -15,3 +15,179 @@ pub mod message;
 pub mod nats;
 pub mod replica;
 pub mod transit;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::core::directory::DirectorySecret;
+use crate::secrets::SecretError;
+use crate::sequencer::SequencerHandle;
+
+/// The file in the secrets dir that holds the replica's transit ratchet: 80 hex digits,
+/// `u64_be(oldest epoch) || ratchet secret` (mode 0600, never in the data dir).
+pub const TRANSIT_RATCHET_FILE: &str = "transit-ratchet";
+
+/// `[replication]`: this server is a replica of a log whose input is a NATS JetStream stream.
+/// Without the section the server is the single node it always was and never opens a socket to
+/// NATS.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplicationConfig {
+    /// The nats-servers, comma-separated URLs (`nats://host:4222,...`).
+    pub nats_urls: String,
+    /// nats-servers that store each message (3: a quorum of 2 survives one down).
+    pub stream_replicas: usize,
+    /// Length of a transit key's epoch.
+    pub transit_epoch_secs: u64,
+    /// How long an append waits for the stream's acknowledgement.
+    pub publish_timeout_ms: u64,
+    /// How long an append then waits for this replica's own apply.
+    pub apply_timeout_ms: u64,
+    /// How long the stream keeps messages: a replica down longer must be rebuilt from a backup.
+    pub stream_max_age_secs: u64,
+    /// The most bytes the stream keeps (JetStream reserves them on each nats-server's disk).
+    pub stream_max_bytes: i64,
+    /// How long the stream remembers a message id to drop a duplicate.
+    pub duplicate_window_secs: u64,
+}
+
+impl Default for ReplicationConfig {
+    fn default() -> Self {
+        let stream = nats::StreamSettings::default();
+        Self {
+            nats_urls: String::new(),
+            stream_replicas: stream.replicas,
+            transit_epoch_secs: 600,
+            publish_timeout_ms: 2000,
+            apply_timeout_ms: 5000,
+            stream_max_age_secs: stream.max_age.as_secs(),
+            stream_max_bytes: stream.max_bytes,
+            duplicate_window_secs: stream.duplicate_window.as_secs(),
+        }
+    }
+}
+
+/// Why a replica could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicationError {
+    /// A setting that cannot work, named.
+    #[error("replication.{field}: {why}")]
+    Config {
+        /// The setting.
+        field: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+    /// The transit ratchet file.
+    #[error("{path}: {why}")]
+    Ratchet {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// A secret file.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// NATS.
+    #[error("the input log: {0}")]
+    InputLog(#[from] input_log::InputLogError),
+}
+
+/// Makes a new deployment's transit ratchet in `secrets_dir` (refused if one exists): a random
+/// seed at the current epoch. The operator copies the secrets dir (log key, directory and
+/// pseudonym secrets, master key, this file) to every replica, out of band.
+pub fn init_ratchet(secrets_dir: &Path, epoch_secs: u64) -> Result<PathBuf, ReplicationError> {
+    let path = secrets_dir.join(TRANSIT_RATCHET_FILE);
+    if path.exists() {
+        return Err(ReplicationError::Ratchet {
+            path,
+            why: "exists already: a deployment has one ratchet, copied to every replica".into(),
+        });
+    }
+    crate::secrets::ensure_dir(secrets_dir)?;
+    let epoch = transit::epoch_of(crate::unix_time::now_seconds(), epoch_secs);
+    let ratchet = transit::TransitRatchet::new(epoch, crate::secrets::random_bytes()?);
+    let text = zeroize::Zeroizing::new(hex::encode(&*ratchet.to_file_bytes()));
+    crate::secrets::write_private_file(&path, &text)?;
+    Ok(path)
+}
+
+/// Reads the replica's transit ratchet.
+pub fn load_ratchet(secrets_dir: &Path) -> Result<transit::TransitRatchet, ReplicationError> {
+    let path = secrets_dir.join(TRANSIT_RATCHET_FILE);
+    if !path.exists() {
+        return Err(ReplicationError::Ratchet {
+            path,
+            why: "missing: run `gdpr-ledger replication init` once for the deployment and copy \
+                  the secrets dir to every replica"
+                .into(),
+        });
+    }
+    let text = zeroize::Zeroizing::new(crate::secrets::read_private_file(&path)?);
+    let bytes = zeroize::Zeroizing::new(hex::decode(text.trim()).map_err(|e| {
+        ReplicationError::Ratchet {
+            path: path.clone(),
+            why: format!("not hex: {e}"),
+        }
+    })?);
+    transit::TransitRatchet::from_file_bytes(&bytes).map_err(|e| ReplicationError::Ratchet {
+        path,
+        why: e.to_string(),
+    })
+}
+
+/// Joins the replicated log: connects to NATS (making or checking the stream), and starts the
+/// replica applying from `applied` (the store's `applied_input`). Returns the replica, whose
+/// [`sequencer::AppendRoute`](crate::sequencer::AppendRoute) the services' handle takes.
+pub async fn join(
+    config: &ReplicationConfig,
+    origin: &str,
+    secrets_dir: &Path,
+    directory_secret: &DirectorySecret,
+    sequencer: SequencerHandle,
+    applied: u64,
+    max_message_bytes: usize,
+) -> Result<Arc<replica::Replica<nats::NatsInputLog>>, ReplicationError> {
+    if config.nats_urls.trim().is_empty() {
+        return Err(ReplicationError::Config {
+            field: "nats_urls",
+            why: "empty: name the nats-servers (nats://host:4222,...)".into(),
+        });
+    }
+    if config.transit_epoch_secs == 0 {
+        return Err(ReplicationError::Config {
+            field: "transit_epoch_secs",
+            why: "must be at least 1".into(),
+        });
+    }
+    let ratchet = load_ratchet(secrets_dir)?;
+    let settings = nats::StreamSettings {
+        replicas: config.stream_replicas.max(1),
+        max_age: Duration::from_secs(config.stream_max_age_secs),
+        max_bytes: config.stream_max_bytes,
+        duplicate_window: Duration::from_secs(config.duplicate_window_secs),
+        // A request at the limit, sealed and encoded, with room for its envelope.
+        max_message_bytes: i32::try_from(max_message_bytes.saturating_mul(2).max(1 << 20))
+            .unwrap_or(i32::MAX),
+    };
+    let log = Arc::new(nats::NatsInputLog::connect(&config.nats_urls, origin, &settings).await?);
+    tracing::info!(
+        nats = %config.nats_urls,
+        applied,
+        "joined the replicated input log"
+    );
+    Ok(Arc::new(replica::Replica::start(
+        log,
+        sequencer,
+        applied,
+        replica::ReplicaConfig {
+            ratchet,
+            msg_ids: transit::MsgIdKey::derive(directory_secret),
+            epoch_secs: config.transit_epoch_secs,
+            publish_timeout: Duration::from_millis(config.publish_timeout_ms),
+            apply_timeout: Duration::from_millis(config.apply_timeout_ms),
+        },
+    )))
+}

@@ -73,9 +73,14 @@ impl NatsInputLog {
         let unavailable = |what: &str, e: &dyn std::fmt::Display| {
             InputLogError::Unavailable(format!("{what}: {e}"))
         };
+        let addresses = servers
+            .split(',')
+            .map(|url| url.trim().parse::<async_nats::ServerAddr>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| unavailable(&format!("nats_urls {servers:?}"), &e))?;
         let client = async_nats::ConnectOptions::new()
             .name("gdpr-ledger")
-            .connect(servers)
+            .connect(addresses)
             .await
             .map_err(|e| unavailable("cannot connect to NATS", &e))?;
         let context = jetstream::new(client);
@@ -240,6 +245,15 @@ impl InputLog for NatsInputLog {
             };
             *next = seq + 1;
             out.push(stored);
+        }
+        if out.is_empty() {
+            // Nothing came: fine if the stream has nothing new. If it has, the consumer is stuck
+            // (its pull was lost with a stream leader that died): make a new one next time.
+            drop(reader);
+            if self.last_seq().await? >= from {
+                tracing::info!(from, "the input log's reader was stuck; reading anew");
+                *self.reader.lock().await = None;
+            }
         }
         Ok(out)
     }

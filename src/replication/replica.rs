@@ -212,6 +212,26 @@ impl<L: InputLog> Replica<L> {
     }
 }
 
+impl<L: InputLog> crate::sequencer::AppendRoute for Replica<L> {
+    fn append(
+        &self,
+        producer: String,
+        corrects: CorrectionRights,
+        events: Vec<PreparedEvent>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Vec<Receipt>, AppendError>> + Send + '_>,
+    > {
+        Box::pin(async move {
+            Replica::append(self, &producer, corrects, events)
+                .await
+                .map_err(|error| match error {
+                    ReplicaError::Refused(refusal) => refusal,
+                    other => AppendError::Unavailable(other.to_string()),
+                })
+        })
+    }
+}
+
 /// The applier: reads, opens and queues messages in order; a second task collects their outcomes
 /// in the same order and advances `applied`.
 async fn apply<L: InputLog>(

@@ -347,11 +347,36 @@ pub(crate) enum Message {
     WriterIdle,
 }
 
+/// Where a handle's appends go instead of its own queue: a replica publishes them to the
+/// replicated input log and answers with its apply of them (`replication::replica`). The
+/// sequencer itself is the same; only the way in differs.
+pub trait AppendRoute: Send + Sync {
+    /// Appends the job through the route, as [`SequencerHandle::append`] does locally.
+    fn append(
+        &self,
+        producer: String,
+        corrects: CorrectionRights,
+        events: Vec<PreparedEvent>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Vec<Receipt>, AppendError>> + Send + '_>,
+    >;
+}
+
 /// The sending side of the sequencer's queue. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SequencerHandle {
     queue: mpsc::Sender<Message>,
     shared: Arc<SequencerShared>,
+    /// Set on a replica's service handle: appends go through the replicated log.
+    route: Option<Arc<dyn AppendRoute>>,
+}
+
+impl std::fmt::Debug for SequencerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SequencerHandle")
+            .field("routed", &self.route.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SequencerHandle {
@@ -363,8 +388,22 @@ impl SequencerHandle {
         corrects: CorrectionRights,
         events: Vec<PreparedEvent>,
     ) -> Result<Vec<Receipt>, AppendError> {
-        self.append_at(producer, corrects, events, Arrival::now())
-            .await
+        match &self.route {
+            Some(route) => route.append(producer, corrects, events).await,
+            None => {
+                self.append_at(producer, corrects, events, Arrival::now())
+                    .await
+            }
+        }
+    }
+
+    /// This handle with its appends going through `route` (the handle the services of a
+    /// replica get); the other methods still reach this sequencer directly.
+    pub fn routed(&self, route: Arc<dyn AppendRoute>) -> Self {
+        Self {
+            route: Some(route),
+            ..self.clone()
+        }
     }
 
     /// Queues a job whose arrival is given (a replicated log's message) and waits for its
@@ -540,6 +579,7 @@ pub fn start(
     let handle = SequencerHandle {
         queue,
         shared: shared.clone(),
+        route: None,
     };
     let thread = std::thread::Builder::new()
         .name("sequencer".into())

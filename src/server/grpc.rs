@@ -166,6 +166,8 @@ pub(super) struct Running {
     pub(super) erasure_worker: JoinHandle<()>,
     pub(super) metrics_server: Option<MetricsServer>,
     pub(super) ingest_server: Option<IngestServer>,
+    /// The replica applying the replicated log, with `[replication]`.
+    pub(super) replica: Option<Arc<super::ReplicaOnNats>>,
     pub(super) sequencer: SequencerHandle,
     pub(super) sequencer_thread: std::thread::JoinHandle<()>,
     pub(super) store: Arc<LedgerStore>,
@@ -185,6 +187,7 @@ pub(super) async fn serve(
         erasure_worker,
         metrics_server,
         ingest_server,
+        replica,
         sequencer,
         sequencer_thread,
         store,
@@ -207,7 +210,11 @@ pub(super) async fn serve(
     if let Some(metrics_server) = metrics_server {
         metrics_server.stop().await;
     }
-    // Every request has been answered; the sequencer finishes what is queued and stops.
+    // Every request has been answered; a replica stops applying (what it queued is answered),
+    // then the sequencer finishes what is queued and stops.
+    if let Some(replica) = replica {
+        replica.stop_applying().await;
+    }
     // Joining it before the store closes means nothing in flight is cut off.
     sequencer.stop().await;
     drop(sequencer);

@@ -57,6 +57,9 @@ pub enum ServerError {
     /// Binding or serving the socket.
     #[error("gRPC transport: {0}")]
     Transport(String),
+    /// Joining the replicated log (`[replication]`).
+    #[error("replication: {0}")]
+    Replication(String),
     /// Binding the HTTP ingest listener.
     #[error("http_listen {address}: {source}")]
     HttpListen {
@@ -166,7 +169,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         dev_token,
     };
     let store = open_store(&config, &keys)?;
-    let (sequencer, sequencer_thread) = start_sequencer(&config, &store, &keys)?;
+    let (local_sequencer, sequencer_thread) = start_sequencer(&config, &store, &keys)?;
+    let (sequencer, replica) = join_replication(&config, &store, &keys, local_sequencer).await?;
     let (erasure, erasure_worker) = start_erasure(&config, &store, &sequencer)?;
     let metrics = Arc::new(LedgerMetrics::new(
         sequencer.shared().clone(),
@@ -216,6 +220,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             erasure_worker,
             metrics_server,
             ingest_server,
+            replica,
             sequencer,
             sequencer_thread,
             store,
@@ -348,6 +353,44 @@ fn start_sequencer(
         config: config.sequencer.clone(),
     })?)
 }
+
+/// With `[replication]`, joins the replicated log: the services get a handle whose appends go
+/// through the input log, and the replica applies it with the local sequencer. Without it, the
+/// local handle, and no NATS.
+async fn join_replication(
+    config: &Config,
+    store: &Arc<LedgerStore>,
+    keys: &Keys,
+    sequencer: SequencerHandle,
+) -> Result<(SequencerHandle, Option<Arc<ReplicaOnNats>>), ServerError> {
+    let Some(replication) = &config.replication else {
+        return Ok((sequencer, None));
+    };
+    if config.next_log_key_file.is_some() {
+        return Err(ServerError::Replication(
+            "next_log_key_file: a key rotation must switch at the same size on every replica, \
+             which replication does not do yet"
+                .into(),
+        ));
+    }
+    let replica = crate::replication::join(
+        replication,
+        &config.origin,
+        &config.secrets_dir,
+        &DirectorySecret::from_bytes(keys.directory_secret),
+        sequencer.clone(),
+        store.applied_input()?.unwrap_or(0),
+        config.limits.max_request_bytes,
+    )
+    .await
+    .map_err(|e| ServerError::Replication(e.to_string()))?;
+    let routed = sequencer.routed(replica.clone());
+    Ok((routed, Some(replica)))
+}
+
+/// A replica on NATS JetStream.
+pub(super) type ReplicaOnNats =
+    crate::replication::replica::Replica<crate::replication::nats::NatsInputLog>;
 
 /// Starts the erasure manager and its purge worker, with the erasure journal (never inside the
 /// data dir, which a restore replaces).

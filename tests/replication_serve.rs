@@ -1,0 +1,170 @@
+//! `serve` with `[replication]`: two ledger servers (each its own data dir, the same secrets, as
+//! `gdpr-ledger replication init` and a copy of the secrets dir make them) over a cluster of
+//! three nats-servers. An append to either is applied by both: the same entries, the same signed
+//! checkpoints, and the whole log audits on each. A server without `[replication]` never talks to
+//! NATS (every other test).
+
+mod common;
+mod nats_cluster;
+
+use std::time::{Duration, Instant};
+
+use common::{ADMIN_TOKEN, AUDITOR_TOKEN, PRODUCER_TOKEN, TestLedger, collection, test_config};
+use gdpr_ledger::config::Config;
+use gdpr_ledger::proto::v1 as pb;
+use gdpr_ledger::replication::ReplicationConfig;
+use nats_cluster::Cluster;
+
+fn replica_config(root: &std::path::Path, cluster: &Cluster) -> Config {
+    let mut config = test_config(root);
+    config.replication = Some(ReplicationConfig {
+        nats_urls: cluster.urls(),
+        stream_replicas: 3,
+        // JetStream reserves this on each nats-server's disk.
+        stream_max_bytes: 64 << 20,
+        ..ReplicationConfig::default()
+    });
+    config
+}
+
+/// Starts a ledger on `config`, retrying while the NATS cluster elects its leader (bounded).
+async fn start(config: Config, dirs: tempfile::TempDir) -> TestLedger {
+    let started = Instant::now();
+    loop {
+        match gdpr_ledger::server::start(config.clone()).await {
+            Ok(server) => {
+                return TestLedger {
+                    server: Some(server),
+                    config,
+                    dirs,
+                };
+            }
+            Err(error) if started.elapsed() < Duration::from_secs(60) => {
+                eprintln!("waiting for the NATS cluster: {error}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => panic!("the replica did not start: {error}"),
+        }
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create");
+    for entry in std::fs::read_dir(from).expect("read") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+    }
+}
+
+async fn checkpoint(ledger: &TestLedger) -> pb::GetCheckpointResponse {
+    ledger
+        .client(AUDITOR_TOKEN)
+        .await
+        .get_checkpoint(pb::GetCheckpointRequest { tree_size: 0 })
+        .await
+        .expect("checkpoint")
+        .into_inner()
+}
+
+/// Waits until `ledger` has applied `size` entries (bounded).
+async fn wait_for_size(ledger: &TestLedger, size: u64) {
+    let started = Instant::now();
+    while ledger.tree_size().await < size {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the replica did not reach size {size}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_nats_serve_the_same_log() {
+    let cluster = Cluster::start();
+    let (dirs_a, dirs_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let config_a = replica_config(dirs_a.path(), &cluster);
+    // Without the ratchet, a replica refuses to start, saying how to make it.
+    let refused = gdpr_ledger::server::start(config_a.clone())
+        .await
+        .err()
+        .expect("no transit ratchet");
+    assert!(
+        refused.to_string().contains("replication init"),
+        "{refused}"
+    );
+    gdpr_ledger::replication::init_ratchet(&config_a.secrets_dir, 600).expect("init");
+    let a = start(config_a, dirs_a).await;
+    // B gets A's secrets (log key, secrets, master key, ratchet), as an operator copies them.
+    let config_b = replica_config(dirs_b.path(), &cluster);
+    copy_dir(&a.config.secrets_dir, &config_b.secrets_dir);
+    let b = start(config_b, dirs_b).await;
+
+    let mut producer_a = a.client(PRODUCER_TOKEN).await;
+    let mut producer_b = b.client(PRODUCER_TOKEN).await;
+    for i in 0..5 {
+        let (producer, name) = if i % 2 == 0 {
+            (&mut producer_a, "a")
+        } else {
+            (&mut producer_b, "b")
+        };
+        let receipt = producer
+            .append(pb::AppendRequest {
+                submission: Some(collection(
+                    &format!("replicated-{i}"),
+                    "email",
+                    &format!("person{i}@example.com"),
+                )),
+                include_bundle: false,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("append {i} on {name}: {e}"))
+            .into_inner();
+        assert_eq!(receipt.receipt.expect("receipt").index, i);
+    }
+    // A retry on the other server: the original receipt, no new entry.
+    let retry = producer_b
+        .append(pb::AppendRequest {
+            submission: Some(collection("replicated-0", "email", "person0@example.com")),
+            include_bundle: false,
+        })
+        .await
+        .expect("a retry")
+        .into_inner();
+    assert_eq!(retry.receipt.expect("receipt").index, 0);
+    // An erasure opened through A reaches B.
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", a.addr()))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects");
+    let mut admin = pb::erasure_client::ErasureClient::with_interceptor(
+        channel,
+        gdpr_ledger::client::BearerToken::new(ADMIN_TOKEN).expect("token"),
+    );
+    admin
+        .erase_subject(pb::EraseSubjectRequest {
+            subject: Some(pb::SubjectIdentifier {
+                kind: "email".into(),
+                value: "person1@example.com".into(),
+            }),
+            system: "privacy-portal".into(),
+            event_id: "erasure-1".into(),
+        })
+        .await
+        .expect("erasure opens");
+
+    wait_for_size(&a, 6).await;
+    wait_for_size(&b, 6).await;
+    let (on_a, on_b) = (checkpoint(&a).await, checkpoint(&b).await);
+    assert_eq!(on_a.tree_size, 6);
+    assert_eq!(on_a, on_b, "the same signed checkpoint on both");
+    let entries_a = common::audit_whole_log(a.addr(), &a.verifier_key()).await;
+    let entries_b = common::audit_whole_log(b.addr(), &b.verifier_key()).await;
+    assert_eq!(entries_a.len(), 6);
+    for (x, y) in entries_a.iter().zip(&entries_b) {
+        assert_eq!(x.bytes(), y.bytes());
+    }
+}
