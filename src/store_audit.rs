@@ -173,6 +173,18 @@ pub fn audit_store_with(
     keys: &[VerifierKey],
     threads: AuditThreads,
 ) -> Result<AuditSummary, StoreAuditError> {
+    audit_store_with_progress(store, keys, threads, |_| {})
+}
+
+/// [`audit_store_with`], calling `progress` with the number of entries replayed so far after
+/// each chunk (for a progress bar; the cross-checks of the derived families come after the last
+/// chunk).
+pub fn audit_store_with_progress(
+    store: &LedgerStore,
+    keys: &[VerifierKey],
+    threads: AuditThreads,
+    mut progress: impl FnMut(u64),
+) -> Result<AuditSummary, StoreAuditError> {
     let chunk_entries = threads.chunk_entries.max(1);
     std::thread::scope(|scope| {
         let mut to_verify = Vec::new();
@@ -194,6 +206,7 @@ pub fn audit_store_with(
                 stages: verified,
                 next: 0,
             },
+            &mut progress,
         )
     })
 }
@@ -343,6 +356,7 @@ fn replay(
     store: &LedgerStore,
     keys: &[VerifierKey],
     mut chunks: CheckedChunks,
+    progress: &mut dyn FnMut(u64),
 ) -> Result<AuditSummary, StoreAuditError> {
     let mut auditor = LogAuditor::new(keys.to_vec());
     // One checkpoint per commit group: few enough to hold (about 12,000 for 10 million entries).
@@ -452,6 +466,7 @@ fn replay(
         if let Some(error) = chunk.error {
             return Err(error);
         }
+        progress(entries_seen);
     }
     // A read-only open of a data dir made before the derived families lacks them (and rows).
     let count_rows = |family| -> Result<u64, StoreAuditError> {

@@ -920,6 +920,12 @@ async fn the_report_command_streams_entries_and_asks_only_for_the_summary_in_tex
         ),
         "the streamed CSV is the export of the entries"
     );
+    // Standard output gets the same bytes as the file, and standard error (not a terminal here)
+    // only the closing line: no progress bar is drawn.
+    let (stdout, stderr) = report_cli(&ledger, &["breach", "--system", "crm", "--format", "csv"]);
+    assert_eq!(stdout, csv, "the CSV on standard output is the file's");
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(!stderr.contains('\r'), "{stderr:?}");
     let json_path = dir.path().join("crm.json");
     run("json", &json_path);
     let json: serde_json::Value =
@@ -941,7 +947,7 @@ async fn the_report_command_streams_entries_and_asks_only_for_the_summary_in_tex
         )),
         "{text}"
     );
-    // Four investigations, four access entries by the auditor.
+    // Five investigations, five access entries by the auditor.
     let after = fetch_all(&ledger).await;
     let logged = after[entries.len()..]
         .iter()
@@ -952,7 +958,7 @@ async fn the_report_command_streams_entries_and_asks_only_for_the_summary_in_tex
                 })
         })
         .count();
-    assert_eq!(logged, 4);
+    assert_eq!(logged, 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1358,4 +1364,191 @@ async fn bad_report_requests_are_refused_and_change_nothing() {
         size,
         "refused requests append nothing"
     );
+}
+
+/// The recipient's name is the free text a report prints; this one is at once a spreadsheet
+/// formula, markup, and full of quotes, commas and ampersands.
+const HOSTILE: &str = "=HYPERLINK(\"http://evil.example/?x\",\"<script>alert('x')</script> & co\")";
+
+/// Runs `gdpr-ledger report <args>` against `ledger` as the auditor; returns stdout and stderr.
+fn report_cli(ledger: &TestLedger, args: &[&str]) -> (String, String) {
+    let (kind, rest) = args.split_first().expect("a report");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+        .args(["report", kind, "--server"])
+        .arg(ledger.addr().to_string())
+        .args(["--token", AUDITOR_TOKEN])
+        .args(rest)
+        .output()
+        .expect("report runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    (String::from_utf8_lossy(&output.stdout).into_owned(), stderr)
+}
+
+/// A fresh ledger with a collection (index 0) and a share to [`HOSTILE`] (index 1), both in
+/// `crm`, of the subject `email:alice@example.com`.
+async fn hostile_ledger() -> TestLedger {
+    let ledger = TestLedger::start().await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    let alice = pb::SubjectIdentifier {
+        kind: "email".into(),
+        value: "alice@example.com".into(),
+    };
+    let mut collection = gdpr_ledger::validation::example_submission(pb::EventKind::Collection);
+    let mut share = gdpr_ledger::validation::example_submission(pb::EventKind::Share);
+    for (n, sub) in [&mut collection, &mut share].into_iter().enumerate() {
+        sub.subject = Some(alice.clone());
+        let event = sub.event.as_mut().expect("event");
+        event.event_id = format!("hostile-{n}");
+        event.system = "crm".into();
+    }
+    if let Some(recipient) = share
+        .event
+        .as_mut()
+        .and_then(|event| event.recipient.as_mut())
+    {
+        recipient.name = HOSTILE.into();
+    }
+    for submission in [collection, share] {
+        producer
+            .append(pb::AppendRequest {
+                submission: Some(submission),
+                include_bundle: false,
+            })
+            .await
+            .expect("append");
+    }
+    ledger
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_exports_neutralise_formulas_and_quote_through_the_csv_library() {
+    let ledger = hostile_ledger().await;
+    let neutralised = format!("'{HOSTILE}");
+    let (breach, _) = report_cli(&ledger, &["breach", "--system", "crm", "--format", "csv"]);
+    let (processing, _) = report_cli(&ledger, &["processing", "--format", "csv"]);
+    for (csv, column) in [(&breach, "recipient"), (&processing, "recipient")] {
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let headers = reader.headers().expect("a header").clone();
+        let at = headers
+            .iter()
+            .position(|h| h == column)
+            .expect("a recipient column");
+        let cells: Vec<String> = reader
+            .records()
+            .map(|record| record.expect("a well-formed record")[at].to_owned())
+            .filter(|cell| !cell.is_empty())
+            .collect();
+        // One line per entry of the share in the breach CSV; one per category in the record.
+        assert!(!cells.is_empty(), "{csv}");
+        assert!(cells.iter().all(|cell| *cell == neutralised), "{csv}");
+        // The cell is quoted (it holds commas and quotes), its quotes doubled, and what a
+        // spreadsheet reads first is the apostrophe.
+        assert!(
+            csv.contains("\"'=HYPERLINK(\"\"http://evil.example/?x\"\",\"\"<script>"),
+            "{csv}"
+        );
+        assert!(!csv.contains(",=HYPERLINK"), "{csv}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_reports_show_query_checkpoint_labels_and_entries_with_every_value_escaped() {
+    let ledger = hostile_ledger().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut auditor = ledger.client(AUDITOR_TOKEN).await;
+    let escaped_hostile = gdpr_ledger::reports::html::escape(HOSTILE).into_owned();
+    for (name, args) in [
+        ("breach", vec!["breach", "--system", "crm"]),
+        ("processing", vec!["processing"]),
+        (
+            "subject",
+            vec!["subject", "--subject", "email:alice@example.com"],
+        ),
+    ] {
+        // Nothing else appends: the report reads the log as it is now (the access entries of the
+        // reports before this one included).
+        let size = ledger.tree_size().await;
+        let path = dir.path().join(format!("{name}.html"));
+        let path_text = path.display().to_string();
+        let mut full = args.clone();
+        full.extend(["--format", "html", "-o", &path_text]);
+        let (stdout, _) = report_cli(&ledger, &full);
+        assert_eq!(stdout, "", "{name}: the page goes to the file");
+        let html = std::fs::read_to_string(&path).expect("the page");
+        assert!(html.starts_with("<!DOCTYPE html>"), "{name}");
+        assert!(html.ends_with("</html>\n"), "{name}");
+        assert!(!html.contains("<script"), "{name}: {html}");
+        assert!(!html.contains("src="), "{name}: self-contained");
+        assert!(html.contains(&escaped_hostile), "{name}: {html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co"),
+            "{name}"
+        );
+        // The checkpoint it rests on: the server's own, at the size the report read.
+        let checkpoint = auditor
+            .get_checkpoint(pb::GetCheckpointRequest { tree_size: size })
+            .await
+            .expect("the checkpoint of that size")
+            .into_inner();
+        assert_eq!(checkpoint.tree_size, size);
+        assert!(
+            html.contains(&format!("<tr><th>Tree size</th><td>{size}</td></tr>")),
+            "{name}: {html}"
+        );
+        assert!(html.contains(&hex::encode(&checkpoint.root_hash)), "{name}");
+        assert!(
+            html.contains(&format!(
+                "<pre>{}</pre>",
+                gdpr_ledger::reports::html::escape(&checkpoint.checkpoint)
+            )),
+            "{name}"
+        );
+        // Labels beside the CURIEs, from the vocabulary table.
+        for (curie, label) in [("pd:EmailAddress", "Email Address"), ("pd:Name", "Name")] {
+            assert!(
+                html.contains(&format!(
+                    "<code>{curie}</code> <span class=\"label\">{label}</span>"
+                )),
+                "{name}: {curie}"
+            );
+        }
+        assert!(html.contains("<td>crm</td>"), "{name}");
+        match name {
+            "breach" => {
+                assert!(html.contains("<tr><th>Systems</th><td>crm</td></tr>"));
+                assert!(
+                    html.contains("<tr><th>Records</th><td>2</td></tr>"),
+                    "{html}"
+                );
+                assert!(html.contains("<tr><th>Data subjects</th><td>1</td></tr>"));
+                // Both entries, by index, with their kinds.
+                assert!(html.contains("<tr><td>0</td>"), "{html}");
+                assert!(html.contains("<tr><td>1</td>"), "{html}");
+                assert!(html.contains("<td>share</td>"));
+                assert!(html.contains("<td>collection</td>"));
+            }
+            "processing" => {
+                assert!(html.contains("<tr><th>Systems</th><td>all</td></tr>"));
+                assert!(html.contains(
+                    "<code>eu-gdpr:A6-1-a</code> <span class=\"label\">Art 6(1-a) consent</span>"
+                ));
+                assert!(html.contains(
+                    "<code>dpv:DirectMarketing</code> <span class=\"label\">Direct Marketing</span>"
+                ));
+            }
+            _ => {
+                assert!(html.contains(
+                    "<tr><th>Subject identifier</th><td>email:alice@example.com</td></tr>"
+                ));
+                assert!(html.contains("<tr><td>0</td>"), "{html}");
+                assert!(html.contains("<tr><td>1</td>"), "{html}");
+                // The subject's two entries (the breach report's access entry names no subject).
+                assert!(
+                    html.contains("<tr><th>Entries</th><td>2</td></tr>"),
+                    "{html}"
+                );
+            }
+        }
+    }
 }

@@ -106,7 +106,23 @@ async fn a_clean_log_audits_clean() {
         .expect("audit runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert!(stdout.starts_with("AUDITED"), "{stdout}");
+    // Standard output is the verdict line alone, as before the progress bar; standard error (not
+    // a terminal here) gets nothing: the bar is hidden.
+    assert_eq!(
+        stdout,
+        format!(
+            "AUDITED: log {}: {} entries replayed from index 0 (hash chain, signatures, tree), \
+             {} signed checkpoints match the replayed tree, {} event ids and {} subjects' chains and heads agree, \
+             {} breach count rows recomputed\n",
+            key.name(),
+            summary.entries,
+            summary.checkpoints,
+            summary.event_ids,
+            summary.subjects,
+            summary.breach_count_rows
+        )
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -570,6 +586,12 @@ async fn a_running_server_audits_clean_through_the_api() {
     );
     assert!(stdout.starts_with("AUDITED"), "{stdout}");
     assert!(stdout.contains(&format!("{EVENTS} entries")), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "",
+        "no progress bar drawn"
+    );
 
     // With another log's key, the same audit fails at the first entry.
     let other = gdpr_ledger::core::signature::LogSigner::from_seed("ledger.test/gdpr", &[9; 32])

@@ -1,5 +1,6 @@
 //! `gdpr-ledger audit`: replays a whole log, from its data dir or from a running server through
-//! the API, and reports the first divergence.
+//! the API, and reports the first divergence; a progress bar of the entries replayed on standard
+//! error when it is a terminal.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,7 +10,7 @@ use anyhow::Context as _;
 use gdpr_ledger::client::{ApiAuditError, audit_through_api};
 use gdpr_ledger::core::signature::VerifierKey;
 use gdpr_ledger::storage::{LedgerStore, StorageConfig};
-use gdpr_ledger::store_audit::audit_store;
+use gdpr_ledger::store_audit::{AuditThreads, audit_store_with_progress};
 
 /// Arguments of `gdpr-ledger audit`.
 #[derive(Debug, clap::Args)]
@@ -47,7 +48,16 @@ fn audit_data_dir(dir: &std::path::Path, keys: &[VerifierKey]) -> anyhow::Result
     let store = LedgerStore::open_read_only(dir, &StorageConfig::default())
         .with_context(|| format!("cannot open {}", dir.display()))?;
     let origin = store.origin()?;
-    match audit_store(&store, keys) {
+    let total = store.tree_size()?;
+    let bar = super::progress::entries(total, "entries replayed");
+    let audited = audit_store_with_progress(&store, keys, AuditThreads::default(), |replayed| {
+        bar.set_position(replayed);
+        if replayed >= total {
+            bar.set_message("entries replayed; cross-checking the derived rows");
+        }
+    });
+    bar.finish_and_clear();
+    match audited {
         Ok(summary) => {
             println!(
                 "AUDITED: log {origin}: {} entries replayed from index 0 (hash chain, signatures, tree), \
@@ -83,7 +93,23 @@ fn audit_server(
         let mut client =
             gdpr_ledger::proto::v1::ledger_client::LedgerClient::with_interceptor(channel, bearer);
         let mut entries = 0u64;
-        match audit_through_api(&mut client, keys, |_| entries += 1).await {
+        let total = client
+            .get_checkpoint(gdpr_ledger::proto::v1::GetCheckpointRequest { tree_size: 0 })
+            .await
+            .map(|latest| latest.into_inner().tree_size)
+            .unwrap_or(0);
+        let bar = super::progress::entries(total, "entries replayed through the API");
+        let audited = audit_through_api(&mut client, keys, |_| {
+            entries += 1;
+            // The audit reads the latest checkpoint itself, which may have grown since.
+            if entries > bar.length().unwrap_or(0) {
+                bar.set_length(entries);
+            }
+            bar.set_position(entries);
+        })
+        .await;
+        bar.finish_and_clear();
+        match audited {
             Ok(verified) => {
                 println!(
                     "AUDITED: log {}: {entries} entries replayed from index 0 through the API (hash chain, signatures, tree); \

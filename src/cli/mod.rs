@@ -13,6 +13,8 @@ pub mod footprint;
 #[cfg(feature = "server")]
 pub mod lifecycle;
 #[cfg(feature = "server")]
+pub mod progress;
+#[cfg(feature = "server")]
 pub mod replication;
 #[cfg(feature = "server")]
 pub mod report;

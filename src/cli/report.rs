@@ -1,5 +1,6 @@
 //! `gdpr-ledger report breach|processing|subject`: reports from a running server
-//! (`docs/reports.md`), with a progress line on standard error for long investigations.
+//! (`docs/reports.md`), as text, JSON, CSV or one printable HTML page, with a progress bar on
+//! standard error when it is a terminal.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -9,6 +10,9 @@ use anyhow::{Context as _, bail};
 use gdpr_ledger::client::investigate_breach_streamed;
 use gdpr_ledger::proto::v1 as pb;
 use gdpr_ledger::reports::export;
+use gdpr_ledger::reports::html::{CheckpointShown, Html};
+use gdpr_ledger::reports::pages::{self, Query};
+use gdpr_ledger::reports::subject::SubjectReport;
 
 /// Where and as whom.
 #[derive(Debug, clap::Args)]
@@ -41,6 +45,9 @@ pub enum Format {
     Json,
     /// CSV (breach entries, processing records).
     Csv,
+    /// One self-contained, printable HTML page: the query, the checkpoint the report rests on,
+    /// labels beside the vocabulary terms, totals, the entries.
+    Html,
 }
 
 /// The reports.
@@ -70,7 +77,8 @@ pub enum Report {
         #[arg(long)]
         to: Option<String>,
         /// Output format: text (summary only: the server sends no entries), json (summary and
-        /// entries), csv (entries). Entries are written as they arrive, never held.
+        /// entries), csv (entries), html (one page: query, checkpoint, summary, entries). Entries
+        /// are written as they arrive, never held (html spools them to a temporary file).
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
         /// Also write a proof bundle of the entries relied on to this file (check it with
@@ -102,7 +110,7 @@ pub enum Report {
         /// The subject's identifier as `kind:value`, e.g. `email:alice@example.com`.
         #[arg(long)]
         subject: String,
-        /// Output format: text or json.
+        /// Output format: text, json or html.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
         /// Where to write the report; standard output when absent.
@@ -129,7 +137,9 @@ enum Writer<W: std::io::Write> {
     /// Entries, then the summary.
     Json(export::BreachJson<W>),
     /// Entries.
-    Csv(export::BreachCsv<W>),
+    Csv(Box<export::BreachCsv<W>>),
+    /// The page, written at the end (the entries spooled meanwhile).
+    Html(pages::BreachHtml<W>),
 }
 
 fn timestamp(field: &str, text: &str) -> anyhow::Result<prost_types::Timestamp> {
@@ -149,14 +159,58 @@ fn write_out(output: &Option<PathBuf>, text: &str) -> anyhow::Result<()> {
     }
 }
 
-async fn connect(
-    connection: &Connection,
-) -> anyhow::Result<gdpr_ledger::client::AuthenticatedReportsClient> {
+/// The clients of a report: the reports, and the ledger (for the checkpoint an HTML page shows).
+struct Clients {
+    reports: gdpr_ledger::client::AuthenticatedReportsClient,
+    ledger: gdpr_ledger::client::AuthenticatedClient,
+}
+
+async fn connect(connection: &Connection) -> anyhow::Result<Clients> {
     let channel = connection.tls.connect(connection.server).await?;
-    Ok(pb::reports_client::ReportsClient::with_interceptor(
-        channel,
-        connection.tls.bearer(connection.token.as_deref())?,
-    ))
+    let bearer = connection.tls.bearer(connection.token.as_deref())?;
+    Ok(Clients {
+        reports: pb::reports_client::ReportsClient::with_interceptor(
+            channel.clone(),
+            bearer.clone(),
+        ),
+        ledger: pb::ledger_client::LedgerClient::with_interceptor(channel, bearer),
+    })
+}
+
+/// The signed checkpoint of exactly `size` entries, the one a report read.
+async fn checkpoint_at(
+    ledger: &mut gdpr_ledger::client::AuthenticatedClient,
+    size: u64,
+) -> anyhow::Result<CheckpointShown> {
+    let response = ledger
+        .get_checkpoint(pb::GetCheckpointRequest { tree_size: size })
+        .await
+        .with_context(|| format!("GetCheckpoint {size}: the checkpoint the report rests on"))?
+        .into_inner();
+    if response.tree_size != size {
+        bail!(
+            "GetCheckpoint {size}: the server answered with a checkpoint of size {}",
+            response.tree_size
+        );
+    }
+    Ok(CheckpointShown {
+        size,
+        root_hex: hex::encode(&response.root_hash),
+        note: response.checkpoint,
+    })
+}
+
+/// The time the report is made, for its query section.
+fn made_at() -> (String, Html) {
+    (
+        "Report made at".into(),
+        Html::text(&prost_types::Timestamp::from(std::time::SystemTime::now()).to_string()),
+    )
+}
+
+/// A list of names for a query section: a dash when empty.
+fn names(list: &[String]) -> Html {
+    Html::text_or_dash(&list.join(", "))
 }
 
 /// Runs a report.
@@ -196,7 +250,10 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                 include_bundle: bundle.is_some(),
                 summary_only: matches!(format, Format::Text),
             };
-            let mut client = connect(connection).await?;
+            let Clients {
+                reports: mut client,
+                mut ledger,
+            } = connect(connection).await?;
             let started = std::time::Instant::now();
             let sink: Box<dyn std::io::Write> = match output {
                 Some(path) => Box::new(
@@ -209,34 +266,64 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
             let mut writer = match format {
                 Format::Text => Writer::Text(sink),
                 Format::Json => Writer::Json(export::BreachJson::new(sink)?),
-                Format::Csv => Writer::Csv(export::BreachCsv::new(sink)?),
+                Format::Csv => Writer::Csv(Box::new(export::BreachCsv::new(sink)?)),
+                Format::Html => {
+                    let time = |given: &Option<String>, default: &str| match given {
+                        Some(given) => Html::text(given),
+                        None => Html::text(default),
+                    };
+                    let query: Query = vec![
+                        ("Systems".into(), names(systems)),
+                        ("Recipients".into(), names(recipients)),
+                        (
+                            "Data categories".into(),
+                            if categories.is_empty() {
+                                Html::text("all")
+                            } else {
+                                Html::terms(categories)
+                            },
+                        ),
+                        (
+                            "From (occurred at, inclusive)".into(),
+                            time(from, "the beginning of time (0001-01-01T00:00:00Z)"),
+                        ),
+                        (
+                            "To (occurred at, exclusive)".into(),
+                            time(to, "the end of time (9999-12-31T23:59:59.999999999Z)"),
+                        ),
+                        made_at(),
+                    ];
+                    Writer::Html(pages::BreachHtml::new(sink, query)?)
+                }
             };
             let mut received = 0u64;
+            let bar = super::progress::spinner("asking the server");
             let found = investigate_breach_streamed(
                 &mut client,
                 request,
-                |examined, _| {
-                    let mut err = std::io::stderr();
-                    let _ = write!(
-                        err,
-                        "\rexamined {examined} candidate entries ({:.1} s)",
-                        started.elapsed().as_secs_f64()
-                    );
-                    let _ = err.flush();
-                },
+                |examined, _| bar.set_message(format!("examined {examined} candidate entries")),
                 |page| -> anyhow::Result<()> {
                     received += page.len() as u64;
+                    bar.set_message(format!("received {received} entries"));
                     match &mut writer {
                         Writer::Json(json) => json.entries(&page)?,
                         Writer::Csv(csv) => csv.entries(&page)?,
+                        Writer::Html(html) => html.entries(&page)?,
                         Writer::Text(_) => {}
                     }
                     Ok(())
                 },
             )
             .await;
-            let summary = match found {
-                Ok(summary) => summary,
+            bar.finish_and_clear();
+            let checkpoint = match (found, &writer) {
+                (Ok(summary), Writer::Html(_)) => checkpoint_at(&mut ledger, summary.tree_size)
+                    .await
+                    .map(|checkpoint| (summary, Some(checkpoint))),
+                (found, _) => found.map(|summary| (summary, None)),
+            };
+            let (summary, checkpoint) = match checkpoint {
+                Ok(found) => found,
                 Err(error) => {
                     // Nothing half-written is left behind as if it were a finding.
                     if let Some(path) = output {
@@ -246,7 +333,7 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                 }
             };
             eprintln!(
-                "\r{} records of {} subjects ({received} entries received) in {:.2} s; logged as access entry {}",
+                "{} records of {} subjects ({received} entries received) in {:.2} s; logged as access entry {}",
                 summary.records,
                 summary.subjects,
                 started.elapsed().as_secs_f64(),
@@ -267,6 +354,10 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                 Writer::Csv(csv) => {
                     csv.finish()?;
                 }
+                Writer::Html(html) => {
+                    let checkpoint = checkpoint.context("the checkpoint was fetched above")?;
+                    html.finish(&summary, &checkpoint)?;
+                }
             }
             Ok(())
         }
@@ -276,28 +367,46 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
             format,
             output,
         } => {
-            let mut client = connect(connection).await?;
+            let Clients {
+                reports: mut client,
+                mut ledger,
+            } = connect(connection).await?;
             let started = std::time::Instant::now();
+            let bar = super::progress::spinner("asking the server");
             let response = client
                 .records_of_processing(pb::RecordsOfProcessingRequest {
                     systems: systems.clone(),
                 })
-                .await?
-                .into_inner();
+                .await;
+            bar.finish_and_clear();
+            let response = response?.into_inner();
             eprintln!(
                 "{} records of processing (log size {}) in {:.2} s",
                 response.records.len(),
                 response.tree_size,
                 started.elapsed().as_secs_f64()
             );
-            write_out(
-                output,
-                &export::processing(
-                    &response.records,
-                    matches!(format, Format::Csv),
-                    matches!(format, Format::Json),
-                ),
-            )
+            let text = match format {
+                Format::Text => export::processing_text(&response.records),
+                Format::Json => export::processing_json(&response.records),
+                Format::Csv => export::processing_csv(&response.records),
+                Format::Html => {
+                    let checkpoint = checkpoint_at(&mut ledger, response.tree_size).await?;
+                    let query: Query = vec![
+                        (
+                            "Systems".into(),
+                            if systems.is_empty() {
+                                Html::text("all")
+                            } else {
+                                names(systems)
+                            },
+                        ),
+                        made_at(),
+                    ];
+                    pages::processing_html(&response.records, &query, &checkpoint)?
+                }
+            };
+            write_out(output, &text)
         }
         Report::Subject {
             connection,
@@ -310,7 +419,11 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                     "--subject {subject:?}: write it as kind:value, e.g. email:alice@example.com"
                 );
             };
-            let mut client = connect(connection).await?;
+            let Clients {
+                reports: mut client,
+                mut ledger,
+            } = connect(connection).await?;
+            let bar = super::progress::spinner("asking the server");
             let response = client
                 .subject_access_report(pb::SubjectAccessReportRequest {
                     subject: Some(pb::SubjectIdentifier {
@@ -318,12 +431,23 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                         value: value.to_owned(),
                     }),
                 })
-                .await?
-                .into_inner();
+                .await;
+            bar.finish_and_clear();
+            let response = response?.into_inner();
             eprintln!("logged as access entry {}", response.access_entry_index);
             let text = match format {
                 Format::Json => response.report_json + "\n",
-                _ => response.report_text,
+                Format::Html => {
+                    let report: SubjectReport = serde_json::from_str(&response.report_json)
+                        .context("the server's report_json does not parse")?;
+                    let checkpoint = checkpoint_at(&mut ledger, report.tree_size).await?;
+                    let query: Query = vec![
+                        ("Subject identifier".into(), Html::text(subject)),
+                        made_at(),
+                    ];
+                    pages::subject_html(&report, &query, &checkpoint, response.access_entry_index)?
+                }
+                Format::Text | Format::Csv => response.report_text,
             };
             write_out(output, &text)
         }

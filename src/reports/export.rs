@@ -1,7 +1,12 @@
 //! Exports of breach findings: CSV (one line per entry) and JSON (entries and summary), written as
 //! the entries arrive ([`BreachCsv`], [`BreachJson`]). Used by `gdpr-ledger report breach` on what
 //! the server streams, without holding the entries.
+//!
+//! CSV is written by the `csv` crate (quoting of separators, quotes and line breaks is its), and
+//! every cell goes through [`neutralise_formula`] first, in [`CsvOut::row`], the one way a cell is
+//! written.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -9,11 +14,12 @@ use serde_json::{Value, json};
 
 use crate::proto::v1 as pb;
 
-fn time(t: &Option<prost_types::Timestamp>) -> String {
+pub(crate) fn time(t: &Option<prost_types::Timestamp>) -> String {
     t.map(|t| t.to_string()).unwrap_or_default()
 }
 
-fn kind(kind: i32) -> String {
+/// An event kind's name as reports write it (`collection`, `share`, ...).
+pub fn kind(kind: i32) -> String {
     pb::EventKind::try_from(kind)
         .map(|k| {
             k.as_str_name()
@@ -23,55 +29,113 @@ fn kind(kind: i32) -> String {
         .unwrap_or_else(|_| kind.to_string())
 }
 
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
+/// A transfer basis's name (`TRANSFER_BASIS_...`), empty when unspecified.
+pub fn transfer_basis(basis: i32) -> String {
+    pb::TransferBasis::try_from(basis)
+        .ok()
+        .filter(|b| *b != pb::TransferBasis::Unspecified)
+        .map(|b| b.as_str_name().to_owned())
+        .unwrap_or_default()
+}
+
+/// A cell as a spreadsheet may read it safely: a cell that starts with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return gets a leading `'`, so that the spreadsheet shows it as text instead of
+/// running it as a formula (OWASP, "CSV Injection"). Every CSV cell the ledger writes goes
+/// through here.
+pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{cell}"))
     } else {
-        value.to_owned()
+        Cow::Borrowed(cell)
     }
 }
 
-/// The header of [`breach_csv`].
+/// A CSV output: rows of cells, each neutralised ([`neutralise_formula`]) and quoted by the `csv`
+/// crate where it needs to be; lines end in `\n`.
+#[derive(Debug)]
+pub struct CsvOut<W: Write> {
+    out: csv::Writer<W>,
+}
+
+impl<W: Write> CsvOut<W> {
+    /// A CSV output over `out`.
+    pub fn new(out: W) -> Self {
+        Self {
+            out: csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(out),
+        }
+    }
+
+    /// Writes one row.
+    pub fn row<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) -> io::Result<()> {
+        let cells: Vec<String> = cells
+            .into_iter()
+            .map(|cell| neutralise_formula(cell.as_ref()).into_owned())
+            .collect();
+        self.out.write_record(&cells).map_err(io::Error::from)
+    }
+
+    /// Flushes and returns the output.
+    pub fn finish(self) -> io::Result<W> {
+        self.out
+            .into_inner()
+            .map_err(|error| io::Error::other(error.to_string()))
+    }
+}
+
+/// The columns of [`BreachCsv`].
+pub const CSV_COLUMNS: [&str; 9] = [
+    "index",
+    "subject_token",
+    "kind",
+    "occurred_at",
+    "system",
+    "data_categories",
+    "recipient",
+    "recipient_country",
+    "amended",
+];
+
+/// The header line of [`BreachCsv`].
 pub const CSV_HEADER: &str = "index,subject_token,kind,occurred_at,system,data_categories,recipient,recipient_country,amended";
 
 /// The entries of a breach finding as CSV, written as they arrive: [`CSV_HEADER`], then one line
 /// per entry; categories joined with `;`.
 #[derive(Debug)]
 pub struct BreachCsv<W: Write> {
-    out: W,
+    out: CsvOut<W>,
 }
 
 impl<W: Write> BreachCsv<W> {
     /// Writes the header.
-    pub fn new(mut out: W) -> io::Result<Self> {
-        writeln!(out, "{CSV_HEADER}")?;
+    pub fn new(out: W) -> io::Result<Self> {
+        let mut out = CsvOut::new(out);
+        out.row(CSV_COLUMNS)?;
         Ok(Self { out })
     }
 
     /// Writes a page of entries.
     pub fn entries(&mut self, entries: &[pb::AffectedEntry]) -> io::Result<()> {
         for e in entries {
-            writeln!(
-                self.out,
-                "{},{},{},{},{},{},{},{},{}",
-                e.index,
+            self.out.row([
+                e.index.to_string(),
                 hex::encode(&e.subject_token),
                 kind(e.kind),
                 time(&e.occurred_at),
-                csv_field(&e.system),
-                csv_field(&e.data_categories.join(";")),
-                csv_field(&e.recipient),
-                csv_field(&e.recipient_country),
-                e.amended
-            )?;
+                e.system.clone(),
+                e.data_categories.join(";"),
+                e.recipient.clone(),
+                e.recipient_country.clone(),
+                e.amended.to_string(),
+            ])?;
         }
         Ok(())
     }
 
     /// Flushes and returns the output.
-    pub fn finish(mut self) -> io::Result<W> {
-        self.out.flush()?;
-        Ok(self.out)
+    pub fn finish(self) -> io::Result<W> {
+        self.out.finish()
     }
 }
 
@@ -81,6 +145,7 @@ pub fn breach_csv(entries: &[pb::AffectedEntry]) -> String {
     // Writing to memory does not fail.
     if let Ok(mut csv) = BreachCsv::new(&mut out) {
         let _ = csv.entries(entries);
+        let _ = csv.finish();
     }
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -239,90 +304,147 @@ pub fn summary_text(s: &pb::BreachSummary) -> String {
     out
 }
 
-/// The article 30 records as text (a table), CSV or JSON.
-pub fn processing(records: &[pb::ProcessingRecord], csv: bool, as_json: bool) -> String {
-    let basis = |b: i32| {
-        pb::TransferBasis::try_from(b)
-            .ok()
-            .filter(|b| *b != pb::TransferBasis::Unspecified)
-            .map(|b| b.as_str_name().to_owned())
-            .unwrap_or_default()
-    };
-    if as_json {
-        let rows: Vec<Value> = records
-            .iter()
-            .map(|r| {
-                json!({
-                    "system": r.system, "data_category": r.data_category, "purpose": r.purpose,
-                    "legal_basis": r.legal_basis, "recipient": r.recipient,
-                    "recipient_country": r.recipient_country,
-                    "transfer_basis": basis(r.transfer_basis),
-                    "special_category": r.special_category, "third_country": r.third_country,
-                    "records": r.records, "first_seen": time(&r.first_seen),
-                    "last_seen": time(&r.last_seen),
-                })
-            })
-            .collect();
-        return serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n";
-    }
-    let mut out = String::new();
-    if csv {
-        out.push_str("system,data_category,purpose,legal_basis,recipient,recipient_country,transfer_basis,special_category,third_country,records,first_seen,last_seen\n");
-    }
+/// The columns of the article 30 record as CSV.
+pub const PROCESSING_CSV_COLUMNS: [&str; 12] = [
+    "system",
+    "data_category",
+    "purpose",
+    "legal_basis",
+    "recipient",
+    "recipient_country",
+    "transfer_basis",
+    "special_category",
+    "third_country",
+    "records",
+    "first_seen",
+    "last_seen",
+];
+
+/// The article 30 records as CSV: [`PROCESSING_CSV_COLUMNS`], then one line per record.
+pub fn processing_csv(records: &[pb::ProcessingRecord]) -> String {
+    let mut out = Vec::new();
+    let mut csv = CsvOut::new(&mut out);
+    // Writing to memory does not fail.
+    let _ = csv.row(PROCESSING_CSV_COLUMNS);
     for r in records {
-        if csv {
-            let _ = writeln!(
-                out,
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
-                csv_field(&r.system),
-                csv_field(&r.data_category),
-                csv_field(&r.purpose),
-                csv_field(&r.legal_basis),
-                csv_field(&r.recipient),
-                csv_field(&r.recipient_country),
-                basis(r.transfer_basis),
-                r.special_category,
-                r.third_country,
-                r.records,
-                time(&r.first_seen),
-                time(&r.last_seen)
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "{} holds {}{} for {} on {}{}: {} records, {} .. {}",
-                r.system,
-                r.data_category,
-                if r.special_category { " (art. 9)" } else { "" },
-                if r.purpose.is_empty() {
-                    "-"
-                } else {
-                    &r.purpose
-                },
-                if r.legal_basis.is_empty() {
-                    "-"
-                } else {
-                    &r.legal_basis
-                },
-                if r.recipient.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        ", shared with {} ({}{})",
-                        r.recipient,
-                        r.recipient_country,
-                        if r.third_country {
-                            format!(", third country, {}", basis(r.transfer_basis))
-                        } else {
-                            String::new()
-                        }
-                    )
-                },
-                r.records,
-                time(&r.first_seen),
-                time(&r.last_seen)
-            );
-        }
+        let _ = csv.row([
+            r.system.clone(),
+            r.data_category.clone(),
+            r.purpose.clone(),
+            r.legal_basis.clone(),
+            r.recipient.clone(),
+            r.recipient_country.clone(),
+            transfer_basis(r.transfer_basis),
+            r.special_category.to_string(),
+            r.third_country.to_string(),
+            r.records.to_string(),
+            time(&r.first_seen),
+            time(&r.last_seen),
+        ]);
+    }
+    let _ = csv.finish();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The article 30 records as JSON.
+pub fn processing_json(records: &[pb::ProcessingRecord]) -> String {
+    let rows: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            json!({
+                "system": r.system, "data_category": r.data_category, "purpose": r.purpose,
+                "legal_basis": r.legal_basis, "recipient": r.recipient,
+                "recipient_country": r.recipient_country,
+                "transfer_basis": transfer_basis(r.transfer_basis),
+                "special_category": r.special_category, "third_country": r.third_country,
+                "records": r.records, "first_seen": time(&r.first_seen),
+                "last_seen": time(&r.last_seen),
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
+}
+
+/// The article 30 records as text, one line per record.
+pub fn processing_text(records: &[pb::ProcessingRecord]) -> String {
+    let mut out = String::new();
+    for r in records {
+        let _ = writeln!(
+            out,
+            "{} holds {}{} for {} on {}{}: {} records, {} .. {}",
+            r.system,
+            r.data_category,
+            if r.special_category { " (art. 9)" } else { "" },
+            if r.purpose.is_empty() {
+                "-"
+            } else {
+                &r.purpose
+            },
+            if r.legal_basis.is_empty() {
+                "-"
+            } else {
+                &r.legal_basis
+            },
+            if r.recipient.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", shared with {} ({}{})",
+                    r.recipient,
+                    r.recipient_country,
+                    if r.third_country {
+                        format!(", third country, {}", transfer_basis(r.transfer_basis))
+                    } else {
+                        String::new()
+                    }
+                )
+            },
+            r.records,
+            time(&r.first_seen),
+            time(&r.last_seen)
+        );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_that_a_spreadsheet_would_run_are_neutralised() {
+        for cell in [
+            "=HYPERLINK(\"http://evil.example\",\"x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(neutralise_formula(cell), format!("'{cell}"), "{cell:?}");
+        }
+        for cell in ["crm", "1", "", "a=b", " =1", "'=1", "2026-01-01T00:00:00Z"] {
+            assert_eq!(neutralise_formula(cell), cell, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn every_cell_is_neutralised_and_quoted_by_the_csv_writer() {
+        let mut out = Vec::new();
+        let mut csv = CsvOut::new(&mut out);
+        csv.row(["=1+1", "a,b", "say \"hi\"", "two\nlines", "-x,y", "plain"])
+            .expect("row");
+        csv.finish().expect("flush");
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "'=1+1,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"'-x,y\",plain\n"
+        );
+    }
+
+    #[test]
+    fn the_header_constant_is_the_columns() {
+        assert_eq!(CSV_HEADER, CSV_COLUMNS.join(","));
+        let csv = breach_csv(&[]);
+        assert_eq!(csv, format!("{CSV_HEADER}\n"));
+    }
 }

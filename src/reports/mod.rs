@@ -9,6 +9,8 @@
 pub mod breach;
 pub mod distinct;
 pub mod export;
+pub mod html;
+pub mod pages;
 pub mod processing;
 pub mod subject;
 

@@ -10,7 +10,7 @@ use crate::storage::LedgerStore;
 use crate::validation::is_third_country;
 
 /// One entry of the subject, with its effective fields.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SubjectEntry {
     /// Its index in the log.
     pub index: u64,
@@ -27,18 +27,18 @@ pub struct SubjectEntry {
     /// Legal bases.
     pub legal_bases: Vec<String>,
     /// Recipient name, if any.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub recipient: String,
     /// Recipient country, if any.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub recipient_country: String,
     /// Indexes of the amendments applied.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amended_by: Vec<u64>,
 }
 
 /// What a system holds or held about the subject.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SystemHolding {
     /// The system.
     pub system: String,
@@ -53,12 +53,12 @@ pub struct SystemHolding {
     /// See `first_seen`.
     pub last_seen: String,
     /// When the data was deleted there, if it was (the latest deletion or retention expiry).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<String>,
 }
 
 /// A recipient the subject's data was shared with.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Disclosure {
     /// The recipient.
     pub recipient: String,
@@ -77,7 +77,7 @@ pub struct Disclosure {
 }
 
 /// The article 15 report.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SubjectReport {
     /// The subject's token, hex.
     pub subject_token: String,

@@ -16,6 +16,7 @@ mod limits;
 pub mod requirements;
 mod special_categories;
 mod subjects;
+mod vocabulary;
 
 use std::time::SystemTime;
 
@@ -25,13 +26,11 @@ pub use examples::{EXAMPLE_OCCURRED_AT_SECONDS, example_submission};
 pub use field_error::FieldError;
 pub use fields::{Field, clear_field};
 pub use formats::is_curie;
-pub use legal_bases::{
-    ARTICLE_6_BASES, ARTICLE_9_CONDITIONS, CONSENT_BASES, is_article_6_basis,
-    is_article_9_condition, is_legal_basis,
-};
+pub use legal_bases::{CONSENT_BASES, is_article_6_basis, is_article_9_condition, is_legal_basis};
 pub use limits::ValidationLimits;
 pub use requirements::{Presence, required_field_paths, requirement_table};
-pub use special_categories::{SPECIAL_CATEGORY_TERMS, is_special_category};
+pub use special_categories::{is_special_category, special_category_terms};
+pub use vocabulary::{TERMS, Term, TermClass, known_term, term_label, terms_of};
 
 use crate::proto::v1::{EventKind, EventSubmission};
 use field_checks::{Context, check_enum, check_present_field};
