@@ -8,6 +8,7 @@
 //! for Status` is the only place a status is made (internal failures are logged there).
 
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
 
 use super::admission::wire::WireError;
 use super::auth::AuthError;
@@ -290,58 +291,111 @@ impl ServiceError {
     }
 }
 
+impl ServiceError {
+    /// The field of the request an `INVALID_ARGUMENT` error names, and what is wrong with it:
+    /// sent beside the message as a `google.rpc.BadRequest` field violation, so that a client
+    /// can point at the field without parsing the message.
+    pub fn field_violation(&self) -> Option<(String, String)> {
+        if self.code() != Code::InvalidArgument {
+            return None;
+        }
+        match self {
+            ServiceError::Invalid(error) => Some((error.field.clone(), error.reason.clone())),
+            ServiceError::Report(ReportError::Invalid { field, reason }) => {
+                Some((field.clone(), reason.clone()))
+            }
+            ServiceError::Wire(WireError::Malformed { path, why }) => {
+                Some((path.clone(), (*why).to_owned()))
+            }
+            ServiceError::Append { error, at } => append_violation(error, at),
+            ServiceError::Backup(error @ BackupError::Nested(_)) => {
+                Some(("destination".to_owned(), error.to_string()))
+            }
+            _ => None,
+        }
+    }
+}
+
 impl From<ServiceError> for Status {
     fn from(error: ServiceError) -> Self {
         let code = error.code();
         if code == Code::Internal {
             tracing::error!(%error, "internal failure while serving a request");
         }
-        Status::new(code, error.to_string())
+        match error.field_violation() {
+            Some((field, description)) => Status::with_error_details(
+                code,
+                error.to_string(),
+                ErrorDetails::with_bad_request_violation(field, description),
+            ),
+            None => Status::new(code, error.to_string()),
+        }
     }
 }
 
 fn append_message(error: &AppendError, at: &AppendLocation) -> String {
-    match error {
-        AppendError::EventIdConflict { position, event_id } => format!(
-            "{}.event.event_id: {event_id:?} was already appended by this producer with different content",
-            at.at(*position)
+    match append_violation(error, at) {
+        Some((field, description)) => format!("{field}: {description}"),
+        None => match error {
+            AppendError::Unavailable(why) => why.clone(),
+            AppendError::Vault(error) => format!("subject key: {error}"),
+            AppendError::Storage(error) => format!("storage: {error}"),
+            _ => error.to_string(),
+        },
+    }
+}
+
+/// The field a refused append names (its path in the request) and what is wrong with it; `None`
+/// for the refusals that name no field.
+fn append_violation(error: &AppendError, at: &AppendLocation) -> Option<(String, String)> {
+    let (field, description) = match error {
+        AppendError::EventIdConflict { position, event_id } => (
+            format!("{}.event.event_id", at.at(*position)),
+            format!("{event_id:?} was already appended by this producer with different content"),
         ),
-        AppendError::IdentityConflict { position } => format!(
-            "{}.linked_subject: the identifier already belongs to another data subject",
-            at.at(*position)
+        AppendError::IdentityConflict { position } => (
+            format!("{}.linked_subject", at.at(*position)),
+            "the identifier already belongs to another data subject".to_owned(),
         ),
-        AppendError::UnknownSubject { position } => format!(
-            "{}.subject: no data subject with this identifier is known; an identity link needs a known subject",
-            at.at(*position)
+        AppendError::UnknownSubject { position } => (
+            format!("{}.subject", at.at(*position)),
+            "no data subject with this identifier is known; an identity link needs a known subject"
+                .to_owned(),
         ),
         AppendError::BadCorrectionTarget {
             position,
             target,
             reason,
-        } => format!(
-            "{}.event.correction.target_index: {target}: {reason}",
-            at.at(*position)
+        } => (
+            format!("{}.event.correction.target_index", at.at(*position)),
+            format!("{target}: {reason}"),
         ),
         AppendError::CorrectionDenied {
             position,
             target,
             reason,
-        } => format!(
-            "{}.event.correction.target_index: {target}: {reason}",
-            at.at(*position)
+        } => (
+            format!("{}.event.correction.target_index", at.at(*position)),
+            format!("{target}: {reason}"),
         ),
-        AppendError::InvalidAmendment { position, error } => format!(
-            "{} (in the target's event as amended)",
-            error.clone().prefixed(&at.at(*position))
+        AppendError::InvalidAmendment { position, error } => {
+            let error = error.clone().prefixed(&at.at(*position));
+            (
+                error.field,
+                format!("{} (in the target's event as amended)", error.reason),
+            )
+        }
+        AppendError::SubjectErased { position, what } => (
+            format!("{}.subject", at.at(*position)),
+            format!(
+                "the subject's erasure is under way or done and its data key is destroyed: {what} refused"
+            ),
         ),
-        AppendError::SubjectErased { position, what } => format!(
-            "{}.subject: the subject's erasure is under way or done and its data key is destroyed: {what} refused",
-            at.at(*position)
-        ),
-        AppendError::Unavailable(why) => why.clone(),
-        AppendError::Vault(error) => format!("subject key: {error}"),
-        AppendError::Storage(error) => format!("storage: {error}"),
-    }
+        AppendError::Unavailable(_) | AppendError::Vault(_) | AppendError::Storage(_) => {
+            return None;
+        }
+    };
+    Some((field, description))
 }
 
 impl From<ProofError> for ServiceError {
@@ -414,6 +468,41 @@ mod tests {
         )));
         assert_eq!(status.code(), Code::InvalidArgument);
         assert_eq!(status.message(), "submission: is required");
+        let violations = status
+            .get_details_bad_request()
+            .expect("a BadRequest detail")
+            .field_violations;
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].field, "submission");
+        assert_eq!(violations[0].description, "is required");
+    }
+
+    #[test]
+    fn refused_corrections_carry_their_field_beside_the_message() {
+        let error = ServiceError::append(
+            AppendError::BadCorrectionTarget {
+                position: 2,
+                target: 7,
+                reason: "no such entry".into(),
+            },
+            AppendLocation::Batch,
+        );
+        let status = Status::from(error);
+        assert_eq!(
+            status.message(),
+            "submissions[2].event.correction.target_index: 7: no such entry"
+        );
+        let violations = status
+            .get_details_bad_request()
+            .expect("a BadRequest detail")
+            .field_violations;
+        assert_eq!(
+            violations[0].field,
+            "submissions[2].event.correction.target_index"
+        );
+        // Other codes carry no field violation.
+        let status = Status::from(ServiceError::NotFound(FieldError::new("index", "beyond")));
+        assert!(status.get_details_bad_request().is_none());
     }
 
     #[test]
