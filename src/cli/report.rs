@@ -2,28 +2,14 @@
 //! (`docs/reports.md`), with a progress line on standard error for long investigations.
 
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use gdpr_ledger::client::investigate_breach_streamed;
 use gdpr_ledger::proto::v1 as pb;
 use gdpr_ledger::reports::export;
 
-/// Where and as whom.
-#[derive(Debug, clap::Args)]
-pub struct Connection {
-    /// The server.
-    #[arg(long)]
-    pub server: SocketAddr,
-    /// A bearer token with the auditor or admin role (not needed with a mapped client
-    /// certificate).
-    #[arg(long, env = "GDPR_LEDGER_TOKEN")]
-    pub token: Option<String>,
-    /// TLS to the server.
-    #[command(flatten)]
-    pub tls: super::connect::ServerTlsArgs,
-}
+use super::connect::{Connection, SubjectIdentifierArg, rpc_error};
 
 /// Arguments of `gdpr-ledger report`.
 #[derive(Debug, clap::Args)]
@@ -101,7 +87,7 @@ pub enum Report {
         connection: Connection,
         /// The subject's identifier as `kind:value`, e.g. `email:alice@example.com`.
         #[arg(long)]
-        subject: String,
+        subject: SubjectIdentifierArg,
         /// Output format: text or json.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
@@ -132,12 +118,14 @@ enum Writer<W: std::io::Write> {
     Csv(export::BreachCsv<W>),
 }
 
-fn timestamp(field: &str, text: &str) -> anyhow::Result<prost_types::Timestamp> {
+/// An RFC 3339 time given as `--{field}`.
+pub fn timestamp(field: &str, text: &str) -> anyhow::Result<prost_types::Timestamp> {
     text.parse()
         .map_err(|e| anyhow::anyhow!("--{field} {text:?}: not an RFC 3339 time ({e})"))
 }
 
-fn write_out(output: &Option<PathBuf>, text: &str) -> anyhow::Result<()> {
+/// Writes `text` to `output`, or to standard output.
+pub fn write_out(output: &Option<PathBuf>, text: &str) -> anyhow::Result<()> {
     match output {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
@@ -152,20 +140,15 @@ fn write_out(output: &Option<PathBuf>, text: &str) -> anyhow::Result<()> {
 async fn connect(
     connection: &Connection,
 ) -> anyhow::Result<gdpr_ledger::client::AuthenticatedReportsClient> {
-    let channel = connection.tls.connect(connection.server).await?;
+    let (channel, bearer) = connection.open().await?;
     Ok(pb::reports_client::ReportsClient::with_interceptor(
-        channel,
-        connection.tls.bearer(connection.token.as_deref())?,
+        channel, bearer,
     ))
 }
 
 /// Runs a report.
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(run_async(&args.report))
+    super::connect::block_on(run_async(&args.report))
 }
 
 async fn run_async(report: &Report) -> anyhow::Result<()> {
@@ -242,7 +225,10 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                     if let Some(path) = output {
                         let _ = std::fs::remove_file(path);
                     }
-                    return Err(error);
+                    return Err(match error.downcast::<tonic::Status>() {
+                        Ok(status) => rpc_error("InvestigateBreach", status),
+                        Err(error) => error,
+                    });
                 }
             };
             eprintln!(
@@ -282,7 +268,8 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                 .records_of_processing(pb::RecordsOfProcessingRequest {
                     systems: systems.clone(),
                 })
-                .await?
+                .await
+                .map_err(|status| rpc_error("RecordsOfProcessing", status))?
                 .into_inner();
             eprintln!(
                 "{} records of processing (log size {}) in {:.2} s",
@@ -305,20 +292,13 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
             format,
             output,
         } => {
-            let Some((kind, value)) = subject.split_once(':') else {
-                bail!(
-                    "--subject {subject:?}: write it as kind:value, e.g. email:alice@example.com"
-                );
-            };
             let mut client = connect(connection).await?;
             let response = client
                 .subject_access_report(pb::SubjectAccessReportRequest {
-                    subject: Some(pb::SubjectIdentifier {
-                        kind: kind.to_owned(),
-                        value: value.to_owned(),
-                    }),
+                    subject: Some(subject.0.clone()),
                 })
-                .await?
+                .await
+                .map_err(|status| rpc_error("SubjectAccessReport", status))?
                 .into_inner();
             eprintln!("logged as access entry {}", response.access_entry_index);
             let text = match format {
