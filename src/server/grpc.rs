@@ -111,7 +111,8 @@ pub(super) async fn grpc_router(
             .register_encoded_file_descriptor_set(crate::proto::v1::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
-    let reflection_error = |e: tonic_reflection::server::Error| ServerError::Transport(e.to_string());
+    let reflection_error =
+        |e: tonic_reflection::server::Error| ServerError::Transport(e.to_string());
     let reflection = reflection_of_our_files()
         .build_v1()
         .map_err(reflection_error)?;

@@ -483,7 +483,7 @@ mod tests {
             AppendError::BadCorrectionTarget {
                 position: 2,
                 target: 7,
-                reason: "no such entry".into(),
+                reason: "no such entry",
             },
             AppendLocation::Batch,
         );
