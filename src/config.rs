@@ -20,11 +20,19 @@ use crate::tls::TlsConfig;
 pub const ENV_PREFIX: &str = "GDPR_LEDGER_";
 
 /// The `GDPR_LEDGER_*` variables that are not settings, by the name after the prefix (lower
-/// case): `GDPR_LEDGER_CONFIG` names the file (`serve --config`), `GDPR_LEDGER_TOKEN` is the
-/// clients' bearer token (a shell that exports it may start the server too), and
-/// `GDPR_LEDGER_MASTER_KEY` is a secret the server reads itself. Every other `GDPR_LEDGER_*`
-/// variable must name a setting.
-pub const ENV_NOT_SETTINGS: &[&str] = &["config", "token", "master_key"];
+/// case): `GDPR_LEDGER_CONFIG` names the file (`serve --config`), `GDPR_LEDGER_MASTER_KEY` is a
+/// secret the server reads itself, and the clients' variables (`GDPR_LEDGER_TOKEN` of the
+/// command line and the example clients, `GDPR_LEDGER_ADDRESS`, `GDPR_LEDGER_READER_TOKEN` and
+/// `GDPR_LEDGER_VERIFIER_KEY` of `examples/python`), which a shell that starts the server may
+/// export too. Every other `GDPR_LEDGER_*` variable must name a setting.
+pub const ENV_NOT_SETTINGS: &[&str] = &[
+    "config",
+    "master_key",
+    "token",
+    "address",
+    "reader_token",
+    "verifier_key",
+];
 
 /// The whole configuration.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -200,7 +208,7 @@ pub enum ConfigError {
     Parse(Box<figment::Error>),
     /// A `GDPR_LEDGER_*` environment variable names no setting.
     #[error(
-        "configuration: the environment variable {variable} names no setting (`{key}`): GDPR_LEDGER_<KEY> variables set the keys of the configuration (nested keys joined by \"__\"; GDPR_LEDGER_CONFIG, GDPR_LEDGER_TOKEN and GDPR_LEDGER_MASTER_KEY are read apart)"
+        "configuration: the environment variable {variable} names no setting (`{key}`): GDPR_LEDGER_<KEY> variables set the keys of the configuration (nested keys joined by \"__\"; GDPR_LEDGER_CONFIG, GDPR_LEDGER_MASTER_KEY and the clients' GDPR_LEDGER_TOKEN, _ADDRESS, _READER_TOKEN and _VERIFIER_KEY are read apart)"
     )]
     UnknownVariable {
         /// The variable, e.g. `GDPR_LEDGER_LIMITS__MAX_BATCH_EVENT`.

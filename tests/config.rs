@@ -66,6 +66,9 @@ fn the_config_and_token_variables_are_not_taken_for_settings() {
         jail.create_file("ledger.toml", "origin = \"a.example/x\"\n")?;
         jail.set_env("GDPR_LEDGER_CONFIG", "ledger.toml");
         jail.set_env("GDPR_LEDGER_TOKEN", "a-client-token");
+        // The Python example's variables, exported in the same shell.
+        jail.set_env("GDPR_LEDGER_ADDRESS", "127.0.0.1:50051");
+        jail.set_env("GDPR_LEDGER_VERIFIER_KEY", "secrets/verifier-key");
         let config = Config::load(Some(std::path::Path::new("ledger.toml"))).expect("loads");
         assert_eq!(config.origin, "a.example/x");
         Ok(())
