@@ -580,3 +580,99 @@ fn completions_are_printed_for_each_shell() {
     let unknown = gl(&dir, &["completions", "tcsh"]);
     assert!(!unknown.ok);
 }
+
+/// The `gdpr-ledger` commands of the README's worked example (its indented code blocks, from
+/// "## A worked example" to the next top-level section), continuation lines joined, in order.
+/// Commands with a placeholder (`<...>` or an optional `[...]`) are left out.
+fn readme_commands() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("## A worked example")
+        .expect("the worked example");
+    let section = &readme[start..];
+    let end = section[3..]
+        .find("\n## ")
+        .map_or(section.len(), |end| end + 3);
+    let mut commands = Vec::new();
+    let mut current = String::new();
+    for line in section[..end].lines() {
+        let Some(code) = line.strip_prefix("    ") else {
+            continue;
+        };
+        let code = code.trim();
+        let (part, continued) = match code.strip_suffix('\\') {
+            Some(part) => (part.trim(), true),
+            None => (code, false),
+        };
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(part);
+        if !continued {
+            let command = std::mem::take(&mut current);
+            if command.starts_with("gdpr-ledger ")
+                && !command.contains('<')
+                && !command.contains('[')
+            {
+                commands.push(command);
+            }
+        }
+    }
+    commands
+}
+
+#[test]
+fn the_readme_commands_run_as_written() {
+    let commands = readme_commands();
+    // The worked example's steps are all there (a renamed command would drop out here).
+    for step in [
+        "gdpr-ledger append ",
+        "gdpr-ledger verify ",
+        "gdpr-ledger lifecycle ",
+        "gdpr-ledger report breach ",
+        "gdpr-ledger report subject ",
+        "gdpr-ledger erasure open ",
+        "gdpr-ledger erasure status ",
+        "gdpr-ledger erasure close ",
+    ] {
+        assert!(
+            commands.iter().any(|c| c.starts_with(step)),
+            "the README has no `{step}...`: {commands:#?}"
+        );
+    }
+    eprintln!("the README's commands:\n{}", commands.join("\n"));
+    let serve = Serve::start();
+    // As the README has it: the binary under its name, the development admin token exported.
+    let mut script = format!(
+        "set -euo pipefail\ngdpr-ledger() {{ '{BIN}' \"$@\"; }}\nexport GDPR_LEDGER_TOKEN=\"$(cat secrets/dev-admin-token)\"\n"
+    );
+    for command in &commands {
+        let command = command.replace("localhost:50051", &serve.server());
+        script.push_str(&format!(
+            "echo '$ {}'\n{command}\n",
+            command.replace('\'', "")
+        ));
+    }
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(serve.path())
+        .env_remove("GDPR_LEDGER_TOKEN")
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("appended: entry 0\n"), "{stdout}");
+    assert_eq!(stdout.matches("VERIFIED").count(), 2, "{stdout}");
+    assert_eq!(
+        stderr.matches("1 records of 1 subjects").count(),
+        2,
+        "both breach reports find the event: {stderr}"
+    );
+    // The CSV of the windowed one holds the entry.
+    assert!(stdout.contains("\n0,"), "{stdout}");
+    assert!(stdout.contains("  state: open; "), "{stdout}");
+    assert!(stdout.contains("  state: closed; "), "{stdout}");
+}
