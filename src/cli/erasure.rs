@@ -31,9 +31,10 @@ pub enum ErasureCommand {
         /// The subject's identifier as `kind:value` (the request names the person).
         #[arg(long)]
         subject: SubjectIdentifierArg,
-        /// Where the request was received, e.g. `privacy-portal` (the entry's system).
+        /// Where the request was received, e.g. `privacy-portal` (the entry's system; default
+        /// `gdpr-ledger`).
         #[arg(long)]
-        system: String,
+        system: Option<String>,
         /// The entry's event id (default: `erasure-<unix nanoseconds>`).
         #[arg(long)]
         event_id: Option<String>,
@@ -116,7 +117,7 @@ pub fn run(args: &ErasureArgs) -> anyhow::Result<()> {
                     .await?
                     .erase_subject(pb::EraseSubjectRequest {
                         subject: Some(subject.0.clone()),
-                        system: system.clone(),
+                        system: system.clone().unwrap_or_default(),
                         event_id: event_id.clone().unwrap_or_default(),
                     })
                     .await
