@@ -57,8 +57,12 @@ impl Interceptor for BearerToken {
     }
 }
 
+/// A channel that presents a bearer token on every call: what every authenticated client of the
+/// `gdpr_ledger.v1` services runs on.
+pub type Intercepted = InterceptedService<Channel, BearerToken>;
+
 /// The ledger's client with a bearer token on every call.
-pub type AuthenticatedClient = LedgerClient<InterceptedService<Channel, BearerToken>>;
+pub type AuthenticatedClient = LedgerClient<Intercepted>;
 
 /// A client on `channel` presenting `token`.
 pub fn authenticated(channel: Channel, token: &str) -> Result<AuthenticatedClient, InvalidToken> {
@@ -68,13 +72,131 @@ pub fn authenticated(channel: Channel, token: &str) -> Result<AuthenticatedClien
     ))
 }
 
-/// How a client reaches a server over TLS: the CA that signed the server's certificate (PEM), the
-/// client's own certificate and key for mutual TLS (PEM), and the name to check the server's
-/// certificate against (default: the address's IP).
-#[derive(Debug, Clone)]
+/// Where a server is, as the client commands' `--server` takes it: `host:port` (a host name,
+/// resolved when connecting, or an IP address, IPv6 in brackets), `http://host:port` (plaintext)
+/// or `https://host[:port]` (TLS; port 443 by default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerAddress {
+    /// How it was written: with no scheme, the client's TLS options decide.
+    pub scheme: Scheme,
+    /// The host name or IP address (an IPv6 address in brackets).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+}
+
+/// The scheme a server address was written with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `host:port`: TLS when the client is given TLS options, plaintext otherwise.
+    None,
+    /// `http://`: plaintext.
+    Http,
+    /// `https://`: TLS, with the given CA or the system's roots.
+    Https,
+}
+
+/// A `--server` value that is not a server address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{input:?}: {reason}; write host:port, http://host:port or https://host[:port] (e.g. ledger.internal:50051)"
+)]
+pub struct ServerAddressError {
+    /// The value given.
+    pub input: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl std::str::FromStr for ServerAddress {
+    type Err = ServerAddressError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let refuse = |reason| ServerAddressError {
+            input: input.to_owned(),
+            reason,
+        };
+        let (scheme, rest) = match input.split_once("://") {
+            None => (Scheme::None, input),
+            Some(("http", rest)) => (Scheme::Http, rest),
+            Some(("https", rest)) => (Scheme::Https, rest),
+            Some(_) => return Err(refuse("the scheme is neither http nor https")),
+        };
+        // A URL may end in `/`; any other path, query or fragment is not a gRPC server.
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        if authority.contains(['/', '?', '#']) {
+            return Err(refuse("a server address has no path"));
+        }
+        if authority.contains('@') {
+            return Err(refuse("a server address has no user name"));
+        }
+        let parsed: http::uri::Authority = authority
+            .parse()
+            .map_err(|_| refuse("not a host and port"))?;
+        let host = parsed.host();
+        let valid_host = if let Some(inner) = host.strip_prefix('[') {
+            inner
+                .strip_suffix(']')
+                .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
+        } else {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        };
+        if !valid_host {
+            return Err(refuse("not a host name or IP address"));
+        }
+        // With no user name, the authority is the host, then `:port` or nothing.
+        let port_text = authority
+            .get(host.len()..)
+            .and_then(|rest| rest.strip_prefix(':'));
+        let port = match (port_text, scheme) {
+            (Some(text), _) => text
+                .parse::<u16>()
+                .map_err(|_| refuse("the port is not a number from 0 to 65535"))?,
+            (None, Scheme::Https) => 443,
+            (None, _) => return Err(refuse("the port is missing")),
+        };
+        Ok(ServerAddress {
+            scheme,
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl std::fmt::Display for ServerAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = match self.scheme {
+            Scheme::None => "",
+            Scheme::Http => "http://",
+            Scheme::Https => "https://",
+        };
+        write!(f, "{scheme}{}:{}", self.host, self.port)
+    }
+}
+
+impl From<std::net::SocketAddr> for ServerAddress {
+    fn from(address: std::net::SocketAddr) -> Self {
+        ServerAddress {
+            scheme: Scheme::None,
+            host: match address {
+                std::net::SocketAddr::V4(v4) => v4.ip().to_string(),
+                std::net::SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+            },
+            port: address.port(),
+        }
+    }
+}
+
+/// How a client reaches a server over TLS: the CA that signed the server's certificate (PEM; the
+/// system's roots when absent), the client's own certificate and key for mutual TLS (PEM), and
+/// the name to check the server's certificate against (default: the address's host).
+#[derive(Debug, Clone, Default)]
 pub struct ClientTls {
-    /// PEM of the CA certificate(s) to trust.
-    pub ca_pem: String,
+    /// PEM of the CA certificate(s) to trust; `None`: the system's roots.
+    pub ca_pem: Option<String>,
     /// PEM of the client certificate and its key.
     pub identity: Option<(String, String)>,
     /// The server name the certificate must carry.
@@ -85,32 +207,48 @@ pub struct ClientTls {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// The address does not make a URI.
-    #[error("{0}")]
+    #[error(transparent)]
     Uri(#[from] tonic::codegen::http::uri::InvalidUri),
     /// The connection or the TLS handshake failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Transport(#[from] tonic::transport::Error),
+    /// An `http://` address with TLS options.
+    #[error("{0} is plaintext (http://) but TLS options were given: write https://")]
+    PlaintextWithTls(ServerAddress),
 }
 
-/// Connects to the ledger at `address`, in plaintext or, with `tls`, over TLS (and mutual TLS).
+/// Connects to the ledger at `address`: in plaintext, or over TLS (and mutual TLS) for an
+/// `https://` address or with `tls` (which an `http://` address refuses). An `https://` address
+/// without `tls` trusts the system's roots.
 pub async fn connect(
-    address: std::net::SocketAddr,
+    address: impl Into<ServerAddress>,
     tls: Option<&ClientTls>,
 ) -> Result<Channel, ConnectError> {
-    let Some(tls) = tls else {
-        return Ok(Channel::from_shared(format!("http://{address}"))?
-            .connect()
-            .await?);
+    let address = address.into();
+    let host_port = format!("{}:{}", address.host, address.port);
+    let system_roots = ClientTls::default();
+    let tls = match (address.scheme, tls) {
+        (Scheme::Http, Some(_)) => return Err(ConnectError::PlaintextWithTls(address)),
+        (Scheme::Http | Scheme::None, None) => {
+            return Ok(Channel::from_shared(format!("http://{host_port}"))?
+                .connect()
+                .await?);
+        }
+        (Scheme::Https | Scheme::None, Some(tls)) => tls,
+        (Scheme::Https, None) => &system_roots,
     };
-    let mut config = tonic::transport::ClientTlsConfig::new()
-        .ca_certificate(tonic::transport::Certificate::from_pem(&tls.ca_pem));
+    let mut config = tonic::transport::ClientTlsConfig::new();
+    config = match &tls.ca_pem {
+        Some(pem) => config.ca_certificate(tonic::transport::Certificate::from_pem(pem)),
+        None => config.with_native_roots(),
+    };
     if let Some((cert, key)) = &tls.identity {
         config = config.identity(tonic::transport::Identity::from_pem(cert, key));
     }
     if let Some(name) = &tls.server_name {
         config = config.domain_name(name);
     }
-    Ok(Channel::from_shared(format!("https://{address}"))?
+    Ok(Channel::from_shared(format!("https://{host_port}"))?
         .tls_config(config)?
         .connect()
         .await?)
@@ -388,4 +526,88 @@ pub async fn raw_unary(
     grpc.unary(request, path, RawCodec)
         .await
         .map(tonic::Response::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> ServerAddress {
+        text.parse()
+            .unwrap_or_else(|e| panic!("{text} parses: {e}"))
+    }
+
+    #[test]
+    fn server_addresses_are_host_port_or_http_urls() {
+        let address = |scheme, host: &str, port| ServerAddress {
+            scheme,
+            host: host.to_owned(),
+            port,
+        };
+        assert_eq!(
+            parsed("127.0.0.1:50051"),
+            address(Scheme::None, "127.0.0.1", 50051)
+        );
+        assert_eq!(
+            parsed("ledger.internal:50051"),
+            address(Scheme::None, "ledger.internal", 50051)
+        );
+        assert_eq!(parsed("[::1]:7"), address(Scheme::None, "[::1]", 7));
+        assert_eq!(
+            parsed("http://localhost:50051"),
+            address(Scheme::Http, "localhost", 50051)
+        );
+        assert_eq!(
+            parsed("http://localhost:50051/"),
+            address(Scheme::Http, "localhost", 50051)
+        );
+        assert_eq!(
+            parsed("https://ledger.example.com"),
+            address(Scheme::Https, "ledger.example.com", 443)
+        );
+        assert_eq!(
+            parsed("https://ledger.example.com:8443/"),
+            address(Scheme::Https, "ledger.example.com", 8443)
+        );
+        // What it connects to, and how it is shown, keeps the scheme.
+        assert_eq!(
+            parsed("https://a.example").to_string(),
+            "https://a.example:443"
+        );
+        assert_eq!(parsed("[::1]:7").to_string(), "[::1]:7");
+        let socket: std::net::SocketAddr = "[::1]:9".parse().expect("socket address");
+        assert_eq!(ServerAddress::from(socket), parsed("[::1]:9"));
+    }
+
+    #[test]
+    fn anything_else_is_refused_saying_what_is_wrong() {
+        for (text, reason) in [
+            ("ledger.internal", "the port is missing"),
+            ("http://ledger.internal", "the port is missing"),
+            ("ledger.internal:", "the port is not a number"),
+            ("ledger.internal:99999", "the port is not a number"),
+            ("ledger.internal:http", "the port is not a number"),
+            (
+                "ftp://ledger.internal:21",
+                "the scheme is neither http nor https",
+            ),
+            (
+                "grpc://ledger.internal:1",
+                "the scheme is neither http nor https",
+            ),
+            ("https://ledger.internal/v1", "no path"),
+            ("https://user@ledger.internal", "no user name"),
+            ("https://", "not a host"),
+            ("", "not a host"),
+            ("[zz]:1", "not a host name or IP address"),
+            ("le dger:1", "not a host"),
+        ] {
+            let error = text
+                .parse::<ServerAddress>()
+                .expect_err(&format!("{text:?} is refused"));
+            let message = error.to_string();
+            assert!(message.contains(reason), "{text:?}: {message}");
+            assert!(message.contains("host:port, http://host:port or https://host[:port]"));
+        }
+    }
 }

@@ -19,6 +19,21 @@ use crate::tls::TlsConfig;
 /// Prefix of the environment variables that override the file.
 pub const ENV_PREFIX: &str = "GDPR_LEDGER_";
 
+/// The `GDPR_LEDGER_*` variables that are not settings, by the name after the prefix (lower
+/// case): `GDPR_LEDGER_CONFIG` names the file (`serve --config`), `GDPR_LEDGER_MASTER_KEY` is a
+/// secret the server reads itself, and the clients' variables (`GDPR_LEDGER_TOKEN` of the
+/// command line and the example clients, `GDPR_LEDGER_ADDRESS`, `GDPR_LEDGER_READER_TOKEN` and
+/// `GDPR_LEDGER_VERIFIER_KEY` of `examples/python`), which a shell that starts the server may
+/// export too. Every other `GDPR_LEDGER_*` variable must name a setting.
+pub const ENV_NOT_SETTINGS: &[&str] = &[
+    "config",
+    "master_key",
+    "token",
+    "address",
+    "reader_token",
+    "verifier_key",
+];
+
 /// The whole configuration.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -202,6 +217,16 @@ pub enum ConfigError {
     /// The file or an environment variable does not parse, or names an unknown key.
     #[error("configuration: {0}")]
     Parse(Box<figment::Error>),
+    /// A `GDPR_LEDGER_*` environment variable names no setting.
+    #[error(
+        "configuration: the environment variable {variable} names no setting (`{key}`): GDPR_LEDGER_<KEY> variables set the keys of the configuration (nested keys joined by \"__\"; GDPR_LEDGER_CONFIG, GDPR_LEDGER_MASTER_KEY and the clients' GDPR_LEDGER_TOKEN, _ADDRESS, _READER_TOKEN and _VERIFIER_KEY are read apart)"
+    )]
+    UnknownVariable {
+        /// The variable, e.g. `GDPR_LEDGER_LIMITS__MAX_BATCH_EVENT`.
+        variable: String,
+        /// The key it stands for, e.g. `limits.max_batch_event`.
+        key: String,
+    },
     /// The configuration file named does not exist.
     #[error("configuration file {0} does not exist")]
     MissingFile(PathBuf),
@@ -213,6 +238,31 @@ pub enum ConfigError {
         /// Why.
         reason: String,
     },
+}
+
+impl ConfigError {
+    /// A figment error, with an unknown key that came from the environment named as the variable
+    /// that set it.
+    fn from_figment(error: figment::Error) -> Self {
+        if let figment::error::Kind::UnknownField(field, _) = &error.kind {
+            let from_env = error
+                .metadata
+                .as_ref()
+                .is_some_and(|metadata| metadata.name.contains("environment"));
+            if from_env {
+                let mut path = error.path.clone();
+                if path.last() != Some(field) {
+                    path.push(field.clone());
+                }
+                let variable = format!("{ENV_PREFIX}{}", path.join("__").to_ascii_uppercase());
+                return ConfigError::UnknownVariable {
+                    variable,
+                    key: path.join("."),
+                };
+            }
+        }
+        ConfigError::Parse(Box::new(error))
+    }
 }
 
 impl Config {
@@ -230,11 +280,11 @@ impl Config {
             // (it is a secret, not a setting).
             .merge(
                 Env::prefixed(ENV_PREFIX)
-                    .ignore(&["master_key"])
+                    .ignore(ENV_NOT_SETTINGS)
                     .split("__"),
             )
             .extract()
-            .map_err(|e| ConfigError::Parse(Box::new(e)))?;
+            .map_err(ConfigError::from_figment)?;
         config.check()?;
         Ok(config)
     }

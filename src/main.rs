@@ -5,7 +5,7 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 /// gdpr-ledger: a tamper-evident audit ledger for personal data.
 #[derive(Debug, Parser)]
@@ -49,6 +49,23 @@ enum Command {
     /// A replicated deployment's set-up (`docs/replication.md`).
     #[cfg(feature = "server")]
     Replication(cli::replication::ReplicationArgs),
+    /// Append one event given by flags and print its receipt (and its proof bundle).
+    #[cfg(feature = "server")]
+    Append(Box<cli::append::AppendArgs>),
+    /// Erasure cases (articles 17 and 19): open, status, list, close.
+    #[cfg(feature = "server")]
+    Erasure(cli::erasure::ErasureArgs),
+    /// Consent (articles 6(1)(a), 7): processing without a valid consent.
+    #[cfg(feature = "server")]
+    Consent(cli::consent::ConsentArgs),
+    /// The identifiers behind a subject token, to notify the person (article 34; admin).
+    #[cfg(feature = "server")]
+    Identifiers(cli::erasure::IdentifiersArgs),
+    /// Print a shell completion script, e.g. `gdpr-ledger completions bash > /etc/bash_completion.d/gdpr-ledger`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
@@ -75,6 +92,21 @@ fn main() -> ExitCode {
         Command::Report(args) => cli::report::run(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "server")]
         Command::Replication(args) => cli::replication::run(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "server")]
+        Command::Append(args) => cli::append::run(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "server")]
+        Command::Erasure(args) => cli::erasure::run(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "server")]
+        Command::Consent(args) => cli::consent::run(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "server")]
+        Command::Identifiers(args) => cli::erasure::identifiers(args).map(|()| ExitCode::SUCCESS),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "gdpr-ledger", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(|e| anyhow::anyhow!("writing the completion script: {e}"))
+        }
     };
     match outcome {
         Ok(code) => code,

@@ -59,6 +59,46 @@ fn the_master_key_variable_is_not_taken_for_a_setting() {
 }
 
 #[test]
+fn the_config_and_token_variables_are_not_taken_for_settings() {
+    // Issue 16: GDPR_LEDGER_CONFIG (the environment form of `serve --config`) and an exported
+    // GDPR_LEDGER_TOKEN (the clients' token) stopped the server: "unknown field: found config".
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("ledger.toml", "origin = \"a.example/x\"\n")?;
+        jail.set_env("GDPR_LEDGER_CONFIG", "ledger.toml");
+        jail.set_env("GDPR_LEDGER_TOKEN", "a-client-token");
+        // The Python example's variables, exported in the same shell.
+        jail.set_env("GDPR_LEDGER_ADDRESS", "127.0.0.1:50051");
+        jail.set_env("GDPR_LEDGER_VERIFIER_KEY", "secrets/verifier-key");
+        let config = Config::load(Some(std::path::Path::new("ledger.toml"))).expect("loads");
+        assert_eq!(config.origin, "a.example/x");
+        Ok(())
+    });
+}
+
+#[test]
+fn an_unknown_variable_is_refused_naming_the_variable() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("GDPR_LEDGER_LIMITS__MAX_BATCH_EVENT", "5");
+        let error = Config::load(None).expect_err("a misspelt variable is refused");
+        let message = error.to_string();
+        assert!(
+            message.contains("environment variable GDPR_LEDGER_LIMITS__MAX_BATCH_EVENT names no setting (`limits.max_batch_event`)"),
+            "{message}"
+        );
+        Ok(())
+    });
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("GDPR_LEDGER_LISTEN_ADDRESS", "127.0.0.1:1");
+        let message = Config::load(None).expect_err("refused").to_string();
+        assert!(
+            message.contains("GDPR_LEDGER_LISTEN_ADDRESS names no setting (`listen_address`)"),
+            "{message}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
 fn the_environment_overrides_the_file() {
     figment::Jail::expect_with(|jail| {
         jail.create_file("ledger.toml", "[limits]\nmax_batch_events = 5\n")?;

@@ -13,6 +13,7 @@ use gdpr_ledger::proto::v1 as pb;
 use gdpr_ledger::proto::v1::EventKind;
 use gdpr_ledger::validation::example_submission;
 use tonic::Code;
+use tonic_types::StatusExt as _;
 
 fn collection(event_id: &str, email: &str) -> pb::EventSubmission {
     common::collection(event_id, "email", email)
@@ -273,7 +274,59 @@ async fn health_and_reflection_are_served() {
         names.contains(&"grpc.health.v1.Health".to_owned()),
         "{names:?}"
     );
+
+    // v1alpha too (issue 16): Python's grpcio-reflection, older grpcurl, Postman and Evans speak
+    // only it, and got UNIMPLEMENTED.
+    {
+        use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+        let request = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol(
+                "gdpr_ledger.v1.Erasure".into(),
+            )),
+        };
+        let list = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut responses = ServerReflectionClient::new(channel_for(ledger.addr()).await)
+            .server_reflection_info(tokio_stream::iter(vec![list, request]))
+            .await
+            .expect("v1alpha reflection answers")
+            .into_inner();
+        let listed = responses
+            .message()
+            .await
+            .expect("a v1alpha reflection message")
+            .expect("not closed");
+        let Some(MessageResponse::ListServicesResponse(list)) = listed.message_response else {
+            panic!("expected a service list, got {listed:?}");
+        };
+        let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        for service in ["gdpr_ledger.v1.Ledger", "gdpr_ledger.v1.Erasure"] {
+            assert!(names.contains(&service.to_owned()), "{names:?}");
+        }
+        let file = responses
+            .message()
+            .await
+            .expect("a second v1alpha reflection message")
+            .expect("not closed");
+        let Some(MessageResponse::FileDescriptorResponse(files)) = file.message_response else {
+            panic!("expected the file of gdpr_ledger.v1.Erasure, got {file:?}");
+        };
+        assert!(!files.file_descriptor_proto.is_empty());
+    }
     ledger.stop().await;
+}
+
+async fn channel_for(addr: std::net::SocketAddr) -> tonic::transport::Channel {
+    tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -464,6 +517,58 @@ async fn a_refused_batch_changes_nothing() {
     ledger.stop().await;
 }
 
+/// Issue 16: an INVALID_ARGUMENT status carries a google.rpc.BadRequest beside its message, with
+/// a field violation naming the field, decoded here as any gRPC client would (grpc-status-details-bin).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_append_names_its_field_in_a_bad_request_detail() {
+    let mut ledger = TestLedger::start().await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    let mut submission = collection("crm-bad-1", "jane.doe@example.com");
+    let categories = &mut submission.event.as_mut().expect("event").data_categories;
+    let field = format!("submission.event.data_categories[{}]", categories.len());
+    categories.push("not a curie".into());
+    let refused = producer
+        .append(append(submission, false))
+        .await
+        .expect_err("a malformed category is refused");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    let details = refused
+        .check_error_details()
+        .expect("the details decode as google.rpc.Status");
+    let violations = details
+        .bad_request()
+        .expect("a BadRequest detail")
+        .field_violations
+        .clone();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].field, field);
+    assert!(!violations[0].description.is_empty());
+    assert_eq!(
+        refused.message(),
+        format!("{field}: {}", violations[0].description)
+    );
+
+    // A refusal of the sequencer names its field too (a batch's event by position).
+    let first = collection("crm-bad-2", "jane.doe@example.com");
+    producer
+        .append(append(first.clone(), false))
+        .await
+        .expect("appended");
+    let mut changed = first;
+    changed.event.as_mut().expect("event").purposes = vec!["dpv:Marketing".into()];
+    let conflict = producer
+        .append_batch(pb::AppendBatchRequest {
+            submissions: vec![collection("crm-bad-3", "x@example.com"), changed],
+            include_bundle: false,
+        })
+        .await
+        .expect_err("a reused event id with other content is refused");
+    assert_eq!(conflict.code(), Code::AlreadyExists, "{conflict:?}");
+    // Not INVALID_ARGUMENT: no BadRequest.
+    assert!(conflict.get_details_bad_request().is_none());
+    ledger.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_required_field_of_every_kind_is_enforced() {
     use gdpr_ledger::validation::{clear_field, required_field_paths};
@@ -487,6 +592,21 @@ async fn every_required_field_of_every_kind_is_enforced() {
                 refused.message().starts_with(&expected),
                 "{kind:?}: clearing {path} gave {:?}",
                 refused.message()
+            );
+            // Beside the message, the field as a google.rpc.BadRequest field violation.
+            let violations = refused
+                .get_details_bad_request()
+                .unwrap_or_else(|| panic!("{kind:?} {path}: no BadRequest detail"))
+                .field_violations;
+            assert_eq!(violations.len(), 1, "{kind:?} {path}");
+            assert!(
+                violations[0].field.starts_with(&expected),
+                "{kind:?} {path}: {:?}",
+                violations[0]
+            );
+            assert_eq!(
+                refused.message(),
+                format!("{}: {}", violations[0].field, violations[0].description)
             );
             checked += 1;
         }

@@ -632,6 +632,36 @@ async fn the_command_line_clients_reach_a_mutual_tls_server_with_a_client_certif
     assert!(ok, "{output}");
     assert!(output.contains("\"checkpoint\""), "{output}");
 
+    // Issue 16: --server as an https:// URL with a host name: TLS, the certificate checked
+    // against that name (no --tls-server-name), the port resolved.
+    let url = format!("https://{SERVER_NAME}:{}", ledger.addr().port());
+    let by_url: Vec<&std::ffi::OsStr> = vec![
+        "erasure".as_ref(),
+        "list".as_ref(),
+        "--server".as_ref(),
+        url.as_ref(),
+        "--tls-ca".as_ref(),
+        pki.ca_file.as_os_str(),
+        "--tls-cert".as_ref(),
+        cert_file.as_os_str(),
+        "--tls-key".as_ref(),
+        key_file.as_os_str(),
+    ];
+    let (ok, output) = run_cli(&by_url);
+    assert!(ok, "{output}");
+    assert_eq!(output, "no open erasure cases\n");
+    // Without --tls-ca, https:// trusts the system's roots, which do not hold the test CA.
+    let (ok, output) = run_cli(&[by_url[..4].to_vec(), by_url[6..].to_vec()].concat());
+    assert!(!ok, "{output}");
+    assert!(output.contains("over TLS"), "{output}");
+    // http:// is plaintext: TLS options with it are refused, naming the scheme.
+    let plain = format!("http://{SERVER_NAME}:{}", ledger.addr().port());
+    let mut mixed = by_url.clone();
+    mixed[3] = plain.as_ref();
+    let (ok, output) = run_cli(&mixed);
+    assert!(!ok, "{output}");
+    assert!(output.contains("is plaintext (http://)"), "{output}");
+
     // Without the client certificate the handshake is refused; in plaintext nothing answers.
     let mut no_certificate: Vec<&std::ffi::OsStr> = vec![
         "audit".as_ref(),

@@ -2,7 +2,6 @@
 //! the API, and reports the first divergence; a progress bar of the entries replayed on standard
 //! error when it is a terminal.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,8 +20,9 @@ pub struct AuditArgs {
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// A running server to audit through the API (entries, signatures, tree, latest checkpoint).
+    /// As host:port, http://host:port or https://host[:port].
     #[arg(long)]
-    pub server: Option<SocketAddr>,
+    pub server: Option<gdpr_ledger::client::ServerAddress>,
     /// A bearer token with the auditor or admin role, for `--server`.
     #[arg(long, env = "GDPR_LEDGER_TOKEN", requires = "server")]
     pub token: Option<String>,
@@ -37,7 +37,7 @@ pub struct AuditArgs {
 /// Exit status 0 when everything agrees, 1 at the first divergence.
 pub fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
     let keys = super::verify::load_keys(&args.keys)?;
-    match (&args.data_dir, args.server) {
+    match (&args.data_dir, &args.server) {
         (Some(dir), _) => audit_data_dir(dir, &keys),
         (None, Some(server)) => audit_server(server, args, keys),
         (None, None) => anyhow::bail!("give --data-dir or --server"),
@@ -79,16 +79,12 @@ fn audit_data_dir(dir: &std::path::Path, keys: &[VerifierKey]) -> anyhow::Result
 }
 
 fn audit_server(
-    server: SocketAddr,
+    server: &gdpr_ledger::client::ServerAddress,
     args: &AuditArgs,
     keys: Vec<VerifierKey>,
 ) -> anyhow::Result<ExitCode> {
     let bearer = args.tls.bearer(args.token.as_deref())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    super::connect::block_on(async move {
         let channel = args.tls.connect(server).await?;
         let mut client =
             gdpr_ledger::proto::v1::ledger_client::LedgerClient::with_interceptor(channel, bearer);
@@ -119,7 +115,7 @@ fn audit_server(
                 Ok(ExitCode::SUCCESS)
             }
             Err(ApiAuditError::Rpc { call, status }) => {
-                anyhow::bail!("{call}: {status}")
+                Err(super::connect::rpc_error(&call, status))
             }
             Err(divergence) => {
                 println!("DIVERGENCE: {divergence}");

@@ -1,7 +1,6 @@
 //! `gdpr-ledger backup` (an online, consistent copy of a running server's log) and
 //! `gdpr-ledger restore` (bring a backup back as a data dir, server stopped).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -11,19 +10,13 @@ use gdpr_ledger::proto::v1::admin_client::AdminClient;
 /// Arguments of `gdpr-ledger backup`.
 #[derive(Debug, clap::Args)]
 pub struct BackupArgs {
-    /// The running server.
-    #[arg(long)]
-    pub server: SocketAddr,
-    /// A bearer token with the admin role (not needed with a mapped client certificate).
-    #[arg(long, env = "GDPR_LEDGER_TOKEN")]
-    pub token: Option<String>,
+    /// The running server, and an admin's credential.
+    #[command(flatten)]
+    pub connection: super::connect::Connection,
     /// Where the server writes the backup: a new directory on the server's machine (absolute,
     /// outside the data dir; its parent must exist).
     #[arg(long)]
     pub to: PathBuf,
-    /// TLS to the server.
-    #[command(flatten)]
-    pub tls: super::connect::ServerTlsArgs,
 }
 
 /// Arguments of `gdpr-ledger restore`.
@@ -45,21 +38,16 @@ pub struct RestoreArgs {
 
 /// Asks the server for a backup and reports what it holds.
 pub fn backup(args: &BackupArgs) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let destination = std::path::absolute(&args.to).context("--to")?;
-    let response = runtime.block_on(async {
-        let channel = args.tls.connect(args.server).await?;
-        let mut admin =
-            AdminClient::with_interceptor(channel, args.tls.bearer(args.token.as_deref())?);
+    let response = super::connect::block_on(async {
+        let (channel, bearer) = args.connection.open().await?;
+        let mut admin = AdminClient::with_interceptor(channel, bearer);
         let response = admin
             .create_backup(pb::CreateBackupRequest {
                 destination: destination.display().to_string(),
             })
             .await
-            .context("CreateBackup")?;
+            .map_err(|status| super::connect::rpc_error("CreateBackup", status))?;
         anyhow::Ok(response.into_inner())
     })?;
     println!(

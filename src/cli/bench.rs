@@ -69,7 +69,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let channel = args.tls.connect(args.addr).await?;
+        let channel = args.tls.connect(&args.addr.into()).await?;
         println!(
             "{:>8} {:>6} {:>12} {:>10} {:>10} {:>10} {:>7}",
             "clients", "batch", "appends/s", "p50 ms", "p99 ms", "max ms", "errors"

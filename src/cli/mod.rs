@@ -1,6 +1,8 @@
 //! The command line of `gdpr-ledger`: one module per subcommand. Only the binary uses `anyhow`.
 
 #[cfg(feature = "server")]
+pub mod append;
+#[cfg(feature = "server")]
 pub mod audit;
 #[cfg(feature = "server")]
 pub mod backup;
@@ -8,6 +10,10 @@ pub mod backup;
 pub mod bench;
 #[cfg(feature = "server")]
 pub mod connect;
+#[cfg(feature = "server")]
+pub mod consent;
+#[cfg(feature = "server")]
+pub mod erasure;
 #[cfg(feature = "server")]
 pub mod footprint;
 #[cfg(feature = "server")]

@@ -3,7 +3,6 @@
 //! standard error when it is a terminal.
 
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
@@ -14,20 +13,7 @@ use gdpr_ledger::reports::html::{CheckpointShown, Html};
 use gdpr_ledger::reports::pages::{self, Query};
 use gdpr_ledger::reports::subject::SubjectReport;
 
-/// Where and as whom.
-#[derive(Debug, clap::Args)]
-pub struct Connection {
-    /// The server.
-    #[arg(long)]
-    pub server: SocketAddr,
-    /// A bearer token with the auditor or admin role (not needed with a mapped client
-    /// certificate).
-    #[arg(long, env = "GDPR_LEDGER_TOKEN")]
-    pub token: Option<String>,
-    /// TLS to the server.
-    #[command(flatten)]
-    pub tls: super::connect::ServerTlsArgs,
-}
+use super::connect::{Connection, SubjectIdentifierArg, rpc_error};
 
 /// Arguments of `gdpr-ledger report`.
 #[derive(Debug, clap::Args)]
@@ -109,7 +95,7 @@ pub enum Report {
         connection: Connection,
         /// The subject's identifier as `kind:value`, e.g. `email:alice@example.com`.
         #[arg(long)]
-        subject: String,
+        subject: SubjectIdentifierArg,
         /// Output format: text, json or html.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
@@ -142,12 +128,14 @@ enum Writer<W: std::io::Write> {
     Html(pages::BreachHtml<W>),
 }
 
-fn timestamp(field: &str, text: &str) -> anyhow::Result<prost_types::Timestamp> {
+/// An RFC 3339 time given as `--{field}`.
+pub fn timestamp(field: &str, text: &str) -> anyhow::Result<prost_types::Timestamp> {
     text.parse()
         .map_err(|e| anyhow::anyhow!("--{field} {text:?}: not an RFC 3339 time ({e})"))
 }
 
-fn write_out(output: &Option<PathBuf>, text: &str) -> anyhow::Result<()> {
+/// Writes `text` to `output`, or to standard output.
+pub fn write_out(output: &Option<PathBuf>, text: &str) -> anyhow::Result<()> {
     match output {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
@@ -166,8 +154,7 @@ struct Clients {
 }
 
 async fn connect(connection: &Connection) -> anyhow::Result<Clients> {
-    let channel = connection.tls.connect(connection.server).await?;
-    let bearer = connection.tls.bearer(connection.token.as_deref())?;
+    let (channel, bearer) = connection.open().await?;
     Ok(Clients {
         reports: pb::reports_client::ReportsClient::with_interceptor(
             channel.clone(),
@@ -215,11 +202,7 @@ fn names(list: &[String]) -> Html {
 
 /// Runs a report.
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(run_async(&args.report))
+    super::connect::block_on(run_async(&args.report))
 }
 
 async fn run_async(report: &Report) -> anyhow::Result<()> {
@@ -329,7 +312,10 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                     if let Some(path) = output {
                         let _ = std::fs::remove_file(path);
                     }
-                    return Err(error);
+                    return Err(match error.downcast::<tonic::Status>() {
+                        Ok(status) => rpc_error("InvestigateBreach", status),
+                        Err(error) => error,
+                    });
                 }
             };
             eprintln!(
@@ -379,7 +365,9 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                 })
                 .await;
             bar.finish_and_clear();
-            let response = response?.into_inner();
+            let response = response
+                .map_err(|status| rpc_error("RecordsOfProcessing", status))?
+                .into_inner();
             eprintln!(
                 "{} records of processing (log size {}) in {:.2} s",
                 response.records.len(),
@@ -414,11 +402,6 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
             format,
             output,
         } => {
-            let Some((kind, value)) = subject.split_once(':') else {
-                bail!(
-                    "--subject {subject:?}: write it as kind:value, e.g. email:alice@example.com"
-                );
-            };
             let Clients {
                 reports: mut client,
                 mut ledger,
@@ -426,14 +409,13 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
             let bar = super::progress::spinner("asking the server");
             let response = client
                 .subject_access_report(pb::SubjectAccessReportRequest {
-                    subject: Some(pb::SubjectIdentifier {
-                        kind: kind.to_owned(),
-                        value: value.to_owned(),
-                    }),
+                    subject: Some(subject.0.clone()),
                 })
                 .await;
             bar.finish_and_clear();
-            let response = response?.into_inner();
+            let response = response
+                .map_err(|status| rpc_error("SubjectAccessReport", status))?
+                .into_inner();
             eprintln!("logged as access entry {}", response.access_entry_index);
             let text = match format {
                 Format::Json => response.report_json + "\n",
@@ -442,7 +424,10 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                         .context("the server's report_json does not parse")?;
                     let checkpoint = checkpoint_at(&mut ledger, report.tree_size).await?;
                     let query: Query = vec![
-                        ("Subject identifier".into(), Html::text(subject)),
+                        (
+                            "Subject identifier".into(),
+                            Html::text(&format!("{}:{}", subject.0.kind, subject.0.value)),
+                        ),
                         made_at(),
                     ];
                     pages::subject_html(&report, &query, &checkpoint, response.access_entry_index)?

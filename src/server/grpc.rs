@@ -42,7 +42,7 @@ pub(super) struct Grpc {
 }
 
 /// The gRPC router: the `gdpr_ledger.v1` services (Ledger, Admin, Erasure, Consent, Reports)
-/// behind the admission layer, with the health service (serving) and reflection, on `grpc`'s
+/// behind the admission layer, with the health service (serving) and reflection (v1 and v1alpha), on `grpc`'s
 /// transport with wider HTTP/2 windows. Returns the health reporter, the service and the
 /// admission layer's rules too.
 #[allow(clippy::too_many_arguments)]
@@ -121,11 +121,21 @@ pub(super) async fn grpc_router(
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<LedgerServer<LedgerService>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(crate::proto::v1::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    // Reflection in both versions: v1, and v1alpha for the clients that speak only it (Python's
+    // grpcio-reflection, older grpcurl, Postman, Evans).
+    let reflection_of_our_files = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::proto::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_error =
+        |e: tonic_reflection::server::Error| ServerError::Transport(e.to_string());
+    let reflection = reflection_of_our_files()
         .build_v1()
-        .map_err(|e| ServerError::Transport(e.to_string()))?;
+        .map_err(reflection_error)?;
+    let reflection_v1alpha = reflection_of_our_files()
+        .build_v1alpha()
+        .map_err(reflection_error)?;
     let max_streams_per_connection = config.limits.max_streams_per_connection.max(1);
     let router = grpc
         // Batches of thousands of events are hundreds of KiB: wider HTTP/2 windows than the
@@ -136,6 +146,7 @@ pub(super) async fn grpc_router(
         .layer(admission.layer())
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(ledger)
         .add_service(admin)
         .add_service(erasure_service)

@@ -8,6 +8,7 @@
 //! for Status` is the only place a status is made (internal failures are logged there).
 
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
 
 use super::admission::wire::WireError;
 use super::auth::AuthError;
@@ -292,13 +293,48 @@ impl ServiceError {
     }
 }
 
+impl ServiceError {
+    /// The field of the request an `INVALID_ARGUMENT` error names, and what is wrong with it:
+    /// sent beside the message as a `google.rpc.BadRequest` field violation, so that a client
+    /// can point at the field without parsing the message.
+    pub fn field_violation(&self) -> Option<(String, String)> {
+        if self.code() != Code::InvalidArgument {
+            return None;
+        }
+        match self {
+            ServiceError::Invalid(error) => Some((error.field.clone(), error.reason.clone())),
+            ServiceError::Report(ReportError::Invalid { field, reason }) => {
+                Some((field.clone(), reason.clone()))
+            }
+            ServiceError::Wire(WireError::Malformed { path, why }) => {
+                Some((path.clone(), (*why).to_owned()))
+            }
+            ServiceError::Append { error, at } => match append_parts(error, at) {
+                (Some(field), reason) => Some((field, reason)),
+                (None, _) => None,
+            },
+            ServiceError::Backup(error @ BackupError::Nested(_)) => {
+                Some(("destination".to_owned(), error.to_string()))
+            }
+            _ => None,
+        }
+    }
+}
+
 impl From<ServiceError> for Status {
     fn from(error: ServiceError) -> Self {
         let code = error.code();
         if code == Code::Internal {
             tracing::error!(%error, "internal failure while serving a request");
         }
-        Status::new(code, error.to_string())
+        match error.field_violation() {
+            Some((field, description)) => Status::with_error_details(
+                code,
+                error.to_string(),
+                ErrorDetails::with_bad_request_violation(field, description),
+            ),
+            None => Status::new(code, error.to_string()),
+        }
     }
 }
 
@@ -497,6 +533,41 @@ mod tests {
         )));
         assert_eq!(status.code(), Code::InvalidArgument);
         assert_eq!(status.message(), "submission: is required");
+        let violations = status
+            .get_details_bad_request()
+            .expect("a BadRequest detail")
+            .field_violations;
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].field, "submission");
+        assert_eq!(violations[0].description, "is required");
+    }
+
+    #[test]
+    fn refused_corrections_carry_their_field_beside_the_message() {
+        let error = ServiceError::append(
+            AppendError::BadCorrectionTarget {
+                position: 2,
+                target: 7,
+                reason: "no such entry",
+            },
+            AppendLocation::Batch,
+        );
+        let status = Status::from(error);
+        assert_eq!(
+            status.message(),
+            "submissions[2].event.correction.target_index: 7: no such entry"
+        );
+        let violations = status
+            .get_details_bad_request()
+            .expect("a BadRequest detail")
+            .field_violations;
+        assert_eq!(
+            violations[0].field,
+            "submissions[2].event.correction.target_index"
+        );
+        // Other codes carry no field violation.
+        let status = Status::from(ServiceError::NotFound(FieldError::new("index", "beyond")));
+        assert!(status.get_details_bad_request().is_none());
     }
 
     #[test]
