@@ -26,10 +26,26 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+install_packages() {
+  [ "$#" -gt 0 ] || return 0
+  echo "bootstrap: installing $*" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
 packages=()
 if ! have_libclang || ! command -v c++ >/dev/null 2>&1; then
   echo "bootstrap: libclang-dev and a C++ compiler are missing (needed to build RocksDB)" >&2
   packages+=(libclang-dev g++)
+fi
+
+# `bootstrap.sh --serve` (scripts/run.sh): only what building and serving need. The rest
+# (systemd-analyze, nats-server, Chromium, Node.js, Python modules) is for the tests.
+if [ "${1:-}" = "--serve" ]; then
+  install_packages "${packages[@]}"
+  exit 0
 fi
 # tests/deploy_files.rs checks deploy/systemd/gdpr-ledger.service with systemd-analyze, which is
 # in the systemd package (absent from minimal Debian images and containers).
@@ -50,13 +66,7 @@ if [ ! -x /usr/bin/chromium ]; then
   packages+=(chromium)
 fi
 
-if [ "${#packages[@]}" -gt 0 ]; then
-  echo "bootstrap: installing ${packages[*]}" >&2
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
-fi
+install_packages "${packages[@]}"
 
 # The independent JavaScript verifier (web/) runs under node's own test runner (Node 18 or later).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

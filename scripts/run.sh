@@ -3,5 +3,6 @@
 # first start in ./secrets (mode 0600), gRPC on 127.0.0.1:50051. Extra arguments go to `serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/bootstrap.sh
+# Only what building and serving need (no test tools, no Python, no systemd).
+./scripts/bootstrap.sh --serve
 exec cargo run --release --locked -- serve "$@"
