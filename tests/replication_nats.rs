@@ -50,8 +50,9 @@ struct Node {
     _dir: tempfile::TempDir,
 }
 
-/// Connects to `url`, retrying while the cluster elects its JetStream leader (bounded).
-async fn connect(url: &str) -> NatsInputLog {
+/// Connects to `url`, retrying while the cluster elects its JetStream leader (bounded); fails
+/// with the servers' logs.
+async fn connect(url: &str, cluster: &Cluster) -> NatsInputLog {
     // A small stream: JetStream reserves max_bytes on each server's disk.
     let settings = StreamSettings {
         replicas: 3,
@@ -66,12 +67,15 @@ async fn connect(url: &str) -> NatsInputLog {
                 eprintln!("waiting for the NATS cluster: {error}");
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
-            Err(error) => panic!("the NATS cluster did not come up: {error}"),
+            Err(error) => panic!(
+                "the NATS cluster did not come up: {error}\n{}",
+                cluster.log_tails()
+            ),
         }
     }
 }
 
-async fn node(url: &str) -> Node {
+async fn node(url: &str, cluster: &Cluster) -> Node {
     let dir = tempfile::tempdir().expect("temp dir");
     let store =
         Arc::new(LedgerStore::open(dir.path(), ORIGIN, &StorageConfig::default()).expect("open"));
@@ -85,7 +89,7 @@ async fn node(url: &str) -> Node {
         config: SequencerConfig::default(),
     })
     .expect("starts");
-    let log = Arc::new(connect(url).await);
+    let log = Arc::new(connect(url, cluster).await);
     let replica = Replica::start(log.clone(), sequencer.clone(), 0, config());
     Node {
         store,
@@ -150,9 +154,9 @@ async fn wait_all(nodes: &[&Node], seq: u64) {
 async fn three_replicas_on_a_nats_cluster_survive_a_dead_server_and_stop_without_a_quorum() {
     let mut cluster = Cluster::start();
     let urls: Vec<String> = cluster.servers.iter().map(NatsServer::url).collect();
-    let a = node(&urls[0]).await;
-    let b = node(&urls[1]).await;
-    let mut c = node(&urls[2]).await;
+    let a = node(&urls[0], &cluster).await;
+    let b = node(&urls[1], &cluster).await;
+    let mut c = node(&urls[2], &cluster).await;
 
     // Producers on every replica, concurrently.
     let mut tasks = Vec::new();
@@ -184,7 +188,7 @@ async fn three_replicas_on_a_nats_cluster_survive_a_dead_server_and_stop_without
 
     // A nats-server dies: two of three still make a quorum.
     cluster.servers[2].kill();
-    let receipts = append_until_ok(&a, "after-one-down", Duration::from_secs(30)).await;
+    let receipts = append_until_ok(&a, "after-one-down", 2, Duration::from_secs(30)).await;
     assert_eq!(receipts, 18);
 
     // A second dies: no quorum. Appends are refused within the publish timeout; nothing moves.
@@ -208,10 +212,11 @@ async fn three_replicas_on_a_nats_cluster_survive_a_dead_server_and_stop_without
     );
     assert_eq!(TailStore::tree_size(&*a.store).expect("size"), size);
 
-    // One comes back: appends resume (after JetStream's election), and the retried request is
-    // one entry, whether or not the refused attempt had been stored.
+    // One comes back: appends resume (after JetStream's election), and the retried request (the
+    // same event, as a producer retries) is one entry, whether or not the refused attempt had
+    // been stored once the quorum came back.
     cluster.restart(1);
-    let index = append_until_ok(&a, "without-quorum", Duration::from_secs(60)).await;
+    let index = append_until_ok(&a, "without-quorum", 1, Duration::from_secs(60)).await;
     assert_eq!(index, size);
 
     // C stopped applying while its nats-server was down; started again from its store's
@@ -219,7 +224,7 @@ async fn three_replicas_on_a_nats_cluster_survive_a_dead_server_and_stop_without
     c.replica.stop_applying().await;
     cluster.restart(2);
     let applied = c.store.applied_input().expect("read").unwrap_or(0);
-    let c_log = Arc::new(connect(&urls[2]).await);
+    let c_log = Arc::new(connect(&urls[2], &cluster).await);
     c.replica = Replica::start(c_log, c.sequencer.clone(), applied, config());
     wait_all(&[&a, &b, &c], a.log_last().await).await;
     assert_same_log(&a.store, &b.store);
@@ -235,13 +240,18 @@ impl Node {
     }
 }
 
-/// Appends one event through `node`, retrying `UNAVAILABLE` (bounded): returns its index.
-async fn append_until_ok(node: &Node, id: &str, within: Duration) -> u64 {
+/// Appends one event (`event(id, subject)`) through `node`, retrying `UNAVAILABLE` (bounded):
+/// returns its index.
+async fn append_until_ok(node: &Node, id: &str, subject: u8, within: Duration) -> u64 {
     let started = Instant::now();
     loop {
         match node
             .replica
-            .append("crm", CorrectionRights::OwnEntries, vec![event(id, 2)])
+            .append(
+                "crm",
+                CorrectionRights::OwnEntries,
+                vec![event(id, subject)],
+            )
             .await
         {
             Ok(receipts) => return receipts[0].index,
