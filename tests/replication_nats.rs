@@ -56,7 +56,7 @@ async fn connect(url: &str, cluster: &Cluster) -> NatsInputLog {
     // A small stream: JetStream reserves max_bytes on each server's disk.
     let settings = StreamSettings {
         replicas: 3,
-        max_bytes: 64 << 20,
+        max_bytes: 8 << 20,
         ..StreamSettings::default()
     };
     let started = Instant::now();

@@ -21,7 +21,7 @@ fn replica_config(root: &std::path::Path, cluster: &Cluster) -> Config {
         nats_urls: cluster.urls(),
         stream_replicas: 3,
         // JetStream reserves this on each nats-server's disk.
-        stream_max_bytes: 64 << 20,
+        stream_max_bytes: 8 << 20,
         ..ReplicationConfig::default()
     });
     config
