@@ -46,6 +46,9 @@ enum Command {
     /// Reports from a running server: breach investigation, record of processing, subject access.
     #[cfg(feature = "server")]
     Report(cli::report::ReportArgs),
+    /// Breach cases (article 33): their 72-hour clocks and draft notifications.
+    #[cfg(feature = "server")]
+    Breach(cli::breach::BreachArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => cli::bench::run(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "server")]
         Command::Report(args) => cli::report::run(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "server")]
+        Command::Breach(args) => cli::breach::run(args).map(|()| ExitCode::SUCCESS),
     };
     match outcome {
         Ok(code) => code,

@@ -666,3 +666,81 @@ async fn a_data_dir_without_the_case_rows_gets_them_by_a_backfill() {
     assert_eq!(clock(&r).entry_indexes, vec![first.index, notice.index]);
     assert_eq!(clock(&r).state(), BreachCaseState::NotifiedOnTime);
 }
+
+/// Runs `gdpr-ledger breach <args>` against the ledger with the auditor's token; its stdout.
+fn breach_command(ledger: &TestLedger, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+        .arg("breach")
+        .args(args)
+        .arg("--server")
+        .arg(ledger.addr().to_string())
+        .args(["--token", AUDITOR_TOKEN])
+        .output()
+        .expect("the command runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_breach_command_prints_clocks_and_the_draft_as_text_and_escaped_html() {
+    let ledger = start().await;
+    let t = now();
+    batch(
+        &ledger,
+        vec![
+            collection("w-1", "webshop", t - 5 * DAY, 1, &["pd:EmailAddress"]),
+            collection("w-2", "webshop", t - 4 * DAY, 2, &["pd:EmailAddress"]),
+        ],
+    )
+    .await
+    .expect("collections");
+    let mut first = details(t - 80 * H, Some((t - 10 * DAY, t - DAY)));
+    first.nature = "<b>dump</b> & \"co\"".into();
+    append(&ledger, report("h-1", "BR-H", "webshop", Some(first)))
+        .await
+        .expect("report");
+    append(&ledger, notified("h-n", "BR-H", t - H, ""))
+        .await
+        .expect("late notification");
+    append(
+        &ledger,
+        report("o-1", "BR-O", "crm", Some(details(t - H, None))),
+    )
+    .await
+    .expect("an open case");
+
+    let text = breach_command(&ledger, &["case", "BR-H"]);
+    assert!(
+        text.contains("notified LATE by 0d 07h 00m, WITHOUT reasons"),
+        "{text}"
+    );
+    assert!(text.contains(DPO), "{text}");
+    assert!(text.contains("<b>dump</b> & \"co\""), "{text}");
+    assert!(
+        text.lines().any(
+            |line| line.starts_with("(a) Approximate number of data subjects")
+                && line.trim_end().ends_with(" 2")
+        ),
+        "{text}"
+    );
+    let html = breach_command(&ledger, &["case", "BR-H", "--format", "html"]);
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(
+        html.contains("&lt;b&gt;dump&lt;/b&gt; &amp; &quot;co&quot;"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>"), "{html}");
+    let list = breach_command(&ledger, &["list"]);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert!(list.contains("BR-H") && list.contains("BR-O"), "{list}");
+    let open = breach_command(&ledger, &["list", "--open"]);
+    assert!(
+        open.contains("BR-O") && open.contains("open: 2d 22h"),
+        "{open}"
+    );
+    assert!(!open.contains("BR-H"), "{open}");
+}

@@ -20,12 +20,10 @@ use crate::validation::FieldError;
 /// Most cases on one page of `ListBreachCases`.
 pub const MAX_CASES_PER_PAGE: usize = 1000;
 
-/// The server's clock as a timestamp.
+/// The server's clock as a timestamp, to the nanosecond: an entry received a fraction of a
+/// second ago is in the log "now".
 fn now() -> Timestamp {
-    Timestamp {
-        seconds: i64::try_from(crate::unix_time::now_seconds()).unwrap_or(i64::MAX),
-        nanos: 0,
-    }
+    Timestamp::from(std::time::SystemTime::now())
 }
 
 /// What the blocking part of `GetBreachCase` found.
