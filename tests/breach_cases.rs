@@ -325,7 +325,9 @@ async fn the_clock_runs_72_hours_from_aware_at_and_the_draft_counts_as_investiga
     let proved = case(&mut auditor, "BR-T-1", t + 3 * H, true)
         .await
         .expect("the case with its bundle");
+    // Entry 0 is the controller's declaration the server made at start from `[controller]`.
     let mut expected: Vec<u64> = in_window.clone();
+    expected.push(0);
     expected.push(first.index);
     expected.sort_unstable();
     assert_eq!(proved.relied_on, expected);
@@ -743,4 +745,124 @@ async fn the_breach_command_prints_clocks_and_the_draft_as_text_and_escaped_html
         "{open}"
     );
     assert!(!open.contains("BR-H"), "{open}");
+}
+
+/// The entry at `index`, decoded.
+async fn entry(ledger: &TestLedger, index: u64) -> pb::Entry {
+    let mut client = ledger.client(AUDITOR_TOKEN).await;
+    let response = client
+        .get_entry(pb::GetEntryRequest {
+            selector: Some(pb::get_entry_request::Selector::Index(index)),
+            producer: String::new(),
+        })
+        .await
+        .expect("the entry")
+        .into_inner();
+    prost::Message::decode(response.entry.as_slice()).expect("an entry")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_contact_is_declared_in_the_log_and_read_as_of() {
+    let mut ledger = start().await;
+    // The first start declared [controller] in the log.
+    let declared = entry(&ledger, 0).await;
+    let event = declared.event.expect("event");
+    assert_eq!(event.kind(), EventKind::ControllerDeclared);
+    assert_eq!(event.system, "gdpr-ledger");
+    assert_eq!(declared.producer, "gdpr-ledger");
+    let declaration = event.controller_declaration.expect("declaration");
+    assert_eq!(declaration.dpo_contact, DPO);
+    let t = now();
+    append(
+        &ledger,
+        report("d-1", "BR-D", "crm", Some(details(t - H, None))),
+    )
+    .await
+    .expect("report");
+    let mut auditor = reports(&ledger, AUDITOR_TOKEN).await;
+    let d = case(&mut auditor, "BR-D", t + 60, false).await.expect("D");
+    assert_eq!(d.draft.as_ref().map(|d| d.dpo_contact.as_str()), Some(DPO));
+    assert!(d.relied_on.contains(&0), "{:?}", d.relied_on);
+
+    // The same configuration again: nothing new is declared.
+    let size = ledger.tree_size().await;
+    ledger.restart().await;
+    assert_eq!(ledger.tree_size().await, size);
+    // A new DPO: declared from the restart on; answers before it keep the old one.
+    ledger.config.controller.dpo_contact = "New DPO office, dpo2@example.com".into();
+    ledger.restart().await;
+    assert_eq!(ledger.tree_size().await, size + 1);
+    let second = entry(&ledger, size).await;
+    // In force from its effective_at, in the log from its received_at (a moment later).
+    let recorded = second.received_at.expect("received_at");
+    let second = second.event.expect("event");
+    let effective = second
+        .controller_declaration
+        .and_then(|d| d.effective_at)
+        .expect("effective_at");
+    let just_before = if effective.nanos > 0 {
+        Timestamp {
+            seconds: effective.seconds,
+            nanos: effective.nanos - 1,
+        }
+    } else {
+        Timestamp {
+            seconds: effective.seconds - 1,
+            nanos: 999_999_999,
+        }
+    };
+    let auditor = reports(&ledger, AUDITOR_TOKEN).await;
+    let read = |as_of: Timestamp| {
+        let mut auditor = auditor.clone();
+        async move {
+            auditor
+                .get_breach_case(pb::GetBreachCaseRequest {
+                    breach_ref: "BR-D".into(),
+                    as_of: Some(as_of),
+                    include_bundle: false,
+                })
+                .await
+                .expect("D")
+                .into_inner()
+                .draft
+                .expect("draft")
+                .dpo_contact
+        }
+    };
+    assert_eq!(read(just_before).await, DPO);
+    assert_eq!(read(recorded).await, "New DPO office, dpo2@example.com");
+
+    // Producers cannot declare the controller; admins can, ahead of time: in force from its
+    // effective_at only.
+    let mut declaration = example_submission(EventKind::ControllerDeclared);
+    let event = declaration.event.as_mut().expect("event");
+    event.system = "crm".into();
+    event.occurred_at = Some(ts(now()));
+    event.controller_declaration = Some(pb::ControllerDeclaration {
+        name: "Example GmbH".into(),
+        dpo_contact: "Future DPO, dpo3@example.com".into(),
+        effective_at: Some(ts(t + 10 * DAY)),
+    });
+    let status = append(&ledger, declaration.clone())
+        .await
+        .expect_err("a producer's declaration");
+    assert_eq!(
+        status.code(),
+        tonic::Code::PermissionDenied,
+        "{}",
+        status.message()
+    );
+    let mut admin = ledger.client(ADMIN_TOKEN).await;
+    admin
+        .append(pb::AppendRequest {
+            submission: Some(declaration),
+            include_bundle: false,
+        })
+        .await
+        .expect("an admin's declaration");
+    assert_eq!(
+        read(ts(now() + 60)).await,
+        "New DPO office, dpo2@example.com"
+    );
+    assert_eq!(read(ts(t + 11 * DAY)).await, "Future DPO, dpo3@example.com");
 }

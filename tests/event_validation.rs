@@ -141,6 +141,17 @@ fn fill(sub: &mut EventSubmission, field: Field) {
                             ..Default::default()
                         })
                 }
+                Field::ControllerDeclaration => {
+                    event.controller_declaration =
+                        Some(gdpr_ledger::proto::v1::ControllerDeclaration {
+                            name: "Example GmbH".to_owned(),
+                            dpo_contact: "DPO, dpo@example.com".to_owned(),
+                            effective_at: Some(prost_types::Timestamp {
+                                seconds: EXAMPLE_OCCURRED_AT_SECONDS,
+                                nanos: 0,
+                            }),
+                        })
+                }
                 Field::Subject | Field::LinkedSubject | Field::Details => unreachable!(),
             }
         }
@@ -159,7 +170,7 @@ fn shipped_table_parses_and_covers_every_kind() {
     let kinds = kinds();
     assert_eq!(
         kinds.len(),
-        18,
+        19,
         "EventKind has 16 kinds besides UNSPECIFIED"
     );
     for kind in &kinds {
@@ -921,6 +932,33 @@ fn breach_cases_name_their_fields_when_wrong() {
         &not_told("eu-gdpr:A17-3-a"),
         "event.subjects_notification.not_notified_ground",
     );
+    // The controller's details: all three parts, short text, a valid time (it may lie ahead).
+    let declared = |change: &dyn Fn(&mut gdpr_ledger::proto::v1::ControllerDeclaration)| {
+        let mut sub = example(EventKind::ControllerDeclared);
+        change(
+            event_mut(&mut sub)
+                .controller_declaration
+                .as_mut()
+                .expect("declaration"),
+        );
+        sub
+    };
+    expect_error(
+        &declared(&|d| d.dpo_contact.clear()),
+        "event.controller_declaration.dpo_contact",
+    );
+    expect_error(
+        &declared(&|d| d.name = "n".repeat(257)),
+        "event.controller_declaration.name",
+    );
+    expect_error(
+        &declared(&|d| d.effective_at.as_mut().expect("at").nanos = 1_000_000_000),
+        "event.controller_declaration.effective_at",
+    );
+    assert_eq!(
+        validate(&declared(&|d| d.effective_at = at(30 * 86_400))),
+        Ok(())
+    );
     // A correction cannot carry them.
     let mut sub = example(EventKind::Correction);
     event_mut(&mut sub).breach_details = Some(BreachDetails::default());
@@ -1161,6 +1199,20 @@ fn event_from_json(value: &Value) -> Event {
             }
             "subjectsNotification" => {
                 event.subjects_notification = Some(subjects_notification_from_json(value))
+            }
+            "controllerDeclaration" => {
+                let mut declaration = gdpr_ledger::proto::v1::ControllerDeclaration::default();
+                for (key, value) in as_object(value) {
+                    match key.as_str() {
+                        "name" => declaration.name = text(value),
+                        "dpoContact" => declaration.dpo_contact = text(value),
+                        "effectiveAt" => {
+                            declaration.effective_at = Some(timestamp_from_rfc3339(&text(value)))
+                        }
+                        other => panic!("ControllerDeclaration has no field {other}"),
+                    }
+                }
+                event.controller_declaration = Some(declaration);
             }
             other => panic!("Event has no field {other}"),
         }

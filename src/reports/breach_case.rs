@@ -6,8 +6,8 @@
 //! after corrections. [`CaseFacts`] gathers them; [`CaseFacts::clock`] applies the clock's rules;
 //! [`CaseFacts::draft`] fills the article 33(3) draft, whose counts come from
 //! `reports::breach::summarize` (the code InvestigateBreach runs) over the case's systems and
-//! window. Nothing here is kept between calls: every answer is derived from the log and the
-//! configured controller details.
+//! window, and the controller's details from the declaration in force ([`declared_controller`]).
+//! Nothing here is kept between calls: every answer is derived from the log alone.
 
 use std::collections::BTreeSet;
 
@@ -29,7 +29,9 @@ pub const MAX_CASE_ENTRIES: usize = 100_000;
 /// Entries read together.
 const READ_CHUNK: usize = 4096;
 
-/// The controller's details the draft shows (`[controller]` in the configuration).
+/// The controller's details as configured (`[controller]`): at start the server declares them
+/// in the log (a `controller_declared` entry, `server::controller`) when they differ from the
+/// latest declaration; drafts read the declaration in force, never the configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ControllerConfig {
@@ -293,12 +295,13 @@ impl CaseFacts {
     }
 
     /// The article 33(3) draft, from the case, its counts (`None` without a window) and the
-    /// controller's details.
+    /// controller's declaration in force (`None` when the log holds none yet).
     pub fn draft(
         &self,
         counts: Option<pb::BreachSummary>,
-        controller: &ControllerConfig,
+        controller: Option<&pb::ControllerDeclaration>,
     ) -> pb::BreachNotificationDraft {
+        let controller = controller.cloned().unwrap_or_default();
         let mut categories = self.data_categories.clone();
         if let Some(summary) = &counts {
             categories.extend(summary.per_category.iter().map(|c| c.name.clone()));
@@ -330,6 +333,66 @@ impl CaseFacts {
             controller: controller.name.clone(),
         }
     }
+}
+
+/// The controller's declaration in force at `as_of` among the first `size` entries: of the
+/// `controller_declared` entries left after corrections, the one with the latest `effective_at`
+/// not after `as_of` (the later entry when two are equal). With its index.
+pub fn declared_controller(
+    store: &LedgerStore,
+    size: u64,
+    corrections: &Corrections,
+    as_of: &Timestamp,
+) -> Result<Option<(u64, pb::ControllerDeclaration)>, ReportError> {
+    let indexes: Vec<u64> = store
+        .controller_declarations()?
+        .into_iter()
+        .filter(|index| *index < size)
+        .collect();
+    let mut found: Option<(u64, pb::ControllerDeclaration)> = None;
+    for mut entry in store.decoded_entries(&indexes)? {
+        let event = entry.event.take().unwrap_or_default();
+        let Effective::Live { event, .. } = corrections.effective_event(entry.index, event) else {
+            continue;
+        };
+        let Some(declaration) = event.controller_declaration else {
+            continue;
+        };
+        let Some(effective) = declaration.effective_at else {
+            continue;
+        };
+        if earlier(as_of, &effective) {
+            continue;
+        }
+        let later = found.as_ref().is_none_or(|(_, known)| {
+            known
+                .effective_at
+                .as_ref()
+                .is_none_or(|known| !earlier(&effective, known))
+        });
+        if later {
+            found = Some((entry.index, declaration));
+        }
+    }
+    Ok(found)
+}
+
+/// The latest `controller_declared` entry in log order (the one the configuration is compared
+/// with at start), corrections applied, over the whole log.
+pub fn latest_declaration(
+    store: &LedgerStore,
+) -> Result<Option<pb::ControllerDeclaration>, ReportError> {
+    let size = store.tree_size()?;
+    let corrections = Corrections::load(store, size)?;
+    let indexes = store.controller_declarations()?;
+    let mut latest = None;
+    for mut entry in store.decoded_entries(&indexes)? {
+        let event = entry.event.take().unwrap_or_default();
+        if let Effective::Live { event, .. } = corrections.effective_event(entry.index, event) {
+            latest = event.controller_declaration.or(latest);
+        }
+    }
+    Ok(latest)
 }
 
 /// Refuses to answer while the breach case rows (or the report indexes) lag the log.

@@ -63,8 +63,7 @@ pub(super) async fn grpc_router(
             digest_key,
             streams.clone(),
             config.reports.clone(),
-        )
-        .with_controller(config.controller.clone()),
+        ),
     ));
     let service = LedgerService::new(
         store.clone(),

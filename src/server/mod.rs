@@ -4,6 +4,7 @@
 //! function here or in `keys`, `grpc` and `background`.
 
 mod background;
+mod controller;
 mod grpc;
 mod keys;
 
@@ -55,6 +56,9 @@ pub enum ServerError {
     /// Binding or serving the socket.
     #[error("gRPC transport: {0}")]
     Transport(String),
+    /// The controller's details of `[controller]` could not be declared in the log.
+    #[error("controller: {0}")]
+    Controller(String),
     /// Creating the data dir.
     #[error("data dir {path}: {source}")]
     DataDir {
@@ -153,6 +157,13 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     };
     let store = open_store(&config, &keys)?;
     let (sequencer, sequencer_thread) = start_sequencer(&config, &store, &keys)?;
+    controller::seed_controller(
+        &config.controller,
+        &store,
+        &sequencer,
+        &crate::service::submission_digest_key(&keys.directory_secret),
+    )
+    .await?;
     let (erasure, erasure_worker) = start_erasure(&config, &store, &sequencer)?;
     let metrics = Arc::new(LedgerMetrics::new(
         sequencer.shared().clone(),

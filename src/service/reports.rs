@@ -45,8 +45,6 @@ pub struct ReportsService {
     access_log: AccessLog,
     streams: Arc<StreamGate>,
     spill: SpillConfig,
-    /// The controller's details breach notification drafts show.
-    controller: crate::reports::breach_case::ControllerConfig,
 }
 
 impl ReportsService {
@@ -68,18 +66,7 @@ impl ReportsService {
             access_log,
             streams,
             spill,
-            controller: Default::default(),
         }
-    }
-
-    /// The service showing `controller`'s details (`[controller]`) in breach notification drafts.
-    #[must_use]
-    pub fn with_controller(
-        mut self,
-        controller: crate::reports::breach_case::ControllerConfig,
-    ) -> Self {
-        self.controller = controller;
-        self
     }
 
     /// Appends the access entry that logs a report (`service::access_log`). Returns its index.

@@ -17,6 +17,7 @@
 //! | `0x08` | `system 0 group` | breach counts ([`counts`]) |
 //! | `0x09` | `system 0 group 0 first index` | empty: a breach member row ([`counts`]) |
 //! | `0x0a` | `breach_ref 0 index` | empty: a breach case row ([`cases`]) |
+//! | `0x0b` | `index` | empty: a controller declaration row ([`cases`]) |
 //!
 //! An amended entry gets rows under its amended recipient and categories too (same occurred time,
 //! same index), so a scan finds it under both; readers re-check every candidate against its

@@ -3,9 +3,9 @@
 //! JSON; a test checks that the two agree).
 
 use crate::proto::v1::{
-    BreachDetails, BreachNotification, Correction, CorrectionAction, DeletionMethod, Event,
-    EventKind, EventSubmission, Exemption, Recipient, RecipientRole, SubjectIdentifier,
-    SubjectsNotification, TransferBasis,
+    BreachDetails, BreachNotification, ControllerDeclaration, Correction, CorrectionAction,
+    DeletionMethod, Event, EventKind, EventSubmission, Exemption, Recipient, RecipientRole,
+    SubjectIdentifier, SubjectsNotification, TransferBasis,
 };
 
 /// `occurred_at` of every example: 2025-03-14T09:26:53Z.
@@ -119,6 +119,14 @@ pub fn example_submission(kind: EventKind) -> EventSubmission {
             event.actor = "dpo:office".to_owned();
             sub.subject = None;
         }
+        EventKind::ControllerDeclared => {
+            event.controller_declaration = Some(ControllerDeclaration {
+                name: "Example GmbH".to_owned(),
+                dpo_contact: "Data Protection Office, dpo@example.com".to_owned(),
+                effective_at: Some(at(0)),
+            });
+            sub.subject = None;
+        }
         EventKind::SubjectsNotified => {
             event.breach_ref = "BR-2025-007".to_owned();
             event.subjects_notification = Some(SubjectsNotification {
@@ -169,7 +177,7 @@ fn example_system(kind: EventKind) -> &'static str {
         | EventKind::IdentityLink
         | EventKind::ErasureExempted => "billing",
         EventKind::ConsentGiven | EventKind::ConsentWithdrawn => "cmp",
-        EventKind::ErasureRequested => "privacy-portal",
+        EventKind::ErasureRequested | EventKind::ControllerDeclared => "privacy-portal",
         EventKind::Restriction => "recommender",
         _ => "crm",
     }

@@ -12,8 +12,9 @@ use super::legal_bases::{is_article_6_basis, is_legal_basis};
 use super::subjects::check_identifier;
 use super::{FieldError, ValidationLimits};
 use crate::proto::v1::{
-    BreachDetails, BreachNotification, Correction, CorrectionAction, DeletionMethod, EventKind,
-    EventSubmission, Exemption, Recipient, RecipientRole, SubjectsNotification, TransferBasis,
+    BreachDetails, BreachNotification, ControllerDeclaration, Correction, CorrectionAction,
+    DeletionMethod, EventKind, EventSubmission, Exemption, Recipient, RecipientRole,
+    SubjectsNotification, TransferBasis,
 };
 
 /// What a present field is checked against.
@@ -95,6 +96,10 @@ pub fn check_present_field(
                 },
                 Field::SubjectsNotification => match &event.subjects_notification {
                     Some(notification) => check_subjects_notification(notification, context),
+                    None => Ok(()),
+                },
+                Field::ControllerDeclaration => match &event.controller_declaration {
+                    Some(declaration) => check_controller_declaration(declaration, limits),
                     None => Ok(()),
                 },
                 Field::Subject | Field::LinkedSubject | Field::Details => Ok(()),
@@ -409,4 +414,38 @@ fn check_subjects_notification(
         &notification.reason,
         context.limits,
     )
+}
+
+/// The controller's details: name and DPO contact (short text) and a valid `effective_at`, which
+/// may lie ahead (a declaration can be made before it takes effect).
+fn check_controller_declaration(
+    declaration: &ControllerDeclaration,
+    limits: &ValidationLimits,
+) -> Result<(), FieldError> {
+    for (path, text) in [
+        ("event.controller_declaration.name", &declaration.name),
+        (
+            "event.controller_declaration.dpo_contact",
+            &declaration.dpo_contact,
+        ),
+    ] {
+        if text.is_empty() {
+            return Err(FieldError::new(path, "required"));
+        }
+        check_text(path, text, limits)?;
+    }
+    let path = "event.controller_declaration.effective_at";
+    let Some(at) = &declaration.effective_at else {
+        return Err(FieldError::new(path, "required"));
+    };
+    if !(0..1_000_000_000).contains(&at.nanos) {
+        return Err(FieldError::new(path, "nanos must be 0 to 999,999,999"));
+    }
+    if at.seconds < 0 {
+        return Err(FieldError::new(
+            path,
+            "must not be before 1970-01-01T00:00:00Z",
+        ));
+    }
+    Ok(())
 }

@@ -49,6 +49,8 @@ pub enum Field {
     BreachNotification,
     /// `event.subjects_notification` (a message).
     SubjectsNotification,
+    /// `event.controller_declaration` (a message).
+    ControllerDeclaration,
     /// `subject` (a message).
     Subject,
     /// `linked_subject` (a message).
@@ -60,7 +62,7 @@ pub enum Field {
 impl Field {
     /// Every field, in the order validation checks them (the proto's order): the first failing
     /// field of a submission is the one its `FieldError` names.
-    pub const ALL: [Field; 23] = [
+    pub const ALL: [Field; 24] = [
         Field::EventId,
         Field::Kind,
         Field::OccurredAt,
@@ -81,6 +83,7 @@ impl Field {
         Field::BreachDetails,
         Field::BreachNotification,
         Field::SubjectsNotification,
+        Field::ControllerDeclaration,
         Field::Subject,
         Field::LinkedSubject,
         Field::Details,
@@ -109,6 +112,7 @@ impl Field {
             Field::BreachDetails => "event.breach_details",
             Field::BreachNotification => "event.breach_notification",
             Field::SubjectsNotification => "event.subjects_notification",
+            Field::ControllerDeclaration => "event.controller_declaration",
             Field::Subject => "subject",
             Field::LinkedSubject => "linked_subject",
             Field::Details => "details",
@@ -136,6 +140,11 @@ impl Field {
             Field::BreachNotification => &[
                 "event.breach_notification.authority",
                 "event.breach_notification.notified_at",
+            ],
+            Field::ControllerDeclaration => &[
+                "event.controller_declaration.name",
+                "event.controller_declaration.dpo_contact",
+                "event.controller_declaration.effective_at",
             ],
             _ => &[],
         }
@@ -176,6 +185,7 @@ impl Field {
             Field::BreachDetails => event.breach_details.is_some(),
             Field::BreachNotification => event.breach_notification.is_some(),
             Field::SubjectsNotification => event.subjects_notification.is_some(),
+            Field::ControllerDeclaration => event.controller_declaration.is_some(),
             Field::Subject | Field::LinkedSubject | Field::Details => false,
         }
     }
@@ -217,6 +227,7 @@ impl Field {
             Field::BreachDetails => event.breach_details = None,
             Field::BreachNotification => event.breach_notification = None,
             Field::SubjectsNotification => event.subjects_notification = None,
+            Field::ControllerDeclaration => event.controller_declaration = None,
             Field::Subject | Field::LinkedSubject | Field::Details => {}
         }
     }
@@ -329,6 +340,21 @@ pub fn clear_field(sub: &mut EventSubmission, path: &str) -> bool {
                 "notified_at" => notification.notified_at = None,
                 "not_notified_ground" => notification.not_notified_ground.clear(),
                 "reason" => notification.reason.clear(),
+                _ => return false,
+            }
+        }
+        "event.controller_declaration" => {
+            let Some(declaration) = sub
+                .event
+                .as_mut()
+                .and_then(|e| e.controller_declaration.as_mut())
+            else {
+                return false;
+            };
+            match part {
+                "name" => declaration.name.clear(),
+                "dpo_contact" => declaration.dpo_contact.clear(),
+                "effective_at" => declaration.effective_at = None,
                 _ => return false,
             }
         }

@@ -138,6 +138,7 @@ pub fn validate_amended_event(
         Field::BreachDetails,
         Field::BreachNotification,
         Field::SubjectsNotification,
+        Field::ControllerDeclaration,
     ];
     let amendable = Field::ALL
         .into_iter()

@@ -31,6 +31,7 @@ SAMPLE = {
     "exemption": events.Exemption("eu-gdpr:A17-3-b"),
     "breach_notification": events.BreachNotification("BfDI", reference="BfDI-2025-0412"),
     "subjects_notification": events.SubjectsNotification(not_notified_ground="eu-gdpr:A34-3-a"),
+    "controller_declaration": events.ControllerDeclaration("Example GmbH", "DPO office, dpo@example.com"),
     "target_index": 0,
     "action": events.CorrectionAction.RETRACT,
 }

@@ -12,7 +12,9 @@ use tonic::{Request, Response, Status};
 use super::ReportsService;
 use crate::proto::v1 as pb;
 use crate::reports::breach::{MAX_BUNDLE_ENTRIES, SummaryOptions};
-use crate::reports::breach_case::{CaseFacts, as_of_or, check_breach_ref, check_cases_indexed};
+use crate::reports::breach_case::{
+    CaseFacts, as_of_or, check_breach_ref, check_cases_indexed, declared_controller,
+};
 use crate::reports::{Corrections, ReportError};
 use crate::service::status::{ServiceError, blocking};
 use crate::validation::FieldError;
@@ -29,6 +31,7 @@ fn now() -> Timestamp {
 /// What the blocking part of `GetBreachCase` found.
 struct Found {
     facts: CaseFacts,
+    controller: Option<pb::ControllerDeclaration>,
     size: u64,
     summary: Option<pb::BreachSummary>,
     relied_on: Vec<u64>,
@@ -59,6 +62,8 @@ impl ReportsService {
             };
             let mut relied: BTreeSet<u64> = facts.indexes.iter().copied().collect();
             relied.extend(facts.amendments.iter().copied());
+            let controller = declared_controller(&store, size, &corrections, &as_of)?;
+            relied.extend(controller.as_ref().map(|(index, _)| *index));
             let summary = match facts.query() {
                 None => None,
                 Some(query) => {
@@ -93,6 +98,7 @@ impl ReportsService {
             }
             Ok(Some(Found {
                 facts,
+                controller: controller.map(|(_, declaration)| declaration),
                 size,
                 summary,
                 relied_on: relied.into_iter().collect(),
@@ -111,7 +117,11 @@ impl ReportsService {
         };
         let mut response = pb::GetBreachCaseResponse {
             breach_case: Some(found.facts.clock(&as_of)),
-            draft: Some(found.facts.draft(found.summary.clone(), &self.controller)),
+            draft: Some(
+                found
+                    .facts
+                    .draft(found.summary.clone(), found.controller.as_ref()),
+            ),
             tree_size: found.size,
             relied_on: found.relied_on,
             ..Default::default()

@@ -5,11 +5,14 @@
 //! | tag | key | value |
 //! |---|---|---|
 //! | `0x0a` | `breach_ref 0x00 index` | empty |
+//! | `0x0b` | `index` | empty: a `controller_declared` entry |
 //!
 //! Rows are written for the entries of the kinds that make a case (`breach`, `breach_notified`,
 //! `subjects_notified`) under their `breach_ref`, and for a correction that amends an entry's
 //! `breach_ref` under the amended reference (at the target's index), so a case finds an entry
 //! moved into it; readers re-check each entry's effective event (`crate::reports::breach_case`).
+//! The controller's declarations (`controller_declared`, which drafts read for the DPO's
+//! contact) have a row each too, under the same mark.
 //! Like the breach count rows, they have a mark of their own in `meta`, `breach_cases_next`,
 //! written with them in the commit's batch, and a data dir made before them gets them by a
 //! backfill at start (`crate::backfill`).
@@ -24,6 +27,9 @@ use crate::storage::{LedgerStore, StorageError, columns};
 
 /// Tag of the breach case rows.
 pub const TAG_BREACH_CASE: u8 = 0x0a;
+
+/// Tag of the controller declaration rows.
+pub const TAG_CONTROLLER_DECLARED: u8 = 0x0b;
 
 /// Key in `meta` of the next index the breach case rows have not covered yet.
 pub const META_BREACH_CASES: &[u8] = b"breach_cases_next";
@@ -74,6 +80,17 @@ impl LedgerStore {
         let cf = self.cf(columns::REPORTS)?;
         for (breach_ref, index) in entries.iter().filter_map(case_rows_of) {
             batch.put_cf(cf, case_row(&breach_ref, index), []);
+        }
+        for entry in entries {
+            if entry
+                .event
+                .as_ref()
+                .is_some_and(|event| event.kind() == EventKind::ControllerDeclared)
+            {
+                let mut key = vec![TAG_CONTROLLER_DECLARED];
+                key.extend_from_slice(&entry.index.to_be_bytes());
+                batch.put_cf(cf, key, []);
+            }
         }
         Ok(())
     }
@@ -126,6 +143,28 @@ impl LedgerStore {
                         )
                     })
             }))
+    }
+
+    /// The indexes of every `controller_declared` entry, in log order (there are few: one per
+    /// change of the controller's details).
+    pub fn controller_declarations(&self) -> Result<Vec<u64>, StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        let mut read = ReadOptions::default();
+        read.set_iterate_lower_bound(vec![TAG_CONTROLLER_DECLARED]);
+        read.set_iterate_upper_bound(vec![TAG_CONTROLLER_DECLARED + 1]);
+        self.db
+            .iterator_cf_opt(cf, read, rocksdb::IteratorMode::Start)
+            .map(|row| {
+                let (key, _) = row?;
+                key.get(1..).and_then(columns::decode_u64).ok_or_else(|| {
+                    StorageError::undecodable(
+                        columns::REPORTS,
+                        "a controller declaration row",
+                        "is malformed",
+                    )
+                })
+            })
+            .collect()
     }
 
     /// Whether case `breach_ref` has a row (some entry names it).

@@ -44,6 +44,7 @@ __all__ = [
     "BreachDetails",
     "BreachNotification",
     "SubjectsNotification",
+    "ControllerDeclaration",
     "new_event_id",
     "BUILDERS",
     "collection",
@@ -64,6 +65,7 @@ __all__ = [
     "erasure_exempted",
     "breach_notified",
     "subjects_notified",
+    "controller_declared",
 ]
 
 EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
@@ -213,6 +215,21 @@ class SubjectsNotification:
         return notification
 
 
+@dataclass(frozen=True)
+class ControllerDeclaration:
+    """The controller's name and its DPO's contact (an office's, never a person's data), in force
+    from `effective_at` (default: now). Only an admin may append a declaration."""
+
+    name: str
+    dpo_contact: str
+    effective_at: Timestamp = None
+
+    def to_proto(self) -> event_pb2.ControllerDeclaration:
+        declaration = event_pb2.ControllerDeclaration(name=self.name, dpo_contact=self.dpo_contact)
+        _set_time(declaration.effective_at, self.effective_at)
+        return declaration
+
+
 def new_event_id(prefix: str) -> str:
     """A fresh event id `<prefix>:evt-<nanoseconds>-<random>`; keep it to retry with the same id."""
     event_id = f"{prefix}:evt-{time.time_ns()}-{secrets.token_hex(4)}"
@@ -249,6 +266,7 @@ def _submission(
     breach_details: Optional[BreachDetails] = None,
     breach_notification: Optional[BreachNotification] = None,
     subjects_notification: Optional[SubjectsNotification] = None,
+    controller_declaration: Optional[ControllerDeclaration] = None,
     correction: Optional[event_pb2.Correction] = None,
     deletion_method: Optional[DeletionMethod] = None,
     data_categories: Terms = (),
@@ -277,6 +295,8 @@ def _submission(
         event.breach_notification.CopyFrom(breach_notification.to_proto())
     if subjects_notification is not None:
         event.subjects_notification.CopyFrom(subjects_notification.to_proto())
+    if controller_declaration is not None:
+        event.controller_declaration.CopyFrom(controller_declaration.to_proto())
     if correction is not None:
         event.correction.CopyFrom(correction)
     submission = event_pb2.EventSubmission(event=event, details=details or b"")
@@ -462,6 +482,13 @@ def erasure_exempted(*, event_id: str, system: str, subject: Subject, exemption:
                        actor=actor, occurred_at=occurred_at)
 
 
+def controller_declared(*, event_id: str, system: str, controller_declaration: ControllerDeclaration,
+                        actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The controller's name and DPO contact, in force from `effective_at` (an admin's)."""
+    return _submission(event_pb2.EVENT_KIND_CONTROLLER_DECLARED, event_id=event_id, system=system,
+                       controller_declaration=controller_declaration, actor=actor, occurred_at=occurred_at)
+
+
 # The builder of each kind, by the kind's name in event_requirements.toml.
 BUILDERS = {
     "collection": collection,
@@ -482,4 +509,5 @@ BUILDERS = {
     "erasure_exempted": erasure_exempted,
     "breach_notified": breach_notified,
     "subjects_notified": subjects_notified,
+    "controller_declared": controller_declared,
 }

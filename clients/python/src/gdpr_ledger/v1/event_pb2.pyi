@@ -31,6 +31,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_ERASURE_EXEMPTED: _ClassVar[EventKind]
     EVENT_KIND_BREACH_NOTIFIED: _ClassVar[EventKind]
     EVENT_KIND_SUBJECTS_NOTIFIED: _ClassVar[EventKind]
+    EVENT_KIND_CONTROLLER_DECLARED: _ClassVar[EventKind]
 
 class RecipientRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -83,6 +84,7 @@ EVENT_KIND_CORRECTION: EventKind
 EVENT_KIND_ERASURE_EXEMPTED: EventKind
 EVENT_KIND_BREACH_NOTIFIED: EventKind
 EVENT_KIND_SUBJECTS_NOTIFIED: EventKind
+EVENT_KIND_CONTROLLER_DECLARED: EventKind
 RECIPIENT_ROLE_UNSPECIFIED: RecipientRole
 RECIPIENT_ROLE_PROCESSOR: RecipientRole
 RECIPIENT_ROLE_SUB_PROCESSOR: RecipientRole
@@ -177,8 +179,18 @@ class SubjectsNotification(_message.Message):
     reason: str
     def __init__(self, notified_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_notified_ground: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class ControllerDeclaration(_message.Message):
+    __slots__ = ("name", "dpo_contact", "effective_at")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DPO_CONTACT_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_AT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    dpo_contact: str
+    effective_at: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., dpo_contact: _Optional[str] = ..., effective_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("event_id", "kind", "occurred_at", "system", "data_categories", "purposes", "legal_bases", "recipient", "consent_ref", "actor", "deletion_method", "correction", "linked_identifier_kind", "breach_ref", "collection_channel", "details_digest", "exemption", "breach_details", "breach_notification", "subjects_notification")
+    __slots__ = ("event_id", "kind", "occurred_at", "system", "data_categories", "purposes", "legal_bases", "recipient", "consent_ref", "actor", "deletion_method", "correction", "linked_identifier_kind", "breach_ref", "collection_channel", "details_digest", "exemption", "breach_details", "breach_notification", "subjects_notification", "controller_declaration")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -199,6 +211,7 @@ class Event(_message.Message):
     BREACH_DETAILS_FIELD_NUMBER: _ClassVar[int]
     BREACH_NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
     SUBJECTS_NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    CONTROLLER_DECLARATION_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     kind: EventKind
     occurred_at: _timestamp_pb2.Timestamp
@@ -219,7 +232,8 @@ class Event(_message.Message):
     breach_details: BreachDetails
     breach_notification: BreachNotification
     subjects_notification: SubjectsNotification
-    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system: _Optional[str] = ..., data_categories: _Optional[_Iterable[str]] = ..., purposes: _Optional[_Iterable[str]] = ..., legal_bases: _Optional[_Iterable[str]] = ..., recipient: _Optional[_Union[Recipient, _Mapping]] = ..., consent_ref: _Optional[str] = ..., actor: _Optional[str] = ..., deletion_method: _Optional[_Union[DeletionMethod, str]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., linked_identifier_kind: _Optional[str] = ..., breach_ref: _Optional[str] = ..., collection_channel: _Optional[str] = ..., details_digest: _Optional[bytes] = ..., exemption: _Optional[_Union[Exemption, _Mapping]] = ..., breach_details: _Optional[_Union[BreachDetails, _Mapping]] = ..., breach_notification: _Optional[_Union[BreachNotification, _Mapping]] = ..., subjects_notification: _Optional[_Union[SubjectsNotification, _Mapping]] = ...) -> None: ...
+    controller_declaration: ControllerDeclaration
+    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system: _Optional[str] = ..., data_categories: _Optional[_Iterable[str]] = ..., purposes: _Optional[_Iterable[str]] = ..., legal_bases: _Optional[_Iterable[str]] = ..., recipient: _Optional[_Union[Recipient, _Mapping]] = ..., consent_ref: _Optional[str] = ..., actor: _Optional[str] = ..., deletion_method: _Optional[_Union[DeletionMethod, str]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., linked_identifier_kind: _Optional[str] = ..., breach_ref: _Optional[str] = ..., collection_channel: _Optional[str] = ..., details_digest: _Optional[bytes] = ..., exemption: _Optional[_Union[Exemption, _Mapping]] = ..., breach_details: _Optional[_Union[BreachDetails, _Mapping]] = ..., breach_notification: _Optional[_Union[BreachNotification, _Mapping]] = ..., subjects_notification: _Optional[_Union[SubjectsNotification, _Mapping]] = ..., controller_declaration: _Optional[_Union[ControllerDeclaration, _Mapping]] = ...) -> None: ...
 
 class SubjectIdentifier(_message.Message):
     __slots__ = ("kind", "value")
