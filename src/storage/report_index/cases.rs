@@ -49,6 +49,52 @@ fn case_row(breach_ref: &str, index: u64) -> Vec<u8> {
     key
 }
 
+/// The keys of every row `entry` adds (its case row, its controller declaration row): the one
+/// rule the commit, the backfill and `audit --data-dir` follow.
+pub fn case_row_keys(entry: &Entry) -> Vec<Vec<u8>> {
+    let mut keys = Vec::new();
+    if let Some((breach_ref, index)) = case_rows_of(entry) {
+        keys.push(case_row(&breach_ref, index));
+    }
+    if entry
+        .event
+        .as_ref()
+        .is_some_and(|event| event.kind() == EventKind::ControllerDeclared)
+    {
+        let mut key = vec![TAG_CONTROLLER_DECLARED];
+        key.extend_from_slice(&entry.index.to_be_bytes());
+        keys.push(key);
+    }
+    keys
+}
+
+/// What a case or declaration row names, in words (for `audit --data-dir`).
+pub fn describe_case_row(key: &[u8]) -> String {
+    let index = |bytes: &[u8]| {
+        bytes
+            .len()
+            .checked_sub(8)
+            .and_then(|at| columns::decode_u64(&bytes[at..]))
+    };
+    match key.split_first() {
+        Some((&TAG_BREACH_CASE, body)) => {
+            let name = body
+                .iter()
+                .position(|b| *b == 0)
+                .map(|end| String::from_utf8_lossy(&body[..end]).into_owned());
+            match (name, index(body)) {
+                (Some(name), Some(index)) => format!("the case row of ({name}, entry {index})"),
+                _ => format!("the row {}", hex::encode(key)),
+            }
+        }
+        Some((&TAG_CONTROLLER_DECLARED, body)) if body.len() == 8 => match index(body) {
+            Some(index) => format!("the controller declaration row of entry {index}"),
+            None => format!("the row {}", hex::encode(key)),
+        },
+        _ => format!("the row {}", hex::encode(key)),
+    }
+}
+
 /// The case rows `entry` adds: `(breach_ref, index)`.
 pub fn case_rows_of(entry: &Entry) -> Option<(String, u64)> {
     let event = entry.event.as_ref()?;
@@ -78,19 +124,8 @@ impl LedgerStore {
         entries: &[Entry],
     ) -> Result<(), StorageError> {
         let cf = self.cf(columns::REPORTS)?;
-        for (breach_ref, index) in entries.iter().filter_map(case_rows_of) {
-            batch.put_cf(cf, case_row(&breach_ref, index), []);
-        }
-        for entry in entries {
-            if entry
-                .event
-                .as_ref()
-                .is_some_and(|event| event.kind() == EventKind::ControllerDeclared)
-            {
-                let mut key = vec![TAG_CONTROLLER_DECLARED];
-                key.extend_from_slice(&entry.index.to_be_bytes());
-                batch.put_cf(cf, key, []);
-            }
+        for key in entries.iter().flat_map(case_row_keys) {
+            batch.put_cf(cf, key, []);
         }
         Ok(())
     }
