@@ -131,6 +131,14 @@ fn subjects_not_told(id: &str, breach_ref: &str, ground: &str) -> pb::EventSubmi
     sub
 }
 
+/// `submission` with its event in `system`.
+fn in_system(mut submission: pb::EventSubmission, system: &str) -> pb::EventSubmission {
+    if let Some(event) = submission.event.as_mut() {
+        event.system = system.into();
+    }
+    submission
+}
+
 async fn append(
     ledger: &TestLedger,
     submission: pb::EventSubmission,
@@ -636,6 +644,126 @@ async fn the_rules_of_a_case_are_checked_and_name_the_field() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_system_that_opened_a_case_or_an_admin_speaks_for_it() {
+    let ledger = start().await;
+    let t = now();
+    // The case is crm's. The producer's token also reports for webshop (an integration hub), so
+    // what refuses webshop below is the case's owner, not the token.
+    append(
+        &ledger,
+        report("z-1", "BR-Z", "crm", Some(details(t - 80 * H, None))),
+    )
+    .await
+    .expect("crm opens the case");
+    let denied = |status: tonic::Status, field: &str| {
+        assert_eq!(
+            status.code(),
+            tonic::Code::PermissionDenied,
+            "{}",
+            status.message()
+        );
+        assert!(
+            status.message().starts_with(&format!(
+                "{field}: breach case \"BR-Z\" was opened by system \"crm\""
+            )),
+            "{}",
+            status.message()
+        );
+    };
+    // Another system may not mark the case notified (which would stop its clock on time) ...
+    let status = append(
+        &ledger,
+        in_system(notified("z-n", "BR-Z", t - 79 * H, ""), "webshop"),
+    )
+    .await
+    .expect_err("webshop notifies crm's case");
+    denied(status, "submission.event.system");
+    // ... nor record the subjects as told, nor rewrite the case's facts (the draft's text).
+    let status = append(
+        &ledger,
+        in_system(
+            subjects_not_told("z-s", "BR-Z", "eu-gdpr:A34-3-a"),
+            "webshop",
+        ),
+    )
+    .await
+    .expect_err("webshop answers for crm's case");
+    denied(status, "submission.event.system");
+    let status = append(
+        &ledger,
+        report("z-2", "BR-Z", "webshop", Some(details(t, None))),
+    )
+    .await
+    .expect_err("webshop restates crm's case");
+    denied(status, "submission.event.system");
+    // In a batch, the position is named; nothing of the batch is appended.
+    let status = batch(
+        &ledger,
+        vec![
+            collection("z-c", "webshop", t - DAY, 1, &["pd:Name"]),
+            in_system(notified("z-n", "BR-Z", t - 79 * H, ""), "webshop"),
+        ],
+    )
+    .await
+    .expect_err("in a batch");
+    denied(status, "submissions[1].event.system");
+    // A case opened earlier in the same batch has its owner too.
+    let status = batch(
+        &ledger,
+        vec![
+            report("q-1", "BR-Q", "crm", Some(details(t - H, None))),
+            in_system(notified("q-n", "BR-Q", t, ""), "webshop"),
+        ],
+    )
+    .await
+    .expect_err("a case opened in the batch");
+    assert_eq!(
+        status.code(),
+        tonic::Code::PermissionDenied,
+        "{}",
+        status.message()
+    );
+    assert!(
+        status
+            .message()
+            .starts_with("submissions[1].event.system: breach case \"BR-Q\""),
+        "{}",
+        status.message()
+    );
+
+    let mut auditor = reports(&ledger, AUDITOR_TOKEN).await;
+    let z = case(&mut auditor, "BR-Z", t, false).await.expect("Z");
+    assert_eq!(
+        clock(&z).state(),
+        BreachCaseState::Overdue,
+        "nothing refused was appended"
+    );
+    assert_eq!(clock(&z).entry_indexes.len(), 1);
+    // A record of one affected subject (no breach_details) may come from any system.
+    append(&ledger, report("z-3", "BR-Z", "webshop", None))
+        .await
+        .expect("webshop records an affected subject of its own");
+    // The opener's system notifies; so may an admin, in any system.
+    append(&ledger, notified("z-n", "BR-Z", t - 70 * H, ""))
+        .await
+        .expect("crm notifies its case");
+    let mut admin = ledger.client(ADMIN_TOKEN).await;
+    admin
+        .append(pb::AppendRequest {
+            submission: Some(in_system(
+                subjects_not_told("z-s", "BR-Z", "eu-gdpr:A34-3-a"),
+                "webshop",
+            )),
+            include_bundle: false,
+        })
+        .await
+        .expect("an admin speaks for any case");
+    let z = case(&mut auditor, "BR-Z", t, false).await.expect("Z");
+    assert_eq!(clock(&z).state(), BreachCaseState::NotifiedOnTime);
+    assert_eq!(clock(&z).entry_indexes.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_data_dir_without_the_case_rows_gets_them_by_a_backfill() {
     let mut ledger = start().await;
     let t = now();
@@ -705,9 +833,12 @@ async fn the_breach_command_prints_clocks_and_the_draft_as_text_and_escaped_html
     append(&ledger, report("h-1", "BR-H", "webshop", Some(first)))
         .await
         .expect("report");
-    append(&ledger, notified("h-n", "BR-H", t - H, ""))
-        .await
-        .expect("late notification");
+    append(
+        &ledger,
+        in_system(notified("h-n", "BR-H", t - H, ""), "webshop"),
+    )
+    .await
+    .expect("late notification");
     append(
         &ledger,
         report("o-1", "BR-O", "crm", Some(details(t - H, None))),

@@ -180,6 +180,7 @@ impl LedgerService {
             .map_err(|e| e.prefixed("submission"))?;
         super::breach_cases::check_breach_cases(
             &self.store,
+            &caller,
             std::slice::from_ref(&prepared),
             |_| "submission".to_owned(),
         )
@@ -244,7 +245,7 @@ impl LedgerService {
             }
             prepared.push(event);
         }
-        super::breach_cases::check_breach_cases(&self.store, &prepared, |position| {
+        super::breach_cases::check_breach_cases(&self.store, &caller, &prepared, |position| {
             format!("submissions[{position}]")
         })
         .await?;

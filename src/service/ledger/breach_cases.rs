@@ -4,14 +4,22 @@
 //! (`breach_notified`, `subjects_notified`) name a case the log holds, or that an earlier
 //! submission of the same batch opens. Both refusals are `FAILED_PRECONDITION` naming the field.
 //!
+//! A case speaks with one voice: once opened, its facts (a `breach` carrying `breach_details`)
+//! and its notifications come from the system that opened it (its first original report) or
+//! from an admin; any other producer is refused (`PERMISSION_DENIED` naming the event's
+//! `system`), so that no producer can mark another's case notified on time or rewrite its
+//! draft. A `breach` without `breach_details` (one affected subject's record, from whichever
+//! system holds it) may come from any system its caller reports for.
+//!
 //! The check reads the committed breach case rows (`storage::report_index::cases`): a case once
 //! in the log stays there, so a concurrent append can only make a check refuse what a retry
 //! would accept (a notification sent with its case's first report in flight), never accept what
 //! it should refuse.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::caller::{Caller, Role, SystemRefused};
 use crate::proto::v1::EventKind;
 use crate::sequencer::PreparedEvent;
 use crate::service::status::{ServiceError, blocking};
@@ -24,6 +32,8 @@ struct CaseEntry {
     prefix: String,
     kind: EventKind,
     breach_ref: String,
+    system: String,
+    details: bool,
     aware_at: bool,
 }
 
@@ -31,6 +41,7 @@ struct CaseEntry {
 /// `submissions[3]`), in order, against the cases the log holds.
 pub(super) async fn check_breach_cases(
     store: &Arc<LedgerStore>,
+    caller: &Caller,
     events: &[PreparedEvent],
     prefix: impl Fn(usize) -> String,
 ) -> Result<(), ServiceError> {
@@ -48,6 +59,8 @@ pub(super) async fn check_breach_cases(
                 prefix: prefix(position),
                 kind,
                 breach_ref: event.breach_ref.clone(),
+                system: event.system.clone(),
+                details: event.breach_details.is_some(),
                 aware_at: event
                     .breach_details
                     .as_ref()
@@ -59,13 +72,30 @@ pub(super) async fn check_breach_cases(
         return Ok(());
     }
     let store = store.clone();
+    let admin = caller.role == Role::Admin;
     blocking(move || -> Result<(), ServiceError> {
-        let mut open: BTreeSet<String> = BTreeSet::new();
+        // The cases met so far: who opened each (`None`: no original report, admins only).
+        let mut openers: BTreeMap<String, Option<String>> = BTreeMap::new();
         for entry in &entries {
-            if !open.contains(&entry.breach_ref) && store.breach_case_known(&entry.breach_ref)? {
-                open.insert(entry.breach_ref.clone());
+            if !openers.contains_key(&entry.breach_ref)
+                && let Some(opener) = store.breach_case_opener(&entry.breach_ref)?
+            {
+                openers.insert(entry.breach_ref.clone(), opener);
             }
-            if open.contains(&entry.breach_ref) {
+            if let Some(opener) = openers.get(&entry.breach_ref) {
+                let speaks_for_case = entry.kind != EventKind::Breach || entry.details;
+                if speaks_for_case && !admin && opener.as_deref() != Some(entry.system.as_str()) {
+                    return Err(SystemRefused::NotCaseOwner {
+                        field: format!("{}.event.system", entry.prefix),
+                        breach_ref: entry.breach_ref.clone(),
+                        system: entry.system.clone(),
+                        owner: opener.as_ref().map_or_else(
+                            || "amendments only (no original report)".to_owned(),
+                            |system| format!("system {system:?}"),
+                        ),
+                    }
+                    .into());
+                }
                 continue;
             }
             if entry.kind != EventKind::Breach {
@@ -88,7 +118,7 @@ pub(super) async fn check_breach_cases(
                     ),
                 )));
             }
-            open.insert(entry.breach_ref.clone());
+            openers.insert(entry.breach_ref.clone(), Some(entry.system.clone()));
         }
         Ok(())
     })

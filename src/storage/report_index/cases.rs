@@ -211,6 +211,34 @@ impl LedgerStore {
             .is_some())
     }
 
+    /// Who opened case `breach_ref`: `None` when the log holds no such case, else the `system`
+    /// of the case's first original report (a `breach` entry naming the case itself, as
+    /// stored, corrections not applied: a retraction does not change who opened a case, and an
+    /// amendment that moves an entry into a case does not make its system the opener), or
+    /// `Some(None)` when no entry of the case is one (a case made only by amendments).
+    pub fn breach_case_opener(
+        &self,
+        breach_ref: &str,
+    ) -> Result<Option<Option<String>>, StorageError> {
+        let mut known = false;
+        for index in self.breach_case_rows(breach_ref)? {
+            let index = index?;
+            known = true;
+            let Some(bytes) = self.entry(index)? else {
+                continue;
+            };
+            let entry = crate::core::entry::decode_entry(&bytes)
+                .map_err(|e| StorageError::undecodable_entry(index, e))?;
+            if let Some(event) = entry.event.as_ref()
+                && event.kind() == EventKind::Breach
+                && event.breach_ref == breach_ref
+            {
+                return Ok(Some(Some(event.system.clone())));
+            }
+        }
+        Ok(known.then_some(None))
+    }
+
     /// Every `breach_ref` that has rows, in byte order, from `after` (exclusive) on, at most
     /// `limit`: one seek per case (a skip-scan), however many entries each case has.
     pub fn breach_case_refs(
