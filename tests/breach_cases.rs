@@ -732,7 +732,7 @@ async fn only_the_system_that_opened_a_case_or_an_admin_speaks_for_it() {
     );
 
     let mut auditor = reports(&ledger, AUDITOR_TOKEN).await;
-    let z = case(&mut auditor, "BR-Z", t, false).await.expect("Z");
+    let z = case(&mut auditor, "BR-Z", t + 60, false).await.expect("Z");
     assert_eq!(
         clock(&z).state(),
         BreachCaseState::Overdue,
@@ -758,7 +758,7 @@ async fn only_the_system_that_opened_a_case_or_an_admin_speaks_for_it() {
         })
         .await
         .expect("an admin speaks for any case");
-    let z = case(&mut auditor, "BR-Z", t, false).await.expect("Z");
+    let z = case(&mut auditor, "BR-Z", t + 60, false).await.expect("Z");
     assert_eq!(clock(&z).state(), BreachCaseState::NotifiedOnTime);
     assert_eq!(clock(&z).entry_indexes.len(), 4);
 }
