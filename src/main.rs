@@ -110,6 +110,7 @@ fn main() -> ExitCode {
                 .map(|()| ExitCode::SUCCESS)
                 .map_err(|e| anyhow::anyhow!("writing the completion script: {e}"))
         }
+        #[cfg(feature = "server")]
         Command::Breach(args) => cli::breach::run(args).map(|()| ExitCode::SUCCESS),
     };
     match outcome {
