@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test gdpr-ledger: libclang (for the
 # rocksdb crate's bindgen), systemd-analyze (for the systemd unit's test), nats-server (the
-# replication tests), Node.js (the
+# replication tests), promtool (the alerting rules' test), Node.js (the
 # JavaScript verifier in web/ and the Node example in clients/node/), Chromium (its page's browser
 # test) and the Python client's modules (clients/python/requirements-dev.txt, run by
 # tests/python_client.rs). protoc comes from the
@@ -42,7 +42,7 @@ if ! have_libclang || ! command -v c++ >/dev/null 2>&1; then
 fi
 
 # `bootstrap.sh --serve` (scripts/run.sh): only what building and serving need. The rest
-# (systemd-analyze, nats-server, Chromium, Node.js, Python modules) is for the tests.
+# (systemd-analyze, nats-server, promtool, Chromium, Node.js, Python modules) is for the tests.
 if [ "${1:-}" = "--serve" ]; then
   install_packages "${packages[@]}"
   exit 0
@@ -58,6 +58,13 @@ fi
 if ! command -v nats-server >/dev/null 2>&1; then
   echo "bootstrap: nats-server is missing (the replication tests run a NATS JetStream cluster)" >&2
   packages+=(nats-server)
+fi
+
+# tests/deploy_files.rs runs `promtool check rules` on deploy/prometheus/alerts.yml; promtool is
+# in Debian's prometheus package.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "bootstrap: promtool is missing (the alerting rules' test runs it)" >&2
+  packages+=(prometheus)
 fi
 
 # web/test/browser.test.js drives Debian's Chromium (puppeteer-core never downloads a browser).

@@ -1,6 +1,6 @@
 //! Deriving, at server start, the rows a data dir made before them lacks (or that an interrupted
-//! backfill left unfinished): the report indexes, the breach count rows and the tree chunk
-//! rows. Runs before the sequencer takes the tail. Resumable: each chunk advances its kind's
+//! backfill left unfinished): the report indexes, the breach count rows, the breach case rows and the
+//! tree chunk rows. Runs before the sequencer takes the tail. Resumable: each chunk advances its kind's
 //! mark in its own batch, so a restart continues where it stopped.
 
 use std::time::Instant;
@@ -16,6 +16,8 @@ pub struct Backfilled {
     pub breach_count_entries: u64,
     /// Tree chunks given their row.
     pub tree_chunks: u64,
+    /// Entries given their breach case rows.
+    pub breach_case_entries: u64,
 }
 
 /// Brings every kind of derived rows up to the log, logging progress about every 5%.
@@ -32,6 +34,12 @@ pub fn run(store: &LedgerStore) -> Result<Backfilled, StorageError> {
         store.tree_size()?,
         |progress| store.backfill_breach_counts(progress),
     )?;
+    let cases = run_logged(
+        "breach case rows",
+        store.breach_cases_next()?,
+        store.tree_size()?,
+        |progress| store.backfill_breach_cases(progress),
+    )?;
     let size = store.tree_size()?;
     let chunks = run_logged(
         "tree chunk rows",
@@ -43,6 +51,7 @@ pub fn run(store: &LedgerStore) -> Result<Backfilled, StorageError> {
         report_entries: reports,
         breach_count_entries: counts,
         tree_chunks: chunks,
+        breach_case_entries: cases,
     })
 }
 

@@ -147,4 +147,31 @@ pub enum SystemRefused {
         /// The credential's systems, joined.
         listed: String,
     },
+    /// The event states a breach case's facts or notifications for a case another system
+    /// opened (`docs/breach-cases.md`): only the opener's system, or an admin, speaks for a case.
+    #[error(
+        "{field}: breach case {breach_ref:?} was opened by {owner}: its facts (breach_details) \
+         and notifications come from that system or an admin, not from system {system:?}"
+    )]
+    NotCaseOwner {
+        /// The field naming the system.
+        field: String,
+        /// The case.
+        breach_ref: String,
+        /// The event's system.
+        system: String,
+        /// Who opened the case, in words (`system "soc"`).
+        owner: String,
+    },
+}
+
+impl SystemRefused {
+    /// The field the refusal names (the event's `system`).
+    pub fn field(&self) -> &str {
+        match self {
+            SystemRefused::Reserved { field, .. }
+            | SystemRefused::NotListed { field, .. }
+            | SystemRefused::NotCaseOwner { field, .. } => field,
+        }
+    }
 }

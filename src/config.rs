@@ -87,6 +87,9 @@ pub struct Config {
     /// Reports: the memory a breach investigation (or `audit --data-dir`) may hold while it counts
     /// distinct subjects, and where it spills beyond (`docs/reports.md`).
     pub reports: crate::reports::distinct::SpillConfig,
+    /// The controller's name and its data protection officer's contact, which breach
+    /// notification drafts show (article 33(3)(b); `docs/breach-cases.md`).
+    pub controller: crate::reports::breach_case::ControllerConfig,
     /// Logging.
     pub log: LogConfig,
     /// `[replication]`: a replica of a log replicated on NATS JetStream (`docs/replication.md`);
@@ -143,6 +146,7 @@ impl Default for Config {
             sequencer: SequencerConfig::default(),
             storage: StorageConfig::default(),
             reports: crate::reports::distinct::SpillConfig::default(),
+            controller: crate::reports::breach_case::ControllerConfig::default(),
             log: LogConfig::default(),
             replication: None,
         }

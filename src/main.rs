@@ -66,6 +66,9 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Breach cases (article 33): their 72-hour clocks and draft notifications.
+    #[cfg(feature = "server")]
+    Breach(cli::breach::BreachArgs),
 }
 
 fn main() -> ExitCode {
@@ -107,6 +110,8 @@ fn main() -> ExitCode {
                 .map(|()| ExitCode::SUCCESS)
                 .map_err(|e| anyhow::anyhow!("writing the completion script: {e}"))
         }
+        #[cfg(feature = "server")]
+        Command::Breach(args) => cli::breach::run(args).map(|()| ExitCode::SUCCESS),
     };
     match outcome {
         Ok(code) => code,

@@ -22,6 +22,14 @@
 //! | `sequencer_failed` | gauge | 1 once the sequencer has stopped after a storage failure |
 //! | `rocksdb_pending_compaction_bytes` | gauge | `rocksdb.estimate-pending-compaction-bytes`, summed over column families |
 //! | `rocksdb_sst_files_bytes` | gauge | `rocksdb.total-sst-files-size`, summed over column families |
+//! | `erasure_open_cases` | gauge | erasure cases opened and not closed |
+//! | `erasure_oldest_open_case_age_seconds` | gauge | seconds since the oldest open erasure case was opened; 0 when none is open (the ledger sets no due date: `deploy/prometheus/alerts.yml` warns past article 12(3)'s month) |
+//! | `build_info{version}` | gauge | 1, labelled with the server's version (`CARGO_PKG_VERSION`) |
+//!
+//! The gauges are read at each scrape from the sequencer and the store; none scans the log. The
+//! erasure gauges come from the store's count of open cases (`LedgerStore::open_erasure_summary`),
+//! kept up to date by every write of erasure records, so a scrape costs a lock, not a scan of the
+//! `erasures` family (which the first scrape after a start reads once).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -98,6 +106,14 @@ struct KindLabel {
     kind: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabel {
+    version: &'static str,
+}
+
+/// The version `build_info` carries.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// The statuses an append is refused with in the ordinary course of things: their
 /// `append_rejections_total` series are shown at 0 before the first refusal.
 const EXPECTED_REJECTIONS: [tonic::Code; 8] = [
@@ -148,6 +164,8 @@ pub struct LedgerMetrics {
     sequencer_failed: Gauge,
     pending_compaction_bytes: Gauge,
     sst_files_bytes: Gauge,
+    erasure_open_cases: Gauge,
+    erasure_oldest_open_case_age: Gauge,
     sequencer: Arc<SequencerShared>,
     store: Arc<LedgerStore>,
 }
@@ -176,6 +194,8 @@ impl LedgerMetrics {
             sequencer_failed: Gauge::default(),
             pending_compaction_bytes: Gauge::default(),
             sst_files_bytes: Gauge::default(),
+            erasure_open_cases: Gauge::default(),
+            erasure_oldest_open_case_age: Gauge::default(),
             sequencer,
             store,
         };
@@ -246,6 +266,25 @@ impl LedgerMetrics {
             "rocksdb.total-sst-files-size, summed over column families",
             metrics.sst_files_bytes.clone(),
         );
+        registry.register(
+            "erasure_open_cases",
+            "Erasure cases opened and not closed",
+            metrics.erasure_open_cases.clone(),
+        );
+        registry.register(
+            "erasure_oldest_open_case_age_seconds",
+            "Seconds since the oldest open erasure case was opened (0 when none is open)",
+            metrics.erasure_oldest_open_case_age.clone(),
+        );
+        let build_info = Family::<BuildLabel, Gauge>::default();
+        build_info
+            .get_or_create(&BuildLabel { version: VERSION })
+            .set(1);
+        registry.register(
+            "build_info",
+            "1, labelled with the server's version",
+            build_info,
+        );
         // The usual series exist from the start (at 0), so that rates and alerts see them before
         // the first occurrence.
         for code in EXPECTED_REJECTIONS {
@@ -290,7 +329,7 @@ impl LedgerMetrics {
             .inc();
     }
 
-    /// Reads the gauges' values from the sequencer and the store.
+    /// Reads the gauges' values from the sequencer and the store (none of them scans the log).
     fn refresh(&self) {
         let saturate = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
         self.tree_size
@@ -317,6 +356,17 @@ impl LedgerMetrics {
                 }
                 Err(error) => tracing::warn!(%error, property, "cannot read a RocksDB property"),
             }
+        }
+        match self.store.open_erasure_summary() {
+            Ok(open) => {
+                self.erasure_open_cases
+                    .set(saturate(u64::try_from(open.count).unwrap_or(u64::MAX)));
+                let age = open.oldest_requested_at.map_or(0, |at| {
+                    crate::unix_time::now_seconds().saturating_sub(at).max(0)
+                });
+                self.erasure_oldest_open_case_age.set(age);
+            }
+            Err(error) => tracing::warn!(%error, "cannot read the open erasure cases"),
         }
     }
 }

@@ -2,8 +2,8 @@
 //! [`LogAuditor`] (hash chain, entry signatures, the tree) and checks every column family that is
 //! derived from the entries against the replay: stored tree nodes, signed checkpoints, the
 //! event-id index, the subject index, the report indexes, the breach count rows (recomputed
-//! from the replayed entries: counts exactly, member rows one for one, in bounded memory) and
-//! the tree chunk rows. The first divergence is reported with its index.
+//! from the replayed entries: counts exactly, member rows one for one, in bounded memory), the
+//! breach case and controller declaration rows (one for one) and the tree chunk rows. The first divergence is reported with its index.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -14,6 +14,9 @@ use crate::core::merkle::NodeId;
 use crate::core::signature::{EntrySignature, KeyId, VerifierKey};
 use crate::core::subject_index::{SubjectHead, SubjectNodeStore};
 use crate::reports::distinct::{DistinctKeys, SpillConfig};
+use crate::storage::report_index::cases::{
+    TAG_BREACH_CASE, TAG_CONTROLLER_DECLARED, case_row_keys, describe_case_row,
+};
 use crate::storage::report_index::counts::{
     count_key, member_key, parse_count_key, parse_member_key,
 };
@@ -33,6 +36,8 @@ pub struct AuditSummary {
     pub subjects: u64,
     /// Breach count and member rows checked.
     pub breach_count_rows: u64,
+    /// Breach case and controller declaration rows checked.
+    pub breach_case_rows: u64,
 }
 
 /// The first divergence between what the store holds and what the entries imply.
@@ -98,6 +103,10 @@ pub enum StoreAuditError {
     /// recomputed from the replayed entries, or is missing, or is one too many.
     #[error("reports: breach count rows: {0}")]
     BreachCount(String),
+    /// A breach case or controller declaration row (`storage::report_index::cases`) is missing
+    /// or one too many.
+    #[error("reports: breach case rows: {0}")]
+    BreachCase(String),
     /// A tree chunk row (`storage::tree_chunks`) differs from the chunk recomputed from the
     /// replayed leaves, or is missing, or is one too many.
     #[error("tree_chunks: {0}")]
@@ -379,6 +388,7 @@ fn replay(
     let mut tree_rows = 0u64;
     let mut chunk_leaves = Vec::with_capacity(64);
     let mut counts = CountAudit::new(store)?;
+    let mut cases = CaseAudit::new(store)?;
     let mut event_id_rows = ExpectedRows::new();
     let mut chain_rows = ExpectedRows::new();
 
@@ -460,6 +470,7 @@ fn replay(
                 )?;
             }
             counts.add(index, fields)?;
+            cases.add(index, fields)?;
             entries_seen += 1;
             check_due(&mut auditor, &mut checkpoints)?;
         }
@@ -515,13 +526,88 @@ fn replay(
     let event_ids = audit_event_ids(store, event_id_rows)?;
     audit_subject_rows(store, auditor.subject_heads(), chain_rows)?;
     let breach_count_rows = counts.finish(store)?;
+    let breach_case_rows = cases.finish(store)?;
     Ok(AuditSummary {
         entries: entries_seen,
         checkpoints: checked_checkpoints,
         event_ids,
         subjects: auditor.subject_heads().len() as u64,
         breach_count_rows,
+        breach_case_rows,
     })
+}
+
+/// The breach case and controller declaration rows recomputed from the replayed entries below
+/// their mark (`case_row_keys`, the rule the commit follows), sorted in bounded memory through
+/// [`DistinctKeys`], and compared with the stored rows of both tags.
+struct CaseAudit {
+    next: u64,
+    rows: DistinctKeys,
+}
+
+impl CaseAudit {
+    fn new(store: &LedgerStore) -> Result<Self, StoreAuditError> {
+        let next = if store.has_column_family(columns::REPORTS) {
+            store.breach_cases_next()?
+        } else {
+            0
+        };
+        Ok(Self {
+            next,
+            rows: DistinctKeys::new(&SpillConfig {
+                memory_kib: COUNT_AUDIT_MEMORY_KIB,
+                spill_dir: None,
+            }),
+        })
+    }
+
+    fn add(&mut self, index: u64, entry: &crate::proto::v1::Entry) -> Result<(), StoreAuditError> {
+        if index >= self.next {
+            return Ok(());
+        }
+        for key in case_row_keys(entry) {
+            self.rows.insert(&key)?;
+        }
+        Ok(())
+    }
+
+    /// Compares the stored rows with the recomputed ones. Returns how many rows it checked.
+    fn finish(self, store: &LedgerStore) -> Result<u64, StoreAuditError> {
+        if !store.has_column_family(columns::REPORTS) {
+            return Ok(0);
+        }
+        // Tag 0x0a sorts before 0x0b: the two families of rows in key order.
+        let mut stored = store
+            .report_rows_of_tag(TAG_BREACH_CASE)?
+            .chain(store.report_rows_of_tag(TAG_CONTROLLER_DECLARED)?);
+        let mut checked = 0u64;
+        self.rows.for_each_sorted(|key| {
+            match stored.next().transpose()? {
+                Some((row, _)) if *row == *key => {}
+                Some((row, _)) if *row < *key => {
+                    return Err(StoreAuditError::BreachCase(format!(
+                        "{} is one too many",
+                        describe_case_row(&row)
+                    )));
+                }
+                _ => {
+                    return Err(StoreAuditError::BreachCase(format!(
+                        "{} is missing",
+                        describe_case_row(key)
+                    )));
+                }
+            }
+            checked += 1;
+            Ok(())
+        })?;
+        if let Some((row, _)) = stored.next().transpose()? {
+            return Err(StoreAuditError::BreachCase(format!(
+                "{} is one too many",
+                describe_case_row(&row)
+            )));
+        }
+        Ok(checked)
+    }
 }
 
 /// Memory the recomputation of the breach member rows holds before it spills to the system's

@@ -83,13 +83,18 @@ async fn an_online_backup_restores_to_a_log_that_verifies_and_goes_on() {
     writer.await.expect("writer");
     ledger.stop().await;
 
-    // Restore into a new data dir, beside the same secrets.
+    // Restore into a new data dir, beside the same secrets, with the ledger's erasure journal:
+    // the server created it (empty) at its start, before any erasure.
+    let journal = ledger.config.secrets_dir.join("erasure-journal");
+    assert!(journal.is_file(), "the server creates its erasure journal");
     let restored = work.path().join("restored");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
         .args(["restore", "--from"])
         .arg(&backup_dir)
         .arg("--data-dir")
         .arg(&restored)
+        .arg("--erasure-journal")
+        .arg(&journal)
         .output()
         .expect("restore runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -97,6 +102,10 @@ async fn an_online_backup_restores_to_a_log_that_verifies_and_goes_on() {
         output.status.success(),
         "{stdout} {}",
         String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("ERASURES RE-APPLIED: 0 subjects"),
+        "{stdout}"
     );
     let backed_up: u64 = stdout
         .split_whitespace()
@@ -112,6 +121,8 @@ async fn an_online_backup_restores_to_a_log_that_verifies_and_goes_on() {
         .arg(&backup_dir)
         .arg("--data-dir")
         .arg(&restored)
+        .arg("--erasure-journal")
+        .arg(&journal)
         .output()
         .expect("restore runs");
     assert_eq!(again.status.code(), Some(2));
@@ -196,4 +207,87 @@ async fn bad_backup_requests_are_refused_precisely() {
         .expect_err("producer");
     assert_eq!(status.code(), tonic::Code::PermissionDenied);
     assert!(!work.path().join("two").exists());
+}
+
+/// `gdpr-ledger restore` in `dir`, with `args` after `restore`: (exit code, stdout, stderr).
+fn restore_in(dir: &std::path::Path, args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+        .current_dir(dir)
+        .arg("restore")
+        .args(args)
+        .output()
+        .expect("restore runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A restore without the erasure journal would bring back every erasure made after the backup:
+/// it is refused, naming both flags and touching nothing, whether the journal is the default
+/// `./secrets/erasure-journal` or a path given; only `--no-erasure-journal` restores without one,
+/// and it cannot be combined with `--erasure-journal`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_without_its_erasure_journal_is_refused_unless_told() {
+    let mut ledger = TestLedger::start().await;
+    common::append_collections(&ledger, "nj", 0..3).await;
+    let work = tempfile::tempdir().expect("temp dir");
+    let backup_dir = work.path().join("backup");
+    admin_client(&ledger, ADMIN_TOKEN)
+        .await
+        .create_backup(pb::CreateBackupRequest {
+            destination: backup_dir.display().to_string(),
+        })
+        .await
+        .expect("backup");
+    ledger.stop().await;
+
+    let restored = work.path().join("restored");
+    let missing = work.path().join("lost-journal");
+    let from = [backup_dir.as_os_str(), restored.as_os_str()];
+    let base = |extra: &[&'static str]| {
+        let mut args: Vec<&std::ffi::OsStr> =
+            vec!["--from".as_ref(), from[0], "--data-dir".as_ref(), from[1]];
+        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+        args
+    };
+    // The default path, relative to the working directory (here a dir without `secrets/`), and a
+    // path given that does not exist.
+    let mut given = base(&["--erasure-journal"]);
+    given.push(missing.as_os_str());
+    for (what, args, path) in [
+        ("default", base(&[]), "./secrets/erasure-journal".to_owned()),
+        ("given", given, missing.display().to_string()),
+    ] {
+        let (code, stdout, stderr) = restore_in(work.path(), &args);
+        assert_eq!(code, Some(2), "{what}: {stdout} {stderr}");
+        assert!(
+            stderr.contains(&format!("no erasure journal at {path}"))
+                && stderr.contains("--erasure-journal")
+                && stderr.contains("--no-erasure-journal"),
+            "{what}: {stderr}"
+        );
+        assert!(!stdout.contains("RESTORED"), "{what}: {stdout}");
+        assert!(!restored.exists(), "{what}: nothing is restored");
+    }
+
+    // Both flags at once: a usage error from the parser.
+    let mut both = base(&["--no-erasure-journal", "--erasure-journal"]);
+    both.push(missing.as_os_str());
+    let (code, _, stderr) = restore_in(work.path(), &both);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    assert!(!restored.exists());
+
+    // Told: it restores, and says what it did not do.
+    let (code, stdout, stderr) = restore_in(work.path(), &base(&["--no-erasure-journal"]));
+    assert_eq!(code, Some(0), "{stdout} {stderr}");
+    assert!(stdout.contains("RESTORED: log"), "{stdout}");
+    assert!(!stdout.contains("ERASURES RE-APPLIED"), "{stdout}");
+    assert!(
+        stderr.contains("erasures made after the backup was taken are not re-applied"),
+        "{stderr}"
+    );
+    assert!(restored.join("CURRENT").is_file(), "a RocksDB data dir");
 }

@@ -1674,3 +1674,267 @@ fn systemd_keeps_the_erasure_journal_in_its_own_state_directory() {
         unit_keeps(&unit, &config, journal)
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Alerting rules and the Grafana dashboard, against the metrics a running server exports
+
+const ALERTS: &str = "deploy/prometheus/alerts.yml";
+const PROMETHEUS_CONFIG: &str = "deploy/prometheus/prometheus.yml";
+const DASHBOARD: &str = "deploy/grafana/gdpr-ledger.json";
+
+/// Every series name a freshly started server's `/metrics` exports.
+async fn exported_metric_names() -> BTreeSet<String> {
+    let ledger = common::TestLedger::start().await;
+    let names = common::promql::scrape_exported_names(ledger.metrics_addr()).await;
+    assert!(
+        names.contains("gdpr_ledger_sequencer_failed"),
+        "a real page: {names:?}"
+    );
+    names
+}
+
+/// `promtool` with `args` in the repository's root, if promtool is installed (Debian's
+/// `prometheus` package; scripts/bootstrap.sh installs it): `None` when it is not.
+fn promtool(args: &[&str]) -> Option<(bool, String)> {
+    let output = Command::new("promtool")
+        .args(args)
+        .current_dir(common::repository_root())
+        .output();
+    match output {
+        Ok(output) => {
+            let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&output.stderr));
+            Some((output.status.success(), text))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("promtool is not installed: {ALERTS} is checked without it");
+            None
+        }
+        Err(e) => panic!("cannot run promtool: {e}"),
+    }
+}
+
+/// Checks that every expression names at least one metric and only metrics in `exported`;
+/// returns every name they read.
+fn check_expressions<'a>(
+    what: &str,
+    expressions: impl IntoIterator<Item = (String, &'a str)>,
+    exported: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let mut read = BTreeSet::new();
+    let mut wrong = Vec::new();
+    for (name, expr) in expressions {
+        let names = common::promql::metric_names(expr);
+        if names.is_empty() {
+            wrong.push(format!("{name}: names no metric in {expr:?}"));
+        }
+        let unexported = common::promql::unexported_names(expr, exported);
+        if !unexported.is_empty() {
+            wrong.push(format!("{name}: {unexported:?} not exported, in {expr:?}"));
+        }
+        read.extend(names);
+    }
+    assert!(
+        wrong.is_empty(),
+        "{what}:\n{}\nexported: {exported:?}",
+        wrong.join("\n")
+    );
+    read
+}
+
+#[test]
+fn promql_metric_names_are_the_series_a_query_reads() {
+    let names = |expr: &str| {
+        common::promql::metric_names(expr)
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names("up == 0"), ["up"]);
+    assert_eq!(
+        names(
+            "histogram_quantile(0.99, sum by (instance, le) (rate(a_seconds_bucket{job=~\"x|y\", le!=\"+Inf\"}[$__rate_interval])))"
+        ),
+        ["a_seconds_bucket"]
+    );
+    assert_eq!(
+        names(
+            "sum without(reason) (rate(b_total[5m] offset 1h)) / on (instance) group_left(version) c_info > bool 1e3"
+        ),
+        ["b_total", "c_info"]
+    );
+    assert_eq!(
+        names(
+            "d > 30 * 24 * 3600 and e unless absent(f) or label_replace(g, \"to\", \"$1\", \"from\", \"(.*)\")"
+        ),
+        ["d", "e", "f", "g"]
+    );
+    assert_eq!(names("max_over_time(h[1h:5m]) # a comment naming i"), ["h"]);
+    assert_eq!(
+        names("{__name__=\"j:recorded\", job=\"k\"}"),
+        ["j:recorded"]
+    );
+    assert_eq!(names("sum(rate(l[5m])) by (job) > Inf"), ["l"]);
+    assert_eq!(
+        names("max by (instance) (m) - count without (le) (n) + topk by (x) (3, o)"),
+        ["m", "n", "o"]
+    );
+
+    let page =
+        "# TYPE x counter\nx_total 1\n# TYPE y histogram\n# TYPE z gauge\nz{a=\"b\"} 2\n# EOF\n";
+    let exported = common::promql::exported_names(page);
+    assert_eq!(
+        exported.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["x_total", "y_bucket", "y_count", "y_sum", "z"]
+    );
+    assert_eq!(
+        common::promql::unexported_names("rate(x_total[5m]) / y_count + up", &exported),
+        ["up"]
+    );
+}
+
+/// deploy/prometheus/alerts.yml: each rule is an alert with a severity and a summary, reads only
+/// metrics a running server exports, and the rules cover the failures the ledger can show:
+/// a failed sequencer, a stale checkpoint, append refusals, overdue erasure cases. promtool, when
+/// installed, accepts the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_alerting_rules_read_only_metrics_the_server_exports() {
+    let exported = exported_metric_names().await;
+    let rules = yaml_document(ALERTS);
+    let mut expressions = Vec::new();
+    for group in list(&rules, &["groups"]) {
+        for rule in list(group, &["rules"]) {
+            let alert = text(rule, &["alert"]);
+            assert!(
+                alert.starts_with("GdprLedger"),
+                "alerts are named GdprLedger*: {alert}"
+            );
+            let severity = text(rule, &["labels", "severity"]);
+            assert!(
+                ["critical", "warning"].contains(&severity),
+                "{alert}: severity {severity}"
+            );
+            assert!(!text(rule, &["annotations", "summary"]).is_empty());
+            expressions.push((alert.to_owned(), text(rule, &["expr"])));
+        }
+    }
+    let read = check_expressions(ALERTS, expressions, &exported);
+    for needed in [
+        "gdpr_ledger_sequencer_failed",
+        "gdpr_ledger_checkpoint_age_seconds",
+        "gdpr_ledger_append_rejections_total",
+        "gdpr_ledger_erasure_oldest_open_case_age_seconds",
+    ] {
+        assert!(read.contains(needed), "no alert reads {needed}");
+    }
+    if let Some((ok, output)) = promtool(&["check", "rules", ALERTS]) {
+        assert!(ok, "promtool check rules {ALERTS}:\n{output}");
+    }
+}
+
+/// prometheus.yml loads alerts.yml (rule_files, relative to the config), and compose mounts it
+/// beside the config, read-only; promtool, when installed, accepts the config with its rules.
+#[test]
+fn prometheus_loads_the_alerting_rules() {
+    let config = yaml_document(PROMETHEUS_CONFIG);
+    let rule_files = strings(&config, &["rule_files"]);
+    assert_eq!(rule_files, ["alerts.yml"], "{PROMETHEUS_CONFIG} rule_files");
+    let config_dir = Path::new(PROMETHEUS_CONFIG).parent().expect("a directory");
+    assert_eq!(
+        config_dir.join(rule_files[0]),
+        Path::new(ALERTS),
+        "rule_files is relative to the config's directory"
+    );
+
+    let compose = yaml_document("deploy/docker-compose.yml");
+    let prometheus = at(&compose, &["services", "prometheus"]);
+    let config_file = strings(prometheus, &["command"])
+        .into_iter()
+        .find_map(|arg| arg.strip_prefix("--config.file="))
+        .expect("prometheus --config.file");
+    let rules_target = Path::new(config_file)
+        .parent()
+        .expect("the config's directory")
+        .join(rule_files[0]);
+    let mount = list(prometheus, &["volumes"])
+        .iter()
+        .find(|v| Path::new(text(v, &["target"])) == rules_target)
+        .unwrap_or_else(|| panic!("compose mounts no file at {}", rules_target.display()));
+    assert_eq!(text(mount, &["type"]), "bind");
+    assert!(boolean(mount, &["read_only"]));
+    let source = common::repository_root()
+        .join("deploy")
+        .join(text(mount, &["source"]));
+    assert_eq!(
+        source.canonicalize().expect("the mounted rules exist"),
+        common::repository_root()
+            .join(ALERTS)
+            .canonicalize()
+            .expect("the alerting rules"),
+        "compose mounts {ALERTS}"
+    );
+    if let Some((ok, output)) = promtool(&["check", "config", PROMETHEUS_CONFIG]) {
+        assert!(ok, "promtool check config {PROMETHEUS_CONFIG}:\n{output}");
+        assert!(output.contains("SUCCESS"), "{output}");
+    }
+}
+
+/// Every panel's queries, rows' panels included: (panel title, PromQL).
+fn dashboard_queries(panels: &[serde_json::Value], queries: &mut Vec<(String, String)>) {
+    for panel in panels {
+        let title = panel["title"].as_str().unwrap_or("(untitled)");
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{title}: a target without expr: {target}"));
+            queries.push((title.to_owned(), expr.to_owned()));
+        }
+        if let Some(nested) = panel["panels"].as_array() {
+            dashboard_queries(nested, queries);
+        }
+    }
+}
+
+/// deploy/grafana/gdpr-ledger.json: a dashboard whose every query reads only metrics a running
+/// server exports, and that shows appends, latency quantiles, refusals, checkpoint age, open and
+/// overdue erasure cases, and the build.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grafana_dashboard_queries_only_metrics_the_server_exports() {
+    let exported = exported_metric_names().await;
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&read(DASHBOARD)).unwrap_or_else(|e| panic!("{DASHBOARD}: {e}"));
+    assert_eq!(dashboard["uid"], "gdpr-ledger");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    let mut queries = Vec::new();
+    dashboard_queries(panels, &mut queries);
+    assert!(!queries.is_empty(), "{DASHBOARD} has no query");
+    let read = check_expressions(
+        DASHBOARD,
+        queries
+            .iter()
+            .map(|(title, expr)| (title.clone(), expr.as_str())),
+        &exported,
+    );
+    for needed in [
+        "gdpr_ledger_appended_events_total",
+        "gdpr_ledger_append_duration_seconds_bucket",
+        "gdpr_ledger_append_rejections_total",
+        "gdpr_ledger_checkpoint_age_seconds",
+        "gdpr_ledger_erasure_open_cases",
+        "gdpr_ledger_erasure_oldest_open_case_age_seconds",
+        "gdpr_ledger_build_info",
+    ] {
+        assert!(read.contains(needed), "no panel reads {needed}");
+    }
+    assert!(
+        queries
+            .iter()
+            .any(|(_, expr)| expr.contains("histogram_quantile(")),
+        "latency quantiles from the histograms"
+    );
+    // Panel ids are unique (Grafana keys its state by them).
+    let mut ids = BTreeSet::new();
+    for panel in panels {
+        let id = panel["id"].as_u64().expect("a panel id");
+        assert!(ids.insert(id), "panel id {id} twice");
+    }
+}

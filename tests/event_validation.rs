@@ -114,6 +114,44 @@ fn fill(sub: &mut EventSubmission, field: Field) {
                         reason: "legal hold LH-7".to_owned(),
                     })
                 }
+                Field::BreachDetails => {
+                    event.breach_details = Some(gdpr_ledger::proto::v1::BreachDetails {
+                        aware_at: Some(prost_types::Timestamp {
+                            seconds: EXAMPLE_OCCURRED_AT_SECONDS - 60,
+                            nanos: 0,
+                        }),
+                        nature: "lost laptop, disk encrypted".to_owned(),
+                        ..Default::default()
+                    })
+                }
+                Field::BreachNotification => {
+                    event.breach_notification = Some(gdpr_ledger::proto::v1::BreachNotification {
+                        authority: "CNIL".to_owned(),
+                        notified_at: Some(prost_types::Timestamp {
+                            seconds: EXAMPLE_OCCURRED_AT_SECONDS,
+                            nanos: 0,
+                        }),
+                        ..Default::default()
+                    })
+                }
+                Field::SubjectsNotification => {
+                    event.subjects_notification =
+                        Some(gdpr_ledger::proto::v1::SubjectsNotification {
+                            not_notified_ground: "eu-gdpr:A34-3-a".to_owned(),
+                            ..Default::default()
+                        })
+                }
+                Field::ControllerDeclaration => {
+                    event.controller_declaration =
+                        Some(gdpr_ledger::proto::v1::ControllerDeclaration {
+                            name: "Example GmbH".to_owned(),
+                            dpo_contact: "DPO, dpo@example.com".to_owned(),
+                            effective_at: Some(prost_types::Timestamp {
+                                seconds: EXAMPLE_OCCURRED_AT_SECONDS,
+                                nanos: 0,
+                            }),
+                        })
+                }
                 Field::Subject | Field::LinkedSubject | Field::Details => unreachable!(),
             }
         }
@@ -132,7 +170,7 @@ fn shipped_table_parses_and_covers_every_kind() {
     let kinds = kinds();
     assert_eq!(
         kinds.len(),
-        16,
+        19,
         "EventKind has 16 kinds besides UNSPECIFIED"
     );
     for kind in &kinds {
@@ -767,6 +805,169 @@ fn an_exemption_names_a_ground_of_article_17_3_and_ends_after_it_began() {
 }
 
 #[test]
+fn breach_cases_name_their_fields_when_wrong() {
+    use gdpr_ledger::proto::v1::{BreachDetails, BreachNotification, SubjectsNotification};
+    let at = |offset: i64| {
+        Some(prost_types::Timestamp {
+            seconds: EXAMPLE_OCCURRED_AT_SECONDS + offset,
+            nanos: 0,
+        })
+    };
+    for kind in [
+        EventKind::Breach,
+        EventKind::BreachNotified,
+        EventKind::SubjectsNotified,
+    ] {
+        assert_eq!(validate(&example(kind)), Ok(()), "{kind:?}");
+        let mut sub = example(kind);
+        event_mut(&mut sub).breach_ref.clear();
+        expect_error(&sub, "event.breach_ref");
+    }
+    let details = |change: &dyn Fn(&mut BreachDetails)| {
+        let mut sub = example(EventKind::Breach);
+        change(
+            event_mut(&mut sub)
+                .breach_details
+                .as_mut()
+                .expect("details"),
+        );
+        sub
+    };
+    // Times: valid nanos, from 1970, not ahead of the clock by more than the skew.
+    expect_error(
+        &details(&|d| d.aware_at = at(3600)),
+        "event.breach_details.aware_at",
+    );
+    expect_error(
+        &details(&|d| d.aware_at.as_mut().expect("aware").nanos = -1),
+        "event.breach_details.aware_at",
+    );
+    expect_error(
+        &details(&|d| d.aware_at.as_mut().expect("aware").seconds = -1),
+        "event.breach_details.aware_at",
+    );
+    // The window: both bounds, in order.
+    expect_error(
+        &details(&|d| d.window_to = None),
+        "event.breach_details.window_to",
+    );
+    expect_error(
+        &details(&|d| d.window_from = None),
+        "event.breach_details.window_from",
+    );
+    expect_error(
+        &details(&|d| d.window_to = d.window_from),
+        "event.breach_details.window_to",
+    );
+    assert_eq!(
+        validate(&details(&|d| {
+            d.window_from = None;
+            d.window_to = None;
+        })),
+        Ok(())
+    );
+    // Short text, terms.
+    expect_error(
+        &details(&|d| d.nature = "n".repeat(257)),
+        "event.breach_details.nature",
+    );
+    expect_error(
+        &details(&|d| d.measures = "line\nbreak".into()),
+        "event.breach_details.measures",
+    );
+    expect_error(
+        &details(&|d| d.subject_categories = vec!["customers".into()]),
+        "event.breach_details.subject_categories[0]",
+    );
+    let notified = |change: &dyn Fn(&mut BreachNotification)| {
+        let mut sub = example(EventKind::BreachNotified);
+        change(
+            event_mut(&mut sub)
+                .breach_notification
+                .as_mut()
+                .expect("notification"),
+        );
+        sub
+    };
+    expect_error(
+        &notified(&|n| n.authority.clear()),
+        "event.breach_notification.authority",
+    );
+    expect_error(
+        &notified(&|n| n.notified_at = None),
+        "event.breach_notification.notified_at",
+    );
+    expect_error(
+        &notified(&|n| n.notified_at = at(3600)),
+        "event.breach_notification.notified_at",
+    );
+    expect_error(
+        &notified(&|n| n.reasons_for_delay = " padded".into()),
+        "event.breach_notification.reasons_for_delay",
+    );
+    let told = |change: &dyn Fn(&mut SubjectsNotification)| {
+        let mut sub = example(EventKind::SubjectsNotified);
+        change(
+            event_mut(&mut sub)
+                .subjects_notification
+                .as_mut()
+                .expect("notification"),
+        );
+        sub
+    };
+    expect_error(
+        &told(&|n| n.not_notified_ground = "eu-gdpr:A34-3-a".into()),
+        "event.subjects_notification.not_notified_ground",
+    );
+    expect_error(
+        &told(&|n| n.notified_at = None),
+        "event.subjects_notification.notified_at",
+    );
+    let not_told = |ground: &str| {
+        told(&|n| {
+            n.notified_at = None;
+            n.not_notified_ground = ground.into();
+        })
+    };
+    assert_eq!(validate(&not_told("eu-gdpr:A34-3-c")), Ok(()));
+    expect_error(
+        &not_told("eu-gdpr:A17-3-a"),
+        "event.subjects_notification.not_notified_ground",
+    );
+    // The controller's details: all three parts, short text, a valid time (it may lie ahead).
+    let declared = |change: &dyn Fn(&mut gdpr_ledger::proto::v1::ControllerDeclaration)| {
+        let mut sub = example(EventKind::ControllerDeclared);
+        change(
+            event_mut(&mut sub)
+                .controller_declaration
+                .as_mut()
+                .expect("declaration"),
+        );
+        sub
+    };
+    expect_error(
+        &declared(&|d| d.dpo_contact.clear()),
+        "event.controller_declaration.dpo_contact",
+    );
+    expect_error(
+        &declared(&|d| d.name = "n".repeat(257)),
+        "event.controller_declaration.name",
+    );
+    expect_error(
+        &declared(&|d| d.effective_at.as_mut().expect("at").nanos = 1_000_000_000),
+        "event.controller_declaration.effective_at",
+    );
+    assert_eq!(
+        validate(&declared(&|d| d.effective_at = at(30 * 86_400))),
+        Ok(())
+    );
+    // A correction cannot carry them.
+    let mut sub = example(EventKind::Correction);
+    event_mut(&mut sub).breach_details = Some(BreachDetails::default());
+    expect_error(&sub, "event.breach_details");
+}
+
+#[test]
 fn details_without_a_required_subject_and_any_digest_are_refused() {
     let mut sub = example(EventKind::Access);
     sub.details = vec![0];
@@ -994,6 +1195,27 @@ fn event_from_json(value: &Value) -> Event {
             "breachRef" => event.breach_ref = text(value),
             "collectionChannel" => event.collection_channel = text(value),
             "exemption" => event.exemption = Some(exemption_from_json(value)),
+            "breachDetails" => event.breach_details = Some(breach_details_from_json(value)),
+            "breachNotification" => {
+                event.breach_notification = Some(breach_notification_from_json(value))
+            }
+            "subjectsNotification" => {
+                event.subjects_notification = Some(subjects_notification_from_json(value))
+            }
+            "controllerDeclaration" => {
+                let mut declaration = gdpr_ledger::proto::v1::ControllerDeclaration::default();
+                for (key, value) in as_object(value) {
+                    match key.as_str() {
+                        "name" => declaration.name = text(value),
+                        "dpoContact" => declaration.dpo_contact = text(value),
+                        "effectiveAt" => {
+                            declaration.effective_at = Some(timestamp_from_rfc3339(&text(value)))
+                        }
+                        other => panic!("ControllerDeclaration has no field {other}"),
+                    }
+                }
+                event.controller_declaration = Some(declaration);
+            }
             other => panic!("Event has no field {other}"),
         }
     }
@@ -1031,6 +1253,51 @@ fn exemption_from_json(value: &Value) -> gdpr_ledger::proto::v1::Exemption {
         }
     }
     exemption
+}
+
+fn breach_details_from_json(value: &Value) -> gdpr_ledger::proto::v1::BreachDetails {
+    let mut details = gdpr_ledger::proto::v1::BreachDetails::default();
+    for (key, value) in as_object(value) {
+        let time = || Some(timestamp_from_rfc3339(&text(value)));
+        match key.as_str() {
+            "awareAt" => details.aware_at = time(),
+            "nature" => details.nature = text(value),
+            "likelyConsequences" => details.likely_consequences = text(value),
+            "measures" => details.measures = text(value),
+            "windowFrom" => details.window_from = time(),
+            "windowTo" => details.window_to = time(),
+            "subjectCategories" => details.subject_categories = texts(value),
+            other => panic!("BreachDetails has no field {other}"),
+        }
+    }
+    details
+}
+
+fn breach_notification_from_json(value: &Value) -> gdpr_ledger::proto::v1::BreachNotification {
+    let mut notification = gdpr_ledger::proto::v1::BreachNotification::default();
+    for (key, value) in as_object(value) {
+        match key.as_str() {
+            "authority" => notification.authority = text(value),
+            "notifiedAt" => notification.notified_at = Some(timestamp_from_rfc3339(&text(value))),
+            "reference" => notification.reference = text(value),
+            "reasonsForDelay" => notification.reasons_for_delay = text(value),
+            other => panic!("BreachNotification has no field {other}"),
+        }
+    }
+    notification
+}
+
+fn subjects_notification_from_json(value: &Value) -> gdpr_ledger::proto::v1::SubjectsNotification {
+    let mut notification = gdpr_ledger::proto::v1::SubjectsNotification::default();
+    for (key, value) in as_object(value) {
+        match key.as_str() {
+            "notifiedAt" => notification.notified_at = Some(timestamp_from_rfc3339(&text(value))),
+            "notNotifiedGround" => notification.not_notified_ground = text(value),
+            "reason" => notification.reason = text(value),
+            other => panic!("SubjectsNotification has no field {other}"),
+        }
+    }
+    notification
 }
 
 fn correction_from_json(value: &Value) -> Correction {

@@ -1,7 +1,8 @@
 //! The metrics listener of a real server: `/metrics` counts what the gRPC API did (appends,
 //! rejections by reason, batch and group sizes, commit and signing durations, the log's size,
-//! reads by kind, RocksDB's figures), `/healthz` answers `ok`, the listener can be turned off, and
-//! the binary logs JSON lines, spans included, with `--log-json`.
+//! reads by kind, RocksDB's figures, the open erasure cases as they open and close, the build's
+//! version), `/healthz` answers `ok`, the listener can be turned off, and the binary logs JSON
+//! lines, spans included, with `--log-json`.
 
 mod common;
 
@@ -14,6 +15,7 @@ use common::{
 };
 use gdpr_ledger::config::MetricsListen;
 use gdpr_ledger::proto::v1 as pb;
+use gdpr_ledger::proto::v1::erasure_client::ErasureClient;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tonic::Code;
 
@@ -66,6 +68,21 @@ async fn metrics_count_what_the_api_did() {
     assert_eq!(value(&before, "gdpr_ledger_tree_size"), 0.0);
     assert_eq!(value(&before, "gdpr_ledger_appended_events_total"), 0.0);
     assert_eq!(value(&before, "gdpr_ledger_sequencer_failed"), 0.0);
+    assert_eq!(value(&before, "gdpr_ledger_erasure_open_cases"), 0.0);
+    assert_eq!(
+        value(&before, "gdpr_ledger_erasure_oldest_open_case_age_seconds"),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &before,
+            &format!(
+                "gdpr_ledger_build_info{{version=\"{}\"}}",
+                env!("CARGO_PKG_VERSION")
+            )
+        ),
+        1.0
+    );
     // The usual series are there at 0 before anything happened.
     assert_eq!(
         value(
@@ -230,6 +247,94 @@ async fn metrics_count_what_the_api_did() {
     assert!(value(&after, "gdpr_ledger_rocksdb_pending_compaction_bytes") >= 0.0);
     assert!(value(&after, "gdpr_ledger_rocksdb_sst_files_bytes") >= 0.0);
     assert_eq!(value(&after, "gdpr_ledger_sequencer_failed"), 0.0);
+}
+
+/// The open erasure cases at each scrape: `(open cases, age of the oldest in seconds)`.
+async fn open_erasures(ledger: &TestLedger) -> (f64, f64) {
+    let now = scrape(ledger).await;
+    (
+        value(&now, "gdpr_ledger_erasure_open_cases"),
+        value(&now, "gdpr_ledger_erasure_oldest_open_case_age_seconds"),
+    )
+}
+
+/// The erasure gauges follow the cases: up when an admin opens one, down when one is closed,
+/// the same after a restart (read again from the store), back to 0 when none is open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_erasure_gauges_follow_cases_opening_and_closing() {
+    let mut ledger = TestLedger::start().await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    for (n, who) in ["jane@example.com", "max@example.com"].iter().enumerate() {
+        producer
+            .append(append(collection(&format!("er-{n}"), "email", who)))
+            .await
+            .expect("append");
+    }
+    assert_eq!(open_erasures(&ledger).await, (0.0, 0.0));
+
+    let admin = |ledger: &TestLedger| {
+        let addr = ledger.addr();
+        async move {
+            let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+                .expect("uri")
+                .connect()
+                .await
+                .expect("connects");
+            ErasureClient::with_interceptor(
+                channel,
+                gdpr_ledger::client::BearerToken::new(ADMIN_TOKEN).expect("token"),
+            )
+        }
+    };
+    let subject = |who: &str| pb::SubjectIdentifier {
+        kind: "email".into(),
+        value: who.into(),
+    };
+    let close = |who: &str| pb::CloseErasureRequest {
+        subject: Some(pb::SubjectRef {
+            subject: Some(pb::subject_ref::Subject::Identifier(subject(who))),
+        }),
+        reason: "test".into(),
+    };
+    let mut erasure = admin(&ledger).await;
+    for (opened, who) in [(1.0, "jane@example.com"), (2.0, "max@example.com")] {
+        erasure
+            .erase_subject(pb::EraseSubjectRequest {
+                subject: Some(subject(who)),
+                ..Default::default()
+            })
+            .await
+            .expect("the case opens");
+        let (open, oldest) = open_erasures(&ledger).await;
+        assert_eq!(open, opened, "{who}");
+        // Opened a moment ago (seconds, whole; generous for a slow machine).
+        assert!((0.0..120.0).contains(&oldest), "{oldest}");
+    }
+    // Asking again leaves the case as it is.
+    erasure
+        .erase_subject(pb::EraseSubjectRequest {
+            subject: Some(subject("jane@example.com")),
+            ..Default::default()
+        })
+        .await
+        .expect("the same case");
+    assert_eq!(open_erasures(&ledger).await.0, 2.0);
+
+    erasure
+        .close_erasure(close("jane@example.com"))
+        .await
+        .expect("closes");
+    assert_eq!(open_erasures(&ledger).await.0, 1.0);
+
+    // A restart reads the open case from the store.
+    ledger.restart().await;
+    assert_eq!(open_erasures(&ledger).await.0, 1.0);
+    let mut erasure = admin(&ledger).await;
+    erasure
+        .close_erasure(close("max@example.com"))
+        .await
+        .expect("closes");
+    assert_eq!(open_erasures(&ledger).await, (0.0, 0.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

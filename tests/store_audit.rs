@@ -610,3 +610,53 @@ async fn a_running_server_audits_clean_through_the_api() {
     assert!(stdout.contains("entry 0"), "{stdout}");
     ledger.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_extra_breach_case_row_is_reported() {
+    use gdpr_ledger::proto::v1::EventKind;
+    use gdpr_ledger::storage::report_index::cases::TAG_BREACH_CASE;
+    use gdpr_ledger::validation::example_submission;
+    // A case: its first report (entry 0) and its notification (entry 1), as the examples make
+    // them.
+    let make = || async {
+        let mut ledger = TestLedger::start().await;
+        let mut producer = ledger.client(PRODUCER_TOKEN).await;
+        for kind in [EventKind::Breach, EventKind::BreachNotified] {
+            producer
+                .append(pb::AppendRequest {
+                    submission: Some(example_submission(kind)),
+                    include_bundle: false,
+                })
+                .await
+                .expect("append");
+        }
+        ledger.stop().await;
+        ledger
+    };
+    let row = |breach_ref: &str, index: u64| {
+        let mut key = vec![TAG_BREACH_CASE];
+        key.extend_from_slice(breach_ref.as_bytes());
+        key.push(0);
+        key.extend_from_slice(&index.to_be_bytes());
+        key
+    };
+    let mut ledger = make().await;
+    let key = key_of(&mut ledger).await;
+    let summary = audit(&ledger, &key).expect("clean");
+    assert_eq!(summary.breach_case_rows, 2, "{summary:?}");
+    tamper(&ledger, columns::REPORTS, &row("BR-2025-007", 1), None);
+    let error = audit(&ledger, &key).expect_err("case row missing");
+    assert_eq!(
+        error.to_string(),
+        "reports: breach case rows: the case row of (BR-2025-007, entry 1) is missing"
+    );
+
+    let mut ledger = make().await;
+    let key = key_of(&mut ledger).await;
+    tamper(&ledger, columns::REPORTS, &row("BR-OTHER", 1), Some(&[]));
+    let error = audit(&ledger, &key).expect_err("case row too many");
+    assert_eq!(
+        error.to_string(),
+        "reports: breach case rows: the case row of (BR-OTHER, entry 1) is one too many"
+    );
+}

@@ -62,12 +62,13 @@ fn audit_data_dir(dir: &std::path::Path, keys: &[VerifierKey]) -> anyhow::Result
             println!(
                 "AUDITED: log {origin}: {} entries replayed from index 0 (hash chain, signatures, tree), \
                  {} signed checkpoints match the replayed tree, {} event ids and {} subjects' chains and heads agree, \
-                 {} breach count rows recomputed",
+                 {} breach count rows and {} breach case rows recomputed",
                 summary.entries,
                 summary.checkpoints,
                 summary.event_ids,
                 summary.subjects,
-                summary.breach_count_rows
+                summary.breach_count_rows,
+                summary.breach_case_rows
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -1,5 +1,5 @@
 //! How the client subcommands (`audit --server`, `lifecycle`, `backup`, `bench`, `report`,
-//! `append`, `erasure`, `consent`, `identifiers`) reach a server: `--server` as `host:port`,
+//! `append`, `erasure`, `consent`, `identifiers`, `breach`) reach a server: `--server` as `host:port`,
 //! `http://host:port` or `https://host[:port]` ([`ServerAddress`]); in plaintext, or over TLS for
 //! `https://` or with `--tls-ca` (the system's roots when `https://` comes without it), presenting
 //! a client certificate with `--tls-cert` and `--tls-key` (mutual TLS, where the certificate names

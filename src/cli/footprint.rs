@@ -95,6 +95,8 @@ fn report_row_kind(tag: u8) -> String {
         ri::TAG_AGGREGATE => "article 30".into(),
         ri::TAG_BREACH_COUNT => "breach counts".into(),
         ri::TAG_BREACH_MEMBER => "breach members".into(),
+        ri::cases::TAG_BREACH_CASE => "breach cases".into(),
+        ri::cases::TAG_CONTROLLER_DECLARED => "controller declarations".into(),
         other => format!("tag {other:#04x}"),
     }
 }

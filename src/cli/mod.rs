@@ -9,6 +9,8 @@ pub mod backup;
 #[cfg(feature = "server")]
 pub mod bench;
 #[cfg(feature = "server")]
+pub mod breach;
+#[cfg(feature = "server")]
 pub mod connect;
 #[cfg(feature = "server")]
 pub mod consent;

@@ -73,12 +73,33 @@ pub struct ErasureJournal {
 }
 
 impl ErasureJournal {
-    /// The journal at `path` (created on first append, mode 0600).
+    /// The journal at `path` (created by [`ErasureJournal::create_if_missing`] or the first
+    /// append, mode 0600).
     pub fn new(path: &Path) -> Self {
         Self {
             path: path.to_owned(),
             lock: Mutex::new(()),
         }
+    }
+
+    /// Where the journal is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Creates the journal, empty (mode 0600), if it does not exist yet; the server does at every
+    /// start, so that a ledger's journal exists before its first erasure and a restore that finds
+    /// no journal knows it was not given the right one (`gdpr-ledger restore` refuses then).
+    pub fn create_if_missing(&self) -> Result<(), JournalError> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&self.path)
+            .map_err(self.io())?;
+        file.sync_all().map_err(self.io())?;
+        Ok(())
     }
 
     fn io(&self) -> impl FnOnce(std::io::Error) -> JournalError + '_ {

@@ -99,9 +99,11 @@ impl std::fmt::Debug for ErasureManager {
 pub const LEDGER_IDENTITY: &str = crate::validation::LEDGER_SYSTEM;
 
 impl ErasureManager {
-    /// Starts the manager and its worker. First makes the journal hold every erasure the store
-    /// records (an erasure committed just before a crash may not have reached it), then resumes
-    /// what a stop interrupted: purges not yet done, and cases whose last confirmation arrived.
+    /// Starts the manager and its worker. First creates the journal if it does not exist (empty,
+    /// so that a restore can tell a ledger without erasures from a journal it was not given) and
+    /// makes it hold every erasure the store records (an erasure committed just before a crash may
+    /// not have reached it), then resumes what a stop interrupted: purges not yet done, and cases
+    /// whose last confirmation arrived.
     pub fn start(
         store: Arc<LedgerStore>,
         sequencer: SequencerHandle,
@@ -109,6 +111,7 @@ impl ErasureManager {
         config: &ErasureConfig,
     ) -> Result<(Arc<Self>, tokio::task::JoinHandle<()>), ErasureError> {
         let journal = Arc::new(journal);
+        journal.create_if_missing()?;
         let records = store.erasure_records()?;
         journal.reconcile(&records)?;
         let (work, queue) = mpsc::unbounded_channel();

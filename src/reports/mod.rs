@@ -7,6 +7,8 @@
 //! service (`crate::service::reports`) checks roles, logs access entries and maps errors.
 
 pub mod breach;
+pub mod breach_case;
+pub mod breach_draft;
 pub mod distinct;
 pub mod export;
 pub mod html;

@@ -4,6 +4,7 @@
 //! function here or in `keys`, `grpc` and `background`.
 
 mod background;
+mod controller;
 mod grpc;
 mod keys;
 
@@ -68,6 +69,9 @@ pub enum ServerError {
         /// The failure.
         source: std::io::Error,
     },
+    /// The controller's details of `[controller]` could not be declared in the log.
+    #[error("controller: {0}")]
+    Controller(String),
     /// Creating the data dir.
     #[error("data dir {path}: {source}")]
     DataDir {
@@ -171,6 +175,13 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let store = open_store(&config, &keys)?;
     let (local_sequencer, sequencer_thread) = start_sequencer(&config, &store, &keys)?;
     let (sequencer, replica) = join_replication(&config, &store, &keys, local_sequencer).await?;
+    controller::seed_controller(
+        &config.controller,
+        &store,
+        &sequencer,
+        &crate::service::submission_digest_key(&keys.directory_secret),
+    )
+    .await?;
     let (erasure, erasure_worker) = start_erasure(&config, &store, &sequencer)?;
     let metrics = Arc::new(LedgerMetrics::new(
         sequencer.shared().clone(),

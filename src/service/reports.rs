@@ -3,7 +3,10 @@
 //! (an investigation's findings, a subject access report) is first logged as an access entry
 //! through the sequencer: if that append fails, nothing is served. A breach investigation is
 //! summarized first (`reports::breach::summarize`), logged, then its entries are read again and
-//! streamed as they are read: neither side holds the findings.
+//! streamed as they are read: neither side holds the findings. Breach cases and their drafts:
+//! `breach_cases` (logged the same way when they count).
+
+mod breach_cases;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -257,6 +260,22 @@ impl Reports for Arc<ReportsService> {
         Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
             receiver,
         )))
+    }
+
+    #[tracing::instrument(name = "get_breach_case", skip_all)]
+    async fn get_breach_case(
+        &self,
+        request: Request<pb::GetBreachCaseRequest>,
+    ) -> Result<Response<pb::GetBreachCaseResponse>, Status> {
+        self.breach_case(request).await
+    }
+
+    #[tracing::instrument(name = "list_breach_cases", skip_all)]
+    async fn list_breach_cases(
+        &self,
+        request: Request<pb::ListBreachCasesRequest>,
+    ) -> Result<Response<pb::ListBreachCasesResponse>, Status> {
+        self.breach_cases(request).await
     }
 
     #[tracing::instrument(name = "records_of_processing", skip_all)]

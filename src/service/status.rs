@@ -414,9 +414,7 @@ impl ServiceError {
             | ServiceError::OutOfRange(error)
             | ServiceError::NotFound(error)
             | ServiceError::Precondition(error) => Some(error.field.clone()),
-            ServiceError::System(
-                SystemRefused::Reserved { field, .. } | SystemRefused::NotListed { field, .. },
-            ) => Some(field.clone()),
+            ServiceError::System(refused) => Some(refused.field().to_owned()),
             ServiceError::Wire(
                 WireError::Malformed { path, .. }
                 | WireError::TooManyElements { path, .. }

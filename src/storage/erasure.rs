@@ -9,6 +9,8 @@
 //! and flush: the MANIFEST rolls at every edit (`max_manifest_space_amp_pct` 0), so it is then
 //! rewritten from the live files only.
 
+use std::collections::{BTreeSet, HashMap};
+
 use rocksdb::{BottommostLevelCompaction, CompactOptions, FlushOptions, WriteBatch};
 
 use super::{LedgerStore, StorageError, columns, synced};
@@ -59,7 +61,91 @@ impl StoredKey {
     }
 }
 
+/// The open erasure cases: how many, and when the oldest was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenErasureSummary {
+    /// Cases opened and not closed.
+    pub count: usize,
+    /// When the oldest of them was opened (Unix seconds); `None` when none is open.
+    pub oldest_requested_at: Option<i64>,
+}
+
+/// The open erasure cases in memory, so that the metrics read their number and the oldest at
+/// each scrape without scanning the `erasures` family: loaded by one scan at the first read, then
+/// kept up to date by every write of erasure records (a commit that opens cases, closing, the
+/// purge marks, a restore's re-application), under the same lock as the write, so that it never
+/// disagrees with the rows. An open case costs an entry here until it closes.
+#[derive(Debug, Default)]
+pub(super) struct OpenErasures {
+    /// `None` until the first read (or after a record this store wrote did not decode).
+    cases: Option<OpenCases>,
+}
+
+#[derive(Debug, Default)]
+struct OpenCases {
+    requested_at: HashMap<[u8; 32], i64>,
+    by_age: BTreeSet<(i64, [u8; 32])>,
+}
+
+impl OpenCases {
+    /// Takes in a subject's record as now stored.
+    fn note(&mut self, token: [u8; 32], record: &ErasureRecord) {
+        if let Some(at) = self.requested_at.remove(&token) {
+            self.by_age.remove(&(at, token));
+        }
+        if record.closed.is_none() {
+            self.requested_at.insert(token, record.requested_at);
+            self.by_age.insert((record.requested_at, token));
+        }
+    }
+
+    fn summary(&self) -> OpenErasureSummary {
+        OpenErasureSummary {
+            count: self.by_age.len(),
+            oldest_requested_at: self.by_age.first().map(|(at, _)| *at),
+        }
+    }
+}
+
 impl LedgerStore {
+    /// The open erasure cases (records without a closing). The first call scans the `erasures`
+    /// family; later ones cost a lock and no read (see `OpenErasures`).
+    pub fn open_erasure_summary(&self) -> Result<OpenErasureSummary, StorageError> {
+        let mut open = self.open_erasures.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cases) = &open.cases {
+            return Ok(cases.summary());
+        }
+        let mut cases = OpenCases::default();
+        for (token, bytes) in self.erasure_records()? {
+            cases.note(token, &ErasureRecord::from_bytes(&bytes)?);
+        }
+        let summary = cases.summary();
+        open.cases = Some(cases);
+        Ok(summary)
+    }
+
+    /// Runs `write`, which stores `records`, and takes them into the open cases, under their lock.
+    pub(super) fn writing_erasure_records<T>(
+        &self,
+        records: &[ErasureRow],
+        write: impl FnOnce() -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut open = self.open_erasures.lock().unwrap_or_else(|p| p.into_inner());
+        let written = write()?;
+        if let Some(cases) = &mut open.cases {
+            let undecodable = records.iter().any(|(token, bytes)| {
+                ErasureRecord::from_bytes(bytes)
+                    .map(|record| cases.note(*token, &record))
+                    .is_err()
+            });
+            if undecodable {
+                // Read them again from the rows at the next read (which reports the record).
+                open.cases = None;
+            }
+        }
+        Ok(written)
+    }
+
     /// The subject's data key: absent, wrapped or shredded.
     pub fn data_key(&self, token: &[u8; 32]) -> Result<StoredKey, StorageError> {
         self.data_key_row(token).map(StoredKey::from_row)
@@ -155,8 +241,7 @@ impl LedgerStore {
         for (token, record) in records {
             batch.put_cf(cf, token, record);
         }
-        self.db.write_opt(batch, &synced())?;
-        Ok(())
+        self.writing_erasure_records(records, || Ok(self.db.write_opt(batch, &synced())?))
     }
 
     /// Destroys what a subject's data key protects, in `batch`: the key becomes
@@ -182,8 +267,7 @@ impl LedgerStore {
             self.shred_into(&mut batch, token)?;
             batch.put_cf(erasures, token, record);
         }
-        self.db.write_opt(batch, &synced())?;
-        Ok(())
+        self.writing_erasure_records(records, || Ok(self.db.write_opt(batch, &synced())?))
     }
 
     /// Closes erasure cases: deletes every directory row that points at one of `records`' tokens
@@ -216,7 +300,7 @@ impl LedgerStore {
         for (token, record) in records {
             batch.put_cf(erasures, token, record);
         }
-        self.db.write_opt(batch, &synced())?;
+        self.writing_erasure_records(records, || Ok(self.db.write_opt(batch, &synced())?))?;
         Ok(deleted)
     }
 
@@ -366,8 +450,79 @@ fn token_range(token: &[u8; 32]) -> (Vec<u8>, Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{PurgeScope, token_range};
+    use super::{ErasureClosing, ErasureRecord, OpenErasureSummary, PurgeScope, token_range};
     use crate::storage::{LedgerStore, StorageConfig};
+
+    #[test]
+    fn the_open_erasure_summary_follows_every_write_of_records() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let open = || {
+            LedgerStore::open(dir.path(), "ledger.test/open", &StorageConfig::default())
+                .expect("opens")
+        };
+        let record = |requested_at: i64, closed: bool| {
+            ErasureRecord {
+                request_index: 1,
+                requested_at,
+                requested_by: "dpo".into(),
+                closed: closed.then(|| ErasureClosing {
+                    at: requested_at + 1,
+                    by: "dpo".into(),
+                    reason: "test".into(),
+                }),
+                purged: false,
+            }
+            .to_bytes()
+        };
+        let summary = |count, oldest_requested_at| OpenErasureSummary {
+            count,
+            oldest_requested_at,
+        };
+        let store = open();
+        // Written before the first read: the first read scans the rows.
+        store
+            .put_erasure_records(&[([1; 32], record(100, false))])
+            .expect("written");
+        assert_eq!(
+            store.open_erasure_summary().ok(),
+            Some(summary(1, Some(100)))
+        );
+        // Then every write keeps it: an older case re-applied by a restore, closings, purge marks.
+        store
+            .shred_subjects(&[([2; 32], record(50, false))])
+            .expect("shredded");
+        assert_eq!(
+            store.open_erasure_summary().ok(),
+            Some(summary(2, Some(50)))
+        );
+        store
+            .close_erasures(&[([2; 32], record(50, true))])
+            .expect("closed");
+        assert_eq!(
+            store.open_erasure_summary().ok(),
+            Some(summary(1, Some(100)))
+        );
+        store
+            .put_erasure_records(&[([2; 32], record(50, true))])
+            .expect("purge mark");
+        assert_eq!(
+            store.open_erasure_summary().ok(),
+            Some(summary(1, Some(100)))
+        );
+        store
+            .close_erasures(&[([1; 32], record(100, true))])
+            .expect("closed");
+        assert_eq!(store.open_erasure_summary().ok(), Some(summary(0, None)));
+        store
+            .put_erasure_records(&[([3; 32], record(200, false))])
+            .expect("written");
+        drop(store);
+        // A new open reads the rows again and finds the same.
+        assert_eq!(
+            open().open_erasure_summary().ok(),
+            Some(summary(1, Some(200)))
+        );
+    }
 
     #[test]
     fn a_purge_runs_and_leaves_the_store_usable() {

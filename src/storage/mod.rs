@@ -19,7 +19,9 @@ mod tree_cache;
 pub mod tree_chunks;
 
 pub use backup::{BackupError, BackupSummary, make_private, restore_backup};
-pub use erasure::{ErasureClosing, ErasureRecord, ErasureRow, PurgeScope, StoredKey};
+pub use erasure::{
+    ErasureClosing, ErasureRecord, ErasureRow, OpenErasureSummary, PurgeScope, StoredKey,
+};
 pub use memory::MemoryStore;
 pub use subject_index::PruneSummary;
 pub use tail::TailStore;
@@ -298,6 +300,8 @@ pub struct LedgerStore {
     pub(crate) fail_next_commit: std::sync::atomic::AtomicBool,
     options: Options,
     tree_cache: tree_cache::TreeNodeCache,
+    /// The open erasure cases, for the metrics ([`LedgerStore::open_erasure_summary`]).
+    open_erasures: std::sync::Mutex<erasure::OpenErasures>,
     // Kept alive for the database's lifetime: the column families share them.
     _cache: Cache,
     _write_buffers: WriteBufferManager,
@@ -429,6 +433,7 @@ impl LedgerStore {
             fail_next_commit: std::sync::atomic::AtomicBool::new(false),
             options,
             tree_cache: tree_cache::TreeNodeCache::new(config.tree_cache_mib),
+            open_erasures: std::sync::Mutex::default(),
             _cache: cache,
             _write_buffers: write_buffers,
         };
@@ -595,7 +600,13 @@ impl LedgerStore {
         }
         self.add_report_rows(&mut batch, &group.entries, &group.decoded)?;
         self.add_tree_chunk_rows(&mut batch, group)?;
-        self.db.write_opt(batch, &synced())?;
+        if group.shreds.is_empty() {
+            self.db.write_opt(batch, &synced())?;
+        } else {
+            self.writing_erasure_records(&group.shreds, || {
+                Ok(self.db.write_opt(batch, &synced())?)
+            })?;
+        }
         Ok(())
     }
 

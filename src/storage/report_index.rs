@@ -16,6 +16,8 @@
 //! | `0x07` | `system 0 category 0 purpose 0 basis 0 recipient 0 country 0 transfer basis` | [`Aggregate`] |
 //! | `0x08` | `system 0 group` | breach counts ([`counts`]) |
 //! | `0x09` | `system 0 group 0 first index` | empty: a breach member row ([`counts`]) |
+//! | `0x0a` | `breach_ref 0 index` | empty: a breach case row ([`cases`]) |
+//! | `0x0b` | `index` | empty: a controller declaration row ([`cases`]) |
 //!
 //! An amended entry gets rows under its amended recipient and categories too (same occurred time,
 //! same index), so a scan finds it under both; readers re-check every candidate against its
@@ -26,8 +28,10 @@
 //! it equals the group's first index, and advance it in the same batch; otherwise (an older data
 //! dir) [`LedgerStore::backfill_report_index`] catches up, resumably, in chunks that advance it.
 //! The breach count rows (tags `0x08` and `0x09`, [`counts`]) came later and have a mark of their
-//! own, `breach_counts_next`, so that a data dir indexed before them gets them by a backfill too.
+//! own, `breach_counts_next`, so that a data dir indexed before them gets them by a backfill too;
+//! so do the breach case rows (tag `0x0a`, [`cases`], mark `breach_cases_next`).
 
+pub mod cases;
 pub mod counts;
 
 use std::cmp::Reverse;
@@ -395,7 +399,8 @@ impl LedgerStore {
         };
         let indexes_due = self.derived_rows_due(META_REPORTS_INDEXED, first.index)?;
         let counts_due = self.derived_rows_due(META_BREACH_COUNTS, first.index)?;
-        if !indexes_due && !counts_due {
+        let cases_due = self.derived_rows_due(cases::META_BREACH_CASES, first.index)?;
+        if !indexes_due && !counts_due && !cases_due {
             return Ok(());
         }
         let planned = decoded.len() == entries.len()
@@ -412,6 +417,10 @@ impl LedgerStore {
         if counts_due {
             self.add_breach_count_rows(batch, &decoded)?;
             self.advance_derived_rows(batch, META_BREACH_COUNTS, entries)?;
+        }
+        if cases_due {
+            self.add_breach_case_rows(batch, &decoded)?;
+            self.advance_derived_rows(batch, cases::META_BREACH_CASES, entries)?;
         }
         Ok(())
     }
@@ -488,6 +497,7 @@ impl LedgerStore {
         batch.delete_range_cf(cf, [0x00u8].as_slice(), [0xffu8; 64].as_slice());
         batch.delete_cf(self.cf(columns::META)?, META_REPORTS_INDEXED);
         batch.delete_cf(self.cf(columns::META)?, META_BREACH_COUNTS);
+        batch.delete_cf(self.cf(columns::META)?, cases::META_BREACH_CASES);
         self.db.write_opt(batch, &synced())?;
         Ok(())
     }

@@ -3,8 +3,9 @@
 //! JSON; a test checks that the two agree).
 
 use crate::proto::v1::{
-    Correction, CorrectionAction, DeletionMethod, Event, EventKind, EventSubmission, Exemption,
-    Recipient, RecipientRole, SubjectIdentifier, TransferBasis,
+    BreachDetails, BreachNotification, ControllerDeclaration, Correction, CorrectionAction,
+    DeletionMethod, Event, EventKind, EventSubmission, Exemption, Recipient, RecipientRole,
+    SubjectIdentifier, SubjectsNotification, TransferBasis,
 };
 
 /// `occurred_at` of every example: 2025-03-14T09:26:53Z.
@@ -94,6 +95,46 @@ pub fn example_submission(kind: EventKind) -> EventSubmission {
         EventKind::Breach => {
             event.data_categories = terms(&["pd:EmailAddress", "pd:HealthRecord"]);
             event.breach_ref = "BR-2025-007".to_owned();
+            // The case's first report: aware six hours before it was recorded, of a week of
+            // processing.
+            event.breach_details = Some(BreachDetails {
+                aware_at: Some(at(-6 * 3600)),
+                nature: "backup bucket readable without authentication".to_owned(),
+                likely_consequences: "phishing using contact and health data".to_owned(),
+                measures: "bucket closed; access logs under review".to_owned(),
+                window_from: Some(at(-7 * 86_400)),
+                window_to: Some(at(-6 * 3600)),
+                subject_categories: terms(&["dpv:Customer"]),
+            });
+            sub.subject = None;
+        }
+        EventKind::BreachNotified => {
+            event.breach_ref = "BR-2025-007".to_owned();
+            event.breach_notification = Some(BreachNotification {
+                authority: "BfDI".to_owned(),
+                notified_at: Some(at(0)),
+                reference: "BfDI-2025-0412".to_owned(),
+                reasons_for_delay: String::new(),
+            });
+            event.actor = "dpo:office".to_owned();
+            sub.subject = None;
+        }
+        EventKind::ControllerDeclared => {
+            event.controller_declaration = Some(ControllerDeclaration {
+                name: "Example GmbH".to_owned(),
+                dpo_contact: "Data Protection Office, dpo@example.com".to_owned(),
+                effective_at: Some(at(0)),
+            });
+            sub.subject = None;
+        }
+        EventKind::SubjectsNotified => {
+            event.breach_ref = "BR-2025-007".to_owned();
+            event.subjects_notification = Some(SubjectsNotification {
+                notified_at: Some(at(0)),
+                not_notified_ground: String::new(),
+                reason: "mailing M-12".to_owned(),
+            });
+            event.actor = "dpo:office".to_owned();
             sub.subject = None;
         }
         EventKind::IdentityLink => {
@@ -136,7 +177,7 @@ fn example_system(kind: EventKind) -> &'static str {
         | EventKind::IdentityLink
         | EventKind::ErasureExempted => "billing",
         EventKind::ConsentGiven | EventKind::ConsentWithdrawn => "cmp",
-        EventKind::ErasureRequested => "privacy-portal",
+        EventKind::ErasureRequested | EventKind::ControllerDeclared => "privacy-portal",
         EventKind::Restriction => "recommender",
         _ => "crm",
     }
@@ -145,6 +186,14 @@ fn example_system(kind: EventKind) -> &'static str {
 /// A distinct serial number per kind, so that example event ids never collide.
 fn example_serial(kind: EventKind) -> String {
     format!("evt-{:06}", 1000 + kind as i32)
+}
+
+/// `offset` seconds from the examples' `occurred_at`.
+fn at(offset: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: EXAMPLE_OCCURRED_AT_SECONDS + offset,
+        nanos: 0,
+    }
 }
 
 fn terms(list: &[&str]) -> Vec<String> {

@@ -12,8 +12,9 @@ use super::legal_bases::{is_article_6_basis, is_legal_basis};
 use super::subjects::check_identifier;
 use super::{FieldError, ValidationLimits};
 use crate::proto::v1::{
-    Correction, CorrectionAction, DeletionMethod, EventKind, EventSubmission, Exemption, Recipient,
-    RecipientRole, TransferBasis,
+    BreachDetails, BreachNotification, ControllerDeclaration, Correction, CorrectionAction,
+    DeletionMethod, EventKind, EventSubmission, Exemption, Recipient, RecipientRole,
+    SubjectsNotification, TransferBasis,
 };
 
 /// What a present field is checked against.
@@ -83,6 +84,22 @@ pub fn check_present_field(
                 Field::DetailsDigest => Ok(()),
                 Field::Exemption => match &event.exemption {
                     Some(exemption) => check_exemption(exemption, event, limits),
+                    None => Ok(()),
+                },
+                Field::BreachDetails => match &event.breach_details {
+                    Some(details) => check_breach_details(details, context),
+                    None => Ok(()),
+                },
+                Field::BreachNotification => match &event.breach_notification {
+                    Some(notification) => check_breach_notification(notification, context),
+                    None => Ok(()),
+                },
+                Field::SubjectsNotification => match &event.subjects_notification {
+                    Some(notification) => check_subjects_notification(notification, context),
+                    None => Ok(()),
+                },
+                Field::ControllerDeclaration => match &event.controller_declaration {
+                    Some(declaration) => check_controller_declaration(declaration, limits),
                     None => Ok(()),
                 },
                 Field::Subject | Field::LinkedSubject | Field::Details => Ok(()),
@@ -226,6 +243,209 @@ fn check_correction(correction: &Correction, limits: &ValidationLimits) -> Resul
     check_enum::<CorrectionAction>("event.correction.action", correction.action)?;
     if !correction.reason.is_empty() {
         check_text("event.correction.reason", &correction.reason, limits)?;
+    }
+    Ok(())
+}
+
+/// The grounds of article 34(3) on which the data subjects of a breach need not be told.
+pub const NOT_NOTIFIED_GROUNDS: [&str; 3] =
+    ["eu-gdpr:A34-3-a", "eu-gdpr:A34-3-b", "eu-gdpr:A34-3-c"];
+
+/// A time of a breach case (`aware_at`, a window bound, a notification's time): like
+/// `occurred_at`, valid and not ahead of the ledger's clock by more than the skew.
+fn check_case_time(
+    path: &str,
+    time: Option<&prost_types::Timestamp>,
+    context: &Context<'_>,
+) -> Result<(), FieldError> {
+    match time {
+        Some(time) => check_occurred_at(path, time, context.limits, context.now),
+        None => Ok(()),
+    }
+}
+
+/// Optional short text of a breach case: when present, [`check_text`]'s rule.
+fn check_optional_text(
+    path: &str,
+    text: &str,
+    limits: &ValidationLimits,
+) -> Result<(), FieldError> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    check_text(path, text, limits)
+}
+
+/// What a breach report says of its case: valid times, a window of both bounds (from before to)
+/// or none, short texts, DPV terms.
+fn check_breach_details(details: &BreachDetails, context: &Context<'_>) -> Result<(), FieldError> {
+    let limits = context.limits;
+    check_case_time(
+        "event.breach_details.aware_at",
+        details.aware_at.as_ref(),
+        context,
+    )?;
+    check_optional_text("event.breach_details.nature", &details.nature, limits)?;
+    check_optional_text(
+        "event.breach_details.likely_consequences",
+        &details.likely_consequences,
+        limits,
+    )?;
+    check_optional_text("event.breach_details.measures", &details.measures, limits)?;
+    check_case_time(
+        "event.breach_details.window_from",
+        details.window_from.as_ref(),
+        context,
+    )?;
+    check_case_time(
+        "event.breach_details.window_to",
+        details.window_to.as_ref(),
+        context,
+    )?;
+    match (&details.window_from, &details.window_to) {
+        (Some(from), Some(to)) => {
+            if (from.seconds, from.nanos) >= (to.seconds, to.nanos) {
+                return Err(FieldError::new(
+                    "event.breach_details.window_to",
+                    "must be later than window_from",
+                ));
+            }
+        }
+        (Some(_), None) => {
+            return Err(FieldError::new(
+                "event.breach_details.window_to",
+                "required with window_from: a window has both bounds or neither",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(FieldError::new(
+                "event.breach_details.window_from",
+                "required with window_to: a window has both bounds or neither",
+            ));
+        }
+        (None, None) => {}
+    }
+    check_terms(
+        "event.breach_details.subject_categories",
+        &details.subject_categories,
+        limits,
+    )
+}
+
+/// A notification to the supervisory authority: who and when, required; the authority's
+/// reference and the reasons for delay, short text if given.
+fn check_breach_notification(
+    notification: &BreachNotification,
+    context: &Context<'_>,
+) -> Result<(), FieldError> {
+    let limits = context.limits;
+    if notification.authority.is_empty() {
+        return Err(FieldError::new(
+            "event.breach_notification.authority",
+            "required",
+        ));
+    }
+    check_text(
+        "event.breach_notification.authority",
+        &notification.authority,
+        limits,
+    )?;
+    if notification.notified_at.is_none() {
+        return Err(FieldError::new(
+            "event.breach_notification.notified_at",
+            "required",
+        ));
+    }
+    check_case_time(
+        "event.breach_notification.notified_at",
+        notification.notified_at.as_ref(),
+        context,
+    )?;
+    check_optional_text(
+        "event.breach_notification.reference",
+        &notification.reference,
+        limits,
+    )?;
+    check_optional_text(
+        "event.breach_notification.reasons_for_delay",
+        &notification.reasons_for_delay,
+        limits,
+    )
+}
+
+/// The communication to the data subjects: exactly one of when they were told and the article
+/// 34(3) ground for not telling them.
+fn check_subjects_notification(
+    notification: &SubjectsNotification,
+    context: &Context<'_>,
+) -> Result<(), FieldError> {
+    let ground = &notification.not_notified_ground;
+    match (&notification.notified_at, ground.is_empty()) {
+        (Some(_), false) => {
+            return Err(FieldError::new(
+                "event.subjects_notification.not_notified_ground",
+                "must be absent when notified_at is given: the subjects were told or they were not",
+            ));
+        }
+        (None, true) => {
+            return Err(FieldError::new(
+                "event.subjects_notification.notified_at",
+                "required, or not_notified_ground (article 34(3)) when the subjects were not told",
+            ));
+        }
+        _ => {}
+    }
+    check_case_time(
+        "event.subjects_notification.notified_at",
+        notification.notified_at.as_ref(),
+        context,
+    )?;
+    if !ground.is_empty() && !NOT_NOTIFIED_GROUNDS.contains(&ground.as_str()) {
+        return Err(FieldError::new(
+            "event.subjects_notification.not_notified_ground",
+            format!(
+                "{ground:?} is not a ground of article 34(3): one of {}",
+                NOT_NOTIFIED_GROUNDS.join(", ")
+            ),
+        ));
+    }
+    check_optional_text(
+        "event.subjects_notification.reason",
+        &notification.reason,
+        context.limits,
+    )
+}
+
+/// The controller's details: name and DPO contact (short text) and a valid `effective_at`, which
+/// may lie ahead (a declaration can be made before it takes effect).
+fn check_controller_declaration(
+    declaration: &ControllerDeclaration,
+    limits: &ValidationLimits,
+) -> Result<(), FieldError> {
+    for (path, text) in [
+        ("event.controller_declaration.name", &declaration.name),
+        (
+            "event.controller_declaration.dpo_contact",
+            &declaration.dpo_contact,
+        ),
+    ] {
+        if text.is_empty() {
+            return Err(FieldError::new(path, "required"));
+        }
+        check_text(path, text, limits)?;
+    }
+    let path = "event.controller_declaration.effective_at";
+    let Some(at) = &declaration.effective_at else {
+        return Err(FieldError::new(path, "required"));
+    };
+    if !(0..1_000_000_000).contains(&at.nanos) {
+        return Err(FieldError::new(path, "nanos must be 0 to 999,999,999"));
+    }
+    if at.seconds < 0 {
+        return Err(FieldError::new(
+            path,
+            "must not be before 1970-01-01T00:00:00Z",
+        ));
     }
     Ok(())
 }

@@ -43,6 +43,14 @@ pub enum Field {
     DetailsDigest,
     /// `event.exemption` (a message).
     Exemption,
+    /// `event.breach_details` (a message).
+    BreachDetails,
+    /// `event.breach_notification` (a message).
+    BreachNotification,
+    /// `event.subjects_notification` (a message).
+    SubjectsNotification,
+    /// `event.controller_declaration` (a message).
+    ControllerDeclaration,
     /// `subject` (a message).
     Subject,
     /// `linked_subject` (a message).
@@ -54,7 +62,7 @@ pub enum Field {
 impl Field {
     /// Every field, in the order validation checks them (the proto's order): the first failing
     /// field of a submission is the one its `FieldError` names.
-    pub const ALL: [Field; 20] = [
+    pub const ALL: [Field; 24] = [
         Field::EventId,
         Field::Kind,
         Field::OccurredAt,
@@ -72,6 +80,10 @@ impl Field {
         Field::CollectionChannel,
         Field::DetailsDigest,
         Field::Exemption,
+        Field::BreachDetails,
+        Field::BreachNotification,
+        Field::SubjectsNotification,
+        Field::ControllerDeclaration,
         Field::Subject,
         Field::LinkedSubject,
         Field::Details,
@@ -97,6 +109,10 @@ impl Field {
             Field::CollectionChannel => "event.collection_channel",
             Field::DetailsDigest => "event.details_digest",
             Field::Exemption => "event.exemption",
+            Field::BreachDetails => "event.breach_details",
+            Field::BreachNotification => "event.breach_notification",
+            Field::SubjectsNotification => "event.subjects_notification",
+            Field::ControllerDeclaration => "event.controller_declaration",
             Field::Subject => "subject",
             Field::LinkedSubject => "linked_subject",
             Field::Details => "details",
@@ -121,6 +137,15 @@ impl Field {
             ],
             Field::Correction => &["event.correction.action"],
             Field::Exemption => &["event.exemption.legal_ground"],
+            Field::BreachNotification => &[
+                "event.breach_notification.authority",
+                "event.breach_notification.notified_at",
+            ],
+            Field::ControllerDeclaration => &[
+                "event.controller_declaration.name",
+                "event.controller_declaration.dpo_contact",
+                "event.controller_declaration.effective_at",
+            ],
             _ => &[],
         }
     }
@@ -157,6 +182,10 @@ impl Field {
             Field::CollectionChannel => !event.collection_channel.is_empty(),
             Field::DetailsDigest => !event.details_digest.is_empty(),
             Field::Exemption => event.exemption.is_some(),
+            Field::BreachDetails => event.breach_details.is_some(),
+            Field::BreachNotification => event.breach_notification.is_some(),
+            Field::SubjectsNotification => event.subjects_notification.is_some(),
+            Field::ControllerDeclaration => event.controller_declaration.is_some(),
             Field::Subject | Field::LinkedSubject | Field::Details => false,
         }
     }
@@ -195,6 +224,10 @@ impl Field {
             Field::CollectionChannel => event.collection_channel.clear(),
             Field::DetailsDigest => event.details_digest.clear(),
             Field::Exemption => event.exemption = None,
+            Field::BreachDetails => event.breach_details = None,
+            Field::BreachNotification => event.breach_notification = None,
+            Field::SubjectsNotification => event.subjects_notification = None,
+            Field::ControllerDeclaration => event.controller_declaration = None,
             Field::Subject | Field::LinkedSubject | Field::Details => {}
         }
     }
@@ -261,6 +294,67 @@ pub fn clear_field(sub: &mut EventSubmission, path: &str) -> bool {
                 "legal_ground" => exemption.legal_ground.clear(),
                 "until" => exemption.until = None,
                 "reason" => exemption.reason.clear(),
+                _ => return false,
+            }
+        }
+        "event.breach_details" => {
+            let Some(details) = sub.event.as_mut().and_then(|e| e.breach_details.as_mut()) else {
+                return false;
+            };
+            match part {
+                "aware_at" => details.aware_at = None,
+                "nature" => details.nature.clear(),
+                "likely_consequences" => details.likely_consequences.clear(),
+                "measures" => details.measures.clear(),
+                "window_from" => details.window_from = None,
+                "window_to" => details.window_to = None,
+                "subject_categories" => details.subject_categories.clear(),
+                _ => return false,
+            }
+        }
+        "event.breach_notification" => {
+            let Some(notification) = sub
+                .event
+                .as_mut()
+                .and_then(|e| e.breach_notification.as_mut())
+            else {
+                return false;
+            };
+            match part {
+                "authority" => notification.authority.clear(),
+                "notified_at" => notification.notified_at = None,
+                "reference" => notification.reference.clear(),
+                "reasons_for_delay" => notification.reasons_for_delay.clear(),
+                _ => return false,
+            }
+        }
+        "event.subjects_notification" => {
+            let Some(notification) = sub
+                .event
+                .as_mut()
+                .and_then(|e| e.subjects_notification.as_mut())
+            else {
+                return false;
+            };
+            match part {
+                "notified_at" => notification.notified_at = None,
+                "not_notified_ground" => notification.not_notified_ground.clear(),
+                "reason" => notification.reason.clear(),
+                _ => return false,
+            }
+        }
+        "event.controller_declaration" => {
+            let Some(declaration) = sub
+                .event
+                .as_mut()
+                .and_then(|e| e.controller_declaration.as_mut())
+            else {
+                return false;
+            };
+            match part {
+                "name" => declaration.name.clear(),
+                "dpo_contact" => declaration.dpo_contact.clear(),
+                "effective_at" => declaration.effective_at = None,
                 _ => return false,
             }
         }

@@ -98,6 +98,12 @@ fn check_fields(
     Ok(())
 }
 
+/// Checks a breach case reference as `event.breach_ref` is checked (for requests that name a
+/// case: `GetBreachCase`).
+pub fn check_breach_ref(path: &str, breach_ref: &str) -> Result<(), FieldError> {
+    formats::check_reference(path, breach_ref, formats::REFERENCE_CHARS)
+}
+
 /// The system of the entries the ledger writes itself (access records, erasure requests made
 /// through `EraseSubject` without a system): reserved, so that no producer can write, and nobody
 /// can correct, what looks like the ledger's own record.
@@ -126,6 +132,12 @@ pub fn validate_amended_event(
         Field::Details,
         Field::DetailsDigest,
         Field::OccurredAt,
+        // Checked when the target came, and never replaced (a correction may not carry them);
+        // their times are checked against the clock of then.
+        Field::BreachDetails,
+        Field::BreachNotification,
+        Field::SubjectsNotification,
+        Field::ControllerDeclaration,
     ];
     let amendable = Field::ALL
         .into_iter()

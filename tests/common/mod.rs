@@ -2,6 +2,8 @@
 //! port, driven by the generated tonic client.
 #![allow(dead_code)]
 
+pub mod promql;
+
 use std::path::PathBuf;
 
 use gdpr_ledger::config::{Config, MetricsListen};

@@ -29,6 +29,9 @@ SAMPLE = {
     "deletion_method": events.DeletionMethod.ERASE,
     "breach_ref": "BR-1",
     "exemption": events.Exemption("eu-gdpr:A17-3-b"),
+    "breach_notification": events.BreachNotification("BfDI", reference="BfDI-2025-0412"),
+    "subjects_notification": events.SubjectsNotification(not_notified_ground="eu-gdpr:A34-3-a"),
+    "controller_declaration": events.ControllerDeclaration("Example GmbH", "DPO office, dpo@example.com"),
     "target_index": 0,
     "action": events.CorrectionAction.RETRACT,
 }

@@ -114,6 +114,16 @@ pub const METHODS: &[MethodRule] = &[
         "run breach investigations",
     ),
     rule(
+        "/gdpr_ledger.v1.Reports/GetBreachCase",
+        Role::may_read,
+        "read breach cases",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Reports/ListBreachCases",
+        Role::may_read,
+        "list breach cases",
+    ),
+    rule(
         "/gdpr_ledger.v1.Reports/RecordsOfProcessing",
         Role::may_read,
         "read the record of processing",

@@ -178,6 +178,13 @@ impl LedgerService {
                 SystemTime::now(),
             )
             .map_err(|e| e.prefixed("submission"))?;
+        super::breach_cases::check_breach_cases(
+            &self.store,
+            &caller,
+            std::slice::from_ref(&prepared),
+            |_| "submission".to_owned(),
+        )
+        .await?;
         let deletions = self.deletion_positions(std::slice::from_ref(&prepared));
         let consent = Self::consent_checks(std::slice::from_ref(&prepared));
         let receipts = self
@@ -238,6 +245,10 @@ impl LedgerService {
             }
             prepared.push(event);
         }
+        super::breach_cases::check_breach_cases(&self.store, &caller, &prepared, |position| {
+            format!("submissions[{position}]")
+        })
+        .await?;
         let deletions = self.deletion_positions(&prepared);
         let consent = Self::consent_checks(&prepared);
         let receipts = self

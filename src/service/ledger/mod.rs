@@ -3,6 +3,7 @@
 //! checkpoints, proofs, statistics) and `lifecycle`.
 
 mod append;
+mod breach_cases;
 mod lifecycle;
 mod prepare;
 mod queries;

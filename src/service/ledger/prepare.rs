@@ -23,7 +23,20 @@ pub(super) fn check_systems(
     let Some(event) = &submission.event else {
         return Ok(());
     };
-    Ok(caller.check_system(&format!("{prefix}.event.system"), &event.system)?)
+    caller.check_system(&format!("{prefix}.event.system"), &event.system)?;
+    // The controller's details are policy: an admin declares them (or the server, from its
+    // configuration, `server::controller`), never a producer.
+    if event.kind == pb::EventKind::ControllerDeclared as i32 && caller.role != auth::Role::Admin {
+        return Err(auth::AuthError::NotAllowed {
+            identity: caller.identity.clone(),
+            role: caller.role,
+            what: format!(
+                "append {prefix}: a controller_declared event is an admin's (docs/breach-cases.md)"
+            ),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The digest the event-id index keeps of a submission, to tell a retry from a reused event id:

@@ -41,6 +41,10 @@ __all__ = [
     "DeletionMethod",
     "CorrectionAction",
     "Exemption",
+    "BreachDetails",
+    "BreachNotification",
+    "SubjectsNotification",
+    "ControllerDeclaration",
     "new_event_id",
     "BUILDERS",
     "collection",
@@ -59,6 +63,9 @@ __all__ = [
     "identity_link",
     "correction",
     "erasure_exempted",
+    "breach_notified",
+    "subjects_notified",
+    "controller_declared",
 ]
 
 EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
@@ -150,6 +157,79 @@ class Exemption:
         return exemption
 
 
+@dataclass(frozen=True)
+class BreachDetails:
+    """What the controller knows of a breach case (article 33(3)); `aware_at` is required on the
+    case's first report. The texts are stored in clear, forever: no personal data in them."""
+
+    aware_at: Timestamp = None
+    nature: Optional[str] = None
+    likely_consequences: Optional[str] = None
+    measures: Optional[str] = None
+    window_from: Timestamp = None
+    window_to: Timestamp = None
+    subject_categories: Terms = ()
+
+    def to_proto(self) -> event_pb2.BreachDetails:
+        details = event_pb2.BreachDetails(nature=self.nature or "",
+                                          likely_consequences=self.likely_consequences or "",
+                                          measures=self.measures or "",
+                                          subject_categories=list(self.subject_categories))
+        for name in ("aware_at", "window_from", "window_to"):
+            if getattr(self, name) is not None:
+                _set_time(getattr(details, name), getattr(self, name))
+        return details
+
+
+@dataclass(frozen=True)
+class BreachNotification:
+    """The notification of a breach case to the supervisory authority (article 33); give
+    `reasons_for_delay` when it comes more than 72 hours after `aware_at`."""
+
+    authority: str
+    notified_at: Timestamp = None
+    reference: Optional[str] = None
+    reasons_for_delay: Optional[str] = None
+
+    def to_proto(self) -> event_pb2.BreachNotification:
+        notification = event_pb2.BreachNotification(authority=self.authority, reference=self.reference or "",
+                                                    reasons_for_delay=self.reasons_for_delay or "")
+        _set_time(notification.notified_at, self.notified_at)
+        return notification
+
+
+@dataclass(frozen=True)
+class SubjectsNotification:
+    """The communication of a breach to its data subjects (article 34): when they were told, or,
+    with `not_notified_ground` (`eu-gdpr:A34-3-a` .. `A34-3-c`), why they were not."""
+
+    notified_at: Timestamp = None
+    not_notified_ground: Optional[str] = None
+    reason: Optional[str] = None
+
+    def to_proto(self) -> event_pb2.SubjectsNotification:
+        notification = event_pb2.SubjectsNotification(not_notified_ground=self.not_notified_ground or "",
+                                                      reason=self.reason or "")
+        if not self.not_notified_ground:
+            _set_time(notification.notified_at, self.notified_at)
+        return notification
+
+
+@dataclass(frozen=True)
+class ControllerDeclaration:
+    """The controller's name and its DPO's contact (an office's, never a person's data), in force
+    from `effective_at` (default: now). Only an admin may append a declaration."""
+
+    name: str
+    dpo_contact: str
+    effective_at: Timestamp = None
+
+    def to_proto(self) -> event_pb2.ControllerDeclaration:
+        declaration = event_pb2.ControllerDeclaration(name=self.name, dpo_contact=self.dpo_contact)
+        _set_time(declaration.effective_at, self.effective_at)
+        return declaration
+
+
 def new_event_id(prefix: str) -> str:
     """A fresh event id `<prefix>:evt-<nanoseconds>-<random>`; keep it to retry with the same id."""
     event_id = f"{prefix}:evt-{time.time_ns()}-{secrets.token_hex(4)}"
@@ -183,6 +263,10 @@ def _submission(
     details: Optional[bytes] = None,
     recipient: Optional[Recipient] = None,
     exemption: Optional[Exemption] = None,
+    breach_details: Optional[BreachDetails] = None,
+    breach_notification: Optional[BreachNotification] = None,
+    subjects_notification: Optional[SubjectsNotification] = None,
+    controller_declaration: Optional[ControllerDeclaration] = None,
     correction: Optional[event_pb2.Correction] = None,
     deletion_method: Optional[DeletionMethod] = None,
     data_categories: Terms = (),
@@ -205,6 +289,14 @@ def _submission(
         event.recipient.CopyFrom(recipient.to_proto())
     if exemption is not None:
         event.exemption.CopyFrom(exemption.to_proto())
+    if breach_details is not None:
+        event.breach_details.CopyFrom(breach_details.to_proto())
+    if breach_notification is not None:
+        event.breach_notification.CopyFrom(breach_notification.to_proto())
+    if subjects_notification is not None:
+        event.subjects_notification.CopyFrom(subjects_notification.to_proto())
+    if controller_declaration is not None:
+        event.controller_declaration.CopyFrom(controller_declaration.to_proto())
     if correction is not None:
         event.correction.CopyFrom(correction)
     submission = event_pb2.EventSubmission(event=event, details=details or b"")
@@ -329,11 +421,30 @@ def retention_expired(*, event_id: str, system: str, subject: Subject, data_cate
 
 
 def breach(*, event_id: str, system: str, data_categories: Terms, breach_ref: str,
-           subject: Optional[Subject] = None, actor: Optional[str] = None,
-           occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
-    """A personal data breach in `system` (`breach_ref`: the breach register's reference)."""
+           subject: Optional[Subject] = None, breach_details: Optional[BreachDetails] = None,
+           actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """A personal data breach in `system` (`breach_ref`: the breach register's reference, which
+    groups the case; the case's first report carries `breach_details.aware_at`)."""
     return _submission(event_pb2.EVENT_KIND_BREACH, event_id=event_id, system=system,
-                       data_categories=data_categories, breach_ref=breach_ref, subject=subject, actor=actor,
+                       data_categories=data_categories, breach_ref=breach_ref, subject=subject,
+                       breach_details=breach_details, actor=actor, occurred_at=occurred_at)
+
+
+def breach_notified(*, event_id: str, system: str, breach_ref: str, breach_notification: BreachNotification,
+                    actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The supervisory authority was notified of the breach case `breach_ref` (article 33)."""
+    return _submission(event_pb2.EVENT_KIND_BREACH_NOTIFIED, event_id=event_id, system=system,
+                       breach_ref=breach_ref, breach_notification=breach_notification, actor=actor,
+                       occurred_at=occurred_at)
+
+
+def subjects_notified(*, event_id: str, system: str, breach_ref: str,
+                      subjects_notification: SubjectsNotification, actor: Optional[str] = None,
+                      occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The data subjects of the breach case `breach_ref` were told, or not on a ground of article
+    34(3)."""
+    return _submission(event_pb2.EVENT_KIND_SUBJECTS_NOTIFIED, event_id=event_id, system=system,
+                       breach_ref=breach_ref, subjects_notification=subjects_notification, actor=actor,
                        occurred_at=occurred_at)
 
 
@@ -371,6 +482,13 @@ def erasure_exempted(*, event_id: str, system: str, subject: Subject, exemption:
                        actor=actor, occurred_at=occurred_at)
 
 
+def controller_declared(*, event_id: str, system: str, controller_declaration: ControllerDeclaration,
+                        actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The controller's name and DPO contact, in force from `effective_at` (an admin's)."""
+    return _submission(event_pb2.EVENT_KIND_CONTROLLER_DECLARED, event_id=event_id, system=system,
+                       controller_declaration=controller_declaration, actor=actor, occurred_at=occurred_at)
+
+
 # The builder of each kind, by the kind's name in event_requirements.toml.
 BUILDERS = {
     "collection": collection,
@@ -389,4 +507,7 @@ BUILDERS = {
     "identity_link": identity_link,
     "correction": correction,
     "erasure_exempted": erasure_exempted,
+    "breach_notified": breach_notified,
+    "subjects_notified": subjects_notified,
+    "controller_declared": controller_declared,
 }

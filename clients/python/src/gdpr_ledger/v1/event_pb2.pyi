@@ -29,6 +29,9 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_IDENTITY_LINK: _ClassVar[EventKind]
     EVENT_KIND_CORRECTION: _ClassVar[EventKind]
     EVENT_KIND_ERASURE_EXEMPTED: _ClassVar[EventKind]
+    EVENT_KIND_BREACH_NOTIFIED: _ClassVar[EventKind]
+    EVENT_KIND_SUBJECTS_NOTIFIED: _ClassVar[EventKind]
+    EVENT_KIND_CONTROLLER_DECLARED: _ClassVar[EventKind]
 
 class RecipientRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -79,6 +82,9 @@ EVENT_KIND_BREACH: EventKind
 EVENT_KIND_IDENTITY_LINK: EventKind
 EVENT_KIND_CORRECTION: EventKind
 EVENT_KIND_ERASURE_EXEMPTED: EventKind
+EVENT_KIND_BREACH_NOTIFIED: EventKind
+EVENT_KIND_SUBJECTS_NOTIFIED: EventKind
+EVENT_KIND_CONTROLLER_DECLARED: EventKind
 RECIPIENT_ROLE_UNSPECIFIED: RecipientRole
 RECIPIENT_ROLE_PROCESSOR: RecipientRole
 RECIPIENT_ROLE_SUB_PROCESSOR: RecipientRole
@@ -133,8 +139,58 @@ class Exemption(_message.Message):
     reason: str
     def __init__(self, legal_ground: _Optional[str] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class BreachDetails(_message.Message):
+    __slots__ = ("aware_at", "nature", "likely_consequences", "measures", "window_from", "window_to", "subject_categories")
+    AWARE_AT_FIELD_NUMBER: _ClassVar[int]
+    NATURE_FIELD_NUMBER: _ClassVar[int]
+    LIKELY_CONSEQUENCES_FIELD_NUMBER: _ClassVar[int]
+    MEASURES_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FROM_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_TO_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    aware_at: _timestamp_pb2.Timestamp
+    nature: str
+    likely_consequences: str
+    measures: str
+    window_from: _timestamp_pb2.Timestamp
+    window_to: _timestamp_pb2.Timestamp
+    subject_categories: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, aware_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., nature: _Optional[str] = ..., likely_consequences: _Optional[str] = ..., measures: _Optional[str] = ..., window_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., subject_categories: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BreachNotification(_message.Message):
+    __slots__ = ("authority", "notified_at", "reference", "reasons_for_delay")
+    AUTHORITY_FIELD_NUMBER: _ClassVar[int]
+    NOTIFIED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FOR_DELAY_FIELD_NUMBER: _ClassVar[int]
+    authority: str
+    notified_at: _timestamp_pb2.Timestamp
+    reference: str
+    reasons_for_delay: str
+    def __init__(self, authority: _Optional[str] = ..., notified_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference: _Optional[str] = ..., reasons_for_delay: _Optional[str] = ...) -> None: ...
+
+class SubjectsNotification(_message.Message):
+    __slots__ = ("notified_at", "not_notified_ground", "reason")
+    NOTIFIED_AT_FIELD_NUMBER: _ClassVar[int]
+    NOT_NOTIFIED_GROUND_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    notified_at: _timestamp_pb2.Timestamp
+    not_notified_ground: str
+    reason: str
+    def __init__(self, notified_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_notified_ground: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ControllerDeclaration(_message.Message):
+    __slots__ = ("name", "dpo_contact", "effective_at")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DPO_CONTACT_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_AT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    dpo_contact: str
+    effective_at: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., dpo_contact: _Optional[str] = ..., effective_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("event_id", "kind", "occurred_at", "system", "data_categories", "purposes", "legal_bases", "recipient", "consent_ref", "actor", "deletion_method", "correction", "linked_identifier_kind", "breach_ref", "collection_channel", "details_digest", "exemption")
+    __slots__ = ("event_id", "kind", "occurred_at", "system", "data_categories", "purposes", "legal_bases", "recipient", "consent_ref", "actor", "deletion_method", "correction", "linked_identifier_kind", "breach_ref", "collection_channel", "details_digest", "exemption", "breach_details", "breach_notification", "subjects_notification", "controller_declaration")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -152,6 +208,10 @@ class Event(_message.Message):
     COLLECTION_CHANNEL_FIELD_NUMBER: _ClassVar[int]
     DETAILS_DIGEST_FIELD_NUMBER: _ClassVar[int]
     EXEMPTION_FIELD_NUMBER: _ClassVar[int]
+    BREACH_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    BREACH_NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    CONTROLLER_DECLARATION_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     kind: EventKind
     occurred_at: _timestamp_pb2.Timestamp
@@ -169,7 +229,11 @@ class Event(_message.Message):
     collection_channel: str
     details_digest: bytes
     exemption: Exemption
-    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system: _Optional[str] = ..., data_categories: _Optional[_Iterable[str]] = ..., purposes: _Optional[_Iterable[str]] = ..., legal_bases: _Optional[_Iterable[str]] = ..., recipient: _Optional[_Union[Recipient, _Mapping]] = ..., consent_ref: _Optional[str] = ..., actor: _Optional[str] = ..., deletion_method: _Optional[_Union[DeletionMethod, str]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., linked_identifier_kind: _Optional[str] = ..., breach_ref: _Optional[str] = ..., collection_channel: _Optional[str] = ..., details_digest: _Optional[bytes] = ..., exemption: _Optional[_Union[Exemption, _Mapping]] = ...) -> None: ...
+    breach_details: BreachDetails
+    breach_notification: BreachNotification
+    subjects_notification: SubjectsNotification
+    controller_declaration: ControllerDeclaration
+    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system: _Optional[str] = ..., data_categories: _Optional[_Iterable[str]] = ..., purposes: _Optional[_Iterable[str]] = ..., legal_bases: _Optional[_Iterable[str]] = ..., recipient: _Optional[_Union[Recipient, _Mapping]] = ..., consent_ref: _Optional[str] = ..., actor: _Optional[str] = ..., deletion_method: _Optional[_Union[DeletionMethod, str]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., linked_identifier_kind: _Optional[str] = ..., breach_ref: _Optional[str] = ..., collection_channel: _Optional[str] = ..., details_digest: _Optional[bytes] = ..., exemption: _Optional[_Union[Exemption, _Mapping]] = ..., breach_details: _Optional[_Union[BreachDetails, _Mapping]] = ..., breach_notification: _Optional[_Union[BreachNotification, _Mapping]] = ..., subjects_notification: _Optional[_Union[SubjectsNotification, _Mapping]] = ..., controller_declaration: _Optional[_Union[ControllerDeclaration, _Mapping]] = ...) -> None: ...
 
 class SubjectIdentifier(_message.Message):
     __slots__ = ("kind", "value")

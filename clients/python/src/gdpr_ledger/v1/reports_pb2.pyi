@@ -3,12 +3,28 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from gdpr_ledger.v1 import event_pb2 as _event_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class BreachCaseState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BREACH_CASE_STATE_UNSPECIFIED: _ClassVar[BreachCaseState]
+    BREACH_CASE_STATE_OPEN: _ClassVar[BreachCaseState]
+    BREACH_CASE_STATE_OVERDUE: _ClassVar[BreachCaseState]
+    BREACH_CASE_STATE_NOTIFIED_ON_TIME: _ClassVar[BreachCaseState]
+    BREACH_CASE_STATE_NOTIFIED_LATE: _ClassVar[BreachCaseState]
+    BREACH_CASE_STATE_NO_AWARE_AT: _ClassVar[BreachCaseState]
+BREACH_CASE_STATE_UNSPECIFIED: BreachCaseState
+BREACH_CASE_STATE_OPEN: BreachCaseState
+BREACH_CASE_STATE_OVERDUE: BreachCaseState
+BREACH_CASE_STATE_NOTIFIED_ON_TIME: BreachCaseState
+BREACH_CASE_STATE_NOTIFIED_LATE: BreachCaseState
+BREACH_CASE_STATE_NO_AWARE_AT: BreachCaseState
 
 class InvestigateBreachRequest(_message.Message):
     __slots__ = ("systems", "recipients", "data_categories", "to", "include_bundle", "summary_only")
@@ -180,3 +196,131 @@ class SubjectAccessReportResponse(_message.Message):
     report_text: str
     access_entry_index: int
     def __init__(self, subject_token: _Optional[bytes] = ..., report_json: _Optional[str] = ..., report_text: _Optional[str] = ..., access_entry_index: _Optional[int] = ...) -> None: ...
+
+class GetBreachCaseRequest(_message.Message):
+    __slots__ = ("breach_ref", "as_of", "include_bundle")
+    BREACH_REF_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    breach_ref: str
+    as_of: _timestamp_pb2.Timestamp
+    include_bundle: bool
+    def __init__(self, breach_ref: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., include_bundle: _Optional[bool] = ...) -> None: ...
+
+class CaseAuthorityNotification(_message.Message):
+    __slots__ = ("index", "notification")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    notification: _event_pb2.BreachNotification
+    def __init__(self, index: _Optional[int] = ..., notification: _Optional[_Union[_event_pb2.BreachNotification, _Mapping]] = ...) -> None: ...
+
+class CaseSubjectsNotification(_message.Message):
+    __slots__ = ("index", "notification")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    notification: _event_pb2.SubjectsNotification
+    def __init__(self, index: _Optional[int] = ..., notification: _Optional[_Union[_event_pb2.SubjectsNotification, _Mapping]] = ...) -> None: ...
+
+class BreachCase(_message.Message):
+    __slots__ = ("breach_ref", "aware_at", "deadline", "state", "as_of", "seconds_left", "seconds_late", "notified_at", "authority_notifications", "subjects_notifications", "reasons_for_delay", "late_without_reasons", "systems", "window_from", "window_to", "entry_indexes")
+    BREACH_REF_FIELD_NUMBER: _ClassVar[int]
+    AWARE_AT_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_LEFT_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_LATE_FIELD_NUMBER: _ClassVar[int]
+    NOTIFIED_AT_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_NOTIFICATIONS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_NOTIFICATIONS_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FOR_DELAY_FIELD_NUMBER: _ClassVar[int]
+    LATE_WITHOUT_REASONS_FIELD_NUMBER: _ClassVar[int]
+    SYSTEMS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FROM_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_TO_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_INDEXES_FIELD_NUMBER: _ClassVar[int]
+    breach_ref: str
+    aware_at: _timestamp_pb2.Timestamp
+    deadline: _timestamp_pb2.Timestamp
+    state: BreachCaseState
+    as_of: _timestamp_pb2.Timestamp
+    seconds_left: int
+    seconds_late: int
+    notified_at: _timestamp_pb2.Timestamp
+    authority_notifications: _containers.RepeatedCompositeFieldContainer[CaseAuthorityNotification]
+    subjects_notifications: _containers.RepeatedCompositeFieldContainer[CaseSubjectsNotification]
+    reasons_for_delay: _containers.RepeatedScalarFieldContainer[str]
+    late_without_reasons: bool
+    systems: _containers.RepeatedScalarFieldContainer[str]
+    window_from: _timestamp_pb2.Timestamp
+    window_to: _timestamp_pb2.Timestamp
+    entry_indexes: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, breach_ref: _Optional[str] = ..., aware_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[BreachCaseState, str]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., seconds_left: _Optional[int] = ..., seconds_late: _Optional[int] = ..., notified_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., authority_notifications: _Optional[_Iterable[_Union[CaseAuthorityNotification, _Mapping]]] = ..., subjects_notifications: _Optional[_Iterable[_Union[CaseSubjectsNotification, _Mapping]]] = ..., reasons_for_delay: _Optional[_Iterable[str]] = ..., late_without_reasons: _Optional[bool] = ..., systems: _Optional[_Iterable[str]] = ..., window_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., entry_indexes: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class BreachNotificationDraft(_message.Message):
+    __slots__ = ("nature", "subject_categories", "approximate_subjects", "data_categories", "approximate_records", "counts", "dpo_contact", "likely_consequences", "measures", "reasons_for_delay", "missing", "controller")
+    NATURE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    APPROXIMATE_SUBJECTS_FIELD_NUMBER: _ClassVar[int]
+    DATA_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    APPROXIMATE_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    DPO_CONTACT_FIELD_NUMBER: _ClassVar[int]
+    LIKELY_CONSEQUENCES_FIELD_NUMBER: _ClassVar[int]
+    MEASURES_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FOR_DELAY_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    CONTROLLER_FIELD_NUMBER: _ClassVar[int]
+    nature: str
+    subject_categories: _containers.RepeatedScalarFieldContainer[str]
+    approximate_subjects: int
+    data_categories: _containers.RepeatedScalarFieldContainer[str]
+    approximate_records: int
+    counts: BreachSummary
+    dpo_contact: str
+    likely_consequences: str
+    measures: str
+    reasons_for_delay: _containers.RepeatedScalarFieldContainer[str]
+    missing: _containers.RepeatedScalarFieldContainer[str]
+    controller: str
+    def __init__(self, nature: _Optional[str] = ..., subject_categories: _Optional[_Iterable[str]] = ..., approximate_subjects: _Optional[int] = ..., data_categories: _Optional[_Iterable[str]] = ..., approximate_records: _Optional[int] = ..., counts: _Optional[_Union[BreachSummary, _Mapping]] = ..., dpo_contact: _Optional[str] = ..., likely_consequences: _Optional[str] = ..., measures: _Optional[str] = ..., reasons_for_delay: _Optional[_Iterable[str]] = ..., missing: _Optional[_Iterable[str]] = ..., controller: _Optional[str] = ...) -> None: ...
+
+class GetBreachCaseResponse(_message.Message):
+    __slots__ = ("breach_case", "draft", "tree_size", "relied_on", "bundle_json", "access_entry_index")
+    BREACH_CASE_FIELD_NUMBER: _ClassVar[int]
+    DRAFT_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    RELIED_ON_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_JSON_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_ENTRY_INDEX_FIELD_NUMBER: _ClassVar[int]
+    breach_case: BreachCase
+    draft: BreachNotificationDraft
+    tree_size: int
+    relied_on: _containers.RepeatedScalarFieldContainer[int]
+    bundle_json: str
+    access_entry_index: int
+    def __init__(self, breach_case: _Optional[_Union[BreachCase, _Mapping]] = ..., draft: _Optional[_Union[BreachNotificationDraft, _Mapping]] = ..., tree_size: _Optional[int] = ..., relied_on: _Optional[_Iterable[int]] = ..., bundle_json: _Optional[str] = ..., access_entry_index: _Optional[int] = ...) -> None: ...
+
+class ListBreachCasesRequest(_message.Message):
+    __slots__ = ("as_of", "open_only", "after", "limit")
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    OPEN_ONLY_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    as_of: _timestamp_pb2.Timestamp
+    open_only: bool
+    after: str
+    limit: int
+    def __init__(self, as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., open_only: _Optional[bool] = ..., after: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListBreachCasesResponse(_message.Message):
+    __slots__ = ("cases", "next_after", "tree_size")
+    CASES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    cases: _containers.RepeatedCompositeFieldContainer[BreachCase]
+    next_after: str
+    tree_size: int
+    def __init__(self, cases: _Optional[_Iterable[_Union[BreachCase, _Mapping]]] = ..., next_after: _Optional[str] = ..., tree_size: _Optional[int] = ...) -> None: ...

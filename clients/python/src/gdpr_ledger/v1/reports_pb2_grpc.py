@@ -49,6 +49,16 @@ class ReportsStub:
                 request_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.SubjectAccessReportRequest.SerializeToString,
                 response_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.SubjectAccessReportResponse.FromString,
                 _registered_method=True)
+        self.GetBreachCase = channel.unary_unary(
+                '/gdpr_ledger.v1.Reports/GetBreachCase',
+                request_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.GetBreachCaseRequest.SerializeToString,
+                response_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.GetBreachCaseResponse.FromString,
+                _registered_method=True)
+        self.ListBreachCases = channel.unary_unary(
+                '/gdpr_ledger.v1.Reports/ListBreachCases',
+                request_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListBreachCasesRequest.SerializeToString,
+                response_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListBreachCasesResponse.FromString,
+                _registered_method=True)
 
 
 class ReportsServicer:
@@ -82,6 +92,24 @@ class ReportsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetBreachCase(self, request, context):
+        """A breach case (docs/breach-cases.md): the entries of `breach_ref` as the log held them at
+        `as_of`, its 72-hour clock (article 33(1)) at `as_of`, its notifications, and the draft
+        notification with every article 33(3) field, the counts made by InvestigateBreach's code over
+        the case's systems and window. When it counts, the read is logged as an access entry first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBreachCases(self, request, context):
+        """The breach cases with their clocks at `as_of`, in `breach_ref` order, a page at a time; with
+        `open_only`, only those not notified to the authority. Counts nothing, logs nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -99,6 +127,16 @@ def add_ReportsServicer_to_server(servicer, server):
                     servicer.SubjectAccessReport,
                     request_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.SubjectAccessReportRequest.FromString,
                     response_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.SubjectAccessReportResponse.SerializeToString,
+            ),
+            'GetBreachCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBreachCase,
+                    request_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.GetBreachCaseRequest.FromString,
+                    response_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.GetBreachCaseResponse.SerializeToString,
+            ),
+            'ListBreachCases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBreachCases,
+                    request_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListBreachCasesRequest.FromString,
+                    response_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListBreachCasesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -182,6 +220,60 @@ class Reports:
             '/gdpr_ledger.v1.Reports/SubjectAccessReport',
             gdpr__ledger_dot_v1_dot_reports__pb2.SubjectAccessReportRequest.SerializeToString,
             gdpr__ledger_dot_v1_dot_reports__pb2.SubjectAccessReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBreachCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gdpr_ledger.v1.Reports/GetBreachCase',
+            gdpr__ledger_dot_v1_dot_reports__pb2.GetBreachCaseRequest.SerializeToString,
+            gdpr__ledger_dot_v1_dot_reports__pb2.GetBreachCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBreachCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gdpr_ledger.v1.Reports/ListBreachCases',
+            gdpr__ledger_dot_v1_dot_reports__pb2.ListBreachCasesRequest.SerializeToString,
+            gdpr__ledger_dot_v1_dot_reports__pb2.ListBreachCasesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,78 @@
+//! The controller's details as events of the log (docs/breach-cases.md): at start, when
+//! `[controller]` names them and they differ from the latest `controller_declared` entry, the
+//! server appends one, in force from now, as the ledger's own entry (system and producer
+//! `gdpr-ledger`). Drafts read the declaration in force at their `as_of`, so an edit of the
+//! configuration never rewrites what an earlier answer showed.
+
+use std::time::SystemTime;
+
+use super::ServerError;
+use crate::proto::v1 as pb;
+use crate::reports::breach_case::{ControllerConfig, latest_declaration};
+use crate::sequencer::{CorrectionRights, PreparedEvent, SequencerHandle};
+use crate::storage::LedgerStore;
+use crate::validation::{LEDGER_SYSTEM, ValidationLimits, validate_submission};
+
+/// Declares `configured` in the log unless it is empty or already the latest declaration.
+/// Returns the index of the entry appended, if one was.
+pub async fn seed_controller(
+    configured: &ControllerConfig,
+    store: &LedgerStore,
+    sequencer: &SequencerHandle,
+    digest_key: &[u8; 32],
+) -> Result<Option<u64>, ServerError> {
+    if configured.name.is_empty() && configured.dpo_contact.is_empty() {
+        return Ok(None);
+    }
+    let latest = latest_declaration(store).map_err(|e| ServerError::Controller(e.to_string()))?;
+    if latest.is_some_and(|declared| {
+        declared.name == configured.name && declared.dpo_contact == configured.dpo_contact
+    }) {
+        return Ok(None);
+    }
+    let now = SystemTime::now();
+    let event = pb::Event {
+        event_id: format!("controller.{}", crate::unix_time::nanos(now)),
+        kind: pb::EventKind::ControllerDeclared as i32,
+        occurred_at: Some(prost_types::Timestamp::from(now)),
+        system: LEDGER_SYSTEM.into(),
+        actor: "config:controller".into(),
+        controller_declaration: Some(pb::ControllerDeclaration {
+            name: configured.name.clone(),
+            dpo_contact: configured.dpo_contact.clone(),
+            effective_at: Some(prost_types::Timestamp::from(now)),
+        }),
+        ..pb::Event::default()
+    };
+    let submission = pb::EventSubmission {
+        event: Some(event.clone()),
+        ..pb::EventSubmission::default()
+    };
+    // The configuration's values follow the event's rules (short text, both given).
+    validate_submission(&submission, &ValidationLimits::default(), now)
+        .map_err(|e| ServerError::Controller(format!("[controller]: {e}")))?;
+    let prepared = PreparedEvent {
+        event,
+        subject_row: None,
+        linked_row: None,
+        content_digest: crate::service::submission_digest(digest_key, &submission),
+        details: None,
+        identifiers: Vec::new(),
+        subject_token: None,
+        opens_erasure: None,
+    };
+    let receipts = sequencer
+        .append(
+            LEDGER_SYSTEM.into(),
+            CorrectionRights::OwnEntries,
+            vec![prepared],
+        )
+        .await
+        .map_err(|e| ServerError::Controller(e.to_string()))?;
+    let index = receipts.first().map(|r| r.index);
+    tracing::info!(
+        ?index,
+        "declared the controller's details of [controller] in the log"
+    );
+    Ok(index)
+}

@@ -1,0 +1,307 @@
+//! The breach case rows (`docs/breach-cases.md`): one row per entry of a breach case, keyed by
+//! the case's `breach_ref`, so that a case's entries are one short range read and the cases
+//! themselves one skip-scan, whatever the size of the log.
+//!
+//! | tag | key | value |
+//! |---|---|---|
+//! | `0x0a` | `breach_ref 0x00 index` | empty |
+//! | `0x0b` | `index` | empty: a `controller_declared` entry |
+//!
+//! Rows are written for the entries of the kinds that make a case (`breach`, `breach_notified`,
+//! `subjects_notified`) under their `breach_ref`, and for a correction that amends an entry's
+//! `breach_ref` under the amended reference (at the target's index), so a case finds an entry
+//! moved into it; readers re-check each entry's effective event (`crate::reports::breach_case`).
+//! The controller's declarations (`controller_declared`, which drafts read for the DPO's
+//! contact) have a row each too, under the same mark.
+//! Like the breach count rows, they have a mark of their own in `meta`, `breach_cases_next`,
+//! written with them in the commit's batch, and a data dir made before them gets them by a
+//! backfill at start (`crate::backfill`).
+
+use rocksdb::{ReadOptions, WriteBatch};
+
+use prost_types::Timestamp;
+
+use super::{TAG_RECEIVED, named_prefix, time_key};
+use crate::proto::v1::{CorrectionAction, Entry, EventKind};
+use crate::storage::{LedgerStore, StorageError, columns};
+
+/// Tag of the breach case rows.
+pub const TAG_BREACH_CASE: u8 = 0x0a;
+
+/// Tag of the controller declaration rows.
+pub const TAG_CONTROLLER_DECLARED: u8 = 0x0b;
+
+/// Key in `meta` of the next index the breach case rows have not covered yet.
+pub const META_BREACH_CASES: &[u8] = b"breach_cases_next";
+
+/// The kinds whose entries make a breach case.
+pub fn is_case_kind(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Breach | EventKind::BreachNotified | EventKind::SubjectsNotified
+    )
+}
+
+/// The key of the row of entry `index` in case `breach_ref`.
+fn case_row(breach_ref: &str, index: u64) -> Vec<u8> {
+    let mut key = named_prefix(TAG_BREACH_CASE, breach_ref);
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
+/// The keys of every row `entry` adds (its case row, its controller declaration row): the one
+/// rule the commit, the backfill and `audit --data-dir` follow.
+pub fn case_row_keys(entry: &Entry) -> Vec<Vec<u8>> {
+    let mut keys = Vec::new();
+    if let Some((breach_ref, index)) = case_rows_of(entry) {
+        keys.push(case_row(&breach_ref, index));
+    }
+    if entry
+        .event
+        .as_ref()
+        .is_some_and(|event| event.kind() == EventKind::ControllerDeclared)
+    {
+        let mut key = vec![TAG_CONTROLLER_DECLARED];
+        key.extend_from_slice(&entry.index.to_be_bytes());
+        keys.push(key);
+    }
+    keys
+}
+
+/// What a case or declaration row names, in words (for `audit --data-dir`).
+pub fn describe_case_row(key: &[u8]) -> String {
+    let index = |bytes: &[u8]| {
+        bytes
+            .len()
+            .checked_sub(8)
+            .and_then(|at| columns::decode_u64(&bytes[at..]))
+    };
+    match key.split_first() {
+        Some((&TAG_BREACH_CASE, body)) => {
+            let name = body
+                .iter()
+                .position(|b| *b == 0)
+                .map(|end| String::from_utf8_lossy(&body[..end]).into_owned());
+            match (name, index(body)) {
+                (Some(name), Some(index)) => format!("the case row of ({name}, entry {index})"),
+                _ => format!("the row {}", hex::encode(key)),
+            }
+        }
+        Some((&TAG_CONTROLLER_DECLARED, body)) if body.len() == 8 => match index(body) {
+            Some(index) => format!("the controller declaration row of entry {index}"),
+            None => format!("the row {}", hex::encode(key)),
+        },
+        _ => format!("the row {}", hex::encode(key)),
+    }
+}
+
+/// The case rows `entry` adds: `(breach_ref, index)`.
+pub fn case_rows_of(entry: &Entry) -> Option<(String, u64)> {
+    let event = entry.event.as_ref()?;
+    if is_case_kind(event.kind()) && !event.breach_ref.is_empty() {
+        return Some((event.breach_ref.clone(), entry.index));
+    }
+    let correction = event.correction.as_ref()?;
+    if event.kind() == EventKind::Correction
+        && correction.action == CorrectionAction::Amend as i32
+        && !event.breach_ref.is_empty()
+    {
+        return Some((event.breach_ref.clone(), correction.target_index));
+    }
+    None
+}
+
+impl LedgerStore {
+    /// The next index the breach case rows have not covered (0 for a store that never had them).
+    pub fn breach_cases_next(&self) -> Result<u64, StorageError> {
+        self.derived_rows_next(META_BREACH_CASES)
+    }
+
+    /// Adds the case rows of `entries` (decoded) to `batch`.
+    pub(super) fn add_breach_case_rows(
+        &self,
+        batch: &mut WriteBatch,
+        entries: &[Entry],
+    ) -> Result<(), StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        for key in entries.iter().flat_map(case_row_keys) {
+            batch.put_cf(cf, key, []);
+        }
+        Ok(())
+    }
+
+    /// Builds the case rows of every entry not covered yet (resumable, like the other derived
+    /// rows). Must run before the sequencer starts.
+    pub fn backfill_breach_cases(
+        &self,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<u64, StorageError> {
+        self.backfill_derived_rows(
+            META_BREACH_CASES,
+            |batch, entries| {
+                let decoded = super::decode_new_entries(entries)?;
+                self.add_breach_case_rows(batch, &decoded)
+            },
+            progress,
+        )
+    }
+
+    /// The indexes of the rows of case `breach_ref`, in index order (duplicates impossible: one
+    /// row per index), read lazily.
+    pub fn breach_case_rows(
+        &self,
+        breach_ref: &str,
+    ) -> Result<impl Iterator<Item = Result<u64, StorageError>> + '_, StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        let prefix = named_prefix(TAG_BREACH_CASE, breach_ref);
+        let mut end = prefix.clone();
+        // The prefix ends in the NUL separator: 0x01 bounds it.
+        if let Some(last) = end.last_mut() {
+            *last = 1;
+        }
+        let mut read = ReadOptions::default();
+        read.set_iterate_lower_bound(prefix);
+        read.set_iterate_upper_bound(end);
+        Ok(self
+            .db
+            .iterator_cf_opt(cf, read, rocksdb::IteratorMode::Start)
+            .map(|row| {
+                let (key, _) = row?;
+                key.len()
+                    .checked_sub(8)
+                    .and_then(|at| columns::decode_u64(&key[at..]))
+                    .ok_or_else(|| {
+                        StorageError::undecodable(
+                            columns::REPORTS,
+                            "a breach case row",
+                            "is too short",
+                        )
+                    })
+            }))
+    }
+
+    /// The indexes of every `controller_declared` entry, in log order (there are few: one per
+    /// change of the controller's details).
+    pub fn controller_declarations(&self) -> Result<Vec<u64>, StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        let mut read = ReadOptions::default();
+        read.set_iterate_lower_bound(vec![TAG_CONTROLLER_DECLARED]);
+        read.set_iterate_upper_bound(vec![TAG_CONTROLLER_DECLARED + 1]);
+        self.db
+            .iterator_cf_opt(cf, read, rocksdb::IteratorMode::Start)
+            .map(|row| {
+                let (key, _) = row?;
+                key.get(1..).and_then(columns::decode_u64).ok_or_else(|| {
+                    StorageError::undecodable(
+                        columns::REPORTS,
+                        "a controller declaration row",
+                        "is malformed",
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Whether case `breach_ref` has a row (some entry names it).
+    pub fn breach_case_known(&self, breach_ref: &str) -> Result<bool, StorageError> {
+        Ok(self
+            .breach_case_rows(breach_ref)?
+            .next()
+            .transpose()?
+            .is_some())
+    }
+
+    /// Who opened case `breach_ref`: `None` when the log holds no such case, else the `system`
+    /// of the case's first original report (a `breach` entry naming the case itself, as
+    /// stored, corrections not applied: a retraction does not change who opened a case, and an
+    /// amendment that moves an entry into a case does not make its system the opener), or
+    /// `Some(None)` when no entry of the case is one (a case made only by amendments).
+    pub fn breach_case_opener(
+        &self,
+        breach_ref: &str,
+    ) -> Result<Option<Option<String>>, StorageError> {
+        let mut known = false;
+        for index in self.breach_case_rows(breach_ref)? {
+            let index = index?;
+            known = true;
+            let Some(bytes) = self.entry(index)? else {
+                continue;
+            };
+            let entry = crate::core::entry::decode_entry(&bytes)
+                .map_err(|e| StorageError::undecodable_entry(index, e))?;
+            if let Some(event) = entry.event.as_ref()
+                && event.kind() == EventKind::Breach
+                && event.breach_ref == breach_ref
+            {
+                return Ok(Some(Some(event.system.clone())));
+            }
+        }
+        Ok(known.then_some(None))
+    }
+
+    /// Every `breach_ref` that has rows, in byte order, from `after` (exclusive) on, at most
+    /// `limit`: one seek per case (a skip-scan), however many entries each case has.
+    pub fn breach_case_refs(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        let mut read = ReadOptions::default();
+        read.set_iterate_lower_bound(vec![TAG_BREACH_CASE]);
+        read.set_iterate_upper_bound(vec![TAG_BREACH_CASE + 1]);
+        let mut rows = self.db.raw_iterator_cf_opt(cf, read);
+        let seek_past = |name: &str| {
+            // `tag name 0x01` sorts after every row of `name` and before the next name's.
+            let mut key = vec![TAG_BREACH_CASE];
+            key.extend_from_slice(name.as_bytes());
+            key.push(1);
+            key
+        };
+        match after {
+            Some(name) => rows.seek(seek_past(name)),
+            None => rows.seek([TAG_BREACH_CASE]),
+        }
+        let mut out = Vec::new();
+        while out.len() < limit && rows.valid() {
+            let name = rows
+                .key()
+                .and_then(|key| key.get(1..))
+                .and_then(|body| body.iter().position(|b| *b == 0).map(|end| &body[..end]))
+                .and_then(|name| String::from_utf8(name.to_vec()).ok())
+                .ok_or_else(|| {
+                    StorageError::undecodable(columns::REPORTS, "a breach case row", "is malformed")
+                })?;
+            rows.seek(seek_past(&name));
+            out.push(name);
+        }
+        rows.status()?;
+        Ok(out)
+    }
+
+    /// How many entries of the first `size` were received at or before `as_of`: as `received_at`
+    /// never goes back along the log, they are a prefix of it, found with one seek in the
+    /// by-received-time rows (the report indexes must cover `size`).
+    pub fn entries_received_by(&self, as_of: &Timestamp, size: u64) -> Result<u64, StorageError> {
+        let cf = self.cf(columns::REPORTS)?;
+        let mut read = ReadOptions::default();
+        read.set_iterate_upper_bound(vec![TAG_RECEIVED + 1]);
+        let mut rows = self.db.raw_iterator_cf_opt(cf, read);
+        let mut start = vec![TAG_RECEIVED];
+        start.extend_from_slice(&time_key(as_of));
+        start.extend_from_slice(&u64::MAX.to_be_bytes());
+        rows.seek(&start);
+        if !rows.valid() {
+            rows.status()?;
+            return Ok(size);
+        }
+        let first_later = rows
+            .key()
+            .and_then(|key| key.get(13..21))
+            .and_then(columns::decode_u64)
+            .ok_or_else(|| {
+                StorageError::undecodable(columns::REPORTS, "a received-time row", "is malformed")
+            })?;
+        Ok(first_later.min(size))
+    }
+}
