@@ -113,13 +113,14 @@ async fn a_clean_log_audits_clean() {
         format!(
             "AUDITED: log {}: {} entries replayed from index 0 (hash chain, signatures, tree), \
              {} signed checkpoints match the replayed tree, {} event ids and {} subjects' chains and heads agree, \
-             {} breach count rows recomputed\n",
+             {} breach count rows and {} breach case rows recomputed\n",
             key.name(),
             summary.entries,
             summary.checkpoints,
             summary.event_ids,
             summary.subjects,
-            summary.breach_count_rows
+            summary.breach_count_rows,
+            summary.breach_case_rows
         )
     );
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
