@@ -2,7 +2,8 @@
 # Where the server's CPU goes per durable entry: starts `gdpr-ledger serve` on a fresh data dir,
 # runs the load generator (16 clients x 100 events per call by default) for a while under
 # `perf record` (call graphs, the server's process only), then prints the server CPU per entry
-# (from /proc) and perf's flat and inclusive top symbols. Needs perf (linux-perf). Usage:
+# (from /proc) and perf's flat and inclusive top symbols (PERF_DATA=file keeps the recording, for
+# `perf report -i file`). Needs perf (linux-perf). Usage:
 #   benches/profile_append.sh [seconds] [clients] [batch] [--varied]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,8 +39,9 @@ kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
 n=$(grep -oE "tree size [0-9]+" "$work/bench" | grep -oE "[0-9]+" | tail -1)
 echo "server CPU per durable entry: $(( (after - before) * 1000000 / ticks / n )) us ($n entries)"
 echo "--- flat (self) ---"
-perf report -i "$work/perf.data" --no-children --stdio --sort symbol -g none 2>/dev/null \
-  | grep -E '^ +[0-9]' | head -40
+perf report -i "$work/perf.data" --no-children --stdio --sort symbol -g none 2>/dev/null | cut -c1-160 \
+  | grep -E '^ +[0-9]' | head -40 || true
 echo "--- inclusive (children) ---"
-perf report -i "$work/perf.data" --children --stdio --sort symbol -g none 2>/dev/null \
-  | grep -E '^ +[0-9]' | head -60
+perf report -i "$work/perf.data" --children --stdio --sort symbol -g none 2>/dev/null | cut -c1-160 \
+  | grep -E '^ +[0-9]' | head -60 || true
+if [ -n "${PERF_DATA:-}" ]; then cp "$work/perf.data" "$PERF_DATA"; echo "perf data kept in $PERF_DATA"; fi
