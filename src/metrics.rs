@@ -20,6 +20,7 @@
 //! | `checkpoint_age_seconds` | gauge | seconds since the latest checkpoint was signed (after every commit group; at start the recovered one is re-signed) |
 //! | `proof_requests_total{kind}` | counter | authorised reads: `entry`, `inclusion`, `consistency`, `lifecycle` |
 //! | `sequencer_failed` | gauge | 1 once the sequencer has stopped after a storage failure |
+//! | `replica_applier_stopped` | gauge | with `[replication]`: 1 once this replica has stopped applying the input log (fail-stop); always 0 without |
 //! | `rocksdb_pending_compaction_bytes` | gauge | `rocksdb.estimate-pending-compaction-bytes`, summed over column families |
 //! | `rocksdb_sst_files_bytes` | gauge | `rocksdb.total-sst-files-size`, summed over column families |
 //! | `erasure_open_cases` | gauge | erasure cases opened and not closed |
@@ -48,7 +49,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::sequencer::SequencerShared;
-use crate::stats::{LatencyHistogram, SizeHistogram};
+use crate::stats::{LatencyHistogram, SizeHistogram, Stopped};
 use crate::storage::LedgerStore;
 
 /// Path of the metrics page.
@@ -162,12 +163,15 @@ pub struct LedgerMetrics {
     tree_size: Gauge,
     checkpoint_age: Gauge<f64, AtomicU64>,
     sequencer_failed: Gauge,
+    replica_applier_stopped: Gauge,
     pending_compaction_bytes: Gauge,
     sst_files_bytes: Gauge,
     erasure_open_cases: Gauge,
     erasure_oldest_open_case_age: Gauge,
     sequencer: Arc<SequencerShared>,
     store: Arc<LedgerStore>,
+    /// With `[replication]`: why this replica's applier stopped, once it has.
+    replica: Option<Arc<Stopped>>,
 }
 
 impl std::fmt::Debug for LedgerMetrics {
@@ -181,6 +185,13 @@ impl std::fmt::Debug for LedgerMetrics {
 impl LedgerMetrics {
     /// Registers every metric. The sequencer's own histograms are read from `sequencer.stats`; the
     /// gauges are read from the sequencer and the store at each scrape.
+    /// With `[replication]`: the replica's applier is watched too (`/healthz` answers 503 and
+    /// `replica_applier_stopped` is 1 once it has stopped).
+    pub fn with_replica(mut self, stopped: Arc<Stopped>) -> Self {
+        self.replica = Some(stopped);
+        self
+    }
+
     pub fn new(sequencer: Arc<SequencerShared>, store: Arc<LedgerStore>) -> Self {
         let mut metrics = Self {
             registry: Registry::with_prefix("gdpr_ledger"),
@@ -192,12 +203,14 @@ impl LedgerMetrics {
             tree_size: Gauge::default(),
             checkpoint_age: Gauge::default(),
             sequencer_failed: Gauge::default(),
+            replica_applier_stopped: Gauge::default(),
             pending_compaction_bytes: Gauge::default(),
             sst_files_bytes: Gauge::default(),
             erasure_open_cases: Gauge::default(),
             erasure_oldest_open_case_age: Gauge::default(),
             sequencer,
             store,
+            replica: None,
         };
         let registry = &mut metrics.registry;
         registry.register(
@@ -255,6 +268,11 @@ impl LedgerMetrics {
             "sequencer_failed",
             "1 once the sequencer has stopped after a storage failure (fail-stop)",
             metrics.sequencer_failed.clone(),
+        );
+        registry.register(
+            "replica_applier_stopped",
+            "1 once this replica has stopped applying the replicated input log (fail-stop)",
+            metrics.replica_applier_stopped.clone(),
         );
         registry.register(
             "rocksdb_pending_compaction_bytes",
@@ -343,6 +361,11 @@ impl LedgerMetrics {
         );
         self.sequencer_failed
             .set(i64::from(self.sequencer.has_failed()));
+        self.replica_applier_stopped.set(i64::from(
+            self.replica
+                .as_ref()
+                .is_some_and(|stopped| stopped.reason().is_some()),
+        ));
         for (property, gauge) in [
             (
                 ROCKSDB_PENDING_COMPACTION_BYTES,
@@ -388,11 +411,17 @@ impl Exposition for LedgerMetrics {
     }
 
     fn failure(&self) -> Option<String> {
-        self.sequencer.has_failed().then(|| {
-            self.sequencer
-                .failure()
-                .unwrap_or_else(|| "the sequencer has stopped".into())
-        })
+        if self.sequencer.has_failed() {
+            return Some(
+                self.sequencer
+                    .failure()
+                    .unwrap_or_else(|| "the sequencer has stopped".into()),
+            );
+        }
+        self.replica
+            .as_ref()
+            .and_then(|stopped| stopped.reason())
+            .map(|why| format!("this replica has stopped applying the input log: {why}"))
     }
 }
 

@@ -115,3 +115,21 @@ mod tests {
         assert!(page.contains("sizes_bucket{le=\"4096.0\"} 2\n"), "{page}");
     }
 }
+
+/// Why a background part stopped for good (fail-stop), once it has: set once by the part,
+/// read by the metrics (`/healthz`, a gauge) and the health watch. Cloned as an `Arc`.
+#[derive(Debug, Default)]
+pub struct Stopped(Mutex<Option<String>>);
+
+impl Stopped {
+    /// Records why the part stopped (the first reason is kept).
+    pub fn set(&self, why: String) {
+        let mut reason = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        reason.get_or_insert(why);
+    }
+
+    /// Why it stopped; `None` while it runs.
+    pub fn reason(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}

@@ -1820,6 +1820,7 @@ async fn the_alerting_rules_read_only_metrics_the_server_exports() {
     let read = check_expressions(ALERTS, expressions, &exported);
     for needed in [
         "gdpr_ledger_sequencer_failed",
+        "gdpr_ledger_replica_applier_stopped",
         "gdpr_ledger_checkpoint_age_seconds",
         "gdpr_ledger_append_rejections_total",
         "gdpr_ledger_erasure_oldest_open_case_age_seconds",

@@ -167,4 +167,75 @@ async fn two_servers_on_nats_serve_the_same_log() {
     for (x, y) in entries_a.iter().zip(&entries_b) {
         assert_eq!(x.bytes(), y.bytes());
     }
+
+    // A message no replica can open (not sealed under the deployment's transit key) stops every
+    // replica's applier (never skipped: that would fork the log). Each then says so: health
+    // NOT_SERVING, /healthz 503, replica_applier_stopped 1, and appends UNAVAILABLE at once.
+    let nats = async_nats::connect(cluster.servers[0].url())
+        .await
+        .expect("a NATS client");
+    let (_, subject) = gdpr_ledger::replication::nats::names(&a.config.origin);
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", "not-a-ledger-message");
+    let jetstream = async_nats::jetstream::new(nats);
+    jetstream
+        .publish_with_headers(subject, headers, vec![0u8; 64].into())
+        .await
+        .expect("published")
+        .await
+        .expect("stored");
+    for ledger in [&a, &b] {
+        wait_not_serving(ledger).await;
+        let (status, body) = common::http_get(ledger.metrics_addr(), "/healthz").await;
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("stopped applying the input log"), "{body}");
+        let (_, metrics) = common::http_get(ledger.metrics_addr(), "/metrics").await;
+        assert!(
+            metrics.contains("gdpr_ledger_replica_applier_stopped 1"),
+            "{metrics}"
+        );
+    }
+    let refused = producer_a
+        .append(pb::AppendRequest {
+            submission: Some(collection("after-the-stop", "email", "late@example.com")),
+            include_bundle: false,
+        })
+        .await
+        .expect_err("a stopped replica refuses");
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    assert!(
+        refused.message().contains("stopped applying"),
+        "{refused:?}"
+    );
+}
+
+/// Waits (bounded) until the ledger's gRPC health says NOT_SERVING.
+async fn wait_not_serving(ledger: &TestLedger) {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", ledger.addr()))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects");
+    let mut health = HealthClient::new(channel);
+    let started = Instant::now();
+    loop {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: "gdpr_ledger.v1.Ledger".into(),
+            })
+            .await
+            .expect("health answers")
+            .into_inner();
+        if status.status() == ServingStatus::NotServing {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "still {:?} after 30 s",
+            status.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
+use crate::stats::Stopped;
+
 use super::input_log::{InputLog, InputLogError, Outgoing, Stored};
 use super::message::{MessageError, decode_request, encode_request, seal_details};
 use super::transit::{
@@ -74,8 +76,8 @@ struct Shared {
     applied: watch::Sender<u64>,
     /// Outcomes of recently applied messages, by sequence, until collected.
     outcomes: Mutex<BTreeMap<u64, Outcome>>,
-    /// Why the applier stopped, if it did.
-    failure: Mutex<Option<String>>,
+    /// Why the applier stopped, if it did (read by health and metrics too).
+    failure: Arc<Stopped>,
 }
 
 /// One ledger replica over an input log.
@@ -100,7 +102,7 @@ impl<L: InputLog> Replica<L> {
         let shared = Arc::new(Shared {
             applied: watch::Sender::new(applied),
             outcomes: Mutex::new(BTreeMap::new()),
-            failure: Mutex::new(None),
+            failure: Arc::default(),
         });
         let config = Arc::new(Mutex::new(config));
         let (stop, stopped) = watch::channel(false);
@@ -129,7 +131,12 @@ impl<L: InputLog> Replica<L> {
 
     /// Why the applier stopped (fail-stop), if it did.
     pub fn failure(&self) -> Option<String> {
-        self.shared.failure.lock().ok().and_then(|f| f.clone())
+        self.shared.failure.reason()
+    }
+
+    /// Where the applier records why it stopped: for the server's health and metrics.
+    pub fn stopped(&self) -> Arc<Stopped> {
+        self.shared.failure.clone()
     }
 
     /// Waits until this replica has applied message `seq`, up to `wait`.
@@ -155,6 +162,13 @@ impl<L: InputLog> Replica<L> {
         corrects: CorrectionRights,
         mut events: Vec<PreparedEvent>,
     ) -> Result<Vec<Receipt>, ReplicaError> {
+        // A replica that no longer applies would publish a request and never answer it: refused
+        // before anything is published (another replica can take it).
+        if let Some(why) = self.failure() {
+            return Err(ReplicaError::Unavailable(format!(
+                "this replica has stopped applying the input log ({why}); send the request to another replica"
+            )));
+        }
         seal_details(&mut events).map_err(MessageError::from)?;
         let request = encode_request(producer, corrects, &events)?;
         let digests: Vec<[u8; 32]> = events.iter().map(|e| e.content_digest).collect();
@@ -269,9 +283,7 @@ async fn apply<L: InputLog>(
     let mut next = applied + 1;
     let fail = |why: String| {
         tracing::error!(error = %why, "replica stopped applying the input log (fail-stop)");
-        if let Ok(mut failure) = shared.failure.lock() {
-            *failure = Some(why);
-        }
+        shared.failure.set(why);
     };
     'reading: loop {
         let batch = tokio::select! {

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::proto::v1::ledger_server::LedgerServer;
 use crate::sequencer::SequencerShared;
 use crate::service::LedgerService;
+use crate::stats::Stopped;
 use crate::storage::LedgerStore;
 
 /// The background tasks, stopped at shutdown.
@@ -27,20 +28,26 @@ impl Background {
 }
 
 /// Spawns the background tasks: the health watch (the ledger reports NOT_SERVING once the
-/// sequencer has failed) and, when `storage.subject_index_keep_entries` is set, the
+/// sequencer has failed, or, with `[replication]`, once this replica has stopped applying the
+/// input log: its appends would never be answered) and, when `storage.subject_index_keep_entries` is set, the
 /// subject-index pruning.
 pub(super) fn spawn_background(
     config: &Config,
     health: tonic_health::server::HealthReporter,
     store: &Arc<LedgerStore>,
     shared: &Arc<SequencerShared>,
+    replica: Option<Arc<Stopped>>,
 ) -> Background {
-    // Health follows the sequencer: once it has failed (fail-stop), the ledger reports NOT_SERVING.
+    // Health follows the sequencer and the replica's applier: once either has stopped
+    // (fail-stop), the ledger reports NOT_SERVING.
     let watched = shared.clone();
     let health_watch = tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            if watched.has_failed() {
+            let applier_stopped = replica
+                .as_ref()
+                .is_some_and(|stopped| stopped.reason().is_some());
+            if watched.has_failed() || applier_stopped {
                 health
                     .set_not_serving::<LedgerServer<LedgerService>>()
                     .await;

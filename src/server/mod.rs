@@ -183,10 +183,12 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     )
     .await?;
     let (erasure, erasure_worker) = start_erasure(&config, &store, &sequencer)?;
-    let metrics = Arc::new(LedgerMetrics::new(
-        sequencer.shared().clone(),
-        store.clone(),
-    ));
+    let replica_stopped = replica.as_ref().map(|replica| replica.stopped());
+    let mut metrics = LedgerMetrics::new(sequencer.shared().clone(), store.clone());
+    if let Some(stopped) = &replica_stopped {
+        metrics = metrics.with_replica(stopped.clone());
+    }
+    let metrics = Arc::new(metrics);
     let Grpc {
         router,
         health,
@@ -219,7 +221,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         Some(socket) => Some(start_ingest(socket, ledger, admission)?),
         None => None,
     };
-    let background = spawn_background(&config, health, &store, sequencer.shared());
+    let background = spawn_background(&config, health, &store, sequencer.shared(), replica_stopped);
 
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let serving = tokio::spawn(serve(

@@ -394,5 +394,22 @@ async fn a_message_that_does_not_open_stops_every_replica_and_is_never_skipped()
         assert!(failure.contains("message 1"), "{failure}");
         assert_eq!(node.replica.applied(), 0);
         assert_eq!(node.store.tree_size().expect("size"), 0);
+        assert_eq!(node.replica.stopped().reason(), Some(failure));
     }
+    // A stopped replica refuses at once, publishing nothing: it would never answer.
+    let published = log.last();
+    let refused = a
+        .replica
+        .append(
+            "crm",
+            CorrectionRights::OwnEntries,
+            vec![event("e-1", EventKind::Collection, 1)],
+        )
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&refused, ReplicaError::Unavailable(why) if why.contains("stopped applying")),
+        "{refused}"
+    );
+    assert_eq!(log.last(), published);
 }
