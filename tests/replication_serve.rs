@@ -124,6 +124,20 @@ async fn two_servers_on_nats_serve_the_same_log() {
             .into_inner();
         assert_eq!(receipt.receipt.expect("receipt").index, i);
     }
+    // A read on B at least as large as A's log: B answers once it has applied it.
+    let mut request = tonic::Request::new(pb::GetCheckpointRequest::default());
+    request.metadata_mut().insert(
+        gdpr_ledger::service::MIN_TREE_SIZE_HEADER,
+        "5".parse().expect("ascii"),
+    );
+    let seen = b
+        .client(AUDITOR_TOKEN)
+        .await
+        .get_checkpoint(request)
+        .await
+        .expect("B reaches 5 entries")
+        .into_inner();
+    assert!(seen.tree_size >= 5, "{}", seen.tree_size);
     // A retry on the other server: the original receipt, no new entry.
     let retry = producer_b
         .append(pb::AppendRequest {

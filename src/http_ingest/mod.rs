@@ -165,6 +165,10 @@ impl Ingest {
             .authorize_headers(path, &parts.headers, peer.certificate.as_deref())
             .map_err(refused)?;
         tracing::Span::current().record("producer", caller.identity.as_str());
+        self.admission
+            .wait_min_tree_size(&parts.headers)
+            .await
+            .map_err(refused)?;
         let mode = mode.map_err(|e| refused(e.into()))?;
         let include_bundle = include_bundle(query).map_err(|e| refused(e.into()))?;
         let body = self.receive(&parts.headers, body).await.map_err(refused)?;

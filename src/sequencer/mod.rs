@@ -296,6 +296,8 @@ pub struct SequencerShared {
     failed: AtomicBool,
     failure: RwLock<Option<String>>,
     latest: RwLock<Arc<SignedCheckpoint>>,
+    /// The size of `latest`, for those who wait for the log to reach a size.
+    size: tokio::sync::watch::Sender<u64>,
     /// Counters.
     pub stats: SequencerStats,
 }
@@ -319,11 +321,24 @@ impl SequencerShared {
         }
     }
 
+    /// Waits up to `within` until the latest signed checkpoint is of at least `size` entries;
+    /// `Err` with the size it has then.
+    pub async fn wait_for_size(&self, size: u64, within: std::time::Duration) -> Result<(), u64> {
+        let mut sizes = self.size.subscribe();
+        match tokio::time::timeout(within, sizes.wait_for(|now| *now >= size)).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(*self.size.borrow()),
+        }
+    }
+
     fn set_latest(&self, checkpoint: Arc<SignedCheckpoint>) {
+        let size = checkpoint.size;
         match self.latest.write() {
             Ok(mut latest) => *latest = checkpoint,
             Err(poisoned) => *poisoned.into_inner() = checkpoint,
         }
+        // After `latest`: whoever wakes on the size reads a checkpoint at least that large.
+        self.size.send_replace(size);
     }
 
     fn fail(&self, why: String) {
@@ -572,6 +587,7 @@ pub fn start(
     let shared = Arc::new(SequencerShared {
         failed: AtomicBool::new(false),
         failure: RwLock::new(None),
+        size: tokio::sync::watch::Sender::new(latest.size),
         latest: RwLock::new(latest),
         stats: SequencerStats::default(),
     });

@@ -111,6 +111,7 @@ pub(super) async fn grpc_router(
             crate::proto::v1::FILE_DESCRIPTOR_SET,
             &config.limits,
             metrics.clone(),
+            sequencer.shared().clone(),
         )
         .map_err(|e| ServerError::Transport(e.to_string()))?,
     );

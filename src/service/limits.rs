@@ -32,6 +32,10 @@ pub struct RequestLimits {
     pub request_body_timeout_secs: u64,
     /// Concurrent HTTP/2 streams (calls) on one connection.
     pub max_streams_per_connection: u32,
+    /// How long a request carrying the `gdpr-ledger-min-tree-size` header waits for this server's
+    /// signed log to reach that size (a replica still applying), in milliseconds; then
+    /// `UNAVAILABLE` naming both sizes.
+    pub min_tree_size_wait_ms: u64,
 }
 
 impl Default for RequestLimits {
@@ -47,6 +51,7 @@ impl Default for RequestLimits {
             stream_send_timeout_secs: 60,
             request_body_timeout_secs: 30,
             max_streams_per_connection: 128,
+            min_tree_size_wait_ms: 2000,
         }
     }
 }

@@ -18,3 +18,4 @@ pub(crate) mod subject;
 
 pub use ledger::{LedgerService, submission_digest, submission_digest_key};
 pub use limits::RequestLimits;
+pub use status::MIN_TREE_SIZE_HEADER;

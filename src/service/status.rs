@@ -128,7 +128,28 @@ pub enum Refusal {
     /// A handler found no caller in its request: the layer was not in front of it.
     #[error("the request did not pass the admission layer")]
     NotAdmitted,
+    /// The `gdpr-ledger-min-tree-size` header is not a decimal size.
+    #[error("{MIN_TREE_SIZE_HEADER}: {0:?} is not a tree size (a decimal number of entries)")]
+    BadMinTreeSize(String),
+    /// The log here did not reach the size the request asked for in time.
+    #[error(
+        "this server's signed log has {size} entries, not yet the {wanted} the request asked for \
+         ({MIN_TREE_SIZE_HEADER}; waited {waited_ms} ms, limits.min_tree_size_wait_ms): retry later or \
+         on another replica"
+    )]
+    BelowMinTreeSize {
+        /// The size here.
+        size: u64,
+        /// The size asked for.
+        wanted: u64,
+        /// How long the request waited.
+        waited_ms: u64,
+    },
 }
+
+/// The request header that asks a server to answer only once its signed log has at least that
+/// many entries (a read after a write that another replica acknowledged).
+pub const MIN_TREE_SIZE_HEADER: &str = "gdpr-ledger-min-tree-size";
 
 /// Why a stream could not be opened, or was ended.
 #[derive(Debug, thiserror::Error)]
@@ -226,6 +247,8 @@ impl ServiceError {
                 Refusal::BodyTimeout { .. } => Code::DeadlineExceeded,
                 Refusal::NotAdmitted => Code::Internal,
                 Refusal::Body(status) => status.code(),
+                Refusal::BadMinTreeSize(_) => Code::InvalidArgument,
+                Refusal::BelowMinTreeSize { .. } => Code::Unavailable,
             },
             ServiceError::Wire(error) => match error {
                 WireError::Malformed { .. } => Code::InvalidArgument,
@@ -422,6 +445,9 @@ impl ServiceError {
                 | WireError::TooDeep { path, .. },
             ) => Some(path.clone()),
             ServiceError::Append { error, at } => append_parts(error, at).0,
+            ServiceError::Admission(Refusal::BadMinTreeSize(_)) => {
+                Some(MIN_TREE_SIZE_HEADER.to_owned())
+            }
             _ => None,
         }
     }

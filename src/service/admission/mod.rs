@@ -26,11 +26,12 @@ use http_body_util::BodyExt as _;
 use tonic::Request;
 use tonic::body::Body;
 
-use super::status::{Refusal, ServiceError};
+use super::status::{MIN_TREE_SIZE_HEADER, Refusal, ServiceError};
 
 use super::auth::{Authenticator, Caller, Role};
 use super::limits::RequestLimits;
 use crate::metrics::LedgerMetrics;
+use crate::sequencer::SequencerShared;
 use wire::{FieldBound, WireLimits, WireSchema};
 
 /// Who may call a method.
@@ -205,6 +206,9 @@ pub struct Admission {
     body_timeout: std::time::Duration,
     /// Counts the appends refused here.
     metrics: Arc<LedgerMetrics>,
+    /// The log's signed size, which a request's `gdpr-ledger-min-tree-size` waits for.
+    sequencer: Arc<SequencerShared>,
+    min_tree_size_wait: std::time::Duration,
 }
 
 /// The descriptor set and the method table disagree.
@@ -226,6 +230,7 @@ impl Admission {
         descriptor_set: &[u8],
         limits: &RequestLimits,
         metrics: Arc<LedgerMetrics>,
+        sequencer: Arc<SequencerShared>,
     ) -> Result<Self, AdmissionError> {
         let schema = WireSchema::from_descriptor_set(descriptor_set)?;
         let methods = method_table(descriptor_set, &schema)?;
@@ -258,6 +263,8 @@ impl Admission {
             inflight_budget_kib,
             body_timeout: std::time::Duration::from_secs(limits.request_body_timeout_secs),
             metrics,
+            sequencer,
+            min_tree_size_wait: std::time::Duration::from_millis(limits.min_tree_size_wait_ms),
         })
     }
 
@@ -306,6 +313,37 @@ impl Admission {
         let metadata = tonic::metadata::MetadataMap::from_headers(headers.clone());
         let caller = self.authenticator.identify(&metadata, leaf)?;
         Self::permit(rule, caller)
+    }
+
+    /// Honours the request's `gdpr-ledger-min-tree-size` header, if any: waits up to
+    /// `limits.min_tree_size_wait_ms` until this server's signed log has at least that many
+    /// entries (a replica still applying what another acknowledged), else `UNAVAILABLE` naming
+    /// both sizes; a value that is not a decimal size is `INVALID_ARGUMENT` naming the header.
+    /// Checked after the caller is authenticated and before the body is received.
+    pub async fn wait_min_tree_size(&self, headers: &http::HeaderMap) -> Result<(), ServiceError> {
+        let Some(value) = headers.get(MIN_TREE_SIZE_HEADER) else {
+            return Ok(());
+        };
+        let shown = || {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            text.chars().take(40).collect::<String>()
+        };
+        let wanted = value
+            .to_str()
+            .ok()
+            .filter(|text| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|text| text.parse::<u64>().ok())
+            .ok_or_else(|| Refusal::BadMinTreeSize(shown()))?;
+        let started = std::time::Instant::now();
+        self.sequencer
+            .wait_for_size(wanted, self.min_tree_size_wait)
+            .await
+            .map_err(|size| Refusal::BelowMinTreeSize {
+                size,
+                wanted,
+                waited_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            })?;
+        Ok(())
     }
 
     /// Refuses a request of `declared` bytes over `limits.max_request_bytes`.
@@ -540,6 +578,9 @@ where
                 Ok(caller) => caller,
                 Err(error) => return refuse(error),
             };
+            if let Err(error) = admission.wait_min_tree_size(&parts.headers).await {
+                return refuse(error);
+            }
             let (message, _permit) = match admission.receive(&rule, &input, body).await {
                 Ok(received) => received,
                 Err(error) => return refuse(error),
