@@ -253,3 +253,79 @@ async fn wait_not_serving(ledger: &TestLedger) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// With `nats_user` and `nats_password_file`, a replica connects as the replicas' NATS user;
+/// without them, or with a wrong password, it refuses to start, saying why. A client without the
+/// user's password cannot publish to the log's subject (it cannot connect at all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_connect_as_their_nats_user_and_strangers_cannot_publish() {
+    let cluster = Cluster::start_with_user(Some(("ledger-replicas", "s3cret-of-the-replicas")));
+    let dirs = tempfile::tempdir().expect("dir");
+    let mut config = replica_config(dirs.path(), &cluster);
+    gdpr_ledger::secrets::ensure_dir(&config.secrets_dir).expect("secrets dir");
+    gdpr_ledger::replication::init_ratchet(&config.secrets_dir, 600).expect("init");
+
+    // No credentials: refused at start, naming the cause.
+    let refused = gdpr_ledger::server::start(config.clone())
+        .await
+        .err()
+        .expect("no NATS credentials");
+    assert!(
+        refused.to_string().to_lowercase().contains("authoriz"),
+        "{refused}"
+    );
+
+    // A user without its password file, and a wrong password: refused, naming the setting.
+    let password_file = config.secrets_dir.join("nats-password");
+    let replication = config.replication.as_mut().expect("replication");
+    replication.nats_user = "ledger-replicas".into();
+    let refused = gdpr_ledger::server::start(config.clone())
+        .await
+        .err()
+        .expect("no password file");
+    assert!(
+        refused.to_string().contains("nats_password_file"),
+        "{refused}"
+    );
+    gdpr_ledger::secrets::write_private_file(&password_file, "not-the-password\n")
+        .expect("written");
+    config
+        .replication
+        .as_mut()
+        .expect("replication")
+        .nats_password_file = Some(password_file.clone());
+    let refused = gdpr_ledger::server::start(config.clone())
+        .await
+        .err()
+        .expect("wrong password");
+    assert!(
+        refused.to_string().to_lowercase().contains("authoriz"),
+        "{refused}"
+    );
+
+    // The right password: the replica serves.
+    std::fs::remove_file(&password_file).expect("removed");
+    gdpr_ledger::secrets::write_private_file(&password_file, "s3cret-of-the-replicas\n")
+        .expect("written");
+    let ledger = start(config, dirs).await;
+    let receipt = ledger
+        .client(PRODUCER_TOKEN)
+        .await
+        .append(pb::AppendRequest {
+            submission: Some(collection("with-a-user", "email", "user@example.com")),
+            include_bundle: false,
+        })
+        .await
+        .expect("appends")
+        .into_inner();
+    assert_eq!(receipt.receipt.expect("receipt").index, 0);
+
+    // A stranger on the NATS network cannot connect, hence cannot publish.
+    let stranger = async_nats::ConnectOptions::new()
+        .connect(cluster.servers[0].url())
+        .await;
+    assert!(
+        stranger.is_err(),
+        "connected without the replicas' password"
+    );
+}

@@ -50,6 +50,12 @@ pub struct ReplicationConfig {
     pub stream_max_bytes: i64,
     /// How long the stream remembers a message id to drop a duplicate.
     pub duplicate_window_secs: u64,
+    /// The NATS user this replica connects as (with `nats_password_file`). Only the replicas'
+    /// user may publish to the log's subject: any publisher there can stop every replica with a
+    /// message none can open (docs/replication.md section 9). Empty: no authentication.
+    pub nats_user: String,
+    /// The file (mode 0600, outside the data dir) holding `nats_user`'s password.
+    pub nats_password_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ReplicationConfig {
@@ -64,6 +70,8 @@ impl Default for ReplicationConfig {
             stream_max_age_secs: stream.max_age.as_secs(),
             stream_max_bytes: stream.max_bytes,
             duplicate_window_secs: stream.duplicate_window.as_secs(),
+            nats_user: String::new(),
+            nats_password_file: None,
         }
     }
 }
@@ -138,6 +146,38 @@ pub fn load_ratchet(secrets_dir: &Path) -> Result<transit::TransitRatchet, Repli
     })
 }
 
+/// The user and password `[replication]` names, read from `nats_password_file` (mode 0600);
+/// `None` without `nats_user`. Either setting without the other is refused, naming it.
+fn nats_credentials(
+    config: &ReplicationConfig,
+) -> Result<Option<nats::NatsCredentials>, ReplicationError> {
+    match (config.nats_user.trim(), &config.nats_password_file) {
+        ("", None) => Ok(None),
+        ("", Some(_)) => Err(ReplicationError::Config {
+            field: "nats_user",
+            why: "empty, but nats_password_file is set: name the NATS user".into(),
+        }),
+        (_, None) => Err(ReplicationError::Config {
+            field: "nats_password_file",
+            why: "missing: nats_user needs its password in a file (mode 0600)".into(),
+        }),
+        (user, Some(path)) => {
+            let password = zeroize::Zeroizing::new(crate::secrets::read_private_file(path)?);
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                return Err(ReplicationError::Config {
+                    field: "nats_password_file",
+                    why: format!("{} is empty", path.display()),
+                });
+            }
+            Ok(Some(nats::NatsCredentials {
+                user: user.to_owned(),
+                password: zeroize::Zeroizing::new(password.to_owned()),
+            }))
+        }
+    }
+}
+
 /// Joins the replicated log: connects to NATS (making or checking the stream), and starts the
 /// replica applying from `applied` (the store's `applied_input`). Returns the replica, whose
 /// [`sequencer::AppendRoute`](crate::sequencer::AppendRoute) the services' handle takes.
@@ -172,7 +212,10 @@ pub async fn join(
         max_message_bytes: i32::try_from(max_message_bytes.saturating_mul(2).max(1 << 20))
             .unwrap_or(i32::MAX),
     };
-    let log = Arc::new(nats::NatsInputLog::connect(&config.nats_urls, origin, &settings).await?);
+    let credentials = nats_credentials(config)?;
+    let log = Arc::new(
+        nats::NatsInputLog::connect_as(&config.nats_urls, credentials, origin, &settings).await?,
+    );
     tracing::info!(
         nats = %config.nats_urls,
         applied,

@@ -61,12 +61,39 @@ pub struct NatsInputLog {
     reader: Mutex<Option<(u64, consumer::pull::Ordered)>>,
 }
 
+/// A NATS user and its password (`replication.nats_user`, `nats_password_file`).
+pub struct NatsCredentials {
+    /// The user.
+    pub user: String,
+    /// Its password, wiped from memory when dropped.
+    pub password: zeroize::Zeroizing<String>,
+}
+
+impl std::fmt::Debug for NatsCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsCredentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
 impl NatsInputLog {
-    /// Connects to `servers` (comma-separated URLs) and makes sure the log's stream exists with
-    /// `settings` (created if missing; an existing stream whose subjects, storage or replicas
-    /// differ is refused, naming what differs).
+    /// Connects to `servers` (comma-separated URLs) without authentication and makes sure the
+    /// log's stream exists with `settings` (see [`NatsInputLog::connect_as`]).
     pub async fn connect(
         servers: &str,
+        origin: &str,
+        settings: &StreamSettings,
+    ) -> Result<Self, InputLogError> {
+        Self::connect_as(servers, None, origin, settings).await
+    }
+
+    /// Connects to `servers` (comma-separated URLs), as `credentials`' user if given, and makes
+    /// sure the log's stream exists with `settings` (created if missing; an existing stream whose
+    /// subjects, storage or replicas differ is refused, naming what differs).
+    pub async fn connect_as(
+        servers: &str,
+        credentials: Option<NatsCredentials>,
         origin: &str,
         settings: &StreamSettings,
     ) -> Result<Self, InputLogError> {
@@ -78,7 +105,14 @@ impl NatsInputLog {
             .map(|url| url.trim().parse::<async_nats::ServerAddr>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| unavailable(&format!("nats_urls {servers:?}"), &e))?;
-        let client = async_nats::ConnectOptions::new()
+        let options = match credentials {
+            Some(credentials) => async_nats::ConnectOptions::with_user_and_password(
+                credentials.user,
+                credentials.password.to_string(),
+            ),
+            None => async_nats::ConnectOptions::new(),
+        };
+        let client = options
             .name("gdpr-ledger")
             .connect(addresses)
             .await

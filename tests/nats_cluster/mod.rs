@@ -33,6 +33,8 @@ pub struct NatsServer {
     monitor_port: u16,
     store: PathBuf,
     log: PathBuf,
+    /// Client authentication: (user, password).
+    user: Option<(String, String)>,
     child: Option<Child>,
 }
 
@@ -57,6 +59,11 @@ impl NatsServer {
             .args(["--cluster_name", "gdpr-ledger-test", "--cluster"])
             .arg(format!("nats://127.0.0.1:{}", self.cluster_port))
             .args(["--routes", routes])
+            .args(
+                self.user
+                    .iter()
+                    .flat_map(|(user, pass)| ["--user", user, "--pass", pass]),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -129,11 +136,16 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start() -> Self {
+        Self::start_with_user(None)
+    }
+
+    /// Three servers whose clients must authenticate as `user` (user, password), when given.
+    pub fn start_with_user(user: Option<(&str, &str)>) -> Self {
         // A port taken by another process between choosing and binding makes a server exit:
         // start again on fresh ports (bounded).
         let mut why = String::new();
         for _ in 0..3 {
-            let mut cluster = Self::spawn();
+            let mut cluster = Self::spawn(user);
             match cluster.wait_formed(&[0, 1, 2]) {
                 Ok(()) => return cluster,
                 Err(Failure::Exited(log)) => why = log,
@@ -145,7 +157,7 @@ impl Cluster {
         panic!("a nats-server exited while starting, three times\n{why}")
     }
 
-    fn spawn() -> Self {
+    fn spawn(user: Option<(&str, &str)>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let ports = free_ports(9);
         let mut servers: Vec<NatsServer> = (0..3)
@@ -156,6 +168,7 @@ impl Cluster {
                 monitor_port: ports[3 * i + 2],
                 store: dir.path().join(format!("n{i}")),
                 log: dir.path().join(format!("n{i}.log")),
+                user: user.map(|(u, p)| (u.to_owned(), p.to_owned())),
                 child: None,
             })
             .collect();
