@@ -174,15 +174,32 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     };
     let store = open_store(&config, &keys)?;
     let (local_sequencer, sequencer_thread) = start_sequencer(&config, &store, &keys)?;
-    let (sequencer, replica) = join_replication(&config, &store, &keys, local_sequencer).await?;
-    controller::seed_controller(
-        &config.controller,
-        &store,
-        &sequencer,
-        &crate::service::submission_digest_key(&keys.directory_secret),
-    )
-    .await?;
-    let (erasure, erasure_worker) = start_erasure(&config, &store, &sequencer)?;
+    // From here a step that fails stops the sequencer and joins its thread before the error is
+    // returned: the store (and its lock on the data dir) is released when `start` returns.
+    let stopper = local_sequencer.clone();
+    macro_rules! or_stop {
+        ($step:expr) => {
+            match $step {
+                Ok(value) => value,
+                Err(error) => {
+                    stop_sequencer(stopper, sequencer_thread).await;
+                    return Err(ServerError::from(error));
+                }
+            }
+        };
+    }
+    let (sequencer, replica) =
+        or_stop!(join_replication(&config, &store, &keys, local_sequencer).await);
+    or_stop!(
+        controller::seed_controller(
+            &config.controller,
+            &store,
+            &sequencer,
+            &crate::service::submission_digest_key(&keys.directory_secret),
+        )
+        .await
+    );
+    let (erasure, erasure_worker) = or_stop!(start_erasure(&config, &store, &sequencer));
     let replica_stopped = replica.as_ref().map(|replica| replica.stopped());
     let mut metrics = LedgerMetrics::new(sequencer.shared().clone(), store.clone());
     if let Some(stopped) = &replica_stopped {
@@ -194,18 +211,20 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         health,
         ledger,
         admission,
-    } = grpc_router(
-        grpc,
-        &config,
-        &keys,
-        &store,
-        &sequencer,
-        erasure,
-        authenticator,
-        &metrics,
-    )
-    .await?;
-    let (listener, local_addr) = bind_grpc(&config).await?;
+    } = or_stop!(
+        grpc_router(
+            grpc,
+            &config,
+            &keys,
+            &store,
+            &sequencer,
+            erasure,
+            authenticator,
+            &metrics,
+        )
+        .await
+    );
+    let (listener, local_addr) = or_stop!(bind_grpc(&config).await);
     tracing::info!(
         %local_addr,
         origin = %config.origin,
@@ -218,7 +237,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let metrics_server = start_http(metrics_listener, metrics, sequencer.shared(), &store);
     let http_addr = ingest_socket.as_ref().map(|s| s.socket.local_addr());
     let ingest_server = match ingest_socket {
-        Some(socket) => Some(start_ingest(socket, ledger, admission)?),
+        Some(socket) => Some(or_stop!(start_ingest(socket, ledger, admission))),
         None => None,
     };
     let background = spawn_background(&config, health, &store, sequencer.shared(), replica_stopped);
@@ -251,6 +270,19 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         shutdown: Some(shutdown_tx),
         serving,
     })
+}
+
+/// Stops a sequencer that a failed start had started, and joins its thread: its store is then
+/// closed when the caller drops it.
+async fn stop_sequencer(sequencer: SequencerHandle, thread: std::thread::JoinHandle<()>) {
+    sequencer.stop().await;
+    drop(sequencer);
+    if !matches!(
+        tokio::task::spawn_blocking(move || thread.join()).await,
+        Ok(Ok(()))
+    ) {
+        tracing::error!("the sequencer thread did not stop cleanly");
+    }
 }
 
 /// Reads and checks the TLS files into the gRPC transport (whether it serves TLS) and the
