@@ -19,6 +19,7 @@
 //! | `tree_size` | gauge | entries in the log (size of the latest signed checkpoint) |
 //! | `checkpoint_age_seconds` | gauge | seconds since the latest checkpoint was signed (after every commit group; at start the recovered one is re-signed) |
 //! | `proof_requests_total{kind}` | counter | authorised reads: `entry`, `inclusion`, `consistency`, `lifecycle` |
+//! | `vocabulary_warnings_total` | counter | events acknowledged with a vocabulary warning (`Receipt.vocabulary_warning`) |
 //! | `sequencer_failed` | gauge | 1 once the sequencer has stopped after a storage failure |
 //! | `replica_applier_stopped` | gauge | with `[replication]`: 1 once this replica has stopped applying the input log (fail-stop); always 0 without |
 //! | `rocksdb_pending_compaction_bytes` | gauge | `rocksdb.estimate-pending-compaction-bytes`, summed over column families |
@@ -156,6 +157,7 @@ pub fn status_code_label(code: tonic::Code) -> &'static str {
 pub struct LedgerMetrics {
     registry: Registry,
     appended_events: Counter,
+    vocabulary_warnings: Counter,
     append_rejections: Family<ReasonLabel, Counter>,
     append_batch_events: SizeHistogram,
     append_duration: LatencyHistogram,
@@ -196,6 +198,7 @@ impl LedgerMetrics {
         let mut metrics = Self {
             registry: Registry::with_prefix("gdpr_ledger"),
             appended_events: Counter::default(),
+            vocabulary_warnings: Counter::default(),
             append_rejections: Family::default(),
             append_batch_events: SizeHistogram::default(),
             append_duration: LatencyHistogram::default(),
@@ -217,6 +220,11 @@ impl LedgerMetrics {
             "appended_events",
             "Events acknowledged with a receipt (new entries and idempotent retries)",
             metrics.appended_events.clone(),
+        );
+        registry.register(
+            "vocabulary_warnings",
+            "Events acknowledged with a vocabulary warning (a dpv:, pd: or eu-gdpr: term DPV does not define)",
+            metrics.vocabulary_warnings.clone(),
         );
         registry.register(
             "append_rejections",
@@ -329,6 +337,11 @@ impl LedgerMetrics {
     pub fn append_acknowledged(&self, events: usize, elapsed: Duration) {
         self.appended_events.inc_by(events as u64);
         self.append_duration.observe(elapsed);
+    }
+
+    /// An event was acknowledged with a vocabulary warning.
+    pub fn vocabulary_warned(&self) {
+        self.vocabulary_warnings.inc();
     }
 
     /// An append request was refused with `code`.

@@ -947,7 +947,10 @@ async fn an_exemption_answers_for_a_system_until_its_end_date_and_keeps_the_case
         .iter()
         .find(|h| h.name == "billing")
         .expect("billing holds her data");
-    assert_eq!(billing.exemption_ground, "eu-gdpr:A17-3-b");
+    assert_eq!(
+        billing.exemption_ground,
+        "eu-gdpr:JustificationA17LegallyRequired"
+    );
     assert_eq!(
         billing.exempt_until.as_ref().map(|t| t.seconds),
         Some(now + 315_360_000)

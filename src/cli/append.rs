@@ -165,6 +165,7 @@ fn receipt_json(receipt: &pb::Receipt) -> anyhow::Result<Value> {
         "checkpoint": receipt.checkpoint,
         "duplicate": receipt.duplicate,
         "consent_warning": receipt.consent_warning,
+        "vocabulary_warning": receipt.vocabulary_warning,
         "bundle": bundle,
     }))
 }
@@ -204,6 +205,9 @@ pub fn run(args: &AppendArgs) -> anyhow::Result<()> {
             }
             println!("leaf hash: {}", hex::encode(&receipt.leaf_hash));
             println!("signed by key {}", receipt.key_id);
+            if !receipt.vocabulary_warning.is_empty() {
+                println!("vocabulary warning: {}", receipt.vocabulary_warning);
+            }
             if !receipt.consent_warning.is_empty() {
                 println!("consent warning: {}", receipt.consent_warning);
             }

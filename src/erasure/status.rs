@@ -24,7 +24,7 @@ pub struct HolderConfirmation {
 pub struct HolderExemption {
     /// The `erasure_exempted` entry and when it happened.
     pub stamp: HolderConfirmation,
-    /// Its ground (`eu-gdpr:A17-3-a` .. `e`).
+    /// Its ground (`eu-gdpr:JustificationA17LegalClaims` and the other `validation` exemption grounds).
     pub legal_ground: String,
     /// Until when (Unix seconds); `None`: until further notice.
     pub until: Option<i64>,

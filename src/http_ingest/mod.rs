@@ -326,6 +326,9 @@ fn receipt_json(receipt: &pb::Receipt) -> Result<Value, ServiceError> {
             .map_err(|e| ServiceError::internal(format!("the proof bundle is not JSON: {e}")))?;
         out["bundle"] = bundle;
     }
+    if !receipt.vocabulary_warning.is_empty() {
+        out["vocabulary_warning"] = Value::String(receipt.vocabulary_warning.clone());
+    }
     if !receipt.consent_warning.is_empty() {
         out["consent_warning"] = Value::String(receipt.consent_warning.clone());
     }

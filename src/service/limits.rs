@@ -36,6 +36,10 @@ pub struct RequestLimits {
     /// signed log to reach that size (a replica still applying), in milliseconds; then
     /// `UNAVAILABLE` naming both sizes.
     pub min_tree_size_wait_ms: u64,
+    /// Refuse events with `dpv:`, `pd:` or `eu-gdpr:` terms that DPV does not define
+    /// (`INVALID_ARGUMENT` naming the field) instead of warning in the receipt
+    /// (`vocabulary_warning`).
+    pub strict_vocabulary: bool,
 }
 
 impl Default for RequestLimits {
@@ -52,6 +56,7 @@ impl Default for RequestLimits {
             request_body_timeout_secs: 30,
             max_streams_per_connection: 128,
             min_tree_size_wait_ms: 2000,
+            strict_vocabulary: false,
         }
     }
 }
@@ -62,6 +67,7 @@ impl RequestLimits {
     pub(crate) fn validation_limits(&self) -> ValidationLimits {
         ValidationLimits {
             max_clock_skew: std::time::Duration::from_secs(self.max_clock_skew_secs),
+            strict_vocabulary: self.strict_vocabulary,
             ..ValidationLimits::default()
         }
     }

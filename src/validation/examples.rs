@@ -145,7 +145,7 @@ pub fn example_submission(kind: EventKind) -> EventSubmission {
             sub.subject = Some(customer("C-000123"));
             event.data_categories = terms(&["pd:Transaction"]);
             event.exemption = Some(Exemption {
-                legal_ground: "eu-gdpr:A17-3-b".to_owned(),
+                legal_ground: "eu-gdpr:JustificationA17LegallyRequired".to_owned(),
                 // Ten years of invoice retention.
                 until: Some(prost_types::Timestamp {
                     seconds: EXAMPLE_OCCURRED_AT_SECONDS + 10 * 365 * 86_400,

@@ -191,14 +191,27 @@ fn check_recipient(recipient: &Recipient, limits: &ValidationLimits) -> Result<(
 
 /// A correction: a known action; the reason, if any, is short text. `target_index` is any
 /// index; whether it names an existing, non-correction entry is for the server to check.
-/// The grounds of article 17(3) on which a system may keep data despite an erasure request.
-pub const EXEMPTION_GROUNDS: [&str; 5] = [
-    "eu-gdpr:A17-3-a",
-    "eu-gdpr:A17-3-b",
-    "eu-gdpr:A17-3-c",
-    "eu-gdpr:A17-3-d",
-    "eu-gdpr:A17-3-e",
+/// The grounds of article 17(3) on which a system may keep data despite an erasure request, as
+/// DPV names them: (a) freedom of expression; (b) a legal obligation, a task in the public
+/// interest or official authority; (c) public health; (d) archiving, research or statistics;
+/// (e) legal claims. The ledger's earlier spellings (`eu-gdpr:A17-3-a` .. `e`) are accepted too
+/// and warned with these (`dpv::SUPERSEDED`).
+pub const EXEMPTION_GROUNDS: [&str; 7] = [
+    "eu-gdpr:JustificationA17FreedomOfExpression",
+    "eu-gdpr:JustificationA17LegallyRequired",
+    "eu-gdpr:JustificationA17PublicInterest",
+    "eu-gdpr:JustificationA17OfficialAuthority",
+    "eu-gdpr:JustificationA17PublicHealth",
+    "eu-gdpr:JustificationA17Archiving",
+    "eu-gdpr:JustificationA17LegalClaims",
 ];
+
+/// Whether `ground` is a ground of article 17(3): one of [`EXEMPTION_GROUNDS`] or an earlier
+/// spelling that DPV's term replaces.
+pub fn is_exemption_ground(ground: &str) -> bool {
+    EXEMPTION_GROUNDS.contains(&ground)
+        || super::dpv::replacement(ground).is_some_and(|new| EXEMPTION_GROUNDS.contains(&new))
+}
 
 fn check_exemption(
     exemption: &Exemption,
@@ -208,7 +221,7 @@ fn check_exemption(
     if exemption.legal_ground.is_empty() {
         return Err(FieldError::new("event.exemption.legal_ground", "required"));
     }
-    if !EXEMPTION_GROUNDS.contains(&exemption.legal_ground.as_str()) {
+    if !is_exemption_ground(&exemption.legal_ground) {
         return Err(FieldError::new(
             "event.exemption.legal_ground",
             format!(

@@ -17,6 +17,9 @@ pub struct ValidationLimits {
     pub max_text_len: usize,
     /// At most this many bytes in a subject identifier's raw value, before normalisation.
     pub max_identifier_len: usize,
+    /// Refuse `dpv:`, `pd:` and `eu-gdpr:` terms that DPV does not define (`validation::dpv`),
+    /// instead of warning in the receipt.
+    pub strict_vocabulary: bool,
 }
 
 impl Default for ValidationLimits {
@@ -29,6 +32,7 @@ impl Default for ValidationLimits {
             max_term_len: 128,
             max_text_len: 256,
             max_identifier_len: 512,
+            strict_vocabulary: false,
         }
     }
 }

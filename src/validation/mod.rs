@@ -6,6 +6,7 @@
 
 mod countries;
 mod cross_rules;
+pub mod dpv;
 mod examples;
 mod field_checks;
 mod field_error;
@@ -56,7 +57,26 @@ pub fn validate_submission(
     let (kind, rules) = kind_rules(event)?;
     let context = Context { limits, now };
     check_fields(rules, sub, &context, Field::ALL.into_iter())?;
-    cross_rules::check_cross_field_rules(sub, event, kind, limits)
+    cross_rules::check_cross_field_rules(sub, event, kind, limits)?;
+    check_vocabulary(event, limits)
+}
+
+/// With `limits.strict_vocabulary`: the first `dpv:`, `pd:` or `eu-gdpr:` term DPV does not
+/// define is refused, naming its field (without it, the receipt only warns: [`dpv`]).
+fn check_vocabulary(
+    event: &crate::proto::v1::Event,
+    limits: &ValidationLimits,
+) -> Result<(), FieldError> {
+    if !limits.strict_vocabulary {
+        return Ok(());
+    }
+    match dpv::unknown_dpv_terms(event).into_iter().next() {
+        Some((path, term)) => Err(FieldError::new(
+            path,
+            format!("{} (limits.strict_vocabulary)", dpv::not_a_dpv_term(&term)),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The kind of an event and its row of the requirement table.
@@ -147,7 +167,8 @@ pub fn validate_amended_event(
         // Nothing of an identity link can be amended: any amended field is forbidden above.
         return Ok(());
     }
-    cross_rules::check_cross_field_rules(&sub, amended, kind, limits)
+    cross_rules::check_cross_field_rules(&sub, amended, kind, limits)?;
+    check_vocabulary(amended, limits)
 }
 
 /// The error for a forbidden field that is present.

@@ -141,6 +141,11 @@ pub const TERMS: &[Term] = &[
     term("pd:Location", "Location", DataCategory),
     term("pd:Purchase", "Purchase", DataCategory),
     term("pd:PurchaseHistory", "Purchase History", DataCategory),
+    term(
+        "pd:PurchasesAndSpendingHabit",
+        "Purchases and Spending Habit",
+        DataCategory,
+    ),
     term("pd:Transaction", "Transaction", DataCategory),
     term("pd:PaymentCard", "Payment Card", DataCategory),
     term("pd:PaymentCardNumber", "Payment Card Number", DataCategory),

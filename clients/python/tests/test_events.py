@@ -28,7 +28,7 @@ SAMPLE = {
     "recipient": events.Recipient("Mailer GmbH", events.RecipientRole.PROCESSOR, "DE"),
     "deletion_method": events.DeletionMethod.ERASE,
     "breach_ref": "BR-1",
-    "exemption": events.Exemption("eu-gdpr:A17-3-b"),
+    "exemption": events.Exemption("eu-gdpr:JustificationA17LegallyRequired"),
     "breach_notification": events.BreachNotification("BfDI", reference="BfDI-2025-0412"),
     "subjects_notification": events.SubjectsNotification(not_notified_ground="eu-gdpr:A34-3-a"),
     "controller_declaration": events.ControllerDeclaration("Example GmbH", "DPO office, dpo@example.com"),

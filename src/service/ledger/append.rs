@@ -1,5 +1,5 @@
 //! `Append` and `AppendBatch`: submissions checked and prepared, handed to the sequencer, and
-//! answered with receipts (with proof bundles when asked, and consent warnings); confirmed
+//! answered with receipts (with proof bundles when asked, consent and vocabulary warnings); confirmed
 //! deletions are passed on to the erasure manager.
 
 use std::collections::HashSet;
@@ -84,6 +84,28 @@ impl LedgerService {
         Ok(())
     }
 
+    /// The vocabulary warnings of the events, by position (`validation::dpv`): computed before
+    /// the events go to the sequencer, written into the receipts after.
+    fn vocabulary_warnings(events: &[PreparedEvent]) -> Vec<(usize, String)> {
+        events
+            .iter()
+            .enumerate()
+            .filter_map(|(position, e)| {
+                crate::validation::dpv::vocabulary_warning(&e.event).map(|w| (position, w))
+            })
+            .collect()
+    }
+
+    /// Writes the vocabulary warnings into the receipts, counting them.
+    fn warn_about_vocabulary(&self, warnings: Vec<(usize, String)>, receipts: &mut [pb::Receipt]) {
+        for (position, warning) in warnings {
+            if let Some(receipt) = receipts.get_mut(position) {
+                receipt.vocabulary_warning = warning;
+                self.metrics.vocabulary_warned();
+            }
+        }
+    }
+
     /// Passes confirmed deletions (the events at `positions`) on to the erasure manager, with
     /// the tokens their receipts carry.
     fn deletions_appended(&self, positions: &[usize], tokens: &[Option<[u8; 32]>]) {
@@ -136,6 +158,7 @@ impl LedgerService {
                 duplicate: receipt.duplicate,
                 bundle_json,
                 consent_warning: String::new(),
+                vocabulary_warning: String::new(),
             });
         }
         Ok(out)
@@ -187,6 +210,7 @@ impl LedgerService {
         .await?;
         let deletions = self.deletion_positions(std::slice::from_ref(&prepared));
         let consent = Self::consent_checks(std::slice::from_ref(&prepared));
+        let vocabulary = Self::vocabulary_warnings(std::slice::from_ref(&prepared));
         let receipts = self
             .sequencer
             .append(
@@ -201,6 +225,7 @@ impl LedgerService {
         let mut receipts = self.receipts(receipts, request.include_bundle).await?;
         self.warn_about_consent(consent, &tokens, &mut receipts)
             .await?;
+        self.warn_about_vocabulary(vocabulary, &mut receipts);
         let receipt = receipts
             .pop()
             .ok_or_else(|| ServiceError::internal("no receipt for the appended event"))?;
@@ -251,6 +276,7 @@ impl LedgerService {
         .await?;
         let deletions = self.deletion_positions(&prepared);
         let consent = Self::consent_checks(&prepared);
+        let vocabulary = Self::vocabulary_warnings(&prepared);
         let receipts = self
             .sequencer
             .append(
@@ -265,6 +291,7 @@ impl LedgerService {
         let mut receipts = self.receipts(receipts, request.include_bundle).await?;
         self.warn_about_consent(consent, &tokens, &mut receipts)
             .await?;
+        self.warn_about_vocabulary(vocabulary, &mut receipts);
         Ok(Response::new(pb::AppendBatchResponse { receipts }))
     }
 }

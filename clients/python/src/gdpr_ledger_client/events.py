@@ -144,7 +144,7 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Exemption:
-    """Why a holder keeps data despite an erasure request (`eu-gdpr:A17-3-a` .. `A17-3-e`)."""
+    """Why a holder keeps data despite an erasure request (article 17(3), as DPV names it: `eu-gdpr:JustificationA17LegallyRequired`, ...)."""
 
     legal_ground: str
     until: Timestamp = None

@@ -36,7 +36,7 @@ class AppendBatchResponse(_message.Message):
     def __init__(self, receipts: _Optional[_Iterable[_Union[Receipt, _Mapping]]] = ...) -> None: ...
 
 class Receipt(_message.Message):
-    __slots__ = ("index", "leaf_hash", "signature", "key_id", "checkpoint", "duplicate", "bundle_json", "consent_warning")
+    __slots__ = ("index", "leaf_hash", "signature", "key_id", "checkpoint", "duplicate", "bundle_json", "consent_warning", "vocabulary_warning")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     LEAF_HASH_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +45,7 @@ class Receipt(_message.Message):
     DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     BUNDLE_JSON_FIELD_NUMBER: _ClassVar[int]
     CONSENT_WARNING_FIELD_NUMBER: _ClassVar[int]
+    VOCABULARY_WARNING_FIELD_NUMBER: _ClassVar[int]
     index: int
     leaf_hash: bytes
     signature: bytes
@@ -53,7 +54,8 @@ class Receipt(_message.Message):
     duplicate: bool
     bundle_json: str
     consent_warning: str
-    def __init__(self, index: _Optional[int] = ..., leaf_hash: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., key_id: _Optional[str] = ..., checkpoint: _Optional[str] = ..., duplicate: _Optional[bool] = ..., bundle_json: _Optional[str] = ..., consent_warning: _Optional[str] = ...) -> None: ...
+    vocabulary_warning: str
+    def __init__(self, index: _Optional[int] = ..., leaf_hash: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., key_id: _Optional[str] = ..., checkpoint: _Optional[str] = ..., duplicate: _Optional[bool] = ..., bundle_json: _Optional[str] = ..., consent_warning: _Optional[str] = ..., vocabulary_warning: _Optional[str] = ...) -> None: ...
 
 class GetEntryRequest(_message.Message):
     __slots__ = ("index", "event_id", "producer")
