@@ -9,15 +9,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::process::{ServerProcess, start_server, toml_of};
 use common::{ADMIN_TOKEN, AUDITOR_TOKEN};
 use gdpr_ledger::core::signature::VerifierKey;
 use gdpr_ledger::proto::v1 as pb;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 const ROUNDS: usize = 6;
 const CLIENTS: usize = 4;
@@ -38,49 +36,6 @@ impl SplitMix {
 
     fn below(&mut self, bound: u64) -> u64 {
         self.next() % bound
-    }
-}
-
-struct ServerProcess {
-    child: Child,
-    addr: std::net::SocketAddr,
-    verifier_key: VerifierKey,
-}
-
-async fn start_server(config_path: &std::path::Path) -> ServerProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
-        .arg("serve")
-        .arg("--config")
-        .arg(config_path)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server binary starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut addr = None;
-    let mut key = None;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while addr.is_none() || key.is_none() {
-        let line = tokio::time::timeout_at(deadline, lines.next_line())
-            .await
-            .expect("the server announces itself within a minute")
-            .expect("stdout readable")
-            .expect("the server printed its address and key");
-        if let Some(rest) = line.strip_prefix("gdpr-ledger listening on ") {
-            addr = Some(rest.trim().parse().expect("socket address"));
-        } else if let Some(rest) = line.strip_prefix("verifier key: ") {
-            key = Some(VerifierKey::parse(rest.trim()).expect("verifier key"));
-        }
-    }
-    // Keep draining stdout so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    ServerProcess {
-        child,
-        addr: addr.expect("address"),
-        verifier_key: key.expect("key"),
     }
 }
 
@@ -229,8 +184,4 @@ async fn check_acknowledged(
         assert_eq!(entry.leaf_hash, leaf, "{event_id} changed");
     }
     common::audit_whole_log(server.addr, &server.verifier_key).await;
-}
-
-fn toml_of(config: &gdpr_ledger::config::Config) -> String {
-    toml::to_string(config).expect("config serialises")
 }

@@ -155,6 +155,12 @@ impl NatsInputLog {
                 wanted.num_replicas
             )));
         }
+        // From here on, a JetStream request (a publish's acknowledgement, the stream's info) that
+        // gets no answer within a second fails, and its caller tries again: while the stream
+        // elects a new leader, the default five seconds kept a replica's applier waiting on a
+        // request to a leader that had died.
+        let mut context = context;
+        context.set_timeout(REQUEST_TIMEOUT);
         Ok(Self {
             context,
             stream: name,
@@ -188,6 +194,9 @@ impl NatsInputLog {
             .map_err(|e| InputLogError::Unavailable(format!("cannot read the stream: {e}")))
     }
 }
+
+/// How long a JetStream request waits for its answer once the stream is made or checked.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 
 fn header(message: &async_nats::Message, name: &str) -> String {
     message

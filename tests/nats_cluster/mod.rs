@@ -257,6 +257,24 @@ impl Cluster {
             .join(",")
     }
 
+    /// The position of the server that leads the (only) stream's raft group, as the running
+    /// servers' monitoring ports say (`/jsz?streams=true`), if one does.
+    pub fn stream_leader(&self) -> Option<usize> {
+        self.servers.iter().find_map(|server| {
+            let body = server.monitor("/jsz?streams=true")?;
+            let jsz: serde_json::Value = serde_json::from_str(&body).ok()?;
+            let leader = jsz
+                .get("account_details")?
+                .as_array()?
+                .iter()
+                .filter_map(|account| account.get("stream_detail")?.as_array())
+                .flatten()
+                .find_map(|stream| stream.get("cluster")?.get("leader")?.as_str())?
+                .to_owned();
+            self.servers.iter().position(|s| s.name == leader)
+        })
+    }
+
     /// The dirs that hold the servers' stores and logs.
     pub fn dir(&self) -> &Path {
         self.dir.path()
