@@ -22,6 +22,7 @@
 //! | `vocabulary_warnings_total` | counter | events acknowledged with a vocabulary warning (`Receipt.vocabulary_warning`) |
 //! | `sequencer_failed` | gauge | 1 once the sequencer has stopped after a storage failure |
 //! | `replica_applier_stopped` | gauge | with `[replication]`: 1 once this replica has stopped applying the input log (fail-stop); always 0 without |
+//! | `replica_skipped_messages_total` | counter | with `[replication]`: messages of the input log no replica of the deployment sealed, skipped by this replica since it started (`replication::genesis`) |
 //! | `rocksdb_pending_compaction_bytes` | gauge | `rocksdb.estimate-pending-compaction-bytes`, summed over column families |
 //! | `rocksdb_sst_files_bytes` | gauge | `rocksdb.total-sst-files-size`, summed over column families |
 //! | `erasure_open_cases` | gauge | erasure cases opened and not closed |
@@ -50,7 +51,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::sequencer::SequencerShared;
-use crate::stats::{LatencyHistogram, SizeHistogram, Stopped};
+use crate::stats::{LatencyHistogram, SizeHistogram, Stopped, Tally};
 use crate::storage::LedgerStore;
 
 /// Path of the metrics page.
@@ -174,6 +175,9 @@ pub struct LedgerMetrics {
     store: Arc<LedgerStore>,
     /// With `[replication]`: why this replica's applier stopped, once it has.
     replica: Option<Arc<Stopped>>,
+    /// With `[replication]`: the messages this replica's applier skipped.
+    replica_skips: Option<Arc<Tally>>,
+    replica_skipped_messages: Counter,
 }
 
 impl std::fmt::Debug for LedgerMetrics {
@@ -189,8 +193,9 @@ impl LedgerMetrics {
     /// gauges are read from the sequencer and the store at each scrape.
     /// With `[replication]`: the replica's applier is watched too (`/healthz` answers 503 and
     /// `replica_applier_stopped` is 1 once it has stopped).
-    pub fn with_replica(mut self, stopped: Arc<Stopped>) -> Self {
+    pub fn with_replica(mut self, stopped: Arc<Stopped>, skipped: Arc<Tally>) -> Self {
         self.replica = Some(stopped);
+        self.replica_skips = Some(skipped);
         self
     }
 
@@ -214,6 +219,8 @@ impl LedgerMetrics {
             sequencer,
             store,
             replica: None,
+            replica_skips: None,
+            replica_skipped_messages: Counter::default(),
         };
         let registry = &mut metrics.registry;
         registry.register(
@@ -281,6 +288,11 @@ impl LedgerMetrics {
             "replica_applier_stopped",
             "1 once this replica has stopped applying the replicated input log (fail-stop)",
             metrics.replica_applier_stopped.clone(),
+        );
+        registry.register(
+            "replica_skipped_messages",
+            "Messages of the input log that no replica of the deployment sealed, skipped",
+            metrics.replica_skipped_messages.clone(),
         );
         registry.register(
             "rocksdb_pending_compaction_bytes",
@@ -379,6 +391,11 @@ impl LedgerMetrics {
                 .as_ref()
                 .is_some_and(|stopped| stopped.reason().is_some()),
         ));
+        if let Some(skips) = &self.replica_skips {
+            let counted = self.replica_skipped_messages.get();
+            self.replica_skipped_messages
+                .inc_by(skips.get().saturating_sub(counted));
+        }
         for (property, gauge) in [
             (
                 ROCKSDB_PENDING_COMPACTION_BYTES,

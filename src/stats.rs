@@ -116,6 +116,23 @@ mod tests {
     }
 }
 
+/// A count a background part keeps and the metrics read (the messages a replica skipped). Cloned
+/// as an `Arc`.
+#[derive(Debug, Default)]
+pub struct Tally(std::sync::atomic::AtomicU64);
+
+impl Tally {
+    /// Counts one more.
+    pub fn add_one(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The count so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// Why a background part stopped for good (fail-stop), once it has: set once by the part,
 /// read by the metrics (`/healthz`, a gauge) and the health watch. Cloned as an `Arc`.
 #[derive(Debug, Default)]

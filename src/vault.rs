@@ -116,6 +116,12 @@ impl MasterKey {
         Self(bytes)
     }
 
+    /// `BLAKE3-keyed(key, message)`: a value that shows whether two replicas hold the same master
+    /// key without showing it (the genesis message's check, `replication::genesis`).
+    pub fn keyed_check(&self, message: &[u8]) -> [u8; 32] {
+        blake3::keyed_hash(&self.0, message).into()
+    }
+
     /// Wraps a subject's data key for storage.
     pub fn wrap(&self, token: &[u8; 32], key: &DataKey) -> Result<Vec<u8>, VaultError> {
         seal(&self.0, DATA_KEY_CONTEXT, token, &[], &key.0)

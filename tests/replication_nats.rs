@@ -39,6 +39,13 @@ fn config() -> ReplicaConfig {
         epoch_secs: 600,
         publish_timeout: Duration::from_secs(2),
         apply_timeout: Duration::from_secs(10),
+        provisioning: gdpr_ledger::replication::genesis::Provisioning::new(
+            ORIGIN,
+            vec!["0011223344556677".into()],
+            &[12; 32],
+            &[4; 32],
+            &gdpr_ledger::vault::MasterKey::from_bytes([5; 32]),
+        ),
     }
 }
 
@@ -90,6 +97,10 @@ async fn node(url: &str, cluster: &Cluster) -> Node {
     })
     .expect("starts");
     let log = Arc::new(connect(url, cluster).await);
+    // The first node makes the stream's genesis (only into an empty stream); the others find it.
+    gdpr_ledger::replication::replica::make_genesis(&*log, &config())
+        .await
+        .expect("the genesis, or the stream holds one");
     let replica = Replica::start(log.clone(), sequencer.clone(), 0, config());
     Node {
         store,

@@ -182,18 +182,59 @@ async fn two_servers_on_nats_serve_the_same_log() {
         assert_eq!(x.bytes(), y.bytes());
     }
 
-    // A message no replica can open (not sealed under the deployment's transit key) stops every
-    // replica's applier (never skipped: that would fork the log). Each then says so: health
-    // NOT_SERVING, /healthz 503, replica_applier_stopped 1, and appends UNAVAILABLE at once.
+    // A stranger's message (not sealed under the deployment's transit key) is skipped by every
+    // replica, which checked the stream's genesis, and counted.
     let nats = async_nats::connect(cluster.servers[0].url())
         .await
         .expect("a NATS client");
     let (_, subject) = gdpr_ledger::replication::nats::names(&a.config.origin);
+    let jetstream = async_nats::jetstream::new(nats);
     let mut headers = async_nats::HeaderMap::new();
     headers.insert("Nats-Msg-Id", "not-a-ledger-message");
-    let jetstream = async_nats::jetstream::new(nats);
     jetstream
-        .publish_with_headers(subject, headers, vec![0u8; 64].into())
+        .publish_with_headers(subject.clone(), headers, vec![0u8; 64].into())
+        .await
+        .expect("published")
+        .await
+        .expect("stored");
+    producer_a
+        .append(pb::AppendRequest {
+            submission: Some(collection("after-the-stranger", "email", "p7@example.com")),
+            include_bundle: false,
+        })
+        .await
+        .expect("appended past the stranger's message");
+    wait_for_size(&b, 7).await;
+    for ledger in [&a, &b] {
+        let (_, metrics) = common::http_get(ledger.metrics_addr(), "/metrics").await;
+        assert!(
+            metrics.contains("gdpr_ledger_replica_skipped_messages_total 1"),
+            "{metrics}"
+        );
+    }
+
+    // A message sealed under the deployment's transit key that is not a request (a replica with
+    // a bug) cannot be skipped without forking the log: it stops every replica's applier. Each
+    // then says so: health NOT_SERVING, /healthz 503, replica_applier_stopped 1, and appends
+    // UNAVAILABLE at once.
+    let ratchet =
+        gdpr_ledger::replication::load_ratchet(&a.config.secrets_dir).expect("the ratchet");
+    let epoch = gdpr_ledger::replication::transit::epoch_of(
+        gdpr_ledger::unix_time::now_seconds(),
+        gdpr_ledger::replication::ReplicationConfig::default().transit_epoch_secs,
+    );
+    let msg_id = format!("{}.{epoch}", "ab".repeat(32));
+    let body = ratchet
+        .key(epoch)
+        .expect("the epoch's key")
+        .seal(&msg_id, b"not a request")
+        .expect("sealed");
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", msg_id.as_str());
+    headers.insert("Ledger-Format", "1");
+    headers.insert("Ledger-Epoch", epoch.to_string().as_str());
+    jetstream
+        .publish_with_headers(subject, headers, body.into())
         .await
         .expect("published")
         .await

@@ -66,6 +66,13 @@ pub trait InputLog: Send + Sync + 'static {
         message: Outgoing,
     ) -> impl std::future::Future<Output = Result<PubAck, InputLogError>> + Send;
 
+    /// Stores `message` as the log's first, only while the log is empty: whether it did (a log
+    /// that already holds a message is left as it is).
+    fn publish_first(
+        &self,
+        message: Outgoing,
+    ) -> impl std::future::Future<Output = Result<bool, InputLogError>> + Send;
+
     /// The last sequence stored (0 while empty).
     fn last_seq(&self) -> impl std::future::Future<Output = Result<u64, InputLogError>> + Send;
 
@@ -115,21 +122,9 @@ impl MemoryInputLog {
             .unwrap_or(0)
     }
 
-    /// Every message stored, in order (what an operator could read from the stream's files).
-    pub fn messages(&self) -> Vec<Stored> {
-        self.state
-            .lock()
-            .map(|state| state.messages.clone())
-            .unwrap_or_default()
-    }
-}
-
-impl InputLog for MemoryInputLog {
-    async fn last_seq(&self) -> Result<u64, InputLogError> {
-        Ok(self.last())
-    }
-
-    async fn publish(&self, message: Outgoing) -> Result<PubAck, InputLogError> {
+    /// Stores `message` (only into an empty log when `only_first`): its acknowledgement, or
+    /// `None` when `only_first` found the log holding messages.
+    fn store(&self, message: Outgoing, only_first: bool) -> Result<Option<PubAck>, InputLogError> {
         let ack = {
             let mut state = self
                 .state
@@ -138,11 +133,14 @@ impl InputLog for MemoryInputLog {
             if state.unavailable {
                 return Err(InputLogError::Unavailable("no quorum".into()));
             }
+            if only_first && !state.messages.is_empty() {
+                return Ok(None);
+            }
             if let Some(seq) = state.ids.get(&message.msg_id) {
-                return Ok(PubAck {
+                return Ok(Some(PubAck {
                     seq: *seq,
                     duplicate: true,
-                });
+                }));
             }
             let seq = state.messages.len() as u64 + 1;
             state.ids.insert(message.msg_id.clone(), seq);
@@ -157,7 +155,30 @@ impl InputLog for MemoryInputLog {
             }
         };
         self.appended.notify_waiters();
-        Ok(ack)
+        Ok(Some(ack))
+    }
+
+    /// Every message stored, in order (what an operator could read from the stream's files).
+    pub fn messages(&self) -> Vec<Stored> {
+        self.state
+            .lock()
+            .map(|state| state.messages.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl InputLog for MemoryInputLog {
+    async fn last_seq(&self) -> Result<u64, InputLogError> {
+        Ok(self.last())
+    }
+
+    async fn publish_first(&self, message: Outgoing) -> Result<bool, InputLogError> {
+        Ok(self.store(message, true)?.is_some())
+    }
+
+    async fn publish(&self, message: Outgoing) -> Result<PubAck, InputLogError> {
+        self.store(message, false)?
+            .ok_or_else(|| InputLogError::Unavailable("not stored".into()))
     }
 
     async fn fetch(

@@ -5,11 +5,13 @@
 //! - [`input_log`]: the `InputLog` trait (publish, fetch in order) and `MemoryInputLog`.
 //! - [`nats`]: the input log on a NATS JetStream stream.
 //! - [`replica`]: a replica that publishes what it receives and applies the log in order.
+//! - [`genesis`]: the stream's first message, which every replica checks its secrets against.
 //!
 //! The sequencer is already deterministic (`sequencer::Arrival`, v2 details): a replica that
 //! applies the same requests with the same arrivals makes the same log. The input log itself
 //! (the stream, the applier) comes next (`docs/replication.md` section 12, steps 3 and 4).
 
+pub mod genesis;
 pub mod input_log;
 pub mod message;
 pub mod nats;
@@ -101,6 +103,9 @@ pub enum ReplicationError {
     /// NATS.
     #[error("the input log: {0}")]
     InputLog(#[from] input_log::InputLogError),
+    /// The stream's genesis could not be made.
+    #[error("the stream's genesis: {0}")]
+    Genesis(String),
 }
 
 /// Makes a new deployment's transit ratchet in `secrets_dir` (refused if one exists): a random
@@ -181,11 +186,13 @@ fn nats_credentials(
 /// Joins the replicated log: connects to NATS (making or checking the stream), and starts the
 /// replica applying from `applied` (the store's `applied_input`). Returns the replica, whose
 /// [`sequencer::AppendRoute`](crate::sequencer::AppendRoute) the services' handle takes.
+#[allow(clippy::too_many_arguments)]
 pub async fn join(
     config: &ReplicationConfig,
     origin: &str,
     secrets_dir: &Path,
     directory_secret: &DirectorySecret,
+    provisioning: genesis::Provisioning,
     sequencer: SequencerHandle,
     applied: u64,
     max_message_bytes: usize,
@@ -216,21 +223,27 @@ pub async fn join(
     let log = Arc::new(
         nats::NatsInputLog::connect_as(&config.nats_urls, credentials, origin, &settings).await?,
     );
+    let replica_config = replica::ReplicaConfig {
+        ratchet,
+        msg_ids: transit::MsgIdKey::derive(directory_secret),
+        epoch_secs: config.transit_epoch_secs,
+        publish_timeout: Duration::from_millis(config.publish_timeout_ms),
+        apply_timeout: Duration::from_millis(config.apply_timeout_ms),
+        provisioning,
+    };
+    let made = replica::make_genesis(&*log, &replica_config)
+        .await
+        .map_err(|e| ReplicationError::Genesis(e.to_string()))?;
     tracing::info!(
         nats = %config.nats_urls,
         applied,
+        made_genesis = made,
         "joined the replicated input log"
     );
     Ok(Arc::new(replica::Replica::start(
         log,
         sequencer,
         applied,
-        replica::ReplicaConfig {
-            ratchet,
-            msg_ids: transit::MsgIdKey::derive(directory_secret),
-            epoch_secs: config.transit_epoch_secs,
-            publish_timeout: Duration::from_millis(config.publish_timeout_ms),
-            apply_timeout: Duration::from_millis(config.apply_timeout_ms),
-        },
+        replica_config,
     )))
 }

@@ -239,6 +239,29 @@ impl InputLog for NatsInputLog {
         })
     }
 
+    async fn publish_first(&self, message: Outgoing) -> Result<bool, InputLogError> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", message.msg_id.as_str());
+        headers.insert("Ledger-Format", message.format.as_str());
+        headers.insert("Ledger-Epoch", message.epoch.as_str());
+        // JetStream stores it only while the stream's last sequence is 0.
+        headers.insert("Nats-Expected-Last-Sequence", "0");
+        let acked = self
+            .context
+            .publish_with_headers(self.subject.clone(), headers, message.body.into())
+            .await
+            .map_err(|e| InputLogError::Unavailable(format!("publish: {e}")))?
+            .await;
+        match acked {
+            Ok(ack) => Ok(!ack.duplicate),
+            // Refused because the stream holds a message already: another replica was first.
+            Err(_) if self.last_seq().await? > 0 => Ok(false),
+            Err(e) => Err(InputLogError::Unavailable(format!(
+                "no acknowledgement: {e}"
+            ))),
+        }
+    }
+
     async fn fetch(
         &self,
         from: u64,

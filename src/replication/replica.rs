@@ -7,8 +7,13 @@
 //!   once it is durable here.
 //! - **Applying** (one task): messages are read from `applied + 1` on, opened and decoded, and
 //!   queued to the sequencer in log order, each a commit group of its own, received at the log's
-//!   timestamp, recorded as applied in the group's own write. A message that cannot be opened or
-//!   decoded stops the replica (fail-stop): skipping it would fork the log.
+//!   timestamp, recorded as applied in the group's own write. The stream's first message is its
+//!   genesis (`genesis`): a replica provisioned with other secrets stops there. Once the genesis
+//!   matched, a message that no replica of the deployment sealed (it does not open under its
+//!   epoch's key, names an epoch before the deployment's first, or has headers no replica writes)
+//!   is skipped, counted, and logged: every correctly provisioned replica skips it alike. Without
+//!   a matching genesis such a message stops the replica (fail-stop), as does a message that
+//!   opens but cannot be applied: skipping those could fork the log.
 //! - **Duplicates**: a request the log drops as a duplicate (the same message id within its
 //!   window) is answered as a retry once the first message is applied here: the original
 //!   receipts, or the sequencer's refusal of a reuse.
@@ -21,6 +26,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::stats::Stopped;
 
+use super::genesis::{GENESIS_MSG_ID, GenesisError, Provisioning};
 use super::input_log::{InputLog, InputLogError, Outgoing, Stored};
 use super::message::{MessageError, decode_request, encode_request, seal_details};
 use super::transit::{
@@ -48,6 +54,8 @@ pub struct ReplicaConfig {
     pub publish_timeout: Duration,
     /// How long the receiving replica waits for its own apply of a published request.
     pub apply_timeout: Duration,
+    /// The log and shared secrets this replica was provisioned with, as the genesis shows them.
+    pub provisioning: Provisioning,
 }
 
 /// Why a replicated request was not answered with receipts.
@@ -70,14 +78,36 @@ pub enum ReplicaError {
 
 type Outcome = Result<Vec<Receipt>, AppendError>;
 
+/// Publishes the genesis of `log` if it is empty (`genesis`): whether this replica's genesis is
+/// now the log's first message (`false`: the log held a message already).
+pub async fn make_genesis<L: InputLog>(
+    log: &L,
+    config: &ReplicaConfig,
+) -> Result<bool, ReplicaError> {
+    if log
+        .last_seq()
+        .await
+        .map_err(|e| ReplicaError::Unavailable(e.to_string()))?
+        > 0
+    {
+        return Ok(false);
+    }
+    let genesis = config.provisioning.genesis(&config.ratchet)?;
+    log.publish_first(genesis)
+        .await
+        .map_err(|e| ReplicaError::Unavailable(e.to_string()))
+}
+
 /// State shared by the receiving side and the applier.
 struct Shared {
     /// The last message applied durably here.
     applied: watch::Sender<u64>,
     /// Outcomes of recently applied messages, by sequence, until collected.
     outcomes: Mutex<BTreeMap<u64, Outcome>>,
-    /// Why the applier stopped, if it did (read by health and metrics too).
+    /// Why the applier stopped, if it did, and how many messages it skipped (read by health and
+    /// metrics too).
     failure: Arc<Stopped>,
+    skipped: Arc<crate::stats::Tally>,
 }
 
 /// One ledger replica over an input log.
@@ -103,6 +133,7 @@ impl<L: InputLog> Replica<L> {
             applied: watch::Sender::new(applied),
             outcomes: Mutex::new(BTreeMap::new()),
             failure: Arc::default(),
+            skipped: Arc::default(),
         });
         let config = Arc::new(Mutex::new(config));
         let (stop, stopped) = watch::channel(false);
@@ -137,6 +168,11 @@ impl<L: InputLog> Replica<L> {
     /// Where the applier records why it stopped: for the server's health and metrics.
     pub fn stopped(&self) -> Arc<Stopped> {
         self.shared.failure.clone()
+    }
+
+    /// How many messages the applier skipped (sealed by no replica of the deployment).
+    pub fn skipped(&self) -> Arc<crate::stats::Tally> {
+        self.shared.skipped.clone()
     }
 
     /// Waits until this replica has applied message `seq`, up to `wait`.
@@ -285,6 +321,21 @@ async fn apply<L: InputLog>(
         tracing::error!(error = %why, "replica stopped applying the input log (fail-stop)");
         shared.failure.set(why);
     };
+    // The deployment's first transit epoch, once the stream's genesis matched this replica.
+    let mut genesis: Option<u64> = None;
+    if next > 1 {
+        // Restarted past the first message: its genesis is read again (unless retention dropped
+        // it: then no message is skipped, and a forged one stops this replica).
+        match read_genesis(&*log, &config, &mut stopped).await {
+            Ok(checked) => genesis = checked,
+            Err(why) => {
+                fail(why);
+                drop(queued);
+                let _ = collector.await;
+                return;
+            }
+        }
+    }
     'reading: loop {
         let batch = tokio::select! {
             _ = stopped.changed() => break,
@@ -312,9 +363,29 @@ async fn apply<L: InputLog>(
                 ));
                 break 'reading;
             }
-            let request = match open(&config, &stored) {
+            next += 1;
+            if stored.message.msg_id == GENESIS_MSG_ID {
+                if stored.seq == 1 {
+                    match check_genesis(&config, &stored) {
+                        Ok(checked) => genesis = checked,
+                        Err(why) => {
+                            fail(why);
+                            break 'reading;
+                        }
+                    }
+                } else {
+                    // Only an empty stream takes a genesis: this one was not a replica's.
+                    skip(&shared, &stored, "a genesis after the first message");
+                }
+                continue;
+            }
+            let request = match open(&config, &stored, genesis) {
                 Ok(request) => request,
-                Err(why) => {
+                Err(Unopened::NotSealedByUs(why)) if genesis.is_some() => {
+                    skip(&shared, &stored, &why);
+                    continue;
+                }
+                Err(Unopened::NotSealedByUs(why) | Unopened::Unusable(why)) => {
                     fail(format!("message {}: {why}", stored.seq));
                     break 'reading;
                 }
@@ -343,30 +414,117 @@ async fn apply<L: InputLog>(
             if queued.send((stored.seq, outcome)).await.is_err() {
                 break 'reading;
             }
-            next += 1;
         }
     }
     drop(queued);
     let _ = collector.await;
 }
 
-/// Opens and decodes one message of the log.
+/// Why a message of the log was not opened.
+enum Unopened {
+    /// No replica of this deployment sealed it: it does not open under its epoch's key, names an
+    /// epoch before the deployment's first, or has headers no replica writes. Every correctly
+    /// provisioned replica refuses it alike.
+    NotSealedByUs(String),
+    /// A replica sealed it, or this replica cannot tell: its epoch's key is destroyed here, it is
+    /// of a later format, or it opens and does not decode. Skipping it could fork the log.
+    Unusable(String),
+}
+
+/// Skips a message no replica of the deployment sealed: counted, and logged with why.
+fn skip(shared: &Shared, stored: &Stored, why: &str) {
+    shared.skipped.add_one();
+    tracing::warn!(
+        seq = stored.seq,
+        msg_id = %stored.message.msg_id,
+        why,
+        "skipped a message of the input log that no replica of this deployment sealed"
+    );
+}
+
+/// Checks the stream's genesis (its first message) against this replica's provisioning: the
+/// deployment's first epoch when it matches, `None` when it can no longer be checked (warned),
+/// or why this replica must not apply the stream.
+fn check_genesis(config: &Mutex<ReplicaConfig>, stored: &Stored) -> Result<Option<u64>, String> {
+    let config = config.lock().map_err(|_| "poisoned".to_owned())?;
+    match config.provisioning.check(&stored.message, &config.ratchet) {
+        Ok(first_epoch) => Ok(Some(first_epoch)),
+        Err(GenesisError::Unverifiable(why)) => {
+            tracing::warn!(%why, "the stream's genesis cannot be checked: a message no replica sealed will stop this replica");
+            Ok(None)
+        }
+        Err(error) => Err(format!("message 1: {error}")),
+    }
+}
+
+/// Reads the stream's first message again (after a restart) and checks it if it is a genesis:
+/// `None` for a stream made before genesis messages, or whose first message retention dropped.
+async fn read_genesis<L: InputLog>(
+    log: &L,
+    config: &Mutex<ReplicaConfig>,
+    stopped: &mut watch::Receiver<bool>,
+) -> Result<Option<u64>, String> {
+    loop {
+        let first = tokio::select! {
+            _ = stopped.changed() => return Ok(None),
+            first = log.fetch(1, 1, Duration::from_millis(200)) => first,
+        };
+        match first {
+            Ok(batch) => {
+                return match batch.first() {
+                    Some(stored) if stored.seq == 1 && stored.message.msg_id == GENESIS_MSG_ID => {
+                        check_genesis(config, stored)
+                    }
+                    _ => Ok(None),
+                };
+            }
+            Err(InputLogError::Truncated { .. }) => return Ok(None),
+            Err(error) => {
+                tracing::warn!(%error, "input log unavailable; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Opens and decodes one message of the log; `first_epoch` is the deployment's first transit
+/// epoch once the genesis matched.
 fn open(
     config: &Mutex<ReplicaConfig>,
     stored: &Stored,
-) -> Result<super::message::DecodedRequest, String> {
+    first_epoch: Option<u64>,
+) -> Result<super::message::DecodedRequest, Unopened> {
     let message = &stored.message;
-    let headers = RequestHeaders::parse(&message.format, &message.epoch, &message.msg_id)
-        .map_err(|e| e.to_string())?;
-    let config = config.lock().map_err(|_| "poisoned".to_owned())?;
-    let key = config
-        .ratchet
-        .key(headers.epoch)
-        .map_err(|e| e.to_string())?;
+    let (format, headers) =
+        RequestHeaders::parse_any_format(&message.format, &message.epoch, &message.msg_id)
+            .map_err(|e| Unopened::NotSealedByUs(e.to_string()))?;
+    let config = config
+        .lock()
+        .map_err(|_| Unopened::Unusable("poisoned".to_owned()))?;
+    let key = match config.ratchet.key(headers.epoch) {
+        Ok(key) => key,
+        Err(error @ TransitError::EpochTooFar { .. }) => {
+            return Err(Unopened::NotSealedByUs(error.to_string()));
+        }
+        Err(error @ TransitError::EpochDestroyed { epoch, .. })
+            if first_epoch.is_some_and(|first| epoch < first) =>
+        {
+            return Err(Unopened::NotSealedByUs(format!(
+                "{error}, and before the deployment's first"
+            )));
+        }
+        Err(error) => return Err(Unopened::Unusable(error.to_string())),
+    };
     let bytes = key
-        .open(&headers.msg_id, &message.body)
-        .map_err(|e| e.to_string())?;
-    decode_request(&bytes).map_err(|e| e.to_string())
+        .open_as(format, &headers.msg_id, &message.body)
+        .map_err(|e| Unopened::NotSealedByUs(e.to_string()))?;
+    if format != LEDGER_FORMAT {
+        return Err(Unopened::Unusable(format!(
+            "a request of format {format}, sealed by a replica of this deployment: this replica \
+             applies format {LEDGER_FORMAT} only (upgrade it)"
+        )));
+    }
+    decode_request(&bytes).map_err(|e| Unopened::Unusable(e.to_string()))
 }
 
 #[cfg(test)]

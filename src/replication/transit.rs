@@ -28,6 +28,10 @@ pub const RATCHET_FILE_LEN: usize = 8 + 32;
 /// default 600 s epoch, 100,000 epochs are about 694 days.
 pub const MAX_EPOCHS_AHEAD: u64 = 100_000;
 
+/// The message a replica check value is keyed over (`docs/replication.md` section 5):
+/// `BLAKE3-keyed(secret, "gdpr-ledger:replica-check:v1")`.
+pub const REPLICA_CHECK: &[u8] = b"gdpr-ledger:replica-check:v1";
+
 const RATCHET_CONTEXT: &str = "gdpr-ledger transit ratchet v1";
 const KEY_CONTEXT: &str = "gdpr-ledger transit key v1";
 const MSG_ID_KEY_CONTEXT: &str = "gdpr-ledger 2026 replication msg id v1";
@@ -128,6 +132,12 @@ impl TransitRatchet {
         })
     }
 
+    /// The check value of the transit key of `epoch` (as a genesis message carries it): shows
+    /// that two ratchets make the same keys without showing a key.
+    pub fn check_value(&self, epoch: u64) -> Result<[u8; 32], TransitError> {
+        Ok(check_value(&self.key(epoch)?.key))
+    }
+
     /// Forgets every epoch before `epoch` (no-op if it is not later than the oldest): what a
     /// replica does once `close(epoch - 1 - keep)` is applied. The caller writes the new file
     /// before it relies on the old secret being gone.
@@ -183,9 +193,9 @@ impl TransitKey {
         self.epoch
     }
 
-    fn aad(&self, msg_id: &str) -> Vec<u8> {
+    fn aad(&self, format: u32, msg_id: &str) -> Vec<u8> {
         let mut aad = TRANSIT_AAD.to_vec();
-        aad.extend_from_slice(format!("{LEDGER_FORMAT}\n{}\n{msg_id}", self.epoch).as_bytes());
+        aad.extend_from_slice(format!("{format}\n{}\n{msg_id}", self.epoch).as_bytes());
         aad
     }
 
@@ -202,7 +212,7 @@ impl TransitKey {
         request: &[u8],
         nonce: [u8; NONCE_LEN],
     ) -> Result<Vec<u8>, TransitError> {
-        let aad = self.aad(msg_id);
+        let aad = self.aad(LEDGER_FORMAT, msg_id);
         let sealed = XChaCha20Poly1305::new((&*self.key).into())
             .encrypt(
                 XNonce::from_slice(&nonce),
@@ -221,12 +231,24 @@ impl TransitKey {
     /// Opens the body of the message named `msg_id`: the request's bytes, or
     /// [`TransitError::DoesNotOpen`] for any body, name or epoch that was not sealed together.
     pub fn open(&self, msg_id: &str, body: &[u8]) -> Result<Zeroizing<Vec<u8>>, TransitError> {
+        self.open_as(LEDGER_FORMAT, msg_id, body)
+    }
+
+    /// Opens a body whose `Ledger-Format` header says `format`: every format keeps this
+    /// envelope (the format is in the associated data), so that a replica can tell a request of a
+    /// later format, which opens, from a forged one, which does not.
+    pub fn open_as(
+        &self,
+        format: u32,
+        msg_id: &str,
+        body: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, TransitError> {
         let refused = TransitError::DoesNotOpen { epoch: self.epoch };
         if body.len() < NONCE_LEN + TAG_LEN {
             return Err(refused);
         }
         let (nonce, sealed) = body.split_at(NONCE_LEN);
-        let aad = self.aad(msg_id);
+        let aad = self.aad(format, msg_id);
         XChaCha20Poly1305::new((&*self.key).into())
             .decrypt(
                 XNonce::from_slice(nonce),
@@ -244,6 +266,12 @@ impl std::fmt::Debug for TransitKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "TransitKey(epoch {}, ..)", self.epoch)
     }
+}
+
+/// `BLAKE3-keyed(secret, "gdpr-ledger:replica-check:v1")`: what a genesis message carries for
+/// each shared secret, so that a replica can tell whether it holds the same ones.
+pub fn check_value(secret: &[u8; 32]) -> [u8; 32] {
+    blake3::keyed_hash(secret, REPLICA_CHECK).into()
 }
 
 /// The transit epoch of a Unix time: whole periods of `epoch_secs` since the epoch (times before
@@ -298,12 +326,26 @@ pub struct RequestHeaders {
 impl RequestHeaders {
     /// Parses the `Ledger-Format`, `Ledger-Epoch` and `Nats-Msg-Id` headers.
     pub fn parse(format: &str, epoch: &str, msg_id: &str) -> Result<Self, TransitError> {
-        let malformed = |what: String| Err(TransitError::Malformed(what));
-        if format != LEDGER_FORMAT.to_string() {
-            return malformed(format!(
+        let (value, headers) = Self::parse_any_format(format, epoch, msg_id)?;
+        if value != LEDGER_FORMAT {
+            return Err(TransitError::Malformed(format!(
                 "Ledger-Format {format:?}: this replica applies format {LEDGER_FORMAT} only"
-            ));
+            )));
         }
+        Ok(headers)
+    }
+
+    /// Parses the headers as [`RequestHeaders::parse`] does, but of any decimal format: the
+    /// format, and the headers.
+    pub fn parse_any_format(
+        format: &str,
+        epoch: &str,
+        msg_id: &str,
+    ) -> Result<(u32, Self), TransitError> {
+        let malformed = |what: String| Err(TransitError::Malformed(what));
+        let Some(format_value) = decimal(format).and_then(|f| u32::try_from(f).ok()) else {
+            return malformed(format!("Ledger-Format {format:?} is not a decimal format"));
+        };
         let Some(value) = decimal(epoch) else {
             return malformed(format!("Ledger-Epoch {epoch:?} is not a decimal epoch"));
         };
@@ -317,10 +359,13 @@ impl RequestHeaders {
                 "Nats-Msg-Id {msg_id:?} does not name epoch {value} as `<64 hex>.<epoch>`"
             ));
         }
-        Ok(Self {
-            epoch: value,
-            msg_id: msg_id.to_owned(),
-        })
+        Ok((
+            format_value,
+            Self {
+                epoch: value,
+                msg_id: msg_id.to_owned(),
+            },
+        ))
     }
 }
 

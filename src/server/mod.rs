@@ -202,8 +202,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let (erasure, erasure_worker) = or_stop!(start_erasure(&config, &store, &sequencer));
     let replica_stopped = replica.as_ref().map(|replica| replica.stopped());
     let mut metrics = LedgerMetrics::new(sequencer.shared().clone(), store.clone());
-    if let Some(stopped) = &replica_stopped {
-        metrics = metrics.with_replica(stopped.clone());
+    if let (Some(stopped), Some(replica)) = (&replica_stopped, &replica) {
+        metrics = metrics.with_replica(stopped.clone(), replica.skipped());
     }
     let metrics = Arc::new(metrics);
     let Grpc {
@@ -418,11 +418,28 @@ async fn join_replication(
                 .into(),
         ));
     }
+    let key_ids = keys
+        .verifier_keys
+        .iter()
+        .map(|key| {
+            crate::core::signature::VerifierKey::parse(key)
+                .map(|key| key.key_id().to_string())
+                .map_err(|e| ServerError::Replication(format!("verifier key: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let provisioning = crate::replication::genesis::Provisioning::new(
+        &config.origin,
+        key_ids,
+        &keys.directory_secret,
+        &keys.pseudonym_secret,
+        &keys.master_key,
+    );
     let replica = crate::replication::join(
         replication,
         &config.origin,
         &config.secrets_dir,
         &DirectorySecret::from_bytes(keys.directory_secret),
+        provisioning,
         sequencer.clone(),
         store.applied_input()?.unwrap_or(0),
         config.limits.max_request_bytes,

@@ -1,14 +1,17 @@
 //! Three replicas over one in-memory input log, each with its own sequencer and store, in one
 //! process: the same log byte for byte, duplicates answered as retries, a replica stopped between
-//! the log's acknowledgement and its apply, no quorum, and a message that does not open.
+//! the log's acknowledgement and its apply, no quorum, a message that does not open (stopping every
+//! replica without a genesis, skipped by every replica after a matching one), and a replica whose
+//! secrets differ from the genesis's.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Replica, ReplicaConfig, ReplicaError};
+use super::{Replica, ReplicaConfig, ReplicaError, make_genesis};
 use crate::core::directory::{DirectorySecret, PseudonymSecret};
 use crate::core::signature::LogSigner;
 use crate::proto::v1::{Event, EventKind};
+use crate::replication::genesis::Provisioning;
 use crate::replication::input_log::{InputLog, MemoryInputLog, Outgoing};
 use crate::replication::transit::{MsgIdKey, TransitRatchet};
 use crate::sequencer::{
@@ -42,7 +45,19 @@ fn config() -> ReplicaConfig {
         epoch_secs: 600,
         publish_timeout: Duration::from_secs(2),
         apply_timeout: Duration::from_secs(5),
+        provisioning: provisioning([12; 32]),
     }
+}
+
+/// What the genesis shows of a replica whose directory secret is `directory`.
+fn provisioning(directory: [u8; 32]) -> Provisioning {
+    Provisioning::new(
+        ORIGIN,
+        vec!["0011223344556677".into()],
+        &directory,
+        &[4; 32],
+        &crate::vault::MasterKey::from_bytes([5; 32]),
+    )
 }
 
 fn node(log: &Arc<MemoryInputLog>) -> Node {
@@ -412,4 +427,134 @@ async fn a_message_that_does_not_open_stops_every_replica_and_is_never_skipped()
         "{refused}"
     );
     assert_eq!(log.last(), published);
+}
+
+/// A message no replica sealed: a body under no key, named for `epoch`.
+fn forged(epoch: u64, tag: &str) -> Outgoing {
+    Outgoing {
+        msg_id: format!("{}.{epoch}", tag.repeat(32)),
+        format: "1".into(),
+        epoch: epoch.to_string(),
+        body: vec![0; 64],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_matching_genesis_messages_no_replica_sealed_are_skipped_by_every_replica() {
+    let log = Arc::new(MemoryInputLog::new());
+    assert!(make_genesis(&*log, &config()).await.expect("genesis"));
+    assert!(
+        !make_genesis(&*log, &config()).await.expect("genesis"),
+        "a second replica finds the genesis there"
+    );
+    let (a, b) = (node(&log), node(&log));
+    let epoch = first_epoch() + 1;
+    // Forged five ways: a body under no key, an epoch before the deployment's first, an epoch
+    // too far ahead, headers no replica writes, a later format that does not open, and a second
+    // genesis.
+    for message in [
+        forged(epoch, "ab"),
+        forged(first_epoch() - 5, "cd"),
+        forged(first_epoch() + 200_000, "ef"),
+        Outgoing {
+            epoch: "01".into(),
+            ..forged(epoch, "12")
+        },
+        Outgoing {
+            format: "2".into(),
+            ..forged(epoch, "34")
+        },
+        config()
+            .provisioning
+            .genesis(&config().ratchet)
+            .map(|g| Outgoing {
+                msg_id: g.msg_id,
+                ..forged(epoch, "56")
+            })
+            .expect("genesis"),
+    ] {
+        log.publish(message).await.expect("stored");
+    }
+    let receipt = a
+        .replica
+        .append(
+            "crm",
+            CorrectionRights::OwnEntries,
+            vec![event("e-0", EventKind::Collection, 1)],
+        )
+        .await
+        .expect("applied past the forged messages");
+    assert_eq!(receipt[0].index, 0);
+    all_applied(&[&a, &b], &log).await;
+    for node in [&a, &b] {
+        assert_eq!(node.replica.failure(), None);
+        assert_eq!(node.store.tree_size().expect("size"), 1);
+        // The second genesis was dropped by the log as a duplicate of the first: five skipped.
+        assert_eq!(node.replica.skipped().get(), 5);
+    }
+    assert_same_log(&a.store, &b.store);
+
+    // A replica started later (over a new store) checks the genesis and skips the same ones.
+    let c = node(&log);
+    all_applied(&[&c], &log).await;
+    assert_same_log(&a.store, &c.store);
+    assert_eq!(c.replica.skipped().get(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_provisioned_with_other_secrets_stops_at_the_genesis() {
+    let log = Arc::new(MemoryInputLog::new());
+    make_genesis(&*log, &config()).await.expect("genesis");
+    let a = node(&log);
+    a.replica
+        .append(
+            "crm",
+            CorrectionRights::OwnEntries,
+            vec![event("e-0", EventKind::Collection, 1)],
+        )
+        .await
+        .expect("appended");
+    let stranger = node_with(
+        &log,
+        ReplicaConfig {
+            provisioning: provisioning([99; 32]),
+            ..config()
+        },
+    );
+    let started = std::time::Instant::now();
+    while stranger.replica.failure().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(10), "never stopped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let failure = stranger.replica.failure().expect("stopped");
+    assert!(
+        failure.contains("message 1") && failure.contains("directory secret"),
+        "{failure}"
+    );
+    assert_eq!(
+        stranger.store.tree_size().expect("size"),
+        0,
+        "applied nothing"
+    );
+    // Another transit ratchet is found out the same way.
+    let other_ratchet = node_with(
+        &log,
+        ReplicaConfig {
+            ratchet: TransitRatchet::new(first_epoch(), [77; 32]),
+            ..config()
+        },
+    );
+    let started = std::time::Instant::now();
+    while other_ratchet.replica.failure().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(10), "never stopped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        other_ratchet
+            .replica
+            .failure()
+            .is_some_and(|why| why.contains("transit ratchet")),
+        "{:?}",
+        other_ratchet.replica.failure()
+    );
 }

@@ -54,13 +54,17 @@ class ReplicationControl(_message.Message):
     def __init__(self, genesis: _Optional[_Union[Genesis, _Mapping]] = ..., close_epoch: _Optional[int] = ...) -> None: ...
 
 class Genesis(_message.Message):
-    __slots__ = ("origin", "verifier_key_ids", "secrets_check", "tree_size")
+    __slots__ = ("origin", "verifier_key_ids", "secrets_check", "tree_size", "ratchet_epoch", "ratchet_check")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     VERIFIER_KEY_IDS_FIELD_NUMBER: _ClassVar[int]
     SECRETS_CHECK_FIELD_NUMBER: _ClassVar[int]
     TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    RATCHET_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    RATCHET_CHECK_FIELD_NUMBER: _ClassVar[int]
     origin: str
     verifier_key_ids: _containers.RepeatedScalarFieldContainer[str]
     secrets_check: bytes
     tree_size: int
-    def __init__(self, origin: _Optional[str] = ..., verifier_key_ids: _Optional[_Iterable[str]] = ..., secrets_check: _Optional[bytes] = ..., tree_size: _Optional[int] = ...) -> None: ...
+    ratchet_epoch: int
+    ratchet_check: bytes
+    def __init__(self, origin: _Optional[str] = ..., verifier_key_ids: _Optional[_Iterable[str]] = ..., secrets_check: _Optional[bytes] = ..., tree_size: _Optional[int] = ..., ratchet_epoch: _Optional[int] = ..., ratchet_check: _Optional[bytes] = ...) -> None: ...
