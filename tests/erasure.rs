@@ -9,6 +9,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use common::scan::{forms, found_in_files};
 use common::{ADMIN_TOKEN, AUDITOR_TOKEN, BILLING_TOKEN, MAILER_TOKEN, PRODUCER_TOKEN, TestLedger};
 use gdpr_ledger::client::BearerToken;
 use gdpr_ledger::core::directory::{DirectorySecret, directory_row_key};
@@ -147,35 +148,6 @@ fn read_secrets(ledger: &TestLedger, token: &[u8; 32], details_index: u64) -> Se
     }
 }
 
-/// Which of `needles` occur in some file under `dir` (recursively), by name.
-fn found_in_files(dir: &Path, needles: &[(String, Vec<u8>)]) -> Vec<String> {
-    let mut found = std::collections::BTreeSet::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        for entry in std::fs::read_dir(&path).expect("read dir") {
-            let entry = entry.expect("dir entry");
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            // A file may vanish while a flush or compaction runs.
-            let Ok(bytes) = std::fs::read(&path) else {
-                continue;
-            };
-            for (name, needle) in needles {
-                if bytes.windows(needle.len()).any(|window| window == *needle) {
-                    found.insert(format!(
-                        "{name} in {}",
-                        path.file_name().unwrap_or_default().to_string_lossy()
-                    ));
-                }
-            }
-        }
-    }
-    found.into_iter().collect()
-}
-
 /// What erasure must leave in no file, each in every form a file could hold it in: as is, in hex
 /// (both cases, as RocksDB's info log writes keys) and in base64 (standard and URL-safe, padded
 /// or not). Named `<what> (<form>)`.
@@ -195,31 +167,6 @@ fn needles(secrets: &Secrets) -> Vec<(String, Vec<u8>)> {
     .into_iter()
     .flat_map(|(what, bytes)| forms(what, bytes))
     .collect()
-}
-
-fn forms(what: &str, bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-    vec![
-        (format!("{what} (raw)"), bytes.to_vec()),
-        (format!("{what} (hex)"), hex::encode(bytes).into_bytes()),
-        (
-            format!("{what} (HEX)"),
-            hex::encode_upper(bytes).into_bytes(),
-        ),
-        (
-            format!("{what} (base64)"),
-            STANDARD.encode(bytes).into_bytes(),
-        ),
-        (
-            format!("{what} (base64, unpadded)"),
-            STANDARD_NO_PAD.encode(bytes).into_bytes(),
-        ),
-        (
-            format!("{what} (base64url)"),
-            URL_SAFE_NO_PAD.encode(bytes).into_bytes(),
-        ),
-    ]
 }
 
 #[test]

@@ -15,6 +15,9 @@ use gdpr_ledger::proto::v1 as pb;
 use gdpr_ledger::replication::ReplicationConfig;
 use nats_cluster::Cluster;
 
+/// Details of person1, which erasure must leave in no file.
+const DETAILS: &str = "{\"loyalty_note\": \"prefers paper mail Q7X\"}";
+
 fn replica_config(root: &std::path::Path, cluster: &Cluster) -> Config {
     let mut config = test_config(root);
     config.replication = Some(ReplicationConfig {
@@ -148,6 +151,16 @@ async fn two_servers_on_nats_serve_the_same_log() {
         .expect("a retry")
         .into_inner();
     assert_eq!(retry.receipt.expect("receipt").index, 0);
+    // Details travel sealed: the receiving node seals them once, the message seals them again.
+    let mut with_details = collection("replicated-details", "email", "person1@example.com");
+    with_details.details = DETAILS.as_bytes().to_vec();
+    producer_b
+        .append(pb::AppendRequest {
+            submission: Some(with_details),
+            include_bundle: false,
+        })
+        .await
+        .expect("appended with details");
     // An erasure opened through A reaches B.
     let channel = tonic::transport::Channel::from_shared(format!("http://{}", a.addr()))
         .expect("uri")
@@ -170,16 +183,37 @@ async fn two_servers_on_nats_serve_the_same_log() {
         .await
         .expect("erasure opens");
 
-    wait_for_size(&a, 6).await;
-    wait_for_size(&b, 6).await;
+    wait_for_size(&a, 7).await;
+    wait_for_size(&b, 7).await;
     let (on_a, on_b) = (checkpoint(&a).await, checkpoint(&b).await);
-    assert_eq!(on_a.tree_size, 6);
+    assert_eq!(on_a.tree_size, 7);
     assert_eq!(on_a, on_b, "the same signed checkpoint on both");
     let entries_a = common::audit_whole_log(a.addr(), &a.verifier_key()).await;
     let entries_b = common::audit_whole_log(b.addr(), &b.verifier_key()).await;
-    assert_eq!(entries_a.len(), 6);
+    assert_eq!(entries_a.len(), 7);
     for (x, y) in entries_a.iter().zip(&entries_b) {
         assert_eq!(x.bytes(), y.bytes());
+    }
+
+    // The erasure scan over the nats-servers' stores (and both ledgers' data dirs): the erased
+    // subject's identifier and details are in no file, in any form. The stores hold the messages
+    // (the scan finds their headers), each sealed under its epoch's transit key.
+    let personal: Vec<(String, Vec<u8>)> = [
+        ("identifier", b"email:person1@example.com".as_slice()),
+        ("address", b"person1@example.com".as_slice()),
+        ("details", DETAILS.as_bytes()),
+    ]
+    .into_iter()
+    .flat_map(|(what, bytes)| common::scan::forms(what, bytes))
+    .collect();
+    let header = [("a message header".to_owned(), b"Ledger-Epoch".to_vec())];
+    assert!(
+        !common::scan::found_in_files(cluster.dir(), &header).is_empty(),
+        "the scan must read the nats-servers' message files"
+    );
+    for dir in [cluster.dir(), &a.data_dir(), &b.data_dir()] {
+        let found = common::scan::found_in_files(dir, &personal);
+        assert!(found.is_empty(), "{}: {found:?}", dir.display());
     }
 
     // A stranger's message (not sealed under the deployment's transit key) is skipped by every
@@ -204,7 +238,7 @@ async fn two_servers_on_nats_serve_the_same_log() {
         })
         .await
         .expect("appended past the stranger's message");
-    wait_for_size(&b, 7).await;
+    wait_for_size(&b, 8).await;
     for ledger in [&a, &b] {
         let (_, metrics) = common::http_get(ledger.metrics_addr(), "/metrics").await;
         assert!(

@@ -4,6 +4,7 @@
 
 pub mod process;
 pub mod promql;
+pub mod scan;
 
 use std::path::PathBuf;
 
