@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::scan::{forms, found_in_files};
