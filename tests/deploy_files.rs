@@ -1939,3 +1939,229 @@ async fn the_grafana_dashboard_queries_only_metrics_the_server_exports() {
         assert!(ids.insert(id), "panel id {id} twice");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes, replicated (deploy/kubernetes-replicated: three ledgers over three nats-servers)
+
+const REPLICATED: &str = "deploy/kubernetes-replicated";
+
+/// The `$VARIABLE`s a nats-server configuration reads from its environment (unquoted `$NAME`;
+/// a quoted `"$JS.API.>"` is a subject, not a variable).
+fn nats_variables(conf: &str) -> BTreeSet<String> {
+    let mut variables = BTreeSet::new();
+    for line in conf.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        let mut previous = ' ';
+        for (at, c) in line.char_indices() {
+            if c == '$' && previous != '"' {
+                let name: String = line[at + 1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    variables.insert(name);
+                }
+            }
+            previous = c;
+        }
+    }
+    variables
+}
+
+/// A container's `env`, as (name, value) for the plain values and (name, "") for the ones taken
+/// from a field or a Secret.
+fn env_of(container: &Yaml) -> Vec<(String, String)> {
+    get(container, "env")
+        .and_then(Yaml::as_vec)
+        .map(|env| {
+            env.iter()
+                .map(|e| {
+                    (
+                        text(e, &["name"]).to_owned(),
+                        get(e, "value")
+                            .and_then(Yaml::as_str)
+                            .unwrap_or("")
+                            .to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_replicated_kubernetes_example_joins_three_ledgers_to_three_nats_servers() {
+    // The overlay: the single-node manifests, the NATS cluster, and one patch; nothing else.
+    let kustomization = yaml_document(&format!("{REPLICATED}/kustomization.yaml"));
+    assert_eq!(
+        strings(&kustomization, &["resources"]),
+        ["../kubernetes", "nats.yaml"]
+    );
+    let patches: Vec<&str> = list(&kustomization, &["patches"])
+        .iter()
+        .map(|p| text(p, &["path"]))
+        .collect();
+    assert_eq!(patches, ["ledger-replicas.yaml"]);
+    let on_disk: BTreeSet<String> = std::fs::read_dir(common::repository_root().join(REPLICATED))
+        .expect(REPLICATED)
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        on_disk,
+        ["kustomization.yaml", "ledger-replicas.yaml", "nats.yaml"]
+            .map(str::to_owned)
+            .into(),
+    );
+
+    // The patch, applied as kustomize's strategic merge does for the fields it sets: the base's
+    // StatefulSet, three replicas, the same container with more environment.
+    let base = Cluster::load();
+    let patch = yaml_document(&format!("{REPLICATED}/ledger-replicas.yaml"));
+    assert_eq!(text(&patch, &["kind"]), "StatefulSet");
+    assert_eq!(text(&patch, &["metadata", "name"]), "gdpr-ledger");
+    let replicas = int(&patch, &["spec", "replicas"]);
+    assert_eq!(replicas, 3);
+    let patched = list(&patch, &["spec", "template", "spec", "containers"]);
+    assert_eq!(patched.len(), 1);
+    assert_eq!(text(&patched[0], &["name"]), text(base.ledger(), &["name"]));
+    let base_env = env_of(base.ledger());
+    let added = env_of(&patched[0]);
+    for (name, _) in &added {
+        assert!(
+            base_env.iter().all(|(n, _)| n != name),
+            "{name}: the patch replaces a variable of the base"
+        );
+    }
+    let env: Vec<(String, String)> = base_env.into_iter().chain(added).collect();
+    let config = load_config(CONTAINER_CONFIG, &env)
+        .unwrap_or_else(|e| panic!("the replicas' configuration does not load: {e}"));
+    let replication = config
+        .replication
+        .as_ref()
+        .expect("the patch makes the ledger a replica ([replication])");
+    assert_eq!(replication.stream_replicas, 3);
+
+    // Every replica gets the secrets a replica reads: the password file and the transit ratchet
+    // are in the secrets dir, and the base's install-secrets copies them when the Secret has them.
+    let password_file = replication
+        .nats_password_file
+        .as_ref()
+        .expect("replication.nats_password_file");
+    assert_eq!(password_file.parent(), Some(config.secrets_dir.as_path()));
+    let script = list(base.pod(), &["initContainers"])
+        .iter()
+        .map(|c| strings(c, &["command"]).join("\n"))
+        .collect::<String>();
+    let optional = script
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("for optional in "))
+        .and_then(|l| l.strip_suffix("; do"))
+        .expect("install-secrets: for optional in ...; do");
+    for file in [
+        password_file
+            .file_name()
+            .expect("a file name")
+            .to_string_lossy()
+            .into_owned(),
+        gdpr_ledger::replication::TRANSIT_RATCHET_FILE.to_owned(),
+    ] {
+        assert!(
+            optional.split_whitespace().any(|f| f == file),
+            "install-secrets does not copy {file}"
+        );
+    }
+
+    // The NATS cluster: deploy/nats verbatim, three servers under a headless Service, the routes
+    // and the ledgers' URLs naming its pods, every variable the configuration reads provided.
+    let nats = yaml_documents(&format!("{REPLICATED}/nats.yaml"));
+    let config_map = object(&nats, "ConfigMap", "gdpr-ledger-nats-config");
+    let server_conf = read("deploy/nats/nats-server.conf");
+    let authorization = read("deploy/nats/authorization.conf");
+    assert_eq!(text(config_map, &["data", "nats-server.conf"]), server_conf);
+    assert_eq!(
+        text(config_map, &["data", "authorization.conf"]),
+        authorization
+    );
+    let sts = object(&nats, "StatefulSet", "gdpr-ledger-nats");
+    assert_eq!(int(sts, &["spec", "replicas"]), 3);
+    let service_name = text(sts, &["spec", "serviceName"]);
+    let service = object(&nats, "Service", service_name);
+    assert_eq!(text(service, &["spec", "clusterIP"]), "None", "headless");
+    assert!(boolean(service, &["spec", "publishNotReadyAddresses"]));
+    let pod_labels = at(sts, &["spec", "template", "metadata", "labels"]);
+    assert!(labels_match(at(service, &["spec", "selector"]), pod_labels));
+    assert!(labels_match(
+        at(sts, &["spec", "selector", "matchLabels"]),
+        pod_labels
+    ));
+    let pod = at(sts, &["spec", "template", "spec"]);
+    let containers = list(pod, &["containers"]);
+    assert_eq!(containers.len(), 1);
+    let server = &containers[0];
+    let command = strings(server, &["command"]);
+    let conf_path = command
+        .windows(2)
+        .find(|w| w[0] == "-c")
+        .map(|w| Path::new(w[1]))
+        .expect("nats-server -c <file>");
+    let mounts = list(server, &["volumeMounts"]);
+    let config_mount = mounts
+        .iter()
+        .find(|m| Some(Path::new(text(m, &["mountPath"]))) == conf_path.parent())
+        .expect("the ConfigMap where -c reads");
+    assert_eq!(
+        text(
+            named(list(pod, &["volumes"]), text(config_mount, &["name"])),
+            &["configMap", "name"]
+        ),
+        "gdpr-ledger-nats-config"
+    );
+    let store_dir = server_conf
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("store_dir:"))
+        .map(|v| v.trim().trim_matches('"'))
+        .expect("jetstream.store_dir");
+    let store_mount = mounts
+        .iter()
+        .find(|m| Path::new(store_dir).starts_with(text(m, &["mountPath"])))
+        .expect("a volume under the store dir");
+    assert!(
+        list(sts, &["spec", "volumeClaimTemplates"])
+            .iter()
+            .any(|c| text(c, &["metadata", "name"]) == text(store_mount, &["name"])),
+        "the store is a volumeClaimTemplate"
+    );
+    let server_env = env_of(server);
+    let provided: BTreeSet<String> = server_env.iter().map(|(n, _)| n.clone()).collect();
+    let read_vars = nats_variables(&format!("{server_conf}\n{authorization}"));
+    assert!(
+        read_vars.is_subset(&provided),
+        "the nats-servers lack {:?}",
+        read_vars.difference(&provided).collect::<Vec<_>>()
+    );
+    let port = |name: &str| int(named(list(server, &["ports"]), name), &["containerPort"]);
+    let pod_name = |i: i64| format!("{}-{i}.{service_name}", text(sts, &["metadata", "name"]));
+    let mut routes: Vec<String> = server_env
+        .iter()
+        .filter(|(n, _)| n.starts_with("NATS_ROUTE_"))
+        .map(|(_, v)| v.clone())
+        .collect();
+    routes.sort();
+    let expected_routes: Vec<String> = (0..3)
+        .map(|i| format!("nats://{}:{}", pod_name(i), port("cluster")))
+        .collect();
+    assert_eq!(routes, expected_routes);
+    let urls: Vec<&str> = replication.nats_urls.split(',').map(str::trim).collect();
+    let expected_urls: Vec<String> = (0..3)
+        .map(|i| format!("nats://{}:{}", pod_name(i), port("client")))
+        .collect();
+    assert_eq!(urls, expected_urls);
+
+    // The replicas' NATS user is the one authorization.conf lets publish to the log.
+    let user_line = format!("user: \"{}\"", replication.nats_user);
+    assert!(
+        authorization.lines().any(|l| l.trim() == user_line),
+        "{} is not a user of deploy/nats/authorization.conf",
+        replication.nats_user
+    );
+}
