@@ -2165,3 +2165,203 @@ fn the_replicated_kubernetes_example_joins_three_ledgers_to_three_nats_servers()
         replication.nats_user
     );
 }
+
+const REPLICATED_COMPOSE: &str = "deploy/docker-compose.replicated.yml";
+
+#[test]
+fn the_replicated_compose_file_joins_three_ledgers_to_three_nats_servers() {
+    let compose = yaml_document(REPLICATED_COMPOSE);
+    let services = at(&compose, &["services"]);
+    let named_volumes = at(&compose, &["volumes"]);
+    let deploy = common::repository_root().join("deploy");
+    let server_conf = read("deploy/nats/nats-server.conf");
+    let authorization = read("deploy/nats/authorization.conf");
+    let wanted_vars = nats_variables(&format!("{server_conf}\n{authorization}"));
+    // The first `listen:` is the clients', the second the cluster block's.
+    let ports: Vec<String> = server_conf
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("listen:"))
+        .filter_map(|v| v.trim().rsplit(':').next().map(str::to_owned))
+        .collect();
+    let [client_port, cluster_port] = ports.as_slice() else {
+        panic!("two listen lines in nats-server.conf: {ports:?}")
+    };
+    let store_dir = server_conf
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("store_dir:"))
+        .map(|v| v.trim().trim_matches('"').to_owned())
+        .expect("jetstream.store_dir");
+
+    // Three nats-servers: deploy/nats bind-mounted where -c reads, every variable it reads set,
+    // routes to all three, a named volume each under the store dir.
+    let nats_names: Vec<String> = (0..3).map(|i| format!("nats-{i}")).collect();
+    let mut server_names = BTreeSet::new();
+    let mut stores = BTreeSet::new();
+    for name in &nats_names {
+        let nats = at(services, &[name]);
+        let command = strings(nats, &["command"]);
+        let conf_path = command
+            .windows(2)
+            .find(|w| w[0] == "-c")
+            .map(|w| PathBuf::from(w[1]))
+            .unwrap_or_else(|| panic!("{name}: nats-server -c <file>"));
+        let volumes = list(nats, &["volumes"]);
+        let bound = |target: &Path| {
+            volumes
+                .iter()
+                .find(|v| Path::new(text(v, &["target"])) == target)
+                .map(|v| {
+                    assert_eq!(text(v, &["type"]), "bind", "{name}: {}", target.display());
+                    deploy.join(text(v, &["source"]))
+                })
+                .unwrap_or_else(|| panic!("{name}: nothing at {}", target.display()))
+        };
+        let conf_dir = conf_path.parent().expect("a config dir");
+        assert_eq!(
+            bound(&conf_path).canonicalize().expect("exists"),
+            deploy
+                .join("nats/nats-server.conf")
+                .canonicalize()
+                .expect("exists")
+        );
+        assert_eq!(
+            bound(&conf_dir.join("authorization.conf"))
+                .canonicalize()
+                .expect("exists"),
+            deploy
+                .join("nats/authorization.conf")
+                .canonicalize()
+                .expect("exists"),
+            "{name}: nats-server.conf includes ./authorization.conf"
+        );
+        let env = string_map(at(nats, &["environment"]));
+        let provided: BTreeSet<String> = env.iter().map(|(k, _)| k.clone()).collect();
+        assert!(
+            wanted_vars.is_subset(&provided),
+            "{name} lacks {:?}",
+            wanted_vars.difference(&provided).collect::<Vec<_>>()
+        );
+        let value = |key: &str| {
+            env.iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        server_names.insert(value("NATS_SERVER_NAME"));
+        let routes: BTreeSet<String> = (1..=3).map(|n| value(&format!("NATS_ROUTE_{n}"))).collect();
+        let expected: BTreeSet<String> = nats_names
+            .iter()
+            .map(|n| format!("nats://{n}:{cluster_port}"))
+            .collect();
+        assert_eq!(routes, expected, "{name}: routes");
+        let store = volumes
+            .iter()
+            .find(|v| Path::new(&store_dir).starts_with(text(v, &["target"])))
+            .unwrap_or_else(|| panic!("{name}: no volume under {store_dir}"));
+        assert_eq!(text(store, &["type"]), "volume");
+        let source = text(store, &["source"]).to_owned();
+        assert!(
+            get(named_volumes, &source).is_some(),
+            "{source} is declared"
+        );
+        stores.insert(source);
+    }
+    assert_eq!(server_names.len(), 3, "three server names");
+    assert_eq!(stores.len(), 3, "a store each");
+
+    // Three ledgers: the image as built, the replicas' configuration (loaded with the server's
+    // loader and their environment) naming the three nats-servers, every secret a replica reads,
+    // a data and a journal volume each, a loopback port each.
+    let mut owned = BTreeSet::new();
+    let mut host_ports = BTreeSet::new();
+    for i in 0..3 {
+        let name = format!("ledger-{i}");
+        let ledger = at(services, &[&name]);
+        assert_eq!(text(ledger, &["image"]), "gdpr-ledger:local");
+        let env = string_map(at(ledger, &["environment"]));
+        let config = load_config(CONTAINER_CONFIG, &env)
+            .unwrap_or_else(|e| panic!("{name}: the configuration does not load: {e}"));
+        let replication = config.replication.as_ref().expect("[replication]");
+        assert_eq!(replication.stream_replicas, 3);
+        let urls: Vec<String> = replication
+            .nats_urls
+            .split(',')
+            .map(|u| u.trim().to_owned())
+            .collect();
+        let expected: Vec<String> = nats_names
+            .iter()
+            .map(|n| format!("nats://{n}:{client_port}"))
+            .collect();
+        assert_eq!(urls, expected, "{name}: nats_urls");
+        assert!(
+            authorization
+                .lines()
+                .any(|l| l.trim() == format!("user: \"{}\"", replication.nats_user)),
+            "{name}: {} is not a NATS user",
+            replication.nats_user
+        );
+        let mut wanted = secret_files(&config, false);
+        wanted.insert(gdpr_ledger::replication::TRANSIT_RATCHET_FILE.to_owned());
+        let password = replication
+            .nats_password_file
+            .as_ref()
+            .expect("password file");
+        assert_eq!(password.parent(), Some(config.secrets_dir.as_path()));
+        wanted.insert(
+            password
+                .file_name()
+                .expect("a file name")
+                .to_string_lossy()
+                .into_owned(),
+        );
+        let mounted: BTreeSet<String> = list(ledger, &["secrets"])
+            .iter()
+            .map(|s| {
+                let target = PathBuf::from(text(s, &["target"]));
+                assert_eq!(target.parent(), Some(config.secrets_dir.as_path()));
+                let source = text(s, &["source"]);
+                assert!(
+                    get(at(&compose, &["secrets"]), source).is_some(),
+                    "{source} is declared"
+                );
+                target
+                    .file_name()
+                    .expect("a file name")
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(mounted, wanted, "{name}: the secrets a replica reads");
+        let journal = erasure_journal(&config).expect("a journal");
+        for dir in [
+            config.data_dir.clone(),
+            journal.parent().expect("a dir").to_path_buf(),
+        ] {
+            let volume = list(ledger, &["volumes"])
+                .iter()
+                .find(|v| Path::new(text(v, &["target"])) == dir)
+                .unwrap_or_else(|| panic!("{name}: no volume at {}", dir.display()));
+            assert_eq!(text(volume, &["type"]), "volume");
+            let source = text(volume, &["source"]).to_owned();
+            assert!(
+                get(named_volumes, &source).is_some(),
+                "{source} is declared"
+            );
+            assert!(
+                owned.insert(source.clone()),
+                "{source} is shared by two replicas"
+            );
+        }
+        for port in strings(ledger, &["ports"]) {
+            assert!(
+                port.starts_with("127.0.0.1:"),
+                "{name}: {port} beyond loopback"
+            );
+            assert!(host_ports.insert(port.rsplitn(2, ':').nth(1).map(str::to_owned)));
+        }
+    }
+    assert!(
+        get(at(services, &["ledger-0"]), "build").is_some(),
+        "one replica builds the image the others run"
+    );
+}
