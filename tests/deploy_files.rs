@@ -2357,7 +2357,7 @@ fn the_replicated_compose_file_joins_three_ledgers_to_three_nats_servers() {
                 port.starts_with("127.0.0.1:"),
                 "{name}: {port} beyond loopback"
             );
-            assert!(host_ports.insert(port.rsplitn(2, ':').nth(1).map(str::to_owned)));
+            assert!(host_ports.insert(port.rsplit_once(':').map(|(host, _)| host.to_owned())));
         }
     }
     assert!(
