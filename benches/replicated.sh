@@ -5,13 +5,17 @@
 # the replicas, replica 0: the others apply the same stream), then the CPU the server processes
 # spent per entry (from /proc: the ledger for the single node; the three ledgers and the three
 # nats-servers for the replicas) and each replica's signed tree size once they have caught up.
+# With a fourth argument, then the catch-up: replica 2 is killed (SIGKILL), appends go on through
+# replica 0 for that many seconds (16 clients, batches of 100), and replica 2 is started again on
+# its data dir: the time until its signed tree reaches replica 0's, and the entries it applied.
 # Usage:
-#   benches/replicated.sh [seconds per run] [batch sizes] [client counts]
+#   benches/replicated.sh [seconds per run] [batch sizes] [client counts] [catch-up load seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 batches="${2:-1,100}"
 clients="${3:-1,16}"
+catch_up_seconds="${4:-0}"
 
 command -v nats-server >/dev/null || {
   echo "nats-server is not installed: run scripts/bootstrap.sh" >&2
@@ -158,3 +162,28 @@ echo "replicas' signed tree sizes: $(tree_size "${replica_http[0]}") $(tree_size
 python3 -c "print(f'three replicas: {$size} entries, CPU of 3 ledgers and 3 nats-servers {($after - $before) * 1e6 / max($size, 1):.0f} us per entry')"
 echo "ledger processes' CPU in all (start included): ${ledgers} s"
 du -sh "$work"/nats-* | awk '{print "nats store " $2 ": " $1}'
+
+if [ "$catch_up_seconds" -gt 0 ]; then
+  echo "== catch-up: replica 2 killed, ${catch_up_seconds} s of appends through replica 0, replica 2 restarted"
+  kill -9 "${replica_pids[2]}"
+  wait "${replica_pids[2]}" 2>/dev/null || true
+  behind_from=$(tree_size "${replica_http[0]}")
+  "$bin" bench --addr "127.0.0.1:$replica0_grpc" --token "$(cat "$work/secrets/dev-admin-token")" \
+    --seconds "$catch_up_seconds" --batch 100 --clients 16 | tail -n 3
+  target=$(tree_size "${replica_http[0]}")
+  started=$(date +%s.%N)
+  serve replica-2-again "$work/replica-2.toml"
+  caught_up=""
+  for _ in $(seq 1 36000); do
+    if [ "$(tree_size "$http_port" 2>/dev/null || echo 0)" -ge "$target" ]; then
+      caught_up=$(date +%s.%N)
+      break
+    fi
+    sleep 0.1
+  done
+  [ -n "$caught_up" ] || { echo "replica 2 did not catch up within an hour" >&2; exit 1; }
+  python3 -c "
+behind = $target - $behind_from
+took = $caught_up - $started
+print(f'replica 2 was {behind} entries behind (log at {$target}); caught up in {took:.1f} s from its start, {behind / took:,.0f} entries/s')"
+fi
