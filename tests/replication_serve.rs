@@ -404,3 +404,165 @@ async fn replicas_connect_as_their_nats_user_and_strangers_cannot_publish() {
         "connected without the replicas' password"
     );
 }
+
+/// A nats-server with JetStream that speaks TLS only, with a certificate `ca` issued for
+/// 127.0.0.1, and that requires a client certificate of `ca` too. Killed when dropped.
+struct TlsNats {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl TlsNats {
+    fn start(ca: &common::pki::Authority) -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        let (cert, key) = ca.issue(
+            "nats",
+            vec![rcgen::SanType::IpAddress([127, 0, 0, 1].into())],
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+            false,
+        );
+        common::pki::write(&dir.path().join("server.crt"), &cert, 0o644);
+        common::pki::write(&dir.path().join("server.key"), &key, 0o600);
+        common::pki::write(&dir.path().join("ca.crt"), &ca.pem, 0o644);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = std::process::Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(dir.path().join("store"))
+            .arg("--tls")
+            .arg("--tlscert")
+            .arg(dir.path().join("server.crt"))
+            .arg("--tlskey")
+            .arg(dir.path().join("server.key"))
+            .arg("--tlsverify")
+            .arg("--tlscacert")
+            .arg(dir.path().join("ca.crt"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nats-server runs (scripts/bootstrap.sh installs it)");
+        // Bounded wait until it accepts connections.
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "nats-server did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for TlsNats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_reach_nats_over_tls_only_with_the_servers_ca_and_their_certificate() {
+    let ca = common::pki::Authority::new("nats test CA");
+    let nats = TlsNats::start(&ca);
+    let dirs = tempfile::tempdir().expect("dir");
+    let mut config = test_config(dirs.path());
+    config.replication = Some(ReplicationConfig {
+        nats_urls: format!("nats://127.0.0.1:{}", nats.port),
+        stream_replicas: 1,
+        stream_max_bytes: 8 << 20,
+        ..ReplicationConfig::default()
+    });
+    gdpr_ledger::secrets::ensure_dir(&config.secrets_dir).expect("secrets dir");
+    gdpr_ledger::replication::init_ratchet(&config.secrets_dir, 600).expect("init");
+    let tls_dir = dirs.path().join("nats-tls");
+    std::fs::create_dir_all(&tls_dir).expect("dir");
+    let (cert, key) = ca.client(
+        "ledger-replica",
+        vec![common::pki::dns("ledger-replica.internal")],
+    );
+    let (ca_file, cert_file, key_file) = (
+        tls_dir.join("ca.crt"),
+        tls_dir.join("client.crt"),
+        tls_dir.join("client.key"),
+    );
+    common::pki::write(&ca_file, &ca.pem, 0o644);
+    common::pki::write(&cert_file, &cert, 0o644);
+    common::pki::write(&key_file, &key, 0o600);
+    let stranger = common::pki::Authority::new("another CA");
+    let stranger_file = tls_dir.join("stranger-ca.crt");
+    common::pki::write(&stranger_file, &stranger.pem, 0o644);
+
+    let with = |ca: Option<&std::path::Path>, client: bool| {
+        let mut config = config.clone();
+        let replication = config.replication.as_mut().expect("replication");
+        replication.nats_tls_ca_file = ca.map(std::path::Path::to_path_buf);
+        if client {
+            replication.nats_tls_cert_file = Some(cert_file.clone());
+            replication.nats_tls_key_file = Some(key_file.clone());
+        }
+        config
+    };
+    // Refused at start, each saying why: plaintext to a TLS-only server, a server the CA given
+    // does not vouch for, no client certificate for a server that requires one, a certificate
+    // without the CA.
+    for (what, config) in [
+        ("plaintext", with(None, false)),
+        ("another CA", with(Some(&stranger_file), true)),
+        ("no client certificate", with(Some(&ca_file), false)),
+    ] {
+        let refused = gdpr_ledger::server::start(config)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{what}: started"));
+        assert!(
+            refused.to_string().contains("cannot connect to NATS"),
+            "{what}: {refused}"
+        );
+    }
+    let refused = gdpr_ledger::server::start(with(None, true))
+        .await
+        .err()
+        .expect("a client certificate without the CA");
+    assert!(
+        refused.to_string().contains("nats_tls_ca_file"),
+        "{refused}"
+    );
+    // A key others can read is refused like any secret.
+    common::pki::write(&key_file, &key, 0o644);
+    let refused = gdpr_ledger::server::start(with(Some(&ca_file), true))
+        .await
+        .err()
+        .expect("a readable key");
+    assert!(refused.to_string().contains("client.key"), "{refused}");
+    common::pki::write(&key_file, &key, 0o600);
+
+    // With the servers' CA and its certificate, the replica joins and appends.
+    let ledger = TestLedger {
+        server: Some(
+            gdpr_ledger::server::start(with(Some(&ca_file), true))
+                .await
+                .expect("joins over TLS"),
+        ),
+        config: with(Some(&ca_file), true),
+        dirs,
+    };
+    let receipt = ledger
+        .client(PRODUCER_TOKEN)
+        .await
+        .append(pb::AppendRequest {
+            submission: Some(collection("over-tls", "email", "tls@example.com")),
+            include_bundle: false,
+        })
+        .await
+        .expect("appended through the TLS stream")
+        .into_inner();
+    assert_eq!(receipt.receipt.expect("receipt").index, 0);
+}

@@ -6,8 +6,9 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use common::pki::{Authority, dns, write};
 use common::{AUDITOR_TOKEN, BILLING_TOKEN, PRODUCER_TOKEN, TestLedger, collection};
 use gdpr_ledger::config::Config;
 use gdpr_ledger::core::entry::SequencedEntry;
@@ -15,10 +16,7 @@ use gdpr_ledger::proto::v1 as pb;
 use gdpr_ledger::proto::v1::ledger_client::LedgerClient;
 use gdpr_ledger::service::auth::Role;
 use gdpr_ledger::tls::{ClientCertificateConfig, TlsConfig};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
-};
+use rcgen::{ExtendedKeyUsagePurpose, KeyPair, SanType};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -34,71 +32,6 @@ const DPO_URI: &str = "spiffe://ledger.test/dpo-office";
 /// The admin's certificate: mapped by its subject common name.
 const OPS_CN: &str = "ops-console";
 
-/// A certificate authority made for the test.
-struct Authority {
-    pem: String,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-impl Authority {
-    fn new(name: &str) -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let key = KeyPair::generate().expect("CA key");
-        let certificate = params.self_signed(&key).expect("CA certificate");
-        Self {
-            pem: certificate.pem(),
-            issuer: Issuer::new(params, key),
-        }
-    }
-
-    /// A leaf certificate and its key, both PEM.
-    fn issue(
-        &self,
-        common_name: &str,
-        names: Vec<SanType>,
-        usage: ExtendedKeyUsagePurpose,
-        expired: bool,
-    ) -> (String, String) {
-        let mut params = CertificateParams::default();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, common_name);
-        params.subject_alt_names = names;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![usage];
-        params.use_authority_key_identifier_extension = true;
-        if expired {
-            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
-        }
-        let key = KeyPair::generate().expect("leaf key");
-        let certificate = params
-            .signed_by(&key, &self.issuer)
-            .expect("leaf certificate");
-        (certificate.pem(), key.serialize_pem())
-    }
-
-    fn client(&self, common_name: &str, names: Vec<SanType>) -> (String, String) {
-        self.issue(
-            common_name,
-            names,
-            ExtendedKeyUsagePurpose::ClientAuth,
-            false,
-        )
-    }
-}
-
-fn dns(name: &str) -> SanType {
-    SanType::DnsName(name.try_into().expect("a DNS name"))
-}
-
 fn uri(name: &str) -> SanType {
     SanType::URI(name.try_into().expect("a URI"))
 }
@@ -110,11 +43,6 @@ struct Pki {
     ca_file: PathBuf,
     server_cert_file: PathBuf,
     server_key_file: PathBuf,
-}
-
-fn write(path: &Path, text: &str, mode: u32) {
-    std::fs::write(path, text).expect("file written");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("mode set");
 }
 
 impl Pki {

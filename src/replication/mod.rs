@@ -58,6 +58,15 @@ pub struct ReplicationConfig {
     pub nats_user: String,
     /// The file (mode 0600, outside the data dir) holding `nats_user`'s password.
     pub nats_password_file: Option<std::path::PathBuf>,
+    /// TLS to the nats-servers: the PEM file of the CA their certificates chain to. When set, a
+    /// replica connects only over TLS and only to servers that CA vouches for. Unset: plaintext,
+    /// for a network the operator owns.
+    pub nats_tls_ca_file: Option<std::path::PathBuf>,
+    /// This replica's client certificate (PEM), for nats-servers that verify clients; with
+    /// `nats_tls_key_file`.
+    pub nats_tls_cert_file: Option<std::path::PathBuf>,
+    /// The private key (PEM, mode 0600) of `nats_tls_cert_file`.
+    pub nats_tls_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ReplicationConfig {
@@ -74,6 +83,9 @@ impl Default for ReplicationConfig {
             duplicate_window_secs: stream.duplicate_window.as_secs(),
             nats_user: String::new(),
             nats_password_file: None,
+            nats_tls_ca_file: None,
+            nats_tls_cert_file: None,
+            nats_tls_key_file: None,
         }
     }
 }
@@ -183,6 +195,58 @@ fn nats_credentials(
     }
 }
 
+/// The TLS settings of `config`, checked: `None` without `nats_tls_ca_file`. A client
+/// certificate without its key (or the other way round), a client certificate without the CA, a
+/// file that cannot be read, or a key that group or others can read is refused, naming the
+/// setting.
+fn nats_tls(config: &ReplicationConfig) -> Result<Option<nats::NatsTls>, ReplicationError> {
+    let readable = |field: &'static str, path: &Path| {
+        std::fs::metadata(path)
+            .map(|_| ())
+            .map_err(|e| ReplicationError::Config {
+                field,
+                why: format!("{}: {e}", path.display()),
+            })
+    };
+    let client = match (&config.nats_tls_cert_file, &config.nats_tls_key_file) {
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ReplicationError::Config {
+                field: "nats_tls_key_file",
+                why: "missing: nats_tls_cert_file needs its private key".into(),
+            });
+        }
+        (None, Some(_)) => {
+            return Err(ReplicationError::Config {
+                field: "nats_tls_cert_file",
+                why: "missing: nats_tls_key_file is the key of a client certificate".into(),
+            });
+        }
+        (Some(cert), Some(key)) => {
+            readable("nats_tls_cert_file", cert)?;
+            // The key is a secret: read as one (owner-only mode), and only checked here.
+            drop(zeroize::Zeroizing::new(crate::secrets::read_private_file(
+                key,
+            )?));
+            Some((cert.clone(), key.clone()))
+        }
+    };
+    match &config.nats_tls_ca_file {
+        None if client.is_some() => Err(ReplicationError::Config {
+            field: "nats_tls_ca_file",
+            why: "missing: a client certificate is for TLS, which needs the servers' CA".into(),
+        }),
+        None => Ok(None),
+        Some(ca) => {
+            readable("nats_tls_ca_file", ca)?;
+            Ok(Some(nats::NatsTls {
+                ca_file: ca.clone(),
+                client,
+            }))
+        }
+    }
+}
+
 /// Joins the replicated log: connects to NATS (making or checking the stream), and starts the
 /// replica applying from `applied` (the store's `applied_input`). Returns the replica, whose
 /// [`sequencer::AppendRoute`](crate::sequencer::AppendRoute) the services' handle takes.
@@ -220,8 +284,10 @@ pub async fn join(
             .unwrap_or(i32::MAX),
     };
     let credentials = nats_credentials(config)?;
+    let tls = nats_tls(config)?;
     let log = Arc::new(
-        nats::NatsInputLog::connect_as(&config.nats_urls, credentials, origin, &settings).await?,
+        nats::NatsInputLog::connect_as(&config.nats_urls, credentials, tls, origin, &settings)
+            .await?,
     );
     let replica_config = replica::ReplicaConfig {
         ratchet,

@@ -69,6 +69,16 @@ pub struct NatsCredentials {
     pub password: zeroize::Zeroizing<String>,
 }
 
+/// TLS to the nats-servers: the CA that signs their certificates, and this replica's client
+/// certificate and key when the servers verify clients (mutual TLS).
+#[derive(Debug, Clone)]
+pub struct NatsTls {
+    /// PEM file of the CA certificates the servers' certificates must chain to.
+    pub ca_file: std::path::PathBuf,
+    /// PEM files of this replica's certificate and its private key.
+    pub client: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
 impl std::fmt::Debug for NatsCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NatsCredentials")
@@ -85,15 +95,17 @@ impl NatsInputLog {
         origin: &str,
         settings: &StreamSettings,
     ) -> Result<Self, InputLogError> {
-        Self::connect_as(servers, None, origin, settings).await
+        Self::connect_as(servers, None, None, origin, settings).await
     }
 
-    /// Connects to `servers` (comma-separated URLs), as `credentials`' user if given, and makes
-    /// sure the log's stream exists with `settings` (created if missing; an existing stream whose
+    /// Connects to `servers` (comma-separated URLs), as `credentials`' user if given, over TLS
+    /// verified against `tls`'s CA if given (TLS is then required), and makes sure the log's stream
+    /// exists with `settings` (created if missing; an existing stream whose
     /// subjects, storage or replicas differ is refused, naming what differs).
     pub async fn connect_as(
         servers: &str,
         credentials: Option<NatsCredentials>,
+        tls: Option<NatsTls>,
         origin: &str,
         settings: &StreamSettings,
     ) -> Result<Self, InputLogError> {
@@ -111,6 +123,16 @@ impl NatsInputLog {
                 credentials.password.to_string(),
             ),
             None => async_nats::ConnectOptions::new(),
+        };
+        let options = match tls {
+            Some(tls) => {
+                let options = options.require_tls(true).add_root_certificates(tls.ca_file);
+                match tls.client {
+                    Some((cert, key)) => options.add_client_certificate(cert, key),
+                    None => options,
+                }
+            }
+            None => options,
         };
         let client = options
             .name("gdpr-ledger")

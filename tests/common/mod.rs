@@ -2,6 +2,7 @@
 //! port, driven by the generated tonic client.
 #![allow(dead_code)]
 
+pub mod pki;
 pub mod process;
 pub mod promql;
 pub mod scan;
