@@ -656,3 +656,80 @@ async fn a_replica_whose_disk_is_lost_is_rebuilt_from_a_backup_and_the_stream() 
         assert_eq!(x.bytes(), y.bytes());
     }
 }
+
+/// A replica that would start behind what the stream keeps (retention dropped messages it has
+/// not applied) is refused at start, told to rebuild from a backup, rather than serving a log
+/// that can never catch up; the replicas already running go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_behind_the_streams_retention_is_refused_at_start() {
+    let cluster = Cluster::start();
+    let (dirs_a, dirs_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let short = |root: &std::path::Path| {
+        let mut config = replica_config(root, &cluster);
+        // Messages expire three seconds after they are stored (and their ids are remembered for
+        // no longer: a longer duplicate window is refused, naming the setting).
+        let replication = config.replication.as_mut().expect("replication");
+        replication.stream_max_age_secs = 3;
+        replication.duplicate_window_secs = 2;
+        config
+    };
+    let config_a = short(dirs_a.path());
+    let mut too_long = config_a.clone();
+    too_long
+        .replication
+        .as_mut()
+        .expect("replication")
+        .duplicate_window_secs = 4;
+    let refused = gdpr_ledger::server::start(too_long)
+        .await
+        .err()
+        .expect("a duplicate window longer than the stream keeps messages");
+    assert!(
+        refused
+            .to_string()
+            .contains("replication.duplicate_window_secs"),
+        "{refused}"
+    );
+    gdpr_ledger::secrets::ensure_dir(&config_a.secrets_dir).expect("secrets dir");
+    gdpr_ledger::replication::init_ratchet(&config_a.secrets_dir, 600).expect("init");
+    let a = start(config_a, dirs_a).await;
+    append_some(&a, 0, 3).await;
+
+    // Wait (bounded) until the stream has dropped them.
+    let nats = async_nats::connect(cluster.servers[0].url())
+        .await
+        .expect("a NATS client");
+    let jetstream = async_nats::jetstream::new(nats);
+    let (stream_name, _) = gdpr_ledger::replication::nats::names(&a.config.origin);
+    let started = Instant::now();
+    loop {
+        let mut stream = jetstream.get_stream(&stream_name).await.expect("stream");
+        if stream.info().await.expect("info").state.messages == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the stream kept its messages"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // A new replica (nothing applied) cannot build the log from the stream any more.
+    let config_b = short(dirs_b.path());
+    copy_dir(&a.config.secrets_dir, &config_b.secrets_dir);
+    let refused = gdpr_ledger::server::start(config_b)
+        .await
+        .err()
+        .expect("behind the stream's retention");
+    let why = refused.to_string();
+    assert!(
+        why.contains("up to message 0") && why.contains("rebuild it from a recent backup"),
+        "{why}"
+    );
+    // The running replica goes on.
+    append_some(&a, 3, 1).await;
+    assert_eq!(a.tree_size().await, 4);
+}

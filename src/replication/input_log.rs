@@ -76,6 +76,10 @@ pub trait InputLog: Send + Sync + 'static {
     /// The last sequence stored (0 while empty).
     fn last_seq(&self) -> impl std::future::Future<Output = Result<u64, InputLogError>> + Send;
 
+    /// The oldest sequence the log still keeps, or would store next when retention dropped every
+    /// message (1 for a log that never dropped one).
+    fn first_seq(&self) -> impl std::future::Future<Output = Result<u64, InputLogError>> + Send;
+
     /// Up to `max` messages from sequence `from` on, in order; waits up to `wait` for the first
     /// one when there is none yet (an empty answer then).
     fn fetch(
@@ -170,6 +174,11 @@ impl MemoryInputLog {
 impl InputLog for MemoryInputLog {
     async fn last_seq(&self) -> Result<u64, InputLogError> {
         Ok(self.last())
+    }
+
+    async fn first_seq(&self) -> Result<u64, InputLogError> {
+        // The memory log keeps every message.
+        Ok(1)
     }
 
     async fn publish_first(&self, message: Outgoing) -> Result<bool, InputLogError> {

@@ -118,6 +118,19 @@ pub enum ReplicationError {
     /// The stream's genesis could not be made.
     #[error("the stream's genesis: {0}")]
     Genesis(String),
+    /// The stream no longer holds the messages this replica has yet to apply.
+    #[error(
+        "this replica has applied the input log up to message {applied}, and the stream keeps \
+         messages from {first} on (retention: replication.stream_max_age_secs and \
+         stream_max_bytes): rebuild it from a recent backup of a replica (docs/replication.md \
+         section 8)"
+    )]
+    Behind {
+        /// The last message this replica applied.
+        applied: u64,
+        /// The oldest message the stream keeps.
+        first: u64,
+    },
 }
 
 /// Makes a new deployment's transit ratchet in `secrets_dir` (refused if one exists): a random
@@ -273,6 +286,17 @@ pub async fn join(
             why: "must be at least 1".into(),
         });
     }
+    if config.duplicate_window_secs > config.stream_max_age_secs {
+        // JetStream refuses such a stream; said here, before any connection, by name.
+        return Err(ReplicationError::Config {
+            field: "duplicate_window_secs",
+            why: format!(
+                "{} s is longer than stream_max_age_secs ({} s): the stream cannot remember a \
+                 message id longer than it keeps the message",
+                config.duplicate_window_secs, config.stream_max_age_secs
+            ),
+        });
+    }
     let ratchet = load_ratchet(secrets_dir)?;
     let settings = nats::StreamSettings {
         replicas: config.stream_replicas.max(1),
@@ -300,6 +324,12 @@ pub async fn join(
     let made = replica::make_genesis(&*log, &replica_config)
         .await
         .map_err(|e| ReplicationError::Genesis(e.to_string()))?;
+    // A replica that would start behind what the stream keeps could never catch up: refused
+    // before it serves anything.
+    let first = input_log::InputLog::first_seq(&*log).await?;
+    if applied + 1 < first {
+        return Err(ReplicationError::Behind { applied, first });
+    }
     tracing::info!(
         nats = %config.nats_urls,
         applied,

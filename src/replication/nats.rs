@@ -198,8 +198,10 @@ impl NatsInputLog {
             .get_stream(&self.stream)
             .await
             .map_err(|e| InputLogError::Unavailable(format!("stream {}: {e}", self.stream)))?;
+        // Messages before `first` are gone, whether or not any message is left: a reader from
+        // before it would wait forever for what retention dropped.
         let first = stream.cached_info().state.first_sequence;
-        if from < first && stream.cached_info().state.messages > 0 {
+        if from < first {
             return Err(InputLogError::Truncated { asked: from, first });
         }
         stream
@@ -241,6 +243,19 @@ impl InputLog for NatsInputLog {
             .await
             .map_err(|e| InputLogError::Unavailable(format!("stream {}: {e}", self.stream)))?;
         Ok(info.state.last_sequence)
+    }
+
+    async fn first_seq(&self) -> Result<u64, InputLogError> {
+        let mut stream = self
+            .context
+            .get_stream(&self.stream)
+            .await
+            .map_err(|e| InputLogError::Unavailable(format!("stream {}: {e}", self.stream)))?;
+        let info = stream
+            .info()
+            .await
+            .map_err(|e| InputLogError::Unavailable(format!("stream {}: {e}", self.stream)))?;
+        Ok(info.state.first_sequence.max(1))
     }
 
     async fn publish(&self, message: Outgoing) -> Result<PubAck, InputLogError> {
