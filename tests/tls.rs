@@ -196,7 +196,9 @@ async fn tree_size(ledger: &TestLedger, pki: &Pki, admin: &(String, String)) -> 
 /// client finishes its side before the server has checked the certificate) the first call fails
 /// with a transport error, never with an answer of the service. The error carries the server's TLS
 /// alert (`alert`, e.g. `UnknownCA`), unless the connection's reset overtook the alert on its way
-/// to the client (TCP may drop received data on a reset), which the error then says.
+/// to the client (TCP may drop received data on a reset), which the error then says, or the
+/// connection closed before the client's first request could go out on it (hyper: "connection
+/// was not ready"; seen once in CI).
 async fn refused_in_handshake(
     ledger: &TestLedger,
     pki: &Pki,
@@ -215,7 +217,7 @@ async fn refused_in_handshake(
         );
     } else {
         assert!(
-            ["reset", "broken pipe", "closed"]
+            ["reset", "broken pipe", "closed", "connection was not ready"]
                 .iter()
                 .any(|what| lower.contains(what)),
             "expected the alert {alert} or a reset connection: {error}"
