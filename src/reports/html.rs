@@ -248,7 +248,10 @@ mod tests {
         let mut page = Page::begin(Vec::new(), "T <b>", "lead & more").expect("page");
         page.fields(&[
             ("System", Html::text("<script>x</script>")),
-            ("Categories", Html::terms(["pd:EmailAddress", "acme:<x>"])),
+            (
+                "Categories",
+                Html::terms(["pd:EmailAddress", "acme:<x>", "pd:Accent"]),
+            ),
         ])
         .expect("fields");
         page.table(&["a\"b"]).expect("table");
@@ -264,6 +267,11 @@ mod tests {
             )
         );
         assert!(html.contains("<code>acme:&lt;x&gt;</code>"));
+        // A term only DPV's lists hold gets DPV's label.
+        assert!(
+            html.contains("<code>pd:Accent</code> <span class=\"label\">Accent</span>"),
+            "{html}"
+        );
         assert!(html.contains("<th>a&quot;b</th>"));
         assert!(html.contains("<td>&quot;&amp;&#39;</td>"));
         assert!(html.contains("lead &amp; more"));

@@ -6,7 +6,7 @@
 //! `limits.strict_vocabulary` the event is refused, naming the field. Terms of other prefixes (a
 //! controller's own vocabulary) are not this module's concern.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::proto::v1::Event;
@@ -55,22 +55,39 @@ pub fn replacement(curie: &str) -> Option<&'static str> {
         .map(|(_, new)| *new)
 }
 
-fn terms() -> &'static HashSet<&'static str> {
-    static TERMS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+/// The terms of the lists with their labels, and the ledger's own terms (without one).
+fn terms() -> &'static HashMap<&'static str, Option<&'static str>> {
+    static TERMS: OnceLock<HashMap<&'static str, Option<&'static str>>> = OnceLock::new();
     TERMS.get_or_init(|| {
         LISTS
             .iter()
-            .flat_map(|list| list.lines())
-            .map(str::trim)
-            .filter(|line| !line.is_empty() && !line.starts_with('#'))
-            .chain(LEDGER_TERMS)
+            .flat_map(|list| entries(list))
+            .map(|(curie, label)| (curie, Some(label)))
+            .chain(LEDGER_TERMS.iter().map(|curie| (*curie, None)))
             .collect()
     })
 }
 
+/// The (CURIE, label) lines of one list: a tab between them, `#` lines and blank lines skipped.
+fn entries(list: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    list.lines()
+        .map(str::trim_end)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| line.split_once('\t').unwrap_or((line, "")))
+}
+
+/// DPV's label of `curie` (`pd:EmailAddress`: "Email Address"), when DPV defines it.
+pub fn dpv_label(curie: &str) -> Option<&'static str> {
+    terms()
+        .get(curie)
+        .copied()
+        .flatten()
+        .filter(|label| !label.is_empty())
+}
+
 /// Whether `curie` is in a DPV namespace and not one of its terms.
 pub fn is_unknown_dpv_term(curie: &str) -> bool {
-    DPV_PREFIXES.iter().any(|prefix| curie.starts_with(prefix)) && !terms().contains(curie)
+    DPV_PREFIXES.iter().any(|prefix| curie.starts_with(prefix)) && !terms().contains_key(curie)
 }
 
 /// Every term of `event` in a DPV namespace that DPV does not define, with its field's path
@@ -134,25 +151,35 @@ pub fn vocabulary_warning(event: &Event) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     #[test]
-    fn each_list_holds_curies_of_its_own_prefix_once() {
+    fn each_list_holds_curies_of_its_own_prefix_once_each_with_a_label() {
         for (list, prefix) in LISTS.iter().zip(["dpv:", "pd:", "eu-gdpr:"]) {
-            let terms: Vec<&str> = list
-                .lines()
-                .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
-                .collect();
+            let terms: Vec<(&str, &str)> = entries(list).collect();
             assert!(terms.len() > 10, "{prefix}: {} terms", terms.len());
-            let unique: HashSet<&str> = terms.iter().copied().collect();
+            let unique: HashSet<&str> = terms.iter().map(|(curie, _)| *curie).collect();
             assert_eq!(unique.len(), terms.len(), "{prefix}: a term twice");
-            for term in terms {
+            for (term, label) in terms {
                 assert!(
                     term.starts_with(prefix) && crate::validation::is_curie(term),
                     "{term} in the {prefix} list"
                 );
+                assert!(
+                    !label.is_empty() && label.trim() == label,
+                    "{term}: label {label:?}"
+                );
             }
         }
+        assert_eq!(dpv_label("pd:EmailAddress"), Some("Email Address"));
+        assert_eq!(
+            dpv_label("eu-gdpr:JustificationA17LegalClaims"),
+            Some("Justification A17 - Legal Claims")
+        );
+        assert_eq!(dpv_label("pd:Racial"), None, "the ledger's own term");
+        assert_eq!(dpv_label("acme:LoyaltyTier"), None);
     }
 
     #[test]

@@ -240,9 +240,12 @@ pub fn known_term(curie: &str) -> Option<&'static Term> {
     TERMS.iter().find(|term| term.curie == curie)
 }
 
-/// The label of `curie`, if it is a known term.
+/// The label of `curie`: the ledger's, for a known term, or else DPV's (`validation::dpv`), for
+/// any term of the DPV release's lists.
 pub fn term_label(curie: &str) -> Option<&'static str> {
-    known_term(curie).map(|term| term.label)
+    known_term(curie)
+        .map(|term| term.label)
+        .or_else(|| super::dpv::dpv_label(curie))
 }
 
 /// Whether `curie` is a known term of `class`.

@@ -6,8 +6,8 @@
 It reads the release's CSV exports (`<version>/dpv/dpv.csv`, `<version>/pd/pd.csv`,
 `<version>/legal/eu/gdpr/eu-gdpr.csv`), keeps the classes (a category, purpose, legal basis or
 justification is a class; properties are not values of those fields) and writes one CURIE per
-line, sorted, under a header naming the source, the commit and the version. `VERSION` gets the
-version. Only the standard library is used.
+line with DPV's label after a tab, sorted, under a header naming the source, the commit and the
+version. `VERSION` gets the version. Only the standard library is used.
 """
 
 import csv
@@ -37,14 +37,21 @@ def main() -> None:
         source = checkout / version / path
         with source.open(newline="", encoding="utf-8") as file:
             terms = sorted(
-                {row["term"] for row in csv.DictReader(file) if row["type"] == "class"}
+                {
+                    (row["term"], row["label"].strip())
+                    for row in csv.DictReader(file)
+                    if row["type"] == "class"
+                }
             )
+        for term, label in terms:
+            if not label or any(c in label for c in "\t\r\n"):
+                sys.exit(f"{prefix}:{term}: a label the list cannot hold: {label!r}")
         header = (
-            f"# The classes of DPV {version}'s {prefix} vocabulary, one CURIE per line.\n"
+            f"# The classes of DPV {version}'s {prefix} vocabulary: CURIE, tab, DPV's label.\n"
             f"# Source: https://github.com/w3c/dpv/blob/{commit}/{version}/{path}\n"
             f"# (W3C Document License). Regenerate with src/validation/dpv/refresh.py.\n"
         )
-        body = "".join(f"{prefix}:{term}\n" for term in terms)
+        body = "".join(f"{prefix}:{term}\t{label}\n" for term, label in terms)
         (here / f"{prefix}.txt").write_text(header + body, encoding="utf-8")
         print(f"{prefix}: {len(terms)} terms")
     (here / "VERSION").write_text(f"{version}\n", encoding="utf-8")
