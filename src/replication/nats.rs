@@ -191,6 +191,24 @@ impl NatsInputLog {
         })
     }
 
+    /// The stream's state (first and last sequence, messages), asked of the stream now.
+    async fn state(&self) -> Result<stream::State, InputLogError> {
+        let unavailable = |e: &dyn std::fmt::Display| {
+            InputLogError::Unavailable(format!("stream {}: {e}", self.stream))
+        };
+        let mut stream = self
+            .context
+            .get_stream(&self.stream)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(stream
+            .info()
+            .await
+            .map_err(|e| unavailable(&e))?
+            .state
+            .clone())
+    }
+
     /// An ordered consumer of the stream from `from` on.
     async fn reader_from(&self, from: u64) -> Result<consumer::pull::Ordered, InputLogError> {
         let stream = self
@@ -222,6 +240,15 @@ impl NatsInputLog {
 /// How long a JetStream request waits for its answer once the stream is made or checked.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// The headers a message is published with (`header` reads them back).
+fn headers_of(message: &Outgoing) -> async_nats::HeaderMap {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", message.msg_id.as_str());
+    headers.insert("Ledger-Format", message.format.as_str());
+    headers.insert("Ledger-Epoch", message.epoch.as_str());
+    headers
+}
+
 fn header(message: &async_nats::Message, name: &str) -> String {
     message
         .headers
@@ -233,36 +260,15 @@ fn header(message: &async_nats::Message, name: &str) -> String {
 
 impl InputLog for NatsInputLog {
     async fn last_seq(&self) -> Result<u64, InputLogError> {
-        let mut stream = self
-            .context
-            .get_stream(&self.stream)
-            .await
-            .map_err(|e| InputLogError::Unavailable(format!("stream {}: {e}", self.stream)))?;
-        let info = stream
-            .info()
-            .await
-            .map_err(|e| InputLogError::Unavailable(format!("stream {}: {e}", self.stream)))?;
-        Ok(info.state.last_sequence)
+        Ok(self.state().await?.last_sequence)
     }
 
     async fn first_seq(&self) -> Result<u64, InputLogError> {
-        let mut stream = self
-            .context
-            .get_stream(&self.stream)
-            .await
-            .map_err(|e| InputLogError::Unavailable(format!("stream {}: {e}", self.stream)))?;
-        let info = stream
-            .info()
-            .await
-            .map_err(|e| InputLogError::Unavailable(format!("stream {}: {e}", self.stream)))?;
-        Ok(info.state.first_sequence.max(1))
+        Ok(self.state().await?.first_sequence.max(1))
     }
 
     async fn publish(&self, message: Outgoing) -> Result<PubAck, InputLogError> {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", message.msg_id.as_str());
-        headers.insert("Ledger-Format", message.format.as_str());
-        headers.insert("Ledger-Epoch", message.epoch.as_str());
+        let headers = headers_of(&message);
         let ack = self
             .context
             .publish_with_headers(self.subject.clone(), headers, message.body.into())
@@ -277,10 +283,7 @@ impl InputLog for NatsInputLog {
     }
 
     async fn publish_first(&self, message: Outgoing) -> Result<bool, InputLogError> {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", message.msg_id.as_str());
-        headers.insert("Ledger-Format", message.format.as_str());
-        headers.insert("Ledger-Epoch", message.epoch.as_str());
+        let mut headers = headers_of(&message);
         // JetStream stores it only while the stream's last sequence is 0.
         headers.insert("Nats-Expected-Last-Sequence", "0");
         let acked = self

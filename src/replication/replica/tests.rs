@@ -429,6 +429,18 @@ async fn a_message_that_does_not_open_stops_every_replica_and_is_never_skipped()
     assert_eq!(log.last(), published);
 }
 
+/// Why `node`'s applier stopped, once it has (bounded wait).
+async fn stopped(node: &Node) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(failure) = node.replica.failure() {
+            return failure;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "never stopped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A message no replica sealed: a body under no key, named for `epoch`.
 fn forged(epoch: u64, tag: &str) -> Outgoing {
     Outgoing {
@@ -521,12 +533,7 @@ async fn a_replica_provisioned_with_other_secrets_stops_at_the_genesis() {
             ..config()
         },
     );
-    let started = std::time::Instant::now();
-    while stranger.replica.failure().is_none() {
-        assert!(started.elapsed() < Duration::from_secs(10), "never stopped");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let failure = stranger.replica.failure().expect("stopped");
+    let failure = stopped(&stranger).await;
     assert!(
         failure.contains("message 1") && failure.contains("directory secret"),
         "{failure}"
@@ -544,17 +551,6 @@ async fn a_replica_provisioned_with_other_secrets_stops_at_the_genesis() {
             ..config()
         },
     );
-    let started = std::time::Instant::now();
-    while other_ratchet.replica.failure().is_none() {
-        assert!(started.elapsed() < Duration::from_secs(10), "never stopped");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        other_ratchet
-            .replica
-            .failure()
-            .is_some_and(|why| why.contains("transit ratchet")),
-        "{:?}",
-        other_ratchet.replica.failure()
-    );
+    let failure = stopped(&other_ratchet).await;
+    assert!(failure.contains("transit ratchet"), "{failure}");
 }
