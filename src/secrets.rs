@@ -103,6 +103,29 @@ pub fn write_private_file(path: &Path, content: &str) -> Result<(), SecretError>
     Ok(())
 }
 
+/// Replaces the private file at `path` with `content` (mode 0600), atomically: a temporary file
+/// beside it is written and synced, renamed over it, and the directory synced, so that a crash
+/// leaves the old content or the new, never a mix. The old content's blocks are freed, not
+/// overwritten: a filesystem may keep them until reused (keep secrets dirs on encrypted storage).
+pub fn replace_private_file(path: &Path, content: &str) -> Result<(), SecretError> {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(".new");
+    let temporary = path.with_file_name(name);
+    match fs::remove_file(&temporary) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(io_error(&temporary)(error)),
+    }
+    write_private_file(&temporary, content)?;
+    fs::rename(&temporary, path).map_err(io_error(path))?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::File::open(parent)
+            .and_then(|dir| dir.sync_all())
+            .map_err(io_error(parent))?;
+    }
+    Ok(())
+}
+
 /// 32 random bytes from the operating system.
 pub fn random_bytes() -> Result<[u8; 32], SecretError> {
     let mut bytes = [0u8; 32];

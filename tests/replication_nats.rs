@@ -46,6 +46,11 @@ fn config() -> ReplicaConfig {
             &[4; 32],
             &gdpr_ledger::vault::MasterKey::from_bytes([5; 32]),
         ),
+        keep_epochs: 6,
+        close_grace_secs: 60,
+        close_every: None,
+        ratchet_file: None,
+        clock: gdpr_ledger::replication::replica::system_clock(),
     }
 }
 
@@ -101,7 +106,7 @@ async fn node(url: &str, cluster: &Cluster) -> Node {
     gdpr_ledger::replication::replica::make_genesis(&*log, &config())
         .await
         .expect("the genesis, or the stream holds one");
-    let replica = Replica::start(log.clone(), sequencer.clone(), 0, config());
+    let replica = Replica::start(log.clone(), sequencer.clone(), 0, None, config());
     Node {
         store,
         sequencer,
@@ -236,7 +241,13 @@ async fn three_replicas_on_a_nats_cluster_survive_a_dead_server_and_stop_without
     cluster.restart(2);
     let applied = c.store.applied_input().expect("read").unwrap_or(0);
     let c_log = Arc::new(connect(&urls[2], &cluster).await);
-    c.replica = Replica::start(c_log, c.sequencer.clone(), applied, config());
+    c.replica = Replica::start(
+        c_log,
+        c.sequencer.clone(),
+        applied,
+        c.store.closed_epoch().expect("read"),
+        config(),
+    );
     wait_all(&[&a, &b, &c], a.log_last().await).await;
     assert_same_log(&a.store, &b.store);
     assert_same_log(&a.store, &c.store);

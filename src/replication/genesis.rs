@@ -21,6 +21,7 @@ use prost::Message as _;
 use super::input_log::Outgoing;
 use super::transit::{LEDGER_FORMAT, TransitError, TransitRatchet, check_value};
 use crate::proto::v1 as pb;
+use crate::storage::ClosedEpoch;
 
 /// The `Nats-Msg-Id` of the genesis message.
 pub const GENESIS_MSG_ID: &str = "gdpr-ledger.genesis";
@@ -89,8 +90,15 @@ impl Provisioning {
 
     /// Whether the genesis `message` was made by a replica provisioned as this one and
     /// `ratchet`: the deployment's first transit epoch (no replica seals under an earlier one), or
-    /// what differs.
-    pub fn check(&self, message: &Outgoing, ratchet: &TransitRatchet) -> Result<u64, GenesisError> {
+    /// what differs. `recorded` is this replica's latest applied close (its data dir's record):
+    /// once the ratchet has moved past the genesis epoch (its key destroyed), the ratchet is
+    /// checked against the key check that close recorded instead.
+    pub fn check(
+        &self,
+        message: &Outgoing,
+        ratchet: &TransitRatchet,
+        recorded: Option<&ClosedEpoch>,
+    ) -> Result<u64, GenesisError> {
         let control = pb::ReplicationControl::decode(message.body.as_slice())
             .map_err(|e| GenesisError::Malformed(e.to_string()))?;
         let Some(pb::replication_control::Control::Genesis(genesis)) = control.control else {
@@ -136,7 +144,18 @@ impl Provisioning {
             Ok(_) => Err(GenesisError::Differs(
                 "this replica's transit ratchet is not the one the stream was made with".into(),
             )),
-            Err(error) => Err(GenesisError::Unverifiable(error.to_string())),
+            Err(error) => match recorded.filter(|r| r.oldest_kept >= genesis.ratchet_epoch) {
+                Some(recorded) => match ratchet.check_value(recorded.oldest_kept) {
+                    Ok(mine) if mine == recorded.oldest_kept_check => Ok(genesis.ratchet_epoch),
+                    Ok(_) => Err(GenesisError::Differs(format!(
+                        "this replica's transit ratchet is not the one its data dir recorded at \
+                         epoch {} (when it applied the close of epoch {})",
+                        recorded.oldest_kept, recorded.epoch
+                    ))),
+                    Err(error) => Err(GenesisError::Unverifiable(error.to_string())),
+                },
+                None => Err(GenesisError::Unverifiable(error.to_string())),
+            },
         }
     }
 }
@@ -174,16 +193,44 @@ mod tests {
         let ratchet = TransitRatchet::new(100, [9; 32]);
         let genesis = provisioning(1).genesis(&ratchet).expect("genesis");
         assert_eq!(genesis.msg_id, GENESIS_MSG_ID);
-        assert_eq!(provisioning(1).check(&genesis, &ratchet), Ok(100));
+        assert_eq!(provisioning(1).check(&genesis, &ratchet, None), Ok(100));
         // A ratchet copied later, at a later oldest epoch, still makes the genesis epoch's key
         // only if it is not past it.
         let later = TransitRatchet::new(101, [9; 32]);
         assert!(matches!(
-            provisioning(1).check(&genesis, &later),
+            provisioning(1).check(&genesis, &later, None),
             Err(GenesisError::Unverifiable(_))
         ));
 
-        let other_directory = provisioning(7).check(&genesis, &ratchet);
+        // Past the genesis epoch, the ratchet is checked against what this replica's data dir
+        // recorded when it applied its latest close.
+        let mut advanced = TransitRatchet::new(100, [9; 32]);
+        advanced.advance_to(101).expect("advances");
+        let recorded = ClosedEpoch {
+            epoch: 100,
+            oldest_kept: 101,
+            oldest_kept_check: advanced.check_value(101).expect("check"),
+        };
+        assert!(matches!(
+            provisioning(1).check(&genesis, &advanced, None),
+            Err(GenesisError::Unverifiable(_))
+        ));
+        assert_eq!(
+            provisioning(1).check(&genesis, &advanced, Some(&recorded)),
+            Ok(100)
+        );
+        let wrong_later = TransitRatchet::new(101, [8; 32]);
+        assert!(matches!(
+            provisioning(1).check(&genesis, &wrong_later, Some(&recorded)),
+            Err(GenesisError::Differs(why)) if why.contains("recorded at epoch 101")
+        ));
+        let beyond = TransitRatchet::new(102, [9; 32]);
+        assert!(matches!(
+            provisioning(1).check(&genesis, &beyond, Some(&recorded)),
+            Err(GenesisError::Unverifiable(_))
+        ));
+
+        let other_directory = provisioning(7).check(&genesis, &ratchet, None);
         assert!(
             matches!(&other_directory, Err(GenesisError::Differs(why)) if why.contains("directory secret")),
             "{other_directory:?}"
@@ -191,24 +238,24 @@ mod tests {
         let mut other_master = provisioning(1);
         other_master.secrets_check[2] = [0; 32];
         assert!(matches!(
-            other_master.check(&genesis, &ratchet),
+            other_master.check(&genesis, &ratchet, None),
             Err(GenesisError::Differs(why)) if why.contains("master key")
         ));
         let other_ratchet = TransitRatchet::new(100, [8; 32]);
         assert!(matches!(
-            provisioning(1).check(&genesis, &other_ratchet),
+            provisioning(1).check(&genesis, &other_ratchet, None),
             Err(GenesisError::Differs(why)) if why.contains("transit ratchet")
         ));
         let mut other_origin = provisioning(1);
         other_origin.origin = "another.example/log".into();
         assert!(matches!(
-            other_origin.check(&genesis, &ratchet),
+            other_origin.check(&genesis, &ratchet, None),
             Err(GenesisError::Differs(why)) if why.contains("another.example/log")
         ));
         let mut other_keys = provisioning(1);
         other_keys.verifier_key_ids = vec!["ffffffff".into()];
         assert!(matches!(
-            other_keys.check(&genesis, &ratchet),
+            other_keys.check(&genesis, &ratchet, None),
             Err(GenesisError::Differs(_))
         ));
         let garbage = Outgoing {
@@ -216,7 +263,7 @@ mod tests {
             ..genesis
         };
         assert!(matches!(
-            provisioning(1).check(&garbage, &ratchet),
+            provisioning(1).check(&garbage, &ratchet, None),
             Err(GenesisError::Malformed(_))
         ));
     }

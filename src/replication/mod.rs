@@ -6,11 +6,13 @@
 //! - [`nats`]: the input log on a NATS JetStream stream.
 //! - [`replica`]: a replica that publishes what it receives and applies the log in order.
 //! - [`genesis`]: the stream's first message, which every replica checks its secrets against.
+//! - [`close`]: the close of a transit epoch, after which its key is destroyed.
 //!
 //! The sequencer is already deterministic (`sequencer::Arrival`, v2 details): a replica that
 //! applies the same requests with the same arrivals makes the same log. The input log itself
 //! (the stream, the applier) comes next (`docs/replication.md` section 12, steps 3 and 4).
 
+pub mod close;
 pub mod genesis;
 pub mod input_log;
 pub mod message;
@@ -42,6 +44,13 @@ pub struct ReplicationConfig {
     pub stream_replicas: usize,
     /// Length of a transit key's epoch.
     pub transit_epoch_secs: u64,
+    /// How long after an epoch ends its close falls due (requests sealed near its end have this
+    /// long to reach the stream before they must be sealed again).
+    pub transit_grace_secs: u64,
+    /// Epochs whose transit keys a replica keeps after their close: a rebuild from a backup
+    /// replays the stream only as far back as these keys reach (docs/replication.md section 3).
+    /// 0 destroys a key as soon as its epoch is closed.
+    pub transit_keep_epochs: u64,
     /// How long an append waits for the stream's acknowledgement.
     pub publish_timeout_ms: u64,
     /// How long an append then waits for this replica's own apply.
@@ -76,6 +85,8 @@ impl Default for ReplicationConfig {
             nats_urls: String::new(),
             stream_replicas: stream.replicas,
             transit_epoch_secs: 600,
+            transit_grace_secs: 60,
+            transit_keep_epochs: 6,
             publish_timeout_ms: 2000,
             apply_timeout_ms: 5000,
             stream_max_age_secs: stream.max_age.as_secs(),
@@ -272,6 +283,7 @@ pub async fn join(
     provisioning: genesis::Provisioning,
     sequencer: SequencerHandle,
     applied: u64,
+    closed: Option<crate::storage::ClosedEpoch>,
     max_message_bytes: usize,
 ) -> Result<Arc<replica::Replica<nats::NatsInputLog>>, ReplicationError> {
     if config.nats_urls.trim().is_empty() {
@@ -320,6 +332,14 @@ pub async fn join(
         publish_timeout: Duration::from_millis(config.publish_timeout_ms),
         apply_timeout: Duration::from_millis(config.apply_timeout_ms),
         provisioning,
+        keep_epochs: config.transit_keep_epochs,
+        close_grace_secs: config.transit_grace_secs,
+        // Often enough that a close is published within a tenth of an epoch of falling due.
+        close_every: Some(Duration::from_secs(
+            config.transit_epoch_secs.div_ceil(10).max(1),
+        )),
+        ratchet_file: Some(secrets_dir.join(TRANSIT_RATCHET_FILE)),
+        clock: replica::system_clock(),
     };
     let made = replica::make_genesis(&*log, &replica_config)
         .await
@@ -340,6 +360,7 @@ pub async fn join(
         log,
         sequencer,
         applied,
+        closed,
         replica_config,
     )))
 }

@@ -26,20 +26,33 @@ use tokio::sync::{mpsc, watch};
 
 use crate::stats::Stopped;
 
+use super::close::{CloseDecision, close_message, decide};
 use super::genesis::{GENESIS_MSG_ID, GenesisError, Provisioning};
 use super::input_log::{InputLog, InputLogError, Outgoing, Stored};
 use super::message::{MessageError, decode_request, encode_request, seal_details};
 use super::transit::{
-    LEDGER_FORMAT, MsgIdKey, RequestHeaders, TransitError, TransitRatchet, epoch_of,
+    CLOSE_MSG_ID_PREFIX, LEDGER_FORMAT, MsgIdKey, RequestHeaders, TransitError, TransitRatchet,
+    epoch_of,
 };
 use crate::sequencer::{
     AppendError, Arrival, CorrectionRights, PreparedEvent, Receipt, SequencerHandle,
 };
+use crate::storage::ClosedEpoch;
 
 /// Outcomes kept for the receiving side to collect, at most (older ones are answered as retries).
 const KEPT_OUTCOMES: usize = 4096;
 /// Messages read from the log at a time.
 const FETCH_BATCH: usize = 256;
+/// Times a request refused for its closed epoch is sealed again under an open one.
+const RESEALS: usize = 3;
+
+/// The clock a replica reads, in Unix seconds (injected in tests).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system's clock.
+pub fn system_clock() -> Clock {
+    Arc::new(crate::unix_time::now_seconds)
+}
 
 /// What a replica needs besides its sequencer: the deployment's shared secrets' derivations and
 /// its timing.
@@ -56,6 +69,18 @@ pub struct ReplicaConfig {
     pub apply_timeout: Duration,
     /// The log and shared secrets this replica was provisioned with, as the genesis shows them.
     pub provisioning: Provisioning,
+    /// Epochs whose transit keys are kept after a close (`transit_keep_epochs`): once
+    /// `close(e + keep)` is applied, `T_e` is destroyed.
+    pub keep_epochs: u64,
+    /// How long after its epoch ends a close falls due (`transit_grace_secs`).
+    pub close_grace_secs: u64,
+    /// How often this replica publishes the close that is due; `None`: only when
+    /// [`Replica::close_due_epoch`] is called.
+    pub close_every: Option<Duration>,
+    /// The ratchet's file, rewritten when keys are destroyed (`None`: in memory only).
+    pub ratchet_file: Option<std::path::PathBuf>,
+    /// The clock that picks a request's epoch and when a close is due.
+    pub clock: Clock,
 }
 
 /// Why a replicated request was not answered with receipts.
@@ -77,6 +102,31 @@ pub enum ReplicaError {
 }
 
 type Outcome = Result<Vec<Receipt>, AppendError>;
+
+/// What this replica's apply of a message gave, for the receiving side.
+enum Applied {
+    /// The sequencer's outcome.
+    Outcome(Outcome),
+    /// The request's epoch was closed before it in the stream: refused unopened, to be sealed
+    /// again under an open epoch.
+    EpochClosed(u64),
+}
+
+/// A message queued to the sequencer, or decided without it, for the collector.
+struct Queued {
+    seq: u64,
+    outcome: tokio::sync::oneshot::Receiver<Outcome>,
+    /// What to do once the outcome is in.
+    then: Then,
+}
+
+enum Then {
+    Answer,
+    /// Answer [`Applied::EpochClosed`].
+    EpochClosed(u64),
+    /// A close is durable: destroy the keys of epochs before this one.
+    Destroy(u64),
+}
 
 /// Publishes the genesis of `log` if it is empty (`genesis`): whether this replica's genesis is
 /// now the log's first message (`false`: the log held a message already).
@@ -103,7 +153,9 @@ struct Shared {
     /// The last message applied durably here.
     applied: watch::Sender<u64>,
     /// Outcomes of recently applied messages, by sequence, until collected.
-    outcomes: Mutex<BTreeMap<u64, Outcome>>,
+    outcomes: Mutex<BTreeMap<u64, Applied>>,
+    /// The latest epoch closed in the stream as far as this replica has read it.
+    closed: watch::Sender<Option<u64>>,
     /// Why the applier stopped, if it did, and how many messages it skipped (read by health and
     /// metrics too).
     failure: Arc<Stopped>,
@@ -118,33 +170,51 @@ pub struct Replica<L: InputLog> {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     applier: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    closer: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl<L: InputLog> Replica<L> {
     /// Starts applying `log` from the message after `applied` (the store's
-    /// `applied_input`, 0 for none) with `sequencer`.
+    /// `applied_input`, 0 for none) with `sequencer`; `closed` is the store's latest applied close
+    /// of a transit epoch. Keys that close let go of and that are still in the ratchet (a crash
+    /// came between the close's write and the ratchet file's) are destroyed first.
     pub fn start(
         log: Arc<L>,
         sequencer: SequencerHandle,
         applied: u64,
+        closed: Option<ClosedEpoch>,
         config: ReplicaConfig,
     ) -> Self {
         let shared = Arc::new(Shared {
             applied: watch::Sender::new(applied),
             outcomes: Mutex::new(BTreeMap::new()),
+            closed: watch::Sender::new(closed.map(|c| c.epoch)),
             failure: Arc::default(),
             skipped: Arc::default(),
         });
+        let close_every = config.close_every;
         let config = Arc::new(Mutex::new(config));
+        if let Some(closed) = closed {
+            destroy_before(&config, closed.oldest_kept);
+        }
         let (stop, stopped) = watch::channel(false);
         let applier = tokio::spawn(apply(
             log.clone(),
             sequencer.clone(),
             config.clone(),
             shared.clone(),
-            applied,
-            stopped,
+            Start { applied, closed },
+            stopped.clone(),
         ));
+        let closer = close_every.map(|every| {
+            tokio::spawn(publish_closes(
+                log.clone(),
+                config.clone(),
+                shared.clone(),
+                every,
+                stopped,
+            ))
+        });
         Self {
             log,
             sequencer,
@@ -152,7 +222,27 @@ impl<L: InputLog> Replica<L> {
             shared,
             stop,
             applier: Mutex::new(Some(applier)),
+            closer: Mutex::new(closer),
         }
+    }
+
+    /// The latest transit epoch closed in the stream, as far as this replica has read it.
+    pub fn closed_epoch(&self) -> Option<u64> {
+        *self.shared.closed.borrow()
+    }
+
+    /// The oldest epoch whose transit key this replica still holds.
+    pub fn oldest_transit_epoch(&self) -> Option<u64> {
+        self.config
+            .lock()
+            .ok()
+            .map(|config| config.ratchet.oldest_epoch())
+    }
+
+    /// Publishes the close that is due by this replica's clock, if the stream has not closed that
+    /// epoch yet: the epoch closed, and the message's sequence.
+    pub async fn close_due_epoch(&self) -> Result<Option<(u64, u64)>, ReplicaError> {
+        close_due(&*self.log, &self.config, &self.shared).await
     }
 
     /// The last message this replica applied durably.
@@ -206,47 +296,63 @@ impl<L: InputLog> Replica<L> {
             )));
         }
         seal_details(&mut events).map_err(MessageError::from)?;
-        let request = encode_request(producer, corrects, &events)?;
+        let request = zeroize::Zeroizing::new(encode_request(producer, corrects, &events)?);
         let digests: Vec<[u8; 32]> = events.iter().map(|e| e.content_digest).collect();
-        let (outgoing, publish_timeout, apply_timeout) = {
-            let config = self
-                .config
-                .lock()
-                .map_err(|_| ReplicaError::Unavailable("poisoned".into()))?;
-            let epoch = epoch_of(crate::unix_time::now_seconds(), config.epoch_secs);
-            let msg_id = config.msg_ids.msg_id(producer, "append", &digests, epoch);
-            let body = config.ratchet.key(epoch)?.seal(&msg_id, &request)?;
-            let outgoing = Outgoing {
-                msg_id,
-                format: LEDGER_FORMAT.to_string(),
-                epoch: epoch.to_string(),
-                body,
+        for _ in 0..=RESEALS {
+            let (outgoing, publish_timeout, apply_timeout) = {
+                let config = self
+                    .config
+                    .lock()
+                    .map_err(|_| ReplicaError::Unavailable("poisoned".into()))?;
+                // The clock's epoch, unless the stream has closed it already.
+                let epoch = epoch_of((config.clock)(), config.epoch_secs)
+                    .max(self.closed_epoch().map_or(0, |closed| closed + 1));
+                let msg_id = config.msg_ids.msg_id(producer, "append", &digests, epoch);
+                let body = config.ratchet.key(epoch)?.seal(&msg_id, &request)?;
+                let outgoing = Outgoing {
+                    msg_id,
+                    format: LEDGER_FORMAT.to_string(),
+                    epoch: epoch.to_string(),
+                    body,
+                };
+                (outgoing, config.publish_timeout, config.apply_timeout)
             };
-            (outgoing, config.publish_timeout, config.apply_timeout)
-        };
-        let ack = tokio::time::timeout(publish_timeout, self.log.publish(outgoing))
-            .await
-            .map_err(|_| {
-                ReplicaError::Unavailable(format!(
-                    "the input log did not acknowledge within {publish_timeout:?}"
-                ))
-            })?
-            .map_err(|e: InputLogError| ReplicaError::Unavailable(e.to_string()))?;
-        self.wait_applied(ack.seq, apply_timeout).await?;
-        if !ack.duplicate
-            && let Some(outcome) = self.take_outcome(ack.seq)
-        {
-            return Ok(outcome?);
+            let ack = tokio::time::timeout(publish_timeout, self.log.publish(outgoing))
+                .await
+                .map_err(|_| {
+                    ReplicaError::Unavailable(format!(
+                        "the input log did not acknowledge within {publish_timeout:?}"
+                    ))
+                })?
+                .map_err(|e: InputLogError| ReplicaError::Unavailable(e.to_string()))?;
+            self.wait_applied(ack.seq, apply_timeout).await?;
+            match self.take_outcome(ack.seq) {
+                Some(Applied::Outcome(outcome)) if !ack.duplicate => return Ok(outcome?),
+                Some(Applied::EpochClosed(epoch)) => {
+                    // Closed in the stream before the request reached it: sealed again under an
+                    // open epoch (this replica has now read the close).
+                    tracing::debug!(
+                        epoch,
+                        "a request's transit epoch closed first; sealing again"
+                    );
+                    continue;
+                }
+                _ => {}
+            }
+            // A duplicate of a message applied before, or an outcome no longer kept: answered as
+            // a retry against what the log holds.
+            return Ok(self
+                .sequencer
+                .answer_retry(producer.to_owned(), corrects, events)
+                .await?);
         }
-        // A duplicate of a message applied before, or an outcome no longer kept: answered as a
-        // retry against what the log holds.
-        Ok(self
-            .sequencer
-            .answer_retry(producer.to_owned(), corrects, events)
-            .await?)
+        Err(ReplicaError::Unavailable(format!(
+            "the request's transit epoch was closed in the stream {} times in a row",
+            RESEALS + 1
+        )))
     }
 
-    fn take_outcome(&self, seq: u64) -> Option<Outcome> {
+    fn take_outcome(&self, seq: u64) -> Option<Applied> {
         self.shared.outcomes.lock().ok()?.remove(&seq)
     }
 
@@ -255,9 +361,11 @@ impl<L: InputLog> Replica<L> {
     /// applied by the others, and by this one once a replica is started again over its store.
     pub async fn stop_applying(&self) {
         let _ = self.stop.send(true);
-        let applier = self.applier.lock().ok().and_then(|mut a| a.take());
-        if let Some(applier) = applier {
-            let _ = applier.await;
+        for task in [&self.applier, &self.closer] {
+            let task = task.lock().ok().and_then(|mut t| t.take());
+            if let Some(task) = task {
+                let _ = task.await;
+            }
         }
     }
 }
@@ -282,6 +390,12 @@ impl<L: InputLog> crate::sequencer::AppendRoute for Replica<L> {
     }
 }
 
+/// Where the applier starts: after message `applied`, with the store's latest applied close.
+struct Start {
+    applied: u64,
+    closed: Option<ClosedEpoch>,
+}
+
 /// The applier: reads, opens and queues messages in order; a second task collects their outcomes
 /// in the same order and advances `applied`.
 async fn apply<L: InputLog>(
@@ -289,34 +403,48 @@ async fn apply<L: InputLog>(
     sequencer: SequencerHandle,
     config: Arc<Mutex<ReplicaConfig>>,
     shared: Arc<Shared>,
-    applied: u64,
+    start: Start,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let (queued, mut outcomes) =
-        mpsc::channel::<(u64, tokio::sync::oneshot::Receiver<Outcome>)>(FETCH_BATCH * 4);
+    let (queued, mut outcomes) = mpsc::channel::<Queued>(FETCH_BATCH * 4);
     let collector = {
         let shared = shared.clone();
+        let config = config.clone();
         tokio::spawn(async move {
-            while let Some((seq, outcome)) = outcomes.recv().await {
+            while let Some(Queued { seq, outcome, then }) = outcomes.recv().await {
                 let outcome = outcome.await.unwrap_or_else(|_| {
                     Err(AppendError::Unavailable("the sequencer has stopped".into()))
                 });
                 let stopped = matches!(&outcome, Err(AppendError::Unavailable(_)));
+                if stopped {
+                    // Not applied: the sequencer failed or stopped; never count it.
+                    if let Ok(mut kept) = shared.outcomes.lock() {
+                        kept.insert(seq, Applied::Outcome(outcome));
+                    }
+                    break;
+                }
+                let applied = match then {
+                    Then::Answer => Applied::Outcome(outcome),
+                    Then::EpochClosed(epoch) => Applied::EpochClosed(epoch),
+                    Then::Destroy(oldest_kept) => {
+                        // The close is durable: the keys it lets go of can go.
+                        destroy_before(&config, oldest_kept);
+                        Applied::Outcome(outcome)
+                    }
+                };
                 if let Ok(mut kept) = shared.outcomes.lock() {
-                    kept.insert(seq, outcome);
+                    kept.insert(seq, applied);
                     while kept.len() > KEPT_OUTCOMES {
                         kept.pop_first();
                     }
-                }
-                if stopped {
-                    // Not applied: the sequencer failed or stopped; never count it.
-                    break;
                 }
                 shared.applied.send_modify(|at| *at = (*at).max(seq));
             }
         })
     };
-    let mut next = applied + 1;
+    let mut next = start.applied + 1;
+    // The latest epoch closed before the next message, in stream order.
+    let mut closed = start.closed.map(|c| c.epoch);
     let fail = |why: String| {
         tracing::error!(error = %why, "replica stopped applying the input log (fail-stop)");
         shared.failure.set(why);
@@ -326,7 +454,7 @@ async fn apply<L: InputLog>(
     if next > 1 {
         // Restarted past the first message: its genesis is read again (unless retention dropped
         // it: then no message is skipped, and a forged one stops this replica).
-        match read_genesis(&*log, &config, &mut stopped).await {
+        match read_genesis(&*log, &config, start.closed.as_ref(), &mut stopped).await {
             Ok(checked) => genesis = checked,
             Err(why) => {
                 fail(why);
@@ -336,6 +464,7 @@ async fn apply<L: InputLog>(
             }
         }
     }
+    let keep = config.lock().map(|c| c.keep_epochs).unwrap_or(0);
     'reading: loop {
         let batch = tokio::select! {
             _ = stopped.changed() => break,
@@ -366,7 +495,7 @@ async fn apply<L: InputLog>(
             next += 1;
             if stored.message.msg_id == GENESIS_MSG_ID {
                 if stored.seq == 1 {
-                    match check_genesis(&config, &stored) {
+                    match check_genesis(&config, &stored, None) {
                         Ok(checked) => genesis = checked,
                         Err(why) => {
                             fail(why);
@@ -377,32 +506,85 @@ async fn apply<L: InputLog>(
                     // Only an empty stream takes a genesis: this one was not a replica's.
                     skip(&shared, &stored, "a genesis after the first message");
                 }
-                continue;
-            }
-            let request = match open(&config, &stored, genesis) {
-                Ok(request) => request,
-                Err(Unopened::NotSealedByUs(why)) if genesis.is_some() => {
-                    skip(&shared, &stored, &why);
-                    continue;
-                }
-                Err(Unopened::NotSealedByUs(why) | Unopened::Unusable(why)) => {
-                    fail(format!("message {}: {why}", stored.seq));
+                if queued.send(nothing_to_apply(stored.seq)).await.is_err() {
                     break 'reading;
                 }
+                continue;
+            }
+            let (arrival, then, job) = if stored.message.msg_id.starts_with(CLOSE_MSG_ID_PREFIX) {
+                let decision = match config.lock() {
+                    Ok(config) => decide(&stored.message, &config.ratchet, closed, keep, genesis),
+                    Err(_) => CloseDecision::Unusable("poisoned".into()),
+                };
+                let record = match decision {
+                    CloseDecision::Apply(record) => record,
+                    CloseDecision::AlreadyClosed => {
+                        if queued.send(nothing_to_apply(stored.seq)).await.is_err() {
+                            break 'reading;
+                        }
+                        continue;
+                    }
+                    CloseDecision::NotMadeByUs(why) if genesis.is_some() => {
+                        skip(&shared, &stored, &why);
+                        if queued.send(nothing_to_apply(stored.seq)).await.is_err() {
+                            break 'reading;
+                        }
+                        continue;
+                    }
+                    CloseDecision::NotMadeByUs(why) | CloseDecision::Unusable(why) => {
+                        fail(format!("message {}: {why}", stored.seq));
+                        break 'reading;
+                    }
+                };
+                closed = Some(record.epoch);
+                shared.closed.send_replace(closed);
+                let arrival = Arrival {
+                    received_at: stored.timestamp,
+                    own_group: true,
+                    input_seq: Some(stored.seq),
+                    closes: Some(record),
+                };
+                (arrival, Then::Destroy(record.oldest_kept), None)
+            } else {
+                let request = match open(&config, &stored, genesis, closed) {
+                    Ok(request) => request,
+                    Err(Unopened::EpochClosed(epoch)) => {
+                        // Refused unopened on every replica alike; nothing to write.
+                        let refused = Queued {
+                            then: Then::EpochClosed(epoch),
+                            ..nothing_to_apply(stored.seq)
+                        };
+                        if queued.send(refused).await.is_err() {
+                            break 'reading;
+                        }
+                        continue;
+                    }
+                    Err(Unopened::NotSealedByUs(why)) if genesis.is_some() => {
+                        skip(&shared, &stored, &why);
+                        if queued.send(nothing_to_apply(stored.seq)).await.is_err() {
+                            break 'reading;
+                        }
+                        continue;
+                    }
+                    Err(Unopened::NotSealedByUs(why) | Unopened::Unusable(why)) => {
+                        fail(format!("message {}: {why}", stored.seq));
+                        break 'reading;
+                    }
+                };
+                let arrival = Arrival {
+                    received_at: stored.timestamp,
+                    own_group: true,
+                    input_seq: Some(stored.seq),
+                    closes: None,
+                };
+                (arrival, Then::Answer, Some(request))
             };
-            let arrival = Arrival {
-                received_at: stored.timestamp,
-                own_group: true,
-                input_seq: Some(stored.seq),
+            let (producer, corrects, events) = match job {
+                Some(request) => (request.producer, request.corrects, request.events),
+                None => (String::new(), CorrectionRights::OwnEntries, Vec::new()),
             };
             let outcome = match sequencer
-                .submit(
-                    request.producer,
-                    request.corrects,
-                    request.events,
-                    arrival,
-                    false,
-                )
+                .submit(producer, corrects, events, arrival, false)
                 .await
             {
                 Ok(outcome) => outcome,
@@ -411,13 +593,122 @@ async fn apply<L: InputLog>(
                     break 'reading;
                 }
             };
-            if queued.send((stored.seq, outcome)).await.is_err() {
+            if queued
+                .send(Queued {
+                    seq: stored.seq,
+                    outcome,
+                    then,
+                })
+                .await
+                .is_err()
+            {
                 break 'reading;
             }
         }
     }
     drop(queued);
     let _ = collector.await;
+}
+
+/// A message that writes nothing (skipped, refused unopened, a late copy of a close): queued all
+/// the same, so that `applied` moves past it in order.
+fn nothing_to_apply(seq: u64) -> Queued {
+    let (reply, outcome) = tokio::sync::oneshot::channel();
+    let _ = reply.send(Ok(Vec::new()));
+    Queued {
+        seq,
+        outcome,
+        then: Then::Answer,
+    }
+}
+
+/// Destroys the transit keys of the epochs before `oldest_kept`: the ratchet moves forward and
+/// its file is rewritten. A failure is logged, not fatal: the log is not affected, and the next
+/// close (or the next start, from the store's record) destroys them again.
+fn destroy_before(config: &Mutex<ReplicaConfig>, oldest_kept: u64) {
+    let Ok(mut config) = config.lock() else {
+        return;
+    };
+    if config.ratchet.oldest_epoch() >= oldest_kept {
+        return;
+    }
+    if let Err(error) = config.ratchet.advance_to(oldest_kept) {
+        tracing::error!(%error, oldest_kept, "the transit ratchet could not move forward");
+        return;
+    }
+    if let Some(path) = &config.ratchet_file {
+        let text = zeroize::Zeroizing::new(hex::encode(&*config.ratchet.to_file_bytes()));
+        if let Err(error) = crate::secrets::replace_private_file(path, &text) {
+            tracing::error!(%error, file = %path.display(), "the transit ratchet file could not be rewritten: the keys of closed epochs are still in it");
+            return;
+        }
+    }
+    tracing::info!(
+        oldest_kept,
+        "destroyed the transit keys of the epochs before this one"
+    );
+}
+
+/// Publishes the close that is due by the replica's clock, unless the stream closed that epoch
+/// already (as far as this replica has read it): the epoch and the message's sequence.
+async fn close_due<L: InputLog>(
+    log: &L,
+    config: &Mutex<ReplicaConfig>,
+    shared: &Shared,
+) -> Result<Option<(u64, u64)>, ReplicaError> {
+    let (message, publish_timeout) = {
+        let config = config
+            .lock()
+            .map_err(|_| ReplicaError::Unavailable("poisoned".into()))?;
+        let Some(due) =
+            super::close::due((config.clock)(), config.epoch_secs, config.close_grace_secs)
+        else {
+            return Ok(None);
+        };
+        let closed = *shared.closed.borrow();
+        if closed.is_some_and(|closed| closed >= due) || due < config.ratchet.oldest_epoch() {
+            return Ok(None);
+        }
+        (
+            close_message(&config.ratchet.key(due)?),
+            config.publish_timeout,
+        )
+    };
+    let epoch = message.epoch.parse().unwrap_or_default();
+    let ack = tokio::time::timeout(publish_timeout, log.publish(message))
+        .await
+        .map_err(|_| {
+            ReplicaError::Unavailable(format!(
+                "the input log did not acknowledge within {publish_timeout:?}"
+            ))
+        })?
+        .map_err(|e| ReplicaError::Unavailable(e.to_string()))?;
+    Ok(Some((epoch, ack.seq)))
+}
+
+/// Publishes the close that is due every `every`, until the replica stops.
+async fn publish_closes<L: InputLog>(
+    log: Arc<L>,
+    config: Arc<Mutex<ReplicaConfig>>,
+    shared: Arc<Shared>,
+    every: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        match close_due(&*log, &config, &shared).await {
+            Ok(Some((epoch, seq))) => {
+                tracing::debug!(epoch, seq, "published a transit epoch's close")
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "could not publish a transit epoch's close; retrying")
+            }
+        }
+    }
 }
 
 /// Why a message of the log was not opened.
@@ -429,6 +720,8 @@ enum Unopened {
     /// A replica sealed it, or this replica cannot tell: its epoch's key is destroyed here, it is
     /// of a later format, or it opens and does not decode. Skipping it could fork the log.
     Unusable(String),
+    /// Its epoch was closed before it in the stream: refused unopened, on every replica alike.
+    EpochClosed(u64),
 }
 
 /// Skips a message no replica of the deployment sealed: counted, and logged with why.
@@ -447,9 +740,16 @@ fn skip(shared: &Shared, stored: &Stored, why: &str) {
 /// Checks the stream's genesis (its first message) against this replica's provisioning: the
 /// deployment's first epoch when it matches, `None` when it can no longer be checked (warned),
 /// or why this replica must not apply the stream.
-fn check_genesis(config: &Mutex<ReplicaConfig>, stored: &Stored) -> Result<Option<u64>, String> {
+fn check_genesis(
+    config: &Mutex<ReplicaConfig>,
+    stored: &Stored,
+    recorded: Option<&ClosedEpoch>,
+) -> Result<Option<u64>, String> {
     let config = config.lock().map_err(|_| "poisoned".to_owned())?;
-    match config.provisioning.check(&stored.message, &config.ratchet) {
+    match config
+        .provisioning
+        .check(&stored.message, &config.ratchet, recorded)
+    {
         Ok(first_epoch) => Ok(Some(first_epoch)),
         Err(GenesisError::Unverifiable(why)) => {
             tracing::warn!(%why, "the stream's genesis cannot be checked: a message no replica sealed will stop this replica");
@@ -464,6 +764,7 @@ fn check_genesis(config: &Mutex<ReplicaConfig>, stored: &Stored) -> Result<Optio
 async fn read_genesis<L: InputLog>(
     log: &L,
     config: &Mutex<ReplicaConfig>,
+    recorded: Option<&ClosedEpoch>,
     stopped: &mut watch::Receiver<bool>,
 ) -> Result<Option<u64>, String> {
     loop {
@@ -475,7 +776,7 @@ async fn read_genesis<L: InputLog>(
             Ok(batch) => {
                 return match batch.first() {
                     Some(stored) if stored.seq == 1 && stored.message.msg_id == GENESIS_MSG_ID => {
-                        check_genesis(config, stored)
+                        check_genesis(config, stored, recorded)
                     }
                     _ => Ok(None),
                 };
@@ -490,16 +791,22 @@ async fn read_genesis<L: InputLog>(
 }
 
 /// Opens and decodes one message of the log; `first_epoch` is the deployment's first transit
-/// epoch once the genesis matched.
+/// epoch once the genesis matched, `closed` the latest epoch closed before it in the stream.
 fn open(
     config: &Mutex<ReplicaConfig>,
     stored: &Stored,
     first_epoch: Option<u64>,
+    closed: Option<u64>,
 ) -> Result<super::message::DecodedRequest, Unopened> {
     let message = &stored.message;
     let (format, headers) =
         RequestHeaders::parse_any_format(&message.format, &message.epoch, &message.msg_id)
             .map_err(|e| Unopened::NotSealedByUs(e.to_string()))?;
+    // Decided on the stream's order alone, before any key is asked for: a replica that has
+    // destroyed the epoch's key and one that has not refuse it alike.
+    if closed.is_some_and(|closed| headers.epoch <= closed) {
+        return Err(Unopened::EpochClosed(headers.epoch));
+    }
     let config = config
         .lock()
         .map_err(|_| Unopened::Unusable("poisoned".to_owned()))?;
@@ -529,5 +836,7 @@ fn open(
     decode_request(&bytes).map_err(|e| Unopened::Unusable(e.to_string()))
 }
 
+#[cfg(test)]
+mod close_tests;
 #[cfg(test)]
 mod tests;

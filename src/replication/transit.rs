@@ -37,6 +37,7 @@ const KEY_CONTEXT: &str = "gdpr-ledger transit key v1";
 const MSG_ID_KEY_CONTEXT: &str = "gdpr-ledger 2026 replication msg id v1";
 const MSG_ID_DOMAIN: &[u8] = b"gdpr-ledger:replication:msg-id:v1\n";
 const TRANSIT_AAD: &[u8] = b"gdpr-ledger:transit:v1\n";
+const CLOSE_DOMAIN: &[u8] = b"gdpr-ledger:close:v1";
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 
@@ -262,6 +263,18 @@ impl TransitKey {
     }
 }
 
+impl TransitKey {
+    /// The tag of `close(e)` for this key's epoch `e`: `BLAKE3-keyed(T_e, "gdpr-ledger:close:v1"
+    /// || u64_be(e))`. Only a holder of `T_e` can make it, and every replica makes the same, so
+    /// that the replicas' copies of one close deduplicate in the stream.
+    pub fn close_tag(&self) -> blake3::Hash {
+        let mut hasher = blake3::Hasher::new_keyed(&self.key);
+        hasher.update(CLOSE_DOMAIN);
+        hasher.update(&self.epoch.to_be_bytes());
+        hasher.finalize()
+    }
+}
+
 impl std::fmt::Debug for TransitKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "TransitKey(epoch {}, ..)", self.epoch)
@@ -367,6 +380,29 @@ impl RequestHeaders {
             },
         ))
     }
+}
+
+/// The prefix of a close message's `Nats-Msg-Id`: `close.<epoch>.<hex close tag>`.
+pub const CLOSE_MSG_ID_PREFIX: &str = "close.";
+
+/// The `Nats-Msg-Id` of `close(e)` made with `T_e`.
+pub fn close_msg_id(key: &TransitKey) -> String {
+    format!(
+        "{CLOSE_MSG_ID_PREFIX}{}.{}",
+        key.epoch(),
+        key.close_tag().to_hex()
+    )
+}
+
+/// The epoch and tag a close message's id names, strictly (`close.<decimal epoch>.<64 hex>`);
+/// `None` for anything else.
+pub fn parse_close_msg_id(msg_id: &str) -> Option<(u64, blake3::Hash)> {
+    let (epoch, tag) = msg_id.strip_prefix(CLOSE_MSG_ID_PREFIX)?.split_once('.')?;
+    let lower_hex = tag.len() == 64 && tag.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    Some((
+        decimal(epoch)?,
+        lower_hex.then(|| blake3::Hash::from_hex(tag).ok())??,
+    ))
 }
 
 /// A canonical decimal `u64`: digits only, no leading zero (but `0` itself).
@@ -527,6 +563,36 @@ mod tests {
                 TransitRatchet::from_file_bytes(&bytes).is_err(),
                 "{len} bytes"
             );
+        }
+    }
+
+    #[test]
+    fn a_close_id_is_made_only_with_its_epochs_key_and_parses_strictly() {
+        let ratchet = TransitRatchet::new(40, [7; 32]);
+        let id = close_msg_id(&ratchet.key(41).expect("key"));
+        let (epoch, tag) = parse_close_msg_id(&id).expect("parses");
+        assert_eq!(epoch, 41);
+        assert_eq!(tag, ratchet.key(41).expect("key").close_tag());
+        // Another epoch's key, another deployment's ratchet: another tag.
+        assert_ne!(tag, ratchet.key(42).expect("key").close_tag());
+        assert_ne!(
+            tag,
+            TransitRatchet::new(40, [8; 32])
+                .key(41)
+                .expect("key")
+                .close_tag()
+        );
+        let hex_tag = tag.to_hex();
+        for bad in [
+            format!("close.041.{hex_tag}"),
+            format!("close.41.{}", hex_tag.to_uppercase()),
+            format!("close.41.{}", &hex_tag[..63]),
+            format!("close.41.{hex_tag}.1"),
+            format!("close.-1.{hex_tag}"),
+            format!("closed.41.{hex_tag}"),
+            "close.41".to_owned(),
+        ] {
+            assert_eq!(parse_close_msg_id(&bad), None, "{bad}");
         }
     }
 

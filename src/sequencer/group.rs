@@ -356,6 +356,9 @@ impl OpenGroup {
             self.events += job.events.len().max(1);
             self.plan.commit.applied_input =
                 self.plan.commit.applied_input.max(job.arrival.input_seq);
+            if job.arrival.closes.is_some() {
+                self.plan.commit.closed_epoch = job.arrival.closes;
+            }
             let savepoint = self.plan.savepoint();
             match plan_job(parts, &mut self.plan, &job) {
                 Ok(sources) => self.accepted.push((job, sources)),
@@ -394,10 +397,16 @@ fn finish_group(
         mut plan, accepted, ..
     } = open;
     if plan.entries.is_empty() {
-        // Nothing new: the previous group's changes stay the pending ones.
+        // Nothing new: the previous group's changes stay the pending ones. A replica's close of
+        // a transit epoch is still written (with the input-log sequence it was), entries or not.
+        let commit = plan
+            .commit
+            .closed_epoch
+            .is_some()
+            .then(|| Arc::new(std::mem::take(&mut plan.commit)));
         let planned = PlannedGroup {
             tail: plan.tail,
-            commit: None,
+            commit,
             leaves: Vec::new(),
             accepted,
         };

@@ -112,6 +112,10 @@ pub struct Arrival {
     /// The input-log message this job is (a replica's apply): recorded with the group's write as
     /// the replica's last applied message.
     pub input_seq: Option<u64>,
+    /// The input-log message closes a transit epoch (a replica's apply of `close(e)`): the job
+    /// has no events, and its group writes the close with `input_seq` even though it appends no
+    /// entry.
+    pub closes: Option<crate::storage::ClosedEpoch>,
 }
 
 impl Arrival {
@@ -121,6 +125,7 @@ impl Arrival {
             received_at: now(),
             own_group: false,
             input_seq: None,
+            closes: None,
         }
     }
 }

@@ -468,6 +468,7 @@ fn replicated_workload(details: &super::Details) -> Vec<ReplicatedJob> {
         received_at: std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds),
         own_group: true,
         input_seq: Some(seconds),
+        closes: None,
     };
     let mut with_details = about("e-1", EventKind::Collection, 1);
     with_details.details = Some(details.clone());

@@ -46,6 +46,15 @@ fn write_group(parts: &SequencerParts, shared: &SequencerShared, group: PlannedG
     }
     let checkpoint = match &group.commit {
         None => shared.latest_checkpoint(),
+        Some(commit) if commit.entries.is_empty() => {
+            // A replica's close of a transit epoch: durable rows, no entry, no new checkpoint.
+            if let Err(error) = parts.store.commit(commit) {
+                let why = format!("commit of a transit epoch's close failed: {error}");
+                refuse_all(shared, group.accepted, &why);
+                return;
+            }
+            shared.latest_checkpoint()
+        }
         Some(commit) => {
             let first = commit.entries.first().map_or(group.tail.size, |e| e.index);
             let commit_started = Instant::now();

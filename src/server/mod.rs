@@ -442,6 +442,7 @@ async fn join_replication(
         provisioning,
         sequencer.clone(),
         store.applied_input()?.unwrap_or(0),
+        store.closed_epoch()?,
         config.limits.max_request_bytes,
     )
     .await

@@ -97,6 +97,9 @@ pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const META_ORIGIN: &[u8] = b"origin";
 /// Key in [`META`] of a replica's last applied input-log sequence (`u64_be`).
 pub const META_APPLIED_INPUT: &[u8] = b"applied_input";
+/// Key in [`META`] of a replica's latest applied close of a transit epoch
+/// ([`super::ClosedEpoch::to_bytes`]).
+pub const META_CLOSED_EPOCH: &[u8] = b"closed_epoch";
 
 /// Big-endian bytes of an index or size.
 pub fn index_key(index: u64) -> [u8; 8] {

@@ -192,6 +192,36 @@ fn conforms<S: TailStore>(store: &S, fail_next: impl Fn(&S)) {
     assert_eq!(store.tree_size().expect("size"), 72);
     // A group that is not a replica's apply leaves the applied sequence as it was.
     assert_eq!(store.applied_input().expect("read"), Some(41));
+
+    // A replica's close of a transit epoch: a group without entries, durable with the applied
+    // sequence; the log does not move.
+    assert_eq!(store.closed_epoch().expect("read"), None);
+    let closed = super::ClosedEpoch {
+        epoch: 9,
+        oldest_kept: 4,
+        oldest_kept_check: [6; 32],
+    };
+    let close = CommitGroup {
+        applied_input: Some(43),
+        closed_epoch: Some(closed),
+        ..CommitGroup::default()
+    };
+    store.commit(&close).expect("commit");
+    assert_eq!(store.closed_epoch().expect("read"), Some(closed));
+    assert_eq!(store.applied_input().expect("read"), Some(43));
+    assert_eq!(store.tree_size().expect("size"), 72);
+    let later = CommitGroup {
+        applied_input: Some(44),
+        closed_epoch: Some(super::ClosedEpoch {
+            epoch: 10,
+            ..closed
+        }),
+        ..CommitGroup::default()
+    };
+    fail_next(store);
+    assert!(store.commit(&later).is_err());
+    assert_eq!(store.closed_epoch().expect("read"), Some(closed));
+    assert_eq!(store.applied_input().expect("read"), Some(43));
     assert_eq!(
         CompactRange::load(store, 72).expect("frontier").root(),
         range.root()

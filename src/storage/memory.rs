@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{
-    CommitGroup, EventIdRecord, StorageError, StoredSignature, SubjectHead, TailStore, columns,
+    ClosedEpoch, CommitGroup, EventIdRecord, StorageError, StoredSignature, SubjectHead, TailStore,
+    columns,
 };
 use crate::core::hash::NodeHash;
 use crate::core::merkle::{HashStore, NodeId};
@@ -32,6 +33,7 @@ struct Rows {
     identifiers: HashMap<[u8; 32], Vec<u8>>,
     erasures: HashMap<[u8; 32], Vec<u8>>,
     applied_input: Option<u64>,
+    closed_epoch: Option<ClosedEpoch>,
 }
 
 /// A [`TailStore`] in memory.
@@ -236,11 +238,18 @@ impl TailStore for MemoryStore {
         if group.applied_input.is_some() {
             rows.applied_input = group.applied_input;
         }
+        if group.closed_epoch.is_some() {
+            rows.closed_epoch = group.closed_epoch;
+        }
         Ok(())
     }
 
     fn applied_input(&self) -> Result<Option<u64>, StorageError> {
         self.read(|rows| Ok(rows.applied_input))
+    }
+
+    fn closed_epoch(&self) -> Result<Option<ClosedEpoch>, StorageError> {
+        self.read(|rows| Ok(rows.closed_epoch))
     }
 
     fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StorageError> {

@@ -290,6 +290,51 @@ pub struct CommitGroup {
     /// A replica's last applied message of the input log (`docs/replication.md` section 5),
     /// written with the entries it made, so that it is exactly as durable as they are.
     pub applied_input: Option<u64>,
+    /// A replica's latest applied close of a transit epoch (`docs/replication.md` section 3),
+    /// written with `applied_input` in a group that may hold no entry: which epochs a restarted
+    /// replica refuses unopened must be as durable as the close itself.
+    pub closed_epoch: Option<ClosedEpoch>,
+}
+
+/// A replica's latest applied close of a transit epoch: every request of an epoch up to `epoch`
+/// that the input log holds after the close is refused unopened. With it, the oldest epoch whose
+/// transit key the replica keeps once the close is applied, and that key's check value
+/// (`replication::transit::check_value`), so that a restarted replica whose ratchet is past the
+/// stream's genesis epoch can still show that it holds the deployment's ratchet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosedEpoch {
+    /// The epoch closed (every earlier one is closed too).
+    pub epoch: u64,
+    /// The oldest epoch whose transit key is kept after the close.
+    pub oldest_kept: u64,
+    /// The check value of that epoch's transit key.
+    pub oldest_kept_check: [u8; 32],
+}
+
+impl ClosedEpoch {
+    /// Length of [`ClosedEpoch::to_bytes`].
+    pub const LEN: usize = 8 + 8 + 32;
+
+    /// `u64_be(epoch) || u64_be(oldest_kept) || oldest_kept_check`.
+    pub fn to_bytes(&self) -> [u8; Self::LEN] {
+        let mut bytes = [0u8; Self::LEN];
+        bytes[..8].copy_from_slice(&self.epoch.to_be_bytes());
+        bytes[8..16].copy_from_slice(&self.oldest_kept.to_be_bytes());
+        bytes[16..].copy_from_slice(&self.oldest_kept_check);
+        bytes
+    }
+
+    /// The inverse of [`ClosedEpoch::to_bytes`]: `None` for any other length.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let bytes: &[u8; Self::LEN] = bytes.try_into().ok()?;
+        let (epoch, rest) = bytes.split_first_chunk::<8>()?;
+        let (oldest_kept, check) = rest.split_first_chunk::<8>()?;
+        Some(Self {
+            epoch: u64::from_be_bytes(*epoch),
+            oldest_kept: u64::from_be_bytes(*oldest_kept),
+            oldest_kept_check: check.try_into().ok()?,
+        })
+    }
 }
 
 /// The ledger's RocksDB database.
@@ -598,6 +643,13 @@ impl LedgerStore {
                 seq.to_be_bytes(),
             );
         }
+        if let Some(closed) = &group.closed_epoch {
+            batch.put_cf(
+                self.cf(columns::META)?,
+                columns::META_CLOSED_EPOCH,
+                closed.to_bytes(),
+            );
+        }
         self.add_report_rows(&mut batch, &group.entries, &group.decoded)?;
         self.add_tree_chunk_rows(&mut batch, group)?;
         if group.shreds.is_empty() {
@@ -626,6 +678,23 @@ impl LedgerStore {
                             format!("{} bytes, not 8", bytes.len()),
                         )
                     })
+            })
+            .transpose()
+    }
+
+    /// A replica's latest applied close of a transit epoch (`None`: none, or not a replica).
+    pub fn closed_epoch(&self) -> Result<Option<ClosedEpoch>, StorageError> {
+        let meta = self.cf(columns::META)?;
+        self.db
+            .get_cf(meta, columns::META_CLOSED_EPOCH)?
+            .map(|bytes| {
+                ClosedEpoch::from_bytes(&bytes).ok_or_else(|| {
+                    StorageError::undecodable(
+                        columns::META,
+                        "the closed transit epoch",
+                        format!("{} bytes, not {}", bytes.len(), ClosedEpoch::LEN),
+                    )
+                })
             })
             .transpose()
     }

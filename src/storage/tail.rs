@@ -83,6 +83,9 @@ pub trait TailStore:
     fn put_checkpoint(&self, size: u64, note: &str) -> Result<(), StorageError>;
     /// A replica's last durably applied input-log sequence ([`CommitGroup::applied_input`]).
     fn applied_input(&self) -> Result<Option<u64>, StorageError>;
+    /// A replica's latest durably applied close of a transit epoch
+    /// ([`CommitGroup::closed_epoch`]).
+    fn closed_epoch(&self) -> Result<Option<super::ClosedEpoch>, StorageError>;
 }
 
 impl TailStore for LedgerStore {
@@ -167,5 +170,9 @@ impl TailStore for LedgerStore {
 
     fn applied_input(&self) -> Result<Option<u64>, StorageError> {
         LedgerStore::applied_input(self)
+    }
+
+    fn closed_epoch(&self) -> Result<Option<super::ClosedEpoch>, StorageError> {
+        LedgerStore::closed_epoch(self)
     }
 }

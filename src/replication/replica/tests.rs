@@ -22,15 +22,15 @@ use crate::storage::{MemoryStore, TailStore};
 
 const ORIGIN: &str = "ledger.test/replicas";
 
-struct Node {
-    store: Arc<MemoryStore>,
-    sequencer: SequencerHandle,
-    replica: Replica<MemoryInputLog>,
+pub(super) struct Node<L: InputLog = MemoryInputLog> {
+    pub(super) store: Arc<MemoryStore>,
+    pub(super) sequencer: SequencerHandle,
+    pub(super) replica: Replica<L>,
     _thread: std::thread::JoinHandle<()>,
 }
 
 /// The ratchet's first epoch, the same for every replica of the process: the epoch before now.
-fn first_epoch() -> u64 {
+pub(super) fn first_epoch() -> u64 {
     static FIRST: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *FIRST.get_or_init(|| {
         crate::replication::transit::epoch_of(crate::unix_time::now_seconds(), 600)
@@ -38,7 +38,7 @@ fn first_epoch() -> u64 {
     })
 }
 
-fn config() -> ReplicaConfig {
+pub(super) fn config() -> ReplicaConfig {
     ReplicaConfig {
         ratchet: TransitRatchet::new(first_epoch(), [11; 32]),
         msg_ids: MsgIdKey::derive(&DirectorySecret::from_bytes([12; 32])),
@@ -46,6 +46,11 @@ fn config() -> ReplicaConfig {
         publish_timeout: Duration::from_secs(2),
         apply_timeout: Duration::from_secs(5),
         provisioning: provisioning([12; 32]),
+        keep_epochs: 6,
+        close_grace_secs: 60,
+        close_every: None,
+        ratchet_file: None,
+        clock: crate::replication::replica::system_clock(),
     }
 }
 
@@ -60,11 +65,11 @@ fn provisioning(directory: [u8; 32]) -> Provisioning {
     )
 }
 
-fn node(log: &Arc<MemoryInputLog>) -> Node {
+pub(super) fn node(log: &Arc<MemoryInputLog>) -> Node {
     node_with(log, config())
 }
 
-fn node_with(log: &Arc<MemoryInputLog>, config: ReplicaConfig) -> Node {
+pub(super) fn node_with<L: InputLog>(log: &Arc<L>, config: ReplicaConfig) -> Node<L> {
     let store = Arc::new(MemoryStore::new());
     let (sequencer, thread) = start(SequencerParts {
         store: store.clone(),
@@ -76,7 +81,7 @@ fn node_with(log: &Arc<MemoryInputLog>, config: ReplicaConfig) -> Node {
         config: SequencerConfig::default(),
     })
     .expect("starts");
-    let replica = Replica::start(log.clone(), sequencer.clone(), 0, config);
+    let replica = Replica::start(log.clone(), sequencer.clone(), 0, None, config);
     Node {
         store,
         sequencer,
@@ -85,7 +90,7 @@ fn node_with(log: &Arc<MemoryInputLog>, config: ReplicaConfig) -> Node {
     }
 }
 
-fn event(id: &str, kind: EventKind, subject: u8) -> PreparedEvent {
+pub(super) fn event(id: &str, kind: EventKind, subject: u8) -> PreparedEvent {
     PreparedEvent {
         event: Event {
             event_id: id.into(),
@@ -111,7 +116,7 @@ fn with_details(mut prepared: PreparedEvent, text: &str) -> PreparedEvent {
 }
 
 /// Every entry, signature and checkpoint of `a` and `b` are the same bytes.
-fn assert_same_log(a: &MemoryStore, b: &MemoryStore) {
+pub(super) fn assert_same_log(a: &MemoryStore, b: &MemoryStore) {
     let size = a.tree_size().expect("size");
     assert_eq!(b.tree_size().expect("size"), size);
     for index in 0..size {
@@ -135,7 +140,7 @@ fn assert_same_log(a: &MemoryStore, b: &MemoryStore) {
     }
 }
 
-async fn all_applied(nodes: &[&Node], log: &MemoryInputLog) {
+pub(super) async fn all_applied<L: InputLog>(nodes: &[&Node<L>], log: &MemoryInputLog) {
     let last = log.last();
     for node in nodes {
         node.replica
@@ -348,7 +353,13 @@ async fn a_replica_stopped_between_the_ack_and_its_apply_catches_up_and_a_retry_
         .expect("read")
         .expect("a replica's store");
     assert_eq!(applied, 1);
-    a.replica = Replica::start(log.clone(), a.sequencer.clone(), applied, config());
+    a.replica = Replica::start(
+        log.clone(),
+        a.sequencer.clone(),
+        applied,
+        a.store.closed_epoch().expect("read"),
+        config(),
+    );
     all_applied(&[&a, &b], &log).await;
     assert_same_log(&a.store, &b.store);
     assert_eq!(a.store.tree_size().expect("size"), 2);
@@ -430,7 +441,7 @@ async fn a_message_that_does_not_open_stops_every_replica_and_is_never_skipped()
 }
 
 /// Why `node`'s applier stopped, once it has (bounded wait).
-async fn stopped(node: &Node) -> String {
+pub(super) async fn stopped<L: InputLog>(node: &Node<L>) -> String {
     let started = std::time::Instant::now();
     loop {
         if let Some(failure) = node.replica.failure() {
