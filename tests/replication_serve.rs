@@ -733,3 +733,161 @@ async fn a_replica_behind_the_streams_retention_is_refused_at_start() {
     append_some(&a, 3, 1).await;
     assert_eq!(a.tree_size().await, 4);
 }
+
+/// The ratchet secret `R_e` and transit key `T_e` of every epoch from the file form's `e_min`
+/// through `last`, derived as docs/replication.md section 3 writes them (not through the ledger's
+/// code): `R_{e+1} = BLAKE3-derive_key("gdpr-ledger transit ratchet v1", R_e)`, `T_e =
+/// BLAKE3-derive_key("gdpr-ledger transit key v1", R_e)`.
+fn transit_secrets(file_bytes: &[u8], last: u64) -> Vec<(u64, [u8; 32], [u8; 32])> {
+    let (epoch, secret) = file_bytes.split_at(8);
+    let mut epoch = u64::from_be_bytes(epoch.try_into().expect("8 bytes"));
+    let mut secret: [u8; 32] = secret.try_into().expect("32 bytes");
+    let mut secrets = Vec::new();
+    while epoch <= last {
+        let key = blake3::derive_key("gdpr-ledger transit key v1", &secret);
+        secrets.push((epoch, secret, key));
+        secret = blake3::derive_key("gdpr-ledger transit ratchet v1", &secret);
+        epoch += 1;
+    }
+    secrets
+}
+
+/// After an erasure, the transit keys of every epoch that carried the subject's identifiers and
+/// details are destroyed once their epochs close (keep window 0): no file of either replica or
+/// of the three nats-servers holds them or the ratchet secrets that made them, in any form, and
+/// the replicas' ratchet files can no longer make them. What NATS keeps of those messages is
+/// ciphertext under keys that exist nowhere. Appends go on under later epochs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_erasure_the_closed_epochs_transit_keys_exist_nowhere() {
+    let cluster = Cluster::start();
+    let (dirs_a, dirs_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let short_epochs = |root: &std::path::Path| {
+        let mut config = replica_config(root, &cluster);
+        if let Some(replication) = config.replication.as_mut() {
+            replication.transit_epoch_secs = 2;
+            replication.transit_grace_secs = 1;
+            replication.transit_keep_epochs = 0;
+        }
+        config
+    };
+    let config_a = short_epochs(dirs_a.path());
+    let ratchet_file =
+        gdpr_ledger::replication::init_ratchet(&config_a.secrets_dir, 2).expect("init");
+    let provisioned =
+        hex::decode(std::fs::read_to_string(&ratchet_file).expect("read").trim()).expect("hex");
+    let a = start(config_a, dirs_a).await;
+    // B gets A's secrets, and the ratchet as provisioned: A may have closed an epoch already, and
+    // a replica that starts from an empty store needs the keys of the stream's first epochs.
+    let config_b = short_epochs(dirs_b.path());
+    copy_dir(&a.config.secrets_dir, &config_b.secrets_dir);
+    std::fs::write(
+        config_b
+            .secrets_dir
+            .join(gdpr_ledger::replication::TRANSIT_RATCHET_FILE),
+        hex::encode(&provisioned),
+    )
+    .expect("the provisioned ratchet");
+    let b = start(config_b, dirs_b).await;
+
+    let mut producer = b.client(PRODUCER_TOKEN).await;
+    let mut with_details = collection("closing-details", "email", "person1@example.com");
+    with_details.details = DETAILS.as_bytes().to_vec();
+    producer
+        .append(pb::AppendRequest {
+            submission: Some(with_details),
+            include_bundle: false,
+        })
+        .await
+        .expect("appended with details");
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", a.addr()))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects");
+    let mut admin = pb::erasure_client::ErasureClient::with_interceptor(
+        channel,
+        gdpr_ledger::client::BearerToken::new(ADMIN_TOKEN).expect("token"),
+    );
+    admin
+        .erase_subject(pb::EraseSubjectRequest {
+            subject: Some(pb::SubjectIdentifier {
+                kind: "email".into(),
+                value: "person1@example.com".into(),
+            }),
+            system: "privacy-portal".into(),
+            event_id: "erasure-1".into(),
+        })
+        .await
+        .expect("erasure opens");
+    // Every epoch up to now carried the subject's messages, or none.
+    let last_used =
+        gdpr_ledger::replication::transit::epoch_of(gdpr_ledger::unix_time::now_seconds() + 1, 2);
+
+    // The replicas close those epochs and destroy their keys (bounded wait).
+    let started = Instant::now();
+    for ledger in [&a, &b] {
+        loop {
+            let ratchet = gdpr_ledger::replication::load_ratchet(&ledger.config.secrets_dir)
+                .expect("the ratchet file");
+            if ratchet.oldest_epoch() > last_used {
+                assert!(ratchet.key(last_used).is_err());
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the keys of epochs up to {last_used} were not destroyed; the oldest kept is {}",
+                ratchet.oldest_epoch()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    // Appends go on, under epochs still open.
+    producer
+        .append(pb::AppendRequest {
+            submission: Some(collection("after-the-closes", "email", "p9@example.com")),
+            include_bundle: false,
+        })
+        .await
+        .expect("appended after the closes");
+    wait_for_size(&a, 3).await;
+    wait_for_size(&b, 3).await;
+    assert_eq!(checkpoint(&a).await, checkpoint(&b).await);
+
+    let mut destroyed = Vec::new();
+    for (epoch, secret, key) in transit_secrets(&provisioned, last_used) {
+        destroyed.extend(common::scan::forms(&format!("R_{epoch}"), &secret));
+        destroyed.extend(common::scan::forms(&format!("T_{epoch}"), &key));
+    }
+    // The scan reads the secrets dirs: it finds the ratchet secret that is kept there.
+    let kept = gdpr_ledger::replication::load_ratchet(&a.config.secrets_dir)
+        .expect("the ratchet")
+        .to_file_bytes();
+    assert!(
+        !common::scan::found_in_files(
+            &a.config.secrets_dir,
+            &common::scan::forms("the kept ratchet", &kept[8..])
+        )
+        .is_empty(),
+        "the scan must read the ratchet file"
+    );
+    for dir in [
+        cluster.dir(),
+        &a.data_dir(),
+        &b.data_dir(),
+        &a.config.secrets_dir,
+        &b.config.secrets_dir,
+    ] {
+        let found = common::scan::found_in_files(dir, &destroyed);
+        assert!(found.is_empty(), "{}: {found:?}", dir.display());
+    }
+    for ledger in [&a, &b] {
+        let (_, metrics) = common::http_get(ledger.metrics_addr(), "/metrics").await;
+        assert!(
+            metrics.contains("gdpr_ledger_replica_skipped_messages_total 0"),
+            "{metrics}"
+        );
+    }
+}
