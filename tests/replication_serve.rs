@@ -752,11 +752,14 @@ fn transit_secrets(file_bytes: &[u8], last: u64) -> Vec<(u64, [u8; 32], [u8; 32]
     secrets
 }
 
-/// After an erasure, the transit keys of every epoch that carried the subject's identifiers and
-/// details are destroyed once their epochs close (keep window 0): no file of either replica or
-/// of the three nats-servers holds them or the ratchet secrets that made them, in any form, and
-/// the replicas' ratchet files can no longer make them. What NATS keeps of those messages is
-/// ciphertext under keys that exist nowhere. Appends go on under later epochs.
+/// Erasure closings go through the stream (an admin's on one replica, and the ledger's own once
+/// every holder confirmed): both replicas close the same cases with the same time, by and
+/// reason, and destroy their own directory rows. Then the transit keys of every epoch that
+/// carried the subjects' identifiers and details are destroyed once their epochs close (keep
+/// window 0): no file of either replica or of the three nats-servers holds them or the ratchet
+/// secrets that made them, in any form, and the replicas' ratchet files can no longer make them.
+/// What NATS keeps of those messages is ciphertext under keys that exist nowhere. Appends go on
+/// under later epochs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_an_erasure_the_closed_epochs_transit_keys_exist_nowhere() {
     let cluster = Cluster::start();
@@ -802,6 +805,8 @@ async fn after_an_erasure_the_closed_epochs_transit_keys_exist_nowhere() {
         })
         .await
         .expect("appended with details");
+    // The erasure goes to A, which looks the subject up once it has applied B's append.
+    wait_for_size(&a, 1).await;
     let channel = tonic::transport::Channel::from_shared(format!("http://{}", a.addr()))
         .expect("uri")
         .connect()
@@ -811,7 +816,7 @@ async fn after_an_erasure_the_closed_epochs_transit_keys_exist_nowhere() {
         channel,
         gdpr_ledger::client::BearerToken::new(ADMIN_TOKEN).expect("token"),
     );
-    admin
+    let opened = admin
         .erase_subject(pb::EraseSubjectRequest {
             subject: Some(pb::SubjectIdentifier {
                 kind: "email".into(),
@@ -821,7 +826,162 @@ async fn after_an_erasure_the_closed_epochs_transit_keys_exist_nowhere() {
             event_id: "erasure-1".into(),
         })
         .await
-        .expect("erasure opens");
+        .expect("erasure opens")
+        .into_inner();
+    // The DPO closes the case on A before every holder confirmed: the closing goes through the
+    // stream, so B closes it too, at the same point of the log, with the same time, by and reason,
+    // and destroys its own directory rows (the identifier no longer names the subject on B).
+    let by_token = || {
+        Some(pb::SubjectRef {
+            subject: Some(pb::subject_ref::Subject::Token(opened.token.clone())),
+        })
+    };
+    let closed_on_a = admin
+        .close_erasure(pb::CloseErasureRequest {
+            subject: by_token(),
+            reason: "the CRM vendor confirmed by letter".into(),
+        })
+        .await
+        .expect("the case closes")
+        .into_inner();
+    assert_eq!(closed_on_a.state, pb::erasure_status::State::Closed as i32);
+    let again = admin
+        .close_erasure(pb::CloseErasureRequest {
+            subject: by_token(),
+            reason: "twice".into(),
+        })
+        .await
+        .expect_err("closed already");
+    assert_eq!(again.code(), tonic::Code::FailedPrecondition, "{again:?}");
+    let channel_b = tonic::transport::Channel::from_shared(format!("http://{}", b.addr()))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects");
+    let mut admin_b = pb::erasure_client::ErasureClient::with_interceptor(
+        channel_b,
+        gdpr_ledger::client::BearerToken::new(ADMIN_TOKEN).expect("token"),
+    );
+    let on_b = admin_b
+        .get_erasure_status(pb::GetErasureStatusRequest {
+            subject: by_token(),
+        })
+        .await
+        .expect("B knows the case")
+        .into_inner();
+    assert_eq!(on_b.state, pb::erasure_status::State::Closed as i32);
+    assert_eq!(
+        (&on_b.closed_at, &on_b.closed_by, &on_b.close_reason),
+        (
+            &closed_on_a.closed_at,
+            &closed_on_a.closed_by,
+            &closed_on_a.close_reason
+        )
+    );
+    let by_identifier = admin_b
+        .get_erasure_status(pb::GetErasureStatusRequest {
+            subject: Some(pb::SubjectRef {
+                subject: Some(pb::subject_ref::Subject::Identifier(
+                    pb::SubjectIdentifier {
+                        kind: "email".into(),
+                        value: "person1@example.com".into(),
+                    },
+                )),
+            }),
+        })
+        .await
+        .expect_err("B's directory rows are destroyed");
+    assert_eq!(
+        by_identifier.code(),
+        tonic::Code::NotFound,
+        "{by_identifier:?}"
+    );
+    // A case the ledger closes itself once every holder confirmed: the replica whose service
+    // took the confirmation publishes the closing, and both apply it alike.
+    let mut producer_a = a.client(PRODUCER_TOKEN).await;
+    producer_a
+        .append(pb::AppendRequest {
+            submission: Some(collection("closing-2", "email", "person2@example.com")),
+            include_bundle: false,
+        })
+        .await
+        .expect("appended");
+    wait_for_size(&b, 3).await;
+    let second = admin_b
+        .erase_subject(pb::EraseSubjectRequest {
+            subject: Some(pb::SubjectIdentifier {
+                kind: "email".into(),
+                value: "person2@example.com".into(),
+            }),
+            system: "privacy-portal".into(),
+            event_id: "erasure-2".into(),
+        })
+        .await
+        .expect("erasure opens")
+        .into_inner();
+    wait_for_size(&a, 4).await;
+    let mut deleted = gdpr_ledger::validation::example_submission(pb::EventKind::DeletionDone);
+    if let Some(event) = deleted.event.as_mut() {
+        event.event_id = "crm-deleted-2".into();
+        event.system = "crm".into();
+    }
+    deleted.subject = Some(pb::SubjectIdentifier {
+        kind: "email".into(),
+        value: "person2@example.com".into(),
+    });
+    producer_a
+        .append(pb::AppendRequest {
+            submission: Some(deleted),
+            include_bundle: false,
+        })
+        .await
+        .expect("the deletion is confirmed");
+    let second_token = || {
+        Some(pb::SubjectRef {
+            subject: Some(pb::subject_ref::Subject::Token(second.token.clone())),
+        })
+    };
+    let started = Instant::now();
+    let (closed_a, closed_b) = loop {
+        let on_a = admin
+            .get_erasure_status(pb::GetErasureStatusRequest {
+                subject: second_token(),
+            })
+            .await
+            .expect("A knows the case")
+            .into_inner();
+        let on_b = admin_b
+            .get_erasure_status(pb::GetErasureStatusRequest {
+                subject: second_token(),
+            })
+            .await
+            .expect("B knows the case")
+            .into_inner();
+        let closed = pb::erasure_status::State::Closed as i32;
+        if on_a.state == closed && on_b.state == closed {
+            break (on_a, on_b);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the case did not close on both: {:?} {:?}",
+            on_a.state,
+            on_b.state
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(closed_a.closed_by, gdpr_ledger::validation::LEDGER_SYSTEM);
+    assert_eq!(
+        (
+            &closed_a.closed_at,
+            &closed_a.closed_by,
+            &closed_a.close_reason
+        ),
+        (
+            &closed_b.closed_at,
+            &closed_b.closed_by,
+            &closed_b.close_reason
+        )
+    );
     // Every epoch up to now carried the subject's messages, or none.
     let last_used =
         gdpr_ledger::replication::transit::epoch_of(gdpr_ledger::unix_time::now_seconds() + 1, 2);
@@ -852,8 +1012,8 @@ async fn after_an_erasure_the_closed_epochs_transit_keys_exist_nowhere() {
         })
         .await
         .expect("appended after the closes");
-    wait_for_size(&a, 3).await;
-    wait_for_size(&b, 3).await;
+    wait_for_size(&a, 6).await;
+    wait_for_size(&b, 6).await;
     assert_eq!(checkpoint(&a).await, checkpoint(&b).await);
 
     let mut destroyed = Vec::new();

@@ -70,6 +70,15 @@ pub enum ErasureError {
     WorkerStopped,
 }
 
+/// What [`ErasureManager::apply_close`] does with a case that is closed already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfClosed {
+    /// Refuse the whole closing ([`ErasureError::AlreadyClosed`]): an admin's close.
+    Refuse,
+    /// Leave it as it is and close the others: the worker's close of completed cases.
+    Skip,
+}
+
 /// Work for the background worker.
 enum Work {
     /// These subjects' rows were destroyed (shredded, or their directory rows at closing).
@@ -78,10 +87,27 @@ enum Work {
     Check(Vec<[u8; 32]>),
 }
 
+/// Where closings go when the server is a replica (`docs/replication.md` section 10): through the
+/// input log, so that every replica closes the same cases at the same point of the log, stamped
+/// with the stream's time. The replica applies them with [`ErasureManager::apply_close`].
+pub trait CloseRoute: Send + Sync {
+    /// Closes `tokens`' cases, by `by`, for `reason` (cases closed already refused, or skipped
+    /// with [`IfClosed::Skip`]); answered once this replica has applied it.
+    fn close(
+        &self,
+        by: String,
+        reason: String,
+        tokens: Vec<[u8; 32]>,
+        if_closed: IfClosed,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ErasureError>> + Send + '_>>;
+}
+
 /// Opens, closes and reports erasure cases; owns the purge worker.
 pub struct ErasureManager {
     store: Arc<LedgerStore>,
     sequencer: SequencerHandle,
+    /// With `[replication]`, where closings go; `None`: closed here, at once.
+    route: Option<Arc<dyn CloseRoute>>,
     journal: Arc<ErasureJournal>,
     work: mpsc::UnboundedSender<Work>,
     /// Held across every read-modify-write of erasure records (closing by an admin, closing by
@@ -107,6 +133,7 @@ impl ErasureManager {
     pub fn start(
         store: Arc<LedgerStore>,
         sequencer: SequencerHandle,
+        route: Option<Arc<dyn CloseRoute>>,
         journal: ErasureJournal,
         config: &ErasureConfig,
     ) -> Result<(Arc<Self>, tokio::task::JoinHandle<()>), ErasureError> {
@@ -118,6 +145,7 @@ impl ErasureManager {
         let manager = Arc::new(Self {
             store,
             sequencer,
+            route,
             journal,
             work,
             records: std::sync::Mutex::new(()),
@@ -223,11 +251,57 @@ impl ErasureManager {
 
     /// Closes an open case (an admin, with a reason; or the ledger when every holder confirmed):
     /// destroys the subject's directory rows and schedules their purge.
-    pub fn close(&self, token: [u8; 32], by: &str, reason: &str) -> Result<(), ErasureError> {
-        self.close_many(&[token], by, reason)
+    /// With `[replication]`, the closing goes through the input log and this returns once this
+    /// replica has applied it.
+    pub async fn close(
+        self: &Arc<Self>,
+        token: [u8; 32],
+        by: &str,
+        reason: &str,
+    ) -> Result<(), ErasureError> {
+        if let Some(route) = &self.route {
+            return route
+                .close(
+                    by.to_owned(),
+                    reason.to_owned(),
+                    vec![token],
+                    IfClosed::Refuse,
+                )
+                .await;
+        }
+        let (manager, by, reason) = (self.clone(), by.to_owned(), reason.to_owned());
+        blocking(move || {
+            manager.apply_close(
+                &[token],
+                &by,
+                &reason,
+                crate::unix_time::now_seconds(),
+                IfClosed::Refuse,
+            )
+        })
+        .await
     }
 
-    fn close_many(&self, tokens: &[[u8; 32]], by: &str, reason: &str) -> Result<(), ErasureError> {
+    /// Whether the subject's case is closed (`None`: it has no case).
+    pub fn is_closed(&self, token: &[u8; 32]) -> Result<Option<bool>, ErasureError> {
+        self.store
+            .erasure_record(token)?
+            .map(|bytes| Ok(ErasureRecord::from_bytes(&bytes)?.closed.is_some()))
+            .transpose()
+    }
+
+    /// Closes `tokens`' cases here, at `at` (Unix seconds): the one rule of closing, for an admin's
+    /// close, the worker's, and a replica's apply of a closing from the input log. Refused
+    /// (changing nothing) when a token has no case, or, with [`IfClosed::Refuse`], when one is
+    /// closed already; with [`IfClosed::Skip`] those are left as they are.
+    pub fn apply_close(
+        &self,
+        tokens: &[[u8; 32]],
+        by: &str,
+        reason: &str,
+        at: i64,
+        if_closed: IfClosed,
+    ) -> Result<(), ErasureError> {
         let _records = self.records.lock().unwrap_or_else(|p| p.into_inner());
         let mut records = Vec::with_capacity(tokens.len());
         for token in tokens {
@@ -237,16 +311,23 @@ impl ErasureManager {
                 .ok_or(ErasureError::NoCase)?;
             let mut record = ErasureRecord::from_bytes(&bytes)?;
             if record.closed.is_some() {
-                return Err(ErasureError::AlreadyClosed);
+                match if_closed {
+                    IfClosed::Refuse => return Err(ErasureError::AlreadyClosed),
+                    IfClosed::Skip => continue,
+                }
             }
             record.closed = Some(ErasureClosing {
-                at: crate::unix_time::now_seconds(),
+                at,
                 by: by.to_owned(),
                 reason: reason.to_owned(),
             });
             record.purged = false;
             records.push((*token, record));
         }
+        if records.is_empty() {
+            return Ok(());
+        }
+        let tokens: Vec<[u8; 32]> = records.iter().map(|(token, _)| *token).collect();
         let rows: Vec<crate::storage::ErasureRow> = records
             .iter()
             .map(|(token, record)| (*token, record.to_bytes()))
@@ -255,7 +336,7 @@ impl ErasureManager {
         let directory_rows = deleted.len();
         // The purge first (see `erase`); the start reconciles a journal line that failed.
         self.send(Work::Purge(PurgeScope {
-            tokens: tokens.to_vec(),
+            tokens,
             directory_rows: Some(deleted),
         }))?;
         for (token, record) in &records {
@@ -379,45 +460,31 @@ fn process(manager: &ErasureManager, work: Vec<Work>) -> Result<(), ErasureError
         }
     }
     if !complete.is_empty() {
-        let _records = manager.records.lock().unwrap_or_else(|p| p.into_inner());
-        let mut records = Vec::new();
-        for token in &complete {
-            if let Some(bytes) = manager.store.erasure_record(token)? {
-                let mut record = ErasureRecord::from_bytes(&bytes)?;
-                if record.closed.is_some() {
-                    // An admin closed it meanwhile.
-                    continue;
+        let reason = "every system and recipient confirmed the deletion";
+        match &manager.route {
+            // Through the input log: every replica closes them at the same point, and schedules
+            // its own purge as it applies the closing.
+            Some(route) => {
+                let closing = route.close(
+                    LEDGER_IDENTITY.into(),
+                    reason.into(),
+                    complete.clone(),
+                    IfClosed::Skip,
+                );
+                match tokio::runtime::Handle::current().block_on(closing) {
+                    Ok(()) | Err(ErasureError::AlreadyClosed) => {}
+                    Err(error) => return Err(error),
                 }
-                record.closed = Some(ErasureClosing {
-                    at: crate::unix_time::now_seconds(),
-                    by: LEDGER_IDENTITY.into(),
-                    reason: "every system and recipient confirmed the deletion".into(),
-                });
-                record.purged = false;
-                records.push((*token, record));
             }
+            None => manager.apply_close(
+                &complete,
+                LEDGER_IDENTITY,
+                reason,
+                crate::unix_time::now_seconds(),
+                IfClosed::Skip,
+            )?,
         }
-        let rows: Vec<crate::storage::ErasureRow> =
-            records.iter().map(|(t, r)| (*t, r.to_bytes())).collect();
-        let deleted = manager.store.close_erasures(&rows)?;
-        for (token, record) in &records {
-            // A journal line that cannot be written must not stop the purge; the next start
-            // reconciles the journal with the store.
-            if let Err(error) = manager
-                .journal
-                .append(&JournalRecord::closed(*token, record))
-            {
-                tracing::error!(%error, "erasure journal: a closing is not journaled yet");
-            }
-        }
-        tracing::info!(cases = records.len(), "erasure cases complete and closed");
-        merge(
-            PurgeScope {
-                tokens: complete,
-                directory_rows: Some(deleted),
-            },
-            &mut scope,
-        );
+        tracing::info!(cases = complete.len(), "erasure cases complete and closed");
     }
     if scope.tokens.is_empty() {
         return Ok(());

@@ -33,6 +33,76 @@ pub enum MessageError {
     /// Sealing the details failed.
     #[error("details: {0}")]
     Vault(#[from] VaultError),
+    /// The request is not what its `Ledger-Format` says: an append carries events and no
+    /// erasure closes (format 1), an erasure close carries tokens and no events (format 2).
+    #[error("a request of format {format}: {why}")]
+    WrongShape {
+        /// The message's format.
+        format: u32,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// The `Ledger-Format` of a message that closes erasure cases: a replica of format 1 only stops
+/// there, asking to be upgraded, rather than read it as an empty append.
+pub const ERASURE_CLOSE_FORMAT: u32 = 2;
+
+/// Erasure cases closed by one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedClose {
+    /// Who closes them (an admin, or the ledger when every holder confirmed).
+    pub by: String,
+    /// Why.
+    pub reason: String,
+    /// The subjects' tokens.
+    pub tokens: Vec<[u8; 32]>,
+    /// Cases closed already are skipped, not refused.
+    pub skip_closed: bool,
+}
+
+/// The bytes of a message that closes erasure cases (sealed with [`ERASURE_CLOSE_FORMAT`]).
+pub fn encode_close(close: &DecodedClose) -> Vec<u8> {
+    pb::ReplicatedRequest {
+        producer: close.by.clone(),
+        corrects_any_entry: false,
+        events: Vec::new(),
+        close_erasures: Some(pb::CloseErasures {
+            tokens: close.tokens.iter().map(|t| t.to_vec()).collect(),
+            reason: close.reason.clone(),
+            skip_closed: close.skip_closed,
+        }),
+    }
+    .encode_to_vec()
+}
+
+/// Reads the bytes of an erasure close strictly: tokens of 32 bytes, at least one, and no event.
+pub fn decode_close(bytes: &[u8]) -> Result<DecodedClose, MessageError> {
+    let shape = |why: &str| MessageError::WrongShape {
+        format: ERASURE_CLOSE_FORMAT,
+        why: why.to_owned(),
+    };
+    let request = pb::ReplicatedRequest::decode(bytes)?;
+    if !request.events.is_empty() || request.corrects_any_entry {
+        return Err(shape("events beside erasure closes"));
+    }
+    let close = request
+        .close_erasures
+        .ok_or_else(|| shape("no erasure closes"))?;
+    if close.tokens.is_empty() {
+        return Err(shape("no token"));
+    }
+    let tokens = close
+        .tokens
+        .into_iter()
+        .map(|token| <[u8; 32]>::try_from(token).map_err(|_| shape("a token is not 32 bytes")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(DecodedClose {
+        by: request.producer,
+        reason: close.reason,
+        tokens,
+        skip_closed: close.skip_closed,
+    })
 }
 
 /// A request as a replica applies it.
@@ -93,6 +163,7 @@ pub fn encode_request(
         producer: producer.to_owned(),
         corrects_any_entry: corrects == CorrectionRights::AnyEntry,
         events,
+        close_erasures: None,
     }
     .encode_to_vec())
 }
@@ -100,6 +171,12 @@ pub fn encode_request(
 /// Reads a request's bytes strictly.
 pub fn decode_request(bytes: &[u8]) -> Result<DecodedRequest, MessageError> {
     let request = pb::ReplicatedRequest::decode(bytes)?;
+    if request.close_erasures.is_some() {
+        return Err(MessageError::WrongShape {
+            format: super::transit::LEDGER_FORMAT,
+            why: "erasure closes in an append".into(),
+        });
+    }
     let events = request
         .events
         .into_iter()
@@ -165,6 +242,42 @@ fn prepared(position: usize, event: pb::ReplicatedEvent) -> Result<PreparedEvent
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_erasure_close_round_trips_and_each_format_keeps_its_shape() {
+        let close = DecodedClose {
+            by: "dpo".into(),
+            reason: "confirmed by phone".into(),
+            tokens: vec![[7; 32], [8; 32]],
+            skip_closed: true,
+        };
+        let bytes = encode_close(&close);
+        assert_eq!(decode_close(&bytes).expect("decodes"), close);
+        // An append's decoder refuses it, and the close's decoder refuses an append.
+        assert!(matches!(
+            decode_request(&bytes),
+            Err(MessageError::WrongShape { .. })
+        ));
+        let append = encode_request("crm", CorrectionRights::OwnEntries, &[]).expect("encodes");
+        assert!(matches!(
+            decode_close(&append),
+            Err(MessageError::WrongShape { .. })
+        ));
+        let short = pb::ReplicatedRequest {
+            producer: "dpo".into(),
+            close_erasures: Some(pb::CloseErasures {
+                tokens: vec![vec![7; 31]],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(decode_close(&short.encode_to_vec()).is_err());
+        let empty = pb::ReplicatedRequest {
+            close_erasures: Some(pb::CloseErasures::default()),
+            ..Default::default()
+        };
+        assert!(decode_close(&empty.encode_to_vec()).is_err());
+    }
     use crate::proto::v1::{Event, EventKind};
 
     fn sample() -> Vec<PreparedEvent> {

@@ -29,11 +29,15 @@ use crate::stats::Stopped;
 use super::close::{CloseDecision, close_message, decide};
 use super::genesis::{GENESIS_MSG_ID, GenesisError, Provisioning};
 use super::input_log::{InputLog, InputLogError, Outgoing, Stored};
-use super::message::{MessageError, decode_request, encode_request, seal_details};
+use super::message::{
+    DecodedClose, ERASURE_CLOSE_FORMAT, MessageError, decode_close, decode_request, encode_close,
+    encode_request, seal_details,
+};
 use super::transit::{
     CLOSE_MSG_ID_PREFIX, LEDGER_FORMAT, MsgIdKey, RequestHeaders, TransitError, TransitRatchet,
     epoch_of,
 };
+use crate::erasure::{ErasureError, ErasureManager, IfClosed};
 use crate::sequencer::{
     AppendError, Arrival, CorrectionRights, PreparedEvent, Receipt, SequencerHandle,
 };
@@ -110,6 +114,8 @@ enum Applied {
     /// The request's epoch was closed before it in the stream: refused unopened, to be sealed
     /// again under an open epoch.
     EpochClosed(u64),
+    /// The erasure cases of a closing message were closed, or why not.
+    ErasureClosed(Result<(), ErasureError>),
 }
 
 /// A message queued to the sequencer, or decided without it, for the collector.
@@ -124,6 +130,8 @@ enum Then {
     Answer,
     /// Answer [`Applied::EpochClosed`].
     EpochClosed(u64),
+    /// Answer [`Applied::ErasureClosed`].
+    ErasureClosed(Result<(), ErasureError>),
     /// A close is durable: destroy the keys of epochs before this one.
     Destroy(u64),
 }
@@ -156,6 +164,10 @@ struct Shared {
     outcomes: Mutex<BTreeMap<u64, Applied>>,
     /// The latest epoch closed in the stream as far as this replica has read it.
     closed: watch::Sender<Option<u64>>,
+    /// The erasure manager that applies closings (set by the server once it is made). Weak: the
+    /// manager routes its closings through this replica, and neither may keep the other (and
+    /// the store) alive after the server stops.
+    erasure: watch::Sender<Option<std::sync::Weak<ErasureManager>>>,
     /// Why the applier stopped, if it did, and how many messages it skipped (read by health and
     /// metrics too).
     failure: Arc<Stopped>,
@@ -189,6 +201,7 @@ impl<L: InputLog> Replica<L> {
             applied: watch::Sender::new(applied),
             outcomes: Mutex::new(BTreeMap::new()),
             closed: watch::Sender::new(closed.map(|c| c.epoch)),
+            erasure: watch::Sender::new(None),
             failure: Arc::default(),
             skipped: Arc::default(),
         });
@@ -281,6 +294,17 @@ impl<L: InputLog> Replica<L> {
         }
     }
 
+    /// Refused before anything is published when this replica no longer applies: it would
+    /// publish a request and never answer it (another replica can take it).
+    fn still_applying(&self) -> Result<(), ReplicaError> {
+        match self.failure() {
+            Some(why) => Err(ReplicaError::Unavailable(format!(
+                "this replica has stopped applying the input log ({why}); send the request to another replica"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Publishes a request received here and answers with this replica's apply of it.
     pub async fn append(
         &self,
@@ -288,16 +312,97 @@ impl<L: InputLog> Replica<L> {
         corrects: CorrectionRights,
         mut events: Vec<PreparedEvent>,
     ) -> Result<Vec<Receipt>, ReplicaError> {
-        // A replica that no longer applies would publish a request and never answer it: refused
-        // before anything is published (another replica can take it).
-        if let Some(why) = self.failure() {
-            return Err(ReplicaError::Unavailable(format!(
-                "this replica has stopped applying the input log ({why}); send the request to another replica"
-            )));
-        }
+        self.still_applying()?;
         seal_details(&mut events).map_err(MessageError::from)?;
         let request = zeroize::Zeroizing::new(encode_request(producer, corrects, &events)?);
         let digests: Vec<[u8; 32]> = events.iter().map(|e| e.content_digest).collect();
+        match self
+            .publish_sealed(producer, "append", &digests, LEDGER_FORMAT, &request)
+            .await?
+        {
+            Some(Applied::Outcome(outcome)) => Ok(outcome?),
+            // A duplicate of a message applied before, or an outcome no longer kept: answered as
+            // a retry against what the log holds.
+            _ => Ok(self
+                .sequencer
+                .answer_retry(producer.to_owned(), corrects, events)
+                .await?),
+        }
+    }
+
+    /// Closes erasure cases through the input log (`docs/replication.md` section 10): every
+    /// replica closes them at the same point of the log, stamped with the stream's time.
+    pub async fn close_erasures(&self, close: DecodedClose) -> Result<(), ErasureError> {
+        let unavailable =
+            |e: ReplicaError| ErasureError::Append(AppendError::Unavailable(e.to_string()));
+        self.still_applying().map_err(unavailable)?;
+        let bytes = zeroize::Zeroizing::new(encode_close(&close));
+        let applied = self
+            .publish_sealed(
+                &close.by,
+                "close-erasure",
+                // The whole closing names the message: the same closing sent twice in an epoch
+                // is one message, another reason for the same case another.
+                &[*blake3::hash(&bytes).as_bytes()],
+                ERASURE_CLOSE_FORMAT,
+                &bytes,
+            )
+            .await
+            .map_err(unavailable)?;
+        match applied {
+            Some(Applied::ErasureClosed(result)) => result,
+            _ => {
+                // A duplicate of a closing applied before: done if every case is closed now.
+                let closed = match self.erasure() {
+                    Some(manager) => close
+                        .tokens
+                        .iter()
+                        .map(|token| manager.is_closed(token))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .into_iter()
+                        .all(|closed| closed == Some(true)),
+                    None => false,
+                };
+                if closed {
+                    Ok(())
+                } else {
+                    Err(unavailable(ReplicaError::Unavailable(
+                        "the closing's outcome is not known here; retry".into(),
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Lets the applier close erasure cases (the server's manager, made after the replica).
+    /// Until it is given, the applier waits at the first closing it meets.
+    pub fn set_erasure(&self, manager: &Arc<ErasureManager>) {
+        self.shared
+            .erasure
+            .send_replace(Some(Arc::downgrade(manager)));
+    }
+
+    /// The erasure manager, while the server has one.
+    fn erasure(&self) -> Option<Arc<ErasureManager>> {
+        self.shared
+            .erasure
+            .borrow()
+            .as_ref()
+            .and_then(std::sync::Weak::upgrade)
+    }
+
+    /// Seals `bytes` (a message of `format`, named for `producer`, `kind` and `digests`) under
+    /// the current epoch's transit key, publishes it, and waits for this replica's apply: its
+    /// outcome, or `None` for a duplicate (or an outcome no longer kept). A message whose epoch
+    /// the stream closed before it is sealed again under an open one.
+    async fn publish_sealed(
+        &self,
+        producer: &str,
+        kind: &str,
+        digests: &[[u8; 32]],
+        format: u32,
+        bytes: &[u8],
+    ) -> Result<Option<Applied>, ReplicaError> {
         for _ in 0..=RESEALS {
             let (outgoing, publish_timeout, apply_timeout) = {
                 let config = self
@@ -307,11 +412,11 @@ impl<L: InputLog> Replica<L> {
                 // The clock's epoch, unless the stream has closed it already.
                 let epoch = epoch_of((config.clock)(), config.epoch_secs)
                     .max(self.closed_epoch().map_or(0, |closed| closed + 1));
-                let msg_id = config.msg_ids.msg_id(producer, "append", &digests, epoch);
-                let body = config.ratchet.key(epoch)?.seal(&msg_id, &request)?;
+                let msg_id = config.msg_ids.msg_id(producer, kind, digests, epoch);
+                let body = config.ratchet.key(epoch)?.seal_as(format, &msg_id, bytes)?;
                 let outgoing = Outgoing {
                     msg_id,
-                    format: LEDGER_FORMAT.to_string(),
+                    format: format.to_string(),
                     epoch: epoch.to_string(),
                     body,
                 };
@@ -327,7 +432,6 @@ impl<L: InputLog> Replica<L> {
                 .map_err(|e: InputLogError| ReplicaError::Unavailable(e.to_string()))?;
             self.wait_applied(ack.seq, apply_timeout).await?;
             match self.take_outcome(ack.seq) {
-                Some(Applied::Outcome(outcome)) if !ack.duplicate => return Ok(outcome?),
                 Some(Applied::EpochClosed(epoch)) => {
                     // Closed in the stream before the request reached it: sealed again under an
                     // open epoch (this replica has now read the close).
@@ -335,16 +439,10 @@ impl<L: InputLog> Replica<L> {
                         epoch,
                         "a request's transit epoch closed first; sealing again"
                     );
-                    continue;
                 }
-                _ => {}
+                Some(applied) if !ack.duplicate => return Ok(Some(applied)),
+                _ => return Ok(None),
             }
-            // A duplicate of a message applied before, or an outcome no longer kept: answered as
-            // a retry against what the log holds.
-            return Ok(self
-                .sequencer
-                .answer_retry(producer.to_owned(), corrects, events)
-                .await?);
         }
         Err(ReplicaError::Unavailable(format!(
             "the request's transit epoch was closed in the stream {} times in a row",
@@ -367,6 +465,24 @@ impl<L: InputLog> Replica<L> {
                 let _ = task.await;
             }
         }
+    }
+}
+
+impl<L: InputLog> crate::erasure::CloseRoute for Replica<L> {
+    fn close(
+        &self,
+        by: String,
+        reason: String,
+        tokens: Vec<[u8; 32]>,
+        if_closed: IfClosed,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ErasureError>> + Send + '_>>
+    {
+        Box::pin(self.close_erasures(DecodedClose {
+            by,
+            reason,
+            tokens,
+            skip_closed: if_closed == IfClosed::Skip,
+        }))
     }
 }
 
@@ -426,6 +542,7 @@ async fn apply<L: InputLog>(
                 let applied = match then {
                     Then::Answer => Applied::Outcome(outcome),
                     Then::EpochClosed(epoch) => Applied::EpochClosed(epoch),
+                    Then::ErasureClosed(result) => Applied::ErasureClosed(result),
                     Then::Destroy(oldest_kept) => {
                         // The close is durable: the keys it lets go of can go.
                         destroy_before(&config, oldest_kept);
@@ -547,7 +664,26 @@ async fn apply<L: InputLog>(
                 (arrival, Then::Destroy(record.oldest_kept), None)
             } else {
                 let request = match open(&config, &stored, genesis, closed) {
-                    Ok(request) => request,
+                    Ok(Opened::Append(request)) => request,
+                    Ok(Opened::CloseErasures(close)) => {
+                        let then = match close_erasures(&shared, &mut stopped, &stored, close).await
+                        {
+                            Closing::Done(result) => Then::ErasureClosed(result),
+                            Closing::Stopped => break 'reading,
+                            Closing::Failed(why) => {
+                                fail(format!("message {}: {why}", stored.seq));
+                                break 'reading;
+                            }
+                        };
+                        let closed = Queued {
+                            then,
+                            ..nothing_to_apply(stored.seq)
+                        };
+                        if queued.send(closed).await.is_err() {
+                            break 'reading;
+                        }
+                        continue;
+                    }
                     Err(Unopened::EpochClosed(epoch)) => {
                         // Refused unopened on every replica alike; nothing to write.
                         let refused = Queued {
@@ -608,6 +744,65 @@ async fn apply<L: InputLog>(
     }
     drop(queued);
     let _ = collector.await;
+}
+
+/// How a replica's apply of an erasure closing ended.
+enum Closing {
+    /// Applied, or refused alike on every replica (no case, closed already).
+    Done(Result<(), ErasureError>),
+    /// The replica is stopping.
+    Stopped,
+    /// This replica cannot apply it (its store failed): fail-stop.
+    Failed(String),
+}
+
+/// Applies a closing of erasure cases at its place in the log: once every earlier message is
+/// applied here, so that it meets the same records and directory on every replica, stamped with
+/// the stream's time.
+async fn close_erasures(
+    shared: &Shared,
+    stopped: &mut watch::Receiver<bool>,
+    stored: &Stored,
+    close: DecodedClose,
+) -> Closing {
+    let mut applied = shared.applied.subscribe();
+    tokio::select! {
+        _ = stopped.changed() => return Closing::Stopped,
+        reached = applied.wait_for(|at| *at + 1 >= stored.seq) => {
+            if reached.is_err() {
+                return Closing::Stopped;
+            }
+        }
+    }
+    let mut erasure = shared.erasure.subscribe();
+    let manager = tokio::select! {
+        _ = stopped.changed() => return Closing::Stopped,
+        manager = erasure.wait_for(Option::is_some) => match manager {
+            Ok(manager) => manager.as_ref().and_then(std::sync::Weak::upgrade),
+            Err(_) => return Closing::Stopped,
+        },
+    };
+    // Gone: the server is stopping.
+    let Some(manager) = manager else {
+        return Closing::Stopped;
+    };
+    let at = crate::unix_time::seconds(stored.timestamp);
+    let if_closed = if close.skip_closed {
+        IfClosed::Skip
+    } else {
+        IfClosed::Refuse
+    };
+    let applied = tokio::task::spawn_blocking(move || {
+        manager.apply_close(&close.tokens, &close.by, &close.reason, at, if_closed)
+    })
+    .await;
+    match applied {
+        Err(error) => Closing::Failed(format!("the erasure closing panicked: {error}")),
+        Ok(Err(error @ (ErasureError::Storage(_) | ErasureError::WorkerStopped))) => {
+            Closing::Failed(format!("erasure closing: {error}"))
+        }
+        Ok(result) => Closing::Done(result),
+    }
 }
 
 /// A message that writes nothing (skipped, refused unopened, a late copy of a close): queued all
@@ -711,6 +906,14 @@ async fn publish_closes<L: InputLog>(
     }
 }
 
+/// A message of the log, opened.
+enum Opened {
+    /// A request that appends (`Ledger-Format` 1).
+    Append(super::message::DecodedRequest),
+    /// A closing of erasure cases (`Ledger-Format` 2).
+    CloseErasures(DecodedClose),
+}
+
 /// Why a message of the log was not opened.
 enum Unopened {
     /// No replica of this deployment sealed it: it does not open under its epoch's key, names an
@@ -797,7 +1000,7 @@ fn open(
     stored: &Stored,
     first_epoch: Option<u64>,
     closed: Option<u64>,
-) -> Result<super::message::DecodedRequest, Unopened> {
+) -> Result<Opened, Unopened> {
     let message = &stored.message;
     let (format, headers) =
         RequestHeaders::parse_any_format(&message.format, &message.epoch, &message.msg_id)
@@ -827,13 +1030,17 @@ fn open(
     let bytes = key
         .open_as(format, &headers.msg_id, &message.body)
         .map_err(|e| Unopened::NotSealedByUs(e.to_string()))?;
-    if format != LEDGER_FORMAT {
-        return Err(Unopened::Unusable(format!(
-            "a request of format {format}, sealed by a replica of this deployment: this replica \
-             applies format {LEDGER_FORMAT} only (upgrade it)"
-        )));
+    match format {
+        LEDGER_FORMAT => decode_request(&bytes).map(Opened::Append),
+        ERASURE_CLOSE_FORMAT => decode_close(&bytes).map(Opened::CloseErasures),
+        _ => {
+            return Err(Unopened::Unusable(format!(
+                "a request of format {format}, sealed by a replica of this deployment: this \
+                 replica applies formats {LEDGER_FORMAT} and {ERASURE_CLOSE_FORMAT} only (upgrade it)"
+            )));
+        }
     }
-    decode_request(&bytes).map_err(|e| Unopened::Unusable(e.to_string()))
+    .map_err(|e| Unopened::Unusable(e.to_string()))
 }
 
 #[cfg(test)]

@@ -202,18 +202,29 @@ impl TransitKey {
 
     /// Seals a request's bytes for the message named `msg_id`, with a fresh random nonce.
     pub fn seal(&self, msg_id: &str, request: &[u8]) -> Result<Vec<u8>, TransitError> {
+        self.seal_as(LEDGER_FORMAT, msg_id, request)
+    }
+
+    /// Seals the bytes of a message whose `Ledger-Format` header says `format`.
+    pub fn seal_as(
+        &self,
+        format: u32,
+        msg_id: &str,
+        request: &[u8],
+    ) -> Result<Vec<u8>, TransitError> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|e| TransitError::Random(e.to_string()))?;
-        self.seal_with_nonce(msg_id, request, nonce)
+        self.seal_with_nonce(format, msg_id, request, nonce)
     }
 
     fn seal_with_nonce(
         &self,
+        format: u32,
         msg_id: &str,
         request: &[u8],
         nonce: [u8; NONCE_LEN],
     ) -> Result<Vec<u8>, TransitError> {
-        let aad = self.aad(LEDGER_FORMAT, msg_id);
+        let aad = self.aad(format, msg_id);
         let sealed = XChaCha20Poly1305::new((&*self.key).into())
             .encrypt(
                 XNonce::from_slice(&nonce),
@@ -486,7 +497,7 @@ mod tests {
         let nonce: [u8; NONCE_LEN] = unhex(&text(body_v, "nonce")).try_into().expect("24 bytes");
         let request = text(body_v, "request_utf8");
         let body = transit
-            .seal_with_nonce(&msg_id, request.as_bytes(), nonce)
+            .seal_with_nonce(LEDGER_FORMAT, &msg_id, request.as_bytes(), nonce)
             .expect("seals");
         assert_eq!(hex(&body), text(body_v, "body"));
         assert_eq!(

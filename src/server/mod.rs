@@ -199,7 +199,14 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         )
         .await
     );
-    let (erasure, erasure_worker) = or_stop!(start_erasure(&config, &store, &sequencer));
+    let close_route = replica
+        .clone()
+        .map(|replica| replica as Arc<dyn crate::erasure::CloseRoute>);
+    let (erasure, erasure_worker) =
+        or_stop!(start_erasure(&config, &store, &sequencer, close_route));
+    if let Some(replica) = &replica {
+        replica.set_erasure(&erasure);
+    }
     let replica_stopped = replica.as_ref().map(|replica| replica.stopped());
     let mut metrics = LedgerMetrics::new(sequencer.shared().clone(), store.clone());
     if let (Some(stopped), Some(replica)) = (&replica_stopped, &replica) {
@@ -461,6 +468,7 @@ fn start_erasure(
     config: &Config,
     store: &Arc<LedgerStore>,
     sequencer: &SequencerHandle,
+    route: Option<Arc<dyn crate::erasure::CloseRoute>>,
 ) -> Result<(Arc<ErasureManager>, JoinHandle<()>), ServerError> {
     let journal_path = config
         .erasure
@@ -476,6 +484,7 @@ fn start_erasure(
     ErasureManager::start(
         store.clone(),
         sequencer.clone(),
+        route,
         crate::erasure::ErasureJournal::new(&journal_path),
         &config.erasure,
     )

@@ -206,12 +206,11 @@ impl Erasure for ErasureService {
         }
         let token = self.token(request.subject).await?;
         let by = caller.identity.clone();
-        let status = self
-            .run(move |manager| {
-                manager.close(token, &by, &request.reason)?;
-                manager.status(token)
-            })
-            .await?;
+        self.manager
+            .close(token, &by, &request.reason)
+            .await
+            .map_err(ServiceError::from)?;
+        let status = self.run(move |manager| manager.status(token)).await?;
         Ok(Response::new(status_message(
             &status,
             crate::unix_time::now_seconds(),

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from gdpr_ledger.v1 import event_pb2 as gdpr__ledger_dot_v1_dot_event__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n gdpr_ledger/v1/replication.proto\x12\x0egdpr_ledger.v1\x1a\x1agdpr_ledger/v1/event.proto\"r\n\x11ReplicatedRequest\x12\x10\n\x08producer\x18\x01 \x01(\t\x12\x1a\n\x12\x63orrects_any_entry\x18\x02 \x01(\x08\x12/\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x1f.gdpr_ledger.v1.ReplicatedEvent\"\xeb\x01\n\x0fReplicatedEvent\x12$\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x15.gdpr_ledger.v1.Event\x12\x13\n\x0bsubject_row\x18\x02 \x01(\x0c\x12\x12\n\nlinked_row\x18\x03 \x01(\x0c\x12\x16\n\x0e\x63ontent_digest\x18\x04 \x01(\x0c\x12\x13\n\x0bidentifiers\x18\x05 \x03(\t\x12\x15\n\rsubject_token\x18\x06 \x01(\x0c\x12\x15\n\ropens_erasure\x18\x07 \x01(\t\x12.\n\x07\x64\x65tails\x18\x08 \x01(\x0b\x32\x1d.gdpr_ledger.v1.SealedDetails\",\n\rSealedDetails\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\x0e\n\x06sealed\x18\x02 \x01(\x0c\"b\n\x12ReplicationControl\x12*\n\x07genesis\x18\x01 \x01(\x0b\x32\x17.gdpr_ledger.v1.GenesisH\x00\x12\x15\n\x0b\x63lose_epoch\x18\x02 \x01(\x04H\x00\x42\t\n\x07\x63ontrol\"\x8b\x01\n\x07Genesis\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x18\n\x10verifier_key_ids\x18\x02 \x03(\t\x12\x15\n\rsecrets_check\x18\x03 \x01(\x0c\x12\x11\n\ttree_size\x18\x04 \x01(\x04\x12\x15\n\rratchet_epoch\x18\x05 \x01(\x04\x12\x15\n\rratchet_check\x18\x06 \x01(\x0c\x42S\n\x11org.gdprledger.v1B\x10ReplicationProtoP\x01Z*gdpr-ledger/gen/go/gdpr_ledger/v1;ledgerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n gdpr_ledger/v1/replication.proto\x12\x0egdpr_ledger.v1\x1a\x1agdpr_ledger/v1/event.proto\"\xa9\x01\n\x11ReplicatedRequest\x12\x10\n\x08producer\x18\x01 \x01(\t\x12\x1a\n\x12\x63orrects_any_entry\x18\x02 \x01(\x08\x12/\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x1f.gdpr_ledger.v1.ReplicatedEvent\x12\x35\n\x0e\x63lose_erasures\x18\x04 \x01(\x0b\x32\x1d.gdpr_ledger.v1.CloseErasures\"D\n\rCloseErasures\x12\x0e\n\x06tokens\x18\x01 \x03(\x0c\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x13\n\x0bskip_closed\x18\x03 \x01(\x08\"\xeb\x01\n\x0fReplicatedEvent\x12$\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x15.gdpr_ledger.v1.Event\x12\x13\n\x0bsubject_row\x18\x02 \x01(\x0c\x12\x12\n\nlinked_row\x18\x03 \x01(\x0c\x12\x16\n\x0e\x63ontent_digest\x18\x04 \x01(\x0c\x12\x13\n\x0bidentifiers\x18\x05 \x03(\t\x12\x15\n\rsubject_token\x18\x06 \x01(\x0c\x12\x15\n\ropens_erasure\x18\x07 \x01(\t\x12.\n\x07\x64\x65tails\x18\x08 \x01(\x0b\x32\x1d.gdpr_ledger.v1.SealedDetails\",\n\rSealedDetails\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\x0e\n\x06sealed\x18\x02 \x01(\x0c\"b\n\x12ReplicationControl\x12*\n\x07genesis\x18\x01 \x01(\x0b\x32\x17.gdpr_ledger.v1.GenesisH\x00\x12\x15\n\x0b\x63lose_epoch\x18\x02 \x01(\x04H\x00\x42\t\n\x07\x63ontrol\"\x8b\x01\n\x07Genesis\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x18\n\x10verifier_key_ids\x18\x02 \x03(\t\x12\x15\n\rsecrets_check\x18\x03 \x01(\x0c\x12\x11\n\ttree_size\x18\x04 \x01(\x04\x12\x15\n\rratchet_epoch\x18\x05 \x01(\x04\x12\x15\n\rratchet_check\x18\x06 \x01(\x0c\x42S\n\x11org.gdprledger.v1B\x10ReplicationProtoP\x01Z*gdpr-ledger/gen/go/gdpr_ledger/v1;ledgerv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,14 +33,16 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gdpr_ledger.v1.replication_
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\021org.gdprledger.v1B\020ReplicationProtoP\001Z*gdpr-ledger/gen/go/gdpr_ledger/v1;ledgerv1'
-  _globals['_REPLICATEDREQUEST']._serialized_start=80
-  _globals['_REPLICATEDREQUEST']._serialized_end=194
-  _globals['_REPLICATEDEVENT']._serialized_start=197
-  _globals['_REPLICATEDEVENT']._serialized_end=432
-  _globals['_SEALEDDETAILS']._serialized_start=434
-  _globals['_SEALEDDETAILS']._serialized_end=478
-  _globals['_REPLICATIONCONTROL']._serialized_start=480
-  _globals['_REPLICATIONCONTROL']._serialized_end=578
-  _globals['_GENESIS']._serialized_start=581
-  _globals['_GENESIS']._serialized_end=720
+  _globals['_REPLICATEDREQUEST']._serialized_start=81
+  _globals['_REPLICATEDREQUEST']._serialized_end=250
+  _globals['_CLOSEERASURES']._serialized_start=252
+  _globals['_CLOSEERASURES']._serialized_end=320
+  _globals['_REPLICATEDEVENT']._serialized_start=323
+  _globals['_REPLICATEDEVENT']._serialized_end=558
+  _globals['_SEALEDDETAILS']._serialized_start=560
+  _globals['_SEALEDDETAILS']._serialized_end=604
+  _globals['_REPLICATIONCONTROL']._serialized_start=606
+  _globals['_REPLICATIONCONTROL']._serialized_end=704
+  _globals['_GENESIS']._serialized_start=707
+  _globals['_GENESIS']._serialized_end=846
 # @@protoc_insertion_point(module_scope)

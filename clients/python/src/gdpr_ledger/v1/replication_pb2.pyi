@@ -8,14 +8,26 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ReplicatedRequest(_message.Message):
-    __slots__ = ("producer", "corrects_any_entry", "events")
+    __slots__ = ("producer", "corrects_any_entry", "events", "close_erasures")
     PRODUCER_FIELD_NUMBER: _ClassVar[int]
     CORRECTS_ANY_ENTRY_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_ERASURES_FIELD_NUMBER: _ClassVar[int]
     producer: str
     corrects_any_entry: bool
     events: _containers.RepeatedCompositeFieldContainer[ReplicatedEvent]
-    def __init__(self, producer: _Optional[str] = ..., corrects_any_entry: _Optional[bool] = ..., events: _Optional[_Iterable[_Union[ReplicatedEvent, _Mapping]]] = ...) -> None: ...
+    close_erasures: CloseErasures
+    def __init__(self, producer: _Optional[str] = ..., corrects_any_entry: _Optional[bool] = ..., events: _Optional[_Iterable[_Union[ReplicatedEvent, _Mapping]]] = ..., close_erasures: _Optional[_Union[CloseErasures, _Mapping]] = ...) -> None: ...
+
+class CloseErasures(_message.Message):
+    __slots__ = ("tokens", "reason", "skip_closed")
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SKIP_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    tokens: _containers.RepeatedScalarFieldContainer[bytes]
+    reason: str
+    skip_closed: bool
+    def __init__(self, tokens: _Optional[_Iterable[bytes]] = ..., reason: _Optional[str] = ..., skip_closed: _Optional[bool] = ...) -> None: ...
 
 class ReplicatedEvent(_message.Message):
     __slots__ = ("event", "subject_row", "linked_row", "content_digest", "identifiers", "subject_token", "opens_erasure", "details")
