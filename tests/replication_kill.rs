@@ -2,12 +2,15 @@
 //! `gdpr-ledger serve` process with its own data dir and the same secrets. Clients append through
 //! all three (single events and batches) and, as a producer does, retry a failed request unchanged
 //! on the next replica. Mid-load one ledger replica is killed with SIGKILL and started again, then
-//! the nats-server leading the stream is killed with SIGKILL and started again.
+//! the nats-server leading the stream is killed with SIGKILL and started again. Transit epochs
+//! last two seconds, so epoch closes, requests sealed again after their epoch closed, and the
+//! destruction of transit keys all happen under the kills.
 //!
 //! Afterwards: every acknowledged event is on all three replicas at the index and with the leaf
 //! hash its receipt gave; every checkpoint a receipt carried is byte-identical on all three; the
 //! three logs are identical entry for entry and audit through the API; and each data dir audits
-//! clean with `gdpr-ledger audit --data-dir`. How long producers waited after each fault is
+//! clean with `gdpr-ledger audit --data-dir`; every replica destroyed the keys of closed epochs.
+//! How long producers waited after each fault is
 //! printed (a figure for the notes, not an assertion).
 
 mod common;
@@ -25,6 +28,8 @@ use gdpr_ledger::proto::v1 as pb;
 use gdpr_ledger::replication::ReplicationConfig;
 use nats_cluster::Cluster;
 
+/// Length of a transit epoch in this test: closes every two seconds.
+const TRANSIT_EPOCH_SECS: u64 = 2;
 const REPLICAS: usize = 3;
 const CLIENTS_PER_REPLICA: usize = 2;
 /// Each client stops after this many requests, or earlier when the test says so.
@@ -276,6 +281,11 @@ async fn a_ledger_replica_and_a_nats_server_die_under_load_and_nothing_acknowled
                 stream_replicas: 3,
                 // JetStream reserves this on each nats-server's disk.
                 stream_max_bytes: 32 << 20,
+                // Epochs of two seconds: closes, requests sealed again and keys destroyed all
+                // happen under the kills.
+                transit_epoch_secs: TRANSIT_EPOCH_SECS,
+                transit_grace_secs: 1,
+                transit_keep_epochs: 1,
                 ..ReplicationConfig::default()
             });
             let config_path = dirs.path().join("gdpr-ledger.toml");
@@ -290,7 +300,15 @@ async fn a_ledger_replica_and_a_nats_server_die_under_load_and_nothing_acknowled
         .collect();
     // The first replica makes the secrets; the others get a copy, as an operator does.
     let secrets = |r: &Replica| r.data_dir.with_file_name("secrets");
-    gdpr_ledger::replication::init_ratchet(&secrets(&replicas[0]), 600).expect("ratchet");
+    let ratchet_file =
+        gdpr_ledger::replication::init_ratchet(&secrets(&replicas[0]), TRANSIT_EPOCH_SECS)
+            .expect("ratchet");
+    // The ratchet as provisioned: the first replica may close epochs (and destroy their keys)
+    // before the others start, and they apply the stream from its first message.
+    let provisioned = std::fs::read_to_string(&ratchet_file).expect("ratchet");
+    let first_epoch = gdpr_ledger::replication::load_ratchet(&secrets(&replicas[0]))
+        .expect("ratchet")
+        .oldest_epoch();
     replicas[0].process = Some(start_server(&replicas[0].config_path).await);
     for i in 1..REPLICAS {
         let to = secrets(&replicas[i]);
@@ -299,6 +317,11 @@ async fn a_ledger_replica_and_a_nats_server_die_under_load_and_nothing_acknowled
             let entry = entry.expect("entry");
             std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
         }
+        std::fs::write(
+            to.join(gdpr_ledger::replication::TRANSIT_RATCHET_FILE),
+            &provisioned,
+        )
+        .expect("the provisioned ratchet");
         replicas[i].process = Some(start_server(&replicas[i].config_path).await);
     }
     let key = replicas[0]
@@ -459,6 +482,22 @@ async fn a_ledger_replica_and_a_nats_server_die_under_load_and_nothing_acknowled
         "{} checkpoints identical on the three replicas",
         checkpoints.len()
     );
+    // Epochs were closed and their keys destroyed on every replica meanwhile.
+    for replica in &replicas {
+        let oldest = gdpr_ledger::replication::load_ratchet(&secrets(replica))
+            .expect("ratchet")
+            .oldest_epoch();
+        assert!(
+            oldest > first_epoch + 2,
+            "the ratchet of {} is at epoch {oldest}, provisioned at {first_epoch}",
+            replica.data_dir.display()
+        );
+        println!(
+            "{}: transit keys destroyed for {} epochs",
+            replica.data_dir.display(),
+            oldest - first_epoch
+        );
+    }
 
     // The three logs, entry for entry, each audited through the API.
     let logs = whole_logs(&addrs, &key).await;
