@@ -13,21 +13,14 @@ use common::{ADMIN_TOKEN, AUDITOR_TOKEN, BILLING_TOKEN, MAILER_TOKEN, PRODUCER_T
 use gdpr_ledger::client::BearerToken;
 use gdpr_ledger::core::directory::{DirectorySecret, directory_row_key};
 use gdpr_ledger::proto::v1 as pb;
-use gdpr_ledger::proto::v1::erasure_client::ErasureClient;
 use gdpr_ledger::storage::{LedgerStore, StorageConfig, columns};
 use tonic::Code;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-type Erasure = ErasureClient<InterceptedService<Channel, BearerToken>>;
+type Erasure = common::ErasureClient;
 
 async fn erasure_client(ledger: &TestLedger, token: &str) -> Erasure {
-    let channel = Channel::from_shared(format!("http://{}", ledger.addr()))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connects");
-    ErasureClient::with_interceptor(channel, BearerToken::new(token).expect("token"))
+    ledger.erasure_client(token).await
 }
 
 /// The subject named by the e-mail address `value`.

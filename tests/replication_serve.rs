@@ -162,15 +162,7 @@ async fn two_servers_on_nats_serve_the_same_log() {
         .await
         .expect("appended with details");
     // An erasure opened through A reaches B.
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", a.addr()))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connects");
-    let mut admin = pb::erasure_client::ErasureClient::with_interceptor(
-        channel,
-        gdpr_ledger::client::BearerToken::new(ADMIN_TOKEN).expect("token"),
-    );
+    let mut admin = a.erasure_client(ADMIN_TOKEN).await;
     admin
         .erase_subject(pb::EraseSubjectRequest {
             subject: Some(pb::SubjectIdentifier {
@@ -807,15 +799,7 @@ async fn after_an_erasure_the_closed_epochs_transit_keys_exist_nowhere() {
         .expect("appended with details");
     // The erasure goes to A, which looks the subject up once it has applied B's append.
     wait_for_size(&a, 1).await;
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", a.addr()))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connects");
-    let mut admin = pb::erasure_client::ErasureClient::with_interceptor(
-        channel,
-        gdpr_ledger::client::BearerToken::new(ADMIN_TOKEN).expect("token"),
-    );
+    let mut admin = a.erasure_client(ADMIN_TOKEN).await;
     let opened = admin
         .erase_subject(pb::EraseSubjectRequest {
             subject: Some(pb::SubjectIdentifier {
@@ -853,15 +837,7 @@ async fn after_an_erasure_the_closed_epochs_transit_keys_exist_nowhere() {
         .await
         .expect_err("closed already");
     assert_eq!(again.code(), tonic::Code::FailedPrecondition, "{again:?}");
-    let channel_b = tonic::transport::Channel::from_shared(format!("http://{}", b.addr()))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connects");
-    let mut admin_b = pb::erasure_client::ErasureClient::with_interceptor(
-        channel_b,
-        gdpr_ledger::client::BearerToken::new(ADMIN_TOKEN).expect("token"),
-    );
+    let mut admin_b = b.erasure_client(ADMIN_TOKEN).await;
     let on_b = admin_b
         .get_erasure_status(pb::GetErasureStatusRequest {
             subject: by_token(),

@@ -176,7 +176,25 @@ impl TestLedger {
     pub async fn client(&self, token: &str) -> Client {
         client_for(self.addr(), token).await
     }
+
+    /// An erasure client presenting `token`.
+    pub async fn erasure_client(&self, token: &str) -> ErasureClient {
+        let channel = Channel::from_shared(format!("http://{}", self.addr()))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connects to the test server");
+        gdpr_ledger::proto::v1::erasure_client::ErasureClient::with_interceptor(
+            channel,
+            gdpr_ledger::client::BearerToken::new(token).expect("token"),
+        )
+    }
 }
+
+/// The erasure service's client, with a bearer token.
+pub type ErasureClient = gdpr_ledger::proto::v1::erasure_client::ErasureClient<
+    tonic::service::interceptor::InterceptedService<Channel, gdpr_ledger::client::BearerToken>,
+>;
 
 /// A client for the ledger at `addr` presenting `token` as a bearer token.
 pub async fn client_for(addr: std::net::SocketAddr, token: &str) -> Client {
