@@ -851,7 +851,7 @@ async fn close_due<L: InputLog>(
     config: &Mutex<ReplicaConfig>,
     shared: &Shared,
 ) -> Result<Option<(u64, u64)>, ReplicaError> {
-    let (message, publish_timeout) = {
+    let (epoch, message, publish_timeout) = {
         let config = config
             .lock()
             .map_err(|_| ReplicaError::Unavailable("poisoned".into()))?;
@@ -865,11 +865,11 @@ async fn close_due<L: InputLog>(
             return Ok(None);
         }
         (
+            due,
             close_message(&config.ratchet.key(due)?),
             config.publish_timeout,
         )
     };
-    let epoch = message.epoch.parse().unwrap_or_default();
     let ack = tokio::time::timeout(publish_timeout, log.publish(message))
         .await
         .map_err(|_| {
