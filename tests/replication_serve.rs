@@ -51,6 +51,27 @@ async fn start(config: Config, dirs: tempfile::TempDir) -> TestLedger {
     }
 }
 
+/// Opens the erasure case of the e-mail address `value` through `admin`, received by the
+/// privacy portal as `event_id`.
+async fn erase(
+    admin: &mut common::ErasureClient,
+    value: &str,
+    event_id: &str,
+) -> pb::ErasureStatus {
+    admin
+        .erase_subject(pb::EraseSubjectRequest {
+            subject: Some(pb::SubjectIdentifier {
+                kind: "email".into(),
+                value: value.into(),
+            }),
+            system: "privacy-portal".into(),
+            event_id: event_id.into(),
+        })
+        .await
+        .expect("erasure opens")
+        .into_inner()
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).expect("create");
     for entry in std::fs::read_dir(from).expect("read") {
@@ -163,17 +184,7 @@ async fn two_servers_on_nats_serve_the_same_log() {
         .expect("appended with details");
     // An erasure opened through A reaches B.
     let mut admin = a.erasure_client(ADMIN_TOKEN).await;
-    admin
-        .erase_subject(pb::EraseSubjectRequest {
-            subject: Some(pb::SubjectIdentifier {
-                kind: "email".into(),
-                value: "person1@example.com".into(),
-            }),
-            system: "privacy-portal".into(),
-            event_id: "erasure-1".into(),
-        })
-        .await
-        .expect("erasure opens");
+    erase(&mut admin, "person1@example.com", "erasure-1").await;
 
     wait_for_size(&a, 7).await;
     wait_for_size(&b, 7).await;
@@ -800,18 +811,7 @@ async fn after_an_erasure_the_closed_epochs_transit_keys_exist_nowhere() {
     // The erasure goes to A, which looks the subject up once it has applied B's append.
     wait_for_size(&a, 1).await;
     let mut admin = a.erasure_client(ADMIN_TOKEN).await;
-    let opened = admin
-        .erase_subject(pb::EraseSubjectRequest {
-            subject: Some(pb::SubjectIdentifier {
-                kind: "email".into(),
-                value: "person1@example.com".into(),
-            }),
-            system: "privacy-portal".into(),
-            event_id: "erasure-1".into(),
-        })
-        .await
-        .expect("erasure opens")
-        .into_inner();
+    let opened = erase(&mut admin, "person1@example.com", "erasure-1").await;
     // The DPO closes the case on A before every holder confirmed: the closing goes through the
     // stream, so B closes it too, at the same point of the log, with the same time, by and reason,
     // and destroys its own directory rows (the identifier no longer names the subject on B).
@@ -883,18 +883,7 @@ async fn after_an_erasure_the_closed_epochs_transit_keys_exist_nowhere() {
         .await
         .expect("appended");
     wait_for_size(&b, 3).await;
-    let second = admin_b
-        .erase_subject(pb::EraseSubjectRequest {
-            subject: Some(pb::SubjectIdentifier {
-                kind: "email".into(),
-                value: "person2@example.com".into(),
-            }),
-            system: "privacy-portal".into(),
-            event_id: "erasure-2".into(),
-        })
-        .await
-        .expect("erasure opens")
-        .into_inner();
+    let second = erase(&mut admin_b, "person2@example.com", "erasure-2").await;
     wait_for_size(&a, 4).await;
     let mut deleted = gdpr_ledger::validation::example_submission(pb::EventKind::DeletionDone);
     if let Some(event) = deleted.event.as_mut() {

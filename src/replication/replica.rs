@@ -422,14 +422,7 @@ impl<L: InputLog> Replica<L> {
                 };
                 (outgoing, config.publish_timeout, config.apply_timeout)
             };
-            let ack = tokio::time::timeout(publish_timeout, self.log.publish(outgoing))
-                .await
-                .map_err(|_| {
-                    ReplicaError::Unavailable(format!(
-                        "the input log did not acknowledge within {publish_timeout:?}"
-                    ))
-                })?
-                .map_err(|e: InputLogError| ReplicaError::Unavailable(e.to_string()))?;
+            let ack = publish_within(&*self.log, outgoing, publish_timeout).await?;
             self.wait_applied(ack.seq, apply_timeout).await?;
             match self.take_outcome(ack.seq) {
                 Some(Applied::EpochClosed(epoch)) => {
@@ -870,15 +863,25 @@ async fn close_due<L: InputLog>(
             config.publish_timeout,
         )
     };
-    let ack = tokio::time::timeout(publish_timeout, log.publish(message))
+    let ack = publish_within(log, message, publish_timeout).await?;
+    Ok(Some((epoch, ack.seq)))
+}
+
+/// Publishes `message`, waiting up to `timeout` for the log's acknowledgement: a request's and a
+/// close's publish alike.
+async fn publish_within<L: InputLog>(
+    log: &L,
+    message: Outgoing,
+    timeout: Duration,
+) -> Result<super::input_log::PubAck, ReplicaError> {
+    tokio::time::timeout(timeout, log.publish(message))
         .await
         .map_err(|_| {
             ReplicaError::Unavailable(format!(
-                "the input log did not acknowledge within {publish_timeout:?}"
+                "the input log did not acknowledge within {timeout:?}"
             ))
         })?
-        .map_err(|e| ReplicaError::Unavailable(e.to_string()))?;
-    Ok(Some((epoch, ack.seq)))
+        .map_err(|e: InputLogError| ReplicaError::Unavailable(e.to_string()))
 }
 
 /// Publishes the close that is due every `every`, until the replica stops.
