@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod checkpoint;
 pub mod checks;
 pub mod correction;
+pub mod deadline;
 pub mod directory;
 pub mod entry;
 pub mod hash;
