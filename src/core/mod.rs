@@ -15,5 +15,6 @@ pub mod hash;
 pub mod lifecycle;
 pub mod merkle;
 pub mod note;
+pub mod request_cases;
 pub mod signature;
 pub mod subject_index;
