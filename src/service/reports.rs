@@ -7,6 +7,7 @@
 //! `breach_cases` (logged the same way when they count).
 
 mod breach_cases;
+mod request_cases;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -276,6 +277,22 @@ impl Reports for Arc<ReportsService> {
         request: Request<pb::ListBreachCasesRequest>,
     ) -> Result<Response<pb::ListBreachCasesResponse>, Status> {
         self.breach_cases(request).await
+    }
+
+    #[tracing::instrument(name = "get_request_case", skip_all)]
+    async fn get_request_case(
+        &self,
+        request: Request<pb::GetRequestCaseRequest>,
+    ) -> Result<Response<pb::GetRequestCaseResponse>, Status> {
+        self.request_case(request).await
+    }
+
+    #[tracing::instrument(name = "list_overdue_requests", skip_all)]
+    async fn list_overdue_requests(
+        &self,
+        request: Request<pb::ListOverdueRequestsRequest>,
+    ) -> Result<Response<pb::ListOverdueRequestsResponse>, Status> {
+        self.overdue_requests(request).await
     }
 
     #[tracing::instrument(name = "records_of_processing", skip_all)]

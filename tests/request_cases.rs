@@ -1,0 +1,339 @@
+//! Data subject request cases and the article 12(3) clock (docs/requests.md), through a real
+//! server on 127.0.0.1 with RocksDB in a temporary directory: receipts, an extension and an
+//! answer appended by the producer, the policy by an admin; the cases read by the auditor for
+//! several `as_of` times (the injected clock: the server's own clock is never waited on); the
+//! answers against the pure register's rules; who may read; bad requests.
+
+mod common;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::{ADMIN_TOKEN, AUDITOR_TOKEN, PRODUCER_TOKEN, TestLedger};
+use gdpr_ledger::client::{AuthenticatedReportsClient, reports_client};
+use gdpr_ledger::core::deadline::DeadlinePolicy;
+use gdpr_ledger::proto::v1 as pb;
+use gdpr_ledger::proto::v1::{EventKind, RequestCaseState};
+use gdpr_ledger::validation::example_submission;
+use prost_types::Timestamp;
+
+const DAY: i64 = 86_400;
+const ZONE: &str = "Europe/Berlin";
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
+fn ts(seconds: i64) -> Timestamp {
+    Timestamp { seconds, nanos: 0 }
+}
+
+async fn reports(ledger: &TestLedger, token: &str) -> AuthenticatedReportsClient {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", ledger.addr()))
+        .expect("address")
+        .connect()
+        .await
+        .expect("connect");
+    reports_client(channel, token).expect("token")
+}
+
+async fn append(ledger: &TestLedger, token: &str, sub: pb::EventSubmission) -> u64 {
+    let mut client = ledger.client(token).await;
+    client
+        .append(pb::AppendRequest {
+            submission: Some(sub),
+            include_bundle: false,
+        })
+        .await
+        .expect("append")
+        .into_inner()
+        .receipt
+        .expect("receipt")
+        .index
+}
+
+/// The example of `kind` with id `id`, case `request_ref` and `change` applied to its event.
+fn event(
+    kind: EventKind,
+    id: &str,
+    request_ref: &str,
+    change: impl FnOnce(&mut pb::Event),
+) -> pb::EventSubmission {
+    let mut sub = example_submission(kind);
+    let event = sub.event.as_mut().expect("event");
+    event.event_id = id.into();
+    event.occurred_at = Some(ts(now()));
+    event.request_ref = request_ref.into();
+    change(event);
+    sub
+}
+
+fn received(id: &str, request_ref: &str, at: i64) -> pb::EventSubmission {
+    event(EventKind::RequestReceived, id, request_ref, |e| {
+        e.request.as_mut().expect("request").received_at = Some(ts(at));
+    })
+}
+
+async fn overdue(
+    client: &mut AuthenticatedReportsClient,
+    as_of: i64,
+    include_open: bool,
+) -> Vec<(String, RequestCaseState)> {
+    client
+        .list_overdue_requests(pb::ListOverdueRequestsRequest {
+            as_of: Some(ts(as_of)),
+            include_open,
+            after: String::new(),
+            limit: 0,
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .cases
+        .into_iter()
+        .map(|case| (case.request_ref.clone(), case.state()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_cases_and_their_clock_for_any_as_of() {
+    let mut ledger = TestLedger::start().await;
+    let t = now();
+    // The policy: Berlin, no holidays, in force from long ago (an admin's).
+    let mut policy = example_submission(EventKind::RequestPolicyDeclared);
+    {
+        let event = policy.event.as_mut().expect("event");
+        event.occurred_at = Some(ts(t));
+        let p = event.request_policy.as_mut().expect("policy");
+        p.time_zone = ZONE.into();
+        p.public_holidays = vec![];
+        p.effective_at = Some(ts(t - 400 * DAY));
+    }
+    let policy_index = append(&ledger, ADMIN_TOKEN, policy).await;
+    // A: received 45 days ago, never answered. B: received 10 days ago. C: received 45 days ago,
+    // extended by one month (told on time). D: received 45 days ago, answered 5 days ago (late).
+    // E: received 45 days ago, its receipt retracted.
+    let a = append(
+        &ledger,
+        PRODUCER_TOKEN,
+        received("r-a", "DSR-A", t - 45 * DAY),
+    )
+    .await;
+    append(
+        &ledger,
+        PRODUCER_TOKEN,
+        received("r-b", "DSR-B", t - 10 * DAY),
+    )
+    .await;
+    append(
+        &ledger,
+        PRODUCER_TOKEN,
+        received("r-c", "DSR-C", t - 45 * DAY),
+    )
+    .await;
+    append(
+        &ledger,
+        PRODUCER_TOKEN,
+        event(EventKind::RequestExtended, "x-c", "DSR-C", |e| {
+            e.request_extension
+                .as_mut()
+                .expect("extension")
+                .subject_told_at = Some(ts(t - 40 * DAY));
+        }),
+    )
+    .await;
+    append(
+        &ledger,
+        PRODUCER_TOKEN,
+        received("r-d", "DSR-D", t - 45 * DAY),
+    )
+    .await;
+    append(
+        &ledger,
+        PRODUCER_TOKEN,
+        event(EventKind::RequestAnswered, "a-d", "DSR-D", |e| {
+            e.request_response.as_mut().expect("response").responded_at = Some(ts(t - 5 * DAY));
+        }),
+    )
+    .await;
+    let e = append(
+        &ledger,
+        PRODUCER_TOKEN,
+        received("r-e", "DSR-E", t - 45 * DAY),
+    )
+    .await;
+    let mut retract = example_submission(EventKind::Correction);
+    {
+        let event = retract.event.as_mut().expect("event");
+        event.event_id = "fix-e".into();
+        event.occurred_at = Some(ts(t));
+        event.correction.as_mut().expect("correction").target_index = e;
+    }
+    append(&ledger, ADMIN_TOKEN, retract).await;
+
+    let mut auditor = reports(&ledger, AUDITOR_TOKEN).await;
+    let later = now() + 60;
+    // The expected dates from the deadline rules (core::deadline's own tests check them).
+    let berlin = DeadlinePolicy::new::<&str>(ZONE, &[]).expect("policy");
+    let due_a = berlin.due_dates(&ts(t - 45 * DAY), 0).expect("due");
+    let due_b = berlin.due_dates(&ts(t - 10 * DAY), 0).expect("due");
+    let due_c = berlin.due_dates(&ts(t - 45 * DAY), 1).expect("due");
+    let end = |day| {
+        let end = berlin.end_of_day(day).expect("end");
+        end.as_second()
+    };
+
+    let case = auditor
+        .get_request_case(pb::GetRequestCaseRequest {
+            request_ref: "DSR-A".into(),
+            as_of: Some(ts(later)),
+        })
+        .await
+        .expect("case A")
+        .into_inner()
+        .request_case
+        .expect("a case");
+    assert_eq!(case.state(), RequestCaseState::Overdue);
+    assert_eq!(case.due_on, due_a.due.to_string());
+    assert_eq!(case.received_on, due_a.received_on.to_string());
+    assert_eq!(case.time_zone, ZONE);
+    assert_eq!(case.policy_index, policy_index);
+    assert_eq!(case.entry_indexes, vec![a]);
+    assert_eq!(case.right(), pb::DataSubjectRight::Access);
+    assert_eq!(case.due_end, Some(ts(end(due_a.due))));
+
+    // Now: A is overdue; with the open ones, B and C too (C is extended); D answered, E gone.
+    assert_eq!(
+        overdue(&mut auditor, later, false).await,
+        vec![("DSR-A".to_owned(), RequestCaseState::Overdue)]
+    );
+    assert_eq!(
+        overdue(&mut auditor, later, true).await,
+        vec![
+            ("DSR-A".to_owned(), RequestCaseState::Overdue),
+            ("DSR-B".to_owned(), RequestCaseState::Open),
+            ("DSR-C".to_owned(), RequestCaseState::Open),
+        ]
+    );
+    // One second before A's due day ends (in the future of the log): still open; at its end,
+    // overdue. B's and C's due days later: overdue from their ends.
+    let before = end(due_a.due) - 1;
+    assert!(before >= later || overdue(&mut auditor, before, false).await.is_empty());
+    let c_end = end(due_c.due);
+    let b_end = end(due_b.due);
+    let both = overdue(&mut auditor, c_end.max(b_end), false).await;
+    assert_eq!(
+        both.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(),
+        ["DSR-A", "DSR-B", "DSR-C"]
+    );
+    assert_eq!(
+        overdue(&mut auditor, b_end - 1, false).await.len(),
+        if c_end < b_end { 2 } else { 1 }
+    );
+    // D was answered after its due day.
+    let d = auditor
+        .get_request_case(pb::GetRequestCaseRequest {
+            request_ref: "DSR-D".into(),
+            as_of: Some(ts(later)),
+        })
+        .await
+        .expect("case D")
+        .into_inner()
+        .request_case
+        .expect("a case");
+    assert_eq!(d.state(), RequestCaseState::Answered);
+    assert!(d.responded_late);
+    // Before anything was appended, the log held no case: NOT_FOUND naming the field, and an
+    // empty list.
+    let status = auditor
+        .get_request_case(pb::GetRequestCaseRequest {
+            request_ref: "DSR-A".into(),
+            as_of: Some(ts(t - 3600)),
+        })
+        .await
+        .expect_err("no case yet");
+    assert_eq!(status.code(), tonic::Code::NotFound, "{}", status.message());
+    assert!(
+        status.message().starts_with("request_ref:"),
+        "{}",
+        status.message()
+    );
+    assert!(overdue(&mut auditor, t - 3600, true).await.is_empty());
+    // A retracted receipt leaves no case.
+    let status = auditor
+        .get_request_case(pb::GetRequestCaseRequest {
+            request_ref: "DSR-E".into(),
+            as_of: Some(ts(later)),
+        })
+        .await
+        .expect_err("retracted");
+    assert_eq!(status.code(), tonic::Code::NotFound);
+    // Bad input: a precise status naming the field.
+    for (request_ref, field) in [("", "request_ref"), ("DSR A", "request_ref")] {
+        let status = auditor
+            .get_request_case(pb::GetRequestCaseRequest {
+                request_ref: request_ref.into(),
+                as_of: None,
+            })
+            .await
+            .expect_err("bad ref");
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(
+            status.message().starts_with(&format!("{field}:")),
+            "{}",
+            status.message()
+        );
+    }
+    let status = auditor
+        .list_overdue_requests(pb::ListOverdueRequestsRequest {
+            as_of: Some(Timestamp {
+                seconds: 5,
+                nanos: -1,
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect_err("bad as_of");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status.message().starts_with("as_of:"),
+        "{}",
+        status.message()
+    );
+    // A far as_of is refused by name, not a panic.
+    let status = auditor
+        .list_overdue_requests(pb::ListOverdueRequestsRequest {
+            as_of: Some(ts(i64::MAX / 2)),
+            ..Default::default()
+        })
+        .await
+        .expect_err("far as_of");
+    assert_eq!(
+        status.code(),
+        tonic::Code::InvalidArgument,
+        "{}",
+        status.message()
+    );
+    // Producers may not read the register.
+    let mut producer = reports(&ledger, PRODUCER_TOKEN).await;
+    let status = producer
+        .list_overdue_requests(pb::ListOverdueRequestsRequest::default())
+        .await
+        .expect_err("a producer");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    // A producer may not declare the policy.
+    let mut client = ledger.client(PRODUCER_TOKEN).await;
+    let mut policy = example_submission(EventKind::RequestPolicyDeclared);
+    policy.event.as_mut().expect("event").occurred_at = Some(ts(now()));
+    let status = client
+        .append(pb::AppendRequest {
+            submission: Some(policy),
+            include_bundle: false,
+        })
+        .await
+        .expect_err("a producer's policy");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    ledger.stop().await;
+}
