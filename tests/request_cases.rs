@@ -337,3 +337,92 @@ async fn request_cases_and_their_clock_for_any_as_of() {
     assert_eq!(status.code(), tonic::Code::PermissionDenied);
     ledger.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_is_opened_once_and_added_to_by_its_opener_or_an_admin() {
+    let mut ledger = TestLedger::start().await;
+    let t = now();
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    let mut send = async |sub: pb::EventSubmission| {
+        producer
+            .append(pb::AppendRequest {
+                submission: Some(sub),
+                include_bundle: false,
+            })
+            .await
+    };
+    let refused = |status: tonic::Status, code: tonic::Code, field: &str| {
+        assert_eq!(status.code(), code, "{}", status.message());
+        assert!(
+            status.message().starts_with(&format!("{field}:")),
+            "expected {field}: {}",
+            status.message()
+        );
+    };
+    // An answer to a case the log does not hold.
+    let answer = |id: &str, system: &str| {
+        event(EventKind::RequestAnswered, id, "DSR-1", |e| {
+            e.system = system.into();
+            e.request_response.as_mut().expect("response").responded_at = Some(ts(t));
+        })
+    };
+    let status = send(answer("a-0", "privacy-portal"))
+        .await
+        .expect_err("no case");
+    refused(
+        status,
+        tonic::Code::FailedPrecondition,
+        "submission.event.request_ref",
+    );
+    send(received("r-1", "DSR-1", t - 3 * DAY))
+        .await
+        .expect("receipt");
+    // A second receipt of the same case.
+    let status = send(received("r-2", "DSR-1", t - 2 * DAY))
+        .await
+        .expect_err("second receipt");
+    refused(
+        status,
+        tonic::Code::FailedPrecondition,
+        "submission.event.request_ref",
+    );
+    // Another system the producer reports for may not answer it.
+    let status = send(answer("a-1", "crm"))
+        .await
+        .expect_err("not the opener");
+    refused(
+        status,
+        tonic::Code::PermissionDenied,
+        "submission.event.system",
+    );
+    // The opener may; so may an admin, from any system.
+    send(answer("a-2", "privacy-portal"))
+        .await
+        .expect("the opener's answer");
+    let mut admin = ledger.client(ADMIN_TOKEN).await;
+    admin
+        .append(pb::AppendRequest {
+            submission: Some(answer("a-3", "crm")),
+            include_bundle: false,
+        })
+        .await
+        .expect("an admin's answer");
+    // In a batch, a receipt earlier in the batch opens the case for what follows.
+    let batch = vec![
+        received("r-9", "DSR-9", t - DAY),
+        event(EventKind::RequestExtended, "x-9", "DSR-9", |e| {
+            e.request_extension
+                .as_mut()
+                .expect("extension")
+                .subject_told_at = Some(ts(t));
+        }),
+    ];
+    producer
+        .append_batch(pb::AppendBatchRequest {
+            submissions: batch,
+            include_bundle: false,
+        })
+        .await
+        .expect("a batch that opens and extends a case");
+    ledger.stop().await;
+}

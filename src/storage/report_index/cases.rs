@@ -311,6 +311,27 @@ impl LedgerStore {
         Ok(known.then_some(None))
     }
 
+    /// Who opened request case `request_ref`: the `system` of its first `request_received`
+    /// entry, as stored (a retraction does not change who opened a case); `None` when the log
+    /// holds no receipt of it.
+    pub fn request_case_opener(&self, request_ref: &str) -> Result<Option<String>, StorageError> {
+        for index in self.request_case_rows(request_ref)? {
+            let index = index?;
+            let Some(bytes) = self.entry(index)? else {
+                continue;
+            };
+            let entry = crate::core::entry::decode_entry(&bytes)
+                .map_err(|e| StorageError::undecodable_entry(index, e))?;
+            if let Some(event) = entry.event.as_ref()
+                && event.kind() == EventKind::RequestReceived
+                && event.request_ref == request_ref
+            {
+                return Ok(Some(event.system.clone()));
+            }
+        }
+        Ok(None)
+    }
+
     /// Every `breach_ref` that has rows, in byte order, from `after` (exclusive) on, at most
     /// `limit`: one seek per case (a skip-scan), however many entries each case has.
     pub fn breach_case_refs(
