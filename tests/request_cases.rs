@@ -426,3 +426,38 @@ async fn a_case_is_opened_once_and_added_to_by_its_opener_or_an_admin() {
         .expect("a batch that opens and extends a case");
     ledger.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_policy_is_declared_in_the_log_and_read_from_there() {
+    let t = now();
+    // The day one month after a receipt yesterday, made a holiday: the due day moves past it.
+    let utc = DeadlinePolicy::new::<&str>("UTC", &[]).expect("policy");
+    let plain = utc.due_dates(&ts(t - DAY), 0).expect("due");
+    let holiday = plain.due.to_string();
+    let mut ledger = TestLedger::start_with(|config| {
+        config.requests.time_zone = "UTC".into();
+        config.requests.public_holidays = vec![holiday.clone()];
+    })
+    .await;
+    append(&ledger, PRODUCER_TOKEN, received("r-1", "DSR-1", t - DAY)).await;
+    let mut auditor = reports(&ledger, AUDITOR_TOKEN).await;
+    let case = auditor
+        .get_request_case(pb::GetRequestCaseRequest {
+            request_ref: "DSR-1".into(),
+            as_of: None,
+        })
+        .await
+        .expect("case")
+        .into_inner()
+        .request_case
+        .expect("a case");
+    // Entry 0 is the declaration the server made at start.
+    assert_eq!(case.policy_index, 0);
+    assert_eq!(case.time_zone, "UTC");
+    let with_holiday = DeadlinePolicy::new("UTC", &[holiday]).expect("policy");
+    let expected = with_holiday.due_dates(&ts(t - DAY), 0).expect("due");
+    assert_ne!(expected.due, plain.due);
+    assert_eq!(case.original_due_on, expected.original.to_string());
+    assert_eq!(case.due_on, expected.due.to_string());
+    ledger.stop().await;
+}

@@ -16,6 +16,36 @@ use crate::proto::v1::{EventKind, RequestCaseState};
 use crate::storage::LedgerStore;
 use crate::storage::report_index::cases::is_request_case_kind;
 
+/// The request policy as configured (`[requests]`): at start the server declares it in the log
+/// (a `request_policy_declared` entry, `server::controller`) when it differs from the latest
+/// declaration; answers read the declaration in force, never the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RequestPolicyConfig {
+    /// The controller's IANA time zone, e.g. "Europe/Berlin"; empty: declare nothing.
+    pub time_zone: String,
+    /// Public holidays of that zone, as YYYY-MM-DD dates.
+    pub public_holidays: Vec<String>,
+}
+
+/// The latest `request_policy_declared` entry in log order (the one the configuration is
+/// compared with at start), corrections applied, over the whole log.
+pub fn latest_request_policy(
+    store: &LedgerStore,
+) -> Result<Option<pb::RequestPolicy>, ReportError> {
+    let size = store.tree_size()?;
+    let corrections = Corrections::load(store, size)?;
+    let indexes = store.request_policy_declarations()?;
+    let mut latest = None;
+    for mut entry in store.decoded_entries(&indexes)? {
+        let event = entry.event.take().unwrap_or_default();
+        if let Effective::Live { event, .. } = corrections.effective_event(entry.index, event) {
+            latest = event.request_policy.or(latest);
+        }
+    }
+    Ok(latest)
+}
+
 /// Most entries one request case may have; beyond, the case is refused.
 pub const MAX_REQUEST_CASE_ENTRIES: usize = 10_000;
 

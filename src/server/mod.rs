@@ -199,6 +199,15 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         )
         .await
     );
+    or_stop!(
+        controller::seed_request_policy(
+            &config.requests,
+            &store,
+            &sequencer,
+            &crate::service::submission_digest_key(&keys.directory_secret),
+        )
+        .await
+    );
     let (erasure, erasure_worker) = or_stop!(start_erasure(&config, &store, &sequencer));
     let replica_stopped = replica.as_ref().map(|replica| replica.stopped());
     let mut metrics = LedgerMetrics::new(sequencer.shared().clone(), store.clone());
