@@ -461,3 +461,54 @@ async fn the_configured_policy_is_declared_in_the_log_and_read_from_there() {
     assert_eq!(case.due_on, expected.due.to_string());
     ledger.stop().await;
 }
+
+/// Runs `gdpr-ledger requests <args>` against the ledger with the auditor's token; its stdout.
+fn requests_command(ledger: &TestLedger, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+        .arg("requests")
+        .args(args)
+        .arg("--server")
+        .arg(ledger.addr().to_string())
+        .args(["--token", AUDITOR_TOKEN])
+        .output()
+        .expect("the command runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_requests_command_lists_open_and_overdue_cases() {
+    let mut ledger = TestLedger::start().await;
+    let t = now();
+    append(
+        &ledger,
+        PRODUCER_TOKEN,
+        received("r-a", "DSR-A", t - 45 * DAY),
+    )
+    .await;
+    append(
+        &ledger,
+        PRODUCER_TOKEN,
+        received("r-b", "DSR-B", t - 2 * DAY),
+    )
+    .await;
+    let overdue = requests_command(&ledger, &["overdue"]);
+    assert!(overdue.starts_with("DSR-A\taccess\t"), "{overdue}");
+    assert!(
+        overdue.contains("OVERDUE") && !overdue.contains("DSR-B"),
+        "{overdue}"
+    );
+    let open = requests_command(&ledger, &["list"]);
+    assert_eq!(open.lines().count(), 2, "{open}");
+    assert!(open.contains("DSR-B") && open.contains("\topen"), "{open}");
+    let case = requests_command(&ledger, &["case", "DSR-B"]);
+    assert!(case.contains("opened by system privacy-portal"), "{case}");
+    // An auditor's question about an earlier time: before the log held the cases.
+    let then = requests_command(&ledger, &["list", "--as-of", "2020-03-01T00:00:00Z"]);
+    assert!(then.is_empty(), "{then}");
+    ledger.stop().await;
+}
