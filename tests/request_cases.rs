@@ -512,3 +512,118 @@ async fn the_requests_command_lists_open_and_overdue_cases() {
     assert!(then.is_empty(), "{then}");
     ledger.stop().await;
 }
+
+/// The register's cost on a larger log (ignored: a measurement, not a check). Run with
+/// `REQUEST_CASES=20000 cargo test --release --test request_cases -- --ignored --nocapture`:
+/// appends that many cases (a receipt each, every third answered, every fifth extended) among as
+/// many collections, then times GetRequestCase and ListOverdueRequests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn timing_of_the_register() {
+    let cases: usize = std::env::var("REQUEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let mut ledger = TestLedger::start().await;
+    let t = now();
+    let mut client = ledger.client(PRODUCER_TOKEN).await;
+    let started = std::time::Instant::now();
+    let mut batch = Vec::new();
+    for n in 0..cases {
+        let request_ref = format!("DSR-{n:07}");
+        let mut receipt = received(&format!("r-{n}"), &request_ref, t - (n as i64 % 90) * DAY);
+        receipt.subject.as_mut().expect("subject").value = format!("p{n}@example.com");
+        batch.push(receipt);
+        let mut collection = example_submission(EventKind::Collection);
+        {
+            let event = collection.event.as_mut().expect("event");
+            event.event_id = format!("c-{n}");
+            event.occurred_at = Some(ts(t));
+        }
+        batch.push(collection);
+        if n % 3 == 0 {
+            batch.push(event(
+                EventKind::RequestAnswered,
+                &format!("a-{n}"),
+                &request_ref,
+                |e| {
+                    e.request_response.as_mut().expect("response").responded_at = Some(ts(t));
+                },
+            ));
+        }
+        if n % 5 == 0 {
+            batch.push(event(
+                EventKind::RequestExtended,
+                &format!("x-{n}"),
+                &request_ref,
+                |e| {
+                    e.request_extension
+                        .as_mut()
+                        .expect("extension")
+                        .subject_told_at = Some(ts(t));
+                },
+            ));
+        }
+        if batch.len() >= 5000 || n + 1 == cases {
+            client
+                .append_batch(pb::AppendBatchRequest {
+                    submissions: std::mem::take(&mut batch),
+                    include_bundle: false,
+                })
+                .await
+                .expect("batch");
+        }
+    }
+    let size = ledger
+        .client(AUDITOR_TOKEN)
+        .await
+        .get_checkpoint(pb::GetCheckpointRequest::default())
+        .await
+        .expect("checkpoint")
+        .into_inner()
+        .tree_size;
+    println!(
+        "{cases} cases, log of {size} entries, appended in {:?}",
+        started.elapsed()
+    );
+    let mut auditor = reports(&ledger, AUDITOR_TOKEN).await;
+    let later = now() + 60;
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        auditor
+            .get_request_case(pb::GetRequestCaseRequest {
+                request_ref: "DSR-0000007".into(),
+                as_of: Some(ts(later)),
+            })
+            .await
+            .expect("case");
+        println!("GetRequestCase: {:?}", started.elapsed());
+    }
+    for include_open in [false, true] {
+        let started = std::time::Instant::now();
+        let mut after = String::new();
+        let mut listed = 0;
+        loop {
+            let page = auditor
+                .list_overdue_requests(pb::ListOverdueRequestsRequest {
+                    as_of: Some(ts(later)),
+                    include_open,
+                    after: after.clone(),
+                    limit: 0,
+                })
+                .await
+                .expect("list")
+                .into_inner();
+            listed += page.cases.len();
+            if page.next_after.is_empty() {
+                break;
+            }
+            after = page.next_after;
+        }
+        println!(
+            "ListOverdueRequests (include_open {include_open}): {listed} cases in {:?}",
+            started.elapsed()
+        );
+    }
+    ledger.stop().await;
+}
