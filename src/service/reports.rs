@@ -88,6 +88,45 @@ impl ReportsService {
     }
 }
 
+/// The page limit a list request asks for: its `limit`, at most (and by default) `max`.
+fn page_limit(limit: u32, max: usize) -> usize {
+    match limit {
+        0 => max,
+        n => usize::try_from(n).map_or(max, |n| n.min(max)),
+    }
+}
+
+/// One page of a list of cases: the names `refs` gives from `after` (exclusive) on, a skip-scan
+/// of at most `limit` names at a time, each turned by `read` into the case to list (`None`:
+/// not listed), until `limit` cases; with the last name when the page is full (the next page's
+/// `after`), empty otherwise.
+fn case_page<T>(
+    after: &str,
+    limit: usize,
+    mut refs: impl FnMut(Option<&str>, usize) -> Result<Vec<String>, reports::ReportError>,
+    mut read: impl FnMut(&str) -> Result<Option<T>, reports::ReportError>,
+) -> Result<(Vec<T>, String), reports::ReportError> {
+    let mut cases = Vec::new();
+    let mut after = (!after.is_empty()).then(|| after.to_owned());
+    loop {
+        let names = refs(after.as_deref(), limit)?;
+        let exhausted = names.len() < limit;
+        for name in names {
+            after = Some(name.clone());
+            let Some(case) = read(&name)? else {
+                continue;
+            };
+            cases.push(case);
+            if cases.len() >= limit {
+                return Ok((cases, name));
+            }
+        }
+        if exhausted {
+            return Ok((cases, String::new()));
+        }
+    }
+}
+
 /// The SPEC.md section 7 bundle of `indexes` at the checkpoint.
 fn bundle_of(
     store: &LedgerStore,

@@ -71,10 +71,7 @@ impl ReportsService {
         if !request.after.is_empty() {
             check_request_ref("after", &request.after).map_err(ServiceError::from)?;
         }
-        let limit = match request.limit {
-            0 => MAX_REQUESTS_PER_PAGE,
-            n => usize::try_from(n).map_or(MAX_REQUESTS_PER_PAGE, |n| n.min(MAX_REQUESTS_PER_PAGE)),
-        };
+        let limit = super::page_limit(request.limit, MAX_REQUESTS_PER_PAGE);
         let latest = self.sequencer.shared().latest_checkpoint().size;
         let store = self.store.clone();
         let response = blocking(move || -> Result<_, ReportError> {
@@ -82,37 +79,19 @@ impl ReportsService {
             let size = store.entries_received_by(&as_of, latest)?;
             let corrections = Corrections::load(&store, size)?;
             let policy = PolicyInForce::read(&store, size, &corrections, &as_of)?;
-            let mut cases = Vec::new();
-            let mut after = (!request.after.is_empty()).then(|| request.after.clone());
-            let mut next_after = String::new();
-            'pages: loop {
-                let refs = store.request_case_refs(after.as_deref(), limit)?;
-                let exhausted = refs.len() < limit;
-                for request_ref in refs {
-                    after = Some(request_ref.clone());
-                    let Some(case) =
-                        read_case(&store, &request_ref, size, &corrections, &policy, &as_of)?
-                    else {
-                        continue;
-                    };
-                    let wanted = match case.state() {
+            let (cases, next_after) = super::case_page(
+                &request.after,
+                limit,
+                |after, limit| Ok(store.request_case_refs(after, limit)?),
+                |request_ref| {
+                    let case = read_case(&store, request_ref, size, &corrections, &policy, &as_of)?;
+                    Ok(case.filter(|case| match case.state() {
                         pb::RequestCaseState::Overdue => true,
                         pb::RequestCaseState::Open => request.include_open,
                         _ => false,
-                    };
-                    if !wanted {
-                        continue;
-                    }
-                    cases.push(case);
-                    if cases.len() >= limit {
-                        next_after = request_ref;
-                        break 'pages;
-                    }
-                }
-                if exhausted {
-                    break;
-                }
-            }
+                    }))
+                },
+            )?;
             Ok(pb::ListOverdueRequestsResponse {
                 cases,
                 next_after,
