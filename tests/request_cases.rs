@@ -217,6 +217,27 @@ async fn request_cases_and_their_clock_for_any_as_of() {
             ("DSR-C".to_owned(), RequestCaseState::Open),
         ]
     );
+    // A page of one case at a time gives the same list.
+    let mut paged = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = auditor
+            .list_overdue_requests(pb::ListOverdueRequestsRequest {
+                as_of: Some(ts(later)),
+                include_open: true,
+                after: after.clone(),
+                limit: 1,
+            })
+            .await
+            .expect("a page")
+            .into_inner();
+        paged.extend(page.cases.iter().map(|c| c.request_ref.clone()));
+        if page.next_after.is_empty() {
+            break;
+        }
+        after = page.next_after;
+    }
+    assert_eq!(paged, ["DSR-A", "DSR-B", "DSR-C"]);
     // One second before A's due day ends (in the future of the log): still open; at its end,
     // overdue. B's and C's due days later: overdue from their ends.
     let before = end(due_a.due) - 1;
