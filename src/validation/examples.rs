@@ -168,7 +168,9 @@ pub fn example_submission(kind: EventKind) -> EventSubmission {
             sub.subject = None;
         }
         EventKind::RequestRefused => {
-            event.request_ref = "DSR-2025-0043".to_owned();
+            // The same case as the other examples, so that appended in EventKind order to an
+            // empty log every example names a case the log holds.
+            event.request_ref = "DSR-2025-0042".to_owned();
             event.request_response = Some(RequestResponse {
                 responded_at: Some(at(0)),
                 refusal_ground: "eu-gdpr:A12-5-b".to_owned(),
