@@ -163,6 +163,22 @@ pub enum SystemRefused {
         /// Who opened the case, in words (`system "soc"`).
         owner: String,
     },
+    /// The event extends, answers or refuses a data subject request case another system opened
+    /// (`docs/requests.md`): only the opener's system, or an admin, adds to a request case.
+    #[error(
+        "{field}: request case {request_ref:?} was opened by system {owner:?}: its extensions, \
+         answers and refusals come from that system or an admin, not from system {system:?}"
+    )]
+    NotRequestCaseOwner {
+        /// The field naming the system.
+        field: String,
+        /// The case.
+        request_ref: String,
+        /// The event's system.
+        system: String,
+        /// The system that opened the case.
+        owner: String,
+    },
 }
 
 impl SystemRefused {
@@ -171,7 +187,8 @@ impl SystemRefused {
         match self {
             SystemRefused::Reserved { field, .. }
             | SystemRefused::NotListed { field, .. }
-            | SystemRefused::NotCaseOwner { field, .. } => field,
+            | SystemRefused::NotCaseOwner { field, .. }
+            | SystemRefused::NotRequestCaseOwner { field, .. } => field,
         }
     }
 }

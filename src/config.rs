@@ -90,6 +90,9 @@ pub struct Config {
     /// The controller's name and its data protection officer's contact, which breach
     /// notification drafts show (article 33(3)(b); `docs/breach-cases.md`).
     pub controller: crate::reports::breach_case::ControllerConfig,
+    /// The time zone and public holidays data subject request deadlines are counted under
+    /// (article 12(3); `docs/requests.md`).
+    pub requests: crate::reports::request_case::RequestPolicyConfig,
     /// Logging.
     pub log: LogConfig,
     /// `[replication]`: a replica of a log replicated on NATS JetStream (`docs/replication.md`);
@@ -147,6 +150,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             reports: crate::reports::distinct::SpillConfig::default(),
             controller: crate::reports::breach_case::ControllerConfig::default(),
+            requests: crate::reports::request_case::RequestPolicyConfig::default(),
             log: LogConfig::default(),
             replication: None,
         }

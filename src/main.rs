@@ -69,6 +69,9 @@ enum Command {
     /// Breach cases (article 33): their 72-hour clocks and draft notifications.
     #[cfg(feature = "server")]
     Breach(cli::breach::BreachArgs),
+    /// Data subject requests (article 12(3)): their due dates, open and overdue cases.
+    #[cfg(feature = "server")]
+    Requests(cli::requests::RequestsArgs),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +115,8 @@ fn main() -> ExitCode {
         }
         #[cfg(feature = "server")]
         Command::Breach(args) => cli::breach::run(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "server")]
+        Command::Requests(args) => cli::requests::run(args).map(|()| ExitCode::SUCCESS),
     };
     match outcome {
         Ok(code) => code,

@@ -152,6 +152,46 @@ fn fill(sub: &mut EventSubmission, field: Field) {
                             }),
                         })
                 }
+                Field::RequestRef => event.request_ref = "DSR-1".to_owned(),
+                Field::Request => {
+                    event.request = Some(gdpr_ledger::proto::v1::DataSubjectRequest {
+                        right: gdpr_ledger::proto::v1::DataSubjectRight::Portability as i32,
+                        channel: "email".to_owned(),
+                        received_at: Some(prost_types::Timestamp {
+                            seconds: EXAMPLE_OCCURRED_AT_SECONDS - 60,
+                            nanos: 0,
+                        }),
+                    })
+                }
+                Field::RequestExtension => {
+                    event.request_extension = Some(gdpr_ledger::proto::v1::RequestExtension {
+                        months: 2,
+                        reason: "many requests".to_owned(),
+                        subject_told_at: Some(prost_types::Timestamp {
+                            seconds: EXAMPLE_OCCURRED_AT_SECONDS,
+                            nanos: 0,
+                        }),
+                    })
+                }
+                Field::RequestResponse => {
+                    event.request_response = Some(gdpr_ledger::proto::v1::RequestResponse {
+                        responded_at: Some(prost_types::Timestamp {
+                            seconds: EXAMPLE_OCCURRED_AT_SECONDS,
+                            nanos: 0,
+                        }),
+                        ..Default::default()
+                    })
+                }
+                Field::RequestPolicy => {
+                    event.request_policy = Some(gdpr_ledger::proto::v1::RequestPolicy {
+                        time_zone: "UTC".to_owned(),
+                        public_holidays: Vec::new(),
+                        effective_at: Some(prost_types::Timestamp {
+                            seconds: EXAMPLE_OCCURRED_AT_SECONDS,
+                            nanos: 0,
+                        }),
+                    })
+                }
                 Field::Subject | Field::LinkedSubject | Field::Details => unreachable!(),
             }
         }
@@ -170,8 +210,8 @@ fn shipped_table_parses_and_covers_every_kind() {
     let kinds = kinds();
     assert_eq!(
         kinds.len(),
-        19,
-        "EventKind has 16 kinds besides UNSPECIFIED"
+        24,
+        "EventKind has 24 kinds besides UNSPECIFIED"
     );
     for kind in &kinds {
         let rules = table.for_kind(*kind).expect("every kind has rules");
@@ -1216,10 +1256,79 @@ fn event_from_json(value: &Value) -> Event {
                 }
                 event.controller_declaration = Some(declaration);
             }
+            "requestRef" => event.request_ref = text(value),
+            "request" => event.request = Some(request_from_json(value)),
+            "requestExtension" => event.request_extension = Some(extension_from_json(value)),
+            "requestResponse" => event.request_response = Some(response_from_json(value)),
+            "requestPolicy" => event.request_policy = Some(policy_from_json(value)),
             other => panic!("Event has no field {other}"),
         }
     }
     event
+}
+
+fn request_from_json(value: &Value) -> gdpr_ledger::proto::v1::DataSubjectRequest {
+    use gdpr_ledger::proto::v1::DataSubjectRight;
+    let mut request = gdpr_ledger::proto::v1::DataSubjectRequest::default();
+    for (key, value) in as_object(value) {
+        match key.as_str() {
+            "right" => {
+                request.right = enum_value(value, |n| {
+                    DataSubjectRight::from_str_name(n).map(|k| k as i32)
+                })
+            }
+            "channel" => request.channel = text(value),
+            "receivedAt" => request.received_at = Some(timestamp_from_rfc3339(&text(value))),
+            other => panic!("DataSubjectRequest has no field {other}"),
+        }
+    }
+    request
+}
+
+fn extension_from_json(value: &Value) -> gdpr_ledger::proto::v1::RequestExtension {
+    let mut extension = gdpr_ledger::proto::v1::RequestExtension::default();
+    for (key, value) in as_object(value) {
+        match key.as_str() {
+            "months" => {
+                extension.months = value
+                    .as_u64()
+                    .and_then(|m| u32::try_from(m).ok())
+                    .expect("months, a number")
+            }
+            "reason" => extension.reason = text(value),
+            "subjectToldAt" => {
+                extension.subject_told_at = Some(timestamp_from_rfc3339(&text(value)))
+            }
+            other => panic!("RequestExtension has no field {other}"),
+        }
+    }
+    extension
+}
+
+fn response_from_json(value: &Value) -> gdpr_ledger::proto::v1::RequestResponse {
+    let mut response = gdpr_ledger::proto::v1::RequestResponse::default();
+    for (key, value) in as_object(value) {
+        match key.as_str() {
+            "respondedAt" => response.responded_at = Some(timestamp_from_rfc3339(&text(value))),
+            "refusalGround" => response.refusal_ground = text(value),
+            "reason" => response.reason = text(value),
+            other => panic!("RequestResponse has no field {other}"),
+        }
+    }
+    response
+}
+
+fn policy_from_json(value: &Value) -> gdpr_ledger::proto::v1::RequestPolicy {
+    let mut policy = gdpr_ledger::proto::v1::RequestPolicy::default();
+    for (key, value) in as_object(value) {
+        match key.as_str() {
+            "timeZone" => policy.time_zone = text(value),
+            "publicHolidays" => policy.public_holidays = texts(value),
+            "effectiveAt" => policy.effective_at = Some(timestamp_from_rfc3339(&text(value))),
+            other => panic!("RequestPolicy has no field {other}"),
+        }
+    }
+    policy
 }
 
 fn recipient_from_json(value: &Value) -> Recipient {
@@ -1334,4 +1443,144 @@ fn timestamp_from_rfc3339(text: &str) -> prost_types::Timestamp {
     let days = era * 146_097 + doe - 719_468;
     let seconds = days * 86_400 + number(11..13) * 3600 + number(14..16) * 60 + number(17..19);
     prost_types::Timestamp { seconds, nanos: 0 }
+}
+
+#[test]
+fn request_cases_name_their_fields_when_wrong() {
+    use gdpr_ledger::proto::v1::{DataSubjectRight, Event};
+    let ahead = Some(prost_types::Timestamp {
+        seconds: EXAMPLE_OCCURRED_AT_SECONDS + 86_400,
+        nanos: 0,
+    });
+    let changed = |kind: EventKind, change: &dyn Fn(&mut Event)| {
+        let mut sub = example(kind);
+        change(event_mut(&mut sub));
+        sub
+    };
+    for kind in [
+        EventKind::RequestReceived,
+        EventKind::RequestExtended,
+        EventKind::RequestAnswered,
+        EventKind::RequestRefused,
+        EventKind::RequestPolicyDeclared,
+    ] {
+        validate(&example(kind)).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+    }
+    // The request as received.
+    let request = |change: &dyn Fn(&mut gdpr_ledger::proto::v1::DataSubjectRequest)| {
+        changed(EventKind::RequestReceived, &|event| {
+            change(event.request.as_mut().expect("request"))
+        })
+    };
+    let reason = expect_error(
+        &request(&|r| r.right = DataSubjectRight::Erasure as i32),
+        "event.request.right",
+    );
+    assert!(reason.contains("erasure_requested"), "{reason}");
+    expect_error(&request(&|r| r.right = 0), "event.request.right");
+    expect_error(&request(&|r| r.right = 99), "event.request.right");
+    expect_error(&request(&|r| r.channel.clear()), "event.request.channel");
+    expect_error(
+        &request(&|r| r.channel = "web form".to_owned()),
+        "event.request.channel",
+    );
+    expect_error(
+        &request(&|r| r.received_at = None),
+        "event.request.received_at",
+    );
+    expect_error(
+        &request(&|r| r.received_at = ahead),
+        "event.request.received_at",
+    );
+    expect_error(
+        &changed(EventKind::RequestReceived, &|e| {
+            e.request_ref = "DSR 1".to_owned()
+        }),
+        "event.request_ref",
+    );
+    // An extension: 1 or 2 months, a reason, when the subject was told.
+    let extension = |change: &dyn Fn(&mut gdpr_ledger::proto::v1::RequestExtension)| {
+        changed(EventKind::RequestExtended, &|event| {
+            change(event.request_extension.as_mut().expect("extension"))
+        })
+    };
+    let reason = expect_error(
+        &extension(&|x| x.months = 3),
+        "event.request_extension.months",
+    );
+    assert!(reason.contains("1 or 2"), "{reason}");
+    expect_error(
+        &extension(&|x| x.months = 0),
+        "event.request_extension.months",
+    );
+    expect_error(
+        &extension(&|x| x.reason.clear()),
+        "event.request_extension.reason",
+    );
+    expect_error(
+        &extension(&|x| x.subject_told_at = None),
+        "event.request_extension.subject_told_at",
+    );
+    expect_error(
+        &extension(&|x| x.subject_told_at = ahead),
+        "event.request_extension.subject_told_at",
+    );
+    // Answers carry no ground; refusals carry one of the list.
+    let response = |kind, change: &dyn Fn(&mut gdpr_ledger::proto::v1::RequestResponse)| {
+        changed(kind, &|event| {
+            change(event.request_response.as_mut().expect("response"))
+        })
+    };
+    expect_error(
+        &response(EventKind::RequestAnswered, &|r| {
+            r.refusal_ground = "eu-gdpr:A12-5-b".to_owned()
+        }),
+        "event.request_response.refusal_ground",
+    );
+    expect_error(
+        &response(EventKind::RequestRefused, &|r| r.refusal_ground.clear()),
+        "event.request_response.refusal_ground",
+    );
+    expect_error(
+        &response(EventKind::RequestRefused, &|r| {
+            r.refusal_ground = "eu-gdpr:A17-3-b".to_owned()
+        }),
+        "event.request_response.refusal_ground",
+    );
+    expect_error(
+        &response(EventKind::RequestAnswered, &|r| r.responded_at = None),
+        "event.request_response.responded_at",
+    );
+    expect_error(
+        &response(EventKind::RequestRefused, &|r| r.responded_at = ahead),
+        "event.request_response.responded_at",
+    );
+    // The policy: an IANA zone, dates, a valid effective_at (which may lie ahead).
+    let policy = |change: &dyn Fn(&mut gdpr_ledger::proto::v1::RequestPolicy)| {
+        changed(EventKind::RequestPolicyDeclared, &|event| {
+            change(event.request_policy.as_mut().expect("policy"))
+        })
+    };
+    expect_error(
+        &policy(&|p| p.time_zone = "Europe/Atlantis".to_owned()),
+        "event.request_policy.time_zone",
+    );
+    expect_error(
+        &policy(&|p| p.time_zone.clear()),
+        "event.request_policy.time_zone",
+    );
+    expect_error(
+        &policy(&|p| p.public_holidays[1] = "2025-02-30".to_owned()),
+        "event.request_policy.public_holidays[1]",
+    );
+    expect_error(
+        &policy(&|p| p.effective_at = None),
+        "event.request_policy.effective_at",
+    );
+    validate(&policy(&|p| p.effective_at = ahead)).expect("a policy may be declared ahead");
+    // Request fields are forbidden on other kinds, and a correction may not carry them.
+    expect_error(
+        &changed(EventKind::Breach, &|e| e.request_ref = "DSR-1".to_owned()),
+        "event.request_ref",
+    );
 }

@@ -661,3 +661,55 @@ async fn a_missing_or_extra_breach_case_row_is_reported() {
         "reports: breach case rows: the case row of (BR-OTHER, entry 1) is one too many"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_extra_request_case_row_is_reported() {
+    use gdpr_ledger::proto::v1::EventKind;
+    use gdpr_ledger::storage::report_index::cases::{TAG_REQUEST_CASE, TAG_REQUEST_POLICY};
+    use gdpr_ledger::validation::example_submission;
+    // A request case: its receipt (entry 0) and its extension (entry 1), as the examples make
+    // them.
+    let make = || async {
+        let mut ledger = TestLedger::start().await;
+        let mut producer = ledger.client(PRODUCER_TOKEN).await;
+        for kind in [EventKind::RequestReceived, EventKind::RequestExtended] {
+            producer
+                .append(pb::AppendRequest {
+                    submission: Some(example_submission(kind)),
+                    include_bundle: false,
+                })
+                .await
+                .expect("append");
+        }
+        ledger.stop().await;
+        ledger
+    };
+    let row = |request_ref: &str, index: u64| {
+        let mut key = vec![TAG_REQUEST_CASE];
+        key.extend_from_slice(request_ref.as_bytes());
+        key.push(0);
+        key.extend_from_slice(&index.to_be_bytes());
+        key
+    };
+    let mut ledger = make().await;
+    let key = key_of(&mut ledger).await;
+    let summary = audit(&ledger, &key).expect("clean");
+    assert_eq!(summary.breach_case_rows, 2, "{summary:?}");
+    tamper(&ledger, columns::REPORTS, &row("DSR-2025-0042", 1), None);
+    let error = audit(&ledger, &key).expect_err("case row missing");
+    assert_eq!(
+        error.to_string(),
+        "reports: breach case rows: the request case row of (DSR-2025-0042, entry 1) is missing"
+    );
+
+    let mut ledger = make().await;
+    let key = key_of(&mut ledger).await;
+    let mut policy = vec![TAG_REQUEST_POLICY];
+    policy.extend_from_slice(&0u64.to_be_bytes());
+    tamper(&ledger, columns::REPORTS, &policy, Some(&[]));
+    let error = audit(&ledger, &key).expect_err("policy row too many");
+    assert_eq!(
+        error.to_string(),
+        "reports: breach case rows: the request policy row of entry 0 is one too many"
+    );
+}

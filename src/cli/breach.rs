@@ -63,7 +63,7 @@ pub enum BreachCommand {
     },
 }
 
-fn as_of(text: &Option<String>) -> anyhow::Result<Option<prost_types::Timestamp>> {
+pub(super) fn as_of(text: &Option<String>) -> anyhow::Result<Option<prost_types::Timestamp>> {
     text.as_ref()
         .map(|text| {
             text.parse()
@@ -72,7 +72,7 @@ fn as_of(text: &Option<String>) -> anyhow::Result<Option<prost_types::Timestamp>
         .transpose()
 }
 
-async fn connect(
+pub(super) async fn connect(
     connection: &Connection,
 ) -> anyhow::Result<pb::reports_client::ReportsClient<gdpr_ledger::client::Intercepted>> {
     let (channel, bearer) = connection.open().await?;

@@ -27,5 +27,7 @@ pub mod replication;
 #[cfg(feature = "server")]
 pub mod report;
 #[cfg(feature = "server")]
+pub mod requests;
+#[cfg(feature = "server")]
 pub mod serve;
 pub mod verify;

@@ -14,6 +14,7 @@ pub mod export;
 pub mod html;
 pub mod pages;
 pub mod processing;
+pub mod request_case;
 pub mod subject;
 
 use std::collections::{BTreeMap, HashMap};

@@ -2,13 +2,15 @@
 //! `[controller]` names them and they differ from the latest `controller_declared` entry, the
 //! server appends one, in force from now, as the ledger's own entry (system and producer
 //! `gdpr-ledger`). Drafts read the declaration in force at their `as_of`, so an edit of the
-//! configuration never rewrites what an earlier answer showed.
+//! configuration never rewrites what an earlier answer showed. The request policy of
+//! `[requests]` (docs/requests.md) is declared the same way, as `request_policy_declared`.
 
 use std::time::SystemTime;
 
 use super::ServerError;
 use crate::proto::v1 as pb;
 use crate::reports::breach_case::{ControllerConfig, latest_declaration};
+use crate::reports::request_case::{RequestPolicyConfig, latest_request_policy};
 use crate::sequencer::{CorrectionRights, PreparedEvent, SequencerHandle};
 use crate::storage::LedgerStore;
 use crate::validation::{LEDGER_SYSTEM, ValidationLimits, validate_submission};
@@ -44,13 +46,61 @@ pub async fn seed_controller(
         }),
         ..pb::Event::default()
     };
+    declare(event, now, "controller", sequencer, digest_key).await
+}
+
+/// Declares the request policy of `[requests]` in the log unless its time zone is empty or it is
+/// already the latest declaration (`docs/requests.md`). Returns the index of the entry appended.
+pub async fn seed_request_policy(
+    configured: &RequestPolicyConfig,
+    store: &LedgerStore,
+    sequencer: &SequencerHandle,
+    digest_key: &[u8; 32],
+) -> Result<Option<u64>, ServerError> {
+    if configured.time_zone.is_empty() && configured.public_holidays.is_empty() {
+        return Ok(None);
+    }
+    let latest =
+        latest_request_policy(store).map_err(|e| ServerError::Controller(e.to_string()))?;
+    if latest.is_some_and(|declared| {
+        declared.time_zone == configured.time_zone
+            && declared.public_holidays == configured.public_holidays
+    }) {
+        return Ok(None);
+    }
+    let now = SystemTime::now();
+    let event = pb::Event {
+        event_id: format!("requests.{}", crate::unix_time::nanos(now)),
+        kind: pb::EventKind::RequestPolicyDeclared as i32,
+        occurred_at: Some(prost_types::Timestamp::from(now)),
+        system: LEDGER_SYSTEM.into(),
+        actor: "config:requests".into(),
+        request_policy: Some(pb::RequestPolicy {
+            time_zone: configured.time_zone.clone(),
+            public_holidays: configured.public_holidays.clone(),
+            effective_at: Some(prost_types::Timestamp::from(now)),
+        }),
+        ..pb::Event::default()
+    };
+    declare(event, now, "requests", sequencer, digest_key).await
+}
+
+/// Appends `event`, a declaration of the configuration's section `[section]`, as the ledger's
+/// own entry, after checking it by the event's rules.
+async fn declare(
+    event: pb::Event,
+    now: SystemTime,
+    section: &str,
+    sequencer: &SequencerHandle,
+    digest_key: &[u8; 32],
+) -> Result<Option<u64>, ServerError> {
     let submission = pb::EventSubmission {
         event: Some(event.clone()),
         ..pb::EventSubmission::default()
     };
-    // The configuration's values follow the event's rules (short text, both given).
+    // The configuration's values follow the event's rules.
     validate_submission(&submission, &ValidationLimits::default(), now)
-        .map_err(|e| ServerError::Controller(format!("[controller]: {e}")))?;
+        .map_err(|e| ServerError::Controller(format!("[{section}]: {e}")))?;
     let prepared = PreparedEvent {
         event,
         subject_row: None,
@@ -72,7 +122,7 @@ pub async fn seed_controller(
     let index = receipts.first().map(|r| r.index);
     tracing::info!(
         ?index,
-        "declared the controller's details of [controller] in the log"
+        "declared [{section}] of the configuration in the log"
     );
     Ok(index)
 }

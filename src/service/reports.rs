@@ -7,6 +7,7 @@
 //! `breach_cases` (logged the same way when they count).
 
 mod breach_cases;
+mod request_cases;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -84,6 +85,45 @@ impl ReportsService {
         self.access_log
             .append(caller, &format!("report.{report}"), subject, categories)
             .await
+    }
+}
+
+/// The page limit a list request asks for: its `limit`, at most (and by default) `max`.
+fn page_limit(limit: u32, max: usize) -> usize {
+    match limit {
+        0 => max,
+        n => usize::try_from(n).map_or(max, |n| n.min(max)),
+    }
+}
+
+/// One page of a list of cases: the names `refs` gives from `after` (exclusive) on, a skip-scan
+/// of at most `limit` names at a time, each turned by `read` into the case to list (`None`:
+/// not listed), until `limit` cases; with the last name when the page is full (the next page's
+/// `after`), empty otherwise.
+fn case_page<T>(
+    after: &str,
+    limit: usize,
+    mut refs: impl FnMut(Option<&str>, usize) -> Result<Vec<String>, reports::ReportError>,
+    mut read: impl FnMut(&str) -> Result<Option<T>, reports::ReportError>,
+) -> Result<(Vec<T>, String), reports::ReportError> {
+    let mut cases = Vec::new();
+    let mut after = (!after.is_empty()).then(|| after.to_owned());
+    loop {
+        let names = refs(after.as_deref(), limit)?;
+        let exhausted = names.len() < limit;
+        for name in names {
+            after = Some(name.clone());
+            let Some(case) = read(&name)? else {
+                continue;
+            };
+            cases.push(case);
+            if cases.len() >= limit {
+                return Ok((cases, name));
+            }
+        }
+        if exhausted {
+            return Ok((cases, String::new()));
+        }
     }
 }
 
@@ -276,6 +316,22 @@ impl Reports for Arc<ReportsService> {
         request: Request<pb::ListBreachCasesRequest>,
     ) -> Result<Response<pb::ListBreachCasesResponse>, Status> {
         self.breach_cases(request).await
+    }
+
+    #[tracing::instrument(name = "get_request_case", skip_all)]
+    async fn get_request_case(
+        &self,
+        request: Request<pb::GetRequestCaseRequest>,
+    ) -> Result<Response<pb::GetRequestCaseResponse>, Status> {
+        self.request_case(request).await
+    }
+
+    #[tracing::instrument(name = "list_overdue_requests", skip_all)]
+    async fn list_overdue_requests(
+        &self,
+        request: Request<pb::ListOverdueRequestsRequest>,
+    ) -> Result<Response<pb::ListOverdueRequestsResponse>, Status> {
+        self.overdue_requests(request).await
     }
 
     #[tracing::instrument(name = "records_of_processing", skip_all)]

@@ -4,7 +4,8 @@
 
 use crate::proto::v1::{
     BreachDetails, BreachNotification, ControllerDeclaration, Correction, CorrectionAction,
-    DeletionMethod, Event, EventKind, EventSubmission, Exemption, Recipient, RecipientRole,
+    DataSubjectRequest, DataSubjectRight, DeletionMethod, Event, EventKind, EventSubmission,
+    Exemption, Recipient, RecipientRole, RequestExtension, RequestPolicy, RequestResponse,
     SubjectIdentifier, SubjectsNotification, TransferBasis,
 };
 
@@ -137,6 +138,55 @@ pub fn example_submission(kind: EventKind) -> EventSubmission {
             event.actor = "dpo:office".to_owned();
             sub.subject = None;
         }
+        EventKind::RequestReceived => {
+            // An access request through the privacy portal, received two weeks earlier.
+            event.request_ref = "DSR-2025-0042".to_owned();
+            event.request = Some(DataSubjectRequest {
+                right: DataSubjectRight::Access as i32,
+                channel: "web-form".to_owned(),
+                received_at: Some(at(-14 * 86_400)),
+            });
+        }
+        EventKind::RequestExtended => {
+            event.request_ref = "DSR-2025-0042".to_owned();
+            event.request_extension = Some(RequestExtension {
+                months: 1,
+                reason: "records in three archived systems".to_owned(),
+                subject_told_at: Some(at(0)),
+            });
+            event.actor = "dpo:office".to_owned();
+            sub.subject = None;
+        }
+        EventKind::RequestAnswered => {
+            event.request_ref = "DSR-2025-0042".to_owned();
+            event.request_response = Some(RequestResponse {
+                responded_at: Some(at(0)),
+                refusal_ground: String::new(),
+                reason: "copy sent, letter L-2025-031".to_owned(),
+            });
+            event.actor = "dpo:office".to_owned();
+            sub.subject = None;
+        }
+        EventKind::RequestRefused => {
+            // The same case as the other examples, so that appended in EventKind order to an
+            // empty log every example names a case the log holds.
+            event.request_ref = "DSR-2025-0042".to_owned();
+            event.request_response = Some(RequestResponse {
+                responded_at: Some(at(0)),
+                refusal_ground: "eu-gdpr:A12-5-b".to_owned(),
+                reason: "fifth identical request this month".to_owned(),
+            });
+            event.actor = "dpo:office".to_owned();
+            sub.subject = None;
+        }
+        EventKind::RequestPolicyDeclared => {
+            event.request_policy = Some(RequestPolicy {
+                time_zone: "Europe/Berlin".to_owned(),
+                public_holidays: terms(&["2025-04-18", "2025-04-21", "2025-05-01"]),
+                effective_at: Some(at(-365 * 86_400)),
+            });
+            sub.subject = None;
+        }
         EventKind::IdentityLink => {
             sub.linked_subject = Some(customer("C-000123"));
             event.linked_identifier_kind = "customer_id".to_owned();
@@ -177,7 +227,13 @@ fn example_system(kind: EventKind) -> &'static str {
         | EventKind::IdentityLink
         | EventKind::ErasureExempted => "billing",
         EventKind::ConsentGiven | EventKind::ConsentWithdrawn => "cmp",
-        EventKind::ErasureRequested | EventKind::ControllerDeclared => "privacy-portal",
+        EventKind::ErasureRequested
+        | EventKind::ControllerDeclared
+        | EventKind::RequestReceived
+        | EventKind::RequestExtended
+        | EventKind::RequestAnswered
+        | EventKind::RequestRefused
+        | EventKind::RequestPolicyDeclared => "privacy-portal",
         EventKind::Restriction => "recommender",
         _ => "crm",
     }

@@ -9,6 +9,9 @@ use super::formats::{
     check_reference, check_terms, check_text,
 };
 use super::legal_bases::{is_article_6_basis, is_legal_basis};
+use super::request_checks::{
+    check_request, check_request_extension, check_request_policy, check_request_response,
+};
 use super::subjects::check_identifier;
 use super::{FieldError, ValidationLimits};
 use crate::proto::v1::{
@@ -100,6 +103,23 @@ pub fn check_present_field(
                 },
                 Field::ControllerDeclaration => match &event.controller_declaration {
                     Some(declaration) => check_controller_declaration(declaration, limits),
+                    None => Ok(()),
+                },
+                Field::RequestRef => check_reference(path, &event.request_ref, REFERENCE_CHARS),
+                Field::Request => match &event.request {
+                    Some(request) => check_request(request, context),
+                    None => Ok(()),
+                },
+                Field::RequestExtension => match &event.request_extension {
+                    Some(extension) => check_request_extension(extension, context),
+                    None => Ok(()),
+                },
+                Field::RequestResponse => match &event.request_response {
+                    Some(response) => check_request_response(response, event.kind, context),
+                    None => Ok(()),
+                },
+                Field::RequestPolicy => match &event.request_policy {
+                    Some(policy) => check_request_policy(policy, limits),
                     None => Ok(()),
                 },
                 Field::Subject | Field::LinkedSubject | Field::Details => Ok(()),
@@ -266,7 +286,7 @@ pub const NOT_NOTIFIED_GROUNDS: [&str; 3] =
 
 /// A time of a breach case (`aware_at`, a window bound, a notification's time): like
 /// `occurred_at`, valid and not ahead of the ledger's clock by more than the skew.
-fn check_case_time(
+pub(super) fn check_case_time(
     path: &str,
     time: Option<&prost_types::Timestamp>,
     context: &Context<'_>,
@@ -278,7 +298,7 @@ fn check_case_time(
 }
 
 /// Optional short text of a breach case: when present, [`check_text`]'s rule.
-fn check_optional_text(
+pub(super) fn check_optional_text(
     path: &str,
     text: &str,
     limits: &ValidationLimits,
@@ -447,8 +467,19 @@ fn check_controller_declaration(
         }
         check_text(path, text, limits)?;
     }
-    let path = "event.controller_declaration.effective_at";
-    let Some(at) = &declaration.effective_at else {
+    check_effective_at(
+        "event.controller_declaration.effective_at",
+        declaration.effective_at.as_ref(),
+    )
+}
+
+/// When a declaration (of the controller, of the request policy) takes effect: required, a valid
+/// time, which may lie ahead (a declaration can be made before it takes effect).
+pub(super) fn check_effective_at(
+    path: &str,
+    at: Option<&prost_types::Timestamp>,
+) -> Result<(), FieldError> {
+    let Some(at) = at else {
         return Err(FieldError::new(path, "required"));
     };
     if !(0..1_000_000_000).contains(&at.nanos) {

@@ -51,6 +51,16 @@ pub enum Field {
     SubjectsNotification,
     /// `event.controller_declaration` (a message).
     ControllerDeclaration,
+    /// `event.request_ref`.
+    RequestRef,
+    /// `event.request` (a message).
+    Request,
+    /// `event.request_extension` (a message).
+    RequestExtension,
+    /// `event.request_response` (a message).
+    RequestResponse,
+    /// `event.request_policy` (a message).
+    RequestPolicy,
     /// `subject` (a message).
     Subject,
     /// `linked_subject` (a message).
@@ -62,7 +72,7 @@ pub enum Field {
 impl Field {
     /// Every field, in the order validation checks them (the proto's order): the first failing
     /// field of a submission is the one its `FieldError` names.
-    pub const ALL: [Field; 24] = [
+    pub const ALL: [Field; 29] = [
         Field::EventId,
         Field::Kind,
         Field::OccurredAt,
@@ -84,6 +94,11 @@ impl Field {
         Field::BreachNotification,
         Field::SubjectsNotification,
         Field::ControllerDeclaration,
+        Field::RequestRef,
+        Field::Request,
+        Field::RequestExtension,
+        Field::RequestResponse,
+        Field::RequestPolicy,
         Field::Subject,
         Field::LinkedSubject,
         Field::Details,
@@ -113,6 +128,11 @@ impl Field {
             Field::BreachNotification => "event.breach_notification",
             Field::SubjectsNotification => "event.subjects_notification",
             Field::ControllerDeclaration => "event.controller_declaration",
+            Field::RequestRef => "event.request_ref",
+            Field::Request => "event.request",
+            Field::RequestExtension => "event.request_extension",
+            Field::RequestResponse => "event.request_response",
+            Field::RequestPolicy => "event.request_policy",
             Field::Subject => "subject",
             Field::LinkedSubject => "linked_subject",
             Field::Details => "details",
@@ -145,6 +165,21 @@ impl Field {
                 "event.controller_declaration.name",
                 "event.controller_declaration.dpo_contact",
                 "event.controller_declaration.effective_at",
+            ],
+            Field::Request => &[
+                "event.request.right",
+                "event.request.channel",
+                "event.request.received_at",
+            ],
+            Field::RequestExtension => &[
+                "event.request_extension.months",
+                "event.request_extension.reason",
+                "event.request_extension.subject_told_at",
+            ],
+            Field::RequestResponse => &["event.request_response.responded_at"],
+            Field::RequestPolicy => &[
+                "event.request_policy.time_zone",
+                "event.request_policy.effective_at",
             ],
             _ => &[],
         }
@@ -186,6 +221,11 @@ impl Field {
             Field::BreachNotification => event.breach_notification.is_some(),
             Field::SubjectsNotification => event.subjects_notification.is_some(),
             Field::ControllerDeclaration => event.controller_declaration.is_some(),
+            Field::RequestRef => !event.request_ref.is_empty(),
+            Field::Request => event.request.is_some(),
+            Field::RequestExtension => event.request_extension.is_some(),
+            Field::RequestResponse => event.request_response.is_some(),
+            Field::RequestPolicy => event.request_policy.is_some(),
             Field::Subject | Field::LinkedSubject | Field::Details => false,
         }
     }
@@ -228,6 +268,11 @@ impl Field {
             Field::BreachNotification => event.breach_notification = None,
             Field::SubjectsNotification => event.subjects_notification = None,
             Field::ControllerDeclaration => event.controller_declaration = None,
+            Field::RequestRef => event.request_ref.clear(),
+            Field::Request => event.request = None,
+            Field::RequestExtension => event.request_extension = None,
+            Field::RequestResponse => event.request_response = None,
+            Field::RequestPolicy => event.request_policy = None,
             Field::Subject | Field::LinkedSubject | Field::Details => {}
         }
     }
@@ -355,6 +400,55 @@ pub fn clear_field(sub: &mut EventSubmission, path: &str) -> bool {
                 "name" => declaration.name.clear(),
                 "dpo_contact" => declaration.dpo_contact.clear(),
                 "effective_at" => declaration.effective_at = None,
+                _ => return false,
+            }
+        }
+        "event.request" => {
+            let Some(request) = sub.event.as_mut().and_then(|e| e.request.as_mut()) else {
+                return false;
+            };
+            match part {
+                "right" => request.right = 0,
+                "channel" => request.channel.clear(),
+                "received_at" => request.received_at = None,
+                _ => return false,
+            }
+        }
+        "event.request_extension" => {
+            let Some(extension) = sub
+                .event
+                .as_mut()
+                .and_then(|e| e.request_extension.as_mut())
+            else {
+                return false;
+            };
+            match part {
+                "months" => extension.months = 0,
+                "reason" => extension.reason.clear(),
+                "subject_told_at" => extension.subject_told_at = None,
+                _ => return false,
+            }
+        }
+        "event.request_response" => {
+            let Some(response) = sub.event.as_mut().and_then(|e| e.request_response.as_mut())
+            else {
+                return false;
+            };
+            match part {
+                "responded_at" => response.responded_at = None,
+                "refusal_ground" => response.refusal_ground.clear(),
+                "reason" => response.reason.clear(),
+                _ => return false,
+            }
+        }
+        "event.request_policy" => {
+            let Some(policy) = sub.event.as_mut().and_then(|e| e.request_policy.as_mut()) else {
+                return false;
+            };
+            match part {
+                "time_zone" => policy.time_zone.clear(),
+                "public_holidays" => policy.public_holidays.clear(),
+                "effective_at" => policy.effective_at = None,
                 _ => return false,
             }
         }

@@ -14,6 +14,7 @@ mod fields;
 mod formats;
 mod legal_bases;
 mod limits;
+mod request_checks;
 pub mod requirements;
 mod special_categories;
 mod subjects;
@@ -158,6 +159,11 @@ pub fn validate_amended_event(
         Field::BreachNotification,
         Field::SubjectsNotification,
         Field::ControllerDeclaration,
+        Field::RequestRef,
+        Field::Request,
+        Field::RequestExtension,
+        Field::RequestResponse,
+        Field::RequestPolicy,
     ];
     let amendable = Field::ALL
         .into_iter()

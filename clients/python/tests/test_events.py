@@ -32,6 +32,11 @@ SAMPLE = {
     "breach_notification": events.BreachNotification("BfDI", reference="BfDI-2025-0412"),
     "subjects_notification": events.SubjectsNotification(not_notified_ground="eu-gdpr:A34-3-a"),
     "controller_declaration": events.ControllerDeclaration("Example GmbH", "DPO office, dpo@example.com"),
+    "request_ref": "DSR-1",
+    "request": events.DataSubjectRequest(events.DataSubjectRight.ACCESS, "web-form"),
+    "request_extension": events.RequestExtension(1, "archived records"),
+    "request_response": events.RequestResponse(refusal_ground="eu-gdpr:A12-5-b"),
+    "request_policy": events.RequestPolicy("Europe/Berlin", ["2027-04-05"]),
     "target_index": 0,
     "action": events.CorrectionAction.RETRACT,
 }

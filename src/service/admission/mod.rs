@@ -125,6 +125,16 @@ pub const METHODS: &[MethodRule] = &[
         "list breach cases",
     ),
     rule(
+        "/gdpr_ledger.v1.Reports/GetRequestCase",
+        Role::may_read,
+        "read request cases",
+    ),
+    rule(
+        "/gdpr_ledger.v1.Reports/ListOverdueRequests",
+        Role::may_read,
+        "list overdue requests",
+    ),
+    rule(
         "/gdpr_ledger.v1.Reports/RecordsOfProcessing",
         Role::may_read,
         "read the record of processing",

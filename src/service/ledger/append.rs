@@ -208,6 +208,13 @@ impl LedgerService {
             |_| "submission".to_owned(),
         )
         .await?;
+        super::request_cases::check_request_cases(
+            &self.store,
+            &caller,
+            std::slice::from_ref(&prepared),
+            |_| "submission".to_owned(),
+        )
+        .await?;
         let deletions = self.deletion_positions(std::slice::from_ref(&prepared));
         let consent = Self::consent_checks(std::slice::from_ref(&prepared));
         let vocabulary = Self::vocabulary_warnings(std::slice::from_ref(&prepared));
@@ -271,6 +278,10 @@ impl LedgerService {
             prepared.push(event);
         }
         super::breach_cases::check_breach_cases(&self.store, &caller, &prepared, |position| {
+            format!("submissions[{position}]")
+        })
+        .await?;
+        super::request_cases::check_request_cases(&self.store, &caller, &prepared, |position| {
             format!("submissions[{position}]")
         })
         .await?;

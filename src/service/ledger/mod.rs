@@ -7,6 +7,7 @@ mod breach_cases;
 mod lifecycle;
 mod prepare;
 mod queries;
+mod request_cases;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -24,15 +24,20 @@ pub(super) fn check_systems(
         return Ok(());
     };
     caller.check_system(&format!("{prefix}.event.system"), &event.system)?;
-    // The controller's details are policy: an admin declares them (or the server, from its
-    // configuration, `server::controller`), never a producer.
-    if event.kind == pb::EventKind::ControllerDeclared as i32 && caller.role != auth::Role::Admin {
+    // The controller's details and the request policy are policy: an admin declares them (or
+    // the server, from its configuration: `server::controller`), never a producer.
+    let policy = match pb::EventKind::try_from(event.kind) {
+        Ok(pb::EventKind::ControllerDeclared) => Some(("controller_declared", "breach-cases")),
+        Ok(pb::EventKind::RequestPolicyDeclared) => Some(("request_policy_declared", "requests")),
+        _ => None,
+    };
+    if let Some((kind, doc)) = policy
+        && caller.role != auth::Role::Admin
+    {
         return Err(auth::AuthError::NotAllowed {
             identity: caller.identity.clone(),
             role: caller.role,
-            what: format!(
-                "append {prefix}: a controller_declared event is an admin's (docs/breach-cases.md)"
-            ),
+            what: format!("append {prefix}: a {kind} event is an admin's (docs/{doc}.md)"),
         }
         .into());
     }

@@ -160,42 +160,26 @@ impl ReportsService {
         if !request.after.is_empty() {
             check_breach_ref("after", &request.after).map_err(ServiceError::from)?;
         }
-        let limit = match request.limit {
-            0 => MAX_CASES_PER_PAGE,
-            n => (n as usize).min(MAX_CASES_PER_PAGE),
-        };
+        let limit = super::page_limit(request.limit, MAX_CASES_PER_PAGE);
         let latest = self.sequencer.shared().latest_checkpoint().size;
         let store = self.store.clone();
         let response = blocking(move || -> Result<_, ReportError> {
             check_cases_indexed(&store, latest)?;
             let size = store.entries_received_by(&as_of, latest)?;
             let corrections = Corrections::load(&store, size)?;
-            let mut cases = Vec::new();
-            let mut after = (!request.after.is_empty()).then(|| request.after.clone());
-            let mut next_after = String::new();
-            'pages: loop {
-                let refs = store.breach_case_refs(after.as_deref(), limit)?;
-                let exhausted = refs.len() < limit;
-                for breach_ref in refs {
-                    after = Some(breach_ref.clone());
-                    let Some(facts) = CaseFacts::read(&store, &breach_ref, size, &corrections)?
+            let (cases, next_after) = super::case_page(
+                &request.after,
+                limit,
+                |after, limit| Ok(store.breach_case_refs(after, limit)?),
+                |breach_ref| {
+                    let Some(facts) = CaseFacts::read(&store, breach_ref, size, &corrections)?
                     else {
-                        continue;
+                        return Ok(None);
                     };
                     let case = facts.clock(&as_of);
-                    if request.open_only && case.notified_at.is_some() {
-                        continue;
-                    }
-                    cases.push(case);
-                    if cases.len() >= limit {
-                        next_after = breach_ref;
-                        break 'pages;
-                    }
-                }
-                if exhausted {
-                    break;
-                }
-            }
+                    Ok((!request.open_only || case.notified_at.is_none()).then_some(case))
+                },
+            )?;
             Ok(pb::ListBreachCasesResponse {
                 cases,
                 next_after,

@@ -6,13 +6,19 @@
 //! |---|---|---|
 //! | `0x0a` | `breach_ref 0x00 index` | empty |
 //! | `0x0b` | `index` | empty: a `controller_declared` entry |
+//! | `0x0c` | `request_ref 0x00 index` | empty: an entry of a data subject request case |
+//! | `0x0d` | `index` | empty: a `request_policy_declared` entry |
 //!
 //! Rows are written for the entries of the kinds that make a case (`breach`, `breach_notified`,
 //! `subjects_notified`) under their `breach_ref`, and for a correction that amends an entry's
 //! `breach_ref` under the amended reference (at the target's index), so a case finds an entry
 //! moved into it; readers re-check each entry's effective event (`crate::reports::breach_case`).
 //! The controller's declarations (`controller_declared`, which drafts read for the DPO's
-//! contact) have a row each too, under the same mark.
+//! contact) have a row each too, under the same mark, and so do the entries of data subject
+//! request cases (`request_received`, `request_extended`, `request_answered`, `request_refused`,
+//! under their `request_ref`; a correction cannot move an entry between request cases) and the
+//! request policy declarations (`docs/requests.md`). The kinds are newer than the mark: a data
+//! dir whose mark is past holds none of them before it, so no backfill is owed.
 //! Like the breach count rows, they have a mark of their own in `meta`, `breach_cases_next`,
 //! written with them in the commit's batch, and a data dir made before them gets them by a
 //! backfill at start (`crate::backfill`).
@@ -31,6 +37,12 @@ pub const TAG_BREACH_CASE: u8 = 0x0a;
 /// Tag of the controller declaration rows.
 pub const TAG_CONTROLLER_DECLARED: u8 = 0x0b;
 
+/// Tag of the data subject request case rows.
+pub const TAG_REQUEST_CASE: u8 = 0x0c;
+
+/// Tag of the request policy declaration rows.
+pub const TAG_REQUEST_POLICY: u8 = 0x0d;
+
 /// Key in `meta` of the next index the breach case rows have not covered yet.
 pub const META_BREACH_CASES: &[u8] = b"breach_cases_next";
 
@@ -42,9 +54,27 @@ pub fn is_case_kind(kind: EventKind) -> bool {
     )
 }
 
-/// The key of the row of entry `index` in case `breach_ref`.
-fn case_row(breach_ref: &str, index: u64) -> Vec<u8> {
-    let mut key = named_prefix(TAG_BREACH_CASE, breach_ref);
+/// The kinds whose entries make a data subject request case.
+pub fn is_request_case_kind(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::RequestReceived
+            | EventKind::RequestExtended
+            | EventKind::RequestAnswered
+            | EventKind::RequestRefused
+    )
+}
+
+/// The key of the row of entry `index` in the case `name` of the rows tagged `tag`.
+fn case_row(tag: u8, name: &str, index: u64) -> Vec<u8> {
+    let mut key = named_prefix(tag, name);
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
+/// The key of the row of entry `index` among the declarations tagged `tag`.
+fn declaration_row(tag: u8, index: u64) -> Vec<u8> {
+    let mut key = vec![tag];
     key.extend_from_slice(&index.to_be_bytes());
     key
 }
@@ -54,16 +84,22 @@ fn case_row(breach_ref: &str, index: u64) -> Vec<u8> {
 pub fn case_row_keys(entry: &Entry) -> Vec<Vec<u8>> {
     let mut keys = Vec::new();
     if let Some((breach_ref, index)) = case_rows_of(entry) {
-        keys.push(case_row(&breach_ref, index));
+        keys.push(case_row(TAG_BREACH_CASE, &breach_ref, index));
     }
-    if entry
-        .event
-        .as_ref()
-        .is_some_and(|event| event.kind() == EventKind::ControllerDeclared)
-    {
-        let mut key = vec![TAG_CONTROLLER_DECLARED];
-        key.extend_from_slice(&entry.index.to_be_bytes());
-        keys.push(key);
+    let Some(event) = entry.event.as_ref() else {
+        return keys;
+    };
+    match event.kind() {
+        EventKind::ControllerDeclared => {
+            keys.push(declaration_row(TAG_CONTROLLER_DECLARED, entry.index));
+        }
+        EventKind::RequestPolicyDeclared => {
+            keys.push(declaration_row(TAG_REQUEST_POLICY, entry.index));
+        }
+        kind if is_request_case_kind(kind) && !event.request_ref.is_empty() => {
+            keys.push(case_row(TAG_REQUEST_CASE, &event.request_ref, entry.index));
+        }
+        _ => {}
     }
     keys
 }
@@ -77,6 +113,22 @@ pub fn describe_case_row(key: &[u8]) -> String {
             .and_then(|at| columns::decode_u64(&bytes[at..]))
     };
     match key.split_first() {
+        Some((&TAG_REQUEST_CASE, body)) => {
+            let name = body
+                .iter()
+                .position(|b| *b == 0)
+                .map(|end| String::from_utf8_lossy(&body[..end]).into_owned());
+            match (name, index(body)) {
+                (Some(name), Some(index)) => {
+                    format!("the request case row of ({name}, entry {index})")
+                }
+                _ => format!("the row {}", hex::encode(key)),
+            }
+        }
+        Some((&TAG_REQUEST_POLICY, body)) if body.len() == 8 => match index(body) {
+            Some(index) => format!("the request policy row of entry {index}"),
+            None => format!("the row {}", hex::encode(key)),
+        },
         Some((&TAG_BREACH_CASE, body)) => {
             let name = body
                 .iter()
@@ -152,8 +204,25 @@ impl LedgerStore {
         &self,
         breach_ref: &str,
     ) -> Result<impl Iterator<Item = Result<u64, StorageError>> + '_, StorageError> {
+        self.named_case_rows(TAG_BREACH_CASE, breach_ref)
+    }
+
+    /// The indexes of the rows of request case `request_ref`, in index order, read lazily.
+    pub fn request_case_rows(
+        &self,
+        request_ref: &str,
+    ) -> Result<impl Iterator<Item = Result<u64, StorageError>> + '_, StorageError> {
+        self.named_case_rows(TAG_REQUEST_CASE, request_ref)
+    }
+
+    /// The indexes of the rows of the case `name` tagged `tag`.
+    fn named_case_rows(
+        &self,
+        tag: u8,
+        name: &str,
+    ) -> Result<impl Iterator<Item = Result<u64, StorageError>> + '_, StorageError> {
         let cf = self.cf(columns::REPORTS)?;
-        let prefix = named_prefix(TAG_BREACH_CASE, breach_ref);
+        let prefix = named_prefix(tag, name);
         let mut end = prefix.clone();
         // The prefix ends in the NUL separator: 0x01 bounds it.
         if let Some(last) = end.last_mut() {
@@ -171,11 +240,7 @@ impl LedgerStore {
                     .checked_sub(8)
                     .and_then(|at| columns::decode_u64(&key[at..]))
                     .ok_or_else(|| {
-                        StorageError::undecodable(
-                            columns::REPORTS,
-                            "a breach case row",
-                            "is too short",
-                        )
+                        StorageError::undecodable(columns::REPORTS, "a case row", "is too short")
                     })
             }))
     }
@@ -183,20 +248,27 @@ impl LedgerStore {
     /// The indexes of every `controller_declared` entry, in log order (there are few: one per
     /// change of the controller's details).
     pub fn controller_declarations(&self) -> Result<Vec<u64>, StorageError> {
+        self.declarations(TAG_CONTROLLER_DECLARED)
+    }
+
+    /// The indexes of every `request_policy_declared` entry, in log order (few: one per change
+    /// of the policy).
+    pub fn request_policy_declarations(&self) -> Result<Vec<u64>, StorageError> {
+        self.declarations(TAG_REQUEST_POLICY)
+    }
+
+    /// The indexes of the declaration rows tagged `tag`, in log order.
+    fn declarations(&self, tag: u8) -> Result<Vec<u64>, StorageError> {
         let cf = self.cf(columns::REPORTS)?;
         let mut read = ReadOptions::default();
-        read.set_iterate_lower_bound(vec![TAG_CONTROLLER_DECLARED]);
-        read.set_iterate_upper_bound(vec![TAG_CONTROLLER_DECLARED + 1]);
+        read.set_iterate_lower_bound(vec![tag]);
+        read.set_iterate_upper_bound(vec![tag + 1]);
         self.db
             .iterator_cf_opt(cf, read, rocksdb::IteratorMode::Start)
             .map(|row| {
                 let (key, _) = row?;
                 key.get(1..).and_then(columns::decode_u64).ok_or_else(|| {
-                    StorageError::undecodable(
-                        columns::REPORTS,
-                        "a controller declaration row",
-                        "is malformed",
-                    )
+                    StorageError::undecodable(columns::REPORTS, "a declaration row", "is malformed")
                 })
             })
             .collect()
@@ -239,6 +311,27 @@ impl LedgerStore {
         Ok(known.then_some(None))
     }
 
+    /// Who opened request case `request_ref`: the `system` of its first `request_received`
+    /// entry, as stored (a retraction does not change who opened a case); `None` when the log
+    /// holds no receipt of it.
+    pub fn request_case_opener(&self, request_ref: &str) -> Result<Option<String>, StorageError> {
+        for index in self.request_case_rows(request_ref)? {
+            let index = index?;
+            let Some(bytes) = self.entry(index)? else {
+                continue;
+            };
+            let entry = crate::core::entry::decode_entry(&bytes)
+                .map_err(|e| StorageError::undecodable_entry(index, e))?;
+            if let Some(event) = entry.event.as_ref()
+                && event.kind() == EventKind::RequestReceived
+                && event.request_ref == request_ref
+            {
+                return Ok(Some(event.system.clone()));
+            }
+        }
+        Ok(None)
+    }
+
     /// Every `breach_ref` that has rows, in byte order, from `after` (exclusive) on, at most
     /// `limit`: one seek per case (a skip-scan), however many entries each case has.
     pub fn breach_case_refs(
@@ -246,21 +339,40 @@ impl LedgerStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, StorageError> {
+        self.case_refs(TAG_BREACH_CASE, after, limit)
+    }
+
+    /// Every `request_ref` that has rows, like [`Self::breach_case_refs`].
+    pub fn request_case_refs(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StorageError> {
+        self.case_refs(TAG_REQUEST_CASE, after, limit)
+    }
+
+    /// Every case name of the rows tagged `tag`, one seek per case.
+    fn case_refs(
+        &self,
+        tag: u8,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StorageError> {
         let cf = self.cf(columns::REPORTS)?;
         let mut read = ReadOptions::default();
-        read.set_iterate_lower_bound(vec![TAG_BREACH_CASE]);
-        read.set_iterate_upper_bound(vec![TAG_BREACH_CASE + 1]);
+        read.set_iterate_lower_bound(vec![tag]);
+        read.set_iterate_upper_bound(vec![tag + 1]);
         let mut rows = self.db.raw_iterator_cf_opt(cf, read);
         let seek_past = |name: &str| {
             // `tag name 0x01` sorts after every row of `name` and before the next name's.
-            let mut key = vec![TAG_BREACH_CASE];
+            let mut key = vec![tag];
             key.extend_from_slice(name.as_bytes());
             key.push(1);
             key
         };
         match after {
             Some(name) => rows.seek(seek_past(name)),
-            None => rows.seek([TAG_BREACH_CASE]),
+            None => rows.seek([tag]),
         }
         let mut out = Vec::new();
         while out.len() < limit && rows.valid() {
@@ -270,7 +382,7 @@ impl LedgerStore {
                 .and_then(|body| body.iter().position(|b| *b == 0).map(|end| &body[..end]))
                 .and_then(|name| String::from_utf8(name.to_vec()).ok())
                 .ok_or_else(|| {
-                    StorageError::undecodable(columns::REPORTS, "a breach case row", "is malformed")
+                    StorageError::undecodable(columns::REPORTS, "a case row", "is malformed")
                 })?;
             rows.seek(seek_past(&name));
             out.push(name);

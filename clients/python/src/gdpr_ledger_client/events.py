@@ -45,6 +45,11 @@ __all__ = [
     "BreachNotification",
     "SubjectsNotification",
     "ControllerDeclaration",
+    "DataSubjectRight",
+    "DataSubjectRequest",
+    "RequestExtension",
+    "RequestResponse",
+    "RequestPolicy",
     "new_event_id",
     "BUILDERS",
     "collection",
@@ -66,6 +71,11 @@ __all__ = [
     "breach_notified",
     "subjects_notified",
     "controller_declared",
+    "request_received",
+    "request_extended",
+    "request_answered",
+    "request_refused",
+    "request_policy_declared",
 ]
 
 EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
@@ -230,6 +240,75 @@ class ControllerDeclaration:
         return declaration
 
 
+class DataSubjectRight(IntEnum):
+    ACCESS = event_pb2.DATA_SUBJECT_RIGHT_ACCESS
+    RECTIFICATION = event_pb2.DATA_SUBJECT_RIGHT_RECTIFICATION
+    ERASURE = event_pb2.DATA_SUBJECT_RIGHT_ERASURE
+    RESTRICTION = event_pb2.DATA_SUBJECT_RIGHT_RESTRICTION
+    PORTABILITY = event_pb2.DATA_SUBJECT_RIGHT_PORTABILITY
+    OBJECTION = event_pb2.DATA_SUBJECT_RIGHT_OBJECTION
+
+
+@dataclass(frozen=True)
+class DataSubjectRequest:
+    """A data subject request as received (docs/requests.md): the right (not ERASURE, which is an
+    erasure_requested event), the channel, and when it was received (default: now)."""
+
+    right: DataSubjectRight
+    channel: str
+    received_at: Timestamp = None
+
+    def to_proto(self) -> event_pb2.DataSubjectRequest:
+        request = event_pb2.DataSubjectRequest(right=int(self.right), channel=self.channel)
+        _set_time(request.received_at, self.received_at)
+        return request
+
+
+@dataclass(frozen=True)
+class RequestExtension:
+    """An extension by 1 or 2 further months (article 12(3)), why, and when the subject was told
+    (default: now)."""
+
+    months: int
+    reason: str
+    subject_told_at: Timestamp = None
+
+    def to_proto(self) -> event_pb2.RequestExtension:
+        extension = event_pb2.RequestExtension(months=self.months, reason=self.reason)
+        _set_time(extension.subject_told_at, self.subject_told_at)
+        return extension
+
+
+@dataclass(frozen=True)
+class RequestResponse:
+    """When a request was answered or refused (default: now); a refusal's ground (`eu-gdpr:A11-2`,
+    `A12-5-b`, `A21-1`, `A23-1`)."""
+
+    responded_at: Timestamp = None
+    refusal_ground: Optional[str] = None
+    reason: Optional[str] = None
+
+    def to_proto(self) -> event_pb2.RequestResponse:
+        response = event_pb2.RequestResponse(refusal_ground=self.refusal_ground or "", reason=self.reason or "")
+        _set_time(response.responded_at, self.responded_at)
+        return response
+
+
+@dataclass(frozen=True)
+class RequestPolicy:
+    """The IANA time zone and public holidays (YYYY-MM-DD) request deadlines are counted under, in
+    force from `effective_at` (default: now). Only an admin may declare a policy."""
+
+    time_zone: str
+    public_holidays: Terms = ()
+    effective_at: Timestamp = None
+
+    def to_proto(self) -> event_pb2.RequestPolicy:
+        policy = event_pb2.RequestPolicy(time_zone=self.time_zone, public_holidays=list(self.public_holidays))
+        _set_time(policy.effective_at, self.effective_at)
+        return policy
+
+
 def new_event_id(prefix: str) -> str:
     """A fresh event id `<prefix>:evt-<nanoseconds>-<random>`; keep it to retry with the same id."""
     event_id = f"{prefix}:evt-{time.time_ns()}-{secrets.token_hex(4)}"
@@ -267,6 +346,10 @@ def _submission(
     breach_notification: Optional[BreachNotification] = None,
     subjects_notification: Optional[SubjectsNotification] = None,
     controller_declaration: Optional[ControllerDeclaration] = None,
+    request: Optional[DataSubjectRequest] = None,
+    request_extension: Optional[RequestExtension] = None,
+    request_response: Optional[RequestResponse] = None,
+    request_policy: Optional[RequestPolicy] = None,
     correction: Optional[event_pb2.Correction] = None,
     deletion_method: Optional[DeletionMethod] = None,
     data_categories: Terms = (),
@@ -297,6 +380,10 @@ def _submission(
         event.subjects_notification.CopyFrom(subjects_notification.to_proto())
     if controller_declaration is not None:
         event.controller_declaration.CopyFrom(controller_declaration.to_proto())
+    for name, part in (("request", request), ("request_extension", request_extension),
+                       ("request_response", request_response), ("request_policy", request_policy)):
+        if part is not None:
+            getattr(event, name).CopyFrom(part.to_proto())
     if correction is not None:
         event.correction.CopyFrom(correction)
     submission = event_pb2.EventSubmission(event=event, details=details or b"")
@@ -489,6 +576,46 @@ def controller_declared(*, event_id: str, system: str, controller_declaration: C
                        controller_declaration=controller_declaration, actor=actor, occurred_at=occurred_at)
 
 
+def request_received(*, event_id: str, system: str, subject: Subject, request_ref: str,
+                     request: DataSubjectRequest, data_categories: Terms = (), details: Optional[bytes] = None,
+                     actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """A data subject request was received: the case `request_ref` opens (docs/requests.md)."""
+    return _submission(event_pb2.EVENT_KIND_REQUEST_RECEIVED, event_id=event_id, system=system, subject=subject,
+                       request_ref=request_ref, request=request, data_categories=data_categories,
+                       details=details, actor=actor, occurred_at=occurred_at)
+
+
+def request_extended(*, event_id: str, system: str, request_ref: str, request_extension: RequestExtension,
+                     actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The time to answer the request `request_ref` was extended (article 12(3))."""
+    return _submission(event_pb2.EVENT_KIND_REQUEST_EXTENDED, event_id=event_id, system=system,
+                       request_ref=request_ref, request_extension=request_extension, actor=actor,
+                       occurred_at=occurred_at)
+
+
+def request_answered(*, event_id: str, system: str, request_ref: str, request_response: RequestResponse,
+                     actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The request `request_ref` was answered."""
+    return _submission(event_pb2.EVENT_KIND_REQUEST_ANSWERED, event_id=event_id, system=system,
+                       request_ref=request_ref, request_response=request_response, actor=actor,
+                       occurred_at=occurred_at)
+
+
+def request_refused(*, event_id: str, system: str, request_ref: str, request_response: RequestResponse,
+                    actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The request `request_ref` was refused on `request_response.refusal_ground`."""
+    return _submission(event_pb2.EVENT_KIND_REQUEST_REFUSED, event_id=event_id, system=system,
+                       request_ref=request_ref, request_response=request_response, actor=actor,
+                       occurred_at=occurred_at)
+
+
+def request_policy_declared(*, event_id: str, system: str, request_policy: RequestPolicy,
+                            actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The time zone and public holidays request deadlines are counted under (an admin's)."""
+    return _submission(event_pb2.EVENT_KIND_REQUEST_POLICY_DECLARED, event_id=event_id, system=system,
+                       request_policy=request_policy, actor=actor, occurred_at=occurred_at)
+
+
 # The builder of each kind, by the kind's name in event_requirements.toml.
 BUILDERS = {
     "collection": collection,
@@ -510,4 +637,9 @@ BUILDERS = {
     "breach_notified": breach_notified,
     "subjects_notified": subjects_notified,
     "controller_declared": controller_declared,
+    "request_received": request_received,
+    "request_extended": request_extended,
+    "request_answered": request_answered,
+    "request_refused": request_refused,
+    "request_policy_declared": request_policy_declared,
 }

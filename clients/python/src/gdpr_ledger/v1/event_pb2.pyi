@@ -32,6 +32,21 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_BREACH_NOTIFIED: _ClassVar[EventKind]
     EVENT_KIND_SUBJECTS_NOTIFIED: _ClassVar[EventKind]
     EVENT_KIND_CONTROLLER_DECLARED: _ClassVar[EventKind]
+    EVENT_KIND_REQUEST_RECEIVED: _ClassVar[EventKind]
+    EVENT_KIND_REQUEST_EXTENDED: _ClassVar[EventKind]
+    EVENT_KIND_REQUEST_ANSWERED: _ClassVar[EventKind]
+    EVENT_KIND_REQUEST_REFUSED: _ClassVar[EventKind]
+    EVENT_KIND_REQUEST_POLICY_DECLARED: _ClassVar[EventKind]
+
+class DataSubjectRight(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DATA_SUBJECT_RIGHT_UNSPECIFIED: _ClassVar[DataSubjectRight]
+    DATA_SUBJECT_RIGHT_ACCESS: _ClassVar[DataSubjectRight]
+    DATA_SUBJECT_RIGHT_RECTIFICATION: _ClassVar[DataSubjectRight]
+    DATA_SUBJECT_RIGHT_ERASURE: _ClassVar[DataSubjectRight]
+    DATA_SUBJECT_RIGHT_RESTRICTION: _ClassVar[DataSubjectRight]
+    DATA_SUBJECT_RIGHT_PORTABILITY: _ClassVar[DataSubjectRight]
+    DATA_SUBJECT_RIGHT_OBJECTION: _ClassVar[DataSubjectRight]
 
 class RecipientRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -85,6 +100,18 @@ EVENT_KIND_ERASURE_EXEMPTED: EventKind
 EVENT_KIND_BREACH_NOTIFIED: EventKind
 EVENT_KIND_SUBJECTS_NOTIFIED: EventKind
 EVENT_KIND_CONTROLLER_DECLARED: EventKind
+EVENT_KIND_REQUEST_RECEIVED: EventKind
+EVENT_KIND_REQUEST_EXTENDED: EventKind
+EVENT_KIND_REQUEST_ANSWERED: EventKind
+EVENT_KIND_REQUEST_REFUSED: EventKind
+EVENT_KIND_REQUEST_POLICY_DECLARED: EventKind
+DATA_SUBJECT_RIGHT_UNSPECIFIED: DataSubjectRight
+DATA_SUBJECT_RIGHT_ACCESS: DataSubjectRight
+DATA_SUBJECT_RIGHT_RECTIFICATION: DataSubjectRight
+DATA_SUBJECT_RIGHT_ERASURE: DataSubjectRight
+DATA_SUBJECT_RIGHT_RESTRICTION: DataSubjectRight
+DATA_SUBJECT_RIGHT_PORTABILITY: DataSubjectRight
+DATA_SUBJECT_RIGHT_OBJECTION: DataSubjectRight
 RECIPIENT_ROLE_UNSPECIFIED: RecipientRole
 RECIPIENT_ROLE_PROCESSOR: RecipientRole
 RECIPIENT_ROLE_SUB_PROCESSOR: RecipientRole
@@ -189,8 +216,48 @@ class ControllerDeclaration(_message.Message):
     effective_at: _timestamp_pb2.Timestamp
     def __init__(self, name: _Optional[str] = ..., dpo_contact: _Optional[str] = ..., effective_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class DataSubjectRequest(_message.Message):
+    __slots__ = ("right", "channel", "received_at")
+    RIGHT_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    right: DataSubjectRight
+    channel: str
+    received_at: _timestamp_pb2.Timestamp
+    def __init__(self, right: _Optional[_Union[DataSubjectRight, str]] = ..., channel: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RequestExtension(_message.Message):
+    __slots__ = ("months", "reason", "subject_told_at")
+    MONTHS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_TOLD_AT_FIELD_NUMBER: _ClassVar[int]
+    months: int
+    reason: str
+    subject_told_at: _timestamp_pb2.Timestamp
+    def __init__(self, months: _Optional[int] = ..., reason: _Optional[str] = ..., subject_told_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RequestResponse(_message.Message):
+    __slots__ = ("responded_at", "refusal_ground", "reason")
+    RESPONDED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_GROUND_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    responded_at: _timestamp_pb2.Timestamp
+    refusal_ground: str
+    reason: str
+    def __init__(self, responded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., refusal_ground: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RequestPolicy(_message.Message):
+    __slots__ = ("time_zone", "public_holidays", "effective_at")
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_HOLIDAYS_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_AT_FIELD_NUMBER: _ClassVar[int]
+    time_zone: str
+    public_holidays: _containers.RepeatedScalarFieldContainer[str]
+    effective_at: _timestamp_pb2.Timestamp
+    def __init__(self, time_zone: _Optional[str] = ..., public_holidays: _Optional[_Iterable[str]] = ..., effective_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("event_id", "kind", "occurred_at", "system", "data_categories", "purposes", "legal_bases", "recipient", "consent_ref", "actor", "deletion_method", "correction", "linked_identifier_kind", "breach_ref", "collection_channel", "details_digest", "exemption", "breach_details", "breach_notification", "subjects_notification", "controller_declaration")
+    __slots__ = ("event_id", "kind", "occurred_at", "system", "data_categories", "purposes", "legal_bases", "recipient", "consent_ref", "actor", "deletion_method", "correction", "linked_identifier_kind", "breach_ref", "collection_channel", "details_digest", "exemption", "breach_details", "breach_notification", "subjects_notification", "controller_declaration", "request_ref", "request", "request_extension", "request_response", "request_policy")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -212,6 +279,11 @@ class Event(_message.Message):
     BREACH_NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
     SUBJECTS_NOTIFICATION_FIELD_NUMBER: _ClassVar[int]
     CONTROLLER_DECLARATION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_REF_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_EXTENSION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_POLICY_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     kind: EventKind
     occurred_at: _timestamp_pb2.Timestamp
@@ -233,7 +305,12 @@ class Event(_message.Message):
     breach_notification: BreachNotification
     subjects_notification: SubjectsNotification
     controller_declaration: ControllerDeclaration
-    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system: _Optional[str] = ..., data_categories: _Optional[_Iterable[str]] = ..., purposes: _Optional[_Iterable[str]] = ..., legal_bases: _Optional[_Iterable[str]] = ..., recipient: _Optional[_Union[Recipient, _Mapping]] = ..., consent_ref: _Optional[str] = ..., actor: _Optional[str] = ..., deletion_method: _Optional[_Union[DeletionMethod, str]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., linked_identifier_kind: _Optional[str] = ..., breach_ref: _Optional[str] = ..., collection_channel: _Optional[str] = ..., details_digest: _Optional[bytes] = ..., exemption: _Optional[_Union[Exemption, _Mapping]] = ..., breach_details: _Optional[_Union[BreachDetails, _Mapping]] = ..., breach_notification: _Optional[_Union[BreachNotification, _Mapping]] = ..., subjects_notification: _Optional[_Union[SubjectsNotification, _Mapping]] = ..., controller_declaration: _Optional[_Union[ControllerDeclaration, _Mapping]] = ...) -> None: ...
+    request_ref: str
+    request: DataSubjectRequest
+    request_extension: RequestExtension
+    request_response: RequestResponse
+    request_policy: RequestPolicy
+    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system: _Optional[str] = ..., data_categories: _Optional[_Iterable[str]] = ..., purposes: _Optional[_Iterable[str]] = ..., legal_bases: _Optional[_Iterable[str]] = ..., recipient: _Optional[_Union[Recipient, _Mapping]] = ..., consent_ref: _Optional[str] = ..., actor: _Optional[str] = ..., deletion_method: _Optional[_Union[DeletionMethod, str]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., linked_identifier_kind: _Optional[str] = ..., breach_ref: _Optional[str] = ..., collection_channel: _Optional[str] = ..., details_digest: _Optional[bytes] = ..., exemption: _Optional[_Union[Exemption, _Mapping]] = ..., breach_details: _Optional[_Union[BreachDetails, _Mapping]] = ..., breach_notification: _Optional[_Union[BreachNotification, _Mapping]] = ..., subjects_notification: _Optional[_Union[SubjectsNotification, _Mapping]] = ..., controller_declaration: _Optional[_Union[ControllerDeclaration, _Mapping]] = ..., request_ref: _Optional[str] = ..., request: _Optional[_Union[DataSubjectRequest, _Mapping]] = ..., request_extension: _Optional[_Union[RequestExtension, _Mapping]] = ..., request_response: _Optional[_Union[RequestResponse, _Mapping]] = ..., request_policy: _Optional[_Union[RequestPolicy, _Mapping]] = ...) -> None: ...
 
 class SubjectIdentifier(_message.Message):
     __slots__ = ("kind", "value")

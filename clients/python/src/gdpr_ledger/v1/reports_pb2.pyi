@@ -19,12 +19,25 @@ class BreachCaseState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BREACH_CASE_STATE_NOTIFIED_ON_TIME: _ClassVar[BreachCaseState]
     BREACH_CASE_STATE_NOTIFIED_LATE: _ClassVar[BreachCaseState]
     BREACH_CASE_STATE_NO_AWARE_AT: _ClassVar[BreachCaseState]
+
+class RequestCaseState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REQUEST_CASE_STATE_UNSPECIFIED: _ClassVar[RequestCaseState]
+    REQUEST_CASE_STATE_OPEN: _ClassVar[RequestCaseState]
+    REQUEST_CASE_STATE_OVERDUE: _ClassVar[RequestCaseState]
+    REQUEST_CASE_STATE_ANSWERED: _ClassVar[RequestCaseState]
+    REQUEST_CASE_STATE_REFUSED: _ClassVar[RequestCaseState]
 BREACH_CASE_STATE_UNSPECIFIED: BreachCaseState
 BREACH_CASE_STATE_OPEN: BreachCaseState
 BREACH_CASE_STATE_OVERDUE: BreachCaseState
 BREACH_CASE_STATE_NOTIFIED_ON_TIME: BreachCaseState
 BREACH_CASE_STATE_NOTIFIED_LATE: BreachCaseState
 BREACH_CASE_STATE_NO_AWARE_AT: BreachCaseState
+REQUEST_CASE_STATE_UNSPECIFIED: RequestCaseState
+REQUEST_CASE_STATE_OPEN: RequestCaseState
+REQUEST_CASE_STATE_OVERDUE: RequestCaseState
+REQUEST_CASE_STATE_ANSWERED: RequestCaseState
+REQUEST_CASE_STATE_REFUSED: RequestCaseState
 
 class InvestigateBreachRequest(_message.Message):
     __slots__ = ("systems", "recipients", "data_categories", "to", "include_bundle", "summary_only")
@@ -324,3 +337,83 @@ class ListBreachCasesResponse(_message.Message):
     next_after: str
     tree_size: int
     def __init__(self, cases: _Optional[_Iterable[_Union[BreachCase, _Mapping]]] = ..., next_after: _Optional[str] = ..., tree_size: _Optional[int] = ...) -> None: ...
+
+class GetRequestCaseRequest(_message.Message):
+    __slots__ = ("request_ref", "as_of")
+    REQUEST_REF_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    request_ref: str
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, request_ref: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RequestCase(_message.Message):
+    __slots__ = ("request_ref", "right", "channel", "system", "received_at", "time_zone", "policy_index", "received_on", "original_due_on", "due_on", "due_end", "extension_months", "extension_told_late", "state", "responded_at", "responded_late", "refusal_ground", "entry_indexes", "as_of")
+    REQUEST_REF_FIELD_NUMBER: _ClassVar[int]
+    RIGHT_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    POLICY_INDEX_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_ON_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_DUE_ON_FIELD_NUMBER: _ClassVar[int]
+    DUE_ON_FIELD_NUMBER: _ClassVar[int]
+    DUE_END_FIELD_NUMBER: _ClassVar[int]
+    EXTENSION_MONTHS_FIELD_NUMBER: _ClassVar[int]
+    EXTENSION_TOLD_LATE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    RESPONDED_AT_FIELD_NUMBER: _ClassVar[int]
+    RESPONDED_LATE_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_GROUND_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_INDEXES_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    request_ref: str
+    right: _event_pb2.DataSubjectRight
+    channel: str
+    system: str
+    received_at: _timestamp_pb2.Timestamp
+    time_zone: str
+    policy_index: int
+    received_on: str
+    original_due_on: str
+    due_on: str
+    due_end: _timestamp_pb2.Timestamp
+    extension_months: int
+    extension_told_late: bool
+    state: RequestCaseState
+    responded_at: _timestamp_pb2.Timestamp
+    responded_late: bool
+    refusal_ground: str
+    entry_indexes: _containers.RepeatedScalarFieldContainer[int]
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, request_ref: _Optional[str] = ..., right: _Optional[_Union[_event_pb2.DataSubjectRight, str]] = ..., channel: _Optional[str] = ..., system: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., policy_index: _Optional[int] = ..., received_on: _Optional[str] = ..., original_due_on: _Optional[str] = ..., due_on: _Optional[str] = ..., due_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., extension_months: _Optional[int] = ..., extension_told_late: _Optional[bool] = ..., state: _Optional[_Union[RequestCaseState, str]] = ..., responded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., responded_late: _Optional[bool] = ..., refusal_ground: _Optional[str] = ..., entry_indexes: _Optional[_Iterable[int]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetRequestCaseResponse(_message.Message):
+    __slots__ = ("request_case", "tree_size")
+    REQUEST_CASE_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    request_case: RequestCase
+    tree_size: int
+    def __init__(self, request_case: _Optional[_Union[RequestCase, _Mapping]] = ..., tree_size: _Optional[int] = ...) -> None: ...
+
+class ListOverdueRequestsRequest(_message.Message):
+    __slots__ = ("as_of", "include_open", "after", "limit")
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_OPEN_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    as_of: _timestamp_pb2.Timestamp
+    include_open: bool
+    after: str
+    limit: int
+    def __init__(self, as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., include_open: _Optional[bool] = ..., after: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListOverdueRequestsResponse(_message.Message):
+    __slots__ = ("cases", "next_after", "tree_size")
+    CASES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    cases: _containers.RepeatedCompositeFieldContainer[RequestCase]
+    next_after: str
+    tree_size: int
+    def __init__(self, cases: _Optional[_Iterable[_Union[RequestCase, _Mapping]]] = ..., next_after: _Optional[str] = ..., tree_size: _Optional[int] = ...) -> None: ...

@@ -59,6 +59,16 @@ class ReportsStub:
                 request_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListBreachCasesRequest.SerializeToString,
                 response_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListBreachCasesResponse.FromString,
                 _registered_method=True)
+        self.GetRequestCase = channel.unary_unary(
+                '/gdpr_ledger.v1.Reports/GetRequestCase',
+                request_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.GetRequestCaseRequest.SerializeToString,
+                response_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.GetRequestCaseResponse.FromString,
+                _registered_method=True)
+        self.ListOverdueRequests = channel.unary_unary(
+                '/gdpr_ledger.v1.Reports/ListOverdueRequests',
+                request_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListOverdueRequestsRequest.SerializeToString,
+                response_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListOverdueRequestsResponse.FromString,
+                _registered_method=True)
 
 
 class ReportsServicer:
@@ -110,6 +120,23 @@ class ReportsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRequestCase(self, request, context):
+        """A data subject request case (docs/requests.md): the entries of `request_ref` as the log held
+        them at `as_of`, and its article 12(3) due date under the request policy in force then.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOverdueRequests(self, request, context):
+        """The request cases overdue at `as_of` (open, their due day ended in the policy's time zone),
+        with `include_open` also those open and not yet due, in `request_ref` order, a page at a
+        time. Logs nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -137,6 +164,16 @@ def add_ReportsServicer_to_server(servicer, server):
                     servicer.ListBreachCases,
                     request_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListBreachCasesRequest.FromString,
                     response_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListBreachCasesResponse.SerializeToString,
+            ),
+            'GetRequestCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRequestCase,
+                    request_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.GetRequestCaseRequest.FromString,
+                    response_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.GetRequestCaseResponse.SerializeToString,
+            ),
+            'ListOverdueRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOverdueRequests,
+                    request_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListOverdueRequestsRequest.FromString,
+                    response_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListOverdueRequestsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -274,6 +311,60 @@ class Reports:
             '/gdpr_ledger.v1.Reports/ListBreachCases',
             gdpr__ledger_dot_v1_dot_reports__pb2.ListBreachCasesRequest.SerializeToString,
             gdpr__ledger_dot_v1_dot_reports__pb2.ListBreachCasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRequestCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gdpr_ledger.v1.Reports/GetRequestCase',
+            gdpr__ledger_dot_v1_dot_reports__pb2.GetRequestCaseRequest.SerializeToString,
+            gdpr__ledger_dot_v1_dot_reports__pb2.GetRequestCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOverdueRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gdpr_ledger.v1.Reports/ListOverdueRequests',
+            gdpr__ledger_dot_v1_dot_reports__pb2.ListOverdueRequestsRequest.SerializeToString,
+            gdpr__ledger_dot_v1_dot_reports__pb2.ListOverdueRequestsResponse.FromString,
             options,
             channel_credentials,
             insecure,
