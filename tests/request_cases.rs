@@ -648,3 +648,87 @@ async fn timing_of_the_register() {
     }
     ledger.stop().await;
 }
+
+/// The value of the gauge `name` on the metrics page at `addr`.
+async fn gauge(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
+    let (status, page) = common::http_get(addr, "/metrics").await;
+    assert_eq!(status, 200, "{page}");
+    page.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Scrapes until the request case gauges read `open` and `overdue` (the count runs every
+/// second here), at most 20 s.
+async fn wait_for_counts(ledger: &TestLedger, open: f64, overdue: f64) {
+    let addr = ledger.metrics_addr();
+    let mut last = (None, None);
+    for _ in 0..200 {
+        last = (
+            gauge(addr, "gdpr_ledger_request_cases_open").await,
+            gauge(addr, "gdpr_ledger_request_cases_overdue").await,
+        );
+        if last == (Some(open), Some(overdue)) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the gauges read (open, overdue) = {last:?}, not ({open}, {overdue})");
+}
+
+/// The metrics count the register at the server's time (`[requests] count_every_secs`): open
+/// cases (overdue ones included) and overdue ones, following answers and retractions, and a
+/// restart on the same data dir finds the store released by the count task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_count_open_and_overdue_cases() {
+    let mut ledger = TestLedger::start_with(|config| config.requests.count_every_secs = 1).await;
+    wait_for_counts(&ledger, 0.0, 0.0).await;
+    let t = now();
+    // Received 45 days ago (overdue under UTC), today (open), and 45 days ago then answered.
+    append(
+        &ledger,
+        PRODUCER_TOKEN,
+        received("m-a", "DSR-M-A", t - 45 * DAY),
+    )
+    .await;
+    append(&ledger, PRODUCER_TOKEN, received("m-b", "DSR-M-B", t)).await;
+    append(
+        &ledger,
+        PRODUCER_TOKEN,
+        received("m-c", "DSR-M-C", t - 45 * DAY),
+    )
+    .await;
+    let answer = |id: &str, request_ref: &str| {
+        event(EventKind::RequestAnswered, id, request_ref, |e| {
+            e.request_response.as_mut().expect("response").responded_at = Some(ts(t));
+        })
+    };
+    let answered = append(&ledger, PRODUCER_TOKEN, answer("m-c-answer", "DSR-M-C")).await;
+    wait_for_counts(&ledger, 2.0, 1.0).await;
+
+    // Answering the overdue case leaves one open case, on time.
+    append(&ledger, PRODUCER_TOKEN, answer("m-a-answer", "DSR-M-A")).await;
+    wait_for_counts(&ledger, 1.0, 0.0).await;
+
+    // Retracting C's answer reopens it, overdue.
+    let mut retract = example_submission(EventKind::Correction);
+    {
+        let event = retract.event.as_mut().expect("event");
+        event.event_id = "m-c-retract".into();
+        event.occurred_at = Some(ts(t));
+        let correction = event.correction.as_mut().expect("correction");
+        correction.target_index = answered;
+        correction.set_action(pb::CorrectionAction::Retract);
+    }
+    append(&ledger, PRODUCER_TOKEN, retract).await;
+    wait_for_counts(&ledger, 2.0, 1.0).await;
+    let age = gauge(
+        ledger.metrics_addr(),
+        "gdpr_ledger_request_cases_count_age_seconds",
+    )
+    .await
+    .expect("the count's age is exported");
+    assert!(age < 60.0, "the count is {age} s old");
+
+    ledger.restart().await;
+    wait_for_counts(&ledger, 2.0, 1.0).await;
+}
