@@ -12,6 +12,7 @@ pub mod deadline;
 pub mod directory;
 pub mod entry;
 pub mod hash;
+pub mod holding;
 pub mod lifecycle;
 pub mod merkle;
 pub mod note;

@@ -5,39 +5,11 @@
 use std::collections::BTreeMap;
 
 use crate::core::entry::decode_entry;
+pub use crate::core::holding::{HolderAnswer, HolderConfirmation, HolderExemption};
 use crate::proto::v1::{EventKind, RecipientRole};
 pub use crate::reports::Corrections;
 use crate::reports::Effective;
 use crate::storage::{ErasureRecord, LedgerStore, StorageError};
-
-/// An entry that did something for a holder: its index and the event's `occurred_at`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HolderConfirmation {
-    /// The entry.
-    pub index: u64,
-    /// When it happened (Unix seconds, the event's `occurred_at`).
-    pub at: i64,
-}
-
-/// An exemption a holder answered with instead of a deletion (article 17(3)).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HolderExemption {
-    /// The `erasure_exempted` entry and when it happened.
-    pub stamp: HolderConfirmation,
-    /// Its ground (`eu-gdpr:JustificationA17LegalClaims` and the other `validation` exemption grounds).
-    pub legal_ground: String,
-    /// Until when (Unix seconds); `None`: until further notice.
-    pub until: Option<i64>,
-    /// Its short reference.
-    pub reason: String,
-}
-
-impl HolderExemption {
-    /// Whether the exemption still holds at `now` (Unix seconds).
-    pub fn in_force(&self, now: i64) -> bool {
-        self.until.is_none_or(|until| until > now)
-    }
-}
 
 /// One system or recipient that held the subject's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,18 +28,16 @@ pub struct Holder {
     pub last_index: u64,
     /// For recipients: the erasure request passed on to them (naming them as `recipient`).
     pub notified: Option<HolderConfirmation>,
-    /// The `deletion_done` from this holder after `last_index`.
-    pub confirmed: Option<HolderConfirmation>,
-    /// The latest `erasure_exempted` from this holder after `last_index`, unless a deletion
-    /// followed it.
-    pub exempted: Option<HolderExemption>,
+    /// The deletion confirmed and the exemption answered after `last_index`
+    /// (`core::holding`).
+    pub answer: HolderAnswer,
 }
 
 impl Holder {
     /// Whether this holder still owes an answer at `now`: no deletion confirmed, and no exemption
     /// in force (an exemption whose end date has passed opens the item again).
     pub fn pending(&self, now: i64) -> bool {
-        self.confirmed.is_none() && !self.exempted.as_ref().is_some_and(|e| e.in_force(now))
+        self.answer.pending(now)
     }
 }
 
@@ -91,7 +61,7 @@ impl ErasureStatus {
     /// Whether every holder has confirmed its deletion (exempted holders keep the case open: they
     /// must still delete, naming the subject by identifier, when the exemption ends).
     pub fn all_deleted(&self) -> bool {
-        self.holders.iter().all(|h| h.confirmed.is_some())
+        self.holders.iter().all(|h| h.answer.confirmed.is_some())
     }
 }
 
@@ -128,13 +98,10 @@ pub fn compute_status(
                 first_index: index,
                 last_index: index,
                 notified: None,
-                confirmed: None,
-                exempted: None,
+                answer: HolderAnswer::default(),
             });
             holder.last_index = index;
-            // Data that arrives again after a confirmation must be deleted again.
-            holder.confirmed = None;
-            holder.exempted = None;
+            holder.answer.arrived();
             if let Some(recipient) = recipient {
                 holder.recipient = true;
                 holder.role = recipient.role();
@@ -157,21 +124,16 @@ pub fn compute_status(
             }
             EventKind::DeletionDone => {
                 if let Some(holder) = holders.get_mut(&event.system) {
-                    holder.confirmed = Some(stamp);
-                    holder.exempted = None;
+                    holder.answer.deleted(stamp);
                 }
             }
             EventKind::ErasureExempted => {
                 if let (Some(holder), Some(exemption)) =
                     (holders.get_mut(&event.system), &event.exemption)
-                    && holder.confirmed.is_none()
                 {
-                    holder.exempted = Some(HolderExemption {
-                        stamp,
-                        legal_ground: exemption.legal_ground.clone(),
-                        until: exemption.until.as_ref().map(|t| t.seconds),
-                        reason: exemption.reason.clone(),
-                    });
+                    holder
+                        .answer
+                        .exempted(HolderExemption::of(stamp, exemption));
                 }
             }
             _ => {}

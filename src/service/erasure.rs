@@ -80,8 +80,8 @@ pub fn status_message(status: &ErasureStatus, now: i64) -> pb::ErasureStatus {
         .iter()
         .map(|holder| {
             let (notified_index, notified_at) = confirmation(holder.notified);
-            let (confirmed_index, confirmed_at) = confirmation(holder.confirmed);
-            let exemption = holder.exempted.as_ref();
+            let (confirmed_index, confirmed_at) = confirmation(holder.answer.confirmed);
+            let exemption = holder.answer.exempted.as_ref();
             pb::Holder {
                 exemption_index: exemption.map(|e| e.stamp.index),
                 exemption_ground: exemption
