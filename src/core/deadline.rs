@@ -90,6 +90,14 @@ impl DeadlinePolicy {
         })
     }
 
+    /// Days counted in UTC, with no public holidays.
+    pub fn utc() -> Self {
+        DeadlinePolicy {
+            time_zone: TimeZone::UTC,
+            holidays: BTreeSet::new(),
+        }
+    }
+
     /// The day `at` falls on in the policy's time zone.
     pub fn day_of(&self, at: &prost_types::Timestamp) -> Result<Date, DeadlineError> {
         Ok(to_timestamp(at)?
@@ -190,7 +198,7 @@ pub fn parse_date(text: &str) -> Result<Date, DeadlineError> {
 }
 
 /// `day` plus `months` months: the same day-number, or the month's last day when it has none.
-fn add_months(day: Date, months: u32) -> Result<Date, DeadlineError> {
+pub fn add_months(day: Date, months: u32) -> Result<Date, DeadlineError> {
     day.checked_add(Span::new().months(i64::from(months)))
         .map_err(|_| out_of_range_date(day))
 }

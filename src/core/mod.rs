@@ -17,5 +17,8 @@ pub mod lifecycle;
 pub mod merkle;
 pub mod note;
 pub mod request_cases;
+pub mod retention;
 pub mod signature;
 pub mod subject_index;
+#[cfg(test)]
+pub mod test_calendar;

@@ -73,20 +73,35 @@ pub struct RequestCase {
     pub indexes: Vec<u64>,
 }
 
+/// The declaration in force at `as_of` among `declarations` (index, `effective_at`, value, in
+/// log order): of those whose `effective_at` is not after `as_of`, the latest `effective_at`, the
+/// later entry on a tie. The one rule of every policy declared in the log (request, retention).
+pub fn latest_in_force<'a, T: ?Sized>(
+    declarations: impl IntoIterator<Item = (u64, Option<&'a Timestamp>, &'a T)>,
+    as_of: &Timestamp,
+) -> Option<(u64, &'a T)> {
+    let key = |t: &Timestamp| (t.seconds, t.nanos);
+    declarations
+        .into_iter()
+        .filter_map(|(index, effective, value)| {
+            let effective = effective?;
+            (key(effective) <= key(as_of)).then_some((key(effective), index, value))
+        })
+        .max_by_key(|(effective, index, _)| (*effective, *index))
+        .map(|(_, index, value)| (index, value))
+}
+
 /// The policy in force at `as_of` among `declarations` (index and policy, in log order).
 pub fn policy_in_force<'a>(
     declarations: impl IntoIterator<Item = (u64, &'a RequestPolicy)>,
     as_of: &Timestamp,
 ) -> Option<(u64, &'a RequestPolicy)> {
-    let key = |t: &Timestamp| (t.seconds, t.nanos);
-    declarations
-        .into_iter()
-        .filter_map(|(index, policy)| {
-            let effective = policy.effective_at.as_ref()?;
-            (key(effective) <= key(as_of)).then_some((key(effective), index, policy))
-        })
-        .max_by_key(|(effective, index, _)| (*effective, *index))
-        .map(|(_, index, policy)| (index, policy))
+    latest_in_force(
+        declarations
+            .into_iter()
+            .map(|(index, policy)| (index, policy.effective_at.as_ref(), policy)),
+        as_of,
+    )
 }
 
 /// The deadline policy of a declaration, or the default one.
