@@ -230,7 +230,7 @@ pub fn subject_history(
 }
 
 /// One processing that relied on consent without a valid one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConsentFinding {
     /// The processing's entry.
     pub index: u64,

@@ -73,20 +73,13 @@ pub struct RequestCase {
     pub indexes: Vec<u64>,
 }
 
-/// The policy in force at `as_of` among `declarations` (index and policy, in log order).
+/// The policy in force at `as_of` among `declarations` (index and policy, in log order): the
+/// rule of every declaration, [`super::declarations::in_force`].
 pub fn policy_in_force<'a>(
     declarations: impl IntoIterator<Item = (u64, &'a RequestPolicy)>,
     as_of: &Timestamp,
 ) -> Option<(u64, &'a RequestPolicy)> {
-    let key = |t: &Timestamp| (t.seconds, t.nanos);
-    declarations
-        .into_iter()
-        .filter_map(|(index, policy)| {
-            let effective = policy.effective_at.as_ref()?;
-            (key(effective) <= key(as_of)).then_some((key(effective), index, policy))
-        })
-        .max_by_key(|(effective, index, _)| (*effective, *index))
-        .map(|(_, index, policy)| (index, policy))
+    super::declarations::in_force(declarations, |policy| policy.effective_at.as_ref(), as_of)
 }
 
 /// The deadline policy of a declaration, or the default one.

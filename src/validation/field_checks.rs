@@ -9,6 +9,7 @@ use super::formats::{
     check_reference, check_terms, check_text,
 };
 use super::legal_bases::{is_article_6_basis, is_legal_basis};
+use super::opt_in_checks::check_consent_policy;
 use super::request_checks::{
     check_request, check_request_extension, check_request_policy, check_request_response,
 };
@@ -120,6 +121,10 @@ pub fn check_present_field(
                 },
                 Field::RequestPolicy => match &event.request_policy {
                     Some(policy) => check_request_policy(policy, limits),
+                    None => Ok(()),
+                },
+                Field::ConsentPolicy => match &event.consent_policy {
+                    Some(policy) => check_consent_policy(policy, limits),
                     None => Ok(()),
                 },
                 Field::Subject | Field::LinkedSubject | Field::Details => Ok(()),
