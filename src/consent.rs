@@ -313,7 +313,8 @@ pub fn opt_in_policies(
     if indexes.is_empty() {
         return Ok(Vec::new());
     }
-    let corrections = Corrections::load(store, size)?;
+    // Only the declarations' own corrections: this runs on the append path.
+    let corrections = Corrections::load_of(store, size, &indexes)?;
     let mut policies = Vec::with_capacity(indexes.len());
     for mut entry in store.decoded_entries(&indexes)? {
         let event = entry.event.take().unwrap_or_default();

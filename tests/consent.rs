@@ -424,6 +424,10 @@ async fn the_opt_in_policy_by_channel_is_honoured_by_receipts_and_the_report() {
     event.system = "privacy-portal".into();
     event.correction.as_mut().expect("correction").target_index = partners;
     append(&mut admin, retraction).await;
+    // The receipt honours the retraction too (it reads the declarations' own corrections).
+    let (_, warning) =
+        append_with_warning(&mut crm, scan("s-5", "hank", "partner:acme", now())).await;
+    assert_eq!(warning, "", "the partners' policy is retracted");
     assert_eq!(
         report_as_of(&ledger, None).await,
         [(badge, Some(0), badge_requires.to_owned())]
