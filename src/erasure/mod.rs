@@ -12,7 +12,10 @@ mod journal;
 mod status;
 
 pub use journal::{ErasureJournal, JournalError, JournalRecord};
-pub use status::{ErasureStatus, Holder, HolderConfirmation, HolderExemption, compute_status};
+pub use status::{
+    ErasureStatus, Holder, HolderConfirmation, HolderExemption, answered_request, compute_status,
+    holders_below,
+};
 
 use std::collections::HashSet;
 use std::path::PathBuf;
