@@ -27,12 +27,18 @@
 //! | `rocksdb_sst_files_bytes` | gauge | `rocksdb.total-sst-files-size`, summed over column families |
 //! | `erasure_open_cases` | gauge | erasure cases opened and not closed |
 //! | `erasure_oldest_open_case_age_seconds` | gauge | seconds since the oldest open erasure case was opened; 0 when none is open (the ledger sets no due date: `deploy/prometheus/alerts.yml` warns past article 12(3)'s month) |
+//! | `request_cases_open` | gauge | data subject request cases (`docs/requests.md`) neither answered nor refused, overdue ones included, as of the latest count |
+//! | `request_cases_overdue` | gauge | of those, the cases past the end of their article 12(3) due day, as of the latest count |
+//! | `request_cases_count_age_seconds` | gauge | seconds since the request cases were last counted (since the start before the first count) |
 //! | `build_info{version}` | gauge | 1, labelled with the server's version (`CARGO_PKG_VERSION`) |
 //!
 //! The gauges are read at each scrape from the sequencer and the store; none scans the log. The
 //! erasure gauges come from the store's count of open cases (`LedgerStore::open_erasure_summary`),
 //! kept up to date by every write of erasure records, so a scrape costs a lock, not a scan of the
-//! `erasures` family (which the first scrape after a start reads once).
+//! `erasures` family (which the first scrape after a start reads once). The request case gauges
+//! are the exception: they are the register at the time of the latest count (one pass over the
+//! cases, `reports::request_case::RegisterAt::count`), which a background task makes every
+//! `requests.count_every_secs` (60 by default), never a scrape.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -171,6 +177,11 @@ pub struct LedgerMetrics {
     sst_files_bytes: Gauge,
     erasure_open_cases: Gauge,
     erasure_oldest_open_case_age: Gauge,
+    request_cases_open: Gauge,
+    request_cases_overdue: Gauge,
+    request_cases_count_age: Gauge<f64, AtomicU64>,
+    /// When the request cases were last counted (the start, before the first count).
+    request_cases_counted: std::sync::Mutex<std::time::Instant>,
     sequencer: Arc<SequencerShared>,
     store: Arc<LedgerStore>,
     /// With `[replication]`: why this replica's applier stopped, once it has.
@@ -216,6 +227,10 @@ impl LedgerMetrics {
             sst_files_bytes: Gauge::default(),
             erasure_open_cases: Gauge::default(),
             erasure_oldest_open_case_age: Gauge::default(),
+            request_cases_open: Gauge::default(),
+            request_cases_overdue: Gauge::default(),
+            request_cases_count_age: Gauge::default(),
+            request_cases_counted: std::sync::Mutex::new(std::time::Instant::now()),
             sequencer,
             store,
             replica: None,
@@ -314,6 +329,21 @@ impl LedgerMetrics {
             "Seconds since the oldest open erasure case was opened (0 when none is open)",
             metrics.erasure_oldest_open_case_age.clone(),
         );
+        registry.register(
+            "request_cases_open",
+            "Data subject request cases neither answered nor refused (overdue ones included), as of the latest count",
+            metrics.request_cases_open.clone(),
+        );
+        registry.register(
+            "request_cases_overdue",
+            "Open data subject request cases past their article 12(3) due day, as of the latest count",
+            metrics.request_cases_overdue.clone(),
+        );
+        registry.register(
+            "request_cases_count_age_seconds",
+            "Seconds since the data subject request cases were last counted",
+            metrics.request_cases_count_age.clone(),
+        );
         let build_info = Family::<BuildLabel, Gauge>::default();
         build_info
             .get_or_create(&BuildLabel { version: VERSION })
@@ -372,6 +402,16 @@ impl LedgerMetrics {
             .inc();
     }
 
+    /// The request case register was counted (`reports::request_case::RegisterAt::count`).
+    pub fn request_cases_counted(&self, count: crate::reports::request_case::RegisterCount) {
+        let saturate = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        self.request_cases_open.set(saturate(count.open));
+        self.request_cases_overdue.set(saturate(count.overdue));
+        if let Ok(mut counted) = self.request_cases_counted.lock() {
+            *counted = std::time::Instant::now();
+        }
+    }
+
     /// Reads the gauges' values from the sequencer and the store (none of them scans the log).
     fn refresh(&self) {
         let saturate = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
@@ -420,6 +460,10 @@ impl LedgerMetrics {
                 self.erasure_oldest_open_case_age.set(age);
             }
             Err(error) => tracing::warn!(%error, "cannot read the open erasure cases"),
+        }
+        if let Ok(counted) = self.request_cases_counted.lock() {
+            self.request_cases_count_age
+                .set(counted.elapsed().as_secs_f64());
         }
     }
 }

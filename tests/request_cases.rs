@@ -648,3 +648,209 @@ async fn timing_of_the_register() {
     }
     ledger.stop().await;
 }
+
+/// The value of the gauge `name` on the metrics page at `addr`.
+async fn gauge(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
+    let (status, page) = common::http_get(addr, "/metrics").await;
+    assert_eq!(status, 200, "{page}");
+    page.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Scrapes until the request case gauges read `open` and `overdue` (the count runs every
+/// second here), at most 20 s.
+async fn wait_for_counts(ledger: &TestLedger, open: f64, overdue: f64) {
+    let addr = ledger.metrics_addr();
+    let mut last = (None, None);
+    for _ in 0..200 {
+        last = (
+            gauge(addr, "gdpr_ledger_request_cases_open").await,
+            gauge(addr, "gdpr_ledger_request_cases_overdue").await,
+        );
+        if last == (Some(open), Some(overdue)) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the gauges read (open, overdue) = {last:?}, not ({open}, {overdue})");
+}
+
+/// The metrics count the register at the server's time (`[requests] count_every_secs`): open
+/// cases (overdue ones included) and overdue ones, following answers and retractions, and a
+/// restart on the same data dir finds the store released by the count task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_count_open_and_overdue_cases() {
+    let mut ledger = TestLedger::start_with(|config| config.requests.count_every_secs = 1).await;
+    wait_for_counts(&ledger, 0.0, 0.0).await;
+    let t = now();
+    // Received 45 days ago (overdue under UTC), today (open), and 45 days ago then answered.
+    append(
+        &ledger,
+        PRODUCER_TOKEN,
+        received("m-a", "DSR-M-A", t - 45 * DAY),
+    )
+    .await;
+    append(&ledger, PRODUCER_TOKEN, received("m-b", "DSR-M-B", t)).await;
+    append(
+        &ledger,
+        PRODUCER_TOKEN,
+        received("m-c", "DSR-M-C", t - 45 * DAY),
+    )
+    .await;
+    let answer = |id: &str, request_ref: &str| {
+        event(EventKind::RequestAnswered, id, request_ref, |e| {
+            e.request_response.as_mut().expect("response").responded_at = Some(ts(t));
+        })
+    };
+    let answered = append(&ledger, PRODUCER_TOKEN, answer("m-c-answer", "DSR-M-C")).await;
+    wait_for_counts(&ledger, 2.0, 1.0).await;
+
+    // Answering the overdue case leaves one open case, on time.
+    append(&ledger, PRODUCER_TOKEN, answer("m-a-answer", "DSR-M-A")).await;
+    wait_for_counts(&ledger, 1.0, 0.0).await;
+
+    // Retracting C's answer reopens it, overdue.
+    let mut retract = example_submission(EventKind::Correction);
+    {
+        let event = retract.event.as_mut().expect("event");
+        event.event_id = "m-c-retract".into();
+        event.occurred_at = Some(ts(t));
+        let correction = event.correction.as_mut().expect("correction");
+        correction.target_index = answered;
+        correction.set_action(pb::CorrectionAction::Retract);
+    }
+    append(&ledger, PRODUCER_TOKEN, retract).await;
+    wait_for_counts(&ledger, 2.0, 1.0).await;
+    let age = gauge(
+        ledger.metrics_addr(),
+        "gdpr_ledger_request_cases_count_age_seconds",
+    )
+    .await
+    .expect("the count's age is exported");
+    assert!(age < 60.0, "the count is {age} s old");
+
+    ledger.restart().await;
+    wait_for_counts(&ledger, 2.0, 1.0).await;
+}
+
+/// The case `request_ref` at `as_of`, or the error's code.
+async fn case_at(
+    client: &mut AuthenticatedReportsClient,
+    request_ref: &str,
+    as_of: i64,
+) -> Result<pb::RequestCase, tonic::Code> {
+    client
+        .get_request_case(pb::GetRequestCaseRequest {
+            request_ref: request_ref.into(),
+            as_of: Some(ts(as_of)),
+        })
+        .await
+        .map(|response| response.into_inner().request_case.expect("case"))
+        .map_err(|status| status.code())
+}
+
+/// An erasure case (`Erasure.EraseSubject`) joins the register as `erasure:<index>` with the
+/// erasure right: open until every holder of the data has answered (here the CRM's deletion),
+/// overdue a month on, answered at the holder's confirmation; listed with the request cases; and
+/// no request case may take a name of that form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasure_cases_join_the_register() {
+    let ledger = TestLedger::start().await;
+    let ann = || pb::SubjectIdentifier {
+        kind: "email".into(),
+        value: "ann@example.com".into(),
+    };
+    append(
+        &ledger,
+        PRODUCER_TOKEN,
+        common::collection("ann-collected", "email", "ann@example.com"),
+    )
+    .await;
+    let mut erasure = ledger.erasure_client(ADMIN_TOKEN).await;
+    let opened = erasure
+        .erase_subject(pb::EraseSubjectRequest {
+            subject: Some(ann()),
+            system: "privacy-portal".into(),
+            event_id: "ann-erase".into(),
+        })
+        .await
+        .expect("erasure opens")
+        .into_inner();
+    let request_index = opened.request_index;
+    let name = format!("erasure:{request_index}");
+    let t = now();
+    let mut auditor = reports(&ledger, AUDITOR_TOKEN).await;
+
+    // Before the request reached the log there is no such case.
+    assert_eq!(
+        case_at(&mut auditor, &name, t - DAY).await,
+        Err(tonic::Code::NotFound)
+    );
+    let open = case_at(&mut auditor, &name, t + 60).await.expect("case");
+    assert_eq!(open.right(), pb::DataSubjectRight::Erasure);
+    assert_eq!(open.state(), RequestCaseState::Open);
+    assert_eq!(open.system, "privacy-portal");
+    assert_eq!(open.entry_indexes, vec![request_index]);
+    let late = t + 40 * DAY;
+    assert_eq!(
+        case_at(&mut auditor, &name, late)
+            .await
+            .expect("case")
+            .state(),
+        RequestCaseState::Overdue
+    );
+    assert!(
+        overdue(&mut auditor, late, false)
+            .await
+            .contains(&(name.clone(), RequestCaseState::Overdue))
+    );
+    assert!(
+        !overdue(&mut auditor, t + 60, false)
+            .await
+            .iter()
+            .any(|(r, _)| *r == name)
+    );
+    assert!(
+        overdue(&mut auditor, t + 60, true)
+            .await
+            .contains(&(name.clone(), RequestCaseState::Open))
+    );
+
+    // The CRM, the only holder, confirms its deletion: the case is answered then.
+    let mut deletion = example_submission(EventKind::DeletionDone);
+    {
+        let event = deletion.event.as_mut().expect("event");
+        event.event_id = "ann-deleted".into();
+        event.system = "crm".into();
+        event.occurred_at = Some(ts(t));
+    }
+    deletion.subject = Some(ann());
+    let deleted = append(&ledger, PRODUCER_TOKEN, deletion).await;
+    let answered = case_at(&mut auditor, &name, late).await.expect("case");
+    assert_eq!(answered.state(), RequestCaseState::Answered);
+    assert_eq!(answered.responded_at, Some(ts(t)));
+    assert!(!answered.responded_late);
+    assert_eq!(answered.entry_indexes, vec![request_index, deleted]);
+    assert!(
+        !overdue(&mut auditor, late, true)
+            .await
+            .iter()
+            .any(|(r, _)| *r == name)
+    );
+
+    // A request case may not take the erasure cases' names.
+    let mut client = ledger.client(PRODUCER_TOKEN).await;
+    let refused = client
+        .append(pb::AppendRequest {
+            submission: Some(received("r-erasure-name", &format!("erasure:{deleted}"), t)),
+            include_bundle: false,
+        })
+        .await
+        .expect_err("a reserved name");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(
+        refused.message().contains("event.request_ref"),
+        "{}",
+        refused.message()
+    );
+}

@@ -9,23 +9,44 @@ use prost_types::Timestamp;
 use super::{Corrections, Effective, ReportError};
 use crate::core::deadline::{DeadlineError, DeadlinePolicy};
 use crate::core::request_cases::{
-    DEFAULT_TIME_ZONE, Outcome, RequestCase, case_of, deadline_policy, policy_in_force,
+    DEFAULT_TIME_ZONE, Outcome, RequestCase, case_of, deadline_policy, erasure_case, erasure_ref,
+    parse_erasure_ref, policy_in_force,
 };
+use crate::erasure::{HolderConfirmation, answered_request, holders_below};
 use crate::proto::v1 as pb;
 use crate::proto::v1::{EventKind, RequestCaseState};
+use crate::storage::ErasureRecord;
 use crate::storage::LedgerStore;
 use crate::storage::report_index::cases::is_request_case_kind;
 
 /// The request policy as configured (`[requests]`): at start the server declares it in the log
 /// (a `request_policy_declared` entry, `server::controller`) when it differs from the latest
 /// declaration; answers read the declaration in force, never the configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+///
+/// `count_every_secs` is not part of the policy: it is how often the metrics count the open and
+/// overdue cases (`gdpr_ledger_request_cases_open`, `_overdue`); 0 counts never.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RequestPolicyConfig {
     /// The controller's IANA time zone, e.g. "Europe/Berlin"; empty: declare nothing.
     pub time_zone: String,
     /// Public holidays of that zone, as YYYY-MM-DD dates.
     pub public_holidays: Vec<String>,
+    /// Seconds between two counts of the register for the metrics (0: never).
+    pub count_every_secs: u64,
+}
+
+/// How often the metrics count the register unless `[requests] count_every_secs` says otherwise.
+pub const DEFAULT_COUNT_EVERY_SECS: u64 = 60;
+
+impl Default for RequestPolicyConfig {
+    fn default() -> Self {
+        Self {
+            time_zone: String::new(),
+            public_holidays: Vec::new(),
+            count_every_secs: DEFAULT_COUNT_EVERY_SECS,
+        }
+    }
 }
 
 /// The latest `request_policy_declared` entry in log order (the one the configuration is
@@ -57,7 +78,7 @@ fn deadline_error(error: DeadlineError) -> ReportError {
 
 /// The policy in force at `as_of` among the first `size` entries, after corrections: its index,
 /// its time zone and its deadline policy.
-pub struct PolicyInForce {
+struct PolicyInForce {
     /// The declaration's index (`None` when none is in force).
     pub index: Option<u64>,
     /// Its time zone (UTC without one).
@@ -101,9 +122,166 @@ impl PolicyInForce {
     }
 }
 
+/// The register as the log held it at `as_of`: the entries received by then, their corrections
+/// and the request policy in force. Every read of the register (`GetRequestCase`,
+/// `ListOverdueRequests`, the metrics' count) starts here.
+pub struct RegisterAt {
+    /// The entries the log had received by `as_of` (a prefix of the log).
+    pub size: u64,
+    corrections: Corrections,
+    policy: PolicyInForce,
+    as_of: Timestamp,
+}
+
+impl RegisterAt {
+    /// The register at `as_of` among the first `latest` entries (the latest checkpoint's size),
+    /// once the report indexes cover them.
+    pub fn read(store: &LedgerStore, latest: u64, as_of: Timestamp) -> Result<Self, ReportError> {
+        super::breach_case::check_cases_indexed(store, latest)?;
+        let size = store.entries_received_by(&as_of, latest)?;
+        let corrections = Corrections::load(store, size)?;
+        let policy = PolicyInForce::read(store, size, &corrections, &as_of)?;
+        Ok(Self {
+            size,
+            corrections,
+            policy,
+            as_of,
+        })
+    }
+
+    /// Case `request_ref` (an erasure case when it is `erasure:<index>`), or `None` when the
+    /// log held no receipt of it at `as_of`.
+    pub fn case(
+        &self,
+        store: &LedgerStore,
+        request_ref: &str,
+    ) -> Result<Option<pb::RequestCase>, ReportError> {
+        if let Some(index) = parse_erasure_ref(request_ref) {
+            return self.erasure_case(store, index);
+        }
+        read_case(
+            store,
+            request_ref,
+            self.size,
+            &self.corrections,
+            &self.policy,
+            &self.as_of,
+        )
+    }
+
+    /// The erasure case opened by the entry at `index`: an `erasure_requested` entry below the
+    /// register's size that opened an erasure case (`Erasure.EraseSubject`), answered once every
+    /// holder of the subject's data had answered by then (`erasure::status::answered_request`).
+    fn erasure_case(
+        &self,
+        store: &LedgerStore,
+        index: u64,
+    ) -> Result<Option<pb::RequestCase>, ReportError> {
+        if index >= self.size {
+            return Ok(None);
+        }
+        let Some(mut entry) = store.decoded_entries(&[index])?.pop() else {
+            return Ok(None);
+        };
+        let Ok(token) = <[u8; 32]>::try_from(entry.subject_token.as_slice()) else {
+            return Ok(None);
+        };
+        let opened_here = store
+            .erasure_record(&token)?
+            .map(|bytes| ErasureRecord::from_bytes(&bytes))
+            .transpose()?
+            .is_some_and(|record| record.request_index == index);
+        let event = entry.event.take().unwrap_or_default();
+        let Effective::Live { event, .. } = self.corrections.effective_event(index, event) else {
+            return Ok(None);
+        };
+        if !opened_here || event.kind() != EventKind::ErasureRequested {
+            return Ok(None);
+        }
+        let holders = holders_below(store, token, &self.corrections, self.size)?;
+        let requested = HolderConfirmation {
+            index,
+            at: event.occurred_at.map_or(0, |t| t.seconds),
+        };
+        let answered = answered_request(&holders, requested).map(|(indexes, latest)| {
+            let at = Timestamp {
+                seconds: latest.at,
+                nanos: 0,
+            };
+            (indexes, at)
+        });
+        let case = erasure_case((index, &event), answered, &self.policy.policy, &self.as_of)
+            .map_err(deadline_error)?;
+        to_proto(case, &self.policy, &self.as_of).map(Some)
+    }
+
+    /// The references of the register's cases after `after` (exclusive), in byte order, at most
+    /// `limit`: the request cases' and the erasure cases' (`erasure:<index>`) merged.
+    pub fn refs(
+        &self,
+        store: &LedgerStore,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, ReportError> {
+        let mut refs = store.request_case_refs(after, limit)?;
+        for (_, bytes) in store.erasure_records()? {
+            let record = ErasureRecord::from_bytes(&bytes)?;
+            let name = erasure_ref(record.request_index);
+            if record.request_index < self.size && after.is_none_or(|after| name.as_str() > after) {
+                refs.push(name);
+            }
+        }
+        refs.sort_unstable();
+        refs.dedup();
+        refs.truncate(limit);
+        Ok(refs)
+    }
+
+    /// How many cases are open and how many of them are overdue, one case at a time in
+    /// `request_ref` order. `None` when `stop` was set before the count finished.
+    pub fn count(
+        &self,
+        store: &LedgerStore,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<Option<RegisterCount>, ReportError> {
+        const PAGE: usize = 1000;
+        let mut count = RegisterCount::default();
+        let mut after: Option<String> = None;
+        loop {
+            let refs = self.refs(store, after.as_deref(), PAGE)?;
+            for request_ref in &refs {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Ok(None);
+                }
+                match self.case(store, request_ref)?.map(|case| case.state()) {
+                    Some(RequestCaseState::Open) => count.open += 1,
+                    Some(RequestCaseState::Overdue) => {
+                        count.open += 1;
+                        count.overdue += 1;
+                    }
+                    _ => {}
+                }
+            }
+            if refs.len() < PAGE {
+                return Ok(Some(count));
+            }
+            after = refs.last().cloned();
+        }
+    }
+}
+
+/// The register's open cases at a time, and those of them that are overdue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RegisterCount {
+    /// Neither answered nor refused (overdue ones included).
+    pub open: u64,
+    /// Open, and past the end of their due day.
+    pub overdue: u64,
+}
+
 /// Reads case `request_ref` over the first `size` entries, corrections applied, and derives it
 /// at `as_of`. `None` when no receipt of it below `size` is left.
-pub fn read_case(
+fn read_case(
     store: &LedgerStore,
     request_ref: &str,
     size: u64,

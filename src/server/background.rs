@@ -1,11 +1,14 @@
-//! What runs beside the gRPC server: the health watch and the subject-index pruning.
+//! What runs beside the gRPC server: the health watch, the subject-index pruning and the count
+//! of the data subject request register for the metrics.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::metrics::LedgerMetrics;
 use crate::proto::v1::ledger_server::LedgerServer;
 use crate::sequencer::SequencerShared;
 use crate::service::LedgerService;
@@ -16,13 +19,36 @@ use crate::storage::LedgerStore;
 pub(super) struct Background {
     health_watch: JoinHandle<()>,
     pruning: Option<JoinHandle<()>>,
+    register_count: Option<RegisterCounter>,
 }
 
 impl Background {
-    pub(super) fn abort(self) {
+    /// Stops every task. A count of the register under way is stopped at its next case and
+    /// waited for, so that nothing holds the store once this returns.
+    pub(super) async fn stop(self) {
         self.health_watch.abort();
         if let Some(pruning) = self.pruning {
             pruning.abort();
+        }
+        if let Some(counter) = self.register_count {
+            counter.stop().await;
+        }
+    }
+}
+
+/// The task that counts the request case register for the metrics.
+struct RegisterCounter {
+    stop: Arc<AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
+    task: JoinHandle<()>,
+}
+
+impl RegisterCounter {
+    async fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.wake.notify_one();
+        if let Err(error) = self.task.await {
+            tracing::warn!(%error, "the request case count task failed");
         }
     }
 }
@@ -37,6 +63,7 @@ pub(super) fn spawn_background(
     store: &Arc<LedgerStore>,
     shared: &Arc<SequencerShared>,
     replica: Option<Arc<Stopped>>,
+    metrics: &Arc<LedgerMetrics>,
 ) -> Background {
     // Health follows the sequencer and the replica's applier: once either has stopped
     // (fail-stop), the ledger reports NOT_SERVING.
@@ -63,9 +90,59 @@ pub(super) fn spawn_background(
             config.storage.subject_index_keep_entries,
         ))
     });
+    let every = config.requests.count_every_secs;
+    let register_count = (every > 0).then(|| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let task = tokio::spawn(count_register_regularly(
+            store.clone(),
+            shared.clone(),
+            metrics.clone(),
+            Duration::from_secs(every),
+            stop.clone(),
+            wake.clone(),
+        ));
+        RegisterCounter { stop, wake, task }
+    });
     Background {
         health_watch,
         pruning,
+        register_count,
+    }
+}
+
+/// Counts the open and overdue data subject request cases at the server's time, at start and
+/// then every `every`, and sets the metrics' gauges (`docs/requests.md`). A count that fails
+/// (the report indexes still catching up at start, a read error) is logged and tried again at
+/// the next tick; the gauges keep the last count, whose age `request_cases_count_age_seconds`
+/// shows.
+async fn count_register_regularly(
+    store: Arc<LedgerStore>,
+    shared: Arc<SequencerShared>,
+    metrics: Arc<LedgerMetrics>,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
+) {
+    while !stop.load(Ordering::Relaxed) {
+        let latest = shared.latest_checkpoint().size;
+        let (store, stopping) = (store.clone(), stop.clone());
+        let counted = tokio::task::spawn_blocking(move || {
+            let as_of = prost_types::Timestamp::from(std::time::SystemTime::now());
+            crate::reports::request_case::RegisterAt::read(&store, latest, as_of)?
+                .count(&store, &stopping)
+        })
+        .await;
+        match counted {
+            Ok(Ok(Some(count))) => metrics.request_cases_counted(count),
+            Ok(Ok(None)) => break,
+            Ok(Err(error)) => tracing::warn!(%error, "counting the request cases failed"),
+            Err(error) => tracing::warn!(%error, "the request case count failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = wake.notified() => {}
+        }
     }
 }
 

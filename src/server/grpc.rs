@@ -217,7 +217,7 @@ pub(super) async fn serve(
     if let Some(ingest_server) = ingest_server {
         ingest_server.stop().await;
     }
-    background.abort();
+    background.stop().await;
     erasure_worker.abort();
     if let Some(metrics_server) = metrics_server {
         metrics_server.stop().await;

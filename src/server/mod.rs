@@ -259,13 +259,26 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         "gdpr-ledger is serving"
     );
     let metrics_addr = metrics_listener.as_ref().map(MetricsListener::local_addr);
-    let metrics_server = start_http(metrics_listener, metrics, sequencer.shared(), &store);
+    let metrics_server = start_http(
+        metrics_listener,
+        metrics.clone(),
+        sequencer.shared(),
+        &store,
+    );
     let http_addr = ingest_socket.as_ref().map(|s| s.socket.local_addr());
     let ingest_server = match ingest_socket {
         Some(socket) => Some(or_stop!(start_ingest(socket, ledger, admission))),
         None => None,
     };
-    let background = spawn_background(&config, health, &store, sequencer.shared(), replica_stopped);
+
+    let background = spawn_background(
+        &config,
+        health,
+        &store,
+        sequencer.shared(),
+        replica_stopped,
+        &metrics,
+    );
 
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let serving = tokio::spawn(serve(

@@ -8,9 +8,9 @@ use tonic::{Request, Response, Status};
 
 use super::ReportsService;
 use crate::proto::v1 as pb;
-use crate::reports::breach_case::{as_of_or, check_cases_indexed};
-use crate::reports::request_case::{PolicyInForce, check_request_ref, read_case};
-use crate::reports::{Corrections, ReportError};
+use crate::reports::ReportError;
+use crate::reports::breach_case::as_of_or;
+use crate::reports::request_case::{RegisterAt, check_request_ref};
 use crate::service::status::{ServiceError, blocking};
 use crate::validation::FieldError;
 
@@ -36,12 +36,9 @@ impl ReportsService {
         let store = self.store.clone();
         let request_ref = request.request_ref.clone();
         let found = blocking(move || -> Result<_, ReportError> {
-            check_cases_indexed(&store, latest)?;
-            let size = store.entries_received_by(&as_of, latest)?;
-            let corrections = Corrections::load(&store, size)?;
-            let policy = PolicyInForce::read(&store, size, &corrections, &as_of)?;
-            let case = read_case(&store, &request_ref, size, &corrections, &policy, &as_of)?;
-            Ok(case.map(|case| (case, size)))
+            let register = RegisterAt::read(&store, latest, as_of)?;
+            let case = register.case(&store, &request_ref)?;
+            Ok(case.map(|case| (case, register.size)))
         })
         .await?;
         let Some((case, size)) = found else {
@@ -75,16 +72,13 @@ impl ReportsService {
         let latest = self.sequencer.shared().latest_checkpoint().size;
         let store = self.store.clone();
         let response = blocking(move || -> Result<_, ReportError> {
-            check_cases_indexed(&store, latest)?;
-            let size = store.entries_received_by(&as_of, latest)?;
-            let corrections = Corrections::load(&store, size)?;
-            let policy = PolicyInForce::read(&store, size, &corrections, &as_of)?;
+            let register = RegisterAt::read(&store, latest, as_of)?;
             let (cases, next_after) = super::case_page(
                 &request.after,
                 limit,
-                |after, limit| Ok(store.request_case_refs(after, limit)?),
+                |after, limit| register.refs(&store, after, limit),
                 |request_ref| {
-                    let case = read_case(&store, request_ref, size, &corrections, &policy, &as_of)?;
+                    let case = register.case(&store, request_ref)?;
                     Ok(case.filter(|case| match case.state() {
                         pb::RequestCaseState::Overdue => true,
                         pb::RequestCaseState::Open => request.include_open,
@@ -95,7 +89,7 @@ impl ReportsService {
             Ok(pb::ListOverdueRequestsResponse {
                 cases,
                 next_after,
-                tree_size: size,
+                tree_size: register.size,
             })
         })
         .await?;
