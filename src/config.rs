@@ -93,6 +93,9 @@ pub struct Config {
     /// The time zone and public holidays data subject request deadlines are counted under
     /// (article 12(3); `docs/requests.md`).
     pub requests: crate::reports::request_case::RequestPolicyConfig,
+    /// The opt-in policy: collections through these channels for these purposes need consent,
+    /// whatever legal basis they state (`docs/erasure.md` section 6).
+    pub consent: crate::consent::ConsentPolicyConfig,
     /// Logging.
     pub log: LogConfig,
     /// `[replication]`: a replica of a log replicated on NATS JetStream (`docs/replication.md`);
@@ -151,6 +154,7 @@ impl Default for Config {
             reports: crate::reports::distinct::SpillConfig::default(),
             controller: crate::reports::breach_case::ControllerConfig::default(),
             requests: crate::reports::request_case::RequestPolicyConfig::default(),
+            consent: crate::consent::ConsentPolicyConfig::default(),
             log: LogConfig::default(),
             replication: None,
         }

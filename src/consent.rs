@@ -1,9 +1,11 @@
 //! Consent checking: which processing relied on consent (article 6(1)(a) or 9(2)(a)) without a
-//! valid consent at the time it happened. See `docs/erasure.md` section 7.
+//! valid consent at the time it happened. See `docs/erasure.md` section 6.
 //!
 //! The rules:
 //! - *Processing that relies on consent*: a `collection`, `share` or `access` entry whose legal
-//!   bases include `eu-gdpr:A6-1-a` or `eu-gdpr:A9-2-a`.
+//!   bases include `eu-gdpr:A6-1-a` or `eu-gdpr:A9-2-a`, or a `collection` that the opt-in policy
+//!   in force at its `occurred_at` requires consent for (its channel and purpose), whatever basis
+//!   it states: the one rule is `core::opt_in::relies_on_consent`.
 //! - It must name the consent in `consent_ref`: the event id of the subject's `consent_given`
 //!   entry, or the consent management platform's record id that entry carries as `consent_ref`.
 //! - The consent is valid at the processing's `occurred_at` when a matching `consent_given` of the
@@ -15,30 +17,21 @@
 //!   withdrawal that arrives late still invalidates the processing after it.
 //! - Corrections are honoured: retracted entries do not count, amended ones count as amended.
 //!
-//! The report is derived from the log itself on every request (two passes over the entries: the
-//! first gathers consents, the second checks each processing; corrections come from the report
-//! index, `reports::Corrections`), so it keeps no state of its own that could drift from the log.
+//! The report is derived from the log itself on every request, for the log as it stood at a size
+//! (the entries received by the report's `as_of`): two passes over those entries, the first
+//! gathering consents and opt-in policy declarations ([`ConsentLog::record`]), the second
+//! checking each processing ([`ConsentLog::check`]); corrections come from the report index,
+//! `reports::Corrections`, below the same size. It keeps no state of its own that could drift
+//! from the log.
 
 use std::collections::HashMap;
 
 use crate::core::entry::decode_entry;
-use crate::proto::v1::{Event, EventKind};
+use crate::core::opt_in::relies_on_consent_under;
+pub use crate::core::opt_in::{CONSENT_BASES, Reliance, relies_on_consent};
+use crate::proto::v1::{Event, EventKind, OptInPolicy};
 use crate::reports::{Corrections, Effective};
 use crate::storage::{LedgerStore, StorageError, columns};
-
-/// The legal bases that mean "relies on consent".
-pub const CONSENT_BASES: [&str; 2] = ["eu-gdpr:A6-1-a", "eu-gdpr:A9-2-a"];
-
-/// Whether the (corrected) event is processing that relies on consent.
-pub fn relies_on_consent(event: &Event) -> bool {
-    matches!(
-        event.kind(),
-        EventKind::Collection | EventKind::Share | EventKind::Access
-    ) && event
-        .legal_bases
-        .iter()
-        .any(|basis| CONSENT_BASES.contains(&basis.as_str()))
-}
 
 /// A point in time, as `(seconds, nanos)` of the event's `occurred_at`.
 pub type Instant = (i64, i32);
@@ -230,7 +223,7 @@ pub fn subject_history(
 }
 
 /// One processing that relied on consent without a valid one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConsentFinding {
     /// The processing's entry.
     pub index: u64,
@@ -238,8 +231,165 @@ pub struct ConsentFinding {
     pub token: [u8; 32],
     /// The event, as corrected.
     pub event: Event,
+    /// Why it needed consent: its stated basis, or the opt-in policy (with the stated bases).
+    pub reliance: Reliance,
     /// Why the consent was not valid.
     pub problem: ConsentProblem,
+}
+
+impl ConsentFinding {
+    /// The finding in words: the problem, after the opt-in policy's requirement when that is
+    /// why the processing needed consent (the receipt's warning says the same).
+    pub fn describe(&self) -> String {
+        describe(&self.reliance, &self.problem)
+    }
+}
+
+/// A processing's problem in words, after why it needed consent when the opt-in policy is why.
+pub fn describe(reliance: &Reliance, problem: &ConsentProblem) -> String {
+    match reliance {
+        Reliance::Stated => problem.to_string(),
+        Reliance::Policy(_) => format!("{reliance}: {problem}"),
+    }
+}
+
+/// What the report knows after its first pass over a log prefix: each subject's consents and
+/// withdrawals, and the opt-in policy declarations (corrections applied by the caller). Pure.
+#[derive(Debug, Default, Clone)]
+pub struct ConsentLog {
+    histories: HashMap<[u8; 32], ConsentHistory>,
+    policies: Vec<(u64, OptInPolicy)>,
+}
+
+impl ConsentLog {
+    /// Pass 1: records an entry's event, as corrected (a retracted entry is not recorded).
+    pub fn record(&mut self, index: u64, token: Option<&[u8; 32]>, event: &Event) {
+        match event.kind() {
+            EventKind::ConsentGiven | EventKind::ConsentWithdrawn => {
+                if let Some(token) = token {
+                    self.histories
+                        .entry(*token)
+                        .or_default()
+                        .record(index, event);
+                }
+            }
+            EventKind::ConsentPolicyDeclared => {
+                if let Some(policy) = &event.consent_policy {
+                    self.policies.push((index, policy.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the (corrected) event relies on consent under the recorded opt-in policies.
+    pub fn reliance(&self, event: &Event) -> Option<Reliance> {
+        relies_on_consent_under(event, self.policies.iter().map(|(i, p)| (*i, p)))
+    }
+
+    /// Pass 2: the processing's finding, when it relies on consent without a valid one.
+    pub fn check(&self, token: &[u8; 32], event: &Event) -> Option<(Reliance, ConsentProblem)> {
+        let reliance = self.reliance(event)?;
+        let empty = ConsentHistory::default();
+        let history = self.histories.get(token).unwrap_or(&empty);
+        history
+            .check(event)
+            .err()
+            .map(|problem| (reliance, problem))
+    }
+}
+
+/// The opt-in policy declarations among the first `size` entries, corrections applied (few: one
+/// per change of the policy; read through their declaration rows).
+pub fn opt_in_policies(
+    store: &LedgerStore,
+    size: u64,
+) -> Result<Vec<(u64, OptInPolicy)>, StorageError> {
+    let indexes: Vec<u64> = store
+        .consent_policy_declarations()?
+        .into_iter()
+        .filter(|index| *index < size)
+        .collect();
+    if indexes.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Only the declarations' own corrections: this runs on the append path.
+    let corrections = Corrections::load_of(store, size, &indexes)?;
+    let mut policies = Vec::with_capacity(indexes.len());
+    for mut entry in store.decoded_entries(&indexes)? {
+        let event = entry.event.take().unwrap_or_default();
+        if let Effective::Live { event, .. } = corrections.effective_event(entry.index, event)
+            && event.kind() == EventKind::ConsentPolicyDeclared
+            && let Some(policy) = event.consent_policy
+        {
+            policies.push((entry.index, policy));
+        }
+    }
+    Ok(policies)
+}
+
+/// The opt-in policy as configured (`[consent]`): at start the server declares it in the log (a
+/// `consent_policy_declared` entry, `server::controller`) when it differs from the latest
+/// declaration; reports and receipts read the declarations in the log, never the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsentPolicyConfig {
+    /// The rules; absent: declare nothing. An empty list declares a policy without rules (it
+    /// ends an earlier requirement).
+    pub opt_in: Option<Vec<OptInRuleConfig>>,
+}
+
+/// One rule of `[consent] opt_in`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptInRuleConfig {
+    /// Collection channels, as collections name them in `collection_channel`.
+    pub channels: Vec<String>,
+    /// Purposes as DPV terms; empty: every purpose.
+    pub purposes: Vec<String>,
+}
+
+impl ConsentPolicyConfig {
+    /// The configured rules as the policy's, if any are configured.
+    pub fn rules(&self) -> Option<Vec<crate::proto::v1::OptInRule>> {
+        self.opt_in.as_ref().map(|rules| {
+            rules
+                .iter()
+                .map(|rule| crate::proto::v1::OptInRule {
+                    channels: rule.channels.clone(),
+                    purposes: rule.purposes.clone(),
+                })
+                .collect()
+        })
+    }
+}
+
+/// The latest `consent_policy_declared` entry in log order (the one the configuration is
+/// compared with at start), corrections applied, over the whole log.
+pub fn latest_consent_policy(store: &LedgerStore) -> Result<Option<OptInPolicy>, StorageError> {
+    Ok(opt_in_policies(store, store.tree_size()?)?
+        .pop()
+        .map(|(_, policy)| policy))
+}
+
+/// The receipt's consent warning for a processing appended now: whether it relies on consent
+/// under the opt-in policies the log holds (`policies`, [`opt_in_policies`]) and has no valid
+/// consent among its subject's entries as recorded (`None` when all is well).
+pub fn receipt_warning(
+    store: &LedgerStore,
+    token: &[u8; 32],
+    event: &Event,
+    policies: &[(u64, OptInPolicy)],
+) -> Result<Option<String>, StorageError> {
+    let Some(reliance) = relies_on_consent_under(event, policies.iter().map(|(i, p)| (*i, p)))
+    else {
+        return Ok(None);
+    };
+    let history = subject_history(store, token)?;
+    Ok(history
+        .check(event)
+        .err()
+        .map(|problem| describe(&reliance, &problem)))
 }
 
 /// Which processing the report covers: `occurred_at` in `[from, until)` (seconds; `None` is
@@ -270,58 +420,67 @@ fn decoded(key: &[u8], value: &[u8]) -> Result<(u64, crate::proto::v1::Entry), S
     Ok((index, entry))
 }
 
-/// Every processing in the log that relied on consent without a valid one, in log order, passed to
-/// `found` as it is found (so that large reports stream). Returns how many entries were read.
+/// Every processing among the first `size` entries of the log (those received by the report's
+/// `as_of`) that relied on consent without a valid one, in log order, passed to `found` as it is
+/// found (so that large reports stream). Returns how many entries were read.
 pub fn processing_without_consent(
     store: &LedgerStore,
+    size: u64,
     query: &ConsentQuery,
     mut found: impl FnMut(ConsentFinding) -> bool,
 ) -> Result<u64, StorageError> {
-    // The corrections, from the report index (each entry's event as corrected).
-    let corrections = Corrections::load(store, store.tree_size()?)?;
+    // The corrections below `size`, from the report index (each entry's event as corrected).
+    let corrections = Corrections::load(store, size)?;
     let corrected = |entry: &crate::proto::v1::Entry| match corrections.effective(entry) {
         Effective::Retracted => None,
         Effective::Live { event, .. } => Some(*event),
     };
-    // Pass 1: every subject's consent events.
-    let mut histories: HashMap<[u8; 32], ConsentHistory> = HashMap::new();
+    let token_of =
+        |entry: &crate::proto::v1::Entry| <[u8; 32]>::try_from(entry.subject_token.as_slice()).ok();
+    // Pass 1: every subject's consent events, and the opt-in policies.
+    let mut log = ConsentLog::default();
     for row in store.rows(columns::ENTRIES)? {
         let (key, value) = row?;
         let (index, entry) = decoded(&key, &value)?;
-        let is_consent = entry.event.as_ref().is_some_and(|e| {
+        if index >= size {
+            break;
+        }
+        let recorded = entry.event.as_ref().is_some_and(|e| {
             matches!(
                 e.kind(),
-                EventKind::ConsentGiven | EventKind::ConsentWithdrawn
+                EventKind::ConsentGiven
+                    | EventKind::ConsentWithdrawn
+                    | EventKind::ConsentPolicyDeclared
             )
         });
-        let Ok(token) = <[u8; 32]>::try_from(entry.subject_token.as_slice()) else {
-            continue;
-        };
-        if is_consent && let Some(event) = corrected(&entry) {
-            histories.entry(token).or_default().record(index, &event);
+        if recorded && let Some(event) = corrected(&entry) {
+            log.record(index, token_of(&entry).as_ref(), &event);
         }
     }
     // Pass 2: every processing that relies on consent.
-    let empty = ConsentHistory::default();
     let mut read = 0;
     for row in store.rows(columns::ENTRIES)? {
         let (key, value) = row?;
         let (index, entry) = decoded(&key, &value)?;
+        if index >= size {
+            break;
+        }
         read += 1;
-        let Ok(token) = <[u8; 32]>::try_from(entry.subject_token.as_slice()) else {
+        let Some(token) = token_of(&entry) else {
             continue;
         };
         let Some(event) = corrected(&entry) else {
             continue;
         };
-        if !relies_on_consent(&event) || !query.covers(&event) {
+        if !query.covers(&event) {
             continue;
         }
-        if let Err(problem) = histories.get(&token).unwrap_or(&empty).check(&event) {
+        if let Some((reliance, problem)) = log.check(&token, &event) {
             let keep_going = found(ConsentFinding {
                 index,
                 token,
                 event,
+                reliance,
                 problem,
             });
             if !keep_going {
@@ -331,6 +490,9 @@ pub fn processing_without_consent(
     }
     Ok(read)
 }
+
+#[cfg(test)]
+mod brute_force;
 
 #[cfg(test)]
 mod tests {
@@ -398,13 +560,14 @@ mod tests {
     fn only_consent_based_processing_is_checked() {
         let mut contract = event(EventKind::Collection, 1, "", &[]);
         contract.legal_bases = vec!["eu-gdpr:A6-1-b".into()];
-        assert!(!relies_on_consent(&contract));
-        assert!(relies_on_consent(&event(EventKind::Share, 1, "", &[])));
-        assert!(!relies_on_consent(&event(
-            EventKind::ConsentGiven,
-            1,
-            "",
-            &[]
-        )));
+        assert_eq!(relies_on_consent(&contract, None), None);
+        assert_eq!(
+            relies_on_consent(&event(EventKind::Share, 1, "", &[]), None),
+            Some(Reliance::Stated)
+        );
+        assert_eq!(
+            relies_on_consent(&event(EventKind::ConsentGiven, 1, "", &[]), None),
+            None
+        );
     }
 }

@@ -1,10 +1,12 @@
 //! Consent on a real server: processing that relied on consent is recorded whatever its consent,
 //! and the report lists exactly the processing without a valid consent at the time it happened,
-//! with late withdrawals and late consents counted from their own time and corrections honoured.
+//! with late withdrawals and late consents counted from their own time and corrections honoured;
+//! the opt-in policy by channel (`[consent]`, `consent_policy_declared`) in receipts and in the
+//! report for several `as_of` times.
 
 mod common;
 
-use common::{AUDITOR_TOKEN, PRODUCER_TOKEN, TestLedger};
+use common::{ADMIN_TOKEN, AUDITOR_TOKEN, PRODUCER_TOKEN, TestLedger};
 use gdpr_ledger::client::BearerToken;
 use gdpr_ledger::proto::v1 as pb;
 use gdpr_ledger::proto::v1::EventKind;
@@ -215,6 +217,7 @@ async fn the_report_lists_exactly_the_processing_without_valid_consent() {
             from_seconds: EXAMPLE_OCCURRED_AT_SECONDS + 1500,
             until_seconds: EXAMPLE_OCCURRED_AT_SECONDS + 2500,
             system: String::new(),
+            as_of: None,
         },
     )
     .await
@@ -245,10 +248,229 @@ async fn the_report_lists_exactly_the_processing_without_valid_consent() {
             from_seconds: 10,
             until_seconds: 5,
             system: String::new(),
+            as_of: None,
         },
     )
     .await
     .expect_err("backwards window");
     assert_eq!(backwards.code(), Code::InvalidArgument);
     assert!(backwards.message().starts_with("until_seconds"));
+}
+
+// ---- The opt-in policy by channel (docs/erasure.md section 6) ----
+
+/// The time now, to the nanosecond: read by the test (its clock), never waited on.
+fn now() -> prost_types::Timestamp {
+    prost_types::Timestamp::from(std::time::SystemTime::now())
+}
+
+/// A collection in `crm` through `channel` for marketing, on legitimate interests, naming no
+/// consent, at `at`.
+fn scan(id: &str, who: &str, channel: &str, at: prost_types::Timestamp) -> pb::EventSubmission {
+    let mut submission = processing(id, who, 0, None);
+    let event = submission.event.as_mut().expect("event");
+    event.occurred_at = Some(at);
+    event.collection_channel = channel.into();
+    event.legal_bases = vec!["eu-gdpr:A6-1-f".into()];
+    submission
+}
+
+/// An opt-in policy declaration: `rules` as (channels, purposes), in force from `effective_at`.
+fn opt_in(
+    id: &str,
+    rules: &[(&[&str], &[&str])],
+    effective_at: prost_types::Timestamp,
+) -> pb::EventSubmission {
+    let mut submission = example_submission(EventKind::ConsentPolicyDeclared);
+    let event = submission.event.as_mut().expect("event");
+    event.event_id = id.into();
+    event.occurred_at = Some(now());
+    let strings = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
+    event.consent_policy = Some(pb::OptInPolicy {
+        rules: rules
+            .iter()
+            .map(|(channels, purposes)| pb::OptInRule {
+                channels: strings(channels),
+                purposes: strings(purposes),
+            })
+            .collect(),
+        effective_at: Some(effective_at),
+    });
+    submission
+}
+
+async fn report_as_of(
+    ledger: &TestLedger,
+    as_of: Option<prost_types::Timestamp>,
+) -> Vec<(u64, Option<u64>, String)> {
+    report(
+        ledger,
+        AUDITOR_TOKEN,
+        pb::ListProcessingWithoutConsentRequest {
+            as_of,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("report")
+    .into_iter()
+    .map(|f| (f.index, f.policy_index, f.requires_consent))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_opt_in_policy_by_channel_is_honoured_by_receipts_and_the_report() {
+    // [consent]: badge scans for marketing need consent. The server declares it at start: entry 0.
+    let mut ledger = TestLedger::start_with(|config| {
+        config.consent.opt_in = Some(vec![gdpr_ledger::consent::OptInRuleConfig {
+            channels: vec!["event-badge-scan".into()],
+            purposes: vec!["dpv:Marketing".into()],
+        }]);
+    })
+    .await;
+    assert_eq!(
+        ledger.tree_size().await,
+        1,
+        "the policy is declared at start"
+    );
+    let mut crm = ledger.client(PRODUCER_TOKEN).await;
+    let mut admin = ledger.client(ADMIN_TOKEN).await;
+
+    // A badge scan on legitimate interests: recorded, with a warning that shows the policy and
+    // the stated basis. The same through a web form: no consent question.
+    let (badge, warning) =
+        append_with_warning(&mut crm, scan("s-1", "gina", "event-badge-scan", now())).await;
+    assert_eq!(
+        warning,
+        "the opt-in policy (entry 0) requires consent for collections through \"event-badge-scan\" \
+         for dpv:Marketing, whatever the stated legal basis (eu-gdpr:A6-1-f): relies on consent \
+         but names none (consent_ref)"
+    );
+    let (_, warning) = append_with_warning(&mut crm, scan("s-2", "gina", "web-form", now())).await;
+    assert_eq!(warning, "", "web forms are not in the policy");
+    // A partner's list: not in the policy yet.
+    let partner_at = now();
+    let (partner, warning) =
+        append_with_warning(&mut crm, scan("s-3", "hank", "partner:acme", partner_at)).await;
+    assert_eq!(warning, "");
+    let before_partners = now();
+
+    // Only an admin declares a policy.
+    let mut by_producer = opt_in("p-1", &[(&["partner:acme"], &[])], partner_at);
+    by_producer.event.as_mut().expect("event").system = "crm".into();
+    let refused = crm
+        .append(pb::AppendRequest {
+            submission: Some(by_producer),
+            include_bundle: false,
+        })
+        .await
+        .expect_err("a producer may not declare the opt-in policy");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert!(
+        refused.message().contains("consent_policy_declared"),
+        "{}",
+        refused.message()
+    );
+    // The admin adds partner lists (every purpose) from the partner collection's time on: it
+    // covers that earlier collection too, from the log that holds the declaration on.
+    let rules: &[(&[&str], &[&str])] = &[
+        (&["event-badge-scan"], &["dpv:Marketing"]),
+        (&["partner:acme"], &[]),
+    ];
+    let partners = append(&mut admin, opt_in("p-2", rules, partner_at)).await;
+    // A policy that takes effect next year is in force for nothing yet.
+    let next_year = prost_types::Timestamp {
+        seconds: partner_at.seconds + 365 * 86_400,
+        nanos: 0,
+    };
+    append(&mut admin, opt_in("p-3", &[], next_year)).await;
+    let (later_partner, warning) =
+        append_with_warning(&mut crm, scan("s-4", "hank", "partner:acme", now())).await;
+    assert!(
+        warning.starts_with(&format!(
+            "the opt-in policy (entry {partners}) requires consent for collections through \"partner:acme\", whatever"
+        )),
+        "{warning}"
+    );
+    let before_retraction = now();
+
+    // The report, for the log as received by each time: the partner collection is listed only
+    // once the log holds the partners' policy, with the policy and the stated basis.
+    let requires = |index: u64| {
+        format!(
+            "the opt-in policy (entry {index}) requires consent for collections through \"partner:acme\", whatever the stated legal basis (eu-gdpr:A6-1-f)"
+        )
+    };
+    let badge_requires = "the opt-in policy (entry 0) requires consent for collections through \"event-badge-scan\" for dpv:Marketing, whatever the stated legal basis (eu-gdpr:A6-1-f)";
+    assert_eq!(
+        report_as_of(&ledger, Some(before_partners)).await,
+        [(badge, Some(0), badge_requires.to_owned())]
+    );
+    let expected_before_retraction = [
+        (badge, Some(0), badge_requires.to_owned()),
+        (partner, Some(partners), requires(partners)),
+        (later_partner, Some(partners), requires(partners)),
+    ];
+    assert_eq!(
+        report_as_of(&ledger, Some(before_retraction)).await,
+        expected_before_retraction
+    );
+
+    // The partners' policy is retracted: from then on the partner collections need no consent,
+    // and the answer for the earlier time does not change.
+    let mut retraction = example_submission(EventKind::Correction);
+    let event = retraction.event.as_mut().expect("event");
+    event.event_id = "p-2-retracted".into();
+    event.system = "privacy-portal".into();
+    event.correction.as_mut().expect("correction").target_index = partners;
+    append(&mut admin, retraction).await;
+    // The receipt honours the retraction too (it reads the declarations' own corrections).
+    let (_, warning) =
+        append_with_warning(&mut crm, scan("s-5", "hank", "partner:acme", now())).await;
+    assert_eq!(warning, "", "the partners' policy is retracted");
+    assert_eq!(
+        report_as_of(&ledger, None).await,
+        [(badge, Some(0), badge_requires.to_owned())]
+    );
+    assert_eq!(
+        report_as_of(&ledger, Some(before_retraction)).await,
+        expected_before_retraction
+    );
+    // A badge scan amended to a web form leaves the report; with consent it never needed one.
+    let mut amendment = example_submission(EventKind::Correction);
+    let event = amendment.event.as_mut().expect("event");
+    event.event_id = "s-1-amended".into();
+    let correction = event.correction.as_mut().expect("correction");
+    correction.target_index = badge;
+    correction.action = pb::CorrectionAction::Amend as i32;
+    event.collection_channel = "web-form".into();
+    append(&mut crm, amendment).await;
+    assert_eq!(report_as_of(&ledger, None).await, []);
+
+    // At the next start the configuration differs from the latest declaration (the admin's of
+    // next year, without rules): it is declared again, in force from then; at the start after
+    // that, it is the latest, and nothing more is declared.
+    let size = ledger.tree_size().await;
+    ledger.restart().await;
+    assert_eq!(ledger.tree_size().await, size + 1);
+    ledger.restart().await;
+    assert_eq!(ledger.tree_size().await, size + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_policy_that_breaks_the_rules_is_refused_naming_its_key() {
+    let dirs = tempfile::tempdir().expect("temp dir");
+    let mut config = common::test_config(dirs.path());
+    config.consent.opt_in = Some(vec![gdpr_ledger::consent::OptInRuleConfig {
+        channels: vec!["event-badge-scan".into(), "badge scan".into()],
+        purposes: Vec::new(),
+    }]);
+    let error = match gdpr_ledger::server::start(config).await {
+        Ok(_) => panic!("a channel with a space is refused"),
+        Err(error) => error.to_string(),
+    };
+    assert!(
+        error.contains("[consent] opt_in[0].channels[1]:"),
+        "{error}"
+    );
 }

@@ -367,6 +367,25 @@ fn the_readme_worked_example_runs_through_the_command_line() {
         "{}",
         gaps.stdout
     );
+    // For the log as received by a time: nothing then; everything by a time still to come.
+    let gaps = run(with(
+        &["consent", "gaps"],
+        &["--as-of", "2000-01-01T00:00:00Z"],
+    ));
+    assert!(
+        gaps.stdout.starts_with("0 processing entries"),
+        "{}",
+        gaps.stdout
+    );
+    let gaps = run(with(
+        &["consent", "gaps"],
+        &["--as-of", "2100-01-01T00:00:00Z"],
+    ));
+    assert!(
+        gaps.stdout.starts_with(&format!("entry {second} ")),
+        "{}",
+        gaps.stdout
+    );
 
     // Erasure (article 17): open, status, list, close.
     let opened = run(with(

@@ -993,3 +993,52 @@ async fn a_journal_line_torn_by_a_crash_does_not_stop_the_next_start() {
         "both cases, and no torn line"
     );
 }
+
+/// The purge of a shredding and the closing of the same case can fall in one batch of the
+/// worker (here a 1.5-s batch that the erasure request and the last confirmation both land in):
+/// the case is marked purged only once the rows its closing destroyed are gone from the files
+/// too, not after the batch's first purge (a crash in between would never purge them: a start
+/// resumes only the purges of cases not marked purged).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_closed_in_the_batch_of_its_shredding_is_purged_of_its_directory_rows_too() {
+    let ledger = TestLedger::start_with(|c| c.erasure.purge_batch_ms = 1500).await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    append(
+        &mut producer,
+        vec![collected("c-jane", "jane.doe@example.com", "notes")],
+    )
+    .await;
+    let secret_text = std::fs::read_to_string(ledger.config.secrets_dir.join("directory-secret"))
+        .expect("directory secret");
+    let secret: [u8; 32] = hex::decode(secret_text.trim())
+        .expect("hex")
+        .try_into()
+        .expect("32 bytes");
+    let row = directory_row_key(
+        &DirectorySecret::from_bytes(secret),
+        "email",
+        "jane.doe@example.com",
+    )
+    .expect("row key");
+    let needles = forms("directory row key", &row);
+
+    let mut admin = erasure_client(&ledger, ADMIN_TOKEN).await;
+    let opened = admin
+        .erase_subject(pb::EraseSubjectRequest {
+            subject: Some(jane()),
+            ..Default::default()
+        })
+        .await
+        .expect("erasure opens")
+        .into_inner();
+    let token = token_of(&opened);
+    // The only holder confirms at once, inside the worker's batch.
+    append(
+        &mut producer,
+        vec![deleted("d-crm", "jane.doe@example.com", "crm")],
+    )
+    .await;
+    wait_for_status(&mut admin, &token, |s| s.state == CLOSED && s.purged).await;
+    let found = found_in_files(&ledger.data_dir(), &needles);
+    assert!(found.is_empty(), "marked purged, yet: {found:?}");
+}

@@ -192,6 +192,18 @@ fn fill(sub: &mut EventSubmission, field: Field) {
                         }),
                     })
                 }
+                Field::ConsentPolicy => {
+                    event.consent_policy = Some(gdpr_ledger::proto::v1::OptInPolicy {
+                        rules: vec![gdpr_ledger::proto::v1::OptInRule {
+                            channels: strings(&["event-badge-scan"]),
+                            purposes: Vec::new(),
+                        }],
+                        effective_at: Some(prost_types::Timestamp {
+                            seconds: EXAMPLE_OCCURRED_AT_SECONDS,
+                            nanos: 0,
+                        }),
+                    })
+                }
                 Field::Subject | Field::LinkedSubject | Field::Details => unreachable!(),
             }
         }
@@ -210,8 +222,8 @@ fn shipped_table_parses_and_covers_every_kind() {
     let kinds = kinds();
     assert_eq!(
         kinds.len(),
-        24,
-        "EventKind has 24 kinds besides UNSPECIFIED"
+        25,
+        "EventKind has 25 kinds besides UNSPECIFIED"
     );
     for kind in &kinds {
         let rules = table.for_kind(*kind).expect("every kind has rules");
@@ -1261,6 +1273,7 @@ fn event_from_json(value: &Value) -> Event {
             "requestExtension" => event.request_extension = Some(extension_from_json(value)),
             "requestResponse" => event.request_response = Some(response_from_json(value)),
             "requestPolicy" => event.request_policy = Some(policy_from_json(value)),
+            "consentPolicy" => event.consent_policy = Some(opt_in_policy_from_json(value)),
             other => panic!("Event has no field {other}"),
         }
     }
@@ -1326,6 +1339,30 @@ fn policy_from_json(value: &Value) -> gdpr_ledger::proto::v1::RequestPolicy {
             "publicHolidays" => policy.public_holidays = texts(value),
             "effectiveAt" => policy.effective_at = Some(timestamp_from_rfc3339(&text(value))),
             other => panic!("RequestPolicy has no field {other}"),
+        }
+    }
+    policy
+}
+
+fn opt_in_policy_from_json(value: &Value) -> gdpr_ledger::proto::v1::OptInPolicy {
+    let mut policy = gdpr_ledger::proto::v1::OptInPolicy::default();
+    for (key, value) in as_object(value) {
+        match key.as_str() {
+            "rules" => {
+                for rule_value in value.as_array().expect("a JSON array") {
+                    let mut rule = gdpr_ledger::proto::v1::OptInRule::default();
+                    for (key, value) in as_object(rule_value) {
+                        match key.as_str() {
+                            "channels" => rule.channels = texts(value),
+                            "purposes" => rule.purposes = texts(value),
+                            other => panic!("OptInRule has no field {other}"),
+                        }
+                    }
+                    policy.rules.push(rule);
+                }
+            }
+            "effectiveAt" => policy.effective_at = Some(timestamp_from_rfc3339(&text(value))),
+            other => panic!("OptInPolicy has no field {other}"),
         }
     }
     policy
@@ -1583,4 +1620,61 @@ fn request_cases_name_their_fields_when_wrong() {
         &changed(EventKind::Breach, &|e| e.request_ref = "DSR-1".to_owned()),
         "event.request_ref",
     );
+}
+
+#[test]
+fn the_opt_in_policy_names_its_fields_when_wrong() {
+    use gdpr_ledger::core::opt_in::{MAX_CHANNELS_PER_RULE, MAX_RULES};
+    use gdpr_ledger::proto::v1::{OptInPolicy, OptInRule};
+    validate(&example(EventKind::ConsentPolicyDeclared)).expect("the example is valid");
+    let policy = |change: &dyn Fn(&mut OptInPolicy)| {
+        let mut sub = example(EventKind::ConsentPolicyDeclared);
+        change(event_mut(&mut sub).consent_policy.as_mut().expect("policy"));
+        sub
+    };
+    expect_error(
+        &policy(&|p| p.effective_at = None),
+        "event.consent_policy.effective_at",
+    );
+    expect_error(
+        &policy(&|p| p.rules[1].channels.clear()),
+        "event.consent_policy.rules[1].channels",
+    );
+    expect_error(
+        &policy(&|p| p.rules[0].channels[1] = "badge scan".to_owned()),
+        "event.consent_policy.rules[0].channels[1]",
+    );
+    expect_error(
+        &policy(&|p| p.rules[0].purposes = vec!["Marketing".to_owned()]),
+        "event.consent_policy.rules[0].purposes[0]",
+    );
+    let reason = expect_error(
+        &policy(&|p| p.rules = vec![p.rules[0].clone(); MAX_RULES + 1]),
+        "event.consent_policy.rules",
+    );
+    assert!(reason.contains(&MAX_RULES.to_string()), "{reason}");
+    expect_error(
+        &policy(&|p| {
+            p.rules[0].channels = (0..=MAX_CHANNELS_PER_RULE)
+                .map(|i| format!("channel-{i}"))
+                .collect()
+        }),
+        "event.consent_policy.rules[0].channels",
+    );
+    // No rules (the requirement ends) and a rule for every purpose are valid.
+    validate(&policy(&|p| p.rules.clear())).expect("no rules");
+    validate(&policy(&|p| {
+        p.rules = vec![OptInRule {
+            channels: vec!["purchased-leads".to_owned()],
+            purposes: Vec::new(),
+        }]
+    }))
+    .expect("every purpose");
+    // Only in its own kind.
+    let mut collection = example(EventKind::Collection);
+    event_mut(&mut collection).consent_policy =
+        event_mut(&mut example(EventKind::ConsentPolicyDeclared))
+            .consent_policy
+            .clone();
+    expect_error(&collection, "event.consent_policy");
 }

@@ -732,3 +732,125 @@ async fn the_metrics_count_open_and_overdue_cases() {
     ledger.restart().await;
     wait_for_counts(&ledger, 2.0, 1.0).await;
 }
+
+/// The case `request_ref` at `as_of`, or the error's code.
+async fn case_at(
+    client: &mut AuthenticatedReportsClient,
+    request_ref: &str,
+    as_of: i64,
+) -> Result<pb::RequestCase, tonic::Code> {
+    client
+        .get_request_case(pb::GetRequestCaseRequest {
+            request_ref: request_ref.into(),
+            as_of: Some(ts(as_of)),
+        })
+        .await
+        .map(|response| response.into_inner().request_case.expect("case"))
+        .map_err(|status| status.code())
+}
+
+/// An erasure case (`Erasure.EraseSubject`) joins the register as `erasure:<index>` with the
+/// erasure right: open until every holder of the data has answered (here the CRM's deletion),
+/// overdue a month on, answered at the holder's confirmation; listed with the request cases; and
+/// no request case may take a name of that form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasure_cases_join_the_register() {
+    let ledger = TestLedger::start().await;
+    let ann = || pb::SubjectIdentifier {
+        kind: "email".into(),
+        value: "ann@example.com".into(),
+    };
+    append(
+        &ledger,
+        PRODUCER_TOKEN,
+        common::collection("ann-collected", "email", "ann@example.com"),
+    )
+    .await;
+    let mut erasure = ledger.erasure_client(ADMIN_TOKEN).await;
+    let opened = erasure
+        .erase_subject(pb::EraseSubjectRequest {
+            subject: Some(ann()),
+            system: "privacy-portal".into(),
+            event_id: "ann-erase".into(),
+        })
+        .await
+        .expect("erasure opens")
+        .into_inner();
+    let request_index = opened.request_index;
+    let name = format!("erasure:{request_index}");
+    let t = now();
+    let mut auditor = reports(&ledger, AUDITOR_TOKEN).await;
+
+    // Before the request reached the log there is no such case.
+    assert_eq!(
+        case_at(&mut auditor, &name, t - DAY).await,
+        Err(tonic::Code::NotFound)
+    );
+    let open = case_at(&mut auditor, &name, t + 60).await.expect("case");
+    assert_eq!(open.right(), pb::DataSubjectRight::Erasure);
+    assert_eq!(open.state(), RequestCaseState::Open);
+    assert_eq!(open.system, "privacy-portal");
+    assert_eq!(open.entry_indexes, vec![request_index]);
+    let late = t + 40 * DAY;
+    assert_eq!(
+        case_at(&mut auditor, &name, late)
+            .await
+            .expect("case")
+            .state(),
+        RequestCaseState::Overdue
+    );
+    assert!(
+        overdue(&mut auditor, late, false)
+            .await
+            .contains(&(name.clone(), RequestCaseState::Overdue))
+    );
+    assert!(
+        !overdue(&mut auditor, t + 60, false)
+            .await
+            .iter()
+            .any(|(r, _)| *r == name)
+    );
+    assert!(
+        overdue(&mut auditor, t + 60, true)
+            .await
+            .contains(&(name.clone(), RequestCaseState::Open))
+    );
+
+    // The CRM, the only holder, confirms its deletion: the case is answered then.
+    let mut deletion = example_submission(EventKind::DeletionDone);
+    {
+        let event = deletion.event.as_mut().expect("event");
+        event.event_id = "ann-deleted".into();
+        event.system = "crm".into();
+        event.occurred_at = Some(ts(t));
+    }
+    deletion.subject = Some(ann());
+    let deleted = append(&ledger, PRODUCER_TOKEN, deletion).await;
+    let answered = case_at(&mut auditor, &name, late).await.expect("case");
+    assert_eq!(answered.state(), RequestCaseState::Answered);
+    assert_eq!(answered.responded_at, Some(ts(t)));
+    assert!(!answered.responded_late);
+    assert_eq!(answered.entry_indexes, vec![request_index, deleted]);
+    assert!(
+        !overdue(&mut auditor, late, true)
+            .await
+            .iter()
+            .any(|(r, _)| *r == name)
+    );
+
+    // A request case may not take the erasure cases' names.
+    let mut client = ledger.client(PRODUCER_TOKEN).await;
+    let refused = client
+        .append(pb::AppendRequest {
+            submission: Some(received("r-erasure-name", &format!("erasure:{deleted}"), t)),
+            include_bundle: false,
+        })
+        .await
+        .expect_err("a reserved name");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(
+        refused.message().contains("event.request_ref"),
+        "{}",
+        refused.message()
+    );
+}

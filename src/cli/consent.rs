@@ -1,5 +1,5 @@
 //! `gdpr-ledger consent gaps`: every processing that relied on consent without a valid one at the
-//! time (`Consent.ListProcessingWithoutConsent`, docs/erasure.md section 7), printed as it
+//! time (`Consent.ListProcessingWithoutConsent`, docs/erasure.md section 6), printed as it
 //! streams in.
 
 use std::io::Write as _;
@@ -24,7 +24,9 @@ pub struct ConsentArgs {
 pub enum ConsentCommand {
     /// Processing (collections, shares, accesses) that relied on consent without one that was
     /// given, not withdrawn and covering its purposes when it happened, in log order (auditor or
-    /// admin). Derived from the whole log, corrections and late withdrawals honoured.
+    /// admin), including collections that the opt-in policy by channel required consent for,
+    /// whatever basis they state. Derived from the log (as received by --as-of, or now),
+    /// corrections and late withdrawals honoured.
     Gaps {
         #[command(flatten)]
         connection: Connection,
@@ -37,6 +39,9 @@ pub enum ConsentCommand {
         /// Only processing in this system.
         #[arg(long)]
         system: Option<String>,
+        /// The log as it had received entries by this time, RFC 3339 (default: now).
+        #[arg(long)]
+        as_of: Option<String>,
         /// Output format: text, or json (one object per line, as they arrive).
         #[arg(long, value_enum, default_value = "text")]
         format: TextOrJson,
@@ -61,12 +66,17 @@ pub fn run(args: &ConsentArgs) -> anyhow::Result<()> {
         from,
         until,
         system,
+        as_of,
         format,
     } = &args.command;
     let request = pb::ListProcessingWithoutConsentRequest {
         from_seconds: seconds("from", from)?,
         until_seconds: seconds("until", until)?,
         system: system.clone().unwrap_or_default(),
+        as_of: as_of
+            .as_ref()
+            .map(|text| timestamp("as-of", text))
+            .transpose()?,
     };
     super::connect::block_on(async {
         let (channel, bearer) = connection.open().await?;
@@ -95,7 +105,10 @@ pub fn run(args: &ConsentArgs) -> anyhow::Result<()> {
                     "occurred_at": occurred_at,
                     "system": event.system,
                     "purposes": event.purposes,
+                    "collection_channel": event.collection_channel,
                     "legal_bases": event.legal_bases,
+                    "requires_consent": gap.requires_consent,
+                    "policy_index": gap.policy_index,
                     "consent_ref": event.consent_ref,
                     "consent_index": gap.consent_index,
                     "problem": gap.problem,

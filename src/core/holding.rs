@@ -80,6 +80,14 @@ impl HolderAnswer {
         }
     }
 
+    /// The entry that answered an erasure request for the holder: its deletion confirmed, or
+    /// its exemption recorded (article 17(3)), even one that has ended since; `None` while it
+    /// has answered neither.
+    pub fn answered_by(&self) -> Option<HolderConfirmation> {
+        self.confirmed
+            .or_else(|| self.exempted.as_ref().map(|exemption| exemption.stamp))
+    }
+
     /// Whether the holder still owes a deletion at `now` (Unix seconds): none confirmed, and no
     /// exemption in force (an exemption whose end date has passed opens the item again).
     pub fn pending(&self, now: i64) -> bool {

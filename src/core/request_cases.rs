@@ -73,35 +73,13 @@ pub struct RequestCase {
     pub indexes: Vec<u64>,
 }
 
-/// The declaration in force at `as_of` among `declarations` (index, `effective_at`, value, in
-/// log order): of those whose `effective_at` is not after `as_of`, the latest `effective_at`, the
-/// later entry on a tie. The one rule of every policy declared in the log (request, retention).
-pub fn latest_in_force<'a, T: ?Sized>(
-    declarations: impl IntoIterator<Item = (u64, Option<&'a Timestamp>, &'a T)>,
-    as_of: &Timestamp,
-) -> Option<(u64, &'a T)> {
-    let key = |t: &Timestamp| (t.seconds, t.nanos);
-    declarations
-        .into_iter()
-        .filter_map(|(index, effective, value)| {
-            let effective = effective?;
-            (key(effective) <= key(as_of)).then_some((key(effective), index, value))
-        })
-        .max_by_key(|(effective, index, _)| (*effective, *index))
-        .map(|(_, index, value)| (index, value))
-}
-
-/// The policy in force at `as_of` among `declarations` (index and policy, in log order).
+/// The policy in force at `as_of` among `declarations` (index and policy, in log order): the
+/// rule of every declaration, [`super::declarations::in_force`].
 pub fn policy_in_force<'a>(
     declarations: impl IntoIterator<Item = (u64, &'a RequestPolicy)>,
     as_of: &Timestamp,
 ) -> Option<(u64, &'a RequestPolicy)> {
-    latest_in_force(
-        declarations
-            .into_iter()
-            .map(|(index, policy)| (index, policy.effective_at.as_ref(), policy)),
-        as_of,
-    )
+    super::declarations::in_force(declarations, |policy| policy.effective_at.as_ref(), as_of)
 }
 
 /// The deadline policy of a declaration, or the default one.
@@ -213,11 +191,7 @@ pub fn case_of(
         }
         None => (Outcome::Open, None, String::new()),
     };
-    let responded_late = match &responded_at {
-        Some(at) => policy.is_after_day(at, due.due)?,
-        None => false,
-    };
-    let overdue = outcome == Outcome::Open && policy.is_after_day(as_of, due.due)?;
+    let (responded_late, overdue) = judge(policy, &due, outcome, responded_at.as_ref(), as_of)?;
     Ok(Some(RequestCase {
         request_ref: request_ref.to_owned(),
         right: request.right(),
@@ -234,6 +208,80 @@ pub fn case_of(
         overdue,
         indexes: entries.iter().map(|(index, _)| *index).collect(),
     }))
+}
+
+/// Whether a case's answer came after its due day, and whether it is overdue at `as_of`: open,
+/// and `as_of` after the due day.
+fn judge(
+    policy: &DeadlinePolicy,
+    due: &DueDates,
+    outcome: Outcome,
+    responded_at: Option<&Timestamp>,
+    as_of: &Timestamp,
+) -> Result<(bool, bool), DeadlineError> {
+    let responded_late = match responded_at {
+        Some(at) => policy.is_after_day(at, due.due)?,
+        None => false,
+    };
+    let overdue = outcome == Outcome::Open && policy.is_after_day(as_of, due.due)?;
+    Ok((responded_late, overdue))
+}
+
+/// The prefix of an erasure case's reference in the register: `erasure:` and the index of the
+/// `erasure_requested` entry that opened the case. No `request_received` may use it.
+pub const ERASURE_REF_PREFIX: &str = "erasure:";
+
+/// The register's reference of the erasure case opened by the entry at `index`.
+pub fn erasure_ref(index: u64) -> String {
+    format!("{ERASURE_REF_PREFIX}{index}")
+}
+
+/// The entry index an erasure case's reference names, or `None` for any other reference
+/// (strictly `erasure:` and a decimal index without leading zeros).
+pub fn parse_erasure_ref(request_ref: &str) -> Option<u64> {
+    let digits = request_ref.strip_prefix(ERASURE_REF_PREFIX)?;
+    let index: u64 = digits.parse().ok()?;
+    (index.to_string() == digits).then_some(index)
+}
+
+/// An erasure case (article 17) of the register: opened by the `erasure_requested` entry
+/// `request` (its index and event; received when it occurred, through its `system`), answered
+/// at `answered` (the index and time of the latest holder's answer, `erasure::status`) once every
+/// holder of the data has answered, or still open (`None`). No extension: the ledger records
+/// none for erasure cases.
+pub fn erasure_case(
+    request: (u64, &Event),
+    answered: Option<(Vec<u64>, Timestamp)>,
+    policy: &DeadlinePolicy,
+    as_of: &Timestamp,
+) -> Result<RequestCase, DeadlineError> {
+    let (index, event) = request;
+    let received_at = event.occurred_at.unwrap_or_default();
+    let due = policy.due_dates(&received_at, 0)?;
+    let (outcome, responded_at, mut indexes) = match answered {
+        Some((indexes, at)) => (Outcome::Answered, Some(at), indexes),
+        None => (Outcome::Open, None, Vec::new()),
+    };
+    let (responded_late, overdue) = judge(policy, &due, outcome, responded_at.as_ref(), as_of)?;
+    indexes.push(index);
+    indexes.sort_unstable();
+    indexes.dedup();
+    Ok(RequestCase {
+        request_ref: erasure_ref(index),
+        right: DataSubjectRight::Erasure,
+        channel: event.system.clone(),
+        system: event.system.clone(),
+        received_at,
+        due,
+        extension_months: 0,
+        extension_told_late: false,
+        outcome,
+        responded_at,
+        refusal_ground: String::new(),
+        responded_late,
+        overdue,
+        indexes,
+    })
 }
 
 /// The due day of a case, as YYYY-MM-DD.

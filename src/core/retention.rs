@@ -43,8 +43,8 @@ use prost_types::Timestamp;
 
 use super::correction::apply_amendment;
 use super::deadline::{DeadlineError, DeadlinePolicy, add_months};
+use super::declarations::in_force;
 use super::holding::{HolderAnswer, HolderConfirmation, HolderExemption};
-use super::request_cases::latest_in_force;
 use crate::proto::v1::{CorrectionAction, Event, EventKind};
 
 /// A rule's field matching any value.
@@ -156,12 +156,7 @@ pub fn retention_policy_in_force<'a>(
     declarations: impl IntoIterator<Item = (u64, &'a RetentionPolicy)>,
     as_of: &Timestamp,
 ) -> Option<(u64, &'a RetentionPolicy)> {
-    latest_in_force(
-        declarations
-            .into_iter()
-            .map(|(index, policy)| (index, Some(&policy.effective_at), policy)),
-        as_of,
-    )
+    in_force(declarations, |policy| Some(&policy.effective_at), as_of)
 }
 
 /// The entries after the corrections among `entries`: retracted ones removed, amended ones

@@ -12,7 +12,10 @@ mod journal;
 mod status;
 
 pub use journal::{ErasureJournal, JournalError, JournalRecord};
-pub use status::{ErasureStatus, Holder, HolderConfirmation, HolderExemption, compute_status};
+pub use status::{
+    ErasureStatus, Holder, HolderConfirmation, HolderExemption, answered_request, compute_status,
+    holders_below,
+};
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -441,6 +444,16 @@ fn process(manager: &ErasureManager, work: Vec<Work>) -> Result<(), ErasureError
             Work::Check(tokens) => checks.extend(tokens),
         }
     }
+    scope.tokens.sort_unstable();
+    scope.tokens.dedup();
+    // The records as the purge finds them, read before this pass closes any case: one that
+    // changes before the purge is done (a closing here or elsewhere destroyed more rows, which
+    // this purge's scope does not name) is not marked purged; the closing's own purge follows
+    // and marks it.
+    let mut before = Vec::new();
+    for token in &scope.tokens {
+        before.push(manager.store.erasure_record(token)?);
+    }
     // Cases whose every holder has confirmed close now, in one directory scan.
     let mut seen = HashSet::new();
     let mut complete = Vec::new();
@@ -488,14 +501,6 @@ fn process(manager: &ErasureManager, work: Vec<Work>) -> Result<(), ErasureError
     }
     if scope.tokens.is_empty() {
         return Ok(());
-    }
-    scope.tokens.sort_unstable();
-    scope.tokens.dedup();
-    // The records as the purge finds them: one that changes while it runs (a closing destroyed
-    // more rows) is not marked purged; its own purge follows.
-    let mut before = Vec::new();
-    for token in &scope.tokens {
-        before.push(manager.store.erasure_record(token)?);
     }
     manager.store.purge_erased(&scope)?;
     let _records = manager.records.lock().unwrap_or_else(|p| p.into_inner());

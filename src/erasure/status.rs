@@ -41,6 +41,29 @@ impl Holder {
     }
 }
 
+/// When the holders had all answered an erasure request made at `requested` (an entry and its
+/// time), for the register of requests (`docs/requests.md`): each holder answers with a deletion
+/// confirmed or an exemption recorded (article 17(3)) after its latest data, whether or not the
+/// exemption has ended since. The answer is the latest of those entries, and never earlier than
+/// the request (data deleted before it was asked for is answered by the request itself); `None`
+/// while a holder has not answered. Every entry that answered is returned, in log order.
+pub fn answered_request(
+    holders: &[Holder],
+    requested: HolderConfirmation,
+) -> Option<(Vec<u64>, HolderConfirmation)> {
+    let mut latest = requested;
+    let mut indexes = Vec::with_capacity(holders.len());
+    for holder in holders {
+        let answer = holder.answer.answered_by()?;
+        indexes.push(answer.index);
+        if (answer.at, answer.index) > (latest.at, latest.index) {
+            latest = answer;
+        }
+    }
+    indexes.sort_unstable();
+    Some((indexes, latest))
+}
+
 /// A subject's erasure case and the holders of its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErasureStatus {
@@ -76,9 +99,27 @@ pub fn compute_status(
         .erasure_record(&token)?
         .map(|bytes| ErasureRecord::from_bytes(&bytes))
         .transpose()?;
+    Ok(ErasureStatus {
+        token,
+        record,
+        holders: holders_below(store, token, corrections, u64::MAX)?,
+    })
+}
+
+/// The holders of the subject's data among its entries below index `size`, with `corrections`
+/// (loaded for at least those entries) applied.
+pub fn holders_below(
+    store: &LedgerStore,
+    token: [u8; 32],
+    corrections: &Corrections,
+    size: u64,
+) -> Result<Vec<Holder>, StorageError> {
     let mut holders: BTreeMap<String, Holder> = BTreeMap::new();
     // A retracted collection or share put no data anywhere; an amended one counts as amended.
     for index in store.subject_entries(&token)? {
+        if index >= size {
+            break;
+        }
         let bytes = store
             .entry(index)?
             .ok_or_else(|| StorageError::missing_entry(index))?;
@@ -139,9 +180,54 @@ pub fn compute_status(
             _ => {}
         }
     }
-    Ok(ErasureStatus {
-        token,
-        record,
-        holders: holders.into_values().collect(),
-    })
+    Ok(holders.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder(name: &str, confirmed: Option<(u64, i64)>, exempted: Option<(u64, i64)>) -> Holder {
+        let stamp = |(index, at)| HolderConfirmation { index, at };
+        Holder {
+            name: name.into(),
+            recipient: false,
+            role: RecipientRole::Unspecified,
+            country: String::new(),
+            first_index: 1,
+            last_index: 1,
+            notified: None,
+            answer: HolderAnswer {
+                confirmed: confirmed.map(stamp),
+                exempted: exempted.map(|answer| HolderExemption {
+                    stamp: stamp(answer),
+                    legal_ground: "eu-gdpr:A17-3-b".into(),
+                    // Ended long ago: an exemption answered the request even once it has ended.
+                    until: Some(1),
+                    reason: "invoices".into(),
+                }),
+            },
+        }
+    }
+
+    #[test]
+    fn a_request_is_answered_once_every_holder_has_deleted_or_claimed_an_exemption() {
+        let requested = HolderConfirmation { index: 5, at: 100 };
+        let crm = holder("crm", Some((8, 300)), None);
+        let billing = holder("billing", None, Some((6, 200)));
+        let mailer = holder("mailer-eu", None, None);
+        assert_eq!(
+            answered_request(&[crm.clone(), billing.clone()], requested),
+            Some((vec![6, 8], HolderConfirmation { index: 8, at: 300 }))
+        );
+        assert_eq!(answered_request(&[crm, billing, mailer], requested), None);
+        // Data deleted before the request was made is answered by the request itself.
+        let early = holder("crm", Some((3, 50)), None);
+        assert_eq!(
+            answered_request(&[early], requested),
+            Some((vec![3], requested))
+        );
+        // Nobody held anything: the request answers itself.
+        assert_eq!(answered_request(&[], requested), Some((vec![], requested)));
+    }
 }

@@ -337,7 +337,8 @@ impl CaseFacts {
 
 /// The controller's declaration in force at `as_of` among the first `size` entries: of the
 /// `controller_declared` entries left after corrections, the one with the latest `effective_at`
-/// not after `as_of` (the later entry when two are equal). With its index.
+/// not after `as_of` (the later entry when two are equal; the rule of every declaration,
+/// `core::declarations::in_force`). With its index.
 pub fn declared_controller(
     store: &LedgerStore,
     size: u64,
@@ -349,32 +350,23 @@ pub fn declared_controller(
         .into_iter()
         .filter(|index| *index < size)
         .collect();
-    let mut found: Option<(u64, pb::ControllerDeclaration)> = None;
+    let mut declared = Vec::new();
     for mut entry in store.decoded_entries(&indexes)? {
         let event = entry.event.take().unwrap_or_default();
-        let Effective::Live { event, .. } = corrections.effective_event(entry.index, event) else {
-            continue;
-        };
-        let Some(declaration) = event.controller_declaration else {
-            continue;
-        };
-        let Some(effective) = declaration.effective_at else {
-            continue;
-        };
-        if earlier(as_of, &effective) {
-            continue;
-        }
-        let later = found.as_ref().is_none_or(|(_, known)| {
-            known
-                .effective_at
-                .as_ref()
-                .is_none_or(|known| !earlier(&effective, known))
-        });
-        if later {
-            found = Some((entry.index, declaration));
+        if let Effective::Live { event, .. } = corrections.effective_event(entry.index, event)
+            && let Some(declaration) = event.controller_declaration
+        {
+            declared.push((entry.index, declaration));
         }
     }
-    Ok(found)
+    let in_force = crate::core::declarations::in_force(
+        declared
+            .iter()
+            .map(|(index, declaration)| (*index, declaration)),
+        |declaration| declaration.effective_at.as_ref(),
+        as_of,
+    );
+    Ok(in_force.map(|(index, declaration)| (index, declaration.clone())))
 }
 
 /// The latest `controller_declared` entry in log order (the one the configuration is compared

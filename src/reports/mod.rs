@@ -96,7 +96,20 @@ pub struct Corrections {
 impl Corrections {
     /// Loads the correction rows below `size` and the events of the amendments.
     pub fn load(store: &LedgerStore, size: u64) -> Result<Self, StorageError> {
-        let mut rows = store.report_corrections()?;
+        Self::from_rows(store, store.report_corrections()?, size)
+    }
+
+    /// The corrections below `size` of the entries `targets` only: enough to read those entries
+    /// as corrected (a few declarations, say) without reading every correction of the log.
+    pub fn load_of(store: &LedgerStore, size: u64, targets: &[u64]) -> Result<Self, StorageError> {
+        Self::from_rows(store, store.report_corrections_of(targets)?, size)
+    }
+
+    fn from_rows(
+        store: &LedgerStore,
+        mut rows: BTreeMap<u64, Vec<CorrectionRow>>,
+        size: u64,
+    ) -> Result<Self, StorageError> {
         for list in rows.values_mut() {
             list.retain(|row| row.correction < size);
             list.sort_by_key(|row| row.correction);

@@ -9,10 +9,13 @@ use prost_types::Timestamp;
 use super::{Corrections, Effective, ReportError};
 use crate::core::deadline::{DeadlineError, DeadlinePolicy};
 use crate::core::request_cases::{
-    DEFAULT_TIME_ZONE, Outcome, RequestCase, case_of, deadline_policy, policy_in_force,
+    DEFAULT_TIME_ZONE, Outcome, RequestCase, case_of, deadline_policy, erasure_case, erasure_ref,
+    parse_erasure_ref, policy_in_force,
 };
+use crate::erasure::{HolderConfirmation, answered_request, holders_below};
 use crate::proto::v1 as pb;
 use crate::proto::v1::{EventKind, RequestCaseState};
+use crate::storage::ErasureRecord;
 use crate::storage::LedgerStore;
 use crate::storage::report_index::cases::is_request_case_kind;
 
@@ -146,12 +149,16 @@ impl RegisterAt {
         })
     }
 
-    /// Case `request_ref`, or `None` when no receipt of it is left.
+    /// Case `request_ref` (an erasure case when it is `erasure:<index>`), or `None` when the
+    /// log held no receipt of it at `as_of`.
     pub fn case(
         &self,
         store: &LedgerStore,
         request_ref: &str,
     ) -> Result<Option<pb::RequestCase>, ReportError> {
+        if let Some(index) = parse_erasure_ref(request_ref) {
+            return self.erasure_case(store, index);
+        }
         read_case(
             store,
             request_ref,
@@ -160,6 +167,74 @@ impl RegisterAt {
             &self.policy,
             &self.as_of,
         )
+    }
+
+    /// The erasure case opened by the entry at `index`: an `erasure_requested` entry below the
+    /// register's size that opened an erasure case (`Erasure.EraseSubject`), answered once every
+    /// holder of the subject's data had answered by then (`erasure::status::answered_request`).
+    fn erasure_case(
+        &self,
+        store: &LedgerStore,
+        index: u64,
+    ) -> Result<Option<pb::RequestCase>, ReportError> {
+        if index >= self.size {
+            return Ok(None);
+        }
+        let Some(mut entry) = store.decoded_entries(&[index])?.pop() else {
+            return Ok(None);
+        };
+        let Ok(token) = <[u8; 32]>::try_from(entry.subject_token.as_slice()) else {
+            return Ok(None);
+        };
+        let opened_here = store
+            .erasure_record(&token)?
+            .map(|bytes| ErasureRecord::from_bytes(&bytes))
+            .transpose()?
+            .is_some_and(|record| record.request_index == index);
+        let event = entry.event.take().unwrap_or_default();
+        let Effective::Live { event, .. } = self.corrections.effective_event(index, event) else {
+            return Ok(None);
+        };
+        if !opened_here || event.kind() != EventKind::ErasureRequested {
+            return Ok(None);
+        }
+        let holders = holders_below(store, token, &self.corrections, self.size)?;
+        let requested = HolderConfirmation {
+            index,
+            at: event.occurred_at.map_or(0, |t| t.seconds),
+        };
+        let answered = answered_request(&holders, requested).map(|(indexes, latest)| {
+            let at = Timestamp {
+                seconds: latest.at,
+                nanos: 0,
+            };
+            (indexes, at)
+        });
+        let case = erasure_case((index, &event), answered, &self.policy.policy, &self.as_of)
+            .map_err(deadline_error)?;
+        to_proto(case, &self.policy, &self.as_of).map(Some)
+    }
+
+    /// The references of the register's cases after `after` (exclusive), in byte order, at most
+    /// `limit`: the request cases' and the erasure cases' (`erasure:<index>`) merged.
+    pub fn refs(
+        &self,
+        store: &LedgerStore,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, ReportError> {
+        let mut refs = store.request_case_refs(after, limit)?;
+        for (_, bytes) in store.erasure_records()? {
+            let record = ErasureRecord::from_bytes(&bytes)?;
+            let name = erasure_ref(record.request_index);
+            if record.request_index < self.size && after.is_none_or(|after| name.as_str() > after) {
+                refs.push(name);
+            }
+        }
+        refs.sort_unstable();
+        refs.dedup();
+        refs.truncate(limit);
+        Ok(refs)
     }
 
     /// How many cases are open and how many of them are overdue, one case at a time in
@@ -173,7 +248,7 @@ impl RegisterAt {
         let mut count = RegisterCount::default();
         let mut after: Option<String> = None;
         loop {
-            let refs = store.request_case_refs(after.as_deref(), PAGE)?;
+            let refs = self.refs(store, after.as_deref(), PAGE)?;
             for request_ref in &refs {
                 if stop.load(std::sync::atomic::Ordering::Relaxed) {
                     return Ok(None);

@@ -3,11 +3,13 @@
 //! server appends one, in force from now, as the ledger's own entry (system and producer
 //! `gdpr-ledger`). Drafts read the declaration in force at their `as_of`, so an edit of the
 //! configuration never rewrites what an earlier answer showed. The request policy of
-//! `[requests]` (docs/requests.md) is declared the same way, as `request_policy_declared`.
+//! `[requests]` (docs/requests.md) is declared the same way, as `request_policy_declared`, and so
+//! is the opt-in policy of `[consent]` (docs/erasure.md section 6), as `consent_policy_declared`.
 
 use std::time::SystemTime;
 
 use super::ServerError;
+use crate::consent::{ConsentPolicyConfig, latest_consent_policy};
 use crate::proto::v1 as pb;
 use crate::reports::breach_case::{ControllerConfig, latest_declaration};
 use crate::reports::request_case::{RequestPolicyConfig, latest_request_policy};
@@ -46,7 +48,8 @@ pub async fn seed_controller(
         }),
         ..pb::Event::default()
     };
-    declare(event, now, "controller", sequencer, digest_key).await
+    let keys = [("event.controller_declaration", "")];
+    declare(event, now, "controller", &keys, sequencer, digest_key).await
 }
 
 /// Declares the request policy of `[requests]` in the log unless its time zone is empty or it is
@@ -82,15 +85,72 @@ pub async fn seed_request_policy(
         }),
         ..pb::Event::default()
     };
-    declare(event, now, "requests", sequencer, digest_key).await
+    let keys = [("event.request_policy", "")];
+    declare(event, now, "requests", &keys, sequencer, digest_key).await
+}
+
+/// Declares the opt-in policy of `[consent]` in the log unless `opt_in` is absent or its rules
+/// are already the latest declaration's (`docs/erasure.md` section 6). Returns the index of the
+/// entry appended.
+pub async fn seed_consent_policy(
+    configured: &ConsentPolicyConfig,
+    store: &LedgerStore,
+    sequencer: &SequencerHandle,
+    digest_key: &[u8; 32],
+) -> Result<Option<u64>, ServerError> {
+    let Some(rules) = configured.rules() else {
+        return Ok(None);
+    };
+    let latest =
+        latest_consent_policy(store).map_err(|e| ServerError::Controller(e.to_string()))?;
+    if latest.is_some_and(|declared| declared.rules == rules) {
+        return Ok(None);
+    }
+    let now = SystemTime::now();
+    let event = pb::Event {
+        event_id: format!("consent.{}", crate::unix_time::nanos(now)),
+        kind: pb::EventKind::ConsentPolicyDeclared as i32,
+        occurred_at: Some(prost_types::Timestamp::from(now)),
+        system: LEDGER_SYSTEM.into(),
+        actor: "config:consent".into(),
+        consent_policy: Some(pb::OptInPolicy {
+            rules,
+            effective_at: Some(prost_types::Timestamp::from(now)),
+        }),
+        ..pb::Event::default()
+    };
+    let keys = [
+        ("event.consent_policy.rules", "opt_in"),
+        ("event.consent_policy", ""),
+    ];
+    declare(event, now, "consent", &keys, sequencer, digest_key).await
+}
+
+/// The key in its section of the configuration of a field of a declaration: the first of `keys`
+/// (field path prefix, key) whose prefix the path starts with, e.g. with
+/// `("event.consent_policy.rules", "opt_in")`, `event.consent_policy.rules[0].channels[1]` is
+/// `opt_in[0].channels[1]`; an empty key stands for the section itself.
+fn config_key(path: &str, keys: &[(&str, &str)]) -> String {
+    keys.iter()
+        .find_map(|(prefix, key)| {
+            path.strip_prefix(prefix)
+                .filter(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+                .map(|rest| {
+                    let key = format!("{key}{rest}");
+                    key.strip_prefix('.').map(str::to_owned).unwrap_or(key)
+                })
+        })
+        .unwrap_or_else(|| path.to_owned())
 }
 
 /// Appends `event`, a declaration of the configuration's section `[section]`, as the ledger's
-/// own entry, after checking it by the event's rules.
+/// own entry, after checking it by the event's rules; an error names the section's key (`keys`:
+/// field path prefixes and the keys they come from, [`config_key`]).
 async fn declare(
     event: pb::Event,
     now: SystemTime,
     section: &str,
+    keys: &[(&str, &str)],
     sequencer: &SequencerHandle,
     digest_key: &[u8; 32],
 ) -> Result<Option<u64>, ServerError> {
@@ -99,8 +159,13 @@ async fn declare(
         ..pb::EventSubmission::default()
     };
     // The configuration's values follow the event's rules.
-    validate_submission(&submission, &ValidationLimits::default(), now)
-        .map_err(|e| ServerError::Controller(format!("[{section}]: {e}")))?;
+    validate_submission(&submission, &ValidationLimits::default(), now).map_err(|e| {
+        ServerError::Controller(format!(
+            "[{section}] {}: {}",
+            config_key(&e.field, keys),
+            e.reason
+        ))
+    })?;
     let prepared = PreparedEvent {
         event,
         subject_row: None,
@@ -125,4 +190,32 @@ async fn declare(
         "declared [{section}] of the configuration in the log"
     );
     Ok(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::config_key;
+
+    #[test]
+    fn a_field_is_named_by_its_key_in_the_section() {
+        let keys = [
+            ("event.consent_policy.rules", "opt_in"),
+            ("event.consent_policy", ""),
+        ];
+        assert_eq!(
+            config_key("event.consent_policy.rules[0].channels[1]", &keys),
+            "opt_in[0].channels[1]"
+        );
+        assert_eq!(config_key("event.consent_policy.rules", &keys), "opt_in");
+        assert_eq!(
+            config_key("event.consent_policy.effective_at", &keys),
+            "effective_at"
+        );
+        let requests = [("event.request_policy", "")];
+        assert_eq!(
+            config_key("event.request_policy.time_zone", &requests),
+            "time_zone"
+        );
+        assert_eq!(config_key("event.system", &keys), "event.system");
+    }
 }

@@ -208,6 +208,15 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         )
         .await
     );
+    or_stop!(
+        controller::seed_consent_policy(
+            &config.consent,
+            &store,
+            &sequencer,
+            &crate::service::submission_digest_key(&keys.directory_secret),
+        )
+        .await
+    );
     let close_route = replica
         .clone()
         .map(|replica| replica as Arc<dyn crate::erasure::CloseRoute>);

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use prost_types::Timestamp;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -38,6 +39,16 @@ fn consent_index(problem: &ConsentProblem) -> Option<u64> {
     }
 }
 
+/// The entries the report covers: those received by `as_of` (the whole log without it).
+fn covered_size(store: &LedgerStore, as_of: Option<&Timestamp>) -> Result<u64, ServiceError> {
+    let size = store.tree_size()?;
+    let Some(as_of) = as_of else {
+        return Ok(size);
+    };
+    crate::reports::check_indexed(store, size)?;
+    Ok(store.entries_received_by(as_of, size)?)
+}
+
 #[tonic::async_trait]
 impl Consent for ConsentService {
     type ListProcessingWithoutConsentStream =
@@ -58,6 +69,11 @@ impl Consent for ConsentService {
             let field = FieldError::new("until_seconds", "must be after from_seconds");
             return Err(ServiceError::from(field).into());
         }
+        let as_of = request.as_of;
+        if let Some(at) = &as_of {
+            crate::reports::breach_case::as_of_or("as_of", Some(*at), *at)
+                .map_err(ServiceError::from)?;
+        }
         let query = ConsentQuery {
             from: (request.from_seconds != 0).then_some(request.from_seconds),
             until: (request.until_seconds != 0).then_some(request.until_seconds),
@@ -69,19 +85,24 @@ impl Consent for ConsentService {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let outcome = processing_without_consent(&store, &query, |finding| {
-                let message = pb::ProcessingWithoutConsent {
-                    index: finding.index,
-                    token: finding.token.to_vec(),
-                    consent_index: consent_index(&finding.problem),
-                    problem: finding.problem.to_string(),
-                    event: Some(finding.event),
-                };
-                // A client that went away, or stopped reading, stops the scan.
-                super::streams::send_blocking(&sender, Ok(message), timeout)
+            let outcome = covered_size(&store, as_of.as_ref()).and_then(|size| {
+                processing_without_consent(&store, size, &query, |finding| {
+                    let message = pb::ProcessingWithoutConsent {
+                        index: finding.index,
+                        token: finding.token.to_vec(),
+                        consent_index: consent_index(&finding.problem),
+                        problem: finding.describe(),
+                        requires_consent: finding.reliance.to_string(),
+                        policy_index: finding.reliance.policy_index(),
+                        tree_size: size,
+                        event: Some(finding.event),
+                    };
+                    // A client that went away, or stopped reading, stops the scan.
+                    super::streams::send_blocking(&sender, Ok(message), timeout)
+                })
+                .map_err(ServiceError::from)
             });
             if let Err(error) = outcome {
-                let error = ServiceError::from(error);
                 super::streams::send_blocking(&sender, Err(error.into()), timeout);
             }
         });

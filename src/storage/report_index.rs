@@ -614,15 +614,41 @@ impl LedgerStore {
 
     /// Every correction row, by target, in correction order.
     pub fn report_corrections(&self) -> Result<BTreeMap<u64, Vec<CorrectionRow>>, StorageError> {
+        self.correction_rows(vec![TAG_CORRECTION], vec![TAG_CORRECTION + 1])
+    }
+
+    /// The correction rows of the entries `targets` only, by target, in correction order: one
+    /// seek per target, for readers that need a few entries as corrected (the declarations) and
+    /// not every correction of the log.
+    pub fn report_corrections_of(
+        &self,
+        targets: &[u64],
+    ) -> Result<BTreeMap<u64, Vec<CorrectionRow>>, StorageError> {
+        let mut out = BTreeMap::new();
+        for target in targets {
+            let mut from = vec![TAG_CORRECTION];
+            from.extend_from_slice(&columns::index_key(*target));
+            let mut to = from.clone();
+            to.push(0xff);
+            out.append(&mut self.correction_rows(from, to)?);
+        }
+        Ok(out)
+    }
+
+    /// The correction rows whose keys are in `[from, to)`, by target.
+    fn correction_rows(
+        &self,
+        from: Vec<u8>,
+        to: Vec<u8>,
+    ) -> Result<BTreeMap<u64, Vec<CorrectionRow>>, StorageError> {
         let cf = self.cf(columns::REPORTS)?;
         let mut read = ReadOptions::default();
-        read.set_iterate_upper_bound(vec![TAG_CORRECTION + 1]);
+        read.set_iterate_upper_bound(to);
         let mut out: BTreeMap<u64, Vec<CorrectionRow>> = BTreeMap::new();
-        for row in self.db.iterator_cf_opt(
-            cf,
-            read,
-            IteratorMode::From(&[TAG_CORRECTION], Direction::Forward),
-        ) {
+        for row in self
+            .db
+            .iterator_cf_opt(cf, read, IteratorMode::From(&from, Direction::Forward))
+        {
             let (key, value) = row?;
             let target = key.get(1..9).and_then(columns::decode_u64);
             let correction = key.get(9..17).and_then(columns::decode_u64);

@@ -110,6 +110,15 @@ pub fn unknown_dpv_terms(event: &Event) -> Vec<(String, String)> {
             &details.subject_categories,
         );
     }
+    if let Some(policy) = &event.consent_policy {
+        // A misspelt purpose in the opt-in policy would never match a collection.
+        for (index, rule) in policy.rules.iter().enumerate() {
+            list(
+                &format!("event.consent_policy.rules[{index}].purposes"),
+                &rule.purposes,
+            );
+        }
+    }
     if let Some(exemption) = &event.exemption
         && is_unknown_dpv_term(&exemption.legal_ground)
     {
@@ -222,5 +231,25 @@ mod tests {
                 DPV_VERSION.trim()
             );
         }
+    }
+
+    #[test]
+    fn a_misspelt_purpose_of_the_opt_in_policy_is_named() {
+        let mut event = crate::validation::example_submission(
+            crate::proto::v1::EventKind::ConsentPolicyDeclared,
+        )
+        .event
+        .unwrap_or_default();
+        assert_eq!(unknown_dpv_terms(&event), []);
+        if let Some(policy) = event.consent_policy.as_mut() {
+            policy.rules[1].purposes = vec!["dpv:Marketting".to_owned()];
+        }
+        assert_eq!(
+            unknown_dpv_terms(&event),
+            [(
+                "event.consent_policy.rules[1].purposes[0]".to_owned(),
+                "dpv:Marketting".to_owned()
+            )]
+        );
     }
 }

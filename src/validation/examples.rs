@@ -5,8 +5,8 @@
 use crate::proto::v1::{
     BreachDetails, BreachNotification, ControllerDeclaration, Correction, CorrectionAction,
     DataSubjectRequest, DataSubjectRight, DeletionMethod, Event, EventKind, EventSubmission,
-    Exemption, Recipient, RecipientRole, RequestExtension, RequestPolicy, RequestResponse,
-    SubjectIdentifier, SubjectsNotification, TransferBasis,
+    Exemption, OptInPolicy, OptInRule, Recipient, RecipientRole, RequestExtension, RequestPolicy,
+    RequestResponse, SubjectIdentifier, SubjectsNotification, TransferBasis,
 };
 
 /// `occurred_at` of every example: 2025-03-14T09:26:53Z.
@@ -187,6 +187,24 @@ pub fn example_submission(kind: EventKind) -> EventSubmission {
             });
             sub.subject = None;
         }
+        EventKind::ConsentPolicyDeclared => {
+            // Badge scans and purchased leads for marketing, and every partner list, need
+            // consent whatever basis a collection states.
+            event.consent_policy = Some(OptInPolicy {
+                rules: vec![
+                    OptInRule {
+                        channels: terms(&["event-badge-scan", "purchased-leads"]),
+                        purposes: terms(&["dpv:Marketing"]),
+                    },
+                    OptInRule {
+                        channels: terms(&["partner:acme"]),
+                        purposes: Vec::new(),
+                    },
+                ],
+                effective_at: Some(at(-365 * 86_400)),
+            });
+            sub.subject = None;
+        }
         EventKind::IdentityLink => {
             sub.linked_subject = Some(customer("C-000123"));
             event.linked_identifier_kind = "customer_id".to_owned();
@@ -233,7 +251,8 @@ fn example_system(kind: EventKind) -> &'static str {
         | EventKind::RequestExtended
         | EventKind::RequestAnswered
         | EventKind::RequestRefused
-        | EventKind::RequestPolicyDeclared => "privacy-portal",
+        | EventKind::RequestPolicyDeclared
+        | EventKind::ConsentPolicyDeclared => "privacy-portal",
         EventKind::Restriction => "recommender",
         _ => "crm",
     }

@@ -9,8 +9,10 @@ use super::formats::{
     check_reference, check_terms, check_text,
 };
 use super::legal_bases::{is_article_6_basis, is_legal_basis};
+use super::opt_in_checks::check_consent_policy;
 use super::request_checks::{
-    check_request, check_request_extension, check_request_policy, check_request_response,
+    check_request, check_request_extension, check_request_policy, check_request_ref,
+    check_request_response,
 };
 use super::subjects::check_identifier;
 use super::{FieldError, ValidationLimits};
@@ -105,7 +107,7 @@ pub fn check_present_field(
                     Some(declaration) => check_controller_declaration(declaration, limits),
                     None => Ok(()),
                 },
-                Field::RequestRef => check_reference(path, &event.request_ref, REFERENCE_CHARS),
+                Field::RequestRef => check_request_ref(path, &event.request_ref),
                 Field::Request => match &event.request {
                     Some(request) => check_request(request, context),
                     None => Ok(()),
@@ -120,6 +122,10 @@ pub fn check_present_field(
                 },
                 Field::RequestPolicy => match &event.request_policy {
                     Some(policy) => check_request_policy(policy, limits),
+                    None => Ok(()),
+                },
+                Field::ConsentPolicy => match &event.consent_policy {
+                    Some(policy) => check_consent_policy(policy, limits),
                     None => Ok(()),
                 },
                 Field::Subject | Field::LinkedSubject | Field::Details => Ok(()),

@@ -61,6 +61,8 @@ pub enum Field {
     RequestResponse,
     /// `event.request_policy` (a message).
     RequestPolicy,
+    /// `event.consent_policy` (a message).
+    ConsentPolicy,
     /// `subject` (a message).
     Subject,
     /// `linked_subject` (a message).
@@ -72,7 +74,7 @@ pub enum Field {
 impl Field {
     /// Every field, in the order validation checks them (the proto's order): the first failing
     /// field of a submission is the one its `FieldError` names.
-    pub const ALL: [Field; 29] = [
+    pub const ALL: [Field; 30] = [
         Field::EventId,
         Field::Kind,
         Field::OccurredAt,
@@ -99,6 +101,7 @@ impl Field {
         Field::RequestExtension,
         Field::RequestResponse,
         Field::RequestPolicy,
+        Field::ConsentPolicy,
         Field::Subject,
         Field::LinkedSubject,
         Field::Details,
@@ -133,6 +136,7 @@ impl Field {
             Field::RequestExtension => "event.request_extension",
             Field::RequestResponse => "event.request_response",
             Field::RequestPolicy => "event.request_policy",
+            Field::ConsentPolicy => "event.consent_policy",
             Field::Subject => "subject",
             Field::LinkedSubject => "linked_subject",
             Field::Details => "details",
@@ -181,6 +185,7 @@ impl Field {
                 "event.request_policy.time_zone",
                 "event.request_policy.effective_at",
             ],
+            Field::ConsentPolicy => &["event.consent_policy.effective_at"],
             _ => &[],
         }
     }
@@ -226,6 +231,7 @@ impl Field {
             Field::RequestExtension => event.request_extension.is_some(),
             Field::RequestResponse => event.request_response.is_some(),
             Field::RequestPolicy => event.request_policy.is_some(),
+            Field::ConsentPolicy => event.consent_policy.is_some(),
             Field::Subject | Field::LinkedSubject | Field::Details => false,
         }
     }
@@ -273,6 +279,7 @@ impl Field {
             Field::RequestExtension => event.request_extension = None,
             Field::RequestResponse => event.request_response = None,
             Field::RequestPolicy => event.request_policy = None,
+            Field::ConsentPolicy => event.consent_policy = None,
             Field::Subject | Field::LinkedSubject | Field::Details => {}
         }
     }
@@ -448,6 +455,16 @@ pub fn clear_field(sub: &mut EventSubmission, path: &str) -> bool {
             match part {
                 "time_zone" => policy.time_zone.clear(),
                 "public_holidays" => policy.public_holidays.clear(),
+                "effective_at" => policy.effective_at = None,
+                _ => return false,
+            }
+        }
+        "event.consent_policy" => {
+            let Some(policy) = sub.event.as_mut().and_then(|e| e.consent_policy.as_mut()) else {
+                return false;
+            };
+            match part {
+                "rules" => policy.rules.clear(),
                 "effective_at" => policy.effective_at = None,
                 _ => return false,
             }

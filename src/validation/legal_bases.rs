@@ -3,9 +3,9 @@
 
 use super::vocabulary::{TermClass, is_term_of};
 
-/// The bases that are consent: article 6(1)(a) and explicit consent, article 9(2)(a). The only
-/// ones a consent_given or consent_withdrawn event may name.
-pub const CONSENT_BASES: [&str; 2] = ["eu-gdpr:A6-1-a", "eu-gdpr:A9-2-a"];
+/// The bases that are consent (article 6(1)(a), 9(2)(a)): the only ones a consent_given or
+/// consent_withdrawn event may name.
+pub use crate::core::opt_in::CONSENT_BASES;
 
 /// Whether `term` is an article 6(1) basis.
 pub fn is_article_6_basis(term: &str) -> bool {

@@ -14,6 +14,7 @@ mod fields;
 mod formats;
 mod legal_bases;
 mod limits;
+mod opt_in_checks;
 mod request_checks;
 pub mod requirements;
 mod special_categories;
@@ -164,6 +165,7 @@ pub fn validate_amended_event(
         Field::RequestExtension,
         Field::RequestResponse,
         Field::RequestPolicy,
+        Field::ConsentPolicy,
     ];
     let amendable = Field::ALL
         .into_iter()

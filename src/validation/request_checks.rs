@@ -5,6 +5,7 @@ use super::field_checks::{Context, check_case_time, check_effective_at, check_op
 use super::formats::{REFERENCE_CHARS, check_reference, check_text};
 use super::{FieldError, ValidationLimits};
 use crate::core::deadline::{DeadlineError, DeadlinePolicy, MAX_EXTENSION_MONTHS, MAX_HOLIDAYS};
+use crate::core::request_cases::ERASURE_REF_PREFIX;
 use crate::proto::v1::{
     DataSubjectRequest, DataSubjectRight, EventKind, RequestExtension, RequestPolicy,
     RequestResponse,
@@ -19,6 +20,22 @@ pub const REFUSAL_GROUNDS: [&str; 4] = [
     "eu-gdpr:A21-1",
     "eu-gdpr:A23-1",
 ];
+
+/// Checks a request case's reference: a reference (`[A-Za-z0-9._:/@-]`) that does not begin
+/// with `erasure:`, which names the register's erasure cases (`core::request_cases`).
+pub(super) fn check_request_ref(path: &str, request_ref: &str) -> Result<(), FieldError> {
+    check_reference(path, request_ref, REFERENCE_CHARS)?;
+    if request_ref.starts_with(ERASURE_REF_PREFIX) {
+        return Err(FieldError::new(
+            path,
+            format!(
+                "begins with {ERASURE_REF_PREFIX:?}, which names the erasure cases of the register \
+                 (docs/requests.md)"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// Checks a time that a message requires: present, then [`check_case_time`]'s rule.
 fn check_required_time(

@@ -486,3 +486,54 @@ fn the_policy_in_force_is_the_latest_effective_by_as_of() {
     let declared = [(1, &a), (2, &b), (4, &d)];
     assert_eq!(policy_in_force(declared, &ts(400)).map(|(i, _)| i), Some(4));
 }
+
+#[test]
+fn erasure_references_are_strict() {
+    assert_eq!(erasure_ref(42), "erasure:42");
+    assert_eq!(parse_erasure_ref("erasure:42"), Some(42));
+    assert_eq!(parse_erasure_ref("erasure:0"), Some(0));
+    for other in [
+        "erasure:",
+        "erasure:042",
+        "erasure:+4",
+        "erasure:4x",
+        "DSR-1",
+        "Erasure:4",
+    ] {
+        assert_eq!(parse_erasure_ref(other), None, "{other}");
+    }
+}
+
+#[test]
+fn an_erasure_case_is_due_a_month_on_and_answered_when_its_holders_have() {
+    // Received on 31 January 2028 (UTC): due on 29 February (a leap year, a Tuesday).
+    let mut request = Event {
+        system: "privacy-portal".into(),
+        occurred_at: Some(ts(at_day(2028, 1, 31) + 3600)),
+        ..Event::default()
+    };
+    request.set_kind(EventKind::ErasureRequested);
+    let policy = deadline_policy(None).expect("UTC");
+    let end_of_due_day = at_day(2028, 3, 1);
+
+    let open = erasure_case((7, &request), None, &policy, &ts(end_of_due_day - 1)).expect("case");
+    assert_eq!(open.request_ref, "erasure:7");
+    assert_eq!(open.right, DataSubjectRight::Erasure);
+    assert_eq!(open.due.due.to_string(), "2028-02-29");
+    assert_eq!((open.outcome, open.overdue), (Outcome::Open, false));
+    let overdue = erasure_case((7, &request), None, &policy, &ts(end_of_due_day)).expect("case");
+    assert!(overdue.overdue);
+
+    let answered_at = ts(end_of_due_day + 5);
+    let late = erasure_case(
+        (7, &request),
+        Some((vec![9, 12], answered_at)),
+        &policy,
+        &ts(end_of_due_day + 10),
+    )
+    .expect("case");
+    assert_eq!(late.outcome, Outcome::Answered);
+    assert_eq!(late.responded_at, Some(answered_at));
+    assert!(late.responded_late && !late.overdue);
+    assert_eq!(late.indexes, vec![7, 9, 12]);
+}

@@ -32,19 +32,26 @@ impl LedgerService {
             .collect()
     }
 
-    /// The events that rely on consent, by position: their receipts get a warning when no valid
-    /// consent stands behind them.
+    /// The events that may rely on consent, by position: those whose legal basis is consent, and
+    /// the collections through a channel, which the opt-in policy may require consent for
+    /// (`consent::receipt_warning` decides, with the policy the log holds).
     fn consent_checks(events: &[PreparedEvent]) -> Vec<(usize, pb::Event)> {
         events
             .iter()
             .enumerate()
-            .filter(|(_, e)| crate::consent::relies_on_consent(&e.event))
+            .filter(|(_, e)| {
+                crate::consent::relies_on_consent(&e.event, None).is_some()
+                    || (e.event.kind() == pb::EventKind::Collection
+                        && !e.event.collection_channel.is_empty())
+            })
             .map(|(position, e)| (position, e.event.clone()))
             .collect()
     }
 
-    /// Checks consent-based events against their subject's consents as recorded now (the
-    /// subject's token from its receipt), and writes the problems into the receipts.
+    /// Checks the events that rely on consent (by their stated basis, or by the opt-in policy
+    /// in force at their `occurred_at` among the declarations the log holds now) against their
+    /// subject's consents as recorded now (the subject's token from its receipt), and writes the
+    /// problems into the receipts.
     async fn warn_about_consent(
         &self,
         checks: Vec<(usize, pb::Event)>,
@@ -66,11 +73,13 @@ impl LedgerService {
         }
         let store = self.store.clone();
         let warnings = blocking(move || {
+            let policies = crate::consent::opt_in_policies(&store, store.tree_size()?)?;
             let mut warnings = Vec::new();
             for (token, position, event) in checks {
-                let history = crate::consent::subject_history(&store, &token)?;
-                if let Err(problem) = history.check(&event) {
-                    warnings.push((position, problem.to_string()));
+                if let Some(warning) =
+                    crate::consent::receipt_warning(&store, &token, &event, &policies)?
+                {
+                    warnings.push((position, warning));
                 }
             }
             Ok::<_, ServiceError>(warnings)

@@ -76,7 +76,7 @@ impl ReportsService {
             let (cases, next_after) = super::case_page(
                 &request.after,
                 limit,
-                |after, limit| Ok(store.request_case_refs(after, limit)?),
+                |after, limit| register.refs(&store, after, limit),
                 |request_ref| {
                     let case = register.case(&store, request_ref)?;
                     Ok(case.filter(|case| match case.state() {

@@ -50,6 +50,8 @@ __all__ = [
     "RequestExtension",
     "RequestResponse",
     "RequestPolicy",
+    "OptInRule",
+    "OptInPolicy",
     "new_event_id",
     "BUILDERS",
     "collection",
@@ -76,6 +78,7 @@ __all__ = [
     "request_answered",
     "request_refused",
     "request_policy_declared",
+    "consent_policy_declared",
 ]
 
 EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
@@ -309,6 +312,32 @@ class RequestPolicy:
         return policy
 
 
+@dataclass(frozen=True)
+class OptInRule:
+    """Collections through one of `channels` (a collection's `collection_channel`) for one of
+    `purposes` (none: every purpose) need consent, whatever legal basis they state."""
+
+    channels: Terms
+    purposes: Terms = ()
+
+    def to_proto(self) -> event_pb2.OptInRule:
+        return event_pb2.OptInRule(channels=list(self.channels), purposes=list(self.purposes))
+
+
+@dataclass(frozen=True)
+class OptInPolicy:
+    """The opt-in policy (docs/erasure.md section 6): its rules, in force from `effective_at`
+    (default: now); no rules ends the requirement. Only an admin may declare a policy."""
+
+    rules: Sequence[OptInRule] = ()
+    effective_at: Timestamp = None
+
+    def to_proto(self) -> event_pb2.OptInPolicy:
+        policy = event_pb2.OptInPolicy(rules=[rule.to_proto() for rule in self.rules])
+        _set_time(policy.effective_at, self.effective_at)
+        return policy
+
+
 def new_event_id(prefix: str) -> str:
     """A fresh event id `<prefix>:evt-<nanoseconds>-<random>`; keep it to retry with the same id."""
     event_id = f"{prefix}:evt-{time.time_ns()}-{secrets.token_hex(4)}"
@@ -350,6 +379,7 @@ def _submission(
     request_extension: Optional[RequestExtension] = None,
     request_response: Optional[RequestResponse] = None,
     request_policy: Optional[RequestPolicy] = None,
+    consent_policy: Optional[OptInPolicy] = None,
     correction: Optional[event_pb2.Correction] = None,
     deletion_method: Optional[DeletionMethod] = None,
     data_categories: Terms = (),
@@ -381,7 +411,8 @@ def _submission(
     if controller_declaration is not None:
         event.controller_declaration.CopyFrom(controller_declaration.to_proto())
     for name, part in (("request", request), ("request_extension", request_extension),
-                       ("request_response", request_response), ("request_policy", request_policy)):
+                       ("request_response", request_response), ("request_policy", request_policy),
+                       ("consent_policy", consent_policy)):
         if part is not None:
             getattr(event, name).CopyFrom(part.to_proto())
     if correction is not None:
@@ -616,6 +647,13 @@ def request_policy_declared(*, event_id: str, system: str, request_policy: Reque
                        request_policy=request_policy, actor=actor, occurred_at=occurred_at)
 
 
+def consent_policy_declared(*, event_id: str, system: str, consent_policy: OptInPolicy,
+                            actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The opt-in policy by channel and purpose (an admin's)."""
+    return _submission(event_pb2.EVENT_KIND_CONSENT_POLICY_DECLARED, event_id=event_id, system=system,
+                       consent_policy=consent_policy, actor=actor, occurred_at=occurred_at)
+
+
 # The builder of each kind, by the kind's name in event_requirements.toml.
 BUILDERS = {
     "collection": collection,
@@ -642,4 +680,5 @@ BUILDERS = {
     "request_answered": request_answered,
     "request_refused": request_refused,
     "request_policy_declared": request_policy_declared,
+    "consent_policy_declared": consent_policy_declared,
 }

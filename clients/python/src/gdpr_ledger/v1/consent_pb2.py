@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from gdpr_ledger.v1 import event_pb2 as gdpr__ledger_dot_v1_dot_event__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgdpr_ledger/v1/consent.proto\x12\x0egdpr_ledger.v1\x1a\x1agdpr_ledger/v1/event.proto\"b\n#ListProcessingWithoutConsentRequest\x12\x14\n\x0c\x66rom_seconds\x18\x01 \x01(\x03\x12\x15\n\runtil_seconds\x18\x02 \x01(\x03\x12\x0e\n\x06system\x18\x03 \x01(\t\"\x9d\x01\n\x18ProcessingWithoutConsent\x12\r\n\x05index\x18\x01 \x01(\x04\x12\r\n\x05token\x18\x02 \x01(\x0c\x12$\n\x05\x65vent\x18\x03 \x01(\x0b\x32\x15.gdpr_ledger.v1.Event\x12\x0f\n\x07problem\x18\x04 \x01(\t\x12\x1a\n\rconsent_index\x18\x05 \x01(\x04H\x00\x88\x01\x01\x42\x10\n\x0e_consent_index2\x8a\x01\n\x07\x43onsent\x12\x7f\n\x1cListProcessingWithoutConsent\x12\x33.gdpr_ledger.v1.ListProcessingWithoutConsentRequest\x1a(.gdpr_ledger.v1.ProcessingWithoutConsent0\x01\x42O\n\x11org.gdprledger.v1B\x0c\x43onsentProtoP\x01Z*gdpr-ledger/gen/go/gdpr_ledger/v1;ledgerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgdpr_ledger/v1/consent.proto\x12\x0egdpr_ledger.v1\x1a\x1agdpr_ledger/v1/event.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x01\n#ListProcessingWithoutConsentRequest\x12\x14\n\x0c\x66rom_seconds\x18\x01 \x01(\x03\x12\x15\n\runtil_seconds\x18\x02 \x01(\x03\x12\x0e\n\x06system\x18\x03 \x01(\t\x12)\n\x05\x61s_of\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf6\x01\n\x18ProcessingWithoutConsent\x12\r\n\x05index\x18\x01 \x01(\x04\x12\r\n\x05token\x18\x02 \x01(\x0c\x12$\n\x05\x65vent\x18\x03 \x01(\x0b\x32\x15.gdpr_ledger.v1.Event\x12\x0f\n\x07problem\x18\x04 \x01(\t\x12\x1a\n\rconsent_index\x18\x05 \x01(\x04H\x00\x88\x01\x01\x12\x18\n\x10requires_consent\x18\x06 \x01(\t\x12\x19\n\x0cpolicy_index\x18\x07 \x01(\x04H\x01\x88\x01\x01\x12\x11\n\ttree_size\x18\x08 \x01(\x04\x42\x10\n\x0e_consent_indexB\x0f\n\r_policy_index2\x8a\x01\n\x07\x43onsent\x12\x7f\n\x1cListProcessingWithoutConsent\x12\x33.gdpr_ledger.v1.ListProcessingWithoutConsentRequest\x1a(.gdpr_ledger.v1.ProcessingWithoutConsent0\x01\x42O\n\x11org.gdprledger.v1B\x0c\x43onsentProtoP\x01Z*gdpr-ledger/gen/go/gdpr_ledger/v1;ledgerv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,10 +34,10 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gdpr_ledger.v1.consent_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\021org.gdprledger.v1B\014ConsentProtoP\001Z*gdpr-ledger/gen/go/gdpr_ledger/v1;ledgerv1'
-  _globals['_LISTPROCESSINGWITHOUTCONSENTREQUEST']._serialized_start=76
-  _globals['_LISTPROCESSINGWITHOUTCONSENTREQUEST']._serialized_end=174
-  _globals['_PROCESSINGWITHOUTCONSENT']._serialized_start=177
-  _globals['_PROCESSINGWITHOUTCONSENT']._serialized_end=334
-  _globals['_CONSENT']._serialized_start=337
-  _globals['_CONSENT']._serialized_end=475
+  _globals['_LISTPROCESSINGWITHOUTCONSENTREQUEST']._serialized_start=110
+  _globals['_LISTPROCESSINGWITHOUTCONSENTREQUEST']._serialized_end=251
+  _globals['_PROCESSINGWITHOUTCONSENT']._serialized_start=254
+  _globals['_PROCESSINGWITHOUTCONSENT']._serialized_end=500
+  _globals['_CONSENT']._serialized_start=503
+  _globals['_CONSENT']._serialized_end=641
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class ConsentStub:
-    """Consent (GDPR articles 6(1)(a), 7 and 9(2)(a)). See docs/erasure.md section 7 for the rules.
+    """Consent (GDPR articles 6(1)(a), 7 and 9(2)(a)). See docs/erasure.md section 6 for the rules.
     """
 
     def __init__(self, channel):
@@ -43,14 +43,17 @@ class ConsentStub:
 
 
 class ConsentServicer:
-    """Consent (GDPR articles 6(1)(a), 7 and 9(2)(a)). See docs/erasure.md section 7 for the rules.
+    """Consent (GDPR articles 6(1)(a), 7 and 9(2)(a)). See docs/erasure.md section 6 for the rules.
     """
 
     def ListProcessingWithoutConsent(self, request, context):
         """Auditor or admin. Every collection, share or access that relied on consent (legal basis
-        eu-gdpr:A6-1-a or A9-2-a) without a consent of the subject that was given, not withdrawn and
-        covering its purposes at the time it happened (its `occurred_at`), in log order. Derived from
-        the whole log on each call, honouring corrections and late withdrawals.
+        eu-gdpr:A6-1-a or A9-2-a, or a collection through a channel, for a purpose, that the opt-in
+        policy in force at its `occurred_at` requires consent for, whatever basis it states) without
+        a consent of the subject that was given, not withdrawn and covering its purposes at the time
+        it happened (its `occurred_at`), in log order. Derived on each call from the log as received
+        by `as_of` (its entries, corrections and opt-in policy declarations), honouring corrections
+        and late withdrawals.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -73,7 +76,7 @@ def add_ConsentServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Consent:
-    """Consent (GDPR articles 6(1)(a), 7 and 9(2)(a)). See docs/erasure.md section 7 for the rules.
+    """Consent (GDPR articles 6(1)(a), 7 and 9(2)(a)). See docs/erasure.md section 6 for the rules.
     """
 
     @staticmethod

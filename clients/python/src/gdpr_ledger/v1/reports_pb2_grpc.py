@@ -130,8 +130,8 @@ class ReportsServicer:
 
     def ListOverdueRequests(self, request, context):
         """The request cases overdue at `as_of` (open, their due day ended in the policy's time zone),
-        with `include_open` also those open and not yet due, in `request_ref` order, a page at a
-        time. Logs nothing.
+        erasure cases included, with `include_open` also those open and not yet due, in
+        `request_ref` order, a page at a time. Logs nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
