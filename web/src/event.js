@@ -11,6 +11,9 @@ const KINDS = [
   'unspecified', 'collection', 'share', 'access', 'rectification', 'restriction', 'objection',
   'export', 'consent_given', 'consent_withdrawn', 'erasure_requested', 'deletion_done',
   'retention_expired', 'breach', 'identity_link', 'correction', 'erasure_exempted',
+  'breach_notified', 'subjects_notified', 'controller_declared', 'request_received',
+  'request_extended', 'request_answered', 'request_refused', 'request_policy_declared',
+  'consent_policy_declared',
 ];
 const ROLES = ['unspecified', 'processor', 'sub-processor', 'controller', 'joint controller', 'channel partner', 'third party'];
 const TRANSFER_BASES = [
