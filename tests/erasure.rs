@@ -100,24 +100,24 @@ struct Secrets {
     linked_directory_row: [u8; 32],
 }
 
-fn read_secrets(ledger: &TestLedger, token: &[u8; 32], details_index: u64) -> Secrets {
-    let store = LedgerStore::open_read_only(&ledger.data_dir(), &StorageConfig::default())
-        .expect("opens read-only");
-    let secret_text = std::fs::read_to_string(ledger.config.secrets_dir.join("directory-secret"))
+/// The ledger's directory secret, read from its secrets dir.
+fn directory_secret(ledger: &TestLedger) -> DirectorySecret {
+    let text = std::fs::read_to_string(ledger.config.secrets_dir.join("directory-secret"))
         .expect("directory secret");
-    let secret: [u8; 32] = hex::decode(secret_text.trim())
+    let bytes: [u8; 32] = hex::decode(text.trim())
         .expect("hex")
         .try_into()
         .expect("32 bytes");
-    let directory_row = directory_row_key(
-        &DirectorySecret::from_bytes(secret),
-        "email",
-        "jane.doe@example.com",
-    )
-    .expect("row key");
-    let linked_directory_row =
-        directory_row_key(&DirectorySecret::from_bytes(secret), "customer_id", "C-77")
-            .expect("row key");
+    DirectorySecret::from_bytes(bytes)
+}
+
+fn read_secrets(ledger: &TestLedger, token: &[u8; 32], details_index: u64) -> Secrets {
+    let store = LedgerStore::open_read_only(&ledger.data_dir(), &StorageConfig::default())
+        .expect("opens read-only");
+    let secret = directory_secret(ledger);
+    let directory_row =
+        directory_row_key(&secret, "email", "jane.doe@example.com").expect("row key");
+    let linked_directory_row = directory_row_key(&secret, "customer_id", "C-77").expect("row key");
     assert_eq!(
         store.directory_token(&directory_row).expect("read"),
         Some(*token)
@@ -1008,18 +1008,8 @@ async fn a_case_closed_in_the_batch_of_its_shredding_is_purged_of_its_directory_
         vec![collected("c-jane", "jane.doe@example.com", "notes")],
     )
     .await;
-    let secret_text = std::fs::read_to_string(ledger.config.secrets_dir.join("directory-secret"))
-        .expect("directory secret");
-    let secret: [u8; 32] = hex::decode(secret_text.trim())
-        .expect("hex")
-        .try_into()
-        .expect("32 bytes");
-    let row = directory_row_key(
-        &DirectorySecret::from_bytes(secret),
-        "email",
-        "jane.doe@example.com",
-    )
-    .expect("row key");
+    let secret = directory_secret(&ledger);
+    let row = directory_row_key(&secret, "email", "jane.doe@example.com").expect("row key");
     let needles = forms("directory row key", &row);
 
     let mut admin = erasure_client(&ledger, ADMIN_TOKEN).await;

@@ -15,32 +15,7 @@ use crate::proto::v1::{Correction, CorrectionAction, OptInRule};
 /// The seed of the population.
 const SEED: u64 = 0x18_0005_0b71;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.below(from.len() as u64) as usize]
-    }
-    fn subset(&mut self, from: &[&str], percent: u64) -> Vec<String> {
-        from.iter()
-            .filter(|_| self.chance(percent))
-            .map(|s| (*s).to_owned())
-            .collect()
-    }
-}
+use crate::core::test_rng::Rng;
 
 const CHANNELS: [&str; 5] = [
     "event-badge-scan",

@@ -24,3 +24,5 @@ pub mod signature;
 pub mod subject_index;
 #[cfg(test)]
 pub mod test_calendar;
+#[cfg(test)]
+pub mod test_rng;

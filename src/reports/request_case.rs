@@ -131,6 +131,8 @@ pub struct RegisterAt {
     corrections: Corrections,
     policy: PolicyInForce,
     as_of: Timestamp,
+    /// The erasure cases' references below `size`, sorted: read once, on the first listing.
+    erasure_refs: std::cell::OnceCell<Vec<String>>,
 }
 
 impl RegisterAt {
@@ -146,6 +148,7 @@ impl RegisterAt {
             corrections,
             policy,
             as_of,
+            erasure_refs: std::cell::OnceCell::new(),
         })
     }
 
@@ -224,13 +227,24 @@ impl RegisterAt {
         limit: usize,
     ) -> Result<Vec<String>, ReportError> {
         let mut refs = store.request_case_refs(after, limit)?;
-        for (_, bytes) in store.erasure_records()? {
-            let record = ErasureRecord::from_bytes(&bytes)?;
-            let name = erasure_ref(record.request_index);
-            if record.request_index < self.size && after.is_none_or(|after| name.as_str() > after) {
-                refs.push(name);
+        let erasure_refs = match self.erasure_refs.get() {
+            Some(refs) => refs,
+            None => {
+                let mut names = Vec::new();
+                for (_, bytes) in store.erasure_records()? {
+                    let record = ErasureRecord::from_bytes(&bytes)?;
+                    if record.request_index < self.size {
+                        names.push(erasure_ref(record.request_index));
+                    }
+                }
+                names.sort_unstable();
+                self.erasure_refs.get_or_init(|| names)
             }
-        }
+        };
+        let first = after.map_or(0, |after| {
+            erasure_refs.partition_point(|name| name.as_str() <= after)
+        });
+        refs.extend(erasure_refs[first..].iter().take(limit).cloned());
         refs.sort_unstable();
         refs.dedup();
         refs.truncate(limit);

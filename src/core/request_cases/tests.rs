@@ -11,23 +11,7 @@ use crate::proto::v1::{
 /// The seed of the population, printed so that a failure can be replayed.
 const SEED: u64 = 0x18_2027_0131;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
+use crate::core::test_rng::Rng;
 
 use crate::core::test_calendar::{civil_from_days, days_from_civil, days_in_month};
 

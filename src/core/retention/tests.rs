@@ -489,22 +489,7 @@ fn a_share_makes_its_recipient_a_holder() {
 
 const SEED: u64 = 0x0183_2028_0229;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, of: &[&'a str]) -> &'a str {
-        of[self.below(of.len() as u64) as usize]
-    }
-}
+use crate::core::test_rng::Rng;
 
 const SYSTEMS: [&str; 3] = ["crm", "billing", "shop"];
 const CATEGORIES: [&str; 3] = ["pd:Email", "pd:Name", "pd:Address"];
