@@ -370,7 +370,7 @@ async fn an_older_data_dir_gets_its_chunk_rows_and_loses_its_lifecycle_copies_an
     assert_eq!(latest.entries.len(), erins + 1);
     ledger.stop().await;
     let store = open(&ledger);
-    assert_eq!(store.schema_version().expect("schema"), "3");
+    assert_eq!(store.schema_version().expect("schema"), "4");
     let lower_tree_rows = store
         .rows(columns::TREE)
         .expect("tree")
@@ -564,8 +564,8 @@ async fn pruning_keeps_recent_versions_proving_and_refuses_older_ones() {
         assert_eq!(horizon, 4);
         assert_eq!(summary.roots_deleted, 3);
         // Alice's leaf was replaced at versions 2, 3 and 4 (the tree has one token: its leaf is
-        // the root), so exactly those three replaced nodes go.
-        assert_eq!(summary.nodes_deleted, 3);
+        // the root, alone in the root page), so exactly those three replaced pages go.
+        assert_eq!(summary.pages_deleted, 3);
         assert_eq!(store.oldest_subject_index().expect("reads"), Some(4));
         assert!(
             store
@@ -657,7 +657,7 @@ async fn pruning_in_small_batches_deletes_exactly_what_one_batch_does() {
     let a_batch_per_version = prune(&ledger.data_dir(), 1);
     assert_eq!(in_one_batch, a_batch_per_version);
     assert_eq!(in_one_batch.0.roots_deleted, 8, "versions 1 to 8 go");
-    assert!(in_one_batch.0.nodes_deleted >= 8, "{:?}", in_one_batch.0);
+    assert!(in_one_batch.0.pages_deleted >= 8, "{:?}", in_one_batch.0);
     assert_eq!(in_one_batch.2, Some(9));
 
     ledger.restart().await;
@@ -678,4 +678,133 @@ async fn pruning_in_small_batches_deletes_exactly_what_one_batch_does() {
     .expect("opens read-only");
     gdpr_ledger::store_audit::audit_store(&store, std::slice::from_ref(&key))
         .expect("audits clean after pruning in batches");
+}
+
+/// A data dir of schema 3 kept the subject index one node per row. The first writable open
+/// rewrites its latest version as pages (docs/subject-index.md section 8): the same lifecycles at
+/// that checkpoint, earlier ones refused as pruned, new appends proved, and an audit that is clean
+/// (and that refuses the data dir before its upgrade).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_per_row_subject_index_is_rewritten_as_pages_and_answers_do_not_change() {
+    use gdpr_ledger::core::subject_index::{IndexPage, NodeKey};
+    use gdpr_ledger::storage::{LedgerStore, columns};
+    use gdpr_ledger::store_audit::{StoreAuditError, audit_store};
+
+    let mut ledger = TestLedger::start().await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    // 300 subjects: a path crosses several pages.
+    let who = |n: usize| format!("s-{}@example.com", n % 300);
+    for start in (0..600).step_by(100) {
+        let submissions = (start..start + 100)
+            .map(|n| about(pb::EventKind::Access, &who(n), &format!("u-{n}")))
+            .collect();
+        append_many(&mut producer, submissions).await;
+    }
+    let mut admin = ledger.client(ADMIN_TOKEN).await;
+    let probes = [0, 1, 150, 299];
+    let mut before = Vec::new();
+    for n in probes {
+        before.push(
+            fetch_lifecycle(&mut admin, email(&who(n)), 0)
+                .await
+                .expect("lifecycle"),
+        );
+    }
+    let key = ledger.verifier_key();
+    ledger.stop().await;
+    let data_dir = ledger.data_dir();
+    let size = LedgerStore::open_read_only(&data_dir, &ledger.config.storage)
+        .expect("opens")
+        .tree_size()
+        .expect("size");
+
+    // Rewrite the index as schema 3 kept it: every node of every page under the page's version.
+    {
+        let options = rocksdb::Options::default();
+        let families = rocksdb::DB::list_cf(&options, &data_dir).expect("families");
+        let mut db = rocksdb::DB::open_cf(&options, &data_dir, &families).expect("raw open");
+        db.create_cf(columns::LEGACY_SUBJECT_INDEX, &options)
+            .expect("create");
+        let pages_family = db.cf_handle(columns::SUBJECT_INDEX_PAGES).expect("pages");
+        let pages: Vec<(Box<[u8]>, Box<[u8]>)> = db
+            .iterator_cf(pages_family, rocksdb::IteratorMode::Start)
+            .map(|row| row.expect("row"))
+            .collect();
+        let legacy = db.cf_handle(columns::LEGACY_SUBJECT_INDEX).expect("legacy");
+        let mut nodes = 0;
+        for (page_key, value) in &pages {
+            let page_key = NodeKey::from_key_bytes(page_key).expect("page key");
+            let page = IndexPage::decode(page_key.version, page_key.path, &value[8..])
+                .expect("page decodes");
+            for (path, node) in page.nodes() {
+                let node_key = NodeKey {
+                    version: page_key.version,
+                    path: *path,
+                };
+                let mut row = u64::MAX.to_be_bytes().to_vec();
+                row.extend(node.to_bytes());
+                db.put_cf(legacy, node_key.to_key_bytes(), row)
+                    .expect("put");
+                nodes += 1;
+            }
+        }
+        assert!(
+            nodes > 2 * pages.len(),
+            "{nodes} nodes in {} pages",
+            pages.len()
+        );
+        let meta = db.cf_handle(columns::META).expect("meta");
+        db.put_cf(meta, columns::META_SCHEMA_VERSION, b"3")
+            .expect("put");
+        db.drop_cf(columns::SUBJECT_INDEX_PAGES).expect("drop");
+    }
+    {
+        let store = LedgerStore::open_read_only(&data_dir, &ledger.config.storage)
+            .expect("a backup or an audit opens a schema 3 data dir");
+        assert!(matches!(
+            audit_store(&store, std::slice::from_ref(&key)),
+            Err(StoreAuditError::NeedsUpgrade(found)) if found == "3"
+        ));
+    }
+
+    ledger.restart().await;
+    let families = rocksdb::DB::list_cf(&rocksdb::Options::default(), &data_dir).expect("list");
+    assert!(
+        !families
+            .iter()
+            .any(|family| family == columns::LEGACY_SUBJECT_INDEX),
+        "{families:?}"
+    );
+    let mut admin = ledger.client(ADMIN_TOKEN).await;
+    for (n, before) in probes.iter().zip(&before) {
+        let after = fetch_lifecycle(&mut admin, email(&who(*n)), size)
+            .await
+            .expect("lifecycle at the upgraded version");
+        assert_eq!(&after, before);
+    }
+    let refused = fetch_lifecycle(&mut admin, email(&who(0)), size - 100)
+        .await
+        .expect_err("an earlier version is not kept");
+    assert!(
+        matches!(&refused, gdpr_ledger::client::LifecycleFetchError::Rpc(s)
+            if s.code() == tonic::Code::FailedPrecondition
+                && s.message().contains(&format!("oldest kept is {size}"))),
+        "{refused}"
+    );
+    // New appends build on the rewritten pages.
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    let submissions = (0..40)
+        .map(|n| about(pb::EventKind::Access, &who(n * 7), &format!("v-{n}")))
+        .collect();
+    append_many(&mut producer, submissions).await;
+    for n in probes {
+        let latest = fetch_lifecycle(&mut admin, email(&who(n)), 0)
+            .await
+            .expect("lifecycle");
+        verify_lifecycle(&latest, std::slice::from_ref(&key)).expect("verifies");
+    }
+    ledger.stop().await;
+    let store = LedgerStore::open_read_only(&data_dir, &ledger.config.storage).expect("opens");
+    assert_eq!(store.schema_version().expect("schema"), "4");
+    audit_store(&store, std::slice::from_ref(&key)).expect("audits clean after the upgrade");
 }

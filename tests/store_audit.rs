@@ -243,17 +243,24 @@ async fn each_corrupted_column_family_is_reported_at_the_right_index() {
         "{error}"
     );
 
-    // subject_index: one node written by the group that ended at size 20 loses a bit.
+    // subject_index_pages: one page written by the group that ended at size 20 loses a bit.
     let mut ledger = make_log().await;
     let key = key_of(&mut ledger).await;
     let (node_key, mut node) =
-        first_row_with_prefix(&ledger, columns::SUBJECT_INDEX, &20u64.to_be_bytes());
+        first_row_with_prefix(&ledger, columns::SUBJECT_INDEX_PAGES, &20u64.to_be_bytes());
     let last = node.len() - 1;
     node[last] ^= 0x01;
-    tamper(&ledger, columns::SUBJECT_INDEX, &node_key, Some(&node));
-    let error = audit(&ledger, &key).expect_err("index node changed");
+    tamper(
+        &ledger,
+        columns::SUBJECT_INDEX_PAGES,
+        &node_key,
+        Some(&node),
+    );
+    let error = audit(&ledger, &key).expect_err("index page changed");
     assert!(
-        error.to_string().starts_with("subject_index: version 20:"),
+        error
+            .to_string()
+            .starts_with("subject_index_pages: version 20:"),
         "{error}"
     );
 }

@@ -14,10 +14,11 @@ use gdpr_ledger::core::directory::SubjectToken;
 use gdpr_ledger::core::hash::{LeafHash, NodeHash, RootHash, leaf_hash};
 use gdpr_ledger::core::signature::LogSigner;
 use gdpr_ledger::core::subject_index::{
-    EMPTY_SUBTREE_HASH, IndexCommit, IndexNode, MemorySubjectStore, NodeKey, NodePath,
+    EMPTY_SUBTREE_HASH, IndexCommit, IndexNode, IndexPage, MemorySubjectStore, NodeKey, NodePath,
     ProofTerminal, SubjectHead, SubjectIndexError, SubjectIndexStoreError, SubjectNodeStore,
     SubjectProof, SubtreeRef, apply_updates, empty_index_root, find_subject_index_root,
-    format_extension_line, prove, root_at, subject_interior_hash, subject_leaf_hash, verify,
+    format_extension_line, prove, read_node, root_at, subject_interior_hash, subject_leaf_hash,
+    verify,
 };
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -194,7 +195,7 @@ fn reachable(store: &MemorySubjectStore, version: u64) -> HashSet<NodeKey> {
             continue;
         };
         let key = NodeKey { version, path };
-        let node = store.read_nodes(&[key]).unwrap()[0].expect("reachable node stored");
+        let node = read_node(store, key).expect("reachable node stored");
         keys.insert(key);
         if let IndexNode::Interior { left, right } = node {
             stack.push((left, child(&path, 0)));
@@ -202,6 +203,14 @@ fn reachable(store: &MemorySubjectStore, version: u64) -> HashSet<NodeKey> {
         }
     }
     keys
+}
+
+/// The key of the page that holds the node at `key`.
+fn page_of(key: &NodeKey) -> NodeKey {
+    NodeKey {
+        version: key.version,
+        path: key.path.page_top(),
+    }
 }
 
 /// A path's child, through the public constructor.
@@ -394,20 +403,20 @@ fn pruning_keeps_exactly_what_retained_versions_reach() {
         version += 1;
     }
     let latest = version;
-    let before = store.node_count();
+    let before = store.page_count();
     let horizon = latest - 2;
     let deleted = store.prune(horizon);
     assert!(deleted > 0);
-    assert_eq!(store.node_count(), before - deleted);
+    assert_eq!(store.page_count(), before - deleted);
 
     let mut live = HashSet::new();
     for v in horizon..=latest {
-        live.extend(reachable(&store, v));
+        live.extend(reachable(&store, v).iter().map(page_of));
     }
-    let stored: HashSet<NodeKey> = store.node_keys().copied().collect();
+    let stored: HashSet<NodeKey> = store.page_keys().copied().collect();
     assert_eq!(
         stored, live,
-        "the store holds exactly the nodes of retained versions"
+        "the store holds exactly the pages of retained versions"
     );
     for v in 1..horizon {
         assert!(matches!(
@@ -445,29 +454,52 @@ fn nodes_are_linear_and_paths_logarithmic_in_the_number_of_tokens() {
     );
     assert_eq!(naive_root(&index), root_at(&store, version).expect("root"));
 
-    // A batch of k updates rewrites about k log2 n nodes at most (shared top levels are fewer).
+    // Pages: every reachable node is in the page of its version and its page top, and a path
+    // of about log2 n nodes crosses about log2 n / 4 pages.
+    let pages: HashSet<NodeKey> = reachable(&store, version).iter().map(page_of).collect();
+    let stored: HashSet<NodeKey> = store.page_keys().copied().collect();
+    assert!(pages.is_subset(&stored));
+    let mean_pages = index
+        .keys()
+        .map(|t| {
+            let proof = prove(&store, version, t).expect("prove");
+            proof.siblings.len() / 4 + 1
+        })
+        .sum::<usize>() as f64
+        / n as f64;
+    assert!(mean_pages < 4.0, "mean pages per path {mean_pages}");
+    // A batch of k updates rewrites about k (log2 n / 4 + 1) pages at most (shared top levels are
+    // fewer), each page whole.
     let k = 100u64;
     let updates: Vec<_> = (0..k)
         .map(|i| (random_token(i * 31), head(9000 + i)))
         .collect();
     let commit = apply_updates(&store, Some(version), version + 1, &updates).expect("apply");
     assert!(
-        commit.nodes.len() <= (k as usize) * 14,
-        "{} nodes",
-        commit.nodes.len()
+        commit.pages.len() <= (k as usize) * 4,
+        "{} pages",
+        commit.pages.len()
     );
     assert_eq!(
-        commit.nodes.len(),
+        commit.pages.len(),
         commit.stale.len(),
-        "overwrites replace node for node"
+        "overwrites replace page for page"
     );
+    for (key, page) in &commit.pages {
+        assert!(key.path.is_page_top() && key.version == version + 1);
+        assert!(
+            page.nodes()
+                .iter()
+                .all(|(path, _)| path.page_top() == key.path)
+        );
+    }
 }
 
 #[test]
 fn an_empty_batch_is_a_version_with_the_same_root() {
     let (store, _, version) = random_index(10, 10);
     let commit = apply_updates(&store, Some(version), version + 5, &[]).expect("apply");
-    assert!(commit.nodes.is_empty() && commit.stale.is_empty());
+    assert!(commit.pages.is_empty() && commit.stale.is_empty());
     assert_eq!(commit.root_hash(), root_at(&store, version).expect("root"));
     let empty = apply_updates(&MemorySubjectStore::new(), None, 1, &[]).expect("apply");
     assert_eq!(empty.root, SubtreeRef::Empty);
@@ -487,7 +519,7 @@ fn versions_must_increase_from_an_existing_base() {
     ));
 }
 
-/// A store that answers with one node replaced, or missing.
+/// A store that answers with one node of a page replaced, or missing.
 struct CorruptStore {
     inner: MemorySubjectStore,
     key: NodeKey,
@@ -497,14 +529,24 @@ struct CorruptStore {
 impl SubjectNodeStore for CorruptStore {
     type Error = std::convert::Infallible;
 
-    fn read_nodes(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexNode>>, Self::Error> {
-        let mut nodes = self.inner.read_nodes(keys)?;
-        for (key, node) in keys.iter().zip(&mut nodes) {
-            if *key == self.key {
-                *node = self.replacement;
+    fn read_pages(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexPage>>, Self::Error> {
+        let mut pages = self.inner.read_pages(keys)?;
+        for (key, page) in keys.iter().zip(&mut pages) {
+            if *key != page_of(&self.key) {
+                continue;
+            }
+            if let Some(page) = page {
+                let mut nodes: Vec<_> = page
+                    .nodes()
+                    .iter()
+                    .filter(|(path, _)| *path != self.key.path)
+                    .copied()
+                    .collect();
+                nodes.extend(self.replacement.map(|node| (self.key.path, node)));
+                *page = IndexPage::from_nodes(nodes);
             }
         }
-        Ok(nodes)
+        Ok(pages)
     }
 
     fn read_root(&self, version: u64) -> Result<Option<SubtreeRef>, Self::Error> {
@@ -575,26 +617,19 @@ fn a_corrupted_store_is_named_not_trusted() {
         path: child(&NodePath::ROOT, 0),
     };
     let mut lying = MemorySubjectStore::new();
+    let page = IndexPage::from_nodes(vec![
+        (NodePath::ROOT, root_node),
+        (left_key.path, misplaced),
+        (child(&NodePath::ROOT, 1), right),
+    ]);
+    let root_key = NodeKey {
+        version: 1,
+        path: NodePath::ROOT,
+    };
     lying.commit(IndexCommit {
         version: 1,
         root: stored(&root_node),
-        nodes: vec![
-            (
-                NodeKey {
-                    version: 1,
-                    path: NodePath::ROOT,
-                },
-                root_node,
-            ),
-            (left_key, misplaced),
-            (
-                NodeKey {
-                    version: 1,
-                    path: child(&NodePath::ROOT, 1),
-                },
-                right,
-            ),
-        ],
+        pages: vec![(root_key, page)],
         stale: Vec::new(),
     });
     let off_path = |e| matches!(e, SubjectIndexStoreError::LeafOffPath(k) if k == left_key);
@@ -603,10 +638,8 @@ fn a_corrupted_store_is_named_not_trusted() {
         apply_updates(&lying, Some(1), 2, &[(left_token, head(5))]),
         Err(SubjectIndexStoreError::LeafOffPath(k)) if k == left_key
     ));
-    assert!(
-        prove(&lying, 1, &right_token).is_ok(),
-        "the honest half still proves"
-    );
+    // A page is checked whole: the other leaf of the lying page is not proved either.
+    assert!(prove(&lying, 1, &right_token).is_err_and(off_path));
 }
 
 #[test]

@@ -2,33 +2,33 @@
 //!
 //! The sequencer is the index's only writer, so it can keep the nodes of the latest version near
 //! the root in memory: every commit group rewrites the paths of the subjects it touches, and
-//! without this cache each rewrite would first read those paths back from RocksDB, level by level
-//! (about `k log2 n` point reads per group of `k` subjects in an index of `n`). Nodes down to
-//! [`IndexNodeCache::max_depth`] are kept; deeper ones are read from the store, but for the last
-//! two versions planned, whose writes may be in flight (all their nodes are kept until the store
-//! has them). The cache only ever holds nodes of the latest planned versions, which are
-//! immutable, so it cannot be stale: a version adds the nodes it wrote and drops the ones it
-//! replaced.
+//! without this cache each rewrite would first read those paths back from RocksDB, page level by
+//! page level (about `k log2 n / 4` point reads per group of `k` subjects in an index of `n`).
+//! Pages whose top is down to [`IndexNodeCache::max_depth`] are kept; deeper ones are read from the
+//! store, but for the last two versions planned, whose writes may be in flight (all their pages
+//! are kept until the store has them). The cache only ever holds pages of the latest planned
+//! versions, which are immutable, so it cannot be stale: a version adds the pages it wrote and
+//! drops the ones it replaced.
 
 use rustc_hash::FxHashMap;
 
-use crate::core::subject_index::{IndexCommit, IndexNode, NodeKey, SubjectNodeStore, SubtreeRef};
+use crate::core::subject_index::{IndexCommit, IndexPage, NodeKey, SubjectNodeStore, SubtreeRef};
 use crate::storage::{StorageError, TailStore};
 
-/// Nodes of the latest version, down to a depth.
+/// Pages of the latest version, down to a depth.
 #[derive(Debug, Default)]
 pub(crate) struct IndexNodeCache {
-    nodes: FxHashMap<NodeKey, IndexNode>,
+    pages: FxHashMap<NodeKey, IndexPage>,
     latest: Option<(u64, SubtreeRef)>,
     max_depth: u16,
-    /// The nodes below `max_depth` of the last two versions recorded, oldest first: the newer
+    /// The pages below `max_depth` of the last two versions recorded, oldest first: the newer
     /// one may still be in flight to the store, and the older one until the writer has taken
     /// the newer (the store shows a version only once its write has returned).
     deep: std::collections::VecDeque<Vec<NodeKey>>,
 }
 
 impl IndexNodeCache {
-    /// An empty cache that will keep nodes at depths `0..=max_depth`.
+    /// An empty cache that will keep the pages whose top is at depths `0..=max_depth`.
     pub(crate) fn new(max_depth: u16) -> Self {
         Self {
             max_depth,
@@ -37,7 +37,7 @@ impl IndexNodeCache {
     }
 
     /// Takes in the version just planned, before its write: the next version is made from it.
-    /// Its nodes at every depth are kept until two more versions are recorded (by then the
+    /// Its pages at every depth are kept until two more versions are recorded (by then the
     /// writer has made it durable: it takes a group only once the one before is written); those
     /// down to `max_depth` stay as long as they are the latest version's.
     pub(crate) fn record(&mut self, commit: &IndexCommit) {
@@ -45,18 +45,18 @@ impl IndexNodeCache {
             && let Some(durable) = self.deep.pop_front()
         {
             for key in durable {
-                self.nodes.remove(&key);
+                self.pages.remove(&key);
             }
         }
         for stale in &commit.stale {
-            self.nodes.remove(&stale.key);
+            self.pages.remove(&stale.key);
         }
         let mut deep = Vec::new();
-        for (key, node) in &commit.nodes {
+        for (key, page) in &commit.pages {
             if key.path.depth() > self.max_depth {
                 deep.push(*key);
             }
-            self.nodes.insert(*key, *node);
+            self.pages.insert(*key, page.clone());
         }
         self.deep.push_back(deep);
         self.latest = Some((commit.version, commit.root));
@@ -77,20 +77,20 @@ pub(crate) struct CachedIndexStore<'a> {
 impl SubjectNodeStore for CachedIndexStore<'_> {
     type Error = StorageError;
 
-    fn read_nodes(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexNode>>, StorageError> {
-        let mut found: Vec<Option<IndexNode>> = keys
+    fn read_pages(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexPage>>, StorageError> {
+        let mut found: Vec<Option<IndexPage>> = keys
             .iter()
-            .map(|key| self.cache.nodes.get(key).copied())
+            .map(|key| self.cache.pages.get(key).cloned())
             .collect();
         let missing: Vec<usize> = (0..keys.len()).filter(|&i| found[i].is_none()).collect();
         if missing.is_empty() {
             return Ok(found);
         }
         let wanted: Vec<NodeKey> = missing.iter().map(|&i| keys[i]).collect();
-        let read = self.store.read_nodes(&wanted)?;
+        let read = self.store.read_pages(&wanted)?;
         if read.len() != wanted.len() {
             return Err(StorageError::inconsistent(format!(
-                "asked the store for {} subject-index nodes, got {}",
+                "asked the store for {} subject-index pages, got {}",
                 wanted.len(),
                 read.len()
             )));

@@ -169,7 +169,7 @@ async fn prune_subject_index_regularly(
         match outcome {
             Ok(Ok(Some((horizon, summary)))) => tracing::info!(
                 horizon,
-                nodes_deleted = summary.nodes_deleted,
+                pages_deleted = summary.pages_deleted,
                 roots_deleted = summary.roots_deleted,
                 "pruned the subject index"
             ),

@@ -22,10 +22,14 @@ pub const DIRECTORY: &str = "directory";
 /// Store metadata: schema version and the log's origin.
 pub const META: &str = "meta";
 
-/// Nodes of the authenticated subject index (`docs/subject-index.md`):
-/// `NodeKey::to_key_bytes() -> u64_be(version of the node it replaced, or u64::MAX) ||
-/// IndexNode::to_bytes()`, immutable once written.
-pub const SUBJECT_INDEX: &str = "subject_index";
+/// Pages of the authenticated subject index (`docs/subject-index.md` section 8): the key of a
+/// page's top, `NodeKey::to_key_bytes() -> u64_be(version of the page it replaced, or u64::MAX)
+/// || IndexPage::encode()`, immutable once written.
+pub const SUBJECT_INDEX_PAGES: &str = "subject_index_pages";
+/// The subject index of schema 3 and before, one row per node (`NodeKey::to_key_bytes() ->
+/// u64_be(replaced) || IndexNode::to_bytes()`). A writable open of such a data dir rewrites the
+/// latest version into [`SUBJECT_INDEX_PAGES`] and drops this family (`storage::subject_index`).
+pub const LEGACY_SUBJECT_INDEX: &str = "subject_index";
 /// The subject index's root record of each version (one per commit group, named by the tree size
 /// after the group): `u64 version -> empty, or u64 writer version || 32-byte hash`.
 pub const SUBJECT_INDEX_ROOTS: &str = "subject_index_roots";
@@ -69,7 +73,7 @@ pub const ALL: [&str; 16] = [
     SUBJECTS,
     DIRECTORY,
     META,
-    SUBJECT_INDEX,
+    SUBJECT_INDEX_PAGES,
     SUBJECT_INDEX_ROOTS,
     DATA_KEYS,
     DETAILS,

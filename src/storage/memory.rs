@@ -13,7 +13,7 @@ use super::{
 };
 use crate::core::hash::NodeHash;
 use crate::core::merkle::{HashStore, NodeId};
-use crate::core::subject_index::{IndexNode, NodeKey, SubjectNodeStore, SubtreeRef};
+use crate::core::subject_index::{IndexPage, NodeKey, SubjectNodeStore, SubtreeRef};
 
 /// Every row the sequencer reads or writes, in maps.
 #[derive(Debug, Default, Clone)]
@@ -26,7 +26,7 @@ struct Rows {
     heads: HashMap<[u8; 32], SubjectHead>,
     subject_entries: BTreeMap<([u8; 32], u64), u64>,
     directory: HashMap<[u8; 32], [u8; 32]>,
-    index_nodes: HashMap<NodeKey, IndexNode>,
+    index_pages: HashMap<NodeKey, IndexPage>,
     index_roots: BTreeMap<u64, SubtreeRef>,
     data_keys: HashMap<[u8; 32], Vec<u8>>,
     details: BTreeMap<([u8; 32], u64), Vec<u8>>,
@@ -114,11 +114,11 @@ impl HashStore for MemoryStore {
 impl SubjectNodeStore for MemoryStore {
     type Error = StorageError;
 
-    fn read_nodes(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexNode>>, StorageError> {
+    fn read_pages(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexPage>>, StorageError> {
         self.read(|rows| {
             Ok(keys
                 .iter()
-                .map(|key| rows.index_nodes.get(key).copied())
+                .map(|key| rows.index_pages.get(key).cloned())
                 .collect())
         })
     }
@@ -214,7 +214,7 @@ impl TailStore for MemoryStore {
         }
         rows.directory.extend(group.directory_rows.iter().copied());
         if let Some(index) = &group.subject_index {
-            rows.index_nodes.extend(index.nodes.iter().copied());
+            rows.index_pages.extend(index.pages.iter().cloned());
             rows.index_roots.insert(index.version, index.root);
         }
         for (token, wrapped) in &group.data_keys {

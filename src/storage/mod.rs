@@ -39,14 +39,22 @@ use crate::core::merkle::{HashStore, NodeId};
 use crate::core::subject_index::IndexCommit;
 
 /// The schema this code reads and writes; a data dir of another version is refused, but for
-/// [`UPGRADABLE_SCHEMA`].
-pub const SCHEMA_VERSION: &str = "3";
+/// [`UPGRADABLE_SCHEMAS`].
+pub const SCHEMA_VERSION: &str = "4";
 
-/// The schema a writable open upgrades to [`SCHEMA_VERSION`] (and a read-only open reads): version
-/// 2 also stored the tree's levels below [`CHUNK_LEVELS`] as `tree` rows, which version 3 keeps
-/// only in the chunk rows; the upgrade deletes them (one range deletion). Older binaries refuse a
-/// version 3 data dir rather than miss those rows.
-pub const UPGRADABLE_SCHEMA: &str = "2";
+/// The schemas a writable open upgrades to [`SCHEMA_VERSION`] (a read-only open opens them, for a
+/// backup's summary; `audit` asks for the upgrade first). Older binaries refuse a newer data dir
+/// rather than misread it.
+/// - Version 2 also stored the tree's levels below [`CHUNK_LEVELS`] as `tree` rows, which later
+///   versions keep only in the chunk rows; the upgrade deletes them (one range deletion).
+/// - Versions 2 and 3 stored the subject index one node per row
+///   ([`columns::LEGACY_SUBJECT_INDEX`]); version 4 stores it one page per row. The upgrade
+///   rewrites the latest version as pages, so lifecycles at earlier checkpoints are refused as
+///   if pruned (`storage::subject_index`).
+pub const UPGRADABLE_SCHEMAS: [&str; 2] = ["2", "3"];
+
+/// The schema that still kept the tree's lower levels as `tree` rows.
+const SCHEMA_WITH_LOWER_TREE_ROWS: &str = "2";
 
 /// Memory and tuning of the store.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -364,8 +372,9 @@ impl LedgerStore {
     /// Opens (or creates) the store in `path` for the log `origin`. Refuses a data dir of another
     /// schema version or another origin.
     pub fn open(path: &Path, origin: &str, config: &StorageConfig) -> Result<Self, StorageError> {
-        let store = Self::open_with(path, config, false)?;
+        let mut store = Self::open_with(path, config, false)?;
         store.check_identity(origin)?;
+        store.drop_legacy_subject_index()?;
         Ok(store)
     }
 
@@ -376,7 +385,8 @@ impl LedgerStore {
         let meta = store.cf(columns::META)?;
         match store.db.get_cf(meta, columns::META_SCHEMA_VERSION)? {
             Some(found)
-                if found == SCHEMA_VERSION.as_bytes() || found == UPGRADABLE_SCHEMA.as_bytes() =>
+                if found == SCHEMA_VERSION.as_bytes()
+                    || UPGRADABLE_SCHEMAS.iter().any(|s| found == s.as_bytes()) =>
             {
                 Ok(store)
             }
@@ -460,10 +470,16 @@ impl LedgerStore {
             .into_iter()
             .filter(|name| !read_only && existing.iter().any(|e| e == name))
             .collect();
+        // The node-per-row subject index is read by the upgrade, which then drops it.
+        let legacy: Vec<&str> = [columns::LEGACY_SUBJECT_INDEX]
+            .into_iter()
+            .filter(|name| existing.iter().any(|e| e == name))
+            .collect();
         let descriptors = columns::ALL
             .iter()
             .filter(|name| !read_only || existing.iter().any(|e| e == *name))
             .chain(&retired)
+            .chain(&legacy)
             .map(|name| {
                 ColumnFamilyDescriptor::new(*name, column_options(name, &cache, &write_buffers))
             });
@@ -501,19 +517,26 @@ impl LedgerStore {
     fn check_identity(&self, origin: &str) -> Result<(), StorageError> {
         let meta = self.cf(columns::META)?;
         match self.db.get_cf(meta, columns::META_SCHEMA_VERSION)? {
-            Some(found) if found == UPGRADABLE_SCHEMA.as_bytes() => {
+            Some(found) if UPGRADABLE_SCHEMAS.iter().any(|s| found == s.as_bytes()) => {
+                let from = String::from_utf8_lossy(&found).into_owned();
+                // The pages first: until the schema moves, a crash leaves a data dir that the
+                // next open upgrades again from the start.
+                self.rewrite_legacy_subject_index()?;
                 let mut batch = WriteBatch::default();
-                batch.delete_range_cf(
-                    self.cf(columns::TREE)?,
-                    [0u8].as_slice(),
-                    [CHUNK_LEVELS].as_slice(),
-                );
+                if from == SCHEMA_WITH_LOWER_TREE_ROWS {
+                    batch.delete_range_cf(
+                        self.cf(columns::TREE)?,
+                        [0u8].as_slice(),
+                        [CHUNK_LEVELS].as_slice(),
+                    );
+                }
                 batch.put_cf(meta, columns::META_SCHEMA_VERSION, SCHEMA_VERSION);
                 self.db.write_opt(batch, &synced())?;
                 tracing::info!(
-                    from = UPGRADABLE_SCHEMA,
+                    from,
                     to = SCHEMA_VERSION,
-                    "upgraded the data dir: the tree's levels below 6 are kept in the chunk rows only"
+                    "upgraded the data dir: the subject index is kept one page per row, and the \
+                     tree's levels below 6 in the chunk rows only"
                 );
             }
             Some(found) if found != SCHEMA_VERSION.as_bytes() => {
@@ -1209,7 +1232,8 @@ fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager)
         || name == columns::TREE
         || name == columns::TREE_CHUNKS
         || name == columns::SIGNATURES
-        || name == columns::SUBJECT_INDEX
+        || name == columns::SUBJECT_INDEX_PAGES
+        || name == columns::LEGACY_SUBJECT_INDEX
     {
         options.set_compression_type(DBCompressionType::None);
     } else {

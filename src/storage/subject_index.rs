@@ -1,11 +1,12 @@
 //! The authenticated subject index in RocksDB (`docs/subject-index.md` section 8): immutable
-//! nodes keyed by `(version, path)`, one root record per version, and pruning below a horizon.
+//! pages keyed by `(version, top)`, one root record per version, pruning below a horizon, and
+//! the upgrade from the node-per-row layout of schema 3.
 //!
-//! A node's value is `u64_be(replaced) || node bytes`, where `replaced` is the version of the
-//! node the same path held before this one (`u64::MAX` when the path is new). That is all pruning
-//! needs: a node written by version `v` makes the one it replaced useless to every version from
-//! `v` on, so pruning up to a horizon `H` walks the nodes of versions `<= H` (a key range, since
-//! keys start with the version) and deletes the nodes they replaced. No separate stale list is
+//! A page's value is `u64_be(replaced) || page bytes`, where `replaced` is the version of the
+//! page the same top held before this one (`u64::MAX` when the page is new). That is all pruning
+//! needs: a page written by version `v` makes the one it replaced useless to every version from
+//! `v` on, so pruning up to a horizon `H` walks the pages of versions `<= H` (a key range, since
+//! keys start with the version) and deletes the pages they replaced. No separate stale list is
 //! written on the append path.
 
 use rustc_hash::FxHashMap;
@@ -14,7 +15,8 @@ use rocksdb::{Direction, IteratorMode, WriteBatch};
 
 use super::{LedgerStore, StorageError, columns};
 use crate::core::subject_index::{
-    IndexCommit, IndexNode, NODE_KEY_LEN, NodeKey, NodePath, SubjectNodeStore, SubtreeRef,
+    IndexCommit, IndexNode, IndexPage, NODE_KEY_LEN, NodeKey, NodePath, SubjectNodeStore,
+    SubtreeRef,
 };
 
 /// `replaced` of a node whose path is new.
@@ -30,16 +32,16 @@ const PRUNED_THROUGH_KEY: &[u8] = b"subject_index_pruned_through";
 /// What one pruning pass deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PruneSummary {
-    /// Versions whose nodes were walked.
+    /// Versions whose pages were walked.
     pub versions_walked: u64,
-    /// Replaced nodes deleted.
-    pub nodes_deleted: u64,
+    /// Replaced pages deleted.
+    pub pages_deleted: u64,
     /// Root records deleted (versions below the horizon).
     pub roots_deleted: u64,
 }
 
 impl LedgerStore {
-    /// Adds a version of the subject index to `batch`: its nodes and its root record.
+    /// Adds a version of the subject index to `batch`: its pages and its root record.
     pub(super) fn put_subject_index(
         &self,
         batch: &mut WriteBatch,
@@ -50,14 +52,16 @@ impl LedgerStore {
             .iter()
             .map(|stale| (stale.key.path, stale.key.version))
             .collect();
-        let nodes = self.cf(columns::SUBJECT_INDEX)?;
-        let mut value = Vec::with_capacity(128);
-        for (key, node) in &index.nodes {
+        let pages = self.cf(columns::SUBJECT_INDEX_PAGES)?;
+        let mut value = Vec::with_capacity(512);
+        for (key, page) in &index.pages {
             value.clear();
             let previous = replaced.get(&key.path).copied();
             value.extend_from_slice(&previous.unwrap_or(NOTHING_REPLACED).to_be_bytes());
-            node.write_to(&mut value);
-            batch.put_cf(nodes, key.to_key_bytes(), &value);
+            page.encode(&mut value).map_err(|error| {
+                StorageError::inconsistent(format!("the subject-index page {key}: {error}"))
+            })?;
+            batch.put_cf(pages, key.to_key_bytes(), &value);
         }
         let roots = self.cf(columns::SUBJECT_INDEX_ROOTS)?;
         batch.put_cf(
@@ -145,7 +149,7 @@ impl LedgerStore {
         Ok(Some((horizon, self.prune_subject_index(horizon)?)))
     }
 
-    /// Deletes what no version at or above `horizon` needs: every node replaced by a version
+    /// Deletes what no version at or above `horizon` needs: every page replaced by a version
     /// `<= horizon`, and the root records below `horizon`. `horizon` must be a kept version (a
     /// checkpoint's size); versions from it on keep all their proofs. Safe beside the sequencer:
     /// it only ever reads the latest version, whose nodes are never deleted here.
@@ -183,7 +187,7 @@ impl LedgerStore {
         if from > horizon {
             return Ok(summary);
         }
-        let nodes = self.cf(columns::SUBJECT_INDEX)?;
+        let nodes = self.cf(columns::SUBJECT_INDEX_PAGES)?;
         let mut batch = WriteBatch::default();
         let mut deletes_in_batch = 0usize;
         let mut last_version = None;
@@ -194,7 +198,7 @@ impl LedgerStore {
         {
             let (key, value) = row?;
             let node_key = NodeKey::from_key_bytes(&key)
-                .map_err(|e| StorageError::undecodable(columns::SUBJECT_INDEX, "a key", e))?;
+                .map_err(|e| StorageError::undecodable(columns::SUBJECT_INDEX_PAGES, "a key", e))?;
             if node_key.version > horizon {
                 break;
             }
@@ -214,8 +218,8 @@ impl LedgerStore {
             }
             let replaced = columns::decode_u64(&value).ok_or_else(|| {
                 StorageError::undecodable(
-                    columns::SUBJECT_INDEX,
-                    format!("node {node_key}"),
+                    columns::SUBJECT_INDEX_PAGES,
+                    format!("page {node_key}"),
                     "is too short",
                 )
             })?;
@@ -225,7 +229,7 @@ impl LedgerStore {
                     path: node_key.path,
                 };
                 batch.delete_cf(nodes, old.to_key_bytes());
-                summary.nodes_deleted += 1;
+                summary.pages_deleted += 1;
                 deletes_in_batch += 1;
             }
         }
@@ -263,11 +267,144 @@ impl LedgerStore {
     }
 }
 
+/// Pages an upgrade from the node-per-row layout gathers before it writes them.
+const REWRITE_BATCH_PAGES: usize = 10_000;
+
+impl LedgerStore {
+    /// Rewrites the latest version of a node-per-row subject index (schema 3 and before,
+    /// [`columns::LEGACY_SUBJECT_INDEX`]) as pages of that version, checking every node against
+    /// the hash its parent holds. Earlier versions are not rewritten: their root records go, as
+    /// if pruned, so lifecycles at earlier checkpoints are refused naming the oldest kept (the
+    /// entries, checkpoints and log tree are untouched, and `audit` still replays every version).
+    /// Idempotent: an interrupted rewrite is done again from the start by the next open.
+    pub(super) fn rewrite_legacy_subject_index(&self) -> Result<(), StorageError> {
+        let Some(legacy) = self.db.cf_handle(columns::LEGACY_SUBJECT_INDEX) else {
+            return Ok(());
+        };
+        let Some((latest, root)) = self.latest_subject_index()? else {
+            return Ok(());
+        };
+        let read_legacy = |key: NodeKey, hash| -> Result<IndexNode, StorageError> {
+            let family = columns::LEGACY_SUBJECT_INDEX;
+            let bytes = self
+                .db
+                .get_cf(legacy, key.to_key_bytes())?
+                .ok_or_else(|| StorageError::missing(family, format!("node {key}")))?;
+            let node = bytes
+                .get(8..)
+                .ok_or(crate::core::subject_index::NodeDecodeError::Length(
+                    bytes.len(),
+                ))
+                .and_then(IndexNode::from_bytes)
+                .map_err(|e| StorageError::undecodable(family, format!("node {key}"), e))?;
+            if node.hash() != hash {
+                return Err(StorageError::inconsistent(format!(
+                    "{family}: node {key} does not hash to what its parent holds"
+                )));
+            }
+            Ok(node)
+        };
+        let pages = self.cf(columns::SUBJECT_INDEX_PAGES)?;
+        let mut batch = WriteBatch::default();
+        let mut in_batch = 0usize;
+        let mut value = Vec::with_capacity(512);
+        let mut tops = Vec::new();
+        if let SubtreeRef::Stored { version, hash } = root {
+            let path = NodePath::ROOT;
+            tops.push((NodeKey { version, path }, hash));
+        }
+        let mut rewritten = 0u64;
+        while let Some(top) = tops.pop() {
+            let mut nodes = Vec::new();
+            let mut here = vec![top];
+            while let Some((key, hash)) = here.pop() {
+                let mut node = read_legacy(key, hash)?;
+                if let IndexNode::Interior { left, right } = &mut node {
+                    for (bit, child) in [(0u8, left), (1, right)] {
+                        if let SubtreeRef::Stored { version, hash } = *child {
+                            let path = key.path.child(bit);
+                            let below = (NodeKey { version, path }, hash);
+                            if path.is_page_top() {
+                                tops.push(below);
+                            } else {
+                                here.push(below);
+                            }
+                            *child = SubtreeRef::Stored {
+                                version: latest,
+                                hash,
+                            };
+                        }
+                    }
+                }
+                nodes.push((key.path, node));
+            }
+            value.clear();
+            value.extend_from_slice(&NOTHING_REPLACED.to_be_bytes());
+            let key = NodeKey {
+                version: latest,
+                path: top.0.path,
+            };
+            IndexPage::from_nodes(nodes)
+                .encode(&mut value)
+                .map_err(|e| StorageError::inconsistent(format!("rewriting page {key}: {e}")))?;
+            batch.put_cf(pages, key.to_key_bytes(), &value);
+            in_batch += 1;
+            rewritten += 1;
+            if in_batch >= REWRITE_BATCH_PAGES {
+                // Not synced: the last write below is, and a WAL sync covers every write before.
+                self.db.write(std::mem::take(&mut batch))?;
+                in_batch = 0;
+            }
+        }
+        let roots = self.cf(columns::SUBJECT_INDEX_ROOTS)?;
+        let root = match root {
+            SubtreeRef::Empty => SubtreeRef::Empty,
+            SubtreeRef::Stored { hash, .. } => SubtreeRef::Stored {
+                version: latest,
+                hash,
+            },
+        };
+        batch.put_cf(
+            roots,
+            columns::index_key(latest),
+            columns::encode_index_root(&root),
+        );
+        batch.delete_range_cf(roots, columns::index_key(0), columns::index_key(latest));
+        batch.put_cf(
+            self.cf(columns::META)?,
+            PRUNED_THROUGH_KEY,
+            latest.to_be_bytes(),
+        );
+        self.db.write_opt(batch, &super::synced())?;
+        tracing::info!(
+            version = latest,
+            pages = rewritten,
+            "rewrote the subject index's latest version one page per row"
+        );
+        Ok(())
+    }
+
+    /// Drops the node-per-row family once the data dir is at the current schema (the upgrade
+    /// rewrote what it held).
+    pub(super) fn drop_legacy_subject_index(&mut self) -> Result<(), StorageError> {
+        if self.db.cf_handle(columns::LEGACY_SUBJECT_INDEX).is_some()
+            && self.schema_version()? == super::SCHEMA_VERSION
+        {
+            self.db.drop_cf(columns::LEGACY_SUBJECT_INDEX)?;
+            tracing::info!(
+                family = columns::LEGACY_SUBJECT_INDEX,
+                "dropped the node-per-row subject index"
+            );
+        }
+        Ok(())
+    }
+}
+
 impl SubjectNodeStore for LedgerStore {
     type Error = StorageError;
 
-    fn read_nodes(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexNode>>, StorageError> {
-        let cf = self.cf(columns::SUBJECT_INDEX)?;
+    fn read_pages(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexPage>>, StorageError> {
+        let cf = self.cf(columns::SUBJECT_INDEX_PAGES)?;
         let raw: Vec<[u8; NODE_KEY_LEN]> = keys.iter().map(NodeKey::to_key_bytes).collect();
         self.db
             .batched_multi_get_cf(cf, &raw, false)
@@ -280,10 +417,14 @@ impl SubjectNodeStore for LedgerStore {
                     .ok_or(crate::core::subject_index::NodeDecodeError::Length(
                         bytes.len(),
                     ))
-                    .and_then(IndexNode::from_bytes)
+                    .and_then(|page| IndexPage::decode(key.version, key.path, page))
                     .map(Some)
                     .map_err(|e| {
-                        StorageError::undecodable(columns::SUBJECT_INDEX, format!("node {key}"), e)
+                        StorageError::undecodable(
+                            columns::SUBJECT_INDEX_PAGES,
+                            format!("page {key}"),
+                            e,
+                        )
                     }),
             })
             .collect()

@@ -26,6 +26,7 @@ mod hashing;
 mod head;
 mod node;
 mod node_key;
+mod page;
 mod proof;
 mod proof_encoding;
 mod store;
@@ -42,10 +43,11 @@ pub use hashing::{
 pub use head::{SUBJECT_HEAD_LEN, SubjectHead, SubjectHeadLengthError};
 pub use node::{IndexNode, NodeDecodeError, SubtreeRef};
 pub use node_key::{NODE_KEY_LEN, NodeKey, NodeKeyError, NodePath};
+pub use page::{IndexPage, PAGE_LEVELS, PageEncodeError};
 pub use proof::{ProofTerminal, SubjectIndexError, SubjectProof, prove, verify};
 pub use proof_encoding::ProofDecodeError;
 pub use store::{
     IndexCommit, MemorySubjectStore, STALE_KEY_LEN, StaleNode, SubjectIndexStoreError,
-    SubjectNodeStore, is_prunable, root_at,
+    SubjectNodeStore, is_prunable, read_node, root_at,
 };
 pub use update::apply_updates;

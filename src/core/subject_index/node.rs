@@ -80,6 +80,9 @@ pub enum NodeDecodeError {
     /// Both children of an interior node are empty, which the compression rule never writes.
     #[error("an interior node has two empty children")]
     EmptyInterior,
+    /// An interior node at the greatest depth, where only leaves can be.
+    #[error("an interior node at the greatest depth")]
+    InteriorTooDeep,
 }
 
 impl IndexNode {

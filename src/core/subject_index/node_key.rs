@@ -7,6 +7,11 @@ use crate::core::directory::SubjectToken;
 
 /// Length of [`NodeKey::to_key_bytes`]: version (8), depth (2), path bits (32).
 pub const NODE_KEY_LEN: usize = 8 + 2 + 32;
+
+/// Binary levels one stored page holds (docs/subject-index.md section 8): a page is the nodes of
+/// one version from a depth that is a multiple of this down to, not including, the next such
+/// depth, stored as one row.
+pub const PAGE_LEVELS: u16 = 4;
 /// Length of the bit field of a [`NodePath`].
 const PATH_BYTES: usize = 32;
 
@@ -93,6 +98,21 @@ impl NodePath {
     /// Whether `token`'s first `depth` bits are this path: the token belongs below it.
     pub fn holds(&self, token: &SubjectToken) -> bool {
         Self::prefix_of(token, self.depth) == *self
+    }
+
+    /// Whether a page starts here: the depth is a multiple of [`PAGE_LEVELS`] (the root, 4, 8,
+    /// ..., 256).
+    pub const fn is_page_top(&self) -> bool {
+        self.depth % PAGE_LEVELS == 0
+    }
+
+    /// The top of the page that holds this position: the prefix at the multiple of
+    /// [`PAGE_LEVELS`] at or above the depth.
+    pub fn page_top(&self) -> Self {
+        Self::prefix_of(
+            &SubjectToken::from_bytes(self.bits),
+            self.depth - self.depth % PAGE_LEVELS,
+        )
     }
 }
 

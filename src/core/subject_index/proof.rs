@@ -5,7 +5,9 @@ use super::hashing::{TOKEN_BITS, common_prefix_bits, subject_interior_hash, toke
 use super::head::SubjectHead;
 use super::node::{IndexNode, SubtreeRef};
 use super::node_key::{NodeKey, NodePath};
+use super::page::IndexPage;
 use super::store::{SubjectIndexStoreError, SubjectNodeStore, read_all, read_root};
+use super::update::check_page;
 use crate::core::directory::SubjectToken;
 use crate::core::hash::{NodeHash, RootHash};
 
@@ -127,8 +129,8 @@ pub fn verify(
     Ok(proved)
 }
 
-/// The proof of `token`'s head, or of its absence, at `version`: one `read_nodes` call per level
-/// of the token's path, each node checked against the hash its parent holds.
+/// The proof of `token`'s head, or of its absence, at `version`: one `read_pages` call per page
+/// level of the token's path, each page's nodes checked against the hashes their parents hold.
 pub fn prove<S: SubjectNodeStore>(
     store: &S,
     version: u64,
@@ -137,20 +139,25 @@ pub fn prove<S: SubjectNodeStore>(
     let mut current = read_root(store, version)?;
     let mut path = NodePath::ROOT;
     let mut siblings = Vec::new();
+    let mut page = IndexPage::default();
     loop {
-        let SubtreeRef::Stored { version, hash } = current else {
+        let SubtreeRef::Stored { version, .. } = current else {
             return Ok(SubjectProof {
                 terminal: ProofTerminal::Empty,
                 siblings,
             });
         };
         let key = NodeKey { version, path };
-        let node = read_all(store, &[key])?
-            .pop()
-            .ok_or(SubjectIndexStoreError::MissingNode(key))?;
-        if node.hash() != hash {
-            return Err(SubjectIndexStoreError::NodeHashMismatch(key));
+        if path.is_page_top() {
+            page = read_all(store, &[key])?
+                .pop()
+                .ok_or(SubjectIndexStoreError::MissingNode(key))?;
+            check_page(&key, &current, &page)?;
         }
+        // `check_page` checked every node of the page against the hash its parent holds.
+        let node = page
+            .node(&path)
+            .ok_or(SubjectIndexStoreError::MissingNode(key))?;
         match node {
             IndexNode::Leaf { token, head } => {
                 if !path.holds(&token) {

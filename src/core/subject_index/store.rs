@@ -5,21 +5,24 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::node::{IndexNode, SubtreeRef};
 use super::node_key::{NODE_KEY_LEN, NodeKey, NodeKeyError};
+use super::page::IndexPage;
 use crate::core::hash::RootHash;
 
-/// Where the index's nodes and per-version roots are kept (RocksDB in the server, maps in tests).
+/// Where the index's pages and per-version roots are kept (RocksDB in the server, maps in tests).
 ///
-/// A node is written once, under the [`NodeKey`] of the version that created it, and never
-/// changes; a version's root record says which node is its root. The server persists an
-/// [`IndexCommit`] in the same atomic write as the entries of its commit group.
+/// A page ([`IndexPage`]) is written once, under the [`NodeKey`] of the version that wrote it and
+/// of its top, and never changes; every node of a page has the page's version, so the node at
+/// `(version, path)` is in the page at `(version, path.page_top())`. A version's root record says
+/// which page holds its root. The server persists an [`IndexCommit`] in the same atomic write as
+/// the entries of its commit group.
 pub trait SubjectNodeStore {
     /// The store's own failure (I/O, corruption, ...).
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// The nodes under `keys`, in the same order and as many: `None` for a key the store does not
-    /// hold. Callers ask for every node of one tree level at once, so that a key-value store can
-    /// answer with one batched read.
-    fn read_nodes(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexNode>>, Self::Error>;
+    /// The pages under `keys` (each a page top's key), in the same order and as many: `None` for
+    /// a key the store does not hold. Callers ask for every page of one level at once, so that a
+    /// key-value store can answer with one batched read.
+    fn read_pages(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexPage>>, Self::Error>;
 
     /// The root record of `version`, or `None` if the version was never committed or is pruned.
     fn read_root(&self, version: u64) -> Result<Option<SubtreeRef>, Self::Error>;
@@ -34,13 +37,13 @@ pub enum SubjectIndexStoreError<E: std::error::Error + 'static> {
     /// The store holds no root record for the version.
     #[error("the subject index has no root for version {0}")]
     MissingRoot(u64),
-    /// A node that a retained version refers to is not stored.
+    /// A node that a retained version refers to is not stored (its page, or the node in it).
     #[error("the subject-index store has no {0}")]
     MissingNode(NodeKey),
-    /// The store answered with a different number of nodes than it was asked for.
-    #[error("asked the subject-index store for {asked} nodes, got {got}")]
+    /// The store answered with a different number of pages than it was asked for.
+    #[error("asked the subject-index store for {asked} pages, got {got}")]
     StoreAnswerLength {
-        /// How many nodes were asked for.
+        /// How many pages were asked for.
         asked: usize,
         /// How many answers came back.
         got: usize,
@@ -64,14 +67,14 @@ pub enum SubjectIndexStoreError<E: std::error::Error + 'static> {
     },
 }
 
-/// A node that a version no longer refers to: `since` is the version that replaced it. Once no
-/// version below `H` is needed, every stale node with `since <= H` can be deleted (see
-/// [`is_prunable`]).
+/// A page that a version no longer refers to (`key` is its top's key): `since` is the version
+/// that replaced it. Once no version below `H` is needed, every stale page with `since <= H` can
+/// be deleted (see [`is_prunable`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StaleNode {
-    /// The first version that does not refer to the node.
+    /// The first version that does not refer to the page.
     pub since: u64,
-    /// The node.
+    /// The page's key.
     pub key: NodeKey,
 }
 
@@ -110,16 +113,16 @@ pub const fn is_prunable(stale: &StaleNode, horizon: u64) -> bool {
 }
 
 /// What one commit group changes in the index, for the caller to persist in the same atomic write
-/// as the group's entries: the new nodes, the version's root record, and the stale records.
+/// as the group's entries: the new pages, the version's root record, and the stale records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexCommit {
     /// The new version.
     pub version: u64,
     /// Its root record (the root of the base version when nothing changed).
     pub root: SubtreeRef,
-    /// Nodes to write, each under its key.
-    pub nodes: Vec<(NodeKey, IndexNode)>,
-    /// Nodes of earlier versions that this version no longer refers to, all with
+    /// Pages to write, each under its key (this version and the page's top), sorted by key.
+    pub pages: Vec<(NodeKey, IndexPage)>,
+    /// Pages of earlier versions that this version no longer refers to, all with
     /// `since == version`.
     pub stale: Vec<StaleNode>,
 }
@@ -134,7 +137,7 @@ impl IndexCommit {
 /// A [`SubjectNodeStore`] in maps: for tests, benchmarks and tools that hold an index in memory.
 #[derive(Debug, Clone, Default)]
 pub struct MemorySubjectStore {
-    nodes: HashMap<NodeKey, IndexNode>,
+    pages: HashMap<NodeKey, IndexPage>,
     roots: BTreeMap<u64, SubtreeRef>,
     stale: BTreeSet<StaleNode>,
 }
@@ -145,15 +148,15 @@ impl MemorySubjectStore {
         Self::default()
     }
 
-    /// Persists a commit: its nodes, its root record and its stale records.
+    /// Persists a commit: its pages, its root record and its stale records.
     pub fn commit(&mut self, commit: IndexCommit) {
-        self.nodes.extend(commit.nodes);
+        self.pages.extend(commit.pages);
         self.roots.insert(commit.version, commit.root);
         self.stale.extend(commit.stale);
     }
 
-    /// Keeps only versions `>= horizon`: deletes the root records below it and every stale node
-    /// that [`is_prunable`] allows. Returns how many nodes were deleted.
+    /// Keeps only versions `>= horizon`: deletes the root records below it and every stale page
+    /// that [`is_prunable`] allows. Returns how many pages were deleted.
     pub fn prune(&mut self, horizon: u64) -> usize {
         self.roots.retain(|&version, _| version >= horizon);
         let mut deleted = 0;
@@ -162,7 +165,7 @@ impl MemorySubjectStore {
                 break;
             }
             self.stale.remove(&first);
-            if self.nodes.remove(&first.key).is_some() {
+            if self.pages.remove(&first.key).is_some() {
                 deleted += 1;
             }
         }
@@ -174,22 +177,22 @@ impl MemorySubjectStore {
         self.roots.keys().next_back().copied()
     }
 
-    /// How many nodes are stored (live and stale).
-    pub fn node_count(&self) -> usize {
-        self.nodes.len()
+    /// How many pages are stored (live and stale).
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
     }
 
-    /// Every stored node's key, for tests that check what pruning kept.
-    pub fn node_keys(&self) -> impl Iterator<Item = &NodeKey> {
-        self.nodes.keys()
+    /// Every stored page's key, for tests that check what pruning kept.
+    pub fn page_keys(&self) -> impl Iterator<Item = &NodeKey> {
+        self.pages.keys()
     }
 }
 
 impl SubjectNodeStore for MemorySubjectStore {
     type Error = std::convert::Infallible;
 
-    fn read_nodes(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexNode>>, Self::Error> {
-        Ok(keys.iter().map(|k| self.nodes.get(k).copied()).collect())
+    fn read_pages(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexPage>>, Self::Error> {
+        Ok(keys.iter().map(|k| self.pages.get(k).cloned()).collect())
     }
 
     fn read_root(&self, version: u64) -> Result<Option<SubtreeRef>, Self::Error> {
@@ -197,16 +200,17 @@ impl SubjectNodeStore for MemorySubjectStore {
     }
 }
 
-/// Reads `keys` in one call; an absent node is [`SubjectIndexStoreError::MissingNode`].
+/// Reads the pages of `keys` in one call; an absent page is
+/// [`SubjectIndexStoreError::MissingNode`].
 pub(crate) fn read_all<S: SubjectNodeStore>(
     store: &S,
     keys: &[NodeKey],
-) -> Result<Vec<IndexNode>, SubjectIndexStoreError<S::Error>> {
+) -> Result<Vec<IndexPage>, SubjectIndexStoreError<S::Error>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
     let answers = store
-        .read_nodes(keys)
+        .read_pages(keys)
         .map_err(SubjectIndexStoreError::Store)?;
     if answers.len() != keys.len() {
         return Err(SubjectIndexStoreError::StoreAnswerLength {
@@ -216,8 +220,23 @@ pub(crate) fn read_all<S: SubjectNodeStore>(
     }
     keys.iter()
         .zip(answers)
-        .map(|(key, node)| node.ok_or(SubjectIndexStoreError::MissingNode(*key)))
+        .map(|(key, page)| page.ok_or(SubjectIndexStoreError::MissingNode(*key)))
         .collect()
+}
+
+/// The node at `key`, read with its page: for tools and tests that walk a version node by node.
+pub fn read_node<S: SubjectNodeStore>(
+    store: &S,
+    key: NodeKey,
+) -> Result<IndexNode, SubjectIndexStoreError<S::Error>> {
+    let page_key = NodeKey {
+        version: key.version,
+        path: key.path.page_top(),
+    };
+    read_all(store, &[page_key])?
+        .pop()
+        .and_then(|page| page.node(&key.path))
+        .ok_or(SubjectIndexStoreError::MissingNode(key))
 }
 
 /// The root record of `version`; absent is [`SubjectIndexStoreError::MissingRoot`].

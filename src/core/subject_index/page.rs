@@ -1,0 +1,366 @@
+//! Pages: how the index's nodes are grouped into stored rows (docs/subject-index.md section 8,
+//! informative: the format of roots and proofs does not depend on it).
+//!
+//! A page is the part of one version's tree from a *page top*, a position whose depth is a
+//! multiple of [`PAGE_LEVELS`], down to (not including) the next page tops. A version that changes
+//! anything in a page writes the whole page anew, copying the nodes it did not change. So every
+//! node of a page carries the page's version, a node is read with its page, and a page is replaced
+//! (and later pruned) as a whole: a token's path of about `log2 n` nodes is about
+//! `log2 n / 4` rows, and a commit group of `k` subjects writes about `k (log2(n / k) / 4 + 2)`
+//! rows instead of `k (log2(n / k) + 2)`.
+//!
+//! Encoding of a page's row value: its nodes in preorder from the top,
+//!
+//! ```text
+//! node  = 0x00 token(32) head(48)        a leaf
+//!       | 0x01 child child               an interior node, left then right
+//! child = 0x00                           an empty subtree
+//!       | 0x01 u64_be(version) hash(32)  the top of another page (only at a page top's depth)
+//!       | 0x02 node                      a node of this page (never at a page top's depth)
+//! ```
+//!
+//! The hashes of a page's own nodes are not stored: decoding computes them bottom-up (at most 15
+//! interior hashes), so a page is consistent by construction and only its top's hash needs to be
+//! checked against the reference that leads to it.
+
+use super::hashing::TOKEN_BITS;
+use super::head::{SUBJECT_HEAD_LEN, SubjectHead};
+use super::node::{IndexNode, NodeDecodeError, SubtreeRef};
+use super::node_key::NodePath;
+use crate::core::directory::SubjectToken;
+use crate::core::hash::{HASH_LEN, NodeHash};
+
+pub use super::node_key::PAGE_LEVELS;
+
+const LEAF_TAG: u8 = 0x00;
+const INTERIOR_TAG: u8 = 0x01;
+const EMPTY_CHILD: u8 = 0x00;
+const PAGE_CHILD: u8 = 0x01;
+const HERE_CHILD: u8 = 0x02;
+
+/// The nodes of one version in one page, sorted by position (the top first).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexPage {
+    nodes: Vec<(NodePath, IndexNode)>,
+}
+
+/// Why a page could not be encoded: the nodes given are not one page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PageEncodeError {
+    /// A page has at least its top node.
+    #[error("a subject-index page without nodes")]
+    Empty,
+    /// An interior node points to a node of the same page that the page does not hold.
+    #[error("the subject-index page lacks its node {0}")]
+    MissingNode(NodePath),
+    /// A node of the page is not reached from its top.
+    #[error("the subject-index page at {0} holds nodes its top does not reach")]
+    Unreached(NodePath),
+}
+
+impl IndexPage {
+    /// A page of these nodes (in any order; sorted here).
+    pub fn from_nodes(mut nodes: Vec<(NodePath, IndexNode)>) -> Self {
+        nodes.sort_unstable_by_key(|(path, _)| *path);
+        Self { nodes }
+    }
+
+    /// The page's nodes, sorted by position (depth first), the top first.
+    pub fn nodes(&self) -> &[(NodePath, IndexNode)] {
+        &self.nodes
+    }
+
+    /// The node at `path`, if the page holds it.
+    pub fn node(&self, path: &NodePath) -> Option<IndexNode> {
+        self.nodes
+            .iter()
+            .find(|(at, _)| at == path)
+            .map(|(_, node)| *node)
+    }
+
+    /// The top node and its position.
+    pub fn top(&self) -> Option<(NodePath, IndexNode)> {
+        self.nodes.first().copied()
+    }
+
+    /// Whether two pages hold the same nodes at the same positions, up to the versions their
+    /// references to other pages name. Those versions depend on the store's history, not on the
+    /// tree (a migration of the layout rewrites them), while the hashes fix every node's content.
+    pub fn same_content(&self, other: &Self) -> bool {
+        fn hashes_only(node: &IndexNode) -> IndexNode {
+            let unversioned = |child: &SubtreeRef| match child {
+                SubtreeRef::Empty => SubtreeRef::Empty,
+                SubtreeRef::Stored { hash, .. } => SubtreeRef::Stored {
+                    version: 0,
+                    hash: *hash,
+                },
+            };
+            match node {
+                IndexNode::Leaf { .. } => *node,
+                IndexNode::Interior { left, right } => IndexNode::Interior {
+                    left: unversioned(left),
+                    right: unversioned(right),
+                },
+            }
+        }
+        self.nodes.len() == other.nodes.len()
+            && self
+                .nodes
+                .iter()
+                .zip(&other.nodes)
+                .all(|((a, x), (b, y))| a == b && hashes_only(x) == hashes_only(y))
+    }
+
+    /// Appends the page's row value to `out` (module documentation).
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), PageEncodeError> {
+        let (top, _) = self.top().ok_or(PageEncodeError::Empty)?;
+        let written = self.encode_at(top, out)?;
+        if written != self.nodes.len() {
+            return Err(PageEncodeError::Unreached(top));
+        }
+        Ok(())
+    }
+
+    fn encode_at(&self, path: NodePath, out: &mut Vec<u8>) -> Result<usize, PageEncodeError> {
+        let node = self.node(&path).ok_or(PageEncodeError::MissingNode(path))?;
+        match node {
+            IndexNode::Leaf { token, head } => {
+                out.push(LEAF_TAG);
+                out.extend_from_slice(token.as_bytes());
+                out.extend_from_slice(&head.to_bytes());
+                Ok(1)
+            }
+            IndexNode::Interior { left, right } => {
+                out.push(INTERIOR_TAG);
+                let mut written = 1;
+                for (child, bit) in [(left, 0), (right, 1)] {
+                    let below = path.child(bit);
+                    match child {
+                        SubtreeRef::Empty => out.push(EMPTY_CHILD),
+                        SubtreeRef::Stored { version, hash } if below.is_page_top() => {
+                            out.push(PAGE_CHILD);
+                            out.extend_from_slice(&version.to_be_bytes());
+                            out.extend_from_slice(hash.as_bytes());
+                        }
+                        SubtreeRef::Stored { .. } => {
+                            out.push(HERE_CHILD);
+                            written += self.encode_at(below, out)?;
+                        }
+                    }
+                }
+                Ok(written)
+            }
+        }
+    }
+
+    /// The page of `version` whose top is `top`, from its row value. Strict: one page has one
+    /// encoding, and anything left after the top's subtree is an error.
+    pub fn decode(version: u64, top: NodePath, bytes: &[u8]) -> Result<Self, NodeDecodeError> {
+        let mut rest = bytes;
+        let mut nodes = Vec::new();
+        decode_at(version, top, &mut rest, &mut nodes)?;
+        if !rest.is_empty() {
+            return Err(NodeDecodeError::Length(bytes.len()));
+        }
+        Ok(Self::from_nodes(nodes))
+    }
+}
+
+/// Takes `n` bytes from the front of `rest`.
+fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], NodeDecodeError> {
+    if rest.len() < n {
+        return Err(NodeDecodeError::Length(rest.len()));
+    }
+    let (taken, left) = rest.split_at(n);
+    *rest = left;
+    Ok(taken)
+}
+
+/// Decodes the node at `path` and its page's nodes below it; returns its hash.
+fn decode_at(
+    version: u64,
+    path: NodePath,
+    rest: &mut &[u8],
+    nodes: &mut Vec<(NodePath, IndexNode)>,
+) -> Result<NodeHash, NodeDecodeError> {
+    let tag = take(rest, 1)?[0];
+    let node = match tag {
+        LEAF_TAG => {
+            let token = take(rest, 32)?;
+            let head = take(rest, SUBJECT_HEAD_LEN)?;
+            IndexNode::Leaf {
+                token: SubjectToken::from_slice(token)
+                    .map_err(|_| NodeDecodeError::Length(token.len()))?,
+                head: SubjectHead::from_bytes(head)
+                    .map_err(|_| NodeDecodeError::Length(head.len()))?,
+            }
+        }
+        INTERIOR_TAG => {
+            if path.depth() >= TOKEN_BITS {
+                return Err(NodeDecodeError::InteriorTooDeep);
+            }
+            let mut children = [SubtreeRef::Empty; 2];
+            for (bit, child) in (0u8..).zip(children.iter_mut()) {
+                let below = path.child(bit);
+                let child_tag = take(rest, 1)?[0];
+                *child = match child_tag {
+                    EMPTY_CHILD => SubtreeRef::Empty,
+                    PAGE_CHILD if below.is_page_top() => {
+                        let mut version_bytes = [0u8; 8];
+                        version_bytes.copy_from_slice(take(rest, 8)?);
+                        let hash = NodeHash::from_slice(take(rest, HASH_LEN)?)
+                            .map_err(|_| NodeDecodeError::Length(HASH_LEN))?;
+                        SubtreeRef::Stored {
+                            version: u64::from_be_bytes(version_bytes),
+                            hash,
+                        }
+                    }
+                    HERE_CHILD if !below.is_page_top() => SubtreeRef::Stored {
+                        version,
+                        hash: decode_at(version, below, rest, nodes)?,
+                    },
+                    other => return Err(NodeDecodeError::UnknownChildTag(other)),
+                };
+            }
+            let [left, right] = children;
+            if left == SubtreeRef::Empty && right == SubtreeRef::Empty {
+                return Err(NodeDecodeError::EmptyInterior);
+            }
+            IndexNode::Interior { left, right }
+        }
+        other => return Err(NodeDecodeError::UnknownTag(other)),
+    };
+    let hash = node.hash();
+    nodes.push((path, node));
+    Ok(hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::hash::leaf_hash;
+
+    fn leaf(byte: u8) -> IndexNode {
+        IndexNode::Leaf {
+            token: SubjectToken::from_bytes([byte; 32]),
+            head: SubjectHead {
+                count: u64::from(byte) + 1,
+                last_index: u64::from(byte),
+                last_leaf: leaf_hash(&[byte]),
+            },
+        }
+    }
+
+    fn path(bits: &[u8]) -> NodePath {
+        bits.iter()
+            .fold(NodePath::ROOT, |path, &bit| path.child(bit))
+    }
+
+    fn stored(version: u64, node: &IndexNode) -> SubtreeRef {
+        SubtreeRef::Stored {
+            version,
+            hash: node.hash(),
+        }
+    }
+
+    /// A page of version 7 at the root: an interior top, a leaf at depth 1 (token 0x00...), and
+    /// on the right a chain down to depth 3 whose children are the tops of two other pages.
+    fn sample() -> IndexPage {
+        let left = leaf(0x00);
+        let deep_left = leaf(0xc0);
+        let deep_right = leaf(0xd0);
+        let depth3 = IndexNode::Interior {
+            left: stored(3, &deep_left),
+            right: stored(5, &deep_right),
+        };
+        let depth2 = IndexNode::Interior {
+            left: stored(7, &depth3),
+            right: SubtreeRef::Empty,
+        };
+        let depth1 = IndexNode::Interior {
+            left: SubtreeRef::Empty,
+            right: stored(7, &depth2),
+        };
+        let top = IndexNode::Interior {
+            left: stored(7, &left),
+            right: stored(7, &depth1),
+        };
+        IndexPage::from_nodes(vec![
+            (path(&[1, 1, 0]), depth3),
+            (NodePath::ROOT, top),
+            (path(&[0]), left),
+            (path(&[1]), depth1),
+            (path(&[1, 1]), depth2),
+        ])
+    }
+
+    #[test]
+    fn a_page_round_trips_and_its_decoding_is_strict() {
+        let page = sample();
+        let mut bytes = Vec::new();
+        page.encode(&mut bytes).expect("encode");
+        assert_eq!(
+            IndexPage::decode(7, NodePath::ROOT, &bytes),
+            Ok(page.clone())
+        );
+        for cut in 0..bytes.len() {
+            assert!(
+                IndexPage::decode(7, NodePath::ROOT, &bytes[..cut]).is_err(),
+                "cut {cut}"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(IndexPage::decode(7, NodePath::ROOT, &longer).is_err());
+        // The page's own nodes take its version; a decoding under another version differs.
+        let other = IndexPage::decode(8, NodePath::ROOT, &bytes).expect("decode");
+        assert_ne!(other, page);
+        assert!(other.same_content(&page));
+    }
+
+    #[test]
+    fn a_reference_to_another_page_is_only_at_a_page_top() {
+        // A page whose top is at depth 4 cannot name another page at depth 5.
+        let top = path(&[0, 0, 0, 0]);
+        let node = IndexNode::Interior {
+            left: stored(2, &leaf(0)),
+            right: SubtreeRef::Empty,
+        };
+        let page = IndexPage::from_nodes(vec![(top, node)]);
+        let mut bytes = Vec::new();
+        // The encoder reads the left child as a node of this page, which it lacks.
+        assert_eq!(
+            page.encode(&mut bytes),
+            Err(PageEncodeError::MissingNode(top.child(0)))
+        );
+        let forged = [INTERIOR_TAG, PAGE_CHILD]
+            .into_iter()
+            .chain(2u64.to_be_bytes())
+            .chain(*leaf(0).hash().as_bytes())
+            .chain([EMPTY_CHILD])
+            .collect::<Vec<u8>>();
+        assert_eq!(
+            IndexPage::decode(9, top, &forged),
+            Err(NodeDecodeError::UnknownChildTag(PAGE_CHILD))
+        );
+    }
+
+    #[test]
+    fn nodes_the_top_does_not_reach_are_refused() {
+        let mut nodes = sample().nodes().to_vec();
+        nodes.push((path(&[0, 1]), leaf(0x40)));
+        let page = IndexPage::from_nodes(nodes);
+        assert_eq!(
+            page.encode(&mut Vec::new()),
+            Err(PageEncodeError::Unreached(NodePath::ROOT))
+        );
+        assert_eq!(
+            IndexPage::default().encode(&mut Vec::new()),
+            Err(PageEncodeError::Empty)
+        );
+        assert_eq!(
+            IndexPage::decode(1, NodePath::ROOT, &[INTERIOR_TAG, EMPTY_CHILD, EMPTY_CHILD]),
+            Err(NodeDecodeError::EmptyInterior)
+        );
+    }
+}
