@@ -38,10 +38,11 @@ const EMPTY_CHILD: u8 = 0x00;
 const PAGE_CHILD: u8 = 0x01;
 const HERE_CHILD: u8 = 0x02;
 
-/// The nodes of one version in one page, sorted by position (the top first).
+/// The nodes of one version in one page, sorted by position (the top first). Shared, not copied:
+/// a clone (the sequencer's cache hands out its pages) is a reference count.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IndexPage {
-    nodes: Vec<(NodePath, IndexNode)>,
+    nodes: std::sync::Arc<[(NodePath, IndexNode)]>,
 }
 
 /// Why a page could not be encoded: the nodes given are not one page.
@@ -62,7 +63,9 @@ impl IndexPage {
     /// A page of these nodes (in any order; sorted here).
     pub fn from_nodes(mut nodes: Vec<(NodePath, IndexNode)>) -> Self {
         nodes.sort_unstable_by_key(|(path, _)| *path);
-        Self { nodes }
+        Self {
+            nodes: nodes.into(),
+        }
     }
 
     /// The page's nodes, sorted by position (depth first), the top first.
@@ -107,7 +110,7 @@ impl IndexPage {
             && self
                 .nodes
                 .iter()
-                .zip(&other.nodes)
+                .zip(other.nodes.iter())
                 .all(|((a, x), (b, y))| a == b && hashes_only(x) == hashes_only(y))
     }
 

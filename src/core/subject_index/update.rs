@@ -79,13 +79,14 @@ fn split_point(updates: &[Update], depth: u16) -> usize {
 }
 
 /// Reads every stored page that an updated token's path crosses, one page level per
-/// `read_pages` call, and checks each against the hash its parent holds. Every node of a page
-/// read is loaded: a version that changes a page writes it whole (module `page`).
+/// `read_pages` call, and checks each against the hash its parent holds; returns them by key.
+/// A version that changes a page writes it whole (module `page`), so every node of a page read
+/// may be copied.
 fn read_update_paths<S: SubjectNodeStore>(
     store: &S,
     root: SubtreeRef,
     updates: &[Update],
-) -> Result<HashMap<NodeKey, IndexNode>, SubjectIndexStoreError<S::Error>> {
+) -> Result<HashMap<NodeKey, IndexPage>, SubjectIndexStoreError<S::Error>> {
     let mut loaded = HashMap::default();
     let mut level: Vec<(NodeKey, SubtreeRef, Range<usize>)> = Vec::new();
     if let (SubtreeRef::Stored { version, .. }, false) = (root, updates.is_empty()) {
@@ -102,13 +103,7 @@ fn read_update_paths<S: SubjectNodeStore>(
         for ((key, reference, range), page) in level.into_iter().zip(pages) {
             check_page(&key, &reference, &page)?;
             walk_page(&page, key, key.path, range, updates, &mut next)?;
-            loaded.extend(page.nodes().iter().map(|(path, node)| {
-                let key = NodeKey {
-                    version: key.version,
-                    path: *path,
-                };
-                (key, *node)
-            }));
+            loaded.insert(key, page);
         }
         level = next;
     }
@@ -214,12 +209,27 @@ pub(crate) fn check_page<E: std::error::Error + 'static>(
 /// The in-memory rebuild of the updated paths.
 struct Rebuild<'a> {
     version: u64,
-    loaded: &'a HashMap<NodeKey, IndexNode>,
+    loaded: &'a HashMap<NodeKey, IndexPage>,
     nodes: Vec<(NodePath, IndexNode)>,
     stale: Vec<StaleNode>,
 }
 
 impl Rebuild<'_> {
+    /// The loaded node at `key`, from its page.
+    fn loaded_node<E: std::error::Error + 'static>(
+        &self,
+        key: NodeKey,
+    ) -> Result<IndexNode, SubjectIndexStoreError<E>> {
+        let page = NodeKey {
+            version: key.version,
+            path: key.path.page_top(),
+        };
+        self.loaded
+            .get(&page)
+            .and_then(|page| page.node(&key.path))
+            .ok_or(SubjectIndexStoreError::MissingNode(key))
+    }
+
     /// The new version of the subtree `current` at `path` after `updates` (sorted, all below
     /// `path`).
     fn subtree<E: std::error::Error + 'static>(
@@ -239,11 +249,7 @@ impl Rebuild<'_> {
             SubtreeRef::Stored { version, .. } => version,
         };
         let key = NodeKey { version, path };
-        let node = self
-            .loaded
-            .get(&key)
-            .copied()
-            .ok_or(SubjectIndexStoreError::MissingNode(key))?;
+        let node = self.loaded_node(key)?;
         if path.is_page_top() {
             self.stale.push(StaleNode {
                 since: self.version,
@@ -280,11 +286,7 @@ impl Rebuild<'_> {
         key: NodeKey,
         hash: NodeHash,
     ) -> Result<SubtreeRef, SubjectIndexStoreError<E>> {
-        let node = self
-            .loaded
-            .get(&key)
-            .copied()
-            .ok_or(SubjectIndexStoreError::MissingNode(key))?;
+        let node = self.loaded_node(key)?;
         let node = match node {
             IndexNode::Leaf { .. } => node,
             IndexNode::Interior { left, right } => IndexNode::Interior {
