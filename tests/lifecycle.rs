@@ -726,7 +726,7 @@ async fn a_node_per_row_subject_index_is_rewritten_as_pages_and_answers_do_not_c
         db.create_cf(columns::LEGACY_SUBJECT_INDEX, &options)
             .expect("create");
         let pages_family = db.cf_handle(columns::SUBJECT_INDEX_PAGES).expect("pages");
-        let pages: Vec<(Box<[u8]>, Box<[u8]>)> = db
+        let pages: Vec<_> = db
             .iterator_cf(pages_family, rocksdb::IteratorMode::Start)
             .map(|row| row.expect("row"))
             .collect();

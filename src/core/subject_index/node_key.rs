@@ -103,7 +103,7 @@ impl NodePath {
     /// Whether a page starts here: the depth is a multiple of [`PAGE_LEVELS`] (the root, 4, 8,
     /// ..., 256).
     pub const fn is_page_top(&self) -> bool {
-        self.depth % PAGE_LEVELS == 0
+        self.depth.is_multiple_of(PAGE_LEVELS)
     }
 
     /// The top of the page that holds this position: the prefix at the multiple of
