@@ -50,6 +50,15 @@ use crate::proto::v1::{CorrectionAction, Event, EventKind};
 /// A rule's field matching any value.
 pub const WILDCARD: &str = "*";
 
+/// The most rules a retention policy may have.
+pub const MAX_RULES: usize = 256;
+
+/// The longest period in days (about a hundred years).
+pub const MAX_DAYS: u32 = 36_600;
+
+/// The longest period in months (a hundred years).
+pub const MAX_MONTHS: u32 = 1_200;
+
 /// A retention period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
