@@ -475,3 +475,170 @@ async fn overdue_data_for_any_as_of_agrees_with_a_brute_force_pass() {
         "a population worth comparing: {overdue_seen} overdue items"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_declarations_ends_and_requests_are_refused_naming_what() {
+    let ledger = TestLedger::start().await;
+    let t = now();
+    let rules = || {
+        vec![rule(
+            "*",
+            "*",
+            "*",
+            (0, 12),
+            RetentionTrigger::LastCollection,
+        )]
+    };
+    // A producer may not declare the schedule, even in its own system.
+    let mut by_producer = policy_submission("crm:ret-1", t, rules());
+    by_producer.event.as_mut().expect("event").system = "crm".into();
+    let status = try_append(&ledger, PRODUCER_TOKEN, by_producer)
+        .await
+        .expect_err("a producer's declaration");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+    assert!(
+        status.message().contains("retention_policy_declared"),
+        "{status:?}"
+    );
+    // A rule with both periods: refused naming the field, nothing appended.
+    let size = ledger.tree_size().await;
+    let mut both = rules();
+    both[0].days = 30;
+    let status = try_append(
+        &ledger,
+        ADMIN_TOKEN,
+        policy_submission("privacy-portal:ret-2", t, both),
+    )
+    .await
+    .expect_err("two periods");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains("event.retention_policy.rules[0].months"),
+        "{status:?}"
+    );
+    let mut unnamed = rules();
+    unnamed[0].purpose = "Marketing".into();
+    let status = try_append(
+        &ledger,
+        ADMIN_TOKEN,
+        policy_submission("privacy-portal:ret-3", t, unnamed),
+    )
+    .await
+    .expect_err("a purpose that is no term");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains("event.retention_policy.rules[0].purpose"),
+        "{status:?}"
+    );
+    assert_eq!(ledger.tree_size().await, size, "nothing appended");
+    // A relationship ends in the producer's own systems only, as a collection is reported.
+    let mut elsewhere = example_submission(EventKind::RelationshipEnded);
+    elsewhere.event.as_mut().expect("event").system = "billing".into();
+    let status = try_append(&ledger, PRODUCER_TOKEN, elsewhere.clone())
+        .await
+        .expect_err("another system's relationship");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+    assert!(status.message().contains("event.system"), "{status:?}");
+    try_append(&ledger, BILLING_TOKEN, elsewhere)
+        .await
+        .expect("billing ends its own relationship");
+    // A cursor that no page gave.
+    let mut client = reports(&ledger, AUDITOR_TOKEN).await;
+    let status = client
+        .list_retention_overdue(pb::ListRetentionOverdueRequest {
+            as_of: None,
+            after: "not-a-cursor".into(),
+            limit: 0,
+        })
+        .await
+        .expect_err("a bad cursor");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("after"), "{status:?}");
+    // Without a declaration nothing has a deadline.
+    let answer = client
+        .list_retention_overdue(pb::ListRetentionOverdueRequest::default())
+        .await
+        .expect("an answer")
+        .into_inner();
+    assert!(!answer.has_policy && answer.items.is_empty(), "{answer:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_schedule_is_declared_at_start_and_a_bad_one_names_its_key() {
+    use gdpr_ledger::reports::retention::{RetentionRuleConfig, TriggerConfig};
+    let configured = vec![
+        RetentionRuleConfig {
+            system: "billing".into(),
+            months: 120,
+            ..RetentionRuleConfig::default()
+        },
+        RetentionRuleConfig {
+            system: "*".into(),
+            days: 30,
+            trigger: TriggerConfig::RelationshipEnded,
+            ..RetentionRuleConfig::default()
+        },
+    ];
+    let mut ledger = TestLedger::start_with(|config| {
+        config.retention.rules = Some(configured.clone());
+    })
+    .await;
+    let mut client = reports(&ledger, AUDITOR_TOKEN).await;
+    let answer = client
+        .list_retention_overdue(pb::ListRetentionOverdueRequest::default())
+        .await
+        .expect("an answer")
+        .into_inner();
+    assert!(answer.has_policy, "declared at start");
+    let declared = answer.policy_index;
+    let mut reader = ledger.client(AUDITOR_TOKEN).await;
+    let got = reader
+        .get_entry(pb::GetEntryRequest {
+            selector: Some(pb::get_entry_request::Selector::Index(declared)),
+            producer: String::new(),
+        })
+        .await
+        .expect("the declaration")
+        .into_inner();
+    let entry: pb::Entry = prost::Message::decode(got.entry.as_slice()).expect("an entry");
+    let policy = entry
+        .event
+        .and_then(|e| e.retention_policy)
+        .expect("a retention policy");
+    assert_eq!(
+        policy.rules,
+        vec![
+            rule(
+                "billing",
+                "*",
+                "*",
+                (0, 120),
+                RetentionTrigger::LastCollection
+            ),
+            rule("*", "*", "*", (30, 0), RetentionTrigger::RelationshipEnded),
+        ]
+    );
+    // The same configuration again: nothing more is declared.
+    let size = ledger.tree_size().await;
+    ledger.restart().await;
+    assert_eq!(ledger.tree_size().await, size);
+    drop(ledger);
+
+    let dirs = tempfile::tempdir().expect("temp dir");
+    let mut config = common::test_config(dirs.path());
+    config.retention.rules = Some(vec![RetentionRuleConfig {
+        system: "billing".into(),
+        days: 30,
+        months: 1,
+        ..RetentionRuleConfig::default()
+    }]);
+    let error = match gdpr_ledger::server::start(config).await {
+        Ok(_) => panic!("a rule with two periods is refused"),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("[retention] rules[0].months:"), "{error}");
+}
