@@ -178,7 +178,7 @@ fn brute_force(
                             && f.system == h
                     })
                     .map(|(_, _, f)| at(f))
-                    .last();
+                    .next_back();
                 let Some((_, _, rules)) = policy else {
                     continue;
                 };
@@ -460,10 +460,7 @@ async fn overdue_data_for_any_as_of_agrees_with_a_brute_force_pass() {
             .collect();
         assert_eq!(got.len(), items.len(), "no item twice across pages");
         assert_eq!(got, want, "as_of {as_of} (seed {SEED:#x})");
-        assert!(
-            pages as usize >= items.len() / limit as usize,
-            "paged by {limit}"
-        );
+        assert!(pages >= items.len() / limit as usize, "paged by {limit}");
         let in_force = if as_of >= second_effective { 1 } else { 0 };
         assert!(last.has_policy);
         assert_eq!(last.policy_index, policies[in_force].0);
@@ -641,4 +638,72 @@ async fn the_configured_schedule_is_declared_at_start_and_a_bad_one_names_its_ke
         Err(error) => error.to_string(),
     };
     assert!(error.contains("[retention] rules[0].months:"), "{error}");
+}
+
+/// Scrapes until `gdpr_ledger_retention_overdue` reads `want` (the count runs every second
+/// here), at most 20 s.
+async fn wait_for_overdue(ledger: &TestLedger, want: f64) {
+    let mut last = None;
+    for _ in 0..200 {
+        let (status, page) = common::http_get(ledger.metrics_addr(), "/metrics").await;
+        assert_eq!(status, 200, "{page}");
+        last = page.lines().find_map(|line| {
+            line.strip_prefix("gdpr_ledger_retention_overdue ")?
+                .parse::<f64>()
+                .ok()
+        });
+        if last == Some(want) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("gdpr_ledger_retention_overdue reads {last:?}, not {want}");
+}
+
+/// The gauge counts the overdue items at the server's time (`[retention] count_every_secs`),
+/// and follows a deletion confirmed late.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gauge_counts_the_overdue_items() {
+    use gdpr_ledger::reports::retention::RetentionRuleConfig;
+    let ledger = TestLedger::start_with(|config| {
+        config.retention.count_every_secs = 1;
+        config.retention.rules = Some(vec![RetentionRuleConfig {
+            system: "crm".into(),
+            days: 30,
+            ..RetentionRuleConfig::default()
+        }]);
+    })
+    .await;
+    wait_for_overdue(&ledger, 0.0).await;
+    let t = now();
+    // Collected 60 days ago: two items (two categories), overdue; another subject today.
+    for (id, subject, at) in [("g-1", "G-1", t - 60 * DAY), ("g-2", "G-2", t)] {
+        let mut sub = example_submission(EventKind::Collection);
+        let event = sub.event.as_mut().expect("event");
+        event.event_id = id.into();
+        event.occurred_at = Some(ts(at));
+        event.data_categories = CATEGORIES.iter().map(|c| (*c).to_owned()).collect();
+        event.purposes = vec![PURPOSES[1].into()];
+        sub.subject = Some(pb::SubjectIdentifier {
+            kind: "customer_id".into(),
+            value: subject.into(),
+        });
+        try_append(&ledger, PRODUCER_TOKEN, sub)
+            .await
+            .expect("a collection");
+    }
+    wait_for_overdue(&ledger, 2.0).await;
+    let mut deletion = example_submission(EventKind::DeletionDone);
+    let event = deletion.event.as_mut().expect("event");
+    event.event_id = "g-1-deleted".into();
+    event.occurred_at = Some(ts(t));
+    event.system = "crm".into();
+    deletion.subject = Some(pb::SubjectIdentifier {
+        kind: "customer_id".into(),
+        value: "G-1".into(),
+    });
+    try_append(&ledger, PRODUCER_TOKEN, deletion)
+        .await
+        .expect("a deletion");
+    wait_for_overdue(&ledger, 0.0).await;
 }
