@@ -96,6 +96,9 @@ pub struct Config {
     /// The opt-in policy: collections through these channels for these purposes need consent,
     /// whatever legal basis they state (`docs/erasure.md` section 6).
     pub consent: crate::consent::ConsentPolicyConfig,
+    /// The retention schedule: how long each holder may keep data of a category for a purpose
+    /// (`docs/retention.md`).
+    pub retention: crate::reports::retention::RetentionConfig,
     /// Logging.
     pub log: LogConfig,
     /// `[replication]`: a replica of a log replicated on NATS JetStream (`docs/replication.md`);
@@ -155,6 +158,7 @@ impl Default for Config {
             controller: crate::reports::breach_case::ControllerConfig::default(),
             requests: crate::reports::request_case::RequestPolicyConfig::default(),
             consent: crate::consent::ConsentPolicyConfig::default(),
+            retention: crate::reports::retention::RetentionConfig::default(),
             log: LogConfig::default(),
             replication: None,
         }

@@ -29,6 +29,7 @@
 //! | `erasure_oldest_open_case_age_seconds` | gauge | seconds since the oldest open erasure case was opened; 0 when none is open (the ledger sets no due date: `deploy/prometheus/alerts.yml` warns past article 12(3)'s month) |
 //! | `request_cases_open` | gauge | data subject request cases (`docs/requests.md`) neither answered nor refused, overdue ones included, as of the latest count |
 //! | `request_cases_overdue` | gauge | of those, the cases past the end of their article 12(3) due day, as of the latest count |
+//! | `retention_overdue` | gauge | items (subject, holder, data category, purpose) kept past their retention period with no deletion confirmed and no exemption in force (`docs/retention.md`), as of the latest count |
 //! | `request_cases_count_age_seconds` | gauge | seconds since the request cases were last counted (since the start before the first count) |
 //! | `build_info{version}` | gauge | 1, labelled with the server's version (`CARGO_PKG_VERSION`) |
 //!
@@ -179,6 +180,7 @@ pub struct LedgerMetrics {
     erasure_oldest_open_case_age: Gauge,
     request_cases_open: Gauge,
     request_cases_overdue: Gauge,
+    retention_overdue: Gauge,
     request_cases_count_age: Gauge<f64, AtomicU64>,
     /// When the request cases were last counted (the start, before the first count).
     request_cases_counted: std::sync::Mutex<std::time::Instant>,
@@ -229,6 +231,7 @@ impl LedgerMetrics {
             erasure_oldest_open_case_age: Gauge::default(),
             request_cases_open: Gauge::default(),
             request_cases_overdue: Gauge::default(),
+            retention_overdue: Gauge::default(),
             request_cases_count_age: Gauge::default(),
             request_cases_counted: std::sync::Mutex::new(std::time::Instant::now()),
             sequencer,
@@ -340,6 +343,11 @@ impl LedgerMetrics {
             metrics.request_cases_overdue.clone(),
         );
         registry.register(
+            "retention_overdue",
+            "Items kept past their retention period with no deletion confirmed and no exemption in force, as of the latest count",
+            metrics.retention_overdue.clone(),
+        );
+        registry.register(
             "request_cases_count_age_seconds",
             "Seconds since the data subject request cases were last counted",
             metrics.request_cases_count_age.clone(),
@@ -410,6 +418,12 @@ impl LedgerMetrics {
         if let Ok(mut counted) = self.request_cases_counted.lock() {
             *counted = std::time::Instant::now();
         }
+    }
+
+    /// The overdue retention items were counted (`reports::retention::RetentionAt::count`).
+    pub fn retention_overdue_counted(&self, count: u64) {
+        self.retention_overdue
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     /// Reads the gauges' values from the sequencer and the store (none of them scans the log).

@@ -204,6 +204,23 @@ fn fill(sub: &mut EventSubmission, field: Field) {
                         }),
                     })
                 }
+                Field::RetentionPolicy => {
+                    event.retention_policy = Some(gdpr_ledger::proto::v1::RetentionPolicy {
+                        rules: vec![gdpr_ledger::proto::v1::RetentionRule {
+                            system: "crm".to_owned(),
+                            data_category: "*".to_owned(),
+                            purpose: "*".to_owned(),
+                            days: 30,
+                            months: 0,
+                            trigger: gdpr_ledger::proto::v1::RetentionTrigger::LastCollection
+                                as i32,
+                        }],
+                        effective_at: Some(prost_types::Timestamp {
+                            seconds: EXAMPLE_OCCURRED_AT_SECONDS,
+                            nanos: 0,
+                        }),
+                    })
+                }
                 Field::Subject | Field::LinkedSubject | Field::Details => unreachable!(),
             }
         }
@@ -222,8 +239,8 @@ fn shipped_table_parses_and_covers_every_kind() {
     let kinds = kinds();
     assert_eq!(
         kinds.len(),
-        25,
-        "EventKind has 25 kinds besides UNSPECIFIED"
+        27,
+        "EventKind has 27 kinds besides UNSPECIFIED"
     );
     for kind in &kinds {
         let rules = table.for_kind(*kind).expect("every kind has rules");
@@ -1274,6 +1291,7 @@ fn event_from_json(value: &Value) -> Event {
             "requestResponse" => event.request_response = Some(response_from_json(value)),
             "requestPolicy" => event.request_policy = Some(policy_from_json(value)),
             "consentPolicy" => event.consent_policy = Some(opt_in_policy_from_json(value)),
+            "retentionPolicy" => event.retention_policy = Some(retention_policy_from_json(value)),
             other => panic!("Event has no field {other}"),
         }
     }
@@ -1363,6 +1381,45 @@ fn opt_in_policy_from_json(value: &Value) -> gdpr_ledger::proto::v1::OptInPolicy
             }
             "effectiveAt" => policy.effective_at = Some(timestamp_from_rfc3339(&text(value))),
             other => panic!("OptInPolicy has no field {other}"),
+        }
+    }
+    policy
+}
+
+fn retention_policy_from_json(value: &Value) -> gdpr_ledger::proto::v1::RetentionPolicy {
+    use gdpr_ledger::proto::v1::{RetentionPolicy, RetentionRule, RetentionTrigger};
+    let mut policy = RetentionPolicy::default();
+    for (key, value) in as_object(value) {
+        match key.as_str() {
+            "rules" => {
+                for rule_value in value.as_array().expect("a JSON array") {
+                    let mut rule = RetentionRule::default();
+                    for (key, value) in as_object(rule_value) {
+                        let number = || {
+                            value
+                                .as_u64()
+                                .and_then(|n| u32::try_from(n).ok())
+                                .expect("a number")
+                        };
+                        match key.as_str() {
+                            "system" => rule.system = text(value),
+                            "dataCategory" => rule.data_category = text(value),
+                            "purpose" => rule.purpose = text(value),
+                            "days" => rule.days = number(),
+                            "months" => rule.months = number(),
+                            "trigger" => {
+                                rule.trigger = enum_value(value, |n| {
+                                    RetentionTrigger::from_str_name(n).map(|k| k as i32)
+                                })
+                            }
+                            other => panic!("RetentionRule has no field {other}"),
+                        }
+                    }
+                    policy.rules.push(rule);
+                }
+            }
+            "effectiveAt" => policy.effective_at = Some(timestamp_from_rfc3339(&text(value))),
+            other => panic!("RetentionPolicy has no field {other}"),
         }
     }
     policy
@@ -1677,4 +1734,96 @@ fn the_opt_in_policy_names_its_fields_when_wrong() {
             .consent_policy
             .clone();
     expect_error(&collection, "event.consent_policy");
+}
+
+#[test]
+fn the_retention_policy_names_its_fields_when_wrong() {
+    use gdpr_ledger::core::retention::{MAX_DAYS, MAX_MONTHS, MAX_RULES};
+    use gdpr_ledger::proto::v1::RetentionPolicy;
+    validate(&example(EventKind::RetentionPolicyDeclared)).expect("the example is valid");
+    validate(&example(EventKind::RelationshipEnded)).expect("the example is valid");
+    let policy = |change: &dyn Fn(&mut RetentionPolicy)| {
+        let mut sub = example(EventKind::RetentionPolicyDeclared);
+        change(
+            event_mut(&mut sub)
+                .retention_policy
+                .as_mut()
+                .expect("policy"),
+        );
+        sub
+    };
+    expect_error(
+        &policy(&|p| p.effective_at = None),
+        "event.retention_policy.effective_at",
+    );
+    expect_error(
+        &policy(&|p| p.rules[1].system.clear()),
+        "event.retention_policy.rules[1].system",
+    );
+    expect_error(
+        &policy(&|p| p.rules[1].system = " billing".to_owned()),
+        "event.retention_policy.rules[1].system",
+    );
+    expect_error(
+        &policy(&|p| p.rules[0].data_category = "EmailAddress".to_owned()),
+        "event.retention_policy.rules[0].data_category",
+    );
+    expect_error(
+        &policy(&|p| p.rules[0].purpose.clear()),
+        "event.retention_policy.rules[0].purpose",
+    );
+    expect_error(
+        &policy(&|p| p.rules[1].months = 0),
+        "event.retention_policy.rules[1].days",
+    );
+    expect_error(
+        &policy(&|p| p.rules[1].days = 30),
+        "event.retention_policy.rules[1].months",
+    );
+    let reason = expect_error(
+        &policy(&|p| p.rules[0].months = MAX_MONTHS + 1),
+        "event.retention_policy.rules[0].months",
+    );
+    assert!(reason.contains(&MAX_MONTHS.to_string()), "{reason}");
+    expect_error(
+        &policy(&|p| {
+            p.rules[0].months = 0;
+            p.rules[0].days = MAX_DAYS + 1;
+        }),
+        "event.retention_policy.rules[0].days",
+    );
+    expect_error(
+        &policy(&|p| p.rules[0].trigger = 0),
+        "event.retention_policy.rules[0].trigger",
+    );
+    expect_error(
+        &policy(&|p| p.rules[0].trigger = 9),
+        "event.retention_policy.rules[0].trigger",
+    );
+    let reason = expect_error(
+        &policy(&|p| p.rules = vec![p.rules[0].clone(); MAX_RULES + 1]),
+        "event.retention_policy.rules",
+    );
+    assert!(reason.contains(&MAX_RULES.to_string()), "{reason}");
+    // No rules (no deadline), the longest periods and exact terms are valid.
+    validate(&policy(&|p| p.rules.clear())).expect("no rules");
+    validate(&policy(&|p| {
+        p.rules[0].months = MAX_MONTHS;
+        p.rules[1].months = 0;
+        p.rules[1].days = MAX_DAYS;
+        p.rules[1].data_category = "pd:EmailAddress".to_owned();
+        p.rules[1].purpose = "dpv:Marketing".to_owned();
+    }))
+    .expect("exact terms, longest periods");
+    // Only in its own kind.
+    let mut collection = example(EventKind::Collection);
+    event_mut(&mut collection).retention_policy =
+        event_mut(&mut example(EventKind::RetentionPolicyDeclared))
+            .retention_policy
+            .clone();
+    expect_error(&collection, "event.retention_policy");
+    // A relationship's end names no data: categories are refused.
+    let mut ended = example(EventKind::RelationshipEnded);
+    event_mut(&mut ended).data_categories = vec!["pd:EmailAddress".to_owned()];
+    expect_error(&ended, "event.data_categories");
 }

@@ -3,9 +3,9 @@
 //! for any time `as_of`.
 //!
 //! The caller hands over the subject's entries the log held at `as_of` (collections, shares,
-//! `deletion_done`, `erasure_exempted`; the relationship ends, for now, beside them) with the corrections that target any
-//! of them, in log order, and the retention policy declarations of the log. Nothing is kept
-//! between calls.
+//! `deletion_done`, `erasure_exempted`, `relationship_ended`) with the corrections that target
+//! any of them, in log order, and the `retention_policy_declared` declarations of the log (after
+//! their own corrections). Nothing is kept between calls.
 //!
 //! - An item is a (holder, data category, purpose) the subject's data reached: a collection puts
 //!   each of its categories for each of its purposes in its `system`; a share puts them at its
@@ -45,10 +45,22 @@ use super::correction::apply_amendment;
 use super::deadline::{DeadlineError, DeadlinePolicy, add_months};
 use super::declarations::in_force;
 use super::holding::{HolderAnswer, HolderConfirmation, HolderExemption};
-use crate::proto::v1::{CorrectionAction, Event, EventKind};
+use crate::proto::v1::{
+    CorrectionAction, Event, EventKind, RetentionPolicy, RetentionRule as RuleMessage,
+    RetentionTrigger,
+};
 
 /// A rule's field matching any value.
 pub const WILDCARD: &str = "*";
+
+/// The most rules a retention policy may have.
+pub const MAX_RULES: usize = 256;
+
+/// The longest period in days (about a hundred years).
+pub const MAX_DAYS: u32 = 36_600;
+
+/// The longest period in months (a hundred years).
+pub const MAX_MONTHS: u32 = 1_200;
 
 /// A retention period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +96,29 @@ pub struct RetentionRule {
 }
 
 impl RetentionRule {
+    /// The rule a declaration's message states; `None` for one validation refuses (no period,
+    /// both periods, no trigger), which no declaration in the log holds.
+    pub fn of_message(rule: &RuleMessage) -> Option<Self> {
+        let period = match (rule.days, rule.months) {
+            (0, 0) => return None,
+            (days, 0) => Period::Days(days),
+            (0, months) => Period::Months(months),
+            _ => return None,
+        };
+        let trigger = match RetentionTrigger::try_from(rule.trigger).ok()? {
+            RetentionTrigger::LastCollection => Trigger::LastCollection,
+            RetentionTrigger::RelationshipEnded => Trigger::RelationshipEnded,
+            RetentionTrigger::Unspecified => return None,
+        };
+        Some(Self {
+            system: rule.system.clone(),
+            data_category: rule.data_category.clone(),
+            purpose: rule.purpose.clone(),
+            period,
+            trigger,
+        })
+    }
+
     /// Whether the rule covers the item, and how specifically (higher: more specific).
     fn specificity(&self, holder: &str, category: &str, purpose: &str) -> Option<u8> {
         let field = |rule: &str, value: &str, weight: u8| match rule {
@@ -99,26 +134,6 @@ impl RetentionRule {
     }
 }
 
-/// A retention policy as declared, in force from `effective_at`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetentionPolicy {
-    /// From when it is in force.
-    pub effective_at: Timestamp,
-    /// Its rules.
-    pub rules: Vec<RetentionRule>,
-}
-
-/// The subject's relationship with a system ended (contract ended, account closed): the
-/// trigger of [`Trigger::RelationshipEnded`]. Until the `relationship_ended` event kind lands
-/// (step 2 of issue 18 item 3), the caller passes these beside the entries, after corrections.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RelationshipEnd {
-    /// The system the relationship was with.
-    pub system: String,
-    /// The entry, and when the relationship ended.
-    pub stamp: HolderConfirmation,
-}
-
 /// One (holder, category, purpose) of a subject at `as_of`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionItem {
@@ -132,7 +147,7 @@ pub struct RetentionItem {
     pub last_arrival: HolderConfirmation,
     /// The `relationship_ended` the period runs from, under a rule with that trigger.
     pub relationship_ended: Option<HolderConfirmation>,
-    /// The rule that decides (an index into the policy in force's rules).
+    /// The rule that decides (an index into the rules of the policy in force).
     pub rule: Option<usize>,
     /// The last day the data may be kept (UTC); `None` without a rule, or before the trigger.
     pub deadline: Option<Date>,
@@ -156,7 +171,7 @@ pub fn retention_policy_in_force<'a>(
     declarations: impl IntoIterator<Item = (u64, &'a RetentionPolicy)>,
     as_of: &Timestamp,
 ) -> Option<(u64, &'a RetentionPolicy)> {
-    in_force(declarations, |policy| Some(&policy.effective_at), as_of)
+    in_force(declarations, |policy| policy.effective_at.as_ref(), as_of)
 }
 
 /// The entries after the corrections among `entries`: retracted ones removed, amended ones
@@ -217,24 +232,20 @@ pub fn deadline_day(from: i64, period: Period) -> Result<Date, DeadlineError> {
     }
 }
 
-/// A subject's retention status at `as_of`, from its entries (and the corrections that target
-/// them, in log order) and the retention policy declarations (index and policy).
+/// A subject's retention status at `as_of`, from its entries (with the corrections that target
+/// them, in log order) and the retention policy declarations (index and policy, as corrected).
 pub fn retention_status(
     entries: &[(u64, Event)],
-    relationship_ends: &[RelationshipEnd],
     declarations: &[(u64, RetentionPolicy)],
     as_of: &Timestamp,
 ) -> Result<RetentionStatus, DeadlineError> {
     let in_force = retention_policy_in_force(declarations.iter().map(|(i, p)| (*i, p)), as_of);
+    let rules: Vec<Option<RetentionRule>> = in_force
+        .map(|(_, policy)| policy.rules.iter().map(RetentionRule::of_message).collect())
+        .unwrap_or_default();
     let mut items: BTreeMap<(String, String, String), (HolderConfirmation, HolderAnswer)> =
         BTreeMap::new();
-    let mut ended: BTreeMap<&str, Vec<HolderConfirmation>> = BTreeMap::new();
-    for end in relationship_ends {
-        ended
-            .entry(end.system.as_str())
-            .or_default()
-            .push(end.stamp);
-    }
+    let mut ended: BTreeMap<String, Vec<HolderConfirmation>> = BTreeMap::new();
     for (index, event) in effective(entries) {
         let stamp = HolderConfirmation {
             index,
@@ -267,6 +278,9 @@ pub fn retention_status(
             }
         };
         match event.kind() {
+            EventKind::RelationshipEnded => {
+                ended.entry(event.system.clone()).or_default().push(stamp)
+            }
             EventKind::DeletionDone => of_holder(&mut items, &|answer| answer.deleted(stamp)),
             EventKind::ErasureExempted => {
                 if let Some(exemption) = &event.exemption {
@@ -285,20 +299,19 @@ pub fn retention_status(
             .and_then(|stamps| stamps.iter().rfind(|s| s.index > last_arrival.index))
             .copied();
         let mut candidates = Vec::new();
-        if let Some((_, policy)) = in_force {
-            for (rule_index, rule) in policy.rules.iter().enumerate() {
-                let Some(specificity) = rule.specificity(&holder, &data_category, &purpose) else {
-                    continue;
-                };
-                // A rule whose trigger has not happened gives no deadline yet.
-                let deadline = match rule.trigger {
-                    Trigger::LastCollection => Some(deadline_day(last_arrival.at, rule.period)?),
-                    Trigger::RelationshipEnded => relationship_ended
-                        .map(|end| deadline_day(end.at, rule.period))
-                        .transpose()?,
-                };
-                candidates.push((specificity, rule_index, deadline, rule.trigger));
-            }
+        for (rule_index, rule) in rules.iter().enumerate() {
+            let Some(rule) = rule else { continue };
+            let Some(specificity) = rule.specificity(&holder, &data_category, &purpose) else {
+                continue;
+            };
+            // A rule whose trigger has not happened gives no deadline yet.
+            let deadline = match rule.trigger {
+                Trigger::LastCollection => Some(deadline_day(last_arrival.at, rule.period)?),
+                Trigger::RelationshipEnded => relationship_ended
+                    .map(|end| deadline_day(end.at, rule.period))
+                    .transpose()?,
+            };
+            candidates.push((specificity, rule_index, deadline, rule.trigger));
         }
         let top = candidates.iter().map(|(s, ..)| *s).max();
         let decided = candidates

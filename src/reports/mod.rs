@@ -15,6 +15,7 @@ pub mod html;
 pub mod pages;
 pub mod processing;
 pub mod request_case;
+pub mod retention;
 pub mod subject;
 
 use std::collections::{BTreeMap, HashMap};

@@ -72,7 +72,7 @@ pub const MAX_REQUEST_CASE_ENTRIES: usize = 10_000;
 
 /// A deadline that cannot be computed: only an `as_of` outside the calendar's range gets here
 /// (stored times and policies were validated when appended).
-fn deadline_error(error: DeadlineError) -> ReportError {
+pub(crate) fn deadline_error(error: DeadlineError) -> ReportError {
     ReportError::invalid("as_of", error.to_string())
 }
 

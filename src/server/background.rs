@@ -20,6 +20,7 @@ pub(super) struct Background {
     health_watch: JoinHandle<()>,
     pruning: Option<JoinHandle<()>>,
     register_count: Option<RegisterCounter>,
+    retention_count: Option<RegisterCounter>,
 }
 
 impl Background {
@@ -30,13 +31,16 @@ impl Background {
         if let Some(pruning) = self.pruning {
             pruning.abort();
         }
-        if let Some(counter) = self.register_count {
+        for counter in [self.register_count, self.retention_count]
+            .into_iter()
+            .flatten()
+        {
             counter.stop().await;
         }
     }
 }
 
-/// The task that counts the request case register for the metrics.
+/// A task that counts for the metrics (the request case register, the overdue retention items).
 struct RegisterCounter {
     stop: Arc<AtomicBool>,
     wake: Arc<tokio::sync::Notify>,
@@ -48,7 +52,7 @@ impl RegisterCounter {
         self.stop.store(true, Ordering::Relaxed);
         self.wake.notify_one();
         if let Err(error) = self.task.await {
-            tracing::warn!(%error, "the request case count task failed");
+            tracing::warn!(%error, "a count task failed");
         }
     }
 }
@@ -90,54 +94,100 @@ pub(super) fn spawn_background(
             config.storage.subject_index_keep_entries,
         ))
     });
-    let every = config.requests.count_every_secs;
-    let register_count = (every > 0).then(|| {
-        let stop = Arc::new(AtomicBool::new(false));
-        let wake = Arc::new(tokio::sync::Notify::new());
-        let task = tokio::spawn(count_register_regularly(
-            store.clone(),
-            shared.clone(),
-            metrics.clone(),
-            Duration::from_secs(every),
-            stop.clone(),
-            wake.clone(),
-        ));
-        RegisterCounter { stop, wake, task }
-    });
+    let counter = |every: u64, what: &'static str, count: CountFn| {
+        (every > 0).then(|| {
+            let stop = Arc::new(AtomicBool::new(false));
+            let wake = Arc::new(tokio::sync::Notify::new());
+            let task = tokio::spawn(count_regularly(
+                Counting {
+                    store: store.clone(),
+                    shared: shared.clone(),
+                    metrics: metrics.clone(),
+                    what,
+                    count,
+                },
+                Duration::from_secs(every),
+                stop.clone(),
+                wake.clone(),
+            ));
+            RegisterCounter { stop, wake, task }
+        })
+    };
+    let register_count = counter(
+        config.requests.count_every_secs,
+        "the request cases",
+        |store, latest, as_of, stop, metrics| {
+            let count = crate::reports::request_case::RegisterAt::read(store, latest, as_of)?
+                .count(store, stop)?;
+            Ok(count.map(|count| metrics.request_cases_counted(count)))
+        },
+    );
+    let retention_count = counter(
+        config.retention.count_every_secs,
+        "the overdue retention items",
+        |store, latest, as_of, stop, metrics| {
+            let count = crate::reports::retention::RetentionAt::read(store, latest, as_of)?
+                .count(store, stop)?;
+            Ok(count.map(|count| metrics.retention_overdue_counted(count)))
+        },
+    );
     Background {
         health_watch,
         pruning,
         register_count,
+        retention_count,
     }
 }
 
-/// Counts the open and overdue data subject request cases at the server's time, at start and
-/// then every `every`, and sets the metrics' gauges (`docs/requests.md`). A count that fails
-/// (the report indexes still catching up at start, a read error) is logged and tried again at
-/// the next tick; the gauges keep the last count, whose age `request_cases_count_age_seconds`
-/// shows.
-async fn count_register_regularly(
+/// One count at a time (store, latest size, as_of, stop flag): sets the gauges and returns
+/// `Some`, or `None` when stopped before it finished.
+type CountFn = fn(
+    &LedgerStore,
+    u64,
+    prost_types::Timestamp,
+    &AtomicBool,
+    &LedgerMetrics,
+) -> Result<Option<()>, crate::reports::ReportError>;
+
+/// What a count task counts, and where.
+struct Counting {
     store: Arc<LedgerStore>,
     shared: Arc<SequencerShared>,
     metrics: Arc<LedgerMetrics>,
+    what: &'static str,
+    count: CountFn,
+}
+
+/// Counts at the server's time, at start and then every `every`, and sets the metrics' gauges:
+/// the open and overdue data subject request cases (`docs/requests.md`), the overdue retention
+/// items (`docs/retention.md`). A count that fails (the report indexes still catching up at
+/// start, a read error) is logged and tried again at the next tick; the gauges keep the last
+/// count (the request cases' age is `request_cases_count_age_seconds`).
+async fn count_regularly(
+    counting: Counting,
     every: Duration,
     stop: Arc<AtomicBool>,
     wake: Arc<tokio::sync::Notify>,
 ) {
+    let what = counting.what;
     while !stop.load(Ordering::Relaxed) {
-        let latest = shared.latest_checkpoint().size;
-        let (store, stopping) = (store.clone(), stop.clone());
+        let latest = counting.shared.latest_checkpoint().size;
+        let (store, metrics, count) = (
+            counting.store.clone(),
+            counting.metrics.clone(),
+            counting.count,
+        );
+        let stopping = stop.clone();
         let counted = tokio::task::spawn_blocking(move || {
             let as_of = prost_types::Timestamp::from(std::time::SystemTime::now());
-            crate::reports::request_case::RegisterAt::read(&store, latest, as_of)?
-                .count(&store, &stopping)
+            count(&store, latest, as_of, &stopping, &metrics)
         })
         .await;
         match counted {
-            Ok(Ok(Some(count))) => metrics.request_cases_counted(count),
+            Ok(Ok(Some(()))) => {}
             Ok(Ok(None)) => break,
-            Ok(Err(error)) => tracing::warn!(%error, "counting the request cases failed"),
-            Err(error) => tracing::warn!(%error, "the request case count failed"),
+            Ok(Err(error)) => tracing::warn!(%error, "counting {what} failed"),
+            Err(error) => tracing::warn!(%error, "the count of {what} failed"),
         }
         tokio::select! {
             () = tokio::time::sleep(every) => {}

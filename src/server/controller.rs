@@ -4,7 +4,9 @@
 //! `gdpr-ledger`). Drafts read the declaration in force at their `as_of`, so an edit of the
 //! configuration never rewrites what an earlier answer showed. The request policy of
 //! `[requests]` (docs/requests.md) is declared the same way, as `request_policy_declared`, and so
-//! is the opt-in policy of `[consent]` (docs/erasure.md section 6), as `consent_policy_declared`.
+//! is the opt-in policy of `[consent]` (docs/erasure.md section 6), as `consent_policy_declared`,
+//! and the retention schedule of `[retention]` (docs/retention.md), as
+//! `retention_policy_declared`.
 
 use std::time::SystemTime;
 
@@ -13,6 +15,7 @@ use crate::consent::{ConsentPolicyConfig, latest_consent_policy};
 use crate::proto::v1 as pb;
 use crate::reports::breach_case::{ControllerConfig, latest_declaration};
 use crate::reports::request_case::{RequestPolicyConfig, latest_request_policy};
+use crate::reports::retention::{RetentionConfig, latest_retention_policy};
 use crate::sequencer::{CorrectionRights, PreparedEvent, SequencerHandle};
 use crate::storage::LedgerStore;
 use crate::validation::{LEDGER_SYSTEM, ValidationLimits, validate_submission};
@@ -126,6 +129,43 @@ pub async fn seed_consent_policy(
     declare(event, now, "consent", &keys, sequencer, digest_key).await
 }
 
+/// Declares the retention schedule of `[retention]` in the log unless `rules` is absent or they
+/// are already the latest declaration's (`docs/retention.md`). Returns the index of the entry
+/// appended.
+pub async fn seed_retention_policy(
+    configured: &RetentionConfig,
+    store: &LedgerStore,
+    sequencer: &SequencerHandle,
+    digest_key: &[u8; 32],
+) -> Result<Option<u64>, ServerError> {
+    let Some(rules) = configured.rules() else {
+        return Ok(None);
+    };
+    let latest =
+        latest_retention_policy(store).map_err(|e| ServerError::Controller(e.to_string()))?;
+    if latest.is_some_and(|declared| declared.rules == rules) {
+        return Ok(None);
+    }
+    let now = SystemTime::now();
+    let event = pb::Event {
+        event_id: format!("retention.{}", crate::unix_time::nanos(now)),
+        kind: pb::EventKind::RetentionPolicyDeclared as i32,
+        occurred_at: Some(prost_types::Timestamp::from(now)),
+        system: LEDGER_SYSTEM.into(),
+        actor: "config:retention".into(),
+        retention_policy: Some(pb::RetentionPolicy {
+            rules,
+            effective_at: Some(prost_types::Timestamp::from(now)),
+        }),
+        ..pb::Event::default()
+    };
+    let keys = [
+        ("event.retention_policy.rules", "rules"),
+        ("event.retention_policy", ""),
+    ];
+    declare(event, now, "retention", &keys, sequencer, digest_key).await
+}
+
 /// The key in its section of the configuration of a field of a declaration: the first of `keys`
 /// (field path prefix, key) whose prefix the path starts with, e.g. with
 /// `("event.consent_policy.rules", "opt_in")`, `event.consent_policy.rules[0].channels[1]` is
@@ -217,5 +257,13 @@ mod tests {
             "time_zone"
         );
         assert_eq!(config_key("event.system", &keys), "event.system");
+        let retention = [
+            ("event.retention_policy.rules", "rules"),
+            ("event.retention_policy", ""),
+        ];
+        assert_eq!(
+            config_key("event.retention_policy.rules[2].months", &retention),
+            "rules[2].months"
+        );
     }
 }

@@ -8,6 +8,7 @@
 
 mod breach_cases;
 mod request_cases;
+mod retention;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -332,6 +333,14 @@ impl Reports for Arc<ReportsService> {
         request: Request<pb::ListOverdueRequestsRequest>,
     ) -> Result<Response<pb::ListOverdueRequestsResponse>, Status> {
         self.overdue_requests(request).await
+    }
+
+    #[tracing::instrument(name = "list_retention_overdue", skip_all)]
+    async fn list_retention_overdue(
+        &self,
+        request: Request<pb::ListRetentionOverdueRequest>,
+    ) -> Result<Response<pb::ListRetentionOverdueResponse>, Status> {
+        self.retention_overdue(request).await
     }
 
     #[tracing::instrument(name = "records_of_processing", skip_all)]

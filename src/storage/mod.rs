@@ -947,6 +947,43 @@ impl LedgerStore {
         Ok(indexes)
     }
 
+    /// The tokens of the subject index's heads after `after` (exclusive), in byte order, at most
+    /// `limit`: one seek per subject, past its entry rows, whatever their number.
+    pub fn subject_tokens_after(
+        &self,
+        after: Option<&[u8; 32]>,
+        limit: usize,
+    ) -> Result<Vec<[u8; 32]>, StorageError> {
+        let cf = self.cf(columns::SUBJECTS)?;
+        let mut rows = self.db.raw_iterator_cf(cf);
+        // Past a token's head and its entry rows (`token || u64 seq`): the token, then 0xff x 9.
+        let past = |token: &[u8; 32]| {
+            let mut key = token.to_vec();
+            key.extend_from_slice(&[0xff; 9]);
+            key
+        };
+        match after {
+            Some(token) => rows.seek(past(token)),
+            None => rows.seek_to_first(),
+        }
+        let mut tokens = Vec::new();
+        while tokens.len() < limit && rows.valid() {
+            let Some(key) = rows.key() else { break };
+            let token: [u8; 32] = key
+                .get(..32)
+                .and_then(|head| head.try_into().ok())
+                .ok_or_else(|| {
+                    StorageError::undecodable(columns::SUBJECTS, "a subject row", "is too short")
+                })?;
+            if key.len() == 32 {
+                tokens.push(token);
+            }
+            rows.seek(past(&token));
+        }
+        rows.status()?;
+        Ok(tokens)
+    }
+
     /// The token a directory row points to.
     pub fn directory_token(&self, row_key: &[u8; 32]) -> Result<Option<[u8; 32]>, StorageError> {
         let cf = self.cf(columns::DIRECTORY)?;

@@ -119,6 +119,22 @@ pub fn unknown_dpv_terms(event: &Event) -> Vec<(String, String)> {
             );
         }
     }
+    if let Some(policy) = &event.retention_policy {
+        // A misspelt category or purpose of a retention rule would never match an item.
+        for (index, rule) in policy.rules.iter().enumerate() {
+            for (part, term) in [
+                ("data_category", &rule.data_category),
+                ("purpose", &rule.purpose),
+            ] {
+                if term != crate::core::retention::WILDCARD && is_unknown_dpv_term(term) {
+                    unknown.push((
+                        format!("event.retention_policy.rules[{index}].{part}"),
+                        term.clone(),
+                    ));
+                }
+            }
+        }
+    }
     if let Some(exemption) = &event.exemption
         && is_unknown_dpv_term(&exemption.legal_ground)
     {

@@ -6,7 +6,8 @@ use crate::proto::v1::{
     BreachDetails, BreachNotification, ControllerDeclaration, Correction, CorrectionAction,
     DataSubjectRequest, DataSubjectRight, DeletionMethod, Event, EventKind, EventSubmission,
     Exemption, OptInPolicy, OptInRule, Recipient, RecipientRole, RequestExtension, RequestPolicy,
-    RequestResponse, SubjectIdentifier, SubjectsNotification, TransferBasis,
+    RequestResponse, RetentionPolicy, RetentionRule, RetentionTrigger, SubjectIdentifier,
+    SubjectsNotification, TransferBasis,
 };
 
 /// `occurred_at` of every example: 2025-03-14T09:26:53Z.
@@ -205,6 +206,36 @@ pub fn example_submission(kind: EventKind) -> EventSubmission {
             });
             sub.subject = None;
         }
+        EventKind::RetentionPolicyDeclared => {
+            // Ten years for billing's invoices (the bookkeeping duty), two years after the
+            // account closed for everything else.
+            event.retention_policy = Some(RetentionPolicy {
+                rules: vec![
+                    RetentionRule {
+                        system: "billing".to_owned(),
+                        data_category: "*".to_owned(),
+                        purpose: "*".to_owned(),
+                        days: 0,
+                        months: 120,
+                        trigger: RetentionTrigger::LastCollection as i32,
+                    },
+                    RetentionRule {
+                        system: "*".to_owned(),
+                        data_category: "*".to_owned(),
+                        purpose: "*".to_owned(),
+                        days: 0,
+                        months: 24,
+                        trigger: RetentionTrigger::RelationshipEnded as i32,
+                    },
+                ],
+                effective_at: Some(at(-365 * 86_400)),
+            });
+            sub.subject = None;
+        }
+        EventKind::RelationshipEnded => {
+            sub.subject = Some(customer("C-000123"));
+            event.actor = "job:account-closure".to_owned();
+        }
         EventKind::IdentityLink => {
             sub.linked_subject = Some(customer("C-000123"));
             event.linked_identifier_kind = "customer_id".to_owned();
@@ -242,6 +273,7 @@ fn example_system(kind: EventKind) -> &'static str {
         EventKind::Access => "support-desk",
         EventKind::Export
         | EventKind::RetentionExpired
+        | EventKind::RelationshipEnded
         | EventKind::IdentityLink
         | EventKind::ErasureExempted => "billing",
         EventKind::ConsentGiven | EventKind::ConsentWithdrawn => "cmp",
@@ -252,7 +284,8 @@ fn example_system(kind: EventKind) -> &'static str {
         | EventKind::RequestAnswered
         | EventKind::RequestRefused
         | EventKind::RequestPolicyDeclared
-        | EventKind::ConsentPolicyDeclared => "privacy-portal",
+        | EventKind::ConsentPolicyDeclared
+        | EventKind::RetentionPolicyDeclared => "privacy-portal",
         EventKind::Restriction => "recommender",
         _ => "crm",
     }

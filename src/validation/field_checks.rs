@@ -14,6 +14,7 @@ use super::request_checks::{
     check_request, check_request_extension, check_request_policy, check_request_ref,
     check_request_response,
 };
+use super::retention_checks::check_retention_policy;
 use super::subjects::check_identifier;
 use super::{FieldError, ValidationLimits};
 use crate::proto::v1::{
@@ -126,6 +127,10 @@ pub fn check_present_field(
                 },
                 Field::ConsentPolicy => match &event.consent_policy {
                     Some(policy) => check_consent_policy(policy, limits),
+                    None => Ok(()),
+                },
+                Field::RetentionPolicy => match &event.retention_policy {
+                    Some(policy) => check_retention_policy(policy, limits),
                     None => Ok(()),
                 },
                 Field::Subject | Field::LinkedSubject | Field::Details => Ok(()),

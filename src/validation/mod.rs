@@ -17,6 +17,7 @@ mod limits;
 mod opt_in_checks;
 mod request_checks;
 pub mod requirements;
+mod retention_checks;
 mod special_categories;
 mod subjects;
 mod vocabulary;
@@ -166,6 +167,7 @@ pub fn validate_amended_event(
         Field::RequestResponse,
         Field::RequestPolicy,
         Field::ConsentPolicy,
+        Field::RetentionPolicy,
     ];
     let amendable = Field::ALL
         .into_iter()

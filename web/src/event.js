@@ -13,7 +13,7 @@ const KINDS = [
   'retention_expired', 'breach', 'identity_link', 'correction', 'erasure_exempted',
   'breach_notified', 'subjects_notified', 'controller_declared', 'request_received',
   'request_extended', 'request_answered', 'request_refused', 'request_policy_declared',
-  'consent_policy_declared',
+  'consent_policy_declared', 'retention_policy_declared', 'relationship_ended',
 ];
 const ROLES = ['unspecified', 'processor', 'sub-processor', 'controller', 'joint controller', 'channel partner', 'third party'];
 const TRANSFER_BASES = [

@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::core::test_calendar::{add_months as naive_add_months, days_from_civil, days_in_month};
-use crate::proto::v1::{Correction, Exemption, Recipient};
+use crate::proto::v1::{Correction, Exemption, Recipient, RetentionRule as RuleMessage};
 
 fn ts(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
@@ -71,20 +71,42 @@ fn rule(
     }
 }
 
+/// The message a rule is declared in.
+fn message(rule: &RetentionRule) -> RuleMessage {
+    let (days, months) = match rule.period {
+        Period::Days(n) => (n, 0),
+        Period::Months(n) => (0, n),
+    };
+    RuleMessage {
+        system: rule.system.clone(),
+        data_category: rule.data_category.clone(),
+        purpose: rule.purpose.clone(),
+        days,
+        months,
+        trigger: match rule.trigger {
+            Trigger::LastCollection => RetentionTrigger::LastCollection,
+            Trigger::RelationshipEnded => RetentionTrigger::RelationshipEnded,
+        } as i32,
+    }
+}
+
 fn policy(effective: i64, rules: Vec<RetentionRule>) -> RetentionPolicy {
     RetentionPolicy {
-        effective_at: ts(effective),
-        rules,
+        effective_at: Some(ts(effective)),
+        rules: rules.iter().map(message).collect(),
     }
+}
+
+fn ended(system: &str, seconds: i64) -> Event {
+    event(EventKind::RelationshipEnded, system, seconds)
 }
 
 fn status(
     entries: &[(u64, Event)],
-    ends: &[RelationshipEnd],
     policies: &[(u64, RetentionPolicy)],
     as_of: i64,
 ) -> RetentionStatus {
-    retention_status(entries, ends, policies, &ts(as_of)).expect("a status")
+    retention_status(entries, policies, &ts(as_of)).expect("a status")
 }
 
 fn overdue(s: &RetentionStatus) -> Vec<(&str, &str, &str)> {
@@ -123,19 +145,19 @@ fn a_month_from_the_31st_of_january_ends_on_the_last_of_february_in_a_leap_year(
         1,
         collection("crm", "pd:Email", "dpv:Marketing", at(2024, 1, 31, 3600)),
     )];
-    let s = status(&entries, &[], &one_month(), at(2024, 2, 29, 86_399));
+    let s = status(&entries, &one_month(), at(2024, 2, 29, 86_399));
     assert_eq!(s.items[0].deadline, Some(jiff::civil::date(2024, 2, 29)));
     assert!(
         overdue(&s).is_empty(),
         "the deadline day itself is not overdue"
     );
-    let s = status(&entries, &[], &one_month(), at(2024, 3, 1, 0));
+    let s = status(&entries, &one_month(), at(2024, 3, 1, 0));
     assert_eq!(overdue(&s), [("crm", "pd:Email", "dpv:Marketing")]);
     let entries = vec![(
         1,
         collection("crm", "pd:Email", "dpv:Marketing", at(2023, 1, 31, 0)),
     )];
-    let s = status(&entries, &[], &one_month(), at(2023, 3, 1, 0));
+    let s = status(&entries, &one_month(), at(2023, 3, 1, 0));
     assert_eq!(s.items[0].deadline, Some(jiff::civil::date(2023, 2, 28)));
     assert_eq!(overdue(&s).len(), 1);
 }
@@ -165,10 +187,10 @@ fn the_period_runs_from_the_last_collection_in_days() {
             collection("crm", "pd:Email", "dpv:Marketing", at(2025, 2, 1, 0)),
         ),
     ];
-    let s = status(&entries, &[], &policies, at(2025, 3, 2, 0));
+    let s = status(&entries, &policies, at(2025, 3, 2, 0));
     assert_eq!(s.items[0].deadline, Some(jiff::civil::date(2025, 3, 3)));
     assert!(!s.items[0].overdue);
-    assert!(status(&entries, &[], &policies, at(2025, 3, 4, 0)).items[0].overdue);
+    assert!(status(&entries, &policies, at(2025, 3, 4, 0)).items[0].overdue);
 }
 
 #[test]
@@ -217,7 +239,7 @@ fn the_most_specific_rule_decides_and_the_earliest_deadline_among_equals() {
             collection("crm", "pd:Name", "dpv:Marketing", at(2020, 1, 15, 0)),
         ),
     ];
-    let s = status(&entries, &[], &policies, at(2023, 1, 1, 0));
+    let s = status(&entries, &policies, at(2023, 1, 1, 0));
     let deadline = |holder: &str, category: &str| {
         s.items
             .iter()
@@ -255,9 +277,9 @@ fn a_deletion_clears_only_what_arrived_before_it() {
         (2, event(EventKind::DeletionDone, "crm", at(2025, 6, 1, 0))),
     ];
     let as_of = at(2025, 7, 1, 0);
-    assert!(overdue(&status(&entries[..1], &[], &one_month(), as_of)).len() == 1);
+    assert!(overdue(&status(&entries[..1], &one_month(), as_of)).len() == 1);
     assert!(
-        overdue(&status(&entries, &[], &one_month(), as_of)).is_empty(),
+        overdue(&status(&entries, &one_month(), as_of)).is_empty(),
         "a late confirmation still clears"
     );
     let mut again = entries.clone();
@@ -266,18 +288,18 @@ fn a_deletion_clears_only_what_arrived_before_it() {
         collection("crm", "pd:Email", "dpv:Marketing", at(2025, 6, 2, 0)),
     ));
     assert!(
-        overdue(&status(&again, &[], &one_month(), as_of)).is_empty(),
+        overdue(&status(&again, &one_month(), as_of)).is_empty(),
         "a new period"
     );
     assert_eq!(
-        overdue(&status(&again, &[], &one_month(), at(2025, 7, 3, 0))).len(),
+        overdue(&status(&again, &one_month(), at(2025, 7, 3, 0))).len(),
         1,
         "owed again"
     );
     let mut elsewhere = entries.clone();
     elsewhere[1].1.system = "billing".into();
     assert_eq!(
-        overdue(&status(&elsewhere, &[], &one_month(), as_of)).len(),
+        overdue(&status(&elsewhere, &one_month(), as_of)).len(),
         1,
         "another holder's deletion"
     );
@@ -295,22 +317,14 @@ fn an_exemption_holds_off_the_deadline_until_it_ends() {
             exempted("crm", at(2025, 1, 5, 0), Some(at(2025, 9, 1, 0))),
         ),
     ];
-    assert!(
-        overdue(&status(
-            &entries,
-            &[],
-            &one_month(),
-            at(2025, 8, 31, 86_399)
-        ))
-        .is_empty()
-    );
+    assert!(overdue(&status(&entries, &one_month(), at(2025, 8, 31, 86_399))).is_empty());
     assert_eq!(
-        overdue(&status(&entries, &[], &one_month(), at(2025, 9, 1, 0))).len(),
+        overdue(&status(&entries, &one_month(), at(2025, 9, 1, 0))).len(),
         1
     );
     let mut for_good = entries.clone();
     for_good[1].1 = exempted("crm", at(2025, 1, 5, 0), None);
-    assert!(overdue(&status(&for_good, &[], &one_month(), at(2030, 1, 1, 0))).is_empty());
+    assert!(overdue(&status(&for_good, &one_month(), at(2030, 1, 1, 0))).is_empty());
 }
 
 #[test]
@@ -337,41 +351,41 @@ fn a_relationship_end_starts_its_rules_period() {
             at(2020, 2, 29, 0),
         ),
     )];
-    let s = status(&entries, &[], &policies, at(2030, 1, 1, 0));
+    let s = status(&entries, &policies, at(2030, 1, 1, 0));
     assert_eq!(
         (s.items[0].rule, s.items[0].deadline, s.items[0].overdue),
         (Some(0), None, false)
     );
-    let ends = vec![RelationshipEnd {
-        system: "crm".into(),
-        stamp: HolderConfirmation {
-            index: 2,
-            at: at(2023, 2, 28, 0),
-        },
-    }];
-    let s = status(&entries, &ends, &policies, at(2024, 2, 29, 0));
+    let mut ends = entries.clone();
+    ends.push((2, ended("crm", at(2023, 2, 28, 0))));
+    let s = status(&ends, &policies, at(2024, 2, 29, 0));
     assert_eq!(s.items[0].deadline, Some(jiff::civil::date(2024, 2, 28)));
     assert!(s.items[0].overdue);
+    let mut elsewhere = entries.clone();
+    elsewhere.push((2, ended("billing", at(2023, 2, 28, 0))));
+    let s = status(&elsewhere, &policies, at(2024, 2, 29, 0));
+    assert_eq!(
+        s.items[0].deadline, None,
+        "the end of a relationship with another system"
+    );
+    let mut retracted = ends.clone();
+    retracted.push((3, correction(2, CorrectionAction::Retract, None)));
+    let s = status(&retracted, &policies, at(2024, 2, 29, 0));
+    assert_eq!(s.items[0].deadline, None, "a retracted end");
     let mut twice = ends.clone();
-    twice.push(RelationshipEnd {
-        system: "crm".into(),
-        stamp: HolderConfirmation {
-            index: 4,
-            at: at(2023, 6, 30, 0),
-        },
-    });
-    let s = status(&entries, &twice, &policies, at(2024, 2, 29, 0));
+    twice.push((4, ended("crm", at(2023, 6, 30, 0))));
+    let s = status(&twice, &policies, at(2024, 2, 29, 0));
     assert_eq!(
         (s.items[0].deadline, s.items[0].overdue),
         (Some(jiff::civil::date(2024, 6, 30)), false),
         "the latest end counts"
     );
-    let mut later = entries.clone();
+    let mut later = ends.clone();
     later.push((
         3,
         collection("crm", "pd:Email", "dpv:ServiceProvision", at(2023, 3, 1, 0)),
     ));
-    let s = status(&later, &ends, &policies, at(2024, 2, 29, 0));
+    let s = status(&later, &policies, at(2024, 2, 29, 0));
     assert_eq!(
         s.items[0].deadline, None,
         "data collected after the end: the relationship goes on"
@@ -413,12 +427,12 @@ fn the_policy_in_force_at_as_of_decides() {
         collection("crm", "pd:Email", "dpv:Marketing", at(2025, 1, 10, 0)),
     )];
     assert_eq!(
-        overdue(&status(&entries, &[], &policies, at(2025, 5, 1, 0))).len(),
+        overdue(&status(&entries, &policies, at(2025, 5, 1, 0))).len(),
         1
     );
-    let s = status(&entries, &[], &policies, at(2025, 7, 1, 0));
+    let s = status(&entries, &policies, at(2025, 7, 1, 0));
     assert_eq!((s.policy, overdue(&s).len()), (Some(5), 0));
-    let s = status(&entries, &[], &policies, at(2024, 12, 31, 0));
+    let s = status(&entries, &policies, at(2024, 12, 31, 0));
     assert_eq!(
         (s.policy, s.items[0].deadline),
         (None, None),
@@ -439,7 +453,7 @@ fn corrections_are_honoured() {
         ),
         (3, correction(2, CorrectionAction::Retract, None)),
     ];
-    let s = status(&entries, &[], &one_month(), at(2025, 3, 1, 0));
+    let s = status(&entries, &one_month(), at(2025, 3, 1, 0));
     assert_eq!(
         s.items[0].last_arrival.index, 1,
         "a retracted collection put nothing there"
@@ -456,7 +470,7 @@ fn corrections_are_honoured() {
         ),
         (2, correction(1, CorrectionAction::Amend, Some(amended))),
     ];
-    let s = status(&entries, &[], &one_month(), at(2025, 3, 1, 0));
+    let s = status(&entries, &one_month(), at(2025, 3, 1, 0));
     assert_eq!(overdue(&s), [("crm", "pd:Name", "dpv:Marketing")]);
 }
 
@@ -479,7 +493,7 @@ fn a_share_makes_its_recipient_a_holder() {
         ),
     ];
     assert_eq!(
-        overdue(&status(&entries, &[], &one_month(), at(2025, 3, 2, 0))),
+        overdue(&status(&entries, &one_month(), at(2025, 3, 2, 0))),
         [("mailer", "pd:Email", "dpv:Marketing")],
         "a retention_expired report is no deletion"
     );
@@ -537,7 +551,6 @@ fn some_rule(rng: &mut Rng) -> RetentionRule {
 /// deadline as a day number.
 fn brute_force(
     entries: &[(u64, Event)],
-    ends: &[RelationshipEnd],
     policies: &[(u64, RetentionPolicy)],
     as_of: i64,
 ) -> BTreeMap<(String, String, String), Option<i64>> {
@@ -571,10 +584,10 @@ fn brute_force(
     }
     // The policy.
     let mut best: Option<&(u64, RetentionPolicy)> = None;
+    let effective = |p: &RetentionPolicy| p.effective_at.expect("a time").seconds;
     for p in policies {
-        if p.1.effective_at.seconds <= as_of
-            && best
-                .is_none_or(|b| (p.1.effective_at.seconds, p.0) > (b.1.effective_at.seconds, b.0))
+        if effective(&p.1) <= as_of
+            && best.is_none_or(|b| (effective(&p.1), p.0) > (effective(&b.1), b.0))
         {
             best = Some(p);
         }
@@ -601,14 +614,14 @@ fn brute_force(
                 }
                 let from_collection = e.occurred_at.expect("a time").seconds;
                 let mut end = None;
-                for x in ends {
-                    if x.system == holder && x.stamp.index > *i {
-                        end = Some(x);
+                for (j, x) in &live {
+                    if x.kind() == EventKind::RelationshipEnded && x.system == holder && j > i {
+                        end = Some(x.occurred_at.expect("a time").seconds);
                     }
                 }
                 let mut deadline = None;
                 if let Some((_, policy)) = best {
-                    let score = |r: &RetentionRule| -> Option<i64> {
+                    let score = |r: &RuleMessage| -> Option<i64> {
                         let one = |rule: &str, v: &str, w: i64| {
                             if rule == "*" {
                                 Some(0)
@@ -629,15 +642,17 @@ fn brute_force(
                         if score(r).is_none() || score(r) != top {
                             continue;
                         }
-                        let from = match r.trigger {
-                            Trigger::LastCollection => Some(from_collection),
-                            Trigger::RelationshipEnded => end.map(|x| x.stamp.at),
+                        let from = if r.trigger == RetentionTrigger::LastCollection as i32 {
+                            Some(from_collection)
+                        } else {
+                            end
                         };
                         if let Some(from) = from {
                             let day = from.div_euclid(86_400);
-                            let d = match r.period {
-                                Period::Days(n) => day + i64::from(n),
-                                Period::Months(n) => naive_add_months(day, i64::from(n)),
+                            let d = if r.days > 0 {
+                                day + i64::from(r.days)
+                            } else {
+                                naive_add_months(day, i64::from(r.months))
                             };
                             deadline = Some(deadline.map_or(d, |x: i64| x.min(d)));
                         }
@@ -688,7 +703,6 @@ fn the_rule_agrees_with_a_brute_force_pass() {
             })
             .collect();
         let mut entries: Vec<(u64, Event)> = Vec::new();
-        let mut ends = Vec::new();
         let mut time = some_time(&mut rng) - 400 * 86_400;
         for index in 0..2 + rng.below(10) {
             time += rng.below(90 * 86_400) as i64;
@@ -725,19 +739,13 @@ fn the_rule_agrees_with_a_brute_force_pass() {
                         correction(target, CorrectionAction::Amend, Some(amended))
                     }
                 }
-                _ => {
-                    ends.push(RelationshipEnd {
-                        system: system.into(),
-                        stamp: HolderConfirmation { index, at: time },
-                    });
-                    event(EventKind::Access, system, time)
-                }
+                _ => ended(system, time),
             };
             entries.push((index, e));
         }
         for k in 0..12 {
             let as_of = time - 300 * 86_400 + k * 61 * 86_400 + rng.below(86_400) as i64;
-            let got = status(&entries, &ends, &policies, as_of);
+            let got = status(&entries, &policies, as_of);
             let got: BTreeMap<_, _> = got
                 .items
                 .iter()
@@ -752,7 +760,7 @@ fn the_rule_agrees_with_a_brute_force_pass() {
                     )
                 })
                 .collect();
-            let want = brute_force(&entries, &ends, &policies, as_of);
+            let want = brute_force(&entries, &policies, as_of);
             assert_eq!(
                 got, want,
                 "subject {subject} as_of {as_of} (seed {SEED:#x}): {entries:?} {policies:?}"

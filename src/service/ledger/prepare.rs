@@ -24,12 +24,16 @@ pub(super) fn check_systems(
         return Ok(());
     };
     caller.check_system(&format!("{prefix}.event.system"), &event.system)?;
-    // The controller's details, the request policy and the opt-in policy are policy: an admin declares them (or
-    // the server, from its configuration: `server::controller`), never a producer.
+    // The controller's details, the request policy, the opt-in policy and the retention schedule
+    // are policy: an admin declares them (or the server, from its configuration:
+    // `server::controller`), never a producer.
     let policy = match pb::EventKind::try_from(event.kind) {
         Ok(pb::EventKind::ControllerDeclared) => Some(("controller_declared", "breach-cases")),
         Ok(pb::EventKind::RequestPolicyDeclared) => Some(("request_policy_declared", "requests")),
         Ok(pb::EventKind::ConsentPolicyDeclared) => Some(("consent_policy_declared", "erasure")),
+        Ok(pb::EventKind::RetentionPolicyDeclared) => {
+            Some(("retention_policy_declared", "retention"))
+        }
         _ => None,
     };
     if let Some((kind, doc)) = policy

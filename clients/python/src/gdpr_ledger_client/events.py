@@ -52,6 +52,9 @@ __all__ = [
     "RequestPolicy",
     "OptInRule",
     "OptInPolicy",
+    "RetentionTrigger",
+    "RetentionRule",
+    "RetentionPolicy",
     "new_event_id",
     "BUILDERS",
     "collection",
@@ -79,6 +82,8 @@ __all__ = [
     "request_refused",
     "request_policy_declared",
     "consent_policy_declared",
+    "retention_policy_declared",
+    "relationship_ended",
 ]
 
 EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
@@ -338,6 +343,45 @@ class OptInPolicy:
         return policy
 
 
+class RetentionTrigger(IntEnum):
+    """What a retention period runs from."""
+
+    LAST_COLLECTION = event_pb2.RETENTION_TRIGGER_LAST_COLLECTION
+    RELATIONSHIP_ENDED = event_pb2.RETENTION_TRIGGER_RELATIONSHIP_ENDED
+
+
+@dataclass(frozen=True)
+class RetentionRule:
+    """How long `system` (a holder's name, or "*") may keep data of `data_category` for `purpose`
+    (DPV terms, or "*"): `days` or `months` (exactly one), from `trigger`."""
+
+    system: str
+    data_category: str = "*"
+    purpose: str = "*"
+    days: int = 0
+    months: int = 0
+    trigger: RetentionTrigger = RetentionTrigger.LAST_COLLECTION
+
+    def to_proto(self) -> event_pb2.RetentionRule:
+        return event_pb2.RetentionRule(system=self.system, data_category=self.data_category,
+                                       purpose=self.purpose, days=self.days, months=self.months,
+                                       trigger=int(self.trigger))
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """The retention schedule (docs/retention.md): its rules, in force from `effective_at`
+    (default: now); no rules ends every deadline. Only an admin may declare a policy."""
+
+    rules: Sequence[RetentionRule] = ()
+    effective_at: Timestamp = None
+
+    def to_proto(self) -> event_pb2.RetentionPolicy:
+        policy = event_pb2.RetentionPolicy(rules=[rule.to_proto() for rule in self.rules])
+        _set_time(policy.effective_at, self.effective_at)
+        return policy
+
+
 def new_event_id(prefix: str) -> str:
     """A fresh event id `<prefix>:evt-<nanoseconds>-<random>`; keep it to retry with the same id."""
     event_id = f"{prefix}:evt-{time.time_ns()}-{secrets.token_hex(4)}"
@@ -380,6 +424,7 @@ def _submission(
     request_response: Optional[RequestResponse] = None,
     request_policy: Optional[RequestPolicy] = None,
     consent_policy: Optional[OptInPolicy] = None,
+    retention_policy: Optional[RetentionPolicy] = None,
     correction: Optional[event_pb2.Correction] = None,
     deletion_method: Optional[DeletionMethod] = None,
     data_categories: Terms = (),
@@ -412,7 +457,7 @@ def _submission(
         event.controller_declaration.CopyFrom(controller_declaration.to_proto())
     for name, part in (("request", request), ("request_extension", request_extension),
                        ("request_response", request_response), ("request_policy", request_policy),
-                       ("consent_policy", consent_policy)):
+                       ("consent_policy", consent_policy), ("retention_policy", retention_policy)):
         if part is not None:
             getattr(event, name).CopyFrom(part.to_proto())
     if correction is not None:
@@ -654,6 +699,20 @@ def consent_policy_declared(*, event_id: str, system: str, consent_policy: OptIn
                        consent_policy=consent_policy, actor=actor, occurred_at=occurred_at)
 
 
+def retention_policy_declared(*, event_id: str, system: str, retention_policy: RetentionPolicy,
+                              actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The retention schedule (an admin's)."""
+    return _submission(event_pb2.EVENT_KIND_RETENTION_POLICY_DECLARED, event_id=event_id, system=system,
+                       retention_policy=retention_policy, actor=actor, occurred_at=occurred_at)
+
+
+def relationship_ended(*, event_id: str, system: str, subject: Subject, details: Optional[bytes] = None,
+                       actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """The subject's relationship with `system` ended (contract ended, account closed)."""
+    return _submission(event_pb2.EVENT_KIND_RELATIONSHIP_ENDED, event_id=event_id, system=system,
+                       subject=subject, details=details, actor=actor, occurred_at=occurred_at)
+
+
 # The builder of each kind, by the kind's name in event_requirements.toml.
 BUILDERS = {
     "collection": collection,
@@ -681,4 +740,6 @@ BUILDERS = {
     "request_refused": request_refused,
     "request_policy_declared": request_policy_declared,
     "consent_policy_declared": consent_policy_declared,
+    "retention_policy_declared": retention_policy_declared,
+    "relationship_ended": relationship_ended,
 }

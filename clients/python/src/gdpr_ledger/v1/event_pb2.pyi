@@ -38,6 +38,8 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_REQUEST_REFUSED: _ClassVar[EventKind]
     EVENT_KIND_REQUEST_POLICY_DECLARED: _ClassVar[EventKind]
     EVENT_KIND_CONSENT_POLICY_DECLARED: _ClassVar[EventKind]
+    EVENT_KIND_RETENTION_POLICY_DECLARED: _ClassVar[EventKind]
+    EVENT_KIND_RELATIONSHIP_ENDED: _ClassVar[EventKind]
 
 class DataSubjectRight(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -81,6 +83,12 @@ class CorrectionAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CORRECTION_ACTION_UNSPECIFIED: _ClassVar[CorrectionAction]
     CORRECTION_ACTION_RETRACT: _ClassVar[CorrectionAction]
     CORRECTION_ACTION_AMEND: _ClassVar[CorrectionAction]
+
+class RetentionTrigger(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RETENTION_TRIGGER_UNSPECIFIED: _ClassVar[RetentionTrigger]
+    RETENTION_TRIGGER_LAST_COLLECTION: _ClassVar[RetentionTrigger]
+    RETENTION_TRIGGER_RELATIONSHIP_ENDED: _ClassVar[RetentionTrigger]
 EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_COLLECTION: EventKind
 EVENT_KIND_SHARE: EventKind
@@ -107,6 +115,8 @@ EVENT_KIND_REQUEST_ANSWERED: EventKind
 EVENT_KIND_REQUEST_REFUSED: EventKind
 EVENT_KIND_REQUEST_POLICY_DECLARED: EventKind
 EVENT_KIND_CONSENT_POLICY_DECLARED: EventKind
+EVENT_KIND_RETENTION_POLICY_DECLARED: EventKind
+EVENT_KIND_RELATIONSHIP_ENDED: EventKind
 DATA_SUBJECT_RIGHT_UNSPECIFIED: DataSubjectRight
 DATA_SUBJECT_RIGHT_ACCESS: DataSubjectRight
 DATA_SUBJECT_RIGHT_RECTIFICATION: DataSubjectRight
@@ -135,6 +145,9 @@ DELETION_METHOD_DESTRUCT: DeletionMethod
 CORRECTION_ACTION_UNSPECIFIED: CorrectionAction
 CORRECTION_ACTION_RETRACT: CorrectionAction
 CORRECTION_ACTION_AMEND: CorrectionAction
+RETENTION_TRIGGER_UNSPECIFIED: RetentionTrigger
+RETENTION_TRIGGER_LAST_COLLECTION: RetentionTrigger
+RETENTION_TRIGGER_RELATIONSHIP_ENDED: RetentionTrigger
 
 class Recipient(_message.Message):
     __slots__ = ("name", "role", "country", "transfer_basis")
@@ -274,8 +287,32 @@ class OptInPolicy(_message.Message):
     effective_at: _timestamp_pb2.Timestamp
     def __init__(self, rules: _Optional[_Iterable[_Union[OptInRule, _Mapping]]] = ..., effective_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class RetentionRule(_message.Message):
+    __slots__ = ("system", "data_category", "purpose", "days", "months", "trigger")
+    SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    DATA_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    MONTHS_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    system: str
+    data_category: str
+    purpose: str
+    days: int
+    months: int
+    trigger: RetentionTrigger
+    def __init__(self, system: _Optional[str] = ..., data_category: _Optional[str] = ..., purpose: _Optional[str] = ..., days: _Optional[int] = ..., months: _Optional[int] = ..., trigger: _Optional[_Union[RetentionTrigger, str]] = ...) -> None: ...
+
+class RetentionPolicy(_message.Message):
+    __slots__ = ("rules", "effective_at")
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_AT_FIELD_NUMBER: _ClassVar[int]
+    rules: _containers.RepeatedCompositeFieldContainer[RetentionRule]
+    effective_at: _timestamp_pb2.Timestamp
+    def __init__(self, rules: _Optional[_Iterable[_Union[RetentionRule, _Mapping]]] = ..., effective_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("event_id", "kind", "occurred_at", "system", "data_categories", "purposes", "legal_bases", "recipient", "consent_ref", "actor", "deletion_method", "correction", "linked_identifier_kind", "breach_ref", "collection_channel", "details_digest", "exemption", "breach_details", "breach_notification", "subjects_notification", "controller_declaration", "request_ref", "request", "request_extension", "request_response", "request_policy", "consent_policy")
+    __slots__ = ("event_id", "kind", "occurred_at", "system", "data_categories", "purposes", "legal_bases", "recipient", "consent_ref", "actor", "deletion_method", "correction", "linked_identifier_kind", "breach_ref", "collection_channel", "details_digest", "exemption", "breach_details", "breach_notification", "subjects_notification", "controller_declaration", "request_ref", "request", "request_extension", "request_response", "request_policy", "consent_policy", "retention_policy")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -303,6 +340,7 @@ class Event(_message.Message):
     REQUEST_RESPONSE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_POLICY_FIELD_NUMBER: _ClassVar[int]
     CONSENT_POLICY_FIELD_NUMBER: _ClassVar[int]
+    RETENTION_POLICY_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     kind: EventKind
     occurred_at: _timestamp_pb2.Timestamp
@@ -330,7 +368,8 @@ class Event(_message.Message):
     request_response: RequestResponse
     request_policy: RequestPolicy
     consent_policy: OptInPolicy
-    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system: _Optional[str] = ..., data_categories: _Optional[_Iterable[str]] = ..., purposes: _Optional[_Iterable[str]] = ..., legal_bases: _Optional[_Iterable[str]] = ..., recipient: _Optional[_Union[Recipient, _Mapping]] = ..., consent_ref: _Optional[str] = ..., actor: _Optional[str] = ..., deletion_method: _Optional[_Union[DeletionMethod, str]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., linked_identifier_kind: _Optional[str] = ..., breach_ref: _Optional[str] = ..., collection_channel: _Optional[str] = ..., details_digest: _Optional[bytes] = ..., exemption: _Optional[_Union[Exemption, _Mapping]] = ..., breach_details: _Optional[_Union[BreachDetails, _Mapping]] = ..., breach_notification: _Optional[_Union[BreachNotification, _Mapping]] = ..., subjects_notification: _Optional[_Union[SubjectsNotification, _Mapping]] = ..., controller_declaration: _Optional[_Union[ControllerDeclaration, _Mapping]] = ..., request_ref: _Optional[str] = ..., request: _Optional[_Union[DataSubjectRequest, _Mapping]] = ..., request_extension: _Optional[_Union[RequestExtension, _Mapping]] = ..., request_response: _Optional[_Union[RequestResponse, _Mapping]] = ..., request_policy: _Optional[_Union[RequestPolicy, _Mapping]] = ..., consent_policy: _Optional[_Union[OptInPolicy, _Mapping]] = ...) -> None: ...
+    retention_policy: RetentionPolicy
+    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system: _Optional[str] = ..., data_categories: _Optional[_Iterable[str]] = ..., purposes: _Optional[_Iterable[str]] = ..., legal_bases: _Optional[_Iterable[str]] = ..., recipient: _Optional[_Union[Recipient, _Mapping]] = ..., consent_ref: _Optional[str] = ..., actor: _Optional[str] = ..., deletion_method: _Optional[_Union[DeletionMethod, str]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., linked_identifier_kind: _Optional[str] = ..., breach_ref: _Optional[str] = ..., collection_channel: _Optional[str] = ..., details_digest: _Optional[bytes] = ..., exemption: _Optional[_Union[Exemption, _Mapping]] = ..., breach_details: _Optional[_Union[BreachDetails, _Mapping]] = ..., breach_notification: _Optional[_Union[BreachNotification, _Mapping]] = ..., subjects_notification: _Optional[_Union[SubjectsNotification, _Mapping]] = ..., controller_declaration: _Optional[_Union[ControllerDeclaration, _Mapping]] = ..., request_ref: _Optional[str] = ..., request: _Optional[_Union[DataSubjectRequest, _Mapping]] = ..., request_extension: _Optional[_Union[RequestExtension, _Mapping]] = ..., request_response: _Optional[_Union[RequestResponse, _Mapping]] = ..., request_policy: _Optional[_Union[RequestPolicy, _Mapping]] = ..., consent_policy: _Optional[_Union[OptInPolicy, _Mapping]] = ..., retention_policy: _Optional[_Union[RetentionPolicy, _Mapping]] = ...) -> None: ...
 
 class SubjectIdentifier(_message.Message):
     __slots__ = ("kind", "value")

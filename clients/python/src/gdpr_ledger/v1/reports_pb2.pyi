@@ -417,3 +417,53 @@ class ListOverdueRequestsResponse(_message.Message):
     next_after: str
     tree_size: int
     def __init__(self, cases: _Optional[_Iterable[_Union[RequestCase, _Mapping]]] = ..., next_after: _Optional[str] = ..., tree_size: _Optional[int] = ...) -> None: ...
+
+class ListRetentionOverdueRequest(_message.Message):
+    __slots__ = ("as_of", "after", "limit")
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    as_of: _timestamp_pb2.Timestamp
+    after: str
+    limit: int
+    def __init__(self, as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., after: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class RetentionOverdueItem(_message.Message):
+    __slots__ = ("subject", "holder", "data_category", "purpose", "deadline", "last_arrival_index", "last_arrival_at", "relationship_ended_index", "relationship_ended_at", "rule", "exemption_ended_index")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    DATA_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    LAST_ARRIVAL_INDEX_FIELD_NUMBER: _ClassVar[int]
+    LAST_ARRIVAL_AT_FIELD_NUMBER: _ClassVar[int]
+    RELATIONSHIP_ENDED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    RELATIONSHIP_ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    EXEMPTION_ENDED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    holder: str
+    data_category: str
+    purpose: str
+    deadline: str
+    last_arrival_index: int
+    last_arrival_at: _timestamp_pb2.Timestamp
+    relationship_ended_index: int
+    relationship_ended_at: _timestamp_pb2.Timestamp
+    rule: int
+    exemption_ended_index: int
+    def __init__(self, subject: _Optional[str] = ..., holder: _Optional[str] = ..., data_category: _Optional[str] = ..., purpose: _Optional[str] = ..., deadline: _Optional[str] = ..., last_arrival_index: _Optional[int] = ..., last_arrival_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., relationship_ended_index: _Optional[int] = ..., relationship_ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rule: _Optional[int] = ..., exemption_ended_index: _Optional[int] = ...) -> None: ...
+
+class ListRetentionOverdueResponse(_message.Message):
+    __slots__ = ("items", "next_after", "tree_size", "policy_index", "has_policy")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    POLICY_INDEX_FIELD_NUMBER: _ClassVar[int]
+    HAS_POLICY_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[RetentionOverdueItem]
+    next_after: str
+    tree_size: int
+    policy_index: int
+    has_policy: bool
+    def __init__(self, items: _Optional[_Iterable[_Union[RetentionOverdueItem, _Mapping]]] = ..., next_after: _Optional[str] = ..., tree_size: _Optional[int] = ..., policy_index: _Optional[int] = ..., has_policy: _Optional[bool] = ...) -> None: ...

@@ -69,6 +69,11 @@ class ReportsStub:
                 request_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListOverdueRequestsRequest.SerializeToString,
                 response_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListOverdueRequestsResponse.FromString,
                 _registered_method=True)
+        self.ListRetentionOverdue = channel.unary_unary(
+                '/gdpr_ledger.v1.Reports/ListRetentionOverdue',
+                request_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListRetentionOverdueRequest.SerializeToString,
+                response_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListRetentionOverdueResponse.FromString,
+                _registered_method=True)
 
 
 class ReportsServicer:
@@ -137,6 +142,16 @@ class ReportsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRetentionOverdue(self, request, context):
+        """The data kept past its retention period at `as_of` (docs/retention.md): every (subject,
+        holder, data category, purpose) whose deadline under the retention policy in force at
+        `as_of` has ended with no deletion confirmed since the data last arrived and no exemption in
+        force, in subject pseudonym order, a page at a time. Logs nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -174,6 +189,11 @@ def add_ReportsServicer_to_server(servicer, server):
                     servicer.ListOverdueRequests,
                     request_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListOverdueRequestsRequest.FromString,
                     response_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListOverdueRequestsResponse.SerializeToString,
+            ),
+            'ListRetentionOverdue': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRetentionOverdue,
+                    request_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListRetentionOverdueRequest.FromString,
+                    response_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListRetentionOverdueResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -365,6 +385,33 @@ class Reports:
             '/gdpr_ledger.v1.Reports/ListOverdueRequests',
             gdpr__ledger_dot_v1_dot_reports__pb2.ListOverdueRequestsRequest.SerializeToString,
             gdpr__ledger_dot_v1_dot_reports__pb2.ListOverdueRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRetentionOverdue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gdpr_ledger.v1.Reports/ListRetentionOverdue',
+            gdpr__ledger_dot_v1_dot_reports__pb2.ListRetentionOverdueRequest.SerializeToString,
+            gdpr__ledger_dot_v1_dot_reports__pb2.ListRetentionOverdueResponse.FromString,
             options,
             channel_credentials,
             insecure,
