@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod checkpoint;
 pub mod checks;
 pub mod correction;
+pub mod data_map;
 pub mod deadline;
 pub mod declarations;
 pub mod directory;

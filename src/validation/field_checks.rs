@@ -10,6 +10,7 @@ use super::formats::{
 };
 use super::legal_bases::{is_article_6_basis, is_legal_basis};
 use super::opt_in_checks::check_consent_policy;
+use super::system_checks::check_system_declaration;
 use super::request_checks::{
     check_request, check_request_extension, check_request_policy, check_request_ref,
     check_request_response,
@@ -126,6 +127,10 @@ pub fn check_present_field(
                 },
                 Field::ConsentPolicy => match &event.consent_policy {
                     Some(policy) => check_consent_policy(policy, limits),
+                    None => Ok(()),
+                },
+                Field::SystemDeclaration => match &event.system_declaration {
+                    Some(declared) => check_system_declaration(declared, limits),
                     None => Ok(()),
                 },
                 Field::Subject | Field::LinkedSubject | Field::Details => Ok(()),

@@ -63,6 +63,8 @@ pub enum Field {
     RequestPolicy,
     /// `event.consent_policy` (a message).
     ConsentPolicy,
+    /// `event.system_declaration` (a message).
+    SystemDeclaration,
     /// `subject` (a message).
     Subject,
     /// `linked_subject` (a message).
@@ -74,7 +76,7 @@ pub enum Field {
 impl Field {
     /// Every field, in the order validation checks them (the proto's order): the first failing
     /// field of a submission is the one its `FieldError` names.
-    pub const ALL: [Field; 30] = [
+    pub const ALL: [Field; 31] = [
         Field::EventId,
         Field::Kind,
         Field::OccurredAt,
@@ -102,6 +104,7 @@ impl Field {
         Field::RequestResponse,
         Field::RequestPolicy,
         Field::ConsentPolicy,
+        Field::SystemDeclaration,
         Field::Subject,
         Field::LinkedSubject,
         Field::Details,
@@ -137,6 +140,7 @@ impl Field {
             Field::RequestResponse => "event.request_response",
             Field::RequestPolicy => "event.request_policy",
             Field::ConsentPolicy => "event.consent_policy",
+            Field::SystemDeclaration => "event.system_declaration",
             Field::Subject => "subject",
             Field::LinkedSubject => "linked_subject",
             Field::Details => "details",
@@ -186,6 +190,10 @@ impl Field {
                 "event.request_policy.effective_at",
             ],
             Field::ConsentPolicy => &["event.consent_policy.effective_at"],
+            Field::SystemDeclaration => &[
+                "event.system_declaration.name",
+                "event.system_declaration.effective_at",
+            ],
             _ => &[],
         }
     }
@@ -232,6 +240,7 @@ impl Field {
             Field::RequestResponse => event.request_response.is_some(),
             Field::RequestPolicy => event.request_policy.is_some(),
             Field::ConsentPolicy => event.consent_policy.is_some(),
+            Field::SystemDeclaration => event.system_declaration.is_some(),
             Field::Subject | Field::LinkedSubject | Field::Details => false,
         }
     }
@@ -280,6 +289,7 @@ impl Field {
             Field::RequestResponse => event.request_response = None,
             Field::RequestPolicy => event.request_policy = None,
             Field::ConsentPolicy => event.consent_policy = None,
+            Field::SystemDeclaration => event.system_declaration = None,
             Field::Subject | Field::LinkedSubject | Field::Details => {}
         }
     }
@@ -466,6 +476,20 @@ pub fn clear_field(sub: &mut EventSubmission, path: &str) -> bool {
             match part {
                 "rules" => policy.rules.clear(),
                 "effective_at" => policy.effective_at = None,
+                _ => return false,
+            }
+        }
+        "event.system_declaration" => {
+            let Some(declared) = sub
+                .event
+                .as_mut()
+                .and_then(|e| e.system_declaration.as_mut())
+            else {
+                return false;
+            };
+            match part {
+                "name" => declared.name.clear(),
+                "effective_at" => declared.effective_at = None,
                 _ => return false,
             }
         }

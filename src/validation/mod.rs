@@ -15,6 +15,7 @@ mod formats;
 mod legal_bases;
 mod limits;
 mod opt_in_checks;
+mod system_checks;
 mod request_checks;
 pub mod requirements;
 mod special_categories;
@@ -166,6 +167,7 @@ pub fn validate_amended_event(
         Field::RequestResponse,
         Field::RequestPolicy,
         Field::ConsentPolicy,
+        Field::SystemDeclaration,
     ];
     let amendable = Field::ALL
         .into_iter()

@@ -14,6 +14,9 @@ const KINDS = [
   'breach_notified', 'subjects_notified', 'controller_declared', 'request_received',
   'request_extended', 'request_answered', 'request_refused', 'request_policy_declared',
   'consent_policy_declared',
+  // 26 and 27: kept for the retention policy's kinds (unknown here until they are named).
+  undefined, undefined,
+  'system_declared',
 ];
 const ROLES = ['unspecified', 'processor', 'sub-processor', 'controller', 'joint controller', 'channel partner', 'third party'];
 const TRANSFER_BASES = [
@@ -23,7 +26,7 @@ const TRANSFER_BASES = [
 const DELETION_METHODS = ['unspecified', 'delete', 'erase', 'destruct'];
 const CORRECTION_ACTIONS = ['unspecified', 'retract', 'amend'];
 
-const name = (list, n) => (n < BigInt(list.length) ? list[Number(n)] : `unknown (${n})`);
+const name = (list, n) => (n < BigInt(list.length) ? list[Number(n)] : undefined) ?? `unknown (${n})`;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function varint(b, o) {

@@ -38,6 +38,7 @@ SAMPLE = {
     "request_response": events.RequestResponse(refusal_ground="eu-gdpr:A12-5-b"),
     "request_policy": events.RequestPolicy("Europe/Berlin", ["2027-04-05"]),
     "consent_policy": events.OptInPolicy([events.OptInRule(["event-badge-scan"], ["dpv:Marketing"])]),
+    "system_declaration": events.SystemDeclaration("crm", "sales-ops", "DE", ["pd:EmailAddress"]),
     "target_index": 0,
     "action": events.CorrectionAction.RETRACT,
 }

@@ -24,12 +24,14 @@ pub(super) fn check_systems(
         return Ok(());
     };
     caller.check_system(&format!("{prefix}.event.system"), &event.system)?;
-    // The controller's details, the request policy and the opt-in policy are policy: an admin declares them (or
-    // the server, from its configuration: `server::controller`), never a producer.
+    // The controller's details, the request policy, the opt-in policy and the declared systems
+    // are policy: an admin declares them (or the server, from its configuration:
+    // `server::controller`), never a producer.
     let policy = match pb::EventKind::try_from(event.kind) {
         Ok(pb::EventKind::ControllerDeclared) => Some(("controller_declared", "breach-cases")),
         Ok(pb::EventKind::RequestPolicyDeclared) => Some(("request_policy_declared", "requests")),
         Ok(pb::EventKind::ConsentPolicyDeclared) => Some(("consent_policy_declared", "erasure")),
+        Ok(pb::EventKind::SystemDeclared) => Some(("system_declared", "data-map")),
         _ => None,
     };
     if let Some((kind, doc)) = policy
