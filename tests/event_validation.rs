@@ -1721,15 +1721,17 @@ fn a_system_declaration_names_its_fields_when_wrong() {
     validate(&example(EventKind::SystemDeclared)).expect("the example is valid");
     let declared = |change: &dyn Fn(&mut SystemDeclaration)| {
         let mut sub = example(EventKind::SystemDeclared);
-        change(event_mut(&mut sub).system_declaration.as_mut().expect("declaration"));
+        change(
+            event_mut(&mut sub)
+                .system_declaration
+                .as_mut()
+                .expect("declaration"),
+        );
         sub
     };
     let path = |part: &str| format!("event.system_declaration.{part}");
     expect_error(&declared(&|d| d.name.clear()), &path("name"));
-    expect_error(
-        &declared(&|d| d.name = "c r m".to_owned()),
-        &path("name"),
-    );
+    expect_error(&declared(&|d| d.name = "c r m".to_owned()), &path("name"));
     expect_error(&declared(&|d| d.owner.clear()), &path("owner"));
     expect_error(&declared(&|d| d.country.clear()), &path("country"));
     expect_error(
@@ -1776,10 +1778,7 @@ fn a_system_declaration_names_its_fields_when_wrong() {
         &declared(&|d| d.security_measures = " tls".to_owned()),
         &path("security_measures"),
     );
-    expect_error(
-        &declared(&|d| d.effective_at = None),
-        &path("effective_at"),
-    );
+    expect_error(&declared(&|d| d.effective_at = None), &path("effective_at"));
     // A withdrawal names the system and the time only.
     let withdrawal = |change: &dyn Fn(&mut SystemDeclaration)| {
         declared(&|d| {

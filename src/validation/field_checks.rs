@@ -10,12 +10,12 @@ use super::formats::{
 };
 use super::legal_bases::{is_article_6_basis, is_legal_basis};
 use super::opt_in_checks::check_consent_policy;
-use super::system_checks::check_system_declaration;
 use super::request_checks::{
     check_request, check_request_extension, check_request_policy, check_request_ref,
     check_request_response,
 };
 use super::subjects::check_identifier;
+use super::system_checks::check_system_declaration;
 use super::{FieldError, ValidationLimits};
 use crate::proto::v1::{
     BreachDetails, BreachNotification, ControllerDeclaration, Correction, CorrectionAction,

@@ -15,11 +15,11 @@ mod formats;
 mod legal_bases;
 mod limits;
 mod opt_in_checks;
-mod system_checks;
 mod request_checks;
 pub mod requirements;
 mod special_categories;
 mod subjects;
+mod system_checks;
 mod vocabulary;
 
 use std::time::SystemTime;

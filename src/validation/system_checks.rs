@@ -27,7 +27,10 @@ pub(super) fn check_system_declaration(
             ("data_categories", !declared.data_categories.is_empty()),
             ("purposes", !declared.purposes.is_empty()),
             ("recipients", !declared.recipients.is_empty()),
-            ("subject_categories", !declared.subject_categories.is_empty()),
+            (
+                "subject_categories",
+                !declared.subject_categories.is_empty(),
+            ),
             ("retention", !declared.retention.is_empty()),
             ("security_measures", !declared.security_measures.is_empty()),
         ];
@@ -76,7 +79,10 @@ pub(super) fn check_system_declaration(
             let path = format!("{recipients}[{i}]");
             check_text(&path, recipient, limits)?;
             if let Some(first) = declared.recipients[..i].iter().position(|r| r == recipient) {
-                return Err(FieldError::new(path, format!("repeats {recipients}[{first}]")));
+                return Err(FieldError::new(
+                    path,
+                    format!("repeats {recipients}[{first}]"),
+                ));
             }
         }
         check_terms(
