@@ -96,6 +96,9 @@ pub struct Config {
     /// The opt-in policy: collections through these channels for these purposes need consent,
     /// whatever legal basis they state (`docs/erasure.md` section 6).
     pub consent: crate::consent::ConsentPolicyConfig,
+    /// The data map: when a declared system is silent, and the declared systems
+    /// (`docs/data-map.md`).
+    pub data_map: crate::reports::data_map::DataMapConfig,
     /// Logging.
     pub log: LogConfig,
     /// `[replication]`: a replica of a log replicated on NATS JetStream (`docs/replication.md`);
@@ -155,6 +158,7 @@ impl Default for Config {
             controller: crate::reports::breach_case::ControllerConfig::default(),
             requests: crate::reports::request_case::RequestPolicyConfig::default(),
             consent: crate::consent::ConsentPolicyConfig::default(),
+            data_map: crate::reports::data_map::DataMapConfig::default(),
             log: LogConfig::default(),
             replication: None,
         }

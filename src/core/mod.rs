@@ -25,5 +25,5 @@ pub mod signature;
 pub mod subject_index;
 #[cfg(test)]
 pub mod test_calendar;
-#[cfg(test)]
+#[doc(hidden)]
 pub mod test_rng;

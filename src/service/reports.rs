@@ -7,6 +7,7 @@
 //! `breach_cases` (logged the same way when they count).
 
 mod breach_cases;
+mod data_map;
 mod request_cases;
 
 use std::collections::BTreeSet;
@@ -46,6 +47,7 @@ pub struct ReportsService {
     access_log: AccessLog,
     streams: Arc<StreamGate>,
     spill: SpillConfig,
+    silent_after_days: u32,
 }
 
 impl ReportsService {
@@ -67,7 +69,14 @@ impl ReportsService {
             access_log,
             streams,
             spill,
+            silent_after_days: crate::reports::data_map::DEFAULT_SILENT_AFTER_DAYS,
         }
+    }
+
+    /// `DataMap`'s default of `silent_after_days` (`[data_map] silent_after_days`).
+    pub fn with_silent_after_days(mut self, days: u32) -> Self {
+        self.silent_after_days = days;
+        self
     }
 
     /// Appends the access entry that logs a report (`service::access_log`). Returns its index.
@@ -332,6 +341,14 @@ impl Reports for Arc<ReportsService> {
         request: Request<pb::ListOverdueRequestsRequest>,
     ) -> Result<Response<pb::ListOverdueRequestsResponse>, Status> {
         self.overdue_requests(request).await
+    }
+
+    #[tracing::instrument(name = "data_map", skip_all)]
+    async fn data_map(
+        &self,
+        request: Request<pb::DataMapRequest>,
+    ) -> Result<Response<pb::DataMapResponse>, Status> {
+        ReportsService::data_map(self, request).await
     }
 
     #[tracing::instrument(name = "records_of_processing", skip_all)]

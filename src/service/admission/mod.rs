@@ -135,6 +135,11 @@ pub const METHODS: &[MethodRule] = &[
         "list overdue requests",
     ),
     rule(
+        "/gdpr_ledger.v1.Reports/DataMap",
+        Role::may_read,
+        "read the data map",
+    ),
+    rule(
         "/gdpr_ledger.v1.Reports/RecordsOfProcessing",
         Role::may_read,
         "read the record of processing",
