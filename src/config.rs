@@ -367,6 +367,9 @@ impl Config {
                 });
             }
         }
+        self.data_map
+            .check()
+            .map_err(|(key, reason)| ConfigError::Invalid { key, reason })?;
         Ok(())
     }
 }

@@ -411,3 +411,78 @@ async fn only_readers_map_only_admins_declare_and_bad_requests_change_nothing() 
     assert_eq!(answer.systems.len(), 1);
     assert!(answer.flags.is_empty(), "declared just now: not silent yet");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_systems_are_declared_at_start_only_when_they_change() {
+    use gdpr_ledger::reports::data_map::SystemConfig;
+    let crm = SystemConfig {
+        name: "crm".to_owned(),
+        owner: "sales-ops".to_owned(),
+        country: "DE".to_owned(),
+        data_categories: vec!["pd:Name".to_owned()],
+        subject_categories: vec!["dpv:Customer".to_owned()],
+        retention: "3 years".to_owned(),
+        ..Default::default()
+    };
+    let shop = SystemConfig {
+        name: "webshop".to_owned(),
+        owner: "shop-team".to_owned(),
+        country: "FR".to_owned(),
+        data_categories: vec!["pd:Purchase".to_owned()],
+        ..Default::default()
+    };
+    let (first_crm, first_shop) = (crm.clone(), shop.clone());
+    let mut ledger = TestLedger::start_with(move |config| {
+        config.data_map.systems = vec![first_crm, first_shop];
+    })
+    .await;
+    let seeded = ledger.tree_size().await;
+    let declared_names =
+        |answer: &pb::DataMapResponse| -> Vec<(String, Option<SystemDeclaration>)> {
+            answer
+                .systems
+                .iter()
+                .map(|s| (s.name.clone(), s.declared.clone()))
+                .collect()
+        };
+    let mut auditor = reports(&ledger, AUDITOR_TOKEN).await;
+    let first = data_map(&mut auditor, None, 0).await.expect("map");
+    let names = declared_names(&first);
+    assert_eq!(names.len(), 2, "{names:?}");
+    let crm_declared = names[0].1.clone().expect("crm declared");
+    assert_eq!(crm_declared.retention, "3 years");
+    assert_eq!(crm_declared.subject_categories, ["dpv:Customer"]);
+    let before_restart = Timestamp::from(SystemTime::now());
+    // The same configuration declares nothing again.
+    ledger.restart().await;
+    assert_eq!(ledger.tree_size().await, seeded);
+    // A changed system is declared anew, the other is not; the past answer stays as it was.
+    let mut changed = crm.clone();
+    changed.data_categories.push("pd:EmailAddress".to_owned());
+    ledger.config.data_map.systems = vec![changed, shop];
+    ledger.restart().await;
+    assert_eq!(ledger.tree_size().await, seeded + 1);
+    let mut auditor = reports(&ledger, AUDITOR_TOKEN).await;
+    let now_answer = data_map(&mut auditor, None, 0).await.expect("map");
+    let crm_now = declared_names(&now_answer)[0]
+        .1
+        .clone()
+        .expect("crm declared");
+    assert_eq!(crm_now.data_categories, ["pd:Name", "pd:EmailAddress"]);
+    let past = data_map(&mut auditor, Some(before_restart), 0)
+        .await
+        .expect("map");
+    assert_eq!(declared_names(&past), names);
+    // A system the configuration gets wrong stops the start, naming its key.
+    ledger.stop().await;
+    let mut config = ledger.config.clone();
+    config.data_map.systems[1].country = "France".to_owned();
+    let error = gdpr_ledger::server::start(config)
+        .await
+        .err()
+        .expect("a bad country stops the start");
+    assert!(
+        error.to_string().contains("[data_map] systems[1].country"),
+        "{error}"
+    );
+}

@@ -198,6 +198,31 @@ pub struct SystemConfig {
     pub security_measures: String,
 }
 
+impl DataMapConfig {
+    /// What serde cannot check: the days in range, each system named once. (Each system's
+    /// fields follow the event's rules when the server declares it at start.)
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if !(1..=MAX_SILENT_AFTER_DAYS).contains(&self.silent_after_days) {
+            return Err((
+                "data_map.silent_after_days",
+                format!("must be 1 to {MAX_SILENT_AFTER_DAYS} days"),
+            ));
+        }
+        for (i, system) in self.systems.iter().enumerate() {
+            if let Some(first) = self.systems[..i].iter().position(|s| s.name == system.name) {
+                return Err((
+                    "data_map.systems",
+                    format!(
+                        "systems[{i}] names {:?} again (systems[{first}]); one declaration a system",
+                        system.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl SystemConfig {
     /// The declaration it makes, without `effective_at`.
     pub fn declaration(&self) -> SystemDeclaration {
