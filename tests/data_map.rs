@@ -192,7 +192,7 @@ fn body(mut answer: pb::DataMapResponse) -> pb::DataMapResponse {
 async fn the_map_is_the_pure_rule_over_the_log_as_received_at_each_as_of() {
     let ledger = TestLedger::start().await;
     let mut auditor = reports(&ledger, AUDITOR_TOKEN).await;
-    let seed = 0xda7a_3a9_u64;
+    let seed = 0x0da7_a3a9_u64;
     let mut rng = Rng(seed);
     let start = now();
     let mut appended = Appended::default();
