@@ -99,6 +99,9 @@ pub struct Config {
     /// The retention schedule: how long each holder may keep data of a category for a purpose
     /// (`docs/retention.md`).
     pub retention: crate::reports::retention::RetentionConfig,
+    /// The data map: when a declared system is silent, and the declared systems
+    /// (`docs/data-map.md`).
+    pub data_map: crate::reports::data_map::DataMapConfig,
     /// Logging.
     pub log: LogConfig,
     /// `[replication]`: a replica of a log replicated on NATS JetStream (`docs/replication.md`);
@@ -159,6 +162,7 @@ impl Default for Config {
             requests: crate::reports::request_case::RequestPolicyConfig::default(),
             consent: crate::consent::ConsentPolicyConfig::default(),
             retention: crate::reports::retention::RetentionConfig::default(),
+            data_map: crate::reports::data_map::DataMapConfig::default(),
             log: LogConfig::default(),
             replication: None,
         }
@@ -367,6 +371,9 @@ impl Config {
                 });
             }
         }
+        self.data_map
+            .check()
+            .map_err(|(key, reason)| ConfigError::Invalid { key, reason })?;
         Ok(())
     }
 }

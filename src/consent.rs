@@ -413,7 +413,9 @@ impl ConsentQuery {
     }
 }
 
-fn decoded(key: &[u8], value: &[u8]) -> Result<(u64, crate::proto::v1::Entry), StorageError> {
+/// One row of the entries' column family, decoded: its index and entry (for the scans over the
+/// log, here and in `reports::data_map`).
+pub fn decoded(key: &[u8], value: &[u8]) -> Result<(u64, crate::proto::v1::Entry), StorageError> {
     let index = columns::decode_u64(key)
         .ok_or_else(|| StorageError::undecodable(columns::ENTRIES, "a key", "is not 8 bytes"))?;
     let entry = decode_entry(value).map_err(|e| StorageError::undecodable_entry(index, e))?;

@@ -43,7 +43,8 @@ enum Command {
     /// Load generator: durable appends per second and acknowledgement latency of a running server.
     #[cfg(feature = "server")]
     Bench(cli::bench::BenchArgs),
-    /// Reports from a running server: breach investigation, record of processing, subject access.
+    /// Reports from a running server: breach investigation, record of processing, retention,
+    /// data map, subject access.
     #[cfg(feature = "server")]
     Report(cli::report::ReportArgs),
     /// A replicated deployment's set-up (`docs/replication.md`).

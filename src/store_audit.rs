@@ -16,7 +16,8 @@ use crate::core::subject_index::{SubjectHead, SubjectNodeStore};
 use crate::reports::distinct::{DistinctKeys, SpillConfig};
 use crate::storage::report_index::cases::{
     TAG_BREACH_CASE, TAG_CONSENT_POLICY, TAG_CONTROLLER_DECLARED, TAG_REQUEST_CASE,
-    TAG_REQUEST_POLICY, TAG_RETENTION_POLICY, case_row_keys, describe_case_row,
+    TAG_REQUEST_POLICY, TAG_RETENTION_POLICY, TAG_SYSTEM_DECLARED, case_row_keys,
+    describe_case_row,
 };
 use crate::storage::report_index::counts::{
     count_key, member_key, parse_count_key, parse_member_key,
@@ -589,14 +590,15 @@ impl CaseAudit {
         if !store.has_column_family(columns::REPORTS) {
             return Ok(0);
         }
-        // Tags 0x0a to 0x0f in order: the six families of rows in key order.
+        // Tags 0x0a to 0x10 in order: the seven families of rows in key order.
         let mut stored = store
             .report_rows_of_tag(TAG_BREACH_CASE)?
             .chain(store.report_rows_of_tag(TAG_CONTROLLER_DECLARED)?)
             .chain(store.report_rows_of_tag(TAG_REQUEST_CASE)?)
             .chain(store.report_rows_of_tag(TAG_REQUEST_POLICY)?)
             .chain(store.report_rows_of_tag(TAG_CONSENT_POLICY)?)
-            .chain(store.report_rows_of_tag(TAG_RETENTION_POLICY)?);
+            .chain(store.report_rows_of_tag(TAG_RETENTION_POLICY)?)
+            .chain(store.report_rows_of_tag(TAG_SYSTEM_DECLARED)?);
         let mut checked = 0u64;
         self.rows.for_each_sorted(|key| {
             match stored.next().transpose()? {

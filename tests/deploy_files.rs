@@ -1824,6 +1824,7 @@ async fn the_alerting_rules_read_only_metrics_the_server_exports() {
         "gdpr_ledger_checkpoint_age_seconds",
         "gdpr_ledger_append_rejections_total",
         "gdpr_ledger_erasure_oldest_open_case_age_seconds",
+        "gdpr_ledger_retention_overdue",
     ] {
         assert!(read.contains(needed), "no alert reads {needed}");
     }

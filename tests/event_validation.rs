@@ -221,6 +221,17 @@ fn fill(sub: &mut EventSubmission, field: Field) {
                         }),
                     })
                 }
+                Field::SystemDeclaration => {
+                    event.system_declaration = Some(gdpr_ledger::proto::v1::SystemDeclaration {
+                        name: "crm".to_owned(),
+                        withdrawn: true,
+                        effective_at: Some(prost_types::Timestamp {
+                            seconds: EXAMPLE_OCCURRED_AT_SECONDS,
+                            nanos: 0,
+                        }),
+                        ..Default::default()
+                    })
+                }
                 Field::Subject | Field::LinkedSubject | Field::Details => unreachable!(),
             }
         }
@@ -239,8 +250,8 @@ fn shipped_table_parses_and_covers_every_kind() {
     let kinds = kinds();
     assert_eq!(
         kinds.len(),
-        27,
-        "EventKind has 27 kinds besides UNSPECIFIED"
+        28,
+        "EventKind has 28 kinds besides UNSPECIFIED"
     );
     for kind in &kinds {
         let rules = table.for_kind(*kind).expect("every kind has rules");
@@ -1292,6 +1303,9 @@ fn event_from_json(value: &Value) -> Event {
             "requestPolicy" => event.request_policy = Some(policy_from_json(value)),
             "consentPolicy" => event.consent_policy = Some(opt_in_policy_from_json(value)),
             "retentionPolicy" => event.retention_policy = Some(retention_policy_from_json(value)),
+            "systemDeclaration" => {
+                event.system_declaration = Some(system_declaration_from_json(value))
+            }
             other => panic!("Event has no field {other}"),
         }
     }
@@ -1423,6 +1437,27 @@ fn retention_policy_from_json(value: &Value) -> gdpr_ledger::proto::v1::Retentio
         }
     }
     policy
+}
+
+fn system_declaration_from_json(value: &Value) -> gdpr_ledger::proto::v1::SystemDeclaration {
+    let mut declared = gdpr_ledger::proto::v1::SystemDeclaration::default();
+    for (key, value) in as_object(value) {
+        match key.as_str() {
+            "name" => declared.name = text(value),
+            "owner" => declared.owner = text(value),
+            "country" => declared.country = text(value),
+            "dataCategories" => declared.data_categories = texts(value),
+            "purposes" => declared.purposes = texts(value),
+            "recipients" => declared.recipients = texts(value),
+            "subjectCategories" => declared.subject_categories = texts(value),
+            "retention" => declared.retention = text(value),
+            "securityMeasures" => declared.security_measures = text(value),
+            "effectiveAt" => declared.effective_at = Some(timestamp_from_rfc3339(&text(value))),
+            "withdrawn" => declared.withdrawn = value.as_bool().expect("a JSON boolean"),
+            other => panic!("SystemDeclaration has no field {other}"),
+        }
+    }
+    declared
 }
 
 fn recipient_from_json(value: &Value) -> Recipient {
@@ -1826,4 +1861,103 @@ fn the_retention_policy_names_its_fields_when_wrong() {
     let mut ended = example(EventKind::RelationshipEnded);
     event_mut(&mut ended).data_categories = vec!["pd:EmailAddress".to_owned()];
     expect_error(&ended, "event.data_categories");
+}
+
+#[test]
+fn a_system_declaration_names_its_fields_when_wrong() {
+    use gdpr_ledger::core::data_map::MAX_DECLARED_RECIPIENTS;
+    use gdpr_ledger::proto::v1::SystemDeclaration;
+    validate(&example(EventKind::SystemDeclared)).expect("the example is valid");
+    let declared = |change: &dyn Fn(&mut SystemDeclaration)| {
+        let mut sub = example(EventKind::SystemDeclared);
+        change(
+            event_mut(&mut sub)
+                .system_declaration
+                .as_mut()
+                .expect("declaration"),
+        );
+        sub
+    };
+    let path = |part: &str| format!("event.system_declaration.{part}");
+    expect_error(&declared(&|d| d.name.clear()), &path("name"));
+    expect_error(&declared(&|d| d.name = "c r m".to_owned()), &path("name"));
+    expect_error(&declared(&|d| d.owner.clear()), &path("owner"));
+    expect_error(&declared(&|d| d.country.clear()), &path("country"));
+    expect_error(
+        &declared(&|d| d.country = "Germany".to_owned()),
+        &path("country"),
+    );
+    expect_error(
+        &declared(&|d| d.data_categories.clear()),
+        &path("data_categories"),
+    );
+    expect_error(
+        &declared(&|d| d.data_categories[2] = "Purchase".to_owned()),
+        &path("data_categories[2]"),
+    );
+    expect_error(
+        &declared(&|d| d.purposes[1] = "marketing".to_owned()),
+        &path("purposes[1]"),
+    );
+    expect_error(
+        &declared(&|d| d.recipients.push("mailer-us".to_owned())),
+        &path("recipients[1]"),
+    );
+    expect_error(
+        &declared(&|d| d.recipients.push(" padded".to_owned())),
+        &path("recipients[1]"),
+    );
+    expect_error(
+        &declared(&|d| {
+            d.recipients = (0..=MAX_DECLARED_RECIPIENTS)
+                .map(|i| format!("r-{i}"))
+                .collect()
+        }),
+        &path("recipients"),
+    );
+    expect_error(
+        &declared(&|d| d.subject_categories = vec!["Customer".to_owned()]),
+        &path("subject_categories[0]"),
+    );
+    expect_error(
+        &declared(&|d| d.retention = "\u{7}".to_owned()),
+        &path("retention"),
+    );
+    expect_error(
+        &declared(&|d| d.security_measures = " tls".to_owned()),
+        &path("security_measures"),
+    );
+    expect_error(&declared(&|d| d.effective_at = None), &path("effective_at"));
+    // A withdrawal names the system and the time only.
+    let withdrawal = |change: &dyn Fn(&mut SystemDeclaration)| {
+        declared(&|d| {
+            *d = SystemDeclaration {
+                name: d.name.clone(),
+                effective_at: d.effective_at,
+                withdrawn: true,
+                ..Default::default()
+            };
+            change(d);
+        })
+    };
+    validate(&withdrawal(&|_| {})).expect("a withdrawal");
+    expect_error(
+        &withdrawal(&|d| d.owner = "sales-ops".to_owned()),
+        &path("owner"),
+    );
+    expect_error(
+        &withdrawal(&|d| d.recipients = vec!["mailer-us".to_owned()]),
+        &path("recipients"),
+    );
+    expect_error(&withdrawal(&|d| d.name.clear()), &path("name"));
+    // Only in its own kind, and only with it.
+    let mut collection = example(EventKind::Collection);
+    event_mut(&mut collection).system_declaration =
+        event_mut(&mut example(EventKind::SystemDeclared))
+            .system_declaration
+            .clone();
+    expect_error(&collection, "event.system_declaration");
+    let mut bare = example(EventKind::SystemDeclared);
+    event_mut(&mut bare).system_declaration = None;
+    expect_error(&bare, "event.system_declaration");
 }

@@ -466,11 +466,72 @@ async fn overdue_data_for_any_as_of_agrees_with_a_brute_force_pass() {
         assert_eq!(last.policy_index, policies[in_force].0);
         compared += 1;
         overdue_seen += want.len();
+        if k == 3 {
+            // The command line lists every page: one CSV line per item, in the server's order.
+            let csv = report_retention(&ledger, &ts(as_of).to_string(), "csv");
+            let mut lines = csv.lines();
+            assert_eq!(
+                lines.next(),
+                Some(
+                    "subject,holder,data_category,purpose,deadline,last_arrival_index,\
+                     last_arrival_at,relationship_ended_index,relationship_ended_at,rule,\
+                     exemption_ended_index"
+                )
+            );
+            let rows: Vec<(String, String, String, String, String)> = lines
+                .map(|line| {
+                    let cells: Vec<&str> = line.split(',').collect();
+                    assert_eq!(cells.len(), 11, "{line}");
+                    (
+                        cells[0].to_owned(),
+                        cells[1].to_owned(),
+                        cells[2].to_owned(),
+                        cells[3].to_owned(),
+                        cells[4].to_owned(),
+                    )
+                })
+                .collect();
+            let from_rpc: Vec<(String, String, String, String, String)> = items
+                .iter()
+                .map(|item| {
+                    (
+                        item.subject.clone(),
+                        item.holder.clone(),
+                        item.data_category.clone(),
+                        item.purpose.clone(),
+                        item.deadline.clone(),
+                    )
+                })
+                .collect();
+            assert!(!rows.is_empty(), "items to list at as_of {as_of}");
+            assert_eq!(rows, from_rpc);
+            let json = report_retention(&ledger, &ts(as_of).to_string(), "json");
+            let json: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+            assert_eq!(json.as_array().map(Vec::len), Some(items.len()));
+        }
     }
     assert!(
         compared == 5 && overdue_seen > 40,
         "a population worth comparing: {overdue_seen} overdue items"
     );
+}
+
+/// Runs `gdpr-ledger report retention` against the ledger with the auditor's token; its
+/// standard output.
+fn report_retention(ledger: &TestLedger, as_of: &str, format: &str) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
+        .args(["report", "retention", "--as-of", as_of, "--format", format])
+        .arg("--server")
+        .arg(ledger.addr().to_string())
+        .args(["--token", AUDITOR_TOKEN])
+        .output()
+        .expect("the command runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

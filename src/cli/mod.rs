@@ -15,6 +15,8 @@ pub mod connect;
 #[cfg(feature = "server")]
 pub mod consent;
 #[cfg(feature = "server")]
+pub mod data_map;
+#[cfg(feature = "server")]
 pub mod erasure;
 #[cfg(feature = "server")]
 pub mod footprint;
@@ -28,6 +30,8 @@ pub mod replication;
 pub mod report;
 #[cfg(feature = "server")]
 pub mod requests;
+#[cfg(feature = "server")]
+pub mod retention;
 #[cfg(feature = "server")]
 pub mod serve;
 pub mod verify;

@@ -1,4 +1,4 @@
-//! `gdpr-ledger report breach|processing|subject`: reports from a running server
+//! `gdpr-ledger report breach|processing|retention|data-map|subject`: reports from a running server
 //! (`docs/reports.md`), as text, JSON, CSV or one printable HTML page, with a progress bar on
 //! standard error when it is a terminal.
 
@@ -89,6 +89,12 @@ pub enum Report {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Data kept past its retention period at `--as-of` (docs/retention.md): every subject
+    /// pseudonym and holder, with the deadline and the entries it ran from.
+    Retention(super::retention::RetentionArgs),
+    /// The data map at `--as-of` (docs/data-map.md): declared systems against observed ones,
+    /// the collection and share flows, and the flags.
+    DataMap(super::data_map::DataMapArgs),
     /// Subject access report (article 15) for one identifier.
     Subject {
         #[command(flatten)]
@@ -374,9 +380,13 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                 response.tree_size,
                 started.elapsed().as_secs_f64()
             );
+            let declared = &response.declared_systems;
             let text = match format {
-                Format::Text => export::processing_text(&response.records),
-                Format::Json => export::processing_json(&response.records),
+                Format::Text => {
+                    export::processing_text(&response.records)
+                        + &export::declared_systems_text(declared)
+                }
+                Format::Json => export::processing_json(&response.records, declared),
                 Format::Csv => export::processing_csv(&response.records),
                 Format::Html => {
                     let checkpoint = checkpoint_at(&mut ledger, response.tree_size).await?;
@@ -391,11 +401,13 @@ async fn run_async(report: &Report) -> anyhow::Result<()> {
                         ),
                         made_at(),
                     ];
-                    pages::processing_html(&response.records, &query, &checkpoint)?
+                    pages::processing_html(&response.records, declared, &query, &checkpoint)?
                 }
             };
             write_out(output, &text)
         }
+        Report::Retention(args) => super::retention::run(args).await,
+        Report::DataMap(args) => super::data_map::run(args).await,
         Report::Subject {
             connection,
             subject,

@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod checkpoint;
 pub mod checks;
 pub mod correction;
+pub mod data_map;
 pub mod deadline;
 pub mod declarations;
 pub mod directory;
@@ -24,5 +25,5 @@ pub mod signature;
 pub mod subject_index;
 #[cfg(test)]
 pub mod test_calendar;
-#[cfg(test)]
+#[doc(hidden)]
 pub mod test_rng;

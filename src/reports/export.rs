@@ -346,8 +346,24 @@ pub fn processing_csv(records: &[pb::ProcessingRecord]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The article 30 records as JSON.
-pub fn processing_json(records: &[pb::ProcessingRecord]) -> String {
+/// A system's declaration as JSON (the names of `SystemDeclaration`'s fields).
+fn declaration_json(system: &pb::DeclaredSystem) -> Value {
+    let d = system.declaration.clone().unwrap_or_default();
+    json!({
+        "index": system.index, "name": d.name, "owner": d.owner, "country": d.country,
+        "data_categories": d.data_categories, "purposes": d.purposes,
+        "recipients": d.recipients, "subject_categories": d.subject_categories,
+        "retention": d.retention, "security_measures": d.security_measures,
+        "effective_at": time(&d.effective_at),
+    })
+}
+
+/// The article 30 record as JSON: `records`, its lines as the entries show them, and
+/// `declared_systems`, the systems as the controller declares them.
+pub fn processing_json(
+    records: &[pb::ProcessingRecord],
+    declared: &[pb::DeclaredSystem],
+) -> String {
     let rows: Vec<Value> = records
         .iter()
         .map(|r| {
@@ -362,7 +378,66 @@ pub fn processing_json(records: &[pb::ProcessingRecord]) -> String {
             })
         })
         .collect();
-    serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
+    let declared: Vec<Value> = declared.iter().map(declaration_json).collect();
+    let report = json!({"records": rows, "declared_systems": declared});
+    serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+}
+
+/// A list for text: its items joined with ", ", or `-` when empty.
+fn list_or_dash(items: &[String]) -> String {
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// The declared systems as text: a block per system with the article 30(1) fields the entries
+/// cannot show. Empty when none is declared.
+pub fn declared_systems_text(declared: &[pb::DeclaredSystem]) -> String {
+    let mut out = String::new();
+    if declared.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\nDeclared systems (system_declared):");
+    for system in declared {
+        let d = system.declaration.clone().unwrap_or_default();
+        let or_dash = |text: &str| {
+            if text.is_empty() {
+                "-".to_owned()
+            } else {
+                text.to_owned()
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{} (entry {}, in force from {}): owner {}, country {}",
+            d.name,
+            system.index,
+            time(&d.effective_at),
+            or_dash(&d.owner),
+            or_dash(&d.country)
+        );
+        let _ = writeln!(
+            out,
+            "  data categories: {}",
+            list_or_dash(&d.data_categories)
+        );
+        let _ = writeln!(out, "  purposes: {}", list_or_dash(&d.purposes));
+        let _ = writeln!(out, "  recipients: {}", list_or_dash(&d.recipients));
+        let _ = writeln!(
+            out,
+            "  categories of data subjects: {}",
+            list_or_dash(&d.subject_categories)
+        );
+        let _ = writeln!(out, "  time limits for erasure: {}", or_dash(&d.retention));
+        let _ = writeln!(
+            out,
+            "  security measures: {}",
+            or_dash(&d.security_measures)
+        );
+    }
+    out
 }
 
 /// The article 30 records as text, one line per record.

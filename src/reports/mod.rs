@@ -9,6 +9,7 @@
 pub mod breach;
 pub mod breach_case;
 pub mod breach_draft;
+pub mod data_map;
 pub mod distinct;
 pub mod export;
 pub mod html;

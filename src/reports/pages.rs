@@ -174,6 +174,7 @@ fn counts<W: Write>(
 /// The article 30 record as one HTML page.
 pub fn processing_html(
     records: &[pb::ProcessingRecord],
+    declared: &[pb::DeclaredSystem],
     query: &Query,
     checkpoint: &CheckpointShown,
 ) -> io::Result<String> {
@@ -242,6 +243,46 @@ pub fn processing_html(
         ])?;
     }
     page.end_table()?;
+    page.heading("Systems as declared (article 30(1))")?;
+    if declared.is_empty() {
+        page.paragraph(&Html::text(
+            "No system is declared (system_declared, docs/data-map.md): the categories of data \
+             subjects, the time limits for erasure and the security measures are not recorded.",
+        ))?;
+    } else {
+        page.table(&[
+            "System",
+            "Owner",
+            "Country",
+            "Data categories",
+            "Purposes",
+            "Recipients",
+            "Categories of data subjects",
+            "Time limits for erasure",
+            "Security measures",
+            "In force from",
+        ])?;
+        for system in declared {
+            let d = system.declaration.clone().unwrap_or_default();
+            page.row(&[
+                Html::text(&d.name),
+                Html::text_or_dash(&d.owner),
+                Html::text_or_dash(&d.country),
+                Html::terms(&d.data_categories),
+                Html::terms(&d.purposes),
+                Html::text_or_dash(&d.recipients.join(", ")),
+                Html::terms(&d.subject_categories),
+                Html::text_or_dash(&d.retention),
+                Html::text_or_dash(&d.security_measures),
+                Html::text(&format!(
+                    "{} (entry {})",
+                    time(&d.effective_at),
+                    system.index
+                )),
+            ])?;
+        }
+        page.end_table()?;
+    }
     Ok(String::from_utf8_lossy(&page.finish()?).into_owned())
 }
 

@@ -6,14 +6,16 @@
 //! `[requests]` (docs/requests.md) is declared the same way, as `request_policy_declared`, and so
 //! is the opt-in policy of `[consent]` (docs/erasure.md section 6), as `consent_policy_declared`,
 //! and the retention schedule of `[retention]` (docs/retention.md), as
-//! `retention_policy_declared`.
+//! `retention_policy_declared`, and each system of `[[data_map.systems]]` (docs/data-map.md), as `system_declared`.
 
 use std::time::SystemTime;
 
 use super::ServerError;
 use crate::consent::{ConsentPolicyConfig, latest_consent_policy};
 use crate::proto::v1 as pb;
+use crate::proto::v1::SystemDeclaration;
 use crate::reports::breach_case::{ControllerConfig, latest_declaration};
+use crate::reports::data_map::{DataMapConfig, live_system_declarations};
 use crate::reports::request_case::{RequestPolicyConfig, latest_request_policy};
 use crate::reports::retention::{RetentionConfig, latest_retention_policy};
 use crate::sequencer::{CorrectionRights, PreparedEvent, SequencerHandle};
@@ -164,6 +166,65 @@ pub async fn seed_retention_policy(
         ("event.retention_policy", ""),
     ];
     declare(event, now, "retention", &keys, sequencer, digest_key).await
+}
+
+/// Declares each system of `[[data_map.systems]]` whose declaration in force now differs from
+/// the configured one (or that has none), in force from now (`docs/data-map.md` section 4). A
+/// system the log declares and the configuration does not name is left as the log has it.
+/// Returns the indexes of the entries appended.
+pub async fn seed_systems(
+    configured: &DataMapConfig,
+    store: &LedgerStore,
+    sequencer: &SequencerHandle,
+    digest_key: &[u8; 32],
+) -> Result<Vec<u64>, ServerError> {
+    if configured.systems.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = SystemTime::now();
+    let at = prost_types::Timestamp::from(now);
+    let error = |e: crate::reports::ReportError| ServerError::Controller(e.to_string());
+    let size = store
+        .tree_size()
+        .map_err(|e| ServerError::Controller(e.to_string()))?;
+    let declared = live_system_declarations(store, size).map_err(error)?;
+    let mut appended = Vec::new();
+    for (i, system) in configured.systems.iter().enumerate() {
+        let wanted = system.declaration();
+        let in_force = crate::core::declarations::in_force(
+            declared
+                .iter()
+                .filter(|(_, d)| d.name == wanted.name)
+                .map(|(index, d)| (*index, d)),
+            |d| d.effective_at.as_ref(),
+            &at,
+        );
+        let same = in_force.is_some_and(|(_, d)| {
+            SystemDeclaration {
+                effective_at: None,
+                ..d.clone()
+            } == wanted
+        });
+        if same {
+            continue;
+        }
+        let event = pb::Event {
+            event_id: format!("data-map.{i}.{}", crate::unix_time::nanos(now)),
+            kind: pb::EventKind::SystemDeclared as i32,
+            occurred_at: Some(at),
+            system: LEDGER_SYSTEM.into(),
+            actor: "config:data_map".into(),
+            system_declaration: Some(SystemDeclaration {
+                effective_at: Some(at),
+                ..wanted
+            }),
+            ..pb::Event::default()
+        };
+        let key = format!("systems[{i}]");
+        let keys = [("event.system_declaration", key.as_str())];
+        appended.extend(declare(event, now, "data_map", &keys, sequencer, digest_key).await?);
+    }
+    Ok(appended)
 }
 
 /// The key in its section of the configuration of a field of a declaration: the first of `keys`

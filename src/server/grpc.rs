@@ -77,7 +77,8 @@ pub(super) async fn grpc_router(
             digest_key,
             streams.clone(),
             config.reports.clone(),
-        ),
+        )
+        .with_silent_after_days(config.data_map.silent_after_days),
     ));
     let service = LedgerService::new(
         store.clone(),

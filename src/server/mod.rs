@@ -226,6 +226,15 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         )
         .await
     );
+    or_stop!(
+        controller::seed_systems(
+            &config.data_map,
+            &store,
+            &sequencer,
+            &crate::service::submission_digest_key(&keys.directory_secret),
+        )
+        .await
+    );
     let close_route = replica
         .clone()
         .map(|replica| replica as Arc<dyn crate::erasure::CloseRoute>);

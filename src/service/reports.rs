@@ -7,6 +7,7 @@
 //! `breach_cases` (logged the same way when they count).
 
 mod breach_cases;
+mod data_map;
 mod request_cases;
 mod retention;
 
@@ -47,6 +48,7 @@ pub struct ReportsService {
     access_log: AccessLog,
     streams: Arc<StreamGate>,
     spill: SpillConfig,
+    silent_after_days: u32,
 }
 
 impl ReportsService {
@@ -68,7 +70,14 @@ impl ReportsService {
             access_log,
             streams,
             spill,
+            silent_after_days: crate::reports::data_map::DEFAULT_SILENT_AFTER_DAYS,
         }
+    }
+
+    /// `DataMap`'s default of `silent_after_days` (`[data_map] silent_after_days`).
+    pub fn with_silent_after_days(mut self, days: u32) -> Self {
+        self.silent_after_days = days;
+        self
     }
 
     /// Appends the access entry that logs a report (`service::access_log`). Returns its index.
@@ -343,6 +352,14 @@ impl Reports for Arc<ReportsService> {
         self.retention_overdue(request).await
     }
 
+    #[tracing::instrument(name = "data_map", skip_all)]
+    async fn data_map(
+        &self,
+        request: Request<pb::DataMapRequest>,
+    ) -> Result<Response<pb::DataMapResponse>, Status> {
+        ReportsService::data_map(self, request).await
+    }
+
     #[tracing::instrument(name = "records_of_processing", skip_all)]
     async fn records_of_processing(
         &self,
@@ -362,12 +379,25 @@ impl Reports for Arc<ReportsService> {
         let systems: BTreeSet<String> = request.systems.into_iter().collect();
         let size = self.sequencer.shared().latest_checkpoint().size;
         let store = self.store.clone();
-        let records =
-            blocking(move || reports::processing::records_of_processing(&store, &systems, size))
-                .await?;
+        let now = prost_types::Timestamp::from(std::time::SystemTime::now());
+        let (records, declared_systems) = blocking(move || {
+            let records = reports::processing::records_of_processing(&store, &systems, size)?;
+            let mut declared = reports::data_map::declared_systems(&store, size, &now)?;
+            if !systems.is_empty() {
+                declared.retain(|system| {
+                    system
+                        .declaration
+                        .as_ref()
+                        .is_some_and(|d| systems.contains(&d.name))
+                });
+            }
+            Ok::<_, reports::ReportError>((records, declared))
+        })
+        .await?;
         Ok(Response::new(pb::RecordsOfProcessingResponse {
             records,
             tree_size: size,
+            declared_systems,
         }))
     }
 

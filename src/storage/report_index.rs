@@ -68,16 +68,7 @@ pub const TAG_AGGREGATE: u8 = 0x07;
 pub const META_REPORTS_INDEXED: &[u8] = b"reports_indexed";
 
 /// The kinds that record processing of personal data: what reports count as records.
-pub fn is_processing_kind(kind: EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::Collection
-            | EventKind::Share
-            | EventKind::Access
-            | EventKind::Rectification
-            | EventKind::Export
-    )
-}
+pub use crate::core::data_map::is_processing_kind;
 
 /// The 12-byte order-preserving encoding of a time.
 pub fn time_key(time: &Timestamp) -> [u8; 12] {

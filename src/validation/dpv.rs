@@ -119,6 +119,18 @@ pub fn unknown_dpv_terms(event: &Event) -> Vec<(String, String)> {
             );
         }
     }
+    if let Some(declared) = &event.system_declaration {
+        // A misspelt category of a declaration would flag every entry of the system.
+        list(
+            "event.system_declaration.data_categories",
+            &declared.data_categories,
+        );
+        list("event.system_declaration.purposes", &declared.purposes);
+        list(
+            "event.system_declaration.subject_categories",
+            &declared.subject_categories,
+        );
+    }
     if let Some(policy) = &event.retention_policy {
         // A misspelt category or purpose of a retention rule would never match an item.
         for (index, rule) in policy.rules.iter().enumerate() {

@@ -7,7 +7,7 @@ use crate::proto::v1::{
     DataSubjectRequest, DataSubjectRight, DeletionMethod, Event, EventKind, EventSubmission,
     Exemption, OptInPolicy, OptInRule, Recipient, RecipientRole, RequestExtension, RequestPolicy,
     RequestResponse, RetentionPolicy, RetentionRule, RetentionTrigger, SubjectIdentifier,
-    SubjectsNotification, TransferBasis,
+    SubjectsNotification, SystemDeclaration, TransferBasis,
 };
 
 /// `occurred_at` of every example: 2025-03-14T09:26:53Z.
@@ -236,6 +236,23 @@ pub fn example_submission(kind: EventKind) -> EventSubmission {
             sub.subject = Some(customer("C-000123"));
             event.actor = "job:account-closure".to_owned();
         }
+        EventKind::SystemDeclared => {
+            // The CRM as the controller declares it for the data map and the article 30 record.
+            event.system_declaration = Some(SystemDeclaration {
+                name: "crm".to_owned(),
+                owner: "sales-ops".to_owned(),
+                country: "DE".to_owned(),
+                data_categories: terms(&["pd:Name", "pd:EmailAddress", "pd:Purchase"]),
+                purposes: terms(&["dpv:ServiceProvision", "dpv:DirectMarketing"]),
+                recipients: terms(&["mailer-us"]),
+                subject_categories: terms(&["dpv:Customer"]),
+                retention: "3 years after the contract ends".to_owned(),
+                security_measures: "encryption at rest, SSO with MFA".to_owned(),
+                effective_at: Some(at(-365 * 86_400)),
+                withdrawn: false,
+            });
+            sub.subject = None;
+        }
         EventKind::IdentityLink => {
             sub.linked_subject = Some(customer("C-000123"));
             event.linked_identifier_kind = "customer_id".to_owned();
@@ -285,7 +302,8 @@ fn example_system(kind: EventKind) -> &'static str {
         | EventKind::RequestRefused
         | EventKind::RequestPolicyDeclared
         | EventKind::ConsentPolicyDeclared
-        | EventKind::RetentionPolicyDeclared => "privacy-portal",
+        | EventKind::RetentionPolicyDeclared
+        | EventKind::SystemDeclared => "privacy-portal",
         EventKind::Restriction => "recommender",
         _ => "crm",
     }

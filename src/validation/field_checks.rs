@@ -16,6 +16,7 @@ use super::request_checks::{
 };
 use super::retention_checks::check_retention_policy;
 use super::subjects::check_identifier;
+use super::system_checks::check_system_declaration;
 use super::{FieldError, ValidationLimits};
 use crate::proto::v1::{
     BreachDetails, BreachNotification, ControllerDeclaration, Correction, CorrectionAction,
@@ -131,6 +132,10 @@ pub fn check_present_field(
                 },
                 Field::RetentionPolicy => match &event.retention_policy {
                     Some(policy) => check_retention_policy(policy, limits),
+                    None => Ok(()),
+                },
+                Field::SystemDeclaration => match &event.system_declaration {
+                    Some(declared) => check_system_declaration(declared, limits),
                     None => Ok(()),
                 },
                 Field::Subject | Field::LinkedSubject | Field::Details => Ok(()),

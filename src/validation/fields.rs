@@ -65,6 +65,8 @@ pub enum Field {
     ConsentPolicy,
     /// `event.retention_policy` (a message).
     RetentionPolicy,
+    /// `event.system_declaration` (a message).
+    SystemDeclaration,
     /// `subject` (a message).
     Subject,
     /// `linked_subject` (a message).
@@ -76,7 +78,7 @@ pub enum Field {
 impl Field {
     /// Every field, in the order validation checks them (the proto's order): the first failing
     /// field of a submission is the one its `FieldError` names.
-    pub const ALL: [Field; 31] = [
+    pub const ALL: [Field; 32] = [
         Field::EventId,
         Field::Kind,
         Field::OccurredAt,
@@ -105,6 +107,7 @@ impl Field {
         Field::RequestPolicy,
         Field::ConsentPolicy,
         Field::RetentionPolicy,
+        Field::SystemDeclaration,
         Field::Subject,
         Field::LinkedSubject,
         Field::Details,
@@ -141,6 +144,7 @@ impl Field {
             Field::RequestPolicy => "event.request_policy",
             Field::ConsentPolicy => "event.consent_policy",
             Field::RetentionPolicy => "event.retention_policy",
+            Field::SystemDeclaration => "event.system_declaration",
             Field::Subject => "subject",
             Field::LinkedSubject => "linked_subject",
             Field::Details => "details",
@@ -191,6 +195,10 @@ impl Field {
             ],
             Field::ConsentPolicy => &["event.consent_policy.effective_at"],
             Field::RetentionPolicy => &["event.retention_policy.effective_at"],
+            Field::SystemDeclaration => &[
+                "event.system_declaration.name",
+                "event.system_declaration.effective_at",
+            ],
             _ => &[],
         }
     }
@@ -238,6 +246,7 @@ impl Field {
             Field::RequestPolicy => event.request_policy.is_some(),
             Field::ConsentPolicy => event.consent_policy.is_some(),
             Field::RetentionPolicy => event.retention_policy.is_some(),
+            Field::SystemDeclaration => event.system_declaration.is_some(),
             Field::Subject | Field::LinkedSubject | Field::Details => false,
         }
     }
@@ -287,6 +296,7 @@ impl Field {
             Field::RequestPolicy => event.request_policy = None,
             Field::ConsentPolicy => event.consent_policy = None,
             Field::RetentionPolicy => event.retention_policy = None,
+            Field::SystemDeclaration => event.system_declaration = None,
             Field::Subject | Field::LinkedSubject | Field::Details => {}
         }
     }
@@ -483,6 +493,20 @@ pub fn clear_field(sub: &mut EventSubmission, path: &str) -> bool {
             match part {
                 "rules" => policy.rules.clear(),
                 "effective_at" => policy.effective_at = None,
+                _ => return false,
+            }
+        }
+        "event.system_declaration" => {
+            let Some(declared) = sub
+                .event
+                .as_mut()
+                .and_then(|e| e.system_declaration.as_mut())
+            else {
+                return false;
+            };
+            match part {
+                "name" => declared.name.clear(),
+                "effective_at" => declared.effective_at = None,
                 _ => return false,
             }
         }

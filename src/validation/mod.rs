@@ -20,6 +20,7 @@ pub mod requirements;
 mod retention_checks;
 mod special_categories;
 mod subjects;
+mod system_checks;
 mod vocabulary;
 
 use std::time::SystemTime;
@@ -168,6 +169,7 @@ pub fn validate_amended_event(
         Field::RequestPolicy,
         Field::ConsentPolicy,
         Field::RetentionPolicy,
+        Field::SystemDeclaration,
     ];
     let amendable = Field::ALL
         .into_iter()

@@ -13,7 +13,7 @@ const KINDS = [
   'retention_expired', 'breach', 'identity_link', 'correction', 'erasure_exempted',
   'breach_notified', 'subjects_notified', 'controller_declared', 'request_received',
   'request_extended', 'request_answered', 'request_refused', 'request_policy_declared',
-  'consent_policy_declared', 'retention_policy_declared', 'relationship_ended',
+  'consent_policy_declared', 'retention_policy_declared', 'relationship_ended', 'system_declared',
 ];
 const ROLES = ['unspecified', 'processor', 'sub-processor', 'controller', 'joint controller', 'channel partner', 'third party'];
 const TRANSFER_BASES = [
@@ -23,7 +23,7 @@ const TRANSFER_BASES = [
 const DELETION_METHODS = ['unspecified', 'delete', 'erase', 'destruct'];
 const CORRECTION_ACTIONS = ['unspecified', 'retract', 'amend'];
 
-const name = (list, n) => (n < BigInt(list.length) ? list[Number(n)] : `unknown (${n})`);
+const name = (list, n) => (n < BigInt(list.length) ? list[Number(n)] : undefined) ?? `unknown (${n})`;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function varint(b, o) {

@@ -39,6 +39,7 @@ SAMPLE = {
     "request_policy": events.RequestPolicy("Europe/Berlin", ["2027-04-05"]),
     "consent_policy": events.OptInPolicy([events.OptInRule(["event-badge-scan"], ["dpv:Marketing"])]),
     "retention_policy": events.RetentionPolicy([events.RetentionRule("billing", months=120)]),
+    "system_declaration": events.SystemDeclaration("crm", "sales-ops", "DE", ["pd:EmailAddress"]),
     "target_index": 0,
     "action": events.CorrectionAction.RETRACT,
 }

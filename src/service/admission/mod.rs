@@ -140,6 +140,11 @@ pub const METHODS: &[MethodRule] = &[
         "list data kept past its retention period",
     ),
     rule(
+        "/gdpr_ledger.v1.Reports/DataMap",
+        Role::may_read,
+        "read the data map",
+    ),
+    rule(
         "/gdpr_ledger.v1.Reports/RecordsOfProcessing",
         Role::may_read,
         "read the record of processing",

@@ -24,8 +24,8 @@ pub(super) fn check_systems(
         return Ok(());
     };
     caller.check_system(&format!("{prefix}.event.system"), &event.system)?;
-    // The controller's details, the request policy, the opt-in policy and the retention schedule
-    // are policy: an admin declares them (or the server, from its configuration:
+    // The controller's details, the request policy, the opt-in policy, the retention schedule and
+    // the declared systems are policy: an admin declares them (or the server, from its configuration:
     // `server::controller`), never a producer.
     let policy = match pb::EventKind::try_from(event.kind) {
         Ok(pb::EventKind::ControllerDeclared) => Some(("controller_declared", "breach-cases")),
@@ -34,6 +34,7 @@ pub(super) fn check_systems(
         Ok(pb::EventKind::RetentionPolicyDeclared) => {
             Some(("retention_policy_declared", "retention"))
         }
+        Ok(pb::EventKind::SystemDeclared) => Some(("system_declared", "data-map")),
         _ => None,
     };
     if let Some((kind, doc)) = policy

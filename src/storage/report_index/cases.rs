@@ -10,6 +10,7 @@
 //! | `0x0d` | `index` | empty: a `request_policy_declared` entry |
 //! | `0x0e` | `index` | empty: a `consent_policy_declared` entry |
 //! | `0x0f` | `index` | empty: a `retention_policy_declared` entry |
+//! | `0x10` | `index` | empty: a `system_declared` entry |
 //!
 //! Rows are written for the entries of the kinds that make a case (`breach`, `breach_notified`,
 //! `subjects_notified`) under their `breach_ref`, and for a correction that amends an entry's
@@ -20,9 +21,8 @@
 //! request cases (`request_received`, `request_extended`, `request_answered`, `request_refused`,
 //! under their `request_ref`; a correction cannot move an entry between request cases) and the
 //! request policy declarations (`docs/requests.md`), the opt-in policy declarations
-//! (`docs/erasure.md` section 6) and the retention policy declarations (`docs/retention.md`).
-//! The kinds are newer than the mark: a data
-//! dir whose mark is past holds none of them before it, so no backfill is owed.
+//! (`docs/erasure.md` section 6), the retention policy declarations (`docs/retention.md`) and
+//! the declared systems (`docs/data-map.md`). The kinds are newer than the mark: a data dir whose mark is past holds none of them before it, so no backfill is owed.
 //! Like the breach count rows, they have a mark of their own in `meta`, `breach_cases_next`,
 //! written with them in the commit's batch, and a data dir made before them gets them by a
 //! backfill at start (`crate::backfill`).
@@ -52,6 +52,9 @@ pub const TAG_CONSENT_POLICY: u8 = 0x0e;
 
 /// Tag of the retention policy declaration rows.
 pub const TAG_RETENTION_POLICY: u8 = 0x0f;
+
+/// Tag of the system declaration rows.
+pub const TAG_SYSTEM_DECLARED: u8 = 0x10;
 
 /// Key in `meta` of the next index the breach case rows have not covered yet.
 pub const META_BREACH_CASES: &[u8] = b"breach_cases_next";
@@ -112,6 +115,9 @@ pub fn case_row_keys(entry: &Entry) -> Vec<Vec<u8>> {
         EventKind::RetentionPolicyDeclared => {
             keys.push(declaration_row(TAG_RETENTION_POLICY, entry.index));
         }
+        EventKind::SystemDeclared => {
+            keys.push(declaration_row(TAG_SYSTEM_DECLARED, entry.index));
+        }
         kind if is_request_case_kind(kind) && !event.request_ref.is_empty() => {
             keys.push(case_row(TAG_REQUEST_CASE, &event.request_ref, entry.index));
         }
@@ -151,6 +157,10 @@ pub fn describe_case_row(key: &[u8]) -> String {
         },
         Some((&TAG_RETENTION_POLICY, body)) if body.len() == 8 => match index(body) {
             Some(index) => format!("the retention policy row of entry {index}"),
+            None => format!("the row {}", hex::encode(key)),
+        },
+        Some((&TAG_SYSTEM_DECLARED, body)) if body.len() == 8 => match index(body) {
+            Some(index) => format!("the system declaration row of entry {index}"),
             None => format!("the row {}", hex::encode(key)),
         },
         Some((&TAG_BREACH_CASE, body)) => {
@@ -291,6 +301,12 @@ impl LedgerStore {
     /// of the retention schedule).
     pub fn retention_policy_declarations(&self) -> Result<Vec<u64>, StorageError> {
         self.declarations(TAG_RETENTION_POLICY)
+    }
+
+    /// The indexes of every `system_declared` entry, in log order (one per change of a declared
+    /// system: tens to thousands).
+    pub fn system_declarations(&self) -> Result<Vec<u64>, StorageError> {
+        self.declarations(TAG_SYSTEM_DECLARED)
     }
 
     /// The indexes of the declaration rows tagged `tag`, in log order.

@@ -55,6 +55,7 @@ __all__ = [
     "RetentionTrigger",
     "RetentionRule",
     "RetentionPolicy",
+    "SystemDeclaration",
     "new_event_id",
     "BUILDERS",
     "collection",
@@ -84,6 +85,7 @@ __all__ = [
     "consent_policy_declared",
     "retention_policy_declared",
     "relationship_ended",
+    "system_declared",
 ]
 
 EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
@@ -382,6 +384,37 @@ class RetentionPolicy:
         return policy
 
 
+@dataclass(frozen=True)
+class SystemDeclaration:
+    """A system of the data map (docs/data-map.md), as the controller declares it, in force from
+    `effective_at` (default: now): its owner (a team or role), country (ISO 3166-1 alpha-2), the
+    categories and purposes it holds data for, the recipients it shares with (as shares name
+    them), the categories of data subjects, retention and security measures (article 30(1)).
+    `withdrawn=True` (with the name only) takes it off the map. Only an admin may declare one."""
+
+    name: str
+    owner: Optional[str] = None
+    country: Optional[str] = None
+    data_categories: Terms = ()
+    purposes: Terms = ()
+    recipients: Terms = ()
+    subject_categories: Terms = ()
+    retention: Optional[str] = None
+    security_measures: Optional[str] = None
+    effective_at: Timestamp = None
+    withdrawn: bool = False
+
+    def to_proto(self) -> event_pb2.SystemDeclaration:
+        declared = event_pb2.SystemDeclaration(
+            name=self.name, owner=self.owner or "", country=self.country or "",
+            data_categories=list(self.data_categories), purposes=list(self.purposes),
+            recipients=list(self.recipients), subject_categories=list(self.subject_categories),
+            retention=self.retention or "", security_measures=self.security_measures or "",
+            withdrawn=self.withdrawn)
+        _set_time(declared.effective_at, self.effective_at)
+        return declared
+
+
 def new_event_id(prefix: str) -> str:
     """A fresh event id `<prefix>:evt-<nanoseconds>-<random>`; keep it to retry with the same id."""
     event_id = f"{prefix}:evt-{time.time_ns()}-{secrets.token_hex(4)}"
@@ -425,6 +458,7 @@ def _submission(
     request_policy: Optional[RequestPolicy] = None,
     consent_policy: Optional[OptInPolicy] = None,
     retention_policy: Optional[RetentionPolicy] = None,
+    system_declaration: Optional[SystemDeclaration] = None,
     correction: Optional[event_pb2.Correction] = None,
     deletion_method: Optional[DeletionMethod] = None,
     data_categories: Terms = (),
@@ -457,7 +491,8 @@ def _submission(
         event.controller_declaration.CopyFrom(controller_declaration.to_proto())
     for name, part in (("request", request), ("request_extension", request_extension),
                        ("request_response", request_response), ("request_policy", request_policy),
-                       ("consent_policy", consent_policy), ("retention_policy", retention_policy)):
+                       ("consent_policy", consent_policy), ("retention_policy", retention_policy),
+                       ("system_declaration", system_declaration)):
         if part is not None:
             getattr(event, name).CopyFrom(part.to_proto())
     if correction is not None:
@@ -713,6 +748,13 @@ def relationship_ended(*, event_id: str, system: str, subject: Subject, details:
                        subject=subject, details=details, actor=actor, occurred_at=occurred_at)
 
 
+def system_declared(*, event_id: str, system: str, system_declaration: SystemDeclaration,
+                    actor: Optional[str] = None, occurred_at: Timestamp = None) -> event_pb2.EventSubmission:
+    """A system of the data map as the controller declares it (an admin's)."""
+    return _submission(event_pb2.EVENT_KIND_SYSTEM_DECLARED, event_id=event_id, system=system,
+                       system_declaration=system_declaration, actor=actor, occurred_at=occurred_at)
+
+
 # The builder of each kind, by the kind's name in event_requirements.toml.
 BUILDERS = {
     "collection": collection,
@@ -742,4 +784,5 @@ BUILDERS = {
     "consent_policy_declared": consent_policy_declared,
     "retention_policy_declared": retention_policy_declared,
     "relationship_ended": relationship_ended,
+    "system_declared": system_declared,
 }

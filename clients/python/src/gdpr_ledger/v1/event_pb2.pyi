@@ -40,6 +40,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_CONSENT_POLICY_DECLARED: _ClassVar[EventKind]
     EVENT_KIND_RETENTION_POLICY_DECLARED: _ClassVar[EventKind]
     EVENT_KIND_RELATIONSHIP_ENDED: _ClassVar[EventKind]
+    EVENT_KIND_SYSTEM_DECLARED: _ClassVar[EventKind]
 
 class DataSubjectRight(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -117,6 +118,7 @@ EVENT_KIND_REQUEST_POLICY_DECLARED: EventKind
 EVENT_KIND_CONSENT_POLICY_DECLARED: EventKind
 EVENT_KIND_RETENTION_POLICY_DECLARED: EventKind
 EVENT_KIND_RELATIONSHIP_ENDED: EventKind
+EVENT_KIND_SYSTEM_DECLARED: EventKind
 DATA_SUBJECT_RIGHT_UNSPECIFIED: DataSubjectRight
 DATA_SUBJECT_RIGHT_ACCESS: DataSubjectRight
 DATA_SUBJECT_RIGHT_RECTIFICATION: DataSubjectRight
@@ -311,8 +313,34 @@ class RetentionPolicy(_message.Message):
     effective_at: _timestamp_pb2.Timestamp
     def __init__(self, rules: _Optional[_Iterable[_Union[RetentionRule, _Mapping]]] = ..., effective_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class SystemDeclaration(_message.Message):
+    __slots__ = ("name", "owner", "country", "data_categories", "purposes", "recipients", "subject_categories", "retention", "security_measures", "effective_at", "withdrawn")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    DATA_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    PURPOSES_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    RETENTION_FIELD_NUMBER: _ClassVar[int]
+    SECURITY_MEASURES_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_AT_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    owner: str
+    country: str
+    data_categories: _containers.RepeatedScalarFieldContainer[str]
+    purposes: _containers.RepeatedScalarFieldContainer[str]
+    recipients: _containers.RepeatedScalarFieldContainer[str]
+    subject_categories: _containers.RepeatedScalarFieldContainer[str]
+    retention: str
+    security_measures: str
+    effective_at: _timestamp_pb2.Timestamp
+    withdrawn: bool
+    def __init__(self, name: _Optional[str] = ..., owner: _Optional[str] = ..., country: _Optional[str] = ..., data_categories: _Optional[_Iterable[str]] = ..., purposes: _Optional[_Iterable[str]] = ..., recipients: _Optional[_Iterable[str]] = ..., subject_categories: _Optional[_Iterable[str]] = ..., retention: _Optional[str] = ..., security_measures: _Optional[str] = ..., effective_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withdrawn: _Optional[bool] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("event_id", "kind", "occurred_at", "system", "data_categories", "purposes", "legal_bases", "recipient", "consent_ref", "actor", "deletion_method", "correction", "linked_identifier_kind", "breach_ref", "collection_channel", "details_digest", "exemption", "breach_details", "breach_notification", "subjects_notification", "controller_declaration", "request_ref", "request", "request_extension", "request_response", "request_policy", "consent_policy", "retention_policy")
+    __slots__ = ("event_id", "kind", "occurred_at", "system", "data_categories", "purposes", "legal_bases", "recipient", "consent_ref", "actor", "deletion_method", "correction", "linked_identifier_kind", "breach_ref", "collection_channel", "details_digest", "exemption", "breach_details", "breach_notification", "subjects_notification", "controller_declaration", "request_ref", "request", "request_extension", "request_response", "request_policy", "consent_policy", "retention_policy", "system_declaration")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -341,6 +369,7 @@ class Event(_message.Message):
     REQUEST_POLICY_FIELD_NUMBER: _ClassVar[int]
     CONSENT_POLICY_FIELD_NUMBER: _ClassVar[int]
     RETENTION_POLICY_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_DECLARATION_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     kind: EventKind
     occurred_at: _timestamp_pb2.Timestamp
@@ -369,7 +398,8 @@ class Event(_message.Message):
     request_policy: RequestPolicy
     consent_policy: OptInPolicy
     retention_policy: RetentionPolicy
-    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system: _Optional[str] = ..., data_categories: _Optional[_Iterable[str]] = ..., purposes: _Optional[_Iterable[str]] = ..., legal_bases: _Optional[_Iterable[str]] = ..., recipient: _Optional[_Union[Recipient, _Mapping]] = ..., consent_ref: _Optional[str] = ..., actor: _Optional[str] = ..., deletion_method: _Optional[_Union[DeletionMethod, str]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., linked_identifier_kind: _Optional[str] = ..., breach_ref: _Optional[str] = ..., collection_channel: _Optional[str] = ..., details_digest: _Optional[bytes] = ..., exemption: _Optional[_Union[Exemption, _Mapping]] = ..., breach_details: _Optional[_Union[BreachDetails, _Mapping]] = ..., breach_notification: _Optional[_Union[BreachNotification, _Mapping]] = ..., subjects_notification: _Optional[_Union[SubjectsNotification, _Mapping]] = ..., controller_declaration: _Optional[_Union[ControllerDeclaration, _Mapping]] = ..., request_ref: _Optional[str] = ..., request: _Optional[_Union[DataSubjectRequest, _Mapping]] = ..., request_extension: _Optional[_Union[RequestExtension, _Mapping]] = ..., request_response: _Optional[_Union[RequestResponse, _Mapping]] = ..., request_policy: _Optional[_Union[RequestPolicy, _Mapping]] = ..., consent_policy: _Optional[_Union[OptInPolicy, _Mapping]] = ..., retention_policy: _Optional[_Union[RetentionPolicy, _Mapping]] = ...) -> None: ...
+    system_declaration: SystemDeclaration
+    def __init__(self, event_id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system: _Optional[str] = ..., data_categories: _Optional[_Iterable[str]] = ..., purposes: _Optional[_Iterable[str]] = ..., legal_bases: _Optional[_Iterable[str]] = ..., recipient: _Optional[_Union[Recipient, _Mapping]] = ..., consent_ref: _Optional[str] = ..., actor: _Optional[str] = ..., deletion_method: _Optional[_Union[DeletionMethod, str]] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., linked_identifier_kind: _Optional[str] = ..., breach_ref: _Optional[str] = ..., collection_channel: _Optional[str] = ..., details_digest: _Optional[bytes] = ..., exemption: _Optional[_Union[Exemption, _Mapping]] = ..., breach_details: _Optional[_Union[BreachDetails, _Mapping]] = ..., breach_notification: _Optional[_Union[BreachNotification, _Mapping]] = ..., subjects_notification: _Optional[_Union[SubjectsNotification, _Mapping]] = ..., controller_declaration: _Optional[_Union[ControllerDeclaration, _Mapping]] = ..., request_ref: _Optional[str] = ..., request: _Optional[_Union[DataSubjectRequest, _Mapping]] = ..., request_extension: _Optional[_Union[RequestExtension, _Mapping]] = ..., request_response: _Optional[_Union[RequestResponse, _Mapping]] = ..., request_policy: _Optional[_Union[RequestPolicy, _Mapping]] = ..., consent_policy: _Optional[_Union[OptInPolicy, _Mapping]] = ..., retention_policy: _Optional[_Union[RetentionPolicy, _Mapping]] = ..., system_declaration: _Optional[_Union[SystemDeclaration, _Mapping]] = ...) -> None: ...
 
 class SubjectIdentifier(_message.Message):
     __slots__ = ("kind", "value")

@@ -27,6 +27,14 @@ class RequestCaseState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REQUEST_CASE_STATE_OVERDUE: _ClassVar[RequestCaseState]
     REQUEST_CASE_STATE_ANSWERED: _ClassVar[RequestCaseState]
     REQUEST_CASE_STATE_REFUSED: _ClassVar[RequestCaseState]
+
+class DataMapFlagKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DATA_MAP_FLAG_KIND_UNSPECIFIED: _ClassVar[DataMapFlagKind]
+    DATA_MAP_FLAG_KIND_UNDECLARED_SYSTEM: _ClassVar[DataMapFlagKind]
+    DATA_MAP_FLAG_KIND_SILENT_SYSTEM: _ClassVar[DataMapFlagKind]
+    DATA_MAP_FLAG_KIND_UNDECLARED_CATEGORY: _ClassVar[DataMapFlagKind]
+    DATA_MAP_FLAG_KIND_UNDECLARED_RECIPIENT: _ClassVar[DataMapFlagKind]
 BREACH_CASE_STATE_UNSPECIFIED: BreachCaseState
 BREACH_CASE_STATE_OPEN: BreachCaseState
 BREACH_CASE_STATE_OVERDUE: BreachCaseState
@@ -38,6 +46,11 @@ REQUEST_CASE_STATE_OPEN: RequestCaseState
 REQUEST_CASE_STATE_OVERDUE: RequestCaseState
 REQUEST_CASE_STATE_ANSWERED: RequestCaseState
 REQUEST_CASE_STATE_REFUSED: RequestCaseState
+DATA_MAP_FLAG_KIND_UNSPECIFIED: DataMapFlagKind
+DATA_MAP_FLAG_KIND_UNDECLARED_SYSTEM: DataMapFlagKind
+DATA_MAP_FLAG_KIND_SILENT_SYSTEM: DataMapFlagKind
+DATA_MAP_FLAG_KIND_UNDECLARED_CATEGORY: DataMapFlagKind
+DATA_MAP_FLAG_KIND_UNDECLARED_RECIPIENT: DataMapFlagKind
 
 class InvestigateBreachRequest(_message.Message):
     __slots__ = ("systems", "recipients", "data_categories", "to", "include_bundle", "summary_only")
@@ -185,12 +198,22 @@ class ProcessingRecord(_message.Message):
     def __init__(self, system: _Optional[str] = ..., data_category: _Optional[str] = ..., purpose: _Optional[str] = ..., legal_basis: _Optional[str] = ..., recipient: _Optional[str] = ..., recipient_country: _Optional[str] = ..., transfer_basis: _Optional[_Union[_event_pb2.TransferBasis, str]] = ..., special_category: _Optional[bool] = ..., third_country: _Optional[bool] = ..., records: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RecordsOfProcessingResponse(_message.Message):
-    __slots__ = ("records", "tree_size")
+    __slots__ = ("records", "tree_size", "declared_systems")
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    DECLARED_SYSTEMS_FIELD_NUMBER: _ClassVar[int]
     records: _containers.RepeatedCompositeFieldContainer[ProcessingRecord]
     tree_size: int
-    def __init__(self, records: _Optional[_Iterable[_Union[ProcessingRecord, _Mapping]]] = ..., tree_size: _Optional[int] = ...) -> None: ...
+    declared_systems: _containers.RepeatedCompositeFieldContainer[DeclaredSystem]
+    def __init__(self, records: _Optional[_Iterable[_Union[ProcessingRecord, _Mapping]]] = ..., tree_size: _Optional[int] = ..., declared_systems: _Optional[_Iterable[_Union[DeclaredSystem, _Mapping]]] = ...) -> None: ...
+
+class DeclaredSystem(_message.Message):
+    __slots__ = ("declaration", "index")
+    DECLARATION_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    declaration: _event_pb2.SystemDeclaration
+    index: int
+    def __init__(self, declaration: _Optional[_Union[_event_pb2.SystemDeclaration, _Mapping]] = ..., index: _Optional[int] = ...) -> None: ...
 
 class SubjectAccessReportRequest(_message.Message):
     __slots__ = ("subject",)
@@ -467,3 +490,97 @@ class ListRetentionOverdueResponse(_message.Message):
     policy_index: int
     has_policy: bool
     def __init__(self, items: _Optional[_Iterable[_Union[RetentionOverdueItem, _Mapping]]] = ..., next_after: _Optional[str] = ..., tree_size: _Optional[int] = ..., policy_index: _Optional[int] = ..., has_policy: _Optional[bool] = ...) -> None: ...
+
+class DataMapRequest(_message.Message):
+    __slots__ = ("as_of", "silent_after_days")
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    SILENT_AFTER_DAYS_FIELD_NUMBER: _ClassVar[int]
+    as_of: _timestamp_pb2.Timestamp
+    silent_after_days: int
+    def __init__(self, as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., silent_after_days: _Optional[int] = ...) -> None: ...
+
+class DataMapSeen(_message.Message):
+    __slots__ = ("entries", "first_seen", "first_index", "last_seen", "last_index")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    FIRST_INDEX_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_INDEX_FIELD_NUMBER: _ClassVar[int]
+    entries: int
+    first_seen: _timestamp_pb2.Timestamp
+    first_index: int
+    last_seen: _timestamp_pb2.Timestamp
+    last_index: int
+    def __init__(self, entries: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., first_index: _Optional[int] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_index: _Optional[int] = ...) -> None: ...
+
+class DataMapSystem(_message.Message):
+    __slots__ = ("name", "declared", "declared_index", "declared_since", "observed", "observed_categories")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DECLARED_FIELD_NUMBER: _ClassVar[int]
+    DECLARED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    DECLARED_SINCE_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    declared: _event_pb2.SystemDeclaration
+    declared_index: int
+    declared_since: _timestamp_pb2.Timestamp
+    observed: DataMapSeen
+    observed_categories: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., declared: _Optional[_Union[_event_pb2.SystemDeclaration, _Mapping]] = ..., declared_index: _Optional[int] = ..., declared_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., observed: _Optional[_Union[DataMapSeen, _Mapping]] = ..., observed_categories: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DataMapCollectionFlow(_message.Message):
+    __slots__ = ("channel", "system", "seen")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    SEEN_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    system: str
+    seen: DataMapSeen
+    def __init__(self, channel: _Optional[str] = ..., system: _Optional[str] = ..., seen: _Optional[_Union[DataMapSeen, _Mapping]] = ...) -> None: ...
+
+class DataMapShareFlow(_message.Message):
+    __slots__ = ("system", "recipient", "role", "country", "third_country", "seen")
+    SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    THIRD_COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    SEEN_FIELD_NUMBER: _ClassVar[int]
+    system: str
+    recipient: str
+    role: _event_pb2.RecipientRole
+    country: str
+    third_country: bool
+    seen: DataMapSeen
+    def __init__(self, system: _Optional[str] = ..., recipient: _Optional[str] = ..., role: _Optional[_Union[_event_pb2.RecipientRole, str]] = ..., country: _Optional[str] = ..., third_country: _Optional[bool] = ..., seen: _Optional[_Union[DataMapSeen, _Mapping]] = ...) -> None: ...
+
+class DataMapFlag(_message.Message):
+    __slots__ = ("kind", "system", "value", "seen")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    SEEN_FIELD_NUMBER: _ClassVar[int]
+    kind: DataMapFlagKind
+    system: str
+    value: str
+    seen: DataMapSeen
+    def __init__(self, kind: _Optional[_Union[DataMapFlagKind, str]] = ..., system: _Optional[str] = ..., value: _Optional[str] = ..., seen: _Optional[_Union[DataMapSeen, _Mapping]] = ...) -> None: ...
+
+class DataMapResponse(_message.Message):
+    __slots__ = ("systems", "collections", "shares", "flags", "tree_size", "as_of", "silent_after_days")
+    SYSTEMS_FIELD_NUMBER: _ClassVar[int]
+    COLLECTIONS_FIELD_NUMBER: _ClassVar[int]
+    SHARES_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    SILENT_AFTER_DAYS_FIELD_NUMBER: _ClassVar[int]
+    systems: _containers.RepeatedCompositeFieldContainer[DataMapSystem]
+    collections: _containers.RepeatedCompositeFieldContainer[DataMapCollectionFlow]
+    shares: _containers.RepeatedCompositeFieldContainer[DataMapShareFlow]
+    flags: _containers.RepeatedCompositeFieldContainer[DataMapFlag]
+    tree_size: int
+    as_of: _timestamp_pb2.Timestamp
+    silent_after_days: int
+    def __init__(self, systems: _Optional[_Iterable[_Union[DataMapSystem, _Mapping]]] = ..., collections: _Optional[_Iterable[_Union[DataMapCollectionFlow, _Mapping]]] = ..., shares: _Optional[_Iterable[_Union[DataMapShareFlow, _Mapping]]] = ..., flags: _Optional[_Iterable[_Union[DataMapFlag, _Mapping]]] = ..., tree_size: _Optional[int] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., silent_after_days: _Optional[int] = ...) -> None: ...

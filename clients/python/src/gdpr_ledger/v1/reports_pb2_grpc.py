@@ -74,6 +74,11 @@ class ReportsStub:
                 request_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListRetentionOverdueRequest.SerializeToString,
                 response_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListRetentionOverdueResponse.FromString,
                 _registered_method=True)
+        self.DataMap = channel.unary_unary(
+                '/gdpr_ledger.v1.Reports/DataMap',
+                request_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.DataMapRequest.SerializeToString,
+                response_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.DataMapResponse.FromString,
+                _registered_method=True)
 
 
 class ReportsServicer:
@@ -152,6 +157,17 @@ class ReportsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DataMap(self, request, context):
+        """The data map (docs/data-map.md) as the log held it at `as_of`: every declared or observed
+        system, the collection flows (channel to system) and the recipient flows (system to
+        recipient), and the flags: undeclared systems, declared systems silent for
+        `silent_after_days`, categories and recipients outside a system's declaration. Discloses no
+        subject's data and logs nothing. Reads every entry received by `as_of`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -194,6 +210,11 @@ def add_ReportsServicer_to_server(servicer, server):
                     servicer.ListRetentionOverdue,
                     request_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListRetentionOverdueRequest.FromString,
                     response_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.ListRetentionOverdueResponse.SerializeToString,
+            ),
+            'DataMap': grpc.unary_unary_rpc_method_handler(
+                    servicer.DataMap,
+                    request_deserializer=gdpr__ledger_dot_v1_dot_reports__pb2.DataMapRequest.FromString,
+                    response_serializer=gdpr__ledger_dot_v1_dot_reports__pb2.DataMapResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -412,6 +433,33 @@ class Reports:
             '/gdpr_ledger.v1.Reports/ListRetentionOverdue',
             gdpr__ledger_dot_v1_dot_reports__pb2.ListRetentionOverdueRequest.SerializeToString,
             gdpr__ledger_dot_v1_dot_reports__pb2.ListRetentionOverdueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DataMap(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gdpr_ledger.v1.Reports/DataMap',
+            gdpr__ledger_dot_v1_dot_reports__pb2.DataMapRequest.SerializeToString,
+            gdpr__ledger_dot_v1_dot_reports__pb2.DataMapResponse.FromString,
             options,
             channel_credentials,
             insecure,
