@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use gdpr_ledger::proto::v1 as pb;
+use gdpr_ledger::reports::export::time;
 use serde_json::{Value, json};
 
 use super::breach::{as_of, connect};
@@ -39,10 +40,6 @@ pub struct DataMapArgs {
     /// Where to write the map; standard output when absent.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-}
-
-fn time(t: &Option<prost_types::Timestamp>) -> String {
-    t.map(|t| t.to_string()).unwrap_or_default()
 }
 
 fn seen_text(seen: &Option<pb::DataMapSeen>) -> String {

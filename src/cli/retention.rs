@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use gdpr_ledger::proto::v1 as pb;
-use gdpr_ledger::reports::export::CsvOut;
+use gdpr_ledger::reports::export::{CsvOut, time};
 use serde_json::json;
 
 use super::breach::{as_of, connect};
@@ -54,10 +54,6 @@ pub const COLUMNS: [&str; 11] = [
     "rule",
     "exemption_ended_index",
 ];
-
-fn time(t: &Option<prost_types::Timestamp>) -> String {
-    t.map(|t| t.to_string()).unwrap_or_default()
-}
 
 fn cells(item: &pb::RetentionOverdueItem) -> [String; 11] {
     let ended = item.relationship_ended_at.is_some();

@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 
 use crate::proto::v1 as pb;
 
-pub(crate) fn time(t: &Option<prost_types::Timestamp>) -> String {
+/// A time as RFC 3339, or empty when unset: how every report writes a time.
+pub fn time(t: &Option<prost_types::Timestamp>) -> String {
     t.map(|t| t.to_string()).unwrap_or_default()
 }
 

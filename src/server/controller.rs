@@ -41,17 +41,17 @@ pub async fn seed_controller(
     }
     let now = SystemTime::now();
     let event = pb::Event {
-        event_id: format!("controller.{}", crate::unix_time::nanos(now)),
-        kind: pb::EventKind::ControllerDeclared as i32,
-        occurred_at: Some(prost_types::Timestamp::from(now)),
-        system: LEDGER_SYSTEM.into(),
-        actor: "config:controller".into(),
         controller_declaration: Some(pb::ControllerDeclaration {
             name: configured.name.clone(),
             dpo_contact: configured.dpo_contact.clone(),
             effective_at: Some(prost_types::Timestamp::from(now)),
         }),
-        ..pb::Event::default()
+        ..ledger_event(
+            pb::EventKind::ControllerDeclared,
+            "controller",
+            "controller",
+            now,
+        )
     };
     let keys = [("event.controller_declaration", "")];
     declare(event, now, "controller", &keys, sequencer, digest_key).await
@@ -78,20 +78,33 @@ pub async fn seed_request_policy(
     }
     let now = SystemTime::now();
     let event = pb::Event {
-        event_id: format!("requests.{}", crate::unix_time::nanos(now)),
-        kind: pb::EventKind::RequestPolicyDeclared as i32,
-        occurred_at: Some(prost_types::Timestamp::from(now)),
-        system: LEDGER_SYSTEM.into(),
-        actor: "config:requests".into(),
         request_policy: Some(pb::RequestPolicy {
             time_zone: configured.time_zone.clone(),
             public_holidays: configured.public_holidays.clone(),
             effective_at: Some(prost_types::Timestamp::from(now)),
         }),
-        ..pb::Event::default()
+        ..ledger_event(
+            pb::EventKind::RequestPolicyDeclared,
+            "requests",
+            "requests",
+            now,
+        )
     };
     let keys = [("event.request_policy", "")];
     declare(event, now, "requests", &keys, sequencer, digest_key).await
+}
+
+/// The fields every declaration the server makes from its configuration shares: the ledger's
+/// own system, the actor `config:<section>`, an event id `<id>.<nanos>` and `now` as its time.
+fn ledger_event(kind: pb::EventKind, id: &str, section: &str, now: SystemTime) -> pb::Event {
+    pb::Event {
+        event_id: format!("{id}.{}", crate::unix_time::nanos(now)),
+        kind: kind as i32,
+        occurred_at: Some(prost_types::Timestamp::from(now)),
+        system: LEDGER_SYSTEM.into(),
+        actor: format!("config:{section}"),
+        ..pb::Event::default()
+    }
 }
 
 /// Declares the opt-in policy of `[consent]` in the log unless `opt_in` is absent or its rules
@@ -113,16 +126,16 @@ pub async fn seed_consent_policy(
     }
     let now = SystemTime::now();
     let event = pb::Event {
-        event_id: format!("consent.{}", crate::unix_time::nanos(now)),
-        kind: pb::EventKind::ConsentPolicyDeclared as i32,
-        occurred_at: Some(prost_types::Timestamp::from(now)),
-        system: LEDGER_SYSTEM.into(),
-        actor: "config:consent".into(),
         consent_policy: Some(pb::OptInPolicy {
             rules,
             effective_at: Some(prost_types::Timestamp::from(now)),
         }),
-        ..pb::Event::default()
+        ..ledger_event(
+            pb::EventKind::ConsentPolicyDeclared,
+            "consent",
+            "consent",
+            now,
+        )
     };
     let keys = [
         ("event.consent_policy.rules", "opt_in"),
@@ -150,16 +163,16 @@ pub async fn seed_retention_policy(
     }
     let now = SystemTime::now();
     let event = pb::Event {
-        event_id: format!("retention.{}", crate::unix_time::nanos(now)),
-        kind: pb::EventKind::RetentionPolicyDeclared as i32,
-        occurred_at: Some(prost_types::Timestamp::from(now)),
-        system: LEDGER_SYSTEM.into(),
-        actor: "config:retention".into(),
         retention_policy: Some(pb::RetentionPolicy {
             rules,
             effective_at: Some(prost_types::Timestamp::from(now)),
         }),
-        ..pb::Event::default()
+        ..ledger_event(
+            pb::EventKind::RetentionPolicyDeclared,
+            "retention",
+            "retention",
+            now,
+        )
     };
     let keys = [
         ("event.retention_policy.rules", "rules"),
@@ -209,16 +222,16 @@ pub async fn seed_systems(
             continue;
         }
         let event = pb::Event {
-            event_id: format!("data-map.{i}.{}", crate::unix_time::nanos(now)),
-            kind: pb::EventKind::SystemDeclared as i32,
-            occurred_at: Some(at),
-            system: LEDGER_SYSTEM.into(),
-            actor: "config:data_map".into(),
             system_declaration: Some(SystemDeclaration {
                 effective_at: Some(at),
                 ..wanted
             }),
-            ..pb::Event::default()
+            ..ledger_event(
+                pb::EventKind::SystemDeclared,
+                &format!("data-map.{i}"),
+                "data_map",
+                now,
+            )
         };
         let key = format!("systems[{i}]");
         let keys = [("event.system_declaration", key.as_str())];
