@@ -4,7 +4,7 @@
 # replication tests), promtool (the alerting rules' test), Node.js (the
 # JavaScript verifier in web/ and the Node example in clients/node/), Chromium (its page's browser
 # test) and the Python client's modules (clients/python/requirements-dev.txt, run by
-# tests/python_client.rs). protoc comes from the
+# tests/integration/python_client.rs). protoc comes from the
 # protoc-bin-vendored crate, so it needs nothing here.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -47,20 +47,20 @@ if [ "${1:-}" = "--serve" ]; then
   install_packages "${packages[@]}"
   exit 0
 fi
-# tests/deploy_files.rs checks deploy/systemd/gdpr-ledger.service with systemd-analyze, which is
+# tests/integration/deploy_files.rs checks deploy/systemd/gdpr-ledger.service with systemd-analyze, which is
 # in the systemd package (absent from minimal Debian images and containers).
 if ! command -v systemd-analyze >/dev/null 2>&1; then
   echo "bootstrap: systemd-analyze is missing (the systemd unit's test needs it)" >&2
   packages+=(systemd)
 fi
 
-# tests/replication_nats.rs runs a cluster of three nats-servers (Debian's package).
+# tests/integration/replication_nats.rs runs a cluster of three nats-servers (Debian's package).
 if ! command -v nats-server >/dev/null 2>&1; then
   echo "bootstrap: nats-server is missing (the replication tests run a NATS JetStream cluster)" >&2
   packages+=(nats-server)
 fi
 
-# tests/deploy_files.rs runs `promtool check rules` on deploy/prometheus/alerts.yml; promtool is
+# tests/integration/deploy_files.rs runs `promtool check rules` on deploy/prometheus/alerts.yml; promtool is
 # in Debian's prometheus package.
 if ! command -v promtool >/dev/null 2>&1; then
   echo "bootstrap: promtool is missing (the alerting rules' test runs it)" >&2
@@ -85,7 +85,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 # The Python client (clients/python) and its example (examples/python), run by
-# tests/python_client.rs, which also pip-installs the package from its path (setuptools, without
+# tests/integration/python_client.rs, which also pip-installs the package from its path (setuptools, without
 # build isolation).
 if ! command -v python3 >/dev/null 2>&1; then
   echo "bootstrap: python3 is missing; install CPython 3.10 or later with pip first" >&2

@@ -26,10 +26,10 @@ step "clippy, both feature modes"
 cargo clippy --locked --release --no-default-features --all-targets -- -D warnings
 cargo clippy --locked --release --all-targets -- -D warnings
 
-step "web/ dependencies (tests/monitor.rs runs web/bin/monitor.js)"
+step "web/ dependencies (tests/integration/monitor.rs runs web/bin/monitor.js)"
 (cd web && npm ci --no-audit --no-fund --loglevel=error)
 
-step "clients/node dependencies (tests/node_client.rs runs its example; tests/proto_tooling.rs runs buf)"
+step "clients/node dependencies (tests/integration/node_client.rs runs its example; tests/integration/proto_tooling.rs runs buf)"
 (cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
 
 step "tests: the pure core and the offline verifier (no server feature)"

@@ -1,11 +1,11 @@
-//! The decoders' checks of `tests/fuzz_support/mod.rs`, shared with `tests/fuzz_decoders.rs`, for
+//! The decoders' checks of `tests/integration/fuzz_support/mod.rs`, shared with `tests/integration/fuzz_decoders.rs`, for
 //! the libFuzzer targets in `fuzz_targets/`: a decoder that panics, or accepts what it must refuse,
 //! is a finding.
 
 use std::sync::OnceLock;
 
 #[allow(dead_code)] // The positive controls and statistics are the stable test's.
-#[path = "../../tests/fuzz_support/mod.rs"]
+#[path = "../../tests/integration/fuzz_support/mod.rs"]
 mod support;
 
 pub use support::{Decoder, World};

@@ -240,24 +240,3 @@ pub fn rpc_error(method: &str, status: tonic::Status) -> anyhow::Error {
     }
     anyhow::anyhow!(text)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subjects_are_kind_colon_value() {
-        let parsed: SubjectIdentifierArg = "email:jane.doe@example.com".parse().expect("parses");
-        assert_eq!(parsed.0.kind, "email");
-        assert_eq!(parsed.0.value, "jane.doe@example.com");
-        let parsed: SubjectIdentifierArg = "urn:x:y".parse().expect("a value with colons");
-        assert_eq!(parsed.0.value, "x:y");
-        for bad in ["jane.doe@example.com", ":x", "email:"] {
-            let error = bad.parse::<SubjectIdentifierArg>().expect_err(bad);
-            assert!(error.contains("kind:value"), "{error}");
-        }
-        assert!("ab".repeat(32).parse::<SubjectTokenArg>().is_ok());
-        assert!("ab".repeat(31).parse::<SubjectTokenArg>().is_err());
-        assert!("zz".repeat(32).parse::<SubjectTokenArg>().is_err());
-    }
-}

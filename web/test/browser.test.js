@@ -170,7 +170,7 @@ test('the committed page in Chromium, from file://, with no network', { timeout:
     assert.equal(r.verdict, 'Not verified: check “verifier-key-missing” failed');
   });
 
-  // Documents a real server made (tests/page_documents.rs): a lifecycle with an erasure, a
+  // Documents a real server made (tests/integration/page_documents.rs): a lifecycle with an erasure, a
   // tampered copy of it, receipts, a breach finding with its bundle.
   const server = (name) => readFileSync(new URL(`server/${name}`, import.meta.url), 'utf8');
   const serverKey = server('verifier-key.txt');

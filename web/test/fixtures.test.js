@@ -41,7 +41,7 @@ for (const file of files) {
 
 test('fixtures exist', () => assert.ok(files.length > 0));
 
-// The cases the Rust side exports (tests/shared_cases.rs): its verdict and code are in `expect`,
+// The cases the Rust side exports (tests/integration/shared_cases.rs): its verdict and code are in `expect`,
 // so every rust-*.json test above is an agreement check between the two verifiers.
 test('the Rust side exported its shared cases, both verdicts among them', (t) => {
   const rust = files.filter((f) => f.startsWith('rust-')).map((f) => JSON.parse(readFileSync(new URL(f, dir), 'utf8')));

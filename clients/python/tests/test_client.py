@@ -1,6 +1,6 @@
 """The client's channel retries through its gRPC service config, on UNAVAILABLE only; receipts are
 checked against their bundles. The server here is an in-process Python stand-in on 127.0.0.1 that
-fails as told (the real server is exercised by tests/python_client.rs)."""
+fails as told (the real server is exercised by tests/integration/python_client.rs)."""
 
 import base64
 import json

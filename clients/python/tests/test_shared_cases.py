@@ -1,5 +1,5 @@
 """The shared cases the Rust verifier exported (web/test/fixtures/rust-*.json, made by
-tests/shared_cases.rs): this verifier must give each Rust's verdict and, when it fails, Rust's code."""
+tests/integration/shared_cases.rs): this verifier must give each Rust's verdict and, when it fails, Rust's code."""
 
 import json
 import unittest
