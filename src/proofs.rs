@@ -170,8 +170,13 @@ pub fn subject_lifecycle(
     Ok((proof, indexes))
 }
 
-/// Entries a proving thread takes at least: below this, a thread costs more than it saves.
-const ENTRIES_PER_PROVING_THREAD: usize = 32;
+/// Entries a proving thread takes at least. A part's reads are random reads that wait on the disk
+/// when its blocks are not cached, so parts are small: a thread costs tens of microseconds, a
+/// cold read hundreds.
+const ENTRIES_PER_PROVING_THREAD: usize = 4;
+
+/// Parts a proof of many entries is split into at most (reads in flight at once).
+const PROVING_THREADS: usize = 8;
 
 /// Entries `indexes` with their signatures and inclusion proofs in the tree of `size`, in the
 /// order of `indexes`.
@@ -186,8 +191,11 @@ pub fn proved_entries(
 }
 
 /// Proves `indexes`, whose rows `read_rows(offset, part)` reads (`offset`: where `part` starts in
-/// `indexes`). Long lists are split over the machine's cores: each part is a few hundred
-/// independent random reads, so a lifecycle's latency divides by the cores left idle.
+/// `indexes`). Lists are split into parts proved on threads of their own: each part's reads are
+/// independent random reads, which wait on the disk when cold (RocksDB's batched read issues
+/// them one after the other), so several parts keep several reads in flight. On the 10.1M-entry
+/// log, 300 lifecycles of 13 entries on average after the page cache was dropped: p50 4.4-4.8 ms
+/// and p99 10.1-10.8 ms in one part, 3.1-3.4 ms and 6.3 ms in parts of 4 (the same when cached).
 fn prove_in_parts<R>(
     store: &LedgerStore,
     indexes: &[u64],
@@ -197,8 +205,7 @@ fn prove_in_parts<R>(
 where
     R: Fn(usize, &[u64]) -> Result<Vec<Option<SignedEntryRow>>, ProofError> + Sync,
 {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let parts = cores.min(indexes.len() / ENTRIES_PER_PROVING_THREAD).max(1);
+    let parts = (indexes.len() / ENTRIES_PER_PROVING_THREAD).clamp(1, PROVING_THREADS);
     let prove_part = |offset: usize, part: &[u64]| {
         let rows = read_rows(offset, part)?;
         prove_rows(store, part, rows, size)
