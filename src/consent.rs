@@ -394,14 +394,11 @@ pub fn receipt_warning(
     // Named or not is known without the history, which costs a read of each of the subject's
     // entries (on a 10M-entry log this read was a quarter of the server's CPU under `bench
     // --varied`, whose processing on consent names none).
-    if let Err(problem) = consent_reference(event) {
-        return Ok(Some(describe(&reliance, &problem)));
-    }
-    let history = subject_history(store, token)?;
-    Ok(history
-        .check(event)
-        .err()
-        .map(|problem| describe(&reliance, &problem)))
+    let verdict = match consent_reference(event) {
+        Ok(_) => subject_history(store, token)?.check(event),
+        Err(problem) => Err(problem),
+    };
+    Ok(verdict.err().map(|problem| describe(&reliance, &problem)))
 }
 
 /// Which processing the report covers: `occurred_at` in `[from, until)` (seconds; `None` is
