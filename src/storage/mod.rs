@@ -1022,8 +1022,9 @@ impl LedgerStore {
             + &self.compaction_by_family()
     }
 
-    /// Each column family's compaction since the store was opened, from RocksDB's own summary
-    /// (`rocksdb.cfstats`): a line per family that compacted, bytes written and read and seconds.
+    /// Each column family's flushes and compactions since the store was opened, from RocksDB's own
+    /// summary (`rocksdb.cfstats`, whose "compaction" counts the flushes into level 0 too): a line
+    /// per family that wrote files, bytes written and read and seconds.
     /// On a log of millions of entries compaction is a large share of the server's CPU, and which
     /// family causes it decides the cure (`column_options`).
     fn compaction_by_family(&self) -> String {
@@ -1039,7 +1040,7 @@ impl LedgerStore {
                     .lines()
                     .find_map(|line| line.strip_prefix("Cumulative compaction: "))?;
                 (!line.starts_with("0.00 GB write"))
-                    .then(|| format!("\ncompaction of {name}: {line}"))
+                    .then(|| format!("\nflush and compaction of {name}: {line}"))
             })
             .collect()
     }
@@ -1303,9 +1304,10 @@ fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager)
     // key space: report rows (`system || index`, `category || index`, ...: one ascending run per
     // system, category and day) and subject rows (random tokens). Levelled, each flush overlapped
     // the whole bottom level, which was rewritten again and again: on a 13M-entry log, 40 s of
-    // `bench --varied` cost 12.3 s of compaction CPU in `reports` (write amplification 19.6)
-    // and 4.7 s in `subjects` (13.6); tiered, 2.0 s and 0.5 s (3.1 and 2.8), and the server's CPU
-    // per entry fell from 277-345 to 234-245 us (`compaction of ...` lines of `bench`). Reads
+    // `bench --varied` cost 12.3 s of flush and compaction CPU in `reports` (write amplification
+    // 19.6) and 4.7 s in `subjects` (13.6); tiered, 2.0 s and 0.5 s (3.1 and 2.8), and the
+    // server's CPU per entry fell from 277-345 to 234-245 us (`flush and compaction of ...` lines
+    // of `bench`, the families' `rocksdb.cfstats`). Reads
     // merge a few more sorted runs: report and lifecycle timings were unchanged. Switching a data
     // dir made levelled is safe either way (each level is one sorted run).
     if name == columns::REPORTS || name == columns::SUBJECTS {
