@@ -19,7 +19,7 @@ use crate::core::entry::{decode_entry, encode_entry};
 use crate::core::hash::details_digest;
 use crate::core::hash::{LeafHash, leaf_hash};
 use crate::core::subject_index::{IndexCommit, SubjectHead as IndexHead, apply_updates};
-use crate::proto::v1::{CorrectionAction, Entry, EventKind};
+use crate::proto::v1::{CorrectionAction, Entry, Event, EventKind};
 use crate::storage::{
     CommitGroup, ErasureRecord, EventIdRecord, NewEntry, StorageError, StoredKey, StoredSignature,
     SubjectHead, columns,
@@ -350,7 +350,7 @@ impl OpenGroup {
     /// job is answered at once and leaves no trace in the group.
     fn add_jobs(&mut self, parts: &SequencerParts, shared: &SequencerShared, jobs: Vec<AppendJob>) {
         self.plan.reads.gather(&*parts.store, &jobs);
-        for job in jobs {
+        for mut job in jobs {
             shared.stats.jobs_planned.fetch_add(1, Ordering::Relaxed);
             // A job without events still counts, so that a group of its own stays alone.
             self.events += job.events.len().max(1);
@@ -360,7 +360,7 @@ impl OpenGroup {
                 self.plan.commit.closed_epoch = job.arrival.closes;
             }
             let savepoint = self.plan.savepoint();
-            match plan_job(parts, &mut self.plan, &job) {
+            match plan_job(parts, &mut self.plan, &mut job) {
                 Ok(sources) => self.accepted.push((job, sources)),
                 Err(refusal) => {
                     self.plan.restore(savepoint);
@@ -506,14 +506,16 @@ fn update_subject_index(
     .map_err(|e| format!("subject index version {}: {e}", plan.tail.size))
 }
 
-/// Turns one job into planned entries, or refuses it (the caller restores the savepoint).
+/// Turns one job into planned entries, or refuses it (the caller restores the savepoint). The
+/// events of the entries it plans are moved into them: a job's events are not read again.
 fn plan_job(
     parts: &SequencerParts,
     plan: &mut GroupPlan,
-    job: &AppendJob,
+    job: &mut AppendJob,
 ) -> Result<Vec<ReceiptSource>, AppendError> {
     let mut sources = Vec::with_capacity(job.events.len());
-    for (position, prepared) in job.events.iter().enumerate() {
+    for position in 0..job.events.len() {
+        let prepared = &job.events[position];
         let event_id = prepared.event.event_id.clone();
         let id_key = (job.producer.clone(), event_id.clone());
         let known = match plan
@@ -575,19 +577,20 @@ fn plan_job(
             )?;
         }
         let group_position = plan.entries.len();
+        let record = EventIdRecord {
+            index,
+            content_digest: prepared.content_digest,
+        };
+        let event = std::mem::take(&mut job.events[position].event);
         plan_entry(
             plan,
             &job.producer,
-            prepared,
+            event,
             subject,
             index,
             received_at,
             details_digest,
         )?;
-        let record = EventIdRecord {
-            index,
-            content_digest: prepared.content_digest,
-        };
         plan.commit
             .event_ids
             .push((job.producer.clone(), event_id, record));
@@ -796,7 +799,7 @@ fn lookup_directory(
 fn plan_entry(
     plan: &mut GroupPlan,
     producer: &str,
-    prepared: &PreparedEvent,
+    mut event: Event,
     subject: Option<([u8; 32], Option<SubjectHead>)>,
     index: u64,
     received_at: prost_types::Timestamp,
@@ -816,7 +819,6 @@ fn plan_entry(
             (Some(token), seq, prev)
         }
     };
-    let mut event = prepared.event.clone();
     if let Some(digest) = details_digest {
         event.details_digest = digest.to_vec();
     }

@@ -621,13 +621,18 @@ impl LedgerStore {
             batch.put_cf(event_ids, columns::event_id_key(producer, event_id), value);
         }
         let subjects = self.cf(columns::SUBJECTS)?;
-        for (token, head) in &group.subject_heads {
+        // Both kinds of subject row in key order, as the report rows (`IndexRows::write`).
+        let mut heads: Vec<_> = group.subject_heads.iter().collect();
+        heads.sort_unstable_by_key(|(token, _)| *token);
+        for (token, head) in heads {
             let mut value = [0u8; 16];
             value[..8].copy_from_slice(&head.count.to_be_bytes());
             value[8..].copy_from_slice(&head.last_index.to_be_bytes());
             batch.put_cf(subjects, token, value);
         }
-        for (token, seq, index) in &group.subject_entries {
+        let mut subject_entries: Vec<_> = group.subject_entries.iter().collect();
+        subject_entries.sort_unstable_by_key(|(token, seq, _)| (*token, *seq));
+        for (token, seq, index) in subject_entries {
             batch.put_cf(
                 subjects,
                 columns::subject_entry_key(token, *seq),

@@ -341,7 +341,11 @@ impl IndexRows {
 
     fn write(self, store: &LedgerStore, batch: &mut WriteBatch) -> Result<(), StorageError> {
         let cf = store.cf(columns::REPORTS)?;
-        for key in self.rows {
+        // In key order: the memtable inserts each row next to the one before (its skip list
+        // remembers where the last insert went), instead of searching from the top each time.
+        let mut rows = self.rows;
+        rows.sort_unstable();
+        for key in rows {
             batch.put_cf(cf, key, []);
         }
         for (key, action) in self.corrections {
