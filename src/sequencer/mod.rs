@@ -137,7 +137,7 @@ pub struct AppendJob {
     pub producer: String,
     /// Which entries the producer may correct.
     pub corrects: CorrectionRights,
-    /// The events, in order.
+    /// The events, in order (the planner moves each event it plans into its entry).
     pub events: Vec<PreparedEvent>,
     /// When it arrived, and whether it is a group of its own.
     pub arrival: Arrival,

@@ -1312,9 +1312,9 @@ fn column_options(name: &str, cache: &Cache, write_buffers: &WriteBufferManager)
     // `bench --varied` cost 12.3 s of flush and compaction CPU in `reports` (write amplification
     // 19.6) and 4.7 s in `subjects` (13.6); tiered, 2.0 s and 0.5 s (3.1 and 2.8), and the
     // server's CPU per entry fell from 277-345 to 234-245 us (`flush and compaction of ...` lines
-    // of `bench`, the families' `rocksdb.cfstats`). Reads
-    // merge a few more sorted runs: report and lifecycle timings were unchanged. Switching a data
-    // dir made levelled is safe either way (each level is one sorted run).
+    // of `bench`, the families' `rocksdb.cfstats`). Reads merge a few more sorted runs: report
+    // and lifecycle timings were unchanged. A data dir switches either way when opened (each level
+    // is one sorted run; tiered to levelled costs one burst of compaction).
     if name == columns::REPORTS || name == columns::SUBJECTS {
         options.set_compaction_style(DBCompactionStyle::Universal);
     }
