@@ -165,7 +165,7 @@ impl ConsentHistory {
         let at = occurred(event);
         let mut problem = ConsentProblem::NoSuchConsent;
         for grant in self.grants.iter().filter(|g| {
-            &g.event_id == reference || (!g.record_id.is_empty() && &g.record_id == reference)
+            g.event_id == reference || (!g.record_id.is_empty() && g.record_id == reference)
         }) {
             if grant.at > at {
                 if problem == ConsentProblem::NoSuchConsent {
@@ -371,7 +371,7 @@ pub fn latest_consent_policy(store: &LedgerStore) -> Result<Option<OptInPolicy>,
 
 /// The consent a processing names (its `consent_ref`), or [`ConsentProblem::NoReference`]: one
 /// that names none has no valid consent, whatever its subject's history holds.
-pub fn consent_reference(event: &Event) -> Result<&String, ConsentProblem> {
+pub fn consent_reference(event: &Event) -> Result<&str, ConsentProblem> {
     if event.consent_ref.is_empty() {
         return Err(ConsentProblem::NoReference);
     }

@@ -93,6 +93,8 @@ impl Serve {
 
 struct Output {
     ok: bool,
+    /// The exit code (`None`: ended by a signal).
+    code: Option<i32>,
     stdout: String,
     stderr: String,
 }
@@ -109,6 +111,7 @@ fn gl_as(dir: &Path, token: Option<&str>, args: &[&str]) -> Output {
     let output = command.output().expect("the binary runs");
     Output {
         ok: output.status.success(),
+        code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
@@ -709,7 +712,7 @@ fn offline(args: &[&str]) -> Output {
 fn subjects_are_kind_colon_value_and_tokens_64_hex_digits() {
     for bad in ["jane.doe@example.com", ":x", "email:"] {
         let refused = offline(&["erasure", "open", "--subject", bad]);
-        assert!(!refused.ok, "{bad}");
+        assert_eq!(refused.code, Some(2), "{bad}: {}", refused.stderr);
         assert!(
             refused.stderr.contains("invalid value"),
             "{bad}: {}",
@@ -731,7 +734,7 @@ fn subjects_are_kind_colon_value_and_tokens_64_hex_digits() {
     }
     for bad in ["ab".repeat(31), "zz".repeat(32), "ab".repeat(33)] {
         let refused = offline(&["identifiers", "--subject-token", &bad]);
-        assert!(!refused.ok, "{bad}");
+        assert_eq!(refused.code, Some(2), "{bad}: {}", refused.stderr);
         assert!(
             refused.stderr.contains("a subject token is 64 hex digits"),
             "{}",
