@@ -686,7 +686,7 @@ async fn pruning_in_small_batches_deletes_exactly_what_one_batch_does() {
 /// (and that refuses the data dir before its upgrade).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_per_row_subject_index_is_rewritten_as_pages_and_answers_do_not_change() {
-    use gdpr_ledger::core::subject_index::{IndexPage, NodeKey};
+    use gdpr_ledger::core::subject_index::{IndexPage, NodeKey, PageNode};
     use gdpr_ledger::storage::{LedgerStore, columns};
     use gdpr_ledger::store_audit::{StoreAuditError, audit_store};
 
@@ -736,7 +736,7 @@ async fn a_node_per_row_subject_index_is_rewritten_as_pages_and_answers_do_not_c
             let page_key = NodeKey::from_key_bytes(page_key).expect("page key");
             let page = IndexPage::decode(page_key.version, page_key.path, &value[8..])
                 .expect("page decodes");
-            for (path, node) in page.nodes() {
+            for PageNode { path, node, .. } in page.nodes() {
                 let node_key = NodeKey {
                     version: page_key.version,
                     path: *path,

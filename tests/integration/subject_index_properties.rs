@@ -490,7 +490,7 @@ fn nodes_are_linear_and_paths_logarithmic_in_the_number_of_tokens() {
         assert!(
             page.nodes()
                 .iter()
-                .all(|(path, _)| path.page_top() == key.path)
+                .all(|node| node.path.page_top() == key.path)
         );
     }
 }
@@ -539,8 +539,8 @@ impl SubjectNodeStore for CorruptStore {
                 let mut nodes: Vec<_> = page
                     .nodes()
                     .iter()
-                    .filter(|(path, _)| *path != self.key.path)
-                    .copied()
+                    .filter(|node| node.path != self.key.path)
+                    .map(|node| (node.path, node.node))
                     .collect();
                 nodes.extend(self.replacement.map(|node| (self.key.path, node)));
                 *page = IndexPage::from_nodes(nodes);

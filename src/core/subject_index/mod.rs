@@ -43,7 +43,7 @@ pub use hashing::{
 pub use head::{SUBJECT_HEAD_LEN, SubjectHead, SubjectHeadLengthError};
 pub use node::{IndexNode, NodeDecodeError, SubtreeRef};
 pub use node_key::{NODE_KEY_LEN, NodeKey, NodeKeyError, NodePath};
-pub use page::{IndexPage, PAGE_LEVELS, PageEncodeError};
+pub use page::{IndexPage, PAGE_LEVELS, PageEncodeError, PageNode};
 pub use proof::{ProofTerminal, SubjectIndexError, SubjectProof, prove, verify};
 pub use proof_encoding::ProofDecodeError;
 pub use store::{

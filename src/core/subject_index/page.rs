@@ -38,11 +38,44 @@ const EMPTY_CHILD: u8 = 0x00;
 const PAGE_CHILD: u8 = 0x01;
 const HERE_CHILD: u8 = 0x02;
 
+/// One node of a page: its position, the node, and the node's hash ([`IndexNode::hash`]), computed
+/// once when the page is made (decoded, or built by an update, which knows it) so that checking a
+/// page read back costs no hashing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageNode {
+    /// The node's position.
+    pub path: NodePath,
+    /// The node.
+    pub node: IndexNode,
+    /// `node.hash()`.
+    pub hash: NodeHash,
+}
+
+impl PageNode {
+    /// The node at `path`, with its hash computed.
+    pub fn new(path: NodePath, node: IndexNode) -> Self {
+        Self {
+            path,
+            hash: node.hash(),
+            node,
+        }
+    }
+}
+
+/// Positions one page can hold: `2^PAGE_LEVELS - 1` (the top, its two children, ...).
+const PAGE_SLOTS: usize = (1 << PAGE_LEVELS) - 1;
+/// A slot that holds no node.
+const NO_NODE: u8 = u8::MAX;
+
 /// The nodes of one version in one page, sorted by position (the top first). Shared, not copied:
 /// a clone (the sequencer's cache hands out its pages) is a reference count.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexPage {
-    nodes: std::sync::Arc<[(NodePath, IndexNode)]>,
+    nodes: std::sync::Arc<[PageNode]>,
+    /// For each position below the top ([`slot`]), where its node is in `nodes`: a lookup without
+    /// a search. Empty (every slot [`NO_NODE`]) for a page whose first node is not at a page top,
+    /// which only a malformed page is; lookups then search.
+    slots: [u8; PAGE_SLOTS],
 }
 
 /// Why a page could not be encoded: the nodes given are not one page.
@@ -59,31 +92,95 @@ pub enum PageEncodeError {
     Unreached(NodePath),
 }
 
+impl Default for IndexPage {
+    fn default() -> Self {
+        Self::from_page_nodes(Vec::new())
+    }
+}
+
+/// The slot of `path` in a page whose top is at depth `top` (a multiple of [`PAGE_LEVELS`]): the
+/// position in breadth-first order, `2^r - 1 + b` for the `r` bits `b` of the path below the top.
+/// `None` for a path outside the page's levels. The bits below a page top never cross a byte,
+/// since `PAGE_LEVELS` divides 8.
+fn slot(top: u16, path: &NodePath) -> Option<usize> {
+    let below = path.depth().checked_sub(top)?;
+    if below >= PAGE_LEVELS {
+        return None;
+    }
+    if below == 0 {
+        return Some(0);
+    }
+    let byte = path.bits()[usize::from(top / 8)];
+    let shift = 8 - top % 8 - below;
+    let bits = usize::from(byte >> shift) & ((1 << below) - 1);
+    Some((1 << below) - 1 + bits)
+}
+
+const _: () = assert!(8 % PAGE_LEVELS == 0 && PAGE_SLOTS < NO_NODE as usize);
+
 impl IndexPage {
-    /// A page of these nodes (in any order; sorted here).
-    pub fn from_nodes(mut nodes: Vec<(NodePath, IndexNode)>) -> Self {
-        nodes.sort_unstable_by_key(|(path, _)| *path);
+    /// A page of these nodes (in any order; sorted here), each hashed once.
+    pub fn from_nodes(nodes: Vec<(NodePath, IndexNode)>) -> Self {
+        Self::from_page_nodes(
+            nodes
+                .into_iter()
+                .map(|(path, node)| PageNode::new(path, node))
+                .collect(),
+        )
+    }
+
+    /// A page of these nodes (in any order; sorted here), whose hashes the caller computed:
+    /// `hash` must be `node.hash()` for each (checked in debug builds).
+    pub(crate) fn from_page_nodes(mut nodes: Vec<PageNode>) -> Self {
+        debug_assert!(nodes.iter().all(|n| n.hash == n.node.hash()));
+        nodes.sort_unstable_by_key(|n| n.path);
+        let mut slots = [NO_NODE; PAGE_SLOTS];
+        if let Some(top) = nodes.first().map(|n| n.path).filter(NodePath::is_page_top) {
+            for (i, n) in nodes.iter().enumerate() {
+                if let (Some(at), Ok(i)) = (slot(top.depth(), &n.path), u8::try_from(i))
+                    && n.path.page_top() == top
+                {
+                    slots[at] = i;
+                }
+            }
+        }
         Self {
             nodes: nodes.into(),
+            slots,
         }
     }
 
     /// The page's nodes, sorted by position (depth first), the top first.
-    pub fn nodes(&self) -> &[(NodePath, IndexNode)] {
+    pub fn nodes(&self) -> &[PageNode] {
         &self.nodes
+    }
+
+    /// The node at `path` and its hash, if the page holds it.
+    pub fn entry(&self, path: &NodePath) -> Option<&PageNode> {
+        let top = self.nodes.first()?.path.depth();
+        let slotted = slot(top, path)
+            .map(|at| self.slots[at])
+            .filter(|&i| i != NO_NODE)
+            .and_then(|i| self.nodes.get(usize::from(i)))
+            .filter(|n| n.path == *path);
+        match slotted {
+            Some(found) => Some(found),
+            // Only a malformed page (nodes off its top's levels) holds nodes without a slot.
+            None if self.slots[0] == NO_NODE || path.page_top() != self.nodes[0].path => {
+                self.nodes.iter().find(|n| n.path == *path)
+            }
+            None => None,
+        }
     }
 
     /// The node at `path`, if the page holds it.
     pub fn node(&self, path: &NodePath) -> Option<IndexNode> {
-        self.nodes
-            .iter()
-            .find(|(at, _)| at == path)
-            .map(|(_, node)| *node)
+        self.entry(path).map(|n| n.node)
     }
 
     /// The top node and its position.
     pub fn top(&self) -> Option<(NodePath, IndexNode)> {
-        self.nodes.first().copied()
+        self.nodes.first().map(|n| (n.path, n.node))
     }
 
     /// Whether two pages hold the same nodes at the same positions, up to the versions their
@@ -111,7 +208,7 @@ impl IndexPage {
                 .nodes
                 .iter()
                 .zip(other.nodes.iter())
-                .all(|((a, x), (b, y))| a == b && hashes_only(x) == hashes_only(y))
+                .all(|(a, b)| a.path == b.path && hashes_only(&a.node) == hashes_only(&b.node))
     }
 
     /// Appends the page's row value to `out` (module documentation).
@@ -165,7 +262,7 @@ impl IndexPage {
         if !rest.is_empty() {
             return Err(NodeDecodeError::Length(bytes.len()));
         }
-        Ok(Self::from_nodes(nodes))
+        Ok(Self::from_page_nodes(nodes))
     }
 }
 
@@ -184,7 +281,7 @@ fn decode_at(
     version: u64,
     path: NodePath,
     rest: &mut &[u8],
-    nodes: &mut Vec<(NodePath, IndexNode)>,
+    nodes: &mut Vec<PageNode>,
 ) -> Result<NodeHash, NodeDecodeError> {
     let tag = take(rest, 1)?[0];
     let node = match tag {
@@ -233,9 +330,9 @@ fn decode_at(
         }
         other => return Err(NodeDecodeError::UnknownTag(other)),
     };
-    let hash = node.hash();
-    nodes.push((path, node));
-    Ok(hash)
+    let node = PageNode::new(path, node);
+    nodes.push(node);
+    Ok(node.hash)
 }
 
 #[cfg(test)]
@@ -297,6 +394,57 @@ mod tests {
         ])
     }
 
+    /// Every node of a page at every top depth is found by its slot, as a search finds it, and
+    /// a position the page does not hold is not.
+    #[test]
+    fn lookups_by_slot_find_what_a_search_finds() {
+        let token = SubjectToken::from_bytes([0b1011_0110; 32]);
+        for top_depth in [0u16, 4, 8, 12, 252] {
+            let top = NodePath::prefix_of(&token, top_depth);
+            // A full page: every position of its four levels, leaves at the bottom.
+            let mut nodes = Vec::new();
+            let mut level = vec![top];
+            for depth in 0..PAGE_LEVELS {
+                let mut next = Vec::new();
+                for (i, at) in level.iter().enumerate() {
+                    let node = if depth + 1 == PAGE_LEVELS {
+                        leaf(u8::try_from(i).expect("small"))
+                    } else {
+                        IndexNode::Interior {
+                            left: stored(1, &leaf(0)),
+                            right: SubtreeRef::Empty,
+                        }
+                    };
+                    nodes.push((*at, node));
+                    next.extend([at.child(0), at.child(1)]);
+                }
+                level = next;
+            }
+            let page = IndexPage::from_nodes(nodes.clone());
+            assert_eq!(page.nodes().len(), PAGE_SLOTS);
+            for (at, node) in &nodes {
+                let found = page.entry(at).expect("held");
+                assert_eq!(
+                    (found.path, found.node, found.hash),
+                    (*at, *node, node.hash())
+                );
+            }
+            // The next page's top is not in it, nor (below the root) a position of another page
+            // at the same depth.
+            assert_eq!(page.entry(&level[0]), None);
+            let zeros = SubjectToken::from_bytes([0; 32]);
+            if top_depth > 0 {
+                let elsewhere = NodePath::prefix_of(&zeros, top_depth + 1);
+                assert_eq!(page.entry(&elsewhere), None, "{elsewhere}");
+            }
+        }
+        // A malformed page (a node off its top's levels) is still searched.
+        let top = NodePath::ROOT;
+        let far = path(&[1, 0, 1, 1, 0]);
+        let page = IndexPage::from_nodes(vec![(top, leaf(1)), (far, leaf(2))]);
+        assert_eq!(page.node(&far), Some(leaf(2)));
+    }
+
     #[test]
     fn a_page_round_trips_and_its_decoding_is_strict() {
         let page = sample();
@@ -350,7 +498,7 @@ mod tests {
 
     #[test]
     fn nodes_the_top_does_not_reach_are_refused() {
-        let mut nodes = sample().nodes().to_vec();
+        let mut nodes: Vec<_> = sample().nodes().iter().map(|n| (n.path, n.node)).collect();
         nodes.push((path(&[0, 1]), leaf(0x40)));
         let page = IndexPage::from_nodes(nodes);
         assert_eq!(

@@ -13,12 +13,11 @@ use super::hashing::{TOKEN_BITS, token_bit};
 use super::head::SubjectHead;
 use super::node::{IndexNode, SubtreeRef};
 use super::node_key::{NodeKey, NodePath};
-use super::page::IndexPage;
+use super::page::{IndexPage, PageNode};
 use super::store::{
     IndexCommit, StaleNode, SubjectIndexStoreError, SubjectNodeStore, read_all, read_root,
 };
 use crate::core::directory::SubjectToken;
-use crate::core::hash::NodeHash;
 
 /// One update: the token's new head.
 type Update = (SubjectToken, SubjectHead);
@@ -160,21 +159,17 @@ pub(crate) fn check_page<E: std::error::Error + 'static>(
         version: key.version,
         path,
     };
-    match page.top() {
-        Some((top, _)) if top == key.path => {}
+    let nodes = page.nodes();
+    match nodes.first() {
+        Some(top) if top.path == key.path && top.hash == reference.hash() => {}
+        Some(top) if top.path == key.path => {
+            return Err(SubjectIndexStoreError::NodeHashMismatch(*key));
+        }
         _ => return Err(SubjectIndexStoreError::MissingNode(*key)),
     }
-    let hashes: Vec<NodeHash> = page.nodes().iter().map(|(_, node)| node.hash()).collect();
-    let hash_at = |path: &NodePath| {
-        page.nodes()
-            .iter()
-            .position(|(at, _)| at == path)
-            .map(|i| hashes[i])
-    };
-    if hashes.first() != Some(&reference.hash()) {
-        return Err(SubjectIndexStoreError::NodeHashMismatch(*key));
-    }
-    for (path, node) in page.nodes() {
+    // Each node's hash is its own (`PageNode::hash`, computed when the page was made), so
+    // comparing it with what its parent holds checks the page without hashing anything.
+    for PageNode { path, node, .. } in nodes {
         match node {
             IndexNode::Leaf { token, .. } if !path.holds(token) => {
                 return Err(SubjectIndexStoreError::LeafOffPath(at(*path)));
@@ -192,9 +187,9 @@ pub(crate) fn check_page<E: std::error::Error + 'static>(
                     if below.is_page_top() {
                         continue;
                     }
-                    match hash_at(&below) {
+                    match page.entry(&below) {
                         None => return Err(SubjectIndexStoreError::MissingNode(at(below))),
-                        Some(found) if found != *hash => {
+                        Some(found) if found.hash != *hash => {
                             return Err(SubjectIndexStoreError::NodeHashMismatch(at(below)));
                         }
                         Some(_) => {}
@@ -210,23 +205,24 @@ pub(crate) fn check_page<E: std::error::Error + 'static>(
 struct Rebuild<'a> {
     version: u64,
     loaded: &'a HashMap<NodeKey, IndexPage>,
-    nodes: Vec<(NodePath, IndexNode)>,
+    nodes: Vec<PageNode>,
     stale: Vec<StaleNode>,
 }
 
 impl Rebuild<'_> {
-    /// The loaded node at `key`, from its page.
+    /// The loaded node at `key` and its hash, from its page.
     fn loaded_node<E: std::error::Error + 'static>(
         &self,
         key: NodeKey,
-    ) -> Result<IndexNode, SubjectIndexStoreError<E>> {
+    ) -> Result<PageNode, SubjectIndexStoreError<E>> {
         let page = NodeKey {
             version: key.version,
             path: key.path.page_top(),
         };
         self.loaded
             .get(&page)
-            .and_then(|page| page.node(&key.path))
+            .and_then(|page| page.entry(&key.path))
+            .copied()
             .ok_or(SubjectIndexStoreError::MissingNode(key))
     }
 
@@ -241,15 +237,15 @@ impl Rebuild<'_> {
         let version = match current {
             // An unchanged subtree that starts a page stays where it is; one inside a page that
             // the version rewrites is copied into the new page.
-            SubtreeRef::Stored { version, hash } if updates.is_empty() && !path.is_page_top() => {
-                return self.copy(NodeKey { version, path }, hash);
+            SubtreeRef::Stored { version, .. } if updates.is_empty() && !path.is_page_top() => {
+                return self.copy(NodeKey { version, path });
             }
             _ if updates.is_empty() => return Ok(current),
             SubtreeRef::Empty => return Ok(self.fresh(path, updates)),
             SubtreeRef::Stored { version, .. } => version,
         };
         let key = NodeKey { version, path };
-        let node = self.loaded_node(key)?;
+        let node = self.loaded_node(key)?.node;
         if path.is_page_top() {
             self.stale.push(StaleNode {
                 since: self.version,
@@ -279,25 +275,28 @@ impl Rebuild<'_> {
         }
     }
 
-    /// Copies the unchanged node at `key` (of hash `hash`) and the nodes below it in its page
-    /// into this version.
+    /// Copies the unchanged node at `key` and the nodes below it in its page into this version.
     fn copy<E: std::error::Error + 'static>(
         &mut self,
         key: NodeKey,
-        hash: NodeHash,
     ) -> Result<SubtreeRef, SubjectIndexStoreError<E>> {
-        let node = self.loaded_node(key)?;
-        let node = match node {
-            IndexNode::Leaf { .. } => node,
+        let loaded = self.loaded_node(key)?;
+        let node = match loaded.node {
+            IndexNode::Leaf { .. } => loaded.node,
             IndexNode::Interior { left, right } => IndexNode::Interior {
                 left: self.subtree(left, key.path.child(0), &[])?,
                 right: self.subtree(right, key.path.child(1), &[])?,
             },
         };
-        self.nodes.push((key.path, node));
+        // The children keep their hashes (only their versions change), so the node's hash does.
+        self.nodes.push(PageNode {
+            path: key.path,
+            node,
+            hash: loaded.hash,
+        });
         Ok(SubtreeRef::Stored {
             version: self.version,
-            hash,
+            hash: loaded.hash,
         })
     }
 
@@ -326,22 +325,19 @@ impl Rebuild<'_> {
 
     /// Records a new node under this version and returns the reference to it.
     fn write(&mut self, path: NodePath, node: IndexNode) -> SubtreeRef {
-        let hash = node.hash();
-        self.nodes.push((path, node));
+        let node = PageNode::new(path, node);
+        self.nodes.push(node);
         SubtreeRef::Stored {
             version: self.version,
-            hash,
+            hash: node.hash,
         }
     }
 
     /// The nodes written, grouped into their pages, sorted by key.
     fn into_pages(self) -> Vec<(NodeKey, IndexPage)> {
-        let mut by_top: HashMap<NodePath, Vec<(NodePath, IndexNode)>> = HashMap::default();
-        for (path, node) in self.nodes {
-            by_top
-                .entry(path.page_top())
-                .or_default()
-                .push((path, node));
+        let mut by_top: HashMap<NodePath, Vec<PageNode>> = HashMap::default();
+        for node in self.nodes {
+            by_top.entry(node.path.page_top()).or_default().push(node);
         }
         let mut pages: Vec<(NodeKey, IndexPage)> = by_top
             .into_iter()
@@ -350,7 +346,7 @@ impl Rebuild<'_> {
                     version: self.version,
                     path: top,
                 };
-                (key, IndexPage::from_nodes(nodes))
+                (key, IndexPage::from_page_nodes(nodes))
             })
             .collect();
         pages.sort_unstable_by_key(|(key, _)| *key);

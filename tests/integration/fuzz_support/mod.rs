@@ -390,8 +390,8 @@ impl World {
                 let mut bytes = Vec::new();
                 page.encode(&mut bytes).expect("a page encodes");
                 stored.push(bytes);
-                for (_, node) in page.nodes() {
-                    stored.push(node.to_bytes());
+                for node in page.nodes() {
+                    stored.push(node.node.to_bytes());
                 }
             }
             for stale in &commit.stale {
