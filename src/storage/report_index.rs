@@ -39,6 +39,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use prost_types::Timestamp;
 use rocksdb::{DB, DBRawIteratorWithThreadMode, Direction, IteratorMode, ReadOptions, WriteBatch};
+use rustc_hash::FxHashMap;
 
 pub use counts::{
     CountGroup, CountView, Counts, META_BREACH_COUNTS, TAG_BREACH_COUNT, TAG_BREACH_MEMBER,
@@ -121,26 +122,6 @@ pub struct AggregateKey {
 }
 
 impl AggregateKey {
-    fn to_key(&self) -> Vec<u8> {
-        let parts = [
-            &self.system,
-            &self.category,
-            &self.purpose,
-            &self.legal_basis,
-            &self.recipient,
-            &self.country,
-            &self.transfer_basis,
-        ];
-        let mut key = vec![TAG_AGGREGATE];
-        for (i, part) in parts.iter().enumerate() {
-            if i > 0 {
-                key.push(0);
-            }
-            key.extend_from_slice(part.as_bytes());
-        }
-        key
-    }
-
     fn from_key(key: &[u8]) -> Option<Self> {
         let body = key.strip_prefix(&[TAG_AGGREGATE])?;
         let parts: Vec<String> = body
@@ -170,47 +151,101 @@ impl AggregateKey {
 
 /// The article 30 tuples an event contributes to (none for other kinds or without categories).
 pub fn aggregate_keys(event: &Event) -> Vec<AggregateKey> {
-    if !is_processing_kind(event.kind()) || event.system.is_empty() {
-        return Vec::new();
-    }
-    let or_blank = |terms: &[String]| -> Vec<String> {
-        if terms.is_empty() {
-            vec![String::new()]
-        } else {
-            terms.to_vec()
-        }
-    };
-    let purposes = or_blank(&event.purposes);
-    let bases = or_blank(&event.legal_bases);
-    let (recipient, country, transfer_basis) = match &event.recipient {
-        Some(r) => (
-            r.name.clone(),
-            r.country.clone(),
-            if r.transfer_basis == 0 {
-                String::new()
-            } else {
-                r.transfer_basis.to_string()
-            },
-        ),
-        None => Default::default(),
-    };
     let mut keys = Vec::new();
+    aggregate_refs(event, |key| keys.push(key.to_owned()));
+    keys
+}
+
+/// An [`AggregateKey`] borrowed from its event: what the commit counts without copying strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct AggregateRef<'a> {
+    system: &'a str,
+    category: &'a str,
+    purpose: &'a str,
+    legal_basis: &'a str,
+    recipient: &'a str,
+    country: &'a str,
+    /// The enum number, 0 without one.
+    transfer_basis: i32,
+}
+
+impl AggregateRef<'_> {
+    fn transfer_basis_text(&self) -> String {
+        if self.transfer_basis == 0 {
+            String::new()
+        } else {
+            self.transfer_basis.to_string()
+        }
+    }
+
+    fn to_owned(self) -> AggregateKey {
+        AggregateKey {
+            system: self.system.to_owned(),
+            category: self.category.to_owned(),
+            purpose: self.purpose.to_owned(),
+            legal_basis: self.legal_basis.to_owned(),
+            recipient: self.recipient.to_owned(),
+            country: self.country.to_owned(),
+            transfer_basis: self.transfer_basis_text(),
+        }
+    }
+
+    fn to_key(self) -> Vec<u8> {
+        aggregate_row_key([
+            self.system,
+            self.category,
+            self.purpose,
+            self.legal_basis,
+            self.recipient,
+            self.country,
+            &self.transfer_basis_text(),
+        ])
+    }
+}
+
+/// The row key of an aggregate: its tag, then its parts separated by `0x00`.
+fn aggregate_row_key(parts: [&str; 7]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+    key.push(TAG_AGGREGATE);
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            key.push(0);
+        }
+        key.extend_from_slice(part.as_bytes());
+    }
+    key
+}
+
+/// Calls `each` with every tuple `event` counts in (the rule of [`aggregate_keys`]): each data
+/// category with each purpose (or none) and each legal basis (or none), with its system and
+/// recipient; nothing for an event of a kind that records no processing or without a system.
+fn aggregate_refs<'a>(event: &'a Event, mut each: impl FnMut(AggregateRef<'a>)) {
+    if !is_processing_kind(event.kind()) || event.system.is_empty() {
+        return;
+    }
+    let or_blank = |terms: &'a [String]| {
+        let blank = terms.is_empty().then_some("");
+        terms.iter().map(String::as_str).chain(blank)
+    };
+    let (recipient, country, transfer_basis) = match &event.recipient {
+        Some(r) => (r.name.as_str(), r.country.as_str(), r.transfer_basis),
+        None => ("", "", 0),
+    };
     for category in &event.data_categories {
-        for purpose in &purposes {
-            for basis in &bases {
-                keys.push(AggregateKey {
-                    system: event.system.clone(),
-                    category: category.clone(),
-                    purpose: purpose.clone(),
-                    legal_basis: basis.clone(),
-                    recipient: recipient.clone(),
-                    country: country.clone(),
-                    transfer_basis: transfer_basis.clone(),
+        for purpose in or_blank(&event.purposes) {
+            for legal_basis in or_blank(&event.legal_bases) {
+                each(AggregateRef {
+                    system: &event.system,
+                    category,
+                    purpose,
+                    legal_basis,
+                    recipient,
+                    country,
+                    transfer_basis,
                 });
             }
         }
     }
-    keys
 }
 
 /// How often a tuple was seen, and when first and last (nanoseconds since the epoch).
@@ -279,16 +314,16 @@ pub use crate::core::correction::apply_amendment;
 
 /// What an entry adds to the index: collected, then written to a batch.
 #[derive(Default)]
-struct IndexRows {
+struct IndexRows<'a> {
     rows: Vec<Vec<u8>>,
     corrections: Vec<(Vec<u8>, u8)>,
-    aggregates: HashMap<AggregateKey, Aggregate>,
+    aggregates: FxHashMap<AggregateRef<'a>, Aggregate>,
 }
 
-impl IndexRows {
+impl<'a> IndexRows<'a> {
     /// The rows of one decoded entry. `amended` gives the amended event of a correction's target
     /// (the caller reads the target).
-    fn add_entry(&mut self, entry: &Entry) {
+    fn add_entry(&mut self, entry: &'a Entry) {
         let Some(event) = &entry.event else { return };
         let index = entry.index;
         let occurred = event.occurred_at.as_ref().map(time_key).unwrap_or([0; 12]);
@@ -313,12 +348,12 @@ impl IndexRows {
         self.rows.push(key);
         self.add_descriptive(event, &occurred, index);
         let at = event.occurred_at.as_ref().map(time_nanos).unwrap_or(0);
-        for key in aggregate_keys(event) {
+        aggregate_refs(event, |key| {
             self.aggregates
                 .entry(key)
                 .and_modify(|a| a.add(&Aggregate::one(at)))
                 .or_insert(Aggregate::one(at));
-        }
+        });
     }
 
     /// The by-system, by-recipient and by-category rows of `event` at `index`.
@@ -821,10 +856,26 @@ mod tests {
         };
         let keys = aggregate_keys(&event);
         assert_eq!(keys.len(), 4);
-        for key in keys {
-            assert_eq!(AggregateKey::from_key(&key.to_key()), Some(key.clone()));
+        let mut rows = Vec::new();
+        aggregate_refs(&event, |key| rows.push(key.to_key()));
+        assert_eq!(rows.len(), 4);
+        for (key, row) in keys.into_iter().zip(rows) {
+            assert_eq!(AggregateKey::from_key(&row), Some(key.clone()));
             assert_eq!(key.transfer_basis, "2");
         }
+        let mut unshared = event.clone();
+        unshared.recipient = None;
+        unshared.purposes.clear();
+        let keys = aggregate_keys(&unshared);
+        assert_eq!(
+            keys.len(),
+            4,
+            "one blank purpose, two bases, two categories"
+        );
+        assert!(
+            keys.iter()
+                .all(|key| key.purpose.is_empty() && key.transfer_basis.is_empty())
+        );
         let consent = Event {
             kind: EventKind::ConsentGiven as i32,
             ..event

@@ -24,7 +24,9 @@
 //! commit's batch, under their own mark in `meta` ([`META_BREACH_COUNTS`]), and backfilled at
 //! start for data dirs made before them.
 
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode, WriteBatch};
 
@@ -118,26 +120,73 @@ impl CountGroup {
 /// once, and its recipient if that is a third-country transfer. None for an event of a kind that
 /// records no processing (`is_processing_kind`) or without a system.
 pub fn count_groups(event: &Event) -> Vec<CountGroup> {
-    if !is_processing_kind(event.kind()) || event.system.is_empty() {
-        return Vec::new();
+    let mut groups = Vec::new();
+    group_refs(event, &mut groups);
+    groups.into_iter().map(GroupRef::to_group).collect()
+}
+
+/// A [`CountGroup`] borrowed from its event: what the commit counts without copying strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum GroupRef<'a> {
+    All,
+    Category(&'a str),
+    Transfer {
+        recipient: &'a str,
+        country: &'a str,
+        transfer_basis: i32,
+    },
+}
+
+impl GroupRef<'_> {
+    fn to_group(self) -> CountGroup {
+        match self {
+            GroupRef::All => CountGroup::All,
+            GroupRef::Category(category) => CountGroup::Category(category.to_owned()),
+            GroupRef::Transfer {
+                recipient,
+                country,
+                transfer_basis,
+            } => CountGroup::Transfer {
+                recipient: recipient.to_owned(),
+                country: country.to_owned(),
+                transfer_basis,
+            },
+        }
     }
-    let mut groups = vec![CountGroup::All];
-    let categories: BTreeSet<&String> = event.data_categories.iter().collect();
-    groups.extend(
-        categories
-            .into_iter()
-            .map(|category| CountGroup::Category(category.clone())),
+}
+
+/// Replaces `out` with the groups of `event` ([`count_groups`], the rule's one definition), in
+/// the same order: all, the categories sorted and each once, the transfer.
+fn group_refs<'a>(event: &'a Event, out: &mut Vec<GroupRef<'a>>) {
+    out.clear();
+    if !is_processing_kind(event.kind()) || event.system.is_empty() {
+        return;
+    }
+    out.push(GroupRef::All);
+    out.extend(
+        event
+            .data_categories
+            .iter()
+            .map(|category| GroupRef::Category(category)),
     );
+    out[1..].sort_unstable();
+    out.dedup();
     if let Some(recipient) = &event.recipient
         && is_third_country(&recipient.country)
     {
-        groups.push(CountGroup::Transfer {
-            recipient: recipient.name.clone(),
-            country: recipient.country.clone(),
+        out.push(GroupRef::Transfer {
+            recipient: &recipient.name,
+            country: &recipient.country,
             transfer_basis: recipient.transfer_basis,
         });
     }
-    groups
+}
+
+/// One (system, group) pair a commit counts in: its row keys and what the commit adds to it.
+struct CountPair {
+    count_key: Vec<u8>,
+    member_prefix: Vec<u8>,
+    counts: Counts,
 }
 
 /// A count row's value: records and distinct subjects of original entries.
@@ -250,13 +299,18 @@ impl LedgerStore {
         let Some(batch_first) = entries.first().map(|entry| entry.index) else {
             return Ok(());
         };
-        // The counted entries, with each subject's first entry: its own index for a subject
-        // whose chain begins here, a stored subject row for the others.
-        let mut firsts: HashMap<[u8; 32], u64> = HashMap::new();
-        let mut counted = Vec::new();
+        // The batch's distinct (system, group) pairs, each with its keys made once, and the
+        // counted entries as (pair, token) references to them.
+        let mut pairs: Vec<CountPair> = Vec::new();
+        let mut pair_of: FxHashMap<(&str, GroupRef<'_>), u32> = FxHashMap::default();
+        let mut counted: Vec<(u32, Option<[u8; 32]>)> = Vec::new();
+        // A subject's first entry: its own index for a subject whose chain begins here, a stored
+        // subject row for the others.
+        let mut firsts: FxHashMap<[u8; 32], u64> = FxHashMap::default();
+        let mut groups = Vec::new();
         for entry in entries {
             let Some(event) = &entry.event else { continue };
-            let groups = count_groups(event);
+            group_refs(event, &mut groups);
             if groups.is_empty() {
                 continue;
             }
@@ -266,41 +320,55 @@ impl LedgerStore {
             {
                 firsts.insert(token, entry.index);
             }
-            counted.push((event.system.as_str(), groups, token));
+            for group in &groups {
+                let next = u32::try_from(pairs.len()).map_err(|_| {
+                    StorageError::inconsistent("more than 2^32 breach count groups in one commit")
+                })?;
+                let pair = *pair_of.entry((&event.system, *group)).or_insert_with(|| {
+                    let owned = group.to_group();
+                    pairs.push(CountPair {
+                        count_key: count_key(&event.system, &owned),
+                        member_prefix: member_prefix(&event.system, &owned),
+                        counts: Counts::default(),
+                    });
+                    next
+                });
+                pairs[pair as usize].counts.records += 1;
+                counted.push((pair, token));
+            }
         }
         let unknown: BTreeSet<[u8; 32]> = counted
             .iter()
-            .filter_map(|(_, _, token)| *token)
+            .filter_map(|(_, token)| *token)
             .filter(|token| !firsts.contains_key(token))
             .collect();
         firsts.extend(self.first_entries(&unknown)?);
 
-        let mut deltas: HashMap<Vec<u8>, Counts> = HashMap::new();
-        // (member key, count key, known to be new)
-        let mut members: Vec<(Vec<u8>, Vec<u8>, bool)> = Vec::new();
-        let mut seen: HashSet<Vec<u8>> = HashSet::new();
-        for (system, groups, token) in &counted {
-            let first = token.and_then(|token| firsts.get(&token).copied());
-            for group in groups {
-                let count = count_key(system, group);
-                if let Some(first) = first {
-                    let member = member_key(system, group, first);
-                    if seen.insert(member.clone()) {
-                        members.push((member, count.clone(), first >= batch_first));
-                    }
-                }
-                deltas.entry(count).or_default().records += 1;
+        // (pair, first entry), once each, and whether the subject is known to be new.
+        let mut members: Vec<(u32, u64, bool)> = Vec::new();
+        let mut seen: FxHashSet<(u32, u64)> = FxHashSet::default();
+        for (pair, token) in &counted {
+            if let Some(first) = token.and_then(|token| firsts.get(&token).copied())
+                && seen.insert((*pair, first))
+            {
+                members.push((*pair, first, first >= batch_first));
             }
         }
+        let member_key = |pairs: &[CountPair], pair: u32, first: u64| {
+            let mut key = pairs[pair as usize].member_prefix.clone();
+            key.extend_from_slice(&first.to_be_bytes());
+            key
+        };
         let cf = self.cf(columns::REPORTS)?;
-        let unsure: Vec<&Vec<u8>> = members
+        let unsure: Vec<Vec<u8>> = members
             .iter()
             .filter(|(_, _, new)| !new)
-            .map(|(key, _, _)| key)
+            .map(|(pair, first, _)| member_key(&pairs, *pair, *first))
             .collect();
-        let stored = self.db.batched_multi_get_cf(cf, unsure, false);
+        let stored = self.db.batched_multi_get_cf(cf, &unsure, false);
         let mut stored = stored.into_iter();
-        for (member, count, known_new) in members {
+        let mut new_members = Vec::new();
+        for (pair, first, known_new) in members {
             let new = known_new
                 || stored
                     .next()
@@ -311,15 +379,20 @@ impl LedgerStore {
                     })??
                     .is_none();
             if new {
-                batch.put_cf(cf, member, []);
-                deltas.entry(count).or_default().subjects += 1;
+                new_members.push(member_key(&pairs, pair, first));
+                pairs[pair as usize].counts.subjects += 1;
             }
         }
-        let deltas: Vec<(Vec<u8>, Counts)> = deltas.into_iter().collect();
-        let stored = self
-            .db
-            .batched_multi_get_cf(cf, deltas.iter().map(|(key, _)| key), false);
-        for ((key, mut counts), old) in deltas.into_iter().zip(stored) {
+        // In key order, as the other report rows (`IndexRows::write`).
+        new_members.sort_unstable();
+        for member in new_members {
+            batch.put_cf(cf, member, []);
+        }
+        let stored =
+            self.db
+                .batched_multi_get_cf(cf, pairs.iter().map(|pair| &pair.count_key), false);
+        for (pair, old) in pairs.into_iter().zip(stored) {
+            let mut counts = pair.counts;
             if let Some(old) = old? {
                 counts.add(Counts::from_bytes(&old).ok_or_else(|| {
                     StorageError::undecodable(
@@ -329,12 +402,11 @@ impl LedgerStore {
                     )
                 })?);
             }
-            batch.put_cf(cf, key, counts.to_bytes());
+            batch.put_cf(cf, pair.count_key, counts.to_bytes());
         }
         Ok(())
     }
 
-    /// The index of the first entry of each token (its subject row of seq 0), one batched read.
     fn first_entries(
         &self,
         tokens: &BTreeSet<[u8; 32]>,
