@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 
 use super::index_cache::IndexNodeCache;
 use super::reads::GroupReads;
+use super::signing::SigningPool;
 use super::writer;
 use super::{
     AppendError, AppendJob, CorrectionRights, Details, Message, PreparedEvent, SequencerParts,
@@ -143,6 +144,11 @@ pub(super) fn run(
         // full): so it takes every job that arrived during the previous write and sync.
         let (handoff, handed) = std::sync::mpsc::sync_channel::<PlannedGroup>(0);
         let (parts, shared, progress) = (&parts, &shared, &progress);
+        let signing = SigningPool::start(
+            scope,
+            parts.signer.clone(),
+            parts.config.signing_threads.max(1),
+        );
         let started = std::thread::Builder::new()
             .name("ledger-writer".into())
             .spawn_scoped(scope, move || {
@@ -210,7 +216,7 @@ pub(super) fn run(
                 events = open.events
             )
             .entered();
-            match finish_group(parts, &tail, open, shared, &mut index_cache) {
+            match finish_group(parts, &tail, open, shared, &mut index_cache, &signing) {
                 Ok((planned, next)) => {
                     let new_tail = planned.tail.clone();
                     progress.handing();
@@ -226,8 +232,10 @@ pub(super) fn run(
                 Err(failure) => debug_assert!(shared.has_failed(), "{failure}"),
             }
         }
-        // The writer finishes the group in flight, then stops; the scope waits for it.
+        // The writer finishes the group in flight, then stops; the scope waits for it and for
+        // the signing threads, which stop with the pool.
         drop(handoff);
+        drop(signing);
     });
     queue.close();
     // Jobs that raced with the stop are answered, not dropped.
@@ -383,15 +391,17 @@ pub(super) struct PlannedGroup {
     pub(super) accepted: Vec<(AppendJob, Vec<ReceiptSource>)>,
 }
 
-/// Finishes a group: its subject-index version, its entries' signatures. Returns the group for
-/// the writer and what it changes, for the next group; or the failure that must stop the
-/// sequencer (every job of the group has then been answered `Unavailable`).
+/// Finishes a group: its subject-index version, its entries' signatures (made on the signing
+/// threads meanwhile). Returns the group for the writer and what it changes, for the next group;
+/// or the failure that must stop the sequencer (every job of the group has then been answered
+/// `Unavailable`).
 fn finish_group(
     parts: &SequencerParts,
     tail: &Tail,
     open: OpenGroup,
     shared: &SequencerShared,
     index_cache: &mut IndexNodeCache,
+    pool: &SigningPool<'_>,
 ) -> Result<(PlannedGroup, PendingGroup), String> {
     let OpenGroup {
         mut plan, accepted, ..
@@ -412,6 +422,8 @@ fn finish_group(
         };
         return Ok((planned, plan.pending));
     }
+    // Signed while the subject index's version is made below.
+    let signing = pool.sign(plan.entries.iter().map(|entry| entry.leaf).collect());
     plan.commit.subject_heads = plan.heads.iter().map(|(t, h)| (*t, *h)).collect();
     // The subject index's new version, written in the same batch as the entries it covers.
     let index = match update_subject_index(parts, index_cache, tail, &plan) {
@@ -426,7 +438,13 @@ fn finish_group(
     plan.tail.index_version = Some(index.version);
     plan.tail.index_root = index.root_hash();
     plan.commit.subject_index = Some(index);
-    let signatures = sign_entries(parts, &plan.entries);
+    let signatures = match signing.wait() {
+        Ok(signatures) => signatures,
+        Err(why) => {
+            writer::refuse_all(shared, accepted, &why);
+            return Err(why);
+        }
+    };
     let key_id = *parts.signer.key_id().as_bytes();
     plan.commit.entries = plan
         .entries
@@ -1093,29 +1111,4 @@ fn received_at(job: &AppendJob, tail: &Tail) -> prost_types::Timestamp {
     } else {
         arrived
     }
-}
-
-/// Signs the group's entries, split over the configured threads (signing dominates the CPU cost of
-/// an append; the hash chain before it is sequential but cheap).
-fn sign_entries(parts: &SequencerParts, entries: &[PlannedEntry]) -> Vec<[u8; 64]> {
-    let threads = parts.config.signing_threads.max(1);
-    let sign = |entry: &PlannedEntry| parts.signer.sign_entry(&entry.leaf).to_bytes();
-    if threads == 1 || entries.len() < 64 {
-        return entries.iter().map(sign).collect();
-    }
-    let chunk = entries.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = entries
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(sign).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| {
-                worker
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
 }

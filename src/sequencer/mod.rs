@@ -13,6 +13,7 @@
 mod group;
 mod index_cache;
 mod reads;
+mod signing;
 mod writer;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -38,7 +39,8 @@ pub struct SequencerConfig {
     pub max_group_entries: usize,
     /// Most jobs waiting in the queue before callers are made to wait.
     pub queue_depth: usize,
-    /// Threads that sign a group's entries.
+    /// Threads that sign a group's entries, while the sequencer thread makes its subject-index
+    /// version (`sequencer::signing`; they live as long as the sequencer).
     pub signing_threads: usize,
     /// Depth down to which the sequencer keeps the subject index's latest nodes in memory (about
     /// 150 bytes a node; at most `2^(depth+1)` nodes): deeper nodes are read from RocksDB.
