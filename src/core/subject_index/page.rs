@@ -133,21 +133,50 @@ impl IndexPage {
     /// `hash` must be `node.hash()` for each (checked in debug builds).
     pub(crate) fn from_page_nodes(mut nodes: Vec<PageNode>) -> Self {
         debug_assert!(nodes.iter().all(|n| n.hash == n.node.hash()));
-        nodes.sort_unstable_by_key(|n| n.path);
-        let mut slots = [NO_NODE; PAGE_SLOTS];
-        if let Some(top) = nodes.first().map(|n| n.path).filter(NodePath::is_page_top) {
-            for (i, n) in nodes.iter().enumerate() {
-                if let (Some(at), Ok(i)) = (slot(top.depth(), &n.path), u8::try_from(i))
-                    && n.path.page_top() == top
-                {
-                    slots[at] = i;
-                }
-            }
+        if let Some(page) = Self::by_slots(&nodes) {
+            return page;
         }
+        // Not one page's nodes (only a malformed page): sorted, and looked up by a search.
+        nodes.sort_unstable_by_key(|n| n.path);
         Self {
             nodes: nodes.into(),
-            slots,
+            slots: [NO_NODE; PAGE_SLOTS],
         }
+    }
+
+    /// The page of `nodes` if they are one page's (its top at a page top, each of the others at a
+    /// position of its own below it): placed by slot, which is their order by position, without
+    /// a sort.
+    fn by_slots(nodes: &[PageNode]) -> Option<Self> {
+        let top = nodes.iter().map(|n| n.path).min_by_key(NodePath::depth)?;
+        if !top.is_page_top() {
+            return None;
+        }
+        let mut at_slot = [NO_NODE; PAGE_SLOTS];
+        for (i, node) in nodes.iter().enumerate() {
+            let at = slot(top.depth(), &node.path)?;
+            if at_slot[at] != NO_NODE || node.path.page_top() != top {
+                return None;
+            }
+            at_slot[at] = u8::try_from(i).ok()?;
+        }
+        let mut slots = [NO_NODE; PAGE_SLOTS];
+        let mut rank = 0u8;
+        for (at, i) in at_slot.iter().enumerate() {
+            if *i != NO_NODE {
+                slots[at] = rank;
+                rank += 1;
+            }
+        }
+        let sorted = at_slot
+            .iter()
+            .filter(|i| **i != NO_NODE)
+            .map(|i| nodes[usize::from(*i)])
+            .collect();
+        Some(Self {
+            nodes: sorted,
+            slots,
+        })
     }
 
     /// The page's nodes, sorted by position (depth first), the top first.
@@ -158,19 +187,15 @@ impl IndexPage {
     /// The node at `path` and its hash, if the page holds it.
     pub fn entry(&self, path: &NodePath) -> Option<&PageNode> {
         let top = self.nodes.first()?.path.depth();
-        let slotted = slot(top, path)
+        if self.slots[0] == NO_NODE {
+            // A malformed page: searched.
+            return self.nodes.iter().find(|n| n.path == *path);
+        }
+        slot(top, path)
             .map(|at| self.slots[at])
             .filter(|&i| i != NO_NODE)
             .and_then(|i| self.nodes.get(usize::from(i)))
-            .filter(|n| n.path == *path);
-        match slotted {
-            Some(found) => Some(found),
-            // Only a malformed page (nodes off its top's levels) holds nodes without a slot.
-            None if self.slots[0] == NO_NODE || path.page_top() != self.nodes[0].path => {
-                self.nodes.iter().find(|n| n.path == *path)
-            }
-            None => None,
-        }
+            .filter(|n| n.path == *path)
     }
 
     /// The node at `path`, if the page holds it.

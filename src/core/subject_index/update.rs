@@ -51,7 +51,8 @@ pub fn apply_updates<S: SubjectNodeStore>(
     let mut rebuild = Rebuild {
         version: new_version,
         loaded: &loaded,
-        nodes: Vec::new(),
+        open: Vec::new(),
+        pages: Vec::new(),
         stale: Vec::new(),
     };
     let root = rebuild.subtree(base_root, NodePath::ROOT, &updates)?;
@@ -201,11 +202,16 @@ pub(crate) fn check_page<E: std::error::Error + 'static>(
     Ok(())
 }
 
-/// The in-memory rebuild of the updated paths.
+/// The in-memory rebuild of the updated paths. Nodes are made children first, so a page's top
+/// is the last node made in it: the pages being made form a stack (`open`), each closed into
+/// `pages` when its top is written.
 struct Rebuild<'a> {
     version: u64,
     loaded: &'a HashMap<NodeKey, IndexPage>,
-    nodes: Vec<PageNode>,
+    /// The pages whose tops are being made, innermost last: the top's position and the nodes
+    /// of the page made so far.
+    open: Vec<(NodePath, Vec<PageNode>)>,
+    pages: Vec<(NodeKey, IndexPage)>,
     stale: Vec<StaleNode>,
 }
 
@@ -267,6 +273,7 @@ impl Rebuild<'_> {
                 }
             }
             IndexNode::Interior { left, right } => {
+                self.open_page(path);
                 let split = split_point(updates, path.depth());
                 let left = self.subtree(left, path.child(0), &updates[..split])?;
                 let right = self.subtree(right, path.child(1), &updates[split..])?;
@@ -289,7 +296,7 @@ impl Rebuild<'_> {
             },
         };
         // The children keep their hashes (only their versions change), so the node's hash does.
-        self.nodes.push(PageNode {
+        self.add(PageNode {
             path: key.path,
             node,
             hash: loaded.hash,
@@ -315,6 +322,7 @@ impl Rebuild<'_> {
             _ => {
                 // Two distinct tokens below `path` differ at some bit at or after its depth, so
                 // `path.depth() < 256` here.
+                self.open_page(path);
                 let split = split_point(entries, path.depth());
                 let left = self.fresh(path.child(0), &entries[..split]);
                 let right = self.fresh(path.child(1), &entries[split..]);
@@ -326,31 +334,54 @@ impl Rebuild<'_> {
     /// Records a new node under this version and returns the reference to it.
     fn write(&mut self, path: NodePath, node: IndexNode) -> SubtreeRef {
         let node = PageNode::new(path, node);
-        self.nodes.push(node);
+        self.add(node);
         SubtreeRef::Stored {
             version: self.version,
             hash: node.hash,
         }
     }
 
-    /// The nodes written, grouped into their pages, sorted by key.
-    fn into_pages(self) -> Vec<(NodeKey, IndexPage)> {
-        let mut by_top: HashMap<NodePath, Vec<PageNode>> = HashMap::default();
-        for node in self.nodes {
-            by_top.entry(node.path.page_top()).or_default().push(node);
+    /// Opens the page whose top is `path`, if it is a page top, before the nodes below it are
+    /// made.
+    fn open_page(&mut self, path: NodePath) {
+        if path.is_page_top() {
+            self.open.push((path, Vec::new()));
         }
-        let mut pages: Vec<(NodeKey, IndexPage)> = by_top
-            .into_iter()
-            .map(|(top, nodes)| {
-                let key = NodeKey {
-                    version: self.version,
-                    path: top,
-                };
-                (key, IndexPage::from_page_nodes(nodes))
-            })
-            .collect();
-        pages.sort_unstable_by_key(|(key, _)| *key);
-        pages
+    }
+
+    /// Adds a node to its page; a page's top closes the page.
+    fn add(&mut self, node: PageNode) {
+        if !node.path.is_page_top() {
+            match self.open.last_mut() {
+                Some((_, nodes)) => nodes.push(node),
+                // Unreachable: the root is a page top, and every page top above a node made
+                // is opened first (`open_page`). A page of its own keeps the node all the same.
+                None => self.close(node, Vec::new()),
+            }
+            return;
+        }
+        let nodes = match self.open.last() {
+            Some((top, _)) if *top == node.path => self.open.pop().map(|(_, n)| n),
+            // A leaf at a page top: a page of one node.
+            _ => None,
+        };
+        self.close(node, nodes.unwrap_or_default());
+    }
+
+    fn close(&mut self, top: PageNode, mut nodes: Vec<PageNode>) {
+        let key = NodeKey {
+            version: self.version,
+            path: top.path.page_top(),
+        };
+        nodes.push(top);
+        self.pages.push((key, IndexPage::from_page_nodes(nodes)));
+    }
+
+    /// The pages written, sorted by key.
+    fn into_pages(mut self) -> Vec<(NodeKey, IndexPage)> {
+        debug_assert!(self.open.is_empty(), "pages left open");
+        self.pages.sort_unstable_by_key(|(key, _)| *key);
+        self.pages
     }
 }
 
