@@ -567,10 +567,13 @@ fn plan_job(
         let index = plan.tail.size;
         let received_at = received_at(job, &plan.tail);
         check_correction(parts, plan, job, prepared, position)?;
-        let token = resolve_subject(parts, plan, prepared, position, index)?;
-        let subject = match token {
+        let resolved = resolve_subject(parts, plan, prepared, position, index)?;
+        let token = resolved.map(|(token, _)| token);
+        let subject = match resolved {
             None => None,
-            Some(token) => {
+            // A subject whose first entry this is has no head yet, anywhere.
+            Some((token, Subject::New)) => Some((token, None)),
+            Some((token, Subject::Known)) => {
                 let head = match plan
                     .heads
                     .get(&token)
@@ -684,6 +687,17 @@ fn check_correction(
     Ok(())
 }
 
+/// Whether a subject's token was allocated by the entry being planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    /// Allocated from this entry's index: nothing is stored under the token (no head, data key
+    /// or identifier list: every row under a token is written with or after its first entry,
+    /// and no earlier entry has this index), so nothing is read for it.
+    New,
+    /// Named by the directory or by its token.
+    Known,
+}
+
 /// The subject's token: from the directory, or allocated (deterministically from the index of its
 /// first entry). Records the directory rows a new subject or an identity link adds.
 fn resolve_subject(
@@ -692,7 +706,7 @@ fn resolve_subject(
     prepared: &PreparedEvent,
     position: usize,
     index: u64,
-) -> Result<Option<[u8; 32]>, AppendError> {
+) -> Result<Option<([u8; 32], Subject)>, AppendError> {
     let Some(row) = prepared.subject_row else {
         let Some(token) = prepared.subject_token else {
             return Ok(None);
@@ -701,7 +715,7 @@ fn resolve_subject(
             || plan.pending.heads.contains_key(&token)
             || plan.reads.subject_head(&*parts.store, &token)?.is_some();
         return if known {
-            Ok(Some(token))
+            Ok(Some((token, Subject::Known)))
         } else {
             Err(AppendError::UnknownSubject { position })
         };
@@ -709,8 +723,8 @@ fn resolve_subject(
     let known = lookup_directory(parts, plan, &row)?;
     let is_link = prepared.event.kind() == EventKind::IdentityLink;
     let mut new_identifiers = Vec::new();
-    let token = match known {
-        Some(token) => token,
+    let (token, subject) = match known {
+        Some(token) => (token, Subject::Known),
         None if is_link => return Err(AppendError::UnknownSubject { position }),
         None if prepared.opens_erasure.is_some() => {
             return Err(AppendError::UnknownSubject { position });
@@ -720,7 +734,12 @@ fn resolve_subject(
             plan.directory.insert(row, token);
             plan.commit.directory_rows.push((row, token));
             new_identifiers.extend(prepared.identifiers.first().cloned());
-            token
+            // Nothing is stored under a new token (`Subject::New`): no key and no identifier
+            // list to read (both journaled, so a refusal of the job takes them back).
+            plan.set_key(token, SubjectKey::Absent);
+            let previous = plan.identifiers.insert(token, Vec::new());
+            plan.identifier_journal.push((token, previous));
+            (token, Subject::New)
         }
     };
     if let Some(linked) = prepared.linked_row {
@@ -737,7 +756,7 @@ fn resolve_subject(
     if !new_identifiers.is_empty() {
         add_identifiers(parts, plan, token, new_identifiers, position)?;
     }
-    Ok(Some(token))
+    Ok(Some((token, subject)))
 }
 
 /// Whether a retried submission names the subject of the entry at `index`: the submission digest

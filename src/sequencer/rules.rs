@@ -94,6 +94,45 @@ fn correcting(id: &str, target: u64) -> PreparedEvent {
     event
 }
 
+/// A subject's first entry allocates its token, under which nothing can be stored yet: its
+/// planning reads no head, data key or identifier list. A known subject's entries do read them.
+#[tokio::test]
+async fn a_new_subject_is_planned_without_reading_rows_under_its_token() {
+    let ledger = Ledger::start();
+    let events = (1..=40u8)
+        .map(|row| about(&format!("new-{row}"), EventKind::Collection, row))
+        .collect();
+    let receipts = ledger.append("crm", events).await.expect("appends");
+    assert_eq!(receipts.len(), 40);
+    assert_eq!(ledger.store.subject_reads(), 0);
+    // Each got a chain of its own, a data key and its identifier.
+    assert_eq!(ledger.size(), 40);
+    let token = ledger.token_of(7);
+    assert!(ledger.store.data_key_row(&token).expect("read").is_some());
+    assert!(
+        ledger
+            .store
+            .sealed_identifiers(&token)
+            .expect("read")
+            .is_some()
+    );
+    // (Those two reads were the test's.)
+    let checked = ledger.store.subject_reads();
+    // Another group of a new subject: still nothing read.
+    ledger
+        .append("crm", vec![about("new-200", EventKind::Collection, 200)])
+        .await
+        .expect("appends");
+    assert_eq!(ledger.store.subject_reads(), checked);
+    // An entry about a subject of the first group (no longer the group before) reads its rows.
+    let later = ledger
+        .append("crm", vec![about("again-8", EventKind::Access, 8)])
+        .await
+        .expect("appends");
+    assert_eq!(later[0].index, 41);
+    assert!(ledger.store.subject_reads() > checked);
+}
+
 #[tokio::test]
 async fn a_retry_is_answered_with_the_first_receipt_and_a_reuse_is_refused() {
     let ledger = Ledger::start();

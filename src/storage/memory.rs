@@ -43,6 +43,9 @@ pub struct MemoryStore {
     fail_next_commit: AtomicBool,
     /// While set, each commit waits for one permit (or for the sender to be dropped) first.
     gate: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+    /// Point reads of rows under a subject token (head, data key, identifier list), for tests of
+    /// what the sequencer reads ([`MemoryStore::subject_reads`]).
+    subject_reads: std::sync::atomic::AtomicU64,
 }
 
 impl MemoryStore {
@@ -64,6 +67,15 @@ impl MemoryStore {
             *held = Some(gate);
         }
         permits
+    }
+
+    /// How many point reads of a subject's head, data key or identifier list were made so far.
+    pub fn subject_reads(&self) -> u64 {
+        self.subject_reads.load(Ordering::SeqCst)
+    }
+
+    fn count_subject_read(&self) {
+        self.subject_reads.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The erasure record of `token`, as the commit that opened its erasure wrote it.
@@ -159,14 +171,17 @@ impl TailStore for MemoryStore {
     }
 
     fn subject_head(&self, token: &[u8; 32]) -> Result<Option<SubjectHead>, StorageError> {
+        self.count_subject_read();
         self.read(|rows| Ok(rows.heads.get(token).copied()))
     }
 
     fn data_key_row(&self, token: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.count_subject_read();
         self.read(|rows| Ok(rows.data_keys.get(token).cloned()))
     }
 
     fn sealed_identifiers(&self, token: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.count_subject_read();
         self.read(|rows| Ok(rows.identifiers.get(token).cloned()))
     }
 
