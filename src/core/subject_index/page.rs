@@ -72,9 +72,10 @@ const NO_NODE: u8 = u8::MAX;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexPage {
     nodes: std::sync::Arc<[PageNode]>,
-    /// For each position below the top ([`slot`]), where its node is in `nodes`: a lookup without
-    /// a search. Empty (every slot [`NO_NODE`]) for a page whose first node is not at a page top,
-    /// which only a malformed page is; lookups then search.
+    /// For each position of the page ([`slot`]), where its node is in `nodes`: a lookup without
+    /// a search. Empty (every slot [`NO_NODE`]) when the nodes are not one page's (a top at a
+    /// page top, each other node at a position of its own below it), which only a malformed page
+    /// is; lookups then search.
     slots: [u8; PAGE_SLOTS],
 }
 
@@ -119,7 +120,7 @@ fn slot(top: u16, path: &NodePath) -> Option<usize> {
 const _: () = assert!(8 % PAGE_LEVELS == 0 && PAGE_SLOTS < NO_NODE as usize);
 
 impl IndexPage {
-    /// A page of these nodes (in any order; sorted here), each hashed once.
+    /// A page of these nodes (in any order; put in order here), each hashed once.
     pub fn from_nodes(nodes: Vec<(NodePath, IndexNode)>) -> Self {
         Self::from_page_nodes(
             nodes
@@ -129,7 +130,7 @@ impl IndexPage {
         )
     }
 
-    /// A page of these nodes (in any order; sorted here), whose hashes the caller computed:
+    /// A page of these nodes (in any order; put in order here), whose hashes the caller computed:
     /// `hash` must be `node.hash()` for each (checked in debug builds).
     pub(crate) fn from_page_nodes(mut nodes: Vec<PageNode>) -> Self {
         debug_assert!(nodes.iter().all(|n| n.hash == n.node.hash()));
