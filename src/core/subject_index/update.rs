@@ -54,13 +54,14 @@ pub fn apply_updates<S: SubjectNodeStore>(
         open: Vec::new(),
         pages: Vec::new(),
         stale: Vec::new(),
+        misplaced: None,
     };
     let root = rebuild.subtree(base_root, NodePath::ROOT, &updates)?;
     let stale = std::mem::take(&mut rebuild.stale);
     Ok(IndexCommit {
         version: new_version,
         root,
-        pages: rebuild.into_pages(),
+        pages: rebuild.into_pages()?,
         stale,
     })
 }
@@ -213,6 +214,9 @@ struct Rebuild<'a> {
     open: Vec<(NodePath, Vec<PageNode>)>,
     pages: Vec<(NodeKey, IndexPage)>,
     stale: Vec<StaleNode>,
+    /// A node made with no page open (which the order of the rebuild rules out): the version
+    /// is refused rather than written with a page that lacks its top.
+    misplaced: Option<NodePath>,
 }
 
 impl Rebuild<'_> {
@@ -354,9 +358,11 @@ impl Rebuild<'_> {
         if !node.path.is_page_top() {
             match self.open.last_mut() {
                 Some((_, nodes)) => nodes.push(node),
-                // Unreachable: the root is a page top, and every page top above a node made
-                // is opened first (`open_page`). A page of its own keeps the node all the same.
-                None => self.close(node, Vec::new()),
+                // The root is a page top, and every page top above a node made is opened first
+                // (`open_page`), so this does not happen; if it did, `into_pages` refuses.
+                None => {
+                    self.misplaced.get_or_insert(node.path);
+                }
             }
             return;
         }
@@ -377,11 +383,19 @@ impl Rebuild<'_> {
         self.pages.push((key, IndexPage::from_page_nodes(nodes)));
     }
 
-    /// The pages written, sorted by key.
-    fn into_pages(mut self) -> Vec<(NodeKey, IndexPage)> {
-        debug_assert!(self.open.is_empty(), "pages left open");
+    /// The pages written, sorted by key; an error if a node was made outside every page.
+    fn into_pages<E: std::error::Error + 'static>(
+        mut self,
+    ) -> Result<Vec<(NodeKey, IndexPage)>, SubjectIndexStoreError<E>> {
+        let unclosed = self.open.first().map(|(top, _)| *top);
+        if let Some(path) = self.misplaced.or(unclosed) {
+            return Err(SubjectIndexStoreError::MissingNode(NodeKey {
+                version: self.version,
+                path: path.page_top(),
+            }));
+        }
         self.pages.sort_unstable_by_key(|(key, _)| *key);
-        self.pages
+        Ok(self.pages)
     }
 }
 
@@ -396,6 +410,36 @@ mod tests {
             last_index: n,
             last_leaf: leaf_hash(&n.to_be_bytes()),
         }
+    }
+
+    /// A node made outside every open page (which the rebuild's order rules out) refuses the
+    /// version instead of writing a page without its top.
+    #[test]
+    fn a_node_outside_every_page_refuses_the_version() {
+        let loaded = HashMap::default();
+        let mut rebuild = Rebuild {
+            version: 9,
+            loaded: &loaded,
+            open: Vec::new(),
+            pages: Vec::new(),
+            stale: Vec::new(),
+            misplaced: None,
+        };
+        let token = SubjectToken::from_bytes([0x5a; 32]);
+        let below_top = NodePath::prefix_of(&token, 5);
+        rebuild.write(
+            below_top,
+            IndexNode::Leaf {
+                token,
+                head: head(1),
+            },
+        );
+        let refused = rebuild.into_pages::<std::convert::Infallible>();
+        assert!(
+            matches!(refused, Err(SubjectIndexStoreError::MissingNode(key))
+                if key.version == 9 && key.path == below_top.page_top()),
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -240,7 +240,14 @@ pub fn member_prefix(system: &str, group: &CountGroup) -> Vec<u8> {
 
 /// Key of the member row of the subject whose first entry is `first`, in `group` of `system`.
 pub fn member_key(system: &str, group: &CountGroup, first: u64) -> Vec<u8> {
-    let mut key = member_prefix(system, group);
+    member_key_under(&member_prefix(system, group), first)
+}
+
+/// Key of the member row of the subject whose first entry is `first`, under a group's
+/// [`member_prefix`] (made once per commit for each group it counts in).
+fn member_key_under(prefix: &[u8], first: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + 8);
+    key.extend_from_slice(prefix);
     key.extend_from_slice(&first.to_be_bytes());
     key
 }
@@ -354,16 +361,11 @@ impl LedgerStore {
                 members.push((*pair, first, first >= batch_first));
             }
         }
-        let member_key = |pairs: &[CountPair], pair: u32, first: u64| {
-            let mut key = pairs[pair as usize].member_prefix.clone();
-            key.extend_from_slice(&first.to_be_bytes());
-            key
-        };
         let cf = self.cf(columns::REPORTS)?;
         let unsure: Vec<Vec<u8>> = members
             .iter()
             .filter(|(_, _, new)| !new)
-            .map(|(pair, first, _)| member_key(&pairs, *pair, *first))
+            .map(|(pair, first, _)| member_key_under(&pairs[*pair as usize].member_prefix, *first))
             .collect();
         let stored = self.db.batched_multi_get_cf(cf, &unsure, false);
         let mut stored = stored.into_iter();
@@ -379,7 +381,7 @@ impl LedgerStore {
                     })??
                     .is_none();
             if new {
-                new_members.push(member_key(&pairs, pair, first));
+                new_members.push(member_key_under(&pairs[pair as usize].member_prefix, first));
                 pairs[pair as usize].counts.subjects += 1;
             }
         }
@@ -407,6 +409,7 @@ impl LedgerStore {
         Ok(())
     }
 
+    /// The index of the first entry of each token (its subject row of seq 0), one batched read.
     fn first_entries(
         &self,
         tokens: &BTreeSet<[u8; 32]>,
