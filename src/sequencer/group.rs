@@ -131,7 +131,10 @@ pub(super) fn run(
     wake: mpsc::WeakSender<Message>,
     shared: Arc<SequencerShared>,
 ) {
-    let mut index_cache = IndexNodeCache::new(parts.config.subject_index_cache_depth);
+    let mut index_cache = IndexNodeCache::new(
+        parts.config.subject_index_cache_depth,
+        parts.config.subject_index_cache_mib.saturating_mul(1 << 20),
+    );
     // The most entries one group takes; at least one job always fits, whatever its size.
     let limit = parts.config.max_group_entries.max(1);
     let mut stopping = false;

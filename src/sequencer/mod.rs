@@ -43,8 +43,12 @@ pub struct SequencerConfig {
     /// version (`sequencer::signing`; they live as long as the sequencer).
     pub signing_threads: usize,
     /// Depth down to which the sequencer keeps the subject index's latest nodes in memory (about
-    /// 150 bytes a node; at most `2^(depth+1)` nodes): deeper nodes are read from RocksDB.
+    /// 180 bytes a node; at most `2^(depth+1)` nodes): deeper nodes are read from RocksDB.
     pub subject_index_cache_depth: u16,
+    /// Memory for those nodes, in MiB: when the pages kept take more, the cache stops keeping
+    /// its deepest level of pages (which with many subjects is most of it: about 120 MB for
+    /// the pages at depth 16 with a million subjects), and logs it once.
+    pub subject_index_cache_mib: usize,
 }
 
 impl Default for SequencerConfig {
@@ -54,6 +58,7 @@ impl Default for SequencerConfig {
             queue_depth: 1024,
             signing_threads: 2,
             subject_index_cache_depth: 18,
+            subject_index_cache_mib: 32,
         }
     }
 }

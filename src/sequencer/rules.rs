@@ -24,9 +24,14 @@ impl Ledger {
 
     /// With the subject index's nodes below `depth` read from the store.
     fn start_with_cache_depth(depth: u16) -> Self {
+        Self::start_with(|config| config.subject_index_cache_depth = depth)
+    }
+
+    /// With the sequencer's configuration changed by `configure`.
+    fn start_with(configure: impl FnOnce(&mut super::SequencerConfig)) -> Self {
         let store = Arc::new(MemoryStore::new());
         let mut parts = super::tests::parts(store.clone());
-        parts.config.subject_index_cache_depth = depth;
+        configure(&mut parts.config);
         let (handle, thread) = start(parts).expect("start");
         Self {
             store,
@@ -495,6 +500,42 @@ async fn a_group_is_planned_on_the_one_still_being_written() {
     assert_eq!(ledger.size(), 4);
     assert_eq!(second[2].checkpoint.size, 4);
     assert_eq!(first[0].checkpoint.size, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_sheds_its_levels_without_losing_the_pages_in_flight() {
+    // No memory for the index's pages: the first version takes the cache over budget, and it
+    // stops keeping every level but the root's while that version is not in the store yet. The
+    // second version (each job fills a group, so it is made at once) rewrites the same 64
+    // subjects' paths from those pages.
+    let ledger = Arc::new(Ledger::start_with(|config| {
+        config.subject_index_cache_mib = 0;
+        config.max_group_entries = 64;
+    }));
+    let permits = ledger.store.hold_commits();
+    let job = |prefix: &str, kind: EventKind| -> Vec<PreparedEvent> {
+        (1..=64)
+            .map(|row| about(&format!("{prefix}-{row}"), kind, row))
+            .collect()
+    };
+    let spawn_append = |events: Vec<PreparedEvent>| {
+        let ledger = ledger.clone();
+        tokio::spawn(async move { ledger.append("crm", events).await })
+    };
+    let first = spawn_append(job("c", EventKind::Collection));
+    assert!(planned(&ledger, 1).await, "the first job is planned");
+    let second = spawn_append(job("a", EventKind::Access));
+    assert!(planned(&ledger, 2).await, "the second job is planned");
+    assert_eq!(ledger.size(), 0, "nothing is written yet");
+    drop(permits);
+    let first = first.await.expect("joins").expect("appends");
+    let second = second.await.expect("joins").expect("appends");
+    assert_eq!(ledger.size(), 128);
+    for (a, b) in first.iter().zip(&second) {
+        let entry = decode_entry(&ledger.store.entry(b.index).expect("read").expect("entry"))
+            .expect("decodes");
+        assert_eq!((entry.subject_seq, entry.subject_prev_index), (1, a.index));
+    }
 }
 
 /// One job of [`replicated_workload`]: producer, events, arrival.
