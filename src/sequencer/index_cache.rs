@@ -173,8 +173,8 @@ mod tests {
     use crate::core::hash::leaf_hash;
     use crate::core::subject_index::{MemorySubjectStore, SubjectHead, apply_updates};
 
-    /// Version `version` of an index over `store`, with `count` tokens made from `seed`, recorded
-    /// in the cache (the store has it too, as the writer would).
+    /// Version `version` of an index over `store`, adding 500 tokens made from `seed`, recorded in
+    /// the cache (the store has it too, as the writer would).
     fn grow(store: &mut MemorySubjectStore, cache: &mut IndexNodeCache, version: u64, seed: u64) {
         let updates: Vec<(SubjectToken, SubjectHead)> = (0..500u64)
             .map(|i| {
