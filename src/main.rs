@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory as _, Parser, Subcommand};
 
 /// jemalloc for the whole process (Rust, and RocksDB through the unprefixed `malloc`): with
-/// glibc's allocator, freed memory stayed in per-thread arenas, 200-250 MB above jemalloc's
+/// glibc's allocator, freed memory stayed in per-thread arenas, 100-250 MB above jemalloc's
 /// resident size under appends to a large log (README, "Memory").
 #[cfg(feature = "server")]
 #[global_allocator]
