@@ -146,16 +146,7 @@ fn the_smallest_memtable_budget_never_stalls_appends() {
             let mut ledger =
                 TestLedger::start_with(|config| config.storage.write_buffer_mib = 8).await;
             let mut client = ledger.client(ADMIN_TOKEN).await;
-            for batch in 0..BATCHES {
-                let submissions = (0..PER_BATCH).map(|n| submission(batch, n)).collect();
-                client
-                    .append_batch(pb::AppendBatchRequest {
-                        submissions,
-                        include_bundle: false,
-                    })
-                    .await
-                    .expect("appended");
-            }
+            append_batches(&mut client, BATCHES, PER_BATCH).await;
             ledger.restart().await;
             let mut auditor = ledger.client(AUDITOR_TOKEN).await;
             let stats = auditor
@@ -172,6 +163,20 @@ fn the_smallest_memtable_budget_never_stalls_appends() {
         .recv_timeout(Duration::from_secs(180))
         .expect("the ledger started, appended and restarted (no write stalled for good)");
     assert_eq!(size, (BATCHES * PER_BATCH) as u64);
+}
+
+/// `batches` calls of `AppendBatch`, one after the other, of `per_batch` events each.
+async fn append_batches(client: &mut common::Client, batches: usize, per_batch: usize) {
+    for batch in 0..batches {
+        let submissions = (0..per_batch).map(|n| submission(batch, n)).collect();
+        client
+            .append_batch(pb::AppendBatchRequest {
+                submissions,
+                include_bundle: false,
+            })
+            .await
+            .expect("appended");
+    }
 }
 
 /// The highest RocksDB file number in a data dir (tables, WALs, manifests): each flush takes at
@@ -198,16 +203,7 @@ async fn a_small_memtable_budget_does_not_flush_at_every_write() {
     let mut ledger = TestLedger::start_with(|config| config.storage.write_buffer_mib = 16).await;
     let mut client = ledger.client(ADMIN_TOKEN).await;
     let before = highest_file_number(&ledger.data_dir());
-    for batch in 0..BATCHES {
-        let submissions = (0..100).map(|n| submission(batch, n)).collect();
-        client
-            .append_batch(pb::AppendBatchRequest {
-                submissions,
-                include_bundle: false,
-            })
-            .await
-            .expect("appended");
-    }
+    append_batches(&mut client, BATCHES, 100).await;
     let taken = highest_file_number(&ledger.data_dir()) - before;
     ledger.stop().await;
     assert!(
