@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 
@@ -12,7 +13,7 @@ use super::signing::SigningPool;
 use super::writer;
 use super::{
     AppendError, AppendJob, CorrectionRights, Details, Message, PreparedEvent, SequencerParts,
-    SequencerShared, Tail,
+    SequencerShared, SignedCheckpoint, Tail, sign_checkpoint,
 };
 use crate::core::correction::apply_amendment;
 use crate::core::directory::{SubjectToken, deterministic_pseudonym};
@@ -388,6 +389,9 @@ pub(super) struct PlannedGroup {
     pub(super) tail: Tail,
     /// What to write (none when every job was refused or a retry).
     pub(super) commit: Option<Arc<CommitGroup>>,
+    /// The signed checkpoint of the tail after the group, when it has entries (its note is in
+    /// `commit`): published once the write has returned.
+    pub(super) checkpoint: Option<Arc<SignedCheckpoint>>,
     /// Each new entry's leaf hash and subject token, by position in the group.
     pub(super) leaves: Vec<(LeafHash, Option<[u8; 32]>)>,
     /// The jobs to answer, with where each receipt comes from.
@@ -420,6 +424,7 @@ fn finish_group(
         let planned = PlannedGroup {
             tail: plan.tail,
             commit,
+            checkpoint: None,
             leaves: Vec::new(),
             accepted,
         };
@@ -441,6 +446,29 @@ fn finish_group(
     plan.tail.index_version = Some(index.version);
     plan.tail.index_root = index.root_hash();
     plan.commit.subject_index = Some(index);
+    // The checkpoint of the log after the group, signed here (while the signing threads sign
+    // the entries, and while the writer syncs the group before) and written in the group's own
+    // batch; the writer publishes it once that write has returned.
+    let root = plan.tail.frontier.root();
+    let signing_started = Instant::now();
+    let note = sign_checkpoint(parts, plan.tail.size, root, plan.tail.index_root);
+    shared
+        .stats
+        .checkpoint_sign_duration
+        .observe(signing_started.elapsed());
+    let note = match note {
+        Ok(note) => note,
+        Err(why) => {
+            writer::refuse_all(shared, accepted, &why);
+            return Err(why);
+        }
+    };
+    plan.commit.checkpoint = Some((plan.tail.size, note.clone()));
+    let checkpoint = Arc::new(SignedCheckpoint {
+        size: plan.tail.size,
+        root,
+        note,
+    });
     let signatures = match signing.wait() {
         Ok(signatures) => signatures,
         Err(why) => {
@@ -480,6 +508,7 @@ fn finish_group(
     let planned = PlannedGroup {
         tail: plan.tail,
         commit: Some(commit),
+        checkpoint: Some(checkpoint),
         leaves: plan.entries.iter().map(|e| (e.leaf, e.token)).collect(),
         accepted,
     };

@@ -1,5 +1,6 @@
-//! The writer thread: makes each planned group durable (one synced write), signs and stores its
-//! checkpoint, publishes it, and answers the group's jobs. It takes the groups one at a time, in
+//! The writer thread: makes each planned group durable (one synced write, which holds the
+//! group's checkpoint, signed by the sequencer), publishes the checkpoint, and answers the
+//! group's jobs. It takes the groups one at a time, in
 //! the order they were planned, so that the sequencer plans group n + 1 while group n's write
 //! and WAL sync are in flight. No job is answered before its group's write has returned.
 
@@ -10,7 +11,6 @@ use std::time::Instant;
 use super::group::{PlannedGroup, ReceiptSource, WriterProgress};
 use super::{
     AppendError, AppendJob, Message, Receipt, SequencerParts, SequencerShared, SignedCheckpoint,
-    sign_checkpoint,
 };
 use crate::core::entry::decode_entry;
 use crate::core::hash::leaf_hash;
@@ -44,9 +44,9 @@ fn write_group(parts: &SequencerParts, shared: &SequencerShared, group: PlannedG
         refuse_all(shared, group.accepted, &why);
         return;
     }
-    let checkpoint = match &group.commit {
-        None => shared.latest_checkpoint(),
-        Some(commit) if commit.entries.is_empty() => {
+    let checkpoint = match (&group.commit, &group.checkpoint) {
+        (None, _) => shared.latest_checkpoint(),
+        (Some(commit), _) if commit.entries.is_empty() => {
             // A replica's close of a transit epoch: durable rows, no entry, no new checkpoint.
             if let Err(error) = parts.store.commit(commit) {
                 let why = format!("commit of a transit epoch's close failed: {error}");
@@ -55,7 +55,15 @@ fn write_group(parts: &SequencerParts, shared: &SequencerShared, group: PlannedG
             }
             shared.latest_checkpoint()
         }
-        Some(commit) => {
+        (Some(_), None) => {
+            let why = format!(
+                "entries up to {} were planned without a checkpoint",
+                group.tail.size
+            );
+            refuse_all(shared, group.accepted, &why);
+            return;
+        }
+        (Some(commit), Some(checkpoint)) => {
             let first = commit.entries.first().map_or(group.tail.size, |e| e.index);
             let commit_started = Instant::now();
             let committed = parts.store.commit(commit);
@@ -71,30 +79,6 @@ fn write_group(parts: &SequencerParts, shared: &SequencerShared, group: PlannedG
                 refuse_all(shared, group.accepted, &why);
                 return;
             }
-            let root = group.tail.frontier.root();
-            let signing_started = Instant::now();
-            let signed = sign_checkpoint(parts, group.tail.size, root, group.tail.index_root);
-            shared
-                .stats
-                .checkpoint_sign_duration
-                .observe(signing_started.elapsed());
-            let note = match signed {
-                Ok(note) => note,
-                Err(why) => {
-                    refuse_all(shared, group.accepted, &why);
-                    return;
-                }
-            };
-            if let Err(error) = parts.store.put_checkpoint(group.tail.size, &note) {
-                let why = format!("storing checkpoint {} failed: {error}", group.tail.size);
-                refuse_all(shared, group.accepted, &why);
-                return;
-            }
-            let checkpoint = Arc::new(SignedCheckpoint {
-                size: group.tail.size,
-                root,
-                note,
-            });
             shared.set_latest(checkpoint.clone());
             shared.stats.checkpoint_signed.mark();
             shared.stats.group_entries.observe(commit.entries.len());
@@ -106,7 +90,7 @@ fn write_group(parts: &SequencerParts, shared: &SequencerShared, group: PlannedG
                 .stats
                 .entries_appended
                 .fetch_add(commit.entries.len() as u64, Ordering::Relaxed);
-            checkpoint
+            checkpoint.clone()
         }
     };
 

@@ -89,7 +89,12 @@ fn conforms<S: TailStore>(store: &S, fail_next: impl Fn(&S)) {
     first.subject_index = Some(index);
     assert_eq!(store.applied_input().expect("read"), None);
     first.applied_input = Some(41);
+    first.checkpoint = Some((70, "note 70".to_owned()));
     store.commit(&first).expect("commit");
+    assert_eq!(
+        store.checkpoint_at(70).expect("read").as_deref(),
+        Some("note 70")
+    );
     assert_eq!(store.applied_input().expect("read"), Some(41));
 
     assert_eq!(store.tree_size().expect("size"), 70);
@@ -163,8 +168,10 @@ fn conforms<S: TailStore>(store: &S, fail_next: impl Fn(&S)) {
     let (mut failed, _) = group_of(&mut range.clone(), 70, 3);
     failed.directory_rows = vec![([9; 32], BOB)];
     failed.applied_input = Some(42);
+    failed.checkpoint = Some((73, "note 73".to_owned()));
     fail_next(store);
     assert!(store.commit(&failed).is_err());
+    assert_eq!(store.checkpoint_at(73).expect("read"), None);
     assert_eq!(store.tree_size().expect("size"), 70);
     assert_eq!(store.applied_input().expect("read"), Some(41));
     assert_eq!(store.entry(70).expect("read"), None);

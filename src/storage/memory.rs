@@ -256,6 +256,9 @@ impl TailStore for MemoryStore {
         if group.closed_epoch.is_some() {
             rows.closed_epoch = group.closed_epoch;
         }
+        if let Some((size, note)) = &group.checkpoint {
+            rows.checkpoints.insert(*size, note.clone());
+        }
         Ok(())
     }
 

@@ -304,6 +304,10 @@ pub struct CommitGroup {
     /// written with `applied_input` in a group that may hold no entry: which epochs a restarted
     /// replica refuses unopened must be as durable as the close itself.
     pub closed_epoch: Option<ClosedEpoch>,
+    /// The signed checkpoint of the log after the group, `(size, note)`: written in the same
+    /// batch as the entries it covers, so that the checkpoint of every durable size is durable
+    /// with it (the sequencer signs it before the write and publishes it only after).
+    pub checkpoint: Option<(u64, String)>,
 }
 
 /// A replica's latest applied close of a transit epoch: every request of an epoch up to `epoch`
@@ -357,6 +361,10 @@ pub struct LedgerStore {
     tree_cache: tree_cache::TreeNodeCache,
     /// The open erasure cases, for the metrics ([`LedgerStore::open_erasure_summary`]).
     open_erasures: std::sync::Mutex<erasure::OpenErasures>,
+    /// The indexes of the `consent_policy_declared` entries whose rows the reports family holds,
+    /// in log order: `None` until first read, then extended by each commit that writes one
+    /// ([`LedgerStore::consent_policy_declarations`]; every receipt's consent warning asks).
+    consent_declarations: std::sync::Mutex<Option<Vec<u64>>>,
     // Kept alive for the database's lifetime: the column families share them.
     _cache: Cache,
     _write_buffers: WriteBufferManager,
@@ -497,6 +505,7 @@ impl LedgerStore {
             options,
             tree_cache: tree_cache::TreeNodeCache::new(config.tree_cache_mib),
             open_erasures: std::sync::Mutex::default(),
+            consent_declarations: std::sync::Mutex::default(),
             _cache: cache,
             _write_buffers: write_buffers,
         };
@@ -680,7 +689,14 @@ impl LedgerStore {
                 closed.to_bytes(),
             );
         }
-        self.add_report_rows(&mut batch, &group.entries, &group.decoded)?;
+        if let Some((size, note)) = &group.checkpoint {
+            batch.put_cf(
+                self.cf(columns::CHECKPOINTS)?,
+                columns::index_key(*size),
+                note,
+            );
+        }
+        let consent_declared = self.add_report_rows(&mut batch, &group.entries, &group.decoded)?;
         self.add_tree_chunk_rows(&mut batch, group)?;
         if group.shreds.is_empty() {
             self.db.write_opt(batch, &synced())?;
@@ -689,6 +705,7 @@ impl LedgerStore {
                 Ok(self.db.write_opt(batch, &synced())?)
             })?;
         }
+        self.consent_policies_written(&consent_declared);
         Ok(())
     }
 

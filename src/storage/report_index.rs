@@ -417,21 +417,23 @@ impl LedgerStore {
 
     /// Adds the report rows of a commit group's entries to its batch, each kind if its rows are up
     /// to date (otherwise the backfill will cover them): the report indexes and article 30
-    /// aggregates, and the breach count rows ([`counts`]). Called by [`LedgerStore::commit`].
+    /// aggregates, the breach count rows ([`counts`]) and the case and declaration rows. Returns
+    /// the indexes of the `consent_policy_declared` entries among them whose rows it added.
+    /// Called by [`LedgerStore::commit`].
     pub(super) fn add_report_rows(
         &self,
         batch: &mut WriteBatch,
         entries: &[NewEntry],
         decoded: &[Entry],
-    ) -> Result<(), StorageError> {
+    ) -> Result<Vec<u64>, StorageError> {
         let Some(first) = entries.first() else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let indexes_due = self.derived_rows_due(META_REPORTS_INDEXED, first.index)?;
         let counts_due = self.derived_rows_due(META_BREACH_COUNTS, first.index)?;
         let cases_due = self.derived_rows_due(cases::META_BREACH_CASES, first.index)?;
         if !indexes_due && !counts_due && !cases_due {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let planned = decoded.len() == entries.len()
             && decoded.iter().zip(entries).all(|(d, e)| d.index == e.index);
@@ -448,11 +450,12 @@ impl LedgerStore {
             self.add_breach_count_rows(batch, &decoded)?;
             self.advance_derived_rows(batch, META_BREACH_COUNTS, entries)?;
         }
+        let mut consent_declared = Vec::new();
         if cases_due {
-            self.add_breach_case_rows(batch, &decoded)?;
+            consent_declared = self.add_breach_case_rows(batch, &decoded)?;
             self.advance_derived_rows(batch, cases::META_BREACH_CASES, entries)?;
         }
-        Ok(())
+        Ok(consent_declared)
     }
 
     /// The rows of new (or backfilled) entries, in index order.

@@ -318,6 +318,34 @@ async fn report_as_of(
     .collect()
 }
 
+/// The receipts of a server that started without an opt-in policy skip the consent question
+/// (the store's list of declarations, kept in memory, says there is none); a policy declared
+/// while it runs is in that list from its commit on, so the next receipt warns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opt_in_policy_declared_while_the_server_runs_warns_the_next_receipt() {
+    let ledger = TestLedger::start().await;
+    let mut crm = ledger.client(PRODUCER_TOKEN).await;
+    let mut admin = ledger.client(ADMIN_TOKEN).await;
+    let before = now();
+    for id in ["s-1", "s-2"] {
+        let (_, warning) =
+            append_with_warning(&mut crm, scan(id, "gina", "event-badge-scan", now())).await;
+        assert_eq!(warning, "", "no policy is declared yet");
+    }
+    let rules: &[(&[&str], &[&str])] = &[(&["event-badge-scan"], &["dpv:Marketing"])];
+    let policy = append(&mut admin, opt_in("p-1", rules, before)).await;
+    let (_, warning) =
+        append_with_warning(&mut crm, scan("s-3", "gina", "event-badge-scan", now())).await;
+    assert_eq!(
+        warning,
+        format!(
+            "the opt-in policy (entry {policy}) requires consent for collections through \
+             \"event-badge-scan\" for dpv:Marketing, whatever the stated legal basis \
+             (eu-gdpr:A6-1-f): relies on consent but names none (consent_ref)"
+        )
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_opt_in_policy_by_channel_is_honoured_by_receipts_and_the_report() {
     // [consent]: badge scans for marketing need consent. The server declares it at start: entry 0.

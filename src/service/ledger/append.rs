@@ -71,6 +71,14 @@ impl LedgerService {
         if checks.is_empty() {
             return Ok(());
         }
+        // Without an opt-in policy in the log, only a processing that states consent as its
+        // basis relies on it: when none does, nothing can warn, and the store is not read.
+        let stated = |event: &pb::Event| crate::consent::relies_on_consent(event, None).is_some();
+        if checks.iter().all(|(_, _, event)| !stated(event))
+            && self.store.known_to_declare_no_consent_policy()
+        {
+            return Ok(());
+        }
         let store = self.store.clone();
         let warnings = blocking(move || {
             let policies = crate::consent::opt_in_policies(&store, store.tree_size()?)?;

@@ -203,17 +203,24 @@ impl LedgerStore {
         self.derived_rows_next(META_BREACH_CASES)
     }
 
-    /// Adds the case rows of `entries` (decoded) to `batch`.
+    /// Adds the case and declaration rows of `entries` (decoded) to `batch`; returns the
+    /// indexes of the `consent_policy_declared` entries among them.
     pub(super) fn add_breach_case_rows(
         &self,
         batch: &mut WriteBatch,
         entries: &[Entry],
-    ) -> Result<(), StorageError> {
+    ) -> Result<Vec<u64>, StorageError> {
         let cf = self.cf(columns::REPORTS)?;
-        for key in entries.iter().flat_map(case_row_keys) {
-            batch.put_cf(cf, key, []);
+        let mut consent_declared = Vec::new();
+        for entry in entries {
+            for key in case_row_keys(entry) {
+                if key.first() == Some(&TAG_CONSENT_POLICY) {
+                    consent_declared.push(entry.index);
+                }
+                batch.put_cf(cf, key, []);
+            }
         }
-        Ok(())
+        Ok(consent_declared)
     }
 
     /// Builds the case rows of every entry not covered yet (resumable, like the other derived
@@ -222,14 +229,20 @@ impl LedgerStore {
         &self,
         progress: impl FnMut(u64, u64),
     ) -> Result<u64, StorageError> {
-        self.backfill_derived_rows(
+        let backfilled = self.backfill_derived_rows(
             META_BREACH_CASES,
             |batch, entries| {
                 let decoded = super::decode_new_entries(entries)?;
-                self.add_breach_case_rows(batch, &decoded)
+                self.add_breach_case_rows(batch, &decoded).map(|_| ())
             },
             progress,
-        )
+        );
+        // Read again when next asked, with the rows written here.
+        *self
+            .consent_declarations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+        backfilled
     }
 
     /// The indexes of the rows of case `breach_ref`, in index order (duplicates impossible: one
@@ -293,8 +306,47 @@ impl LedgerStore {
 
     /// The indexes of every `consent_policy_declared` entry, in log order (few: one per change
     /// of the opt-in policy).
+    /// Every receipt's consent warning asks, so the list is read once and then kept in memory,
+    /// extended by each commit that adds a declaration's row (under the lock, so that a first
+    /// read racing a commit neither misses nor repeats one).
     pub fn consent_policy_declarations(&self) -> Result<Vec<u64>, StorageError> {
-        self.declarations(TAG_CONSENT_POLICY)
+        let mut known = self
+            .consent_declarations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(indexes) = known.as_ref() {
+            return Ok(indexes.clone());
+        }
+        let indexes = self.declarations(TAG_CONSENT_POLICY)?;
+        *known = Some(indexes.clone());
+        Ok(indexes)
+    }
+
+    /// Whether the log is known (from [`Self::consent_policy_declarations`], read before) to
+    /// declare no opt-in policy: `false` when it declares one or was not read yet. A question
+    /// that costs no read, for the receipts' consent warnings.
+    pub fn known_to_declare_no_consent_policy(&self) -> bool {
+        self.consent_declarations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(Vec::is_empty)
+    }
+
+    /// Adds the declarations a commit has just written (`indexes`, in log order) to the list,
+    /// if it was read: those it holds already (read after the write) are not added again.
+    pub(in crate::storage) fn consent_policies_written(&self, indexes: &[u64]) {
+        if indexes.is_empty() {
+            return;
+        }
+        let mut known = self
+            .consent_declarations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(list) = known.as_mut() {
+            let last = list.last().copied();
+            list.extend(indexes.iter().filter(|i| last.is_none_or(|l| **i > l)));
+        }
     }
 
     /// The indexes of every `retention_policy_declared` entry, in log order (few: one per change
