@@ -758,4 +758,41 @@ mod tests {
         event.kind = EventKind::ConsentGiven as i32;
         assert!(count_groups(&event).is_empty());
     }
+
+    /// The commit's question "is this subject already a member?" is mostly answered "no"; in a
+    /// file of member rows, the family's bloom filter answers it without a data block.
+    #[test]
+    fn an_absent_member_row_is_ruled_out_by_the_filter() {
+        use rocksdb::statistics::Ticker;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = LedgerStore::open(
+            dir.path(),
+            "ledger.test/members",
+            &crate::storage::StorageConfig::default(),
+        )
+        .expect("open");
+        let cf = store.cf(columns::REPORTS).expect("family");
+        let group = CountGroup::Category("pd:Name".into());
+        let prefix = member_prefix("crm", &group);
+        let mut batch = WriteBatch::default();
+        for first in (0..2_000u64).map(|n| n * 2) {
+            batch.put_cf(cf, member_key_under(&prefix, first), []);
+        }
+        store.db.write(batch).expect("write");
+        store.db.flush_cf(cf).expect("flush");
+        let useful = || store.options.get_ticker_count(Ticker::BloomFilterUseful);
+        let before = useful();
+        // Odd first indexes: inside the file's key range, never written.
+        let absent: Vec<Vec<u8>> = (0..200u64)
+            .map(|n| member_key_under(&prefix, n * 2 + 1))
+            .collect();
+        for value in store.db.batched_multi_get_cf(cf, &absent, false) {
+            assert!(value.expect("read").is_none());
+        }
+        assert!(
+            useful() - before >= 190,
+            "the filter ruled out {} of 200 absent member rows",
+            useful() - before
+        );
+    }
 }
