@@ -15,7 +15,7 @@
 //! | `append_duration_seconds` | histogram | from an append request's arrival to its receipts, for acknowledged requests: validation, queueing, the group's commit |
 //! | `commit_group_entries` | histogram | entries per commit group (one write batch, one WAL fsync) |
 //! | `store_commit_duration_seconds` | histogram | a commit group's RocksDB write: the batch and its WAL fsync |
-//! | `checkpoint_sign_duration_seconds` | histogram | signing the checkpoint after a commit group |
+//! | `checkpoint_sign_duration_seconds` | histogram | signing a commit group's checkpoint (before its write) |
 //! | `tree_size` | gauge | entries in the log (size of the latest signed checkpoint) |
 //! | `checkpoint_age_seconds` | gauge | seconds since the latest checkpoint was signed (after every commit group; at start the recovered one is re-signed) |
 //! | `proof_requests_total{kind}` | counter | authorised reads: `entry`, `inclusion`, `consistency`, `lifecycle` |
@@ -279,7 +279,7 @@ impl LedgerMetrics {
         );
         registry.register(
             "checkpoint_sign_duration_seconds",
-            "Signing the checkpoint after a commit group",
+            "Signing a commit group's checkpoint, before its write",
             stats.checkpoint_sign_duration.metric(),
         );
         registry.register(

@@ -296,9 +296,10 @@ pub struct SequencerStats {
     pub group_entries: crate::stats::SizeHistogram,
     /// Duration of each group's store commit: the write batch and its WAL fsync.
     pub store_commit_duration: crate::stats::LatencyHistogram,
-    /// Duration of signing each group's checkpoint.
+    /// Duration of signing each group's checkpoint (on the sequencer thread, before the write).
     pub checkpoint_sign_duration: crate::stats::LatencyHistogram,
-    /// When the latest checkpoint was signed (made at start, when the recovered one is re-signed).
+    /// When the latest checkpoint was published, once its group's write returned (made at start,
+    /// when the recovered one is re-signed).
     pub checkpoint_signed: crate::stats::Stamp,
 }
 
