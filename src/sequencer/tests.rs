@@ -7,7 +7,7 @@ use super::{AppendError, CorrectionRights, PreparedEvent, SequencerConfig, Seque
 use crate::core::directory::PseudonymSecret;
 use crate::core::signature::LogSigner;
 use crate::proto::v1::Event;
-use crate::storage::{LedgerStore, StorageConfig};
+use crate::storage::LedgerStore;
 
 const ORIGIN: &str = "ledger.test/fail-stop";
 
@@ -42,9 +42,8 @@ pub(super) fn parts(store: Arc<dyn crate::storage::TailStore>) -> SequencerParts
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_commit_stops_the_sequencer_and_nothing_of_it_is_on_disk() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store =
-        Arc::new(LedgerStore::open(dir.path(), ORIGIN, &StorageConfig::default()).expect("open"));
+    let (_dir, store) = LedgerStore::temporary(ORIGIN);
+    let store = Arc::new(store);
     let (handle, thread) = start(parts(store.clone())).expect("start");
 
     let first = handle

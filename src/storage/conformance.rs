@@ -5,8 +5,8 @@
 use prost::Message as _;
 
 use super::{
-    CommitGroup, EventIdRecord, LedgerStore, MemoryStore, NewEntry, StorageConfig, StoredSignature,
-    SubjectHead, TailStore, columns,
+    CommitGroup, EventIdRecord, LedgerStore, MemoryStore, NewEntry, StoredSignature, SubjectHead,
+    TailStore, columns,
 };
 use crate::core::directory::SubjectToken;
 use crate::core::hash::{LeafHash, NodeHash, leaf_hash};
@@ -245,13 +245,7 @@ fn conforms<S: TailStore>(store: &S, fail_next: impl Fn(&S)) {
 
 #[test]
 fn the_rocksdb_store_conforms() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = LedgerStore::open(
-        dir.path(),
-        "ledger.test/conformance",
-        &StorageConfig::default(),
-    )
-    .expect("open");
+    let (_dir, store) = LedgerStore::temporary("ledger.test/conformance");
     conforms(&store, |store| {
         store
             .fail_next_commit

@@ -526,9 +526,7 @@ mod tests {
 
     #[test]
     fn a_purge_runs_and_leaves_the_store_usable() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = LedgerStore::open(dir.path(), "ledger.test/purge", &StorageConfig::default())
-            .expect("opens");
+        let (_dir, store) = LedgerStore::temporary("ledger.test/purge");
         let scope = PurgeScope {
             tokens: vec![[3; 32]],
             directory_rows: Some(vec![[4; 32]]),

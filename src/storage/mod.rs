@@ -388,6 +388,15 @@ impl LedgerStore {
         Ok(store)
     }
 
+    /// A store of the log `origin` in a new temporary directory, with the default settings (for
+    /// tests; the directory is removed when the returned guard is dropped).
+    #[cfg(test)]
+    pub(crate) fn temporary(origin: &str) -> (tempfile::TempDir, Self) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Self::open(dir.path(), origin, &StorageConfig::default()).expect("open");
+        (dir, store)
+    }
+
     /// Opens an existing store read-only (for `gdpr-ledger audit`), without taking the writer's
     /// lock: it sees the state at the moment it is opened. Refuses another schema version.
     pub fn open_read_only(path: &Path, config: &StorageConfig) -> Result<Self, StorageError> {

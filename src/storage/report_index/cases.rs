@@ -238,10 +238,7 @@ impl LedgerStore {
             progress,
         );
         // Read again when next asked, with the rows written here.
-        *self
-            .consent_declarations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = None;
+        *self.known_consent_declarations() = None;
         backfilled
     }
 
@@ -310,10 +307,7 @@ impl LedgerStore {
     /// extended by each commit that adds a declaration's row (under the lock, so that a first
     /// read racing a commit neither misses nor repeats one).
     pub fn consent_policy_declarations(&self) -> Result<Vec<u64>, StorageError> {
-        let mut known = self
-            .consent_declarations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut known = self.known_consent_declarations();
         if let Some(indexes) = known.as_ref() {
             return Ok(indexes.clone());
         }
@@ -326,11 +320,17 @@ impl LedgerStore {
     /// declare no opt-in policy: `false` when it declares one or was not read yet. A question
     /// that costs no read, for the receipts' consent warnings.
     pub fn known_to_declare_no_consent_policy(&self) -> bool {
+        self.known_consent_declarations()
+            .as_ref()
+            .is_some_and(Vec::is_empty)
+    }
+
+    /// The in-memory list of the declarations (`None`: not read yet), locked. A panic while it
+    /// was held cannot leave it half-updated (each update is one assignment or `extend`).
+    fn known_consent_declarations(&self) -> std::sync::MutexGuard<'_, Option<Vec<u64>>> {
         self.consent_declarations
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .is_some_and(Vec::is_empty)
     }
 
     /// Adds the declarations a commit has just written (`indexes`, in log order) to the list,
@@ -339,10 +339,7 @@ impl LedgerStore {
         if indexes.is_empty() {
             return;
         }
-        let mut known = self
-            .consent_declarations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut known = self.known_consent_declarations();
         if let Some(list) = known.as_mut() {
             let last = list.last().copied();
             list.extend(indexes.iter().filter(|i| last.is_none_or(|l| **i > l)));

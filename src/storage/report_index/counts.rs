@@ -764,13 +764,7 @@ mod tests {
     #[test]
     fn an_absent_member_row_is_ruled_out_by_the_filter() {
         use rocksdb::statistics::Ticker;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = LedgerStore::open(
-            dir.path(),
-            "ledger.test/members",
-            &crate::storage::StorageConfig::default(),
-        )
-        .expect("open");
+        let (_dir, store) = LedgerStore::temporary("ledger.test/members");
         let cf = store.cf(columns::REPORTS).expect("family");
         let group = CountGroup::Category("pd:Name".into());
         let prefix = member_prefix("crm", &group);
