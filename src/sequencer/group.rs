@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::index_cache::IndexNodeCache;
 use super::reads::GroupReads;
-use super::signing::SigningPool;
+use super::signing::{self, Signing, SigningPool};
 use super::writer;
 use super::{
     AppendError, AppendJob, CorrectionRights, Details, Message, PreparedEvent, SequencerParts,
@@ -199,7 +199,7 @@ pub(super) fn run(
                         OpenGroup::begin(&tail, std::mem::take(&mut pending))
                     });
                     open.closed = jobs.iter().any(|job| job.arrival.own_group);
-                    open.add_jobs(parts, shared, jobs);
+                    open.add_jobs(parts, shared, &signing, jobs);
                 }
             }
             let Some(open) = group.take() else {
@@ -285,6 +285,12 @@ struct OpenGroup {
     events: usize,
     /// No job may join any more: it holds a job that is a group of its own.
     closed: bool,
+    /// The signing of the group's entries, started as their jobs are planned (an entry's
+    /// signature covers its leaf hash, which planning fixes): one part per call of
+    /// [`OpenGroup::add_jobs`], in the order of the entries.
+    signing: Vec<Signing>,
+    /// How many of the plan's entries `signing` covers.
+    sent_to_sign: usize,
 }
 
 /// Whether the first waiting job can join the open group (or start one) now.
@@ -355,12 +361,20 @@ impl OpenGroup {
             accepted: Vec::new(),
             events: 0,
             closed: false,
+            signing: Vec::new(),
+            sent_to_sign: 0,
         }
     }
 
     /// Reads what `jobs` name (one batched read per family) and plans each of them; a refused
     /// job is answered at once and leaves no trace in the group.
-    fn add_jobs(&mut self, parts: &SequencerParts, shared: &SequencerShared, jobs: Vec<AppendJob>) {
+    fn add_jobs(
+        &mut self,
+        parts: &SequencerParts,
+        shared: &SequencerShared,
+        pool: &SigningPool<'_>,
+        jobs: Vec<AppendJob>,
+    ) {
         self.plan.reads.gather(&*parts.store, &jobs);
         for mut job in jobs {
             shared.stats.jobs_planned.fetch_add(1, Ordering::Relaxed);
@@ -380,6 +394,25 @@ impl OpenGroup {
                 }
             }
         }
+        self.sign_new_entries(pool);
+    }
+
+    /// Starts signing the entries planned since the last part, once there are enough of them for
+    /// the signing threads ([`signing::INLINE_BELOW`]; fewer wait for the group's hand-over, as a
+    /// small group is signed there on the sequencer thread). A refused job's entries are gone
+    /// from the plan by then (its savepoint was restored), and entries are never taken out of a
+    /// plan afterwards, so the parts stay in the order of the entries. The signing threads work
+    /// on them while the writer writes the previous group; the hand-over then waits only for the
+    /// last part.
+    fn sign_new_entries(&mut self, pool: &SigningPool<'_>) {
+        let planned = self.plan.entries.len();
+        if let Some(new) = self.plan.entries.get(self.sent_to_sign..)
+            && new.len() >= signing::INLINE_BELOW
+        {
+            self.signing
+                .push(pool.sign(new.iter().map(|entry| entry.leaf).collect()));
+            self.sent_to_sign = planned;
+        }
     }
 }
 
@@ -398,6 +431,21 @@ pub(super) struct PlannedGroup {
     pub(super) accepted: Vec<(AppendJob, Vec<ReceiptSource>)>,
 }
 
+/// The signatures of every part, in order: as many as the group has entries, or an error.
+fn wait_all(signing: Vec<Signing>, entries: usize) -> Result<Vec<[u8; 64]>, String> {
+    let mut signatures = Vec::with_capacity(entries);
+    for part in signing {
+        signatures.extend(part.wait()?);
+    }
+    if signatures.len() != entries {
+        return Err(format!(
+            "the signing threads returned {} signatures for {entries} entries",
+            signatures.len()
+        ));
+    }
+    Ok(signatures)
+}
+
 /// Finishes a group: its subject-index version, its entries' signatures (made on the signing
 /// threads meanwhile). Returns the group for the writer and what it changes, for the next group;
 /// or the failure that must stop the sequencer (every job of the group has then been answered
@@ -411,7 +459,11 @@ fn finish_group(
     pool: &SigningPool<'_>,
 ) -> Result<(PlannedGroup, PendingGroup), String> {
     let OpenGroup {
-        mut plan, accepted, ..
+        mut plan,
+        accepted,
+        signing,
+        sent_to_sign,
+        ..
     } = open;
     if plan.entries.is_empty() {
         // Nothing new: the previous group's changes stay the pending ones. A replica's close of
@@ -430,8 +482,14 @@ fn finish_group(
         };
         return Ok((planned, plan.pending));
     }
-    // Signed while the subject index's version is made below.
-    let signing = pool.sign(plan.entries.iter().map(|entry| entry.leaf).collect());
+    // Started as the jobs were planned (`OpenGroup::sign_new_entries`); the signing threads go
+    // on while the subject index's version is made below.
+    let mut signing = signing;
+    if let Some(unsent) = plan.entries.get(sent_to_sign..)
+        && !unsent.is_empty()
+    {
+        signing.push(pool.sign(unsent.iter().map(|entry| entry.leaf).collect()));
+    }
     plan.commit.subject_heads = plan.heads.iter().map(|(t, h)| (*t, *h)).collect();
     // The subject index's new version, written in the same batch as the entries it covers.
     let index = match update_subject_index(parts, index_cache, tail, &plan) {
@@ -469,7 +527,7 @@ fn finish_group(
         root,
         note,
     });
-    let signatures = match signing.wait() {
+    let signatures = match wait_all(signing, plan.entries.len()) {
         Ok(signatures) => signatures,
         Err(why) => {
             writer::refuse_all(shared, accepted, &why);

@@ -538,6 +538,81 @@ async fn the_cache_sheds_its_levels_without_losing_the_pages_in_flight() {
     }
 }
 
+/// A group's entries are sent to the signing threads job by job as they are planned, and the
+/// group's hand-over waits for those parts: three jobs of 70 events (each a part of its own), a
+/// job refused after it planned entries (its savepoint restored before its entries could be
+/// sent), and a job too small for the threads, signed at the hand-over. Every entry carries the
+/// signature of its own leaf, as one thread signing the group in order would give it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_signed_while_their_group_is_planned_each_carry_their_own_signature() {
+    let ledger = Arc::new(Ledger::start());
+    let permits = ledger.store.hold_commits();
+    let job = |prefix: &str, events: u8| -> Vec<PreparedEvent> {
+        (1..=events)
+            .map(|n| about(&format!("{prefix}-{n}"), EventKind::Collection, n))
+            .collect()
+    };
+    let spawn_append = |events: Vec<PreparedEvent>| {
+        let ledger = ledger.clone();
+        tokio::spawn(async move { ledger.append("crm", events).await })
+    };
+    // The first group, held in the writer: the next jobs are planned into the second one.
+    let held = spawn_append(job("held", 1));
+    assert!(planned(&ledger, 1).await, "the first job is planned");
+    let mut refused_job = job("r", 10);
+    let mut conflicting = about("a-5", EventKind::Collection, 5);
+    conflicting.content_digest = [7; 32];
+    refused_job.push(conflicting);
+    let jobs = [
+        job("a", 70),
+        refused_job,
+        job("b", 70),
+        job("c", 70),
+        job("d", 5),
+    ];
+    let mut appends = Vec::new();
+    for (n, events) in (2..).zip(jobs) {
+        appends.push(spawn_append(events));
+        assert!(planned(&ledger, n).await, "job {n} is planned");
+    }
+    assert_eq!(ledger.size(), 0, "nothing is written yet");
+    drop(permits);
+    held.await.expect("joins").expect("appends");
+    let mut receipts = Vec::new();
+    for (n, append) in appends.into_iter().enumerate() {
+        let outcome = append.await.expect("joins");
+        if n == 1 {
+            assert!(
+                outcome.is_err(),
+                "the conflicting job is refused: {outcome:?}"
+            );
+        } else {
+            receipts.extend(outcome.expect("appends"));
+        }
+    }
+    assert_eq!(receipts.len(), 215);
+    assert_eq!(ledger.size(), 216);
+    let signer = crate::core::signature::LogSigner::from_seed(super::tests::ORIGIN, &[3u8; 32])
+        .expect("signer");
+    for receipt in &receipts {
+        let bytes = ledger
+            .store
+            .entry(receipt.index)
+            .expect("read")
+            .expect("entry");
+        let leaf = crate::core::hash::leaf_hash(&bytes);
+        let stored = ledger
+            .store
+            .signature(receipt.index)
+            .expect("read")
+            .expect("signed");
+        let own = signer.sign_entry(&leaf);
+        assert_eq!(receipt.leaf_hash, leaf, "entry {}", receipt.index);
+        assert_eq!(stored.signature, *own.as_bytes(), "entry {}", receipt.index);
+        assert_eq!(receipt.signature, stored, "entry {}", receipt.index);
+    }
+}
+
 /// One job of [`replicated_workload`]: producer, events, arrival.
 type ReplicatedJob = (&'static str, Vec<PreparedEvent>, super::Arrival);
 

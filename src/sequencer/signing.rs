@@ -1,10 +1,13 @@
 //! The signing pool: threads that live as long as the sequencer and sign a group's entries while
-//! the sequencer thread makes the group's subject-index version (the two do not depend on each
-//! other: an entry's signature covers its leaf hash, which planning fixed).
+//! the sequencer thread plans the group's later jobs and makes its subject-index version (none of
+//! which the signatures depend on: an entry's signature covers its leaf hash, which planning
+//! fixed). The sequencer sends the entries as they are planned, [`INLINE_BELOW`] or more at a
+//! time (`group::OpenGroup::sign_new_entries`), so that signing overlaps the previous group's
+//! write, and the rest at the group's hand-over.
 //!
-//! A group of [`INLINE_BELOW`] entries or more is split into one part per thread; a smaller one
-//! (a lone unary append) is signed on the sequencer thread, where handing it over would cost more
-//! than signing it. Ed25519 signatures are deterministic, so where an entry is signed changes no
+//! Each call of [`SigningPool::sign`] with [`INLINE_BELOW`] entries or more is split into one
+//! part per thread; a smaller one (a lone unary append) is signed on the sequencer thread, where
+//! handing it over would cost more than signing it. Ed25519 signatures are deterministic, so where an entry is signed changes no
 //! byte of the log.
 
 use std::ops::Range;
@@ -15,7 +18,7 @@ use std::thread::{Scope, ScopedJoinHandle};
 use crate::core::hash::LeafHash;
 use crate::core::signature::LogSigner;
 
-/// Groups of fewer entries are signed on the calling thread.
+/// Calls with fewer entries are signed on the calling thread.
 pub(super) const INLINE_BELOW: usize = 64;
 
 /// One part of a group for one thread: the leaves, which of them, and where the signatures go.

@@ -9,7 +9,7 @@ use crate::core::signature::LogSigner;
 use crate::proto::v1::Event;
 use crate::storage::LedgerStore;
 
-const ORIGIN: &str = "ledger.test/fail-stop";
+pub(super) const ORIGIN: &str = "ledger.test/fail-stop";
 
 fn event(id: &str) -> PreparedEvent {
     PreparedEvent {
