@@ -286,11 +286,9 @@ struct OpenGroup {
     /// No job may join any more: it holds a job that is a group of its own.
     closed: bool,
     /// The signing of the group's entries, started as their jobs are planned (an entry's
-    /// signature covers its leaf hash, which planning fixes): one part per call of
-    /// [`OpenGroup::add_jobs`], in the order of the entries.
+    /// signature covers its leaf hash, which planning fixes): parts in the order of the
+    /// entries, which together cover the first entries of the plan ([`OpenGroup::sign_unsent`]).
     signing: Vec<Signing>,
-    /// How many of the plan's entries `signing` covers.
-    sent_to_sign: usize,
 }
 
 /// Whether the first waiting job can join the open group (or start one) now.
@@ -362,7 +360,6 @@ impl OpenGroup {
             events: 0,
             closed: false,
             signing: Vec::new(),
-            sent_to_sign: 0,
         }
     }
 
@@ -394,24 +391,24 @@ impl OpenGroup {
                 }
             }
         }
-        self.sign_new_entries(pool);
+        self.sign_unsent(pool, signing::INLINE_BELOW);
     }
 
-    /// Starts signing the entries planned since the last part, once there are enough of them for
-    /// the signing threads ([`signing::INLINE_BELOW`]; fewer wait for the group's hand-over, as a
-    /// small group is signed there on the sequencer thread). A refused job's entries are gone
+    /// Starts signing the entries planned since the last part, if there are at least
+    /// `at_least`. After a round of jobs that is [`signing::INLINE_BELOW`], enough for the
+    /// signing threads (fewer wait for more, or for the hand-over, which sends whatever is left:
+    /// a small group is signed there on the sequencer thread). A refused job's entries are gone
     /// from the plan by then (its savepoint was restored), and entries are never taken out of a
     /// plan afterwards, so the parts stay in the order of the entries. The signing threads work
     /// on them while the writer writes the previous group; the hand-over then waits only for the
     /// last part.
-    fn sign_new_entries(&mut self, pool: &SigningPool<'_>) {
-        let planned = self.plan.entries.len();
-        if let Some(new) = self.plan.entries.get(self.sent_to_sign..)
-            && new.len() >= signing::INLINE_BELOW
+    fn sign_unsent(&mut self, pool: &SigningPool<'_>, at_least: usize) {
+        let sent: usize = self.signing.iter().map(Signing::entries).sum();
+        if let Some(unsent) = self.plan.entries.get(sent..)
+            && unsent.len() >= at_least.max(1)
         {
             self.signing
-                .push(pool.sign(new.iter().map(|entry| entry.leaf).collect()));
-            self.sent_to_sign = planned;
+                .push(pool.sign(unsent.iter().map(|entry| entry.leaf).collect()));
         }
     }
 }
@@ -453,16 +450,18 @@ fn wait_all(signing: Vec<Signing>, entries: usize) -> Result<Vec<[u8; 64]>, Stri
 fn finish_group(
     parts: &SequencerParts,
     tail: &Tail,
-    open: OpenGroup,
+    mut open: OpenGroup,
     shared: &SequencerShared,
     index_cache: &mut IndexNodeCache,
     pool: &SigningPool<'_>,
 ) -> Result<(PlannedGroup, PendingGroup), String> {
+    // The entries not sent yet (all of a small group's), so that the signing threads go on while
+    // the subject index's version is made below.
+    open.sign_unsent(pool, 1);
     let OpenGroup {
         mut plan,
         accepted,
         signing,
-        sent_to_sign,
         ..
     } = open;
     if plan.entries.is_empty() {
@@ -481,14 +480,6 @@ fn finish_group(
             accepted,
         };
         return Ok((planned, plan.pending));
-    }
-    // Started as the jobs were planned (`OpenGroup::sign_new_entries`); the signing threads go
-    // on while the subject index's version is made below.
-    let mut signing = signing;
-    if let Some(unsent) = plan.entries.get(sent_to_sign..)
-        && !unsent.is_empty()
-    {
-        signing.push(pool.sign(unsent.iter().map(|entry| entry.leaf).collect()));
     }
     plan.commit.subject_heads = plan.heads.iter().map(|(t, h)| (*t, *h)).collect();
     // The subject index's new version, written in the same batch as the entries it covers.

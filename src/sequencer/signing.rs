@@ -2,7 +2,7 @@
 //! the sequencer thread plans the group's later jobs and makes its subject-index version (none of
 //! which the signatures depend on: an entry's signature covers its leaf hash, which planning
 //! fixed). The sequencer sends the entries as they are planned, [`INLINE_BELOW`] or more at a
-//! time (`group::OpenGroup::sign_new_entries`), so that signing overlaps the previous group's
+//! time (`group::OpenGroup::sign_unsent`), so that signing overlaps the previous group's
 //! write, and the rest at the group's hand-over.
 //!
 //! Each call of [`SigningPool::sign`] with [`INLINE_BELOW`] entries or more is split into one
@@ -107,6 +107,14 @@ impl<'scope> SigningPool<'scope> {
 }
 
 impl Signing {
+    /// How many entries this signing covers.
+    pub(super) fn entries(&self) -> usize {
+        match self {
+            Signing::Done(signatures) => signatures.len(),
+            Signing::Pending { entries, .. } => *entries,
+        }
+    }
+
     /// The signatures, in the order of the leaves; an error if a signing thread stopped (it
     /// panicked) before it answered.
     pub(super) fn wait(self) -> Result<Vec<[u8; 64]>, String> {
