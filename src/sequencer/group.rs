@@ -140,12 +140,15 @@ pub(super) fn run(
     let limit = parts.config.max_group_entries.max(1);
     let mut stopping = false;
     let mut pending = PendingGroup::default();
-    // Groups handed to the writer, and groups it has written: it is idle when they are equal.
+    // Groups handed to the writer, groups it is in the final write of, groups it has written.
     let progress = WriterProgress::default();
     std::thread::scope(|scope| {
         // A rendezvous: at most one group is in flight. The group after it is planned meanwhile,
-        // job by job as they arrive, and handed over once the writer is idle (or the group is
-        // full): so it takes every job that arrived during the previous write and sync.
+        // job by job as they arrive, and finished once the writer is idle or the group is full:
+        // so it takes every job that arrived during the previous write and sync. A big group is
+        // finished earlier, once the writer is in its final write (`FINISH_EARLY_FROM`), so that
+        // its subject-index version and checkpoint are made during that write and sync. The
+        // writer takes it when the write returns.
         let (handoff, handed) = std::sync::mpsc::sync_channel::<PlannedGroup>(0);
         let (parts, shared, progress) = (&parts, &shared, &progress);
         let signing = SigningPool::start(
@@ -166,11 +169,18 @@ pub(super) fn run(
         // to be handed over (it is full, or one of them is a group of its own).
         let mut waiting = std::collections::VecDeque::new();
         loop {
-            let ready = group.is_some() && progress.idle();
+            let early = group.as_ref().is_some_and(OpenGroup::finishes_early);
+            let ready = group.is_some() && progress.ready(early);
             if !ready && !stopping && !fits(&waiting, group.as_ref(), limit) {
+                // A group waiting for the writer asks to be woken when the writer is ready for it
+                // (and looks once more: it may be by now). Without one, only a job wakes the
+                // sequencer.
+                if group.is_some() && progress.wake_when_ready(early) {
+                    continue;
+                }
                 match queue.blocking_recv() {
                     None | Some(Message::Stop) => stopping = true,
-                    Some(Message::WriterIdle) => {}
+                    Some(Message::WriterReady) => {}
                     Some(Message::Job(job)) => waiting.push_back(job),
                 }
             }
@@ -183,7 +193,7 @@ pub(super) fn run(
                         waiting.push_back(job);
                     }
                     Ok(Message::Stop) => stopping = true,
-                    Ok(Message::WriterIdle) => {}
+                    Ok(Message::WriterReady) => {}
                     Err(_) => break,
                 }
             }
@@ -209,7 +219,7 @@ pub(super) fn run(
                 continue;
             };
             let full = open.closed || open.events >= limit;
-            if !(stopping || full || progress.idle()) {
+            if !(stopping || full || progress.ready(open.finishes_early())) {
                 group = Some(open);
                 continue;
             }
@@ -223,6 +233,7 @@ pub(super) fn run(
             match finish_group(parts, &tail, open, shared, &mut index_cache, &signing) {
                 Ok((planned, next)) => {
                     let new_tail = planned.tail.clone();
+                    shared.stats.groups_planned.fetch_add(1, Ordering::Relaxed);
                     progress.handing();
                     if let Err(unsent) = handoff.send(planned) {
                         // The writer has stopped: it could not start.
@@ -253,27 +264,87 @@ pub(super) fn run(
     tracing::info!("sequencer stopped");
 }
 
-/// How far the writer is: groups handed to it and groups it has written.
+/// A group of at least this many entries is finished while the writer is in the final write of
+/// the group before (its rows made, only the synced write left), rather than once that write
+/// returns: its subject-index version (about 12 us an entry) and its last signatures are then
+/// made while the write and its sync are in flight. A smaller group waits for the write to
+/// return and takes the jobs that arrive meanwhile: finishing it early saves little and makes
+/// groups smaller, each with its own sync, checkpoint and rows (measured at 16 clients x 1 and
+/// x 16: no faster, and 5 to 10% more CPU per entry).
+const FINISH_EARLY_FROM: usize = 256;
+
+/// What the sequencer waits for the writer to reach, to be woken then ([`WriterProgress`]).
+const WAKE_NONE: u8 = 0;
+/// The final write of the group it holds (or idle).
+const WAKE_AT_FINAL_WRITE: u8 = 1;
+/// Idle: every group handed over written.
+const WAKE_WHEN_IDLE: u8 = 2;
+
+/// How far the writer is: groups handed to it, groups whose rows it has made (only their write
+/// is left), groups it has written; and what the sequencer waits for it to reach, to be woken
+/// then. Sequentially consistent throughout: the sequencer says what it waits for, then reads
+/// the counts; the writer counts, then reads what is waited for; so one of them always sees the
+/// other, and the sequencer is never left waiting for a writer that is there already.
 #[derive(Debug, Default)]
 pub(super) struct WriterProgress {
     handed: std::sync::atomic::AtomicU64,
+    writing: std::sync::atomic::AtomicU64,
     written: std::sync::atomic::AtomicU64,
+    wake_at: std::sync::atomic::AtomicU8,
 }
 
 impl WriterProgress {
-    /// Whether every group handed over is written.
-    fn idle(&self) -> bool {
-        self.written.load(Ordering::Acquire) == self.handed.load(Ordering::Acquire)
+    /// Whether the next group may be finished and handed over: every group handed over is
+    /// written, or (`early`: a group of [`FINISH_EARLY_FROM`] entries or more) at least in its
+    /// final write. The hand-over of a group finished early waits for that write (the writer
+    /// takes a group only once the one before is written).
+    fn ready(&self, early: bool) -> bool {
+        let handed = self.handed.load(Ordering::SeqCst);
+        let reached = if early { &self.writing } else { &self.written };
+        reached.load(Ordering::SeqCst) == handed
     }
 
     /// The sequencer is about to hand a group over.
     fn handing(&self) {
-        self.handed.fetch_add(1, Ordering::AcqRel);
+        self.handed.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// The writer has written (or refused) a group.
-    pub(super) fn written(&self) {
-        self.written.fetch_add(1, Ordering::AcqRel);
+    /// The sequencer will wait for the writer: asks to be woken when it is [`Self::ready`], and
+    /// says whether it is already (then it need not wait).
+    fn wake_when_ready(&self, early: bool) -> bool {
+        let wake_at = if early {
+            WAKE_AT_FINAL_WRITE
+        } else {
+            WAKE_WHEN_IDLE
+        };
+        self.wake_at.store(wake_at, Ordering::SeqCst);
+        let ready = self.ready(early);
+        if ready {
+            self.wake_at.store(WAKE_NONE, Ordering::SeqCst);
+        }
+        ready
+    }
+
+    /// The writer has made the rows of the group it holds: only their write is left. Says
+    /// whether the sequencer waits for that.
+    pub(super) fn writing(&self) -> bool {
+        let written = self.written.load(Ordering::SeqCst);
+        self.writing.store(written + 1, Ordering::SeqCst);
+        self.wake_at
+            .compare_exchange(
+                WAKE_AT_FINAL_WRITE,
+                WAKE_NONE,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_ok()
+    }
+
+    /// The writer has written (or refused) a group. Says whether the sequencer waits for it.
+    pub(super) fn written(&self) -> bool {
+        let written = self.written.fetch_add(1, Ordering::SeqCst) + 1;
+        self.writing.store(written, Ordering::SeqCst);
+        self.wake_at.swap(WAKE_NONE, Ordering::SeqCst) != WAKE_NONE
     }
 }
 
@@ -338,6 +409,12 @@ fn take_for_group(
 }
 
 impl OpenGroup {
+    /// Whether the group is big enough to be finished during the write of the one before
+    /// ([`FINISH_EARLY_FROM`]).
+    fn finishes_early(&self) -> bool {
+        self.plan.entries.len() >= FINISH_EARLY_FROM
+    }
+
     /// A group starting at `tail`, on top of `pending` (the group before, maybe still in flight).
     fn begin(tail: &Tail, pending: PendingGroup) -> Self {
         Self {

@@ -286,6 +286,9 @@ pub enum AppendError {
 pub struct SequencerStats {
     /// Jobs planned (taken into a group, maybe while the group before is being written).
     pub jobs_planned: AtomicU64,
+    /// Commit groups planned: their subject-index version made and checkpoint signed, ready for
+    /// the writer (which takes each once the one before is written).
+    pub groups_planned: AtomicU64,
     /// Commit groups written (each one synced write batch).
     pub groups_committed: AtomicU64,
     /// Entries appended.
@@ -370,9 +373,10 @@ pub(crate) enum Message {
     Job(AppendJob),
     /// Finish every job queued before this, then stop.
     Stop,
-    /// From the writer: it has written every group handed to it. The group being planned can
-    /// go now (it waited for more jobs meanwhile).
-    WriterIdle,
+    /// From the writer: only the write of the group it holds is left (or it has written every
+    /// group handed to it). The group being planned can be finished and handed over now (it
+    /// waited for more jobs meanwhile).
+    WriterReady,
 }
 
 /// Where a handle's appends go instead of its own queue: a replica publishes them to the

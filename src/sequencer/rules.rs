@@ -3,6 +3,7 @@
 //! milliseconds; `tests/` runs the same rules end to end over gRPC and RocksDB.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use super::{AppendError, CorrectionRights, PreparedEvent, Receipt, SequencerHandle, start};
 use crate::core::entry::decode_entry;
@@ -435,20 +436,43 @@ async fn a_failed_write_stops_the_sequencer_for_good() {
     assert_eq!(ledger.size(), 1);
 }
 
-/// Waits (boundedly) until the sequencer has planned `jobs` jobs.
-async fn planned(ledger: &Ledger, jobs: u64) -> bool {
+/// Appends `events` as `crm` in a task of its own.
+fn spawn_append(
+    ledger: &Arc<Ledger>,
+    events: Vec<PreparedEvent>,
+) -> tokio::task::JoinHandle<Result<Vec<Receipt>, AppendError>> {
+    let ledger = ledger.clone();
+    tokio::spawn(async move { ledger.append("crm", events).await })
+}
+
+/// One of the sequencer's counters, as it is now.
+fn count(ledger: &Ledger, counter: fn(&super::SequencerStats) -> &AtomicU64) -> u64 {
+    counter(&ledger.handle.shared().stats).load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Waits (boundedly) until one of the sequencer's counters reaches `n`.
+async fn counted(
+    ledger: &Ledger,
+    counter: fn(&super::SequencerStats) -> &AtomicU64,
+    n: u64,
+) -> bool {
     for _ in 0..500 {
-        let stats = &ledger.handle.shared().stats;
-        if stats
-            .jobs_planned
-            .load(std::sync::atomic::Ordering::Relaxed)
-            >= jobs
-        {
+        if count(ledger, counter) >= n {
             return true;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     false
+}
+
+/// Waits (boundedly) until the sequencer has planned `jobs` jobs.
+async fn planned(ledger: &Ledger, jobs: u64) -> bool {
+    counted(ledger, |stats| &stats.jobs_planned, jobs).await
+}
+
+/// Waits (boundedly) until the sequencer has finished `groups` commit groups.
+async fn finished(ledger: &Ledger, groups: u64) -> bool {
+    counted(ledger, |stats| &stats.groups_planned, groups).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -457,22 +481,24 @@ async fn a_group_is_planned_on_the_one_still_being_written() {
     // only the planner has.
     let ledger = Arc::new(Ledger::start_with_cache_depth(0));
     let permits = ledger.store.hold_commits();
-    let spawn_append = |events: Vec<PreparedEvent>| {
-        let ledger = ledger.clone();
-        tokio::spawn(async move { ledger.append("crm", events).await })
-    };
-    let first = spawn_append(vec![
-        about("a-1", EventKind::Collection, 1),
-        about("a-2", EventKind::Collection, 2),
-    ]);
+    let first = spawn_append(
+        &ledger,
+        vec![
+            about("a-1", EventKind::Collection, 1),
+            about("a-2", EventKind::Collection, 2),
+        ],
+    );
     assert!(planned(&ledger, 1).await, "the first job is planned");
     // The first group's write is held: the second is planned on top of it, reading nothing of
     // it from the store.
-    let second = spawn_append(vec![
-        about("a-1", EventKind::Collection, 1),
-        about("b-1", EventKind::Access, 1),
-        correcting("b-2", 1),
-    ]);
+    let second = spawn_append(
+        &ledger,
+        vec![
+            about("a-1", EventKind::Collection, 1),
+            about("b-1", EventKind::Access, 1),
+            correcting("b-2", 1),
+        ],
+    );
     assert!(planned(&ledger, 2).await, "the second job is planned");
     assert_eq!(ledger.size(), 0, "nothing is written yet");
     assert_eq!(ledger.handle.shared().latest_checkpoint().size, 0);
@@ -502,6 +528,103 @@ async fn a_group_is_planned_on_the_one_still_being_written() {
     assert_eq!(first[0].checkpoint.size, 2);
 }
 
+/// The subject's head in the subject index's version `version`: (entries, latest index).
+fn indexed_head(ledger: &Ledger, version: u64, token: [u8; 32]) -> (u64, u64) {
+    use crate::core::subject_index::{ProofTerminal, prove};
+    let token = crate::core::directory::SubjectToken::from_bytes(token);
+    match prove(&*ledger.store, version, &token)
+        .expect("proves")
+        .terminal
+    {
+        ProofTerminal::Leaf { head, .. } => (head.count, head.last_index),
+        other => panic!("no head for the subject at version {version}: {other:?}"),
+    }
+}
+
+/// While the writer makes a group's rows, the next group stays open; once only the write is
+/// left (held here, as a slow sync), the writer wakes the sequencer, which finishes the next
+/// group if it is big enough (`group::FINISH_EARLY_FROM` entries): its subject-index version is
+/// made from the pages of the version in flight, its checkpoint signed, and the jobs that arrive
+/// after it go into the group after it. The writer takes it once the write returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_group_is_finished_while_the_one_before_is_written() {
+    // No index node cached for long: the second version is made from pages of the first that
+    // only the planner has.
+    let ledger = Arc::new(Ledger::start_with_cache_depth(0));
+    let rows_permits = ledger.store.hold_commits();
+    let write_permits = ledger.store.hold_writes();
+    let first = spawn_append(&ledger, vec![about("a-1", EventKind::Collection, 1)]);
+    assert!(finished(&ledger, 1).await, "the first group is finished");
+    // 256 entries: subject 1's second, and the first of subjects 2 to 255 and 2 again.
+    let mut big = vec![about("a-2", EventKind::Access, 1)];
+    big.extend((2..=256u16).map(|n| {
+        let row = u8::try_from(n).unwrap_or(2);
+        about(&format!("b-{n}"), EventKind::Collection, row)
+    }));
+    let second = spawn_append(&ledger, big);
+    assert!(planned(&ledger, 2).await, "the second job is planned");
+    assert_eq!(
+        count(&ledger, |stats| &stats.groups_planned),
+        1,
+        "open while the writer makes the first group's rows"
+    );
+    drop(rows_permits);
+    assert!(
+        finished(&ledger, 2).await,
+        "the second group is finished while the first is in its write"
+    );
+    assert_eq!(ledger.size(), 0, "nothing is written yet");
+    let third = spawn_append(&ledger, vec![about("a-3", EventKind::Access, 1)]);
+    drop(write_permits);
+
+    let first = first.await.expect("joins").expect("appends");
+    let second = second.await.expect("joins").expect("appends");
+    let third = third.await.expect("joins").expect("appends");
+    assert_eq!(ledger.size(), 258);
+    assert_eq!((first[0].index, first[0].checkpoint.size), (0, 1));
+    assert!(
+        second
+            .iter()
+            .zip(1..)
+            .all(|(r, index)| (r.index, r.checkpoint.size) == (index, 257)),
+        "a group of its own"
+    );
+    assert_eq!((third[0].index, third[0].checkpoint.size), (257, 258));
+    // Each version holds the heads as its group left them.
+    let subject = ledger.token_of(0);
+    assert_eq!(indexed_head(&ledger, 1, subject), (1, 0));
+    assert_eq!(indexed_head(&ledger, 257, subject), (2, 1));
+    assert_eq!(indexed_head(&ledger, 257, ledger.token_of(2)), (2, 256));
+    assert_eq!(indexed_head(&ledger, 258, subject), (3, 257));
+    let entry =
+        decode_entry(&ledger.store.entry(257).expect("read").expect("entry")).expect("decodes");
+    assert_eq!((entry.subject_seq, entry.subject_prev_index), (2, 1));
+}
+
+/// A small group is not finished during the write of the one before: it waits for that write
+/// to return, and takes the jobs that arrive meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_group_takes_the_jobs_that_arrive_during_the_write_before_it() {
+    let ledger = Arc::new(Ledger::start());
+    let write_permits = ledger.store.hold_writes();
+    let first = spawn_append(&ledger, vec![about("a-1", EventKind::Collection, 1)]);
+    assert!(finished(&ledger, 1).await, "the first group is finished");
+    let second = spawn_append(&ledger, vec![about("a-2", EventKind::Access, 1)]);
+    assert!(planned(&ledger, 2).await, "the second job is planned");
+    let third = spawn_append(&ledger, vec![about("b-1", EventKind::Collection, 2)]);
+    assert!(
+        planned(&ledger, 3).await,
+        "the third job joins the open group while the first group's write is held"
+    );
+    drop(write_permits);
+    let first = first.await.expect("joins").expect("appends");
+    let second = second.await.expect("joins").expect("appends");
+    let third = third.await.expect("joins").expect("appends");
+    assert_eq!(first[0].checkpoint.size, 1);
+    assert_eq!((second[0].index, second[0].checkpoint.size), (1, 3));
+    assert_eq!((third[0].index, third[0].checkpoint.size), (2, 3));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cache_sheds_its_levels_without_losing_the_pages_in_flight() {
     // No memory for the index's pages: the first version takes the cache over budget, and it
@@ -518,13 +641,9 @@ async fn the_cache_sheds_its_levels_without_losing_the_pages_in_flight() {
             .map(|row| about(&format!("{prefix}-{row}"), kind, row))
             .collect()
     };
-    let spawn_append = |events: Vec<PreparedEvent>| {
-        let ledger = ledger.clone();
-        tokio::spawn(async move { ledger.append("crm", events).await })
-    };
-    let first = spawn_append(job("c", EventKind::Collection));
+    let first = spawn_append(&ledger, job("c", EventKind::Collection));
     assert!(planned(&ledger, 1).await, "the first job is planned");
-    let second = spawn_append(job("a", EventKind::Access));
+    let second = spawn_append(&ledger, job("a", EventKind::Access));
     assert!(planned(&ledger, 2).await, "the second job is planned");
     assert_eq!(ledger.size(), 0, "nothing is written yet");
     drop(permits);
@@ -552,12 +671,8 @@ async fn entries_signed_while_their_group_is_planned_each_carry_their_own_signat
             .map(|n| about(&format!("{prefix}-{n}"), EventKind::Collection, n))
             .collect()
     };
-    let spawn_append = |events: Vec<PreparedEvent>| {
-        let ledger = ledger.clone();
-        tokio::spawn(async move { ledger.append("crm", events).await })
-    };
     // The first group, held in the writer: the next jobs are planned into the second one.
-    let held = spawn_append(job("held", 1));
+    let held = spawn_append(&ledger, job("held", 1));
     assert!(planned(&ledger, 1).await, "the first job is planned");
     let mut refused_job = job("r", 10);
     let mut conflicting = about("a-5", EventKind::Collection, 5);
@@ -572,7 +687,7 @@ async fn entries_signed_while_their_group_is_planned_each_carry_their_own_signat
     ];
     let mut appends = Vec::new();
     for (n, events) in (2..).zip(jobs) {
-        appends.push(spawn_append(events));
+        appends.push(spawn_append(&ledger, events));
         assert!(planned(&ledger, n).await, "job {n} is planned");
     }
     assert_eq!(ledger.size(), 0, "nothing is written yet");

@@ -90,7 +90,21 @@ fn conforms<S: TailStore>(store: &S, fail_next: impl Fn(&S)) {
     assert_eq!(store.applied_input().expect("read"), None);
     first.applied_input = Some(41);
     first.checkpoint = Some((70, "note 70".to_owned()));
-    store.commit(&first).expect("commit");
+    // The store says when only the write is left (the sequencer then finishes the next group):
+    // once, before any of the group is visible.
+    let sizes_seen = std::sync::Mutex::new(Vec::new());
+    store
+        .commit_signalling(&first, &|| {
+            if let Ok(mut seen) = sizes_seen.lock() {
+                seen.push(store.tree_size().expect("size"));
+            }
+        })
+        .expect("commit");
+    assert_eq!(
+        sizes_seen.into_inner().expect("lock"),
+        [0],
+        "called once, before the write"
+    );
     assert_eq!(
         store.checkpoint_at(70).expect("read").as_deref(),
         Some("note 70")

@@ -41,8 +41,11 @@ struct Rows {
 pub struct MemoryStore {
     rows: Mutex<Rows>,
     fail_next_commit: AtomicBool,
-    /// While set, each commit waits for one permit (or for the sender to be dropped) first.
+    /// While set, each commit waits for one permit (or for the sender to be dropped) before its
+    /// rows are made ([`MemoryStore::hold_commits`]).
     gate: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+    /// The same once its rows are made, before their write ([`MemoryStore::hold_writes`]).
+    write_gate: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
     /// Point reads of rows under a subject token (head, data key, identifier list), for tests of
     /// what the sequencer reads ([`MemoryStore::subject_reads`]).
     subject_reads: std::sync::atomic::AtomicU64,
@@ -59,14 +62,35 @@ impl MemoryStore {
         self.fail_next_commit.store(true, Ordering::SeqCst);
     }
 
-    /// Makes each later commit wait for a permit sent on the returned channel (a commit whose
-    /// WAL sync is slow), until the sender is dropped: tests of what happens meanwhile.
+    /// Makes each later commit wait for a permit sent on the returned channel before its rows
+    /// are made (a writer busy with a big group), until the sender is dropped: tests of what
+    /// happens meanwhile.
     pub fn hold_commits(&self) -> std::sync::mpsc::Sender<()> {
-        let (permits, gate) = std::sync::mpsc::channel();
-        if let Ok(mut held) = self.gate.lock() {
-            *held = Some(gate);
+        Self::hold(&self.gate)
+    }
+
+    /// Makes each later commit wait for a permit once its rows are made, before their write (a
+    /// slow WAL sync), until the sender is dropped: the writer has said it is in its final
+    /// write ([`TailStore::commit_signalling`]).
+    pub fn hold_writes(&self) -> std::sync::mpsc::Sender<()> {
+        Self::hold(&self.write_gate)
+    }
+
+    fn hold(gate: &Mutex<Option<std::sync::mpsc::Receiver<()>>>) -> std::sync::mpsc::Sender<()> {
+        let (permits, receiver) = std::sync::mpsc::channel();
+        if let Ok(mut held) = gate.lock() {
+            *held = Some(receiver);
         }
         permits
+    }
+
+    /// Waits at `gate` for a permit, if it is held. A dropped sender ends the wait at once.
+    fn pass(gate: &Mutex<Option<std::sync::mpsc::Receiver<()>>>) {
+        if let Ok(held) = gate.lock()
+            && let Some(gate) = held.as_ref()
+        {
+            let _ = gate.recv();
+        }
     }
 
     /// How many point reads of a subject's head, data key or identifier list were made so far.
@@ -204,12 +228,17 @@ impl TailStore for MemoryStore {
     }
 
     fn commit(&self, group: &CommitGroup) -> Result<(), StorageError> {
-        if let Ok(held) = self.gate.lock()
-            && let Some(gate) = held.as_ref()
-        {
-            // A dropped sender ends the wait at once.
-            let _ = gate.recv();
-        }
+        self.commit_signalling(group, &|| {})
+    }
+
+    fn commit_signalling(
+        &self,
+        group: &CommitGroup,
+        writing: &dyn Fn(),
+    ) -> Result<(), StorageError> {
+        Self::pass(&self.gate);
+        writing();
+        Self::pass(&self.write_gate);
         if self.fail_next_commit.swap(false, Ordering::SeqCst) {
             return Err(StorageError::Injected);
         }

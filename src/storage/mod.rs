@@ -607,6 +607,15 @@ impl LedgerStore {
     /// Writes a commit group as one atomic batch and returns only once its WAL is synced: after
     /// this returns `Ok`, every row of the group survives a crash.
     pub fn commit(&self, group: &CommitGroup) -> Result<(), StorageError> {
+        self.commit_signalling(group, &|| {})
+    }
+
+    /// [`Self::commit`], calling `writing` once the batch is made, before its write.
+    pub fn commit_signalling(
+        &self,
+        group: &CommitGroup,
+        writing: &dyn Fn(),
+    ) -> Result<(), StorageError> {
         #[cfg(test)]
         if self
             .fail_next_commit
@@ -707,6 +716,7 @@ impl LedgerStore {
         }
         let consent_declared = self.add_report_rows(&mut batch, &group.entries, &group.decoded)?;
         self.add_tree_chunk_rows(&mut batch, group)?;
+        writing();
         if group.shreds.is_empty() {
             self.db.write_opt(batch, &synced())?;
         } else {

@@ -76,6 +76,18 @@ pub trait TailStore:
     /// Writes the group atomically and durably: when this returns `Ok`, all of it survives a
     /// crash; when it returns `Err`, none of it is visible.
     fn commit(&self, group: &CommitGroup) -> Result<(), StorageError>;
+    /// [`Self::commit`], calling `writing` once the group's rows are made and only their write
+    /// (with its sync) is left: the sequencer may then finish the group after it (a big one), so
+    /// that its subject-index version and checkpoint are made during this write rather than
+    /// after it.
+    fn commit_signalling(
+        &self,
+        group: &CommitGroup,
+        writing: &dyn Fn(),
+    ) -> Result<(), StorageError> {
+        writing();
+        self.commit(group)
+    }
     /// The signed checkpoint of `size`.
     fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StorageError>;
     /// Stores a signed checkpoint (not necessarily synced: it is signed again, byte for byte, if
@@ -158,6 +170,14 @@ impl TailStore for LedgerStore {
 
     fn commit(&self, group: &CommitGroup) -> Result<(), StorageError> {
         LedgerStore::commit(self, group)
+    }
+
+    fn commit_signalling(
+        &self,
+        group: &CommitGroup,
+        writing: &dyn Fn(),
+    ) -> Result<(), StorageError> {
+        LedgerStore::commit_signalling(self, group, writing)
     }
 
     fn checkpoint_at(&self, size: u64) -> Result<Option<String>, StorageError> {
