@@ -234,7 +234,20 @@ pub(super) fn run(
                 Ok((planned, next)) => {
                     let new_tail = planned.tail.clone();
                     shared.stats.groups_planned.fetch_add(1, Ordering::Relaxed);
+                    // A small group with nothing else to plan meanwhile is written here: handing
+                    // it over would only add the writer thread's wake-up to its latency.
+                    let inline = planned.leaves.len() < parts.config.write_inline_below
+                        && waiting.is_empty()
+                        && queue.is_empty()
+                        && progress.ready(false);
                     progress.handing();
+                    if inline {
+                        writer::write_group(parts, shared, planned, &|| {});
+                        progress.written();
+                        tail = new_tail;
+                        pending = next;
+                        continue;
+                    }
                     if let Err(unsent) = handoff.send(planned) {
                         // The writer has stopped: it could not start.
                         writer::refuse_all(shared, unsent.0.accepted, "the writer has stopped");

@@ -49,6 +49,11 @@ pub struct SequencerConfig {
     /// its deepest level of pages (which with many subjects is most of it: about 120 MB for
     /// the pages at depth 16 with a million subjects), and logs it once.
     pub subject_index_cache_mib: usize,
+    /// A group of fewer entries than this, finished while the writer thread is idle and no
+    /// other job waits, is written by the sequencer thread itself: a lone append then wakes one
+    /// thread fewer, and nothing is lost, since there is nothing to plan meanwhile. 0 hands
+    /// every group to the writer thread.
+    pub write_inline_below: usize,
 }
 
 impl Default for SequencerConfig {
@@ -59,6 +64,7 @@ impl Default for SequencerConfig {
             signing_threads: 2,
             subject_index_cache_depth: 18,
             subject_index_cache_mib: 32,
+            write_inline_below: 64,
         }
     }
 }

@@ -20,12 +20,7 @@ struct Ledger {
 
 impl Ledger {
     fn start() -> Self {
-        Self::start_with_cache_depth(super::SequencerConfig::default().subject_index_cache_depth)
-    }
-
-    /// With the subject index's nodes below `depth` read from the store.
-    fn start_with_cache_depth(depth: u16) -> Self {
-        Self::start_with(|config| config.subject_index_cache_depth = depth)
+        Self::start_with(|_| {})
     }
 
     /// With the sequencer's configuration changed by `configure`.
@@ -86,6 +81,12 @@ fn about(id: &str, kind: EventKind, row: u8) -> PreparedEvent {
         subject_token: None,
         opens_erasure: None,
     }
+}
+
+/// Events `{prefix}-{n}` of `kind`, each about the subject of row `n`, for `n` in `rows`.
+fn events(prefix: &str, kind: EventKind, rows: std::ops::RangeInclusive<u8>) -> Vec<PreparedEvent> {
+    rows.map(|n| about(&format!("{prefix}-{n}"), kind, n))
+        .collect()
 }
 
 fn correcting(id: &str, target: u64) -> PreparedEvent {
@@ -479,7 +480,11 @@ async fn finished(ledger: &Ledger, groups: u64) -> bool {
 async fn a_group_is_planned_on_the_one_still_being_written() {
     // No index node cached for long: the second version is made from nodes of the first that
     // only the planner has.
-    let ledger = Arc::new(Ledger::start_with_cache_depth(0));
+    let ledger = Arc::new(Ledger::start_with(|config| {
+        // Every group goes to the writer thread, whose write the test holds.
+        config.write_inline_below = 0;
+        config.subject_index_cache_depth = 0;
+    }));
     let permits = ledger.store.hold_commits();
     let first = spawn_append(
         &ledger,
@@ -550,7 +555,11 @@ fn indexed_head(ledger: &Ledger, version: u64, token: [u8; 32]) -> (u64, u64) {
 async fn a_big_group_is_finished_while_the_one_before_is_written() {
     // No index node cached for long: the second version is made from pages of the first that
     // only the planner has.
-    let ledger = Arc::new(Ledger::start_with_cache_depth(0));
+    let ledger = Arc::new(Ledger::start_with(|config| {
+        // Every group goes to the writer thread, whose write the test holds.
+        config.write_inline_below = 0;
+        config.subject_index_cache_depth = 0;
+    }));
     let rows_permits = ledger.store.hold_commits();
     let write_permits = ledger.store.hold_writes();
     let first = spawn_append(&ledger, vec![about("a-1", EventKind::Collection, 1)]);
@@ -605,7 +614,10 @@ async fn a_big_group_is_finished_while_the_one_before_is_written() {
 /// to return, and takes the jobs that arrive meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_group_takes_the_jobs_that_arrive_during_the_write_before_it() {
-    let ledger = Arc::new(Ledger::start());
+    let ledger = Arc::new(Ledger::start_with(|config| {
+        // Every group goes to the writer thread, whose write the test holds.
+        config.write_inline_below = 0;
+    }));
     let write_permits = ledger.store.hold_writes();
     let first = spawn_append(&ledger, vec![about("a-1", EventKind::Collection, 1)]);
     assert!(finished(&ledger, 1).await, "the first group is finished");
@@ -625,6 +637,62 @@ async fn a_small_group_takes_the_jobs_that_arrive_during_the_write_before_it() {
     assert_eq!((third[0].index, third[0].checkpoint.size), (2, 3));
 }
 
+/// A small group finished while the writer thread is idle and no other job waits is written by
+/// the sequencer thread itself; a group as big as `write_inline_below` goes to the writer
+/// thread, and so does nothing else while that thread is busy: a small group planned meanwhile
+/// waits for it, and is then written by the sequencer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_small_group_is_written_by_the_sequencer_thread() {
+    let ledger = Arc::new(Ledger::start_with(|config| config.write_inline_below = 4));
+    let lone = ledger
+        .append("crm", vec![about("a-1", EventKind::Collection, 1)])
+        .await
+        .expect("appends");
+    assert_eq!(lone[0].checkpoint.size, 1);
+    assert_eq!(ledger.store.commit_threads(), ["sequencer"]);
+
+    let permits = ledger.store.hold_commits();
+    let big = spawn_append(&ledger, events("a", EventKind::Collection, 2..=5));
+    assert!(finished(&ledger, 2).await, "the group of four is finished");
+    let small = spawn_append(&ledger, vec![about("b-1", EventKind::Access, 1)]);
+    assert!(planned(&ledger, 3).await, "the small job is planned");
+    drop(permits);
+    big.await.expect("joins").expect("appends");
+    let small = small.await.expect("joins").expect("appends");
+    assert_eq!((small[0].index, small[0].checkpoint.size), (5, 6));
+    assert_eq!(
+        ledger.store.commit_threads(),
+        ["sequencer", "ledger-writer", "sequencer"],
+        "the group of four on the writer thread, the one event after it on the sequencer's"
+    );
+}
+
+/// A small group finished while the writer thread is busy (here: full, at one entry a group)
+/// goes to the writer thread after the group it writes, never beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_group_finished_while_the_writer_is_busy_is_handed_to_it() {
+    let ledger = Arc::new(Ledger::start_with(|config| {
+        config.write_inline_below = 4;
+        config.max_group_entries = 1;
+    }));
+    let permits = ledger.store.hold_commits();
+    let big = spawn_append(&ledger, events("a", EventKind::Collection, 1..=4));
+    assert!(finished(&ledger, 1).await, "the group of four is finished");
+    let small = spawn_append(&ledger, vec![about("b-1", EventKind::Access, 1)]);
+    assert!(
+        finished(&ledger, 2).await,
+        "the full group of one is finished while the writer is busy"
+    );
+    drop(permits);
+    big.await.expect("joins").expect("appends");
+    let small = small.await.expect("joins").expect("appends");
+    assert_eq!((small[0].index, small[0].checkpoint.size), (4, 5));
+    assert_eq!(
+        ledger.store.commit_threads(),
+        ["ledger-writer", "ledger-writer"]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cache_sheds_its_levels_without_losing_the_pages_in_flight() {
     // No memory for the index's pages: the first version takes the cache over budget, and it
@@ -632,15 +700,12 @@ async fn the_cache_sheds_its_levels_without_losing_the_pages_in_flight() {
     // second version (each job fills a group, so it is made at once) rewrites the same 64
     // subjects' paths from those pages.
     let ledger = Arc::new(Ledger::start_with(|config| {
+        config.write_inline_below = 0;
         config.subject_index_cache_mib = 0;
         config.max_group_entries = 64;
     }));
     let permits = ledger.store.hold_commits();
-    let job = |prefix: &str, kind: EventKind| -> Vec<PreparedEvent> {
-        (1..=64)
-            .map(|row| about(&format!("{prefix}-{row}"), kind, row))
-            .collect()
-    };
+    let job = |prefix: &str, kind: EventKind| events(prefix, kind, 1..=64);
     let first = spawn_append(&ledger, job("c", EventKind::Collection));
     assert!(planned(&ledger, 1).await, "the first job is planned");
     let second = spawn_append(&ledger, job("a", EventKind::Access));
@@ -664,13 +729,12 @@ async fn the_cache_sheds_its_levels_without_losing_the_pages_in_flight() {
 /// signature of its own leaf, as one thread signing the group in order would give it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_signed_while_their_group_is_planned_each_carry_their_own_signature() {
-    let ledger = Arc::new(Ledger::start());
+    let ledger = Arc::new(Ledger::start_with(|config| {
+        // Every group goes to the writer thread, whose write the test holds.
+        config.write_inline_below = 0;
+    }));
     let permits = ledger.store.hold_commits();
-    let job = |prefix: &str, events: u8| -> Vec<PreparedEvent> {
-        (1..=events)
-            .map(|n| about(&format!("{prefix}-{n}"), EventKind::Collection, n))
-            .collect()
-    };
+    let job = |prefix: &str, count: u8| events(prefix, EventKind::Collection, 1..=count);
     // The first group, held in the writer: the next jobs are planned into the second one.
     let held = spawn_append(&ledger, job("held", 1));
     assert!(planned(&ledger, 1).await, "the first job is planned");

@@ -43,7 +43,7 @@ pub(super) fn run(
 /// Commits one group and answers its jobs, calling `writing` once the group's rows are made,
 /// before their write. A group planned on top of one whose write failed is refused: the
 /// sequencer has failed, and what the group was planned on is not in the log.
-fn write_group(
+pub(super) fn write_group(
     parts: &SequencerParts,
     shared: &SequencerShared,
     group: PlannedGroup,

@@ -49,6 +49,8 @@ pub struct MemoryStore {
     /// Point reads of rows under a subject token (head, data key, identifier list), for tests of
     /// what the sequencer reads ([`MemoryStore::subject_reads`]).
     subject_reads: std::sync::atomic::AtomicU64,
+    /// The name of the thread that made each commit ([`MemoryStore::commit_threads`]).
+    commit_threads: Mutex<Vec<String>>,
 }
 
 impl MemoryStore {
@@ -91,6 +93,15 @@ impl MemoryStore {
         {
             let _ = gate.recv();
         }
+    }
+
+    /// The name of the thread that made each commit so far, in order: tests of which thread
+    /// writes a group.
+    pub fn commit_threads(&self) -> Vec<String> {
+        self.commit_threads
+            .lock()
+            .map(|names| names.clone())
+            .unwrap_or_default()
     }
 
     /// How many point reads of a subject's head, data key or identifier list were made so far.
@@ -236,6 +247,9 @@ impl TailStore for MemoryStore {
         group: &CommitGroup,
         writing: &dyn Fn(),
     ) -> Result<(), StorageError> {
+        if let Ok(mut names) = self.commit_threads.lock() {
+            names.push(std::thread::current().name().unwrap_or("").to_owned());
+        }
         Self::pass(&self.gate);
         writing();
         Self::pass(&self.write_gate);
