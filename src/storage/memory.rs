@@ -49,7 +49,8 @@ pub struct MemoryStore {
     /// Point reads of rows under a subject token (head, data key, identifier list), for tests of
     /// what the sequencer reads ([`MemoryStore::subject_reads`]).
     subject_reads: std::sync::atomic::AtomicU64,
-    /// The name of the thread that made each commit ([`MemoryStore::commit_threads`]).
+    /// The name of the thread that made each commit ([`MemoryStore::commit_threads`]): one more
+    /// per commit, as the rest of this store for tests, which keeps everything.
     commit_threads: Mutex<Vec<String>>,
 }
 
