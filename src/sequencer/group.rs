@@ -244,11 +244,7 @@ pub(super) fn run(
                     if inline {
                         writer::write_group(parts, shared, planned, &|| {});
                         progress.written();
-                        tail = new_tail;
-                        pending = next;
-                        continue;
-                    }
-                    if let Err(unsent) = handoff.send(planned) {
+                    } else if let Err(unsent) = handoff.send(planned) {
                         // The writer has stopped: it could not start.
                         writer::refuse_all(shared, unsent.0.accepted, "the writer has stopped");
                         continue;
@@ -283,7 +279,7 @@ pub(super) fn run(
 /// made while the write and its sync are in flight. A smaller group waits for the write to
 /// return and takes the jobs that arrive meanwhile: finishing it early saves little and makes
 /// groups smaller, each with its own sync, checkpoint and rows (measured at 16 clients x 1 and
-/// x 16: no faster, and 5 to 10% more CPU per entry).
+/// x 16: no faster, and 6 to 11% more CPU per entry).
 const FINISH_EARLY_FROM: usize = 256;
 
 /// What the sequencer waits for the writer to reach, to be woken then ([`WriterProgress`]).

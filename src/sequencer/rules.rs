@@ -23,6 +23,15 @@ impl Ledger {
         Self::start_with(|_| {})
     }
 
+    /// With every group handed to the writer thread (none written by the sequencer thread), for
+    /// tests that hold the writer's commits, and the configuration changed by `configure`.
+    fn start_with_writer_thread(configure: impl FnOnce(&mut super::SequencerConfig)) -> Self {
+        Self::start_with(|config| {
+            config.write_inline_below = 0;
+            configure(config);
+        })
+    }
+
     /// With the sequencer's configuration changed by `configure`.
     fn start_with(configure: impl FnOnce(&mut super::SequencerConfig)) -> Self {
         let store = Arc::new(MemoryStore::new());
@@ -480,9 +489,7 @@ async fn finished(ledger: &Ledger, groups: u64) -> bool {
 async fn a_group_is_planned_on_the_one_still_being_written() {
     // No index node cached for long: the second version is made from nodes of the first that
     // only the planner has.
-    let ledger = Arc::new(Ledger::start_with(|config| {
-        // Every group goes to the writer thread, whose write the test holds.
-        config.write_inline_below = 0;
+    let ledger = Arc::new(Ledger::start_with_writer_thread(|config| {
         config.subject_index_cache_depth = 0;
     }));
     let permits = ledger.store.hold_commits();
@@ -555,9 +562,7 @@ fn indexed_head(ledger: &Ledger, version: u64, token: [u8; 32]) -> (u64, u64) {
 async fn a_big_group_is_finished_while_the_one_before_is_written() {
     // No index node cached for long: the second version is made from pages of the first that
     // only the planner has.
-    let ledger = Arc::new(Ledger::start_with(|config| {
-        // Every group goes to the writer thread, whose write the test holds.
-        config.write_inline_below = 0;
+    let ledger = Arc::new(Ledger::start_with_writer_thread(|config| {
         config.subject_index_cache_depth = 0;
     }));
     let rows_permits = ledger.store.hold_commits();
@@ -614,10 +619,7 @@ async fn a_big_group_is_finished_while_the_one_before_is_written() {
 /// to return, and takes the jobs that arrive meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_group_takes_the_jobs_that_arrive_during_the_write_before_it() {
-    let ledger = Arc::new(Ledger::start_with(|config| {
-        // Every group goes to the writer thread, whose write the test holds.
-        config.write_inline_below = 0;
-    }));
+    let ledger = Arc::new(Ledger::start_with_writer_thread(|_| {}));
     let write_permits = ledger.store.hold_writes();
     let first = spawn_append(&ledger, vec![about("a-1", EventKind::Collection, 1)]);
     assert!(finished(&ledger, 1).await, "the first group is finished");
@@ -699,8 +701,7 @@ async fn the_cache_sheds_its_levels_without_losing_the_pages_in_flight() {
     // stops keeping every level but the root's while that version is not in the store yet. The
     // second version (each job fills a group, so it is made at once) rewrites the same 64
     // subjects' paths from those pages.
-    let ledger = Arc::new(Ledger::start_with(|config| {
-        config.write_inline_below = 0;
+    let ledger = Arc::new(Ledger::start_with_writer_thread(|config| {
         config.subject_index_cache_mib = 0;
         config.max_group_entries = 64;
     }));
@@ -729,10 +730,7 @@ async fn the_cache_sheds_its_levels_without_losing_the_pages_in_flight() {
 /// signature of its own leaf, as one thread signing the group in order would give it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_signed_while_their_group_is_planned_each_carry_their_own_signature() {
-    let ledger = Arc::new(Ledger::start_with(|config| {
-        // Every group goes to the writer thread, whose write the test holds.
-        config.write_inline_below = 0;
-    }));
+    let ledger = Arc::new(Ledger::start_with_writer_thread(|_| {}));
     let permits = ledger.store.hold_commits();
     let job = |prefix: &str, count: u8| events(prefix, EventKind::Collection, 1..=count);
     // The first group, held in the writer: the next jobs are planned into the second one.
