@@ -985,13 +985,25 @@ type ChainRow = (Box<[u8]>, u64);
 
 /// The subject rows agree with the chains the entries form: each head row with the replayed
 /// head, each `token || seq` row with the entry of that place in the token's chain (`chains`,
-/// recomputed during the replay), none missing and none extra.
+/// recomputed during the replay), none missing and none extra. A head row that records the
+/// token's first entry must name the entry its row of seq 0 holds (which the chain check then
+/// compares with the replay).
 fn audit_subject_rows(
     store: &LedgerStore,
     heads_replayed: &HashMap<SubjectToken, SubjectHead>,
     chains: ExpectedRows,
 ) -> Result<(), StoreAuditError> {
     let mut heads = 0usize;
+    // The first entry the last head row read records, with its token: the row after it is the
+    // token's row of seq 0, which must hold that entry.
+    let mut recorded_first: Option<([u8; 32], u64)> = None;
+    let no_row_after = |recorded: Option<([u8; 32], u64)>| match recorded {
+        Some((token, first)) => Err(StoreAuditError::Subject(format!(
+            "head of token {} records entry {first} as its first, but the token has no row of seq 0",
+            hex::encode(token)
+        ))),
+        None => Ok(()),
+    };
     // Checks stored rows up to the next `token || seq` row, which it returns.
     let mut stored = store.rows(columns::SUBJECTS)?;
     let mut next_chain_row = || -> Result<Option<ChainRow>, StoreAuditError> {
@@ -1014,6 +1026,7 @@ fn audit_subject_rows(
             };
             match key.len() {
                 32 => {
+                    no_row_after(recorded_first.take())?;
                     heads += 1;
                     let stored_count = columns::decode_u64(&value);
                     let stored_last = value.get(8..).and_then(columns::decode_u64);
@@ -1023,8 +1036,33 @@ fn audit_subject_rows(
                             hex::encode(token)
                         )));
                     }
+                    recorded_first = match value.len() {
+                        16 => None,
+                        24 => value
+                            .get(16..)
+                            .and_then(columns::decode_u64)
+                            .map(|f| (token, f)),
+                        length => {
+                            return Err(StoreAuditError::Subject(format!(
+                                "head of token {} has {length} bytes, not 16 or 24",
+                                hex::encode(token)
+                            )));
+                        }
+                    };
                 }
-                40 => return Ok(Some((key, columns::decode_u64(&value).unwrap_or(u64::MAX)))),
+                40 => {
+                    let index = columns::decode_u64(&value).unwrap_or(u64::MAX);
+                    let seq_zero = key.get(32..) == Some(0u64.to_be_bytes().as_slice());
+                    if let Some((head_token, first)) = recorded_first.take()
+                        && (head_token != token || !seq_zero || first != index)
+                    {
+                        return Err(StoreAuditError::Subject(format!(
+                            "head of token {} records entry {first} as its first, which its row of seq 0 does not hold",
+                            hex::encode(head_token)
+                        )));
+                    }
+                    return Ok(Some((key, index)));
+                }
                 _ => {
                     return Err(StoreAuditError::Subject(
                         "a row key is neither a token nor a token and a sequence number".into(),
@@ -1032,6 +1070,7 @@ fn audit_subject_rows(
                 }
             }
         }
+        no_row_after(recorded_first.take())?;
         Ok(None)
     };
     let name = |key: &[u8]| {

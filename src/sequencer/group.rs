@@ -1016,6 +1016,9 @@ fn plan_entry(
             let new_head = SubjectHead {
                 count: seq + 1,
                 last_index: index,
+                // This entry's own index for a subject's first entry; what the head held (none
+                // in a head row from before it was recorded) for the others.
+                first_index: head.map_or(Some(index), |head| head.first_index),
             };
             let previous = plan.heads.insert(token, new_head);
             plan.head_journal.push((token, previous));

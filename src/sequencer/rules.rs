@@ -149,6 +149,44 @@ async fn a_new_subject_is_planned_without_reading_rows_under_its_token() {
     assert!(ledger.store.subject_reads() > checked);
 }
 
+/// A subject's head records its first entry: its first entry sets it and later ones carry it,
+/// from the group before as from the store; a head from before heads recorded it (none) is
+/// carried as it is, never given a later entry as the first.
+#[tokio::test]
+async fn a_head_records_the_first_entry_of_its_subject() {
+    let ledger = Ledger::start();
+    let head = |index: u64| {
+        let head = ledger.store.subject_head(&ledger.token_of(index));
+        let head = head.expect("read").expect("a head");
+        (head.count, head.last_index, head.first_index)
+    };
+    // Entries 0 to 2: rows 1 to 3; then the subject of row 2 in the next group (its head from
+    // the group before), and once more with the subject of row 9 after a group without it (from
+    // the store).
+    let one = events("one", EventKind::Collection, 1..=3);
+    ledger.append("crm", one).await.expect("appends");
+    let two = vec![about("two-2", EventKind::Access, 2)];
+    ledger.append("crm", two).await.expect("appends");
+    let three = vec![about("three-9", EventKind::Collection, 9)];
+    ledger.append("crm", three).await.expect("appends");
+    let four = vec![
+        about("four-2", EventKind::Access, 2),
+        about("four-3", EventKind::Access, 3),
+    ];
+    ledger.append("crm", four).await.expect("appends");
+    assert_eq!(head(0), (1, 0, Some(0)));
+    assert_eq!(head(1), (3, 5, Some(1)));
+    assert_eq!(head(2), (2, 6, Some(2)));
+    assert_eq!(head(4), (1, 4, Some(4)));
+    // Row 9's head as a head row of an earlier version stores it, then a group without it.
+    ledger.store.forget_first_entry(&ledger.token_of(4));
+    let five = vec![about("five-1", EventKind::Access, 1)];
+    ledger.append("crm", five).await.expect("appends");
+    let six = vec![about("six-9", EventKind::Access, 9)];
+    ledger.append("crm", six).await.expect("appends");
+    assert_eq!(head(4), (2, 8, None));
+}
+
 #[tokio::test]
 async fn a_retry_is_answered_with_the_first_receipt_and_a_reuse_is_refused() {
     let ledger = Ledger::start();

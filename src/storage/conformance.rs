@@ -16,6 +16,7 @@ use crate::proto::v1::Entry;
 
 const ALICE: [u8; 32] = [0xA1; 32];
 const BOB: [u8; 32] = [0xB0; 32];
+const CAROL: [u8; 32] = [0xCA; 32];
 
 /// A group of `count` bare entries from `first` on (the tree needs only their bytes), with their
 /// tree nodes, extending `range`.
@@ -64,13 +65,26 @@ fn conforms<S: TailStore>(store: &S, fail_next: impl Fn(&S)) {
             ("crm".to_owned(), format!("e-{i}"), record)
         })
         .collect();
-    first.subject_heads = vec![(
-        ALICE,
-        SubjectHead {
-            count: 2,
-            last_index: 69,
-        },
-    )];
+    // Alice's head records her first entry; Carol's, as a head row written before heads
+    // recorded it, does not.
+    first.subject_heads = vec![
+        (
+            ALICE,
+            SubjectHead {
+                count: 2,
+                last_index: 69,
+                first_index: Some(3),
+            },
+        ),
+        (
+            CAROL,
+            SubjectHead {
+                count: 1,
+                last_index: 5,
+                first_index: None,
+            },
+        ),
+    ];
     first.subject_entries = vec![(ALICE, 0, 3), (ALICE, 1, 69)];
     first.directory_rows = vec![([7; 32], ALICE)];
     first.data_keys = vec![(ALICE, b"wrapped alice".to_vec())];
@@ -129,8 +143,21 @@ fn conforms<S: TailStore>(store: &S, fail_next: impl Fn(&S)) {
         store.subject_head(&ALICE).expect("read"),
         Some(SubjectHead {
             count: 2,
-            last_index: 69
+            last_index: 69,
+            first_index: Some(3),
         })
+    );
+    assert_eq!(
+        store.subject_heads(&[CAROL, BOB, ALICE]).expect("read"),
+        vec![
+            Some(SubjectHead {
+                count: 1,
+                last_index: 5,
+                first_index: None,
+            }),
+            None,
+            store.subject_head(&ALICE).expect("read"),
+        ]
     );
     assert_eq!(store.directory_token(&[7; 32]).expect("read"), Some(ALICE));
     assert_eq!(store.directory_token(&[8; 32]).expect("read"), None);

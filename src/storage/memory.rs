@@ -114,6 +114,16 @@ impl MemoryStore {
         self.subject_reads.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Makes `token`'s head what a head row written before heads recorded a subject's first
+    /// entry reads as (none recorded): tests of the sequencer on a data dir of that time.
+    pub fn forget_first_entry(&self, token: &[u8; 32]) {
+        if let Ok(mut rows) = self.rows.lock()
+            && let Some(head) = rows.heads.get_mut(token)
+        {
+            head.first_index = None;
+        }
+    }
+
     /// The erasure record of `token`, as the commit that opened its erasure wrote it.
     pub fn erasure_record(&self, token: &[u8; 32]) -> Option<Vec<u8>> {
         self.read(|rows| Ok(rows.erasures.get(token).cloned()))

@@ -254,6 +254,23 @@ pub struct SubjectHead {
     pub count: u64,
     /// Index of the latest of them.
     pub last_index: u64,
+    /// Index of the first of them (the entry of `subject_seq` 0), when the head row records it.
+    /// The sequencer sets it on a subject's first entry and carries it forward, so that the
+    /// commit's breach count rows, which name a subject by its first entry, need no read of the
+    /// token's chain row of seq 0. Head rows written before it was recorded have none (and keep
+    /// none: the sequencer carries what it read); the commit then reads that chain row.
+    pub first_index: Option<u64>,
+}
+
+/// A head row: `u64_be(count) || u64_be(last_index)`, then `u64_be(first_index)` when known.
+fn encode_subject_head(head: &SubjectHead) -> Vec<u8> {
+    let mut value = Vec::with_capacity(24);
+    value.extend_from_slice(&head.count.to_be_bytes());
+    value.extend_from_slice(&head.last_index.to_be_bytes());
+    if let Some(first) = head.first_index {
+        value.extend_from_slice(&first.to_be_bytes());
+    }
+    value
 }
 
 /// One entry a commit group writes.
@@ -654,10 +671,7 @@ impl LedgerStore {
         let mut heads: Vec<_> = group.subject_heads.iter().collect();
         heads.sort_unstable_by_key(|(token, _)| *token);
         for (token, head) in heads {
-            let mut value = [0u8; 16];
-            value[..8].copy_from_slice(&head.count.to_be_bytes());
-            value[8..].copy_from_slice(&head.last_index.to_be_bytes());
-            batch.put_cf(subjects, token, value);
+            batch.put_cf(subjects, token, encode_subject_head(head));
         }
         let mut subject_entries: Vec<_> = group.subject_entries.iter().collect();
         subject_entries.sort_unstable_by_key(|(token, seq, _)| (*token, *seq));
@@ -714,7 +728,12 @@ impl LedgerStore {
                 note,
             );
         }
-        let consent_declared = self.add_report_rows(&mut batch, &group.entries, &group.decoded)?;
+        let consent_declared = self.add_report_rows(
+            &mut batch,
+            &group.entries,
+            &group.decoded,
+            &group.subject_heads,
+        )?;
         self.add_tree_chunk_rows(&mut batch, group)?;
         writing();
         if group.shreds.is_empty() {
@@ -1271,14 +1290,22 @@ fn decode_event_id_record(value: &[u8]) -> Result<EventIdRecord, StorageError> {
 
 /// A subject head row: `u64 count || u64 last index`.
 fn decode_subject_head(value: &[u8]) -> Result<SubjectHead, StorageError> {
-    let count = columns::decode_u64(value);
-    let last_index = value.get(8..).and_then(columns::decode_u64);
-    match (count, last_index) {
-        (Some(count), Some(last_index)) => Ok(SubjectHead { count, last_index }),
-        _ => Err(StorageError::undecodable(
+    let field = |at: usize| value.get(at..).and_then(columns::decode_u64);
+    match (value.len(), field(0), field(8)) {
+        (16, Some(count), Some(last_index)) => Ok(SubjectHead {
+            count,
+            last_index,
+            first_index: None,
+        }),
+        (24, Some(count), Some(last_index)) => Ok(SubjectHead {
+            count,
+            last_index,
+            first_index: field(16),
+        }),
+        (length, ..) => Err(StorageError::undecodable(
             columns::SUBJECTS,
             "a subject head row",
-            "is too short",
+            format!("has {length} bytes, not 16 or 24"),
         )),
     }
 }

@@ -425,6 +425,7 @@ impl LedgerStore {
         batch: &mut WriteBatch,
         entries: &[NewEntry],
         decoded: &[Entry],
+        heads: &[([u8; 32], super::SubjectHead)],
     ) -> Result<Vec<u64>, StorageError> {
         let Some(first) = entries.first() else {
             return Ok(Vec::new());
@@ -447,7 +448,7 @@ impl LedgerStore {
             self.advance_derived_rows(batch, META_REPORTS_INDEXED, entries)?;
         }
         if counts_due {
-            self.add_breach_count_rows(batch, &decoded)?;
+            self.add_breach_count_rows(batch, &decoded, heads)?;
             self.advance_derived_rows(batch, META_BREACH_COUNTS, entries)?;
         }
         let mut consent_declared = Vec::new();

@@ -227,6 +227,28 @@ async fn each_corrupted_column_family_is_reported_at_the_right_index() {
     let error = audit(&ledger, &key).expect_err("subject head changed");
     assert!(error.to_string().contains("head of token"), "{error}");
 
+    // subjects: the same head records entry 1 as the subject's first (its row of seq 0 holds
+    // entry 0); without the first entry, as a head row of an earlier version, it audits clean.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let entry = SequencedEntry::from_bytes(raw_get(&ledger, columns::ENTRIES, &0u64.to_be_bytes()))
+        .expect("entry 0");
+    let token = *entry.subject_token().expect("a subject").as_bytes();
+    let head = raw_get(&ledger, columns::SUBJECTS, &token);
+    assert_eq!(head[16..], 0u64.to_be_bytes(), "the head records entry 0");
+    let mut later = head.clone();
+    later[23] = 1;
+    tamper(&ledger, columns::SUBJECTS, &token, Some(&later));
+    let error = audit(&ledger, &key).expect_err("the first entry changed");
+    assert!(
+        error
+            .to_string()
+            .contains("records entry 1 as its first, which its row of seq 0 does not hold"),
+        "{error}"
+    );
+    tamper(&ledger, columns::SUBJECTS, &token, Some(&head[..16]));
+    audit(&ledger, &key).expect("a head without its first entry audits clean");
+
     // subject_index_roots: the latest version's root record replaced by an earlier version's.
     let mut ledger = make_log().await;
     let key = key_of(&mut ledger).await;

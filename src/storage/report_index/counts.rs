@@ -32,7 +32,7 @@ use rocksdb::{DB, ReadOptions, SnapshotWithThreadMode, WriteBatch};
 
 use super::{TAG_SYSTEM, is_processing_kind, named_prefix};
 use crate::proto::v1::{Entry, Event};
-use crate::storage::{LedgerStore, StorageError, columns};
+use crate::storage::{LedgerStore, StorageError, SubjectHead, columns};
 use crate::validation::is_third_country;
 
 /// Tag of the count rows.
@@ -298,10 +298,13 @@ impl LedgerStore {
     /// Adds the count and member rows of `entries` (decoded, in index order, the first one the
     /// mark's) to `batch`. Reads the stored rows it adds to: the sequencer is the only writer,
     /// and the backfill runs before it starts, so nothing changes them before the batch lands.
+    /// `heads` are the heads the batch writes (the commit's; none for a backfill): a subject's
+    /// first entry is taken from its head when the head records it, and read otherwise.
     pub(super) fn add_breach_count_rows(
         &self,
         batch: &mut WriteBatch,
         entries: &[Entry],
+        heads: &[([u8; 32], SubjectHead)],
     ) -> Result<(), StorageError> {
         let Some(batch_first) = entries.first().map(|entry| entry.index) else {
             return Ok(());
@@ -311,9 +314,12 @@ impl LedgerStore {
         let mut pairs: Vec<CountPair> = Vec::new();
         let mut pair_of: FxHashMap<(&str, GroupRef<'_>), u32> = FxHashMap::default();
         let mut counted: Vec<(u32, Option<[u8; 32]>)> = Vec::new();
-        // A subject's first entry: its own index for a subject whose chain begins here, a stored
-        // subject row for the others.
-        let mut firsts: FxHashMap<[u8; 32], u64> = FxHashMap::default();
+        // A subject's first entry: its own index for a subject whose chain begins here, its head
+        // for one whose head records it, a stored subject row for the others.
+        let mut firsts: FxHashMap<[u8; 32], u64> = heads
+            .iter()
+            .filter_map(|(token, head)| Some((*token, head.first_index?)))
+            .collect();
         let mut groups = Vec::new();
         for entry in entries {
             let Some(event) = &entry.event else { continue };
@@ -453,7 +459,7 @@ impl LedgerStore {
             META_BREACH_COUNTS,
             |batch, entries| {
                 let decoded = super::decode_new_entries(entries)?;
-                self.add_breach_count_rows(batch, &decoded)
+                self.add_breach_count_rows(batch, &decoded, &[])
             },
             progress,
         )
@@ -787,6 +793,111 @@ mod tests {
             useful() - before >= 190,
             "the filter ruled out {} of 200 absent member rows",
             useful() - before
+        );
+    }
+
+    /// The member rows name a subject by its first entry: the commit takes it from the subject's
+    /// head in the group when the head records it (the sequencer sets it), without reading the
+    /// subject's row of seq 0, and reads that row for a head that does not (a head row written
+    /// before heads recorded it).
+    #[test]
+    fn a_member_is_named_by_the_first_entry_its_head_records() {
+        use crate::storage::{CommitGroup, NewEntry, StoredSignature};
+        use prost::Message as _;
+        let (_dir, store) = LedgerStore::temporary("ledger.test/firsts");
+        let (alice, carol) = ([0xA1; 32], [0xCA; 32]);
+        let entry = |index: u64, token: [u8; 32], seq: u64, system: &str| Entry {
+            index,
+            producer: "crm".into(),
+            subject_token: token.to_vec(),
+            subject_seq: seq,
+            event: Some(Event {
+                system: system.into(),
+                kind: EventKind::Collection as i32,
+                ..Event::default()
+            }),
+            ..Entry::default()
+        };
+        let head = |count: u64, last_index: u64, first_index: Option<u64>| SubjectHead {
+            count,
+            last_index,
+            first_index,
+        };
+        let group = |decoded: Vec<Entry>, heads: Vec<([u8; 32], SubjectHead)>| CommitGroup {
+            entries: decoded
+                .iter()
+                .map(|entry| NewEntry {
+                    index: entry.index,
+                    bytes: entry.encode_to_vec(),
+                    signature: StoredSignature {
+                        key_id: [0; 4],
+                        signature: [0; 64],
+                    },
+                })
+                .collect(),
+            subject_entries: decoded
+                .iter()
+                .map(|e| {
+                    (
+                        <[u8; 32]>::try_from(e.subject_token.as_slice()).expect("token"),
+                        e.subject_seq,
+                        e.index,
+                    )
+                })
+                .collect(),
+            decoded,
+            subject_heads: heads,
+            ..CommitGroup::default()
+        };
+        // Entries 0 and 1: Alice's and Carol's first, in crm; Carol's head row without it.
+        store
+            .commit(&group(
+                vec![entry(0, alice, 0, "crm"), entry(1, carol, 0, "crm")],
+                vec![(alice, head(1, 0, Some(0))), (carol, head(1, 1, None))],
+            ))
+            .expect("commit");
+        // Alice's row of seq 0 made to say entry 7: a commit that read it would name her by 7.
+        let subjects = store.cf(columns::SUBJECTS).expect("family");
+        store
+            .db
+            .put_cf(
+                subjects,
+                columns::subject_entry_key(&alice, 0),
+                7u64.to_be_bytes(),
+            )
+            .expect("put");
+        // Entries 2 and 3: their second, in billing.
+        store
+            .commit(&group(
+                vec![entry(2, alice, 1, "billing"), entry(3, carol, 1, "billing")],
+                vec![(alice, head(2, 2, Some(0))), (carol, head(2, 3, None))],
+            ))
+            .expect("commit");
+        let reports = store.cf(columns::REPORTS).expect("family");
+        let billing = member_prefix("billing", &CountGroup::All);
+        let member = |first: u64| {
+            store
+                .db
+                .get_cf(reports, member_key_under(&billing, first))
+                .expect("read")
+                .is_some()
+        };
+        assert_eq!(
+            (member(0), member(7), member(1)),
+            (true, false, true),
+            "billing's members: Alice by the first entry her head records (0, not the 7 of her \
+             row), Carol by her row of seq 0 (1)"
+        );
+        let counts = store.breach_count_view().counts("billing").expect("counts");
+        assert_eq!(
+            counts,
+            vec![(
+                CountGroup::All,
+                Counts {
+                    records: 2,
+                    subjects: 2
+                }
+            )]
         );
     }
 }
