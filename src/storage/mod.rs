@@ -262,15 +262,19 @@ pub struct SubjectHead {
     pub first_index: Option<u64>,
 }
 
-/// A head row: `u64_be(count) || u64_be(last_index)`, then `u64_be(first_index)` when known.
-fn encode_subject_head(head: &SubjectHead) -> Vec<u8> {
-    let mut value = Vec::with_capacity(24);
-    value.extend_from_slice(&head.count.to_be_bytes());
-    value.extend_from_slice(&head.last_index.to_be_bytes());
-    if let Some(first) = head.first_index {
-        value.extend_from_slice(&first.to_be_bytes());
+/// A head row: `u64_be(count) || u64_be(last_index)`, then `u64_be(first_index)` when known;
+/// the bytes and how many of them are the row.
+fn encode_subject_head(head: &SubjectHead) -> ([u8; 24], usize) {
+    let mut value = [0u8; 24];
+    value[..8].copy_from_slice(&head.count.to_be_bytes());
+    value[8..16].copy_from_slice(&head.last_index.to_be_bytes());
+    match head.first_index {
+        Some(first) => {
+            value[16..].copy_from_slice(&first.to_be_bytes());
+            (value, 24)
+        }
+        None => (value, 16),
     }
-    value
 }
 
 /// One entry a commit group writes.
@@ -671,7 +675,8 @@ impl LedgerStore {
         let mut heads: Vec<_> = group.subject_heads.iter().collect();
         heads.sort_unstable_by_key(|(token, _)| *token);
         for (token, head) in heads {
-            batch.put_cf(subjects, token, encode_subject_head(head));
+            let (value, length) = encode_subject_head(head);
+            batch.put_cf(subjects, token, &value[..length]);
         }
         let mut subject_entries: Vec<_> = group.subject_entries.iter().collect();
         subject_entries.sort_unstable_by_key(|(token, seq, _)| (*token, *seq));
