@@ -406,7 +406,8 @@ fn load_callers(
 
 /// Opens the store (creating the data dir, private, on a first start) and brings it up to date
 /// before the sequencer starts: the backfill of derived rows, the withdrawal of event-id digests
-/// made with identifiers, the rewrite of legacy identifier lists.
+/// made with identifiers, the first entries of head rows of an earlier version, the rewrite of
+/// legacy identifier lists.
 fn open_store(config: &Config, keys: &Keys) -> Result<Arc<LedgerStore>, ServerError> {
     let data_dir_error = |source| ServerError::DataDir {
         path: config.data_dir.clone(),
@@ -427,6 +428,13 @@ fn open_store(config: &Config, keys: &Keys) -> Result<Arc<LedgerStore>, ServerEr
         tracing::info!(
             rows = withdrawn,
             "event-id digests made with identifiers withdrawn (retries of those events are conflicts)"
+        );
+    }
+    let completed = store.record_first_entries_in_heads()?;
+    if completed > 0 {
+        tracing::info!(
+            heads = completed,
+            "subject head rows of an earlier version now record their subject's first entry"
         );
     }
     crate::identifier_lists::rewrite_legacy_lists(

@@ -11,6 +11,7 @@ pub mod columns;
 mod conformance;
 mod derived_rows;
 mod erasure;
+mod first_entries;
 mod memory;
 pub mod report_index;
 mod subject_index;
