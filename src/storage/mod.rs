@@ -258,8 +258,9 @@ pub struct SubjectHead {
     /// Index of the first of them (the entry of `subject_seq` 0), when the head row records it.
     /// The sequencer sets it on a subject's first entry and carries it forward, so that the
     /// commit's breach count rows, which name a subject by its first entry, need no read of the
-    /// token's chain row of seq 0. Head rows written before it was recorded have none (and keep
-    /// none: the sequencer carries what it read); the commit then reads that chain row.
+    /// token's chain row of seq 0. Head rows written before it was recorded have none until the
+    /// first start of this version completes them (`storage::first_entries`); the commit reads
+    /// that chain row for a head without it.
     pub first_index: Option<u64>,
 }
 
@@ -1294,7 +1295,7 @@ fn decode_event_id_record(value: &[u8]) -> Result<EventIdRecord, StorageError> {
     })
 }
 
-/// A subject head row: `u64 count || u64 last index`.
+/// A subject head row ([`encode_subject_head`]): 16 bytes, or 24 with the first entry.
 fn decode_subject_head(value: &[u8]) -> Result<SubjectHead, StorageError> {
     let field = |at: usize| value.get(at..).and_then(columns::decode_u64);
     match (value.len(), field(0), field(8)) {
