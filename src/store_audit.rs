@@ -25,6 +25,7 @@ use crate::storage::report_index::counts::{
 use crate::storage::report_index::{Counts, TAG_BREACH_COUNT, TAG_BREACH_MEMBER, count_groups};
 use crate::storage::{
     CHUNK_LEVELS, LedgerStore, SCHEMA_VERSION, StorageError, StoredSignature, columns,
+    decode_subject_head,
 };
 
 /// What a clean audit covered.
@@ -1028,27 +1029,21 @@ fn audit_subject_rows(
                 32 => {
                     no_row_after(recorded_first.take())?;
                     heads += 1;
-                    let stored_count = columns::decode_u64(&value);
-                    let stored_last = value.get(8..).and_then(columns::decode_u64);
-                    if stored_count != Some(count) || stored_last != Some(last) {
-                        return Err(StoreAuditError::Subject(format!(
-                            "head of token {}: stored ({stored_count:?}, {stored_last:?}), entries say ({count}, {last})",
+                    let stored = decode_subject_head(&value).map_err(|e| {
+                        StoreAuditError::Subject(format!(
+                            "head of token {}: {e}",
                             hex::encode(token)
+                        ))
+                    })?;
+                    if (stored.count, stored.last_index) != (count, last) {
+                        return Err(StoreAuditError::Subject(format!(
+                            "head of token {}: stored ({}, {}), entries say ({count}, {last})",
+                            hex::encode(token),
+                            stored.count,
+                            stored.last_index
                         )));
                     }
-                    recorded_first = match value.len() {
-                        16 => None,
-                        24 => value
-                            .get(16..)
-                            .and_then(columns::decode_u64)
-                            .map(|f| (token, f)),
-                        length => {
-                            return Err(StoreAuditError::Subject(format!(
-                                "head of token {} has {length} bytes, not 16 or 24",
-                                hex::encode(token)
-                            )));
-                        }
-                    };
+                    recorded_first = stored.first_index.map(|first| (token, first));
                 }
                 40 => {
                     let index = columns::decode_u64(&value).unwrap_or(u64::MAX);

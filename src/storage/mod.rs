@@ -1295,8 +1295,9 @@ fn decode_event_id_record(value: &[u8]) -> Result<EventIdRecord, StorageError> {
     })
 }
 
-/// A subject head row ([`encode_subject_head`]): 16 bytes, or 24 with the first entry.
-fn decode_subject_head(value: &[u8]) -> Result<SubjectHead, StorageError> {
+/// A subject head row ([`encode_subject_head`]): 16 bytes, or 24 with the first entry. The one
+/// reading of the row (the store audit reads it here too).
+pub fn decode_subject_head(value: &[u8]) -> Result<SubjectHead, StorageError> {
     let field = |at: usize| value.get(at..).and_then(columns::decode_u64);
     match (value.len(), field(0), field(8)) {
         (16, Some(count), Some(last_index)) => Ok(SubjectHead {
