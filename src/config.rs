@@ -286,8 +286,17 @@ impl ConfigError {
 }
 
 impl Config {
-    /// Loads defaults, then the file (if any), then the environment.
+    /// Loads defaults, then the file (if any), then the environment, and checks the result.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let config = Self::read(file)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// [`Config::load`] without the check, for a caller that overrides settings (command-line
+    /// flags) and then checks what it will run with: a default that a flag replaces is never
+    /// checked (a relative default path cannot be resolved without a working directory).
+    pub fn read(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             if !file.exists() {
@@ -305,7 +314,6 @@ impl Config {
             )
             .extract()
             .map_err(ConfigError::from_figment)?;
-        config.check()?;
         Ok(config)
     }
 

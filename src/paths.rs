@@ -8,12 +8,32 @@ use std::path::{Component, Path, PathBuf};
 /// its nearest existing ancestor is resolved by the file system and the rest, which cannot hold a
 /// link since it does not exist, is applied to it component by component.
 pub fn resolve(path: &Path) -> std::io::Result<PathBuf> {
-    resolve_from(&std::env::current_dir()?, path)
+    resolve_from(&mut WorkingDir::default(), path)
 }
 
-/// [`resolve`], with a relative `path` taken from `base` (an absolute directory).
-fn resolve_from(base: &Path, path: &Path) -> std::io::Result<PathBuf> {
-    let absolute = base.join(path);
+/// The working directory, read once and only for a relative path: an absolute one resolves even
+/// when the process's working directory was removed (`getcwd` then fails).
+#[derive(Default)]
+struct WorkingDir(Option<PathBuf>);
+
+impl WorkingDir {
+    fn join(&mut self, path: &Path) -> std::io::Result<PathBuf> {
+        if path.is_absolute() {
+            return Ok(path.to_path_buf());
+        }
+        let base = match self.0.take() {
+            Some(base) => base,
+            None => std::env::current_dir()?,
+        };
+        let joined = base.join(path);
+        self.0 = Some(base);
+        Ok(joined)
+    }
+}
+
+/// [`resolve`], with a relative `path` taken from `base`.
+fn resolve_from(base: &mut WorkingDir, path: &Path) -> std::io::Result<PathBuf> {
+    let absolute = base.join(path)?;
     let mut existing = absolute.as_path();
     let mut rest: Vec<Component<'_>> = Vec::new();
     loop {
@@ -44,9 +64,9 @@ fn resolve_from(base: &Path, path: &Path) -> std::io::Result<PathBuf> {
 
 /// Whether `path` is `dir` or lies inside it, both resolved ([`resolve`]).
 pub fn is_within(path: &Path, dir: &Path) -> std::io::Result<bool> {
-    // One working directory for both, read once: it may change in between (tests do).
-    let base = std::env::current_dir()?;
-    Ok(resolve_from(&base, path)?.starts_with(resolve_from(&base, dir)?))
+    // One working directory for both, read once: it may change in between.
+    let mut base = WorkingDir::default();
+    Ok(resolve_from(&mut base, path)?.starts_with(resolve_from(&mut base, dir)?))
 }
 
 #[cfg(test)]

@@ -41,7 +41,8 @@ pub struct ServeArgs {
 
 /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
-    let mut config = Config::load(args.config.as_deref())?;
+    // Checked once the flags are applied (`check` below).
+    let mut config = Config::read(args.config.as_deref())?;
     if let Some(dir) = &args.data_dir {
         config.data_dir = dir.clone();
     }

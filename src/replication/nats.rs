@@ -258,6 +258,25 @@ fn header(message: &async_nats::Message, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Where a delivered message stands against the one a reader waits for.
+#[derive(Debug, PartialEq, Eq)]
+enum InOrder {
+    /// The message waited for.
+    Next,
+    /// One before it, delivered again.
+    Again,
+    /// One after it: the messages in between did not come.
+    Gap,
+}
+
+fn next_in_order(next: u64, seq: u64) -> InOrder {
+    match seq.cmp(&next) {
+        std::cmp::Ordering::Equal => InOrder::Next,
+        std::cmp::Ordering::Less => InOrder::Again,
+        std::cmp::Ordering::Greater => InOrder::Gap,
+    }
+}
+
 impl InputLog for NatsInputLog {
     async fn last_seq(&self) -> Result<u64, InputLogError> {
         Ok(self.state().await?.last_sequence)
@@ -338,6 +357,26 @@ impl InputLog for NatsInputLog {
                 InputLogError::Unavailable(format!("a message without its stream info: {e}"))
             })?;
             let seq = info.stream_sequence;
+            match next_in_order(*next, seq) {
+                InOrder::Next => {}
+                InOrder::Again => {
+                    // The ordered consumer recreated itself (its server died) and started again
+                    // before what it had delivered: that message was answered already.
+                    tracing::debug!(seq, next = *next, "the input log delivered a message again");
+                    continue;
+                }
+                InOrder::Gap => {
+                    // Never answer past a hole: the next fetch reads anew from `next`, and a
+                    // stream that dropped it says so (`Truncated`).
+                    tracing::warn!(
+                        seq,
+                        next = *next,
+                        "the input log skipped a message; reading anew"
+                    );
+                    *reader = None;
+                    return Ok(out);
+                }
+            }
             let timestamp = SystemTime::from(info.published);
             let stored = Stored {
                 seq,
@@ -362,5 +401,19 @@ impl InputLog for NatsInputLog {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reader_answers_each_message_once_and_never_past_a_hole() {
+        assert_eq!(next_in_order(21, 21), InOrder::Next);
+        // What the replica saw once after a stream server died: 20 again where 21 was next.
+        assert_eq!(next_in_order(21, 20), InOrder::Again);
+        assert_eq!(next_in_order(21, 1), InOrder::Again);
+        assert_eq!(next_in_order(21, 22), InOrder::Gap);
     }
 }

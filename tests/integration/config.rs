@@ -256,3 +256,45 @@ fn tls_allows_any_address_and_must_be_complete() {
         Ok(())
     });
 }
+
+/// A server started from a directory that was removed since (a shell's `cd` into a temp dir that a
+/// clean-up deleted) has no working directory: `getcwd` fails. With every path it runs with
+/// absolute, from its file or from its flags, it needs none and starts; it used to refuse
+/// `secrets_dir` ("cannot be resolved"), and with flags it checked the relative defaults they
+/// replace.
+#[tokio::test]
+async fn absolute_paths_need_no_working_directory() {
+    let dirs = tempfile::tempdir().expect("temp dir");
+    let config = common::test_config(dirs.path());
+    let config_path = dirs.path().join("gdpr-ledger.toml");
+    std::fs::write(&config_path, common::process::toml_of(&config)).expect("config written");
+    let from_file = vec!["--config".into(), config_path.into_os_string()];
+    let flags = vec![
+        "--data-dir".into(),
+        dirs.path().join("flags-data").into_os_string(),
+        "--secrets-dir".into(),
+        dirs.path().join("flags-secrets").into_os_string(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--metrics-listen".into(),
+        "off".into(),
+    ];
+    for (n, args) in [from_file, flags].into_iter().enumerate() {
+        let gone = dirs.path().join(format!("gone-{n}"));
+        std::fs::create_dir(&gone).expect("a directory to remove");
+        let mut command = tokio::process::Command::new("sh");
+        command
+            .arg("-c")
+            .arg(r#"cd "$1" && rmdir "$1" && shift && exec "$@""#)
+            .arg("sh")
+            .arg(&gone)
+            .arg(env!("CARGO_BIN_EXE_gdpr-ledger"))
+            .arg("serve")
+            .args(&args);
+        let mut server =
+            common::process::start_within(command, std::time::Duration::from_secs(60)).await;
+        assert!(!gone.exists(), "the server's working directory was removed");
+        server.child.start_kill().expect("the server is stopped");
+        server.child.wait().await.expect("the server exits");
+    }
+}

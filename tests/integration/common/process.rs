@@ -18,10 +18,14 @@ pub struct ServerProcess {
 /// Starts `gdpr-ledger serve --config <config_path>` and waits (at most `wait`) until it has
 /// printed its address and verifier key. Panics with its exit status if it ends first.
 pub async fn start_server_within(config_path: &std::path::Path, wait: Duration) -> ServerProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"))
-        .arg("serve")
-        .arg("--config")
-        .arg(config_path)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gdpr-ledger"));
+    command.arg("serve").arg("--config").arg(config_path);
+    start_within(command, wait).await
+}
+
+/// [`start_server_within`] for a command of the caller's that ends in running the server.
+pub async fn start_within(mut command: Command, wait: Duration) -> ServerProcess {
+    let mut child = command
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
