@@ -14,7 +14,7 @@ use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 use super::{LedgerStore, NewEntry, StorageError, columns, decode_signature, synced};
 
 /// Entries covered per write batch during a backfill.
-const BACKFILL_CHUNK: usize = 20_000;
+pub(super) const BACKFILL_CHUNK: usize = 20_000;
 
 impl LedgerStore {
     /// The next index the rows marked by `mark` do not cover (0 for a store that never had them).

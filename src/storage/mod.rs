@@ -388,6 +388,9 @@ pub struct LedgerStore {
     /// in log order: `None` until first read, then extended by each commit that writes one
     /// ([`LedgerStore::consent_policy_declarations`]; every receipt's consent warning asks).
     consent_declarations: std::sync::Mutex<Option<Vec<u64>>>,
+    /// The breach member rows known to be stored, so that the commit need not read them again
+    /// ([`report_index::known_members`]).
+    known_members: std::sync::Mutex<report_index::known_members::KnownMembers>,
     // Kept alive for the database's lifetime: the column families share them.
     _cache: Cache,
     _write_buffers: WriteBufferManager,
@@ -538,6 +541,7 @@ impl LedgerStore {
             tree_cache: tree_cache::TreeNodeCache::new(config.tree_cache_mib),
             open_erasures: std::sync::Mutex::default(),
             consent_declarations: std::sync::Mutex::default(),
+            known_members: std::sync::Mutex::default(),
             _cache: cache,
             _write_buffers: write_buffers,
         };
@@ -735,7 +739,7 @@ impl LedgerStore {
                 note,
             );
         }
-        let consent_declared = self.add_report_rows(
+        let report_rows = self.add_report_rows(
             &mut batch,
             &group.entries,
             &group.decoded,
@@ -750,7 +754,7 @@ impl LedgerStore {
                 Ok(self.db.write_opt(batch, &synced())?)
             })?;
         }
-        self.consent_policies_written(&consent_declared);
+        self.report_rows_written(&report_rows);
         Ok(())
     }
 

@@ -33,6 +33,7 @@
 
 pub mod cases;
 pub mod counts;
+pub(super) mod known_members;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -409,6 +410,16 @@ impl<'a> IndexRows<'a> {
     }
 }
 
+/// What [`LedgerStore::add_report_rows`] put in a commit's batch that the store remembers once
+/// the batch is durable ([`LedgerStore::report_rows_written`]), and not before.
+#[derive(Debug, Default)]
+pub(super) struct ReportRowsAdded {
+    /// The indexes of the `consent_policy_declared` entries whose rows it added, in log order.
+    consent_declared: Vec<u64>,
+    /// The keys of the breach member rows it added.
+    new_members: Vec<Vec<u8>>,
+}
+
 impl LedgerStore {
     /// The next index the report indexes have not covered (0 for a store that never had them).
     pub fn report_index_next(&self) -> Result<u64, StorageError> {
@@ -418,23 +429,24 @@ impl LedgerStore {
     /// Adds the report rows of a commit group's entries to its batch, each kind if its rows are up
     /// to date (otherwise the backfill will cover them): the report indexes and article 30
     /// aggregates, the breach count rows ([`counts`]) and the case and declaration rows. Returns
-    /// the indexes of the `consent_policy_declared` entries among them whose rows it added.
-    /// Called by [`LedgerStore::commit`].
+    /// what the store learns once the batch is durable ([`ReportRowsAdded`], for
+    /// [`LedgerStore::report_rows_written`]). Called by [`LedgerStore::commit`].
     pub(super) fn add_report_rows(
         &self,
         batch: &mut WriteBatch,
         entries: &[NewEntry],
         decoded: &[Entry],
         heads: &[([u8; 32], super::SubjectHead)],
-    ) -> Result<Vec<u64>, StorageError> {
+    ) -> Result<ReportRowsAdded, StorageError> {
+        let mut added = ReportRowsAdded::default();
         let Some(first) = entries.first() else {
-            return Ok(Vec::new());
+            return Ok(added);
         };
         let indexes_due = self.derived_rows_due(META_REPORTS_INDEXED, first.index)?;
         let counts_due = self.derived_rows_due(META_BREACH_COUNTS, first.index)?;
         let cases_due = self.derived_rows_due(cases::META_BREACH_CASES, first.index)?;
         if !indexes_due && !counts_due && !cases_due {
-            return Ok(Vec::new());
+            return Ok(added);
         }
         let planned = decoded.len() == entries.len()
             && decoded.iter().zip(entries).all(|(d, e)| d.index == e.index);
@@ -448,15 +460,20 @@ impl LedgerStore {
             self.advance_derived_rows(batch, META_REPORTS_INDEXED, entries)?;
         }
         if counts_due {
-            self.add_breach_count_rows(batch, &decoded, heads)?;
+            added.new_members = self.add_breach_count_rows(batch, &decoded, heads)?;
             self.advance_derived_rows(batch, META_BREACH_COUNTS, entries)?;
         }
-        let mut consent_declared = Vec::new();
         if cases_due {
-            consent_declared = self.add_breach_case_rows(batch, &decoded)?;
+            added.consent_declared = self.add_breach_case_rows(batch, &decoded)?;
             self.advance_derived_rows(batch, cases::META_BREACH_CASES, entries)?;
         }
-        Ok(consent_declared)
+        Ok(added)
+    }
+
+    /// What a commit's batch added that the store keeps in memory, once the batch is durable.
+    pub(super) fn report_rows_written(&self, added: &ReportRowsAdded) {
+        self.consent_policies_written(&added.consent_declared);
+        self.known_members().insert_keys(&added.new_members);
     }
 
     /// The rows of new (or backfilled) entries, in index order.
@@ -533,6 +550,7 @@ impl LedgerStore {
         batch.delete_cf(self.cf(columns::META)?, META_BREACH_COUNTS);
         batch.delete_cf(self.cf(columns::META)?, cases::META_BREACH_CASES);
         self.db.write_opt(batch, &synced())?;
+        self.known_members().forget();
         Ok(())
     }
 

@@ -15,8 +15,9 @@
 //! compression leaves a few bytes of it) rather than by its 32-byte token; a token's chain begins
 //! at one entry, so the two are one to one. A member row is written once, by the entry that makes
 //! the subject a member, and the group's `subjects` count moves with it: the commit knows that a
-//! subject whose first entry is in its own group is new everywhere, and asks the store (one
-//! batched read) about the others.
+//! subject whose first entry is in its own group is new everywhere, remembers the member rows it
+//! read or wrote (`known_members`: no commit deletes one), and asks the store (one batched read)
+//! about the others.
 //!
 //! The rows count **original** entries: corrections are applied by the reader
 //! (`crate::reports::breach`), which is exact because corrections are few and a corrected
@@ -299,15 +300,18 @@ impl LedgerStore {
     /// mark's) to `batch`. Reads the stored rows it adds to: the sequencer is the only writer,
     /// and the backfill runs before it starts, so nothing changes them before the batch lands.
     /// `heads` are the heads the batch writes (the commit's; none for a backfill): a subject's
-    /// first entry is taken from its head when the head records it, and read otherwise.
+    /// first entry is taken from its head when the head records it, and read otherwise. A member
+    /// row is read only when the subject is not new and the row is not known to be stored
+    /// ([`super::known_members`]). Returns the keys of the member rows it added, for the caller to
+    /// remember once the batch is durable.
     pub(super) fn add_breach_count_rows(
         &self,
         batch: &mut WriteBatch,
         entries: &[Entry],
         heads: &[([u8; 32], SubjectHead)],
-    ) -> Result<(), StorageError> {
+    ) -> Result<Vec<Vec<u8>>, StorageError> {
         let Some(batch_first) = entries.first().map(|entry| entry.index) else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         // The batch's distinct (system, group) pairs, each with its keys made once, and the
         // counted entries as (pair, token) references to them.
@@ -368,32 +372,52 @@ impl LedgerStore {
             }
         }
         let cf = self.cf(columns::REPORTS)?;
+        let mut known = self.known_members();
+        // A member's row is read unless the subject is new or the row is known to be stored.
+        let members: Vec<(u32, u64, Option<bool>)> = members
+            .into_iter()
+            .map(|(pair, first, new)| {
+                let known_stored = known.contains(&pairs[pair as usize].member_prefix, first);
+                let stored = (new || known_stored).then_some(known_stored);
+                (pair, first, stored)
+            })
+            .collect();
         let unsure: Vec<Vec<u8>> = members
             .iter()
-            .filter(|(_, _, new)| !new)
+            .filter(|(_, _, stored)| stored.is_none())
             .map(|(pair, first, _)| member_key_under(&pairs[*pair as usize].member_prefix, *first))
             .collect();
-        let stored = self.db.batched_multi_get_cf(cf, &unsure, false);
-        let mut stored = stored.into_iter();
+        let read = self.db.batched_multi_get_cf(cf, &unsure, false);
+        let mut read = read.into_iter();
         let mut new_members = Vec::new();
-        for (pair, first, known_new) in members {
-            let new = known_new
-                || stored
-                    .next()
-                    .ok_or_else(|| {
-                        StorageError::inconsistent(
-                            "a multi-get of breach member rows returned fewer values than keys",
-                        )
-                    })??
-                    .is_none();
-            if new {
-                new_members.push(member_key_under(&pairs[pair as usize].member_prefix, first));
+        for (pair, first, stored) in members {
+            let prefix = &pairs[pair as usize].member_prefix;
+            let stored = match stored {
+                Some(stored) => stored,
+                None => {
+                    let found = read
+                        .next()
+                        .ok_or_else(|| {
+                            StorageError::inconsistent(
+                                "a multi-get of breach member rows returned fewer values than keys",
+                            )
+                        })??
+                        .is_some();
+                    if found {
+                        known.insert(prefix, first);
+                    }
+                    found
+                }
+            };
+            if !stored {
+                new_members.push(member_key_under(prefix, first));
                 pairs[pair as usize].counts.subjects += 1;
             }
         }
+        drop(known);
         // In key order, as the other report rows (`IndexRows::write`).
         new_members.sort_unstable();
-        for member in new_members {
+        for member in &new_members {
             batch.put_cf(cf, member, []);
         }
         let stored =
@@ -412,7 +436,15 @@ impl LedgerStore {
             }
             batch.put_cf(cf, pair.count_key, counts.to_bytes());
         }
-        Ok(())
+        Ok(new_members)
+    }
+
+    /// The member rows known to be stored, locked. A panic while it was held leaves at worst a
+    /// row unknown, which is read again.
+    pub(in crate::storage) fn known_members(
+        &self,
+    ) -> std::sync::MutexGuard<'_, super::known_members::KnownMembers> {
+        self.known_members.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The index of the first entry of each token (its subject row of seq 0), one batched read.
@@ -459,7 +491,9 @@ impl LedgerStore {
             META_BREACH_COUNTS,
             |batch, entries| {
                 let decoded = super::decode_new_entries(entries)?;
-                self.add_breach_count_rows(batch, &decoded, &[])
+                // The rows it adds are not remembered: the backfill's batch is written later.
+                self.add_breach_count_rows(batch, &decoded, &[])?;
+                Ok(())
             },
             progress,
         )
@@ -800,13 +834,9 @@ mod tests {
     /// head in the group when the head records it (the sequencer sets it), without reading the
     /// subject's row of seq 0, and reads that row for a head that does not (a head row written
     /// before heads recorded it).
-    #[test]
-    fn a_member_is_named_by_the_first_entry_its_head_records() {
-        use crate::storage::{CommitGroup, NewEntry, StoredSignature};
-        use prost::Message as _;
-        let (_dir, store) = LedgerStore::temporary("ledger.test/firsts");
-        let (alice, carol) = ([0xA1; 32], [0xCA; 32]);
-        let entry = |index: u64, token: [u8; 32], seq: u64, system: &str| Entry {
+    /// A collection entry of `token`'s (its `seq`-th) in `system`.
+    fn entry(index: u64, token: [u8; 32], seq: u64, system: &str) -> Entry {
+        Entry {
             index,
             producer: "crm".into(),
             subject_token: token.to_vec(),
@@ -817,13 +847,25 @@ mod tests {
                 ..Event::default()
             }),
             ..Entry::default()
-        };
-        let head = |count: u64, last_index: u64, first_index: Option<u64>| SubjectHead {
+        }
+    }
+
+    fn head(count: u64, last_index: u64, first_index: Option<u64>) -> SubjectHead {
+        SubjectHead {
             count,
             last_index,
             first_index,
-        };
-        let group = |decoded: Vec<Entry>, heads: Vec<([u8; 32], SubjectHead)>| CommitGroup {
+        }
+    }
+
+    /// A commit group of these entries and heads, with their subject rows.
+    fn group(
+        decoded: Vec<Entry>,
+        heads: Vec<([u8; 32], SubjectHead)>,
+    ) -> crate::storage::CommitGroup {
+        use crate::storage::{CommitGroup, NewEntry, StoredSignature};
+        use prost::Message as _;
+        CommitGroup {
             entries: decoded
                 .iter()
                 .map(|entry| NewEntry {
@@ -848,7 +890,13 @@ mod tests {
             decoded,
             subject_heads: heads,
             ..CommitGroup::default()
-        };
+        }
+    }
+
+    #[test]
+    fn a_member_is_named_by_the_first_entry_its_head_records() {
+        let (_dir, store) = LedgerStore::temporary("ledger.test/firsts");
+        let (alice, carol) = ([0xA1; 32], [0xCA; 32]);
         // Entries 0 and 1: Alice's and Carol's first, in crm; Carol's head row without it.
         store
             .commit(&group(
@@ -895,6 +943,107 @@ mod tests {
                 CountGroup::All,
                 Counts {
                     records: 2,
+                    subjects: 2
+                }
+            )]
+        );
+    }
+
+    fn subjects_in(store: &LedgerStore, system: &str) -> Vec<(CountGroup, Counts)> {
+        store.breach_count_view().counts(system).expect("counts")
+    }
+
+    /// A subject who is a member already costs the commit no read: the commit remembers the
+    /// member rows it wrote. Shown by removing Alice's row behind the store's back: a commit that
+    /// read it would write it again and count her twice.
+    #[test]
+    fn a_member_row_the_commit_wrote_is_not_read_again() {
+        let (_dir, store) = LedgerStore::temporary("ledger.test/known");
+        let alice = [0xA1; 32];
+        store
+            .commit(&group(
+                vec![entry(0, alice, 0, "crm")],
+                vec![(alice, head(1, 0, Some(0)))],
+            ))
+            .expect("commit");
+        let reports = store.cf(columns::REPORTS).expect("family");
+        let key = member_key_under(&member_prefix("crm", &CountGroup::All), 0);
+        store.db.delete_cf(reports, &key).expect("delete");
+        store
+            .commit(&group(
+                vec![entry(1, alice, 1, "crm")],
+                vec![(alice, head(2, 1, Some(0)))],
+            ))
+            .expect("commit");
+        assert!(store.db.get_cf(reports, &key).expect("read").is_none());
+        let all = Counts {
+            records: 2,
+            subjects: 1,
+        };
+        assert_eq!(subjects_in(&store, "crm"), vec![(CountGroup::All, all)]);
+    }
+
+    /// A member row is remembered once its batch is durable, not before: a commit whose batch was
+    /// never written leaves the row unknown, so the next commit still counts the subject.
+    #[test]
+    fn a_member_row_of_a_batch_never_written_is_not_remembered() {
+        let (_dir, store) = LedgerStore::temporary("ledger.test/unwritten");
+        let alice = [0xA1; 32];
+        let first = group(
+            vec![entry(0, alice, 0, "crm")],
+            vec![(alice, head(1, 0, Some(0)))],
+        );
+        let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.commit_signalling(&first, &|| panic!("the disk fails before the write"))
+        }));
+        assert!(failed.is_err());
+        let prefix = member_prefix("crm", &CountGroup::All);
+        assert!(!store.known_members().contains(&prefix, 0));
+        store.commit(&first).expect("commit");
+        assert!(store.known_members().contains(&prefix, 0));
+        let all = Counts {
+            records: 1,
+            subjects: 1,
+        };
+        assert_eq!(subjects_in(&store, "crm"), vec![(CountGroup::All, all)]);
+    }
+
+    /// Dropping the report rows forgets the members known: the rebuild that follows, chunk by
+    /// chunk, would otherwise take a row it has not written again yet for stored, and not count
+    /// the subject. Alice's first entry is in the rebuild's first chunk, her entry in billing in
+    /// its second.
+    #[test]
+    fn a_reset_report_index_forgets_the_members_known() {
+        let (_dir, store) = LedgerStore::temporary("ledger.test/reset");
+        let (alice, bob) = ([0xA1; 32], [0xB0; 32]);
+        let chunk = crate::storage::derived_rows::BACKFILL_CHUNK as u64;
+        let mut entries = vec![entry(0, alice, 0, "crm")];
+        entries.extend((1..chunk).map(|index| entry(index, bob, index - 1, "crm")));
+        entries.push(entry(chunk, alice, 1, "billing"));
+        let heads = vec![
+            (alice, head(2, chunk, Some(0))),
+            (bob, head(chunk - 1, chunk - 1, Some(1))),
+        ];
+        store.commit(&group(entries, heads)).expect("commit");
+        let one = |records| {
+            vec![(
+                CountGroup::All,
+                Counts {
+                    records,
+                    subjects: 1,
+                },
+            )]
+        };
+        assert_eq!(subjects_in(&store, "billing"), one(1));
+        store.reset_report_index().expect("reset");
+        store.backfill_breach_counts(|_, _| {}).expect("backfill");
+        assert_eq!(subjects_in(&store, "billing"), one(1));
+        assert_eq!(
+            subjects_in(&store, "crm"),
+            vec![(
+                CountGroup::All,
+                Counts {
+                    records: chunk,
                     subjects: 2
                 }
             )]
