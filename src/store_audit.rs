@@ -1047,9 +1047,8 @@ fn audit_subject_rows(
                 }
                 40 => {
                     let index = columns::decode_u64(&value).unwrap_or(u64::MAX);
-                    let seq_zero = key.get(32..) == Some(0u64.to_be_bytes().as_slice());
                     if let Some((head_token, first)) = recorded_first.take()
-                        && (head_token != token || !seq_zero || first != index)
+                        && (*key != columns::subject_entry_key(&head_token, 0) || first != index)
                     {
                         return Err(StoreAuditError::Subject(format!(
                             "head of token {} records entry {first} as its first, which its row of seq 0 does not hold",

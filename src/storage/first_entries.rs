@@ -38,9 +38,9 @@ impl LedgerStore {
         let mut waiting: Option<([u8; 32], super::SubjectHead)> = None;
         for row in self.rows(columns::SUBJECTS)? {
             let (key, value) = row?;
-            let first_of_waiting = waiting.take().filter(|(token, _)| {
-                key.len() == 40 && key[..32] == token[..] && key[32..] == 0u64.to_be_bytes()
-            });
+            let first_of_waiting = waiting
+                .take()
+                .filter(|(token, _)| *key == columns::subject_entry_key(token, 0));
             if let Some((token, mut head)) = first_of_waiting {
                 head.first_index = columns::decode_u64(&value);
                 let (bytes, length) = encode_subject_head(&head);

@@ -373,11 +373,16 @@ impl LedgerStore {
         }
         let cf = self.cf(columns::REPORTS)?;
         let mut known = self.known_members();
+        // Each pair's group looked up once; every lookup before the first insert below.
+        let groups: Vec<Option<u32>> = pairs
+            .iter()
+            .map(|pair| known.group(&pair.member_prefix))
+            .collect();
         // A member's row is read unless the subject is new or the row is known to be stored.
         let members: Vec<(u32, u64, Option<bool>)> = members
             .into_iter()
             .map(|(pair, first, new)| {
-                let known_stored = known.contains(&pairs[pair as usize].member_prefix, first);
+                let known_stored = known.contains(groups[pair as usize], first);
                 let stored = (new || known_stored).then_some(known_stored);
                 (pair, first, stored)
             })
@@ -998,9 +1003,13 @@ mod tests {
         }));
         assert!(failed.is_err());
         let prefix = member_prefix("crm", &CountGroup::All);
-        assert!(!store.known_members().contains(&prefix, 0));
+        let known = || {
+            let known = store.known_members();
+            known.contains(known.group(&prefix), 0)
+        };
+        assert!(!known());
         store.commit(&first).expect("commit");
-        assert!(store.known_members().contains(&prefix, 0));
+        assert!(known());
         let all = Counts {
             records: 1,
             subjects: 1,
