@@ -8,6 +8,10 @@
 //! each advance the mark. Rows are written only in those two ways, so every row that exists is
 //! right; while a mark lags the log, the report readers refuse to answer and the breach summary
 //! reads the entries instead of the count rows.
+//!
+//! The commit reads no mark back: it keeps them as its own durable writes left them
+//! ([`CommitMarks`]), since it is their only writer while the server runs. Readers of the reports
+//! read them from the store.
 
 use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 
@@ -16,7 +20,69 @@ use super::{LedgerStore, NewEntry, StorageError, columns, decode_signature, sync
 /// Entries covered per write batch during a backfill.
 pub(super) const BACKFILL_CHUNK: usize = 20_000;
 
+/// The marks as the commit last read or durably wrote them, so that a commit group reads none of
+/// them back (four point reads of `meta` per group otherwise, on the path of every reply). Only
+/// the commit path consults it: a mark is remembered when the commit first reads it and when a
+/// commit's batch that advanced it has been written; a failed write leaves store and memory at
+/// the value before it. Any other writer of a mark (a backfill, a reset) forgets them all.
+#[derive(Debug, Default)]
+pub(super) struct CommitMarks(std::sync::Mutex<Vec<(&'static [u8], u64)>>);
+
+impl CommitMarks {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(&'static [u8], u64)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, mark: &[u8]) -> Option<u64> {
+        self.lock()
+            .iter()
+            .find(|(known, _)| *known == mark)
+            .map(|(_, next)| *next)
+    }
+
+    fn set(&self, mark: &'static [u8], next: u64) {
+        let mut marks = self.lock();
+        match marks.iter_mut().find(|(known, _)| *known == mark) {
+            Some((_, known_next)) => *known_next = next,
+            None => marks.push((mark, next)),
+        }
+    }
+
+    fn forget(&self) {
+        self.lock().clear();
+    }
+}
+
+/// The marks a commit's batch advances, remembered once the batch is durable
+/// ([`LedgerStore::marks_written`]).
+#[derive(Debug, Default)]
+pub(super) struct MarkAdvances(Vec<(&'static [u8], u64)>);
+
 impl LedgerStore {
+    /// The mark as the commit path knows it: remembered, or read once.
+    pub(super) fn commit_mark(&self, mark: &'static [u8]) -> Result<u64, StorageError> {
+        if let Some(next) = self.commit_marks.get(mark) {
+            return Ok(next);
+        }
+        let next = self.derived_rows_next(mark)?;
+        self.commit_marks.set(mark, next);
+        Ok(next)
+    }
+
+    /// Remembers the marks a commit's batch advanced, once the batch is durable.
+    pub(super) fn marks_written(&self, advances: &MarkAdvances) {
+        for (mark, next) in &advances.0 {
+            self.commit_marks.set(mark, *next);
+        }
+    }
+
+    /// Forgets the marks the commit path remembers: called by every other writer of a mark.
+    pub(super) fn forget_commit_marks(&self) {
+        self.commit_marks.forget();
+    }
+
     /// The next index the rows marked by `mark` do not cover (0 for a store that never had them).
     pub(super) fn derived_rows_next(&self, mark: &[u8]) -> Result<u64, StorageError> {
         let meta = self.cf(columns::META)?;
@@ -29,12 +95,29 @@ impl LedgerStore {
 
     /// Whether a commit group whose entries start at `first` must write the rows of `mark` (and
     /// advance it): only when the rows cover everything before it.
-    pub(super) fn derived_rows_due(&self, mark: &[u8], first: u64) -> Result<bool, StorageError> {
-        Ok(self.derived_rows_next(mark)? == first)
+    pub(super) fn derived_rows_due(
+        &self,
+        mark: &'static [u8],
+        first: u64,
+    ) -> Result<bool, StorageError> {
+        Ok(self.commit_mark(mark)? == first)
     }
 
-    /// Adds to `batch` the advance of `mark` past `entries`.
-    pub(super) fn advance_derived_rows(
+    /// Adds to a commit's `batch` the advance of `mark` to `next`, and to `advances`.
+    pub(super) fn advance_commit_mark(
+        &self,
+        batch: &mut WriteBatch,
+        advances: &mut MarkAdvances,
+        mark: &'static [u8],
+        next: u64,
+    ) -> Result<(), StorageError> {
+        batch.put_cf(self.cf(columns::META)?, mark, next.to_be_bytes());
+        advances.0.push((mark, next));
+        Ok(())
+    }
+
+    /// Adds to a backfill's `batch` the advance of `mark` past `entries`.
+    fn advance_derived_rows(
         &self,
         batch: &mut WriteBatch,
         mark: &[u8],
@@ -61,6 +144,7 @@ impl LedgerStore {
         mut add_rows: impl FnMut(&mut WriteBatch, &[NewEntry]) -> Result<(), StorageError>,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, StorageError> {
+        self.forget_commit_marks();
         let size = self.tree_size()?;
         let start = self.derived_rows_next(mark)?;
         if start >= size {

@@ -391,6 +391,8 @@ pub struct LedgerStore {
     /// The breach member rows known to be stored, so that the commit need not read them again
     /// ([`report_index::known_members`]).
     known_members: std::sync::Mutex<report_index::known_members::KnownMembers>,
+    /// The derived-rows marks as the commit left them ([`derived_rows::CommitMarks`]).
+    commit_marks: derived_rows::CommitMarks,
     // Kept alive for the database's lifetime: the column families share them.
     _cache: Cache,
     _write_buffers: WriteBufferManager,
@@ -542,6 +544,7 @@ impl LedgerStore {
             open_erasures: std::sync::Mutex::default(),
             consent_declarations: std::sync::Mutex::default(),
             known_members: std::sync::Mutex::default(),
+            commit_marks: derived_rows::CommitMarks::default(),
             _cache: cache,
             _write_buffers: write_buffers,
         };
@@ -745,7 +748,8 @@ impl LedgerStore {
             &group.decoded,
             &group.subject_heads,
         )?;
-        self.add_tree_chunk_rows(&mut batch, group)?;
+        let mut chunk_marks = derived_rows::MarkAdvances::default();
+        self.add_tree_chunk_rows(&mut batch, group, &mut chunk_marks)?;
         writing();
         if group.shreds.is_empty() {
             self.db.write_opt(batch, &synced())?;
@@ -755,6 +759,7 @@ impl LedgerStore {
             })?;
         }
         self.report_rows_written(&report_rows);
+        self.marks_written(&chunk_marks);
         Ok(())
     }
 

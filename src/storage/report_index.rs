@@ -418,6 +418,8 @@ pub(super) struct ReportRowsAdded {
     consent_declared: Vec<u64>,
     /// The keys of the breach member rows it added.
     new_members: Vec<Vec<u8>>,
+    /// The marks it advanced.
+    marks: super::derived_rows::MarkAdvances,
 }
 
 impl LedgerStore {
@@ -455,17 +457,18 @@ impl LedgerStore {
         } else {
             std::borrow::Cow::Owned(decode_new_entries(entries)?)
         };
+        let next = entries.last().map_or(first.index, |last| last.index + 1);
         if indexes_due {
             self.index_entries(batch, &decoded)?;
-            self.advance_derived_rows(batch, META_REPORTS_INDEXED, entries)?;
+            self.advance_commit_mark(batch, &mut added.marks, META_REPORTS_INDEXED, next)?;
         }
         if counts_due {
             added.new_members = self.add_breach_count_rows(batch, &decoded, heads)?;
-            self.advance_derived_rows(batch, META_BREACH_COUNTS, entries)?;
+            self.advance_commit_mark(batch, &mut added.marks, META_BREACH_COUNTS, next)?;
         }
         if cases_due {
             added.consent_declared = self.add_breach_case_rows(batch, &decoded)?;
-            self.advance_derived_rows(batch, cases::META_BREACH_CASES, entries)?;
+            self.advance_commit_mark(batch, &mut added.marks, cases::META_BREACH_CASES, next)?;
         }
         Ok(added)
     }
@@ -474,6 +477,7 @@ impl LedgerStore {
     pub(super) fn report_rows_written(&self, added: &ReportRowsAdded) {
         self.consent_policies_written(&added.consent_declared);
         self.known_members().insert_keys(&added.new_members);
+        self.marks_written(&added.marks);
     }
 
     /// The rows of new (or backfilled) entries, in index order.
@@ -551,6 +555,7 @@ impl LedgerStore {
         batch.delete_cf(self.cf(columns::META)?, cases::META_BREACH_CASES);
         self.db.write_opt(batch, &synced())?;
         self.known_members().forget();
+        self.forget_commit_marks();
         Ok(())
     }
 

@@ -17,6 +17,7 @@
 
 use rocksdb::{DBRawIteratorWithThreadMode, WriteBatch};
 
+use super::derived_rows::MarkAdvances;
 use super::{CHUNK_LEVELS, CommitGroup, LedgerStore, StorageError, columns, synced};
 use crate::core::hash::{NodeHash, leaf_hash};
 use crate::core::merkle::{NodeId, aligned_subtrees};
@@ -123,6 +124,7 @@ impl LedgerStore {
         &self,
         batch: &mut WriteBatch,
         group: &CommitGroup,
+        advances: &mut MarkAdvances,
     ) -> Result<(), StorageError> {
         // The group's leaves, in append order: consecutive indexes from the first.
         let new_leaves: Vec<(u64, NodeHash)> = group
@@ -134,7 +136,7 @@ impl LedgerStore {
         let (Some(&(first, _)), Some(&(last, _))) = (new_leaves.first(), new_leaves.last()) else {
             return Ok(());
         };
-        if self.tree_chunks_next()? != first / CHUNK_LEAVES {
+        if self.commit_mark(META_TREE_CHUNKS_NEXT)? != first / CHUNK_LEAVES {
             return Ok(());
         }
         let roots: Vec<(NodeId, NodeHash)> = group
@@ -179,12 +181,12 @@ impl LedgerStore {
                 batch.put_cf(cf, columns::index_key(chunk), encode_chunk(&nodes));
             }
         }
-        batch.put_cf(
-            self.cf(columns::META)?,
+        self.advance_commit_mark(
+            batch,
+            advances,
             META_TREE_CHUNKS_NEXT,
-            ((last + 1) / CHUNK_LEAVES).to_be_bytes(),
-        );
-        Ok(())
+            (last + 1) / CHUNK_LEAVES,
+        )
     }
 
     /// The leaf hashes of up to `count` consecutive entries from index `first` (fewer at the
@@ -264,6 +266,7 @@ impl LedgerStore {
         &self,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, StorageError> {
+        self.forget_commit_marks();
         let complete = self.tree_size()? / CHUNK_LEAVES;
         let mut iterator = self.db.raw_iterator_cf(self.cf(columns::ENTRIES)?);
         let start = self.tree_chunks_next()?;
@@ -307,6 +310,7 @@ impl LedgerStore {
         batch.delete_range_cf(cf, [0x00u8].as_slice(), [0xffu8; 9].as_slice());
         batch.delete_cf(self.cf(columns::META)?, META_TREE_CHUNKS_NEXT);
         self.db.write_opt(batch, &synced())?;
+        self.forget_commit_marks();
         Ok(())
     }
 }

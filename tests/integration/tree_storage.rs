@@ -31,14 +31,20 @@ fn leaf(i: u64) -> LeafHash {
 /// sequencer commits them), and the same tree in memory.
 fn stores(dir: &std::path::Path) -> (LedgerStore, MemoryHashStore) {
     let store = LedgerStore::open(dir, "tree.test/log", &StorageConfig::default()).expect("opens");
-    let mut range = CompactRange::new();
-    let mut next = 0;
+    commit_leaves(&store, &mut CompactRange::new(), 0..LEAVES);
+    let (memory, _) = MemoryHashStore::from_leaves((0..LEAVES).map(leaf)).expect("tree");
+    (store, memory)
+}
+
+/// Commits the entries of `leaves` in groups of uneven sizes, `range` the tree before them.
+fn commit_leaves(store: &LedgerStore, range: &mut CompactRange, leaves: std::ops::Range<u64>) {
+    let mut next = leaves.start;
     for group_size in [1u64, 2, 61, 64, 3, 129, 200].into_iter().cycle() {
-        if next == LEAVES {
+        if next == leaves.end {
             break;
         }
         let mut group = CommitGroup::default();
-        for i in next..(next + group_size).min(LEAVES) {
+        for i in next..(next + group_size).min(leaves.end) {
             range
                 .append(leaf(i), &mut group.tree_nodes)
                 .expect("append");
@@ -51,11 +57,51 @@ fn stores(dir: &std::path::Path) -> (LedgerStore, MemoryHashStore) {
                 },
             });
         }
-        next = (next + group_size).min(LEAVES);
+        next = (next + group_size).min(leaves.end);
         store.commit(&group).expect("commit");
     }
-    let (memory, _) = MemoryHashStore::from_leaves((0..LEAVES).map(leaf)).expect("tree");
-    (store, memory)
+}
+
+/// A reset of the chunk rows between commits (the store open) leaves the chunks of the commits
+/// after it to the backfill too, as the reset mark says: the commit forgets the mark it
+/// remembered. Were it to go on from it, it would write the rows of chunks 10 and 11 and set the
+/// mark to 12, and the backfill would never write chunks 0 to 9.
+#[test]
+fn commits_after_a_reset_of_the_chunk_rows_leave_them_to_the_backfill() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store =
+        LedgerStore::open(dir.path(), "tree.test/log", &StorageConfig::default()).expect("opens");
+    let mut range = CompactRange::new();
+    commit_leaves(&store, &mut range, 0..LEAVES);
+    assert_eq!(store.tree_chunks_next().expect("mark"), LEAVES / 64);
+    store.reset_tree_chunks().expect("reset");
+    commit_leaves(&store, &mut range, LEAVES..800);
+    assert_eq!(
+        store.tree_chunks_next().expect("mark"),
+        0,
+        "no chunk row written after the reset"
+    );
+    assert_eq!(store.tree_chunk_row(11).expect("row"), None);
+    assert_eq!(store.backfill_tree_chunks(|_, _| {}).expect("backfill"), 12);
+    let (memory, _) = MemoryHashStore::from_leaves((0..800).map(leaf)).expect("tree");
+    for chunk in 0..12 {
+        assert_eq!(
+            store.tree_chunk_row(chunk).expect("row"),
+            Some(chunk_nodes(&memory, chunk)),
+            "chunk {chunk}"
+        );
+    }
+}
+
+/// The nodes of chunk `chunk` of `memory`'s tree, as its row holds them: each level from the
+/// leaves up to the chunk's root, in index order.
+fn chunk_nodes(memory: &MemoryHashStore, chunk: u64) -> Vec<gdpr_ledger::core::hash::NodeHash> {
+    let mut ids = Vec::new();
+    for level in 0..=6u8 {
+        let first = (chunk * 64) >> level;
+        ids.extend((first..first + (64 >> level)).map(|i| NodeId::new(level, i).expect("id")));
+    }
+    memory.read_hashes(&ids).expect("in memory")
 }
 
 #[test]
@@ -66,16 +112,7 @@ fn every_node_and_proof_read_from_rocksdb_matches_the_tree_in_memory() {
     let complete = LEAVES / 64;
     assert_eq!(store.tree_chunks_next().expect("mark"), complete);
     for chunk in 0..=complete {
-        let expected = (chunk < complete).then(|| {
-            let mut ids = Vec::new();
-            for level in 0..=6u8 {
-                let first = (chunk * 64) >> level;
-                ids.extend(
-                    (first..first + (64 >> level)).map(|i| NodeId::new(level, i).expect("id")),
-                );
-            }
-            memory.read_hashes(&ids).expect("in memory")
-        });
+        let expected = (chunk < complete).then(|| chunk_nodes(&memory, chunk));
         assert_eq!(
             store.tree_chunk_row(chunk).expect("row"),
             expected,

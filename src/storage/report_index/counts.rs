@@ -835,10 +835,6 @@ mod tests {
         );
     }
 
-    /// The member rows name a subject by its first entry: the commit takes it from the subject's
-    /// head in the group when the head records it (the sequencer sets it), without reading the
-    /// subject's row of seq 0, and reads that row for a head that does not (a head row written
-    /// before heads recorded it).
     /// A collection entry of `token`'s (its `seq`-th) in `system`.
     fn entry(index: u64, token: [u8; 32], seq: u64, system: &str) -> Entry {
         Entry {
@@ -898,6 +894,10 @@ mod tests {
         }
     }
 
+    /// The member rows name a subject by its first entry: the commit takes it from the subject's
+    /// head in the group when the head records it (the sequencer sets it), without reading the
+    /// subject's row of seq 0, and reads that row for a head that does not (a head row written
+    /// before heads recorded it).
     #[test]
     fn a_member_is_named_by_the_first_entry_its_head_records() {
         let (_dir, store) = LedgerStore::temporary("ledger.test/firsts");
@@ -1054,6 +1054,82 @@ mod tests {
                 Counts {
                     records: chunk,
                     subjects: 2
+                }
+            )]
+        );
+    }
+
+    /// The commit reads no derived-rows mark back: it remembers the marks its writes left. Shown
+    /// by deleting the report index's mark behind the store's back: a commit that read it would
+    /// find the rows lagging and write none.
+    #[test]
+    fn a_commit_remembers_the_marks_it_wrote() {
+        let (_dir, store) = LedgerStore::temporary("ledger.test/marks");
+        let alice = [0xA1; 32];
+        store
+            .commit(&group(
+                vec![entry(0, alice, 0, "crm")],
+                vec![(alice, head(1, 0, Some(0)))],
+            ))
+            .expect("commit");
+        assert_eq!(store.report_index_next().expect("mark"), 1);
+        let meta = store.cf(columns::META).expect("family");
+        store
+            .db
+            .delete_cf(meta, super::super::META_REPORTS_INDEXED)
+            .expect("delete");
+        store
+            .commit(&group(
+                vec![entry(1, alice, 1, "crm")],
+                vec![(alice, head(2, 1, Some(0)))],
+            ))
+            .expect("commit");
+        assert_eq!(
+            store.report_index_next().expect("mark"),
+            2,
+            "the second commit wrote its rows and advanced the mark it remembered (1)"
+        );
+    }
+
+    /// A reset of the report rows between two commits (the store open) leaves the second
+    /// commit's rows to the backfill too, as the reset's marks say: the commit forgets the marks
+    /// it remembered. Were it to go on from them, it would write the second entry's rows and
+    /// advance the marks past both entries, and the backfill would never count the first.
+    #[test]
+    fn a_commit_after_a_reset_leaves_its_rows_to_the_backfill() {
+        let (_dir, store) = LedgerStore::temporary("ledger.test/reset-marks");
+        let alice = [0xA1; 32];
+        store
+            .commit(&group(
+                vec![entry(0, alice, 0, "crm")],
+                vec![(alice, head(1, 0, Some(0)))],
+            ))
+            .expect("commit");
+        store.reset_report_index().expect("reset");
+        store
+            .commit(&group(
+                vec![entry(1, alice, 1, "crm")],
+                vec![(alice, head(2, 1, Some(0)))],
+            ))
+            .expect("commit");
+        assert_eq!(
+            (
+                store.report_index_next().expect("mark"),
+                store.breach_counts_next().expect("mark")
+            ),
+            (0, 0),
+            "the commit after the reset wrote no rows and advanced no mark"
+        );
+        store.backfill_report_index(|_, _| {}).expect("backfill");
+        store.backfill_breach_counts(|_, _| {}).expect("backfill");
+        assert_eq!(store.report_index_next().expect("mark"), 2);
+        assert_eq!(
+            subjects_in(&store, "crm"),
+            vec![(
+                CountGroup::All,
+                Counts {
+                    records: 2,
+                    subjects: 1
                 }
             )]
         );
