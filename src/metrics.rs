@@ -16,6 +16,7 @@
 //! | `commit_group_entries` | histogram | entries per commit group (one write batch, one WAL fsync) |
 //! | `store_commit_duration_seconds` | histogram | a commit group's RocksDB write: the batch and its WAL fsync |
 //! | `checkpoint_sign_duration_seconds` | histogram | signing a commit group's checkpoint (before its write) |
+//! | `group_finish_duration_seconds` | histogram | finishing a commit group before its write: its subject-index version, the signatures not made while it was planned, its checkpoint |
 //! | `tree_size` | gauge | entries in the log (size of the latest signed checkpoint) |
 //! | `checkpoint_age_seconds` | gauge | seconds since the latest checkpoint was signed (after every commit group; at start the recovered one is re-signed) |
 //! | `proof_requests_total{kind}` | counter | authorised reads: `entry`, `inclusion`, `consistency`, `lifecycle` |
@@ -281,6 +282,12 @@ impl LedgerMetrics {
             "checkpoint_sign_duration_seconds",
             "Signing a commit group's checkpoint, before its write",
             stats.checkpoint_sign_duration.metric(),
+        );
+        registry.register(
+            "group_finish_duration_seconds",
+            "Finishing a commit group before its write: its subject-index version, the signatures \
+             not made while it was planned, its checkpoint",
+            stats.group_finish_duration.metric(),
         );
         registry.register(
             "tree_size",

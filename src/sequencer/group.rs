@@ -230,8 +230,15 @@ pub(super) fn run(
                 events = open.events
             )
             .entered();
+            let finish_started = Instant::now();
             match finish_group(parts, &tail, open, shared, &mut index_cache, &signing) {
                 Ok((planned, next)) => {
+                    if planned.checkpoint.is_some() {
+                        shared
+                            .stats
+                            .group_finish_duration
+                            .observe(finish_started.elapsed());
+                    }
                     let new_tail = planned.tail.clone();
                     shared.stats.groups_planned.fetch_add(1, Ordering::Relaxed);
                     // A small group with nothing else to plan meanwhile is written here: handing

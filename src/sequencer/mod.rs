@@ -307,6 +307,9 @@ pub struct SequencerStats {
     pub store_commit_duration: crate::stats::LatencyHistogram,
     /// Duration of signing each group's checkpoint (on the sequencer thread, before the write).
     pub checkpoint_sign_duration: crate::stats::LatencyHistogram,
+    /// Duration of finishing each group with entries on the sequencer thread, before its
+    /// write: its subject-index version, the signatures not made yet, its checkpoint.
+    pub group_finish_duration: crate::stats::LatencyHistogram,
     /// When the latest checkpoint was published, once its group's write returned (made at start,
     /// when the recovered one is re-signed).
     pub checkpoint_signed: crate::stats::Stamp,

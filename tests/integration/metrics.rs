@@ -232,6 +232,15 @@ async fn metrics_count_what_the_api_did() {
         value(&after, "gdpr_ledger_checkpoint_sign_duration_seconds_count"),
         groups
     );
+    assert_eq!(
+        value(&after, "gdpr_ledger_group_finish_duration_seconds_count"),
+        groups
+    );
+    assert!(
+        value(&after, "gdpr_ledger_group_finish_duration_seconds_sum")
+            >= value(&after, "gdpr_ledger_checkpoint_sign_duration_seconds_sum"),
+        "a group's finish includes its checkpoint's signature"
+    );
     assert!(value(&after, "gdpr_ledger_store_commit_duration_seconds_sum") > 0.0);
     for kind in ["entry", "inclusion", "consistency", "lifecycle"] {
         assert_eq!(
