@@ -116,10 +116,11 @@ impl LedgerStore {
         self.derived_rows_next(META_TREE_CHUNKS_NEXT)
     }
 
-    /// Adds to a commit group's batch the row of each chunk it completes, if the rows are up to
-    /// date (otherwise the backfill will write them). The group's leaves are the level-0 nodes it
-    /// writes; the chunk's earlier leaves come from the store; each row is checked against the
-    /// chunk root the group writes. Called by [`LedgerStore::commit`].
+    /// Adds to a commit group's batch the row of each chunk it completes and the advance of the
+    /// mark (also to `advances`), if the rows are up to date (otherwise the backfill will write
+    /// them). The group's leaves are the level-0 nodes it writes; the chunk's earlier leaves come
+    /// from the store; each row is checked against the chunk root the group writes. Called by
+    /// [`LedgerStore::commit`].
     pub(super) fn add_tree_chunk_rows(
         &self,
         batch: &mut WriteBatch,

@@ -958,28 +958,28 @@ mod tests {
         store.breach_count_view().counts(system).expect("counts")
     }
 
+    /// Alice's entry of `seq` in crm, at index `seq` (her first at 0), committed with her head.
+    fn commit_alices(store: &LedgerStore, seq: u64) {
+        let alice = [0xA1; 32];
+        store
+            .commit(&group(
+                vec![entry(seq, alice, seq, "crm")],
+                vec![(alice, head(seq + 1, seq, Some(0)))],
+            ))
+            .expect("commit");
+    }
+
     /// A subject who is a member already costs the commit no read: the commit remembers the
     /// member rows it wrote. Shown by removing Alice's row behind the store's back: a commit that
     /// read it would write it again and count her twice.
     #[test]
     fn a_member_row_the_commit_wrote_is_not_read_again() {
         let (_dir, store) = LedgerStore::temporary("ledger.test/known");
-        let alice = [0xA1; 32];
-        store
-            .commit(&group(
-                vec![entry(0, alice, 0, "crm")],
-                vec![(alice, head(1, 0, Some(0)))],
-            ))
-            .expect("commit");
+        commit_alices(&store, 0);
         let reports = store.cf(columns::REPORTS).expect("family");
         let key = member_key_under(&member_prefix("crm", &CountGroup::All), 0);
         store.db.delete_cf(reports, &key).expect("delete");
-        store
-            .commit(&group(
-                vec![entry(1, alice, 1, "crm")],
-                vec![(alice, head(2, 1, Some(0)))],
-            ))
-            .expect("commit");
+        commit_alices(&store, 1);
         assert!(store.db.get_cf(reports, &key).expect("read").is_none());
         let all = Counts {
             records: 2,
@@ -1065,25 +1065,14 @@ mod tests {
     #[test]
     fn a_commit_remembers_the_marks_it_wrote() {
         let (_dir, store) = LedgerStore::temporary("ledger.test/marks");
-        let alice = [0xA1; 32];
-        store
-            .commit(&group(
-                vec![entry(0, alice, 0, "crm")],
-                vec![(alice, head(1, 0, Some(0)))],
-            ))
-            .expect("commit");
+        commit_alices(&store, 0);
         assert_eq!(store.report_index_next().expect("mark"), 1);
         let meta = store.cf(columns::META).expect("family");
         store
             .db
             .delete_cf(meta, super::super::META_REPORTS_INDEXED)
             .expect("delete");
-        store
-            .commit(&group(
-                vec![entry(1, alice, 1, "crm")],
-                vec![(alice, head(2, 1, Some(0)))],
-            ))
-            .expect("commit");
+        commit_alices(&store, 1);
         assert_eq!(
             store.report_index_next().expect("mark"),
             2,
@@ -1098,20 +1087,9 @@ mod tests {
     #[test]
     fn a_commit_after_a_reset_leaves_its_rows_to_the_backfill() {
         let (_dir, store) = LedgerStore::temporary("ledger.test/reset-marks");
-        let alice = [0xA1; 32];
-        store
-            .commit(&group(
-                vec![entry(0, alice, 0, "crm")],
-                vec![(alice, head(1, 0, Some(0)))],
-            ))
-            .expect("commit");
+        commit_alices(&store, 0);
         store.reset_report_index().expect("reset");
-        store
-            .commit(&group(
-                vec![entry(1, alice, 1, "crm")],
-                vec![(alice, head(2, 1, Some(0)))],
-            ))
-            .expect("commit");
+        commit_alices(&store, 1);
         assert_eq!(
             (
                 store.report_index_next().expect("mark"),
