@@ -103,6 +103,18 @@ impl LedgerStore {
         Ok(self.commit_mark(mark)? == first)
     }
 
+    /// Adds to `batch` the write of `mark` at `next`: the one encoding of a mark, which
+    /// [`Self::derived_rows_next`] reads.
+    pub(super) fn put_mark(
+        &self,
+        batch: &mut WriteBatch,
+        mark: &[u8],
+        next: u64,
+    ) -> Result<(), StorageError> {
+        batch.put_cf(self.cf(columns::META)?, mark, next.to_be_bytes());
+        Ok(())
+    }
+
     /// Adds to a commit's `batch` the advance of `mark` to `next`, and to `advances`.
     pub(super) fn advance_commit_mark(
         &self,
@@ -111,25 +123,8 @@ impl LedgerStore {
         mark: &'static [u8],
         next: u64,
     ) -> Result<(), StorageError> {
-        batch.put_cf(self.cf(columns::META)?, mark, next.to_be_bytes());
+        self.put_mark(batch, mark, next)?;
         advances.0.push((mark, next));
-        Ok(())
-    }
-
-    /// Adds to a backfill's `batch` the advance of `mark` past `entries`.
-    fn advance_derived_rows(
-        &self,
-        batch: &mut WriteBatch,
-        mark: &[u8],
-        entries: &[NewEntry],
-    ) -> Result<(), StorageError> {
-        if let Some(last) = entries.last() {
-            batch.put_cf(
-                self.cf(columns::META)?,
-                mark,
-                (last.index + 1).to_be_bytes(),
-            );
-        }
         Ok(())
     }
 
@@ -168,7 +163,9 @@ impl LedgerStore {
             }
             let mut batch = WriteBatch::default();
             add_rows(&mut batch, chunk)?;
-            self.advance_derived_rows(&mut batch, mark, chunk)?;
+            if let Some(last) = chunk.last() {
+                self.put_mark(&mut batch, mark, last.index + 1)?;
+            }
             self.db.write(batch)?;
             done += chunk.len() as u64;
             progress(done, size - start);

@@ -290,11 +290,7 @@ impl LedgerStore {
                     encode_chunk(&chunk_nodes(chunk, &leaves)?),
                 );
             }
-            batch.put_cf(
-                self.cf(columns::META)?,
-                META_TREE_CHUNKS_NEXT,
-                end.to_be_bytes(),
-            );
+            self.put_mark(&mut batch, META_TREE_CHUNKS_NEXT, end)?;
             self.db.write(batch)?;
             chunk = end;
             progress(chunk - start, complete - start);

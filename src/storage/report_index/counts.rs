@@ -941,32 +941,29 @@ mod tests {
             "billing's members: Alice by the first entry her head records (0, not the 7 of her \
              row), Carol by her row of seq 0 (1)"
         );
-        let counts = store.breach_count_view().counts("billing").expect("counts");
-        assert_eq!(
-            counts,
-            vec![(
-                CountGroup::All,
-                Counts {
-                    records: 2,
-                    subjects: 2
-                }
-            )]
-        );
+        assert_eq!(subjects_in(&store, "billing"), all(2, 2));
     }
 
     fn subjects_in(store: &LedgerStore, system: &str) -> Vec<(CountGroup, Counts)> {
         store.breach_count_view().counts(system).expect("counts")
     }
 
-    /// Alice's entry of `seq` in crm, at index `seq` (her first at 0), committed with her head.
-    fn commit_alices(store: &LedgerStore, seq: u64) {
+    /// The group of Alice's entry of `seq` in crm, at index `seq` (her first at 0), with her head.
+    fn alices(seq: u64) -> crate::storage::CommitGroup {
         let alice = [0xA1; 32];
-        store
-            .commit(&group(
-                vec![entry(seq, alice, seq, "crm")],
-                vec![(alice, head(seq + 1, seq, Some(0)))],
-            ))
-            .expect("commit");
+        group(
+            vec![entry(seq, alice, seq, "crm")],
+            vec![(alice, head(seq + 1, seq, Some(0)))],
+        )
+    }
+
+    fn commit_alices(store: &LedgerStore, seq: u64) {
+        store.commit(&alices(seq)).expect("commit");
+    }
+
+    /// Counts of a system over all its categories.
+    fn all(records: u64, subjects: u64) -> Vec<(CountGroup, Counts)> {
+        vec![(CountGroup::All, Counts { records, subjects })]
     }
 
     /// A subject who is a member already costs the commit no read: the commit remembers the
@@ -981,11 +978,7 @@ mod tests {
         store.db.delete_cf(reports, &key).expect("delete");
         commit_alices(&store, 1);
         assert!(store.db.get_cf(reports, &key).expect("read").is_none());
-        let all = Counts {
-            records: 2,
-            subjects: 1,
-        };
-        assert_eq!(subjects_in(&store, "crm"), vec![(CountGroup::All, all)]);
+        assert_eq!(subjects_in(&store, "crm"), all(2, 1));
     }
 
     /// A member row is remembered once its batch is durable, not before: a commit whose batch was
@@ -993,11 +986,7 @@ mod tests {
     #[test]
     fn a_member_row_of_a_batch_never_written_is_not_remembered() {
         let (_dir, store) = LedgerStore::temporary("ledger.test/unwritten");
-        let alice = [0xA1; 32];
-        let first = group(
-            vec![entry(0, alice, 0, "crm")],
-            vec![(alice, head(1, 0, Some(0)))],
-        );
+        let first = alices(0);
         let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             store.commit_signalling(&first, &|| panic!("the disk fails before the write"))
         }));
@@ -1010,11 +999,7 @@ mod tests {
         assert!(!known());
         store.commit(&first).expect("commit");
         assert!(known());
-        let all = Counts {
-            records: 1,
-            subjects: 1,
-        };
-        assert_eq!(subjects_in(&store, "crm"), vec![(CountGroup::All, all)]);
+        assert_eq!(subjects_in(&store, "crm"), all(1, 1));
     }
 
     /// Dropping the report rows forgets the members known: the rebuild that follows, chunk by
@@ -1034,29 +1019,11 @@ mod tests {
             (bob, head(chunk - 1, chunk - 1, Some(1))),
         ];
         store.commit(&group(entries, heads)).expect("commit");
-        let one = |records| {
-            vec![(
-                CountGroup::All,
-                Counts {
-                    records,
-                    subjects: 1,
-                },
-            )]
-        };
-        assert_eq!(subjects_in(&store, "billing"), one(1));
+        assert_eq!(subjects_in(&store, "billing"), all(1, 1));
         store.reset_report_index().expect("reset");
         store.backfill_breach_counts(|_, _| {}).expect("backfill");
-        assert_eq!(subjects_in(&store, "billing"), one(1));
-        assert_eq!(
-            subjects_in(&store, "crm"),
-            vec![(
-                CountGroup::All,
-                Counts {
-                    records: chunk,
-                    subjects: 2
-                }
-            )]
-        );
+        assert_eq!(subjects_in(&store, "billing"), all(1, 1));
+        assert_eq!(subjects_in(&store, "crm"), all(chunk, 2));
     }
 
     /// The commit reads no derived-rows mark back: it remembers the marks its writes left. Shown
@@ -1101,15 +1068,6 @@ mod tests {
         store.backfill_report_index(|_, _| {}).expect("backfill");
         store.backfill_breach_counts(|_, _| {}).expect("backfill");
         assert_eq!(store.report_index_next().expect("mark"), 2);
-        assert_eq!(
-            subjects_in(&store, "crm"),
-            vec![(
-                CountGroup::All,
-                Counts {
-                    records: 2,
-                    subjects: 1
-                }
-            )]
-        );
+        assert_eq!(subjects_in(&store, "crm"), all(2, 1));
     }
 }
