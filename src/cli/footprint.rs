@@ -88,9 +88,7 @@ fn report_row_kind(tag: u8) -> String {
     match tag {
         ri::TAG_SYSTEM => "by system".into(),
         ri::TAG_RECIPIENT => "by recipient".into(),
-        ri::TAG_CATEGORY => "by category".into(),
-        ri::TAG_OCCURRED => "by occurred time".into(),
-        ri::TAG_RECEIVED => "by received time".into(),
+        tag if ri::RETIRED_TAGS.contains(&tag) => format!("retired ({tag:#04x})"),
         ri::TAG_CORRECTION => "corrections".into(),
         ri::TAG_AGGREGATE => "article 30".into(),
         ri::TAG_BREACH_COUNT => "breach counts".into(),

@@ -41,7 +41,7 @@ use crate::core::subject_index::IndexCommit;
 
 /// The schema this code reads and writes; a data dir of another version is refused, but for
 /// [`UPGRADABLE_SCHEMAS`].
-pub const SCHEMA_VERSION: &str = "4";
+pub const SCHEMA_VERSION: &str = "5";
 
 /// The schemas a writable open upgrades to [`SCHEMA_VERSION`] (a read-only open opens them, for a
 /// backup's summary; `audit` asks for the upgrade first). Older binaries refuse a newer data dir
@@ -52,7 +52,11 @@ pub const SCHEMA_VERSION: &str = "4";
 ///   ([`columns::LEGACY_SUBJECT_INDEX`]); version 4 stores it one page per row. The upgrade
 ///   rewrites the latest version as pages, so lifecycles at earlier checkpoints are refused as
 ///   if pruned (`storage::subject_index`).
-pub const UPGRADABLE_SCHEMAS: [&str; 2] = ["2", "3"];
+/// - Versions 2 to 4 also wrote report rows by data category, by occurred time and by received
+///   time ([`report_index::RETIRED_TAGS`]); the upgrade deletes them (one range deletion). An
+///   older binary must refuse a data dir without them: it would read the missing received-time
+///   rows as "nothing received later".
+pub const UPGRADABLE_SCHEMAS: [&str; 3] = ["2", "3", "4"];
 
 /// The schema that still kept the tree's lower levels as `tree` rows.
 const SCHEMA_WITH_LOWER_TREE_ROWS: &str = "2";
@@ -580,13 +584,20 @@ impl LedgerStore {
                         [CHUNK_LEVELS].as_slice(),
                     );
                 }
+                let retired = report_index::RETIRED_TAGS;
+                batch.delete_range_cf(
+                    self.cf(columns::REPORTS)?,
+                    [retired.start].as_slice(),
+                    [retired.end].as_slice(),
+                );
                 batch.put_cf(meta, columns::META_SCHEMA_VERSION, SCHEMA_VERSION);
                 self.db.write_opt(batch, &synced())?;
                 tracing::info!(
                     from,
                     to = SCHEMA_VERSION,
-                    "upgraded the data dir: the subject index is kept one page per row, and the \
-                     tree's levels below 6 in the chunk rows only"
+                    "upgraded the data dir: the subject index is kept one page per row, the \
+                     tree's levels below 6 in the chunk rows only, and the report rows by \
+                     category, occurred time and received time are deleted"
                 );
             }
             Some(found) if found != SCHEMA_VERSION.as_bytes() => {
@@ -828,6 +839,40 @@ impl LedgerStore {
     pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StorageError> {
         let cf = self.cf(columns::ENTRIES)?;
         Ok(self.db.get_cf(cf, columns::index_key(index))?)
+    }
+
+    /// How many entries of the first `size` were received at or before `as_of`. Received times
+    /// never go back along the log (the sequencer raises each to the one before it), so those
+    /// entries are a prefix of the log, found by a binary search over the entries: about
+    /// `log2 size` point reads, each entry decoded. An entry without a received time counts as
+    /// received before any time.
+    pub fn entries_received_by(
+        &self,
+        as_of: &prost_types::Timestamp,
+        size: u64,
+    ) -> Result<u64, StorageError> {
+        use report_index::time_key;
+        let as_of = time_key(as_of);
+        // Entries below `received` were received by `as_of`; entries from `later` on were not.
+        let (mut received, mut later) = (0, size);
+        while received < later {
+            let probe = received + (later - received) / 2;
+            let bytes = self
+                .entry(probe)?
+                .ok_or_else(|| StorageError::missing_entry(probe))?;
+            let entry = crate::core::entry::decode_entry(&bytes)
+                .map_err(|e| StorageError::undecodable_entry(probe, e))?;
+            if entry
+                .received_at
+                .as_ref()
+                .is_none_or(|at| time_key(at) <= as_of)
+            {
+                received = probe + 1;
+            } else {
+                later = probe;
+            }
+        }
+        Ok(received)
     }
 
     /// The signature of the entry at `index`.

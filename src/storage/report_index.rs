@@ -1,6 +1,6 @@
-//! The report indexes (`docs/reports.md`): secondary indexes by system, recipient, data category
-//! and time, the correction rows, and the article 30 aggregates, all in the [`columns::REPORTS`]
-//! column family and written in the same atomic batch as the entries they describe.
+//! The report indexes (`docs/reports.md`): secondary indexes by system and recipient, the
+//! correction rows, and the article 30 aggregates, all in the [`columns::REPORTS`] column family
+//! and written in the same atomic batch as the entries they describe.
 //!
 //! Key layout (integers big-endian; a time is `u64(seconds) ^ 2^63 || u32(nanos)`, 12 bytes, so
 //! byte order is time order; strings cannot hold NUL, which validation refuses):
@@ -9,9 +9,7 @@
 //! |---|---|---|
 //! | `0x01` | `system 0x00 occurred index` | empty |
 //! | `0x02` | `recipient name 0x00 occurred index` | empty |
-//! | `0x03` | `data category 0x00 occurred index` | empty |
-//! | `0x04` | `occurred index` | empty |
-//! | `0x05` | `received index` | empty |
+//! | `0x03`-`0x05` | retired ([`RETIRED_TAGS`]) | |
 //! | `0x06` | `target index, correction index` | action (1 retract, 2 amend) |
 //! | `0x07` | `system 0 category 0 purpose 0 basis 0 recipient 0 country 0 transfer basis` | [`Aggregate`] |
 //! | `0x08` | `system 0 group` | breach counts ([`counts`]) |
@@ -19,8 +17,8 @@
 //! | `0x0a` | `breach_ref 0 index` | empty: a breach case row ([`cases`]) |
 //! | `0x0b` | `index` | empty: a controller declaration row ([`cases`]) |
 //!
-//! An amended entry gets rows under its amended recipient and categories too (same occurred time,
-//! same index), so a scan finds it under both; readers re-check every candidate against its
+//! An amended entry gets rows under its amended recipient too (same occurred time, same index),
+//! so a scan finds it under both; readers re-check every candidate against its
 //! effective event (`crate::reports`). Aggregates count original entries only; the report reader
 //! recomputes exactly the systems that corrections touch.
 //!
@@ -55,12 +53,12 @@ use crate::proto::v1::{CorrectionAction, Entry, Event, EventKind};
 pub const TAG_SYSTEM: u8 = 0x01;
 /// Tag of the by-recipient rows.
 pub const TAG_RECIPIENT: u8 = 0x02;
-/// Tag of the by-category rows.
-pub const TAG_CATEGORY: u8 = 0x03;
-/// Tag of the by-occurred-time rows.
-pub const TAG_OCCURRED: u8 = 0x04;
-/// Tag of the by-received-time rows.
-pub const TAG_RECEIVED: u8 = 0x05;
+/// The tags of rows that schema 4 and earlier wrote for every entry and schema 5 does not
+/// (deleted by the upgrade, `storage::check_identity`): by data category (`0x03`) and by
+/// occurred time (`0x04`), which no reader used, and by received time (`0x05`), whose one reader
+/// ([`LedgerStore::entries_received_by`]) searches the entries instead. Four keys an entry (for
+/// an event of two categories) fewer in every commit's batch.
+pub const RETIRED_TAGS: std::ops::Range<u8> = 0x03..0x06;
 /// Tag of the correction rows.
 pub const TAG_CORRECTION: u8 = 0x06;
 /// Tag of the article 30 aggregates.
@@ -328,12 +326,6 @@ impl<'a> IndexRows<'a> {
         let Some(event) = &entry.event else { return };
         let index = entry.index;
         let occurred = event.occurred_at.as_ref().map(time_key).unwrap_or([0; 12]);
-        if let Some(received) = &entry.received_at {
-            let mut key = vec![TAG_RECEIVED];
-            key.extend_from_slice(&time_key(received));
-            key.extend_from_slice(&index.to_be_bytes());
-            self.rows.push(key);
-        }
         if event.kind() == EventKind::Correction {
             if let Some(correction) = &event.correction {
                 let mut key = vec![TAG_CORRECTION];
@@ -343,10 +335,6 @@ impl<'a> IndexRows<'a> {
             }
             return;
         }
-        let mut key = vec![TAG_OCCURRED];
-        key.extend_from_slice(&occurred);
-        key.extend_from_slice(&index.to_be_bytes());
-        self.rows.push(key);
         self.add_descriptive(event, &occurred, index);
         let at = event.occurred_at.as_ref().map(time_nanos).unwrap_or(0);
         aggregate_refs(event, |key| {
@@ -357,7 +345,7 @@ impl<'a> IndexRows<'a> {
         });
     }
 
-    /// The by-system, by-recipient and by-category rows of `event` at `index`.
+    /// The by-system and by-recipient rows of `event` at `index`.
     fn add_descriptive(&mut self, event: &Event, occurred: &[u8; 12], index: u64) {
         if !event.system.is_empty() {
             self.rows
@@ -368,10 +356,6 @@ impl<'a> IndexRows<'a> {
         {
             self.rows
                 .push(named_row(TAG_RECIPIENT, &recipient.name, occurred, index));
-        }
-        for category in &event.data_categories {
-            self.rows
-                .push(named_row(TAG_CATEGORY, category, occurred, index));
         }
     }
 
@@ -557,44 +541,6 @@ impl LedgerStore {
         self.known_members().forget();
         self.forget_commit_marks();
         Ok(())
-    }
-
-    /// The indexes of the rows of `prefix` (e.g. [`named_prefix`]) whose time lies in
-    /// `[from, to)`, in time order; duplicates are possible (amended rows). At most `limit`: a
-    /// caller with a bound reads no further than it.
-    pub fn report_scan(
-        &self,
-        prefix: &[u8],
-        from: &Timestamp,
-        to: &Timestamp,
-        limit: usize,
-    ) -> Result<Vec<u64>, StorageError> {
-        let cf = self.cf(columns::REPORTS)?;
-        let mut start = prefix.to_vec();
-        start.extend_from_slice(&time_key(from));
-        let mut end = prefix.to_vec();
-        end.extend_from_slice(&time_key(to));
-        let mut read = ReadOptions::default();
-        read.set_iterate_upper_bound(end);
-        let mut out = Vec::new();
-        for row in self
-            .db
-            .iterator_cf_opt(cf, read, IteratorMode::From(&start, Direction::Forward))
-        {
-            let (key, _) = row?;
-            let index = key
-                .len()
-                .checked_sub(8)
-                .and_then(|at| columns::decode_u64(&key[at..]))
-                .ok_or_else(|| {
-                    StorageError::undecodable(columns::REPORTS, "a report row", "is too short")
-                })?;
-            out.push(index);
-            if out.len() >= limit {
-                break;
-            }
-        }
-        Ok(out)
     }
 
     /// The entries of the rows of several `prefixes` (each a [`named_prefix`]) whose time lies in
@@ -841,6 +787,157 @@ impl Iterator for MergedRows<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::report_index::counts::tests::{entry, group, head};
+
+    /// Entries of one subject, the `i`th received at `received[i]` (seconds, nanos), of two data
+    /// categories, shared with a recipient, committed as one group.
+    fn commit_received(store: &LedgerStore, received: &[(i64, i32)]) {
+        let token = [0x5A; 32];
+        let entries = received
+            .iter()
+            .enumerate()
+            .map(|(i, &(seconds, nanos))| {
+                let mut entry = entry(i as u64, token, i as u64, "crm");
+                entry.received_at = Some(Timestamp { seconds, nanos });
+                if let Some(event) = entry.event.as_mut() {
+                    event.occurred_at = Some(Timestamp {
+                        seconds: 5,
+                        nanos: 0,
+                    });
+                    event.data_categories = vec!["pd:Name".into(), "pd:Health".into()];
+                    event.recipient = Some(crate::proto::v1::Recipient {
+                        name: "mailer-eu".into(),
+                        country: "DE".into(),
+                        ..Default::default()
+                    });
+                }
+                entry
+            })
+            .collect();
+        let last = received.len() as u64 - 1;
+        let heads = vec![(token, head(last + 1, last, Some(0)))];
+        store.commit(&group(entries, heads)).expect("commit");
+    }
+
+    /// How many entries were received by a time is found by a search of the entries: the
+    /// answer is the brute-force count for times before, between, equal to and after the
+    /// entries' (equal times, nanos apart, runs of one time), over the whole log and a prefix.
+    #[test]
+    fn the_entries_received_by_a_time_are_found_by_a_search_of_the_entries() {
+        let (_dir, store) = LedgerStore::temporary("ledger.test/received");
+        let received = [
+            (10, 0),
+            (10, 0),
+            (20, 0),
+            (20, 5),
+            (30, 0),
+            (30, 0),
+            (30, 0),
+            (40, 0),
+        ];
+        commit_received(&store, &received);
+        let times = [
+            (0, 0),
+            (9, 999_999_999),
+            (10, 0),
+            (15, 0),
+            (20, 0),
+            (20, 4),
+            (20, 5),
+            (29, 0),
+            (30, 0),
+            (30, 1),
+            (40, 0),
+            (50, 0),
+        ];
+        for size in [0, 1, 3, 5, received.len() as u64] {
+            for (seconds, nanos) in times {
+                let as_of = Timestamp { seconds, nanos };
+                let expected = received[..size as usize]
+                    .iter()
+                    .filter(|&&at| at <= (seconds, nanos))
+                    .count() as u64;
+                assert_eq!(
+                    store.entries_received_by(&as_of, size).expect("search"),
+                    expected,
+                    "received by {seconds}.{nanos} of the first {size}"
+                );
+            }
+        }
+    }
+
+    /// A commit writes the by-system and by-recipient rows of its entries and none of the
+    /// retired kinds (by category, occurred time, received time).
+    #[test]
+    fn a_commit_writes_no_retired_report_rows() {
+        let (_dir, store) = LedgerStore::temporary("ledger.test/retired");
+        commit_received(&store, &[(10, 0), (20, 0)]);
+        let tags: Vec<u8> = store
+            .rows(columns::REPORTS)
+            .expect("rows")
+            .map(|row| row.expect("row").0[0])
+            .collect();
+        assert_eq!(
+            tags.iter().filter(|tag| **tag == TAG_SYSTEM).count(),
+            2,
+            "{tags:?}"
+        );
+        assert_eq!(
+            tags.iter().filter(|tag| **tag == TAG_RECIPIENT).count(),
+            2,
+            "{tags:?}"
+        );
+        assert!(
+            !tags.iter().any(|tag| RETIRED_TAGS.contains(tag)),
+            "{tags:?}"
+        );
+    }
+
+    /// A data dir of schema 4 opens, loses its retired rows (and nothing else) and moves to
+    /// schema 5; its received-time answers are the same.
+    #[test]
+    fn the_upgrade_from_schema_4_deletes_the_retired_rows_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = crate::storage::StorageConfig::default();
+        let origin = "ledger.test/upgrade";
+        let kept = {
+            let store = LedgerStore::open(dir.path(), origin, &config).expect("open");
+            commit_received(&store, &[(10, 0), (20, 0), (30, 0)]);
+            let reports = store.cf(columns::REPORTS).expect("family");
+            for tag in RETIRED_TAGS {
+                let mut key = vec![tag];
+                key.extend_from_slice(&time_key(&Timestamp {
+                    seconds: 20,
+                    nanos: 0,
+                }));
+                key.extend_from_slice(&1u64.to_be_bytes());
+                store.db.put_cf(reports, key, []).expect("put");
+            }
+            let meta = store.cf(columns::META).expect("family");
+            store
+                .db
+                .put_cf(meta, columns::META_SCHEMA_VERSION, b"4")
+                .expect("put");
+            store.rows(columns::REPORTS).expect("rows").count()
+        };
+        let store = LedgerStore::open(dir.path(), origin, &config).expect("upgrades");
+        assert_eq!(store.schema_version().expect("schema"), "5");
+        let tags: Vec<u8> = store
+            .rows(columns::REPORTS)
+            .expect("rows")
+            .map(|row| row.expect("row").0[0])
+            .collect();
+        assert!(
+            !tags.iter().any(|tag| RETIRED_TAGS.contains(tag)),
+            "{tags:?}"
+        );
+        assert_eq!(tags.len(), kept - RETIRED_TAGS.len());
+        let as_of = Timestamp {
+            seconds: 25,
+            nanos: 0,
+        };
+        assert_eq!(store.entries_received_by(&as_of, 3).expect("search"), 2);
+    }
 
     #[test]
     fn time_keys_sort_as_times_do_including_before_1970() {

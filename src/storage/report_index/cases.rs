@@ -29,9 +29,7 @@
 
 use rocksdb::{ReadOptions, WriteBatch};
 
-use prost_types::Timestamp;
-
-use super::{TAG_RECEIVED, named_prefix, time_key};
+use super::named_prefix;
 use crate::proto::v1::{CorrectionAction, Entry, EventKind};
 use crate::storage::{LedgerStore, StorageError, columns};
 
@@ -490,31 +488,5 @@ impl LedgerStore {
         }
         rows.status()?;
         Ok(out)
-    }
-
-    /// How many entries of the first `size` were received at or before `as_of`: as `received_at`
-    /// never goes back along the log, they are a prefix of it, found with one seek in the
-    /// by-received-time rows (the report indexes must cover `size`).
-    pub fn entries_received_by(&self, as_of: &Timestamp, size: u64) -> Result<u64, StorageError> {
-        let cf = self.cf(columns::REPORTS)?;
-        let mut read = ReadOptions::default();
-        read.set_iterate_upper_bound(vec![TAG_RECEIVED + 1]);
-        let mut rows = self.db.raw_iterator_cf_opt(cf, read);
-        let mut start = vec![TAG_RECEIVED];
-        start.extend_from_slice(&time_key(as_of));
-        start.extend_from_slice(&u64::MAX.to_be_bytes());
-        rows.seek(&start);
-        if !rows.valid() {
-            rows.status()?;
-            return Ok(size);
-        }
-        let first_later = rows
-            .key()
-            .and_then(|key| key.get(13..21))
-            .and_then(columns::decode_u64)
-            .ok_or_else(|| {
-                StorageError::undecodable(columns::REPORTS, "a received-time row", "is malformed")
-            })?;
-        Ok(first_later.min(size))
     }
 }

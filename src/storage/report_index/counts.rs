@@ -738,7 +738,7 @@ impl CountView<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::proto::v1::{EventKind, Recipient};
 
@@ -836,7 +836,12 @@ mod tests {
     }
 
     /// A collection entry of `token`'s (its `seq`-th) in `system`.
-    fn entry(index: u64, token: [u8; 32], seq: u64, system: &str) -> Entry {
+    pub(in crate::storage::report_index) fn entry(
+        index: u64,
+        token: [u8; 32],
+        seq: u64,
+        system: &str,
+    ) -> Entry {
         Entry {
             index,
             producer: "crm".into(),
@@ -851,7 +856,11 @@ mod tests {
         }
     }
 
-    fn head(count: u64, last_index: u64, first_index: Option<u64>) -> SubjectHead {
+    pub(in crate::storage::report_index) fn head(
+        count: u64,
+        last_index: u64,
+        first_index: Option<u64>,
+    ) -> SubjectHead {
         SubjectHead {
             count,
             last_index,
@@ -860,7 +869,7 @@ mod tests {
     }
 
     /// A commit group of these entries and heads, with their subject rows.
-    fn group(
+    pub(in crate::storage::report_index) fn group(
         decoded: Vec<Entry>,
         heads: Vec<([u8; 32], SubjectHead)>,
     ) -> crate::storage::CommitGroup {
