@@ -95,6 +95,11 @@ fn report_row_kind(tag: u8) -> String {
         ri::TAG_BREACH_MEMBER => "breach members".into(),
         ri::cases::TAG_BREACH_CASE => "breach cases".into(),
         ri::cases::TAG_CONTROLLER_DECLARED => "controller declarations".into(),
+        ri::cases::TAG_REQUEST_CASE => "request cases".into(),
+        ri::cases::TAG_REQUEST_POLICY => "request policies".into(),
+        ri::cases::TAG_CONSENT_POLICY => "consent policies".into(),
+        ri::cases::TAG_RETENTION_POLICY => "retention policies".into(),
+        ri::cases::TAG_SYSTEM_DECLARED => "system declarations".into(),
         other => format!("tag {other:#04x}"),
     }
 }

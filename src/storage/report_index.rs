@@ -361,8 +361,14 @@ impl<'a> IndexRows<'a> {
 
     fn write(self, store: &LedgerStore, batch: &mut WriteBatch) -> Result<(), StorageError> {
         let cf = store.cf(columns::REPORTS)?;
-        // In key order: the memtable inserts each row next to the one before (its skip list
-        // remembers where the last insert went), instead of searching from the top each time.
+        // In key order. The memtable's skip list skips its search only for a row that falls right
+        // after the one inserted before it (RocksDB's `InlineSkipList::Insert` keeps where its
+        // last insert went, but searches from the top for any row not next to it), so the order
+        // saves searches only where rows are adjacent in the family: new entries, a new version's
+        // index pages. Sorting the event-id, directory, data-key and identifier rows of a group,
+        // which land far apart, measured no change (`perf` at 16 x 100: FindSpliceForLevel 3.7%
+        // of the server's samples before, 3.5% after), nor did RocksDB's per-batch insert hints
+        // (`unordered_write` with `memtable_insert_hint_per_batch`: 16 x 1 and 16 x 100 alike).
         let mut rows = self.rows;
         rows.sort_unstable();
         for key in rows {
@@ -872,11 +878,7 @@ mod tests {
     fn a_commit_writes_no_retired_report_rows() {
         let (_dir, store) = LedgerStore::temporary("ledger.test/retired");
         commit_received(&store, &[(10, 0), (20, 0)]);
-        let tags: Vec<u8> = store
-            .rows(columns::REPORTS)
-            .expect("rows")
-            .map(|row| row.expect("row").0[0])
-            .collect();
+        let tags = report_tags_without_retired(&store);
         assert_eq!(
             tags.iter().filter(|tag| **tag == TAG_SYSTEM).count(),
             2,
@@ -887,10 +889,20 @@ mod tests {
             2,
             "{tags:?}"
         );
+    }
+
+    /// The tag of each report row, checked to be of no retired kind.
+    fn report_tags_without_retired(store: &LedgerStore) -> Vec<u8> {
+        let tags: Vec<u8> = store
+            .rows(columns::REPORTS)
+            .expect("rows")
+            .map(|row| row.expect("row").0[0])
+            .collect();
         assert!(
             !tags.iter().any(|tag| RETIRED_TAGS.contains(tag)),
             "{tags:?}"
         );
+        tags
     }
 
     /// A data dir of schema 4 opens, loses its retired rows (and nothing else) and moves to
@@ -922,15 +934,7 @@ mod tests {
         };
         let store = LedgerStore::open(dir.path(), origin, &config).expect("upgrades");
         assert_eq!(store.schema_version().expect("schema"), "5");
-        let tags: Vec<u8> = store
-            .rows(columns::REPORTS)
-            .expect("rows")
-            .map(|row| row.expect("row").0[0])
-            .collect();
-        assert!(
-            !tags.iter().any(|tag| RETIRED_TAGS.contains(tag)),
-            "{tags:?}"
-        );
+        let tags = report_tags_without_retired(&store);
         assert_eq!(tags.len(), kept - RETIRED_TAGS.len());
         let as_of = Timestamp {
             seconds: 25,
