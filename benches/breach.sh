@@ -8,22 +8,19 @@
 #   benches/breach.sh BIN DATA_DIR SECRETS_DIR [report breach options...]
 set -euo pipefail
 bin=$1; data=$2; secrets=$3; shift 3
-port=$((20000 + RANDOM % 20000))
 work=$(mktemp -d)
-"$bin" serve --data-dir "$data" --secrets-dir "$secrets" --listen "127.0.0.1:$port" \
-  --metrics-listen off > "$work/server.out" 2> "$work/server.err" &
-server=$!
-trap 'kill -INT "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 6000); do
-  grep -q "listening on" "$work/server.out" 2>/dev/null && break
-  sleep 0.1
-done
+server=""
+trap '[ -n "$server" ] && kill -INT "$server" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+# shellcheck source=benches/ledger_server.sh
+source "$(dirname "$0")/ledger_server.sh"
+LEDGER_START_SECONDS=${LEDGER_START_SECONDS:-600} ledger_serve "$bin" "$data" "$secrets" "$work"
+server=$ledger_pid
 grep -i "built" "$work/server.err" | sed 's/\x1b\[[0-9;]*m//g' || true
-token=$(cat "$secrets/dev-admin-token")
+token=$ledger_token
 for run in 1 2 3; do
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$server/status")
   /usr/bin/time -f "client: %e s wall, %M KiB max RSS" "$bin" report breach \
-    --server "127.0.0.1:$port" --token "$token" --system crm "$@" -o "$work/report" \
+    --server "$ledger_addr" --token "$token" --system crm "$@" -o "$work/report" \
     2> "$work/client.err" || true
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
   echo "run $run: server RSS before $((rss / 1024)) MiB, peak after $((hwm / 1024)) MiB"

@@ -20,19 +20,16 @@ clients="${CLIENTS:-16}"
 batch="${BATCH:-100}"
 ticks=$(getconf CLK_TCK)
 
+# shellcheck source=benches/ledger_server.sh
+source "$(dirname "$0")/ledger_server.sh"
+
 one_run() {
-  local bin=$1 work port server before after entries rate rss
+  local bin=$1 work server before after entries rate rss
   work=$(mktemp -d)
-  port=$((20000 + RANDOM % 20000))
-  "$bin" serve --data-dir "$work/data" --secrets-dir "$work/secrets" \
-    --listen "127.0.0.1:$port" --metrics-listen off > "$work/out" 2> "$work/err" &
-  server=$!
-  for _ in $(seq 1 300); do
-    grep -q "listening on" "$work/out" 2>/dev/null && break
-    sleep 0.1
-  done
+  ledger_serve "$bin" "$work/data" "$work/secrets" "$work"
+  server=$ledger_pid
   before=$(awk '{print $14 + $15}' "/proc/$server/stat")
-  "$client" bench --addr "127.0.0.1:$port" --token "$(cat "$work/secrets/dev-admin-token")" \
+  "$client" bench --addr "$ledger_addr" --token "$ledger_token" \
     --seconds "$seconds" --clients "$clients" --batch "$batch" $varied > "$work/bench" 2>&1 || true
   after=$(awk '{print $14 + $15}' "/proc/$server/stat")
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$server/status")

@@ -15,16 +15,11 @@ bin="${CARGO_TARGET_DIR:-target}/release/gdpr-ledger"
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-port=$((20000 + RANDOM % 20000))
-"$bin" serve --data-dir "$work/data" --secrets-dir "$work/secrets" --listen "127.0.0.1:$port" \
-  > "$work/server.out" 2> "$work/server.err" &
-server=$!
-for _ in $(seq 1 100); do
-  grep -q "listening on" "$work/server.out" 2>/dev/null && break
-  sleep 0.1
-done
-token=$(cat "$work/secrets/dev-admin-token")
-"$bin" bench --addr "127.0.0.1:$port" --token "$token" --seconds "$seconds" \
+# shellcheck source=benches/ledger_server.sh
+source benches/ledger_server.sh
+ledger_serve "$bin" "$work/data" "$work/secrets" "$work"
+server=$ledger_pid
+"$bin" bench --addr "$ledger_addr" --token "$ledger_token" --seconds "$seconds" \
   --batch "$batches" --clients "$clients"
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$server/status")
 hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")

@@ -16,6 +16,8 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-8}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 ticks=$(getconf CLK_TCK)
+# shellcheck source=benches/ledger_server.sh
+source "$repo/benches/ledger_server.sh"
 
 if [[ ! -x "$PG_BIN/initdb" || ! -x "$PG_BIN/pgbench" ]]; then
   echo "installing postgresql-15 (Debian)" >&2
@@ -127,16 +129,11 @@ run_pg() {
 
 # --- the ledger ---
 run_ledger() {
-  local clients=$1 batch=$2 port dir before after n rate p50 p99 bytes
-  port=$((40000 + RANDOM % 10000))
+  local clients=$1 batch=$2 dir before after n rate p50 p99 bytes
   dir="$work/ledger-$clients-$batch"
-  mkdir -p "$dir"
-  "$LEDGER_BIN" serve --data-dir "$dir/data" --secrets-dir "$dir/secrets" --listen "127.0.0.1:$port" \
-    > "$dir/out" 2> "$dir/err" &
-  ledger_pid=$!
-  for _ in $(seq 1 300); do grep -q "listening on" "$dir/out" "$dir/err" 2>/dev/null && break; sleep 0.1; done
+  ledger_serve "$LEDGER_BIN" "$dir/data" "$dir/secrets" "$dir"
   before=$(cpu_ticks "$ledger_pid")
-  "$LEDGER_BIN" bench --addr "127.0.0.1:$port" --token "$(cat "$dir/secrets/dev-admin-token")" \
+  "$LEDGER_BIN" bench --addr "$ledger_addr" --token "$ledger_token" \
     --seconds "$SECONDS_PER_RUN" --batch "$batch" --clients "$clients" > "$dir/bench" 2>&1
   after=$(cpu_ticks "$ledger_pid")
   kill "$ledger_pid"; wait "$ledger_pid" 2>/dev/null || true; ledger_pid=""

@@ -19,20 +19,16 @@ work=$(mktemp -d)
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-port=$((20000 + RANDOM % 20000))
-"$bin" serve --data-dir "$work/data" --secrets-dir "$work/secrets" --listen "127.0.0.1:$port" \
-  > "$work/server.out" 2> "$work/server.err" &
-server=$!
-for _ in $(seq 1 300); do
-  grep -q "listening on" "$work/server.out" 2>/dev/null && break
-  sleep 0.1
-done
+# shellcheck source=benches/ledger_server.sh
+source benches/ledger_server.sh
+ledger_serve "$bin" "$work/data" "$work/secrets" "$work"
+server=$ledger_pid
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 perf record -q -g -F 499 -p "$server" -o "$work/perf.data" 2>/dev/null &
 perf_pid=$!
 before=$(cpu)
-"$bin" bench --addr "127.0.0.1:$port" --token "$(cat "$work/secrets/dev-admin-token")" \
+"$bin" bench --addr "$ledger_addr" --token "$ledger_token" \
   --seconds "$seconds" --batch "$batch" --clients "$clients" $varied | tee "$work/bench"
 after=$(cpu)
 kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
