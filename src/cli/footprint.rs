@@ -79,6 +79,32 @@ pub fn run(args: &FootprintArgs) -> anyhow::Result<()> {
             per_entry(keys + values)
         );
     }
+    // The subject index's pages by the depth of their top: a version rewrites every page its
+    // paths cross, so this shows which levels its bytes go to (docs/subject-index.md section 8).
+    let versions = families
+        .iter()
+        .find(|family| family.name == gdpr_ledger::storage::columns::SUBJECT_INDEX_ROOTS)
+        .map_or(0, |family| family.rows);
+    println!();
+    println!(
+        "{:<20} {:>12} {:>14} {:>14} {:>14} {:>12}",
+        "index pages", "rows", "key bytes", "value bytes", "rows/version", "B/entry"
+    );
+    for (depth, (rows, keys, values)) in store.subject_index_footprint()? {
+        println!(
+            "{:<20} {:>12} {:>14} {:>14} {:>14.1} {:>12.1}",
+            format!("top at depth {depth}"),
+            rows,
+            keys,
+            values,
+            if versions == 0 {
+                0.0
+            } else {
+                rows as f64 / versions as f64
+            },
+            per_entry(keys + values)
+        );
+    }
     Ok(())
 }
 

@@ -171,23 +171,14 @@ mod tests {
     use super::*;
     use crate::core::directory::SubjectToken;
     use crate::core::hash::leaf_hash;
-    use crate::core::subject_index::{MemorySubjectStore, SubjectHead, apply_updates};
+    use crate::core::subject_index::{
+        MemorySubjectStore, SubjectHead, apply_updates, sample_updates,
+    };
 
     /// Version `version` of an index over `store`, adding 500 tokens made from `seed`, recorded in
     /// the cache (the store has it too, as the writer would).
     fn grow(store: &mut MemorySubjectStore, cache: &mut IndexNodeCache, version: u64, seed: u64) {
-        let updates: Vec<(SubjectToken, SubjectHead)> = (0..500u64)
-            .map(|i| {
-                let n = seed * 1_000 + i;
-                let token = SubjectToken::from_bytes(*blake3::hash(&n.to_be_bytes()).as_bytes());
-                let head = SubjectHead {
-                    count: 1,
-                    last_index: n,
-                    last_leaf: leaf_hash(&n.to_be_bytes()),
-                };
-                (token, head)
-            })
-            .collect();
+        let updates = sample_updates((0..500u64).map(|i| seed * 1_000 + i));
         let commit = apply_updates(&*store, store.latest_version(), version, &updates)
             .expect("the update applies");
         cache.record(&commit);

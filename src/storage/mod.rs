@@ -1208,28 +1208,46 @@ impl LedgerStore {
             let Some(cf) = self.db.cf_handle(name) else {
                 continue;
             };
-            let mut family = FamilyFootprint {
+            let (rows, key_bytes, value_bytes) = self
+                .footprint_by(name, |_| Ok(()))?
+                .remove(&())
+                .unwrap_or_default();
+            families.push(FamilyFootprint {
                 name,
-                rows: 0,
-                key_bytes: 0,
-                value_bytes: 0,
+                rows,
+                key_bytes,
+                value_bytes,
                 sst_bytes: self
                     .db
                     .property_int_value_cf(cf, "rocksdb.total-sst-files-size")?
                     .unwrap_or(0),
-            };
-            let mut rows = self.db.raw_iterator_cf(cf);
-            rows.seek_to_first();
-            while let (Some(key), Some(value)) = (rows.key(), rows.value()) {
-                family.rows += 1;
-                family.key_bytes += key.len() as u64;
-                family.value_bytes += value.len() as u64;
-                rows.next();
-            }
-            rows.status()?;
-            families.push(family);
+            });
         }
         Ok(families)
+    }
+
+    /// Rows, key bytes and value bytes of `family`, summed by the class `class` gives each key
+    /// (a full scan; none for a family the data dir lacks).
+    pub(crate) fn footprint_by<K: Ord>(
+        &self,
+        family: &str,
+        class: impl Fn(&[u8]) -> Result<K, StorageError>,
+    ) -> Result<std::collections::BTreeMap<K, (u64, u64, u64)>, StorageError> {
+        let mut out = std::collections::BTreeMap::new();
+        let Some(cf) = self.db.cf_handle(family) else {
+            return Ok(out);
+        };
+        let mut rows = self.db.raw_iterator_cf(cf);
+        rows.seek_to_first();
+        while let (Some(key), Some(value)) = (rows.key(), rows.value()) {
+            let slot: &mut (u64, u64, u64) = out.entry(class(key)?).or_default();
+            slot.0 += 1;
+            slot.1 += key.len() as u64;
+            slot.2 += value.len() as u64;
+            rows.next();
+        }
+        rows.status()?;
+        Ok(out)
     }
 }
 

@@ -98,6 +98,20 @@ impl LedgerStore {
         }
     }
 
+    /// Rows, key bytes and value bytes of the subject index's pages by the depth of their top,
+    /// over every version kept (`gdpr-ledger footprint`): where a version's bytes go.
+    pub fn subject_index_footprint(
+        &self,
+    ) -> Result<std::collections::BTreeMap<u16, (u64, u64, u64)>, StorageError> {
+        self.footprint_by(columns::SUBJECT_INDEX_PAGES, |key| {
+            NodeKey::from_key_bytes(key)
+                .map(|page| page.path.depth())
+                .map_err(|e| {
+                    StorageError::undecodable(columns::SUBJECT_INDEX_PAGES, "a page key", e)
+                })
+        })
+    }
+
     /// The oldest version of the subject index still kept (proofs exist from it on).
     pub fn oldest_subject_index(&self) -> Result<Option<u64>, StorageError> {
         self.first_index_version(IteratorMode::Start)
@@ -442,5 +456,52 @@ impl SubjectNodeStore for LedgerStore {
                 )
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::subject_index::{PAGE_LEVELS, apply_updates, sample_updates};
+    use crate::storage::CommitGroup;
+
+    /// The footprint by depth counts every page row once, under the depth of its top: two
+    /// versions of an index of 200 tokens have two root pages, pages only at multiples of the
+    /// page levels, and as many rows and bytes as the family.
+    #[test]
+    fn the_footprint_counts_each_page_under_the_depth_of_its_top() {
+        let (_dir, store) = LedgerStore::temporary("ledger.test/index-footprint");
+        let updates = sample_updates(0..200u64);
+        let first = apply_updates(&store, None, 1, &updates).expect("version 1");
+        store
+            .commit(&CommitGroup {
+                subject_index: Some(first),
+                ..CommitGroup::default()
+            })
+            .expect("commit");
+        let second = apply_updates(&store, Some(1), 2, &updates[..3]).expect("version 2");
+        store
+            .commit(&CommitGroup {
+                subject_index: Some(second),
+                ..CommitGroup::default()
+            })
+            .expect("commit");
+        let by_depth = store.subject_index_footprint().expect("footprint");
+        assert_eq!(by_depth.get(&0).map(|rows| rows.0), Some(2), "{by_depth:?}");
+        assert!(
+            by_depth.len() >= 3 && by_depth.keys().all(|depth| depth % PAGE_LEVELS == 0),
+            "{by_depth:?}"
+        );
+        let counted = by_depth
+            .values()
+            .fold((0, 0), |(rows, bytes), d| (rows + d.0, bytes + d.1 + d.2));
+        let family = store
+            .rows(columns::SUBJECT_INDEX_PAGES)
+            .expect("rows")
+            .fold((0, 0), |(rows, bytes), row| {
+                let (key, value) = row.expect("row");
+                (rows + 1, bytes + (key.len() + value.len()) as u64)
+            });
+        assert_eq!(counted, family);
     }
 }

@@ -51,3 +51,24 @@ pub use store::{
     SubjectNodeStore, is_prunable, read_node, root_at,
 };
 pub use update::apply_updates;
+
+/// Updates for tests (of the sequencer's cache and the store's pages): for each `n`, a token
+/// hashed from it, with a head of one entry at index `n`.
+#[cfg(all(test, feature = "server"))]
+pub(crate) fn sample_updates(
+    numbers: impl Iterator<Item = u64>,
+) -> Vec<(crate::core::directory::SubjectToken, SubjectHead)> {
+    numbers
+        .map(|n| {
+            let token = crate::core::directory::SubjectToken::from_bytes(
+                *blake3::hash(&n.to_be_bytes()).as_bytes(),
+            );
+            let head = SubjectHead {
+                count: 1,
+                last_index: n,
+                last_leaf: crate::core::hash::leaf_hash(&n.to_be_bytes()),
+            };
+            (token, head)
+        })
+        .collect()
+}

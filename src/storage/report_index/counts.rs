@@ -558,21 +558,9 @@ impl LedgerStore {
     /// Rows, key bytes and value bytes of the `reports` family per tag (`gdpr-ledger
     /// footprint`).
     pub fn report_footprint(&self) -> Result<BTreeMap<u8, (u64, u64, u64)>, StorageError> {
-        let mut out: BTreeMap<u8, (u64, u64, u64)> = BTreeMap::new();
-        let Some(cf) = self.db.cf_handle(columns::REPORTS) else {
-            return Ok(out);
-        };
-        let mut rows = self.db.raw_iterator_cf(cf);
-        rows.seek_to_first();
-        while let (Some(key), Some(value)) = (rows.key(), rows.value()) {
-            let slot = out.entry(key.first().copied().unwrap_or(0)).or_default();
-            slot.0 += 1;
-            slot.1 += key.len() as u64;
-            slot.2 += value.len() as u64;
-            rows.next();
-        }
-        rows.status()?;
-        Ok(out)
+        self.footprint_by(columns::REPORTS, |key| {
+            Ok(key.first().copied().unwrap_or(0))
+        })
     }
 
     /// A consistent view of the count rows: a snapshot of the store.
