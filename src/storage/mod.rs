@@ -857,15 +857,10 @@ impl LedgerStore {
         let (mut received, mut later) = (0, size);
         while received < later {
             let probe = received + (later - received) / 2;
-            let bytes = self
-                .entry(probe)?
-                .ok_or_else(|| StorageError::missing_entry(probe))?;
-            let entry = crate::core::entry::decode_entry(&bytes)
-                .map_err(|e| StorageError::undecodable_entry(probe, e))?;
+            let entry = self.decoded_entries(&[probe])?.pop();
             if entry
-                .received_at
-                .as_ref()
-                .is_none_or(|at| time_key(at) <= as_of)
+                .and_then(|entry| entry.received_at)
+                .is_none_or(|at| time_key(&at) <= as_of)
             {
                 received = probe + 1;
             } else {
