@@ -41,7 +41,7 @@ use crate::core::subject_index::IndexCommit;
 
 /// The schema this code reads and writes; a data dir of another version is refused, but for
 /// [`UPGRADABLE_SCHEMAS`].
-pub const SCHEMA_VERSION: &str = "5";
+pub const SCHEMA_VERSION: &str = "6";
 
 /// The schemas a writable open upgrades to [`SCHEMA_VERSION`] (a read-only open opens them, for a
 /// backup's summary; `audit` asks for the upgrade first). Older binaries refuse a newer data dir
@@ -56,7 +56,11 @@ pub const SCHEMA_VERSION: &str = "5";
 ///   time ([`report_index::RETIRED_TAGS`]); the upgrade deletes them (one range deletion). An
 ///   older binary must refuse a data dir without them: it would read the missing received-time
 ///   rows as "nothing received later".
-pub const UPGRADABLE_SCHEMAS: [&str; 3] = ["2", "3", "4"];
+/// - Versions 2 to 5 wrote a subject-index page's references to other pages with their version
+///   in eight bytes; version 6 writes how many versions back it is, in a varint
+///   (`core::subject_index::page`). Pages written before are read as they are (nothing is
+///   rewritten); an older binary must refuse a data dir with pages it cannot decode.
+pub const UPGRADABLE_SCHEMAS: [&str; 4] = ["2", "3", "4", "5"];
 
 /// The schema that still kept the tree's lower levels as `tree` rows.
 const SCHEMA_WITH_LOWER_TREE_ROWS: &str = "2";
@@ -595,7 +599,8 @@ impl LedgerStore {
                 tracing::info!(
                     from,
                     to = SCHEMA_VERSION,
-                    "upgraded the data dir: the subject index is kept one page per row, the \
+                    "upgraded the data dir: the subject index is kept one page per row (new \
+                     pages name the pages below by how many versions back they are), the \
                      tree's levels below 6 in the chunk rows only, and the report rows by \
                      category, occurred time and received time are deleted"
                 );

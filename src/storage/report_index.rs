@@ -906,7 +906,7 @@ mod tests {
     }
 
     /// A data dir of schema 4 opens, loses its retired rows (and nothing else) and moves to
-    /// schema 5; its received-time answers are the same.
+    /// the current schema; its received-time answers are the same.
     #[test]
     fn the_upgrade_from_schema_4_deletes_the_retired_rows_only() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -933,7 +933,7 @@ mod tests {
             store.rows(columns::REPORTS).expect("rows").count()
         };
         let store = LedgerStore::open(dir.path(), origin, &config).expect("upgrades");
-        assert_eq!(store.schema_version().expect("schema"), "5");
+        assert_eq!(store.schema_version().expect("schema"), "6");
         let tags = report_tags_without_retired(&store);
         assert_eq!(tags.len(), kept - RETIRED_TAGS.len());
         let as_of = Timestamp {

@@ -58,7 +58,7 @@ impl LedgerStore {
             value.clear();
             let previous = replaced.get(&key.path).copied();
             value.extend_from_slice(&previous.unwrap_or(NOTHING_REPLACED).to_be_bytes());
-            page.encode(&mut value).map_err(|error| {
+            page.encode(key.version, &mut value).map_err(|error| {
                 StorageError::inconsistent(format!("the subject-index page {key}: {error}"))
             })?;
             batch.put_cf(pages, key.to_key_bytes(), &value);
@@ -359,7 +359,7 @@ impl LedgerStore {
                 path: top.0.path,
             };
             IndexPage::from_nodes(nodes)
-                .encode(&mut value)
+                .encode(latest, &mut value)
                 .map_err(|e| StorageError::inconsistent(format!("rewriting page {key}: {e}")))?;
             batch.put_cf(pages, key.to_key_bytes(), &value);
             in_batch += 1;
@@ -503,5 +503,99 @@ mod tests {
                 (rows + 1, bytes + (key.len() + value.len()) as u64)
             });
         assert_eq!(counted, family);
+    }
+
+    /// A data dir of schema 5 (every reference to another page in eight bytes) opens as schema
+    /// 6 without a rewrite: its pages still prove, a new version is built on them and written
+    /// with references back, and the roots are those of an index that never had the old pages.
+    #[test]
+    fn pages_of_schema_5_are_read_and_new_pages_name_versions_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = crate::storage::StorageConfig::default();
+        let origin = "ledger.test/pages-5";
+        let updates = sample_updates(0..300u64);
+        let commit = |store: &LedgerStore, index| {
+            store
+                .commit(&CommitGroup {
+                    subject_index: Some(index),
+                    ..CommitGroup::default()
+                })
+                .expect("commit")
+        };
+        // The same two versions in a store that only ever had the new encoding.
+        let (_fresh_dir, fresh) = LedgerStore::temporary(origin);
+        commit(
+            &fresh,
+            apply_updates(&fresh, None, 300, &updates).expect("v300"),
+        );
+        let later = apply_updates(&fresh, Some(300), 310, &updates[..5]).expect("v310");
+        let expected_root = later.root_hash();
+        commit(&fresh, later);
+
+        {
+            let store = LedgerStore::open(dir.path(), origin, &config).expect("open");
+            commit(
+                &store,
+                apply_updates(&store, None, 300, &updates).expect("v300"),
+            );
+            // Every page rewritten as schema 5 wrote it, and the data dir marked schema 5.
+            let pages = store.cf(columns::SUBJECT_INDEX_PAGES).expect("family");
+            let rows: Vec<_> = store
+                .rows(columns::SUBJECT_INDEX_PAGES)
+                .expect("rows")
+                .map(|row| row.expect("row"))
+                .collect();
+            let mut references = 0;
+            for (key, value) in rows {
+                let node_key = NodeKey::from_key_bytes(&key).expect("key");
+                let page =
+                    IndexPage::decode(node_key.version, node_key.path, &value[8..]).expect("page");
+                let mut old = value[..8].to_vec();
+                page.encode_as_schema_5(&mut old).expect("encode");
+                references += old.len().saturating_sub(value.len()) / 7;
+                store.db.put_cf(pages, &key, &old).expect("put");
+            }
+            assert!(references >= 16, "the index has references to rewrite");
+            let meta = store.cf(columns::META).expect("family");
+            store
+                .db
+                .put_cf(meta, columns::META_SCHEMA_VERSION, b"5")
+                .expect("put");
+        }
+        let store = LedgerStore::open(dir.path(), origin, &config).expect("upgrades");
+        assert_eq!(store.schema_version().expect("schema"), "6");
+        for (token, head) in &updates[..20] {
+            let proof = crate::core::subject_index::prove(&store, 300, token).expect("prove");
+            let root = crate::core::subject_index::root_at(&store, 300).expect("root");
+            assert_eq!(
+                crate::core::subject_index::verify(&root, token, &proof),
+                Ok(Some(*head))
+            );
+        }
+        let next = apply_updates(&store, Some(300), 310, &updates[..5]).expect("v310");
+        assert_eq!(next.root_hash(), expected_root);
+        let written: Vec<_> = next.pages.iter().map(|(key, _)| *key).collect();
+        commit(&store, next);
+        // The new version's pages are stored with references back: the old encoding of each is
+        // longer by seven bytes a reference, and the value read back is the new one.
+        let mut shorter = 0;
+        for key in written {
+            let value = store
+                .db
+                .get_cf(
+                    store.cf(columns::SUBJECT_INDEX_PAGES).expect("family"),
+                    key.to_key_bytes(),
+                )
+                .expect("read")
+                .expect("written");
+            let page = IndexPage::decode(key.version, key.path, &value[8..]).expect("page");
+            let mut compact = Vec::new();
+            page.encode(key.version, &mut compact).expect("encode");
+            assert_eq!(&value[8..], &compact[..], "{key}");
+            let mut old = Vec::new();
+            page.encode_as_schema_5(&mut old).expect("encode");
+            shorter += old.len() - compact.len();
+        }
+        assert!(shorter > 0);
     }
 }

@@ -83,6 +83,10 @@ pub enum NodeDecodeError {
     /// An interior node at the greatest depth, where only leaves can be.
     #[error("an interior node at the greatest depth")]
     InteriorTooDeep,
+    /// A page's reference to another page names its version as a difference that is not a
+    /// shortest varint or goes back before version 0.
+    #[error("a reference to another page has a malformed version")]
+    ChildVersion,
 }
 
 impl IndexNode {

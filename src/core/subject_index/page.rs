@@ -15,9 +15,20 @@
 //! node  = 0x00 token(32) head(48)        a leaf
 //!       | 0x01 child child               an interior node, left then right
 //! child = 0x00                           an empty subtree
-//!       | 0x01 u64_be(version) hash(32)  the top of another page (only at a page top's depth)
+//!       | 0x03 varint(v - version) hash(32)
+//!                                        the top of another page (only at a page top's depth),
+//!                                        written `version` when the page's own is `v`
+//!       | 0x01 u64_be(version) hash(32)  the same, as schemas up to 5 wrote it (read, and
+//!                                        written only for a reference to a later version,
+//!                                        which no update makes)
 //!       | 0x02 node                      a node of this page (never at a page top's depth)
 //! ```
+//!
+//! `varint` is the unsigned LEB128 of protobuf, shortest form only. A reference names the version
+//! its page was written at, never later than the page holding the reference; most are a few
+//! versions back, so the difference takes one to four bytes where the version took eight. A page
+//! rewrites its 16 references at each version, and they were most of a page: storing the
+//! difference makes the index's rows about a tenth smaller (docs/subject-index.md section 8).
 //!
 //! The hashes of a page's own nodes are not stored: decoding computes them bottom-up (at most 15
 //! interior hashes), so a page is consistent by construction and only its top's hash needs to be
@@ -37,6 +48,7 @@ const INTERIOR_TAG: u8 = 0x01;
 const EMPTY_CHILD: u8 = 0x00;
 const PAGE_CHILD: u8 = 0x01;
 const HERE_CHILD: u8 = 0x02;
+const PAGE_CHILD_BACK: u8 = 0x03;
 
 /// One node of a page: its position, the node, and the node's hash ([`IndexNode::hash`]), computed
 /// once when the page is made (decoded, or built by an update, which knows it) so that checking a
@@ -237,17 +249,35 @@ impl IndexPage {
                 .all(|(a, b)| a.path == b.path && hashes_only(&a.node) == hashes_only(&b.node))
     }
 
-    /// Appends the page's row value to `out` (module documentation).
-    pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), PageEncodeError> {
+    /// Appends the row value of the page as version `version` stores it to `out` (module
+    /// documentation: references to other pages are written relative to `version`).
+    pub fn encode(&self, version: u64, out: &mut Vec<u8>) -> Result<(), PageEncodeError> {
+        self.encode_with(References::Back(version), out)
+    }
+
+    /// Appends the row value as schemas up to 5 wrote it: every reference to another page as
+    /// `0x01 u64_be(version) hash`. For the tests and tools that make the pages of such a data
+    /// dir; the server writes [`IndexPage::encode`]'s.
+    #[doc(hidden)]
+    pub fn encode_as_schema_5(&self, out: &mut Vec<u8>) -> Result<(), PageEncodeError> {
+        self.encode_with(References::Schema5, out)
+    }
+
+    fn encode_with(&self, refs: References, out: &mut Vec<u8>) -> Result<(), PageEncodeError> {
         let (top, _) = self.top().ok_or(PageEncodeError::Empty)?;
-        let written = self.encode_at(top, out)?;
+        let written = self.encode_at(refs, top, out)?;
         if written != self.nodes.len() {
             return Err(PageEncodeError::Unreached(top));
         }
         Ok(())
     }
 
-    fn encode_at(&self, path: NodePath, out: &mut Vec<u8>) -> Result<usize, PageEncodeError> {
+    fn encode_at(
+        &self,
+        refs: References,
+        path: NodePath,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, PageEncodeError> {
         let node = self.node(&path).ok_or(PageEncodeError::MissingNode(path))?;
         match node {
             IndexNode::Leaf { token, head } => {
@@ -264,13 +294,21 @@ impl IndexPage {
                     match child {
                         SubtreeRef::Empty => out.push(EMPTY_CHILD),
                         SubtreeRef::Stored { version, hash } if below.is_page_top() => {
-                            out.push(PAGE_CHILD);
-                            out.extend_from_slice(&version.to_be_bytes());
+                            match refs.back_to(version) {
+                                Some(back) => {
+                                    out.push(PAGE_CHILD_BACK);
+                                    prost::encoding::encode_varint(back, out);
+                                }
+                                None => {
+                                    out.push(PAGE_CHILD);
+                                    out.extend_from_slice(&version.to_be_bytes());
+                                }
+                            }
                             out.extend_from_slice(hash.as_bytes());
                         }
                         SubtreeRef::Stored { .. } => {
                             out.push(HERE_CHILD);
-                            written += self.encode_at(below, out)?;
+                            written += self.encode_at(refs, below, out)?;
                         }
                     }
                 }
@@ -292,6 +330,26 @@ impl IndexPage {
     }
 }
 
+/// How a page's references to other pages are written.
+#[derive(Debug, Clone, Copy)]
+enum References {
+    /// As versions back from the page's own (schema 6 on).
+    Back(u64),
+    /// As versions, in eight bytes (schemas up to 5).
+    Schema5,
+}
+
+impl References {
+    /// How many versions back `version` is, when written so: not for a later version than the
+    /// page's, which has no such number.
+    fn back_to(self, version: u64) -> Option<u64> {
+        match self {
+            Self::Back(page) => page.checked_sub(version),
+            Self::Schema5 => None,
+        }
+    }
+}
+
 /// Takes `n` bytes from the front of `rest`.
 fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], NodeDecodeError> {
     if rest.len() < n {
@@ -300,6 +358,22 @@ fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], NodeDecodeError> 
     let (taken, left) = rest.split_at(n);
     *rest = left;
     Ok(taken)
+}
+
+/// Takes a hash from the front of `rest`.
+fn take_hash(rest: &mut &[u8]) -> Result<NodeHash, NodeDecodeError> {
+    NodeHash::from_slice(take(rest, HASH_LEN)?).map_err(|_| NodeDecodeError::Length(HASH_LEN))
+}
+
+/// Takes a varint in its shortest form from the front of `rest` (a longer form of the same
+/// number would give one page two encodings).
+fn take_varint(rest: &mut &[u8]) -> Result<u64, NodeDecodeError> {
+    let before = rest.len();
+    let value = prost::encoding::decode_varint(rest).map_err(|_| NodeDecodeError::ChildVersion)?;
+    if before - rest.len() != prost::encoding::encoded_len_varint(value) {
+        return Err(NodeDecodeError::ChildVersion);
+    }
+    Ok(value)
 }
 
 /// Decodes the node at `path` and its page's nodes below it; returns its hash.
@@ -334,13 +408,17 @@ fn decode_at(
                     PAGE_CHILD if below.is_page_top() => {
                         let mut version_bytes = [0u8; 8];
                         version_bytes.copy_from_slice(take(rest, 8)?);
-                        let hash = NodeHash::from_slice(take(rest, HASH_LEN)?)
-                            .map_err(|_| NodeDecodeError::Length(HASH_LEN))?;
                         SubtreeRef::Stored {
                             version: u64::from_be_bytes(version_bytes),
-                            hash,
+                            hash: take_hash(rest)?,
                         }
                     }
+                    PAGE_CHILD_BACK if below.is_page_top() => SubtreeRef::Stored {
+                        version: version
+                            .checked_sub(take_varint(rest)?)
+                            .ok_or(NodeDecodeError::ChildVersion)?,
+                        hash: take_hash(rest)?,
+                    },
                     HERE_CHILD if !below.is_page_top() => SubtreeRef::Stored {
                         version,
                         hash: decode_at(version, below, rest, nodes)?,
@@ -475,7 +553,7 @@ mod tests {
     fn a_page_round_trips_and_its_decoding_is_strict() {
         let page = sample();
         let mut bytes = Vec::new();
-        page.encode(&mut bytes).expect("encode");
+        page.encode(7, &mut bytes).expect("encode");
         assert_eq!(
             IndexPage::decode(7, NodePath::ROOT, &bytes),
             Ok(page.clone())
@@ -507,7 +585,7 @@ mod tests {
         let mut bytes = Vec::new();
         // The encoder reads the left child as a node of this page, which it lacks.
         assert_eq!(
-            page.encode(&mut bytes),
+            page.encode(2, &mut bytes),
             Err(PageEncodeError::MissingNode(top.child(0)))
         );
         let forged = [INTERIOR_TAG, PAGE_CHILD]
@@ -520,6 +598,147 @@ mod tests {
             IndexPage::decode(9, top, &forged),
             Err(NodeDecodeError::UnknownChildTag(PAGE_CHILD))
         );
+        let forged = [INTERIOR_TAG, PAGE_CHILD_BACK, 7]
+            .into_iter()
+            .chain(*leaf(0).hash().as_bytes())
+            .chain([EMPTY_CHILD])
+            .collect::<Vec<u8>>();
+        assert_eq!(
+            IndexPage::decode(9, top, &forged),
+            Err(NodeDecodeError::UnknownChildTag(PAGE_CHILD_BACK))
+        );
+    }
+
+    /// References to other pages are written as how many versions back their page is, in a
+    /// shortest varint (one byte up to 127 back, two up to 16,383, ...): the sample's page of
+    /// version 7 names versions 3 and 5 in one byte each. A page of a later version round-trips
+    /// the same, and only a reference to a later version than the page's (which no update makes)
+    /// is written as schemas up to 5 wrote them.
+    #[test]
+    fn references_are_written_as_versions_back() {
+        let page = sample();
+        let mut compact = Vec::new();
+        page.encode(7, &mut compact).expect("encode");
+        let mut legacy = Vec::new();
+        page.encode_as_schema_5(&mut legacy).expect("encode");
+        // Two references of 1 + 8 bytes each became 1 + 1.
+        assert_eq!(legacy.len() - compact.len(), 2 * 7);
+        assert_eq!(
+            IndexPage::decode(7, NodePath::ROOT, &legacy),
+            Ok(page.clone()),
+            "pages written before schema 6 are read as they were"
+        );
+        // Versions 3 and 5 named from version 130 are 127 and 125 back: one byte each; from 133,
+        // 130 and 128 back: two bytes each; from the last version, ten bytes each.
+        for (version, longer_by) in [(130, 0), (133, 2), (u64::MAX, 18)] {
+            let moved = page_at(version);
+            let mut bytes = Vec::new();
+            moved.encode(version, &mut bytes).expect("encode");
+            assert_eq!(bytes.len(), compact.len() + longer_by, "{version}");
+            assert_eq!(
+                IndexPage::decode(version, NodePath::ROOT, &bytes),
+                Ok(moved)
+            );
+        }
+        // From version 4, the reference to version 5 is ahead: it keeps its eight bytes.
+        let mut ahead = Vec::new();
+        page.clone_at(4).encode(4, &mut ahead).expect("encode");
+        assert_eq!(ahead.len(), compact.len() + 7);
+        let decoded = IndexPage::decode(4, NodePath::ROOT, &ahead).expect("decode");
+        assert!(decoded.same_content(&page));
+        let versions = |page: &IndexPage| -> Vec<u64> {
+            page.nodes()
+                .iter()
+                .flat_map(|n| match n.node {
+                    IndexNode::Interior { left, right } => vec![left, right],
+                    IndexNode::Leaf { .. } => vec![],
+                })
+                .filter_map(|child| match child {
+                    SubtreeRef::Stored { version, .. } => Some(version),
+                    SubtreeRef::Empty => None,
+                })
+                .collect()
+        };
+        assert_eq!(versions(&decoded), versions(&page.clone_at(4)));
+        assert!(versions(&decoded).contains(&5));
+    }
+
+    /// The sample's nodes with the page's own version moved to `version` (its references to
+    /// other pages keep theirs).
+    fn page_at(version: u64) -> IndexPage {
+        sample().clone_at(version)
+    }
+
+    impl IndexPage {
+        /// This page's nodes, those of the page itself (references to nodes of the page) taking
+        /// version `version`.
+        fn clone_at(&self, version: u64) -> IndexPage {
+            let own = |at: NodePath, child: SubtreeRef| match child {
+                SubtreeRef::Stored { hash, .. } if !at.is_page_top() => {
+                    SubtreeRef::Stored { version, hash }
+                }
+                other => other,
+            };
+            IndexPage::from_nodes(
+                self.nodes()
+                    .iter()
+                    .map(|n| {
+                        let node = match n.node {
+                            IndexNode::Interior { left, right } => IndexNode::Interior {
+                                left: own(n.path.child(0), left),
+                                right: own(n.path.child(1), right),
+                            },
+                            leaf => leaf,
+                        };
+                        (n.path, node)
+                    })
+                    .collect(),
+            )
+        }
+    }
+
+    /// A reference back before version 0, or in a longer varint than the shortest, is refused.
+    #[test]
+    fn a_malformed_reference_back_is_refused() {
+        let page = sample();
+        let mut bytes = Vec::new();
+        page.encode(7, &mut bytes).expect("encode");
+        // The sample's first reference (to version 3) is the first PAGE_CHILD_BACK byte.
+        let at = bytes
+            .iter()
+            .position(|&b| b == PAGE_CHILD_BACK)
+            .expect("a reference");
+        assert_eq!(bytes[at + 1], 4, "7 - 3");
+        // Back 8 from version 7.
+        let mut before_zero = bytes.clone();
+        before_zero[at + 1] = 8;
+        assert_eq!(
+            IndexPage::decode(7, NodePath::ROOT, &before_zero),
+            Err(NodeDecodeError::ChildVersion)
+        );
+        // 4 as two bytes (0x84 0x00): the same number, not the shortest form.
+        let mut longer = bytes.clone();
+        longer.splice(at + 1..at + 2, [0x84, 0x00]);
+        assert_eq!(
+            IndexPage::decode(7, NodePath::ROOT, &longer),
+            Err(NodeDecodeError::ChildVersion)
+        );
+        // A varint that never ends.
+        let mut endless = bytes[..at + 1].to_vec();
+        endless.extend([0xff; 11]);
+        assert!(IndexPage::decode(7, NodePath::ROOT, &endless).is_err());
+        // Back exactly to version 0 is a version like another.
+        let mut to_zero = bytes.clone();
+        to_zero[at + 1] = 7;
+        let decoded = IndexPage::decode(7, NodePath::ROOT, &to_zero).expect("decode");
+        let first_reference = decoded.nodes().iter().find_map(|n| match n.node {
+            IndexNode::Interior {
+                left: SubtreeRef::Stored { version, .. },
+                ..
+            } if n.path.child(0).is_page_top() => Some(version),
+            _ => None,
+        });
+        assert_eq!(first_reference, Some(0));
     }
 
     #[test]
@@ -528,11 +747,11 @@ mod tests {
         nodes.push((path(&[0, 1]), leaf(0x40)));
         let page = IndexPage::from_nodes(nodes);
         assert_eq!(
-            page.encode(&mut Vec::new()),
+            page.encode(7, &mut Vec::new()),
             Err(PageEncodeError::Unreached(NodePath::ROOT))
         );
         assert_eq!(
-            IndexPage::default().encode(&mut Vec::new()),
+            IndexPage::default().encode(7, &mut Vec::new()),
             Err(PageEncodeError::Empty)
         );
         assert_eq!(
