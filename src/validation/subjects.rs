@@ -14,26 +14,26 @@ pub fn check_identifier(
     identifier: &SubjectIdentifier,
     limits: &ValidationLimits,
 ) -> Result<String, FieldError> {
-    let kind_path = format!("{path}.kind");
+    // The paths are made only for an error: every accepted event passes here.
+    let at = |error: FieldError| error.prefixed(path);
     if identifier.kind.is_empty() {
-        return Err(FieldError::new(kind_path, "required"));
+        return Err(at(FieldError::new("kind", "required")));
     }
-    check_identifier_kind(&kind_path, &identifier.kind)?;
-    let value_path = format!("{path}.value");
+    check_identifier_kind("kind", &identifier.kind).map_err(at)?;
     if identifier.value.is_empty() {
-        return Err(FieldError::new(value_path, "required"));
+        return Err(at(FieldError::new("value", "required")));
     }
     if identifier.value.len() > limits.max_identifier_len {
-        return Err(FieldError::new(
-            value_path,
+        return Err(at(FieldError::new(
+            "value",
             format!("at most {} bytes", limits.max_identifier_len),
-        ));
+        )));
     }
     // IdentifierError's messages name the kind and the rule, never the value.
     normalize_identifier(&identifier.kind, &identifier.value).map_err(|error| {
-        FieldError::new(
-            value_path,
+        at(FieldError::new(
+            "value",
             format!("does not normalise (SPEC.md section 6): {error}"),
-        )
+        ))
     })
 }
