@@ -123,6 +123,15 @@ fn signing(c: &mut Criterion) {
     group.bench_function("sign_entry", |b| {
         b.iter(|| signer.sign_entry(black_box(&leaf)))
     });
+    // A group as the sequencer signs them (`sequencer::signing`): one field inversion for all.
+    for entries in [16u64, 100] {
+        let leaves: Vec<_> = (0..entries).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        group.throughput(Throughput::Elements(entries));
+        group.bench_function(format!("sign_entries/{entries}"), |b| {
+            b.iter(|| signer.sign_entries(black_box(&leaves)))
+        });
+    }
+    group.throughput(Throughput::Elements(1));
     group.bench_function("verify_entry_signature", |b| {
         b.iter(|| verify_entry_signature(&key, black_box(&leaf), black_box(&signature)))
     });

@@ -11,8 +11,12 @@ use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use curve25519_dalek::edwards::EdwardsPoint;
+use curve25519_dalek::scalar::Scalar;
+use ed25519_dalek::hazmat::ExpandedSecretKey;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha256, Sha512};
+use zeroize::Zeroizing;
 
 use crate::core::hash::{HASH_LEN, LeafHash};
 
@@ -205,6 +209,9 @@ pub fn entry_signed_message(origin: &str, leaf: &LeafHash) -> Vec<u8> {
 /// printed by `Debug`.
 pub struct LogSigner {
     key: SigningKey,
+    /// The key expanded once (RFC 8032 section 5.1.5: the secret scalar and the nonce prefix),
+    /// for [`LogSigner::sign_entries`]; zeroized on drop as the key is.
+    expanded: ExpandedSecretKey,
     origin: String,
     key_id: KeyId,
 }
@@ -217,6 +224,7 @@ impl LogSigner {
         let key = SigningKey::from_bytes(seed);
         let key_id = KeyId::compute(origin, &key.verifying_key());
         Ok(Self {
+            expanded: ExpandedSecretKey::from(seed),
             key,
             origin: origin.to_owned(),
             key_id,
@@ -246,6 +254,61 @@ impl LogSigner {
     pub fn sign_entry(&self, leaf: &LeafHash) -> EntrySignature {
         let message = entry_signed_message(&self.origin, leaf);
         EntrySignature(self.key.sign(&message).to_bytes())
+    }
+
+    /// Signs the entries whose leaf hashes are `leaves`: the same signatures as [`Self::sign_entry`]
+    /// on each (Ed25519 signatures are deterministic), in about four fifths of the time.
+    ///
+    /// RFC 8032 section 5.1.6 step by step, on ed25519-dalek's expanded key and curve25519-dalek's
+    /// arithmetic, with one change of order: the nonce points `R = [r]B` of all the entries are
+    /// encoded together (`EdwardsPoint::compress_batch_alloc`), with one field inversion for the
+    /// whole group where signing them one by one takes one each (about 4 us of a 20 us signature
+    /// on the machines this was measured on). The nonces are zeroized when the group is signed.
+    pub fn sign_entries(&self, leaves: &[LeafHash]) -> Vec<EntrySignature> {
+        let mut message_prefix =
+            Vec::with_capacity(ENTRY_SIGNATURE_CONTEXT.len() + self.origin.len() + 1);
+        message_prefix.extend_from_slice(ENTRY_SIGNATURE_CONTEXT);
+        message_prefix.extend_from_slice(self.origin.as_bytes());
+        message_prefix.push(b'\n');
+        // Step 2: r = SHA-512(prefix || M) mod L, M = entry_signed_message(origin, leaf).
+        let nonces: Zeroizing<Vec<Scalar>> = Zeroizing::new(
+            leaves
+                .iter()
+                .map(|leaf| {
+                    Scalar::from_hash(
+                        Sha512::new()
+                            .chain_update(self.expanded.hash_prefix)
+                            .chain_update(&message_prefix)
+                            .chain_update(leaf.as_bytes()),
+                    )
+                })
+                .collect(),
+        );
+        // Step 3: R = [r]B, encoded for the whole group at once.
+        let points: Vec<EdwardsPoint> = nonces.iter().map(EdwardsPoint::mul_base).collect();
+        let commitments = EdwardsPoint::compress_batch_alloc(&points);
+        // Steps 4 and 5: k = SHA-512(R || A || M) mod L, S = (r + k * s) mod L; the signature
+        // is R || S.
+        let public = self.key.verifying_key();
+        commitments
+            .iter()
+            .zip(nonces.iter())
+            .zip(leaves)
+            .map(|((commitment, nonce), leaf)| {
+                let challenge = Scalar::from_hash(
+                    Sha512::new()
+                        .chain_update(commitment.as_bytes())
+                        .chain_update(public.as_bytes())
+                        .chain_update(&message_prefix)
+                        .chain_update(leaf.as_bytes()),
+                );
+                let response = challenge * self.expanded.scalar + nonce;
+                let mut signature = [0u8; SIGNATURE_LEN];
+                signature[..32].copy_from_slice(commitment.as_bytes());
+                signature[32..].copy_from_slice(response.as_bytes());
+                EntrySignature(signature)
+            })
+            .collect()
     }
 
     /// Signs a note body as it stands (SPEC.md section 5); [`crate::core::note`] frames it.
@@ -597,6 +660,39 @@ mod tests {
         assert!(verify_entry_signature(&key, &other_leaf, &signature).is_err());
         let other_origin = LogSigner::from_seed("other.example", &[7u8; SEED_LEN]).unwrap();
         assert!(verify_entry_signature(&other_origin.verifier_key(), &leaf, &signature).is_err());
+    }
+
+    /// Signing a group together gives every entry the bytes signing it alone gives (Ed25519 is
+    /// deterministic, so there is one right answer), for groups of every size the sequencer
+    /// makes, with keys and origins of different lengths; and each verifies.
+    #[test]
+    fn entries_signed_together_are_signed_as_one_by_one() {
+        for (origin, seed) in [
+            (ORIGIN, [7u8; SEED_LEN]),
+            ("l", [0u8; SEED_LEN]),
+            (
+                "log.example.org/a-much-longer-origin-than-most/v1",
+                [0xff; SEED_LEN],
+            ),
+        ] {
+            let signer = LogSigner::from_seed(origin, &seed).unwrap();
+            let key = signer.verifier_key();
+            for entries in [0u64, 1, 2, 7, 64, 257] {
+                let leaves: Vec<LeafHash> = (0..entries)
+                    .map(|i| crate::core::hash::leaf_hash(&(i * 7919 + entries).to_be_bytes()))
+                    .collect();
+                let together = signer.sign_entries(&leaves);
+                assert_eq!(together.len(), leaves.len());
+                for (leaf, signature) in leaves.iter().zip(&together) {
+                    assert_eq!(
+                        *signature,
+                        signer.sign_entry(leaf),
+                        "{origin}, {entries} entries"
+                    );
+                    assert_eq!(verify_entry_signature(&key, leaf, signature), Ok(()));
+                }
+            }
+        }
     }
 
     #[test]
