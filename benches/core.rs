@@ -123,7 +123,7 @@ fn signing(c: &mut Criterion) {
     group.bench_function("sign_entry", |b| {
         b.iter(|| signer.sign_entry(black_box(&leaf)))
     });
-    // A group as the sequencer signs them (`sequencer::signing`): one field inversion for all.
+    // A group as the sequencer's signing threads sign them (`sequencer::signing`).
     for entries in [16u64, 100] {
         let leaves: Vec<_> = (0..entries).map(|i| leaf_hash(&i.to_be_bytes())).collect();
         group.throughput(Throughput::Elements(entries));
