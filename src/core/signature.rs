@@ -202,16 +202,17 @@ pub fn entry_signed_message(origin: &str, leaf: &LeafHash) -> Vec<u8> {
 /// The log's private key and the origin it signs for.
 ///
 /// Signing takes `&self` and the type is `Send + Sync`, so one signer serves many threads. The
-/// secret is zeroized when the signer is dropped (ed25519-dalek's `zeroize` feature; AWS-LC clears
-/// the memory it frees) and never printed by `Debug`.
+/// secret is held once, by AWS-LC, which clears the memory it frees when the signer is dropped
+/// (ed25519-dalek's copy, made to derive the public key, is zeroized as `from_seed` returns), and
+/// is never printed by `Debug`.
 ///
 /// The signatures are made by AWS-LC (`aws-lc-rs`), twice as fast here as ed25519-dalek; RFC 8032
 /// signatures are deterministic, so they are the bytes ed25519-dalek would make
 /// (`signatures_are_ed25519_dalek_s`), and every verification is ed25519-dalek's.
 pub struct LogSigner {
-    /// The public half, and the key as ed25519-dalek holds it.
-    key: SigningKey,
-    /// The same key in AWS-LC, which signs.
+    /// The public half, as ed25519-dalek derives it from the seed.
+    key: VerifyingKey,
+    /// The private key, in AWS-LC, which signs.
     signing: Ed25519KeyPair,
     origin: String,
     key_id: KeyId,
@@ -233,11 +234,10 @@ impl LogSigner {
     /// Randomness is the caller's: the core never draws it.
     pub fn from_seed(origin: &str, seed: &[u8; SEED_LEN]) -> Result<Self, SignerError> {
         validate_key_name(origin)?;
-        let key = SigningKey::from_bytes(seed);
-        let signing =
-            Ed25519KeyPair::from_seed_and_public_key(seed, key.verifying_key().as_bytes())
-                .map_err(|rejected| SignerError::Key(rejected.to_string()))?;
-        let key_id = KeyId::compute(origin, &key.verifying_key());
+        let key = SigningKey::from_bytes(seed).verifying_key();
+        let signing = Ed25519KeyPair::from_seed_and_public_key(seed, key.as_bytes())
+            .map_err(|rejected| SignerError::Key(rejected.to_string()))?;
+        let key_id = KeyId::compute(origin, &key);
         Ok(Self {
             key,
             signing,
@@ -261,7 +261,7 @@ impl LogSigner {
         VerifierKey {
             name: self.origin.clone(),
             key_id: self.key_id,
-            key: self.key.verifying_key(),
+            key: self.key,
         }
     }
 
