@@ -742,3 +742,45 @@ async fn a_missing_or_extra_request_case_row_is_reported() {
         "reports: breach case rows: the request policy row of entry 0 is one too many"
     );
 }
+
+/// The cross-checks of the event-id, subject and breach count rows run side by side; when several
+/// of those families diverge, the first in the audit's order is reported, as when they ran one
+/// after the other: the event ids, then the subjects, then the breach counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_several_derived_families_diverge_the_first_in_order_is_reported() {
+    use gdpr_ledger::storage::report_index::CountGroup;
+    use gdpr_ledger::storage::report_index::counts::member_key;
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    let id_key = [b"crm".as_slice(), &[0], b"evt-13"].concat();
+    let id_row = raw_get(&ledger, columns::EVENT_IDS, &id_key);
+    let entry = SequencedEntry::from_bytes(raw_get(&ledger, columns::ENTRIES, &0u64.to_be_bytes()))
+        .expect("entry 0");
+    let token = *entry.subject_token().expect("a subject").as_bytes();
+    let subject_key = columns::subject_entry_key(&token, 1);
+    let subject_row = raw_get(&ledger, columns::SUBJECTS, &subject_key);
+    let at = u64::from_be_bytes(subject_row[..8].try_into().expect("8 bytes"));
+    let member = member_key("crm", &CountGroup::All, 3);
+    tamper(&ledger, columns::EVENT_IDS, &id_key, None);
+    tamper(&ledger, columns::SUBJECTS, &subject_key, None);
+    tamper(&ledger, columns::REPORTS, &member, None);
+
+    let event_ids = "event_ids: the row of crm/evt-13 (entry 13) is missing".to_string();
+    let subjects = format!(
+        "subjects: the row (token {}, seq 1) of entry {at} is missing",
+        hex::encode(token)
+    );
+    let counts = "reports: breach count rows: the member row of (crm, All, the subject of entry 3) is missing".to_string();
+    for expected in [event_ids, subjects, counts] {
+        for threads in THREADS {
+            let error = audit_with(&ledger, &key, threads).expect_err("diverges");
+            assert_eq!(error.to_string(), expected, "{threads:?}");
+        }
+        // Mended, so that the next family's divergence is the first.
+        if expected.starts_with("event_ids") {
+            tamper(&ledger, columns::EVENT_IDS, &id_key, Some(&id_row));
+        } else if expected.starts_with("subjects") {
+            tamper(&ledger, columns::SUBJECTS, &subject_key, Some(&subject_row));
+        }
+    }
+}
