@@ -212,7 +212,7 @@ pub(super) fn run(
                     open.add_jobs(parts, shared, &signing, jobs);
                 }
             }
-            let Some(open) = group.take() else {
+            let Some(mut open) = group.take() else {
                 if stopping && waiting.is_empty() {
                     break;
                 }
@@ -220,6 +220,10 @@ pub(super) fn run(
             };
             let full = open.closed || open.events >= limit;
             if !(stopping || full || progress.ready(open.finishes_early())) {
+                // The writer is busy with the group before: what is planned is signed now, while
+                // this thread would only wait, rather than at the hand-over, which then waits
+                // only for the subject index's version.
+                open.sign_unsent(&signing, 1);
                 group = Some(open);
                 continue;
             }
@@ -489,8 +493,9 @@ impl OpenGroup {
 
     /// Starts signing the entries planned since the last part, if there are at least
     /// `at_least`. After a round of jobs that is [`signing::INLINE_BELOW`], enough for the
-    /// signing threads (fewer wait for more, or for the hand-over, which sends whatever is left:
-    /// a small group is signed there on the sequencer thread). A refused job's entries are gone
+    /// signing threads (fewer wait for more; while the writer is busy, the sequencer signs them
+    /// itself rather than wait, with `at_least` 1; the hand-over sends whatever is left). A
+    /// refused job's entries are gone
     /// from the plan by then (its savepoint was restored), and entries are never taken out of a
     /// plan afterwards, so the parts stay in the order of the entries. The signing threads work
     /// on them while the writer writes the previous group; the hand-over then waits only for the

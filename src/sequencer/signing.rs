@@ -3,7 +3,9 @@
 //! which the signatures depend on: an entry's signature covers its leaf hash, which planning
 //! fixed). The sequencer sends the entries as they are planned, [`INLINE_BELOW`] or more at a
 //! time (`group::OpenGroup::sign_unsent`), so that signing overlaps the previous group's
-//! write, and the rest at the group's hand-over.
+//! write; while the writer is busy with that group, it signs fewer itself rather than wait
+//! (at 16 clients x 1 a group's finish went from 245-251 to 200-209 us); the rest is signed
+//! at the group's hand-over.
 //!
 //! Each call of [`SigningPool::sign`] with [`INLINE_BELOW`] entries or more is split into one
 //! part per thread; a smaller one (a lone unary append) is signed on the sequencer thread, where
