@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rocksdb::{BottommostLevelCompaction, CompactOptions, FlushOptions, WriteBatch};
+use rocksdb::{BottommostLevelCompaction, CompactOptions, WriteBatch};
 
 use super::{LedgerStore, StorageError, columns, synced};
 
@@ -414,17 +414,6 @@ impl LedgerStore {
                 std::fs::remove_file(&path).map_err(io(&path))?;
             }
         }
-        Ok(())
-    }
-
-    fn flush_all(&self) -> Result<(), StorageError> {
-        let mut flush = FlushOptions::default();
-        flush.set_wait(true);
-        let families = columns::ALL
-            .iter()
-            .map(|name| self.cf(name))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.db.flush_cfs_opt(&families, &flush)?;
         Ok(())
     }
 }

@@ -31,7 +31,7 @@ use std::path::Path;
 
 use rocksdb::{
     BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompactionStyle,
-    DBCompressionType, Direction, IteratorMode, Options, ReadOptions, WriteBatch,
+    DBCompressionType, Direction, FlushOptions, IteratorMode, Options, ReadOptions, WriteBatch,
     WriteBufferManager, WriteOptions, statistics::Ticker,
 };
 
@@ -626,6 +626,21 @@ impl LedgerStore {
             }),
             None => Err(StorageError::missing(columns::META, "the origin")),
         }
+    }
+
+    /// Writes every column family's memtable to SST files and waits for it: the WAL files
+    /// holding those rows are then obsolete, and RocksDB deletes them. The erasure purge needs it
+    /// (`docs/erasure.md`), and a clean stop does it, so that the next open (a restart, or
+    /// `audit --data-dir`) has no WAL to replay.
+    pub fn flush_all(&self) -> Result<(), StorageError> {
+        let mut flush = FlushOptions::default();
+        flush.set_wait(true);
+        let families = columns::ALL
+            .iter()
+            .map(|name| self.cf(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.db.flush_cfs_opt(&families, &flush)?;
+        Ok(())
     }
 
     /// The data dir's schema version (`meta`).

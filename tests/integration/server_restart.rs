@@ -95,3 +95,32 @@ async fn a_data_dir_of_another_origin_is_refused() {
     let error = refused.err().expect("another origin is refused");
     assert!(error.to_string().contains("ledger.test/gdpr"), "{error}");
 }
+
+/// A clean stop writes the memtables to SST files: the data dir it leaves has no row in a WAL
+/// file, so the next open (a restart, or `audit --data-dir`) replays none, and what was appended
+/// is in the SST files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_stop_leaves_no_wal_to_replay() {
+    let mut ledger = TestLedger::start().await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    for i in 0..20 {
+        producer
+            .append(submission(&format!("w-{i}"), &format!("p{i}@example.com")))
+            .await
+            .expect("append");
+    }
+    ledger.stop().await;
+    let wal_bytes: u64 = std::fs::read_dir(ledger.data_dir())
+        .expect("data dir")
+        .map(|entry| entry.expect("dir entry"))
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "log"))
+        .map(|entry| entry.metadata().expect("metadata").len())
+        .sum();
+    assert_eq!(wal_bytes, 0, "bytes left in WAL files after a clean stop");
+    ledger.restart().await;
+    assert_eq!(
+        ledger.tree_size().await,
+        20,
+        "what was appended is still there"
+    );
+}
