@@ -744,3 +744,54 @@ fn subjects_are_kind_colon_value_and_tokens_64_hex_digits() {
     let stderr = offline(&["identifiers", "--subject-token", &"ab".repeat(32)]).stderr;
     assert!(stderr.contains("cannot connect to 127.0.0.1:1"), "{stderr}");
 }
+
+/// `gdpr-ledger bench` runs each cell of its matrix on a runtime of its own (one client on a
+/// current-thread runtime, several on a multi-threaded one), reports a row per cell without
+/// errors, and the server's own count of what it appended.
+#[test]
+fn the_load_generator_runs_its_matrix_and_reports_the_servers_count() {
+    let serve = Serve::start();
+    let addr = format!("127.0.0.1:{}", serve.port);
+    let output = ok_as(
+        serve.path(),
+        Some(&serve.dev_token()),
+        &[
+            "bench",
+            "--addr",
+            &addr,
+            "--seconds",
+            "1",
+            "--clients",
+            "1,3",
+            "--batch",
+            "1,4",
+        ],
+    );
+    let rows: Vec<Vec<&str>> = output
+        .stdout
+        .lines()
+        .skip(1)
+        .take_while(|line| !line.trim().is_empty())
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    let cells: Vec<(&str, &str)> = rows.iter().map(|row| (row[0], row[1])).collect();
+    assert_eq!(
+        cells,
+        [("1", "1"), ("3", "1"), ("1", "4"), ("3", "4")],
+        "{}",
+        output.stdout
+    );
+    for row in &rows {
+        let rate: f64 = row[2].parse().expect("appends/s");
+        assert!(rate > 0.0, "{}", output.stdout);
+        assert_eq!(row[6], "0", "errors: {}", output.stdout);
+    }
+    let counted = output
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("server: tree size "))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|size| size.parse::<u64>().ok())
+        .expect("the server's count");
+    assert!(counted > 0, "{}", output.stdout);
+}
