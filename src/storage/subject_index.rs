@@ -15,8 +15,8 @@ use rocksdb::{Direction, IteratorMode, WriteBatch};
 
 use super::{LedgerStore, StorageError, columns};
 use crate::core::subject_index::{
-    IndexCommit, IndexNode, IndexPage, NODE_KEY_LEN, NodeKey, NodePath, SubjectNodeStore,
-    SubtreeRef,
+    IndexCommit, IndexNode, IndexPage, NODE_KEY_LEN, NodeDecodeError, NodeKey, NodePath,
+    SubjectNodeStore, SubtreeRef,
 };
 
 /// `replaced` of a node whose path is new.
@@ -414,6 +414,41 @@ impl LedgerStore {
     }
 }
 
+/// A page row's value is the version of the page it replaced (8 bytes, big-endian; the pruning's
+/// mark, written by `put_subject_index`), then the page's encoding (`IndexPage::encode`).
+fn page_encoding(row: &[u8]) -> Result<&[u8], NodeDecodeError> {
+    row.get(8..).ok_or(NodeDecodeError::Length(row.len()))
+}
+
+/// The page at `key` does not decode.
+pub(crate) fn undecodable_page(key: &NodeKey, error: NodeDecodeError) -> StorageError {
+    StorageError::undecodable(columns::SUBJECT_INDEX_PAGES, format!("page {key}"), error)
+}
+
+impl LedgerStore {
+    /// The stored encodings of the pages at `keys` (`IndexPage::encode`, without their rows'
+    /// pruning mark), in one batched read, not decoded: the audit compares them byte for byte
+    /// with the encodings of the pages it rebuilt, and decodes only those that differ.
+    pub fn read_page_encodings(
+        &self,
+        keys: &[NodeKey],
+    ) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
+        let cf = self.cf(columns::SUBJECT_INDEX_PAGES)?;
+        let raw: Vec<[u8; NODE_KEY_LEN]> = keys.iter().map(NodeKey::to_key_bytes).collect();
+        self.db
+            .batched_multi_get_cf(cf, &raw, false)
+            .into_iter()
+            .zip(keys)
+            .map(|(value, key)| match value? {
+                None => Ok(None),
+                Some(bytes) => page_encoding(&bytes)
+                    .map(|page| Some(page.to_vec()))
+                    .map_err(|e| undecodable_page(key, e)),
+            })
+            .collect()
+    }
+}
+
 impl SubjectNodeStore for LedgerStore {
     type Error = StorageError;
 
@@ -426,20 +461,10 @@ impl SubjectNodeStore for LedgerStore {
             .zip(keys)
             .map(|(value, key)| match value? {
                 None => Ok(None),
-                Some(bytes) => bytes
-                    .get(8..)
-                    .ok_or(crate::core::subject_index::NodeDecodeError::Length(
-                        bytes.len(),
-                    ))
+                Some(bytes) => page_encoding(&bytes)
                     .and_then(|page| IndexPage::decode(key.version, key.path, page))
                     .map(Some)
-                    .map_err(|e| {
-                        StorageError::undecodable(
-                            columns::SUBJECT_INDEX_PAGES,
-                            format!("page {key}"),
-                            e,
-                        )
-                    }),
+                    .map_err(|e| undecodable_page(key, e)),
             })
             .collect()
     }
