@@ -25,7 +25,7 @@ use crate::storage::report_index::counts::{
 use crate::storage::report_index::{Counts, TAG_BREACH_COUNT, TAG_BREACH_MEMBER, count_groups};
 use crate::storage::{
     CHUNK_LEVELS, LedgerStore, SCHEMA_VERSION, StorageError, StoredSignature, columns,
-    decode_subject_head, undecodable_page,
+    decode_subject_head,
 };
 
 /// What a clean audit covered.
@@ -855,34 +855,34 @@ fn audit_index_version(
         }
     }
     let keys: Vec<_> = rebuilt.pages.iter().map(|(key, _)| *key).collect();
-    // A stored page that does not even decode is a divergence of this version too.
-    let damaged = |error| match error {
-        StorageError::Damaged(reason) => mismatch(columns::SUBJECT_INDEX_PAGES, reason.to_string()),
-        other => other.into(),
-    };
-    let stored = store.read_page_encodings(&keys).map_err(damaged)?;
-    let differs = |key| {
-        mismatch(
-            columns::SUBJECT_INDEX_PAGES,
-            format!("page {key} is missing or differs from the rebuilt one"),
-        )
-    };
     let mut encoded = Vec::with_capacity(512);
-    for ((key, page), stored) in rebuilt.pages.iter().zip(stored) {
-        let stored = stored.ok_or_else(|| differs(key))?;
-        // The bytes the server wrote are the rebuilt page's encoding: the same page, since a
-        // page's encoding decodes to that page; nothing to decode.
-        encoded.clear();
-        if page.encode(key.version, &mut encoded).is_ok() && encoded == stored {
-            continue;
-        }
-        // Other bytes may still hold the same page: the versions a page's references to other
-        // pages name depend on the store's history (an upgrade rewrote them, and schema 5 wrote
-        // them in another form); the hashes fix the content.
-        let decoded = IndexPage::decode(key.version, key.path, &stored)
-            .map_err(|error| damaged(undecodable_page(key, error)))?;
-        if !decoded.same_content(page) {
-            return Err(differs(key));
+    // A stored page that does not even decode is a divergence of this version too.
+    let same = store
+        .read_page_encodings(&keys, |at, stored| {
+            let (key, page) = &rebuilt.pages[at];
+            // The bytes the server wrote are the rebuilt page's encoding: the same page, since
+            // a page's encoding decodes to that page; nothing to decode.
+            encoded.clear();
+            if page.encode(key.version, &mut encoded).is_ok() && encoded == stored {
+                return Ok(true);
+            }
+            // Other bytes may still hold the same page: the versions a page's references to
+            // other pages name depend on the store's history (an upgrade rewrote them, and
+            // schema 5 wrote them in another form); the hashes fix the content.
+            Ok(IndexPage::decode(key.version, key.path, stored)?.same_content(page))
+        })
+        .map_err(|error| match error {
+            StorageError::Damaged(reason) => {
+                mismatch(columns::SUBJECT_INDEX_PAGES, reason.to_string())
+            }
+            other => other.into(),
+        })?;
+    for ((key, _), same) in rebuilt.pages.iter().zip(same) {
+        if same != Some(true) {
+            return Err(mismatch(
+                columns::SUBJECT_INDEX_PAGES,
+                format!("page {key} is missing or differs from the rebuilt one"),
+            ));
         }
     }
     Ok(())

@@ -239,10 +239,12 @@ pub(super) async fn serve(
     // WAL (about 1.3 s after a minute of appends). Every row is durable in the WAL already: a
     // flush that fails loses nothing, and only leaves that replay to the next open.
     let flushing = store.clone();
-    match tokio::task::spawn_blocking(move || flushing.flush_all()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::warn!(%error, "the memtables were not flushed at the stop"),
-        Err(error) => tracing::warn!(%error, "the memtables were not flushed at the stop"),
+    let flushed = match tokio::task::spawn_blocking(move || flushing.flush_all()).await {
+        Ok(flushed) => flushed.map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    if let Err(error) = flushed {
+        tracing::warn!(%error, "the memtables were not flushed at the stop");
     }
     drop(store);
     tracing::info!("stopped");

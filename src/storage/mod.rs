@@ -15,7 +15,6 @@ mod first_entries;
 mod memory;
 pub mod report_index;
 mod subject_index;
-pub(crate) use subject_index::undecodable_page;
 mod tail;
 mod tree_cache;
 pub mod tree_chunks;

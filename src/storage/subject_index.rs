@@ -420,30 +420,36 @@ fn page_encoding(row: &[u8]) -> Result<&[u8], NodeDecodeError> {
     row.get(8..).ok_or(NodeDecodeError::Length(row.len()))
 }
 
-/// The page at `key` does not decode.
-pub(crate) fn undecodable_page(key: &NodeKey, error: NodeDecodeError) -> StorageError {
-    StorageError::undecodable(columns::SUBJECT_INDEX_PAGES, format!("page {key}"), error)
-}
-
 impl LedgerStore {
-    /// The stored encodings of the pages at `keys` (`IndexPage::encode`, without their rows'
-    /// pruning mark), in one batched read, not decoded: the audit compares them byte for byte
-    /// with the encodings of the pages it rebuilt, and decodes only those that differ.
-    pub fn read_page_encodings(
+    /// Reads the pages at `keys` in one batched read and hands each stored encoding
+    /// (`IndexPage::encode`, without its row's pruning mark) to `read`, with its position in
+    /// `keys`: decoded for the index's reads, compared byte for byte by the audit, which decodes
+    /// only the pages whose bytes differ from the ones it rebuilt. A page `read` refuses is
+    /// reported as undecodable, naming its key.
+    pub fn read_page_encodings<T>(
         &self,
         keys: &[NodeKey],
-    ) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
+        mut read: impl FnMut(usize, &[u8]) -> Result<T, NodeDecodeError>,
+    ) -> Result<Vec<Option<T>>, StorageError> {
         let cf = self.cf(columns::SUBJECT_INDEX_PAGES)?;
         let raw: Vec<[u8; NODE_KEY_LEN]> = keys.iter().map(NodeKey::to_key_bytes).collect();
         self.db
             .batched_multi_get_cf(cf, &raw, false)
             .into_iter()
             .zip(keys)
-            .map(|(value, key)| match value? {
+            .enumerate()
+            .map(|(at, (value, key))| match value? {
                 None => Ok(None),
                 Some(bytes) => page_encoding(&bytes)
-                    .map(|page| Some(page.to_vec()))
-                    .map_err(|e| undecodable_page(key, e)),
+                    .and_then(|page| read(at, page))
+                    .map(Some)
+                    .map_err(|e| {
+                        StorageError::undecodable(
+                            columns::SUBJECT_INDEX_PAGES,
+                            format!("page {key}"),
+                            e,
+                        )
+                    }),
             })
             .collect()
     }
@@ -453,20 +459,9 @@ impl SubjectNodeStore for LedgerStore {
     type Error = StorageError;
 
     fn read_pages(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexPage>>, StorageError> {
-        let cf = self.cf(columns::SUBJECT_INDEX_PAGES)?;
-        let raw: Vec<[u8; NODE_KEY_LEN]> = keys.iter().map(NodeKey::to_key_bytes).collect();
-        self.db
-            .batched_multi_get_cf(cf, &raw, false)
-            .into_iter()
-            .zip(keys)
-            .map(|(value, key)| match value? {
-                None => Ok(None),
-                Some(bytes) => page_encoding(&bytes)
-                    .and_then(|page| IndexPage::decode(key.version, key.path, page))
-                    .map(Some)
-                    .map_err(|e| undecodable_page(key, e)),
-            })
-            .collect()
+        self.read_page_encodings(keys, |at, page| {
+            IndexPage::decode(keys[at].version, keys[at].path, page)
+        })
     }
 
     fn read_root(&self, version: u64) -> Result<Option<SubtreeRef>, StorageError> {
