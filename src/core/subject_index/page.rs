@@ -158,6 +158,13 @@ impl IndexPage {
         }
     }
 
+    /// A page of these nodes, as [`IndexPage::from_page_nodes`], from a slice: the nodes are
+    /// copied once, into the page.
+    pub(crate) fn from_node_slice(nodes: &[PageNode]) -> Self {
+        debug_assert!(nodes.iter().all(|n| n.hash == n.node.hash()));
+        Self::by_slots(nodes).unwrap_or_else(|| Self::from_page_nodes(nodes.to_vec()))
+    }
+
     /// The page of `nodes` if they are one page's (its top at a page top, each of the others at a
     /// position of its own below it): placed by slot, which is their order by position, without
     /// a sort.

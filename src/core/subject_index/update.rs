@@ -52,11 +52,12 @@ pub fn apply_updates<S: SubjectNodeStore>(
         version: new_version,
         loaded: &loaded,
         open: Vec::new(),
+        spare: Vec::new(),
         pages: Vec::new(),
         stale: Vec::new(),
         misplaced: None,
     };
-    let root = rebuild.subtree(base_root, NodePath::ROOT, &updates)?;
+    let root = rebuild.subtree(base_root, NodePath::ROOT, &updates, None)?;
     let stale = std::mem::take(&mut rebuild.stale);
     Ok(IndexCommit {
         version: new_version,
@@ -212,6 +213,9 @@ struct Rebuild<'a> {
     /// The pages whose tops are being made, innermost last: the top's position and the nodes
     /// of the page made so far.
     open: Vec<(NodePath, Vec<PageNode>)>,
+    /// The node lists of pages already closed, emptied, for the next pages opened: a version
+    /// makes thousands of pages, each from a list of up to 15 nodes.
+    spare: Vec<Vec<PageNode>>,
     pages: Vec<(NodeKey, IndexPage)>,
     stale: Vec<StaleNode>,
     /// A node made with no page open (which the order of the rebuild rules out): the version
@@ -219,43 +223,55 @@ struct Rebuild<'a> {
     misplaced: Option<NodePath>,
 }
 
-impl Rebuild<'_> {
-    /// The loaded node at `key` and its hash, from its page.
+/// The loaded page that holds a node's parent, and its version: a child of that version below
+/// the parent's page top is in the same page, so it is found without looking the page up.
+type Within<'a> = Option<(u64, &'a IndexPage)>;
+
+impl<'a> Rebuild<'a> {
+    /// The loaded node at `key` and its hash, and the page that holds it: `within`, when the
+    /// node is in its parent's page, else its own page, looked up.
     fn loaded_node<E: std::error::Error + 'static>(
         &self,
         key: NodeKey,
-    ) -> Result<PageNode, SubjectIndexStoreError<E>> {
-        let page = NodeKey {
-            version: key.version,
-            path: key.path.page_top(),
+        within: Within<'a>,
+    ) -> Result<(&'a PageNode, &'a IndexPage), SubjectIndexStoreError<E>> {
+        let loaded: &'a HashMap<NodeKey, IndexPage> = self.loaded;
+        let page = match within {
+            Some((version, page)) if version == key.version && !key.path.is_page_top() => {
+                Some(page)
+            }
+            _ => loaded.get(&NodeKey {
+                version: key.version,
+                path: key.path.page_top(),
+            }),
         };
-        self.loaded
-            .get(&page)
-            .and_then(|page| page.entry(&key.path))
-            .copied()
+        page.and_then(|page| page.entry(&key.path).map(|node| (node, page)))
             .ok_or(SubjectIndexStoreError::MissingNode(key))
     }
 
     /// The new version of the subtree `current` at `path` after `updates` (sorted, all below
     /// `path`).
+    /// `within`: the loaded page of the node above `path`, if any.
     fn subtree<E: std::error::Error + 'static>(
         &mut self,
         current: SubtreeRef,
         path: NodePath,
         updates: &[Update],
+        within: Within<'a>,
     ) -> Result<SubtreeRef, SubjectIndexStoreError<E>> {
         let version = match current {
             // An unchanged subtree that starts a page stays where it is; one inside a page that
             // the version rewrites is copied into the new page.
             SubtreeRef::Stored { version, .. } if updates.is_empty() && !path.is_page_top() => {
-                return self.copy(NodeKey { version, path });
+                return self.copy(NodeKey { version, path }, within);
             }
             _ if updates.is_empty() => return Ok(current),
             SubtreeRef::Empty => return Ok(self.fresh(path, updates)),
             SubtreeRef::Stored { version, .. } => version,
         };
         let key = NodeKey { version, path };
-        let node = self.loaded_node(key)?.node;
+        let (loaded, page) = self.loaded_node(key, within)?;
+        let node = loaded.node;
         if path.is_page_top() {
             self.stale.push(StaleNode {
                 since: self.version,
@@ -279,8 +295,9 @@ impl Rebuild<'_> {
             IndexNode::Interior { left, right } => {
                 self.open_page(path);
                 let split = split_point(updates, path.depth());
-                let left = self.subtree(left, path.child(0), &updates[..split])?;
-                let right = self.subtree(right, path.child(1), &updates[split..])?;
+                let within = Some((version, page));
+                let left = self.subtree(left, path.child(0), &updates[..split], within)?;
+                let right = self.subtree(right, path.child(1), &updates[split..], within)?;
                 Ok(self.write(path, IndexNode::Interior { left, right }))
             }
         }
@@ -290,14 +307,18 @@ impl Rebuild<'_> {
     fn copy<E: std::error::Error + 'static>(
         &mut self,
         key: NodeKey,
+        within: Within<'a>,
     ) -> Result<SubtreeRef, SubjectIndexStoreError<E>> {
-        let loaded = self.loaded_node(key)?;
+        let (loaded, page) = self.loaded_node(key, within)?;
         let node = match loaded.node {
             IndexNode::Leaf { .. } => loaded.node,
-            IndexNode::Interior { left, right } => IndexNode::Interior {
-                left: self.subtree(left, key.path.child(0), &[])?,
-                right: self.subtree(right, key.path.child(1), &[])?,
-            },
+            IndexNode::Interior { left, right } => {
+                let within = Some((key.version, page));
+                IndexNode::Interior {
+                    left: self.subtree(left, key.path.child(0), &[], within)?,
+                    right: self.subtree(right, key.path.child(1), &[], within)?,
+                }
+            }
         };
         // The children keep their hashes (only their versions change), so the node's hash does.
         self.add(PageNode {
@@ -349,7 +370,8 @@ impl Rebuild<'_> {
     /// made.
     fn open_page(&mut self, path: NodePath) {
         if path.is_page_top() {
-            self.open.push((path, Vec::new()));
+            let nodes = self.spare.pop().unwrap_or_default();
+            self.open.push((path, nodes));
         }
     }
 
@@ -371,7 +393,8 @@ impl Rebuild<'_> {
             // A leaf at a page top: a page of one node.
             _ => None,
         };
-        self.close(node, nodes.unwrap_or_default());
+        let nodes = nodes.unwrap_or_else(|| self.spare.pop().unwrap_or_default());
+        self.close(node, nodes);
     }
 
     fn close(&mut self, top: PageNode, mut nodes: Vec<PageNode>) {
@@ -380,7 +403,9 @@ impl Rebuild<'_> {
             path: top.path.page_top(),
         };
         nodes.push(top);
-        self.pages.push((key, IndexPage::from_page_nodes(nodes)));
+        self.pages.push((key, IndexPage::from_node_slice(&nodes)));
+        nodes.clear();
+        self.spare.push(nodes);
     }
 
     /// The pages written, sorted by key; an error if a node was made outside every page.
@@ -421,6 +446,7 @@ mod tests {
             version: 9,
             loaded: &loaded,
             open: Vec::new(),
+            spare: Vec::new(),
             pages: Vec::new(),
             stale: Vec::new(),
             misplaced: None,
