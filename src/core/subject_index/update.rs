@@ -48,95 +48,23 @@ pub fn apply_updates<S: SubjectNodeStore>(
     };
     let updates = last_update_per_token(updates);
     let loaded = read_update_paths(store, base_root, &updates)?;
-    rebuild_version(new_version, &loaded, base_root, &updates, PARALLEL_FROM)
-}
-
-/// From this many updates, a version's two halves (the tokens whose first bit is 0, and those
-/// whose first bit is 1) are rebuilt side by side, on the calling thread and one more: the
-/// sequencer makes each commit group's version between planning the group and handing it to the
-/// writer, so the version's time is the group's. Fewer updates (a lone append's) are rebuilt on
-/// the calling thread alone, which a thread's start would only delay. Either way the version is
-/// the same, byte for byte.
-const PARALLEL_FROM: usize = 256;
-
-/// Rebuilds `updates` (sorted, one per token) over `base_root` from the `loaded` pages as version
-/// `version`: both halves side by side when there are `parallel_from` updates or more, each half
-/// has some, and the root is an interior node (only then are the halves independent: each
-/// rewrites its own pages, and only the root's page is shared).
-fn rebuild_version<E: std::error::Error + Send + 'static>(
-    version: u64,
-    loaded: &HashMap<NodeKey, IndexPage>,
-    base_root: SubtreeRef,
-    updates: &[Update],
-    parallel_from: usize,
-) -> Result<IndexCommit, SubjectIndexStoreError<E>> {
-    let split = split_point(updates, 0);
-    let root_page = match base_root {
-        SubtreeRef::Stored { version: at, .. }
-            if updates.len() >= parallel_from && split > 0 && split < updates.len() =>
-        {
-            let key = NodeKey {
-                version: at,
-                path: NodePath::ROOT,
-            };
-            loaded.get(&key).map(|page| (key, page))
-        }
-        _ => None,
+    let mut rebuild = Rebuild {
+        version: new_version,
+        loaded: &loaded,
+        open: Vec::new(),
+        spare: Vec::new(),
+        pages: Vec::new(),
+        stale: Vec::new(),
+        misplaced: None,
     };
-    let interior = root_page.and_then(|(key, page)| match page.node(&NodePath::ROOT) {
-        Some(IndexNode::Interior { left, right }) => Some((key, page, left, right)),
-        _ => None,
-    });
-    let Some((root_key, root_page, left, right)) = interior else {
-        let mut rebuild = Rebuild::new(version, loaded);
-        let root = rebuild.subtree(base_root, NodePath::ROOT, updates, None)?;
-        return rebuild.into_commit(root);
-    };
-    let within = Some((root_key.version, root_page));
-    let half = |child: SubtreeRef, bit: u8, updates: &[Update]| {
-        let mut rebuild = Rebuild::new(version, loaded);
-        // The root's page is open in each half: the nodes each makes above depth 4 are the
-        // root page's, joined below.
-        rebuild.open_page(NodePath::ROOT);
-        let made = rebuild.subtree(child, NodePath::ROOT.child(bit), updates, within);
-        (rebuild, made)
-    };
-    let ((mut whole, left), (other, right)) = std::thread::scope(|scope| {
-        let right_half = scope.spawn(|| half(right, 1, &updates[split..]));
-        let left_half = half(left, 0, &updates[..split]);
-        match right_half.join() {
-            Ok(right_half) => (left_half, right_half),
-            // A panic is the rebuild's bug: resumed, never turned into a version or an error.
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    });
-    let (left, right) = (left?, right?);
-    // As the rebuild on one thread would have it: the root's page first among the stale pages,
-    // then the left half's, then the right's.
-    let mut stale = Vec::with_capacity(1 + whole.stale.len() + other.stale.len());
-    stale.push(StaleNode {
-        since: version,
-        key: root_key,
-    });
-    stale.append(&mut whole.stale);
-    stale.extend(other.stale);
-    whole.stale = stale;
-    whole.pages.extend(other.pages);
-    whole.misplaced = whole.misplaced.or(other.misplaced);
-    match (whole.open.as_mut_slice(), other.open.as_slice()) {
-        ([(top, nodes)], [(other_top, other_nodes)])
-            if *top == NodePath::ROOT && *other_top == NodePath::ROOT =>
-        {
-            nodes.extend_from_slice(other_nodes);
-        }
-        // Each half closes every page it opens above the root's (the rebuild's order): were
-        // one left open, the version is refused (`into_pages`) rather than written without it.
-        _ => {
-            whole.misplaced.get_or_insert(NodePath::ROOT);
-        }
-    }
-    let root = whole.write(NodePath::ROOT, IndexNode::Interior { left, right });
-    whole.into_commit(root)
+    let root = rebuild.subtree(base_root, NodePath::ROOT, &updates, None)?;
+    let stale = std::mem::take(&mut rebuild.stale);
+    Ok(IndexCommit {
+        version: new_version,
+        root,
+        pages: rebuild.into_pages()?,
+        stale,
+    })
 }
 
 /// The updates sorted by token, keeping the last one given for each token.
@@ -300,32 +228,6 @@ struct Rebuild<'a> {
 type Within<'a> = Option<(u64, &'a IndexPage)>;
 
 impl<'a> Rebuild<'a> {
-    fn new(version: u64, loaded: &'a HashMap<NodeKey, IndexPage>) -> Self {
-        Self {
-            version,
-            loaded,
-            open: Vec::new(),
-            spare: Vec::new(),
-            pages: Vec::new(),
-            stale: Vec::new(),
-            misplaced: None,
-        }
-    }
-
-    /// The version made, whose root is `root`.
-    fn into_commit<E: std::error::Error + 'static>(
-        mut self,
-        root: SubtreeRef,
-    ) -> Result<IndexCommit, SubjectIndexStoreError<E>> {
-        let stale = std::mem::take(&mut self.stale);
-        Ok(IndexCommit {
-            version: self.version,
-            root,
-            pages: self.into_pages()?,
-            stale,
-        })
-    }
-
     /// The loaded node at `key` and its hash, and the page that holds it: `within`, when the
     /// node is in its parent's page, else its own page, looked up.
     fn loaded_node<E: std::error::Error + 'static>(
@@ -564,60 +466,6 @@ mod tests {
                 if key.version == 9 && key.path == below_top.page_top()),
             "{refused:?}"
         );
-    }
-
-    /// The two halves rebuilt side by side make the version that the rebuild on one thread
-    /// makes: the same root, the same pages, the same stale pages in the same order.
-    #[test]
-    fn both_halves_side_by_side_make_the_version_one_thread_makes() {
-        use crate::core::subject_index::{MemorySubjectStore, sample_updates};
-        let mut store = MemorySubjectStore::new();
-        for (version, start) in (1u64..).zip([0u64, 3_000, 6_000]) {
-            let base = version.checked_sub(1).filter(|v| *v > 0);
-            let updates = sample_updates(start..start + 3_000);
-            let commit = apply_updates(&store, base, version, &updates).expect("applies");
-            store.commit(commit);
-        }
-        // A tenth of the tokens get a new head, and 500 tokens are new.
-        let moved = sample_updates((0..9_000).step_by(10).chain(20_000..20_500))
-            .into_iter()
-            .map(|(token, head)| {
-                let later = head.last_index + 100_000;
-                (
-                    token,
-                    SubjectHead {
-                        count: 2,
-                        last_index: later,
-                        ..head
-                    },
-                )
-            })
-            .collect::<Vec<_>>();
-        let updates = last_update_per_token(&moved);
-        let base_root = read_root(&store, 3).expect("the root");
-        let loaded = read_update_paths(&store, base_root, &updates).expect("the pages");
-        let alone = rebuild_version::<std::convert::Infallible>(
-            4,
-            &loaded,
-            base_root,
-            &updates,
-            usize::MAX,
-        )
-        .expect("one");
-        let halves =
-            rebuild_version::<std::convert::Infallible>(4, &loaded, base_root, &updates, 1)
-                .expect("two");
-        assert!(alone.pages.len() > 100 && alone.stale.len() > 100);
-        assert_eq!(halves, alone);
-        // And the version is the index's: its root is the one a fresh build of the same heads has.
-        let mut heads: std::collections::BTreeMap<_, _> = (0..9_000u64)
-            .map(|n| sample_updates(std::iter::once(n))[0])
-            .collect();
-        heads.extend(moved);
-        let fresh = MemorySubjectStore::new();
-        let all: Vec<_> = heads.into_iter().collect();
-        let rebuilt = apply_updates(&fresh, None, 1, &all).expect("applies");
-        assert_eq!(halves.root_hash(), rebuilt.root_hash());
     }
 
     #[test]
