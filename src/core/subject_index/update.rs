@@ -250,8 +250,7 @@ impl<'a> Rebuild<'a> {
     }
 
     /// The new version of the subtree `current` at `path` after `updates` (sorted, all below
-    /// `path`).
-    /// `within`: the loaded page of the node above `path`, if any.
+    /// `path`); `within` is the loaded page of the node above `path`, if any.
     fn subtree<E: std::error::Error + 'static>(
         &mut self,
         current: SubtreeRef,
