@@ -12,34 +12,45 @@ use gdpr_ledger::store_audit::{AuditThreads, StoreAuditError, audit_store, audit
 
 const EVENTS: u64 = 30;
 
+/// The collection event `evt-{n}` about the subject `p{subject}@example.com`.
+fn collection(n: u64, subject: u64) -> pb::EventSubmission {
+    common::collection(
+        &format!("evt-{n}"),
+        "email",
+        &format!("p{subject}@example.com"),
+    )
+}
+
+/// Appends the collection events of `numbers` in one batch, event `n` about subject `subject(n)`.
+async fn append_collections(
+    producer: &mut common::Client,
+    numbers: std::ops::Range<u64>,
+    subject: impl Fn(u64) -> u64,
+) {
+    producer
+        .append_batch(pb::AppendBatchRequest {
+            submissions: numbers.map(|n| collection(n, subject(n))).collect(),
+            include_bundle: false,
+        })
+        .await
+        .expect("batch");
+}
+
 /// A stopped ledger holding 30 entries about 5 subjects, appended unary and in batches.
 async fn make_log() -> TestLedger {
     let mut ledger = TestLedger::start().await;
     let mut producer = ledger.client(PRODUCER_TOKEN).await;
-    let submission = |n: u64| {
-        common::collection(
-            &format!("evt-{n}"),
-            "email",
-            &format!("p{}@example.com", n % 5),
-        )
-    };
     for n in 0..10 {
         producer
             .append(pb::AppendRequest {
-                submission: Some(submission(n)),
+                submission: Some(collection(n, n % 5)),
                 include_bundle: false,
             })
             .await
             .expect("append");
     }
     for start in [10, 20] {
-        producer
-            .append_batch(pb::AppendBatchRequest {
-                submissions: (start..start + 10).map(submission).collect(),
-                include_bundle: false,
-            })
-            .await
-            .expect("batch");
+        append_collections(&mut producer, start..start + 10, |n| n % 5).await;
     }
     ledger.stop().await;
     ledger
@@ -67,6 +78,24 @@ fn tamper(ledger: &TestLedger, family: &str, key: &[u8], value: Option<&[u8]>) {
         Some(value) => db.put_cf(cf, key, value).expect("raw put"),
         None => db.delete_cf(cf, key).expect("raw delete"),
     }
+}
+
+/// A row's key and value, as RocksDB hands them over.
+type RawRow = (Box<[u8]>, Box<[u8]>);
+
+/// Every row of `family`, straight from RocksDB.
+fn raw_rows(ledger: &TestLedger, family: &str) -> Vec<RawRow> {
+    let db = rocksdb::DB::open_cf_for_read_only(
+        &rocksdb::Options::default(),
+        ledger.data_dir(),
+        columns::ALL,
+        false,
+    )
+    .expect("raw open");
+    let cf = db.cf_handle(family).expect("column family");
+    db.iterator_cf(cf, rocksdb::IteratorMode::Start)
+        .map(|row| row.expect("readable"))
+        .collect()
 }
 
 fn raw_get(ledger: &TestLedger, family: &str, key: &[u8]) -> Vec<u8> {
@@ -438,21 +467,7 @@ async fn a_changed_missing_or_extra_tree_chunk_row_is_reported() {
         let mut ledger = TestLedger::start().await;
         let mut producer = ledger.client(PRODUCER_TOKEN).await;
         for start in [0u64, 70] {
-            producer
-                .append_batch(pb::AppendBatchRequest {
-                    submissions: (start..start + 70)
-                        .map(|n| {
-                            common::collection(
-                                &format!("evt-{n}"),
-                                "email",
-                                &format!("p{}@example.com", n % 7),
-                            )
-                        })
-                        .collect(),
-                    include_bundle: false,
-                })
-                .await
-                .expect("batch");
+            append_collections(&mut producer, start..start + 70, |n| n % 7).await;
         }
         ledger.stop().await;
         let key = key_of(&mut ledger).await;
@@ -794,43 +809,26 @@ async fn pages_in_other_bytes_of_the_same_content_audit_clean() {
     let mut ledger = TestLedger::start().await;
     let mut producer = ledger.client(PRODUCER_TOKEN).await;
     // Enough subjects for pages below the top page, so that pages hold references.
-    producer
-        .append_batch(pb::AppendBatchRequest {
-            submissions: (0..60)
-                .map(|n| {
-                    common::collection(&format!("evt-{n}"), "email", &format!("p{n}@example.com"))
-                })
-                .collect(),
-            include_bundle: false,
-        })
-        .await
-        .expect("batch");
+    append_collections(&mut producer, 0..60, |n| n).await;
     ledger.stop().await;
     let key = key_of(&mut ledger).await;
-    let db = rocksdb::DB::open_cf(
-        &rocksdb::Options::default(),
-        ledger.data_dir(),
-        columns::ALL,
-    )
-    .expect("raw open");
-    let cf = db.cf_handle(columns::SUBJECT_INDEX_PAGES).expect("family");
-    let rows: Vec<_> = db
-        .iterator_cf(cf, rocksdb::IteratorMode::Start)
-        .map(|row| row.expect("readable"))
-        .collect();
     let mut rewritten = 0;
-    for (row_key, value) in rows {
+    for (row_key, value) in raw_rows(&ledger, columns::SUBJECT_INDEX_PAGES) {
         let node_key = NodeKey::from_key_bytes(&row_key).expect("a page key");
         let page =
             IndexPage::decode(node_key.version, node_key.path, &value[8..]).expect("decodes");
         let mut old_form = value[..8].to_vec();
         page.encode_as_schema_5(&mut old_form).expect("encodes");
         if old_form[..] != value[..] {
-            db.put_cf(cf, &row_key, &old_form).expect("raw put");
+            tamper(
+                &ledger,
+                columns::SUBJECT_INDEX_PAGES,
+                &row_key,
+                Some(&old_form),
+            );
             rewritten += 1;
         }
     }
-    drop(db);
     assert!(rewritten > 0, "no page holds a reference");
     for threads in THREADS {
         audit_with(&ledger, &key, threads).expect("the same pages in other bytes audit clean");
