@@ -292,8 +292,9 @@ fn encode_subject_head(head: &SubjectHead) -> ([u8; 24], usize) {
 pub struct NewEntry {
     /// The entry's index.
     pub index: u64,
-    /// The entry bytes.
-    pub bytes: Vec<u8>,
+    /// The entry bytes (shared: the sequencer keeps them for the groups planned after this one
+    /// until it is durable).
+    pub bytes: bytes::Bytes,
     /// Its signature.
     pub signature: StoredSignature,
 }
