@@ -1,13 +1,13 @@
 //! The sequencer thread: gathers jobs into commit groups, plans them into entries, signs, commits.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use super::index_cache::IndexTail;
+use super::index_cache::IndexNodeCache;
 use super::reads::GroupReads;
 use super::signing::{self, Signing, SigningPool};
 use super::writer;
@@ -38,13 +38,13 @@ pub(super) enum ReceiptSource {
     Existing(u64),
 }
 
-/// The group being built, on top of the durable state and of the two groups before it, which
-/// may still be being finished and written.
+/// The group being built, on top of the durable state and of the group before it, whose write
+/// may still be in flight.
 struct GroupPlan {
     /// The durable state the group's jobs name, read before planning.
     reads: GroupReads,
-    /// What the two previous groups changed: consulted before `reads`, which may not hold it yet.
-    pending: Pending,
+    /// What the previous group changed: consulted before `reads`, which may not hold it yet.
+    pending: PendingGroup,
     tail: Tail,
     entries: Vec<PlannedEntry>,
     commit: CommitGroup,
@@ -74,48 +74,27 @@ enum SubjectKey {
     Shredded,
 }
 
-/// What a closed group changed, kept by the sequencer while the finisher and the writer make it
-/// durable, so that the next groups are planned on top of it (the reads of a group are made
-/// before it is planned, and the store does not show an unwritten group). The maps are the
-/// group's own, moved, not copied; its entries' bytes are shared with its commit.
+/// What a planned group changed, kept by the sequencer while the writer makes it durable, so
+/// that the next group is planned on top of it (the reads of a group are made before it is
+/// planned, and the store does not show an unwritten group). The maps are the planned group's
+/// own, moved, not copied; its entries are read from the commit the writer holds.
 #[derive(Default)]
-struct PendingGroup {
+pub(super) struct PendingGroup {
     event_ids: HashMap<(String, String), (EventIdRecord, usize)>,
     directory: HashMap<[u8; 32], [u8; 32]>,
     heads: HashMap<[u8; 32], SubjectHead>,
     keys: HashMap<[u8; 32], SubjectKey>,
     identifiers: HashMap<[u8; 32], Vec<String>>,
-    /// The index of the first entry in `entries`.
-    first: u64,
-    entries: Vec<bytes::Bytes>,
+    commit: Option<Arc<CommitGroup>>,
 }
 
-/// The groups closed before the one being planned that may not be durable yet, newest first. Two
-/// at most: when a group is closed, the group before it may be at the finisher (or waiting for
-/// the writer) and the one before that being written; the one before those was written before
-/// the writer took its successor, which was before the finisher was free to take the group
-/// just closed, so before the next group's first read.
-#[derive(Default)]
-struct Pending {
-    newer: PendingGroup,
-    older: PendingGroup,
-}
-
-impl Pending {
-    /// What the newest pending group that has it says, through `find`.
-    fn find<'a, T: ?Sized>(
-        &'a self,
-        find: impl Fn(&'a PendingGroup) -> Option<&'a T>,
-    ) -> Option<&'a T> {
-        find(&self.newer).or_else(|| find(&self.older))
-    }
-
-    /// The bytes of a pending group's entry at `index`, if one has it.
+impl PendingGroup {
+    /// The bytes of the pending group's entry at `index`, if it has it.
     fn entry(&self, index: u64) -> Option<&[u8]> {
-        self.find(|group| {
-            let position = usize::try_from(index.checked_sub(group.first)?).ok()?;
-            group.entries.get(position).map(|bytes| &**bytes)
-        })
+        let entries = &self.commit.as_ref()?.entries;
+        let first = entries.first()?.index;
+        let entry = entries.get(usize::try_from(index.checked_sub(first)?).ok()?)?;
+        (entry.index == index).then_some(&*entry.bytes)
     }
 }
 
@@ -149,29 +128,29 @@ struct Savepoint {
 pub(super) fn run(
     parts: SequencerParts,
     mut tail: Tail,
-    index: IndexTail,
     mut queue: mpsc::Receiver<Message>,
     wake: mpsc::WeakSender<Message>,
     shared: Arc<SequencerShared>,
 ) {
-    // Made by the finisher, or here for a small group while the finisher is idle: never by both
-    // at once, so the lock is never waited for; it only lets either thread hold the version.
-    let index = Mutex::new(index);
+    let mut index_cache = IndexNodeCache::new(
+        parts.config.subject_index_cache_depth,
+        parts.config.subject_index_cache_mib.saturating_mul(1 << 20),
+    );
     // The most entries one group takes; at least one job always fits, whatever its size.
     let limit = parts.config.max_group_entries.max(1);
     let mut stopping = false;
-    let mut pending = Pending::default();
-    let progress = Progress::default();
+    let mut pending = PendingGroup::default();
+    // Groups handed to the writer, groups it is in the final write of, groups it has written.
+    let progress = WriterProgress::default();
     std::thread::scope(|scope| {
-        // Rendezvous: the finisher holds at most one group, the writer one. The group after
-        // them is planned meanwhile, job by job as they arrive, and closed once the stage it
-        // goes to is free or the group is full: so it takes every job that arrived meanwhile. A
-        // big group goes to the finisher, which makes its subject-index version and checkpoint
-        // while the writer writes the group before; a small one is finished here, once the
-        // writer is idle too ([`FINISH_APART_FROM`]).
-        let (to_writer, for_writer) = std::sync::mpsc::sync_channel::<PlannedGroup>(0);
-        let (to_finisher, for_finisher) = std::sync::mpsc::sync_channel::<Closed>(0);
-        let (parts, shared, progress, index) = (&parts, &shared, &progress, &index);
+        // A rendezvous: at most one group is in flight. The group after it is planned meanwhile,
+        // job by job as they arrive, and finished once the writer is idle or the group is full:
+        // so it takes every job that arrived during the previous write and sync. A big group is
+        // finished earlier, once the writer is in its final write (`FINISH_EARLY_FROM`), so that
+        // its subject-index version and checkpoint are made during that write and sync. The
+        // writer takes it when the write returns.
+        let (handoff, handed) = std::sync::mpsc::sync_channel::<PlannedGroup>(0);
+        let (parts, shared, progress) = (&parts, &shared, &progress);
         let signing = SigningPool::start(
             scope,
             parts.signer.clone(),
@@ -179,49 +158,29 @@ pub(super) fn run(
         );
         let started = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn_scoped(scope, {
-                let wake = wake.clone();
-                move || writer::run(parts, shared, for_writer, &progress.writer, &wake)
+            .spawn_scoped(scope, move || {
+                writer::run(parts, shared, handed, progress, &wake);
             });
         if let Err(error) = started {
             shared.fail(format!("cannot start the writer thread: {error}"));
-        }
-        let started = std::thread::Builder::new()
-            .name("ledger-finisher".into())
-            .spawn_scoped(scope, {
-                let to_writer = to_writer.clone();
-                move || {
-                    run_finisher(
-                        parts,
-                        shared,
-                        index,
-                        for_finisher,
-                        &to_writer,
-                        progress,
-                        &wake,
-                    )
-                }
-            });
-        if let Err(error) = started {
-            shared.fail(format!("cannot start the finisher thread: {error}"));
         }
         let mut group: Option<OpenGroup> = None;
         // Jobs received but not yet taken into a group: those that must wait for the open group
         // to be handed over (it is full, or one of them is a group of its own).
         let mut waiting = std::collections::VecDeque::new();
         loop {
-            let apart = group.as_ref().is_some_and(OpenGroup::finishes_apart);
-            let ready = group.is_some() && progress.ready(apart);
+            let early = group.as_ref().is_some_and(OpenGroup::finishes_early);
+            let ready = group.is_some() && progress.ready(early);
             if !ready && !stopping && !fits(&waiting, group.as_ref(), limit) {
-                // A group waiting for a stage asks to be woken when it is ready for it (and
-                // looks once more: it may be by now). Without one, only a job wakes the
+                // A group waiting for the writer asks to be woken when the writer is ready for it
+                // (and looks once more: it may be by now). Without one, only a job wakes the
                 // sequencer.
-                if group.is_some() && progress.wake_when_ready(apart) {
+                if group.is_some() && progress.wake_when_ready(early) {
                     continue;
                 }
                 match queue.blocking_recv() {
                     None | Some(Message::Stop) => stopping = true,
-                    Some(Message::StageReady) => {}
+                    Some(Message::WriterReady) => {}
                     Some(Message::Job(job)) => waiting.push_back(job),
                 }
             }
@@ -234,7 +193,7 @@ pub(super) fn run(
                         waiting.push_back(job);
                     }
                     Ok(Message::Stop) => stopping = true,
-                    Ok(Message::StageReady) => {}
+                    Ok(Message::WriterReady) => {}
                     Err(_) => break,
                 }
             }
@@ -260,9 +219,10 @@ pub(super) fn run(
                 continue;
             };
             let full = open.closed || open.events >= limit;
-            if !(stopping || full || progress.ready(open.finishes_apart())) {
-                // The stages are busy with the groups before: what is planned is signed now,
-                // while this thread would only wait, rather than at the hand-over.
+            if !(stopping || full || progress.ready(open.finishes_early())) {
+                // The writer is busy with the group before: what is planned is signed now, while
+                // this thread would only wait, rather than at the hand-over, which then waits
+                // only for the subject index's version.
                 open.sign_unsent(&signing, 1);
                 group = Some(open);
                 continue;
@@ -274,56 +234,42 @@ pub(super) fn run(
                 events = open.events
             )
             .entered();
-            // A full group, or the last at a stop, may be closed while the finisher is busy: it
-            // then goes to the finisher too, after the group it holds.
-            let apart = open.finishes_apart() || !progress.finisher.idle();
-            let (closed, next) = open.close(&signing);
-            tail = closed.tail().clone();
-            pending = next;
-            if apart {
-                progress.finisher.handing();
-                if let Err(unsent) = to_finisher.send(closed) {
-                    // The finisher has stopped: it could not start.
-                    writer::refuse_all(
-                        shared,
-                        unsent.0.into_accepted(),
-                        "the finisher has stopped",
-                    );
-                }
-                continue;
-            }
-            let planned = match closed {
-                Closed::Planned(planned) => planned,
-                Closed::Unfinished(closed) => match finish_group(parts, shared, index, closed) {
-                    Ok(planned) => planned,
-                    // `refuse_all` has already marked the sequencer failed and answered it.
-                    Err(failure) => {
-                        debug_assert!(shared.has_failed(), "{failure}");
+            let finish_started = Instant::now();
+            match finish_group(parts, &tail, open, shared, &mut index_cache, &signing) {
+                Ok((planned, next)) => {
+                    if planned.checkpoint.is_some() {
+                        shared
+                            .stats
+                            .group_finish_duration
+                            .observe(finish_started.elapsed());
+                    }
+                    let new_tail = planned.tail.clone();
+                    shared.stats.groups_planned.fetch_add(1, Ordering::Relaxed);
+                    // A small group with nothing else to plan meanwhile is written here: handing
+                    // it over would only add the writer thread's wake-up to its latency.
+                    let inline = planned.leaves.len() < parts.config.write_inline_below
+                        && waiting.is_empty()
+                        && queue.is_empty()
+                        && progress.ready(false);
+                    progress.handing();
+                    if inline {
+                        writer::write_group(parts, shared, planned, &|| {});
+                        progress.written();
+                    } else if let Err(unsent) = handoff.send(planned) {
+                        // The writer has stopped: it could not start.
+                        writer::refuse_all(shared, unsent.0.accepted, "the writer has stopped");
                         continue;
                     }
-                },
-            };
-            // A small group with nothing else to plan meanwhile is written here: handing it over
-            // would only add the writer thread's wake-up to its latency.
-            let inline = planned.leaves.len() < parts.config.write_inline_below
-                && waiting.is_empty()
-                && queue.is_empty()
-                && progress.writer.idle();
-            shared.stats.groups_planned.fetch_add(1, Ordering::Relaxed);
-            progress.writer.handing();
-            if inline {
-                writer::write_group(parts, shared, planned);
-                progress.writer.done();
-            } else if let Err(unsent) = to_writer.send(planned) {
-                // The writer has stopped: it could not start.
-                writer::refuse_all(shared, unsent.0.accepted, "the writer has stopped");
+                    tail = new_tail;
+                    pending = next;
+                }
+                // `refuse_all` has already marked the sequencer failed and answered the group.
+                Err(failure) => debug_assert!(shared.has_failed(), "{failure}"),
             }
         }
-        // The finisher passes on the group it holds, then stops, dropping its end of the
-        // writer's channel; the writer finishes the groups in flight, then stops; the scope
-        // waits for both and for the signing threads, which stop with the pool.
-        drop(to_finisher);
-        drop(to_writer);
+        // The writer finishes the group in flight, then stops; the scope waits for it and for
+        // the signing threads, which stop with the pool.
+        drop(handoff);
         drop(signing);
     });
     queue.close();
@@ -338,122 +284,87 @@ pub(super) fn run(
     tracing::info!("sequencer stopped");
 }
 
-/// The finisher thread: makes each closed group's subject-index version and checkpoint, waits
-/// for its signatures, and hands it to the writer (waiting until the writer has written the
-/// group before), until the sequencer drops its end. A group the sequencer closed without
-/// entries is passed on as it is, in its turn.
-fn run_finisher(
-    parts: &SequencerParts,
-    shared: &SequencerShared,
-    index: &Mutex<IndexTail>,
-    groups: std::sync::mpsc::Receiver<Closed>,
-    to_writer: &std::sync::mpsc::SyncSender<PlannedGroup>,
-    progress: &Progress,
-    wake: &mpsc::WeakSender<Message>,
-) {
-    for closed in groups {
-        let planned = match closed {
-            Closed::Planned(planned) => Some(planned),
-            Closed::Unfinished(closed) => finish_group(parts, shared, index, closed).ok(),
-        };
-        if let Some(planned) = planned {
-            shared.stats.groups_planned.fetch_add(1, Ordering::Relaxed);
-            progress.writer.handing();
-            if let Err(unsent) = to_writer.send(planned) {
-                writer::refuse_all(shared, unsent.0.accepted, "the writer has stopped");
-            }
-        }
-        if progress.finisher.done() {
-            wake_sequencer(wake);
-        }
-    }
-}
+/// A group of at least this many entries is finished while the writer is in the final write of
+/// the group before (its rows made, only the synced write left), rather than once that write
+/// returns: its subject-index version (about 12 us an entry) and its last signatures are then
+/// made while the write and its sync are in flight. A smaller group waits for the write to
+/// return and takes the jobs that arrive meanwhile: finishing it early saves little and makes
+/// groups smaller, each with its own sync, checkpoint and rows (measured at 16 clients x 1 and
+/// x 16: no faster, and 6 to 11% more CPU per entry).
+const FINISH_EARLY_FROM: usize = 256;
 
-/// Wakes the sequencer, which waits for a stage to be ready. A full queue needs no wake-up: the
-/// sequencer is busy with the jobs in it, and looks at the progress after each batch.
-pub(super) fn wake_sequencer(wake: &mpsc::WeakSender<Message>) {
-    if let Some(queue) = wake.upgrade() {
-        let _ = queue.try_send(Message::StageReady);
-    }
-}
+/// What the sequencer waits for the writer to reach, to be woken then ([`WriterProgress`]).
+const WAKE_NONE: u8 = 0;
+/// The final write of the group it holds (or idle).
+const WAKE_AT_FINAL_WRITE: u8 = 1;
+/// Idle: every group handed over written.
+const WAKE_WHEN_IDLE: u8 = 2;
 
-/// A group of at least this many entries is finished on the finisher thread, as soon as the
-/// finisher is free, while the writer still writes the group before: its subject-index version
-/// (about 12 us an entry at 100k subjects) then overlaps the planning of the next group as well
-/// as that write. A smaller group is finished by the sequencer once the writer is idle, and takes
-/// the jobs that arrive meanwhile: handing it over would add a thread's wake-up to its latency
-/// for little work, and closing it early makes groups smaller, each with its own sync,
-/// checkpoint and rows (measured at 16 clients x 1 and x 16 when big groups were finished during
-/// the write before: no faster, and 6 to 11% more CPU per entry).
-const FINISH_APART_FROM: usize = 256;
-
-/// How far the stages after the sequencer are: the finisher and the writer.
+/// How far the writer is: groups handed to it, groups whose rows it has made (only their write
+/// is left), groups it has written; and what the sequencer waits for it to reach, to be woken
+/// then. Sequentially consistent throughout: the sequencer says what it waits for, then reads
+/// the counts; the writer counts, then reads what is waited for; so one of them always sees the
+/// other, and the sequencer is never left waiting for a writer that is there already.
 #[derive(Debug, Default)]
-pub(super) struct Progress {
-    /// Groups handed to the finisher, and passed on by it.
-    finisher: StageProgress,
-    /// Groups handed to the writer (by the finisher or the sequencer), and written by it.
-    pub(super) writer: StageProgress,
-}
-
-impl Progress {
-    /// Whether the open group may be closed and handed over: the finisher is free and, for a
-    /// group the sequencer finishes itself (not `apart`), the writer too.
-    fn ready(&self, apart: bool) -> bool {
-        self.finisher.idle() && (apart || self.writer.idle())
-    }
-
-    /// The sequencer will wait for the stages: asks to be woken when either moves on, and says
-    /// whether they are [`Self::ready`] already (then it need not wait).
-    fn wake_when_ready(&self, apart: bool) -> bool {
-        self.finisher.wake_when_done();
-        if !apart {
-            self.writer.wake_when_done();
-        }
-        let ready = self.ready(apart);
-        if ready {
-            self.finisher.no_wake();
-            self.writer.no_wake();
-        }
-        ready
-    }
-}
-
-/// Groups handed to a stage and done by it, and whether the sequencer waits to be woken when it
-/// is done with one. Sequentially consistent throughout: the sequencer says it waits, then reads
-/// the counts; the stage counts, then reads whether it is waited for; so one of them always sees
-/// the other, and the sequencer is never left waiting for a stage that is there already.
-#[derive(Debug, Default)]
-pub(super) struct StageProgress {
+pub(super) struct WriterProgress {
     handed: std::sync::atomic::AtomicU64,
-    done: std::sync::atomic::AtomicU64,
-    wake: std::sync::atomic::AtomicBool,
+    writing: std::sync::atomic::AtomicU64,
+    written: std::sync::atomic::AtomicU64,
+    wake_at: std::sync::atomic::AtomicU8,
 }
 
-impl StageProgress {
-    /// Every group handed over is done.
-    pub(super) fn idle(&self) -> bool {
-        self.done.load(Ordering::SeqCst) == self.handed.load(Ordering::SeqCst)
+impl WriterProgress {
+    /// Whether the next group may be finished and handed over: every group handed over is
+    /// written, or (`early`: a group of [`FINISH_EARLY_FROM`] entries or more) at least in its
+    /// final write. The hand-over of a group finished early waits for that write (the writer
+    /// takes a group only once the one before is written).
+    fn ready(&self, early: bool) -> bool {
+        let handed = self.handed.load(Ordering::SeqCst);
+        let reached = if early { &self.writing } else { &self.written };
+        reached.load(Ordering::SeqCst) == handed
     }
 
-    /// A group is about to be handed over.
-    pub(super) fn handing(&self) {
+    /// The sequencer is about to hand a group over.
+    fn handing(&self) {
         self.handed.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn wake_when_done(&self) {
-        self.wake.store(true, Ordering::SeqCst);
+    /// The sequencer will wait for the writer: asks to be woken when it is [`Self::ready`], and
+    /// says whether it is already (then it need not wait).
+    fn wake_when_ready(&self, early: bool) -> bool {
+        let wake_at = if early {
+            WAKE_AT_FINAL_WRITE
+        } else {
+            WAKE_WHEN_IDLE
+        };
+        self.wake_at.store(wake_at, Ordering::SeqCst);
+        let ready = self.ready(early);
+        if ready {
+            self.wake_at.store(WAKE_NONE, Ordering::SeqCst);
+        }
+        ready
     }
 
-    fn no_wake(&self) {
-        self.wake.store(false, Ordering::SeqCst);
+    /// The writer has made the rows of the group it holds: only their write is left. Says
+    /// whether the sequencer waits for that.
+    pub(super) fn writing(&self) -> bool {
+        let written = self.written.load(Ordering::SeqCst);
+        self.writing.store(written + 1, Ordering::SeqCst);
+        self.wake_at
+            .compare_exchange(
+                WAKE_AT_FINAL_WRITE,
+                WAKE_NONE,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_ok()
     }
 
-    /// The stage is done with a group (passed it on, wrote or refused it). Says whether the
-    /// sequencer waits for that.
-    pub(super) fn done(&self) -> bool {
-        self.done.fetch_add(1, Ordering::SeqCst);
-        self.wake.swap(false, Ordering::SeqCst)
+    /// The writer has written (or refused) a group. Says whether the sequencer waits for it.
+    pub(super) fn written(&self) -> bool {
+        let written = self.written.fetch_add(1, Ordering::SeqCst) + 1;
+        self.writing.store(written, Ordering::SeqCst);
+        self.wake_at.swap(WAKE_NONE, Ordering::SeqCst) != WAKE_NONE
     }
 }
 
@@ -518,14 +429,14 @@ fn take_for_group(
 }
 
 impl OpenGroup {
-    /// Whether the group is big enough to be finished on the finisher thread
-    /// ([`FINISH_APART_FROM`]).
-    fn finishes_apart(&self) -> bool {
-        self.plan.entries.len() >= FINISH_APART_FROM
+    /// Whether the group is big enough to be finished during the write of the one before
+    /// ([`FINISH_EARLY_FROM`]).
+    fn finishes_early(&self) -> bool {
+        self.plan.entries.len() >= FINISH_EARLY_FROM
     }
 
-    /// A group starting at `tail`, on top of `pending` (the groups before, maybe in flight).
-    fn begin(tail: &Tail, pending: Pending) -> Self {
+    /// A group starting at `tail`, on top of `pending` (the group before, maybe still in flight).
+    fn begin(tail: &Tail, pending: PendingGroup) -> Self {
         Self {
             plan: GroupPlan {
                 reads: GroupReads::default(),
@@ -615,121 +526,6 @@ pub(super) struct PlannedGroup {
     pub(super) accepted: Vec<(AppendJob, Vec<ReceiptSource>)>,
 }
 
-/// A group with entries, closed by the sequencer: planned, its entries' signatures under way;
-/// what is left is its subject-index version, its checkpoint and the signatures
-/// ([`finish_group`]).
-struct ClosedGroup {
-    /// The tail after the group.
-    tail: Tail,
-    /// Its rows, but for the subject index and the checkpoint; the entries' signatures are
-    /// filled in from `signing`.
-    commit: CommitGroup,
-    leaves: Vec<(LeafHash, Option<[u8; 32]>)>,
-    accepted: Vec<(AppendJob, Vec<ReceiptSource>)>,
-    signing: Vec<Signing>,
-}
-
-/// A group the sequencer has closed, on its way to the writer.
-enum Closed {
-    /// With entries: still to be finished.
-    Unfinished(Box<ClosedGroup>),
-    /// Without (every job refused or a retry, or a replica's close of a transit epoch): ready as
-    /// it is.
-    Planned(PlannedGroup),
-}
-
-impl Closed {
-    /// The tail after the group.
-    fn tail(&self) -> &Tail {
-        match self {
-            Closed::Unfinished(group) => &group.tail,
-            Closed::Planned(group) => &group.tail,
-        }
-    }
-
-    /// The group's jobs, to refuse them.
-    fn into_accepted(self) -> Vec<(AppendJob, Vec<ReceiptSource>)> {
-        match self {
-            Closed::Unfinished(group) => group.accepted,
-            Closed::Planned(group) => group.accepted,
-        }
-    }
-}
-
-impl OpenGroup {
-    /// Closes the group: what is left to finish it, and what the next group is planned on (this
-    /// group's changes and those of the group before; those of a group without entries are
-    /// nothing, and the groups before stay the pending ones). Sends the entries not signed yet
-    /// to the signing threads, so that they go on while the group is finished.
-    fn close(mut self, pool: &SigningPool<'_>) -> (Closed, Pending) {
-        self.sign_unsent(pool, 1);
-        let OpenGroup {
-            mut plan,
-            accepted,
-            signing,
-            ..
-        } = self;
-        if plan.entries.is_empty() {
-            // A replica's close of a transit epoch is still written (with the input-log sequence
-            // it was), entries or not.
-            let commit = plan
-                .commit
-                .closed_epoch
-                .is_some()
-                .then(|| Arc::new(std::mem::take(&mut plan.commit)));
-            let planned = PlannedGroup {
-                tail: plan.tail,
-                commit,
-                checkpoint: None,
-                leaves: Vec::new(),
-                accepted,
-            };
-            return (Closed::Planned(planned), plan.pending);
-        }
-        let first = plan.entries.first().map_or(plan.tail.size, |e| e.index);
-        plan.commit.subject_heads = plan.heads.iter().map(|(t, h)| (*t, *h)).collect();
-        let mut bytes = Vec::with_capacity(plan.entries.len());
-        let mut leaves = Vec::with_capacity(plan.entries.len());
-        plan.commit.entries = Vec::with_capacity(plan.entries.len());
-        plan.commit.decoded = Vec::with_capacity(plan.entries.len());
-        for entry in plan.entries {
-            let shared = bytes::Bytes::from(entry.bytes);
-            bytes.push(shared.clone());
-            leaves.push((entry.leaf, entry.token));
-            plan.commit.entries.push(NewEntry {
-                index: entry.index,
-                bytes: shared,
-                // Filled in by `finish_group`, from the signing threads.
-                signature: StoredSignature {
-                    key_id: [0; 4],
-                    signature: [0; 64],
-                },
-            });
-            plan.commit.decoded.push(entry.entry);
-        }
-        let next = Pending {
-            newer: PendingGroup {
-                event_ids: plan.event_ids,
-                directory: plan.directory,
-                heads: plan.heads,
-                keys: plan.keys,
-                identifiers: plan.identifiers,
-                first,
-                entries: bytes,
-            },
-            older: plan.pending.newer,
-        };
-        let closed = ClosedGroup {
-            tail: plan.tail,
-            commit: plan.commit,
-            leaves,
-            accepted,
-            signing,
-        };
-        (Closed::Unfinished(Box::new(closed)), next)
-    }
-}
-
 /// The signatures of every part, in order: as many as the group has entries, or an error.
 fn wait_all(signing: Vec<Signing>, entries: usize) -> Result<Vec<[u8; 64]>, String> {
     let mut signatures = Vec::with_capacity(entries);
@@ -745,49 +541,64 @@ fn wait_all(signing: Vec<Signing>, entries: usize) -> Result<Vec<[u8; 64]>, Stri
     Ok(signatures)
 }
 
-/// Finishes a closed group: its subject-index version (made from the one before, held in
-/// `index`), its checkpoint, its entries' signatures (made on the signing threads meanwhile).
-/// Returns the group for the writer, or the failure that must stop the sequencer (every job of
-/// the group has then been answered `Unavailable`). A group closed on top of one that failed is
-/// refused: what it was planned on is not in the log.
+/// Finishes a group: its subject-index version, its entries' signatures (made on the signing
+/// threads meanwhile). Returns the group for the writer and what it changes, for the next group;
+/// or the failure that must stop the sequencer (every job of the group has then been answered
+/// `Unavailable`).
 fn finish_group(
     parts: &SequencerParts,
+    tail: &Tail,
+    mut open: OpenGroup,
     shared: &SequencerShared,
-    index: &Mutex<IndexTail>,
-    closed: Box<ClosedGroup>,
-) -> Result<PlannedGroup, String> {
-    let mut closed = *closed;
-    if shared.has_failed() {
-        let why = shared.failure().unwrap_or_default();
-        writer::refuse_all(shared, closed.accepted, &why);
-        return Err(why);
+    index_cache: &mut IndexNodeCache,
+    pool: &SigningPool<'_>,
+) -> Result<(PlannedGroup, PendingGroup), String> {
+    // The entries not sent yet (all of a small group's), so that the signing threads go on while
+    // the subject index's version is made below.
+    open.sign_unsent(pool, 1);
+    let OpenGroup {
+        mut plan,
+        accepted,
+        signing,
+        ..
+    } = open;
+    if plan.entries.is_empty() {
+        // Nothing new: the previous group's changes stay the pending ones. A replica's close of
+        // a transit epoch is still written (with the input-log sequence it was), entries or not.
+        let commit = plan
+            .commit
+            .closed_epoch
+            .is_some()
+            .then(|| Arc::new(std::mem::take(&mut plan.commit)));
+        let planned = PlannedGroup {
+            tail: plan.tail,
+            commit,
+            checkpoint: None,
+            leaves: Vec::new(),
+            accepted,
+        };
+        return Ok((planned, plan.pending));
     }
-    let started = Instant::now();
-    let size = closed.tail.size;
-    // The subject index's new version, written in the same batch as the entries it covers; the
-    // next group's version is made from this one, durable or not.
-    let index_root = {
-        let mut index = index.lock().unwrap_or_else(PoisonError::into_inner);
-        match update_subject_index(parts, &index, &closed) {
-            Ok(version) => {
-                index.cache.record(&version);
-                index.version = Some(version.version);
-                index.root = version.root_hash();
-                closed.commit.subject_index = Some(version);
-                index.root
-            }
-            Err(why) => {
-                writer::refuse_all(shared, closed.accepted, &why);
-                return Err(why);
-            }
+    plan.commit.subject_heads = plan.heads.iter().map(|(t, h)| (*t, *h)).collect();
+    // The subject index's new version, written in the same batch as the entries it covers.
+    let index = match update_subject_index(parts, index_cache, tail, &plan) {
+        Ok(index) => index,
+        Err(why) => {
+            writer::refuse_all(shared, accepted, &why);
+            return Err(why);
         }
     };
-    // The checkpoint of the log after the group, signed here (while the signing threads sign the
-    // entries, and while the writer writes the group before) and written in the group's own
+    // The next group's index version is made from this one, durable or not.
+    index_cache.record(&index);
+    plan.tail.index_version = Some(index.version);
+    plan.tail.index_root = index.root_hash();
+    plan.commit.subject_index = Some(index);
+    // The checkpoint of the log after the group, signed here (while the signing threads sign
+    // the entries, and while the writer syncs the group before) and written in the group's own
     // batch; the writer publishes it once that write has returned.
-    let root = closed.tail.frontier.root();
+    let root = plan.tail.frontier.root();
     let signing_started = Instant::now();
-    let note = sign_checkpoint(parts, size, root, index_root);
+    let note = sign_checkpoint(parts, plan.tail.size, root, plan.tail.index_root);
     shared
         .stats
         .checkpoint_sign_duration
@@ -795,59 +606,81 @@ fn finish_group(
     let note = match note {
         Ok(note) => note,
         Err(why) => {
-            writer::refuse_all(shared, closed.accepted, &why);
+            writer::refuse_all(shared, accepted, &why);
             return Err(why);
         }
     };
-    closed.commit.checkpoint = Some((size, note.clone()));
-    let checkpoint = Arc::new(SignedCheckpoint { size, root, note });
-    let signatures = match wait_all(closed.signing, closed.commit.entries.len()) {
+    plan.commit.checkpoint = Some((plan.tail.size, note.clone()));
+    let checkpoint = Arc::new(SignedCheckpoint {
+        size: plan.tail.size,
+        root,
+        note,
+    });
+    let signatures = match wait_all(signing, plan.entries.len()) {
         Ok(signatures) => signatures,
         Err(why) => {
-            writer::refuse_all(shared, closed.accepted, &why);
+            writer::refuse_all(shared, accepted, &why);
             return Err(why);
         }
     };
     let key_id = *parts.signer.key_id().as_bytes();
-    for (entry, signature) in closed.commit.entries.iter_mut().zip(signatures) {
-        entry.signature = StoredSignature { key_id, signature };
-    }
-    shared
-        .stats
-        .group_finish_duration
-        .observe(started.elapsed());
-    Ok(PlannedGroup {
-        tail: closed.tail,
-        commit: Some(Arc::new(closed.commit)),
+    plan.commit.entries = plan
+        .entries
+        .iter_mut()
+        .zip(&signatures)
+        .map(|(entry, signature)| NewEntry {
+            index: entry.index,
+            // Moved, not copied: the plan needs only the leaf hashes from here on.
+            bytes: std::mem::take(&mut entry.bytes),
+            signature: StoredSignature {
+                key_id,
+                signature: *signature,
+            },
+        })
+        .collect();
+    plan.commit.decoded = plan
+        .entries
+        .iter_mut()
+        .map(|entry| std::mem::take(&mut entry.entry))
+        .collect();
+    let commit = Arc::new(std::mem::take(&mut plan.commit));
+    let next = PendingGroup {
+        event_ids: plan.event_ids,
+        directory: plan.directory,
+        heads: plan.heads,
+        keys: plan.keys,
+        identifiers: plan.identifiers,
+        commit: Some(commit.clone()),
+    };
+    let planned = PlannedGroup {
+        tail: plan.tail,
+        commit: Some(commit),
         checkpoint: Some(checkpoint),
-        leaves: closed.leaves,
-        accepted: closed.accepted,
-    })
+        leaves: plan.entries.iter().map(|e| (e.leaf, e.token)).collect(),
+        accepted,
+    };
+    Ok((planned, next))
 }
 
-/// The subject index after a closed group: every subject whose head moved gets its new head
-/// (count, latest index and that entry's leaf hash), as version `tree size after the group`.
+/// The subject index after this group: every subject whose head moved gets its new head (count,
+/// latest index and that entry's leaf hash), as version `tree size after the group`.
 fn update_subject_index(
     parts: &SequencerParts,
-    index: &IndexTail,
-    closed: &ClosedGroup,
+    index_cache: &IndexNodeCache,
+    tail: &Tail,
+    plan: &GroupPlan,
 ) -> Result<IndexCommit, String> {
-    let first_index = closed
-        .commit
-        .entries
-        .first()
-        .map_or(closed.tail.size, |entry| entry.index);
-    let updates: Vec<(SubjectToken, IndexHead)> = closed
-        .commit
-        .subject_heads
+    let first_index = tail.size;
+    let updates: Vec<(SubjectToken, IndexHead)> = plan
+        .heads
         .iter()
         .map(|(token, head)| {
-            let last_leaf = head
-                .last_index
-                .checked_sub(first_index)
-                .and_then(|position| usize::try_from(position).ok())
-                .and_then(|position| closed.leaves.get(position))
-                .map(|(leaf, _)| *leaf)
+            let position = usize::try_from(head.last_index - first_index).unwrap_or(usize::MAX);
+            let last_leaf = plan
+                .entries
+                .get(position)
+                .filter(|entry| entry.index == head.last_index)
+                .map(|entry| entry.leaf)
                 .ok_or_else(|| {
                     format!("subject head at {} is outside the group", head.last_index)
                 })?;
@@ -862,12 +695,12 @@ fn update_subject_index(
         })
         .collect::<Result<_, String>>()?;
     apply_updates(
-        &index.cache.over(&*parts.store),
-        index.version,
-        closed.tail.size,
+        &index_cache.over(&*parts.store),
+        tail.index_version,
+        plan.tail.size,
         &updates,
     )
-    .map_err(|e| format!("subject index version {}: {e}", closed.tail.size))
+    .map_err(|e| format!("subject index version {}: {e}", plan.tail.size))
 }
 
 /// Turns one job into planned entries, or refuses it (the caller restores the savepoint). The
@@ -885,7 +718,7 @@ fn plan_job(
         let known = match plan
             .event_ids
             .get(&id_key)
-            .or_else(|| plan.pending.find(|p| p.event_ids.get(&id_key)))
+            .or_else(|| plan.pending.event_ids.get(&id_key))
         {
             Some((record, _)) => Some(*record),
             None => plan
@@ -923,7 +756,7 @@ fn plan_job(
                 let head = match plan
                     .heads
                     .get(&token)
-                    .or_else(|| plan.pending.find(|p| p.heads.get(&token)))
+                    .or_else(|| plan.pending.heads.get(&token))
                 {
                     Some(head) => Some(*head),
                     None => plan.reads.subject_head(&*parts.store, &token)?,
@@ -1058,7 +891,7 @@ fn resolve_subject(
             return Ok(None);
         };
         let known = plan.heads.contains_key(&token)
-            || plan.pending.find(|p| p.heads.get(&token)).is_some()
+            || plan.pending.heads.contains_key(&token)
             || plan.reads.subject_head(&*parts.store, &token)?.is_some();
         return if known {
             Ok(Some((token, Subject::Known)))
@@ -1143,7 +976,7 @@ fn names_the_same_subject(
     }
 }
 
-/// The bytes of the entry at `index`: planned in this group, in a pending one, or durable.
+/// The bytes of the entry at `index`: planned in this group, in the pending one, or durable.
 fn entry_bytes<'p>(
     parts: &SequencerParts,
     plan: &'p GroupPlan,
@@ -1170,7 +1003,7 @@ fn lookup_directory(
     match plan
         .directory
         .get(row)
-        .or_else(|| plan.pending.find(|p| p.directory.get(row)))
+        .or_else(|| plan.pending.directory.get(row))
     {
         Some(token) => Ok(Some(*token)),
         None => Ok(plan.reads.directory_token(&*parts.store, row)?),
@@ -1319,7 +1152,7 @@ fn subject_key(
     if let Some(key) = plan
         .keys
         .get(&token)
-        .or_else(|| plan.pending.find(|p| p.keys.get(&token)))
+        .or_else(|| plan.pending.keys.get(&token))
     {
         return Ok(key.clone());
     }
@@ -1369,7 +1202,7 @@ fn add_identifiers(
     let mut list = match plan
         .identifiers
         .get(&token)
-        .or_else(|| plan.pending.find(|p| p.identifiers.get(&token)))
+        .or_else(|| plan.pending.identifiers.get(&token))
     {
         Some(list) => list.clone(),
         None => match parts.store.sealed_identifiers(&token)? {

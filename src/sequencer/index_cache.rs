@@ -18,25 +18,10 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::core::hash::RootHash;
 use crate::core::subject_index::{
     IndexCommit, IndexPage, NodeKey, PAGE_LEVELS, SubjectNodeStore, SubtreeRef,
 };
 use crate::storage::{StorageError, TailStore};
-
-/// The subject index's latest planned version (the tree size it was made at, `None` while the
-/// log is empty), its root, and the cache of its pages: what the next version is made from.
-/// Versions are made one group at a time, in the log's order, by whichever thread finishes the
-/// group (`group::finish_group`).
-#[derive(Debug)]
-pub(crate) struct IndexTail {
-    /// The version.
-    pub(crate) version: Option<u64>,
-    /// Its root.
-    pub(crate) root: RootHash,
-    /// Its pages near the root, and those of the versions still in flight.
-    pub(crate) cache: IndexNodeCache,
-}
 
 /// Pages of the latest version, down to a depth.
 #[derive(Debug, Default)]

@@ -292,8 +292,8 @@ pub enum AppendError {
 pub struct SequencerStats {
     /// Jobs planned (taken into a group, maybe while the group before is being written).
     pub jobs_planned: AtomicU64,
-    /// Commit groups planned and finished: their subject-index version made and checkpoint
-    /// signed, ready for the writer (which takes each once the one before is written).
+    /// Commit groups planned: their subject-index version made and checkpoint signed, ready for
+    /// the writer (which takes each once the one before is written).
     pub groups_planned: AtomicU64,
     /// Commit groups written (each one synced write batch).
     pub groups_committed: AtomicU64,
@@ -305,12 +305,10 @@ pub struct SequencerStats {
     pub group_entries: crate::stats::SizeHistogram,
     /// Duration of each group's store commit: the write batch and its WAL fsync.
     pub store_commit_duration: crate::stats::LatencyHistogram,
-    /// Duration of signing each group's checkpoint (on the finisher thread, or the sequencer's
-    /// for a small group; before the write).
+    /// Duration of signing each group's checkpoint (on the sequencer thread, before the write).
     pub checkpoint_sign_duration: crate::stats::LatencyHistogram,
-    /// Duration of finishing each group with entries (on the finisher thread, or the
-    /// sequencer's for a small group), before its write: its subject-index version, its
-    /// checkpoint, and the wait for the signatures not made yet.
+    /// Duration of finishing each group with entries on the sequencer thread, before its
+    /// write: its subject-index version, the signatures not made yet, its checkpoint.
     pub group_finish_duration: crate::stats::LatencyHistogram,
     /// When the latest checkpoint was published, once its group's write returned (made at start,
     /// when the recovered one is re-signed).
@@ -384,9 +382,10 @@ pub(crate) enum Message {
     Job(AppendJob),
     /// Finish every job queued before this, then stop.
     Stop,
-    /// From the finisher or the writer: it has passed on or written a group. The group being
-    /// planned may be closed and handed over now (it waited for more jobs meanwhile).
-    StageReady,
+    /// From the writer: only the write of the group it holds is left (or it has written every
+    /// group handed to it). The group being planned can be finished and handed over now (it
+    /// waited for more jobs meanwhile).
+    WriterReady,
 }
 
 /// Where a handle's appends go instead of its own queue: a replica publishes them to the
@@ -553,6 +552,10 @@ pub(crate) struct Tail {
     pub last_received: prost_types::Timestamp,
     /// The tree's right edge.
     pub frontier: CompactRange,
+    /// The subject index's latest version (the tree size it was made at), `None` while empty.
+    pub index_version: Option<u64>,
+    /// The subject index's root at that version.
+    pub index_root: RootHash,
 }
 
 /// Starts the sequencer thread over an opened store: recovers the tail from disk, makes sure the
@@ -602,16 +605,10 @@ pub fn start(
         last_leaf,
         last_received,
         frontier,
+        index_version,
+        index_root,
     };
-    let latest = Arc::new(ensure_checkpoint(&parts, &tail, index_root)?);
-    let index = index_cache::IndexTail {
-        version: index_version,
-        root: index_root,
-        cache: index_cache::IndexNodeCache::new(
-            parts.config.subject_index_cache_depth,
-            parts.config.subject_index_cache_mib.saturating_mul(1 << 20),
-        ),
-    };
+    let latest = Arc::new(ensure_checkpoint(&parts, &tail)?);
     tracing::info!(tree_size = size, root = %latest.root, "sequencer recovered the log's tail");
     let shared = Arc::new(SequencerShared {
         failed: AtomicBool::new(false),
@@ -631,7 +628,7 @@ pub fn start(
         .spawn({
             // The writer wakes the sequencer through its own queue, without keeping it open.
             let wake = handle.queue.downgrade();
-            move || group::run(parts, tail, index, jobs, wake, shared)
+            move || group::run(parts, tail, jobs, wake, shared)
         })
         .map_err(StorageError::Thread)?;
     Ok((handle, thread))
@@ -642,11 +639,10 @@ pub fn start(
 fn ensure_checkpoint(
     parts: &SequencerParts,
     tail: &Tail,
-    index_root: RootHash,
 ) -> Result<SignedCheckpoint, StorageError> {
     let root = tail.frontier.root();
     let note =
-        sign_checkpoint(parts, tail.size, root, index_root).map_err(StorageError::Signing)?;
+        sign_checkpoint(parts, tail.size, root, tail.index_root).map_err(StorageError::Signing)?;
     if parts.store.checkpoint_at(tail.size)?.as_deref() != Some(note.as_str()) {
         parts.store.put_checkpoint(tail.size, &note)?;
     }

@@ -1,14 +1,15 @@
-//! The writer thread: makes each finished group durable (one synced write, which holds the
-//! group's checkpoint, signed by the finisher or the sequencer), publishes the checkpoint, and
-//! answers the group's jobs. It takes the groups one at a time, in the order they were planned,
-//! so that while group n's rows are made, written and synced, group n + 1 is finished and group
-//! n + 2 planned. No job is answered before its group's write has returned.
+//! The writer thread: makes each planned group durable (one synced write, which holds the
+//! group's checkpoint, signed by the sequencer), publishes the checkpoint, and answers the
+//! group's jobs. It takes the groups one at a time, in the order they were planned, so that the
+//! sequencer plans group n + 1 while group n's rows are made, and finishes it while group n's
+//! write and WAL sync are in flight (the writer says when only that write is left:
+//! [`WriterProgress::writing`]). No job is answered before its group's write has returned.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::group::{PlannedGroup, ReceiptSource, StageProgress, wake_sequencer};
+use super::group::{PlannedGroup, ReceiptSource, WriterProgress};
 use super::{
     AppendError, AppendJob, Message, Receipt, SequencerParts, SequencerShared, SignedCheckpoint,
 };
@@ -16,27 +17,38 @@ use crate::core::entry::decode_entry;
 use crate::core::hash::leaf_hash;
 use crate::storage::StorageError;
 
-/// Writes the groups handed over until the finisher and the sequencer drop their ends. Once a
-/// group is written or refused, it says so to `progress`, and wakes the sequencer if it waits
-/// for that to close the next group.
+/// Writes the groups handed over until the sequencer drops its end. Once a group's rows are made
+/// (only their write is left), and again once it is written or refused, it says so to
+/// `progress`, and wakes the sequencer if it waits for that to finish the next group.
 pub(super) fn run(
     parts: &SequencerParts,
     shared: &SequencerShared,
     groups: std::sync::mpsc::Receiver<PlannedGroup>,
-    progress: &StageProgress,
+    progress: &WriterProgress,
     wake: &tokio::sync::mpsc::WeakSender<Message>,
 ) {
-    for group in groups {
-        write_group(parts, shared, group);
-        if progress.done() {
-            wake_sequencer(wake);
+    // Wakes the sequencer if it waits for the writer. A full queue needs no wake-up: the
+    // sequencer is busy with the jobs in it, and looks at the progress after each batch.
+    let wake_if_wanted = |wanted: bool| {
+        if wanted && let Some(queue) = wake.upgrade() {
+            let _ = queue.try_send(Message::WriterReady);
         }
+    };
+    for group in groups {
+        write_group(parts, shared, group, &|| wake_if_wanted(progress.writing()));
+        wake_if_wanted(progress.written());
     }
 }
 
-/// Commits one group and answers its jobs. A group planned on top of one whose write failed is
-/// refused: the sequencer has failed, and what the group was planned on is not in the log.
-pub(super) fn write_group(parts: &SequencerParts, shared: &SequencerShared, group: PlannedGroup) {
+/// Commits one group and answers its jobs, calling `writing` once the group's rows are made,
+/// before their write. A group planned on top of one whose write failed is refused: the
+/// sequencer has failed, and what the group was planned on is not in the log.
+pub(super) fn write_group(
+    parts: &SequencerParts,
+    shared: &SequencerShared,
+    group: PlannedGroup,
+    writing: &dyn Fn(),
+) {
     if shared.has_failed() {
         let why = shared.failure().unwrap_or_default();
         refuse_all(shared, group.accepted, &why);
@@ -64,7 +76,7 @@ pub(super) fn write_group(parts: &SequencerParts, shared: &SequencerShared, grou
         (Some(commit), Some(checkpoint)) => {
             let first = commit.entries.first().map_or(group.tail.size, |e| e.index);
             let commit_started = Instant::now();
-            let committed = parts.store.commit(commit);
+            let committed = parts.store.commit_signalling(commit, writing);
             shared
                 .stats
                 .store_commit_duration

@@ -35,7 +35,7 @@ fn group_of(range: &mut CompactRange, first: u64, count: u64) -> (CommitGroup, V
         leaves.push(leaf);
         group.entries.push(NewEntry {
             index,
-            bytes: bytes.into(),
+            bytes,
             signature: StoredSignature {
                 key_id: [1, 2, 3, 4],
                 signature: [index as u8; 64],
@@ -129,7 +129,7 @@ fn conforms<S: TailStore>(store: &S, fail_next: impl Fn(&S)) {
     for entry in &first.entries {
         assert_eq!(
             store.entry(entry.index).expect("read"),
-            Some(entry.bytes.to_vec())
+            Some(entry.bytes.clone())
         );
         assert_eq!(
             store.signature(entry.index).expect("read"),

@@ -187,7 +187,7 @@ impl LedgerStore {
             }
             chunk.push(NewEntry {
                 index,
-                bytes: bytes.into_vec().into(),
+                bytes: bytes.into_vec(),
                 signature: decode_signature(index, &signature)?,
             });
             if chunk.len() >= BACKFILL_CHUNK {

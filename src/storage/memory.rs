@@ -269,7 +269,7 @@ impl TailStore for MemoryStore {
         }
         let mut rows = self.rows.lock().map_err(|_| StorageError::Poisoned)?;
         for entry in &group.entries {
-            rows.entries.insert(entry.index, entry.bytes.to_vec());
+            rows.entries.insert(entry.index, entry.bytes.clone());
             rows.signatures.insert(entry.index, entry.signature);
         }
         rows.tree.extend(group.tree_nodes.iter().copied());

@@ -292,9 +292,8 @@ fn encode_subject_head(head: &SubjectHead) -> ([u8; 24], usize) {
 pub struct NewEntry {
     /// The entry's index.
     pub index: u64,
-    /// The entry bytes (shared: the sequencer keeps them for the groups planned after this one
-    /// until it is durable).
-    pub bytes: bytes::Bytes,
+    /// The entry bytes.
+    pub bytes: Vec<u8>,
     /// Its signature.
     pub signature: StoredSignature,
 }

@@ -50,7 +50,7 @@ fn commit_leaves(store: &LedgerStore, range: &mut CompactRange, leaves: std::ops
                 .expect("append");
             group.entries.push(NewEntry {
                 index: i,
-                bytes: entry(i).into(),
+                bytes: entry(i),
                 signature: StoredSignature {
                     key_id: [0; 4],
                     signature: [0; 64],

@@ -868,7 +868,7 @@ pub(super) mod tests {
                 .iter()
                 .map(|entry| NewEntry {
                     index: entry.index,
-                    bytes: entry.encode_to_vec().into(),
+                    bytes: entry.encode_to_vec(),
                     signature: StoredSignature {
                         key_id: [0; 4],
                         signature: [0; 64],
