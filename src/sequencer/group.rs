@@ -139,6 +139,9 @@ pub(super) fn run(
     // The most entries one group takes; at least one job always fits, whatever its size.
     let limit = parts.config.max_group_entries.max(1);
     let mut stopping = false;
+    // Whether the last group finished held one job at most: with this one, the sign of a lone
+    // producer ([`SequencerConfig::write_inline_below`](super::SequencerConfig)).
+    let mut last_was_lone = true;
     let mut pending = PendingGroup::default();
     // Groups handed to the writer, groups it is in the final write of, groups it has written.
     let progress = WriterProgress::default();
@@ -245,12 +248,18 @@ pub(super) fn run(
                     }
                     let new_tail = planned.tail.clone();
                     shared.stats.groups_planned.fetch_add(1, Ordering::Relaxed);
-                    // A small group with nothing else to plan meanwhile is written here: handing
-                    // it over would only add the writer thread's wake-up to its latency.
-                    let inline = planned.leaves.len() < parts.config.write_inline_below
+                    // A lone producer's small group, with nothing else to plan meanwhile, is
+                    // written here: handing it over would only add the writer thread's wake-up
+                    // to its latency. Under concurrent appends the writer thread takes every
+                    // group, so that the jobs arriving during a write are planned meanwhile.
+                    let lone = planned.accepted.len() <= 1;
+                    let inline = lone
+                        && last_was_lone
+                        && planned.leaves.len() < parts.config.write_inline_below
                         && waiting.is_empty()
                         && queue.is_empty()
                         && progress.ready(false);
+                    last_was_lone = lone;
                     progress.handing();
                     if inline {
                         writer::write_group(parts, shared, planned, &|| {});

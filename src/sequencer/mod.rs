@@ -49,10 +49,12 @@ pub struct SequencerConfig {
     /// its deepest level of pages (which with many subjects is most of it: about 120 MB for
     /// the pages at depth 16 with a million subjects), and logs it once.
     pub subject_index_cache_mib: usize,
-    /// A group of fewer entries than this, finished while the writer thread is idle and no
-    /// other job waits, is written by the sequencer thread itself: a lone append then wakes one
-    /// thread fewer, and nothing is lost, since there is nothing to plan meanwhile. 0 hands
-    /// every group to the writer thread.
+    /// A group of fewer entries than this, of one job after a group of one job (a lone
+    /// producer), finished while the writer thread is idle and no other job waits, is written
+    /// by the sequencer thread itself: a lone append then wakes one thread fewer, and nothing
+    /// is lost, since there is nothing to plan meanwhile. Groups of concurrent producers go to
+    /// the writer thread, so that the jobs arriving during a write are planned meanwhile. 0
+    /// hands every group to the writer thread.
     pub write_inline_below: usize,
 }
 

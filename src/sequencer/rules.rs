@@ -707,6 +707,44 @@ async fn a_lone_small_group_is_written_by_the_sequencer_thread() {
     );
 }
 
+/// A small group of concurrent producers' jobs goes to the writer thread even when the writer is
+/// idle and nothing else waits (the jobs arriving during its write are then planned meanwhile),
+/// and so does the next one-job group after it; a one-job group after a one-job group (a lone
+/// producer) is written by the sequencer thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_lone_producers_small_group_is_written_by_the_sequencer_thread() {
+    let ledger = Arc::new(Ledger::start_with(|config| config.write_inline_below = 4));
+    let permits = ledger.store.hold_commits();
+    let big = spawn_append(&ledger, events("a", EventKind::Collection, 1..=4));
+    assert!(finished(&ledger, 1).await, "the group of four is finished");
+    let first = spawn_append(&ledger, vec![about("b-1", EventKind::Access, 1)]);
+    assert!(planned(&ledger, 2).await, "the first small job is planned");
+    let second = spawn_append(&ledger, vec![about("c-1", EventKind::Access, 2)]);
+    assert!(planned(&ledger, 3).await, "the second joins the open group");
+    drop(permits);
+    big.await.expect("joins").expect("appends");
+    let first = first.await.expect("joins").expect("appends");
+    let second = second.await.expect("joins").expect("appends");
+    assert_eq!(first[0].checkpoint.size, 6);
+    assert_eq!(second[0].checkpoint.size, 6, "one group of two jobs");
+    for id in ["d-1", "e-1"] {
+        ledger
+            .append("crm", vec![about(id, EventKind::Access, 1)])
+            .await
+            .expect("appends");
+    }
+    assert_eq!(
+        ledger.store.commit_threads(),
+        [
+            "ledger-writer",
+            "ledger-writer",
+            "ledger-writer",
+            "sequencer"
+        ],
+        "the group of two jobs and the one-job group after it on the writer thread, the next on the sequencer's"
+    );
+}
+
 /// A small group finished while the writer thread is busy (here: full, at one entry a group)
 /// goes to the writer thread after the group it writes, never beside it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
