@@ -1137,9 +1137,11 @@ impl LedgerStore {
     }
 
     /// A selection of RocksDB's statistics, one `name value...` line each: what matters when
-    /// judging durable append throughput (WAL syncs and bytes, write latency, stalls, flushes).
+    /// judging durable append throughput (WAL syncs and bytes, keys written, write latency,
+    /// stalls, flushes).
     pub fn statistics_summary(&self) -> String {
-        const WANTED: [&str; 9] = [
+        const WANTED: [&str; 10] = [
+            "rocksdb.number.keys.written ",
             "rocksdb.wal.synced ",
             "rocksdb.wal.bytes ",
             "rocksdb.write.wal ",
