@@ -401,6 +401,9 @@ pub struct LedgerStore {
     known_members: std::sync::Mutex<report_index::known_members::KnownMembers>,
     /// The derived-rows marks as the commit left them ([`derived_rows::CommitMarks`]).
     commit_marks: derived_rows::CommitMarks,
+    /// The bytes per entry of the last commit's write batch, a little over: the next batch is
+    /// made that large at once, rather than grown (and copied) by doubling as rows are added.
+    batch_bytes_per_entry: std::sync::atomic::AtomicUsize,
     // Kept alive for the database's lifetime: the column families share them.
     _cache: Cache,
     _write_buffers: WriteBufferManager,
@@ -553,6 +556,7 @@ impl LedgerStore {
             consent_declarations: std::sync::Mutex::default(),
             known_members: std::sync::Mutex::default(),
             commit_marks: derived_rows::CommitMarks::default(),
+            batch_bytes_per_entry: std::sync::atomic::AtomicUsize::new(0),
             _cache: cache,
             _write_buffers: write_buffers,
         };
@@ -684,7 +688,16 @@ impl LedgerStore {
         {
             return Err(StorageError::Injected);
         }
-        let mut batch = WriteBatch::default();
+        let per_entry = self
+            .batch_bytes_per_entry
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let mut batch = WriteBatch::with_capacity_bytes(
+            group
+                .entries
+                .len()
+                .saturating_mul(per_entry)
+                .min(MAX_BATCH_RESERVE),
+        );
         let entries = self.cf(columns::ENTRIES)?;
         let signatures = self.cf(columns::SIGNATURES)?;
         for entry in &group.entries {
@@ -781,6 +794,12 @@ impl LedgerStore {
         )?;
         let mut chunk_marks = derived_rows::MarkAdvances::default();
         self.add_tree_chunk_rows(&mut batch, group, &mut chunk_marks)?;
+        if let Some(per_entry) = batch.size_in_bytes().checked_div(group.entries.len()) {
+            self.batch_bytes_per_entry.store(
+                per_entry + per_entry / 8,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
         writing();
         if group.shreds.is_empty() {
             self.db.write_opt(batch, &synced())?;
@@ -1425,6 +1444,10 @@ fn synced() -> WriteOptions {
     write.set_sync(true);
     write
 }
+
+/// The most a commit's write batch is made with at once ([`LedgerStore::commit_signalling`]);
+/// a bigger one grows as rows are added.
+const MAX_BATCH_RESERVE: usize = 64 << 20;
 
 /// The memtables' arena block (RocksDB's default: 1 MiB for a 64 MiB write buffer).
 const MEMTABLE_ARENA_BLOCK: usize = 256 << 10;
