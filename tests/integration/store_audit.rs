@@ -83,29 +83,29 @@ fn tamper(ledger: &TestLedger, family: &str, key: &[u8], value: Option<&[u8]>) {
 /// A row's key and value, as RocksDB hands them over.
 type RawRow = (Box<[u8]>, Box<[u8]>);
 
-/// Every row of `family`, straight from RocksDB.
-fn raw_rows(ledger: &TestLedger, family: &str) -> Vec<RawRow> {
-    let db = rocksdb::DB::open_cf_for_read_only(
+/// The data dir's RocksDB, opened read-only and raw: rows as stored, past the store's checks.
+fn raw_read_only(ledger: &TestLedger) -> rocksdb::DB {
+    rocksdb::DB::open_cf_for_read_only(
         &rocksdb::Options::default(),
         ledger.data_dir(),
         columns::ALL,
         false,
     )
-    .expect("raw open");
+    .expect("raw open")
+}
+
+/// Every row of `family`, straight from RocksDB.
+fn raw_rows(ledger: &TestLedger, family: &str) -> Vec<RawRow> {
+    let db = raw_read_only(ledger);
     let cf = db.cf_handle(family).expect("column family");
     db.iterator_cf(cf, rocksdb::IteratorMode::Start)
         .map(|row| row.expect("readable"))
         .collect()
 }
 
+/// The row at `key` of `family`, straight from RocksDB.
 fn raw_get(ledger: &TestLedger, family: &str, key: &[u8]) -> Vec<u8> {
-    let db = rocksdb::DB::open_cf_for_read_only(
-        &rocksdb::Options::default(),
-        ledger.data_dir(),
-        columns::ALL,
-        false,
-    )
-    .expect("raw open");
+    let db = raw_read_only(ledger);
     let cf = db.cf_handle(family).expect("column family");
     db.get_cf(cf, key).expect("read").expect("row exists")
 }
