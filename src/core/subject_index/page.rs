@@ -182,16 +182,20 @@ impl IndexPage {
             at_slot[at] = u8::try_from(i).ok()?;
         }
         let mut slots = [NO_NODE; PAGE_SLOTS];
+        // The nodes' indexes in slot order: collected from a slice of known length, the page's
+        // nodes are written once, into one allocation (from a filtered iterator, `collect` grew a
+        // vector by doubling, then copied it into the shared slice).
+        let mut order = [0u8; PAGE_SLOTS];
         let mut rank = 0u8;
         for (at, i) in at_slot.iter().enumerate() {
             if *i != NO_NODE {
                 slots[at] = rank;
+                order[usize::from(rank)] = *i;
                 rank += 1;
             }
         }
-        let sorted = at_slot
+        let sorted = order[..usize::from(rank)]
             .iter()
-            .filter(|i| **i != NO_NODE)
             .map(|i| nodes[usize::from(*i)])
             .collect();
         Some(Self {
