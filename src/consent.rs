@@ -31,7 +31,7 @@ use crate::core::opt_in::relies_on_consent_under;
 pub use crate::core::opt_in::{CONSENT_BASES, Reliance, relies_on_consent};
 use crate::proto::v1::{Event, EventKind, OptInPolicy};
 use crate::reports::{Corrections, Effective};
-use crate::storage::{LedgerStore, StorageError, columns};
+use crate::storage::{LedgerStore, StorageError};
 
 /// A point in time, as `(seconds, nanos)` of the event's `occurred_at`.
 pub type Instant = (i64, i32);
@@ -211,7 +211,7 @@ pub fn subject_history(
         let bytes = store
             .entry(index)?
             .ok_or_else(|| StorageError::missing_entry(index))?;
-        let (_, entry) = decoded(&index.to_be_bytes(), &bytes)?;
+        let entry = decode_entry(&bytes).map_err(|e| StorageError::undecodable_entry(index, e))?;
         if let Some(event) = entry.event {
             history.record(index, &event);
         }
@@ -424,11 +424,13 @@ impl ConsentQuery {
 
 /// One row of the entries' column family, decoded: its index and entry (for the scans over the
 /// log, here and in `reports::data_map`).
-pub fn decoded(key: &[u8], value: &[u8]) -> Result<(u64, crate::proto::v1::Entry), StorageError> {
-    let index = columns::decode_u64(key)
-        .ok_or_else(|| StorageError::undecodable(columns::ENTRIES, "a key", "is not 8 bytes"))?;
-    let entry = decode_entry(value).map_err(|e| StorageError::undecodable_entry(index, e))?;
-    Ok((index, entry))
+pub fn decoded(
+    row: Result<crate::storage::EntryRow, StorageError>,
+) -> Result<(u64, crate::proto::v1::Entry), StorageError> {
+    let row = row?;
+    let entry =
+        decode_entry(&row.bytes).map_err(|e| StorageError::undecodable_entry(row.index, e))?;
+    Ok((row.index, entry))
 }
 
 /// Every processing among the first `size` entries of the log (those received by the report's
@@ -450,9 +452,8 @@ pub fn processing_without_consent(
         |entry: &crate::proto::v1::Entry| <[u8; 32]>::try_from(entry.subject_token.as_slice()).ok();
     // Pass 1: every subject's consent events, and the opt-in policies.
     let mut log = ConsentLog::default();
-    for row in store.rows(columns::ENTRIES)? {
-        let (key, value) = row?;
-        let (index, entry) = decoded(&key, &value)?;
+    for row in store.entry_rows()? {
+        let (index, entry) = decoded(row)?;
         if index >= size {
             break;
         }
@@ -470,9 +471,8 @@ pub fn processing_without_consent(
     }
     // Pass 2: every processing that relies on consent.
     let mut read = 0;
-    for row in store.rows(columns::ENTRIES)? {
-        let (key, value) = row?;
-        let (index, entry) = decoded(&key, &value)?;
+    for row in store.entry_rows()? {
+        let (index, entry) = decoded(row)?;
         if index >= size {
             break;
         }

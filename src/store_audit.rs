@@ -155,7 +155,8 @@ pub enum StoreAuditError {
 }
 
 /// How a replay spreads its work over threads. A reader thread reads the entries in key order,
-/// `chunk_entries` at a time with one batched read of their signatures; `verifiers` threads
+/// `chunk_entries` at a time, each with the signature its row holds (or, for the entries appended
+/// before schema 7, from one batched read of their signature rows); `verifiers` threads
 /// check the signatures (about half of a replay's CPU), ahead of the replay, which takes the
 /// chunks back in order and checks everything else. At most two chunks wait between two stages,
 /// so memory stays bounded whatever the log's size. The replay's thread needs about as much CPU
@@ -245,7 +246,7 @@ struct Chunk<T> {
     error: Option<StoreAuditError>,
 }
 
-/// An entry as read, with its signature row.
+/// An entry as read, with its signature.
 struct ReadEntry {
     index: u64,
     bytes: Box<[u8]>,
@@ -266,7 +267,7 @@ fn read_chunks(
     chunk_entries: usize,
     verifiers: Vec<SyncSender<Chunk<ReadEntry>>>,
 ) {
-    let mut rows = match store.rows(columns::ENTRIES) {
+    let mut rows = match store.entry_rows() {
         Ok(rows) => rows,
         Err(error) => {
             let _ = verifiers[0].send(Chunk {
@@ -280,37 +281,40 @@ fn read_chunks(
         let mut entries = Vec::with_capacity(chunk_entries);
         let mut error = None;
         for row in rows.by_ref().take(chunk_entries) {
-            let read = row.map_err(StoreAuditError::from).and_then(|(key, bytes)| {
-                let index = columns::decode_u64(&key).ok_or(StoreAuditError::Malformed {
-                    family: columns::ENTRIES,
-                    reason: "key is not 8 bytes".into(),
-                })?;
-                Ok((index, bytes))
-            });
-            match read {
-                Ok((index, bytes)) => entries.push((index, bytes)),
+            match row {
+                Ok(row) => entries.push(row),
                 Err(failure) => {
-                    error = Some(failure);
+                    error = Some(failure.into());
                     break;
                 }
             }
         }
-        let indexes: Vec<u64> = entries.iter().map(|(index, _)| *index).collect();
-        let entries = match store.signatures(&indexes) {
-            Ok(signatures) => entries
-                .into_iter()
-                .zip(signatures)
-                .map(|((index, bytes), signature)| ReadEntry {
-                    index,
-                    bytes,
-                    signature,
-                })
-                .collect(),
+        // The entries appended before schema 7 have their signatures in a family of their own:
+        // one batched read of those.
+        let apart: Vec<u64> = entries
+            .iter()
+            .filter(|row| row.signature.is_none())
+            .map(|row| row.index)
+            .collect();
+        let mut apart = match store.signatures(&apart) {
+            Ok(signatures) => signatures.into_iter(),
             Err(failure) => {
                 error = Some(failure.into());
-                Vec::new()
+                entries.clear();
+                Vec::new().into_iter()
             }
         };
+        let entries: Vec<ReadEntry> = entries
+            .into_iter()
+            .map(|row| ReadEntry {
+                index: row.index,
+                bytes: row.bytes.into_boxed_slice(),
+                signature: match row.signature {
+                    Some(inline) => Ok(Some(inline)),
+                    None => apart.next().unwrap_or(Ok(None)),
+                },
+            })
+            .collect();
         let last = error.is_some() || entries.len() < chunk_entries;
         if entries.is_empty() && error.is_none() {
             return;

@@ -17,7 +17,7 @@ use crate::core::data_map::{
 };
 use crate::proto::v1 as pb;
 use crate::proto::v1::{EventKind, SystemDeclaration};
-use crate::storage::{LedgerStore, columns};
+use crate::storage::LedgerStore;
 use crate::validation::is_third_country;
 
 /// Longest `silent_after_days` a request may ask for (ten years).
@@ -99,9 +99,8 @@ pub fn data_map(
     let declared = system_declarations(store, size, &corrections)?;
     let silent_after = i64::from(silent_after_days) * SECONDS_PER_DAY;
     let mut builder = DataMapBuilder::new(declared, as_of, silent_after);
-    for row in store.rows(columns::ENTRIES)? {
-        let (key, value) = row?;
-        let (index, entry) = crate::consent::decoded(&key, &value)?;
+    for row in store.entry_rows()? {
+        let (index, entry) = crate::consent::decoded(row)?;
         if index >= size {
             break;
         }

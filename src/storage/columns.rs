@@ -4,9 +4,13 @@
 use crate::core::hash::NodeHash;
 use crate::core::subject_index::SubtreeRef;
 
-/// Entry bytes by index: `u64 index -> entry_bytes` (SPEC.md section 3), verbatim.
+/// Entries by index with their signatures: `u64 index -> key_id (4) || signature (64) ||
+/// entry_bytes` (SPEC.md sections 3 and 4; the entry bytes verbatim), one row and one read per
+/// entry. Entries appended before schema 7 (below [`META_SIGNATURES_INLINE_FROM`]) are
+/// `u64 index -> entry_bytes`, their signatures in [`SIGNATURES`] (`storage::entry_rows`).
 pub const ENTRIES: &str = "entries";
-/// Entry signatures by index: `u64 index -> key_id (4) || signature (64)`.
+/// The signatures of the entries appended before schema 7: `u64 index -> key_id (4) ||
+/// signature (64)`. No row is added from schema 7 on.
 pub const SIGNATURES: &str = "signatures";
 /// Perfect-subtree hashes of the Merkle tree: `NodeId::to_key_bytes() -> 32-byte hash`.
 pub const TREE: &str = "tree";
@@ -99,6 +103,9 @@ pub fn details_key(token: &[u8; 32], index: u64) -> [u8; 40] {
 pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 /// Key of the log's origin in [`META`].
 pub const META_ORIGIN: &[u8] = b"origin";
+/// Key in [`META`] of the first entry whose signature is in its `entries` row (`u64_be`): 0 for
+/// a data dir made with schema 7 or later, the log's size at the upgrade for an older one.
+pub const META_SIGNATURES_INLINE_FROM: &[u8] = b"signatures_inline_from";
 /// Key in [`META`] of a replica's last applied input-log sequence (`u64_be`).
 pub const META_APPLIED_INPUT: &[u8] = b"applied_input";
 /// Key in [`META`] of a replica's latest applied close of a transit epoch

@@ -20,7 +20,11 @@ const CAROL: [u8; 32] = [0xCA; 32];
 
 /// A group of `count` bare entries from `first` on (the tree needs only their bytes), with their
 /// tree nodes, extending `range`.
-fn group_of(range: &mut CompactRange, first: u64, count: u64) -> (CommitGroup, Vec<LeafHash>) {
+pub(super) fn group_of(
+    range: &mut CompactRange,
+    first: u64,
+    count: u64,
+) -> (CommitGroup, Vec<LeafHash>) {
     let mut group = CommitGroup::default();
     let mut leaves = Vec::new();
     for index in first..first + count {

@@ -172,23 +172,33 @@ impl LedgerStore {
             chunk.clear();
             Ok(())
         };
-        for (expected, (entry, signature)) in
-            (start..size).zip(scan(columns::ENTRIES)?.zip(scan(columns::SIGNATURES)?))
-        {
-            let (key, bytes) = entry?;
-            let (signature_key, signature) = signature?;
+        // The entries appended before schema 7 (a prefix of the log) have their signatures in a
+        // family of their own, read alongside; the later ones in their rows.
+        let mut signatures = scan(columns::SIGNATURES)?;
+        for (expected, entry) in (start..size).zip(scan(columns::ENTRIES)?) {
+            let (key, value) = entry?;
             let index = columns::decode_u64(&key).ok_or_else(|| {
                 StorageError::undecodable(columns::ENTRIES, "a key", "is not 8 bytes")
             })?;
-            if index != expected || signature_key != key {
+            if index != expected {
                 return Err(StorageError::inconsistent(format!(
-                    "entry {expected} or its signature is missing (found entry {index})"
+                    "entry {expected} is missing (found entry {index})"
                 )));
             }
+            let (bytes, inline) = self.split_entry_row(index, &value)?;
+            let signature = match inline {
+                Some(signature) => signature,
+                None => match signatures.next().transpose()? {
+                    Some((signature_key, signature)) if signature_key == key => {
+                        decode_signature(index, &signature)?
+                    }
+                    _ => return Err(StorageError::missing_signature(index)),
+                },
+            };
             chunk.push(NewEntry {
                 index,
-                bytes: bytes.into_vec(),
-                signature: decode_signature(index, &signature)?,
+                bytes: bytes.to_vec(),
+                signature,
             });
             if chunk.len() >= BACKFILL_CHUNK {
                 flush(&mut chunk)?;

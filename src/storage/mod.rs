@@ -10,6 +10,7 @@ pub mod columns;
 #[cfg(test)]
 mod conformance;
 mod derived_rows;
+mod entry_rows;
 mod erasure;
 mod first_entries;
 mod memory;
@@ -20,6 +21,7 @@ mod tree_cache;
 pub mod tree_chunks;
 
 pub use backup::{BackupError, BackupSummary, make_private, restore_backup};
+pub use entry_rows::EntryRow;
 pub use erasure::{
     ErasureClosing, ErasureRecord, ErasureRow, OpenErasureSummary, PurgeScope, StoredKey,
 };
@@ -41,7 +43,7 @@ use crate::core::subject_index::IndexCommit;
 
 /// The schema this code reads and writes; a data dir of another version is refused, but for
 /// [`UPGRADABLE_SCHEMAS`].
-pub const SCHEMA_VERSION: &str = "6";
+pub const SCHEMA_VERSION: &str = "7";
 
 /// The schemas a writable open upgrades to [`SCHEMA_VERSION`] (a read-only open opens them, for a
 /// backup's summary; `audit` asks for the upgrade first). Older binaries refuse a newer data dir
@@ -60,7 +62,12 @@ pub const SCHEMA_VERSION: &str = "6";
 ///   in eight bytes; version 6 writes how many versions back it is, in a varint
 ///   (`core::subject_index::page`). Pages written before are read as they are (nothing is
 ///   rewritten); an older binary must refuse a data dir with pages it cannot decode.
-pub const UPGRADABLE_SCHEMAS: [&str; 4] = ["2", "3", "4", "5"];
+/// - Versions 2 to 6 kept each entry's signature in a row of its own ([`columns::SIGNATURES`]);
+///   version 7 writes it at the front of the entry's row (`storage::entry_rows`). The upgrade
+///   records the log's size ([`columns::META_SIGNATURES_INLINE_FROM`]) and rewrites nothing: the
+///   entries below it keep the old layout. An older binary must refuse a data dir whose entry
+///   rows start with a signature.
+pub const UPGRADABLE_SCHEMAS: [&str; 5] = ["2", "3", "4", "5", "6"];
 
 /// The schema that still kept the tree's lower levels as `tree` rows.
 const SCHEMA_WITH_LOWER_TREE_ROWS: &str = "2";
@@ -404,6 +411,8 @@ pub struct LedgerStore {
     /// The bytes per entry of the last commit's write batch, a little over: the next batch is
     /// made that large at once, rather than grown (and copied) by doubling as rows are added.
     batch_bytes_per_entry: std::sync::atomic::AtomicUsize,
+    /// The first entry whose signature is in its `entries` row ([`entry_rows`]): read at open.
+    signatures_inline_from: u64,
     // Kept alive for the database's lifetime: the column families share them.
     _cache: Cache,
     _write_buffers: WriteBufferManager,
@@ -423,6 +432,7 @@ impl LedgerStore {
     pub fn open(path: &Path, origin: &str, config: &StorageConfig) -> Result<Self, StorageError> {
         let mut store = Self::open_with(path, config, false)?;
         store.check_identity(origin)?;
+        store.signatures_inline_from = entry_rows::read_inline_from(&store)?;
         store.drop_legacy_subject_index()?;
         Ok(store)
     }
@@ -439,13 +449,14 @@ impl LedgerStore {
     /// Opens an existing store read-only (for `gdpr-ledger audit`), without taking the writer's
     /// lock: it sees the state at the moment it is opened. Refuses another schema version.
     pub fn open_read_only(path: &Path, config: &StorageConfig) -> Result<Self, StorageError> {
-        let store = Self::open_with(path, config, true)?;
+        let mut store = Self::open_with(path, config, true)?;
         let meta = store.cf(columns::META)?;
         match store.db.get_cf(meta, columns::META_SCHEMA_VERSION)? {
             Some(found)
                 if found == SCHEMA_VERSION.as_bytes()
                     || UPGRADABLE_SCHEMAS.iter().any(|s| found == s.as_bytes()) =>
             {
+                store.signatures_inline_from = entry_rows::read_inline_from(&store)?;
                 Ok(store)
             }
             found => Err(StorageError::UnknownSchema {
@@ -557,6 +568,8 @@ impl LedgerStore {
             known_members: std::sync::Mutex::default(),
             commit_marks: derived_rows::CommitMarks::default(),
             batch_bytes_per_entry: std::sync::atomic::AtomicUsize::new(0),
+            // Until read (`open`, `open_read_only`): every signature in its own row.
+            signatures_inline_from: u64::MAX,
             _cache: cache,
             _write_buffers: write_buffers,
         };
@@ -598,6 +611,18 @@ impl LedgerStore {
                     [retired.start].as_slice(),
                     [retired.end].as_slice(),
                 );
+                // The entries from here on carry their signature in their row.
+                if self
+                    .db
+                    .get_cf(meta, columns::META_SIGNATURES_INLINE_FROM)?
+                    .is_none()
+                {
+                    batch.put_cf(
+                        meta,
+                        columns::META_SIGNATURES_INLINE_FROM,
+                        self.tree_size()?.to_be_bytes(),
+                    );
+                }
                 batch.put_cf(meta, columns::META_SCHEMA_VERSION, SCHEMA_VERSION);
                 self.db.write_opt(batch, &synced())?;
                 tracing::info!(
@@ -605,8 +630,9 @@ impl LedgerStore {
                     to = SCHEMA_VERSION,
                     "upgraded the data dir: the subject index is kept one page per row (new \
                      pages name the pages below by how many versions back they are), the \
-                     tree's levels below 6 in the chunk rows only, and the report rows by \
-                     category, occurred time and received time are deleted"
+                     tree's levels below 6 in the chunk rows only, the report rows by \
+                     category, occurred time and received time are deleted, and new entries \
+                     carry their signature in their row"
                 );
             }
             Some(found) if found != SCHEMA_VERSION.as_bytes() => {
@@ -619,6 +645,11 @@ impl LedgerStore {
                 let mut batch = WriteBatch::default();
                 batch.put_cf(meta, columns::META_SCHEMA_VERSION, SCHEMA_VERSION);
                 batch.put_cf(meta, columns::META_ORIGIN, origin);
+                batch.put_cf(
+                    meta,
+                    columns::META_SIGNATURES_INLINE_FROM,
+                    0u64.to_be_bytes(),
+                );
                 self.db.write_opt(batch, &synced())?;
             }
         }
@@ -700,13 +731,21 @@ impl LedgerStore {
         );
         let entries = self.cf(columns::ENTRIES)?;
         let signatures = self.cf(columns::SIGNATURES)?;
+        let mut row = Vec::new();
         for entry in &group.entries {
             let key = columns::index_key(entry.index);
-            batch.put_cf(entries, key, &entry.bytes);
-            let mut value = [0u8; 68];
-            value[..4].copy_from_slice(&entry.signature.key_id);
-            value[4..].copy_from_slice(&entry.signature.signature);
-            batch.put_cf(signatures, key, value);
+            if self.signature_inline(entry.index) {
+                row.clear();
+                entry_rows::encode_entry_row(&entry.signature, &entry.bytes, &mut row);
+                batch.put_cf(entries, key, &row);
+            } else {
+                // Only a data dir opened without its upgrade (which a writer never is).
+                batch.put_cf(entries, key, &entry.bytes);
+                let mut value = [0u8; entry_rows::SIGNATURE_LEN];
+                value[..4].copy_from_slice(&entry.signature.key_id);
+                value[4..].copy_from_slice(&entry.signature.signature);
+                batch.put_cf(signatures, key, value);
+            }
         }
         // The levels below CHUNK_LEVELS are stored once, in the rows of the chunks
         // (`tree_chunks`); at the growing edge they are computed from the entries.
@@ -877,7 +916,10 @@ impl LedgerStore {
     /// The entry bytes at `index`.
     pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, StorageError> {
         let cf = self.cf(columns::ENTRIES)?;
-        Ok(self.db.get_cf(cf, columns::index_key(index))?)
+        self.db
+            .get_pinned_cf(cf, columns::index_key(index))?
+            .map(|value| Ok(self.split_entry_row(index, &value)?.0.to_vec()))
+            .transpose()
     }
 
     /// How many entries of the first `size` were received at or before `as_of`. Received times
@@ -911,6 +953,13 @@ impl LedgerStore {
 
     /// The signature of the entry at `index`.
     pub fn signature(&self, index: u64) -> Result<Option<StoredSignature>, StorageError> {
+        if self.signature_inline(index) {
+            let cf = self.cf(columns::ENTRIES)?;
+            return match self.db.get_pinned_cf(cf, columns::index_key(index))? {
+                Some(value) => self.split_entry_row(index, &value).map(|(_, s)| s),
+                None => Ok(None),
+            };
+        }
         let cf = self.cf(columns::SIGNATURES)?;
         self.db
             .get_pinned_cf(cf, columns::index_key(index))?
@@ -925,19 +974,49 @@ impl LedgerStore {
         indexes: &[u64],
     ) -> Result<Vec<Result<Option<StoredSignature>, StorageError>>, StorageError> {
         let keys: Vec<[u8; 8]> = indexes.iter().map(|i| columns::index_key(*i)).collect();
-        let cf = self.cf(columns::SIGNATURES)?;
+        // The rows of both layouts are read (a list may straddle the upgrade), each family only
+        // if some index needs it.
+        let read = |family: &str, needed: bool| -> Result<Vec<_>, StorageError> {
+            Ok(if needed {
+                self.db
+                    .batched_multi_get_cf(self.cf(family)?, &keys, false)
+                    .into_iter()
+                    .map(Some)
+                    .collect()
+            } else {
+                keys.iter().map(|_| None).collect()
+            })
+        };
+        let inline = read(
+            columns::ENTRIES,
+            indexes.iter().any(|i| self.signature_inline(*i)),
+        )?;
+        let apart = read(
+            columns::SIGNATURES,
+            indexes.iter().any(|i| !self.signature_inline(*i)),
+        )?;
         Ok(indexes
             .iter()
-            .zip(self.db.batched_multi_get_cf(cf, &keys, false))
-            .map(|(index, value)| {
-                value?
-                    .map(|value| decode_signature(*index, &value))
-                    .transpose()
+            .zip(inline.into_iter().zip(apart))
+            .map(|(&index, (inline, apart))| {
+                if self.signature_inline(index) {
+                    match inline.transpose()?.flatten() {
+                        Some(row) => Ok(self.split_entry_row(index, &row)?.1),
+                        None => Ok(None),
+                    }
+                } else {
+                    apart
+                        .transpose()?
+                        .flatten()
+                        .map(|value| decode_signature(index, &value))
+                        .transpose()
+                }
             })
             .collect())
     }
 
-    /// The entries and signatures at `indexes`, in that order, from two batched reads.
+    /// The entries and signatures at `indexes`, in that order, from one batched read (and a
+    /// second of the `signatures` family for entries appended before schema 7).
     pub fn entries_with_signatures(
         &self,
         indexes: &[u64],
@@ -946,19 +1025,34 @@ impl LedgerStore {
         let entries = self
             .db
             .batched_multi_get_cf(self.cf(columns::ENTRIES)?, &keys, false);
-        let signatures = self
-            .db
-            .batched_multi_get_cf(self.cf(columns::SIGNATURES)?, &keys, false);
+        let older: Vec<u64> = indexes
+            .iter()
+            .copied()
+            .filter(|i| !self.signature_inline(*i))
+            .collect();
+        let mut older_signatures = if older.is_empty() {
+            Vec::new()
+        } else {
+            self.signatures(&older)?
+        }
+        .into_iter();
         indexes
             .iter()
-            .zip(entries.into_iter().zip(signatures))
-            .map(|(index, (entry, signature))| match (entry?, signature?) {
-                (Some(entry), Some(signature)) => Ok(Some((
-                    entry.to_vec(),
-                    decode_signature(*index, &signature)?,
-                ))),
-                (Some(_), None) => Err(StorageError::missing_signature(*index)),
-                (None, _) => Ok(None),
+            .zip(entries)
+            .map(|(&index, entry)| {
+                let apart = if self.signature_inline(index) {
+                    None
+                } else {
+                    Some(older_signatures.next().transpose()?.flatten())
+                };
+                let Some(entry) = entry? else {
+                    return Ok(None);
+                };
+                let (bytes, inline) = self.split_entry_row(index, &entry)?;
+                match inline.or(apart.flatten()) {
+                    Some(signature) => Ok(Some((bytes.to_vec(), signature))),
+                    None => Err(StorageError::missing_signature(index)),
+                }
             })
             .collect()
     }

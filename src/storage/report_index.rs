@@ -716,7 +716,8 @@ impl LedgerStore {
             .zip(values)
             .map(|(index, value)| {
                 let value = value?.ok_or_else(|| StorageError::missing_entry(*index))?;
-                decode_entry(&value).map_err(|e| StorageError::undecodable_entry(*index, e))
+                let (bytes, _) = self.split_entry_row(*index, &value)?;
+                decode_entry(bytes).map_err(|e| StorageError::undecodable_entry(*index, e))
             })
             .collect()
     }
@@ -933,7 +934,10 @@ mod tests {
             store.rows(columns::REPORTS).expect("rows").count()
         };
         let store = LedgerStore::open(dir.path(), origin, &config).expect("upgrades");
-        assert_eq!(store.schema_version().expect("schema"), "6");
+        assert_eq!(
+            store.schema_version().expect("schema"),
+            crate::storage::SCHEMA_VERSION
+        );
         let tags = report_tags_without_retired(&store);
         assert_eq!(tags.len(), kept - RETIRED_TAGS.len());
         let as_of = Timestamp {

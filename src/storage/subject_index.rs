@@ -583,7 +583,10 @@ mod tests {
                 .expect("put");
         }
         let store = LedgerStore::open(dir.path(), origin, &config).expect("upgrades");
-        assert_eq!(store.schema_version().expect("schema"), "6");
+        assert_eq!(
+            store.schema_version().expect("schema"),
+            crate::storage::SCHEMA_VERSION
+        );
         for (token, head) in &updates[..20] {
             let proof = crate::core::subject_index::prove(&store, 300, token).expect("prove");
             let root = crate::core::subject_index::root_at(&store, 300).expect("root");

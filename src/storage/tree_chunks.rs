@@ -206,10 +206,12 @@ impl LedgerStore {
                 break;
             };
             // The run ends at the first key that is not the next entry.
-            if columns::decode_u64(key) != Some(first + leaves.len() as u64) {
+            let index = first + leaves.len() as u64;
+            if columns::decode_u64(key) != Some(index) {
                 break;
             }
-            leaves.push(NodeHash::from(leaf_hash(value)));
+            let (bytes, _) = self.split_entry_row(index, value)?;
+            leaves.push(NodeHash::from(leaf_hash(bytes)));
             iterator.next();
         }
         iterator.status()?;

@@ -370,7 +370,10 @@ async fn an_older_data_dir_gets_its_chunk_rows_and_loses_its_lifecycle_copies_an
     assert_eq!(latest.entries.len(), erins + 1);
     ledger.stop().await;
     let store = open(&ledger);
-    assert_eq!(store.schema_version().expect("schema"), "6");
+    assert_eq!(
+        store.schema_version().expect("schema"),
+        gdpr_ledger::storage::SCHEMA_VERSION
+    );
     let lower_tree_rows = store
         .rows(columns::TREE)
         .expect("tree")
@@ -805,6 +808,9 @@ async fn a_node_per_row_subject_index_is_rewritten_as_pages_and_answers_do_not_c
     }
     ledger.stop().await;
     let store = LedgerStore::open_read_only(&data_dir, &ledger.config.storage).expect("opens");
-    assert_eq!(store.schema_version().expect("schema"), "6");
+    assert_eq!(
+        store.schema_version().expect("schema"),
+        gdpr_ledger::storage::SCHEMA_VERSION
+    );
     audit_store(&store, std::slice::from_ref(&key)).expect("audits clean after the upgrade");
 }

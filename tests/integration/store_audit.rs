@@ -184,29 +184,34 @@ async fn each_corrupted_column_family_is_reported_at_the_right_index() {
         "{error}"
     );
 
-    // signatures: entry 12's signature altered.
+    // signatures: entry 12's signature (the front of its row) altered.
     let mut ledger = make_log().await;
     let key = key_of(&mut ledger).await;
-    let mut signature = raw_get(&ledger, columns::SIGNATURES, &12u64.to_be_bytes());
-    signature[10] ^= 0x80;
-    tamper(
-        &ledger,
-        columns::SIGNATURES,
-        &12u64.to_be_bytes(),
-        Some(&signature),
-    );
+    let mut row = raw_get(&ledger, columns::ENTRIES, &12u64.to_be_bytes());
+    row[10] ^= 0x80;
+    tamper(&ledger, columns::ENTRIES, &12u64.to_be_bytes(), Some(&row));
     let error = audit(&ledger, &key).expect_err("signature 12 changed");
     assert!(error.to_string().contains("entry 12"), "{error}");
+
+    // entries: entry 14's row cut short of its signature.
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    tamper(
+        &ledger,
+        columns::ENTRIES,
+        &14u64.to_be_bytes(),
+        Some(&[7u8; 60]),
+    );
+    let error = audit(&ledger, &key).expect_err("row 14 too short");
+    assert!(error.to_string().contains("entry 14"), "{error}");
 
     // tree: a row below level 6, where the tree is kept in the chunk rows only, even one
     // holding the right hash (the leaf of entry 9).
     let mut ledger = make_log().await;
     let key = key_of(&mut ledger).await;
-    let leaf = gdpr_ledger::core::hash::leaf_hash(&raw_get(
-        &ledger,
-        columns::ENTRIES,
-        &9u64.to_be_bytes(),
-    ));
+    let leaf = gdpr_ledger::core::hash::leaf_hash(
+        &raw_get(&ledger, columns::ENTRIES, &9u64.to_be_bytes())[SIGNATURE_LEN..],
+    );
     let node = NodeId::leaf(9).expect("node id").to_key_bytes();
     tamper(&ledger, columns::TREE, &node, Some(leaf.as_bytes()));
     let error = audit(&ledger, &key).expect_err("a tree row too many");
@@ -247,8 +252,7 @@ async fn each_corrupted_column_family_is_reported_at_the_right_index() {
     // subjects: the head of entry 0's subject claims one entry more.
     let mut ledger = make_log().await;
     let key = key_of(&mut ledger).await;
-    let entry = SequencedEntry::from_bytes(raw_get(&ledger, columns::ENTRIES, &0u64.to_be_bytes()))
-        .expect("entry 0");
+    let entry = entry_0(&ledger);
     let token = *entry.subject_token().expect("a subject").as_bytes();
     let mut head = raw_get(&ledger, columns::SUBJECTS, &token);
     head[7] += 1;
@@ -260,8 +264,7 @@ async fn each_corrupted_column_family_is_reported_at_the_right_index() {
     // entry 0); without the first entry, as a head row of an earlier version, it audits clean.
     let mut ledger = make_log().await;
     let key = key_of(&mut ledger).await;
-    let entry = SequencedEntry::from_bytes(raw_get(&ledger, columns::ENTRIES, &0u64.to_be_bytes()))
-        .expect("entry 0");
+    let entry = entry_0(&ledger);
     let token = *entry.subject_token().expect("a subject").as_bytes();
     let head = raw_get(&ledger, columns::SUBJECTS, &token);
     assert_eq!(head[16..], 0u64.to_be_bytes(), "the head records entry 0");
@@ -363,16 +366,17 @@ async fn the_first_divergence_is_the_same_whatever_the_threads() {
             "{threads:?}"
         );
     }
-    // Entry 12's signature altered, then entry 25's bytes and entry 18's signature: the replay
-    // names entry 12, however far ahead the verifiers ran.
-    for (index, family) in [
-        (25u64, columns::ENTRIES),
-        (18, columns::SIGNATURES),
-        (12, columns::SIGNATURES),
-    ] {
-        let mut value = raw_get(&ledger, family, &index.to_be_bytes());
-        value[10] ^= 0x80;
-        tamper(&ledger, family, &index.to_be_bytes(), Some(&value));
+    // Entry 12's signature altered, then entry 25's bytes and entry 18's signature (at the front
+    // of its row): the replay names entry 12, however far ahead the verifiers ran.
+    for (index, at) in [(25u64, SIGNATURE_LEN + 10), (18, 10), (12, 10)] {
+        let mut value = raw_get(&ledger, columns::ENTRIES, &index.to_be_bytes());
+        value[at] ^= 0x80;
+        tamper(
+            &ledger,
+            columns::ENTRIES,
+            &index.to_be_bytes(),
+            Some(&value),
+        );
     }
     for threads in THREADS {
         let error = audit_with(&ledger, &key, threads).expect_err("tampered");
@@ -382,15 +386,112 @@ async fn the_first_divergence_is_the_same_whatever_the_threads() {
             "{threads:?}"
         );
     }
-    // A signature row missing before the bad one is named first.
-    tamper(&ledger, columns::SIGNATURES, &9u64.to_be_bytes(), None);
+    // An unreadable row before the bad one is named first.
+    tamper(
+        &ledger,
+        columns::ENTRIES,
+        &9u64.to_be_bytes(),
+        Some(&[9u8; 20]),
+    );
     for threads in THREADS {
         let error = audit_with(&ledger, &key, threads).expect_err("tampered");
         assert!(
-            matches!(error, StoreAuditError::MissingSignature(9)),
+            error.to_string().contains("entry 9"),
             "{threads:?}: {error}"
         );
     }
+}
+
+/// Entry 0, from its row (past the signature at its front).
+fn entry_0(ledger: &TestLedger) -> SequencedEntry {
+    let row = raw_get(ledger, columns::ENTRIES, &0u64.to_be_bytes());
+    SequencedEntry::from_bytes(row[SIGNATURE_LEN..].to_vec()).expect("entry 0")
+}
+
+/// Bytes of the signature at the front of an entry row (schema 7): key id and signature.
+const SIGNATURE_LEN: usize = 68;
+
+/// Rewrites the stopped ledger's entries as schema 6 kept them: each entry's bytes alone in its
+/// row, its signature in a row of the `signatures` family, the data dir marked schema 6.
+fn as_schema_6(ledger: &TestLedger) {
+    let db = rocksdb::DB::open_cf(
+        &rocksdb::Options::default(),
+        ledger.data_dir(),
+        columns::ALL,
+    )
+    .expect("raw open");
+    let entries = db.cf_handle(columns::ENTRIES).expect("family");
+    let signatures = db.cf_handle(columns::SIGNATURES).expect("family");
+    let rows: Vec<RawRow> = db
+        .iterator_cf(entries, rocksdb::IteratorMode::Start)
+        .map(|row| row.expect("readable"))
+        .collect();
+    for (key, value) in rows {
+        db.put_cf(signatures, &key, &value[..SIGNATURE_LEN])
+            .expect("put");
+        db.put_cf(entries, &key, &value[SIGNATURE_LEN..])
+            .expect("put");
+    }
+    let meta = db.cf_handle(columns::META).expect("family");
+    db.delete_cf(meta, columns::META_SIGNATURES_INLINE_FROM)
+        .expect("delete");
+    db.put_cf(meta, columns::META_SCHEMA_VERSION, b"6")
+        .expect("put");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_dir_of_signature_rows_upgrades_and_both_layouts_are_audited() {
+    let mut ledger = make_log().await;
+    let key = key_of(&mut ledger).await;
+    as_schema_6(&ledger);
+    // The audit asks for the upgrade first (as for every older schema), then checks entries of
+    // both layouts.
+    assert!(matches!(
+        audit(&ledger, &key),
+        Err(StoreAuditError::NeedsUpgrade(found)) if found == "6"
+    ));
+    ledger.restart().await;
+    let mut producer = ledger.client(PRODUCER_TOKEN).await;
+    append_collections(&mut producer, EVENTS..EVENTS + 10, |n| n % 5).await;
+    ledger.stop().await;
+    assert_eq!(audit(&ledger, &key).expect("upgraded").entries, EVENTS + 10);
+    // The entries before the upgrade keep their signature rows, the later ones have none.
+    let signature_rows = raw_rows(&ledger, columns::SIGNATURES);
+    assert_eq!(signature_rows.len() as u64, EVENTS);
+    let later = raw_get(&ledger, columns::ENTRIES, &(EVENTS + 3).to_be_bytes());
+    SequencedEntry::from_bytes(later[SIGNATURE_LEN..].to_vec()).expect("signature, then entry");
+
+    // A signature of each layout altered: each is found, and the first one named first.
+    let mut row = raw_get(&ledger, columns::ENTRIES, &(EVENTS + 5).to_be_bytes());
+    row[10] ^= 0x80;
+    tamper(
+        &ledger,
+        columns::ENTRIES,
+        &(EVENTS + 5).to_be_bytes(),
+        Some(&row),
+    );
+    let error = audit(&ledger, &key).expect_err("a later signature changed");
+    assert!(
+        error.to_string().contains(&format!("entry {}", EVENTS + 5)),
+        "{error}"
+    );
+    let mut signature = raw_get(&ledger, columns::SIGNATURES, &20u64.to_be_bytes());
+    signature[10] ^= 0x80;
+    tamper(
+        &ledger,
+        columns::SIGNATURES,
+        &20u64.to_be_bytes(),
+        Some(&signature),
+    );
+    let error = audit(&ledger, &key).expect_err("an earlier signature changed");
+    assert!(error.to_string().contains("entry 20"), "{error}");
+    // And an earlier signature row missing.
+    tamper(&ledger, columns::SIGNATURES, &9u64.to_be_bytes(), None);
+    let error = audit(&ledger, &key).expect_err("signature row 9 missing");
+    assert!(
+        matches!(error, StoreAuditError::MissingSignature(9)),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -428,8 +529,7 @@ async fn missing_and_extra_event_id_and_subject_rows_are_reported() {
     // A subject's row of seq 1 deleted, then made to point at another entry.
     let mut ledger = make_log().await;
     let key = key_of(&mut ledger).await;
-    let entry = SequencedEntry::from_bytes(raw_get(&ledger, columns::ENTRIES, &0u64.to_be_bytes()))
-        .expect("entry 0");
+    let entry = entry_0(&ledger);
     let token = *entry.subject_token().expect("a subject").as_bytes();
     let row_key = columns::subject_entry_key(&token, 1);
     let row = raw_get(&ledger, columns::SUBJECTS, &row_key);
@@ -769,8 +869,7 @@ async fn when_several_derived_families_diverge_the_first_in_order_is_reported() 
     let key = key_of(&mut ledger).await;
     let id_key = [b"crm".as_slice(), &[0], b"evt-13"].concat();
     let id_row = raw_get(&ledger, columns::EVENT_IDS, &id_key);
-    let entry = SequencedEntry::from_bytes(raw_get(&ledger, columns::ENTRIES, &0u64.to_be_bytes()))
-        .expect("entry 0");
+    let entry = entry_0(&ledger);
     let token = *entry.subject_token().expect("a subject").as_bytes();
     let subject_key = columns::subject_entry_key(&token, 1);
     let subject_row = raw_get(&ledger, columns::SUBJECTS, &subject_key);
