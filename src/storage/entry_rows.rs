@@ -10,7 +10,9 @@
 
 use rocksdb::IteratorMode;
 
-use super::{LedgerStore, StorageError, StoredSignature, columns, decode_signature};
+use super::{
+    LedgerStore, SCHEMA_VERSION, StorageError, StoredSignature, columns, decode_signature,
+};
 
 /// The bytes of a signature at the front of a row: key id and Ed25519 signature.
 pub(super) const SIGNATURE_LEN: usize = 4 + 64;
@@ -37,13 +39,19 @@ pub struct EntryRow {
 }
 
 /// Where the signatures are: `u64::MAX` (all in the `signatures` family) for a data dir that
-/// has not been upgraded to schema 7 (opened read-only), else the recorded index.
+/// has not been upgraded to schema 7 (opened read-only), else the recorded index. A data dir of
+/// this schema without the mark is damage.
 pub(super) fn read_inline_from(store: &LedgerStore) -> Result<u64, StorageError> {
     let meta = store.cf(columns::META)?;
+    let current = store.schema_version()? == SCHEMA_VERSION;
     match store
         .db
         .get_cf(meta, columns::META_SIGNATURES_INLINE_FROM)?
     {
+        None if current => Err(StorageError::missing(
+            columns::META,
+            "signatures_inline_from",
+        )),
         Some(value) => columns::decode_u64(&value).ok_or_else(|| {
             StorageError::undecodable(columns::META, "signatures_inline_from", "is not 8 bytes")
         }),
@@ -210,6 +218,23 @@ mod tests {
                 vec![None]
             );
         }
+    }
+
+    #[test]
+    fn a_data_dir_of_this_schema_without_the_mark_is_refused() {
+        let origin = "test.example/entry-rows";
+        let config = StorageConfig::default();
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            let store = LedgerStore::open(dir.path(), origin, &config).expect("open");
+            let meta = store.cf(columns::META).expect("family");
+            store
+                .db
+                .delete_cf(meta, columns::META_SIGNATURES_INLINE_FROM)
+                .expect("delete");
+        }
+        assert!(LedgerStore::open(dir.path(), origin, &config).is_err());
+        assert!(LedgerStore::open_read_only(dir.path(), &config).is_err());
     }
 
     #[test]
