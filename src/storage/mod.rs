@@ -973,39 +973,30 @@ impl LedgerStore {
         &self,
         indexes: &[u64],
     ) -> Result<Vec<Result<Option<StoredSignature>, StorageError>>, StorageError> {
-        let keys: Vec<[u8; 8]> = indexes.iter().map(|i| columns::index_key(*i)).collect();
-        // The rows of both layouts are read (a list may straddle the upgrade), each family only
-        // if some index needs it.
-        let read = |family: &str, needed: bool| -> Result<Vec<_>, StorageError> {
-            Ok(if needed {
-                self.db
-                    .batched_multi_get_cf(self.cf(family)?, &keys, false)
-                    .into_iter()
-                    .map(Some)
-                    .collect()
-            } else {
-                keys.iter().map(|_| None).collect()
-            })
+        // Each index is read from the family that holds its signature (a list may straddle the
+        // upgrade's mark): one batched read per family that some index needs.
+        let (inline, apart): (Vec<u64>, Vec<u64>) =
+            indexes.iter().partition(|i| self.signature_inline(**i));
+        let read = |family: &str, list: &[u64]| -> Result<Vec<_>, StorageError> {
+            if list.is_empty() {
+                return Ok(Vec::new());
+            }
+            let keys: Vec<[u8; 8]> = list.iter().map(|i| columns::index_key(*i)).collect();
+            Ok(self.db.batched_multi_get_cf(self.cf(family)?, &keys, false))
         };
-        let inline = read(
-            columns::ENTRIES,
-            indexes.iter().any(|i| self.signature_inline(*i)),
-        )?;
-        let apart = read(
-            columns::SIGNATURES,
-            indexes.iter().any(|i| !self.signature_inline(*i)),
-        )?;
+        let mut inline = read(columns::ENTRIES, &inline)?.into_iter();
+        let mut apart = read(columns::SIGNATURES, &apart)?.into_iter();
         Ok(indexes
             .iter()
-            .zip(inline.into_iter().zip(apart))
-            .map(|(&index, (inline, apart))| {
+            .map(|&index| {
                 if self.signature_inline(index) {
-                    match inline.transpose()?.flatten() {
+                    match inline.next().transpose()?.flatten() {
                         Some(row) => Ok(self.split_entry_row(index, &row)?.1),
                         None => Ok(None),
                     }
                 } else {
                     apart
+                        .next()
                         .transpose()?
                         .flatten()
                         .map(|value| decode_signature(index, &value))
