@@ -180,6 +180,13 @@ mod tests {
             let row = raw(&store, columns::ENTRIES, 12).expect("row");
             assert_eq!(&row[SIGNATURE_LEN..], &after.entries[2].bytes[..]);
             assert_eq!(raw(&store, columns::SIGNATURES, 12), None);
+            // An entry below the mark would overwrite one of the old layout: refused.
+            let (below, _) = group_of(&mut CompactRange::new(), 0, 4);
+            assert!(store.commit(&below).is_err());
+            assert_eq!(
+                raw(&store, columns::ENTRIES, 3),
+                Some(before.entries[3].bytes.clone())
+            );
         }
         let all: Vec<_> = before.entries.iter().chain(&after.entries).collect();
         for store in [

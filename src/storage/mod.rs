@@ -730,22 +730,19 @@ impl LedgerStore {
                 .min(MAX_BATCH_RESERVE),
         );
         let entries = self.cf(columns::ENTRIES)?;
-        let signatures = self.cf(columns::SIGNATURES)?;
         let mut row = Vec::new();
         for entry in &group.entries {
-            let key = columns::index_key(entry.index);
-            if self.signature_inline(entry.index) {
-                row.clear();
-                entry_rows::encode_entry_row(&entry.signature, &entry.bytes, &mut row);
-                batch.put_cf(entries, key, &row);
-            } else {
-                // Only a data dir opened without its upgrade (which a writer never is).
-                batch.put_cf(entries, key, &entry.bytes);
-                let mut value = [0u8; entry_rows::SIGNATURE_LEN];
-                value[..4].copy_from_slice(&entry.signature.key_id);
-                value[4..].copy_from_slice(&entry.signature.signature);
-                batch.put_cf(signatures, key, value);
+            // A writable open leaves the mark at most at the log's size, so every new entry is
+            // at or above it; one below would overwrite an entry of the old layout.
+            if !self.signature_inline(entry.index) {
+                return Err(StorageError::inconsistent(format!(
+                    "entry {} is below signatures_inline_from {}",
+                    entry.index, self.signatures_inline_from
+                )));
             }
+            row.clear();
+            entry_rows::encode_entry_row(&entry.signature, &entry.bytes, &mut row);
+            batch.put_cf(entries, columns::index_key(entry.index), &row);
         }
         // The levels below CHUNK_LEVELS are stored once, in the rows of the chunks
         // (`tree_chunks`); at the growing edge they are computed from the entries.
