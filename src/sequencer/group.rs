@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+use super::head_cache::HeadCache;
 use super::index_cache::IndexNodeCache;
 use super::reads::GroupReads;
 use super::signing::{self, Signing, SigningPool};
@@ -77,7 +78,9 @@ enum SubjectKey {
 /// What a planned group changed, kept by the sequencer while the writer makes it durable, so
 /// that the next group is planned on top of it (the reads of a group are made before it is
 /// planned, and the store does not show an unwritten group). The maps are the planned group's
-/// own, moved, not copied; its entries are read from the commit the writer holds.
+/// own, moved, not copied; its entries are read from the commit the writer holds. With them,
+/// the heads planned by it and the groups before it, as far as the cache keeps them
+/// ([`HeadCache`]), consulted after its own and before the store's.
 #[derive(Default)]
 pub(super) struct PendingGroup {
     event_ids: HashMap<(String, String), (EventIdRecord, usize)>,
@@ -86,6 +89,7 @@ pub(super) struct PendingGroup {
     keys: HashMap<[u8; 32], SubjectKey>,
     identifiers: HashMap<[u8; 32], Vec<String>>,
     commit: Option<Arc<CommitGroup>>,
+    recent_heads: HeadCache,
 }
 
 impl PendingGroup {
@@ -142,7 +146,10 @@ pub(super) fn run(
     // Whether the last group finished held one job at most: with this one, the sign of a lone
     // producer ([`SequencerConfig::write_inline_below`](super::SequencerConfig)).
     let mut last_was_lone = true;
-    let mut pending = PendingGroup::default();
+    let mut pending = PendingGroup {
+        recent_heads: HeadCache::new(parts.config.subject_head_cache_entries),
+        ..PendingGroup::default()
+    };
     // Groups handed to the writer, groups it is in the final write of, groups it has written.
     let progress = WriterProgress::default();
     std::thread::scope(|scope| {
@@ -478,7 +485,10 @@ impl OpenGroup {
         pool: &SigningPool<'_>,
         jobs: Vec<AppendJob>,
     ) {
-        self.plan.reads.gather(&*parts.store, &jobs);
+        let recent = &self.plan.pending.recent_heads;
+        self.plan
+            .reads
+            .gather(&*parts.store, &jobs, |token| recent.contains(token));
         for mut job in jobs {
             shared.stats.jobs_planned.fetch_add(1, Ordering::Relaxed);
             // A job without events still counts, so that a group of its own stays alone.
@@ -653,6 +663,8 @@ fn finish_group(
         .map(|entry| std::mem::take(&mut entry.entry))
         .collect();
     let commit = Arc::new(std::mem::take(&mut plan.commit));
+    let mut recent_heads = std::mem::take(&mut plan.pending.recent_heads);
+    recent_heads.record(&plan.heads);
     let next = PendingGroup {
         event_ids: plan.event_ids,
         directory: plan.directory,
@@ -660,6 +672,7 @@ fn finish_group(
         keys: plan.keys,
         identifiers: plan.identifiers,
         commit: Some(commit.clone()),
+        recent_heads,
     };
     let planned = PlannedGroup {
         tail: plan.tail,
@@ -762,12 +775,8 @@ fn plan_job(
             // A subject whose first entry this is has no head yet, anywhere.
             Some((token, Subject::New)) => Some((token, None)),
             Some((token, Subject::Known)) => {
-                let head = match plan
-                    .heads
-                    .get(&token)
-                    .or_else(|| plan.pending.heads.get(&token))
-                {
-                    Some(head) => Some(*head),
+                let head = match plan.planned_head(&token) {
+                    Some(head) => Some(head),
                     None => plan.reads.subject_head(&*parts.store, &token)?,
                 };
                 Some((token, head))
@@ -899,8 +908,7 @@ fn resolve_subject(
         let Some(token) = prepared.subject_token else {
             return Ok(None);
         };
-        let known = plan.heads.contains_key(&token)
-            || plan.pending.heads.contains_key(&token)
+        let known = plan.planned_head(&token).is_some()
             || plan.reads.subject_head(&*parts.store, &token)?.is_some();
         return if known {
             Ok(Some((token, Subject::Known)))
@@ -1081,6 +1089,17 @@ fn plan_entry(
 }
 
 impl GroupPlan {
+    /// `token`'s head as the sequencer planned it, if it has lately: in this group, in the
+    /// group in flight, or in the groups before as far as the cache keeps them. None means
+    /// the store's head is the latest (or there is none).
+    fn planned_head(&self, token: &[u8; 32]) -> Option<SubjectHead> {
+        self.heads
+            .get(token)
+            .or_else(|| self.pending.heads.get(token))
+            .copied()
+            .or_else(|| self.pending.recent_heads.get(token))
+    }
+
     fn savepoint(&self) -> Savepoint {
         Savepoint {
             tail: self.tail.clone(),

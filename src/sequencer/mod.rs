@@ -11,6 +11,7 @@
 //! unhealthy, rather than carry on from a tail the disk does not hold.
 
 mod group;
+mod head_cache;
 mod index_cache;
 mod reads;
 mod signing;
@@ -49,6 +50,11 @@ pub struct SequencerConfig {
     /// its deepest level of pages (which with many subjects is most of it: about 120 MB for
     /// the pages at depth 16 with a million subjects), and logs it once.
     pub subject_index_cache_mib: usize,
+    /// Subject heads the sequencer keeps in memory, the latest it planned (`sequencer::head_cache`,
+    /// up to about 130 bytes a head: 34 MB at the default once that many subjects were seen): a
+    /// group reads from RocksDB only the heads of subjects it has not planned lately. 0 reads
+    /// every head.
+    pub subject_head_cache_entries: usize,
     /// A group of fewer entries than this, of one job after a group of one job (a lone
     /// producer), finished while the writer thread is idle and no other job waits, is written
     /// by the sequencer thread itself: a lone append then wakes one thread fewer, and nothing
@@ -66,6 +72,7 @@ impl Default for SequencerConfig {
             signing_threads: 2,
             subject_index_cache_depth: 18,
             subject_index_cache_mib: 32,
+            subject_head_cache_entries: 1 << 18,
             write_inline_below: 64,
         }
     }

@@ -1,8 +1,9 @@
 //! What a group's jobs name, read from the store before planning: one batched read per family
-//! (event ids and directory rows, then the heads and data keys of the subjects found), instead
-//! of point reads interleaved with planning, job by job. The planner consults the group's own
-//! state first (what earlier jobs of the group changed), these reads next, and the store only for
-//! what they do not cover.
+//! (event ids and directory rows, then the heads and data keys of the subjects found; not the
+//! heads the sequencer planned lately, which it keeps, `sequencer::head_cache`), instead of point
+//! reads interleaved with planning, job by job. The planner consults the group's own state first
+//! (what earlier jobs of the group changed), then what it planned before, these reads next, and
+//! the store only for what they do not cover.
 
 use std::collections::HashMap;
 
@@ -20,10 +21,16 @@ pub(super) struct GroupReads {
 }
 
 impl GroupReads {
-    /// Reads what `jobs` name, adding to what earlier jobs of the group read. A failed read
-    /// adds nothing to its family: the planner then reads per job, and refuses the job whose
-    /// read fails.
-    pub(super) fn gather(&mut self, store: &dyn TailStore, jobs: &[AppendJob]) {
+    /// Reads what `jobs` name, adding to what earlier jobs of the group read, but for the heads
+    /// of the subjects `head_planned` says the sequencer has in memory. A failed read adds
+    /// nothing to its family: the planner then reads per job, and refuses the job whose read
+    /// fails.
+    pub(super) fn gather(
+        &mut self,
+        store: &dyn TailStore,
+        jobs: &[AppendJob],
+        head_planned: impl Fn(&[u8; 32]) -> bool,
+    ) {
         let reads = self;
         let events = || {
             jobs.iter()
@@ -61,7 +68,10 @@ impl GroupReads {
                     .and_then(|row| reads.directory.get(&row).copied().flatten())
             })
         };
-        let mut tokens: Vec<[u8; 32]> = events().filter_map(|(_, e)| token_of(e)).collect();
+        let mut tokens: Vec<[u8; 32]> = events()
+            .filter_map(|(_, e)| token_of(e))
+            .filter(|token| !head_planned(token))
+            .collect();
         let mut sealing: Vec<[u8; 32]> = events()
             .filter(|(_, e)| e.details.is_some() || e.opens_erasure.is_some())
             .filter_map(|(_, e)| token_of(e))

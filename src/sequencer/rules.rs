@@ -114,7 +114,8 @@ fn correcting(id: &str, target: u64) -> PreparedEvent {
 /// planning reads no head, data key or identifier list. A known subject's entries do read them.
 #[tokio::test]
 async fn a_new_subject_is_planned_without_reading_rows_under_its_token() {
-    let ledger = Ledger::start();
+    // No head kept in memory: what is not in the group before is read.
+    let ledger = Ledger::start_with(|config| config.subject_head_cache_entries = 0);
     let events = (1..=40u8)
         .map(|row| about(&format!("new-{row}"), EventKind::Collection, row))
         .collect();
@@ -149,12 +150,76 @@ async fn a_new_subject_is_planned_without_reading_rows_under_its_token() {
     assert!(ledger.store.subject_reads() > checked);
 }
 
+/// The heads the sequencer planned lately are kept in memory (`head_cache`): a subject seen a
+/// few groups ago is chained without reading its head. One that the cache has turned over is
+/// read from the store, and chained as well.
+#[tokio::test]
+async fn a_subject_planned_lately_is_chained_without_reading_its_head() {
+    // A cache of 8 heads, two generations of 4.
+    let ledger = Ledger::start_with(|config| config.subject_head_cache_entries = 8);
+    let chained = |index: u64| {
+        let entry = ledger.store.entry(index).expect("read").expect("entry");
+        let entry = decode_entry(&entry).expect("decodes");
+        (entry.subject_seq, entry.subject_prev_index)
+    };
+    ledger
+        .append("crm", events("one", EventKind::Collection, 1..=3))
+        .await
+        .expect("appends");
+    ledger
+        .append("crm", vec![about("two-9", EventKind::Collection, 9)])
+        .await
+        .expect("appends");
+    let before = ledger.store.subject_reads();
+    // Subject of row 2: two groups back, not the group in flight.
+    let later = ledger
+        .append("crm", vec![about("three-2", EventKind::Access, 2)])
+        .await
+        .expect("appends");
+    assert_eq!(ledger.store.subject_reads(), before, "its head was kept");
+    assert_eq!(later[0].index, 4);
+    assert_eq!(chained(4), (1, 1));
+    // Once more after a group without it: chained to the head the cache took from entry 4.
+    ledger
+        .append("crm", vec![about("four-20", EventKind::Collection, 20)])
+        .await
+        .expect("appends");
+    let again = ledger
+        .append("crm", vec![about("five-2", EventKind::Access, 2)])
+        .await
+        .expect("appends");
+    assert_eq!(ledger.store.subject_reads(), before, "its head was kept");
+    assert_eq!(again[0].index, 6);
+    assert_eq!(chained(6), (2, 4));
+    // Eight new subjects turn the cache over twice: row 3's head (entry 2) is gone from it.
+    ledger
+        .append("crm", events("six", EventKind::Collection, 10..=17))
+        .await
+        .expect("appends");
+    let before = ledger.store.subject_reads();
+    let last = ledger
+        .append("crm", vec![about("seven-3", EventKind::Access, 3)])
+        .await
+        .expect("appends");
+    assert!(ledger.store.subject_reads() > before, "its head was read");
+    assert_eq!(last[0].index, 15);
+    assert_eq!(chained(15), (1, 2));
+    // And the heads written are the chains'.
+    let head = |index| {
+        let head = ledger.store.subject_head(&ledger.token_of(index));
+        head.expect("read").map(|h| (h.count, h.last_index))
+    };
+    assert_eq!(head(2), Some((2, 15)));
+    assert_eq!(head(1), Some((3, 6)));
+}
+
 /// A subject's head records its first entry: its first entry sets it and later ones carry it,
 /// from the group before as from the store; a head from before heads recorded it (none) is
 /// carried as it is, never given a later entry as the first.
 #[tokio::test]
 async fn a_head_records_the_first_entry_of_its_subject() {
-    let ledger = Ledger::start();
+    // No head kept in memory: the store's head row, as the test leaves it, is what is read.
+    let ledger = Ledger::start_with(|config| config.subject_head_cache_entries = 0);
     let head = |index: u64| {
         let head = ledger.store.subject_head(&ledger.token_of(index));
         let head = head.expect("read").expect("a head");
@@ -526,9 +591,10 @@ async fn finished(ledger: &Ledger, groups: u64) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_is_planned_on_the_one_still_being_written() {
     // No index node cached for long: the second version is made from nodes of the first that
-    // only the planner has.
+    // only the planner has; no head kept but the group in flight's.
     let ledger = Arc::new(Ledger::start_with_writer_thread(|config| {
         config.subject_index_cache_depth = 0;
+        config.subject_head_cache_entries = 0;
     }));
     let permits = ledger.store.hold_commits();
     let first = spawn_append(
