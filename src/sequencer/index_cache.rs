@@ -12,9 +12,13 @@
 //!
 //! The pages it keeps are also bounded in memory: a level of pages holds up to 16 times the one
 //! above it, and how full the deep levels are depends on how many subjects there are (with a
-//! million, the pages at depth 16 took about 120 MB). When the kept pages pass the budget, the
-//! cache stops keeping its deepest level, for good: tokens are never removed, so the level
-//! would only fill again.
+//! million, the pages at depth 16 took about 120 MB). The deepest level kept is kept in part:
+//! its pages are taken in while they fit the budget, and when the levels above grow past it,
+//! some of its pages are let go (down to 15/16 of the budget, so that this is rare); a level
+//! with none left is not kept any more, for good: tokens are never removed, so it would only
+//! fill again. Keeping part of a level rather than none: at 16 clients x 100 events over 100k
+//! subjects, the pages at depth 16 take a little more than the default budget leaves them, and
+//! dropping them whole had every update read its page at that depth from RocksDB.
 
 use rustc_hash::FxHashMap;
 
@@ -26,22 +30,33 @@ use crate::storage::{StorageError, TailStore};
 /// Pages of the latest version, down to a depth.
 #[derive(Debug, Default)]
 pub(crate) struct IndexNodeCache {
-    pages: FxHashMap<NodeKey, IndexPage>,
+    pages: FxHashMap<NodeKey, Kept>,
     latest: Option<(u64, SubtreeRef)>,
+    /// The version recorded before the latest: it may still be in flight too.
+    previous: Option<u64>,
     max_depth: u16,
-    /// What the pages at depths `0..=max_depth` may take, in bytes ([`page_bytes`]).
+    /// What the pages counted may take, in bytes ([`page_bytes`]).
     budget: usize,
     /// What they take now.
     bytes: usize,
-    /// The pages below `max_depth` of the last two versions recorded, oldest first: the newer
+    /// The pages not counted of the last two versions recorded (below `max_depth`, or at the
+    /// deepest level kept when they did not fit, or let go from it), oldest first: the newer
     /// one may still be in flight to the store, and the older one until the writer has taken
     /// the newer (the store shows a version only once its write has returned).
     deep: std::collections::VecDeque<Vec<NodeKey>>,
 }
 
+/// A page in the cache, and whether it is kept as the latest version's (counted in the budget)
+/// or only until its version is durable (in `deep`).
+#[derive(Debug)]
+struct Kept {
+    page: IndexPage,
+    counted: bool,
+}
+
 impl IndexNodeCache {
     /// An empty cache that will keep the pages whose top is at depths `0..=max_depth`, in about
-    /// `budget` bytes at most (fewer levels when they take more).
+    /// `budget` bytes at most (fewer when they take more).
     pub(crate) fn new(max_depth: u16, budget: usize) -> Self {
         Self {
             max_depth,
@@ -53,7 +68,8 @@ impl IndexNodeCache {
     /// Takes in the version just planned, before its write: the next version is made from it.
     /// Its pages at every depth are kept until two more versions are recorded (by then the
     /// writer has made it durable: it takes a group only once the one before is written); those
-    /// down to `max_depth` stay as long as they are the latest version's.
+    /// above the deepest level kept, and those of that level that fit the budget, stay as long
+    /// as they are the latest version's.
     pub(crate) fn record(&mut self, commit: &IndexCommit) {
         if self.deep.len() >= 2
             && let Some(durable) = self.deep.pop_front()
@@ -63,51 +79,78 @@ impl IndexNodeCache {
             }
         }
         for stale in &commit.stale {
-            if let Some(page) = self.pages.remove(&stale.key)
-                && stale.key.path.depth() <= self.max_depth
+            if let Some(kept) = self.pages.remove(&stale.key)
+                && kept.counted
             {
-                self.bytes = self.bytes.saturating_sub(page_bytes(&page));
+                self.bytes = self.bytes.saturating_sub(page_bytes(&kept.page));
             }
         }
+        // The root's level is always kept; the deepest level kept, as far as it fits.
+        let partial = (self.max_depth - self.max_depth % PAGE_LEVELS).max(PAGE_LEVELS);
         let mut deep = Vec::new();
         for (key, page) in &commit.pages {
-            if key.path.depth() > self.max_depth {
-                deep.push(*key);
+            let depth = key.path.depth();
+            let size = page_bytes(page);
+            let counted =
+                depth < partial || (depth <= self.max_depth && self.bytes + size <= self.budget);
+            if counted {
+                self.bytes += size;
             } else {
-                self.bytes += page_bytes(page);
+                deep.push(*key);
             }
-            self.pages.insert(*key, page.clone());
+            let page = page.clone();
+            self.pages.insert(*key, Kept { page, counted });
         }
         self.deep.push_back(deep);
+        self.previous = self.latest.map(|(version, _)| version);
         self.latest = Some((commit.version, commit.root));
-        while self.bytes > self.budget && self.max_depth >= PAGE_LEVELS {
-            self.drop_deepest_level();
+        if self.bytes > self.budget {
+            self.shed();
         }
     }
 
-    /// Stops keeping the deepest level of pages: they go with the pages of the version just
-    /// recorded (two versions later), since some of them may be that version's, still in
-    /// flight to the store.
-    fn drop_deepest_level(&mut self) {
-        let deepest_top = self.max_depth - self.max_depth % PAGE_LEVELS;
+    /// Lets pages of the deepest level kept go until the kept ones take at most 15/16 of the
+    /// budget; a level with none left is not kept any more (logged). The pages let go of the
+    /// last two versions recorded stay with the latest's (two versions more), since they may
+    /// still be in flight to the store; older ones go at once.
+    fn shed(&mut self) {
+        let target = self.budget - self.budget / 16;
         let before = self.bytes;
-        self.max_depth = deepest_top - 1;
-        let mut dropped = Vec::new();
-        for (key, page) in &self.pages {
-            if key.path.depth() == deepest_top {
-                self.bytes = self.bytes.saturating_sub(page_bytes(page));
-                dropped.push(*key);
+        let in_flight = [self.latest.map(|(version, _)| version), self.previous];
+        let mut let_go = Vec::new();
+        let mut durable = Vec::new();
+        while self.bytes > target && self.max_depth >= PAGE_LEVELS {
+            let deepest_top = self.max_depth - self.max_depth % PAGE_LEVELS;
+            for (key, kept) in &mut self.pages {
+                if self.bytes <= target {
+                    break;
+                }
+                if kept.counted && key.path.depth() == deepest_top {
+                    kept.counted = false;
+                    self.bytes = self.bytes.saturating_sub(page_bytes(&kept.page));
+                    if in_flight.contains(&Some(key.version)) {
+                        let_go.push(*key);
+                    } else {
+                        durable.push(*key);
+                    }
+                }
+            }
+            if self.bytes > target {
+                self.max_depth = deepest_top - 1;
+                tracing::info!(
+                    depth = deepest_top,
+                    budget_bytes = self.budget,
+                    kept_bytes = before,
+                    "the subject-index cache no longer keeps the pages at this depth: the levels above take its budget (sequencer.subject_index_cache_mib)"
+                );
             }
         }
-        if let Some(newest) = self.deep.back_mut() {
-            newest.extend(dropped);
+        for key in durable {
+            self.pages.remove(&key);
         }
-        tracing::info!(
-            depth = deepest_top,
-            budget_bytes = self.budget,
-            kept_bytes = before,
-            "the subject-index cache no longer keeps the pages at this depth: they took it over budget (sequencer.subject_index_cache_mib)"
-        );
+        if let Some(newest) = self.deep.back_mut() {
+            newest.extend(let_go);
+        }
     }
 
     /// A node store that answers from this cache first and from `store` for the rest.
@@ -120,7 +163,7 @@ impl IndexNodeCache {
 /// map's control byte and the shared slice's two counts).
 fn page_bytes(page: &IndexPage) -> usize {
     std::mem::size_of_val(page.nodes())
-        + std::mem::size_of::<(NodeKey, IndexPage)>()
+        + std::mem::size_of::<(NodeKey, Kept)>()
         + 1
         + 2 * std::mem::size_of::<usize>()
 }
@@ -137,7 +180,7 @@ impl SubjectNodeStore for CachedIndexStore<'_> {
     fn read_pages(&self, keys: &[NodeKey]) -> Result<Vec<Option<IndexPage>>, StorageError> {
         let mut found: Vec<Option<IndexPage>> = keys
             .iter()
-            .map(|key| self.cache.pages.get(key).cloned())
+            .map(|key| self.cache.pages.get(key).map(|kept| kept.page.clone()))
             .collect();
         let missing: Vec<usize> = (0..keys.len()).filter(|&i| found[i].is_none()).collect();
         if missing.is_empty() {
@@ -185,20 +228,30 @@ mod tests {
         store.commit(commit);
     }
 
-    /// What the pages kept at the cache's depths take, counted from scratch.
+    /// What the pages counted take, counted from scratch.
     fn counted(cache: &IndexNodeCache) -> usize {
         cache
             .pages
-            .iter()
-            .filter(|(key, _)| key.path.depth() <= cache.max_depth)
-            .map(|(_, page)| page_bytes(page))
+            .values()
+            .filter(|kept| kept.counted)
+            .map(|kept| page_bytes(&kept.page))
             .sum()
     }
 
+    /// How many pages whose top is at `depth` the cache counts, and how many the latest version
+    /// has there (from the unbounded twin, which counts every one).
+    fn at_depth(cache: &IndexNodeCache, depth: u16) -> usize {
+        cache
+            .pages
+            .iter()
+            .filter(|(key, kept)| kept.counted && key.path.depth() == depth)
+            .count()
+    }
+
     #[test]
-    fn the_kept_pages_stay_within_the_budget_by_whole_levels() {
+    fn the_kept_pages_stay_within_the_budget_and_the_deepest_level_in_part() {
         // 2,000 tokens: pages at depths 0, 4 and 8 (about 270 of them) fit in 600 KB, the
-        // ones at depth 12 do not.
+        // ones at depth 12 do not all fit.
         let mut store = MemorySubjectStore::new();
         let mut cache = IndexNodeCache::new(18, 600_000);
         let mut unbounded = IndexNodeCache::new(18, usize::MAX);
@@ -211,19 +264,38 @@ mod tests {
         }
         assert_eq!(unbounded.max_depth, 18);
         assert!(unbounded.bytes > 600_000, "the budget is what limits");
-        assert_eq!(cache.max_depth, 11, "the pages at depth 12 and below went");
-        assert!(cache.bytes > 0);
-        // Two versions after the level went, the pages the cache holds below its depth are the
-        // last two versions': theirs may be in flight.
+        // The levels above are whole, the one at depth 12 in part, the one at 16 gone.
+        assert_eq!(cache.max_depth, 15, "the pages at depth 16 went");
+        for depth in [0, 4, 8] {
+            assert_eq!(
+                at_depth(&cache, depth),
+                at_depth(&unbounded, depth),
+                "{depth}"
+            );
+        }
+        let (kept, all) = (at_depth(&cache, 12), at_depth(&unbounded, 12));
+        assert!(kept > 0 && kept < all, "{kept} of {all} pages at depth 12");
+        assert!(
+            cache.bytes > 600_000 / 2,
+            "the budget is used: {}",
+            cache.bytes
+        );
+        // Two versions on, the pages the cache holds but does not count are the last two
+        // versions': theirs may be in flight.
         for version in 5..=6 {
             grow(&mut store, &mut cache, version, version);
+            grow(&mut twin, &mut unbounded, version, version);
         }
         assert_eq!(cache.bytes, counted(&cache));
-        for key in cache.pages.keys() {
-            assert!(
-                key.path.depth() <= cache.max_depth || key.version >= 5,
-                "{key:?} kept"
-            );
+        assert!(cache.bytes <= 600_000);
+        for (key, kept) in &cache.pages {
+            assert!(kept.counted || key.version >= 5, "{key:?} kept");
+        }
+        // What the cache counts are pages of the latest version (which the unbounded twin has,
+        // and only those).
+        for (key, kept) in cache.pages.iter().filter(|(_, kept)| kept.counted) {
+            let latest = unbounded.pages.get(key).filter(|twin| twin.counted);
+            assert_eq!(latest.map(|twin| &twin.page), Some(&kept.page), "{key:?}");
         }
     }
 
@@ -245,7 +317,10 @@ mod tests {
             Ok(keys
                 .iter()
                 .zip(stored)
-                .map(|(key, stored)| self.0.pages.get(key).cloned().or(stored))
+                .map(|(key, stored)| {
+                    let kept = self.0.pages.get(key).map(|kept| kept.page.clone());
+                    kept.or(stored)
+                })
                 .collect())
         }
 

@@ -46,9 +46,10 @@ pub struct SequencerConfig {
     /// Depth down to which the sequencer keeps the subject index's latest nodes in memory (about
     /// 180 bytes a node; at most `2^(depth+1)` nodes): deeper nodes are read from RocksDB.
     pub subject_index_cache_depth: u16,
-    /// Memory for those nodes, in MiB: when the pages kept take more, the cache stops keeping
-    /// its deepest level of pages (which with many subjects is most of it: about 120 MB for
-    /// the pages at depth 16 with a million subjects), and logs it once.
+    /// Memory for those nodes, in MiB: the deepest level of pages (which with many subjects is
+    /// most of it: about 120 MB for the pages at depth 16 with a million subjects) is kept as
+    /// far as it fits; when the levels above take it all, the cache stops keeping that level,
+    /// and logs it once.
     pub subject_index_cache_mib: usize,
     /// Subject heads the sequencer keeps in memory, the latest it planned (`sequencer::head_cache`,
     /// up to about 130 bytes a head: 34 MB at the default once that many subjects were seen): a
