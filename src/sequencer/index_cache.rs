@@ -13,8 +13,8 @@
 //! The pages it keeps are also bounded in memory: a level of pages holds up to 16 times the one
 //! above it, and how full the deep levels are depends on how many subjects there are (with a
 //! million, the pages at depth 16 took about 120 MB). The deepest level kept is kept in part:
-//! its pages are taken in while they fit the budget, and when the levels above grow past it,
-//! some of its pages are let go (down to 15/16 of the budget, so that this is rare); a level
+//! its pages are taken in while they fit 15/16 of the budget, and when the levels above grow
+//! past the budget, some of its pages are let go (down to 15/16 again, so that this is rare); a level
 //! with none left is not kept any more, for good: tokens are never removed, so it would only
 //! fill again. Keeping part of a level rather than none: at 16 clients x 100 events over 100k
 //! subjects, the pages at depth 16 take a little more than the default budget leaves them, and
@@ -39,6 +39,8 @@ pub(crate) struct IndexNodeCache {
     budget: usize,
     /// What they take now.
     bytes: usize,
+    /// How many times pages were let go to bring them back within the budget.
+    sheds: u64,
     /// The pages not counted of the last two versions recorded (below `max_depth`, or at the
     /// deepest level kept when they did not fit, or let go from it), oldest first: the newer
     /// one may still be in flight to the store, and the older one until the writer has taken
@@ -85,14 +87,16 @@ impl IndexNodeCache {
                 self.bytes = self.bytes.saturating_sub(page_bytes(&kept.page));
             }
         }
-        // The root's level is always kept; the deepest level kept, as far as it fits.
+        // The root's level is always kept; the deepest level kept, as far as it fits below the
+        // shedding's target, so that the levels above have room to grow before the next shedding
+        // (without it, a stream of new subjects would have every version scan the pages).
         let partial = (self.max_depth - self.max_depth % PAGE_LEVELS).max(PAGE_LEVELS);
+        let room = self.shed_target();
         let mut deep = Vec::new();
         for (key, page) in &commit.pages {
             let depth = key.path.depth();
             let size = page_bytes(page);
-            let counted =
-                depth < partial || (depth <= self.max_depth && self.bytes + size <= self.budget);
+            let counted = depth < partial || (depth <= self.max_depth && self.bytes + size <= room);
             if counted {
                 self.bytes += size;
             } else {
@@ -114,9 +118,10 @@ impl IndexNodeCache {
     /// last two versions recorded stay with the latest's (two versions more), since they may
     /// still be in flight to the store; older ones go at once.
     fn shed(&mut self) {
-        let target = self.budget - self.budget / 16;
+        let target = self.shed_target();
         let before = self.bytes;
         let in_flight = [self.latest.map(|(version, _)| version), self.previous];
+        self.sheds += 1;
         let mut let_go = Vec::new();
         let mut durable = Vec::new();
         while self.bytes > target && self.max_depth >= PAGE_LEVELS {
@@ -151,6 +156,12 @@ impl IndexNodeCache {
         if let Some(newest) = self.deep.back_mut() {
             newest.extend(let_go);
         }
+    }
+
+    /// What the kept pages are brought down to when they pass the budget, and what the deepest
+    /// level is filled up to: 15/16 of the budget.
+    fn shed_target(&self) -> usize {
+        self.budget - self.budget / 16
     }
 
     /// A node store that answers from this cache first and from `store` for the rest.
@@ -221,7 +232,18 @@ mod tests {
     /// Version `version` of an index over `store`, adding 500 tokens made from `seed`, recorded in
     /// the cache (the store has it too, as the writer would).
     fn grow(store: &mut MemorySubjectStore, cache: &mut IndexNodeCache, version: u64, seed: u64) {
-        let updates = sample_updates((0..500u64).map(|i| seed * 1_000 + i));
+        grow_by(store, cache, version, seed, 500);
+    }
+
+    /// [`grow`] with `tokens` new tokens.
+    fn grow_by(
+        store: &mut MemorySubjectStore,
+        cache: &mut IndexNodeCache,
+        version: u64,
+        seed: u64,
+        tokens: u64,
+    ) {
+        let updates = sample_updates((0..tokens).map(|i| seed * 1_000 + i));
         let commit = apply_updates(&*store, store.latest_version(), version, &updates)
             .expect("the update applies");
         cache.record(&commit);
@@ -297,6 +319,29 @@ mod tests {
             let latest = unbounded.pages.get(key).filter(|twin| twin.counted);
             assert_eq!(latest.map(|twin| &twin.page), Some(&kept.page), "{key:?}");
         }
+    }
+
+    #[test]
+    fn new_subjects_arriving_a_few_at_a_time_do_not_make_every_version_shed() {
+        // The cache of the test above, then 40 versions of 20 new tokens each: the levels above
+        // the deepest grow a little with each, and the deepest level is filled only to 15/16 of
+        // the budget, so they take many versions to pass it (filled to the whole budget, the
+        // same run shed 6 times and lost the level at depth 12 for good).
+        let mut store = MemorySubjectStore::new();
+        let mut cache = IndexNodeCache::new(18, 600_000);
+        for version in 1..=4 {
+            grow(&mut store, &mut cache, version, version);
+        }
+        let before = cache.sheds;
+        for version in 5..=44 {
+            grow_by(&mut store, &mut cache, version, version, 20);
+            assert!(cache.bytes <= 600_000, "version {version}");
+            assert_eq!(cache.bytes, counted(&cache), "version {version}");
+        }
+        let sheds = cache.sheds - before;
+        assert!(sheds <= 3, "{sheds} sheddings in 40 versions");
+        let (kept, all) = (at_depth(&cache, 12), cache.pages.len());
+        assert!(kept > 0, "{kept} of {all} pages kept at depth 12");
     }
 
     /// A token of ones but for its last byte: tokens made so share 248 bits, a path of 62 pages.
