@@ -52,7 +52,7 @@ pub struct SequencerConfig {
     /// and logs it once.
     pub subject_index_cache_mib: usize,
     /// Subject heads the sequencer keeps in memory, the latest it planned (`sequencer::head_cache`,
-    /// up to about 130 bytes a head: 34 MB at the default once that many subjects were seen): a
+    /// up to about 130 bytes a head, estimated from the map's layout: 34 MB at the default once that many subjects were seen): a
     /// group reads from RocksDB only the heads of subjects it has not planned lately. 0 reads
     /// every head.
     pub subject_head_cache_entries: usize,
